@@ -1,0 +1,102 @@
+/**
+ * SimApi: the whole contract between the UI and the engine host. The Electron preload exposes an
+ * object implementing it, the browser preview implements it over a Worker, and the CLI calls the
+ * host directly. Every call answers a Result: errors travel as data, never as exceptions.
+ */
+import { z } from 'zod';
+import { CommandSchema, type CommandInput } from './commands';
+import { MachineConfigSchema, type MachineConfigInput } from './machine-config';
+import type { Scenario } from './scenario';
+import type {
+  BuiltinScenario, MapView, MapViewRequest, PageInfo, Progress, Report, SessionState, StepOutcome, TraceEvent,
+} from './views';
+
+export interface ApiError {
+  /** 'invalid-argument' for input the host refused, 'errno' for a kernel error, 'internal' for a bug. */
+  code: 'invalid-argument' | 'errno' | 'internal' | 'unavailable';
+  message: string;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const fail = (code: ApiError['code'], message: string): Result<never> => ({ ok: false, error: { code, message } });
+
+export interface SimApi {
+  /** Replaces the machine with a new, powered-off one; history starts again. */
+  newMachine(config: MachineConfigInput): Promise<Result<SessionState>>;
+  /** Applies a command as the next step; any redo history after the cursor is dropped. */
+  run(command: CommandInput): Promise<Result<StepOutcome>>;
+  /** Moves the timeline to just after step `cursor` (0 = before the first step). */
+  goto(cursor: number): Promise<Result<SessionState>>;
+  state(): Promise<Result<SessionState>>;
+  mapView(request: MapViewRequest): Promise<Result<MapView>>;
+  page(pfn: number): Promise<Result<PageInfo>>;
+  /** Events with seq > afterSeq, at most `limit` of them. */
+  events(afterSeq: number, limit: number): Promise<Result<TraceEvent[]>>;
+  /** Loads a scenario (JSON text) and runs all its steps; `source` names it in errors. */
+  loadScenario(text: string, source: string): Promise<Result<SessionState>>;
+  /** Loads and runs a built-in scenario by name (without the "builtin:" prefix). */
+  loadBuiltin(name: string): Promise<Result<SessionState>>;
+  /** The current machine and the steps up to the cursor, as a scenario that replays them. */
+  scenario(): Promise<Result<Scenario>>;
+  report(): Promise<Result<Report>>;
+  builtins(): Promise<Result<BuiltinScenario[]>>;
+  /** Reads physical memory (at most 64 KiB), as the next kernel or a debugger would see it. */
+  readPhys(phys: number, length: number): Promise<Result<Uint8Array>>;
+}
+
+export type SimMethod = keyof SimApi;
+
+const Pfn = z.number().int().min(0).max(2 ** 40);
+
+/** Argument schemas, one tuple per method: main validates with these before the host sees a call. */
+export const SIM_ARGS = {
+  newMachine: z.tuple([MachineConfigSchema]),
+  run: z.tuple([CommandSchema]),
+  goto: z.tuple([z.number().int().min(0).max(1_000_000)]),
+  state: z.tuple([]),
+  mapView: z.tuple([
+    z.object({
+      firstPfn: Pfn,
+      pagesPerCell: z.number().int().min(1).max(2 ** 30),
+      cells: z.number().int().min(1).max(4_194_304),
+    }).strict(),
+  ]),
+  page: z.tuple([Pfn]),
+  events: z.tuple([z.number().int().min(0), z.number().int().min(1).max(100_000)]),
+  loadScenario: z.tuple([z.string().max(64 * 1024 * 1024), z.string().min(1).max(4096)]),
+  loadBuiltin: z.tuple([z.string().min(1).max(128)]),
+  scenario: z.tuple([]),
+  report: z.tuple([]),
+  builtins: z.tuple([]),
+  readPhys: z.tuple([z.number().int().min(0).max(2 ** 52), z.number().int().min(0).max(65536)]),
+} as const satisfies Record<SimMethod, z.ZodTuple>;
+
+export const SIM_METHODS = Object.keys(SIM_ARGS) as SimMethod[];
+
+export type ValidatedCall = { method: SimMethod; args: unknown[] };
+
+/**
+ * Checks that `method` is a SimApi method and `args` fit its schema; returns the parsed
+ * (defaults-applied) arguments or a message naming what was wrong.
+ */
+export function validateCall(method: unknown, args: unknown): { ok: true; call: ValidatedCall } | { ok: false; message: string } {
+  if (typeof method !== 'string' || !Object.hasOwn(SIM_ARGS, method)) {
+    return { ok: false, message: `unknown API method ${JSON.stringify(method)}` };
+  }
+  const schema = SIM_ARGS[method as SimMethod];
+  const r = schema.safeParse(args);
+  if (!r.success) {
+    const detail = r.error.issues
+      .map((i) => `${i.path.length ? 'argument ' + i.path.map(String).join('.') : 'arguments'}: ${i.message}`)
+      .join('; ');
+    return { ok: false, message: `${method}: ${detail}` };
+  }
+  return { ok: true, call: { method: method as SimMethod, args: r.data as unknown[] } };
+}
+
+/** What the UI holds: the API plus a progress stream for long steps. */
+export interface SimClient extends SimApi {
+  onProgress(listener: (p: Progress) => void): () => void;
+}

@@ -1,0 +1,77 @@
+/**
+ * Commands: everything a user, a scenario or the UI can ask the simulated machine to do. Each
+ * command is one step on the timeline. The names follow the system call or kernel function the
+ * command models.
+ */
+import { z } from 'zod';
+import { SizeSchema } from './machine-config';
+import { MAX_PAGE_ORDER } from './units';
+
+const Name = z.string().min(1).max(64);
+const Process = Name.describe('name of a simulated process');
+const Fd = z.number().int().min(0).max(1023);
+const Order = z.number().int().min(0).max(MAX_PAGE_ORDER);
+
+/** What a write puts into the pages: random bytes from the machine's RNG, a repeated byte, or text. */
+export const WriteDataSchema = z.union([
+  z.object({ random: z.literal(true) }).strict(),
+  z.object({ fill: z.number().int().min(0).max(255) }).strict(),
+  z.object({ text: z.string().max(65536) }).strict(),
+]);
+export type WriteData = z.infer<typeof WriteDataSchema>;
+
+/** An errno a step expects; the step passes only if the kernel answers with exactly this. */
+const ExpectErrno = z.enum(['EINVAL', 'ENOMEM', 'EBUSY', 'ENOENT', 'EEXIST', 'ENOSPC', 'EIO', 'EAGAIN', 'EADDRNOTAVAIL', 'EOPNOTSUPP', 'EBADF', 'EFBIG', 'EPERM', 'ESRCH']);
+
+const step = <T extends z.ZodRawShape>(op: string, shape: T) =>
+  z.object({ op: z.literal(op), expect: ExpectErrno.optional(), ...shape }).strict();
+
+export const CommandSchema = z.discriminatedUnion('op', [
+  step('boot', {}),
+  step('spawn', { name: Process }),
+  step('exit', { process: Process }),
+  step('memfd_create', { process: Process, name: Name, size: SizeSchema.optional() }),
+  step('ftruncate', { process: Process, fd: Fd, size: SizeSchema }),
+  step('fallocate', {
+    process: Process,
+    fd: Fd,
+    offset: SizeSchema.default(0),
+    length: SizeSchema,
+    punchHole: z.boolean().default(false),
+  }),
+  step('write', {
+    process: Process,
+    fd: Fd,
+    offset: SizeSchema.default(0),
+    length: SizeSchema.optional(),
+    data: WriteDataSchema,
+    /** Folio order the page cache allocates when it fills a hole (shmem huge=within_size gives 9). */
+    order: Order.default(0),
+  }),
+  step('close', { process: Process, fd: Fd }),
+  step('alloc_pages', {
+    tag: Name,
+    order: Order.default(0),
+    count: z.number().int().min(1).max(1 << 24).default(1),
+    gfp: z.enum(['GFP_KERNEL', 'GFP_HIGHUSER_MOVABLE']).default('GFP_KERNEL'),
+    nid: z.number().int().min(0).max(3).optional(),
+  }),
+  step('free_pages', {
+    tag: Name,
+    /** Free every n-th allocation of the tag (2 frees every other one, fragmenting memory). */
+    every: z.number().int().min(1).default(1),
+  }),
+  step('vmalloc', { name: Name, size: SizeSchema }),
+  step('vfree', { name: Name }),
+  step('verify_memfd', { process: Process, fd: Fd }),
+  step('expect_free', {
+    migratetype: z.enum(['UNMOVABLE', 'MOVABLE', 'CMA', 'ALL']).default('ALL'),
+    atLeast: SizeSchema.optional(),
+    atMost: SizeSchema.optional(),
+  }),
+]);
+
+export type Command = z.output<typeof CommandSchema>;
+export type CommandInput = z.input<typeof CommandSchema>;
+export type CommandOp = Command['op'];
+export const COMMAND_OPS = CommandSchema.options.map((o) => o.shape.op.value) as CommandOp[];

@@ -1,0 +1,56 @@
+/**
+ * The simulated machine's configuration: what a user picks in the "New machine" dialog and what a
+ * scenario file's `machine` section holds. Sizes accept memparse spellings ("64M", "4G").
+ */
+import { z } from 'zod';
+import { GiB, MiB, PAGE_SIZE, formatBytes, parseSize } from './units';
+
+export const MIN_RAM = 64 * MiB;
+export const MAX_RAM = 64 * GiB;
+export const MAX_NODES = 4;
+
+/** A byte size written as a number or a memparse string; always resolves to a whole number of bytes. */
+export const SizeSchema = z
+  .union([z.number(), z.string()])
+  .transform((v, ctx) => {
+    const n = parseSize(v);
+    if (n === null) {
+      ctx.addIssue({ code: 'custom', message: `expected a size such as 4096, "64M" or "4G", got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+export const RamSizeSchema = SizeSchema.superRefine((n, ctx) => {
+  if (n % PAGE_SIZE !== 0) ctx.addIssue({ code: 'custom', message: `RAM size ${n} is not a multiple of the 4 KiB page size` });
+  else if (n < MIN_RAM) ctx.addIssue({ code: 'custom', message: `RAM size ${formatBytes(n)} is below the minimum of ${formatBytes(MIN_RAM)}` });
+  else if (n > MAX_RAM) ctx.addIssue({ code: 'custom', message: `RAM size ${formatBytes(n)} is above the maximum of ${formatBytes(MAX_RAM)}` });
+});
+
+export const MachineConfigSchema = z
+  .object({
+    /** Installed RAM. Above 3 GiB the firmware map leaves the 32-bit PCI hole at [3 GiB, 4 GiB). */
+    ram: RamSizeSchema.default(1 * GiB),
+    /** NUMA nodes; RAM is split between them in address order. */
+    nodes: z.number().int().min(1).max(MAX_NODES).default(1),
+    /** CPUs: sizes the percpu areas reserved at boot. */
+    cpus: z.number().int().min(1).max(64).default(2),
+    /** Seed of the machine's one random generator. */
+    seed: z.number().int().min(0).max(0xffffffff).default(1),
+    /** Kernel command line, e.g. "kho=on kho_scratch=200%". */
+    cmdline: z.string().max(4096).default(''),
+    /** Size of the initrd the boot loader hands over. */
+    initrd: SizeSchema.default(8 * MiB),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const perNode = c.ram / c.nodes;
+    if (perNode < 32 * MiB) {
+      ctx.addIssue({ code: 'custom', path: ['nodes'], message: `${c.nodes} nodes leave ${formatBytes(perNode)} per node; each node needs at least 32 MiB` });
+    }
+    if (c.initrd % PAGE_SIZE !== 0) ctx.addIssue({ code: 'custom', path: ['initrd'], message: 'initrd size must be a multiple of 4 KiB' });
+    if (c.initrd > c.ram / 4) ctx.addIssue({ code: 'custom', path: ['initrd'], message: `initrd of ${formatBytes(c.initrd)} is more than a quarter of RAM` });
+  });
+
+export type MachineConfigInput = z.input<typeof MachineConfigSchema>;
+export type MachineConfig = z.output<typeof MachineConfigSchema>;

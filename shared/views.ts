@@ -1,0 +1,146 @@
+/**
+ * The small views the host answers with. Nothing here is ever proportional to RAM size except a
+ * map view, which is proportional to the number of cells the UI asked for.
+ */
+import type { Command } from './commands';
+import type { MachineConfig } from './machine-config';
+import type { PageCategory } from './palette';
+
+export type Errno =
+  | 'EPERM' | 'ENOENT' | 'ESRCH' | 'EIO' | 'EBADF' | 'EAGAIN' | 'ENOMEM' | 'EBUSY' | 'EEXIST'
+  | 'EINVAL' | 'EFBIG' | 'ENOSPC' | 'EOPNOTSUPP' | 'EADDRNOTAVAIL';
+
+export type MigrateType = 'UNMOVABLE' | 'MOVABLE' | 'CMA';
+export const MIGRATE_TYPES: readonly MigrateType[] = ['UNMOVABLE', 'MOVABLE', 'CMA'];
+
+/** One dmesg-style line. `seq` orders all events of a session; `time` is virtual seconds since boot. */
+export interface TraceEvent {
+  seq: number;
+  step: number;
+  time: number;
+  level: 'err' | 'warn' | 'info' | 'debug';
+  /** Subsystem prefix as the kernel prints it ("memblock", "Memory", "kho", "shmem"). */
+  subsys: string;
+  msg: string;
+}
+
+export interface E820Entry {
+  start: number;
+  end: number;
+  type: 'usable' | 'reserved' | 'ACPI data';
+}
+
+export interface NodeInfo {
+  nid: number;
+  startPfn: number;
+  endPfn: number;
+  presentPages: number;
+}
+
+export interface MemblockRegionView {
+  base: number;
+  size: number;
+  nid: number;
+  flags: string[];
+  /** Who reserved it, for reserved regions (the kernel keeps no such name; we do, for the UI). */
+  owner?: string;
+}
+
+export interface MemorySummary {
+  totalPages: number;
+  /** Pages the buddy allocator manages (managed_pages). */
+  managedPages: number;
+  freePages: Record<MigrateType, number>;
+  /** nr_free per order, summed over migratetypes and nodes (like /proc/buddyinfo). */
+  freeBlocksByOrder: number[];
+  /** Pages per map category. */
+  categoryPages: number[];
+  memblock: { memoryRegions: number; reservedRegions: number; reservedBytes: number };
+}
+
+export interface StepInfo {
+  index: number;
+  label: string;
+  command: Command;
+  ok: boolean;
+  /** The errno the kernel answered with, if any. */
+  errno?: Errno;
+  message: string;
+}
+
+export interface SessionState {
+  config: MachineConfig;
+  booted: boolean;
+  /** Steps applied so far, oldest first; `cursor` of them are in effect (the rest is redo history). */
+  steps: StepInfo[];
+  cursor: number;
+  maxPfn: number;
+  nodes: NodeInfo[];
+  e820: E820Entry[];
+  summary: MemorySummary | null;
+  lastEventSeq: number;
+  /** Hash of all RAM contents and page state; equal hashes mean identical machines. */
+  ramHash: string;
+}
+
+export interface StepOutcome {
+  step: StepInfo;
+  state: SessionState;
+  events: TraceEvent[];
+}
+
+export interface MapViewRequest {
+  firstPfn: number;
+  pagesPerCell: number;
+  cells: number;
+}
+
+export interface MapView {
+  firstPfn: number;
+  pagesPerCell: number;
+  /** One PageCategory byte per cell: the highest category among the cell's pages. */
+  cells: Uint8Array;
+}
+
+export interface PageInfo {
+  pfn: number;
+  phys: number;
+  nid: number;
+  category: PageCategory;
+  /** Names of the PG_ flags set, as drgn prints them (PG_head, PG_buddy, PG_reserved…). */
+  flags: string[];
+  flagsValue: number;
+  order: number;
+  compoundHead: number | null;
+  refcount: number;
+  /** page->private, as a hex string (it is a 64-bit value). */
+  private: string;
+  migratetype: MigrateType | null;
+  owner: string;
+  /** The memblock region covering the page, if reserved. */
+  memblock: string | null;
+  content: { kind: 'zero' | 'pattern' | 'bytes'; checksum: string };
+}
+
+export interface Progress {
+  label: string;
+  done: number;
+  total: number;
+}
+
+export interface BuiltinScenario {
+  name: string;
+  description: string;
+}
+
+export interface Report {
+  tool: 'kho-lab';
+  version: string;
+  scenario: string;
+  config: MachineConfig;
+  ok: boolean;
+  steps: StepInfo[];
+  events: TraceEvent[];
+  summary: MemorySummary | null;
+  ramHash: string;
+}
