@@ -1,0 +1,61 @@
+/**
+ * DOC: the main process
+ *
+ * Glue only: starts the engine host in a worker thread, opens the window, wires the IPC channel,
+ * the progress stream and the menu. No simulation logic lives here.
+ */
+import { BrowserWindow, app, ipcMain, session } from 'electron';
+import path from 'node:path';
+import { MENU_CHANNEL, PROGRESS_CHANNEL } from './bridge';
+import { startHostClient } from './host-client';
+import { registerIpc } from './ipc';
+import { installMenu } from './menu';
+import { createMainWindow, isOwnFrame, secureSession } from './window';
+
+// main.cjs, preload.cjs and host-worker.cjs sit together in dist-electron/; the renderer in dist/.
+const paths = {
+  preload: path.join(__dirname, 'preload.cjs'),
+  worker: path.join(__dirname, 'host-worker.cjs'),
+  indexHtml: path.join(__dirname, '..', 'dist', 'renderer', 'index.html'),
+};
+
+function start(): void {
+  const host = startHostClient({ script: paths.worker });
+  let win: BrowserWindow | null = null;
+
+  const send = (channel: string, payload: unknown) => {
+    if (win && !win.isDestroyed()) win.webContents.send(channel, payload);
+  };
+  const openWindow = () => {
+    win = createMainWindow(paths);
+    win.on('closed', () => {
+      win = null;
+    });
+  };
+
+  host.client.onProgress((p) => send(PROGRESS_CHANNEL, p));
+
+  app.on('second-instance', () => {
+    if (win?.isMinimized()) win.restore();
+    win?.focus();
+  });
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  app.on('will-quit', () => void host.close());
+
+  void app.whenReady().then(() => {
+    secureSession(session.defaultSession, path.dirname(paths.indexHtml));
+    registerIpc({ ipcMain, api: host.client, isTrustedSender: (event) => isOwnFrame(win, event.senderFrame, paths.indexHtml) });
+    installMenu({ api: host.client, window: () => win, notify: (action) => send(MENU_CHANNEL, action), isDev: !app.isPackaged });
+    openWindow();
+    app.on('activate', () => {
+      if (!win) openWindow();
+    });
+  });
+}
+
+app.enableSandbox();
+// A second instance hands over to the first (which focuses its window) and leaves.
+if (app.requestSingleInstanceLock()) start();
+else app.quit();

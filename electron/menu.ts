@@ -1,0 +1,157 @@
+/**
+ * DOC: the application menu
+ *
+ * File, View and Help. The File actions move files between disk and the host (open a scenario,
+ * save the session as a scenario, export a report); they live here, not in the renderer, because
+ * only main may touch the file system. Every failure — a dialog, the disk, the host — ends in an
+ * error box naming the file and the problem; no menu action can throw.
+ */
+import { Menu, app, dialog, type BrowserWindow, type MenuItemConstructorOptions, type OpenDialogOptions, type SaveDialogOptions } from 'electron';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import type { SimApi } from '../shared/api';
+import type { MenuAction } from './bridge';
+
+export interface MenuDeps {
+  api: SimApi;
+  /** The window dialogs attach to, if there is one. */
+  window: () => BrowserWindow | null;
+  /** Tells the renderer about a menu action (webContents.send on MENU_CHANNEL). */
+  notify: (action: MenuAction) => void;
+  /** Unpackaged runs get a Reload item. */
+  isDev: boolean;
+  platform?: NodeJS.Platform;
+}
+
+/** The same cap the API puts on scenario text; refuse before reading a huge file into memory. */
+export const MAX_SCENARIO_BYTES = 64 * 1024 * 1024;
+const JSON_FILTERS = [{ name: 'JSON', extensions: ['json'] }];
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+/** An error text that names the file: the host's messages already start with it, fs errors may not. */
+const naming = (file: string, problem: string) => (problem.startsWith(file) ? problem : `${file}\n\n${problem}`);
+
+async function openPath(deps: MenuDeps, options: OpenDialogOptions): Promise<string | null> {
+  const parent = deps.window();
+  const r = parent ? await dialog.showOpenDialog(parent, options) : await dialog.showOpenDialog(options);
+  return r.canceled ? null : (r.filePaths[0] ?? null);
+}
+
+async function savePath(deps: MenuDeps, options: SaveDialogOptions): Promise<string | null> {
+  const parent = deps.window();
+  const r = parent ? await dialog.showSaveDialog(parent, options) : await dialog.showSaveDialog(options);
+  return r.canceled || !r.filePath ? null : r.filePath;
+}
+
+/** Runs a menu action; whatever goes wrong is shown, never thrown. */
+async function guarded(title: string, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (e) {
+    dialog.showErrorBox(title, message(e));
+  }
+}
+
+/** Writes `value` as JSON; a write error names the file. */
+async function writeJson(title: string, file: string, value: unknown): Promise<void> {
+  try {
+    await writeFile(file, JSON.stringify(value, null, 2) + '\n', 'utf8');
+  } catch (e) {
+    dialog.showErrorBox(title, naming(file, message(e)));
+  }
+}
+
+export function openScenario(deps: MenuDeps): Promise<void> {
+  const title = 'Could not open scenario';
+  return guarded(title, async () => {
+    const file = await openPath(deps, { title: 'Open Scenario', filters: JSON_FILTERS, properties: ['openFile'] });
+    if (!file) return;
+    let text: string;
+    try {
+      const { size } = await stat(file);
+      if (size > MAX_SCENARIO_BYTES) throw new Error(`the file is ${size} bytes; scenarios are limited to ${MAX_SCENARIO_BYTES} bytes`);
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      dialog.showErrorBox(title, naming(file, message(e)));
+      return;
+    }
+    const r = await deps.api.loadScenario(text, file);
+    if (!r.ok) {
+      dialog.showErrorBox(title, naming(file, r.error.message));
+      return;
+    }
+    deps.notify('state-changed');
+  });
+}
+
+export function saveScenario(deps: MenuDeps): Promise<void> {
+  const title = 'Could not save scenario';
+  return guarded(title, async () => {
+    const r = await deps.api.scenario();
+    if (!r.ok) return dialog.showErrorBox(title, r.error.message);
+    const file = await savePath(deps, { title: 'Save Scenario', defaultPath: `${r.value.name}.json`, filters: JSON_FILTERS });
+    if (file) await writeJson(title, file, r.value);
+  });
+}
+
+export function exportReport(deps: MenuDeps): Promise<void> {
+  const title = 'Could not export report';
+  return guarded(title, async () => {
+    const r = await deps.api.report();
+    if (!r.ok) return dialog.showErrorBox(title, r.error.message);
+    const file = await savePath(deps, { title: 'Export Report', defaultPath: `${r.value.scenario}-report.json`, filters: JSON_FILTERS });
+    if (file) await writeJson(title, file, r.value);
+  });
+}
+
+export function showAbout(deps: MenuDeps): Promise<void> {
+  return guarded('About KHO Lab', async () => {
+    const v = process.versions;
+    const options = {
+      type: 'info' as const,
+      title: 'About KHO Lab',
+      message: `KHO Lab ${app.getVersion()}`,
+      detail: `A lab for Linux Kexec HandOver.\n\nElectron ${v.electron}\nChromium ${v.chrome}\nNode ${v.node}`,
+      buttons: ['OK'],
+    };
+    const parent = deps.window();
+    await (parent ? dialog.showMessageBox(parent, options) : dialog.showMessageBox(options));
+  });
+}
+
+export function menuTemplate(deps: MenuDeps): MenuItemConstructorOptions[] {
+  const file: MenuItemConstructorOptions = {
+    label: 'File',
+    submenu: [
+      { label: 'New Machine…', accelerator: 'CmdOrCtrl+N', click: () => deps.notify('new-machine') },
+      { type: 'separator' },
+      { label: 'Open Scenario…', accelerator: 'CmdOrCtrl+O', click: () => void openScenario(deps) },
+      { label: 'Save Scenario…', accelerator: 'CmdOrCtrl+S', click: () => void saveScenario(deps) },
+      { label: 'Export Report…', accelerator: 'CmdOrCtrl+E', click: () => void exportReport(deps) },
+      { type: 'separator' },
+      { role: 'quit' },
+    ],
+  };
+  const view: MenuItemConstructorOptions = {
+    label: 'View',
+    submenu: [
+      ...(deps.isDev ? [{ role: 'reload' } as const, { type: 'separator' } as const] : []),
+      { role: 'zoomIn' },
+      { role: 'zoomOut' },
+      { role: 'resetZoom' },
+      { type: 'separator' },
+      { role: 'togglefullscreen' },
+      { role: 'toggleDevTools' },
+    ],
+  };
+  const help: MenuItemConstructorOptions = {
+    label: 'Help',
+    submenu: [{ label: 'About KHO Lab', click: () => void showAbout(deps) }],
+  };
+  // macOS puts the application's own menu first; elsewhere File leads.
+  const appMenu: MenuItemConstructorOptions[] = (deps.platform ?? process.platform) === 'darwin' ? [{ role: 'appMenu' }] : [];
+  return [...appMenu, file, view, help];
+}
+
+export function installMenu(deps: MenuDeps): void {
+  Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate(deps)));
+}
