@@ -1,0 +1,49 @@
+/**
+ * DOC: API selection
+ *
+ * The UI talks to the engine only through SimClient. In Electron the preload exposes it as
+ * `window.khoLab` (plus the application menu); in a plain browser (`npm run preview`, tests) the
+ * engine host runs in a module Worker and the client speaks shared/rpc messages to it.
+ */
+import { createRpcClient, type RpcMessage } from '../../../shared/rpc';
+import type { SimClient } from '../../../shared/api';
+
+/** Menu actions main sends: 'new-machine' opens the dialog, 'state-changed' asks for a refresh. */
+export type MenuAction = 'new-machine' | 'state-changed' | (string & {});
+
+export interface ElectronBridge extends SimClient {
+  onMenu(cb: (action: MenuAction) => void): () => void;
+}
+
+declare global {
+  interface Window {
+    khoLab?: ElectronBridge;
+  }
+}
+
+export interface AppApi {
+  client: SimClient;
+  /** Subscribes to menu actions; a no-op outside Electron. */
+  onMenu(cb: (action: MenuAction) => void): () => void;
+  /** 'electron' or 'preview worker', for the status line. */
+  transport: string;
+}
+
+/** Starts the preview worker and wraps it in an RPC client; a dead worker fails pending calls. */
+export function workerClient(): SimClient {
+  const worker = new Worker(new URL('../preview/host.worker.ts', import.meta.url), { type: 'module', name: 'kho-host' });
+  const rpc = createRpcClient((req) => worker.postMessage(req));
+  worker.addEventListener('message', (e: MessageEvent<RpcMessage>) => rpc.receive(e.data));
+  worker.addEventListener('error', (e) => {
+    e.preventDefault();
+    rpc.failAll(`engine worker failed: ${e.message || 'could not start'}`);
+  });
+  worker.addEventListener('messageerror', () => rpc.failAll('engine worker sent a message that could not be read'));
+  return rpc.client;
+}
+
+export function selectApi(): AppApi {
+  const bridge = typeof window !== 'undefined' ? window.khoLab : undefined;
+  if (bridge) return { client: bridge, onMenu: (cb) => bridge.onMenu(cb), transport: 'electron' };
+  return { client: workerClient(), onMenu: () => () => {}, transport: 'preview worker' };
+}

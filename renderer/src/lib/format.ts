@@ -1,0 +1,87 @@
+/**
+ * DOC: text formats kernel developers read
+ *
+ * dmesg lines, shell-style errno results and drgn-style page dumps, as plain functions so the
+ * components stay thin and tests can check the exact text.
+ */
+import type { ApiError } from '../../../shared/api';
+import type { Command, CommandInput } from '../../../shared/commands';
+import { CATEGORY_STYLES } from '../../../shared/palette';
+import { formatBytes, hex } from '../../../shared/units';
+import type { PageInfo, StepInfo, TraceEvent } from '../../../shared/views';
+
+/** `[    0.123456] memblock: msg`, as printk stamps a line. */
+export function dmesgLine(e: TraceEvent): string {
+  const stamp = e.time.toFixed(6).padStart(12, ' ');
+  return `[${stamp}] ${e.subsys ? e.subsys + ': ' : ''}${e.msg}`;
+}
+
+/** How a shell reports a refused call: `memfd_create: ENOMEM`. */
+export function errnoLine(op: string, errno: string): string {
+  return `${op}: ${errno}`;
+}
+
+/** One line for an API error that is not a kernel errno. */
+export function apiErrorLine(context: string, e: ApiError): string {
+  return e.code === 'errno' ? errnoLine(context, e.message) : `${context}: ${e.message}`;
+}
+
+/** Command fields that hold byte sizes: printed as 64MiB rather than 67108864. */
+const SIZE_FIELDS = new Set(['size', 'offset', 'length', 'atLeast', 'atMost']);
+
+function argText(key: string, v: unknown): string {
+  if (typeof v === 'number' && SIZE_FIELDS.has(key)) return formatBytes(v).replace(' ', '');
+  if (typeof v === 'string') return /^[\w.-]+$/.test(v) ? v : JSON.stringify(v);
+  if (key === 'data' && v && typeof v === 'object') {
+    if ('random' in v) return 'random';
+    if ('fill' in v && typeof v.fill === 'number') return `fill:${hex(v.fill, 2)}`;
+    if ('text' in v && typeof v.text === 'string') return `text:${v.text.length}B`;
+  }
+  return String(v);
+}
+
+/**
+ * A command as one shell-ish line, op then key=value: `memfd_create process=vmm name=vm-ram
+ * size=64MiB`. Data-driven so every command of shared/commands prints without a case per op.
+ */
+export function commandLine(c: CommandInput | Command): string {
+  const args = Object.entries(c)
+    .filter(([k, v]) => k !== 'op' && v !== undefined && !(k === 'punchHole' && v === false))
+    .map(([k, v]) => `${k}=${argText(k, v)}`);
+  return [c.op, ...args].join(' ');
+}
+
+/** The result of a step as a shell prints it: the errno for a refusal, else the kernel's message. */
+export function stepResultLine(s: StepInfo): string {
+  if (!s.ok) return s.errno ? errnoLine(s.command.op, s.errno) : `${s.command.op}: ${s.message}`;
+  return s.message;
+}
+
+export interface DumpLine {
+  key: string;
+  value: string;
+  /** Optional comment, drgn style. */
+  note?: string;
+}
+
+/** A page as drgn's `page_dump`-ish view lists it: `*(struct page *)` fields a kernel dev knows. */
+export function pageDump(p: PageInfo): DumpLine[] {
+  const cat = CATEGORY_STYLES[p.category];
+  return [
+    { key: 'pfn', value: `${p.pfn}`, note: hex(p.pfn) },
+    { key: 'phys', value: hex(p.phys, 16) },
+    { key: 'nid', value: String(p.nid) },
+    { key: 'flags', value: hex(p.flagsValue), note: p.flags.length ? p.flags.join('|') : '(none)' },
+    { key: 'order', value: String(p.order) },
+    p.compoundHead === null
+      ? { key: 'compound_head', value: '(none)' }
+      : { key: 'compound_head', value: `pfn ${p.compoundHead}`, note: hex(p.compoundHead * 4096, 16) },
+    { key: '_refcount', value: String(p.refcount) },
+    { key: 'private', value: p.private },
+    { key: 'migratetype', value: p.migratetype ?? '(none)' },
+    { key: 'owner', value: p.owner || '(none)' },
+    { key: 'memblock', value: p.memblock ?? '(not reserved)' },
+    { key: 'content', value: p.content.kind, note: `csum ${p.content.checksum}` },
+    { key: 'category', value: cat?.label ?? String(p.category) },
+  ];
+}

@@ -1,0 +1,58 @@
+/**
+ * DOC: machine form
+ *
+ * The "New machine" dialog's fields as text, checked with the same MachineConfigSchema the host
+ * uses, so the dialog shows exactly the message the host would answer with, next to the field.
+ */
+import { MachineConfigSchema, type MachineConfigInput } from '../../../shared/machine-config';
+
+export interface MachineForm {
+  ram: string;
+  nodes: number;
+  cpus: number;
+  seed: number;
+  cmdline: string;
+  initrd: string;
+}
+
+export type MachineField = keyof MachineForm;
+
+export const DEFAULT_FORM: MachineForm = {
+  ram: '4G',
+  nodes: 1,
+  cpus: 4,
+  seed: 1,
+  cmdline: 'kho=on kho_scratch=200%',
+  initrd: '8M',
+};
+
+/** Fills the form from an existing machine's config (sizes back in memparse spelling). */
+export function formFromConfig(c: { ram: number; nodes: number; cpus: number; seed: number; cmdline: string; initrd: number }): MachineForm {
+  return { ram: memparseText(c.ram), nodes: c.nodes, cpus: c.cpus, seed: c.seed, cmdline: c.cmdline, initrd: memparseText(c.initrd) };
+}
+
+/** 4294967296 → "4G", 8388608 → "8M": the largest suffix that divides evenly. */
+export function memparseText(bytes: number): string {
+  for (const [suffix, shift] of [['T', 40], ['G', 30], ['M', 20], ['K', 10]] as const) {
+    const unit = 2 ** shift;
+    if (bytes >= unit && bytes % unit === 0) return `${bytes / unit}${suffix}`;
+  }
+  return String(bytes);
+}
+
+export type FormCheck =
+  | { ok: true; config: MachineConfigInput }
+  | { ok: false; errors: Partial<Record<MachineField | 'form', string>> };
+
+export function checkMachineForm(f: MachineForm): FormCheck {
+  const input = { ram: f.ram.trim(), nodes: f.nodes, cpus: f.cpus, seed: f.seed, cmdline: f.cmdline.trim(), initrd: f.initrd.trim() };
+  const r = MachineConfigSchema.safeParse(input);
+  if (r.success) return { ok: true, config: input };
+  const errors: Partial<Record<MachineField | 'form', string>> = {};
+  for (const issue of r.error.issues) {
+    const key = issue.path[0];
+    const field = typeof key === 'string' && key in f ? (key as MachineField) : 'form';
+    errors[field] ??= issue.message;
+  }
+  return { ok: false, errors };
+}

@@ -1,0 +1,131 @@
+/**
+ * DOC: memory map painter
+ *
+ * Turns a map view (one palette byte per cell) into pixels: one ImageData pixel per cell, written
+ * through a Uint32Array with the packed palette, then scaled onto the screen with nearest-neighbour
+ * sampling so each cell becomes a crisp square. Big cells get a grid so single pages read as pages.
+ */
+import { paletteRgba } from '../../../shared/palette';
+import type { MapView } from '../../../shared/views';
+import { GRID_CELL_PX, layout, type Viewport } from './map-viewport';
+
+const PALETTE = paletteRgba();
+
+/** Writes `cells` (palette bytes) as packed RGBA into `out`; unknown bytes render as the hole colour. */
+export function cellsToRgba(cells: Uint8Array, out: Uint32Array): void {
+  const n = Math.min(cells.length, out.length);
+  for (let i = 0; i < n; i++) out[i] = PALETTE[cells[i]!] ?? PALETTE[0]!;
+  out.fill(0, n);
+}
+
+export interface Highlight {
+  pfn: number;
+  color: string;
+}
+
+/**
+ * Keeps the offscreen bitmap of the last view and draws it at the right place for the current
+ * viewport, so panning shows the old cells shifted until the new ones arrive.
+ */
+export class MapPainter {
+  #bitmap: HTMLCanvasElement | OffscreenCanvas | null = null;
+  #view: { firstPfn: number; pagesPerCell: number; cols: number; rows: number } | null = null;
+
+  /** Stores a view whose rows are `cols` cells wide. */
+  setView(view: MapView, cols: number): void {
+    const rows = Math.ceil(view.cells.length / cols);
+    if (rows === 0) {
+      this.#view = null;
+      return;
+    }
+    const bmp = this.#bitmapOf(cols, rows);
+    const ctx = bmp.getContext('2d') as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null;
+    if (!ctx) return;
+    const img = ctx.createImageData(cols, rows);
+    cellsToRgba(view.cells, new Uint32Array(img.data.buffer));
+    ctx.putImageData(img, 0, 0);
+    this.#view = { firstPfn: view.firstPfn, pagesPerCell: view.pagesPerCell, cols, rows };
+  }
+
+  clear(): void {
+    this.#view = null;
+  }
+
+  /** Whether the stored view has the cell geometry of `v`. */
+  matches(v: Viewport): boolean {
+    const l = layout(v);
+    return this.#view !== null && this.#view.pagesPerCell === l.pagesPerCell && this.#view.cols === l.cols;
+  }
+
+  /** Paints the stored view, the grid and highlights onto `ctx`, whose transform maps CSS pixels. */
+  paint(ctx: CanvasRenderingContext2D, v: Viewport, highlights: Highlight[], background: string): void {
+    const l = layout(v);
+    ctx.save();
+    ctx.fillStyle = background;
+    ctx.fillRect(0, 0, v.width, v.height);
+    const stored = this.#view;
+    if (stored && this.matches(v) && this.#bitmap) {
+      const rowOfView = stored.firstPfn / v.pagesPerRow;
+      const y = (rowOfView - v.topRow) * l.cellPx;
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(this.#bitmap, 0, 0, stored.cols, stored.rows, 0, y, stored.cols * l.cellPx, stored.rows * l.cellPx);
+      // A partial last row: paint the part after the end of RAM as background again.
+      const endPfn = v.maxPfn;
+      const lastRow = Math.floor((endPfn - 1) / v.pagesPerRow);
+      const lastCol = Math.floor(((endPfn - 1) % v.pagesPerRow) / l.pagesPerCell) + 1;
+      if (lastCol < l.cols) {
+        ctx.fillRect(lastCol * l.cellPx, (lastRow - v.topRow) * l.cellPx, v.width, l.cellPx + 1);
+      }
+      ctx.fillRect(0, (lastRow + 1 - v.topRow) * l.cellPx, v.width, v.height);
+    }
+    if (l.cellPx >= GRID_CELL_PX) this.#grid(ctx, v);
+    for (const h of highlights) this.#outline(ctx, v, h);
+    ctx.restore();
+  }
+
+  #grid(ctx: CanvasRenderingContext2D, v: Viewport): void {
+    const l = layout(v);
+    const rows = Math.min(l.totalRows - Math.floor(v.topRow), Math.ceil(l.visibleRows) + 1);
+    const y0 = (Math.floor(v.topRow) - v.topRow) * l.cellPx;
+    ctx.strokeStyle = 'rgba(8, 10, 14, 0.85)';
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (let c = 0; c <= l.cols; c++) {
+      const x = Math.round(c * l.cellPx) + 0.5;
+      ctx.moveTo(x, y0);
+      ctx.lineTo(x, y0 + rows * l.cellPx);
+    }
+    for (let r = 0; r <= rows; r++) {
+      const y = Math.round(y0 + r * l.cellPx) + 0.5;
+      ctx.moveTo(0, y);
+      ctx.lineTo(v.width, y);
+    }
+    ctx.stroke();
+  }
+
+  #outline(ctx: CanvasRenderingContext2D, v: Viewport, h: Highlight): void {
+    const l = layout(v);
+    if (h.pfn < 0 || h.pfn >= v.maxPfn) return;
+    const row = Math.floor(h.pfn / v.pagesPerRow);
+    const col = Math.floor((h.pfn % v.pagesPerRow) / l.pagesPerCell);
+    const size = Math.max(l.cellPx, 4);
+    const x = col * l.cellPx - (size - l.cellPx) / 2;
+    const y = (row - v.topRow) * l.cellPx - (size - l.cellPx) / 2;
+    ctx.strokeStyle = h.color;
+    ctx.lineWidth = 2;
+    ctx.strokeRect(x - 1, y - 1, size + 2, size + 2);
+  }
+
+  #bitmapOf(cols: number, rows: number): HTMLCanvasElement | OffscreenCanvas {
+    if (!this.#bitmap || this.#bitmap.width !== cols || this.#bitmap.height !== rows) {
+      if (typeof OffscreenCanvas !== 'undefined') this.#bitmap = new OffscreenCanvas(cols, rows);
+      else {
+        const c = document.createElement('canvas');
+        c.width = cols;
+        c.height = rows;
+        this.#bitmap = c;
+      }
+    }
+    return this.#bitmap;
+  }
+}

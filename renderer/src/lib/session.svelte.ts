@@ -1,0 +1,180 @@
+/**
+ * DOC: session model
+ *
+ * The UI's view of the engine session: the current SessionState, the dmesg log, the workload
+ * transcript, the selected page, the error banner and the progress of a long step. Every API call
+ * goes through `#call`, so a rejected promise or an ok:false Result becomes a banner message and
+ * never an unhandled rejection. Large arrays (events) are replaced, not mutated, under $state.raw.
+ */
+import type { ApiError, Result, SimClient } from '../../../shared/api';
+import type { CommandInput } from '../../../shared/commands';
+import type { MachineConfigInput } from '../../../shared/machine-config';
+import type { PageInfo, Progress, SessionState, StepInfo, StepOutcome, TraceEvent } from '../../../shared/views';
+import { apiErrorLine, stepResultLine } from './format';
+
+/** The log keeps the newest lines only; older ones stay in the host and the report. */
+export const MAX_LOG_LINES = 20_000;
+const EVENT_BATCH = 10_000;
+
+export interface BannerMessage {
+  id: number;
+  text: string;
+}
+
+export interface TranscriptEntry {
+  id: number;
+  /** The command as typed, e.g. `memfd_create vmm "vm-ram" 64MiB`. */
+  step: StepInfo | null;
+  command: CommandInput;
+  ok: boolean;
+  /** What the shell printed: the kernel's message or `memfd_create: ENOMEM`. */
+  result: string;
+}
+
+let nextId = 1;
+
+export class Session {
+  state = $state.raw<SessionState | null>(null);
+  events = $state.raw<TraceEvent[]>([]);
+  transcript = $state.raw<TranscriptEntry[]>([]);
+  banner = $state.raw<BannerMessage[]>([]);
+  progress = $state.raw<Progress | null>(null);
+  /** Label of the call in progress, or null when idle. */
+  busy = $state<string | null>(null);
+  selectedPfn = $state<number | null>(null);
+  page = $state.raw<PageInfo | null>(null);
+  /** Bumped whenever RAM may have changed: the map re-fetches its viewport. */
+  revision = $state(0);
+
+  #lastSeq = 0;
+  #pageSerial = 0;
+
+  constructor(readonly client: SimClient) {
+    client.onProgress((p) => {
+      this.progress = p;
+    });
+  }
+
+  get cursor(): number {
+    return this.state?.cursor ?? 0;
+  }
+  get stepCount(): number {
+    return this.state?.steps.length ?? 0;
+  }
+
+  async refresh(): Promise<void> {
+    const r = await this.#call('state', () => this.client.state());
+    if (r.ok) await this.#apply(r.value);
+  }
+
+  async newMachine(config: MachineConfigInput): Promise<Result<SessionState>> {
+    const r = await this.#call('new machine', () => this.client.newMachine(config), 'creating machine');
+    if (r.ok) {
+      this.transcript = [];
+      this.selectedPfn = null;
+      this.page = null;
+      await this.#apply(r.value, true);
+    }
+    return r;
+  }
+
+  /**
+   * Runs one command as the next step. A kernel refusal (errno) is a normal outcome: it goes to
+   * the transcript like a shell would print it, not to the error banner.
+   */
+  async run(command: CommandInput): Promise<Result<StepOutcome>> {
+    const r = await this.#call(command.op, () => this.client.run(command), command.op, false);
+    if (r.ok) {
+      const { step } = r.value;
+      this.#record(command, step, step.ok, stepResultLine(step));
+      this.#appendEvents(r.value.events);
+      await this.#apply(r.value.state);
+    } else {
+      this.#record(command, null, false, apiErrorLine(command.op, r.error));
+      if (r.error.code !== 'errno') this.#report(command.op, r.error);
+    }
+    return r;
+  }
+
+  async goto(cursor: number): Promise<void> {
+    if (!this.state || cursor < 0 || cursor > this.state.steps.length || cursor === this.state.cursor) return;
+    const r = await this.#call('goto', () => this.client.goto(cursor), cursor > this.cursor ? 'replaying' : 'rewinding');
+    if (r.ok) await this.#apply(r.value);
+  }
+
+  back = () => this.goto(this.cursor - 1);
+  forward = () => this.goto(this.cursor + 1);
+  runRemaining = () => this.goto(this.stepCount);
+
+  async select(pfn: number | null): Promise<void> {
+    this.selectedPfn = pfn;
+    const serial = ++this.#pageSerial;
+    if (pfn === null) {
+      this.page = null;
+      return;
+    }
+    const r = await this.#call('page', () => this.client.page(pfn));
+    if (serial !== this.#pageSerial) return;
+    this.page = r.ok ? r.value : null;
+  }
+
+  dismiss(id: number): void {
+    this.banner = this.banner.filter((b) => b.id !== id);
+  }
+
+  /** Reports an error from elsewhere in the UI (map fetches) in the banner. */
+  reportError(context: string, message: string): void {
+    this.#report(context, { code: 'internal', message });
+  }
+
+  async #apply(state: SessionState, reset = false): Promise<void> {
+    this.state = state;
+    this.revision++;
+    if (reset || state.lastEventSeq < this.#lastSeq) {
+      this.events = [];
+      this.#lastSeq = 0;
+    }
+    while (this.#lastSeq < state.lastEventSeq) {
+      const from = this.#lastSeq;
+      const r = await this.#call('events', () => this.client.events(from, EVENT_BATCH));
+      if (!r.ok || r.value.length === 0) break;
+      this.#appendEvents(r.value);
+    }
+    if (this.selectedPfn !== null) await this.select(this.selectedPfn < state.maxPfn ? this.selectedPfn : null);
+  }
+
+  #appendEvents(events: TraceEvent[]): void {
+    const fresh = events.filter((e) => e.seq > this.#lastSeq);
+    if (fresh.length === 0) return;
+    this.#lastSeq = fresh[fresh.length - 1]!.seq;
+    const all = this.events.concat(fresh);
+    this.events = all.length > MAX_LOG_LINES ? all.slice(all.length - MAX_LOG_LINES) : all;
+  }
+
+  #record(command: CommandInput, step: StepInfo | null, ok: boolean, result: string): void {
+    const entry: TranscriptEntry = { id: nextId++, command, step, ok, result };
+    this.transcript = [...this.transcript.slice(-199), entry];
+  }
+
+  #report(context: string, error: ApiError): void {
+    this.banner = [...this.banner.slice(-4), { id: nextId++, text: apiErrorLine(context, error) }];
+  }
+
+  /** Calls the API; a rejection becomes an 'unavailable' Result and, with `banner`, a message. */
+  async #call<T>(context: string, fn: () => Promise<Result<T>>, busyLabel?: string, banner = true): Promise<Result<T>> {
+    if (busyLabel) this.busy = busyLabel;
+    let r: Result<T>;
+    try {
+      r = await fn();
+    } catch (e) {
+      r = { ok: false, error: { code: 'unavailable', message: e instanceof Error ? e.message : String(e) } };
+    } finally {
+      if (busyLabel) {
+        this.busy = null;
+        this.progress = null;
+      }
+    }
+    if (!r.ok && banner) this.#report(context, r.error);
+    return r;
+  }
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import type { TraceEvent } from '../../../shared/views';
+import { PageCategory } from '../../../shared/palette';
+import { checkMachineForm, DEFAULT_FORM, memparseText } from '../../../renderer/src/lib/machine-form';
+import { commandLine, dmesgLine, errnoLine, pageDump } from '../../../renderer/src/lib/format';
+import { filterEvents } from '../../../renderer/src/lib/event-filter';
+import { parseAddress } from '../../../renderer/src/lib/address';
+
+const ev = (seq: number, level: TraceEvent['level'], subsys: string, msg: string, time = 0.123456): TraceEvent => ({ seq, step: 1, time, level, subsys, msg });
+
+describe('text formats', () => {
+  it('prints dmesg lines with printk timestamps', () => {
+    expect(dmesgLine(ev(1, 'info', 'memblock', 'reserved 4 MiB'))).toBe('[    0.123456] memblock: reserved 4 MiB');
+    expect(dmesgLine(ev(1, 'info', 'Memory', 'x', 12.5))).toBe('[   12.500000] Memory: x');
+  });
+
+  it('prints errno results like a shell', () => {
+    expect(errnoLine('memfd_create', 'ENOMEM')).toBe('memfd_create: ENOMEM');
+  });
+
+  it('prints commands as op key=value with sizes in binary units', () => {
+    expect(commandLine({ op: 'memfd_create', process: 'vmm', name: 'vm-ram', size: 64 << 20 })).toBe('memfd_create process=vmm name=vm-ram size=64MiB');
+    expect(commandLine({ op: 'write', process: 'vmm', fd: 3, offset: 0, length: 4096, data: { random: true }, order: 0 })).toBe(
+      'write process=vmm fd=3 offset=0B length=4KiB data=random order=0',
+    );
+    expect(commandLine({ op: 'boot' })).toBe('boot');
+  });
+
+  it('dumps a page with drgn field names', () => {
+    const lines = pageDump({
+      pfn: 0x1234, phys: 0x1234000, nid: 0, category: PageCategory.Memfd, flags: ['PG_uptodate', 'PG_lru'], flagsValue: 0x24,
+      order: 0, compoundHead: null, refcount: 2, private: '0x0', migratetype: 'MOVABLE', owner: 'memfd:vm-ram', memblock: null,
+      content: { kind: 'pattern', checksum: 'deadbeef' },
+    });
+    const map = Object.fromEntries(lines.map((l) => [l.key, l]));
+    expect(map.phys!.value).toBe('0x0000000001234000');
+    expect(map.flags!.note).toBe('PG_uptodate|PG_lru');
+    expect(map._refcount!.value).toBe('2');
+    expect(map.category!.value).toBe('memfd folios');
+  });
+});
+
+describe('event filter', () => {
+  const events = [ev(1, 'info', 'memblock', 'add'), ev(2, 'warn', 'kho', 'scratch small'), ev(3, 'err', 'kho', 'failed'), ev(4, 'debug', 'mm', 'x')];
+  it('matches all words and level thresholds', () => {
+    expect(filterEvents(events, '').length).toBe(4);
+    expect(filterEvents(events, 'KHO').map((e) => e.seq)).toEqual([2, 3]);
+    expect(filterEvents(events, 'level:warn').map((e) => e.seq)).toEqual([2, 3]);
+    expect(filterEvents(events, 'level:err kho').map((e) => e.seq)).toEqual([3]);
+    expect(filterEvents(events, 'kho small').map((e) => e.seq)).toEqual([2]);
+  });
+});
+
+describe('machine form', () => {
+  it('accepts the defaults and reports the schema message on the field', () => {
+    expect(checkMachineForm(DEFAULT_FORM).ok).toBe(true);
+    const r = checkMachineForm({ ...DEFAULT_FORM, ram: '128G' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.ram).toMatch(/above the maximum of 64 GiB/);
+    const n = checkMachineForm({ ...DEFAULT_FORM, ram: '64M', nodes: 4 });
+    expect(n.ok).toBe(false);
+    if (!n.ok) expect(n.errors.nodes).toMatch(/each node needs at least 32 MiB/);
+    const bad = checkMachineForm({ ...DEFAULT_FORM, ram: 'lots' });
+    if (!bad.ok) expect(bad.errors.ram).toMatch(/expected a size/);
+    else expect.unreachable();
+  });
+
+  it('writes sizes back in memparse spelling', () => {
+    expect(memparseText(4 * 2 ** 30)).toBe('4G');
+    expect(memparseText(8 << 20)).toBe('8M');
+    expect(memparseText(1536 << 20)).toBe('1536M');
+  });
+});
+
+describe('address input', () => {
+  it('reads pfns and physical addresses', () => {
+    expect(parseAddress('4096')).toEqual({ pfn: 4096 });
+    expect(parseAddress('0x1000')).toEqual({ pfn: 0x1000 });
+    expect(parseAddress('0x0000000100000000')).toEqual({ pfn: 0x100000 });
+    expect(parseAddress('phys 0x200000')).toEqual({ pfn: 0x200 });
+    expect(parseAddress('what')).toHaveProperty('error');
+  });
+});
