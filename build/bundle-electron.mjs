@@ -53,19 +53,32 @@ async function bundleOne(root, outDir, name) {
   });
 }
 
-/** Fails when the preload would require anything a sandboxed preload cannot. */
-export async function checkPreload(file) {
-  const foreign = requiredModules(await readFile(file, 'utf8')).filter((m) => m !== 'electron');
-  if (foreign.length > 0) throw new Error(`${file} requires ${foreign.join(', ')}; a sandboxed preload may require only "electron"`);
+const BUILTINS = new Set(builtinModules);
+const isBuiltin = (m) => m.startsWith('node:') || BUILTINS.has(m);
+
+/**
+ * Fails when a bundle would require something that is not there at run time: the package ships
+ * no node_modules, and a sandboxed preload may require nothing but 'electron'.
+ */
+export async function checkRequires(file, name) {
+  const allowed = name === 'preload' ? (m) => m === 'electron' : (m) => m === 'electron' || isBuiltin(m);
+  const foreign = requiredModules(await readFile(file, 'utf8')).filter((m) => !allowed(m));
+  if (foreign.length > 0) {
+    const rule = name === 'preload' ? 'a sandboxed preload may require only "electron"' : 'only "electron" and Node builtins are available';
+    throw new Error(`${file} requires ${foreign.join(', ')}; ${rule}`);
+  }
 }
 
 export async function bundleElectron({ root = ROOT, outDir = path.join(root, 'dist-electron'), entries = Object.keys(ENTRIES) } = {}) {
+  const files = [];
   for (const name of entries) {
     if (!(name in ENTRIES)) throw new Error(`unknown entry "${name}"; expected one of ${Object.keys(ENTRIES).join(', ')}`);
     await bundleOne(root, outDir, name);
+    const file = path.join(outDir, `${name}.cjs`);
+    await checkRequires(file, name);
+    files.push(file);
   }
-  if (entries.includes('preload')) await checkPreload(path.join(outDir, 'preload.cjs'));
-  return entries.map((name) => path.join(outDir, `${name}.cjs`));
+  return files;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -25,7 +25,8 @@ module.exports = {
   linux: {
     target: ['AppImage', 'deb'],
     category: 'Development',
-    maintainer: 'KHO Lab developers <kholab@example.invalid>',
+    // package.json's author; a deb Maintainer normally adds a contact address, which the project has yet to choose.
+    maintainer: 'KHO Lab developers',
     synopsis: 'Simulates Linux Kexec HandOver, page by page',
     description: 'A desktop lab that simulates Linux Kexec HandOver (KHO) and the Live Update Orchestrator, page by page.',
     executableName: 'kho-lab',

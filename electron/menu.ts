@@ -27,6 +27,8 @@ export const MAX_SCENARIO_BYTES = 64 * 1024 * 1024;
 const JSON_FILTERS = [{ name: 'JSON', extensions: ['json'] }];
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+/** A default file name from a scenario name, which may hold anything a user typed. */
+const fileName = (base: string, suffix: string) => `${base.replace(/[^\w.-]+/g, '-').replace(/^[.-]+/, '') || 'kho-lab'}${suffix}`;
 /** An error text that names the file: the host's messages already start with it, fs errors may not. */
 const naming = (file: string, problem: string) => (problem.startsWith(file) ? problem : `${file}\n\n${problem}`);
 
@@ -88,7 +90,7 @@ export function saveScenario(deps: MenuDeps): Promise<void> {
   return guarded(title, async () => {
     const r = await deps.api.scenario();
     if (!r.ok) return dialog.showErrorBox(title, r.error.message);
-    const file = await savePath(deps, { title: 'Save Scenario', defaultPath: `${r.value.name}.json`, filters: JSON_FILTERS });
+    const file = await savePath(deps, { title: 'Save Scenario', defaultPath: fileName(r.value.name, '.json'), filters: JSON_FILTERS });
     if (file) await writeJson(title, file, r.value);
   });
 }
@@ -98,7 +100,7 @@ export function exportReport(deps: MenuDeps): Promise<void> {
   return guarded(title, async () => {
     const r = await deps.api.report();
     if (!r.ok) return dialog.showErrorBox(title, r.error.message);
-    const file = await savePath(deps, { title: 'Export Report', defaultPath: `${r.value.scenario}-report.json`, filters: JSON_FILTERS });
+    const file = await savePath(deps, { title: 'Export Report', defaultPath: fileName(r.value.scenario, '-report.json'), filters: JSON_FILTERS });
     if (file) await writeJson(title, file, r.value);
   });
 }

@@ -3,7 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
-import { bundleElectron as bundle, requiredModules as requires } from '../../../build/bundle-electron.mjs';
+import { bundleElectron as bundle, checkRequires, requiredModules as requires } from '../../../build/bundle-electron.mjs';
 import { startHostClient } from '../../../electron/host-client';
 import { SIM_METHODS } from '../../../shared/api';
 
@@ -42,6 +42,15 @@ describe('bundle-electron: main and preload', () => {
     const [name, api] = exposeInMainWorld.mock.calls[0]!;
     expect(name).toBe('khoLab');
     expect(Object.keys(api).sort()).toEqual([...SIM_METHODS, 'onMenu', 'onProgress'].sort());
+  });
+
+  it('the require check refuses what the packaged app could not load', async () => {
+    const file = path.join(tmp, 'probe.cjs');
+    writeFileSync(file, 'const fs = require("node:fs"); const e = require("electron");');
+    await expect(checkRequires(file, 'preload')).rejects.toThrow(/requires node:fs; a sandboxed preload may require only "electron"/);
+    await expect(checkRequires(file, 'main')).resolves.toBeUndefined();
+    writeFileSync(file, 'const z = require("zod"); const m = require(name);');
+    await expect(checkRequires(file, 'host-worker')).rejects.toThrow(/requires zod, <dynamic: name>; only "electron" and Node builtins/);
   });
 
   it('refuses an unknown entry name', async () => {

@@ -125,6 +125,14 @@ describe('Save Scenario… and Export Report…', () => {
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ tool: 'kho-lab', scenario: 'fake', ok: true });
   });
 
+  it('suggests a safe file name whatever the scenario is called', async () => {
+    const d = deps();
+    const real = await d.api.report();
+    d.api.report = async () => (real.ok ? { ok: true, value: { ...real.value, scenario: '../../etc/passwd x' } } : real);
+    await exportReport(d);
+    expect(vi.mocked(dialog.showSaveDialog).mock.calls[0]![0]).toMatchObject({ defaultPath: 'etc-passwd-x-report.json' });
+  });
+
   it('names the file when writing fails', async () => {
     const file = path.join(dir, 'no-such-dir', 'x.json');
     chooseSave(file);
