@@ -25,7 +25,7 @@ module.exports = {
   linux: {
     target: ['AppImage', 'deb'],
     category: 'Development',
-    // package.json's author; a deb Maintainer normally adds a contact address, which the project has yet to choose.
+    // package.json's author.
     maintainer: 'KHO Lab developers',
     synopsis: 'Simulates Linux Kexec HandOver, page by page',
     description: 'A desktop lab that simulates Linux Kexec HandOver (KHO) and the Live Update Orchestrator, page by page.',
