@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { flushSync, mount, unmount } from 'svelte';
+import MachineDialog from '../../renderer/src/components/MachineDialog.svelte';
+import { DEFAULT_FORM } from '../../renderer/src/lib/machine-form';
+import { matchShortcut, SHORTCUTS } from '../../renderer/src/lib/shortcuts';
+
+const key = (k: string, target: EventTarget | null, mods: Partial<Record<'ctrlKey' | 'metaKey' | 'altKey', boolean>> = {}) =>
+  matchShortcut({ key: k, target, ctrlKey: false, metaKey: false, altKey: false, ...mods });
+
+describe('shortcuts', () => {
+  it('map keys to actions, but not while typing or with modifiers', () => {
+    const input = document.createElement('input');
+    const checkbox = Object.assign(document.createElement('input'), { type: 'checkbox' });
+    const textarea = document.createElement('textarea');
+    expect(key('n', document.body)).toBe('new-machine');
+    expect(key('ArrowLeft', document.body)).toBe('step-back');
+    expect(key('+', document.body)).toBe('zoom-in');
+    expect(key('0', document.body)).toBe('zoom-fit');
+    expect(key('?', document.body)).toBe('help');
+    expect(key('n', input)).toBeNull();
+    expect(key('0', textarea)).toBeNull();
+    expect(key('b', checkbox)).toBe('boot');
+    expect(key('n', document.body, { ctrlKey: true })).toBeNull();
+    expect(key('Escape', input)).toBe('close');
+    // Every action has exactly one entry in the help table.
+    expect(new Set(SHORTCUTS.map((s) => s.action)).size).toBe(SHORTCUTS.length);
+  });
+});
+
+describe('MachineDialog', () => {
+  let cmp: ReturnType<typeof mount> | null = null;
+  afterEach(() => {
+    if (cmp) unmount(cmp);
+    cmp = null;
+    document.body.innerHTML = '';
+  });
+
+  it('shows the zod message inline and creates only a valid machine', async () => {
+    const created: unknown[] = [];
+    cmp = mount(MachineDialog, {
+      target: document.body,
+      props: { initial: { ...DEFAULT_FORM }, oncreate: (c: unknown, boot: boolean) => created.push([c, boot]), onclose: () => {} },
+    });
+    flushSync();
+    const ram = document.querySelector<HTMLInputElement>('#m-ram')!;
+    ram.value = '100G';
+    ram.dispatchEvent(new Event('input', { bubbles: true }));
+    flushSync();
+    expect(document.querySelector('#m-ram-err')!.textContent).toMatch(/above the maximum of 64 GiB/);
+    expect(ram.getAttribute('aria-invalid')).toBe('true');
+    const create = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Create')!;
+    expect(create.disabled).toBe(true);
+
+    ram.value = '1G';
+    ram.dispatchEvent(new Event('input', { bubbles: true }));
+    flushSync();
+    expect(create.disabled).toBe(false);
+    create.click();
+    expect(created).toEqual([[{ ram: '1G', nodes: 1, cpus: 4, seed: 1, cmdline: 'kho=on kho_scratch=200%', initrd: '8M' }, false]]);
+  });
+});
