@@ -1,0 +1,96 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { BrowserWindow, Menu, app, ipcMain, session } from 'electron';
+import path from 'node:path';
+import { createFakeApi } from './fixtures/fake-api';
+import type * as Mock from './fixtures/electron-mock';
+
+vi.mock('electron', () => import('./fixtures/electron-mock'));
+
+// main.ts starts the host worker through host-client; here the "worker" is the fake API in-process.
+const host = vi.hoisted(() => ({ progress: new Set<(p: unknown) => void>(), close: null as unknown as ReturnType<typeof vi.fn>, script: '' }));
+vi.mock('../../../electron/host-client', () => ({
+  startHostClient: (opts: { script: string }) => {
+    host.script = opts.script;
+    host.close = vi.fn(async () => {});
+    const client = {
+      ...createFakeApi({ onProgress: (p) => host.progress.forEach((l) => l(p)) }),
+      onProgress: (l: (p: unknown) => void) => (host.progress.add(l), () => host.progress.delete(l)),
+    };
+    return { client, close: host.close };
+  },
+}));
+
+const fakeApp = app as unknown as typeof Mock.app;
+const FakeWindow = BrowserWindow as unknown as typeof Mock.BrowserWindow;
+const fakeIpc = ipcMain as unknown as typeof Mock.ipcMain;
+const MAIN_DIR = path.resolve(__dirname, '../../../electron');
+
+async function startMain(): Promise<Mock.BrowserWindow> {
+  vi.resetModules();
+  await import('../../../electron/main');
+  await vi.waitFor(() => expect(FakeWindow.instances).toHaveLength(1));
+  return FakeWindow.instances[0]!;
+}
+
+beforeEach(() => {
+  vi.clearAllMocks();
+  fakeApp.removeAllListeners();
+  fakeApp.singleInstance = true;
+  fakeIpc.handlers.clear();
+  host.progress.clear();
+  FakeWindow.instances.length = 0;
+});
+
+describe('main', () => {
+  it('sandboxes every renderer and wires session, IPC, menu and window on ready', async () => {
+    const win = await startMain();
+    expect(fakeApp.enableSandbox).toHaveBeenCalled();
+    expect(host.script).toBe(path.join(MAIN_DIR, 'host-worker.cjs'));
+    expect(win.options.webPreferences).toMatchObject({ preload: path.join(MAIN_DIR, 'preload.cjs') });
+    expect(win.loadFile).toHaveBeenCalledWith(path.resolve(MAIN_DIR, '../dist/renderer/index.html'));
+    const fakeSession = session.defaultSession as unknown as typeof Mock.session.defaultSession;
+    expect(fakeSession.webRequest.onHeadersReceived).toHaveBeenCalled();
+    expect(fakeSession.setPermissionRequestHandler).toHaveBeenCalled();
+    expect([...fakeIpc.handlers.keys()]).toEqual(['kholab:call']);
+    expect(Menu.setApplicationMenu).toHaveBeenCalled();
+  });
+
+  it('answers renderer calls through the host and forwards its progress to the window', async () => {
+    const win = await startMain();
+    await win.loadFile.mock.results[0]!.value;
+    const r = await fakeIpc.handlers.get('kholab:call')!({ senderFrame: win.webContents.mainFrame }, 'run', [{ op: 'boot' }]);
+    expect(r).toEqual({ ok: false, error: { code: 'errno', message: 'EINVAL: boot refused by the fake' } });
+    expect(win.webContents.send.mock.calls).toEqual([
+      ['kholab:progress', { label: 'boot', done: 1, total: 2 }],
+      ['kholab:progress', { label: 'boot', done: 2, total: 2 }],
+    ]);
+  });
+
+  it('sends menu actions to the window, and nothing once it is closed', async () => {
+    const win = await startMain();
+    const template = vi.mocked(Menu.buildFromTemplate).mock.calls[0]![0] as Electron.MenuItemConstructorOptions[];
+    const newMachine = (template[0]!.submenu as Electron.MenuItemConstructorOptions[])[0]!;
+    newMachine.click!(undefined as never, undefined, undefined as never);
+    expect(win.webContents.send).toHaveBeenCalledWith('kholab:menu', 'new-machine');
+    win.emit('closed');
+    win.webContents.send.mockClear();
+    newMachine.click!(undefined as never, undefined, undefined as never);
+    expect(win.webContents.send).not.toHaveBeenCalled();
+  });
+
+  it('stops the host when the app quits', async () => {
+    await startMain();
+    fakeApp.emit('will-quit');
+    expect(host.close).toHaveBeenCalled();
+  });
+
+  it('a second instance quits without starting a host or a window', async () => {
+    fakeApp.singleInstance = false;
+    host.script = '';
+    vi.resetModules();
+    await import('../../../electron/main');
+    expect(fakeApp.quit).toHaveBeenCalled();
+    expect(host.script).toBe('');
+    expect(FakeWindow.instances).toHaveLength(0);
+  });
+});
