@@ -100,16 +100,17 @@ export function reveal(v: Viewport, pfn: number): Viewport {
 
 /**
  * Zooms by `steps` halvings of the pages per row (positive zooms in), keeping the page under
- * (x, y) at the same height on screen. Row-major layout moves it horizontally; that is inherent.
+ * (x, y) — or `anchor`, a pfn drawn at (x, y) — at the same height on screen. Row-major layout
+ * moves it horizontally; that is inherent.
  */
-export function zoomAt(v: Viewport, steps: number, x: number, y: number): Viewport {
+export function zoomAt(v: Viewport, steps: number, x: number, y: number, anchor?: number): Viewport {
   const lo = minPagesPerRow(v.width);
   const hi = maxPagesPerRow(v.width, v.maxPfn);
   const pagesPerRow = Math.min(hi, Math.max(lo, v.pagesPerRow / 2 ** Math.round(steps)));
   if (pagesPerRow === v.pagesPerRow) return v;
   const before = layout(v);
   const rowUnder = v.topRow + y / before.cellPx;
-  const anchorPfn = Math.min(v.maxPfn - 1, Math.floor(rowUnder) * v.pagesPerRow + Math.floor(x / before.cellPx) * before.pagesPerCell);
+  const anchorPfn = anchor ?? Math.min(v.maxPfn - 1, Math.floor(rowUnder) * v.pagesPerRow + Math.floor(x / before.cellPx) * before.pagesPerCell);
   const next = { ...v, pagesPerRow };
   const after = layout(next);
   // Same height inside its row as before, so the pointer stays over the same page's row.

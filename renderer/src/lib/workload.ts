@@ -50,13 +50,41 @@ export function liveVmallocs(steps: readonly StepInfo[], cursor: number): string
 }
 
 /**
- * The fd a successful memfd_create step returned. The host reports it in the step message the
+ * The fd a successful memfd_create step returned, when the host's step message states it the
  * way strace prints a return value (`... = 3`) or as `fd 3`.
  */
 export function fdFromStep(step: StepInfo): number | null {
   if (!step.ok || step.command.op !== 'memfd_create') return null;
   const m = /(?:=\s*|\bfd[\s=:]+)(\d+)\b/.exec(step.message);
   return m ? Number(m[1]) : null;
+}
+
+/** First fd a process gets: 0, 1 and 2 are stdin, stdout and stderr. */
+const FIRST_FD = 3;
+
+/**
+ * The fds `process` holds after the steps in effect. The kernel hands out the lowest free fd
+ * (POSIX), so replaying memfd_create / close / exit gives the table; an fd stated in a step's
+ * message wins over the replay.
+ */
+export function openFds(steps: readonly StepInfo[], cursor: number, process: string): Set<number> {
+  const fds = new Set<number>();
+  for (const s of steps.slice(0, cursor)) {
+    if (!s.ok) continue;
+    const op = s.command.op;
+    if (op === 'spawn' && arg(s, 'name') === process) fds.clear();
+    if (arg(s, 'process') !== process) continue;
+    if (op === 'memfd_create') fds.add(fdFromStep(s) ?? lowestFree(fds));
+    else if (op === 'close') fds.delete((s.command as { fd?: number }).fd ?? -1);
+    else if (op === 'exit') fds.clear();
+  }
+  return fds;
+}
+
+function lowestFree(fds: ReadonlySet<number>): number {
+  let fd = FIRST_FD;
+  while (fds.has(fd)) fd++;
+  return fd;
 }
 
 export interface MemfdRequest {
@@ -88,10 +116,12 @@ type Run = (command: CommandInput) => Promise<{ ok: true; value: { step: StepInf
  */
 export async function createFilledMemfd(run: Run, steps: readonly StepInfo[], cursor: number, req: MemfdRequest): Promise<number | null> {
   let fd: number | null = null;
-  for (const cmd of memfdPrelude(req, liveProcesses(steps, cursor))) {
+  const alive = liveProcesses(steps, cursor);
+  const expected = lowestFree(alive.has(req.process) ? openFds(steps, cursor, req.process) : new Set());
+  for (const cmd of memfdPrelude(req, alive)) {
     const r = await run(cmd);
     if (!r.ok || !r.value.step.ok) return null;
-    if (cmd.op === 'memfd_create') fd = fdFromStep(r.value.step);
+    if (cmd.op === 'memfd_create') fd = fdFromStep(r.value.step) ?? expected;
   }
   if (fd === null) return null;
   const w = await run(memfdFill(req, fd));

@@ -119,3 +119,18 @@ describe('map viewport', () => {
     expect(row).toBeLessThan(r.topRow + l.visibleRows);
   });
 });
+
+describe('zoom anchored on a page', () => {
+  it('keeps the anchor pfn on screen at every zoom step', () => {
+    let v = V.fit(800, 400, 64 * GiB_PAGES);
+    const pfn = 12_345_678;
+    for (let i = 0; i < 20; i++) {
+      const r = V.cellRect(v, pfn);
+      v = V.zoomAt(v, 1, r.x + r.size / 2, Math.min(399, Math.max(0, r.y + r.size / 2)), pfn);
+      const after = V.cellRect(v, pfn);
+      expect(after.y + after.size).toBeGreaterThan(0);
+      expect(after.y).toBeLessThan(400);
+    }
+    expect(V.layout(v).pagesPerCell).toBe(1);
+  });
+});

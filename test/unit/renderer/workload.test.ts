@@ -61,3 +61,32 @@ describe('createFilledMemfd', () => {
     expect(sent.map((c) => c.op)).toEqual(['memfd_create']);
   });
 });
+
+describe('fd table replay', () => {
+  it('hands out the lowest free fd from 3, honours close and exit', async () => {
+    const { openFds } = await import('../../../renderer/src/lib/workload');
+    const steps = [
+      step({ op: 'spawn', name: 'vmm' }),
+      step({ op: 'memfd_create', process: 'vmm', name: 'a' }, true, 'created'),
+      step({ op: 'memfd_create', process: 'vmm', name: 'b' }, true, 'created'),
+      step({ op: 'memfd_create', process: 'vmm', name: 'c' }, false, '', 'EMFILE'),
+      step({ op: 'close', process: 'vmm', fd: 3 }),
+      step({ op: 'memfd_create', process: 'other', name: 'x' }, true, 'created'),
+    ];
+    expect([...openFds(steps, steps.length, 'vmm')]).toEqual([4]);
+    expect([...openFds(steps, 3, 'vmm')]).toEqual([3, 4]);
+    expect([...openFds(steps, steps.length, 'other')]).toEqual([3]);
+    expect([...openFds([...steps, step({ op: 'exit', process: 'vmm' })], 7, 'vmm')]).toEqual([]);
+  });
+
+  it('createFilledMemfd writes to the replayed fd when the message does not state it', async () => {
+    const sent: CommandInput[] = [];
+    const run = async (c: CommandInput) => {
+      sent.push(c);
+      return { ok: true as const, value: { step: step(c as unknown as Record<string, unknown>, true, 'ok') } };
+    };
+    const history = [step({ op: 'spawn', name: 'vmm' }), step({ op: 'memfd_create', process: 'vmm', name: 'a' }, true, 'ok')];
+    expect(await createFilledMemfd(run, history, 2, { process: 'vmm', name: 'b', size: 4096 })).toBe(4);
+    expect(sent.at(-1)).toMatchObject({ op: 'write', fd: 4 });
+  });
+});
