@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { SizeSchema } from './machine-config';
-import { MAX_PAGE_ORDER } from './units';
+import { MAX_PAGE_ORDER, formatBytes } from './units';
 
 const Name = z.string().min(1).max(64);
 const Process = Name.describe('name of a simulated process');
@@ -23,7 +23,7 @@ export type WriteData = z.infer<typeof WriteDataSchema>;
 /** An errno a step expects; the step passes only if the kernel answers with exactly this. */
 const ExpectErrno = z.enum(['EINVAL', 'ENOMEM', 'EBUSY', 'ENOENT', 'EEXIST', 'ENOSPC', 'EIO', 'EAGAIN', 'EADDRNOTAVAIL', 'EOPNOTSUPP', 'EBADF', 'EFBIG', 'EPERM', 'ESRCH']);
 
-const step = <T extends z.ZodRawShape>(op: string, shape: T) =>
+const step = <O extends string, T extends z.ZodRawShape>(op: O, shape: T) =>
   z.object({ op: z.literal(op), expect: ExpectErrno.optional(), ...shape }).strict();
 
 export const CommandSchema = z.discriminatedUnion('op', [
@@ -52,6 +52,8 @@ export const CommandSchema = z.discriminatedUnion('op', [
   step('alloc_pages', {
     tag: Name,
     order: Order.default(0),
+    /** Allocate folios (compound pages, __GFP_COMP) instead of plain high-order blocks. */
+    folio: z.boolean().default(false),
     count: z.number().int().min(1).max(1 << 24).default(1),
     gfp: z.enum(['GFP_KERNEL', 'GFP_HIGHUSER_MOVABLE']).default('GFP_KERNEL'),
     nid: z.number().int().min(0).max(3).optional(),
@@ -75,3 +77,40 @@ export type Command = z.output<typeof CommandSchema>;
 export type CommandInput = z.input<typeof CommandSchema>;
 export type CommandOp = Command['op'];
 export const COMMAND_OPS = CommandSchema.options.map((o) => o.shape.op.value) as CommandOp[];
+
+/** A one-line label for the timeline: "memfd_create(vmm, \"guest\", 64 MiB)". */
+export function describeCommand(c: Command): string {
+  const size = (n: number) => formatBytes(n);
+  switch (c.op) {
+    case 'boot':
+      return 'boot';
+    case 'spawn':
+      return `spawn ${c.name}`;
+    case 'exit':
+      return `exit ${c.process}`;
+    case 'memfd_create':
+      return `${c.process}: memfd_create("${c.name}")${c.size !== undefined ? ` + ftruncate ${size(c.size)}` : ''}`;
+    case 'ftruncate':
+      return `${c.process}: ftruncate(${c.fd}, ${size(c.size)})`;
+    case 'fallocate':
+      return `${c.process}: fallocate(${c.fd}, ${c.punchHole ? 'PUNCH_HOLE, ' : ''}${size(c.offset)}, ${size(c.length)})`;
+    case 'write': {
+      const what = 'random' in c.data ? 'random' : 'fill' in c.data ? `0x${c.data.fill.toString(16)}` : JSON.stringify(c.data.text.slice(0, 24));
+      return `${c.process}: write(${c.fd}, ${what}${c.length !== undefined ? `, ${size(c.length)}` : ''})${c.offset ? ` @ ${size(c.offset)}` : ''}`;
+    }
+    case 'close':
+      return `${c.process}: close(${c.fd})`;
+    case 'alloc_pages':
+      return `alloc_pages(${c.gfp}, order ${c.order}) × ${c.count} [${c.tag}]`;
+    case 'free_pages':
+      return `free_pages [${c.tag}]${c.every > 1 ? ` every ${c.every}` : ''}`;
+    case 'vmalloc':
+      return `vmalloc ${c.name} ${size(c.size)}`;
+    case 'vfree':
+      return `vfree ${c.name}`;
+    case 'verify_memfd':
+      return `${c.process}: verify fd ${c.fd}`;
+    case 'expect_free':
+      return `expect free ${c.migratetype}${c.atLeast !== undefined ? ` ≥ ${size(c.atLeast)}` : ''}${c.atMost !== undefined ? ` ≤ ${size(c.atMost)}` : ''}`;
+  }
+}

@@ -7,7 +7,7 @@ import type { MachineConfig } from './machine-config';
 import type { PageCategory } from './palette';
 
 export type Errno =
-  | 'EPERM' | 'ENOENT' | 'ESRCH' | 'EIO' | 'EBADF' | 'EAGAIN' | 'ENOMEM' | 'EBUSY' | 'EEXIST'
+  | 'EPERM' | 'ENOENT' | 'ESRCH' | 'EIO' | 'EBADF' | 'EMFILE' | 'EAGAIN' | 'ENOMEM' | 'EBUSY' | 'EEXIST'
   | 'EINVAL' | 'EFBIG' | 'ENOSPC' | 'EOPNOTSUPP' | 'EADDRNOTAVAIL';
 
 export type MigrateType = 'UNMOVABLE' | 'MOVABLE' | 'CMA';
@@ -79,8 +79,8 @@ export interface SessionState {
   e820: E820Entry[];
   summary: MemorySummary | null;
   lastEventSeq: number;
-  /** Hash of all RAM contents and page state; equal hashes mean identical machines. */
-  ramHash: string;
+  /** Bumped whenever the history is replayed from the start: event seqs restart, refetch them. */
+  epoch: number;
 }
 
 export interface StepOutcome {
@@ -142,5 +142,6 @@ export interface Report {
   steps: StepInfo[];
   events: TraceEvent[];
   summary: MemorySummary | null;
+  /** Hash of all RAM contents and page state; equal hashes mean identical machines. */
   ramHash: string;
 }

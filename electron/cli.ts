@@ -1,0 +1,174 @@
+/**
+ * DOC: the headless runner
+ *
+ *   npm run sim -- list
+ *   npm run sim -- run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--quiet]
+ *
+ * Runs a scenario on the same Host the app uses and prints the kernel log and a summary.
+ * Exit status: 0 when every step and check passed, 1 when one failed, 2 for bad input.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { parseScenario, type Scenario } from '../shared/scenario';
+import { CATEGORY_STYLES } from '../shared/palette';
+import { PAGE_SIZE, formatBytes, parseSize } from '../shared/units';
+import type { Report } from '../shared/views';
+import { Host, builtinScenario, withMachine } from './host/host';
+import { formatEvent } from './kernel/trace';
+
+export const EXIT_OK = 0;
+export const EXIT_CHECK_FAILED = 1;
+export const EXIT_BAD_INPUT = 2;
+
+const USAGE = `usage:
+  kho-lab-sim list
+  kho-lab-sim run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--quiet]`;
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** Progress lines go here (stderr when it is a terminal). */
+  progress?: (text: string) => void;
+}
+
+class BadInput extends Error {}
+
+function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string | true> } {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  const valued = new Set(['--ram', '--seed', '--json']);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const [name, inline] = a.split('=', 2) as [string, string | undefined];
+      if (valued.has(name)) {
+        const v = inline ?? argv[++i];
+        if (v === undefined) throw new BadInput(`${name} needs a value`);
+        flags.set(name, v);
+      } else if (name === '--quiet') flags.set(name, true);
+      else throw new BadInput(`unknown option ${name}`);
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function loadScenario(ref: string): Scenario {
+  if (ref.startsWith('builtin:')) {
+    const s = builtinScenario(ref.slice('builtin:'.length));
+    if (!s.ok) throw new BadInput(s.error.message);
+    return s.value;
+  }
+  let text: string;
+  try {
+    text = readFileSync(ref, 'utf8');
+  } catch (e) {
+    throw new BadInput(`${ref}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const parsed = parseScenario(text, ref);
+  if (!parsed.ok) throw new BadInput(parsed.message);
+  return parsed.value;
+}
+
+function summaryLines(r: Report): string[] {
+  const lines = [`scenario ${r.scenario}: ${r.ok ? 'PASS' : 'FAIL'} — ${r.steps.length} steps, RAM hash ${r.ramHash}`];
+  for (const s of r.steps) lines.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${String(s.index).padStart(3)} ${s.label} — ${s.message}`);
+  const sum = r.summary;
+  if (sum) {
+    lines.push(`memory: ${formatBytes(sum.totalPages * PAGE_SIZE)} RAM, ${formatBytes(sum.managedPages * PAGE_SIZE)} managed`);
+    lines.push(`  free: ${Object.entries(sum.freePages).map(([mt, n]) => `${mt} ${formatBytes(n * PAGE_SIZE)}`).join(', ')}`);
+    lines.push(`  buddyinfo (free blocks per order 0..10): ${sum.freeBlocksByOrder.join(' ')}`);
+    lines.push(`  memblock: ${sum.memblock.memoryRegions} memory regions, ${sum.memblock.reservedRegions} reserved regions (${formatBytes(sum.memblock.reservedBytes)})`);
+    for (const style of CATEGORY_STYLES) {
+      const pages = sum.categoryPages[style.id] ?? 0;
+      if (pages > 0 && style.key !== 'Hole') lines.push(`  ${style.label.padEnd(24)} ${formatBytes(pages * PAGE_SIZE)}`);
+    }
+  }
+  return lines;
+}
+
+/** Writes a file atomically: a temporary file, then a rename, so a failure leaves nothing half-written. */
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const { positional, flags } = parseArgs(argv);
+    const [cmd, ref, ...rest] = positional;
+    if (cmd === 'list') {
+      for (const [name, s] of Object.entries(await listBuiltins())) io.out(`builtin:${name.padEnd(16)} ${s}`);
+      return EXIT_OK;
+    }
+    if (cmd !== 'run' || !ref || rest.length) throw new BadInput(USAGE);
+    let scenario = loadScenario(ref);
+    const overrides: Record<string, unknown> = {};
+    const ram = flags.get('--ram');
+    if (typeof ram === 'string') {
+      if (parseSize(ram) === null) throw new BadInput(`--ram: "${ram}" is not a size (try 4G or 512M)`);
+      overrides.ram = ram;
+    }
+    const seed = flags.get('--seed');
+    if (typeof seed === 'string') {
+      if (!/^\d+$/.test(seed)) throw new BadInput(`--seed: "${seed}" is not a non-negative integer`);
+      overrides.seed = Number(seed);
+    }
+    const merged = withMachine(scenario, overrides);
+    if (!merged.ok) throw new BadInput(merged.error.message);
+    scenario = merged.value;
+
+    const host = new Host({ onProgress: (p) => io.progress?.(`${p.label}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%`) });
+    const loaded = await host.loadScenario(JSON.stringify(scenario), ref);
+    if (!loaded.ok) throw new BadInput(loaded.error.message);
+    const report = await host.report();
+    if (!report.ok) throw new Error(report.error.message);
+    const r = report.value;
+    if (!flags.has('--quiet')) for (const e of r.events) io.out(formatEvent(e));
+    for (const line of summaryLines(r)) io.out(line);
+    const json = flags.get('--json');
+    if (typeof json === 'string') {
+      try {
+        writeAtomic(json, JSON.stringify(r, null, 2) + '\n');
+      } catch (e) {
+        throw new BadInput(`--json: cannot write ${json}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    }
+    return r.ok ? EXIT_OK : EXIT_CHECK_FAILED;
+  } catch (e) {
+    if (e instanceof BadInput) {
+      io.err(e.message);
+      return EXIT_BAD_INPUT;
+    }
+    throw e;
+  }
+}
+
+async function listBuiltins(): Promise<Record<string, string>> {
+  const r = await new Host().builtins();
+  return r.ok ? Object.fromEntries(r.value.map((b) => [b.name, b.description])) : {};
+}
+
+
+const isMain = process.argv[1] && /cli\.(ts|js|cjs|mjs)$/.test(process.argv[1]);
+if (isMain) {
+  let lastProgress = 0;
+  main(process.argv.slice(2), {
+    out: (l) => process.stdout.write(l + '\n'),
+    err: (l) => process.stderr.write(l + '\n'),
+    progress: (t) => {
+      const now = Date.now();
+      if (now - lastProgress < 250) return;
+      lastProgress = now;
+      process.stderr.write(process.stderr.isTTY ? `\r${t}\x1b[K` : `${t}\n`);
+    },
+  }).then(
+    (code) => {
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`kho-lab-sim: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

@@ -1,0 +1,188 @@
+/**
+ * DOC: applying commands
+ *
+ * Turns one Command (shared/commands.ts) into calls on the machine and its running kernel, and
+ * says how it went: ok, or the errno the kernel answered with and why. A step with `expect`
+ * passes only when the kernel answers exactly that errno. Checks (verify_memfd, expect_free)
+ * pass or fail without changing the machine.
+ */
+import type { Command } from '../../shared/commands';
+import { PAGE_SIZE, formatBytes } from '../../shared/units';
+import type { Errno } from '../../shared/views';
+import { ALLOC_FAILED } from '../kernel/mm/buddy';
+import { MIGRATE_MOVABLE, MIGRATE_UNMOVABLE } from '../kernel/mm/page-flags';
+import { type KernelError, isErr, kerr } from '../kernel/lib/errno';
+import type { Kernel } from '../kernel/kernel';
+import type { Machine } from '../kernel/machine';
+import type { Process } from '../kernel/proc';
+import { utf8Encode } from '../kernel/lib/utf8';
+
+export interface Outcome {
+  ok: boolean;
+  errno?: Errno;
+  message: string;
+}
+
+const done = (message: string): Outcome => ({ ok: true, message });
+const failed = (e: KernelError, op: string): Outcome => ({ ok: false, errno: e.errno, message: `${op}: ${e.errno} (${e.reason})` });
+const checkFailed = (message: string): Outcome => ({ ok: false, message });
+
+export function applyCommand(machine: Machine, cmd: Command): Outcome {
+  const raw = run(machine, cmd);
+  if (!cmd.expect) return raw;
+  if (raw.errno === cmd.expect) return { ok: true, errno: raw.errno, message: `${raw.message} — as expected` };
+  return { ok: false, errno: raw.errno, message: `expected ${cmd.expect}, got ${raw.errno ?? 'success'}: ${raw.message}` };
+}
+
+function run(machine: Machine, cmd: Command): Outcome {
+  if (cmd.op === 'boot') {
+    const e = machine.boot();
+    if (e) return failed(e, 'boot');
+    const k = machine.kernel!;
+    return done(`booted: ${formatBytes(k.buddy.managedPages * PAGE_SIZE)} managed by the buddy allocator`);
+  }
+  const k = machine.kernel;
+  if (!k) return { ok: false, errno: 'EINVAL', message: `${cmd.op}: EINVAL (the machine is powered off: boot it first)` };
+  switch (cmd.op) {
+    case 'spawn': {
+      const p = k.processes.spawn(cmd.name);
+      return isErr(p) ? failed(p, 'spawn') : done(`${p.name} is pid ${p.pid}`);
+    }
+    case 'exit':
+      return withProcess(k, cmd.process, 'exit', (p) => {
+        k.processes.exit(p);
+        return done(`${p.name} (pid ${p.pid}) exited`);
+      });
+    case 'memfd_create':
+      return withProcess(k, cmd.process, 'memfd_create', (p) => {
+        const fd = k.processes.memfdCreate(p, cmd.name);
+        if (isErr(fd)) return failed(fd, 'memfd_create');
+        if (cmd.size !== undefined) {
+          const e = k.shmem.truncate(p.fds.get(fd)!.inode, cmd.size);
+          if (e) return failed(e, 'ftruncate');
+        }
+        return done(`fd ${fd} → memfd:${cmd.name}${cmd.size !== undefined ? `, ${formatBytes(cmd.size)}` : ''}`);
+      });
+    case 'ftruncate':
+      return withFile(k, cmd.process, cmd.fd, 'ftruncate', (p, f) => {
+        const e = k.shmem.truncate(f.inode, cmd.size);
+        if (e) return failed(e, 'ftruncate');
+        k.processes.remember(p, f.inode, 0, 0);
+        return done(`memfd:${f.inode.name} is ${formatBytes(cmd.size)}`);
+      });
+    case 'fallocate':
+      return withFile(k, cmd.process, cmd.fd, 'fallocate', (p, f) => {
+        const e = k.shmem.fallocate(f.inode, cmd.offset, cmd.length, cmd.punchHole);
+        if (e) return failed(e, 'fallocate');
+        k.processes.remember(p, f.inode, cmd.offset, cmd.length);
+        return done(`memfd:${f.inode.name}: ${f.inode.nrPages} pages in the page cache`);
+      });
+    case 'write':
+      return withFile(k, cmd.process, cmd.fd, 'write', (p, f) => {
+        const length = cmd.length ?? ('text' in cmd.data ? utf8Encode(cmd.data.text).length : f.inode.size - cmd.offset);
+        if (length <= 0) return failed(kerr('EINVAL', 'nothing to write: give a length or grow the file first'), 'write');
+        const n = k.shmem.write(f.inode, cmd.offset, length, cmd.data, cmd.order);
+        if (isErr(n)) return failed(n, 'write');
+        k.processes.remember(p, f.inode, cmd.offset, n);
+        if (n < length) return { ok: false, errno: 'ENOMEM', message: `write: short write, ${formatBytes(n)} of ${formatBytes(length)}, then ENOMEM` };
+        return done(`wrote ${formatBytes(n)} to memfd:${f.inode.name} (${f.inode.nrPages} pages)`);
+      });
+    case 'close':
+      return withProcess(k, cmd.process, 'close', (p) => {
+        const e = k.processes.close(p, cmd.fd);
+        return e ? failed(e, 'close') : done(`closed fd ${cmd.fd}`);
+      });
+    case 'alloc_pages':
+      return allocTagged(k, cmd);
+    case 'free_pages': {
+      const a = k.allocations.get(cmd.tag);
+      if (!a) return failed(kerr('ENOENT', `no allocations tagged ${cmd.tag}`), 'free_pages');
+      const keep: number[] = [];
+      let freed = 0;
+      a.pfns.forEach((pfn, i) => {
+        if (i % cmd.every === 0) {
+          const bad = k.buddy.freePages(pfn, a.order);
+          if (bad) k.log.err('BUG', bad);
+          freed++;
+        } else keep.push(pfn);
+      });
+      a.pfns = keep;
+      if (keep.length === 0) k.allocations.delete(cmd.tag);
+      return done(`freed ${freed} blocks of order ${a.order}; ${keep.length} left under ${cmd.tag}`);
+    }
+    case 'vmalloc': {
+      if (k.vmAreas.has(cmd.name)) return failed(kerr('EEXIST', `a vmalloc area named ${cmd.name} exists`), 'vmalloc');
+      const area = k.vmalloc.alloc(cmd.name, cmd.size);
+      if (isErr(area)) return failed(area, 'vmalloc');
+      k.vmAreas.set(cmd.name, area);
+      return done(`${cmd.name} at 0x${area.addr.toString(16)}, ${area.pfns.length} pages`);
+    }
+    case 'vfree': {
+      const area = k.vmAreas.get(cmd.name);
+      if (!area) return failed(kerr('ENOENT', `no vmalloc area named ${cmd.name}`), 'vfree');
+      k.vmalloc.free(area);
+      k.vmAreas.delete(cmd.name);
+      return done(`freed ${area.pfns.length} pages of ${cmd.name}`);
+    }
+    case 'verify_memfd':
+      return withFile(k, cmd.process, cmd.fd, 'verify_memfd', (p, f) => verifyMemfd(k, p, f.inode));
+    case 'expect_free': {
+      const [unmovable, movable, cma] = k.buddy.freePagesByType();
+      const pages = { UNMOVABLE: unmovable, MOVABLE: movable, CMA: cma, ALL: unmovable + movable + cma }[cmd.migratetype];
+      const bytes = pages * PAGE_SIZE;
+      const what = `free ${cmd.migratetype} memory is ${formatBytes(bytes)}`;
+      if (cmd.atLeast !== undefined && bytes < cmd.atLeast) return checkFailed(`${what}, expected at least ${formatBytes(cmd.atLeast)}`);
+      if (cmd.atMost !== undefined && bytes > cmd.atMost) return checkFailed(`${what}, expected at most ${formatBytes(cmd.atMost)}`);
+      return done(what);
+    }
+  }
+}
+
+function withProcess(k: Kernel, name: string, op: string, f: (p: Process) => Outcome): Outcome {
+  const p = k.processes.get(name);
+  return isErr(p) ? failed(p, op) : f(p);
+}
+
+function withFile(k: Kernel, name: string, fd: number, op: string, f: (p: Process, file: NonNullable<ReturnType<Process['fds']['get']>>) => Outcome): Outcome {
+  return withProcess(k, name, op, (p) => {
+    const file = k.processes.file(p, fd);
+    return isErr(file) ? failed(file, op) : f(p, file);
+  });
+}
+
+function allocTagged(k: Kernel, cmd: Extract<Command, { op: 'alloc_pages' }>): Outcome {
+  const mt = cmd.gfp === 'GFP_KERNEL' ? MIGRATE_UNMOVABLE : MIGRATE_MOVABLE;
+  const owner = k.owners.id('kernel', `alloc_pages:${cmd.tag}`);
+  let a = k.allocations.get(cmd.tag);
+  if (a && a.order !== cmd.order) return failed(kerr('EINVAL', `tag ${cmd.tag} holds order-${a.order} blocks`), 'alloc_pages');
+  if (!a) k.allocations.set(cmd.tag, (a = { order: cmd.order, pfns: [] }));
+  for (let i = 0; i < cmd.count; i++) {
+    const pfn = k.buddy.allocPages(cmd.order, mt, cmd.nid ?? k.preferredNid, owner, cmd.folio);
+    if (pfn === ALLOC_FAILED) {
+      k.log.warn('', `alloc_pages: page allocation failure: order:${cmd.order}, mode:${cmd.gfp === 'GFP_KERNEL' ? '0xcc0(GFP_KERNEL)' : '0x140dca(GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO)'}`);
+      if (a.pfns.length === 0) k.allocations.delete(cmd.tag);
+      return { ok: false, errno: 'ENOMEM', message: `alloc_pages: ENOMEM after ${i} of ${cmd.count} order-${cmd.order} blocks` };
+    }
+    a.pfns.push(pfn);
+    if (i % 65536 === 65535) k.progress('alloc_pages', i + 1, cmd.count);
+  }
+  return done(`${cmd.count} order-${cmd.order} blocks under ${cmd.tag}`);
+}
+
+/** Compares every page the process wrote with what the file holds now. */
+function verifyMemfd(k: Kernel, p: Process, inode: Parameters<Kernel['processes']['remember']>[1]): Outcome {
+  const expected = p.written.get(inode);
+  if (!expected || expected.size === 0) return done(`memfd:${inode.name}: nothing written to verify`);
+  const bad: string[] = [];
+  let mismatches = 0;
+  for (const [index, sum] of expected) {
+    if (k.processes.pageChecksum(inode, index) === sum) continue;
+    mismatches++;
+    if (bad.length < 8) {
+      const pfn = inode.pages.get(index);
+      bad.push(`index ${index} (${pfn < 0 ? 'hole' : `pfn 0x${pfn.toString(16)}`})`);
+    }
+  }
+  if (mismatches) return checkFailed(`memfd:${inode.name}: ${mismatches} of ${expected.size} pages differ: ${bad.join(', ')}${mismatches > bad.length ? ', …' : ''}`);
+  return done(`memfd:${inode.name}: all ${expected.size} written pages match`);
+}

@@ -1,0 +1,45 @@
+/**
+ * DOC: kernel errors
+ *
+ * Operations of the simulated kernel fail the way Linux's do: with an errno. Hot paths (the
+ * buddy allocator) return a sentinel; everything else returns a KernelError value the caller must
+ * check, mirroring ERR_PTR()/IS_ERR(). Nothing in the kernel throws for an expected failure.
+ */
+
+/** errno values of x86_64 Linux (include/uapi/asm-generic/errno-base.h and errno.h). */
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EIO: 5,
+  EBADF: 9,
+  EMFILE: 24,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EBUSY: 16,
+  EEXIST: 17,
+  EINVAL: 22,
+  EFBIG: 27,
+  ENOSPC: 28,
+  EOPNOTSUPP: 95,
+  EADDRNOTAVAIL: 99,
+} as const;
+export type ErrnoName = keyof typeof ERRNO;
+
+export class KernelError {
+  constructor(
+    readonly errno: ErrnoName,
+    /** Why, in the words a kernel log line would use. */
+    readonly reason: string,
+  ) {}
+  /** -ENOMEM etc., the value a syscall returns. */
+  get value(): number {
+    return -ERRNO[this.errno];
+  }
+  toString(): string {
+    return `${this.errno}: ${this.reason}`;
+  }
+}
+
+export const kerr = (errno: ErrnoName, reason: string): KernelError => new KernelError(errno, reason);
+export const isErr = (v: unknown): v is KernelError => v instanceof KernelError;

@@ -1,0 +1,56 @@
+/**
+ * DOC: sparse index
+ *
+ * A map from a file's page index to a pfn, like the page cache's xarray: chunks of 512 slots
+ * allocated only where the file has pages, so a huge sparse file costs little.
+ */
+const CHUNK_SHIFT = 9;
+const CHUNK = 1 << CHUNK_SHIFT;
+const MASK = CHUNK - 1;
+
+export class SparseIndex {
+  /** chunk number → pfn + 1 per slot (0 = hole). */
+  private readonly chunks = new Map<number, Int32Array>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(index: number): number {
+    const c = this.chunks.get(Math.floor(index / CHUNK));
+    return c ? c[index & MASK]! - 1 : -1;
+  }
+
+  set(index: number, pfn: number): void {
+    const key = Math.floor(index / CHUNK);
+    let c = this.chunks.get(key);
+    if (!c) {
+      c = new Int32Array(CHUNK);
+      this.chunks.set(key, c);
+    }
+    if (c[index & MASK] === 0) this.count++;
+    c[index & MASK] = pfn + 1;
+  }
+
+  delete(index: number): void {
+    const key = Math.floor(index / CHUNK);
+    const c = this.chunks.get(key);
+    if (!c || c[index & MASK] === 0) return;
+    c[index & MASK] = 0;
+    this.count--;
+    if (c.every((v) => v === 0)) this.chunks.delete(key);
+  }
+
+  /** [index, pfn] pairs in index order. */
+  *entries(from = 0, to = Number.MAX_SAFE_INTEGER): Generator<[number, number]> {
+    const keys = [...this.chunks.keys()].filter((k) => (k + 1) * CHUNK > from && k * CHUNK < to).sort((a, b) => a - b);
+    for (const k of keys) {
+      const c = this.chunks.get(k)!;
+      for (let i = 0; i < CHUNK; i++) {
+        const index = k * CHUNK + i;
+        if (c[i] !== 0 && index >= from && index < to) yield [index, c[i]! - 1];
+      }
+    }
+  }
+}

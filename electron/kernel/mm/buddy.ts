@@ -1,0 +1,318 @@
+/**
+ * DOC: buddy allocator
+ *
+ * The page allocator of mm/page_alloc.c, one zone per NUMA node. Free blocks of 2^order pages
+ * (order 0..MAX_PAGE_ORDER) sit on per-order, per-migratetype free lists; a freed block merges
+ * with its buddy (pfn ^ 2^order) while the buddy is free at the same order, and an allocation
+ * takes the smallest block that fits and splits the rest back onto the lists (expand()).
+ *
+ * Fidelity notes:
+ * - Free lists are kept as hierarchical bitmaps and hand out the lowest address first. Linux
+ *   keeps LIFO lists; the blocks chosen can differ, the splitting, merging, fallback and
+ *   failure behaviour are the same.
+ * - Migratetype fallback follows __rmqueue(): movable allocations take CMA first when more than
+ *   half the zone's free memory is CMA; otherwise their own type, then CMA, then the fallback
+ *   types. A fallback claims the whole pageblock when the block is large (≥ pageblock_order/2) or
+ *   the allocation is unmovable and at least half the pageblock is free; else it steals one block.
+ *   CMA is never a fallback for unmovable allocations. RECLAIMABLE, HIGHATOMIC, per-cpu lists and
+ *   watermarks are not modelled: an allocation fails (ENOMEM) only when no block fits.
+ */
+import { MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } from '../../../shared/units';
+import { HierarchicalBitset } from '../lib/bitset';
+import { OwnerRegistry } from './owners';
+import { MIGRATE_CMA, MIGRATE_MOVABLE, MIGRATE_TYPES, MIGRATE_UNMOVABLE, PG, type Migratetype } from './page-flags';
+import type { PageTable } from './page-table';
+
+/** fallbacks[] of mm/page_alloc.c, without RECLAIMABLE. */
+const FALLBACKS: Record<Migratetype, Migratetype[]> = {
+  [MIGRATE_UNMOVABLE]: [MIGRATE_MOVABLE],
+  [MIGRATE_MOVABLE]: [MIGRATE_UNMOVABLE],
+  [MIGRATE_CMA]: [],
+};
+
+export const ALLOC_FAILED = -1;
+
+export class Zone {
+  /** freeArea[order][mt]: bit i set ⇔ the block at startPfn + (i << order) is free at that order. */
+  readonly freeArea: HierarchicalBitset[][];
+  /** nr_free: free blocks per order and migratetype. */
+  readonly nrFree: Int32Array = new Int32Array(NR_PAGE_ORDERS * MIGRATE_TYPES);
+  /** Free pages per migratetype. */
+  readonly freePages = new Float64Array(MIGRATE_TYPES);
+  managedPages = 0;
+
+  constructor(
+    readonly nid: number,
+    readonly startPfn: number,
+    readonly endPfn: number,
+  ) {
+    const span = endPfn - startPfn;
+    this.freeArea = Array.from({ length: NR_PAGE_ORDERS }, (_, o) =>
+      Array.from({ length: MIGRATE_TYPES }, () => new HierarchicalBitset(Math.max(1, Math.ceil(span / (1 << o))))),
+    );
+  }
+
+  get totalFree(): number {
+    return this.freePages[0]! + this.freePages[1]! + this.freePages[2]!;
+  }
+
+  contains(pfn: number): boolean {
+    return pfn >= this.startPfn && pfn < this.endPfn;
+  }
+
+  get byteLength(): number {
+    return this.freeArea.flat().reduce((s, b) => s + b.byteLength, 0);
+  }
+}
+
+export class BuddyAllocator {
+  constructor(
+    readonly pages: PageTable,
+    readonly zones: Zone[],
+    readonly owners: OwnerRegistry,
+  ) {}
+
+  zoneOf(pfn: number): Zone | undefined {
+    return this.zones.find((z) => z.contains(pfn));
+  }
+
+  isFreeHead(pfn: number, order: number): boolean {
+    return (this.pages.flags[pfn]! & PG.buddy) !== 0 && this.pages.order[pfn] === order;
+  }
+
+  private addToFreeList(zone: Zone, pfn: number, order: number, mt: Migratetype): void {
+    this.pages.flags[pfn] = PG.buddy;
+    this.pages.order[pfn] = order;
+    zone.freeArea[order]![mt]!.set((pfn - zone.startPfn) >>> order);
+    zone.nrFree[order * MIGRATE_TYPES + mt]!++;
+    zone.freePages[mt]! += 1 << order;
+  }
+
+  private delFromFreeList(zone: Zone, pfn: number, order: number, mt: Migratetype): void {
+    this.pages.flags[pfn]! &= ~PG.buddy;
+    zone.freeArea[order]![mt]!.clear((pfn - zone.startPfn) >>> order);
+    zone.nrFree[order * MIGRATE_TYPES + mt]!--;
+    zone.freePages[mt]! -= 1 << order;
+  }
+
+  /**
+   * __free_one_page(): puts a block on the free lists, merging with free buddies. The caller has
+   * already reset the pages' state.
+   */
+  private freeOne(zone: Zone, pfn: number, order: number): void {
+    let mt = this.pages.migratetype(pfn);
+    let retyped = false;
+    while (order < MAX_PAGE_ORDER) {
+      const buddy = pfn ^ (1 << order);
+      if (!zone.contains(buddy) || !this.isFreeHead(buddy, order)) break;
+      const buddyMt = this.pages.migratetype(buddy);
+      // Blocks of non-mergeable types (CMA) do not merge across pageblocks of another type.
+      if (order >= PAGEBLOCK_ORDER && buddyMt !== mt && (mt === MIGRATE_CMA || buddyMt === MIGRATE_CMA)) break;
+      this.delFromFreeList(zone, buddy, order, buddyMt);
+      // Match the buddy's pageblock to ours, so a later split puts halves on the right lists.
+      if (buddyMt !== mt) {
+        this.setPageblockType(buddy, mt);
+        retyped = true;
+      }
+      pfn &= ~(1 << order);
+      order++;
+    }
+    this.addToFreeList(zone, pfn, order, mt);
+    if (retyped) this.pages.paintFree(pfn, 1 << order);
+  }
+
+  /** Marks [pfn, pfn + 2^order) free in struct page and draws it so. */
+  private resetFreedPages(pfn: number, order: number): void {
+    const n = 1 << order;
+    const p = this.pages;
+    p.flags.fill(0, pfn, pfn + n);
+    p.order.fill(0, pfn, pfn + n);
+    p.refcount.fill(0, pfn, pfn + n);
+    p.owner.fill(0, pfn, pfn + n);
+    p.paintFree(pfn, n);
+  }
+
+  /**
+   * __free_pages_core(): hands a block that was never in the allocator (memblock_free_all) to it.
+   * The memmap of the block must be freshly initialised (zeroed) and the caller draws it.
+   * Returns false when the range is outside every zone.
+   */
+  freePagesCore(pfn: number, order: number): boolean {
+    const zone = this.zoneOf(pfn);
+    if (!zone) return false;
+    zone.managedPages += 1 << order;
+    this.freeOne(zone, pfn, order);
+    return true;
+  }
+
+  /** __free_pages(): returns an allocated block. Returns an error text for a bad free. */
+  freePages(pfn: number, order: number): string | null {
+    const zone = this.zoneOf(pfn);
+    const p = this.pages;
+    if (!zone) return `pfn ${pfn} is not in any zone`;
+    if (pfn & ((1 << order) - 1)) return `pfn ${pfn} is not aligned to order ${order}`;
+    const flags = p.flags[pfn]!;
+    if (flags & PG.buddy || p.owner[pfn] === 0) return `Bad page state: pfn ${pfn} is already free`;
+    if (flags & (PG.reserved | PG.hole)) return `Bad page state: pfn ${pfn} is reserved`;
+    if (flags & PG.tail) return `Bad page state: pfn ${pfn} is a tail page`;
+    if (p.order[pfn] !== order) return `Bad page state: pfn ${pfn} was allocated at order ${p.order[pfn]}, freed at order ${order}`;
+    this.resetFreedPages(pfn, order);
+    this.freeOne(zone, pfn, order);
+    return null;
+  }
+
+  /** expand(): splits a block taken at `high` down to `low`, returning the upper halves. */
+  private expand(zone: Zone, pfn: number, low: number, high: number, mt: Migratetype): void {
+    while (high > low) {
+      high--;
+      this.addToFreeList(zone, pfn + (1 << high), high, mt);
+    }
+  }
+
+  /** __rmqueue_smallest(): the smallest free block of `mt` that fits, split down to `order`. */
+  private rmqueueSmallest(zone: Zone, order: number, mt: Migratetype): number {
+    for (let o = order; o <= MAX_PAGE_ORDER; o++) {
+      const idx = zone.freeArea[o]![mt]!.first();
+      if (idx < 0) continue;
+      const pfn = zone.startPfn + idx * (1 << o);
+      this.delFromFreeList(zone, pfn, o, mt);
+      this.expand(zone, pfn, order, o, mt);
+      return pfn;
+    }
+    return ALLOC_FAILED;
+  }
+
+  /** Changes a pageblock's migratetype, moving its free blocks to the new lists. */
+  setPageblockType(pfn: number, mt: Migratetype): void {
+    const start = pfn & ~(PAGEBLOCK_NR_PAGES - 1);
+    const old = this.pages.migratetype(start);
+    if (old === mt) return;
+    const zone = this.zoneOf(start);
+    this.pages.pageblockMigratetype[start >>> PAGEBLOCK_ORDER] = mt;
+    if (!zone) return;
+    for (let p = start; p < start + PAGEBLOCK_NR_PAGES; ) {
+      if (this.pages.flags[p]! & PG.buddy && zone.contains(p)) {
+        const o = this.pages.order[p]!;
+        if (o < PAGEBLOCK_ORDER) {
+          this.delFromFreeList(zone, p, o, old);
+          this.addToFreeList(zone, p, o, mt);
+        }
+        this.pages.paintFree(p, 1 << Math.min(o, PAGEBLOCK_ORDER));
+        p += 1 << o;
+      } else p++;
+    }
+  }
+
+  private freePagesInPageblock(pfn: number): number {
+    const start = pfn & ~(PAGEBLOCK_NR_PAGES - 1);
+    let free = 0;
+    for (let p = start; p < start + PAGEBLOCK_NR_PAGES; ) {
+      if (this.pages.flags[p]! & PG.buddy) {
+        free += 1 << this.pages.order[p]!;
+        p += 1 << this.pages.order[p]!;
+      } else p++;
+    }
+    return free;
+  }
+
+  /** __rmqueue_claim() then __rmqueue_steal(): take memory from another migratetype. */
+  private rmqueueFallback(zone: Zone, order: number, startMt: Migratetype): number {
+    // Claim: the largest fallback block, converting its pageblock(s) when worthwhile.
+    for (let o = MAX_PAGE_ORDER; o >= order; o--) {
+      for (const fmt of FALLBACKS[startMt]) {
+        const idx = zone.freeArea[o]![fmt]!.first();
+        if (idx < 0) continue;
+        const pfn = zone.startPfn + idx * (1 << o);
+        const canClaim = o >= PAGEBLOCK_ORDER / 2 || startMt === MIGRATE_UNMOVABLE;
+        if (!canClaim) continue;
+        if (o >= PAGEBLOCK_ORDER) {
+          // The whole block changes type: move it as one to the new list.
+          this.delFromFreeList(zone, pfn, o, fmt);
+          for (let p = pfn; p < pfn + (1 << o); p += PAGEBLOCK_NR_PAGES) this.pages.pageblockMigratetype[p >>> PAGEBLOCK_ORDER] = startMt;
+          this.addToFreeList(zone, pfn, o, startMt);
+          this.pages.paintFree(pfn, 1 << o);
+        } else if (this.freePagesInPageblock(pfn) >= PAGEBLOCK_NR_PAGES / 2) {
+          this.setPageblockType(pfn, startMt);
+        } else continue;
+        return this.rmqueueSmallest(zone, order, startMt);
+      }
+    }
+    // Steal: the smallest fallback block that fits, leaving its pageblock's type alone.
+    for (let o = order; o <= MAX_PAGE_ORDER; o++) {
+      for (const fmt of FALLBACKS[startMt]) {
+        const idx = zone.freeArea[o]![fmt]!.first();
+        if (idx < 0) continue;
+        const pfn = zone.startPfn + idx * (1 << o);
+        this.delFromFreeList(zone, pfn, o, fmt);
+        this.expand(zone, pfn, order, o, fmt);
+        return pfn;
+      }
+    }
+    return ALLOC_FAILED;
+  }
+
+  /** __rmqueue() for one zone. */
+  private rmqueue(zone: Zone, order: number, mt: Migratetype): number {
+    const cmaAllowed = mt === MIGRATE_MOVABLE;
+    if (cmaAllowed && zone.freePages[MIGRATE_CMA]! > zone.totalFree / 2) {
+      const pfn = this.rmqueueSmallest(zone, order, MIGRATE_CMA);
+      if (pfn >= 0) return pfn;
+    }
+    let pfn = this.rmqueueSmallest(zone, order, mt);
+    if (pfn < 0 && cmaAllowed) pfn = this.rmqueueSmallest(zone, order, MIGRATE_CMA);
+    if (pfn < 0 && mt !== MIGRATE_CMA) pfn = this.rmqueueFallback(zone, order, mt);
+    return pfn;
+  }
+
+  /**
+   * alloc_pages_node(): a block of 2^order pages from node `nid` (falling back to the other nodes
+   * in zonelist order), handed to `ownerId`. `compound` makes it a folio (PG_head/PG_tail).
+   * Returns the pfn, or ALLOC_FAILED (the caller reports ENOMEM).
+   */
+  allocPages(order: number, mt: Migratetype, nid: number, ownerId: number, compound: boolean): number {
+    if (order < 0 || order > MAX_PAGE_ORDER) return ALLOC_FAILED;
+    const n = this.zones.length;
+    const first = Math.max(0, this.zones.findIndex((z) => z.nid === nid));
+    for (let k = 0; k < n; k++) {
+      const zone = this.zones[(first + k) % n]!;
+      if (zone.totalFree < 1 << order) continue;
+      const pfn = this.rmqueue(zone, order, mt);
+      if (pfn >= 0) {
+        this.prepNewPage(pfn, order, ownerId, compound);
+        return pfn;
+      }
+    }
+    return ALLOC_FAILED;
+  }
+
+  /** prep_new_page(): refcount 1 on the head, compound layout, owner. */
+  private prepNewPage(pfn: number, order: number, ownerId: number, compound: boolean): void {
+    const n = 1 << order;
+    const p = this.pages;
+    p.flags.fill(compound && order > 0 ? PG.tail : 0, pfn, pfn + n);
+    p.flags[pfn] = compound && order > 0 ? PG.head : 0;
+    p.order.fill(order, pfn, pfn + n);
+    p.refcount.fill(0, pfn, pfn + n);
+    p.refcount[pfn] = 1;
+    p.owner.fill(ownerId, pfn, pfn + n);
+    p.categories.assign(pfn, n, this.owners.categoryOf[ownerId]!);
+  }
+
+  /** Free pages summed over zones, per migratetype. */
+  freePagesByType(): [number, number, number] {
+    const out: [number, number, number] = [0, 0, 0];
+    for (const z of this.zones) for (let mt = 0; mt < MIGRATE_TYPES; mt++) out[mt]! += z.freePages[mt]!;
+    return out;
+  }
+
+  /** /proc/buddyinfo: free blocks per order, all zones and types. */
+  freeBlocksByOrder(): number[] {
+    const out = new Array<number>(NR_PAGE_ORDERS).fill(0);
+    for (const z of this.zones) for (let o = 0; o < NR_PAGE_ORDERS; o++) for (let mt = 0; mt < MIGRATE_TYPES; mt++) out[o]! += z.nrFree[o * MIGRATE_TYPES + mt]!;
+    return out;
+  }
+
+  get managedPages(): number {
+    return this.zones.reduce((s, z) => s + z.managedPages, 0);
+  }
+}

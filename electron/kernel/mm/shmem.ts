@@ -1,0 +1,231 @@
+/**
+ * DOC: shmem and memfd
+ *
+ * memfd_create() files are shmem inodes: a size and a page cache mapping each page index to the
+ * folio holding it (a hole reads as zeroes). Writes fill holes with new folios (order 0, or a
+ * larger order when the aligned range fits, as shmem's huge= option does), fallocate()
+ * preallocates, FALLOC_FL_PUNCH_HOLE and ftruncate() drop folios. Folios are movable
+ * (GFP_HIGHUSER_MOVABLE). Partially punched or truncated large folios are zeroed, not split.
+ */
+import type { WriteData } from '../../../shared/commands';
+import { PAGE_SIZE } from '../../../shared/units';
+import { KernelError, kerr } from '../lib/errno';
+import { SparseIndex } from '../lib/sparse-index';
+import { utf8Encode } from '../lib/utf8';
+import type { Kernel } from '../kernel';
+import { ALLOC_FAILED } from './buddy';
+import { MIGRATE_MOVABLE, PG } from './page-flags';
+
+/** MAX_LFS_FILESIZE on 64-bit, capped to what a double counts exactly. */
+export const MAX_FILE_SIZE = 2 ** 52;
+/** memfd seals that freeze the size (F_SEAL_SHRINK | F_SEAL_GROW). */
+export const F_SEAL_SHRINK = 0x0002;
+export const F_SEAL_GROW = 0x0004;
+
+export class ShmemInode {
+  readonly pages = new SparseIndex();
+  size = 0;
+  seals = 0;
+  /** Open file descriptions referring to the inode; at 0 the file and its folios go. */
+  refs = 0;
+
+  constructor(
+    readonly ino: number,
+    readonly name: string,
+    readonly ownerId: number,
+  ) {}
+
+  get nrPages(): number {
+    return this.pages.size;
+  }
+}
+
+export class Shmem {
+  private nextIno = 1;
+
+  constructor(private readonly k: Kernel) {}
+
+  create(name: string): ShmemInode {
+    const ino = this.nextIno++;
+    return new ShmemInode(ino, name, this.k.owners.id('memfd', `memfd:${name} (ino ${ino})`));
+  }
+
+  /** Allocates a folio for the hole at `index`: of `order` when the aligned range is a hole within `limitPages`. */
+  private addFolio(inode: ShmemInode, index: number, order: number, limitPages: number): number {
+    let o = order;
+    while (o > 0) {
+      const base = index - (index % (1 << o));
+      let fits = base + (1 << o) <= limitPages;
+      for (let i = base; fits && i < base + (1 << o); i++) if (inode.pages.get(i) >= 0) fits = false;
+      if (fits) break;
+      o = 0;
+    }
+    let pfn = this.k.buddy.allocPages(o, MIGRATE_MOVABLE, this.k.preferredNid, inode.ownerId, true);
+    if (pfn === ALLOC_FAILED && o > 0) {
+      o = 0;
+      pfn = this.k.buddy.allocPages(0, MIGRATE_MOVABLE, this.k.preferredNid, inode.ownerId, true);
+    }
+    if (pfn === ALLOC_FAILED) return ALLOC_FAILED;
+    const base = index - (index % (1 << o));
+    for (let i = 0; i < 1 << o; i++) inode.pages.set(base + i, pfn + i);
+    // A new shmem folio is zeroed, up to date and dirty, on the LRU, swap-backed.
+    this.k.ram.setIdentity(pfn, 1 << o, 0);
+    this.k.pages.flags[pfn]! |= PG.uptodate | PG.dirty | PG.lru | PG.swapbacked;
+    return pfn + (index - base);
+  }
+
+  /** Frees a folio and forgets its indices. */
+  private dropFolio(inode: ShmemInode, index: number): void {
+    const pfn = inode.pages.get(index);
+    if (pfn < 0) return;
+    const head = this.k.pages.compoundHead(pfn);
+    const order = this.k.pages.order[head]!;
+    const base = index - (pfn - head);
+    for (let i = 0; i < 1 << order; i++) inode.pages.delete(base + i);
+    this.k.pages.refcount[head] = 1;
+    this.k.pages.flags[head]! &= ~PG.pinned;
+    const bad = this.k.buddy.freePages(head, order);
+    if (bad) this.k.log.err('BUG', bad);
+  }
+
+  private checkSize(inode: ShmemInode, newSize: number): KernelError | null {
+    if (newSize > MAX_FILE_SIZE) return kerr('EFBIG', `size ${newSize} exceeds MAX_LFS_FILESIZE`);
+    if (newSize > inode.size && inode.seals & F_SEAL_GROW) return kerr('EPERM', 'file is sealed against growing');
+    if (newSize < inode.size && inode.seals & F_SEAL_SHRINK) return kerr('EPERM', 'file is sealed against shrinking');
+    return null;
+  }
+
+  /**
+   * shmem_file_write_iter(): writes `length` bytes of `data` at `offset`, filling holes with
+   * folios. Returns the bytes written; ENOMEM when not a single page could be allocated.
+   */
+  write(inode: ShmemInode, offset: number, length: number, data: WriteData, order: number): number | KernelError {
+    const end = offset + length;
+    const sizeErr = this.checkSize(inode, Math.max(inode.size, end));
+    if (sizeErr) return sizeErr;
+    const limitPages = Math.ceil(Math.max(inode.size, end) / PAGE_SIZE);
+    const text = 'text' in data ? utf8Encode(data.text) : null;
+    if (text && text.length === 0) return 0;
+    const firstIndex = Math.floor(offset / PAGE_SIZE);
+    const lastIndex = Math.ceil(end / PAGE_SIZE);
+    const total = lastIndex - firstIndex;
+    let written = 0;
+    for (let index = firstIndex; index < lastIndex; index++) {
+      let pfn = inode.pages.get(index);
+      if (pfn < 0) pfn = this.addFolio(inode, index, order, limitPages);
+      if (pfn === ALLOC_FAILED) break;
+      const pageStart = index * PAGE_SIZE;
+      const from = Math.max(offset, pageStart);
+      const to = Math.min(end, pageStart + PAGE_SIZE);
+      this.fillPage(pfn, from - pageStart, to - from, data, text, from - offset);
+      this.k.pages.flags[this.k.pages.compoundHead(pfn)]! |= PG.dirty;
+      written = to - offset;
+      if ((index - firstIndex) % 65536 === 65535) this.k.progress('write', index - firstIndex + 1, total);
+    }
+    if (written > 0) inode.size = Math.max(inode.size, offset + written);
+    if (written === 0 && length > 0) return kerr('ENOMEM', `no memory for the page cache of ${inode.name}`);
+    return written;
+  }
+
+  /** Puts `len` bytes of `data` at `off` in the frame; whole pages of random or zero data stay compact. */
+  private fillPage(pfn: number, off: number, len: number, data: WriteData, text: Uint8Array | null, streamPos: number): void {
+    const ram = this.k.ram;
+    const whole = off === 0 && len === PAGE_SIZE;
+    if ('random' in data) {
+      if (whole) ram.setPageIdentity(pfn, this.k.rng.u32() | 1);
+      else {
+        const bytes = new Uint8Array(len);
+        for (let i = 0; i < len; i++) bytes[i] = this.k.rng.u32() & 0xff;
+        ram.write(pfn * PAGE_SIZE + off, bytes);
+      }
+    } else if ('fill' in data) {
+      if (whole && data.fill === 0) ram.setPageIdentity(pfn, 0);
+      else ram.write(pfn * PAGE_SIZE + off, new Uint8Array(len).fill(data.fill));
+    } else if (text) {
+      const bytes = new Uint8Array(len);
+      for (let i = 0; i < len; i++) bytes[i] = text[(streamPos + i) % text.length]!;
+      ram.write(pfn * PAGE_SIZE + off, bytes);
+    }
+  }
+
+  /** Reads like read(2): holes and the range past EOF read as nothing past size, zeroes in holes. */
+  read(inode: ShmemInode, offset: number, length: number): Uint8Array {
+    const end = Math.min(offset + length, inode.size);
+    if (end <= offset) return new Uint8Array(0);
+    const out = new Uint8Array(end - offset);
+    for (let pos = offset; pos < end; ) {
+      const index = Math.floor(pos / PAGE_SIZE);
+      const pageOff = pos - index * PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - pageOff, end - pos);
+      const pfn = inode.pages.get(index);
+      if (pfn >= 0) out.set(this.k.ram.read(pfn * PAGE_SIZE + pageOff, n), pos - offset);
+      pos += n;
+    }
+    return out;
+  }
+
+  /** shmem_setattr() size change: growing only moves i_size; shrinking drops folios past it. */
+  truncate(inode: ShmemInode, newSize: number): KernelError | null {
+    const err = this.checkSize(inode, newSize);
+    if (err) return err;
+    if (newSize < inode.size) this.removeRange(inode, newSize, inode.size);
+    inode.size = newSize;
+    return null;
+  }
+
+  /** shmem_fallocate(): preallocates [offset, offset+length) all or nothing, or punches a hole. */
+  fallocate(inode: ShmemInode, offset: number, length: number, punchHole: boolean): KernelError | null {
+    if (length <= 0) return kerr('EINVAL', 'fallocate length must be positive');
+    const end = offset + length;
+    if (punchHole) {
+      this.removeRange(inode, offset, Math.min(end, inode.size));
+      return null;
+    }
+    const err = this.checkSize(inode, Math.max(inode.size, end));
+    if (err) return err;
+    const added: number[] = [];
+    const limitPages = Math.ceil(Math.max(inode.size, end) / PAGE_SIZE);
+    for (let index = Math.floor(offset / PAGE_SIZE); index < Math.ceil(end / PAGE_SIZE); index++) {
+      if (inode.pages.get(index) >= 0) continue;
+      const pfn = this.addFolio(inode, index, 0, limitPages);
+      if (pfn === ALLOC_FAILED) {
+        for (const i of added) this.dropFolio(inode, i);
+        return kerr('ENOMEM', `fallocate of ${length} bytes on ${inode.name}: out of memory`);
+      }
+      added.push(index);
+    }
+    inode.size = Math.max(inode.size, end);
+    return null;
+  }
+
+  /** Drops every folio wholly inside [start, end) and zeroes the part of any folio cut by the edges. */
+  private removeRange(inode: ShmemInode, start: number, end: number): void {
+    const first = Math.floor(start / PAGE_SIZE);
+    const last = Math.ceil(end / PAGE_SIZE);
+    const seen: number[] = [];
+    for (const [index] of inode.pages.entries(first, last)) seen.push(index);
+    for (const index of seen) {
+      const pfn = inode.pages.get(index);
+      if (pfn < 0) continue;
+      const head = this.k.pages.compoundHead(pfn);
+      const span = 1 << this.k.pages.order[head]!;
+      const base = index - (pfn - head);
+      const wholeInside = base * PAGE_SIZE >= start && (base + span) * PAGE_SIZE <= end;
+      if (wholeInside) this.dropFolio(inode, index);
+      else {
+        const pageStart = index * PAGE_SIZE;
+        const from = Math.max(start, pageStart);
+        const to = Math.min(end, pageStart + PAGE_SIZE);
+        if (to - from === PAGE_SIZE) this.k.ram.setPageIdentity(pfn, 0);
+        else this.k.ram.write(pfn * PAGE_SIZE + (from - pageStart), new Uint8Array(to - from));
+      }
+    }
+  }
+
+  /** The last reference went: free the page cache. */
+  release(inode: ShmemInode): void {
+    const indices: number[] = [];
+    for (const [index] of inode.pages.entries()) indices.push(index);
+    for (const index of indices) this.dropFolio(inode, index);
+  }
+}

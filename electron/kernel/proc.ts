@@ -1,0 +1,101 @@
+/**
+ * DOC: processes and file descriptors
+ *
+ * Just enough of userspace to hold things a live update must carry: named processes with fd
+ * tables (lowest free fd first, as POSIX requires) pointing at memfd files. A process also keeps
+ * what a careful test program keeps: the checksum of every page it wrote, so it can verify the
+ * file later. Processes die with their kernel.
+ */
+import { PAGE_SIZE } from '../../shared/units';
+import { type KernelError, kerr } from './lib/errno';
+import type { Kernel } from './kernel';
+import type { ShmemInode } from './mm/shmem';
+import { ZERO_CHECKSUM } from './ram';
+
+/** RLIMIT_NOFILE's usual soft limit. */
+export const NR_OPEN_DEFAULT = 1024;
+
+export interface OpenFile {
+  kind: 'memfd';
+  inode: ShmemInode;
+}
+
+export class Process {
+  readonly fds = new Map<number, OpenFile>();
+  /** What the program wrote: inode → page index → checksum of that page after the write. */
+  readonly written = new Map<ShmemInode, Map<number, number>>();
+
+  constructor(
+    readonly pid: number,
+    readonly name: string,
+  ) {}
+
+  lowestFreeFd(): number {
+    let fd = 3; // 0, 1 and 2 are stdin, stdout and stderr
+    while (this.fds.has(fd)) fd++;
+    return fd;
+  }
+}
+
+export class Processes {
+  readonly byName = new Map<string, Process>();
+  private nextPid = 1000;
+
+  constructor(private readonly k: Kernel) {}
+
+  spawn(name: string): Process | KernelError {
+    if (this.byName.has(name)) return kerr('EEXIST', `a process named ${name} exists`);
+    const p = new Process(this.nextPid++, name);
+    this.byName.set(name, p);
+    return p;
+  }
+
+  get(name: string): Process | KernelError {
+    return this.byName.get(name) ?? kerr('ESRCH', `no process named ${name}`);
+  }
+
+  file(p: Process, fd: number): OpenFile | KernelError {
+    return p.fds.get(fd) ?? kerr('EBADF', `${p.name} has no fd ${fd}`);
+  }
+
+  /** exit(): closes every fd. */
+  exit(p: Process): void {
+    for (const fd of [...p.fds.keys()]) this.close(p, fd);
+    this.byName.delete(p.name);
+  }
+
+  memfdCreate(p: Process, name: string): number | KernelError {
+    if (name.length > 249) return kerr('EINVAL', 'memfd name longer than 249 bytes');
+    const fd = p.lowestFreeFd();
+    if (fd >= NR_OPEN_DEFAULT) return kerr('EMFILE', `${p.name} has no free file descriptor`);
+    const inode = this.k.shmem.create(name);
+    inode.refs = 1;
+    p.fds.set(fd, { kind: 'memfd', inode });
+    return fd;
+  }
+
+  close(p: Process, fd: number): KernelError | null {
+    const f = p.fds.get(fd);
+    if (!f) return kerr('EBADF', `${p.name} has no fd ${fd}`);
+    p.fds.delete(fd);
+    p.written.delete(f.inode);
+    if (--f.inode.refs === 0) this.k.shmem.release(f.inode);
+    return null;
+  }
+
+  /** Records the checksums of pages [first, last) of the file as the program now expects them. */
+  remember(p: Process, inode: ShmemInode, offset: number, length: number): void {
+    let map = p.written.get(inode);
+    if (!map) p.written.set(inode, (map = new Map()));
+    const first = Math.floor(offset / PAGE_SIZE);
+    const last = Math.ceil((offset + length) / PAGE_SIZE);
+    for (let i = first; i < last; i++) map.set(i, this.pageChecksum(inode, i));
+    for (const i of [...map.keys()]) if (i * PAGE_SIZE >= inode.size) map.delete(i);
+  }
+
+  /** The checksum of the file's page `index` as a read would see it (a hole reads as zeroes). */
+  pageChecksum(inode: ShmemInode, index: number): number {
+    const pfn = inode.pages.get(index);
+    return pfn < 0 ? ZERO_CHECKSUM : this.k.ram.checksum(pfn);
+  }
+}

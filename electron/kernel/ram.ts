@@ -1,0 +1,131 @@
+/**
+ * DOC: physical memory contents
+ *
+ * What is in each page frame. It belongs to the machine, not to a kernel: it is the one thing
+ * that survives a kexec. Pages that hold structures (FDTs, tracker chunks, records) keep their
+ * real 4096 bytes. Bulk data pages (memfd contents, test data) keep a 32-bit content identity
+ * instead; their bytes are produced from it on demand, so a 64 GiB machine needs 4 bytes per
+ * page of host memory, not 4 KiB. Identity 0 means all zeroes (what firmware leaves in RAM).
+ */
+import { PAGE_SIZE } from '../../shared/units';
+import { Hasher, fnv1a, mix32 } from './lib/hash';
+
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+/** The checksum of a page of zeroes (a hole in a file reads as one). */
+export const ZERO_CHECKSUM = fnv1a(ZERO_PAGE);
+
+export type ContentKind = 'zero' | 'pattern' | 'bytes';
+
+export class PhysicalMemory {
+  /** Content identity per page frame; ignored where `bytes` holds the page. */
+  readonly identity: Uint32Array;
+  private readonly bytes = new Map<number, Uint8Array>();
+
+  constructor(readonly nrPages: number) {
+    this.identity = new Uint32Array(nrPages);
+  }
+
+  /** Fills `out` (4096 bytes) with the bytes a content identity stands for. */
+  static expand(identity: number, out: Uint8Array): void {
+    if (identity === 0) {
+      out.fill(0);
+      return;
+    }
+    const words = new Uint32Array(out.buffer, out.byteOffset, PAGE_SIZE / 4);
+    let x = mix32(identity) || 0x9e3779b9;
+    for (let i = 0; i < words.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      words[i] = x >>> 0;
+    }
+  }
+
+  kind(pfn: number): ContentKind {
+    if (this.bytes.has(pfn)) return 'bytes';
+    return this.identity[pfn] === 0 ? 'zero' : 'pattern';
+  }
+
+  /** Gives `count` frames from `pfn` a content identity (0 = zeroes), dropping stored bytes. */
+  setIdentity(pfn: number, count: number, identity: number): void {
+    this.identity.fill(identity >>> 0, pfn, pfn + count);
+    if (this.bytes.size) for (let i = pfn; i < pfn + count; i++) this.bytes.delete(i);
+  }
+
+  /** One frame's identity, as a bulk writer sets it (one random identity per page). */
+  setPageIdentity(pfn: number, identity: number): void {
+    this.identity[pfn] = identity >>> 0;
+    if (this.bytes.size) this.bytes.delete(pfn);
+  }
+
+  /** The frame's bytes (a copy for identity pages, the live array for byte pages: do not keep it). */
+  page(pfn: number): Uint8Array {
+    const stored = this.bytes.get(pfn);
+    if (stored) return stored;
+    const out = new Uint8Array(PAGE_SIZE);
+    PhysicalMemory.expand(this.identity[pfn]!, out);
+    return out;
+  }
+
+  /** Turns a frame into a byte page so that part of it can be written. */
+  private materialize(pfn: number): Uint8Array {
+    let page = this.bytes.get(pfn);
+    if (!page) {
+      page = this.page(pfn);
+      this.bytes.set(pfn, page);
+    }
+    return page;
+  }
+
+  write(phys: number, data: Uint8Array): void {
+    let done = 0;
+    while (done < data.length) {
+      const addr = phys + done;
+      const pfn = Math.floor(addr / PAGE_SIZE);
+      const off = addr - pfn * PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, data.length - done);
+      this.materialize(pfn).set(data.subarray(done, done + n), off);
+      done += n;
+    }
+  }
+
+  read(phys: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const addr = phys + done;
+      const pfn = Math.floor(addr / PAGE_SIZE);
+      const off = addr - pfn * PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, length - done);
+      out.set(this.page(pfn).subarray(off, off + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  /**
+   * A checksum of the frame's contents: FNV-1a over the bytes of a byte page, a hash of the
+   * identity for a pattern page. Equal contents written the same way give equal checksums.
+   */
+  checksum(pfn: number): number {
+    const stored = this.bytes.get(pfn);
+    if (stored) return fnv1a(stored);
+    const id = this.identity[pfn]!;
+    return id === 0 ? ZERO_CHECKSUM : mix32(id ^ 0x5bd1e995);
+  }
+
+  /** Fingerprint of all of RAM. */
+  hash(h = new Hasher()): Hasher {
+    h.words(this.identity);
+    for (const pfn of [...this.bytes.keys()].sort((a, b) => a - b)) h.words([pfn]).bytes(this.bytes.get(pfn)!);
+    return h;
+  }
+
+  get bytePages(): number {
+    return this.bytes.size;
+  }
+
+  get byteLength(): number {
+    return this.identity.byteLength + this.bytes.size * PAGE_SIZE;
+  }
+}
