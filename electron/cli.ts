@@ -151,13 +151,16 @@ async function listBuiltins(): Promise<Record<string, string>> {
 
 const isMain = process.argv[1] && /cli\.(ts|js|cjs|mjs)$/.test(process.argv[1]);
 if (isMain) {
-  let lastProgress = 0;
+  // Progress shows only for runs longer than a second: often on a terminal, rarely in a log.
+  const started = Date.now();
+  const every = process.stderr.isTTY ? 250 : 2000;
+  let lastProgress = started;
   main(process.argv.slice(2), {
     out: (l) => process.stdout.write(l + '\n'),
     err: (l) => process.stderr.write(l + '\n'),
     progress: (t) => {
       const now = Date.now();
-      if (now - lastProgress < 250) return;
+      if (now - started < 1000 || now - lastProgress < every) return;
       lastProgress = now;
       process.stderr.write(process.stderr.isTTY ? `\r${t}\x1b[K` : `${t}\n`);
     },

@@ -73,7 +73,8 @@ export class BuddyAllocator {
   ) {}
 
   zoneOf(pfn: number): Zone | undefined {
-    return this.zones.find((z) => z.contains(pfn));
+    for (const z of this.zones) if (pfn >= z.startPfn && pfn < z.endPfn) return z;
+    return undefined;
   }
 
   isFreeHead(pfn: number, order: number): boolean {
@@ -123,8 +124,16 @@ export class BuddyAllocator {
 
   /** Marks [pfn, pfn + 2^order) free in struct page and draws it so. */
   private resetFreedPages(pfn: number, order: number): void {
-    const n = 1 << order;
     const p = this.pages;
+    if (order === 0) {
+      // The common case, without the call overhead of fill().
+      p.flags[pfn] = 0;
+      p.refcount[pfn] = 0;
+      p.owner[pfn] = 0;
+      p.categories.assign(pfn, 1, p.freeCategory(pfn));
+      return;
+    }
+    const n = 1 << order;
     p.flags.fill(0, pfn, pfn + n);
     p.order.fill(0, pfn, pfn + n);
     p.refcount.fill(0, pfn, pfn + n);
@@ -272,7 +281,8 @@ export class BuddyAllocator {
   allocPages(order: number, mt: Migratetype, nid: number, ownerId: number, compound: boolean): number {
     if (order < 0 || order > MAX_PAGE_ORDER) return ALLOC_FAILED;
     const n = this.zones.length;
-    const first = Math.max(0, this.zones.findIndex((z) => z.nid === nid));
+    // Zones are indexed by nid; the zonelist tries the preferred node first, then the next ones.
+    const first = nid >= 0 && nid < n ? nid : 0;
     for (let k = 0; k < n; k++) {
       const zone = this.zones[(first + k) % n]!;
       if (zone.totalFree < 1 << order) continue;
@@ -287,10 +297,18 @@ export class BuddyAllocator {
 
   /** prep_new_page(): refcount 1 on the head, compound layout, owner. */
   private prepNewPage(pfn: number, order: number, ownerId: number, compound: boolean): void {
-    const n = 1 << order;
     const p = this.pages;
-    p.flags.fill(compound && order > 0 ? PG.tail : 0, pfn, pfn + n);
-    p.flags[pfn] = compound && order > 0 ? PG.head : 0;
+    if (order === 0) {
+      p.flags[pfn] = 0;
+      p.order[pfn] = 0;
+      p.refcount[pfn] = 1;
+      p.owner[pfn] = ownerId;
+      p.categories.assign(pfn, 1, this.owners.categoryOf[ownerId]!);
+      return;
+    }
+    const n = 1 << order;
+    p.flags.fill(compound ? PG.tail : 0, pfn, pfn + n);
+    p.flags[pfn] = compound ? PG.head : 0;
     p.order.fill(order, pfn, pfn + n);
     p.refcount.fill(0, pfn, pfn + n);
     p.refcount[pfn] = 1;

@@ -1,0 +1,96 @@
+/**
+ * Benchmarks (`npm run bench`): one JSON object per figure on stdout, then a readable table.
+ * Targets come from the issues; they are reported, never asserted.
+ */
+import { MachineConfigSchema } from '../../shared/machine-config';
+import { Host } from '../../electron/host/host';
+import { ALLOC_FAILED } from '../../electron/kernel/mm/buddy';
+import { MIGRATE_UNMOVABLE } from '../../electron/kernel/mm/page-flags';
+import { Machine } from '../../electron/kernel/machine';
+
+interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  target?: string;
+}
+const figures: Figure[] = [];
+
+function report(f: Figure): void {
+  figures.push(f);
+  console.log(JSON.stringify(f));
+}
+
+/** Median wall time of `runs` calls (after one warm-up), in ms. */
+function time(runs: number, fn: () => void, setup: () => void = () => {}): number {
+  setup();
+  fn();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    setup();
+    const t0 = performance.now();
+    fn();
+    samples.push(performance.now() - t0);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)]!;
+}
+
+const config64 = MachineConfigSchema.parse({ ram: '64G', nodes: 4 });
+
+// 1. Boot a 64 GiB machine: firmware map → memblock → memmap → buddy, machine construction included.
+let machine!: Machine;
+const bootMs = time(3, () => {
+  machine = new Machine(config64);
+  const e = machine.boot();
+  if (e) throw new Error(String(e));
+});
+report({ name: 'boot 64 GiB machine', value: +bootMs.toFixed(1), unit: 'ms', target: '< 250 ms' });
+
+// 2. Host memory for page state.
+const k = machine.kernel!;
+const pageState = k.pages.byteLength + k.buddy.zones.reduce((s, z) => s + z.byteLength, 0);
+report({ name: 'page state per simulated 4 KiB page', value: +(pageState / machine.layout.maxPfn).toFixed(2), unit: 'bytes', target: '≤ 12 bytes' });
+report({ name: 'RAM contents per simulated 4 KiB page (identity pages)', value: +(machine.ram.byteLength / machine.layout.maxPfn).toFixed(2), unit: 'bytes' });
+
+// 3. Map view: 1,000 × 1,000 cells over the 64 GiB machine.
+const cells = new Uint8Array(1_000_000);
+const aligned = time(20, () => k.pages.categories.fillView(cells, 0, 16));
+report({ name: 'map view 1000×1000 cells, 16 pages/cell (64 GiB)', value: +aligned.toFixed(2), unit: 'ms', target: '< 16 ms' });
+const perCell = Math.ceil(machine.layout.maxPfn / cells.length);
+const unaligned = time(20, () => k.pages.categories.fillView(cells, 0, perCell));
+report({ name: `map view 1000×1000 cells, ${perCell} pages/cell (whole machine)`, value: +unaligned.toFixed(2), unit: 'ms', target: '< 16 ms' });
+const host = new Host();
+await host.newMachine({ ram: '64G', nodes: 4 });
+await host.run({ op: 'boot' });
+const viaHost = time(10, () => void host.mapView({ firstPfn: 0, pagesPerCell: 16, cells: 1_000_000 }));
+report({ name: 'Host.mapView 1,000,000 cells (64 GiB)', value: +viaHost.toFixed(2), unit: 'ms', target: '< 16 ms' });
+
+// 4. 1,000,000 order-0 allocations then frees, under fragmentation.
+const frag = new Machine(MachineConfigSchema.parse({ ram: '8G' }));
+frag.boot();
+const fk = frag.kernel!;
+const owner = fk.owners.id('kernel', 'bench');
+const holes: number[] = [];
+for (let i = 0; i < 600_000; i++) holes.push(fk.buddy.allocPages(0, MIGRATE_UNMOVABLE, 0, owner, false));
+for (let i = 0; i < holes.length; i += 2) fk.buddy.freePages(holes[i]!, 0); // every other page free: fragmented
+const pfns = new Int32Array(1_000_000);
+const t0 = performance.now();
+for (let i = 0; i < pfns.length; i++) {
+  const pfn = fk.buddy.allocPages(0, MIGRATE_UNMOVABLE, 0, owner, false);
+  if (pfn === ALLOC_FAILED) throw new Error('bench machine ran out of memory');
+  pfns[i] = pfn;
+}
+for (let i = 0; i < pfns.length; i++) fk.buddy.freePages(pfns[i]!, 0);
+const allocMs = performance.now() - t0;
+report({ name: '1,000,000 order-0 allocations + frees under fragmentation', value: +allocMs.toFixed(1), unit: 'ms', target: '< 500 ms' });
+
+// 5. A whole scenario through the host, for context.
+const scen = new Host();
+const t1 = performance.now();
+await scen.loadBuiltin('boot');
+report({ name: 'builtin:boot scenario (1 GiB)', value: +(performance.now() - t1).toFixed(1), unit: 'ms' });
+
+console.log('');
+console.log('figure'.padEnd(62) + 'value'.padStart(12) + '  target');
+for (const f of figures) console.log(f.name.padEnd(62) + `${f.value} ${f.unit}`.padStart(12) + `  ${f.target ?? ''}`);
