@@ -92,13 +92,13 @@ describe('MemoryMap', () => {
   /** Centre of the cell holding `pfn`, in CSS pixels relative to the canvas. */
   function centreOf(pfn: number) {
     const r = V.cellRect(component.viewport()!, pfn);
-    return { x: r.x + r.size / 2, y: r.y + r.size / 2 };
+    return { x: r.x + r.w / 2, y: r.y + r.h / 2 };
   }
 
   it('fits the whole machine and asks only for the visible cells', () => {
     const v = component.viewport()!;
     const l = V.layout(v);
-    expect(l.totalRows * l.cellPx).toBeLessThanOrEqual(v.height);
+    expect(l.totalRows * l.rowPx).toBeLessThanOrEqual(v.height + 1e-9);
     const last = fake.requests.at(-1)!;
     expect(last.firstPfn).toBe(0);
     expect(last.pagesPerCell).toBe(l.pagesPerCell);

@@ -152,8 +152,15 @@ describe('KHO Lab in the browser preview', () => {
 
     await createAndBoot(page, '1G');
     const log = page.getByTestId('event-log');
-    await expect.poll(() => log.textContent(), { timeout: 20_000 }).toMatch(/\[\s+\d+\.\d{6}\] memblock/i);
+    await expect.poll(() => log.textContent(), { timeout: 20_000 }).toMatch(/\[\s+\d+\.\d{6}\] /);
     expect(await page.locator('[data-testid="event-log"] .line').count()).toBeGreaterThan(5);
+    // The filter box finds the boot lines, dmesg style.
+    const filter = page.getByLabel('Filter the event log');
+    await filter.fill('Linux version');
+    await expect.poll(() => log.textContent()).toMatch(/^\[\s+0\.0{6}\] Linux version/);
+    await filter.fill('Memory:');
+    await expect.poll(() => log.textContent()).toMatch(/\] Memory: \d+K\/\d+K available/);
+    await filter.fill('');
     await page.screenshot({ path: join(SHOTS, '01-after-boot.png') });
 
     const memfdPixelsBefore = await pixelsOf(page, PageCategory.Memfd);

@@ -5,9 +5,9 @@
  * components stay thin and tests can check the exact text.
  */
 import type { ApiError } from '../../../shared/api';
-import type { Command, CommandInput } from '../../../shared/commands';
+import { CommandSchema, describeCommand, type CommandInput } from '../../../shared/commands';
 import { CATEGORY_STYLES } from '../../../shared/palette';
-import { formatBytes, hex } from '../../../shared/units';
+import { hex } from '../../../shared/units';
 import type { PageInfo, StepInfo, TraceEvent } from '../../../shared/views';
 
 /** `[    0.123456] memblock: msg`, as printk stamps a line. */
@@ -26,35 +26,22 @@ export function apiErrorLine(context: string, e: ApiError): string {
   return e.code === 'errno' ? errnoLine(context, e.message) : `${context}: ${e.message}`;
 }
 
-/** Command fields that hold byte sizes: printed as 64MiB rather than 67108864. */
-const SIZE_FIELDS = new Set(['size', 'offset', 'length', 'atLeast', 'atMost']);
-
-function argText(key: string, v: unknown): string {
-  if (typeof v === 'number' && SIZE_FIELDS.has(key)) return formatBytes(v).replace(' ', '');
-  if (typeof v === 'string') return /^[\w.-]+$/.test(v) ? v : JSON.stringify(v);
-  if (key === 'data' && v && typeof v === 'object') {
-    if ('random' in v) return 'random';
-    if ('fill' in v && typeof v.fill === 'number') return `fill:${hex(v.fill, 2)}`;
-    if ('text' in v && typeof v.text === 'string') return `text:${v.text.length}B`;
-  }
-  return String(v);
+/** A command as the timeline labels it (shared describeCommand), also before the host parsed it. */
+export function commandLabel(c: CommandInput): string {
+  const parsed = CommandSchema.safeParse(c);
+  return parsed.success ? describeCommand(parsed.data) : c.op;
 }
 
-/**
- * A command as one shell-ish line, op then key=value: `memfd_create process=vmm name=vm-ram
- * size=64MiB`. Data-driven so every command of shared/commands prints without a case per op.
- */
-export function commandLine(c: CommandInput | Command): string {
-  const args = Object.entries(c)
-    .filter(([k, v]) => k !== 'op' && v !== undefined && !(k === 'punchHole' && v === false))
-    .map(([k, v]) => `${k}=${argText(k, v)}`);
-  return [c.op, ...args].join(' ');
-}
-
-/** The result of a step as a shell prints it: the errno for a refusal, else the kernel's message. */
+/** The result of a step as a shell prints it: `memfd_create: ENOMEM` for a refusal, else the kernel's message. */
 export function stepResultLine(s: StepInfo): string {
-  if (!s.ok) return s.errno ? errnoLine(s.command.op, s.errno) : `${s.command.op}: ${s.message}`;
+  if (!s.ok) return s.errno ? errnoLine(s.command.op, s.errno) : s.message;
   return s.message;
+}
+
+/** The host's explanation of a refusal when it says more than the errno line, else null. */
+export function stepDetail(s: StepInfo): string | null {
+  const line = stepResultLine(s);
+  return s.message && s.message !== line ? s.message : null;
 }
 
 export interface DumpLine {

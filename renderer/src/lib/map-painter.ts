@@ -7,7 +7,7 @@
  */
 import { paletteRgba } from '../../../shared/palette';
 import type { MapView } from '../../../shared/views';
-import { GRID_CELL_PX, layout, type Viewport } from './map-viewport';
+import { cellRect, GRID_CELL_PX, layout, type Viewport } from './map-viewport';
 
 const PALETTE = paletteRgba();
 
@@ -66,17 +66,17 @@ export class MapPainter {
     const stored = this.#view;
     if (stored && this.matches(v) && this.#bitmap) {
       const rowOfView = stored.firstPfn / v.pagesPerRow;
-      const y = (rowOfView - v.topRow) * l.cellPx;
+      const y = (rowOfView - v.topRow) * l.rowPx;
       ctx.imageSmoothingEnabled = false;
-      ctx.drawImage(this.#bitmap, 0, 0, stored.cols, stored.rows, 0, y, stored.cols * l.cellPx, stored.rows * l.cellPx);
+      ctx.drawImage(this.#bitmap, 0, 0, stored.cols, stored.rows, 0, y, stored.cols * l.cellPx, stored.rows * l.rowPx);
       // A partial last row: paint the part after the end of RAM as background again.
       const endPfn = v.maxPfn;
       const lastRow = Math.floor((endPfn - 1) / v.pagesPerRow);
       const lastCol = Math.floor(((endPfn - 1) % v.pagesPerRow) / l.pagesPerCell) + 1;
       if (lastCol < l.cols) {
-        ctx.fillRect(lastCol * l.cellPx, (lastRow - v.topRow) * l.cellPx, v.width, l.cellPx + 1);
+        ctx.fillRect(lastCol * l.cellPx, (lastRow - v.topRow) * l.rowPx, v.width, l.rowPx + 1);
       }
-      ctx.fillRect(0, (lastRow + 1 - v.topRow) * l.cellPx, v.width, v.height);
+      ctx.fillRect(0, (lastRow + 1 - v.topRow) * l.rowPx, v.width, v.height);
     }
     if (l.cellPx >= GRID_CELL_PX) this.#grid(ctx, v);
     for (const h of highlights) this.#outline(ctx, v, h);
@@ -86,17 +86,17 @@ export class MapPainter {
   #grid(ctx: CanvasRenderingContext2D, v: Viewport): void {
     const l = layout(v);
     const rows = Math.min(l.totalRows - Math.floor(v.topRow), Math.ceil(l.visibleRows) + 1);
-    const y0 = (Math.floor(v.topRow) - v.topRow) * l.cellPx;
+    const y0 = (Math.floor(v.topRow) - v.topRow) * l.rowPx;
     ctx.strokeStyle = 'rgba(8, 10, 14, 0.85)';
     ctx.lineWidth = 1;
     ctx.beginPath();
     for (let c = 0; c <= l.cols; c++) {
       const x = Math.round(c * l.cellPx) + 0.5;
       ctx.moveTo(x, y0);
-      ctx.lineTo(x, y0 + rows * l.cellPx);
+      ctx.lineTo(x, y0 + rows * l.rowPx);
     }
     for (let r = 0; r <= rows; r++) {
-      const y = Math.round(y0 + r * l.cellPx) + 0.5;
+      const y = Math.round(y0 + r * l.rowPx) + 0.5;
       ctx.moveTo(0, y);
       ctx.lineTo(v.width, y);
     }
@@ -104,16 +104,14 @@ export class MapPainter {
   }
 
   #outline(ctx: CanvasRenderingContext2D, v: Viewport, h: Highlight): void {
-    const l = layout(v);
     if (h.pfn < 0 || h.pfn >= v.maxPfn) return;
-    const row = Math.floor(h.pfn / v.pagesPerRow);
-    const col = Math.floor((h.pfn % v.pagesPerRow) / l.pagesPerCell);
-    const size = Math.max(l.cellPx, 4);
-    const x = col * l.cellPx - (size - l.cellPx) / 2;
-    const y = (row - v.topRow) * l.cellPx - (size - l.cellPx) / 2;
+    const r = cellRect(v, h.pfn);
+    // Tiny cells get a ring of at least 6 px so the selection stays findable.
+    const w = Math.max(r.w, 6);
+    const hh = Math.max(r.h, 6);
     ctx.strokeStyle = h.color;
     ctx.lineWidth = 2;
-    ctx.strokeRect(x - 1, y - 1, size + 2, size + 2);
+    ctx.strokeRect(r.x - (w - r.w) / 2 - 1, r.y - (hh - r.h) / 2 - 1, w + 2, hh + 2);
   }
 
   #bitmapOf(cols: number, rows: number): HTMLCanvasElement | OffscreenCanvas {

@@ -4,8 +4,10 @@
  * Pure geometry of the memory map, kept apart from the canvas so tests can call it directly.
  * Page frames are laid out row-major. A row holds `pagesPerRow` pages (a power of two, so every row
  * starts at an aligned physical address the ruler can print); a row is `cols` cells wide, a cell
- * covers `pagesPerCell` pages (also a power of two) and cells are square, `cellPx` CSS pixels wide,
- * filling the width of the canvas. Zooming halves or doubles `pagesPerRow`; panning moves `topRow`.
+ * covers `pagesPerCell` pages (also a power of two), `cellPx` CSS pixels wide, filling the width of
+ * the canvas. Cells are square, except that the whole-machine view may stretch rows (up to
+ * MAX_ROW_SCALE) to fill the height a power-of-two row width would leave empty. Zooming halves or
+ * doubles `pagesPerRow`; panning moves `topRow`.
  */
 import { hex, pfnToPhys } from '../../../shared/units';
 
@@ -15,6 +17,8 @@ export const MIN_CELL_PX = 2;
 export const MAX_CELL_PX = 48;
 /** From this width on, cells get a grid so single pages can be told apart. */
 export const GRID_CELL_PX = 7;
+/** The fit view stretches rows at most this much taller than wide. */
+export const MAX_ROW_SCALE = 3;
 
 export interface Viewport {
   /** Canvas size in CSS pixels. */
@@ -25,12 +29,16 @@ export interface Viewport {
   pagesPerRow: number;
   /** The row at the top edge; fractional while panning smoothly. */
   topRow: number;
+  /** Row height / cell width; 1 (square cells) unless the fit view stretched the rows. */
+  rowScale?: number;
 }
 
 export interface Layout {
   cols: number;
   pagesPerCell: number;
   cellPx: number;
+  /** Height of a row, CSS pixels. */
+  rowPx: number;
   totalRows: number;
   visibleRows: number;
 }
@@ -46,13 +54,15 @@ export function maxCols(width: number): number {
 export function layout(v: Viewport): Layout {
   const cols = Math.min(v.pagesPerRow, maxCols(v.width));
   const cellPx = v.width / cols;
+  const rowPx = cellPx * (v.rowScale ?? 1);
   const totalRows = Math.ceil(v.maxPfn / v.pagesPerRow);
   return {
     cols,
     pagesPerCell: v.pagesPerRow / cols,
     cellPx,
+    rowPx,
     totalRows,
-    visibleRows: v.height / cellPx,
+    visibleRows: v.height / rowPx,
   };
 }
 
@@ -66,15 +76,21 @@ export function maxPagesPerRow(width: number, maxPfn: number): number {
   return Math.max(minPagesPerRow(width), ceilPow2(Math.max(1, maxPfn)));
 }
 
-/** The viewport that shows the whole machine: the fewest pages per row whose rows fit the height. */
+/**
+ * The viewport that shows the whole machine: the fewest pages per row whose rows fit the height,
+ * with rows stretched to fill the height that leaves over.
+ */
 export function fit(width: number, height: number, maxPfn: number): Viewport {
   let pagesPerRow = minPagesPerRow(width);
   const limit = maxPagesPerRow(width, maxPfn);
+  let l = layout({ width, height, maxPfn, pagesPerRow, topRow: 0 });
   for (; pagesPerRow < limit; pagesPerRow *= 2) {
-    const l = layout({ width, height, maxPfn, pagesPerRow, topRow: 0 });
+    l = layout({ width, height, maxPfn, pagesPerRow, topRow: 0 });
     if (l.totalRows * l.cellPx <= height) break;
   }
-  return { width, height, maxPfn, pagesPerRow, topRow: 0 };
+  l = layout({ width, height, maxPfn, pagesPerRow, topRow: 0 });
+  const rowScale = Math.min(MAX_ROW_SCALE, Math.max(1, height / (l.totalRows * l.cellPx)));
+  return { width, height, maxPfn, pagesPerRow, topRow: 0, rowScale };
 }
 
 /** Keeps topRow within the map: the last row may reach the bottom edge, never further up. */
@@ -87,7 +103,7 @@ export function clampPan(v: Viewport): Viewport {
 
 /** Pans by a distance in CSS pixels (positive dy moves the content up, towards higher addresses). */
 export function panBy(v: Viewport, dyPx: number): Viewport {
-  return clampPan({ ...v, topRow: v.topRow + dyPx / layout(v).cellPx });
+  return clampPan({ ...v, topRow: v.topRow + dyPx / layout(v).rowPx });
 }
 
 /** Scrolls so that `pfn` is on screen, a third of the way down when it had to move. */
@@ -107,19 +123,20 @@ export function zoomAt(v: Viewport, steps: number, x: number, y: number, anchor?
   const lo = minPagesPerRow(v.width);
   const hi = maxPagesPerRow(v.width, v.maxPfn);
   const pagesPerRow = Math.min(hi, Math.max(lo, v.pagesPerRow / 2 ** Math.round(steps)));
-  if (pagesPerRow === v.pagesPerRow) return v;
+  if (pagesPerRow === v.pagesPerRow && (v.rowScale ?? 1) === 1) return v;
   const before = layout(v);
-  const rowUnder = v.topRow + y / before.cellPx;
+  const rowUnder = v.topRow + y / before.rowPx;
   const anchorPfn = anchor ?? Math.min(v.maxPfn - 1, Math.floor(rowUnder) * v.pagesPerRow + Math.floor(x / before.cellPx) * before.pagesPerCell);
-  const next = { ...v, pagesPerRow };
+  const next = { ...v, pagesPerRow, rowScale: 1 };
   const after = layout(next);
   // Same height inside its row as before, so the pointer stays over the same page's row.
   const anchorRow = Math.floor(anchorPfn / pagesPerRow) + (rowUnder - Math.floor(rowUnder));
-  return clampPan({ ...next, topRow: anchorRow - y / after.cellPx });
+  return clampPan({ ...next, topRow: anchorRow - y / after.rowPx });
 }
 
-/** Same viewport for a resized canvas, keeping the top row. */
+/** Same viewport for a resized canvas, keeping the top row; a stretched fit view fits again. */
 export function resize(v: Viewport, width: number, height: number): Viewport {
+  if ((v.rowScale ?? 1) !== 1) return fit(width, height, v.maxPfn);
   const lo = minPagesPerRow(width);
   const hi = maxPagesPerRow(width, v.maxPfn);
   return clampPan({ ...v, width, height, pagesPerRow: Math.min(hi, Math.max(lo, v.pagesPerRow)) });
@@ -130,18 +147,18 @@ export function pfnAt(v: Viewport, x: number, y: number): number | null {
   const l = layout(v);
   if (x < 0 || y < 0 || x >= v.width || y >= v.height) return null;
   const col = Math.floor(x / l.cellPx);
-  const row = Math.floor(v.topRow + y / l.cellPx);
+  const row = Math.floor(v.topRow + y / l.rowPx);
   if (col >= l.cols) return null;
   const pfn = row * v.pagesPerRow + col * l.pagesPerCell;
   return pfn < v.maxPfn ? pfn : null;
 }
 
 /** Where the cell holding `pfn` is drawn, in CSS pixels. */
-export function cellRect(v: Viewport, pfn: number): { x: number; y: number; size: number } {
+export function cellRect(v: Viewport, pfn: number): { x: number; y: number; w: number; h: number } {
   const l = layout(v);
   const row = Math.floor(pfn / v.pagesPerRow);
   const col = Math.floor((pfn % v.pagesPerRow) / l.pagesPerCell);
-  return { x: col * l.cellPx, y: (row - v.topRow) * l.cellPx, size: l.cellPx };
+  return { x: col * l.cellPx, y: (row - v.topRow) * l.rowPx, w: l.cellPx, h: l.rowPx };
 }
 
 export interface ViewportRequest {
@@ -173,11 +190,11 @@ export interface RulerLabel {
 /** Physical address of row starts, at most one label every `minGapPx` pixels, on aligned rows. */
 export function rulerLabels(v: Viewport, minGapPx = 16): RulerLabel[] {
   const l = layout(v);
-  const every = ceilPow2(Math.max(1, minGapPx / l.cellPx));
+  const every = ceilPow2(Math.max(1, minGapPx / l.rowPx));
   const first = Math.ceil(Math.floor(v.topRow) / every) * every;
   const out: RulerLabel[] = [];
-  for (let row = first; row < l.totalRows && (row - v.topRow) * l.cellPx < v.height; row += every) {
-    const y = (row - v.topRow) * l.cellPx;
+  for (let row = first; row < l.totalRows && (row - v.topRow) * l.rowPx < v.height; row += every) {
+    const y = (row - v.topRow) * l.rowPx;
     if (y >= 0) out.push({ y, text: hex(pfnToPhys(row * v.pagesPerRow), 16) });
   }
   return out;

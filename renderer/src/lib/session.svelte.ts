@@ -10,7 +10,7 @@ import type { ApiError, Result, SimClient } from '../../../shared/api';
 import type { CommandInput } from '../../../shared/commands';
 import type { MachineConfigInput } from '../../../shared/machine-config';
 import type { PageInfo, Progress, SessionState, StepInfo, StepOutcome, TraceEvent } from '../../../shared/views';
-import { apiErrorLine, stepResultLine } from './format';
+import { apiErrorLine, stepDetail, stepResultLine } from './format';
 
 /** The log keeps the newest lines only; older ones stay in the host and the report. */
 export const MAX_LOG_LINES = 20_000;
@@ -29,6 +29,8 @@ export interface TranscriptEntry {
   ok: boolean;
   /** What the shell printed: the kernel's message or `memfd_create: ENOMEM`. */
   result: string;
+  /** The host's longer explanation of a refusal, when it has one. */
+  detail: string | null;
 }
 
 let nextId = 1;
@@ -47,6 +49,7 @@ export class Session {
   revision = $state(0);
 
   #lastSeq = 0;
+  #epoch = -1;
   #pageSerial = 0;
 
   constructor(readonly client: SimClient) {
@@ -62,8 +65,9 @@ export class Session {
     return this.state?.steps.length ?? 0;
   }
 
-  async refresh(): Promise<void> {
-    const r = await this.#call('state', () => this.client.state());
+  /** Fetches the state again; `quiet` keeps a missing machine (at start-up) out of the banner. */
+  async refresh(quiet = false): Promise<void> {
+    const r = await this.#call('state', () => this.client.state(), undefined, !quiet);
     if (r.ok) await this.#apply(r.value);
   }
 
@@ -86,11 +90,11 @@ export class Session {
     const r = await this.#call(command.op, () => this.client.run(command), command.op, false);
     if (r.ok) {
       const { step } = r.value;
-      this.#record(command, step, step.ok, stepResultLine(step));
-      this.#appendEvents(r.value.events);
+      this.#record(command, step, step.ok, stepResultLine(step), step.ok ? null : stepDetail(step));
+      if (r.value.state.epoch === this.#epoch) this.#appendEvents(r.value.events);
       await this.#apply(r.value.state);
     } else {
-      this.#record(command, null, false, apiErrorLine(command.op, r.error));
+      this.#record(command, null, false, apiErrorLine(command.op, r.error), null);
       if (r.error.code !== 'errno') this.#report(command.op, r.error);
     }
     return r;
@@ -130,9 +134,11 @@ export class Session {
   async #apply(state: SessionState, reset = false): Promise<void> {
     this.state = state;
     this.revision++;
-    if (reset || state.lastEventSeq < this.#lastSeq) {
+    // A replay from the start restarts event numbering (a new epoch): the log is fetched again.
+    if (reset || state.epoch !== this.#epoch || state.lastEventSeq < this.#lastSeq) {
       this.events = [];
       this.#lastSeq = 0;
+      this.#epoch = state.epoch;
     }
     while (this.#lastSeq < state.lastEventSeq) {
       const from = this.#lastSeq;
@@ -151,8 +157,8 @@ export class Session {
     this.events = all.length > MAX_LOG_LINES ? all.slice(all.length - MAX_LOG_LINES) : all;
   }
 
-  #record(command: CommandInput, step: StepInfo | null, ok: boolean, result: string): void {
-    const entry: TranscriptEntry = { id: nextId++, command, step, ok, result };
+  #record(command: CommandInput, step: StepInfo | null, ok: boolean, result: string, detail: string | null): void {
+    const entry: TranscriptEntry = { id: nextId++, command, step, ok, result, detail };
     this.transcript = [...this.transcript.slice(-199), entry];
   }
 

@@ -5,48 +5,35 @@
  * source of truth: which processes are alive and which fds they hold follow from the steps in
  * effect, exactly as the host applied them.
  */
-import type { CommandInput } from '../../../shared/commands';
+import type { Command, CommandInput } from '../../../shared/commands';
 import type { StepInfo } from '../../../shared/views';
 
-/**
- * A string field of a step's command. shared/commands builds each variant with `z.literal(op)`
- * from a `string` parameter, so `op` is typed as string and `command.op === 'spawn'` does not
- * narrow the union; reading fields by name keeps this module honest until that is fixed.
- */
-function arg(s: StepInfo, key: string): string | undefined {
-  const v = (s.command as Record<string, unknown>)[key];
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** The named fields of steps with `op`, in effect and successful, as add/remove events. */
-function track(steps: readonly StepInfo[], cursor: number, add: [string, string], remove: [string, string], removeIf: (s: StepInfo) => boolean = () => true): string[] {
+/** Adds and removes names as the steps in effect that succeeded say, in order. */
+function track(steps: readonly StepInfo[], cursor: number, change: (c: Command) => ['add' | 'delete', string] | null): string[] {
   const live = new Set<string>();
   for (const s of steps.slice(0, cursor)) {
     if (!s.ok) continue;
-    if (s.command.op === add[0]) {
-      const v = arg(s, add[1]);
-      if (v !== undefined) live.add(v);
-    } else if (s.command.op === remove[0] && removeIf(s)) {
-      const v = arg(s, remove[1]);
-      if (v !== undefined) live.delete(v);
-    }
+    const ch = change(s.command);
+    if (ch) live[ch[0]](ch[1]);
   }
   return [...live];
 }
 
 /** Processes spawned and not exited by the steps in effect. */
 export function liveProcesses(steps: readonly StepInfo[], cursor: number): Set<string> {
-  return new Set(track(steps, cursor, ['spawn', 'name'], ['exit', 'process']));
+  return new Set(track(steps, cursor, (c) => (c.op === 'spawn' ? ['add', c.name] : c.op === 'exit' ? ['delete', c.process] : null)));
 }
 
 /** Tags with live alloc_pages allocations (allocated, not freed with every=1). */
 export function liveTags(steps: readonly StepInfo[], cursor: number): string[] {
-  return track(steps, cursor, ['alloc_pages', 'tag'], ['free_pages', 'tag'], (s) => (s.command as { every?: number }).every === 1);
+  return track(steps, cursor, (c) =>
+    c.op === 'alloc_pages' ? ['add', c.tag] : c.op === 'free_pages' && c.every === 1 ? ['delete', c.tag] : null,
+  );
 }
 
 /** vmalloc areas created and not freed. */
 export function liveVmallocs(steps: readonly StepInfo[], cursor: number): string[] {
-  return track(steps, cursor, ['vmalloc', 'name'], ['vfree', 'name']);
+  return track(steps, cursor, (c) => (c.op === 'vmalloc' ? ['add', c.name] : c.op === 'vfree' ? ['delete', c.name] : null));
 }
 
 /**
@@ -70,13 +57,12 @@ const FIRST_FD = 3;
 export function openFds(steps: readonly StepInfo[], cursor: number, process: string): Set<number> {
   const fds = new Set<number>();
   for (const s of steps.slice(0, cursor)) {
+    const c = s.command;
     if (!s.ok) continue;
-    const op = s.command.op;
-    if (op === 'spawn' && arg(s, 'name') === process) fds.clear();
-    if (arg(s, 'process') !== process) continue;
-    if (op === 'memfd_create') fds.add(fdFromStep(s) ?? lowestFree(fds));
-    else if (op === 'close') fds.delete((s.command as { fd?: number }).fd ?? -1);
-    else if (op === 'exit') fds.clear();
+    if (c.op === 'spawn' && c.name === process) fds.clear();
+    else if (c.op === 'memfd_create' && c.process === process) fds.add(fdFromStep(s) ?? lowestFree(fds));
+    else if (c.op === 'close' && c.process === process) fds.delete(c.fd);
+    else if (c.op === 'exit' && c.process === process) fds.clear();
   }
   return fds;
 }

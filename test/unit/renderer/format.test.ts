@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../../shared/views';
 import { PageCategory } from '../../../shared/palette';
 import { checkMachineForm, DEFAULT_FORM, memparseText } from '../../../renderer/src/lib/machine-form';
-import { commandLine, dmesgLine, errnoLine, pageDump } from '../../../renderer/src/lib/format';
+import { commandLabel, dmesgLine, errnoLine, pageDump, stepDetail, stepResultLine } from '../../../renderer/src/lib/format';
+import type { StepInfo } from '../../../shared/views';
 import { filterEvents } from '../../../renderer/src/lib/event-filter';
 import { parseAddress } from '../../../renderer/src/lib/address';
 
@@ -18,12 +19,17 @@ describe('text formats', () => {
     expect(errnoLine('memfd_create', 'ENOMEM')).toBe('memfd_create: ENOMEM');
   });
 
-  it('prints commands as op key=value with sizes in binary units', () => {
-    expect(commandLine({ op: 'memfd_create', process: 'vmm', name: 'vm-ram', size: 64 << 20 })).toBe('memfd_create process=vmm name=vm-ram size=64MiB');
-    expect(commandLine({ op: 'write', process: 'vmm', fd: 3, offset: 0, length: 4096, data: { random: true }, order: 0 })).toBe(
-      'write process=vmm fd=3 offset=0B length=4KiB data=random order=0',
-    );
-    expect(commandLine({ op: 'boot' })).toBe('boot');
+  it('labels commands as the timeline does, even unparsed ones', () => {
+    expect(commandLabel({ op: 'memfd_create', process: 'vmm', name: 'vm-ram', size: 64 << 20 })).toContain('memfd_create("vm-ram")');
+    expect(commandLabel({ op: 'vmalloc', name: 'x', size: 'huge' })).toBe('vmalloc');
+  });
+
+  it('shows a refused step as the errno line, with the host explanation as detail', () => {
+    const s = { index: 1, label: 'x', command: { op: 'memfd_create' }, ok: false, errno: 'ENOMEM', message: 'memfd_create: ENOMEM (no memory)' } as unknown as StepInfo;
+    expect(stepResultLine(s)).toBe('memfd_create: ENOMEM');
+    expect(stepDetail(s)).toBe('memfd_create: ENOMEM (no memory)');
+    const good = { ...s, ok: true, errno: undefined, message: 'fd 3 → memfd:x' } as unknown as StepInfo;
+    expect(stepResultLine(good)).toBe('fd 3 → memfd:x');
   });
 
   it('dumps a page with drgn field names', () => {

@@ -8,13 +8,17 @@ describe('map viewport', () => {
     for (const maxPfn of [GiB_PAGES / 64, GiB_PAGES, 64 * GiB_PAGES, 3 * GiB_PAGES + 12345]) {
       const v = V.fit(900, 500, maxPfn);
       const l = V.layout(v);
-      expect(l.totalRows * l.cellPx).toBeLessThanOrEqual(500);
+      expect(l.totalRows * l.rowPx).toBeLessThanOrEqual(500 + 1e-9);
+      expect(l.rowPx / l.cellPx).toBeGreaterThanOrEqual(1);
+      expect(l.rowPx / l.cellPx).toBeLessThanOrEqual(V.MAX_ROW_SCALE);
+      // Rows are stretched to use the height unless the stretch limit is reached.
+      if (l.rowPx / l.cellPx < V.MAX_ROW_SCALE) expect(l.totalRows * l.rowPx).toBeCloseTo(500, 6);
       expect(Math.log2(v.pagesPerRow) % 1).toBe(0);
       expect(Math.log2(l.pagesPerCell) % 1).toBe(0);
       expect(l.cols * l.pagesPerCell).toBe(v.pagesPerRow);
       expect(l.cellPx).toBeGreaterThanOrEqual(V.MIN_CELL_PX);
       // One step finer would not fit: fit picks the largest cells that do.
-      const finer = V.layout({ ...v, pagesPerRow: v.pagesPerRow / 2 });
+      const finer = V.layout({ ...v, pagesPerRow: v.pagesPerRow / 2, rowScale: 1 });
       if (v.pagesPerRow > V.minPagesPerRow(900)) expect(finer.totalRows * finer.cellPx).toBeGreaterThan(500);
     }
   });
@@ -36,7 +40,8 @@ describe('map viewport', () => {
     expect(v1.pagesPerRow).toBe(v0.pagesPerRow / 8);
     const l1 = V.layout(v1);
     const rowOnScreen = Math.floor(before / v1.pagesPerRow) - v1.topRow;
-    expect(Math.abs(rowOnScreen * l1.cellPx - y)).toBeLessThanOrEqual(l1.cellPx);
+    expect(Math.abs(rowOnScreen * l1.rowPx - y)).toBeLessThanOrEqual(l1.rowPx);
+    expect(l1.rowPx).toBe(l1.cellPx); // zoomed views have square cells
   });
 
   it('zoom stops at single pages of at most MAX_CELL_PX and at the whole machine on one row', () => {
@@ -70,9 +75,9 @@ describe('map viewport', () => {
       expect(pfn % l.pagesPerCell).toBe(0);
       const r = V.cellRect(v, pfn);
       expect(x).toBeGreaterThanOrEqual(r.x - 1e-9);
-      expect(x).toBeLessThan(r.x + r.size);
+      expect(x).toBeLessThan(r.x + r.w);
       expect(y).toBeGreaterThanOrEqual(r.y - 1e-9);
-      expect(y).toBeLessThan(r.y + r.size);
+      expect(y).toBeLessThan(r.y + r.h);
     }
     expect(V.pfnAt(v, -1, 5)).toBeNull();
     expect(V.pfnAt(v, 5, 480)).toBeNull();
@@ -100,7 +105,7 @@ describe('map viewport', () => {
     const l = V.layout(v);
     for (const lab of labels) {
       expect(lab.text).toMatch(/^0x[0-9a-f]{16}$/);
-      const row = Math.round(lab.y / l.cellPx + v.topRow);
+      const row = Math.round(lab.y / l.rowPx + v.topRow);
       expect(BigInt(lab.text)).toBe(BigInt(row) * BigInt(v.pagesPerRow) * 4096n);
     }
     for (let i = 1; i < labels.length; i++) expect(labels[i]!.y - labels[i - 1]!.y).toBeGreaterThanOrEqual(16);
@@ -126,9 +131,9 @@ describe('zoom anchored on a page', () => {
     const pfn = 12_345_678;
     for (let i = 0; i < 20; i++) {
       const r = V.cellRect(v, pfn);
-      v = V.zoomAt(v, 1, r.x + r.size / 2, Math.min(399, Math.max(0, r.y + r.size / 2)), pfn);
+      v = V.zoomAt(v, 1, r.x + r.w / 2, Math.min(399, Math.max(0, r.y + r.h / 2)), pfn);
       const after = V.cellRect(v, pfn);
-      expect(after.y + after.size).toBeGreaterThan(0);
+      expect(after.y + after.h).toBeGreaterThan(0);
       expect(after.y).toBeLessThan(400);
     }
     expect(V.layout(v).pagesPerCell).toBe(1);
