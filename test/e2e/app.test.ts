@@ -180,12 +180,16 @@ describe('KHO Lab in the browser preview', () => {
     expect(at).not.toBeNull();
     await canvas.click({ position: at! });
     await page.waitForSelector('[data-testid="page-dump"]');
-    for (let i = 0; i < 20 && (await canvas.getAttribute('data-pages-per-cell')) !== '1'; i++) {
+    // Zoom until single pages are big enough to carry a grid.
+    const cellPx = async () => Number(await canvas.getAttribute('data-cell-px'));
+    for (let i = 0; i < 30 && (await cellPx()) < 14; i++) {
       await page.keyboard.press('+');
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
     }
     expect(await canvas.getAttribute('data-pages-per-cell')).toBe('1');
-    await waitForPaint(page, await drawnCount(page) - 1);
+    expect(await cellPx()).toBeGreaterThanOrEqual(14);
+    await page.waitForSelector('canvas[data-loading="false"]');
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     const page1 = await findPixel(page, PageCategory.Memfd);
     expect(page1).not.toBeNull();
     await canvas.click({ position: page1! });

@@ -57,6 +57,11 @@ export class MapLoader {
     this.#pending = null;
   }
 
+  /** True when nothing is queued or in flight: what is on screen is the newest answer. */
+  get idle(): boolean {
+    return !this.#pending && !this.#inFlight && !this.#frameQueued;
+  }
+
   /** Number of requests sent to the host so far (for tests and the status line). */
   get sent(): number {
     return this.#sent;

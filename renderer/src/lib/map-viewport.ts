@@ -134,6 +134,19 @@ export function zoomAt(v: Viewport, steps: number, x: number, y: number, anchor?
   return clampPan({ ...next, topRow: anchorRow - y / after.rowPx });
 }
 
+/**
+ * Where keyboard and button zooms anchor: the centre of `pfn`'s cell when that centre is on
+ * screen (so zooming in on a selected page keeps it in view), else the centre of the canvas.
+ */
+export function zoomAnchor(v: Viewport, pfn: number | null): { x: number; y: number; pfn?: number } {
+  if (pfn !== null && pfn >= 0 && pfn < v.maxPfn) {
+    const r = cellRect(v, pfn);
+    const cy = r.y + r.h / 2;
+    if (cy >= 0 && cy < v.height) return { x: r.x + r.w / 2, y: cy, pfn };
+  }
+  return { x: v.width / 2, y: v.height / 2 };
+}
+
 /** Same viewport for a resized canvas, keeping the top row; a stretched fit view fits again. */
 export function resize(v: Viewport, width: number, height: number): Viewport {
   if ((v.rowScale ?? 1) !== 1) return fit(width, height, v.maxPfn);
