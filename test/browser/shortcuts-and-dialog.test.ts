@@ -59,3 +59,25 @@ describe('MachineDialog', () => {
     expect(created).toEqual([[{ ram: '1G', nodes: 1, cpus: 4, seed: 1, cmdline: 'kho=on kho_scratch=200%', initrd: '8M' }, false]]);
   });
 });
+
+describe('ProgressBar', () => {
+  it('appears only for calls longer than the delay and shows the fraction', async () => {
+    const { default: ProgressBar } = await import('../../renderer/src/components/ProgressBar.svelte');
+    const { reactive } = await import('./fixtures/reactive.svelte');
+    const props = reactive({ busy: null as string | null, progress: null as { label: string; done: number; total: number } | null, delayMs: 40 });
+    const cmp = mount(ProgressBar, { target: document.body, props });
+    props.busy = 'boot';
+    props.progress = { label: 'memmap_init', done: 1, total: 4 };
+    flushSync();
+    expect(document.querySelector('[role="progressbar"]')).toBeNull();
+    await new Promise((r) => setTimeout(r, 80));
+    flushSync();
+    const bar = document.querySelector('[role="progressbar"]')!;
+    expect(bar.getAttribute('aria-valuenow')).toBe('25');
+    expect(bar.textContent).toContain('memmap_init 25%');
+    props.busy = null;
+    flushSync();
+    expect(document.querySelector('[role="progressbar"]')).toBeNull();
+    unmount(cmp);
+  });
+});
