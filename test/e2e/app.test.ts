@@ -193,11 +193,14 @@ describe('KHO Lab in the browser preview', () => {
     const page1 = await findPixel(page, PageCategory.Memfd);
     expect(page1).not.toBeNull();
     await canvas.click({ position: page1! });
-    await expect.poll(() => page.getByTestId('page-dump').textContent(), { timeout: 10_000 }).toContain('memfd folios');
+    // The inspector shows the very page under the pointer (the tooltip names it), and it is memfd.
+    const hovered = /pfn (0x[0-9a-f]+)/.exec((await page.locator('[role="tooltip"]').textContent())!)![1]!;
+    expect(await page.locator('[role="tooltip"]').textContent()).toContain('memfd folios');
+    await expect.poll(() => page.getByTestId('page-dump').textContent(), { timeout: 10_000 }).toContain(`/* ${hovered} */`);
+    expect(await page.getByTestId('page-dump').textContent()).toContain('memfd folios');
     const dump = (await page.getByTestId('page-dump').textContent())!;
     expect(dump).toMatch(/phys\s*0x[0-9a-f]{16}/);
     expect(dump).toMatch(/_refcount/);
-    await canvas.hover({ position: page1! });
     await page.waitForSelector('[role="tooltip"]');
     await page.screenshot({ path: join(SHOTS, '03-single-pages-inspector.png') });
 

@@ -110,7 +110,8 @@ export function panBy(v: Viewport, dyPx: number): Viewport {
 export function reveal(v: Viewport, pfn: number): Viewport {
   const l = layout(v);
   const row = Math.floor(pfn / v.pagesPerRow);
-  if (row >= v.topRow && row + 1 <= v.topRow + l.visibleRows) return v;
+  // Any part of the row on screen counts: a click on a half-visible row must not jump.
+  if (row + 1 > v.topRow && row < v.topRow + l.visibleRows) return v;
   return clampPan({ ...v, topRow: row - l.visibleRows / 3 });
 }
 

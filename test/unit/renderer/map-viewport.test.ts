@@ -116,6 +116,9 @@ describe('map viewport', () => {
   it('reveal scrolls a far page into view and leaves a visible one alone', () => {
     const v = V.zoomAt(V.fit(800, 400, GiB_PAGES), 8, 0, 0);
     expect(V.reveal(v, 0)).toBe(v);
+    // A row cut by the top edge is visible: revealing it does not scroll.
+    const cut = { ...v, topRow: 8.4 };
+    expect(V.reveal(cut, 8 * v.pagesPerRow)).toBe(cut);
     const far = GiB_PAGES - 1;
     const r = V.reveal(v, far);
     const l = V.layout(r);
