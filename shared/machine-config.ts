@@ -11,7 +11,7 @@ export const MAX_NODES = 4;
 
 /** A byte size written as a number or a memparse string; always resolves to a whole number of bytes. */
 export const SizeSchema = z
-  .union([z.number(), z.string()])
+  .union([z.number(), z.string()], { error: (i) => `expected a size such as 4096, "64M" or "4G", got ${JSON.stringify(i.input)}` })
   .transform((v, ctx) => {
     const n = parseSize(v);
     if (n === null) {

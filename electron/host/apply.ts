@@ -67,7 +67,9 @@ function run(machine: Machine, cmd: Command): Outcome {
       return withFile(k, cmd.process, cmd.fd, 'ftruncate', (p, f) => {
         const e = k.shmem.truncate(f.inode, cmd.size);
         if (e) return failed(e, 'ftruncate');
-        k.processes.remember(p, f.inode, 0, 0);
+        // Shrinking zeroes the tail of the new last page: the program expects that too.
+        const tail = cmd.size % PAGE_SIZE;
+        k.processes.remember(p, f.inode, cmd.size - tail, tail ? PAGE_SIZE : 0);
         return done(`memfd:${f.inode.name} is ${formatBytes(cmd.size)}`);
       });
     case 'fallocate':

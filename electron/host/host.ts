@@ -24,6 +24,12 @@ export interface HostOptions {
   onProgress?: (p: Progress) => void;
 }
 
+/** validateCall() as a guard: the refusal to return, or null when the arguments fit. */
+function refuse(method: Parameters<typeof validateCall>[0], args: unknown[]): Result<never> | null {
+  const v = validateCall(method, args);
+  return v.ok ? null : fail('invalid-argument', v.message);
+}
+
 export class Host implements SimApi {
   private config: MachineConfig = MachineConfigSchema.parse({});
   private machine: Machine;
@@ -111,7 +117,7 @@ export class Host implements SimApi {
   async run(command: CommandInput): Promise<Result<StepOutcome>> {
     const v = validateCall('run', [command]);
     if (!v.ok) return fail('invalid-argument', v.message);
-    const cmd = v.call.args[0] as Command;
+    const cmd = v.call.args[0] as Command; // parsed: defaults applied
     this.commands.length = this.cursor;
     this.infos.length = this.cursor;
     this.commands.push(cmd);
@@ -137,15 +143,21 @@ export class Host implements SimApi {
   }
 
   async mapView(request: MapViewRequest): Promise<Result<MapView>> {
+    const bad = refuse('mapView', [request]);
+    if (bad) return bad;
     return ok(mapView(this.machine, request));
   }
 
   async page(pfn: number): Promise<Result<PageInfo>> {
+    const bad = refuse('page', [pfn]);
+    if (bad) return bad;
     const info = pageInfo(this.machine, pfn);
     return typeof info === 'string' ? fail('invalid-argument', info) : ok(info);
   }
 
   async events(afterSeq: number, limit: number): Promise<Result<TraceEvent[]>> {
+    const bad = refuse('events', [afterSeq, limit]);
+    if (bad) return bad;
     return ok(this.machine.log.since(afterSeq, limit));
   }
 
@@ -191,6 +203,8 @@ export class Host implements SimApi {
   }
 
   async readPhys(phys: number, length: number): Promise<Result<Uint8Array>> {
+    const bad = refuse('readPhys', [phys, length]);
+    if (bad) return bad;
     const end = this.machine.layout.maxPfn * 4096;
     if (phys + length > end) return fail('invalid-argument', `readPhys: [${phys}, ${phys + length}) is beyond the end of RAM (${end})`);
     return ok(this.machine.ram.read(phys, length));

@@ -12,7 +12,7 @@
  *   failure behaviour are the same.
  * - Migratetype fallback follows __rmqueue(): movable allocations take CMA first when more than
  *   half the zone's free memory is CMA; otherwise their own type, then CMA, then the fallback
- *   types. A fallback claims the whole pageblock when the block is large (≥ pageblock_order/2) or
+ *   types. A fallback claims the whole pageblock when the block is large (order ≥ pageblock_order/2 = 4) or
  *   the allocation is unmovable and at least half the pageblock is free; else it steals one block.
  *   CMA is never a fallback for unmovable allocations. RECLAIMABLE, HIGHATOMIC, per-cpu lists and
  *   watermarks are not modelled: an allocation fails (ENOMEM) only when no block fits.
@@ -191,22 +191,38 @@ export class BuddyAllocator {
     return ALLOC_FAILED;
   }
 
-  /** Changes a pageblock's migratetype, moving its free blocks to the new lists. */
+  /**
+   * split_large_buddy(): a free block larger than a pageblock that covers `pageblock` is split
+   * into pageblock-sized blocks, each listed under its own pageblock's migratetype.
+   */
+  private splitLargeBuddy(zone: Zone, pageblock: number): void {
+    for (let o = PAGEBLOCK_ORDER + 1; o <= MAX_PAGE_ORDER; o++) {
+      const head = pageblock & ~((1 << o) - 1);
+      if (!zone.contains(head) || !this.isFreeHead(head, o)) continue;
+      this.delFromFreeList(zone, head, o, this.pages.migratetype(head));
+      for (let p = head; p < head + (1 << o); p += PAGEBLOCK_NR_PAGES) this.addToFreeList(zone, p, PAGEBLOCK_ORDER, this.pages.migratetype(p));
+      return;
+    }
+  }
+
+  /**
+   * set_pageblock_migratetype() + move_freepages_block(): changes a pageblock's migratetype and
+   * moves the free blocks inside it to the new type's lists.
+   */
   setPageblockType(pfn: number, mt: Migratetype): void {
     const start = pfn & ~(PAGEBLOCK_NR_PAGES - 1);
     const old = this.pages.migratetype(start);
     if (old === mt) return;
     const zone = this.zoneOf(start);
+    if (zone) this.splitLargeBuddy(zone, start);
     this.pages.pageblockMigratetype[start >>> PAGEBLOCK_ORDER] = mt;
     if (!zone) return;
     for (let p = start; p < start + PAGEBLOCK_NR_PAGES; ) {
       if (this.pages.flags[p]! & PG.buddy && zone.contains(p)) {
         const o = this.pages.order[p]!;
-        if (o < PAGEBLOCK_ORDER) {
-          this.delFromFreeList(zone, p, o, old);
-          this.addToFreeList(zone, p, o, mt);
-        }
-        this.pages.paintFree(p, 1 << Math.min(o, PAGEBLOCK_ORDER));
+        this.delFromFreeList(zone, p, o, old);
+        this.addToFreeList(zone, p, o, mt);
+        this.pages.paintFree(p, 1 << o);
         p += 1 << o;
       } else p++;
     }
@@ -232,7 +248,7 @@ export class BuddyAllocator {
         const idx = zone.freeArea[o]![fmt]!.first();
         if (idx < 0) continue;
         const pfn = zone.startPfn + idx * (1 << o);
-        const canClaim = o >= PAGEBLOCK_ORDER / 2 || startMt === MIGRATE_UNMOVABLE;
+        const canClaim = o >= PAGEBLOCK_ORDER >> 1 || startMt === MIGRATE_UNMOVABLE; // should_try_claim_block()
         if (!canClaim) continue;
         if (o >= PAGEBLOCK_ORDER) {
           // The whole block changes type: move it as one to the new list.

@@ -168,7 +168,8 @@ export class Shmem {
   truncate(inode: ShmemInode, newSize: number): KernelError | null {
     const err = this.checkSize(inode, newSize);
     if (err) return err;
-    if (newSize < inode.size) this.removeRange(inode, newSize, inode.size);
+    // Everything from the new EOF on goes, including folio parts that an earlier shrink left past EOF.
+    if (newSize < inode.size) this.removeRange(inode, newSize, Number.POSITIVE_INFINITY);
     inode.size = newSize;
     return null;
   }

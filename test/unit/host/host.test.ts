@@ -147,7 +147,7 @@ describe('Host memfd checks', () => {
 
   // Product bug (see the report): the ftruncate step re-records no checksum (remember(p, inode, 0, 0)),
   // but shmem zeroed the tail of the new last page, so verify_memfd reports intact data as corrupt.
-  it('BUG verify_memfd passes after an ftruncate to a size that is not a page multiple', async () => {
+  it('verify_memfd passes after an ftruncate to a size that is not a page multiple', async () => {
     const host = await hostWith('64M', [
       { op: 'boot' },
       { op: 'spawn', name: 'p' },

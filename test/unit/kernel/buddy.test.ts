@@ -263,7 +263,7 @@ describe('migratetypes and CMA', () => {
   // Product bug (see the report): setPageblockType() moves only free blocks below pageblock_order
   // to the new free list. Right after boot nearly every pageblock lies in a free order-9/10 block,
   // which stays on the MOVABLE list while the pageblock says CMA.
-  it('BUG setPageblockType on free memory: zone counters match the page table after making a pageblock CMA', () => {
+  it('setPageblockType on free memory: zone counters match the page table after making a pageblock CMA', () => {
     const { kernel: k } = bootMachine('128M');
     const managed = managedMask(k);
     const head = walkFreeBlocks(k).find((b) => b.order === MAX_PAGE_ORDER)!.pfn;
@@ -272,7 +272,7 @@ describe('migratetypes and CMA', () => {
     expect(buddyProblems(k, managed, new Map())).toEqual([]);
   });
 
-  it('BUG setPageblockType on free memory: unmovable allocations never land in a pageblock made CMA after boot', () => {
+  it('setPageblockType on free memory: unmovable allocations never land in a pageblock made CMA after boot', () => {
     const { kernel: k } = bootMachine('128M');
     const head = walkFreeBlocks(k).find((b) => b.order === MAX_PAGE_ORDER)!.pfn;
     k.buddy.setPageblockType(head, MIGRATE_CMA);

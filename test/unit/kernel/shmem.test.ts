@@ -259,7 +259,7 @@ describe('memfd page accounting', () => {
   // Product bug (see the report): truncate drops only folios wholly inside [newSize, i_size). A
   // large folio that straddles EOF after a first shrink is never inside that range again, so even
   // ftruncate(fd, 0) leaves it allocated. The kernel truncates to the end of the mapping (lend = -1).
-  it('BUG ftruncate to 0 frees every folio, also a large folio left straddling EOF by an earlier shrink', () => {
+  it('ftruncate to 0 frees every folio, also a large folio left straddling EOF by an earlier shrink', () => {
     const { kernel: k } = bootMachine('128M');
     const f = file(k);
     const free0 = totalFree(k);
