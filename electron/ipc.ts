@@ -8,7 +8,7 @@
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import { fail, validateCall, type Result, type SimApi } from '../shared/api';
 import { dispatch } from '../shared/rpc';
-import { CALL_CHANNEL } from './bridge';
+import { CALL_CHANNEL } from '../shared/bridge';
 
 export interface IpcOptions {
   ipcMain: IpcMain;

@@ -6,7 +6,7 @@
  */
 import { BrowserWindow, app, ipcMain, session } from 'electron';
 import path from 'node:path';
-import { MENU_CHANNEL, PROGRESS_CHANNEL } from './bridge';
+import { MENU_CHANNEL, PROGRESS_CHANNEL } from '../shared/bridge';
 import { startHostClient } from './host-client';
 import { registerIpc } from './ipc';
 import { installMenu } from './menu';

@@ -9,7 +9,7 @@
 import { Menu, app, dialog, type BrowserWindow, type MenuItemConstructorOptions, type OpenDialogOptions, type SaveDialogOptions } from 'electron';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import type { SimApi } from '../shared/api';
-import type { MenuAction } from './bridge';
+import type { MenuAction } from '../shared/bridge';
 
 export interface MenuDeps {
   api: SimApi;

@@ -9,7 +9,7 @@
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import { SIM_METHODS, fail, type Result, type SimApi } from '../shared/api';
 import type { Progress } from '../shared/views';
-import { CALL_CHANNEL, MENU_CHANNEL, PROGRESS_CHANNEL, type KhoLabBridge, type MenuAction } from './bridge';
+import { CALL_CHANNEL, MENU_CHANNEL, PROGRESS_CHANNEL, type KhoLabBridge, type MenuAction } from '../shared/bridge';
 
 function subscribe<T>(channel: string, listener: (payload: T) => void): () => void {
   const relay = (_event: IpcRendererEvent, payload: T) => listener(payload);

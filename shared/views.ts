@@ -65,6 +65,8 @@ export interface StepInfo {
   ok: boolean;
   /** The errno the kernel answered with, if any. */
   errno?: Errno;
+  /** What the call returned, where it returns something a later step needs (memfd_create's fd, spawn's pid). */
+  returned?: number;
   message: string;
 }
 
@@ -117,7 +119,7 @@ export interface PageInfo {
   private: string;
   migratetype: MigrateType | null;
   owner: string;
-  /** The memblock region covering the page, if reserved. */
+  /** The memblock region covering the page: its reserved region if any, else its memory region. */
   memblock: string | null;
   content: { kind: 'zero' | 'pattern' | 'bytes'; checksum: string };
 }

@@ -20,10 +20,11 @@ import { utf8Encode } from '../kernel/lib/utf8';
 export interface Outcome {
   ok: boolean;
   errno?: Errno;
+  returned?: number;
   message: string;
 }
 
-const done = (message: string): Outcome => ({ ok: true, message });
+const done = (message: string, returned?: number): Outcome => (returned === undefined ? { ok: true, message } : { ok: true, message, returned });
 const failed = (e: KernelError, op: string): Outcome => ({ ok: false, errno: e.errno, message: `${op}: ${e.errno} (${e.reason})` });
 const checkFailed = (message: string): Outcome => ({ ok: false, message });
 
@@ -46,7 +47,7 @@ function run(machine: Machine, cmd: Command): Outcome {
   switch (cmd.op) {
     case 'spawn': {
       const p = k.processes.spawn(cmd.name);
-      return isErr(p) ? failed(p, 'spawn') : done(`${p.name} is pid ${p.pid}`);
+      return isErr(p) ? failed(p, 'spawn') : done(`${p.name} is pid ${p.pid}`, p.pid);
     }
     case 'exit':
       return withProcess(k, cmd.process, 'exit', (p) => {
@@ -61,7 +62,7 @@ function run(machine: Machine, cmd: Command): Outcome {
           const e = k.shmem.truncate(p.fds.get(fd)!.inode, cmd.size);
           if (e) return failed(e, 'ftruncate');
         }
-        return done(`fd ${fd} → memfd:${cmd.name}${cmd.size !== undefined ? `, ${formatBytes(cmd.size)}` : ''}`);
+        return done(`fd ${fd} → memfd:${cmd.name}${cmd.size !== undefined ? `, ${formatBytes(cmd.size)}` : ''}`, fd);
       });
     case 'ftruncate':
       return withFile(k, cmd.process, cmd.fd, 'ftruncate', (p, f) => {

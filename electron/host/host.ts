@@ -66,6 +66,7 @@ export class Host implements SimApi {
     }
     const info: StepInfo = { index: index + 1, label: describeCommand(command), command, ok: outcome.ok, message: outcome.message };
     if (outcome.errno) info.errno = outcome.errno;
+    if (outcome.returned !== undefined) info.returned = outcome.returned;
     this.infos[index] = info;
     return info;
   }

@@ -59,6 +59,15 @@ export class HierarchicalBitset {
     return idx;
   }
 
+  /** The highest set bit, or -1 when empty. */
+  last(): number {
+    const top = this.levels.length - 1;
+    if (this.levels[top]![0] === 0) return -1;
+    let idx = 0;
+    for (let k = top; k >= 0; k--) idx = (idx << 5) | (31 - Math.clz32(this.levels[k]![idx]!));
+    return idx;
+  }
+
   clone(): HierarchicalBitset {
     const c = Object.create(HierarchicalBitset.prototype) as HierarchicalBitset;
     (c as { size: number }).size = this.size;

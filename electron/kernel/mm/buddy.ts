@@ -7,9 +7,11 @@
  * takes the smallest block that fits and splits the rest back onto the lists (expand()).
  *
  * Fidelity notes:
- * - Free lists are kept as hierarchical bitmaps and hand out the lowest address first. Linux
- *   keeps LIFO lists; the blocks chosen can differ, the splitting, merging, fallback and
- *   failure behaviour are the same.
+ * - Free lists are kept as hierarchical bitmaps and hand out the highest-addressed block of an
+ *   order first. Linux keeps LIFO lists; since memblock_free_all() frees memory bottom-up, its
+ *   lists also start with the highest blocks, and split blocks are used from the bottom up, as
+ *   here. After much churn the exact blocks chosen can differ; splitting, merging, fallback and
+ *   failure behave the same.
  * - Migratetype fallback follows __rmqueue(): movable allocations take CMA first when more than
  *   half the zone's free memory is CMA; otherwise their own type, then CMA, then the fallback
  *   types. A fallback claims the whole pageblock when the block is large (order ≥ pageblock_order/2 = 4) or
@@ -181,7 +183,7 @@ export class BuddyAllocator {
   /** __rmqueue_smallest(): the smallest free block of `mt` that fits, split down to `order`. */
   private rmqueueSmallest(zone: Zone, order: number, mt: Migratetype): number {
     for (let o = order; o <= MAX_PAGE_ORDER; o++) {
-      const idx = zone.freeArea[o]![mt]!.first();
+      const idx = zone.freeArea[o]![mt]!.last();
       if (idx < 0) continue;
       const pfn = zone.startPfn + idx * (1 << o);
       this.delFromFreeList(zone, pfn, o, mt);
@@ -245,7 +247,7 @@ export class BuddyAllocator {
     // Claim: the largest fallback block, converting its pageblock(s) when worthwhile.
     for (let o = MAX_PAGE_ORDER; o >= order; o--) {
       for (const fmt of FALLBACKS[startMt]) {
-        const idx = zone.freeArea[o]![fmt]!.first();
+        const idx = zone.freeArea[o]![fmt]!.last();
         if (idx < 0) continue;
         const pfn = zone.startPfn + idx * (1 << o);
         const canClaim = o >= PAGEBLOCK_ORDER >> 1 || startMt === MIGRATE_UNMOVABLE; // should_try_claim_block()
@@ -265,7 +267,7 @@ export class BuddyAllocator {
     // Steal: the smallest fallback block that fits, leaving its pageblock's type alone.
     for (let o = order; o <= MAX_PAGE_ORDER; o++) {
       for (const fmt of FALLBACKS[startMt]) {
-        const idx = zone.freeArea[o]![fmt]!.first();
+        const idx = zone.freeArea[o]![fmt]!.last();
         if (idx < 0) continue;
         const pfn = zone.startPfn + idx * (1 << o);
         this.delFromFreeList(zone, pfn, o, fmt);

@@ -7,17 +7,13 @@
  */
 import { createRpcClient, type RpcMessage } from '../../../shared/rpc';
 import type { SimClient } from '../../../shared/api';
+import type { KhoLabBridge, MenuAction } from '../../../shared/bridge';
 
-/** Menu actions main sends: 'new-machine' opens the dialog, 'state-changed' asks for a refresh. */
-export type MenuAction = 'new-machine' | 'state-changed' | (string & {});
-
-export interface ElectronBridge extends SimClient {
-  onMenu(cb: (action: MenuAction) => void): () => void;
-}
+export type { MenuAction };
 
 declare global {
   interface Window {
-    khoLab?: ElectronBridge;
+    khoLab?: KhoLabBridge;
   }
 }
 

@@ -36,14 +36,10 @@ export function liveVmallocs(steps: readonly StepInfo[], cursor: number): string
   return track(steps, cursor, (c) => (c.op === 'vmalloc' ? ['add', c.name] : c.op === 'vfree' ? ['delete', c.name] : null));
 }
 
-/**
- * The fd a successful memfd_create step returned, when the host's step message states it the
- * way strace prints a return value (`... = 3`) or as `fd 3`.
- */
+/** The fd a successful memfd_create step returned. */
 export function fdFromStep(step: StepInfo): number | null {
   if (!step.ok || step.command.op !== 'memfd_create') return null;
-  const m = /(?:=\s*|\bfd[\s=:]+)(\d+)\b/.exec(step.message);
-  return m ? Number(m[1]) : null;
+  return step.returned ?? null;
 }
 
 /** First fd a process gets: 0, 1 and 2 are stdin, stdout and stderr. */

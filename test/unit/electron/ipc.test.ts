@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ipcMain, type IpcMainInvokeEvent } from 'electron';
 import { pathToFileURL } from 'node:url';
-import { CALL_CHANNEL } from '../../../electron/bridge';
+import { CALL_CHANNEL } from '../../../shared/bridge';
 import { registerIpc } from '../../../electron/ipc';
 import { createMainWindow, isOwnFrame } from '../../../electron/window';
 import type { Result } from '../../../shared/api';

@@ -1,7 +1,7 @@
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { contextBridge, ipcRenderer } from 'electron';
 import { SIM_METHODS } from '../../../shared/api';
-import type { KhoLabBridge } from '../../../electron/bridge';
+import type { KhoLabBridge } from '../../../shared/bridge';
 import type * as Mock from './fixtures/electron-mock';
 
 vi.mock('electron', () => import('./fixtures/electron-mock'));

@@ -49,6 +49,20 @@ async function observe(host: Host) {
 }
 
 describe('Host.run', () => {
+  it('memfd_create returns the lowest free fd and spawn the pid, as StepInfo.returned', async () => {
+    const host = await hostWith('128M', [{ op: 'boot' }]);
+    const spawn = await must(host.run({ op: 'spawn', name: 'vmm' }));
+    expect(spawn.step.returned).toBe(1000);
+    const a = await must(host.run({ op: 'memfd_create', process: 'vmm', name: 'a' }));
+    const b = await must(host.run({ op: 'memfd_create', process: 'vmm', name: 'b' }));
+    expect([a.step.returned, b.step.returned]).toEqual([3, 4]);
+    await must(host.run({ op: 'close', process: 'vmm', fd: 3 }));
+    expect((await must(host.run({ op: 'memfd_create', process: 'vmm', name: 'c' }))).step.returned).toBe(3);
+    const refused = await must(host.run({ op: 'memfd_create', process: 'nobody', name: 'x' }));
+    expect(refused.step.returned).toBeUndefined();
+    expect(refused.step.errno).toBe('ESRCH');
+  });
+
   it('returns the step, the new state and the events the step logged', async () => {
     const host = await hostWith('64M', []);
     const out = await must(host.run({ op: 'boot' }));

@@ -129,17 +129,6 @@ export function buddySnapshot(kernel: Kernel): string {
   return `${h.digest()} ${JSON.stringify(zones)}`;
 }
 
-/** A tiny seeded generator for test data that must not depend on fast-check (xorshift32). */
-export function testRng(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x1_0000_0000;
-  };
-}
-
 /**
  * Where two byte arrays first differ ("" when equal): vitest's deep equality is slow on large
  * typed arrays, and a description of the first difference is more useful than a full dump.

@@ -27,7 +27,7 @@ describe('HierarchicalBitset', () => {
     expect(b.first()).toBe(-1);
   });
 
-  it('property: first() is the lowest member of a reference Set under random set/clear', () => {
+  it('property: first() and last() are the lowest and highest members of a reference Set under random set/clear', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 70_000 }).chain((size) =>
@@ -45,6 +45,7 @@ describe('HierarchicalBitset', () => {
               ref.delete(i);
             }
             expect(b.first()).toBe(ref.size ? Math.min(...ref) : -1);
+            expect(b.last()).toBe(ref.size ? Math.max(...ref) : -1);
             expect(b.test(i)).toBe(on);
           }
           const copy = b.clone();

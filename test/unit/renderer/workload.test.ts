@@ -3,8 +3,8 @@ import type { CommandInput } from '../../../shared/commands';
 import type { StepInfo } from '../../../shared/views';
 import { createFilledMemfd, fdFromStep, liveProcesses, liveTags, liveVmallocs } from '../../../renderer/src/lib/workload';
 
-const step = (command: Record<string, unknown>, ok = true, message = '', errno?: string): StepInfo =>
-  ({ index: 0, label: String(command.op), command, ok, message, ...(errno ? { errno } : {}) }) as unknown as StepInfo;
+const step = (command: Record<string, unknown>, ok = true, message = '', errno?: string, returned?: number): StepInfo =>
+  ({ index: 0, label: String(command.op), command, ok, message, ...(errno ? { errno } : {}), ...(returned !== undefined ? { returned } : {}) }) as unknown as StepInfo;
 
 describe('workload state from the timeline', () => {
   const steps = [
@@ -28,11 +28,12 @@ describe('workload state from the timeline', () => {
     expect(liveVmallocs(steps, steps.length)).toEqual(['x']);
   });
 
-  it('reads the fd from a memfd_create message', () => {
-    expect(fdFromStep(step({ op: 'memfd_create', process: 'vmm', name: 'r' }, true, 'memfd_create("r") = 3'))).toBe(3);
-    expect(fdFromStep(step({ op: 'memfd_create', process: 'vmm', name: 'r' }, true, 'vmm: fd 5 → memfd:r'))).toBe(5);
+  it('reads the fd a memfd_create step returned', () => {
+    expect(fdFromStep(step({ op: 'memfd_create', process: 'vmm', name: 'r' }, true, 'fd 3 → memfd:r', undefined, 3))).toBe(3);
+    expect(fdFromStep(step({ op: 'memfd_create', process: 'vmm', name: 'r' }, true, 'fd 5 → memfd:r', undefined, 5))).toBe(5);
+    expect(fdFromStep(step({ op: 'memfd_create', process: 'vmm', name: 'r' }, true, 'no value'))).toBeNull();
     expect(fdFromStep(step({ op: 'memfd_create', process: 'vmm', name: 'r' }, false, '', 'ENOMEM'))).toBeNull();
-    expect(fdFromStep(step({ op: 'spawn', name: 'vmm' }, true, 'pid = 3'))).toBeNull();
+    expect(fdFromStep(step({ op: 'spawn', name: 'vmm' }, true, 'vmm is pid 1000', undefined, 1000))).toBeNull();
   });
 });
 
@@ -47,7 +48,7 @@ describe('createFilledMemfd', () => {
   }
 
   it('spawns when the process is absent, then creates and fills the memfd', async () => {
-    const { sent, run } = fakeRun({ memfd_create: step({ op: 'memfd_create' }, true, '= 4') });
+    const { sent, run } = fakeRun({ memfd_create: step({ op: 'memfd_create' }, true, 'fd 4 → memfd:ram', undefined, 4) });
     const fd = await createFilledMemfd(run, [], 0, { process: 'vmm', name: 'ram', size: 64 << 20 });
     expect(fd).toBe(4);
     expect(sent.map((c) => c.op)).toEqual(['spawn', 'memfd_create', 'write']);
@@ -79,7 +80,7 @@ describe('fd table replay', () => {
     expect([...openFds([...steps, step({ op: 'exit', process: 'vmm' })], 7, 'vmm')]).toEqual([]);
   });
 
-  it('createFilledMemfd writes to the replayed fd when the message does not state it', async () => {
+  it('createFilledMemfd writes to the replayed fd when the step does not return one', async () => {
     const sent: CommandInput[] = [];
     const run = async (c: CommandInput) => {
       sent.push(c);

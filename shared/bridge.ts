@@ -5,7 +5,7 @@
  * use. The renderer declares the global with `import type { KhoLabBridge }` from here; this file
  * holds no Electron or Node code, so a type-only import pulls nothing into the renderer bundle.
  */
-import type { SimClient } from '../shared/api';
+import type { SimClient } from './api';
 
 /** Renderer → main: `invoke(CALL_CHANNEL, method, args)` answers a Result. */
 export const CALL_CHANNEL = 'kholab:call';
