@@ -110,7 +110,7 @@ export function coldBoot(ctx: KernelContext): Kernel | KernelError {
   }
 
   const params = parseCmdline(config.cmdline);
-  const unknown = [...params.keys()].filter((p) => !KNOWN_PARAMS.has(p));
+  const unknown = [...params].filter(([p]) => !KNOWN_PARAMS.has(p)).map(([p, v]) => (v === true ? p : `${p}=${v}`));
   if (unknown.length) log.info('', `Unknown kernel command line parameters "${unknown.join(' ')}", will be passed to user space.`);
 
   // init_mem_mapping(): the direct map with 2 MiB pages needs one PMD page per GiB.

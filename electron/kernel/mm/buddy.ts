@@ -32,6 +32,9 @@ const FALLBACKS: Record<Migratetype, Migratetype[]> = {
   [MIGRATE_CMA]: [],
 };
 
+/** One-type lists for takeSmallest(), allocated once: this is the allocation hot path. */
+const ONLY: Record<Migratetype, readonly Migratetype[]> = { [MIGRATE_UNMOVABLE]: [MIGRATE_UNMOVABLE], [MIGRATE_MOVABLE]: [MIGRATE_MOVABLE], [MIGRATE_CMA]: [MIGRATE_CMA] };
+
 export const ALLOC_FAILED = -1;
 
 export class Zone {
@@ -180,17 +183,28 @@ export class BuddyAllocator {
     }
   }
 
-  /** __rmqueue_smallest(): the smallest free block of `mt` that fits, split down to `order`. */
-  private rmqueueSmallest(zone: Zone, order: number, mt: Migratetype): number {
+  /**
+   * The smallest free block that fits, from the lists of `types` (tried in order at each
+   * order), split down to `order` with the remainders kept on that type's lists
+   * (page_del_and_expand()).
+   */
+  private takeSmallest(zone: Zone, order: number, types: readonly Migratetype[]): number {
     for (let o = order; o <= MAX_PAGE_ORDER; o++) {
-      const idx = zone.freeArea[o]![mt]!.last();
-      if (idx < 0) continue;
-      const pfn = zone.startPfn + idx * (1 << o);
-      this.delFromFreeList(zone, pfn, o, mt);
-      this.expand(zone, pfn, order, o, mt);
-      return pfn;
+      for (const mt of types) {
+        const idx = zone.freeArea[o]![mt]!.last();
+        if (idx < 0) continue;
+        const pfn = zone.startPfn + idx * (1 << o);
+        this.delFromFreeList(zone, pfn, o, mt);
+        this.expand(zone, pfn, order, o, mt);
+        return pfn;
+      }
     }
     return ALLOC_FAILED;
+  }
+
+  /** __rmqueue_smallest(). */
+  private rmqueueSmallest(zone: Zone, order: number, mt: Migratetype): number {
+    return this.takeSmallest(zone, order, ONLY[mt]);
   }
 
   /**
@@ -265,17 +279,7 @@ export class BuddyAllocator {
       }
     }
     // Steal: the smallest fallback block that fits, leaving its pageblock's type alone.
-    for (let o = order; o <= MAX_PAGE_ORDER; o++) {
-      for (const fmt of FALLBACKS[startMt]) {
-        const idx = zone.freeArea[o]![fmt]!.last();
-        if (idx < 0) continue;
-        const pfn = zone.startPfn + idx * (1 << o);
-        this.delFromFreeList(zone, pfn, o, fmt);
-        this.expand(zone, pfn, order, o, fmt);
-        return pfn;
-      }
-    }
-    return ALLOC_FAILED;
+    return this.takeSmallest(zone, order, FALLBACKS[startMt]);
   }
 
   /** __rmqueue() for one zone. */

@@ -66,24 +66,11 @@ export class MemblockType {
     this.regions = merge(out);
   }
 
-  /** memblock_isolate_range() + removal: cut [base, base+size) out of every region. */
-  remove(base: number, size: number): void {
-    const end = base + size;
-    const out: MemblockRegion[] = [];
-    for (const r of this.regions) {
-      const rEnd = r.base + r.size;
-      if (rEnd <= base || r.base >= end) {
-        out.push(r);
-        continue;
-      }
-      if (r.base < base) out.push({ ...r, size: base - r.base });
-      if (rEnd > end) out.push({ ...r, base: end, size: rEnd - end });
-    }
-    this.regions = out;
-  }
-
-  /** memblock_setclr_flag(): set or clear flag bits on [base, base+size), splitting regions at the edges. */
-  setFlags(base: number, size: number, bits: number, set: boolean): void {
+  /**
+   * memblock_isolate_range(): splits regions at `base` and `base + size`, then lets `inside`
+   * replace each piece within the range (null drops it); neighbours merge again afterwards.
+   */
+  private isolate(base: number, size: number, inside: (piece: MemblockRegion) => MemblockRegion | null): void {
     const end = base + size;
     const out: MemblockRegion[] = [];
     for (const r of this.regions) {
@@ -95,10 +82,21 @@ export class MemblockType {
       const lo = Math.max(base, r.base);
       const hi = Math.min(end, rEnd);
       if (r.base < lo) out.push({ ...r, size: lo - r.base });
-      out.push({ ...r, base: lo, size: hi - lo, flags: set ? r.flags | bits : r.flags & ~bits });
+      const piece = inside({ ...r, base: lo, size: hi - lo });
+      if (piece) out.push(piece);
       if (rEnd > hi) out.push({ ...r, base: hi, size: rEnd - hi });
     }
     this.regions = merge(out);
+  }
+
+  /** memblock_remove_range(): cuts [base, base+size) out of every region. */
+  remove(base: number, size: number): void {
+    this.isolate(base, size, () => null);
+  }
+
+  /** memblock_setclr_flag(): sets or clears flag bits on [base, base+size). */
+  setFlags(base: number, size: number, bits: number, set: boolean): void {
+    this.isolate(base, size, (r) => ({ ...r, flags: set ? r.flags | bits : r.flags & ~bits }));
   }
 
   /** The region containing addr, if any. */
