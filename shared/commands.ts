@@ -65,6 +65,26 @@ export const CommandSchema = z.discriminatedUnion('op', [
   }),
   step('vmalloc', { name: Name, size: SizeSchema }),
   step('vfree', { name: Name }),
+  /** echo 1 > /sys/kernel/debug/kho/out/finalize (kho_finalize()). */
+  step('kho_finalize', {}),
+  /** kexec -s -l: load the same kernel build with this command line (default: the running one's). */
+  step('kexec_load', { cmdline: z.string().max(2047).optional(), initrd: SizeSchema.optional() }),
+  /** kexec -e: jump into the loaded kernel; then `boot` starts it. */
+  step('reboot', {}),
+  /** Load a kernel module: test_kho runs lib/test_kho.c's save or restore path. */
+  step('insmod', {
+    module: z.literal('test_kho'),
+    params: z
+      .object({
+        max_mem: SizeSchema.optional(),
+        /** Simulator fault injection: leave folio N out of the preservation. */
+        forget: z.number().int().min(0).optional(),
+        /** Simulator extension: after a successful restore, preserve the folios again. */
+        chain: z.boolean().optional(),
+      })
+      .strict()
+      .default({}),
+  }),
   step('verify_memfd', { process: Process, fd: Fd }),
   step('expect_free', {
     migratetype: z.enum(['UNMOVABLE', 'MOVABLE', 'CMA', 'ALL']).default('ALL'),
@@ -110,6 +130,16 @@ export function describeCommand(c: Command): string {
       return `vfree ${c.name}`;
     case 'verify_memfd':
       return `${c.process}: verify fd ${c.fd}`;
+    case 'kho_finalize':
+      return 'echo 1 > kho/out/finalize';
+    case 'kexec_load':
+      return `kexec -s -l${c.cmdline !== undefined ? ` --append="${c.cmdline}"` : ' --reuse-cmdline'}`;
+    case 'reboot':
+      return 'kexec -e';
+    case 'insmod': {
+      const p = Object.entries(c.params).map(([key, v]) => `${key}=${v}`).join(' ');
+      return `insmod ${c.module}${p ? ' ' + p : ''}`;
+    }
     case 'expect_free':
       return `expect free ${c.migratetype}${c.atLeast !== undefined ? ` ≥ ${size(c.atLeast)}` : ''}${c.atMost !== undefined ? ` ≤ ${size(c.atMost)}` : ''}`;
   }

@@ -41,6 +41,11 @@ export const MachineConfigSchema = z
     cmdline: z.string().max(4096).default(''),
     /** Size of the initrd the boot loader hands over. */
     initrd: SizeSchema.default(8 * MiB),
+    /**
+     * Simulator option: after a KHO boot, overwrite every free page, so memory that was not
+     * preserved can never survive by luck.
+     */
+    scribble: z.boolean().default(true),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -16,6 +16,8 @@ import type { Kernel } from '../kernel/kernel';
 import type { Machine } from '../kernel/machine';
 import type { Process } from '../kernel/proc';
 import { utf8Encode } from '../kernel/lib/utf8';
+import { kexecFileLoad } from '../kernel/kexec';
+import { testKhoInit } from '../kernel/modules/test-kho';
 
 export interface Outcome {
   ok: boolean;
@@ -126,6 +128,25 @@ function run(machine: Machine, cmd: Command): Outcome {
       k.vmalloc.free(area);
       k.vmAreas.delete(cmd.name);
       return done(`freed ${area.pfns.length} pages of ${cmd.name}`);
+    }
+    case 'kho_finalize': {
+      if (!k.khoOut) return failed(kerr('EOPNOTSUPP', 'KHO is disabled (boot with kho=on)'), 'kho_finalize');
+      const e = k.khoOut.finalize();
+      return e ? failed(e, 'kho_finalize') : done(`preserved-memory-map → ${k.khoOut.tracker.chunkPfns.length} chunk page(s)`);
+    }
+    case 'kexec_load': {
+      const image = kexecFileLoad(k, cmd.cmdline ?? k.cmdline, cmd.initrd ?? machine.config.initrd);
+      if (isErr(image)) return failed(image, 'kexec_file_load');
+      k.kimage = image;
+      return done(`${image.segments.length} segments loaded; boot parameters at 0x${image.bootParams.toString(16)}`);
+    }
+    case 'reboot': {
+      const e = machine.kexecReboot();
+      return e ? failed(e, 'reboot') : done('jumped to the new kernel: the old kernel is gone, RAM is as it was');
+    }
+    case 'insmod': {
+      const r = testKhoInit(k, cmd.params);
+      return r.ok ? done(r.message) : checkFailed(r.message);
     }
     case 'verify_memfd':
       return withFile(k, cmd.process, cmd.fd, 'verify_memfd', (p, f) => verifyMemfd(k, p, f.inode));

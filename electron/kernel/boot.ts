@@ -1,23 +1,37 @@
 /**
- * DOC: cold boot
+ * DOC: boot
  *
- * What x86_64 Linux does with memory from setup_arch() to mm_core_init(), in order:
- * e820 → memblock.memory (split by node) → boot reservations (the first 1 MiB, the kernel image,
- * the initrd) → early allocations from memblock, top-down (direct-map page tables, the swiotlb
- * bounce buffer above 4 GiB, NODE_DATA, the sparse memmap one 128 MiB section at a time, percpu
- * areas, the dentry and inode hash tables) → memmap init (reserved pages get PG_reserved) →
- * memblock_free_all() hands every unreserved range to the buddy allocator in the largest
- * naturally aligned blocks. Sizes follow what the kernel allocates; see reference/kho-core.md §1.
+ * What x86_64 Linux does with memory from setup_arch() to its initcalls, in order:
+ * e820 → memblock.memory (split by node) → on a kexec boot, the setup_data list, where KHO finds
+ * its handoff (kho_populate: scratch-only allocation from here on) → boot reservations (the
+ * first 1 MiB, the kernel image, the initrd, the boot parameters) → early allocations from
+ * memblock, top-down (direct-map page tables, the swiotlb bounce buffer above 4 GiB, NODE_DATA,
+ * the sparse memmap one 128 MiB section at a time, percpu areas, the dentry and inode hash
+ * tables), each written to as the kernel fills it → kho_memory_init (a cold boot reserves
+ * scratch; a KHO boot turns scratch into CMA and reserves every preserved block) → memmap init
+ * (reserved pages get PG_reserved, NOINIT ones keep their stamp) → memblock_free_all() → kho_init
+ * (the outgoing root FDT; on a cold boot the scratch pageblocks become CMA). A cold boot knows
+ * only the machine's configuration; a kexec boot knows only what RAM holds at the address of its
+ * boot parameters (reference/kho-core.md §1).
  */
-import { GiB, KiB, MAX_PAGE_ORDER, MiB, PAGE_SIZE, formatBytes, memRange } from '../../shared/units';
+import { GiB, KiB, MAX_PAGE_ORDER, MiB, PAGEBLOCK_NR_PAGES, PAGE_SIZE, formatBytes, hex, memRange } from '../../shared/units';
 import { PageCategory } from '../../shared/palette';
+import type { E820Entry } from '../../shared/views';
+import { decodeBootParams, decodeCmdline } from './abi/boot-params';
+import { SETUP_DATA_HDR_SIZE, SETUP_KEXEC_KHO, decodeKhoData } from './abi/kho-v1';
+import { getU32, getU64 } from './abi/bytes';
 import { KNOWN_PARAMS, parseCmdline } from './cmdline';
-import { type KernelError, kerr } from './lib/errno';
+import { type KernelError, isErr, kerr } from './lib/errno';
+import { mix32 } from './lib/hash';
 import { Kernel, type KernelContext } from './kernel';
+import { KhoOut } from './kho/kho';
+import { KhoIn } from './kho/kho-in';
+import { ARCH_LOW_ADDRESS_LIMIT, DEFAULT_SCRATCH, type ScratchSpec, parseScratchParam, scratchSizes, CMA_MIN_ALIGNMENT_BYTES } from './kho/scratch';
+import type { ScratchArea } from './abi/kho-v1';
 import { FOUR_GIB } from './mm/e820';
 import { MEMBLOCK, NUMA_NO_NODE } from './mm/memblock';
 import type { OwnerKind } from './mm/owners';
-import { PG } from './mm/page-flags';
+import { MIGRATE_CMA, PG } from './mm/page-flags';
 
 /** The release the simulator models (reference/kho-core.md §0, era C). */
 export const KERNEL_RELEASE = '6.19.0-kholab';
@@ -44,7 +58,15 @@ const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
 /** memblock_reserve() plus the owner the page inspector shows. */
 function reserveOwned(k: Kernel, base: number, size: number, kind: OwnerKind, name: string): void {
   k.memblock.reserve(base, size);
-  k.pages.owner.fill(k.owners.id(kind, name), base / PAGE_SIZE, (base + size) / PAGE_SIZE);
+  k.pages.owner.fill(k.owners.id(kind, name), Math.floor(base / PAGE_SIZE), Math.ceil((base + size) / PAGE_SIZE));
+}
+
+/** What the kernel writes into memory it takes at boot: distinct per owner and kernel generation. */
+function fillBootMemory(k: Kernel, base: number, size: number, name: string): void {
+  let h = mix32(k.ctx.generation * 0x9e3779b1);
+  for (let i = 0; i < name.length; i++) h = mix32(h ^ name.charCodeAt(i));
+  const pfn = base / PAGE_SIZE;
+  for (let i = 0; i < Math.ceil(size / PAGE_SIZE); i++) k.ram.setPageIdentity(pfn + i, mix32(h + i) | 1);
 }
 
 /** memblock_alloc_try_nid() with an owner; a failure is a boot panic. */
@@ -58,6 +80,7 @@ function bootAlloc(
     return kerr('ENOMEM', `boot failed: no memory for ${name} (${formatBytes(size)})`);
   }
   k.pages.owner.fill(k.owners.id(kind, name), base / PAGE_SIZE, (base + size) / PAGE_SIZE);
+  fillBootMemory(k, base, size, name);
   return base;
 }
 
@@ -73,49 +96,160 @@ function systemHash(k: Kernel, label: string, scale: number): KernelError | null
   return null;
 }
 
-export function coldBoot(ctx: KernelContext): Kernel | KernelError {
+/** Where a kexec'd kernel finds itself: the boot parameters the previous kernel wrote. */
+export interface KexecEntry {
+  bootParams: number;
+}
+
+interface Start {
+  cmdline: string;
+  e820: E820Entry[];
+  kernelAt: number;
+  initrd: [number, number] | null;
+  /** [base, size] of the boot parameters segment, on a kexec boot. */
+  params: [number, number] | null;
+  setupData: number;
+}
+
+/** A cold boot's start: the machine configuration and where a boot loader puts things. */
+function coldStart(ctx: KernelContext): Start {
+  const lowRam = ctx.layout.ram.filter(([, end]) => end <= FOUR_GIB);
+  const initrdEnd = Math.floor(Math.min(lowRam[lowRam.length - 1]![1], 2 * GiB) / (2 * MiB)) * 2 * MiB;
+  return {
+    cmdline: ctx.config.cmdline,
+    e820: ctx.layout.e820,
+    kernelAt: KERNEL_PHYS_START,
+    initrd: ctx.config.initrd ? [initrdEnd - ctx.config.initrd, ctx.config.initrd] : null,
+    params: null,
+    setupData: 0,
+  };
+}
+
+/** A kexec boot's start: read from the boot parameters in RAM, nothing else. */
+function kexecStart(k: Kernel, entry: KexecEntry): Start | KernelError {
+  const bp = decodeBootParams(k.ram.read(entry.bootParams, PAGE_SIZE));
+  if (typeof bp === 'string') return kerr('EINVAL', `kexec boot: ${bp}`);
+  const cmdline = decodeCmdline(k.ram.read(bp.cmdlineAddr, 2048));
+  return {
+    cmdline,
+    e820: bp.e820,
+    kernelAt: bp.kernelAddr,
+    initrd: bp.ramdiskSize ? [bp.ramdiskAddr, bp.ramdiskSize] : null,
+    params: [entry.bootParams, Math.max(PAGE_SIZE, bp.cmdlineAddr - entry.bootParams + 2048)],
+    setupData: bp.setupData,
+  };
+}
+
+/** parse_setup_data(): the first SETUP_KEXEC_KHO node hands its kho_data to kho_populate(). */
+function parseSetupData(k: Kernel, first: number): KhoIn | null {
+  const seen = new Set<number>();
+  for (let at = first; at && !seen.has(at) && at + SETUP_DATA_HDR_SIZE <= k.ctx.layout.maxPfn * PAGE_SIZE; ) {
+    seen.add(at);
+    const hdr = k.ram.read(at, SETUP_DATA_HDR_SIZE);
+    const type = getU32(hdr, 8);
+    if (type === SETUP_KEXEC_KHO) return KhoIn.populate(k, decodeKhoData(k.ram.read(at + SETUP_DATA_HDR_SIZE, getU32(hdr, 12))));
+    at = getU64(hdr, 0);
+  }
+  return null;
+}
+
+/** Boots a kernel: cold from the machine configuration, or after kexec from the RAM at `entry`. */
+export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | KernelError {
   const k = new Kernel(ctx);
   const { log, layout, config } = ctx;
   const mb = k.memblock;
   log.clock = 0;
-  log.info('', `Linux version ${KERNEL_RELEASE} (kho-lab@sim) #1 SMP PREEMPT_DYNAMIC`);
-  log.info('', `Command line: ${config.cmdline}`);
+  const start = entry ? kexecStart(k, entry) : coldStart(ctx);
+  if (isErr(start)) return start;
+  k.cmdline = start.cmdline;
+  log.info('', `Linux version ${KERNEL_RELEASE} (kho-lab@sim) #${ctx.generation} SMP PREEMPT_DYNAMIC`);
+  log.info('', `Command line: ${start.cmdline}`);
   log.info('', 'BIOS-provided physical RAM map:');
-  for (const e of layout.e820) log.info('BIOS-e820', `${memRange(e.start, e.end)} ${e.type}`);
+  for (const e of start.e820) log.info('BIOS-e820', `${memRange(e.start, e.end)} ${e.type}`);
 
   // e820__memblock_setup() and NUMA: memory regions, split at node boundaries.
-  for (const [start, end] of layout.ram) {
+  for (const [ramStart, ramEnd] of layout.ram) {
     for (const n of layout.nodes) {
-      const lo = Math.max(start, n.startPfn * PAGE_SIZE);
-      const hi = Math.min(end, n.endPfn * PAGE_SIZE);
+      const lo = Math.max(ramStart, n.startPfn * PAGE_SIZE);
+      const hi = Math.min(ramEnd, n.endPfn * PAGE_SIZE);
       if (hi > lo) mb.add(lo, hi - lo, n.nid);
     }
   }
   for (const n of layout.nodes) log.info('NUMA', `Node ${n.nid} ${memRange(n.startPfn * PAGE_SIZE, n.endPfn * PAGE_SIZE)}`);
 
-  // Fixed reservations: x86 keeps the first 1 MiB; the boot loader placed the kernel and initrd.
-  reserveOwned(k, 0, 1 * MiB, 'firmware', 'first 1 MiB (real mode, BIOS data)');
-  let at = KERNEL_PHYS_START;
-  for (const [section, size] of KERNEL_SECTIONS) {
-    reserveOwned(k, at, size, 'kernel-image', `kernel ${section}`);
-    at += size;
-  }
-  const lowRam = layout.ram.filter(([, end]) => end <= FOUR_GIB);
-  const initrdEnd = Math.floor(Math.min(lowRam[lowRam.length - 1]![1], 2 * GiB) / (2 * MiB)) * 2 * MiB;
-  const initrdStart = initrdEnd - config.initrd;
-  if (config.initrd > 0) {
-    if (initrdStart < at) return kerr('ENOMEM', `boot failed: no room for an initrd of ${formatBytes(config.initrd)} above the kernel`);
-    reserveOwned(k, initrdStart, config.initrd, 'initrd', 'initrd');
-    log.info('', `RAMDISK: ${memRange(initrdStart, initrdEnd)}`);
-  }
-
-  const params = parseCmdline(config.cmdline);
+  const params = parseCmdline(start.cmdline);
   const unknown = [...params].filter(([p]) => !KNOWN_PARAMS.has(p)).map(([p, v]) => (v === true ? p : `${p}=${v}`));
   if (unknown.length) log.info('', `Unknown kernel command line parameters "${unknown.join(' ')}", will be passed to user space.`);
+  const khoParam = params.get('kho');
+  const khoEnabled = khoParam === true || (typeof khoParam === 'string' && /^(on|y|yes|1|true)$/i.test(khoParam));
+  let scratchSpec: ScratchSpec = DEFAULT_SCRATCH;
+  const scratchParam = params.get('kho_scratch');
+  if (typeof scratchParam === 'string') {
+    const parsed = parseScratchParam(scratchParam);
+    if (isErr(parsed)) log.warn('', `Malformed early option 'kho_scratch' (${parsed.reason})`);
+    else scratchSpec = parsed;
+  }
 
-  // init_mem_mapping(): the direct map with 2 MiB pages needs one PMD page per GiB.
+  // parse_setup_data(): KHO's handoff, before any memblock allocation.
+  if (start.setupData) k.khoIn = parseSetupData(k, start.setupData);
+
+  // Fixed reservations: x86 keeps the first 1 MiB; the loader placed the kernel and initrd.
+  reserveOwned(k, 0, 1 * MiB, 'firmware', 'first 1 MiB (real mode, BIOS data)');
+  let at = start.kernelAt;
+  for (const [section, size] of KERNEL_SECTIONS) {
+    reserveOwned(k, at, size, 'kernel-image', `kernel ${section}`);
+    if (!entry) fillBootMemory(k, at, size, `kernel ${section}`);
+    at += size;
+  }
+  if (start.initrd) {
+    const [base, size] = start.initrd;
+    if (!entry && base < at) return kerr('ENOMEM', `boot failed: no room for an initrd of ${formatBytes(size)} above the kernel`);
+    reserveOwned(k, base, size, 'initrd', 'initrd');
+    if (!entry) fillBootMemory(k, base, size, 'initrd');
+    log.info('', `RAMDISK: ${memRange(base, base + size)}`);
+  }
+  if (start.params) reserveOwned(k, start.params[0], start.params[1], 'firmware', 'boot parameters and setup_data');
+
+  const e = earlyAllocations(k);
+  if (e) return e;
+
+  // kho_memory_init(), from mm_core_init().
+  if (k.khoIn) {
+    releaseScratch(k, k.khoIn.scratch);
+    k.khoIn.deserialize();
+  } else if (khoEnabled) {
+    const areas = reserveScratch(k, scratchSpec);
+    if (areas) k.khoOut = new KhoOut(k, areas);
+  }
+  log.advance(0.01);
+
+  memmapInit(k);
+  memblockFreeAll(k);
+  k.khoIn?.paintUnrestored();
+
+  // kho_init() (fs_initcall).
+  if (khoEnabled) {
+    if (k.khoIn) k.khoOut = new KhoOut(k, k.khoIn.scratch);
+    else if (k.khoOut) scratchToCma(k, k.khoOut.scratch);
+    const err = k.khoOut?.init();
+    if (err) {
+      log.err('KHO', `kho_init failed: ${err.reason}; disabling kexec handover`);
+      k.khoOut = null;
+    }
+  }
+  if (k.khoIn && config.scribble) scribble(k);
   const ramBytes = layout.nodes.reduce((s, n) => s + n.presentPages, 0) * PAGE_SIZE;
-  const pgtPages = 1 + Math.ceil(layout.maxPfn * PAGE_SIZE / (512 * GiB)) + Math.ceil(layout.maxPfn * PAGE_SIZE / GiB);
+  logMemory(k, ramBytes);
+  k.booted = true;
+  return k;
+}
+
+/** The early memblock allocations every boot makes (in scratch only, on a KHO boot). */
+function earlyAllocations(k: Kernel): KernelError | null {
+  const { log, layout, config } = k.ctx;
+  const mb = k.memblock;
+  // init_mem_mapping(): the direct map with 2 MiB pages needs one PMD page per GiB.
+  const pgtPages = 1 + Math.ceil((layout.maxPfn * PAGE_SIZE) / (512 * GiB)) + Math.ceil((layout.maxPfn * PAGE_SIZE) / GiB);
   const pgt = bootAlloc(k, pgtPages * PAGE_SIZE, PAGE_SIZE, 'pgtable', 'direct map page tables');
   if (typeof pgt !== 'number') return pgt;
 
@@ -156,13 +290,96 @@ export function coldBoot(ctx: KernelContext): Kernel | KernelError {
     const e = systemHash(k, label, scale);
     if (e) return e;
   }
-  log.advance(0.01);
+  return null;
+}
 
-  memmapInit(k);
-  memblockFreeAll(k);
-  logMemory(k, ramBytes);
-  k.booted = true;
-  return k;
+/**
+ * kho_reserve_scratch() on a cold boot: the scratch array, a lowmem area below 4 GiB, a global
+ * area and one per node, sized from the reservations so far. A failure frees what was taken and
+ * disables KHO, as the kernel does.
+ */
+function reserveScratch(k: Kernel, spec: ScratchSpec): ScratchArea[] | null {
+  const mb = k.memblock;
+  const nids = k.ctx.layout.nodes.filter((n) => n.presentPages > 0).map((n) => n.nid);
+  const sizes = scratchSizes(spec, mb, nids);
+  const arrayAt = mb.allocRange((nids.length + 2) * 16, PAGE_SIZE, 0, Infinity);
+  const areas: ScratchArea[] = [];
+  const fail = (what: string): null => {
+    k.log.err('KHO', `Failed to reserve ${what}`);
+    for (const a of areas) mb.free(a.addr, a.size);
+    if (arrayAt >= 0) mb.free(arrayAt, (nids.length + 2) * 16);
+    k.log.warn('KHO', 'Failed to reserve scratch area, disabling kexec handover');
+    return null;
+  };
+  if (arrayAt < 0) return fail('scratch array');
+  const take = (size: number, end: number, nid: number, exact: boolean, what: string): boolean => {
+    // A size of 0 still takes an address, as memblock does; the entry stays in the array.
+    const addr = mb.allocRange(size, CMA_MIN_ALIGNMENT_BYTES, 0, end, nid, exact);
+    if (addr < 0) return false;
+    areas.push({ addr, size });
+    k.log.info('KHO', `scratch ${what}: ${formatBytes(size)} at ${hex(addr, 16)}`);
+    return true;
+  };
+  if (!take(sizes.lowmem, ARCH_LOW_ADDRESS_LIMIT, NUMA_NO_NODE, false, 'lowmem')) return fail('lowmem scratch buffer');
+  if (!take(sizes.global, Infinity, NUMA_NO_NODE, false, 'global')) return fail('global scratch buffer');
+  for (const [i, nid] of nids.entries()) if (!take(sizes.nodes[i]!, Infinity, nid, true, `node ${nid}`)) return fail(`nid ${nid} scratch buffer`);
+  const owner = k.owners.id('kho', 'KHO scratch array');
+  k.pages.owner.fill(owner, arrayAt / PAGE_SIZE, arrayAt / PAGE_SIZE + 1);
+  k.ram.setIdentity(arrayAt / PAGE_SIZE, 1, 0);
+  return areas;
+}
+
+/** kho_release_scratch() on a KHO boot: scratch pageblocks become CMA before memblock_free_all(). */
+function releaseScratch(k: Kernel, areas: readonly ScratchArea[]): void {
+  for (const a of areas) markScratchPageblocks(k, a);
+}
+
+function markScratchPageblocks(k: Kernel, a: ScratchArea): void {
+  const first = Math.floor(a.addr / PAGE_SIZE / PAGEBLOCK_NR_PAGES);
+  const last = Math.ceil((a.addr + a.size) / PAGE_SIZE / PAGEBLOCK_NR_PAGES);
+  for (let pb = first; pb < last; pb++) {
+    k.pages.pageblockMigratetype[pb] = MIGRATE_CMA;
+    k.pages.pageblockScratch[pb] = 1;
+  }
+}
+
+/** kho_init() on a cold boot: init_cma_reserved_pageblock() for every scratch pageblock. */
+function scratchToCma(k: Kernel, areas: readonly ScratchArea[]): void {
+  for (const a of areas) {
+    markScratchPageblocks(k, a);
+    const pfn = a.addr / PAGE_SIZE;
+    const n = a.size / PAGE_SIZE;
+    k.pages.flags.fill(0, pfn, pfn + n);
+    k.pages.refcount.fill(0, pfn, pfn + n);
+    k.pages.owner.fill(0, pfn, pfn + n);
+    freeRangeToBuddy(k, pfn, pfn + n);
+  }
+}
+
+/**
+ * The simulator's scribble (on by default): once the kernel is up it overwrites every free page,
+ * as a busy kernel eventually would, so a forgotten preservation always shows as corruption.
+ */
+function scribble(k: Kernel): void {
+  const poison = mix32(0x5c81bb1e ^ k.ctx.generation) | 1;
+  const { owner, flags } = k.pages;
+  const n = k.ctx.layout.maxPfn;
+  for (let pfn = 0; pfn < n; ) {
+    if (owner[pfn] !== 0 || flags[pfn]! & (PG.hole | PG.reserved | PG.noinit)) {
+      pfn++;
+      continue;
+    }
+    let end = pfn + 1;
+    while (end < n && owner[end] === 0 && !(flags[end]! & (PG.hole | PG.reserved | PG.noinit))) end++;
+    k.ram.setIdentity(pfn, end - pfn, poison);
+    pfn = end;
+  }
+  k.log.info('kho-lab', 'scribble: every free page overwritten');
+}
+
+/** Backwards-compatible name for a cold boot. */
+export function coldBoot(ctx: KernelContext): Kernel | KernelError {
+  return bootKernel(ctx);
 }
 
 /**
@@ -218,18 +435,23 @@ export function memblockFreeAll(k: Kernel): void {
   const total = ranges.reduce((s, [a, b]) => s + (b - a) / PAGE_SIZE, 0);
   let done = 0;
   for (const [startAddr, endAddr] of ranges) {
-    let pfn = Math.ceil(startAddr / PAGE_SIZE);
+    const pfn = Math.ceil(startAddr / PAGE_SIZE);
     const end = Math.floor(endAddr / PAGE_SIZE);
     if (pfn >= end) continue;
-    k.pages.paintFree(pfn, end - pfn);
-    while (pfn < end) {
-      let order = Math.min(MAX_PAGE_ORDER, pfn === 0 ? MAX_PAGE_ORDER : 31 - Math.clz32(pfn & -pfn));
-      while (pfn + (1 << order) > end) order--;
-      k.buddy.freePagesCore(pfn, order);
-      pfn += 1 << order;
-      done += 1 << order;
-      if ((done & 0xfffff) === 0) k.progress('memblock_free_all', done, total);
-    }
+    freeRangeToBuddy(k, pfn, end);
+    done += end - pfn;
+    k.progress('memblock_free_all', done, total);
+  }
+}
+
+/** __free_pages_memory(): [pfn, end) to the buddy allocator in the largest aligned blocks. */
+function freeRangeToBuddy(k: Kernel, pfn: number, end: number): void {
+  k.pages.paintFree(pfn, end - pfn);
+  while (pfn < end) {
+    let order = Math.min(MAX_PAGE_ORDER, pfn === 0 ? MAX_PAGE_ORDER : 31 - Math.clz32(pfn & -pfn));
+    while (pfn + (1 << order) > end) order--;
+    k.buddy.freePagesCore(pfn, order);
+    pfn += 1 << order;
   }
 }
 

@@ -16,11 +16,16 @@ import { type VmArea, Vmalloc } from './mm/vmalloc';
 import type { MachineLayout } from './layout';
 import type { Rng } from './lib/rng';
 import { Processes } from './proc';
+import type { KhoOut } from './kho/kho';
+import type { KhoIn } from './kho/kho-in';
+import type { KexecImage } from './kexec';
 import type { PhysicalMemory } from './ram';
 import type { KernelLog } from './trace';
 
 export interface KernelContext {
   readonly config: MachineConfig;
+  /** Which kernel this is since power-on: 1 for the cold-booted one. */
+  readonly generation: number;
   readonly layout: MachineLayout;
   readonly ram: PhysicalMemory;
   readonly rng: Rng;
@@ -49,6 +54,14 @@ export class Kernel {
   preferredNid = 0;
   /** Set once memblock_free_all() has handed memory to the buddy allocator. */
   booted = false;
+  /** The command line this kernel was started with. */
+  cmdline = '';
+  /** KHO's outgoing state when `kho=on` (and its init succeeded). */
+  khoOut: KhoOut | null = null;
+  /** What the previous kernel handed over, on a KHO boot. */
+  khoIn: KhoIn | null = null;
+  /** The image `kexec -s -l` loaded, waiting for the jump. */
+  kimage: KexecImage | null = null;
 
   constructor(readonly ctx: KernelContext) {
     this.pages = new PageTable(ctx.layout.maxPfn);
@@ -67,6 +80,19 @@ export class Kernel {
   }
   get log(): KernelLog {
     return this.ctx.log;
+  }
+
+  /** Draws [pfn, pfn + n) by owner (free pages by pageblock), e.g. after a KHO annotation is dropped. */
+  repaintOwned(pfn: number, n: number): void {
+    const p = this.pages;
+    for (let i = pfn; i < pfn + n; ) {
+      const owner = p.owner[i]!;
+      let end = i + 1;
+      while (end < pfn + n && p.owner[end] === owner) end++;
+      if (owner === 0) p.paintFree(i, end - i);
+      else p.categories.assign(i, end - i, this.owners.categoryOf[owner]!);
+      i = end;
+    }
   }
 
   progress(label: string, done: number, total: number): void {

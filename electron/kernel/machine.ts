@@ -7,7 +7,8 @@
  * RAM bytes and page state, which `fingerprint()` condenses into one hash.
  */
 import type { MachineConfig } from '../../shared/machine-config';
-import { coldBoot } from './boot';
+import { type KexecEntry, bootKernel } from './boot';
+import { writeSegments } from './kexec';
 import { type KernelError, kerr } from './lib/errno';
 import { Hasher } from './lib/hash';
 import { Rng } from './lib/rng';
@@ -24,6 +25,10 @@ export class Machine {
   readonly rng: Rng;
   readonly log = new KernelLog();
   kernel: Kernel | null = null;
+  /** Kernels started since power-on. */
+  generation = 0;
+  /** After a kexec jump: where the next kernel's boot parameters are. Nothing else crosses. */
+  entry: KexecEntry | null = null;
   onProgress: ProgressSink | undefined;
 
   constructor(readonly config: MachineConfig) {
@@ -32,22 +37,41 @@ export class Machine {
     this.rng = new Rng(config.seed);
   }
 
-  /** Powers on and cold-boots the first kernel. */
+  /** Boots a kernel: cold after power-on, or the kexec'd one after a jump. */
   boot(): KernelError | null {
     if (this.kernel) return kerr('EBUSY', 'the machine is already running a kernel');
-    const k = coldBoot({
+    this.generation++;
+    const entry = this.entry;
+    this.entry = null;
+    const k = bootKernel({
+      generation: this.generation,
       config: this.config,
       layout: this.layout,
       ram: this.ram,
       rng: this.rng,
       log: this.log,
       onProgress: (label, done, total) => this.onProgress?.(label, done, total),
-    });
+    }, entry ?? undefined);
     if (k instanceof Kernel) {
       this.kernel = k;
       return null;
     }
     return k;
+  }
+
+  /**
+   * reboot(LINUX_REBOOT_CMD_KEXEC): the loaded image's segments are copied to their places and
+   * the running kernel, with every object it owned, is gone. RAM keeps everything else.
+   */
+  kexecReboot(): KernelError | null {
+    const k = this.kernel;
+    if (!k) return kerr('EINVAL', 'no kernel is running');
+    if (!k.kimage) return kerr('EINVAL', 'no kexec image is loaded (kexec_file_load first)');
+    this.log.info('', 'kexec_core: Starting new kernel');
+    writeSegments(k, k.kimage);
+    this.entry = { bootParams: k.kimage.bootParams };
+    this.kernel = null;
+    return null;
   }
 
   /** One hash over RAM contents, struct page state and the RNG: equal ⇔ the same machine. */

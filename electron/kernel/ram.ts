@@ -67,6 +67,14 @@ export class PhysicalMemory {
     return out;
   }
 
+  /**
+   * The live bytes of a frame that holds a structure (a bitmap, a chunk, an FDT), turning it into
+   * a byte page first. Writes through the returned array change RAM.
+   */
+  structPage(pfn: number): Uint8Array {
+    return this.materialize(pfn);
+  }
+
   /** Turns a frame into a byte page so that part of it can be written. */
   private materialize(pfn: number): Uint8Array {
     let page = this.bytes.get(pfn);

@@ -21,6 +21,12 @@ export const PG = {
   noinit: 1 << 9,
   /** Pinned with FOLL_LONGTERM (memfd preservation pins its folios). */
   pinned: 1 << 10,
+  /**
+   * Simulator annotations, like page_owner: not kernel state, and never read by the simulated
+   * kernel. kho_preserved marks pages this kernel preserved; kho_restored pages it restored.
+   */
+  kho_preserved: 1 << 11,
+  kho_restored: 1 << 12,
 } as const;
 
 export type PageFlagName = keyof typeof PG;

@@ -82,6 +82,10 @@ describe('commands', () => {
     vfree: { op: 'vfree', name: 'ring' },
     verify_memfd: { op: 'verify_memfd', process: 'vmm', fd: 3 },
     expect_free: { op: 'expect_free', atLeast: '800M', atMost: '1G' },
+    kho_finalize: { op: 'kho_finalize' },
+    kexec_load: { op: 'kexec_load', cmdline: 'kho=on quiet' },
+    reboot: { op: 'reboot' },
+    insmod: { op: 'insmod', module: 'test_kho', params: { forget: 3 } },
   };
   const labels: Record<string, string> = {
     boot: 'boot',
@@ -98,6 +102,10 @@ describe('commands', () => {
     vfree: 'vfree ring',
     verify_memfd: 'vmm: verify fd 3',
     expect_free: 'expect free ALL ≥ 800 MiB ≤ 1 GiB',
+    kho_finalize: 'echo 1 > kho/out/finalize',
+    kexec_load: 'kexec -s -l --append="kho=on quiet"',
+    reboot: 'kexec -e',
+    insmod: 'insmod test_kho forget=3',
   };
 
   it('every op has a sample here', () => {

@@ -1,0 +1,125 @@
+/**
+ * DOC: FDT as text
+ *
+ * Two views of a decoded devicetree (electron/kernel/lib/fdt.ts) for the inspector and the CLI:
+ *
+ * - fdtToDts(): DTS source exactly as `dtc -I dtb -O dts` (dtc 1.6) prints it, so a person can
+ *   diff our view against the real tool. dtc has no type information in a blob and guesses:
+ *   printable NUL-terminated text is a string, a multiple of 4 bytes is <cells>, else [bytes].
+ * - describeFdt(): a tree listing that also decodes KHO's properties. They are native-endian
+ *   u64s (reference/kho-core.md §2.1, §2.2), which dtc can only show as two byte-swapped cells.
+ */
+import { fdtWalk, readStringList, readU64le, type FdtMemReserve, type FdtNode } from '../kernel/lib/fdt';
+
+const C_ESCAPES: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 0x22: '\\"', 0x5c: '\\\\', 0: '\\0' };
+const isPrint = (c: number): boolean => c >= 0x20 && c <= 0x7e;
+/** dtc's isstring(): printable, NUL, or one of \a \b \t \n \v \f \r. */
+const isStringByte = (c: number): boolean => isPrint(c) || c === 0 || (c >= 7 && c <= 13);
+const hex2 = (b: number): string => b.toString(16).padStart(2, '0');
+
+type ValueKind = 'empty' | 'string' | 'cells' | 'bytes';
+
+/** dtc's guess_value_type() for a value read from a blob (no labels or markers there). */
+function guessKind(v: Uint8Array): ValueKind {
+  if (v.length === 0) return 'empty';
+  const nuls = v.reduce((n, c) => n + (c === 0 ? 1 : 0), 0);
+  if (v[v.length - 1] === 0 && v.every(isStringByte) && nuls <= v.length - nuls) return 'string';
+  return v.length % 4 === 0 ? 'cells' : 'bytes';
+}
+
+/** dtc's write_propval_string(): the whole value as one quoted C string, inner NULs as \0. */
+function dtsString(v: Uint8Array): string {
+  let s = '"';
+  for (const c of v.subarray(0, v.length - 1)) s += C_ESCAPES[c] ?? (isPrint(c) ? String.fromCharCode(c) : `\\x${hex2(c)}`);
+  return s + '"';
+}
+
+function dtsCells(v: Uint8Array): string {
+  const view = new DataView(v.buffer, v.byteOffset, v.length);
+  const cells: string[] = [];
+  for (let i = 0; i < v.length; i += 4) cells.push(`0x${hex2(view.getUint32(i))}`);
+  return `<${cells.join(' ')}>`;
+}
+
+/** The right-hand side of `name = …;` as dtc prints it, or null for an empty property. */
+export function dtsValue(v: Uint8Array): string | null {
+  switch (guessKind(v)) {
+    case 'empty':
+      return null;
+    case 'string':
+      return dtsString(v);
+    case 'cells':
+      return dtsCells(v);
+    case 'bytes':
+      return `[${Array.from(v, hex2).join(' ')}]`;
+  }
+}
+
+const u64hex = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
+
+/** DTS source of the tree, byte for byte what `dtc -I dtb -O dts` prints for the same blob. */
+export function fdtToDts(root: FdtNode, memReserve: readonly FdtMemReserve[] = []): string {
+  const out = ['/dts-v1/;\n\n'];
+  for (const [addr, size] of memReserve) out.push(`/memreserve/\t${u64hex(addr)} ${u64hex(size)};\n`);
+  for (const { kind, node, depth } of fdtWalk(root)) {
+    const tabs = '\t'.repeat(depth);
+    if (kind === 'leave') {
+      out.push(`${tabs}};\n`);
+      continue;
+    }
+    // dtc separates every child from what precedes it with a blank line.
+    out.push(depth === 0 ? '/ {\n' : `\n${tabs}${node.name} {\n`);
+    for (const p of node.props) {
+      const v = dtsValue(p.value);
+      out.push(v === null ? `${tabs}\t${p.name};\n` : `${tabs}\t${p.name} = ${v};\n`);
+    }
+  }
+  return out.join('');
+}
+
+/** How KHO's u64 properties read: where they may appear and what the number means. */
+const KHO_U64: Record<string, { where: 'root' | 'subnode'; meaning: 'address' | 'size' }> = {
+  'preserved-memory-map': { where: 'root', meaning: 'address' },
+  fdt: { where: 'subnode', meaning: 'address' },
+  'preserved-data': { where: 'subnode', meaning: 'address' },
+  'blob-size': { where: 'subnode', meaning: 'size' },
+};
+
+const PAGE_SHIFT = 12n;
+
+function describeU64(v: bigint, meaning: 'address' | 'size'): string {
+  const hexV = `0x${v.toString(16)}`;
+  if (meaning === 'size') return `${hexV} (u64 little-endian: ${v} bytes)`;
+  const offset = v & ((1n << PAGE_SHIFT) - 1n);
+  const pfn = `pfn 0x${(v >> PAGE_SHIFT).toString(16)}${offset ? ` + 0x${offset.toString(16)}` : ''}`;
+  return `${hexV} (u64 little-endian: physical address, ${pfn})`;
+}
+
+/** One property's value for the listing: KHO's u64s decoded, compatible as strings, else DTS. */
+function describeValue(name: string, value: Uint8Array, isRoot: boolean): string | null {
+  if (value.length === 0) return null;
+  const kho = KHO_U64[name];
+  if (kho && (kho.where === 'root') === isRoot) {
+    const v = readU64le(value);
+    if (v !== null) return describeU64(v, kho.meaning);
+    return `${dtsValue(value)} (expected an 8-byte u64, got ${value.length} bytes)`;
+  }
+  const strings = name === 'compatible' ? readStringList(value) : null;
+  if (strings) return strings.map((s) => JSON.stringify(s)).join(', ');
+  return dtsValue(value);
+}
+
+/** The tree as indented lines: `/`, `name/` per node, `prop = value` under it. */
+export function describeFdt(root: FdtNode): string[] {
+  const lines: string[] = [];
+  for (const { kind, node, depth } of fdtWalk(root)) {
+    if (kind === 'leave') continue;
+    const indent = '  '.repeat(depth);
+    lines.push(depth === 0 ? '/' : `${indent}${node.name}/`);
+    for (const p of node.props) {
+      const v = describeValue(p.name, p.value, depth === 0);
+      lines.push(v === null ? `${indent}  ${p.name} (empty)` : `${indent}  ${p.name} = ${v}`);
+    }
+  }
+  return lines;
+}

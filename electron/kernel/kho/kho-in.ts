@@ -1,0 +1,236 @@
+/**
+ * DOC: Kexec HandOver, incoming side (Linux 6.19: reference/kho-core.md §1.6–§1.8)
+ *
+ * Everything here reads simulated RAM only. kho_populate() maps the FDT and the scratch array
+ * whose addresses came in `kho_data`, checks the FDT header, the exact `kho-v1` compatible and a
+ * non-zero `preserved-memory-map`, then adds the scratch areas to memblock, flags them
+ * KHO_SCRATCH, reserves the array and turns on scratch-only allocation. Any failure logs
+ * "disabling KHO revival" and the kernel boots as if cold. kho_mem_deserialize() walks the chunk
+ * list and reserves every preserved block NOINIT, stamping its head page's private with the
+ * KHOP magic and the order. The restore calls check that stamp: a page that was never preserved,
+ * a tail page or a page restored before gets a WARN and NULL.
+ */
+import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
+import { PageCategory } from '../../../shared/palette';
+import {
+  KHO_FDT_COMPATIBLE, KHO_PAGE_MAGIC, KHO_VMALLOC_ALLOC, KHO_VMALLOC_HUGE_VMAP, KHO_VMALLOC_SIZE, PROP_PRESERVED_MEMORY_MAP, PROP_SUB_FDT, decodeChunk, decodeScratchArray,
+  type KhoData, type ScratchArea,
+} from '../abi/kho-v1';
+import { getU16, getU32, getU64 } from '../abi/bytes';
+import { type KernelError, kerr } from '../lib/errno';
+import { type FdtNode, decodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
+import type { Kernel } from '../kernel';
+import { PG } from '../mm/page-flags';
+import type { VmArea } from '../mm/vmalloc';
+import { type Block, decompose } from './blocks';
+
+/** Bound on the chunk list walk: more chunks than RAM could hold bitmaps for means a loop. */
+const MAX_CHUNKS = 1 << 20;
+
+export class KhoIn {
+  /** Blocks the chunk list named, in walk order: the new kernel's own record, rebuilt from RAM. */
+  readonly blocks: Block[] = [];
+
+  private constructor(
+    private readonly k: Kernel,
+    /** 0 once the handover was abandoned (is_kho_boot() is then false). */
+    public fdtPhys: number,
+    readonly scratchPhys: number,
+    readonly scratch: ScratchArea[],
+    readonly memMapPhys: number,
+  ) {}
+
+  private ramHas(phys: number, len: number): boolean {
+    return Number.isFinite(phys) && phys >= 0 && phys + len <= this.k.ctx.layout.maxPfn * PAGE_SIZE;
+  }
+
+  /** kho_populate(). Returns null (and logs why) when the handover cannot be used. */
+  static populate(k: Kernel, d: KhoData): KhoIn | null {
+    const log = k.log;
+    const give = (why: string): null => {
+      log.warn('KHO', why);
+      log.warn('KHO', 'disabling KHO revival');
+      return null;
+    };
+    const maxPhys = k.ctx.layout.maxPfn * PAGE_SIZE;
+    if (!Number.isFinite(d.fdtAddr) || d.fdtAddr + d.fdtSize > maxPhys || d.fdtSize === 0) return give(`setup: failed to memremap FDT (${hex(d.fdtAddr)})`);
+    const decoded = decodeFdt(k.ram.read(d.fdtAddr, Math.min(d.fdtSize, PAGE_SIZE * 16)));
+    if (!decoded.ok) return give(`setup: handover FDT (${hex(d.fdtAddr)}) is invalid: ${decoded.message}`);
+    if (fdtCheckCompatible(decoded.root, KHO_FDT_COMPATIBLE) !== 0) {
+      return give(`setup: handover FDT (${hex(d.fdtAddr)}) is incompatible with '${KHO_FDT_COMPATIBLE}'`);
+    }
+    const map = getProp(decoded.root, PROP_PRESERVED_MEMORY_MAP);
+    const mapPhys = map && map.length === 8 ? readU64le(map) : null;
+    if (!mapPhys) {
+      if (!map || map.length !== 8) log.err('KHO', 'failed to get preserved memory map');
+      return give('setup: preserved-memory-map is 0: the previous kernel never finalized');
+    }
+    if (!Number.isFinite(d.scratchAddr) || d.scratchAddr + d.scratchSize > maxPhys) {
+      return give(`setup: failed to memremap scratch (phys=${hex(d.scratchAddr)}, len=${d.scratchSize})`);
+    }
+    const scratch = decodeScratchArray(k.ram.read(d.scratchAddr, d.scratchSize));
+    for (const a of scratch) {
+      if (!Number.isFinite(a.addr) || a.addr + a.size > maxPhys) return give(`failed to mark the scratch region ${hex(a.addr)}+${hex(a.size)}`);
+      k.memblock.add(a.addr, a.size, k.memblock.nidOf(a.addr));
+      k.memblock.markScratch(a.addr, a.size);
+    }
+    k.memblock.reserve(d.scratchAddr, d.scratchSize);
+    k.pages.owner.fill(k.owners.id('kho', 'KHO scratch array (incoming)'), d.scratchAddr / PAGE_SIZE, Math.ceil((d.scratchAddr + d.scratchSize) / PAGE_SIZE));
+    k.memblock.scratchOnly = true;
+    log.info('KHO', 'found kexec handover data.');
+    return new KhoIn(k, d.fdtAddr, d.scratchAddr, scratch, Number(mapPhys));
+  }
+
+  /** The incoming root FDT, from RAM. */
+  fdt(): FdtNode | null {
+    if (!this.fdtPhys) return null;
+    const d = decodeFdt(this.k.ram.read(this.fdtPhys, PAGE_SIZE));
+    return d.ok ? d.root : null;
+  }
+
+  /**
+   * kho_mem_deserialize(): reserve every block the chunk list names. A pointer outside RAM or a
+   * list that does not end is corruption a real kernel would fault on; here the walk stops, the
+   * handover is abandoned and the log says so.
+   */
+  deserialize(): KernelError | null {
+    const seen = new Set<number>();
+    let phys = this.memMapPhys;
+    while (phys) {
+      if (!this.ramHas(phys, PAGE_SIZE) || phys % PAGE_SIZE !== 0 || seen.has(phys) || seen.size >= MAX_CHUNKS) {
+        return this.abandon(`corrupt chunk list: bad chunk pointer ${hex(phys)}`);
+      }
+      seen.add(phys);
+      const chunk = decodeChunk(this.k.ram.read(phys, PAGE_SIZE));
+      if (typeof chunk === 'string') return this.abandon(`corrupt chunk at ${hex(phys)}: ${chunk}`);
+      if (chunk.order > MAX_PAGE_ORDER + 20) return this.abandon(`corrupt chunk at ${hex(phys)}: order ${chunk.order}`);
+      for (const e of chunk.entries) {
+        if (!this.ramHas(e.bitmap, PAGE_SIZE)) return this.abandon(`corrupt chunk at ${hex(phys)}: bitmap pointer ${hex(e.bitmap)}`);
+        const e2 = this.reserveBitmap(chunk.order, e.physStart, this.k.ram.read(e.bitmap, PAGE_SIZE));
+        if (e2) return e2;
+      }
+      phys = chunk.next;
+    }
+    this.k.log.info('KHO', `restored memory map: ${this.blocks.length} preserved blocks from ${seen.size} chunk(s)`);
+    return null;
+  }
+
+  /** deserialize_bitmap(): memblock_reserve + NOINIT + the KHOP stamp, per set bit. */
+  private reserveBitmap(order: number, physStart: number, bitmap: Uint8Array): KernelError | null {
+    const size = 2 ** order * PAGE_SIZE;
+    for (let byte = 0; byte < bitmap.length; byte++) {
+      const v = bitmap[byte]!;
+      if (v === 0) continue;
+      for (let bit = 0; bit < 8; bit++) {
+        if (!(v & (1 << bit))) continue;
+        const phys = physStart + (byte * 8 + bit) * size;
+        if (!this.ramHas(phys, size)) return this.abandon(`preserved block ${hex(phys)} order ${order} is outside RAM`);
+        this.k.memblock.reserve(phys, size);
+        this.k.memblock.markNoinit(phys, size);
+        const pfn = phys / PAGE_SIZE;
+        this.k.pages.setPrivate(pfn, order, KHO_PAGE_MAGIC);
+        this.blocks.push({ pfn, order });
+      }
+    }
+    return null;
+  }
+
+  private abandon(why: string): KernelError {
+    this.k.log.err('KHO', `${why} (a real kernel would fault here); abandoning the handover`);
+    this.fdtPhys = 0;
+    return kerr('EINVAL', why);
+  }
+
+  /** Draws preserved blocks nobody has restored yet (after memmap init). */
+  paintUnrestored(): void {
+    for (const b of this.blocks) {
+      if (this.k.pages.privateHi(b.pfn) === KHO_PAGE_MAGIC) this.k.pages.categories.assign(b.pfn, 2 ** b.order, PageCategory.Leaked);
+    }
+  }
+
+  /** kho_retrieve_subtree(): the physical address in node `name`'s `fdt` property. */
+  retrieveSubtree(name: string): number | KernelError {
+    const root = this.fdt();
+    if (!root) return kerr('ENOENT', 'not a KHO boot');
+    const node = root.children.find((c) => c.name === name);
+    if (!node) return kerr('ENOENT', `no KHO subtree named ${name}`);
+    const v = getProp(node, PROP_SUB_FDT);
+    const phys = v && v.length === 8 ? readU64le(v) : null;
+    if (phys === null) return kerr('EINVAL', `subtree ${name} has no 8-byte fdt property`);
+    return Number(phys);
+  }
+
+  /** kho_restore_page(): checks the stamp, clears it, hands the pages to `owner`. */
+  private restorePage(phys: number, isFolio: boolean, owner: string): number | null {
+    const pfn = Math.floor(phys / PAGE_SIZE);
+    const p = this.k.pages;
+    if (!this.ramHas(pfn * PAGE_SIZE, PAGE_SIZE) || p.flags[pfn]! & PG.hole) return null;
+    const order = p.privateLo(pfn);
+    if (p.privateHi(pfn) !== KHO_PAGE_MAGIC || order > MAX_PAGE_ORDER) {
+      this.k.log.warn('KHO', `WARNING: kho_restore_page: pfn ${hex(pfn)} has no KHO magic (private ${hex(p.getPrivate(pfn))}): never preserved, a tail page, or restored twice`);
+      return null;
+    }
+    p.setPrivate(pfn, 0, 0);
+    const n = 2 ** order;
+    const ownerId = this.k.owners.id('kho', owner);
+    const compound = isFolio && order > 0;
+    p.flags.fill(compound ? PG.tail | PG.kho_restored : PG.kho_restored, pfn, pfn + n);
+    p.flags[pfn] = (compound ? PG.head : 0) | PG.kho_restored;
+    p.order.fill(isFolio ? order : 0, pfn, pfn + n);
+    p.refcount.fill(isFolio ? 0 : 1, pfn, pfn + n);
+    p.refcount[pfn] = 1;
+    p.owner.fill(ownerId, pfn, pfn + n);
+    p.categories.assign(pfn, n, PageCategory.Restored);
+    const zone = this.k.buddy.zoneOf(pfn);
+    if (zone) zone.managedPages += n;
+    return pfn;
+  }
+
+  /** kho_restore_folio(): the folio's head pfn, or null. */
+  restoreFolio(phys: number, owner: string): number | null {
+    return this.restorePage(phys, true, owner);
+  }
+
+  /** kho_restore_pages(): the same decomposition as preserve; stops at the first failing block. */
+  restorePages(phys: number, nr: number, owner: string): number | null {
+    const pfn = Math.floor(phys / PAGE_SIZE);
+    for (const b of decompose(pfn, nr)) if (this.restorePage(b.pfn * PAGE_SIZE, false, owner) === null) return null;
+    return pfn;
+  }
+
+  /**
+   * kho_restore_vmalloc(): walks the chunk pages named by a 16-byte `struct kho_vmalloc`,
+   * restores every piece and every chunk page (freeing the chunks), and maps the pages at a new
+   * vmalloc address. Null on any inconsistency.
+   */
+  restoreVmalloc(desc: Uint8Array, name: string): VmArea | null {
+    let chunkPhys = getU64(desc, 0);
+    const total = getU32(desc, 8);
+    const flags = getU16(desc, 12);
+    const order = getU16(desc, 14);
+    if (flags & ~(KHO_VMALLOC_ALLOC | KHO_VMALLOC_HUGE_VMAP) || order > MAX_PAGE_ORDER) return null;
+    const pfns: number[] = [];
+    const seen = new Set<number>();
+    while (chunkPhys) {
+      if (!this.ramHas(chunkPhys, PAGE_SIZE) || seen.has(chunkPhys)) return null;
+      seen.add(chunkPhys);
+      const chunk = this.k.ram.read(chunkPhys, PAGE_SIZE);
+      for (let i = 0; i < KHO_VMALLOC_SIZE; i++) {
+        const piece = getU64(chunk, 8 + 8 * i);
+        if (!piece) break;
+        if (pfns.length + 2 ** order > total) return null;
+        const first = this.restorePages(piece, 2 ** order, `vmalloc:${name}`);
+        if (first === null) return null;
+        for (let j = 0; j < 2 ** order; j++) pfns.push(first + j);
+      }
+      const next = getU64(chunk, 0);
+      const chunkPfn = this.restorePages(chunkPhys, 1, 'KHO vmalloc chunk');
+      if (chunkPfn === null) return null;
+      this.k.buddy.freePages(chunkPfn, 0);
+      chunkPhys = next;
+    }
+    if (pfns.length !== total) return null;
+    return this.k.vmalloc.map(name, pfns);
+  }
+}
+

@@ -1,0 +1,244 @@
+/**
+ * DOC: Kexec HandOver, outgoing side (Linux 6.19, era C: reference/kho-core.md §1.4, §6)
+ *
+ * What a running kernel offers its subsystems: preserve folios, page ranges and vmalloc areas
+ * (and undo that), allocate preserved memory, publish sub-FDTs by name in the root FDT, and
+ * finalize — serialize the tracker and point `preserved-memory-map` at it, again whenever asked.
+ * Preserving memory that overlaps a scratch area is refused with EINVAL and a warning, as
+ * CONFIG_KEXEC_HANDOVER_DEBUG kernels do (the simulated kernel is built with it). Preserving
+ * after finalize is allowed, as in 6.19, but only the next finalize makes it visible.
+ */
+import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
+import { KHO_FDT_COMPATIBLE, KHO_VMALLOC_ALLOC, KHO_VMALLOC_SIZE, PROP_PRESERVED_MEMORY_MAP, PROP_SUB_FDT, type ScratchArea } from '../abi/kho-v1';
+import { type KernelError, kerr } from '../lib/errno';
+import { type FdtNode, decodeFdt, encodeFdt, fdtString, fdtU64le, getProp, readU64le } from '../lib/fdt';
+import type { Kernel } from '../kernel';
+import { ALLOC_FAILED } from '../mm/buddy';
+import { MIGRATE_UNMOVABLE, PG } from '../mm/page-flags';
+import type { VmArea } from '../mm/vmalloc';
+import { putU16, putU32, putU64 } from '../abi/bytes';
+import { type Block, decompose } from './blocks';
+import { KhoTracker } from './tracker';
+
+export class KhoOut {
+  readonly tracker: KhoTracker;
+  /** pfn of the root FDT page (kho_out.fdt), itself preserved. */
+  fdtPfn = -1;
+  finalized = false;
+
+  constructor(
+    private readonly k: Kernel,
+    /** The scratch areas this kernel hands on: its own (cold boot) or the ones it was given. */
+    readonly scratch: ScratchArea[],
+  ) {
+    this.tracker = new KhoTracker(k);
+  }
+
+  get fdtPhys(): number {
+    return this.fdtPfn * PAGE_SIZE;
+  }
+
+  /** kho_init(): the root FDT page, allocated preserved, with compatible and an empty map. */
+  init(): KernelError | null {
+    const fdt = this.allocPreserve(PAGE_SIZE, 'KHO root FDT');
+    if (typeof fdt !== 'number') return fdt;
+    this.fdtPfn = fdt / PAGE_SIZE;
+    const root: FdtNode = {
+      name: '',
+      props: [
+        { name: 'compatible', value: fdtString(KHO_FDT_COMPATIBLE) },
+        { name: PROP_PRESERVED_MEMORY_MAP, value: fdtU64le(0n) },
+      ],
+      children: [],
+    };
+    return this.writeFdt(root);
+  }
+
+  private scratchOverlap(pfn: number, nr: number): boolean {
+    const start = pfn * PAGE_SIZE;
+    const end = (pfn + nr) * PAGE_SIZE;
+    return this.scratch.some((a) => a.addr < end && start < a.addr + a.size);
+  }
+
+  private refuseScratch(pfn: number, nr: number, what: string): KernelError | null {
+    if (!this.scratchOverlap(pfn, nr)) return null;
+    this.k.log.warn('KHO', `WARNING: ${what} [${hex(pfn * PAGE_SIZE)}, ${hex((pfn + nr) * PAGE_SIZE)}) overlaps scratch`);
+    return kerr('EINVAL', `${what} at pfn ${hex(pfn)} lies in a KHO scratch area`);
+  }
+
+  private markPages(pfn: number, nr: number, preserved: boolean): void {
+    const p = this.k.pages;
+    for (let i = pfn; i < pfn + nr; i++) {
+      if (preserved) p.flags[i]! |= PG.kho_preserved;
+      else p.flags[i]! &= ~PG.kho_preserved;
+    }
+    if (preserved) p.categories.assign(pfn, nr, 16 /* PageCategory.Preserved */);
+    else this.k.repaintOwned(pfn, nr);
+  }
+
+  /** kho_preserve_folio(): the folio at `pfn`, of the order its head records. */
+  preserveFolio(pfn: number): KernelError | null {
+    const p = this.k.pages;
+    if (p.owner[pfn] === 0 || p.flags[pfn]! & PG.tail) return kerr('EINVAL', `pfn ${hex(pfn)} is not the head of an allocated folio`);
+    const order = p.flags[pfn]! & PG.head ? p.order[pfn]! : 0;
+    const refused = this.refuseScratch(pfn, 2 ** order, 'folio');
+    if (refused) return refused;
+    const e = this.tracker.mark(pfn, order, true);
+    if (e) return e;
+    this.markPages(pfn, 2 ** order, true);
+    return null;
+  }
+
+  unpreserveFolio(pfn: number): void {
+    const order = this.k.pages.flags[pfn]! & PG.head ? this.k.pages.order[pfn]! : 0;
+    if (this.tracker.mark(pfn, order, false)) this.k.log.warn('KHO', `WARNING: unpreserve of pfn ${hex(pfn)} order ${order}, which was not preserved`);
+    else this.markPages(pfn, 2 ** order, false);
+  }
+
+  /** kho_preserve_pages(): order-0 pages [pfn, pfn+nr) as the largest aligned blocks; rolls back on failure. */
+  preservePages(pfn: number, nr: number): KernelError | null {
+    if (nr <= 0) return kerr('EINVAL', 'nothing to preserve');
+    const refused = this.refuseScratch(pfn, nr, 'pages');
+    if (refused) return refused;
+    const done: Block[] = [];
+    for (const b of decompose(pfn, nr)) {
+      const e = this.tracker.mark(b.pfn, b.order, true);
+      if (e) {
+        for (const d of done) this.tracker.mark(d.pfn, d.order, false);
+        return e;
+      }
+      done.push(b);
+    }
+    this.markPages(pfn, nr, true);
+    return null;
+  }
+
+  unpreservePages(pfn: number, nr: number): void {
+    for (const b of decompose(pfn, nr)) this.tracker.mark(b.pfn, b.order, false);
+    this.markPages(pfn, nr, false);
+  }
+
+  /**
+   * kho_preserve_vmalloc(): preserves every page of the area and a list of zeroed chunk pages
+   * (each preserved) holding their physical addresses, 511 per chunk, zero-terminated; returns
+   * the 16-byte `struct kho_vmalloc` descriptor (§3). Undone entirely on failure.
+   */
+  preserveVmalloc(area: VmArea): Uint8Array | KernelError {
+    const chunks: number[] = [];
+    const pieces: number[] = [];
+    const undo = (e: KernelError): KernelError => {
+      for (const p of pieces) this.unpreservePages(p, 1);
+      for (const c of chunks) {
+        this.unpreservePages(c, 1);
+        this.k.buddy.freePages(c, 0);
+      }
+      return e;
+    };
+    const newChunk = (): number | KernelError => {
+      const pfn = this.k.buddy.allocPages(0, MIGRATE_UNMOVABLE, this.k.preferredNid, this.k.owners.id('kho', 'KHO vmalloc chunks'), false);
+      if (pfn === ALLOC_FAILED) return kerr('ENOMEM', 'no memory for a vmalloc chunk');
+      this.k.ram.setIdentity(pfn, 1, 0);
+      const e = this.preservePages(pfn, 1);
+      if (e) {
+        this.k.buddy.freePages(pfn, 0);
+        return e;
+      }
+      const prev = chunks[chunks.length - 1];
+      if (prev !== undefined) putU64(this.k.ram.structPage(prev), 0, pfn * PAGE_SIZE);
+      chunks.push(pfn);
+      return pfn;
+    };
+    let chunk = newChunk();
+    if (typeof chunk !== 'number') return chunk;
+    let idx = 0;
+    for (const pfn of area.pfns) {
+      const e = this.preservePages(pfn, 1);
+      if (e) return undo(e);
+      pieces.push(pfn);
+      putU64(this.k.ram.structPage(chunk), 8 + 8 * idx, pfn * PAGE_SIZE);
+      if (++idx === KHO_VMALLOC_SIZE) {
+        // As the kernel does, a new chunk follows a full one even when no entry is left for it.
+        chunk = newChunk();
+        if (typeof chunk !== 'number') return undo(chunk);
+        idx = 0;
+      }
+    }
+    const desc = new Uint8Array(16);
+    putU64(desc, 0, chunks[0]! * PAGE_SIZE);
+    putU32(desc, 8, area.pfns.length);
+    putU16(desc, 12, KHO_VMALLOC_ALLOC);
+    putU16(desc, 14, 0);
+    return desc;
+  }
+
+  /**
+   * kho_alloc_preserve(): zeroed, preserved memory of 2^get_order(size) pages. Returns its
+   * physical address. EINVAL for size 0, E2BIG (reported as EFBIG here) above MAX_PAGE_ORDER.
+   */
+  allocPreserve(size: number, owner: string): number | KernelError {
+    if (size <= 0) return kerr('EINVAL', 'kho_alloc_preserve of 0 bytes');
+    const order = Math.max(0, Math.ceil(Math.log2(Math.ceil(size / PAGE_SIZE))));
+    if (order > MAX_PAGE_ORDER) return kerr('EFBIG', `kho_alloc_preserve of ${size} bytes needs order ${order} > MAX_PAGE_ORDER (E2BIG)`);
+    const pfn = this.k.buddy.allocPages(order, MIGRATE_UNMOVABLE, this.k.preferredNid, this.k.owners.id('kho', owner), true);
+    if (pfn === ALLOC_FAILED) return kerr('ENOMEM', `no memory for ${owner}`);
+    this.k.ram.setIdentity(pfn, 2 ** order, 0);
+    const e = this.preserveFolio(pfn);
+    if (e) {
+      this.k.buddy.freePages(pfn, order);
+      return e;
+    }
+    return pfn * PAGE_SIZE;
+  }
+
+  /** The root FDT as it is in RAM now. */
+  readFdt(): FdtNode | KernelError {
+    const d = decodeFdt(this.k.ram.structPage(this.fdtPfn));
+    return d.ok ? d.root : kerr('EINVAL', `the KHO root FDT is corrupt: ${d.message}`);
+  }
+
+  /** Packs a tree back into the one-page root FDT (fdt_open_into … fdt_pack). */
+  private writeFdt(root: FdtNode): KernelError | null {
+    const enc = encodeFdt(root, { capacity: PAGE_SIZE });
+    if (!enc.ok) return kerr('ENOMEM', `the KHO root FDT is full (${enc.error})`);
+    const page = this.k.ram.structPage(this.fdtPfn);
+    page.fill(0);
+    page.set(enc.bytes);
+    return null;
+  }
+
+  /** kho_add_subtree(): a node `name` whose `fdt` property is the sub-FDT's physical address. */
+  addSubtree(name: string, phys: number): KernelError | null {
+    const root = this.readFdt();
+    if (!('children' in root)) return kerr('ENOMEM', root.reason);
+    if (root.children.some((c) => c.name === name)) return kerr('EEXIST', `a KHO subtree named ${name} exists`);
+    root.children.push({ name, props: [{ name: PROP_SUB_FDT, value: fdtU64le(BigInt(phys)) }], children: [] });
+    return this.writeFdt(root);
+  }
+
+  /** kho_remove_subtree(): drops the node whose `fdt` property equals `phys`. */
+  removeSubtree(phys: number): void {
+    const root = this.readFdt();
+    if (!('children' in root)) return;
+    root.children = root.children.filter((c) => {
+      const v = getProp(c, PROP_SUB_FDT);
+      return !(v && v.length === 8 && readU64le(v) === BigInt(phys));
+    });
+    this.writeFdt(root);
+  }
+
+  /** kho_finalize(): serialize the tracker, point preserved-memory-map at it; may run again. */
+  finalize(): KernelError | null {
+    const first = this.tracker.serialize();
+    if (typeof first !== 'number') return first;
+    const root = this.readFdt();
+    if (!('children' in root)) return root;
+    const prop = root.props.find((p) => p.name === PROP_PRESERVED_MEMORY_MAP);
+    if (prop) prop.value = fdtU64le(BigInt(first));
+    else root.props.push({ name: PROP_PRESERVED_MEMORY_MAP, value: fdtU64le(BigInt(first)) });
+    const e = this.writeFdt(root);
+    if (e) return e;
+    this.finalized = true;
+    this.k.log.info('KHO', `finalized: ${this.tracker.chunkPfns.length} chunk page(s), ${this.tracker.bitmapPages} bitmap page(s), map at ${hex(first)}`);
+    return null;
+  }
+}

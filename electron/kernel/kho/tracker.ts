@@ -1,0 +1,105 @@
+/**
+ * DOC: the kho-v1 preserved-memory tracker (outgoing kernel)
+ *
+ * Eras A–C (reference/kho-core.md §2.3): per order, an index of bitmaps, each one page of
+ * PRESERVE_BITS bits; bit b of bitmap i marks the block of that order at pfn
+ * ((i * PRESERVE_BITS + b) << order). The bitmaps are real pages whose bits live in simulated
+ * RAM; the index over them (an xarray in the kernel) is this kernel's private state. finalize
+ * serializes the index into a linked list of `khoser_mem_chunk` pages, one order per chunk,
+ * orders ascending, bitmap indices ascending, and frees the list of the previous finalize.
+ * Neither chunks nor bitmaps are preserved: they only have to survive until the next kernel has
+ * walked them, which its scratch-only early boot guarantees.
+ */
+import { PAGE_SIZE } from '../../../shared/units';
+import { KHOSER_BITMAP_SIZE, PRESERVE_BITS, encodeChunk, type ChunkEntry } from '../abi/kho-v1';
+import { type KernelError, kerr } from '../lib/errno';
+import type { Kernel } from '../kernel';
+import { ALLOC_FAILED } from '../mm/buddy';
+import { MIGRATE_UNMOVABLE } from '../mm/page-flags';
+
+export class KhoTracker {
+  /** order → bitmap index → pfn of the bitmap page (kho_mem_track.orders). */
+  private readonly orders = new Map<number, Map<number, number>>();
+  /** Pages of the chunk list the last finalize wrote. */
+  chunkPfns: number[] = [];
+
+  constructor(private readonly k: Kernel) {}
+
+  /** get_zeroed_page(GFP_KERNEL) for KHO's own metadata. */
+  private metadataPage(what: string): number {
+    const pfn = this.k.buddy.allocPages(0, MIGRATE_UNMOVABLE, this.k.preferredNid, this.k.owners.id('kho', what), false);
+    if (pfn !== ALLOC_FAILED) this.k.ram.setIdentity(pfn, 1, 0);
+    return pfn;
+  }
+
+  /** Sets (or clears) the bit of block (pfn, order); allocates its bitmap page on first use. */
+  mark(pfn: number, order: number, on: boolean): KernelError | null {
+    const block = pfn / 2 ** order;
+    const index = Math.floor(block / PRESERVE_BITS);
+    const bit = block % PRESERVE_BITS;
+    let bitmaps = this.orders.get(order);
+    if (!bitmaps) this.orders.set(order, (bitmaps = new Map()));
+    let page = bitmaps.get(index);
+    if (page === undefined) {
+      if (!on) return kerr('ENOENT', `block pfn ${pfn} order ${order} was never preserved`);
+      page = this.metadataPage('KHO tracker bitmaps');
+      if (page === ALLOC_FAILED) return kerr('ENOMEM', 'no memory for a tracker bitmap');
+      bitmaps.set(index, page);
+    }
+    const bytes = this.k.ram.structPage(page);
+    const mask = 1 << (bit & 7);
+    if (on) bytes[bit >> 3]! |= mask;
+    else bytes[bit >> 3]! &= ~mask;
+    return null;
+  }
+
+  isMarked(pfn: number, order: number): boolean {
+    const block = pfn / 2 ** order;
+    const page = this.orders.get(order)?.get(Math.floor(block / PRESERVE_BITS));
+    if (page === undefined) return false;
+    const bit = block % PRESERVE_BITS;
+    return (this.k.ram.structPage(page)[bit >> 3]! & (1 << (bit & 7))) !== 0;
+  }
+
+  /** Bitmap pages in use, for the metadata figures. */
+  get bitmapPages(): number {
+    let n = 0;
+    for (const m of this.orders.values()) n += m.size;
+    return n;
+  }
+
+  /**
+   * kho_mem_serialize(): writes a fresh chunk list and returns the physical address of its first
+   * chunk (0 when nothing is tracked); the previous list is freed once the new one exists.
+   */
+  serialize(): number | KernelError {
+    const chunks: Array<{ order: number; entries: ChunkEntry[] }> = [];
+    for (const order of [...this.orders.keys()].sort((a, b) => a - b)) {
+      const bitmaps = this.orders.get(order)!;
+      if (bitmaps.size === 0) continue;
+      let chunk = { order, entries: [] as ChunkEntry[] };
+      chunks.push(chunk);
+      for (const index of [...bitmaps.keys()].sort((a, b) => a - b)) {
+        if (chunk.entries.length === KHOSER_BITMAP_SIZE) chunks.push((chunk = { order, entries: [] }));
+        chunk.entries.push({ physStart: index * PRESERVE_BITS * 2 ** order * PAGE_SIZE, bitmap: bitmaps.get(index)! * PAGE_SIZE });
+      }
+    }
+    const pfns: number[] = [];
+    for (let i = 0; i < chunks.length; i++) {
+      const pfn = this.metadataPage('KHO tracker chunk list');
+      if (pfn === ALLOC_FAILED) {
+        for (const p of pfns) this.k.buddy.freePages(p, 0);
+        return kerr('ENOMEM', 'no memory for the serialized tracker');
+      }
+      pfns.push(pfn);
+    }
+    chunks.forEach((c, i) => {
+      const next = i + 1 < pfns.length ? pfns[i + 1]! * PAGE_SIZE : 0;
+      this.k.ram.structPage(pfns[i]!).set(encodeChunk({ next, order: c.order, entries: c.entries }));
+    });
+    for (const p of this.chunkPfns) this.k.buddy.freePages(p, 0);
+    this.chunkPfns = pfns;
+    return pfns.length ? pfns[0]! * PAGE_SIZE : 0;
+  }
+}
+

@@ -1,0 +1,186 @@
+/**
+ * DOC: lib/test_kho.c (reference/kho-core.md §5.1)
+ *
+ * The kernel's own KHO test, as a module of the simulated kernel. On a boot without a
+ * "kho_test" subtree it saves: folios of random orders until max_mem (8 MiB by default), filled
+ * with random bytes, a running checksum over them, an array of `phys | order` entries in vmalloc
+ * memory preserved with kho_preserve_vmalloc, and a sub-FDT (compatible "kho-test-v1", magic
+ * "KHO!", node `data` with nr_folios, folios_info, csum) published with kho_add_subtree. On a KHO
+ * boot it restores: retrieves the subtree, checks it, restores the array and every folio, checks
+ * each order and the checksum, and logs "KHO restore succeeded" or "KHO restore failed".
+ *
+ * Two parameters are the simulator's, for experiments: `forget` leaves folio N out of the
+ * preservation (its entry stays in the array), and `chain` re-preserves the restored folios so
+ * that a further kexec can check them again.
+ */
+import { MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SIZE, hex } from '../../../shared/units';
+import { getU32, getU64, putU32, putU64 } from '../abi/bytes';
+import { type KernelError, isErr, kerr } from '../lib/errno';
+import { combine } from '../lib/hash';
+import { type FdtNode, decodeFdt, encodeFdt, fdtCheckCompatible, fdtString, getProp } from '../lib/fdt';
+import type { Kernel } from '../kernel';
+import { ALLOC_FAILED } from '../mm/buddy';
+import { MIGRATE_UNMOVABLE } from '../mm/page-flags';
+
+export const KHO_TEST_NAME = 'kho_test';
+export const KHO_TEST_COMPATIBLE = 'kho-test-v1';
+/** KHO_TEST_MAGIC, "KHO!". */
+export const KHO_TEST_MAGIC = 0x4b484f21;
+
+export interface TestKhoParams {
+  max_mem?: number;
+  forget?: number;
+  chain?: boolean;
+}
+
+export interface TestKhoResult {
+  ok: boolean;
+  message: string;
+}
+
+interface Folio {
+  pfn: number;
+  order: number;
+}
+
+const u32 = (v: number) => {
+  const b = new Uint8Array(4);
+  putU32(b, 0, v);
+  return b;
+};
+
+/** The module's checksum: page checksums folded in folio order (csum_partial in the kernel). */
+function checksum(k: Kernel, folios: readonly Folio[]): number {
+  let h = 0;
+  for (const f of folios) for (let i = 0; i < 2 ** f.order; i++) h = combine(h, k.ram.checksum(f.pfn + i));
+  return h;
+}
+
+function owner(k: Kernel): number {
+  return k.owners.id('kernel', 'test_kho folios');
+}
+
+/** module_init(test_kho). */
+export function testKhoInit(k: Kernel, params: TestKhoParams): TestKhoResult {
+  if (!k.khoOut) return { ok: true, message: 'KHO is disabled: test_kho does nothing' };
+  const phys = k.khoIn ? k.khoIn.retrieveSubtree(KHO_TEST_NAME) : kerr('ENOENT', 'cold boot');
+  if (!isErr(phys)) return restore(k, phys, params);
+  if (phys.errno !== 'ENOENT') return { ok: false, message: `kho_retrieve_subtree: ${phys.errno} (${phys.reason})` };
+  const folios = allocFolios(k, params.max_mem ?? 2 * (PAGE_SIZE << MAX_PAGE_ORDER));
+  if (isErr(folios)) return { ok: false, message: `test_kho: ${folios.errno} (${folios.reason})` };
+  const e = save(k, folios, params.forget);
+  return e ? { ok: false, message: `test_kho: ${e.errno} (${e.reason})` } : { ok: true, message: `test_kho: preserved ${folios.length} folios (${hex(checksum(k, folios), 8)})` };
+}
+
+/** Folios of random orders until max_mem, filled with random bytes. */
+function allocFolios(k: Kernel, maxMem: number): Folio[] | KernelError {
+  const folios: Folio[] = [];
+  let left = Math.floor(maxMem / PAGE_SIZE);
+  while (left > 0) {
+    const order = Math.min(k.rng.int(0, NR_PAGE_ORDERS - 1), 31 - Math.clz32(left));
+    const pfn = k.buddy.allocPages(order, MIGRATE_UNMOVABLE, k.preferredNid, owner(k), true);
+    if (pfn === ALLOC_FAILED) return kerr('ENOMEM', `folio_alloc of order ${order} failed`);
+    for (let i = 0; i < 2 ** order; i++) k.ram.setPageIdentity(pfn + i, k.rng.u32() | 1);
+    folios.push({ pfn, order });
+    left -= 2 ** order;
+  }
+  return folios;
+}
+
+/** The save path: preserve folios, the info array and the sub-FDT, and publish it. */
+function save(k: Kernel, folios: Folio[], forget: number | undefined): KernelError | null {
+  const kho = k.khoOut!;
+  for (const [i, f] of folios.entries()) {
+    if (i === forget) {
+      k.log.info('test_kho', `not preserving folio ${i} at pfn ${hex(f.pfn)} (forget=${forget})`);
+      continue;
+    }
+    const e = kho.preserveFolio(f.pfn);
+    if (e) return e;
+  }
+  // folios_info: phys | order per folio, in vmalloc memory.
+  const name = `test_kho folios_info (gen ${k.ctx.generation})`;
+  const area = k.vmalloc.alloc(name, Math.max(1, folios.length * 8));
+  if (isErr(area)) return area;
+  k.vmAreas.set(name, area);
+  const info = new Uint8Array(area.pfns.length * PAGE_SIZE);
+  folios.forEach((f, i) => putU64(info, i * 8, f.pfn * PAGE_SIZE + f.order));
+  area.pfns.forEach((pfn, i) => k.ram.structPage(pfn).set(info.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE)));
+  const desc = kho.preserveVmalloc(area);
+  if (isErr(desc)) return desc;
+
+  const fdt: FdtNode = {
+    name: '',
+    props: [
+      { name: 'compatible', value: fdtString(KHO_TEST_COMPATIBLE) },
+      { name: 'magic', value: u32(KHO_TEST_MAGIC) },
+    ],
+    children: [
+      {
+        name: 'data',
+        props: [
+          { name: 'nr_folios', value: u32(folios.length) },
+          { name: 'folios_info', value: desc },
+          { name: 'csum', value: u32(checksum(k, folios)) },
+        ],
+        children: [],
+      },
+    ],
+  };
+  const enc = encodeFdt(fdt, { capacity: PAGE_SIZE });
+  if (!enc.ok) return kerr('ENOMEM', enc.message);
+  const fdtPhys = kho.allocPreserve(PAGE_SIZE, 'test_kho sub-FDT');
+  if (isErr(fdtPhys)) return fdtPhys;
+  k.ram.write(fdtPhys, enc.bytes);
+  return kho.addSubtree(KHO_TEST_NAME, fdtPhys);
+}
+
+/** The restore path, reading only what the previous kernel left in RAM. */
+function restore(k: Kernel, fdtPhys: number, params: TestKhoParams): TestKhoResult {
+  const failed = (why: string): TestKhoResult => {
+    k.log.err('test_kho', `KHO restore failed: ${why}`);
+    return { ok: false, message: `KHO restore failed: ${why}` };
+  };
+  const khoIn = k.khoIn!;
+  const d = decodeFdt(k.ram.read(fdtPhys, PAGE_SIZE));
+  if (!d.ok) return failed(`the kho_test FDT at ${hex(fdtPhys)} is invalid: ${d.message}`);
+  const magic = getProp(d.root, 'magic');
+  if (fdtCheckCompatible(d.root, KHO_TEST_COMPATIBLE) !== 0 || !magic || magic.length !== 4 || getU32(magic, 0) !== KHO_TEST_MAGIC) {
+    return failed('the kho_test FDT has the wrong compatible or magic');
+  }
+  const data = d.root.children.find((c) => c.name === 'data');
+  const nr = data && getProp(data, 'nr_folios');
+  const csum = data && getProp(data, 'csum');
+  const desc = data && getProp(data, 'folios_info');
+  if (!nr || nr.length !== 4 || !csum || csum.length !== 4 || !desc || desc.length !== 16) return failed('the data node is malformed');
+  const area = khoIn.restoreVmalloc(desc, `test_kho folios_info (restored, gen ${k.ctx.generation})`);
+  if (!area) return failed('kho_restore_vmalloc of folios_info failed');
+  const count = getU32(nr, 0);
+  const info = new Uint8Array(area.pfns.length * PAGE_SIZE);
+  area.pfns.forEach((pfn, i) => info.set(k.ram.read(pfn * PAGE_SIZE, PAGE_SIZE), i * PAGE_SIZE));
+  const folios: Folio[] = [];
+  for (let i = 0; i < count; i++) {
+    if ((i + 1) * 8 > info.length) return failed(`folios_info holds fewer than ${count} entries`);
+    const entry = getU64(info, i * 8);
+    const phys = entry - (entry % PAGE_SIZE);
+    const order = entry % PAGE_SIZE;
+    const pfn = khoIn.restoreFolio(phys, 'test_kho folios');
+    if (pfn === null) return failed(`folio ${i} (order ${order}) at pfn ${hex(phys / PAGE_SIZE)}: kho_restore_folio failed`);
+    const got = k.pages.order[pfn]!;
+    if (got !== order) return failed(`folio ${i} at pfn ${hex(pfn)}: order ${got}, expected ${order}`);
+    folios.push({ pfn, order });
+  }
+  k.vmalloc.free(area);
+  const fdtPfn = khoIn.restoreFolio(fdtPhys, 'test_kho sub-FDT');
+  if (fdtPfn !== null) k.buddy.freePages(fdtPfn, 0);
+  const sum = checksum(k, folios);
+  if (sum !== getU32(csum, 0)) return failed(`checksum ${hex(sum, 8)} differs from the saved ${hex(getU32(csum, 0), 8)}`);
+  k.log.info('test_kho', 'KHO restore succeeded');
+  if (params.chain) {
+    const e = save(k, folios, params.forget);
+    if (e) return { ok: false, message: `KHO restore succeeded, but preserving again failed: ${e.errno} (${e.reason})` };
+    return { ok: true, message: `KHO restore succeeded: ${folios.length} folios verified and preserved again` };
+  }
+  for (const f of folios) k.buddy.freePages(f.pfn, f.order);
+  return { ok: true, message: `KHO restore succeeded: ${folios.length} folios verified (${hex(sum, 8)})` };
+}
