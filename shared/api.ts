@@ -8,7 +8,8 @@ import { CommandSchema, type CommandInput } from './commands';
 import { MachineConfigSchema, type MachineConfigInput } from './machine-config';
 import type { Scenario } from './scenario';
 import type {
-  BuiltinScenario, MapView, MapViewRequest, PageInfo, Progress, Report, SessionState, StepOutcome, TraceEvent,
+  BuiltinScenario, ChunkView, FdtView, KhoView, MapView, MapViewRequest, PageInfo, Progress, Report, SessionState, StepOutcome,
+  TraceEvent,
 } from './views';
 
 export interface ApiError {
@@ -44,6 +45,12 @@ export interface SimApi {
   builtins(): Promise<Result<BuiltinScenario[]>>;
   /** Reads physical memory (at most 64 KiB), as the next kernel or a debugger would see it. */
   readPhys(phys: number, length: number): Promise<Result<Uint8Array>>;
+  /** KHO's state: scratch, outgoing and incoming handover, the loaded kexec image. */
+  kho(): Promise<Result<KhoView>>;
+  /** The devicetree blob at a physical address, decoded from RAM (a KHO root or sub-FDT). */
+  fdt(phys: number): Promise<Result<FdtView>>;
+  /** The kho-v1 chunk list starting at a physical address, decoded from RAM. */
+  chunks(phys: number): Promise<Result<ChunkView[]>>;
 }
 
 export type SimMethod = keyof SimApi;
@@ -71,6 +78,9 @@ export const SIM_ARGS = {
   report: z.tuple([]),
   builtins: z.tuple([]),
   readPhys: z.tuple([z.number().int().min(0).max(2 ** 52), z.number().int().min(0).max(65536)]),
+  kho: z.tuple([]),
+  fdt: z.tuple([z.number().int().min(0).max(2 ** 52)]),
+  chunks: z.tuple([z.number().int().min(0).max(2 ** 52)]),
 } as const satisfies Record<SimMethod, z.ZodTuple>;
 
 export const SIM_METHODS = Object.keys(SIM_ARGS) as SimMethod[];

@@ -147,3 +147,54 @@ export interface Report {
   /** Hash of all RAM contents and page state; equal hashes mean identical machines. */
   ramHash: string;
 }
+
+/** KHO as the running kernel sees it, and what is pending across a jump. */
+export interface KhoView {
+  /** Kernels started since power-on (1 = the cold-booted one). */
+  generation: number;
+  running: boolean;
+  /** After `kexec -e`, before the next kernel boots: where its boot parameters are. */
+  entry: number | null;
+  /** The scratch areas this kernel would hand on (its own, or the ones it was given). */
+  scratch: Array<{ label: string; addr: number; size: number }>;
+  outgoing: {
+    fdtPhys: number;
+    finalized: boolean;
+    /** The chunk list of the last finalize: physical addresses, in list order. */
+    chunkPhys: number[];
+    bitmapPages: number;
+    preservedPages: number;
+    subtrees: Array<{ name: string; phys: number }>;
+  } | null;
+  incoming: {
+    /** 0 when the handover was abandoned. */
+    fdtPhys: number;
+    scratchPhys: number;
+    blocks: number;
+    unrestoredBlocks: number;
+    subtrees: Array<{ name: string; phys: number }>;
+  } | null;
+  /** The loaded kexec image's segments, if any. */
+  segments: Array<{ name: string; dest: number; size: number }>;
+}
+
+/** A flattened devicetree read from simulated RAM. */
+export interface FdtView {
+  phys: number;
+  /** The blob as it is in RAM (totalsize bytes, or what could be read). */
+  bytes: Uint8Array;
+  /** DTS text as dtc prints it; empty when the blob does not decode. */
+  dts: string;
+  /** A tree listing with KHO's native-endian properties decoded. */
+  lines: string[];
+  error?: string;
+}
+
+/** One page of the kho-v1 chunk list, decoded from RAM. */
+export interface ChunkView {
+  phys: number;
+  next: number;
+  order: number;
+  entries: Array<{ physStart: number; bitmap: number; bitsSet: number }>;
+  error?: string;
+}

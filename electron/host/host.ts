@@ -11,12 +11,14 @@ import { type Command, type CommandInput, describeCommand } from '../../shared/c
 import { MachineConfigSchema, type MachineConfig, type MachineConfigInput } from '../../shared/machine-config';
 import { type Scenario, ScenarioSchema, describeIssues, parseScenario } from '../../shared/scenario';
 import type {
-  BuiltinScenario, MapView, MapViewRequest, PageInfo, Progress, Report, SessionState, StepInfo, StepOutcome, TraceEvent,
+  BuiltinScenario, ChunkView, FdtView, KhoView, MapView, MapViewRequest, PageInfo, Progress, Report, SessionState, StepInfo,
+  StepOutcome, TraceEvent,
 } from '../../shared/views';
 import { Machine } from '../kernel/machine';
 import { type Outcome, applyCommand } from './apply';
 import { BUILTIN_SCENARIOS } from './builtins';
 import { mapView, memorySummary, pageInfo } from './views';
+import { chunkViews, fdtView, khoView } from './kho-views';
 
 export const KHO_LAB_VERSION = '0.1.0';
 
@@ -209,6 +211,23 @@ export class Host implements SimApi {
     const end = this.machine.layout.maxPfn * 4096;
     if (phys + length > end) return fail('invalid-argument', `readPhys: [${phys}, ${phys + length}) is beyond the end of RAM (${end})`);
     return ok(this.machine.ram.read(phys, length));
+  }
+
+  async kho(): Promise<Result<KhoView>> {
+    return ok(khoView(this.machine));
+  }
+
+  async fdt(phys: number): Promise<Result<FdtView>> {
+    const bad = refuse('fdt', [phys]);
+    if (bad) return bad;
+    const v = fdtView(this.machine, phys);
+    return typeof v === 'string' ? fail('invalid-argument', v) : ok(v);
+  }
+
+  async chunks(phys: number): Promise<Result<ChunkView[]>> {
+    const bad = refuse('chunks', [phys]);
+    if (bad) return bad;
+    return ok(chunkViews(this.machine, phys));
   }
 }
 
