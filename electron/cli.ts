@@ -3,8 +3,11 @@
  *
  *   npm run sim -- list
  *   npm run sim -- run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--quiet]
+ *   npm run sim -- fdt FILE [--dts]
  *
  * Runs a scenario on the same Host the app uses and prints the kernel log and a summary.
+ * `fdt` reads any DTB (a real /sys/kernel/debug/kho/out/fdt too) and prints its tree with KHO's
+ * properties decoded, or DTS as dtc prints it.
  * Exit status: 0 when every step and check passed, 1 when one failed, 2 for bad input.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -14,6 +17,8 @@ import { PAGE_SIZE, formatBytes, parseSize } from '../shared/units';
 import type { Report } from '../shared/views';
 import { Host, builtinScenario, withMachine } from './host/host';
 import { formatEvent } from './kernel/trace';
+import { decodeFdt } from './kernel/lib/fdt';
+import { describeFdt, fdtToDts } from './host/fdt-text';
 
 export const EXIT_OK = 0;
 export const EXIT_CHECK_FAILED = 1;
@@ -21,7 +26,8 @@ export const EXIT_BAD_INPUT = 2;
 
 const USAGE = `usage:
   kho-lab-sim list
-  kho-lab-sim run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--quiet]`;
+  kho-lab-sim run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--quiet]
+  kho-lab-sim fdt FILE [--dts]`;
 
 export interface CliIo {
   out: (line: string) => void;
@@ -44,7 +50,7 @@ function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, s
         const v = inline ?? argv[++i];
         if (v === undefined) throw new BadInput(`${name} needs a value`);
         flags.set(name, v);
-      } else if (name === '--quiet') flags.set(name, true);
+      } else if (name === '--quiet' || name === '--dts') flags.set(name, true);
       else throw new BadInput(`unknown option ${name}`);
     } else positional.push(a);
   }
@@ -66,6 +72,30 @@ function loadScenario(ref: string): Scenario {
   const parsed = parseScenario(text, ref);
   if (!parsed.ok) throw new BadInput(parsed.message);
   return parsed.value;
+}
+
+/** `fdt FILE [--dts]`: the decoded tree (or DTS) of a DTB; a file that is not one is bad input. */
+function fdtCommand(file: string, io: CliIo, dts: boolean): number {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new BadInput(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const fdt = decodeFdt(bytes);
+  if (!fdt.ok) {
+    const what = fdt.error === 'FDT_ERR_BADMAGIC' || bytes.length === 0 ? 'not a flattened devicetree' : 'corrupt flattened devicetree';
+    throw new BadInput(`${file}: ${what}: ${fdt.message} [${fdt.error}]`);
+  }
+  if (dts) {
+    for (const line of fdtToDts(fdt.root, fdt.memReserve).trimEnd().split('\n')) io.out(line);
+    return EXIT_OK;
+  }
+  const h = fdt.header;
+  io.out(`${file}: flattened devicetree v${h.version}, ${h.totalsize} bytes (struct ${h.sizeDtStruct}, strings ${h.sizeDtStrings}), boot cpu ${h.bootCpuidPhys}`);
+  for (const [addr, size] of fdt.memReserve) io.out(`/memreserve/ 0x${addr.toString(16)} 0x${size.toString(16)}`);
+  for (const line of describeFdt(fdt.root)) io.out(line);
+  return EXIT_OK;
 }
 
 function summaryLines(r: Report): string[] {
@@ -100,7 +130,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       for (const [name, s] of Object.entries(await listBuiltins())) io.out(`builtin:${name.padEnd(16)} ${s}`);
       return EXIT_OK;
     }
-    if (cmd !== 'run' || !ref || rest.length) throw new BadInput(USAGE);
+    if (cmd === 'fdt') {
+      if (!ref || rest.length || [...flags.keys()].some((f) => f !== '--dts')) throw new BadInput(USAGE);
+      return fdtCommand(ref, io, flags.has('--dts'));
+    }
+    if (cmd !== 'run' || !ref || rest.length || flags.has('--dts')) throw new BadInput(USAGE);
     let scenario = loadScenario(ref);
     const overrides: Record<string, unknown> = {};
     const ram = flags.get('--ram');
