@@ -2,7 +2,7 @@
  * DOC: the headless runner
  *
  *   npm run sim -- list
- *   npm run sim -- run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--quiet]
+ *   npm run sim -- run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--export-fdt FILE] [--quiet]
  *   npm run sim -- fdt FILE [--dts]
  *
  * Runs a scenario on the same Host the app uses and prints the kernel log and a summary.
@@ -10,7 +10,7 @@
  * properties decoded, or DTS as dtc prints it.
  * Exit status: 0 when every step and check passed, 1 when one failed, 2 for bad input.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseScenario, type Scenario } from '../shared/scenario';
 import { CATEGORY_STYLES } from '../shared/palette';
 import { PAGE_SIZE, formatBytes, parseSize } from '../shared/units';
@@ -26,7 +26,7 @@ export const EXIT_BAD_INPUT = 2;
 
 const USAGE = `usage:
   kho-lab-sim list
-  kho-lab-sim run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--quiet]
+  kho-lab-sim run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--export-fdt FILE] [--quiet]
   kho-lab-sim fdt FILE [--dts]`;
 
 export interface CliIo {
@@ -41,7 +41,7 @@ class BadInput extends Error {}
 function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string | true> } {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
-  const valued = new Set(['--ram', '--seed', '--json']);
+  const valued = new Set(['--ram', '--seed', '--json', '--export-fdt']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a.startsWith('--')) {
@@ -116,10 +116,31 @@ function summaryLines(r: Report): string[] {
 }
 
 /** Writes a file atomically: a temporary file, then a rename, so a failure leaves nothing half-written. */
-function writeAtomic(path: string, text: string): void {
+function writeAtomic(path: string, data: string | Uint8Array, option: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new BadInput(`${option}: cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * The KHO root FDT to export: the one this kernel received (after a KHO boot), the one a jump
+ * hands on (after `kexec -e`, before the next boot), else this kernel's outgoing one.
+ */
+async function exportFdt(host: Host, path: string): Promise<void> {
+  const kho = await host.kho();
+  if (!kho.ok) throw new Error(kho.error.message);
+  const v = kho.value;
+  const phys = v.incoming?.fdtPhys || v.entryFdtPhys || v.outgoing?.fdtPhys;
+  if (!phys) throw new BadInput('--export-fdt: this machine has no KHO root FDT (boot with kho=on)');
+  const fdt = await host.fdt(phys);
+  if (!fdt.ok) throw new BadInput(`--export-fdt: ${fdt.error.message}`);
+  if (fdt.value.error) throw new BadInput(`--export-fdt: the FDT at 0x${phys.toString(16)} does not decode: ${fdt.value.error}`);
+  writeAtomic(path, fdt.value.bytes, '--export-fdt');
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
@@ -160,13 +181,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (!flags.has('--quiet')) for (const e of r.events) io.out(formatEvent(e));
     for (const line of summaryLines(r)) io.out(line);
     const json = flags.get('--json');
-    if (typeof json === 'string') {
-      try {
-        writeAtomic(json, JSON.stringify(r, null, 2) + '\n');
-      } catch (e) {
-        throw new BadInput(`--json: cannot write ${json}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
-    }
+    if (typeof json === 'string') writeAtomic(json, JSON.stringify(r, null, 2) + '\n', '--json');
+    const fdtOut = flags.get('--export-fdt');
+    if (typeof fdtOut === 'string') await exportFdt(host, fdtOut);
     return r.ok ? EXIT_OK : EXIT_CHECK_FAILED;
   } catch (e) {
     if (e instanceof BadInput) {

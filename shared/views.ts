@@ -155,6 +155,8 @@ export interface KhoView {
   running: boolean;
   /** After `kexec -e`, before the next kernel boots: where its boot parameters are. */
   entry: number | null;
+  /** After `kexec -e`: the root FDT address the boot parameters' kho_data names, read from RAM. */
+  entryFdtPhys: number | null;
   /** The scratch areas this kernel would hand on (its own, or the ones it was given). */
   scratch: Array<{ label: string; addr: number; size: number }>;
   outgoing: {

@@ -8,7 +8,9 @@
 import { PageCategory } from '../../shared/palette';
 import { PAGE_SIZE } from '../../shared/units';
 import type { ChunkView, FdtView, KhoView } from '../../shared/views';
-import { KHO_PAGE_MAGIC, PROP_SUB_FDT, decodeChunk } from '../kernel/abi/kho-v1';
+import { KHO_PAGE_MAGIC, PROP_SUB_FDT, SETUP_KEXEC_KHO, decodeChunk, decodeKhoData } from '../kernel/abi/kho-v1';
+import { decodeBootParams } from '../kernel/abi/boot-params';
+import { findSetupData } from '../kernel/abi/setup-data';
 import { getU32 } from '../kernel/abi/bytes';
 import { type FdtNode, decodeFdt, getProp, readU64le } from '../kernel/lib/fdt';
 import type { Machine } from '../kernel/machine';
@@ -35,6 +37,7 @@ export function khoView(m: Machine): KhoView {
     generation: m.generation,
     running: k !== null,
     entry: m.entry?.bootParams ?? null,
+    entryFdtPhys: m.entry ? handoffFdt(m, m.entry.bootParams) : null,
     scratch: (out?.scratch ?? inc?.scratch ?? []).map((a, i) => ({ label: SCRATCH_LABELS[i] ?? `node ${i - 2}`, addr: a.addr, size: a.size })),
     outgoing: out && {
       fdtPhys: out.fdtPhys,
@@ -53,6 +56,14 @@ export function khoView(m: Machine): KhoView {
     },
     segments: (k?.kimage?.segments ?? []).map((s) => ({ name: s.name, dest: s.dest, size: s.size })),
   };
+}
+
+/** What a booting kernel would find: boot_params → setup_data → kho_data's FDT address. */
+function handoffFdt(m: Machine, bootParams: number): number | null {
+  const bp = decodeBootParams(m.ram.read(bootParams, PAGE_SIZE));
+  if (typeof bp === 'string') return null;
+  const node = findSetupData((p, n) => m.ram.read(p, n), bp.setupData, SETUP_KEXEC_KHO, m.layout.maxPfn * PAGE_SIZE);
+  return node ? decodeKhoData(m.ram.read(node.phys, node.len)).fdtAddr : null;
 }
 
 export function fdtView(m: Machine, phys: number): FdtView | string {

@@ -18,8 +18,8 @@ import { GiB, KiB, MAX_PAGE_ORDER, MiB, PAGEBLOCK_NR_PAGES, PAGE_SIZE, formatByt
 import { PageCategory } from '../../shared/palette';
 import type { E820Entry } from '../../shared/views';
 import { decodeBootParams, decodeCmdline } from './abi/boot-params';
-import { SETUP_DATA_HDR_SIZE, SETUP_KEXEC_KHO, decodeKhoData } from './abi/kho-v1';
-import { getU32, getU64 } from './abi/bytes';
+import { SETUP_KEXEC_KHO, decodeKhoData } from './abi/kho-v1';
+import { findSetupData } from './abi/setup-data';
 import { KNOWN_PARAMS, parseCmdline } from './cmdline';
 import { type KernelError, isErr, kerr } from './lib/errno';
 import { mix32 } from './lib/hash';
@@ -142,15 +142,8 @@ function kexecStart(k: Kernel, entry: KexecEntry): Start | KernelError {
 
 /** parse_setup_data(): the first SETUP_KEXEC_KHO node hands its kho_data to kho_populate(). */
 function parseSetupData(k: Kernel, first: number): KhoIn | null {
-  const seen = new Set<number>();
-  for (let at = first; at && !seen.has(at) && at + SETUP_DATA_HDR_SIZE <= k.ctx.layout.maxPfn * PAGE_SIZE; ) {
-    seen.add(at);
-    const hdr = k.ram.read(at, SETUP_DATA_HDR_SIZE);
-    const type = getU32(hdr, 8);
-    if (type === SETUP_KEXEC_KHO) return KhoIn.populate(k, decodeKhoData(k.ram.read(at + SETUP_DATA_HDR_SIZE, getU32(hdr, 12))));
-    at = getU64(hdr, 0);
-  }
-  return null;
+  const node = findSetupData((p, n) => k.ram.read(p, n), first, SETUP_KEXEC_KHO, k.ctx.layout.maxPfn * PAGE_SIZE);
+  return node ? KhoIn.populate(k, decodeKhoData(k.ram.read(node.phys, node.len))) : null;
 }
 
 /** Boots a kernel: cold from the machine configuration, or after kexec from the RAM at `entry`. */

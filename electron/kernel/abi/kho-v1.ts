@@ -9,6 +9,9 @@
  */
 import { PAGE_SIZE } from '../../../shared/units';
 import { getU32, getU64, putU32, putU64 } from './bytes';
+import { SETUP_DATA_HDR_SIZE } from './setup-data';
+
+export { SETUP_DATA_HDR_SIZE };
 
 export const KHO_FDT_COMPATIBLE = 'kho-v1';
 export const PROP_PRESERVED_MEMORY_MAP = 'preserved-memory-map';
@@ -92,7 +95,6 @@ export function decodeScratchArray(b: Uint8Array): ScratchArea[] {
 
 /** x86 setup_data types (arch/x86/include/uapi/asm/setup_data.h). */
 export const SETUP_KEXEC_KHO = 10;
-export const SETUP_DATA_HDR_SIZE = 16;
 /** struct kho_data, packed: fdt_addr, fdt_size, scratch_addr, scratch_size (§2.6). */
 export const KHO_DATA_SIZE = 32;
 

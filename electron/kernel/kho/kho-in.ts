@@ -115,9 +115,20 @@ export class KhoIn {
     return null;
   }
 
-  /** deserialize_bitmap(): memblock_reserve + NOINIT + the KHOP stamp, per set bit. */
+  /**
+   * deserialize_bitmap(): memblock_reserve + NOINIT + the KHOP stamp, per set bit. Runs of
+   * adjacent blocks are reserved with one call: memblock merges them into one region anyway.
+   */
   private reserveBitmap(order: number, physStart: number, bitmap: Uint8Array): KernelError | null {
     const size = 2 ** order * PAGE_SIZE;
+    let runStart = -1;
+    let runEnd = -1;
+    const flush = () => {
+      if (runStart < 0) return;
+      this.k.memblock.reserve(runStart, runEnd - runStart);
+      this.k.memblock.markNoinit(runStart, runEnd - runStart);
+      runStart = -1;
+    };
     for (let byte = 0; byte < bitmap.length; byte++) {
       const v = bitmap[byte]!;
       if (v === 0) continue;
@@ -125,13 +136,17 @@ export class KhoIn {
         if (!(v & (1 << bit))) continue;
         const phys = physStart + (byte * 8 + bit) * size;
         if (!this.ramHas(phys, size)) return this.abandon(`preserved block ${hex(phys)} order ${order} is outside RAM`);
-        this.k.memblock.reserve(phys, size);
-        this.k.memblock.markNoinit(phys, size);
+        if (phys !== runEnd) {
+          flush();
+          runStart = phys;
+        }
+        runEnd = phys + size;
         const pfn = phys / PAGE_SIZE;
         this.k.pages.setPrivate(pfn, order, KHO_PAGE_MAGIC);
         this.blocks.push({ pfn, order });
       }
     }
+    flush();
     return null;
   }
 
@@ -173,13 +188,20 @@ export class KhoIn {
     p.setPrivate(pfn, 0, 0);
     const n = 2 ** order;
     const ownerId = this.k.owners.id('kho', owner);
-    const compound = isFolio && order > 0;
-    p.flags.fill(compound ? PG.tail | PG.kho_restored : PG.kho_restored, pfn, pfn + n);
-    p.flags[pfn] = (compound ? PG.head : 0) | PG.kho_restored;
-    p.order.fill(isFolio ? order : 0, pfn, pfn + n);
-    p.refcount.fill(isFolio ? 0 : 1, pfn, pfn + n);
-    p.refcount[pfn] = 1;
-    p.owner.fill(ownerId, pfn, pfn + n);
+    if (n === 1) {
+      p.flags[pfn] = PG.kho_restored;
+      p.order[pfn] = 0;
+      p.refcount[pfn] = 1;
+      p.owner[pfn] = ownerId;
+    } else {
+      const compound = isFolio;
+      p.flags.fill(compound ? PG.tail | PG.kho_restored : PG.kho_restored, pfn, pfn + n);
+      p.flags[pfn] = (compound ? PG.head : 0) | PG.kho_restored;
+      p.order.fill(isFolio ? order : 0, pfn, pfn + n);
+      p.refcount.fill(isFolio ? 0 : 1, pfn, pfn + n);
+      p.refcount[pfn] = 1;
+      p.owner.fill(ownerId, pfn, pfn + n);
+    }
     p.categories.assign(pfn, n, PageCategory.Restored);
     const zone = this.k.buddy.zoneOf(pfn);
     if (zone) zone.managedPages += n;

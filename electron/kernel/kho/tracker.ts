@@ -32,11 +32,20 @@ export class KhoTracker {
     return pfn;
   }
 
+  /** The bitmap last written, to skip the lookups on runs of preservations (the common case). */
+  private last: { order: number; index: number; bytes: Uint8Array } = { order: -1, index: -1, bytes: new Uint8Array(0) };
+
   /** Sets (or clears) the bit of block (pfn, order); allocates its bitmap page on first use. */
   mark(pfn: number, order: number, on: boolean): KernelError | null {
     const block = pfn / 2 ** order;
     const index = Math.floor(block / PRESERVE_BITS);
     const bit = block % PRESERVE_BITS;
+    const last = this.last;
+    if (last.order === order && last.index === index) {
+      if (on) last.bytes[bit >> 3]! |= 1 << (bit & 7);
+      else last.bytes[bit >> 3]! &= ~(1 << (bit & 7));
+      return null;
+    }
     let bitmaps = this.orders.get(order);
     if (!bitmaps) this.orders.set(order, (bitmaps = new Map()));
     let page = bitmaps.get(index);
@@ -47,6 +56,7 @@ export class KhoTracker {
       bitmaps.set(index, page);
     }
     const bytes = this.k.ram.structPage(page);
+    this.last = { order, index, bytes };
     const mask = 1 << (bit & 7);
     if (on) bytes[bit >> 3]! |= mask;
     else bytes[bit >> 3]! &= ~mask;
