@@ -58,17 +58,18 @@ describe('corrupt serialized chunk list', () => {
     expect(k2.booted).toBe(true);
   });
 
-  it('BUG a block reserved before the corrupt link stays restorable after the handover is abandoned', () => {
-    // kho-in.ts KhoIn.deserialize()/abandon() sets fdtPhys = 0 ("abandoning the handover") but
-    // leaves the blocks of chunks already walked reserved and KHOP-stamped, and restorePage()
-    // never looks at fdtPhys: folio `a` (order 0, in the first chunk) is handed out from a
-    // handover the kernel declared corrupt.
+  it('a corrupt link abandons the handover: no subtree is retrievable, blocks walked before it stay reserved and stamped', () => {
+    // As Linux does when the walk fails (kho_in.fdt_phys = 0, reference §1.6): is_kho_boot() turns
+    // false, but nothing un-reserves what was walked, so a caller that knows an address can still
+    // restore it; the chunk the walk never reached is plain free memory.
     const { m, a, firstChunk } = twoChunks();
     const { k2 } = rebootAfter(m, () => {
       m.ram.structPage(firstChunk)[4]! ^= 0x01; // next pointer → +4 GiB
     });
     expect(k2.khoIn!.fdtPhys).toBe(0);
-    expect(k2.khoIn!.restoreFolio(a * PAGE_SIZE, 't')).toBeNull();
+    expect(k2.khoIn!.retrieveSubtree('anything')).toMatchObject({ errno: 'ENOENT' });
+    expect(k2.pages.privateHi(a)).toBe(KHO_PAGE_MAGIC);
+    expect(k2.khoIn!.restoreFolio(a * PAGE_SIZE, 't')).toBe(a);
   });
 
   it('a bitmap bit moved: the wrong block is reserved and test_kho reports KHO restore failed', async () => {
