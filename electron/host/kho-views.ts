@@ -8,7 +8,7 @@
 import { PageCategory } from '../../shared/palette';
 import { PAGE_SIZE } from '../../shared/units';
 import type { ChunkView, FdtView, KhoView } from '../../shared/views';
-import { KHO_PAGE_MAGIC, PROP_SUB_FDT, SETUP_KEXEC_KHO, decodeChunk, decodeKhoData } from '../kernel/abi/kho-v1';
+import { PROP_SUB_FDT, SETUP_KEXEC_KHO, decodeChunk, decodeKhoData } from '../kernel/abi/kho-v1';
 import { decodeBootParams } from '../kernel/abi/boot-params';
 import { findSetupData } from '../kernel/abi/setup-data';
 import { getU32 } from '../kernel/abi/bytes';
@@ -50,8 +50,8 @@ export function khoView(m: Machine): KhoView {
     incoming: inc && {
       fdtPhys: inc.fdtPhys,
       scratchPhys: inc.scratchPhys,
-      blocks: inc.blocks.length,
-      unrestoredBlocks: inc.blocks.filter((b) => k!.pages.privateHi(b.pfn) === KHO_PAGE_MAGIC).length,
+      blocks: inc.blockCount,
+      unrestoredBlocks: inc.unrestoredCount(),
       subtrees: subtrees(inc.fdt()),
     },
     segments: (k?.kimage?.segments ?? []).map((s) => ({ name: s.name, dest: s.dest, size: s.size })),

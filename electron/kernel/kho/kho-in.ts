@@ -28,8 +28,10 @@ import { type Block, decompose } from './blocks';
 const MAX_CHUNKS = 1 << 20;
 
 export class KhoIn {
-  /** Blocks the chunk list named, in walk order: the new kernel's own record, rebuilt from RAM. */
-  readonly blocks: Block[] = [];
+  /** Blocks the chunk list named, in walk order (pfn, order): the new kernel's record, rebuilt from RAM. */
+  private readonly blockPfns: number[] = [];
+  private readonly blockOrders: number[] = [];
+  private readonly ownerIds = new Map<string, number>();
 
   private constructor(
     private readonly k: Kernel,
@@ -39,6 +41,14 @@ export class KhoIn {
     readonly scratch: ScratchArea[],
     readonly memMapPhys: number,
   ) {}
+
+  get blocks(): Block[] {
+    return this.blockPfns.map((pfn, i) => ({ pfn, order: this.blockOrders[i]! }));
+  }
+
+  get blockCount(): number {
+    return this.blockPfns.length;
+  }
 
   private ramHas(phys: number, len: number): boolean {
     return Number.isFinite(phys) && phys >= 0 && phys + len <= this.k.ctx.layout.maxPfn * PAGE_SIZE;
@@ -111,7 +121,7 @@ export class KhoIn {
       }
       phys = chunk.next;
     }
-    this.k.log.info('KHO', `restored memory map: ${this.blocks.length} preserved blocks from ${seen.size} chunk(s)`);
+    this.k.log.info('KHO', `restored memory map: ${this.blockPfns.length} preserved blocks from ${seen.size} chunk(s)`);
     return null;
   }
 
@@ -143,7 +153,8 @@ export class KhoIn {
         runEnd = phys + size;
         const pfn = phys / PAGE_SIZE;
         this.k.pages.setPrivate(pfn, order, KHO_PAGE_MAGIC);
-        this.blocks.push({ pfn, order });
+        this.blockPfns.push(pfn);
+        this.blockOrders.push(order);
       }
     }
     flush();
@@ -158,9 +169,26 @@ export class KhoIn {
 
   /** Draws preserved blocks nobody has restored yet (after memmap init). */
   paintUnrestored(): void {
-    for (const b of this.blocks) {
-      if (this.k.pages.privateHi(b.pfn) === KHO_PAGE_MAGIC) this.k.pages.categories.assign(b.pfn, 2 ** b.order, PageCategory.Leaked);
+    // One assign per run of adjacent blocks: deserialization reports them in address order.
+    let start = -1;
+    let end = -1;
+    for (let i = 0; i < this.blockPfns.length; i++) {
+      const pfn = this.blockPfns[i]!;
+      if (this.k.pages.privateHi(pfn) !== KHO_PAGE_MAGIC) continue;
+      if (pfn !== end) {
+        if (start >= 0) this.k.pages.categories.assign(start, end - start, PageCategory.Leaked);
+        start = pfn;
+      }
+      end = pfn + 2 ** this.blockOrders[i]!;
     }
+    if (start >= 0) this.k.pages.categories.assign(start, end - start, PageCategory.Leaked);
+  }
+
+  /** Unrestored blocks (their stamp is still there). */
+  unrestoredCount(): number {
+    let n = 0;
+    for (const pfn of this.blockPfns) if (this.k.pages.privateHi(pfn) === KHO_PAGE_MAGIC) n++;
+    return n;
   }
 
   /** kho_retrieve_subtree(): the physical address in node `name`'s `fdt` property. */
@@ -187,7 +215,8 @@ export class KhoIn {
     }
     p.setPrivate(pfn, 0, 0);
     const n = 2 ** order;
-    const ownerId = this.k.owners.id('kho', owner);
+    let ownerId = this.ownerIds.get(owner);
+    if (ownerId === undefined) this.ownerIds.set(owner, (ownerId = this.k.owners.id('kho', owner)));
     if (n === 1) {
       p.flags[pfn] = PG.kho_restored;
       p.order[pfn] = 0;

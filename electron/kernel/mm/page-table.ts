@@ -98,16 +98,22 @@ export class PageTable {
   /** Sets page->private as two 32-bit halves (lo, hi), as KHO writes its order and magic. */
   setPrivate(pfn: number, lo: number, hi: number): void {
     const key = pfn >>> PRIVATE_CHUNK_SHIFT;
-    let chunk = this.privateChunks.get(key);
+    let chunk = key === this.lastPrivateKey ? this.lastPrivateChunk : this.privateChunks.get(key);
     if (!chunk) {
       if (lo === 0 && hi === 0) return;
       chunk = new Uint32Array(2 << PRIVATE_CHUNK_SHIFT);
       this.privateChunks.set(key, chunk);
     }
+    this.lastPrivateKey = key;
+    this.lastPrivateChunk = chunk;
     const i = (pfn & ((1 << PRIVATE_CHUNK_SHIFT) - 1)) * 2;
     chunk[i] = lo >>> 0;
     chunk[i + 1] = hi >>> 0;
   }
+
+  /** The chunk setPrivate() used last: stamps come in address order, many per pageblock. */
+  private lastPrivateKey = -1;
+  private lastPrivateChunk: Uint32Array | undefined;
 
   privateLo(pfn: number): number {
     const chunk = this.privateChunks.get(pfn >>> PRIVATE_CHUNK_SHIFT);
