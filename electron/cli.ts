@@ -148,7 +148,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const { positional, flags } = parseArgs(argv);
     const [cmd, ref, ...rest] = positional;
     if (cmd === 'list') {
-      for (const [name, s] of Object.entries(await listBuiltins())) io.out(`builtin:${name.padEnd(16)} ${s}`);
+      const builtins = Object.entries(await listBuiltins());
+      const width = Math.max(...builtins.map(([name]) => name.length));
+      for (const [name, s] of builtins) io.out(`builtin:${name.padEnd(width)}  ${s}`);
       return EXIT_OK;
     }
     if (cmd === 'fdt') {
@@ -202,6 +204,11 @@ async function listBuiltins(): Promise<Record<string, string>> {
 
 const isMain = process.argv[1] && /cli\.(ts|js|cjs|mjs)$/.test(process.argv[1]);
 if (isMain) {
+  // A reader that stops early (`| head`) is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   // Progress shows only for runs longer than a second: often on a terminal, rarely in a log.
   const started = Date.now();
   const every = process.stderr.isTTY ? 250 : 2000;

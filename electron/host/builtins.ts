@@ -4,7 +4,19 @@
  * Scenarios that ship with KHO Lab, runnable as `builtin:NAME` from the CLI and from the app.
  * Each is an ordinary scenario document, validated like a file.
  */
+import type { CommandInput } from '../../shared/commands';
 import type { ScenarioInput } from '../../shared/scenario';
+
+/** test_kho in the running kernel, then finalize, `kexec -s -l`, `kexec -e` and boot the next kernel. */
+function kexecCycle(params: { forget?: number; chain?: boolean }): CommandInput[] {
+  return [
+    { op: 'insmod', module: 'test_kho', params },
+    { op: 'kho_finalize' },
+    { op: 'kexec_load' },
+    { op: 'reboot' },
+    { op: 'boot' },
+  ];
+}
 
 export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
   boot: {
@@ -62,47 +74,18 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
     name: 'test-kho',
     description: "lib/test_kho.c across a kexec: 8 MiB of random folios preserved, restored byte for byte; ends with 'KHO restore succeeded'.",
     machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on' },
-    steps: [
-      { op: 'boot' },
-      { op: 'insmod', module: 'test_kho' },
-      { op: 'kho_finalize' },
-      { op: 'kexec_load' },
-      { op: 'reboot' },
-      { op: 'boot' },
-      { op: 'insmod', module: 'test_kho' },
-    ],
+    steps: [{ op: 'boot' }, ...kexecCycle({}), { op: 'insmod', module: 'test_kho' }],
   },
   'test-kho-forgot-one': {
     name: 'test-kho-forgot-one',
     description: 'test_kho with one folio never preserved: the next kernel cannot restore it and names the folio and its pfn.',
     machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on' },
-    steps: [
-      { op: 'boot' },
-      { op: 'insmod', module: 'test_kho', params: { forget: 3 } },
-      { op: 'kho_finalize' },
-      { op: 'kexec_load' },
-      { op: 'reboot' },
-      { op: 'boot' },
-      { op: 'insmod', module: 'test_kho' },
-    ],
+    steps: [{ op: 'boot' }, ...kexecCycle({ forget: 3 }), { op: 'insmod', module: 'test_kho' }],
   },
   'kho-chain': {
     name: 'kho-chain',
     description: 'Three kernels: test_kho data preserved by kernel 1, verified and preserved again by kernel 2, verified by kernel 3.',
     machine: { ram: '2G', nodes: 2, seed: 5, cmdline: 'kho=on kho_scratch=200%' },
-    steps: [
-      { op: 'boot' },
-      { op: 'insmod', module: 'test_kho' },
-      { op: 'kho_finalize' },
-      { op: 'kexec_load' },
-      { op: 'reboot' },
-      { op: 'boot' },
-      { op: 'insmod', module: 'test_kho', params: { chain: true } },
-      { op: 'kho_finalize' },
-      { op: 'kexec_load' },
-      { op: 'reboot' },
-      { op: 'boot' },
-      { op: 'insmod', module: 'test_kho' },
-    ],
+    steps: [{ op: 'boot' }, ...kexecCycle({}), ...kexecCycle({ chain: true }), { op: 'insmod', module: 'test_kho' }],
   },
 };

@@ -2,23 +2,16 @@
  * The headless runner: `main(argv, io)` with captured output. Exit 0 when every step passed, 1
  * when a step or check failed, 2 for bad input with a message saying what was wrong.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, main } from '../../../electron/cli';
+import { cli, scratchDir } from './run-cli';
+import { EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK } from '../../../electron/cli';
 import { BUILTIN_SCENARIOS } from '../../../electron/host/builtins';
 import type { Report } from '../../../shared/views';
 
-const dir = mkdtempSync(join(tmpdir(), 'kho-lab-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('kho-lab-cli-');
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err };
-}
 
 function scenarioFile(name: string, content: unknown): string {
   const path = join(dir, name);

@@ -4,21 +4,15 @@
  * no file behind.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT_BAD_INPUT, EXIT_OK, main } from '../../../electron/cli';
+import { describe, expect, it } from 'vitest';
+import { cli, scratchDir } from './run-cli';
+import { EXIT_BAD_INPUT, EXIT_OK } from '../../../electron/cli';
 import { Host } from '../../../electron/host/host';
 
-const dir = mkdtempSync(join(tmpdir(), 'kho-lab-export-fdt-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('kho-lab-export-fdt-');
 
-async function cli(...argv: string[]): Promise<{ code: number; err: string[] }> {
-  const err: string[] = [];
-  const code = await main(argv, { out: () => {}, err: (l) => err.push(l) });
-  return { code, err };
-}
 
 /** dtc shows a little-endian u64 as two big-endian cells of its byte-swapped halves. */
 function dtcCells(phys: number): string {
@@ -49,7 +43,6 @@ describe('--export-fdt', () => {
   it('writes the outgoing root FDT when the machine never jumped', async () => {
     const out = join(dir, 'out.dtb');
     const scen = join(dir, 'one.json');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(scen, JSON.stringify({ machine: { ram: '256M', cmdline: 'kho=on' }, steps: [{ op: 'boot' }, { op: 'insmod', module: 'test_kho' }] }));
     expect((await cli('run', scen, '--quiet', '--export-fdt', out)).code).toBe(EXIT_OK);
     const dts = execFileSync('dtc', ['-I', 'dtb', '-O', 'dts', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

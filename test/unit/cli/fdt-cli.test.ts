@@ -4,22 +4,15 @@
  * problem.
  */
 import { execFileSync } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT_BAD_INPUT, EXIT_OK, main } from '../../../electron/cli';
+import { cli, scratchDir } from './run-cli';
+import { EXIT_BAD_INPUT, EXIT_OK } from '../../../electron/cli';
 import { encodeFdt, fdtString, fdtU64le } from '../../../electron/kernel/lib/fdt';
 
-const dir = mkdtempSync(join(tmpdir(), 'kho-lab-fdt-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('kho-lab-fdt-cli-');
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err };
-}
 
 function file(name: string, bytes: Uint8Array): string {
   const path = join(dir, name);
