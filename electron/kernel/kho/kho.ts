@@ -16,7 +16,7 @@ import type { Kernel } from '../kernel';
 import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_UNMOVABLE, PG } from '../mm/page-flags';
 import type { VmArea } from '../mm/vmalloc';
-import { putU16, putU32, putU64 } from '../abi/bytes';
+import { getU16, getU64, putU16, putU32, putU64 } from '../abi/bytes';
 import { type Block, decompose } from './blocks';
 import { KhoTracker } from './tracker';
 
@@ -169,6 +169,29 @@ export class KhoOut {
     putU16(desc, 12, KHO_VMALLOC_ALLOC);
     putU16(desc, 14, 0);
     return desc;
+  }
+
+  /**
+   * kho_unpreserve_vmalloc(): follows the descriptor's chunk list in RAM, unpreserves every
+   * listed piece and every chunk page, and frees the chunk pages (never the data pages).
+   */
+  unpreserveVmalloc(desc: Uint8Array): void {
+    const order = getU16(desc, 14);
+    const seen = new Set<number>();
+    for (let chunk = getU64(desc, 0); chunk && !seen.has(chunk); ) {
+      seen.add(chunk);
+      const pfn = chunk / PAGE_SIZE;
+      const bytes = this.k.ram.structPage(pfn);
+      for (let i = 0; i < KHO_VMALLOC_SIZE; i++) {
+        const piece = getU64(bytes, 8 + 8 * i);
+        if (!piece) break;
+        this.unpreservePages(piece / PAGE_SIZE, 2 ** order);
+      }
+      const next = getU64(bytes, 0);
+      this.unpreservePages(pfn, 1);
+      this.k.buddy.freePages(pfn, 0);
+      chunk = next;
+    }
   }
 
   /**
