@@ -49,7 +49,10 @@ export class PhysicalMemory {
   /** Gives `count` frames from `pfn` a content identity (0 = zeroes), dropping stored bytes. */
   setIdentity(pfn: number, count: number, identity: number): void {
     this.identity.fill(identity >>> 0, pfn, pfn + count);
-    if (this.bytes.size) for (let i = pfn; i < pfn + count; i++) this.bytes.delete(i);
+    if (this.bytes.size === 0) return;
+    // Drop stored bytes in the range, walking whichever is smaller: the range or the byte pages.
+    if (count <= this.bytes.size) for (let i = pfn; i < pfn + count; i++) this.bytes.delete(i);
+    else for (const key of [...this.bytes.keys()]) if (key >= pfn && key < pfn + count) this.bytes.delete(key);
   }
 
   /** One frame's identity, as a bulk writer sets it (one random identity per page). */
