@@ -24,6 +24,7 @@ import { KNOWN_PARAMS, parseCmdline } from './cmdline';
 import { type KernelError, isErr, kerr } from './lib/errno';
 import { mix32 } from './lib/hash';
 import { Kernel, type KernelContext } from './kernel';
+import { LINUX_6_19 } from './profile';
 import { KhoOut } from './kho/kho';
 import { KhoIn } from './kho/kho-in';
 import { ARCH_LOW_ADDRESS_LIMIT, DEFAULT_SCRATCH, type ScratchSpec, parseScratchParam, scratchSizes, CMA_MIN_ALIGNMENT_BYTES } from './kho/scratch';
@@ -34,7 +35,7 @@ import type { OwnerKind } from './mm/owners';
 import { MIGRATE_CMA, PG } from './mm/page-flags';
 
 /** The release the simulator models (reference/kho-core.md §0, era C). */
-export const KERNEL_RELEASE = '6.19.0-kholab';
+export const KERNEL_RELEASE = LINUX_6_19.release;
 /** CONFIG_PHYSICAL_START: where the decompressed kernel runs. */
 export const KERNEL_PHYS_START = 16 * MiB;
 /** The image's sections (a distribution-sized vmlinux). */
