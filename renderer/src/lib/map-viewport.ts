@@ -213,3 +213,22 @@ export function rulerLabels(v: Viewport, minGapPx = 16): RulerLabel[] {
   }
   return out;
 }
+
+/**
+ * The closest zoom that shows pages [first, end) whole, centred vertically, with square cells (a
+ * tenth of the height left as margin). Falls back to the whole-machine zoom for a range that big.
+ */
+export function fitRange(v: Viewport, first: number, end: number): Viewport {
+  const lo = minPagesPerRow(v.width);
+  const hi = maxPagesPerRow(v.width, v.maxPfn);
+  const last = Math.max(first, end - 1);
+  const rowsFor = (ppr: number) => Math.floor(last / ppr) - Math.floor(first / ppr) + 1;
+  let pagesPerRow = lo;
+  for (; pagesPerRow < hi; pagesPerRow *= 2) {
+    const l = layout({ ...v, pagesPerRow, rowScale: 1 });
+    if (rowsFor(pagesPerRow) * l.rowPx <= v.height * 0.9) break;
+  }
+  const l = layout({ ...v, pagesPerRow, rowScale: 1 });
+  const topRow = Math.floor(first / pagesPerRow) - (l.visibleRows - rowsFor(pagesPerRow)) / 2;
+  return clampPan({ ...v, pagesPerRow, rowScale: 1, topRow });
+}

@@ -9,7 +9,7 @@
 import type { ApiError, Result, SimClient } from '../../../shared/api';
 import type { CommandInput } from '../../../shared/commands';
 import type { MachineConfigInput } from '../../../shared/machine-config';
-import type { PageInfo, Progress, SessionState, StepInfo, StepOutcome, TraceEvent } from '../../../shared/views';
+import type { BuiltinScenario, KhoView, PageInfo, Progress, SessionState, StepInfo, StepOutcome, TraceEvent } from '../../../shared/views';
 import { apiErrorLine, stepDetail, stepResultLine } from './format';
 
 /** The log keeps the newest lines only; older ones stay in the host and the report. */
@@ -47,10 +47,17 @@ export class Session {
   page = $state.raw<PageInfo | null>(null);
   /** Bumped whenever RAM may have changed: the map re-fetches its viewport. */
   revision = $state(0);
+  /** KHO as the kernel at the cursor sees it; null before the first answer or when the call failed. */
+  kho = $state.raw<KhoView | null>(null);
+  /** The built-in scenarios, once the Scenarios menu asked for them. */
+  builtins = $state.raw<BuiltinScenario[] | null>(null);
+  /** Name of the scenario loaded last (built-in), for the top bar. */
+  scenarioName = $state<string | null>(null);
 
   #lastSeq = 0;
   #epoch = -1;
   #pageSerial = 0;
+  #khoSerial = 0;
 
   constructor(readonly client: SimClient) {
     client.onProgress((p) => {
@@ -77,6 +84,7 @@ export class Session {
       this.transcript = [];
       this.selectedPfn = null;
       this.page = null;
+      this.scenarioName = null;
       await this.#apply(r.value, true);
     }
     return r;
@@ -104,6 +112,31 @@ export class Session {
     if (!this.state || cursor < 0 || cursor > this.state.steps.length || cursor === this.state.cursor) return;
     const r = await this.#call('goto', () => this.client.goto(cursor), cursor > this.cursor ? 'replaying' : 'rewinding');
     if (r.ok) await this.#apply(r.value);
+  }
+
+  /** Lists the built-in scenarios (once; the list does not change while the app runs). */
+  async loadBuiltins(): Promise<BuiltinScenario[]> {
+    if (this.builtins) return this.builtins;
+    const r = await this.#call('builtins', () => this.client.builtins());
+    if (r.ok) this.builtins = r.value;
+    return r.ok ? r.value : [];
+  }
+
+  /** Replaces the machine with a built-in scenario and runs all its steps (the cursor ends at the last). */
+  async loadBuiltin(name: string): Promise<Result<SessionState>> {
+    const r = await this.#call(`builtin:${name}`, () => this.client.loadBuiltin(name), `loading ${name}`);
+    if (r.ok) {
+      this.transcript = [];
+      this.selectedPfn = null;
+      this.page = null;
+      this.scenarioName = name;
+      // The transcript shows what the scenario ran, as if typed in order.
+      for (const step of r.value.steps.slice(0, r.value.cursor)) {
+        this.#record(step.command, step, step.ok, stepResultLine(step), step.ok ? null : stepDetail(step));
+      }
+      await this.#apply(r.value, true);
+    }
+    return r;
   }
 
   back = () => this.goto(this.cursor - 1);
@@ -146,7 +179,15 @@ export class Session {
       if (!r.ok || r.value.length === 0) break;
       this.#appendEvents(r.value);
     }
+    await this.#refreshKho();
     if (this.selectedPfn !== null) await this.select(this.selectedPfn < state.maxPfn ? this.selectedPfn : null);
+  }
+
+  /** KHO state follows every state change; a failure leaves the inspector empty, not a banner. */
+  async #refreshKho(): Promise<void> {
+    const serial = ++this.#khoSerial;
+    const r = await this.#call('kho', () => this.client.kho(), undefined, false);
+    if (serial === this.#khoSerial) this.kho = r.ok ? r.value : null;
   }
 
   #appendEvents(events: TraceEvent[]): void {
