@@ -54,7 +54,7 @@ const styles: Array<[keyof typeof PageCategory, string, string, string]> = [
   ['Vmalloc', 'vmalloc', '#3fa7a0', 'Order-0 pages backing a vmalloc area.'],
   ['Memfd', 'memfd folios', '#4a9be0', 'Folios in a memfd (shmem) page cache.'],
   ['Restored', 'restored', '#6ccf6c', 'Preserved by the previous kernel and restored by this one.'],
-  ['Leaked', 'preserved, not restored', '#c9c94a', 'Preserved by the previous kernel but never restored: reserved until the next boot.'],
+  ['Leaked', 'preserved, not restored', '#f7f3c4', 'Preserved by the previous kernel but never restored: reserved until the next boot.'],
   ['Preserved', 'preserved', '#e0e04a', 'Marked for preservation across kexec (KHO).'],
   ['KhoMetadata', 'KHO metadata', '#ff8fd0', 'KHO and LUO structures that cross the kexec: FDTs, tracker chunks, records.'],
   ['Corrupted', 'corrupted', '#ff3b3b', 'Contents differ from what was preserved.'],
