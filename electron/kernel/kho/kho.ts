@@ -57,7 +57,8 @@ export class KhoOut {
   private scratchOverlap(pfn: number, nr: number): boolean {
     const start = pfn * PAGE_SIZE;
     const end = (pfn + nr) * PAGE_SIZE;
-    return this.scratch.some((a) => a.addr < end && start < a.addr + a.size);
+    for (const a of this.scratch) if (a.addr < end && start < a.addr + a.size) return true;
+    return false;
   }
 
   private refuseScratch(pfn: number, nr: number, what: string): KernelError | null {
@@ -68,6 +69,11 @@ export class KhoOut {
 
   private markPages(pfn: number, nr: number, preserved: boolean): void {
     const p = this.k.pages;
+    if (nr === 1 && preserved) {
+      p.flags[pfn]! |= PG.kho_preserved;
+      p.categories.assign(pfn, 1, 16 /* PageCategory.Preserved */);
+      return;
+    }
     for (let i = pfn; i < pfn + nr; i++) {
       if (preserved) p.flags[i]! |= PG.kho_preserved;
       else p.flags[i]! &= ~PG.kho_preserved;

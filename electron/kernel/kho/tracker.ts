@@ -37,9 +37,10 @@ export class KhoTracker {
 
   /** Sets (or clears) the bit of block (pfn, order); allocates its bitmap page on first use. */
   mark(pfn: number, order: number, on: boolean): KernelError | null {
-    const block = pfn / 2 ** order;
-    const index = Math.floor(block / PRESERVE_BITS);
-    const bit = block % PRESERVE_BITS;
+    // pfns stay below 2^32 (16 TiB of RAM), so integer shifts are exact.
+    const block = pfn >>> order;
+    const index = (block / PRESERVE_BITS) | 0;
+    const bit = block & (PRESERVE_BITS - 1);
     const last = this.last;
     if (last.order === order && last.index === index) {
       if (on) last.bytes[bit >> 3]! |= 1 << (bit & 7);
@@ -64,10 +65,10 @@ export class KhoTracker {
   }
 
   isMarked(pfn: number, order: number): boolean {
-    const block = pfn / 2 ** order;
-    const page = this.orders.get(order)?.get(Math.floor(block / PRESERVE_BITS));
+    const block = pfn >>> order;
+    const page = this.orders.get(order)?.get((block / PRESERVE_BITS) | 0);
     if (page === undefined) return false;
-    const bit = block % PRESERVE_BITS;
+    const bit = block & (PRESERVE_BITS - 1);
     return (this.k.ram.structPage(page)[bit >> 3]! & (1 << (bit & 7))) !== 0;
   }
 

@@ -89,7 +89,7 @@ export class PageTable {
   }
 
   getPrivate(pfn: number): bigint {
-    const chunk = this.privateChunks.get(pfn >>> PRIVATE_CHUNK_SHIFT);
+    const chunk = this.privateChunk(pfn);
     if (!chunk) return 0n;
     const i = (pfn & ((1 << PRIVATE_CHUNK_SHIFT) - 1)) * 2;
     return (BigInt(chunk[i + 1]!) << 32n) | BigInt(chunk[i]!);
@@ -115,12 +115,22 @@ export class PageTable {
   private lastPrivateKey = -1;
   private lastPrivateChunk: Uint32Array | undefined;
 
+  /** The private chunk of pfn's pageblock, remembering the last one: callers walk in address order. */
+  private privateChunk(pfn: number): Uint32Array | undefined {
+    const key = pfn >>> PRIVATE_CHUNK_SHIFT;
+    if (key !== this.lastPrivateKey) {
+      this.lastPrivateKey = key;
+      this.lastPrivateChunk = this.privateChunks.get(key);
+    }
+    return this.lastPrivateChunk;
+  }
+
   privateLo(pfn: number): number {
-    const chunk = this.privateChunks.get(pfn >>> PRIVATE_CHUNK_SHIFT);
+    const chunk = this.privateChunk(pfn);
     return chunk ? chunk[(pfn & ((1 << PRIVATE_CHUNK_SHIFT) - 1)) * 2]! : 0;
   }
   privateHi(pfn: number): number {
-    const chunk = this.privateChunks.get(pfn >>> PRIVATE_CHUNK_SHIFT);
+    const chunk = this.privateChunk(pfn);
     return chunk ? chunk[(pfn & ((1 << PRIVATE_CHUNK_SHIFT) - 1)) * 2 + 1]! : 0;
   }
 }
