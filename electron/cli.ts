@@ -2,15 +2,19 @@
  * DOC: the headless runner
  *
  *   npm run sim -- list
- *   npm run sim -- run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--export-fdt FILE] [--quiet]
+ *   npm run sim -- run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--export-fdt FILE]
+ *                      [--export-vmcore FILE [--at STEP] [--vmcore-all]] [--quiet]
  *   npm run sim -- fdt FILE [--dts]
  *
  * Runs a scenario on the same Host the app uses and prints the kernel log and a summary.
  * `fdt` reads any DTB (a real /sys/kernel/debug/kho/out/fdt too) and prints its tree with KHO's
  * properties decoded, or DTS as dtc prints it.
+ * `--export-vmcore` writes RAM as an ELF vmcore (electron/host/vmcore.ts) at step STEP (1-based,
+ * as the run prints them); by default right after the last `reboot` (kexec -e), before the next
+ * kernel touches anything, or the final state when the scenario has no reboot.
  * Exit status: 0 when every step and check passed, 1 when one failed, 2 for bad input.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { parseScenario, type Scenario } from '../shared/scenario';
 import { CATEGORY_STYLES } from '../shared/palette';
 import { PAGE_SIZE, formatBytes, parseSize } from '../shared/units';
@@ -26,7 +30,8 @@ export const EXIT_BAD_INPUT = 2;
 
 const USAGE = `usage:
   kho-lab-sim list
-  kho-lab-sim run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--export-fdt FILE] [--quiet]
+  kho-lab-sim run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--export-fdt FILE]
+                    [--export-vmcore FILE [--at STEP] [--vmcore-all]] [--quiet]
   kho-lab-sim fdt FILE [--dts]`;
 
 export interface CliIo {
@@ -41,7 +46,7 @@ class BadInput extends Error {}
 function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string | true> } {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
-  const valued = new Set(['--ram', '--seed', '--json', '--export-fdt']);
+  const valued = new Set(['--ram', '--seed', '--json', '--export-fdt', '--export-vmcore', '--at']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a.startsWith('--')) {
@@ -50,7 +55,7 @@ function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, s
         const v = inline ?? argv[++i];
         if (v === undefined) throw new BadInput(`${name} needs a value`);
         flags.set(name, v);
-      } else if (name === '--quiet' || name === '--dts') flags.set(name, true);
+      } else if (name === '--quiet' || name === '--dts' || name === '--vmcore-all') flags.set(name, true);
       else throw new BadInput(`unknown option ${name}`);
     } else positional.push(a);
   }
@@ -143,6 +148,54 @@ async function exportFdt(host: Host, path: string): Promise<void> {
   writeAtomic(path, fdt.value.bytes, '--export-fdt');
 }
 
+/** Writes a stream of chunks atomically (temporary file, then rename); nothing half-written stays. */
+function writeChunksAtomic(path: string, chunks: Iterable<Uint8Array>, option: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  let fd: number | null = null;
+  try {
+    fd = openSync(tmp, 'w');
+    for (const c of chunks) {
+      let done = 0;
+      while (done < c.length) done += writeSync(fd, c, done, c.length - done);
+    }
+    closeSync(fd);
+    fd = null;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== null) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw new BadInput(`${option}: cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * `--export-vmcore FILE [--at STEP] [--vmcore-all]`: moves the timeline to the step (by default
+ * just after the last kexec -e, else the end), writes the vmcore, and moves back to the end.
+ */
+async function exportVmcore(host: Host, scenario: Scenario, path: string, at: string | true | undefined, all: boolean): Promise<string> {
+  const n = scenario.steps.length;
+  let step: number;
+  if (typeof at === 'string') {
+    if (!/^\d+$/.test(at) || Number(at) < 1 || Number(at) > n) {
+      throw new BadInput(`--at: "${at}" is not a step of this scenario (steps are numbered 1..${n}, as the run prints them)`);
+    }
+    step = Number(at);
+  } else {
+    const lastReboot = scenario.steps.map((s) => s.op).lastIndexOf('reboot');
+    step = lastReboot >= 0 ? lastReboot + 1 : n;
+  }
+  const moved = await host.goto(step);
+  if (!moved.ok) throw new BadInput(`--at: ${moved.error.message}`);
+  try {
+    const stream = host.vmcoreStream({ all });
+    if (!stream.ok) throw new BadInput(`--export-vmcore: ${stream.error.message}`);
+    writeChunksAtomic(path, stream.value.chunks, '--export-vmcore');
+    return `vmcore: ${path} — RAM after step ${step}, ${stream.value.pages} pages, ${formatBytes(stream.value.size)}`;
+  } finally {
+    await host.goto(n);
+  }
+}
+
 export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     const { positional, flags } = parseArgs(argv);
@@ -158,6 +211,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return fdtCommand(ref, io, flags.has('--dts'));
     }
     if (cmd !== 'run' || !ref || rest.length || flags.has('--dts')) throw new BadInput(USAGE);
+    const vmcoreOut = flags.get('--export-vmcore');
+    if (typeof vmcoreOut !== 'string' && (flags.has('--at') || flags.has('--vmcore-all'))) {
+      throw new BadInput('--at and --vmcore-all go with --export-vmcore FILE');
+    }
     let scenario = loadScenario(ref);
     const overrides: Record<string, unknown> = {};
     const ram = flags.get('--ram');
@@ -186,6 +243,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (typeof json === 'string') writeAtomic(json, JSON.stringify(r, null, 2) + '\n', '--json');
     const fdtOut = flags.get('--export-fdt');
     if (typeof fdtOut === 'string') await exportFdt(host, fdtOut);
+    if (typeof vmcoreOut === 'string') io.out(await exportVmcore(host, scenario, vmcoreOut, flags.get('--at'), flags.has('--vmcore-all')));
     return r.ok ? EXIT_OK : EXIT_CHECK_FAILED;
   } catch (e) {
     if (e instanceof BadInput) {

@@ -51,6 +51,11 @@ export interface SimApi {
   fdt(phys: number): Promise<Result<FdtView>>;
   /** The kho-v1 chunk list starting at a physical address, decoded from RAM. */
   chunks(phys: number): Promise<Result<ChunkView[]>>;
+  /**
+   * RAM at the current step as an ELF vmcore (/proc/vmcore's layout, a VMCOREINFO note with KHO's
+   * handoff): the pages in use, or every RAM page with `all`. Refused beyond 1 GiB.
+   */
+  vmcore(all: boolean): Promise<Result<Uint8Array>>;
 }
 
 export type SimMethod = keyof SimApi;
@@ -81,6 +86,7 @@ export const SIM_ARGS = {
   kho: z.tuple([]),
   fdt: z.tuple([z.number().int().min(0).max(2 ** 52)]),
   chunks: z.tuple([z.number().int().min(0).max(2 ** 52)]),
+  vmcore: z.tuple([z.boolean()]),
 } as const satisfies Record<SimMethod, z.ZodTuple>;
 
 export const SIM_METHODS = Object.keys(SIM_ARGS) as SimMethod[];

@@ -146,6 +146,34 @@ export interface Report {
   summary: MemorySummary | null;
   /** Hash of all RAM contents and page state; equal hashes mean identical machines. */
   ramHash: string;
+  /** KHO at the final state, when KHO is on or a handoff is pending: what a dump can be checked against. */
+  kho?: KhoReport;
+}
+
+/** One KHO handoff: the root FDT and the scratch array (struct kho_data's four fields). */
+export interface KhoHandoff {
+  fdtPhys: number;
+  fdtSize: number;
+  /** 0 (and size 0) for an outgoing handoff before `kexec_load` placed the array. */
+  scratchPhys: number;
+  scratchSize: number;
+}
+
+/** A preserved block: 2^order pages at a physical address. */
+export interface PreservedBlock {
+  phys: number;
+  order: number;
+}
+
+export interface KhoReport {
+  /** Kernels started since power-on. */
+  generation: number;
+  /** After `kexec -e`, before the next boot: the handoff the boot parameters carry. */
+  pending: KhoHandoff | null;
+  /** The running kernel's outgoing handoff and the blocks it preserves, in address order. */
+  outgoing: (KhoHandoff & { finalized: boolean; blocks: PreservedBlock[] }) | null;
+  /** The handoff the running kernel was booted with and the blocks it deserialized. */
+  incoming: (KhoHandoff & { blocks: PreservedBlock[] }) | null;
 }
 
 /** KHO as the running kernel sees it, and what is pending across a jump. */

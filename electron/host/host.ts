@@ -18,7 +18,11 @@ import { Machine } from '../kernel/machine';
 import { type Outcome, applyCommand } from './apply';
 import { BUILTIN_SCENARIOS } from './builtins';
 import { mapView, memorySummary, pageInfo } from './views';
-import { chunkViews, fdtView, khoView } from './kho-views';
+import { chunkViews, fdtView, khoReport, khoView } from './kho-views';
+import { type VmcoreOptions, planVmcore, vmcoreBytes, vmcoreChunks } from './vmcore';
+
+/** The UI's vmcore crosses IPC as one array: refuse beyond this. */
+export const MAX_UI_VMCORE_BYTES = 1024 ** 3;
 
 export const KHO_LAB_VERSION = '0.1.0';
 
@@ -188,6 +192,7 @@ export class Host implements SimApi {
 
   async report(): Promise<Result<Report>> {
     const steps = this.infos.slice(0, this.cursor);
+    const kho = khoReport(this.machine);
     return ok({
       tool: 'kho-lab',
       version: KHO_LAB_VERSION,
@@ -198,6 +203,7 @@ export class Host implements SimApi {
       events: this.machine.log.events.slice(),
       summary: memorySummary(this.machine),
       ramHash: this.machine.fingerprint(),
+      ...(kho ? { kho } : {}),
     });
   }
 
@@ -222,6 +228,28 @@ export class Host implements SimApi {
     if (bad) return bad;
     const v = fdtView(this.machine, phys);
     return typeof v === 'string' ? fail('invalid-argument', v) : ok(v);
+  }
+
+  async vmcore(all: boolean): Promise<Result<Uint8Array>> {
+    const bad = refuse('vmcore', [all]);
+    if (bad) return bad;
+    const bytes = vmcoreBytes(this.machine, { all, maxBytes: MAX_UI_VMCORE_BYTES }, this.cursor);
+    return typeof bytes === 'string' ? fail('invalid-argument', `vmcore: ${bytes}`) : ok(bytes);
+  }
+
+  /**
+   * The vmcore of the current state as a stream of chunks (for the CLI, which writes it to disk
+   * without holding it whole): its size and the chunks, or why it is refused.
+   */
+  vmcoreStream(opts: VmcoreOptions = {}): Result<{ size: number; pages: number; chunks: Iterable<Uint8Array> }> {
+    const plan = planVmcore(this.machine, opts, this.cursor);
+    if (typeof plan === 'string') return fail('invalid-argument', plan);
+    return ok({ size: plan.size, pages: plan.pages, chunks: vmcoreChunks(this.machine, plan) });
+  }
+
+  /** Steps on the timeline (applied or redo), for the CLI's --at. */
+  get stepCount(): number {
+    return this.commands.length;
   }
 
   async chunks(phys: number): Promise<Result<ChunkView[]>> {

@@ -7,8 +7,8 @@
  */
 import { PageCategory } from '../../shared/palette';
 import { PAGE_SIZE } from '../../shared/units';
-import type { ChunkView, FdtView, KhoView } from '../../shared/views';
-import { PROP_SUB_FDT, SETUP_KEXEC_KHO, decodeChunk, decodeKhoData } from '../kernel/abi/kho-v1';
+import type { ChunkView, FdtView, KhoHandoff, KhoReport, KhoView, PreservedBlock } from '../../shared/views';
+import { KHO_SCRATCH_SIZE, PRESERVE_BITS, PROP_SUB_FDT, SETUP_KEXEC_KHO, decodeChunk, decodeKhoData, type KhoData } from '../kernel/abi/kho-v1';
 import { decodeBootParams } from '../kernel/abi/boot-params';
 import { findSetupData } from '../kernel/abi/setup-data';
 import { getU32 } from '../kernel/abi/bytes';
@@ -60,10 +60,87 @@ export function khoView(m: Machine): KhoView {
 
 /** What a booting kernel would find: boot_params → setup_data → kho_data's FDT address. */
 function handoffFdt(m: Machine, bootParams: number): number | null {
+  return entryKhoData(m, bootParams)?.fdtAddr ?? null;
+}
+
+/** struct kho_data as the next kernel would read it: boot_params → setup_data of type 10. */
+function entryKhoData(m: Machine, bootParams: number): KhoData | null {
   const bp = decodeBootParams(m.ram.read(bootParams, PAGE_SIZE));
   if (typeof bp === 'string') return null;
   const node = findSetupData((p, n) => m.ram.read(p, n), bp.setupData, SETUP_KEXEC_KHO, m.layout.maxPfn * PAGE_SIZE);
-  return node ? decodeKhoData(m.ram.read(node.phys, node.len)).fdtAddr : null;
+  return node ? decodeKhoData(m.ram.read(node.phys, node.len)) : null;
+}
+
+/**
+ * The KHO handoffs of the machine's present state, for the report and the vmcore note:
+ * `pending` — after `kexec -e`, before the next boot: kho_data as the boot parameters carry it;
+ * `outgoing` — the running kernel's own root FDT (4 KiB in 6.19) and, once `kexec_load` placed
+ * it, the scratch array segment; `incoming` — the handoff the running kernel was booted with.
+ * Preserved blocks: outgoing ones from the chunk list in RAM once finalized (what the next
+ * kernel will walk), else from the tracker's bitmaps; incoming ones as the running kernel
+ * deserialized them.
+ */
+export function khoReport(m: Machine): KhoReport | null {
+  const k = m.kernel;
+  const pendingData = m.entry ? entryKhoData(m, m.entry.bootParams) : null;
+  const pending: KhoHandoff | null = pendingData && {
+    fdtPhys: pendingData.fdtAddr, fdtSize: pendingData.fdtSize, scratchPhys: pendingData.scratchAddr, scratchSize: pendingData.scratchSize,
+  };
+  const out = k?.khoOut ?? null;
+  const inc = k?.khoIn ?? null;
+  if (!pending && !out && !inc) return null;
+  let outgoing: KhoReport['outgoing'] = null;
+  if (out && k) {
+    const seg = k.kimage?.segments.find((s) => s.name === 'KHO scratch array');
+    outgoing = {
+      fdtPhys: out.fdtPhys,
+      fdtSize: PAGE_SIZE,
+      scratchPhys: seg?.dest ?? 0,
+      scratchSize: seg ? out.scratch.length * KHO_SCRATCH_SIZE : 0,
+      finalized: out.finalized,
+      blocks: out.finalized ? chunkListBlocks(m, out.tracker.chunkPfns[0] === undefined ? 0 : out.tracker.chunkPfns[0] * PAGE_SIZE) : trackerBlocks(m, out.tracker),
+    };
+  }
+  const incoming: KhoReport['incoming'] = inc && {
+    fdtPhys: inc.fdtPhys,
+    fdtSize: PAGE_SIZE,
+    scratchPhys: inc.scratchPhys,
+    scratchSize: inc.scratch.length * KHO_SCRATCH_SIZE,
+    blocks: inc.blocks.map((b) => ({ phys: b.pfn * PAGE_SIZE, order: b.order })).sort((a, b) => a.phys - b.phys || a.order - b.order),
+  };
+  return { generation: m.generation, pending, outgoing, incoming };
+}
+
+/** Blocks named by a serialized kho-v1 chunk list: bit b of a bitmap ⇒ physStart + b·(4096 << order). */
+export function chunkListBlocks(m: Machine, firstChunk: number): PreservedBlock[] {
+  const blocks: PreservedBlock[] = [];
+  for (const c of chunkViews(m, firstChunk)) {
+    if (c.error) break;
+    for (const e of c.entries) bitmapBlocks(m.ram.read(e.bitmap, PAGE_SIZE), e.physStart, c.order, blocks);
+  }
+  return blocks.sort((a, b) => a.phys - b.phys || a.order - b.order);
+}
+
+function bitmapBlocks(bitmap: Uint8Array, physStart: number, order: number, out: PreservedBlock[]): void {
+  const blockBytes = PAGE_SIZE * 2 ** order;
+  for (let i = 0; i < bitmap.length; i++) {
+    const byte = bitmap[i]!;
+    if (!byte) continue;
+    for (let bit = 0; bit < 8; bit++) if (byte & (1 << bit)) out.push({ phys: physStart + (i * 8 + bit) * blockBytes, order });
+  }
+}
+
+/**
+ * Blocks the tracker holds before a finalize serialized it: its index (private kernel state,
+ * read here without changing it) names the bitmap pages, whose bits are read from RAM.
+ */
+function trackerBlocks(m: Machine, tracker: NonNullable<NonNullable<Machine['kernel']>['khoOut']>['tracker']): PreservedBlock[] {
+  const blocks: PreservedBlock[] = [];
+  const orders = tracker['orders'];
+  for (const [order, bitmaps] of orders) {
+    for (const [index, pfn] of bitmaps) bitmapBlocks(m.ram.read(pfn * PAGE_SIZE, PAGE_SIZE), index * PRESERVE_BITS * 2 ** order * PAGE_SIZE, order, blocks);
+  }
+  return blocks.sort((a, b) => a.phys - b.phys || a.order - b.order);
 }
 
 export function fdtView(m: Machine, phys: number): FdtView | string {
