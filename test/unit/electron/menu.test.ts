@@ -1,9 +1,9 @@
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Menu, dialog, type MenuItemConstructorOptions } from 'electron';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { exportReport, installMenu, menuTemplate, openScenario, saveScenario, showAbout, type MenuDeps } from '../../../electron/menu';
+import { exportReport, exportVmcore, installMenu, menuTemplate, openScenario, saveScenario, showAbout, type MenuDeps } from '../../../electron/menu';
 import { FAKE_SCENARIO, createFakeApi } from './fixtures/fake-api';
 
 vi.mock('electron', () => import('./fixtures/electron-mock'));
@@ -27,7 +27,7 @@ describe('menuTemplate', () => {
   it('has File, View and Help with the expected items', () => {
     const t = menuTemplate(deps());
     expect(t.map((m) => m.label)).toEqual(['File', 'View', 'Help']);
-    expect(labels(submenu(t[0]!))).toEqual(['New Machine…', 'Open Scenario…', 'Save Scenario…', 'Export Report…', 'quit']);
+    expect(labels(submenu(t[0]!))).toEqual(['New Machine…', 'Open Scenario…', 'Save Scenario…', 'Export Report…', 'Export Memory as vmcore…', 'quit']);
     expect(labels(submenu(t[1]!))).toEqual(['zoomIn', 'zoomOut', 'resetZoom', 'togglefullscreen', 'toggleDevTools']);
     expect(labels(submenu(t[2]!))).toEqual(['About KHO Lab']);
   });
@@ -148,6 +148,49 @@ describe('Save Scenario… and Export Report…', () => {
     await exportReport(d);
     expect(dialog.showSaveDialog).not.toHaveBeenCalled();
     expect(errorBox()).toEqual([['Could not export report', 'no machine yet']]);
+  });
+});
+
+describe('Export Memory as vmcore…', () => {
+  it('asks where, then writes the host\'s vmcore of the current step (pages in use), suggesting name and step', async () => {
+    const file = path.join(dir, 'mem.vmcore');
+    chooseSave(file);
+    const d = deps();
+    item(menuTemplate(d), 'File', 'Export Memory as vmcore…').click!(undefined as never, undefined, undefined as never);
+    await vi.waitFor(() => expect(d.api.calls.map(([m]) => m)).toEqual(['scenario', 'vmcore']));
+    await vi.waitFor(() => expect(readdirSync(dir)).toContain('mem.vmcore'));
+    expect([...readFileSync(file)]).toEqual([0x7f, 0x45, 0x4c, 0x46, 0]);
+    expect(d.api.calls[1]).toEqual(['vmcore', [false]]);
+    expect(vi.mocked(dialog.showSaveDialog).mock.calls[0]![0]).toMatchObject({ title: 'Export Memory as vmcore', defaultPath: 'fake-step1.vmcore' });
+    expect(dialog.showErrorBox).not.toHaveBeenCalled();
+  });
+
+  it('does not ask the host for a vmcore when the dialog is cancelled', async () => {
+    const d = deps();
+    await exportVmcore(d);
+    expect(d.api.calls.map(([m]) => m)).toEqual(['scenario']);
+  });
+
+  it('shows the host\'s refusal naming the file, and writes nothing', async () => {
+    const file = path.join(dir, 'huge.vmcore');
+    chooseSave(file);
+    const d = deps();
+    d.api.vmcore = async () => ({ ok: false, error: { code: 'invalid-argument', message: 'vmcore: the vmcore would be 3 GiB; the limit here is 1 GiB' } });
+    await exportVmcore(d);
+    expect(errorBox()).toEqual([['Could not export vmcore', `${file}\n\nvmcore: the vmcore would be 3 GiB; the limit here is 1 GiB`]]);
+    expect(readdirSync(dir).filter((f) => f.startsWith('huge'))).toEqual([]);
+  });
+
+  it('names the file when writing fails, and leaves no temporary file', async () => {
+    const sub = path.join(dir, 'ro');
+    mkdirSync(sub);
+    const file = path.join(sub, 'is-a-dir');
+    mkdirSync(path.join(file, 'x'), { recursive: true });
+    chooseSave(file);
+    await expect(exportVmcore(deps())).resolves.toBeUndefined();
+    expect(errorBox()).toHaveLength(1);
+    expect(errorBox()[0]![1]).toMatch(new RegExp(`^${file}\\n\\n.*(EISDIR|ENOTEMPTY|EEXIST)`));
+    expect(readdirSync(sub)).toEqual(['is-a-dir']);
   });
 });
 
