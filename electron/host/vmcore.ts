@@ -127,11 +127,14 @@ export function exportedRuns(m: Machine, all: boolean): Array<[number, number]> 
   const runs: Array<[number, number]> = [];
   const k = m.kernel;
   const identity = m.ram.identity;
+  // The pages stored as bytes (few): asking ram.kind() of every zero page would cost a map
+  // lookup per page of RAM. Read without changing anything.
+  const bytePages: ReadonlyMap<number, Uint8Array> = m.ram['bytes'];
   const keep: (pfn: number) => boolean = all
     ? () => true
     : k
       ? (pfn) => k.pages.owner[pfn] !== 0 || (k.pages.flags[pfn]! & (PG.reserved | PG.hole | PG.noinit)) !== 0
-      : (pfn) => identity[pfn] !== 0 || m.ram.kind(pfn) === 'bytes';
+      : (pfn) => identity[pfn] !== 0 || bytePages.has(pfn);
   for (const [start, end] of m.layout.ram) {
     const first = start / PAGE_SIZE;
     const last = end / PAGE_SIZE;
@@ -219,27 +222,33 @@ export function vmcoreHead(plan: VmcorePlan): Uint8Array {
   return b;
 }
 
-/** The page data of every run, in file order, in chunks of at most CHUNK_PAGES pages. */
+/**
+ * The page data of every run, in file order, in chunks of at most CHUNK_PAGES pages. One buffer
+ * is reused: a chunk is valid until the next one is asked for (write it or copy it first).
+ */
 export function* vmcorePageChunks(m: Machine, plan: VmcorePlan): Generator<Uint8Array> {
   const ram = m.ram;
   const identity = ram.identity;
+  const buffer = new Uint8Array(CHUNK_PAGES * PAGE_SIZE);
   for (const r of plan.runs) {
     for (let pfn = r.startPfn; pfn < r.endPfn; pfn += CHUNK_PAGES) {
       const n = Math.min(CHUNK_PAGES, r.endPfn - pfn);
-      const chunk = new Uint8Array(n * PAGE_SIZE);
+      const chunk = buffer.subarray(0, n * PAGE_SIZE);
       for (let i = 0; i < n; i++) {
         const p = pfn + i;
+        const page = chunk.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
         const kind = ram.kind(p);
         // A stored page is copied; an identity page is produced in place, as ram.page() would.
-        if (kind === 'bytes') chunk.set(ram.page(p), i * PAGE_SIZE);
-        else if (kind === 'pattern') PhysicalMemory.expand(identity[p]!, chunk.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+        if (kind === 'bytes') page.set(ram.page(p));
+        else if (kind === 'pattern') PhysicalMemory.expand(identity[p]!, page);
+        else page.fill(0);
       }
       yield chunk;
     }
   }
 }
 
-/** The whole file as a stream: the head, then the page data. */
+/** The whole file as a stream: the head, then the page data (each chunk valid until the next). */
 export function* vmcoreChunks(m: Machine, plan: VmcorePlan): Generator<Uint8Array> {
   yield vmcoreHead(plan);
   yield* vmcorePageChunks(m, plan);
