@@ -11,6 +11,10 @@ const Name = z.string().min(1).max(64);
 const Process = Name.describe('name of a simulated process');
 const Fd = z.number().int().min(0).max(1023);
 const Order = z.number().int().min(0).max(MAX_PAGE_ORDER);
+/** A LUO token (u64): a number, or a hex string such as "0x1A" for values past 2^53. */
+const Token = z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().regex(/^0x[0-9a-fA-F]{1,16}$/)]);
+/** A session name as userspace passes it: the kernel, not the schema, refuses empty or too-long names. */
+const SessionName = z.string().max(256);
 
 /** What a write puts into the pages: random bytes from the machine's RNG, a repeated byte, or text. */
 export const WriteDataSchema = z.union([
@@ -86,6 +90,20 @@ export const CommandSchema = z.discriminatedUnion('op', [
       .default({}),
   }),
   step('verify_memfd', { process: Process, fd: Fd }),
+  /** open("/dev/liveupdate", O_RDWR). */
+  step('luo_open', { process: Process }),
+  /** ioctl(fd, LIVEUPDATE_IOCTL_CREATE_SESSION): returns the session fd. */
+  step('luo_create_session', { process: Process, fd: Fd, name: SessionName }),
+  /** ioctl(fd, LIVEUPDATE_IOCTL_RETRIEVE_SESSION): returns the session fd. */
+  step('luo_retrieve_session', { process: Process, fd: Fd, name: SessionName }),
+  /** ioctl(session_fd, LIVEUPDATE_SESSION_PRESERVE_FD). */
+  step('luo_preserve_fd', { process: Process, session_fd: Fd, fd: Fd, token: Token }),
+  /** ioctl(session_fd, LIVEUPDATE_SESSION_RETRIEVE_FD): returns the new fd. */
+  step('luo_retrieve_fd', { process: Process, session_fd: Fd, token: Token }),
+  /** ioctl(session_fd, LIVEUPDATE_SESSION_FINISH). */
+  step('luo_finish', { process: Process, session_fd: Fd }),
+  /** Reads the whole file and compares it with `text` (a check: the writer may be gone after a kexec). */
+  step('expect_content', { process: Process, fd: Fd, text: z.string().max(65536) }),
   step('expect_free', {
     migratetype: z.enum(['UNMOVABLE', 'MOVABLE', 'CMA', 'ALL']).default('ALL'),
     atLeast: SizeSchema.optional(),
@@ -97,6 +115,9 @@ export type Command = z.output<typeof CommandSchema>;
 export type CommandInput = z.input<typeof CommandSchema>;
 export type CommandOp = Command['op'];
 export const COMMAND_OPS = CommandSchema.options.map((o) => o.shape.op.value) as CommandOp[];
+
+/** A token as the selftests print it: 0x1a. */
+export const tokenText = (t: number | string): string => (typeof t === 'string' ? t.toLowerCase() : `0x${t.toString(16)}`);
 
 /** A one-line label for the timeline: "memfd_create(vmm, \"guest\", 64 MiB)". */
 export function describeCommand(c: Command): string {
@@ -132,6 +153,20 @@ export function describeCommand(c: Command): string {
       return `${c.process}: verify fd ${c.fd}`;
     case 'kho_finalize':
       return 'echo 1 > kho/out/finalize';
+    case 'luo_open':
+      return `${c.process}: open("/dev/liveupdate")`;
+    case 'luo_create_session':
+      return `${c.process}: ioctl(${c.fd}, LIVEUPDATE_IOCTL_CREATE_SESSION, "${c.name}")`;
+    case 'luo_retrieve_session':
+      return `${c.process}: ioctl(${c.fd}, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, "${c.name}")`;
+    case 'luo_preserve_fd':
+      return `${c.process}: ioctl(${c.session_fd}, LIVEUPDATE_SESSION_PRESERVE_FD, fd ${c.fd}, token ${tokenText(c.token)})`;
+    case 'luo_retrieve_fd':
+      return `${c.process}: ioctl(${c.session_fd}, LIVEUPDATE_SESSION_RETRIEVE_FD, token ${tokenText(c.token)})`;
+    case 'luo_finish':
+      return `${c.process}: ioctl(${c.session_fd}, LIVEUPDATE_SESSION_FINISH)`;
+    case 'expect_content':
+      return `${c.process}: expect fd ${c.fd} = ${JSON.stringify(c.text.slice(0, 24))}`;
     case 'kexec_load':
       return `kexec -s -l${c.cmdline !== undefined ? ` --append="${c.cmdline}"` : ' --reuse-cmdline'}`;
     case 'reboot':

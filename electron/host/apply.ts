@@ -6,7 +6,7 @@
  * passes only when the kernel answers exactly that errno. Checks (verify_memfd, expect_free)
  * pass or fail without changing the machine.
  */
-import type { Command } from '../../shared/commands';
+import { type Command, tokenText } from '../../shared/commands';
 import { PAGE_SIZE, formatBytes } from '../../shared/units';
 import type { Errno } from '../../shared/views';
 import { ALLOC_FAILED } from '../kernel/mm/buddy';
@@ -14,7 +14,8 @@ import { MIGRATE_MOVABLE, MIGRATE_UNMOVABLE } from '../kernel/mm/page-flags';
 import { type KernelError, isErr, kerr } from '../kernel/lib/errno';
 import type { Kernel } from '../kernel/kernel';
 import type { Machine } from '../kernel/machine';
-import type { Process } from '../kernel/proc';
+import type { MemfdFile, Process } from '../kernel/proc';
+import type { LuoSession } from '../kernel/luo/session';
 import { utf8Encode } from '../kernel/lib/utf8';
 import { kexecFileLoad } from '../kernel/kexec';
 import { testKhoInit } from '../kernel/modules/test-kho';
@@ -61,7 +62,7 @@ function run(machine: Machine, cmd: Command): Outcome {
         const fd = k.processes.memfdCreate(p, cmd.name);
         if (isErr(fd)) return failed(fd, 'memfd_create');
         if (cmd.size !== undefined) {
-          const e = k.shmem.truncate(p.fds.get(fd)!.inode, cmd.size);
+          const e = k.shmem.truncate((p.fds.get(fd) as MemfdFile).inode, cmd.size);
           if (e) return failed(e, 'ftruncate');
         }
         return done(`fd ${fd} → memfd:${cmd.name}${cmd.size !== undefined ? `, ${formatBytes(cmd.size)}` : ''}`, fd);
@@ -150,6 +151,22 @@ function run(machine: Machine, cmd: Command): Outcome {
     }
     case 'verify_memfd':
       return withFile(k, cmd.process, cmd.fd, 'verify_memfd', (p, f) => verifyMemfd(k, p, f.inode));
+    case 'luo_open':
+    case 'luo_create_session':
+    case 'luo_retrieve_session':
+    case 'luo_preserve_fd':
+    case 'luo_retrieve_fd':
+    case 'luo_finish':
+      return runLuo(k, cmd);
+    case 'expect_content':
+      return withFile(k, cmd.process, cmd.fd, 'expect_content', (_p, f) => {
+        const got = k.shmem.read(f.inode, 0, f.inode.size);
+        const want = utf8Encode(cmd.text);
+        const same = got.length === want.length && got.every((b, i) => b === want[i]);
+        if (same) return done(`fd ${cmd.fd}: ${got.length} bytes match`);
+        const first = got.findIndex((b, i) => b !== want[i]);
+        return checkFailed(`fd ${cmd.fd}: ${got.length} bytes, expected ${want.length}; first difference at byte ${first < 0 ? Math.min(got.length, want.length) : first}`);
+      });
     case 'expect_free': {
       const [unmovable, movable, cma] = k.buddy.freePagesByType();
       const pages = { UNMOVABLE: unmovable, MOVABLE: movable, CMA: cma, ALL: unmovable + movable + cma }[cmd.migratetype];
@@ -167,10 +184,69 @@ function withProcess(k: Kernel, name: string, op: string, f: (p: Process) => Out
   return isErr(p) ? failed(p, op) : f(p);
 }
 
-function withFile(k: Kernel, name: string, fd: number, op: string, f: (p: Process, file: NonNullable<ReturnType<Process['fds']['get']>>) => Outcome): Outcome {
+/** Runs `f` on a memfd fd; any other kind of file is EINVAL, as a memfd-only call would answer. */
+function withFile(k: Kernel, name: string, fd: number, op: string, f: (p: Process, file: MemfdFile) => Outcome): Outcome {
   return withProcess(k, name, op, (p) => {
     const file = k.processes.file(p, fd);
-    return isErr(file) ? failed(file, op) : f(p, file);
+    if (isErr(file)) return failed(file, op);
+    if (file.kind !== 'memfd') return failed(kerr('EINVAL', `fd ${fd} is not a memfd`), op);
+    return f(p, file);
+  });
+}
+
+type LuoCommand = Extract<Command, { op: 'luo_open' | 'luo_create_session' | 'luo_retrieve_session' | 'luo_preserve_fd' | 'luo_retrieve_fd' | 'luo_finish' }>;
+
+const IOCTL = {
+  luo_create_session: 'ioctl(LIVEUPDATE_IOCTL_CREATE_SESSION)',
+  luo_retrieve_session: 'ioctl(LIVEUPDATE_IOCTL_RETRIEVE_SESSION)',
+  luo_preserve_fd: 'ioctl(LIVEUPDATE_SESSION_PRESERVE_FD)',
+  luo_retrieve_fd: 'ioctl(LIVEUPDATE_SESSION_RETRIEVE_FD)',
+  luo_finish: 'ioctl(LIVEUPDATE_SESSION_FINISH)',
+} as const;
+
+/** /dev/liveupdate and its session fds, reported as a shell reports a refused call. */
+function runLuo(k: Kernel, cmd: LuoCommand): Outcome {
+  const op = cmd.op === 'luo_open' ? 'open(/dev/liveupdate)' : IOCTL[cmd.op];
+  const luo = k.luo;
+  if (!luo) return failed(kerr('ENOENT', '/dev/liveupdate does not exist: LUO is disabled (boot with kho=on)'), op);
+  return withProcess(k, cmd.process, op, (p) => {
+    const install = (file: Parameters<typeof k.processes.install>[1], what: string): Outcome => {
+      const fd = k.processes.install(p, file);
+      return isErr(fd) ? failed(fd, op) : done(`fd ${fd} → ${what}`, fd);
+    };
+    if (cmd.op === 'luo_open') {
+      const e = luo.open();
+      if (e) return failed(e, op);
+      const r = install({ kind: 'liveupdate' }, '/dev/liveupdate');
+      if (!r.ok) luo.release();
+      return r;
+    }
+    if (cmd.op === 'luo_create_session' || cmd.op === 'luo_retrieve_session') {
+      const dev = k.processes.file(p, cmd.fd);
+      if (isErr(dev)) return failed(dev, op);
+      if (dev.kind !== 'liveupdate') return failed(kerr('EINVAL', `fd ${cmd.fd} is not /dev/liveupdate (a real kernel answers ENOTTY)`), op);
+      const s = cmd.op === 'luo_create_session' ? luo.createSession(cmd.name) : luo.retrieveSession(cmd.name);
+      if (isErr(s)) return failed(s, op);
+      return install({ kind: 'session', session: s }, `[luo_session] ${s.name}`);
+    }
+    const sf = k.processes.file(p, cmd.session_fd);
+    if (isErr(sf)) return failed(sf, op);
+    if (sf.kind !== 'session') return failed(kerr('EINVAL', `fd ${cmd.session_fd} is not a LUO session (a real kernel answers ENOTTY)`), op);
+    const session: LuoSession = sf.session;
+    switch (cmd.op) {
+      case 'luo_preserve_fd': {
+        const e = luo.preserveFd(session, k.processes.file(p, cmd.fd), BigInt(cmd.token));
+        return e ? failed(e, op) : done(`fd ${cmd.fd} preserved in "${session.name}" with token ${tokenText(cmd.token)}`);
+      }
+      case 'luo_retrieve_fd': {
+        const file = luo.retrieveFd(session, BigInt(cmd.token));
+        return isErr(file) ? failed(file, op) : install(file, `token ${tokenText(cmd.token)} of "${session.name}"`);
+      }
+      case 'luo_finish': {
+        const e = luo.finish(session);
+        return e ? failed(e, op) : done(`session "${session.name}" finished`);
+      }
+    }
   });
 }
 

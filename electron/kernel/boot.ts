@@ -27,6 +27,7 @@ import { Kernel, type KernelContext } from './kernel';
 import { LINUX_6_19 } from './profile';
 import { KhoOut } from './kho/kho';
 import { KhoIn } from './kho/kho-in';
+import { Luo } from './luo/luo';
 import { ARCH_LOW_ADDRESS_LIMIT, DEFAULT_SCRATCH, type ScratchSpec, parseScratchParam, scratchSizes, CMA_MIN_ALIGNMENT_BYTES } from './kho/scratch';
 import type { ScratchArea } from './abi/kho-v1';
 import { FOUR_GIB } from './mm/e820';
@@ -231,6 +232,9 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
       k.khoOut = null;
     }
   }
+  // liveupdate_init() (late_initcall): on with KHO unless liveupdate=off.
+  const luoParam = params.get('liveupdate');
+  k.luo = Luo.init(k, !(typeof luoParam === 'string' && /^(off|n|no|0|false)$/i.test(luoParam)));
   if (k.khoIn && config.scribble) scribble(k);
   const ramBytes = layout.nodes.reduce((s, n) => s + n.presentPages, 0) * PAGE_SIZE;
   logMemory(k, ramBytes);

@@ -19,6 +19,7 @@ import { Processes } from './proc';
 import type { KhoOut } from './kho/kho';
 import type { KhoIn } from './kho/kho-in';
 import type { KexecImage } from './kexec';
+import type { Luo } from './luo/luo';
 import type { PhysicalMemory } from './ram';
 import type { KernelLog } from './trace';
 
@@ -60,6 +61,8 @@ export class Kernel {
   khoOut: KhoOut | null = null;
   /** What the previous kernel handed over, on a KHO boot. */
   khoIn: KhoIn | null = null;
+  /** The Live Update Orchestrator, when KHO is on and LUO initialized. */
+  luo: Luo | null = null;
   /** The image `kexec -s -l` loaded, waiting for the jump. */
   kimage: KexecImage | null = null;
 

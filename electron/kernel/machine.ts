@@ -60,13 +60,18 @@ export class Machine {
   }
 
   /**
-   * reboot(LINUX_REBOOT_CMD_KEXEC): the loaded image's segments are copied to their places and
-   * the running kernel, with every object it owned, is gone. RAM keeps everything else.
+   * reboot(LINUX_REBOOT_CMD_KEXEC): LUO freezes and serializes its sessions and finalizes KHO
+   * (a failure returns its errno and the machine keeps running); then the loaded image's segments
+   * are copied to their places and the running kernel, with every object it owned, is gone. RAM
+   * keeps everything else.
    */
   kexecReboot(): KernelError | null {
     const k = this.kernel;
     if (!k) return kerr('EINVAL', 'no kernel is running');
     if (!k.kimage) return kerr('EINVAL', 'no kexec image is loaded (kexec_file_load first)');
+    // liveupdate_reboot(): freeze, serialize, kho_finalize. A failure leaves this kernel running.
+    const e = k.luo?.reboot();
+    if (e) return e;
     this.log.info('', 'kexec_core: Starting new kernel');
     writeSegments(k, k.kimage);
     this.entry = { bootParams: k.kimage.bootParams };

@@ -10,14 +10,23 @@ import { PAGE_SIZE } from '../../shared/units';
 import { type KernelError, kerr } from './lib/errno';
 import type { Kernel } from './kernel';
 import type { ShmemInode } from './mm/shmem';
+import type { LuoSession } from './luo/session';
 import { ZERO_CHECKSUM } from './ram';
 
 /** RLIMIT_NOFILE's usual soft limit. */
 export const NR_OPEN_DEFAULT = 1024;
 
-export interface OpenFile {
+/**
+ * An open file description (struct file): a memfd (with its f_pos), /dev/liveupdate, or a LUO
+ * session. Several fds may share one description; LUO holds one too while a file is preserved.
+ */
+export type OpenFile = MemfdFile | { kind: 'liveupdate' } | { kind: 'session'; session: LuoSession };
+
+export interface MemfdFile {
   kind: 'memfd';
   inode: ShmemInode;
+  /** f_pos: what memfd-v1 records at freeze. */
+  pos: number;
 }
 
 export class Process {
@@ -70,16 +79,33 @@ export class Processes {
     if (fd >= NR_OPEN_DEFAULT) return kerr('EMFILE', `${p.name} has no free file descriptor`);
     const inode = this.k.shmem.create(name);
     inode.refs = 1;
-    p.fds.set(fd, { kind: 'memfd', inode });
+    p.fds.set(fd, { kind: 'memfd', inode, pos: 0 });
     return fd;
+  }
+
+  /** fd_install() of an existing open file description in the lowest free fd. */
+  install(p: Process, file: OpenFile): number | KernelError {
+    const fd = p.lowestFreeFd();
+    if (fd >= NR_OPEN_DEFAULT) return kerr('EMFILE', `${p.name} has no free file descriptor`);
+    if (file.kind === 'memfd') file.inode.refs++;
+    p.fds.set(fd, file);
+    return fd;
+  }
+
+  /** fput() of a memfd reference: at the last one the page cache goes. */
+  putMemfd(f: MemfdFile): void {
+    if (--f.inode.refs === 0) this.k.shmem.release(f.inode);
   }
 
   close(p: Process, fd: number): KernelError | null {
     const f = p.fds.get(fd);
     if (!f) return kerr('EBADF', `${p.name} has no fd ${fd}`);
     p.fds.delete(fd);
-    p.written.delete(f.inode);
-    if (--f.inode.refs === 0) this.k.shmem.release(f.inode);
+    if (f.kind === 'memfd') {
+      p.written.delete(f.inode);
+      this.putMemfd(f);
+    } else if (f.kind === 'liveupdate') this.k.luo?.release();
+    else this.k.luo?.closeSession(f.session);
     return null;
   }
 

@@ -26,6 +26,8 @@ export class ShmemInode {
   readonly pages = new SparseIndex();
   size = 0;
   seals = 0;
+  /** shmem_freeze(): set while LUO preserves the file, which may then neither grow nor shrink. */
+  frozen = false;
   /** Open file descriptions referring to the inode; at 0 the file and its folios go. */
   refs = 0;
 
@@ -92,6 +94,7 @@ export class Shmem {
     if (newSize > MAX_FILE_SIZE) return kerr('EFBIG', `size ${newSize} exceeds MAX_LFS_FILESIZE`);
     if (newSize > inode.size && inode.seals & F_SEAL_GROW) return kerr('EPERM', 'file is sealed against growing');
     if (newSize < inode.size && inode.seals & F_SEAL_SHRINK) return kerr('EPERM', 'file is sealed against shrinking');
+    if (newSize !== inode.size && inode.frozen) return kerr('EPERM', `${inode.name || 'the file'} is preserved by LUO: its size is frozen`);
     return null;
   }
 

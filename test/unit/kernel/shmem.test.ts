@@ -11,6 +11,7 @@ import { PG } from '../../../electron/kernel/mm/page-flags';
 import type { WriteData } from '../../../shared/commands';
 import { MiB, PAGE_SIZE } from '../../../shared/units';
 import { bootMachine, buddyProblems, byteDiff, managedMask, totalFree } from './helpers';
+import type { MemfdFile } from '../../../electron/kernel/proc';
 
 function file(k: Kernel, name = 'f'): ShmemInode {
   const inode = k.shmem.create(name);
@@ -282,9 +283,9 @@ describe('processes and memfd file descriptors', () => {
     expect(ok(k.processes.memfdCreate(p, 'a'))).toBe(3);
     expect(ok(k.processes.memfdCreate(p, 'b'))).toBe(4);
     expect(ok(k.processes.memfdCreate(p, 'c'))).toBe(5);
-    const b = p.fds.get(4)!.inode;
+    const b = (p.fds.get(4) as MemfdFile).inode;
     ok(k.shmem.write(b, 0, 2 * MiB, { random: true }, 9));
-    ok(k.shmem.write(p.fds.get(5)!.inode, 0, 3 * PAGE_SIZE, { fill: 9 }, 0));
+    ok(k.shmem.write((p.fds.get(5) as MemfdFile).inode, 0, 3 * PAGE_SIZE, { fill: 9 }, 0));
     expect(totalFree(k)).toBe(free0 - 512 - 3);
     expect(k.processes.close(p, 4)).toBeNull();
     expect(totalFree(k)).toBe(free0 - 3);
@@ -301,7 +302,7 @@ describe('processes and memfd file descriptors', () => {
     const { kernel: k } = bootMachine('64M');
     const p = ok(k.processes.spawn('t'));
     const fd = ok(k.processes.memfdCreate(p, 'm'));
-    const inode = p.fds.get(fd)!.inode;
+    const inode = (p.fds.get(fd) as MemfdFile).inode;
     ok(k.shmem.truncate(inode, 3 * PAGE_SIZE));
     ok(k.shmem.write(inode, PAGE_SIZE, PAGE_SIZE, { fill: 4 }, 0));
     k.processes.remember(p, inode, 0, 3 * PAGE_SIZE);

@@ -20,8 +20,10 @@ import type { Host } from '../../../electron/host/host';
 /**
  * Explicit scratch sizes: the default 200% of a 256 MiB machine's reservations gives 10 MiB
  * areas, too small for the 20 MiB kernel segment, so kexec_file_load would fail.
+ * `liveupdate=off`: these tests exercise KHO alone (with LUO on, reboot would finalize again and
+ * LUO would preserve its own pages at boot); LUO's tests live in test/unit/luo.
  */
-export const KHO_CMDLINE = 'kho=on kho_scratch=64M,32M,16M';
+export const KHO_CMDLINE = 'kho=on kho_scratch=64M,32M,16M liveupdate=off';
 
 /** A cold-booted machine with KHO on (256 MiB unless told otherwise). */
 export function bootKho(opts: Partial<MachineConfigInput> = {}): { m: Machine; k: Kernel } {

@@ -86,6 +86,13 @@ describe('commands', () => {
     kexec_load: { op: 'kexec_load', cmdline: 'kho=on quiet' },
     reboot: { op: 'reboot' },
     insmod: { op: 'insmod', module: 'test_kho', params: { forget: 3 } },
+    luo_open: { op: 'luo_open', process: 'vmm' },
+    luo_create_session: { op: 'luo_create_session', process: 'vmm', fd: 4, name: 'test-session' },
+    luo_retrieve_session: { op: 'luo_retrieve_session', process: 'vmm', fd: 3, name: 'test-session' },
+    luo_preserve_fd: { op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: '0x1A' },
+    luo_retrieve_fd: { op: 'luo_retrieve_fd', process: 'vmm', session_fd: 4, token: 26 },
+    luo_finish: { op: 'luo_finish', process: 'vmm', session_fd: 4 },
+    expect_content: { op: 'expect_content', process: 'vmm', fd: 5, text: 'hello kexec world' },
   };
   const labels: Record<string, string> = {
     boot: 'boot',
@@ -106,6 +113,13 @@ describe('commands', () => {
     kexec_load: 'kexec -s -l --append="kho=on quiet"',
     reboot: 'kexec -e',
     insmod: 'insmod test_kho forget=3',
+    luo_open: 'vmm: open("/dev/liveupdate")',
+    luo_create_session: 'vmm: ioctl(4, LIVEUPDATE_IOCTL_CREATE_SESSION, "test-session")',
+    luo_retrieve_session: 'vmm: ioctl(3, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, "test-session")',
+    luo_preserve_fd: 'vmm: ioctl(5, LIVEUPDATE_SESSION_PRESERVE_FD, fd 3, token 0x1a)',
+    luo_retrieve_fd: 'vmm: ioctl(4, LIVEUPDATE_SESSION_RETRIEVE_FD, token 0x1a)',
+    luo_finish: 'vmm: ioctl(4, LIVEUPDATE_SESSION_FINISH)',
+    expect_content: 'vmm: expect fd 5 = "hello kexec world"',
   };
 
   it('every op has a sample here', () => {

@@ -1,0 +1,335 @@
+/**
+ * DOC: the Live Update Orchestrator, session model of Linux 6.19 (reference/luo-memfd.md §3, §4.2)
+ *
+ * Late at boot, with KHO on (and `liveupdate=` not off: the simulator turns LUO on with KHO
+ * rather than requiring `liveupdate=on` as well), LUO reads the previous kernel's "LUO" subtree
+ * if there is one — exact `luo-v1` compatible, an 8-byte `liveupdate-number`, the
+ * `luo-session` node — and any mismatch disables LUO, as luo_restore_fail() does. It then
+ * allocates and preserves its own FDT page and the 16-page session block up front and publishes
+ * the FDT as KHO subtree "LUO", so a kexec image may be loaded before anything is preserved.
+ *
+ * /dev/liveupdate has one opener at a time (EBUSY). Its first open deserializes the incoming
+ * sessions from RAM, matching every file to a handler by exact compatible; an unknown one makes
+ * every later open fail with EIO (sticky), the partial state left as it is. The ioctls follow
+ * §3.3 and the errno table of §3.6. At reboot every outgoing file is frozen in preserve order
+ * (a failure unfreezes in reverse and aborts the kexec with that errno), the luo_file_ser and
+ * luo_session_ser records are written, and KHO is finalized (a failure there is EAGAIN).
+ * Incoming sessions are never serialized: what nobody finished is dropped at the next update.
+ */
+import { PAGE_SIZE, hex } from '../../../shared/units';
+import {
+  LIVEUPDATE_SESSION_NAME_LENGTH, LUO_FDT_COMPATIBLE, LUO_FDT_KHO_ENTRY_NAME, LUO_FDT_LIVEUPDATE_NUM, LUO_FDT_SESSION_COMPATIBLE,
+  LUO_FDT_SESSION_HEADER, LUO_FDT_SESSION_NODE_NAME, LUO_FDT_SIZE, LUO_FILE_MAX, LUO_FILE_PGCNT, LUO_FILE_SER_SIZE,
+  LUO_SESSION_HEADER_SER_SIZE, LUO_SESSION_MAX, LUO_SESSION_PGCNT, LUO_SESSION_SER_SIZE,
+  decodeFileSer, decodeSessionSer, encodeFileSer, encodeSessionSer, luoFdt,
+} from '../abi/luo-v1';
+import { getU64, putU64 } from '../abi/bytes';
+import { type KernelError, isErr, kerr } from '../lib/errno';
+import { decodeFdt, encodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
+import { utf8Encode } from '../lib/utf8';
+import type { Kernel } from '../kernel';
+import { PG } from '../mm/page-flags';
+import type { OpenFile } from '../proc';
+import type { LiveupdateFileHandler } from './file-handler';
+import { MemfdLuoHandler } from './memfd-handler';
+import { type LuoFile, LuoSession, tokenHex } from './session';
+
+export class Luo {
+  readonly handlers = new Map<string, LiveupdateFileHandler>();
+  readonly outgoing: LuoSession[] = [];
+  readonly incoming: LuoSession[] = [];
+  devOpen = false;
+  /** luo_session_deserialize() ran: not yet, fine, or failed (every open is then EIO). */
+  deserialized: 'no' | 'ok' | 'eio' = 'no';
+  /** liveupdate-number this kernel publishes: the incoming one + 1 (1 after a cold boot). */
+  liveupdateNumber = 1n;
+  /** The outgoing LUO FDT page and 16-page session block. */
+  fdtPhys = 0;
+  sessionBlockPhys = 0;
+  /** The previous kernel's session header, until deserialization frees it (0: none). */
+  private incomingHeaderPhys = 0;
+
+  private constructor(private readonly k: Kernel) {}
+
+  private get log() {
+    return this.k.log;
+  }
+
+  /**
+   * luo_early_startup() + liveupdate_init(): null when LUO is off (KHO off, `liveupdate=off`,
+   * a bad incoming tree, or no memory for the outgoing one).
+   */
+  static init(k: Kernel, enabled: boolean): Luo | null {
+    if (!enabled) return null;
+    if (!k.khoOut) {
+      k.log.info('luo', 'disabled: KHO is not enabled');
+      return null;
+    }
+    const luo = new Luo(k);
+    if (k.khoIn && !luo.setupIncoming()) return null;
+    const e = luo.registerFileHandler(new MemfdLuoHandler(k)) ?? luo.setupOutgoing();
+    if (e) {
+      k.log.err('luo', `initialization failed: ${e.errno} (${e.reason}); LUO disabled`);
+      return null;
+    }
+    k.log.info('luo', `liveupdate-number ${luo.liveupdateNumber}; /dev/liveupdate registered`);
+    return luo;
+  }
+
+  /** luo_early_startup() on a KHO boot; false means LUO is disabled. */
+  private setupIncoming(): boolean {
+    const k = this.k;
+    const fail = (why: string): boolean => {
+      k.log.err('luo', `${why}: luo_restore_fail(), live update disabled`);
+      return false;
+    };
+    const phys = k.khoIn!.retrieveSubtree(LUO_FDT_KHO_ENTRY_NAME);
+    if (isErr(phys)) {
+      if (phys.errno === 'ENOENT') return true; // the previous kernel had no LUO: a cold start for LUO
+      return fail(`failed to retrieve the LUO subtree: ${phys.reason}`);
+    }
+    const d = decodeFdt(k.ram.read(phys, LUO_FDT_SIZE));
+    if (!d.ok) return fail(`the LUO FDT at ${hex(phys)} is invalid: ${d.message}`);
+    if (fdtCheckCompatible(d.root, LUO_FDT_COMPATIBLE) !== 0) return fail(`FDT '${hex(phys)}' is incompatible with '${LUO_FDT_COMPATIBLE}'`);
+    const num = getProp(d.root, LUO_FDT_LIVEUPDATE_NUM);
+    if (!num || num.length !== 8) return fail(`unable to get live update number '${LUO_FDT_LIVEUPDATE_NUM}' [${num?.length ?? -1}]`);
+    const node = d.root.children.find((c) => c.name === LUO_FDT_SESSION_NODE_NAME);
+    if (!node) return fail(`unable to get session node: [${LUO_FDT_SESSION_NODE_NAME}]`);
+    if (fdtCheckCompatible(node, LUO_FDT_SESSION_COMPATIBLE) !== 0) return fail(`session node incompatible [${LUO_FDT_SESSION_COMPATIBLE}]`);
+    const head = getProp(node, LUO_FDT_SESSION_HEADER);
+    const headPhys = head && head.length === 8 ? readU64le(head) : null;
+    if (headPhys === null) return fail(`unable to get session header '${LUO_FDT_SESSION_HEADER}'`);
+    this.incomingHeaderPhys = Number(headPhys);
+    this.liveupdateNumber = readU64le(num)! + 1n;
+    return true;
+  }
+
+  /** luo_fdt_setup() + luo_session_setup_outgoing(): the preserved FDT and session block, published as "LUO". */
+  private setupOutgoing(): KernelError | null {
+    const kho = this.k.khoOut!;
+    const fdt = kho.allocPreserve(LUO_FDT_SIZE, 'LUO FDT');
+    if (isErr(fdt)) return fdt;
+    const block = kho.allocPreserve(LUO_SESSION_PGCNT * PAGE_SIZE, 'LUO session block');
+    if (isErr(block)) return block;
+    this.fdtPhys = fdt;
+    this.sessionBlockPhys = block;
+    const enc = encodeFdt(luoFdt(this.liveupdateNumber, block), { capacity: LUO_FDT_SIZE });
+    if (!enc.ok) return kerr('ENOMEM', enc.message);
+    this.k.ram.write(fdt, enc.bytes);
+    return kho.addSubtree(LUO_FDT_KHO_ENTRY_NAME, fdt);
+  }
+
+  /** liveupdate_register_file_handler(). */
+  registerFileHandler(h: LiveupdateFileHandler): KernelError | null {
+    if (this.outgoing.length || this.incoming.length) return kerr('EBUSY', 'sessions exist: handlers register only while LUO is quiescent');
+    if (this.handlers.has(h.compatible)) return kerr('EEXIST', `a handler for ${h.compatible} is registered`);
+    this.handlers.set(h.compatible, h);
+    return null;
+  }
+
+  /** open("/dev/liveupdate"): one opener; the first open deserializes the incoming sessions. */
+  open(): KernelError | null {
+    if (this.devOpen) return kerr('EBUSY', '/dev/liveupdate is already open');
+    if (this.deserialized === 'no') {
+      const e = this.deserialize();
+      this.deserialized = e ? 'eio' : 'ok';
+      if (e) this.log.err('luo', `deserialization of the incoming sessions failed: ${e.errno} (${e.reason})`);
+    }
+    if (this.deserialized === 'eio') return kerr('EIO', 'the incoming sessions could not be deserialized (sticky until the next reboot)');
+    this.devOpen = true;
+    return null;
+  }
+
+  release(): void {
+    this.devOpen = false;
+  }
+
+  /** luo_session_deserialize(): every session and file from RAM; the header block is then freed. */
+  private deserialize(): KernelError | null {
+    const head = this.incomingHeaderPhys;
+    if (!head) return null;
+    const ram = this.k.ram;
+    const count = getU64(ram.read(head, LUO_SESSION_HEADER_SER_SIZE), 0);
+    if (!(count <= LUO_SESSION_MAX)) return kerr('EINVAL', `session header count ${count} exceeds ${LUO_SESSION_MAX}`);
+    for (let i = 0; i < count; i++) {
+      const ser = decodeSessionSer(ram.read(head + LUO_SESSION_HEADER_SER_SIZE + i * LUO_SESSION_SER_SIZE, LUO_SESSION_SER_SIZE));
+      if (this.incoming.some((s) => s.name === ser.name)) return kerr('EEXIST', `failed to insert session due to name conflict [${ser.name}]`);
+      const session = new LuoSession(ser.name, true);
+      this.incoming.push(session);
+      if (!(ser.count <= LUO_FILE_MAX) || (ser.count > 0 && !ser.files)) return kerr('EINVAL', `session [${ser.name}]: ${ser.count} files at ${hex(ser.files)}`);
+      session.filesPhys = ser.files;
+      for (let j = 0; j < ser.count; j++) {
+        const f = decodeFileSer(ram.read(ser.files + j * LUO_FILE_SER_SIZE, LUO_FILE_SER_SIZE));
+        const handler = this.handlers.get(f.compatible);
+        if (!handler) {
+          this.log.warn('luo', `No registered handler for compatible '${f.compatible}'`);
+          return kerr('ENOENT', `session [${ser.name}] token ${tokenHex(f.token)}: no handler for '${f.compatible}'`);
+        }
+        session.files.push({ token: f.token, compatible: f.compatible, handler, args: { handler, retrieved: false, file: null, serializedData: f.data, privateData: null } });
+      }
+    }
+    this.restoreFree(head);
+    this.incomingHeaderPhys = 0;
+    this.log.info('luo', `deserialized ${count} incoming session(s)`);
+    return null;
+  }
+
+  /** kho_restore_free(): restore preserved memory of the previous kernel and free it. */
+  private restoreFree(phys: number): void {
+    const pfn = this.k.khoIn?.restoreFolio(phys, 'LUO (incoming)');
+    if (pfn === undefined || pfn === null) return;
+    this.k.buddy.freePages(pfn, this.k.pages.flags[pfn]! & PG.head ? this.k.pages.order[pfn]! : 0);
+  }
+
+  /** kho_unpreserve_free(): the reverse of kho_alloc_preserve. */
+  private unpreserveFree(phys: number): void {
+    const pfn = phys / PAGE_SIZE;
+    const order = this.k.pages.flags[pfn]! & PG.head ? this.k.pages.order[pfn]! : 0;
+    this.k.khoOut!.unpreserveFolio(pfn);
+    this.k.buddy.freePages(pfn, order);
+  }
+
+  /** LIVEUPDATE_IOCTL_CREATE_SESSION. */
+  createSession(name: string): LuoSession | KernelError {
+    const len = utf8Encode(name).length;
+    if (len === 0 || len >= LIVEUPDATE_SESSION_NAME_LENGTH) return kerr('EINVAL', `a session name must be 1 to ${LIVEUPDATE_SESSION_NAME_LENGTH - 1} bytes`);
+    if (this.outgoing.some((s) => s.name === name)) return kerr('EEXIST', `an outgoing session named "${name}" exists`);
+    if (this.outgoing.length >= LUO_SESSION_MAX) return kerr('ENOMEM', `the session block holds at most ${LUO_SESSION_MAX} sessions`);
+    const s = new LuoSession(name, false);
+    this.outgoing.push(s);
+    return s;
+  }
+
+  /** LIVEUPDATE_IOCTL_RETRIEVE_SESSION. */
+  retrieveSession(name: string): LuoSession | KernelError {
+    const s = this.incoming.find((x) => x.name === name);
+    if (!s) return kerr('ENOENT', `no incoming session named "${name}"`);
+    if (s.retrieved) return kerr('EINVAL', `session "${name}" was already retrieved`);
+    s.retrieved = true;
+    return s;
+  }
+
+  /** LIVEUPDATE_SESSION_PRESERVE_FD: `file` is what the fd resolved to (EBADF when it did not). */
+  preserveFd(s: LuoSession, file: OpenFile | KernelError, token: bigint): KernelError | null {
+    if (s.incoming) return kerr('EINVAL', `session "${s.name}" is incoming: files are preserved in outgoing sessions`);
+    if (s.fileByToken(token)) return kerr('EEXIST', `token ${tokenHex(token)} is already used in session "${s.name}"`);
+    if (s.files.length >= LUO_FILE_MAX) return kerr('ENOSPC', `session "${s.name}" holds ${LUO_FILE_MAX} files`);
+    if (isErr(file)) return file;
+    const kho = this.k.khoOut!;
+    if (!s.filesPhys) {
+      const phys = kho.allocPreserve(LUO_FILE_PGCNT * PAGE_SIZE, `LUO file array (${s.name})`);
+      if (isErr(phys)) return phys;
+      s.filesPhys = phys;
+    }
+    const dropArray = () => {
+      if (s.files.length === 0) {
+        this.unpreserveFree(s.filesPhys);
+        s.filesPhys = 0;
+      }
+    };
+    const handler = [...this.handlers.values()].find((h) => h.canPreserve(file));
+    if (!handler) {
+      dropArray();
+      return kerr('ENOENT', `no file handler can preserve a ${file.kind} file`);
+    }
+    const args = { handler, retrieved: false, file, serializedData: 0, privateData: null as unknown };
+    const e = handler.preserve(args);
+    if (e) {
+      dropArray();
+      return e;
+    }
+    if (file.kind === 'memfd') file.inode.refs++; // LUO co-owns the file
+    s.files.push({ token, compatible: handler.compatible, handler, args });
+    return null;
+  }
+
+  /** LIVEUPDATE_SESSION_RETRIEVE_FD: the file (the caller installs an fd); a second retrieve gives the same file. */
+  retrieveFd(s: LuoSession, token: bigint): OpenFile | KernelError {
+    const f = s.incoming ? s.fileByToken(token) : undefined;
+    if (!f) return kerr('ENOENT', `no file with token ${tokenHex(token)} in session "${s.name}"`);
+    if (!f.args.retrieved) {
+      const e = f.handler.retrieve(f.args);
+      if (e) return e;
+      f.args.retrieved = true;
+    }
+    return f.args.file!;
+  }
+
+  /** LIVEUPDATE_SESSION_FINISH: every can_finish, then every finish (last file first). */
+  finish(s: LuoSession): KernelError | null {
+    if (!s.incoming) return kerr('EINVAL', `session "${s.name}" is outgoing: only incoming sessions finish`);
+    for (const f of s.files) if (f.handler.canFinish && !f.handler.canFinish(f.args)) return kerr('EBUSY', `${f.compatible} token ${tokenHex(f.token)} cannot finish yet`);
+    for (const f of [...s.files].reverse()) {
+      f.handler.finish(f.args);
+      if (f.args.file?.kind === 'memfd') this.k.processes.putMemfd(f.args.file);
+    }
+    s.files.length = 0;
+    if (s.filesPhys) this.restoreFree(s.filesPhys);
+    s.filesPhys = 0;
+    s.finished = true;
+    return null;
+  }
+
+  /** The last close of a session fd: outgoing → unpreserve everything (reverse) and delete; incoming → finish. */
+  closeSession(s: LuoSession): void {
+    if (!s.incoming) {
+      for (const f of [...s.files].reverse()) this.unpreserveFile(f);
+      s.files.length = 0;
+      if (s.filesPhys) this.unpreserveFree(s.filesPhys);
+      s.filesPhys = 0;
+      this.outgoing.splice(this.outgoing.indexOf(s), 1);
+      this.log.info('luo', `session "${s.name}" closed before reboot: its files are no longer preserved`);
+      return;
+    }
+    const e = s.finished ? null : this.finish(s);
+    if (e) {
+      this.log.warn('luo', `session "${s.name}": finish on close failed: ${e.errno}; it can be retrieved again`);
+      s.retrieved = false;
+      return;
+    }
+    this.incoming.splice(this.incoming.indexOf(s), 1);
+  }
+
+  private unpreserveFile(f: LuoFile): void {
+    f.handler.unpreserve(f.args);
+    if (f.args.file?.kind === 'memfd') this.k.processes.putMemfd(f.args.file);
+  }
+
+  /**
+   * liveupdate_reboot(): freeze every file (sessions in list order, files in preserve order),
+   * roll back in reverse on a failure, write the records, then kho_finalize().
+   */
+  reboot(): KernelError | null {
+    const frozen: LuoFile[] = [];
+    for (const s of this.outgoing) {
+      for (const f of s.files) {
+        const e = f.handler.freeze ? f.handler.freeze(f.args) : null;
+        if (e) {
+          for (const g of frozen.reverse()) g.handler.unfreeze?.(g.args);
+          this.log.err('luo', `freeze of ${f.compatible} token ${tokenHex(f.token)} in session "${s.name}" failed: ${e.errno}; reboot aborted`);
+          return e;
+        }
+        frozen.push(f);
+      }
+    }
+    const ram = this.k.ram;
+    const block = new Uint8Array(LUO_SESSION_PGCNT * PAGE_SIZE);
+    putU64(block, 0, this.outgoing.length);
+    this.outgoing.forEach((s, i) => {
+      if (s.filesPhys) {
+        const files = new Uint8Array(LUO_FILE_PGCNT * PAGE_SIZE);
+        s.files.forEach((f, j) => files.set(encodeFileSer({ compatible: f.compatible, data: f.args.serializedData, token: f.token }), j * LUO_FILE_SER_SIZE));
+        ram.write(s.filesPhys, files);
+      }
+      block.set(encodeSessionSer({ name: s.name, files: s.filesPhys, count: s.files.length }), LUO_SESSION_HEADER_SER_SIZE + i * LUO_SESSION_SER_SIZE);
+    });
+    ram.write(this.sessionBlockPhys, block);
+    const e = this.k.khoOut!.finalize();
+    if (e) {
+      this.log.err('luo', `kho_finalize failed: ${e.errno} (${e.reason})`);
+      return kerr('EAGAIN', `kho_finalize failed: ${e.reason}`);
+    }
+    this.log.info('luo', `serialized ${this.outgoing.length} session(s) for live update ${this.liveupdateNumber}`);
+    return null;
+  }
+}

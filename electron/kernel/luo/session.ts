@@ -1,0 +1,48 @@
+/**
+ * DOC: LUO sessions and their files (Linux 6.19 luo_session.c / luo_file.c, reference/luo-memfd.md §3.1)
+ *
+ * A session is a named set of preserved files, held by userspace as an fd. Outgoing sessions
+ * were created in this kernel and are serialized at reboot; incoming ones were rebuilt from RAM
+ * on the first open of /dev/liveupdate and wait to be retrieved and finished.
+ */
+import type { OpenFile } from '../proc';
+import type { LiveupdateFileHandler, LuoFileOpArgs } from './file-handler';
+
+/** struct luo_file. */
+export interface LuoFile {
+  token: bigint;
+  /** The handler's compatible as it is (or will be) written in luo_file_ser. */
+  compatible: string;
+  args: LuoFileOpArgs;
+  handler: LiveupdateFileHandler;
+}
+
+export class LuoSession {
+  readonly files: LuoFile[] = [];
+  /** Incoming only: RETRIEVE_SESSION succeeded (a second one is EINVAL). */
+  retrieved = false;
+  /** Incoming only: FINISH succeeded. */
+  finished = false;
+  /** Physical address of the preserved 2-page luo_file_ser array (0 until the first preserve). */
+  filesPhys = 0;
+
+  constructor(
+    readonly name: string,
+    readonly incoming: boolean,
+  ) {}
+
+  fileByToken(token: bigint): LuoFile | undefined {
+    return this.files.find((f) => f.token === token);
+  }
+}
+
+/** What a process holds for a session fd. */
+export interface SessionFile {
+  kind: 'session';
+  session: LuoSession;
+}
+
+/** Convenience for messages: the token as the selftests print it. */
+export const tokenHex = (t: bigint): string => `0x${t.toString(16)}`;
+
+export type { OpenFile };
