@@ -15,6 +15,15 @@ const Order = z.number().int().min(0).max(MAX_PAGE_ORDER);
 const Token = z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().regex(/^0x[0-9a-fA-F]{1,16}$/)]);
 /** A session name as userspace passes it: the kernel, not the schema, refuses empty or too-long names. */
 const SessionName = z.string().max(256);
+/**
+ * The `size` the caller puts in the first u32 of an ioctl argument struct (default: the struct's
+ * own size). Below the minimum is EINVAL; above it, the bytes past the known struct are filled
+ * with `trailing` and any non-zero one is E2BIG (copy_struct_from_user).
+ */
+const IoctlSize = {
+  size: z.number().int().min(0).max(4096).optional(),
+  trailing: z.number().int().min(0).max(255).optional(),
+};
 
 /** What a write puts into the pages: random bytes from the machine's RNG, a repeated byte, or text. */
 export const WriteDataSchema = z.union([
@@ -25,7 +34,7 @@ export const WriteDataSchema = z.union([
 export type WriteData = z.infer<typeof WriteDataSchema>;
 
 /** An errno a step expects; the step passes only if the kernel answers with exactly this. */
-const ExpectErrno = z.enum(['EINVAL', 'ENOMEM', 'EBUSY', 'ENOENT', 'EEXIST', 'ENOSPC', 'EIO', 'EAGAIN', 'EADDRNOTAVAIL', 'EOPNOTSUPP', 'EBADF', 'EFBIG', 'EPERM', 'ESRCH']);
+const ExpectErrno = z.enum(['EINVAL', 'ENOMEM', 'EBUSY', 'ENOENT', 'EEXIST', 'ENOSPC', 'EIO', 'EAGAIN', 'EADDRNOTAVAIL', 'EOPNOTSUPP', 'EBADF', 'EFBIG', 'EPERM', 'ESRCH', 'E2BIG', 'ENOTTY']);
 
 const step = <O extends string, T extends z.ZodRawShape>(op: O, shape: T) =>
   z.object({ op: z.literal(op), expect: ExpectErrno.optional(), ...shape }).strict();
@@ -93,15 +102,27 @@ export const CommandSchema = z.discriminatedUnion('op', [
   /** open("/dev/liveupdate", O_RDWR). */
   step('luo_open', { process: Process }),
   /** ioctl(fd, LIVEUPDATE_IOCTL_CREATE_SESSION): returns the session fd. */
-  step('luo_create_session', { process: Process, fd: Fd, name: SessionName }),
+  step('luo_create_session', { process: Process, fd: Fd, name: SessionName, ...IoctlSize }),
   /** ioctl(fd, LIVEUPDATE_IOCTL_RETRIEVE_SESSION): returns the session fd. */
-  step('luo_retrieve_session', { process: Process, fd: Fd, name: SessionName }),
+  step('luo_retrieve_session', { process: Process, fd: Fd, name: SessionName, ...IoctlSize }),
   /** ioctl(session_fd, LIVEUPDATE_SESSION_PRESERVE_FD). */
-  step('luo_preserve_fd', { process: Process, session_fd: Fd, fd: Fd, token: Token }),
+  step('luo_preserve_fd', { process: Process, session_fd: Fd, fd: Fd, token: Token, ...IoctlSize }),
   /** ioctl(session_fd, LIVEUPDATE_SESSION_RETRIEVE_FD): returns the new fd. */
-  step('luo_retrieve_fd', { process: Process, session_fd: Fd, token: Token }),
+  step('luo_retrieve_fd', { process: Process, session_fd: Fd, token: Token, ...IoctlSize }),
   /** ioctl(session_fd, LIVEUPDATE_SESSION_FINISH). */
-  step('luo_finish', { process: Process, session_fd: Fd }),
+  step('luo_finish', { process: Process, session_fd: Fd, ...IoctlSize }),
+  /**
+   * Simulator fault injection (no kernel interface): the next liveupdate_reboot() finds the freeze
+   * of the file with `token` (default: the first file it freezes) failing with `errno`. One shot.
+   */
+  step('luo_fail_next_freeze', { errno: ExpectErrno, token: Token.optional() }),
+  /**
+   * The program stores the page checksums of memfd `fd` (u32 little-endian per page, in page
+   * order) in memfd `into_fd`, sized to fit: a VMM's record of its guest memory, kept in RAM.
+   */
+  step('save_checksums', { process: Process, fd: Fd, into_fd: Fd }),
+  /** A check: the page checksums of memfd `fd` equal the ones stored in memfd `from_fd` by save_checksums. */
+  step('expect_checksums', { process: Process, fd: Fd, from_fd: Fd }),
   /** Reads the whole file and compares it with `text` (a check: the writer may be gone after a kexec). */
   step('expect_content', { process: Process, fd: Fd, text: z.string().max(65536) }),
   step('expect_free', {
@@ -118,6 +139,10 @@ export const COMMAND_OPS = CommandSchema.options.map((o) => o.shape.op.value) as
 
 /** A token as the selftests print it: 0x1a. */
 export const tokenText = (t: number | string): string => (typeof t === 'string' ? t.toLowerCase() : `0x${t.toString(16)}`);
+
+/** ", size 4" when an ioctl step sets its own argument size (and ", trailing 0xff" past the struct). */
+const sz = (c: { size?: number; trailing?: number }): string =>
+  (c.size !== undefined ? `, size ${c.size}` : '') + (c.trailing ? `, trailing 0x${c.trailing.toString(16)}` : '');
 
 /** A one-line label for the timeline: "memfd_create(vmm, \"guest\", 64 MiB)". */
 export function describeCommand(c: Command): string {
@@ -156,15 +181,21 @@ export function describeCommand(c: Command): string {
     case 'luo_open':
       return `${c.process}: open("/dev/liveupdate")`;
     case 'luo_create_session':
-      return `${c.process}: ioctl(${c.fd}, LIVEUPDATE_IOCTL_CREATE_SESSION, "${c.name}")`;
+      return `${c.process}: ioctl(${c.fd}, LIVEUPDATE_IOCTL_CREATE_SESSION, "${c.name}"${sz(c)})`;
     case 'luo_retrieve_session':
-      return `${c.process}: ioctl(${c.fd}, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, "${c.name}")`;
+      return `${c.process}: ioctl(${c.fd}, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, "${c.name}"${sz(c)})`;
     case 'luo_preserve_fd':
-      return `${c.process}: ioctl(${c.session_fd}, LIVEUPDATE_SESSION_PRESERVE_FD, fd ${c.fd}, token ${tokenText(c.token)})`;
+      return `${c.process}: ioctl(${c.session_fd}, LIVEUPDATE_SESSION_PRESERVE_FD, fd ${c.fd}, token ${tokenText(c.token)}${sz(c)})`;
     case 'luo_retrieve_fd':
-      return `${c.process}: ioctl(${c.session_fd}, LIVEUPDATE_SESSION_RETRIEVE_FD, token ${tokenText(c.token)})`;
+      return `${c.process}: ioctl(${c.session_fd}, LIVEUPDATE_SESSION_RETRIEVE_FD, token ${tokenText(c.token)}${sz(c)})`;
     case 'luo_finish':
-      return `${c.process}: ioctl(${c.session_fd}, LIVEUPDATE_SESSION_FINISH)`;
+      return `${c.process}: ioctl(${c.session_fd}, LIVEUPDATE_SESSION_FINISH${sz(c)})`;
+    case 'luo_fail_next_freeze':
+      return `inject: next freeze${c.token !== undefined ? ` of token ${tokenText(c.token)}` : ''} fails with ${c.errno}`;
+    case 'save_checksums':
+      return `${c.process}: page checksums of fd ${c.fd} → fd ${c.into_fd}`;
+    case 'expect_checksums':
+      return `${c.process}: expect fd ${c.fd} page checksums = fd ${c.from_fd}`;
     case 'expect_content':
       return `${c.process}: expect fd ${c.fd} = ${JSON.stringify(c.text.slice(0, 24))}`;
     case 'kexec_load':

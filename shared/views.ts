@@ -8,7 +8,8 @@ import type { PageCategory } from './palette';
 
 export type Errno =
   | 'EPERM' | 'ENOENT' | 'ESRCH' | 'EIO' | 'EBADF' | 'EMFILE' | 'EAGAIN' | 'ENOMEM' | 'EBUSY' | 'EEXIST'
-  | 'EINVAL' | 'EFBIG' | 'ENOSPC' | 'EOPNOTSUPP' | 'EADDRNOTAVAIL';
+  | 'EINVAL' | 'EFBIG' | 'ENOSPC' | 'EOPNOTSUPP' | 'EADDRNOTAVAIL'
+  | 'E2BIG' | 'ENOTTY';
 
 export type MigrateType = 'UNMOVABLE' | 'MOVABLE' | 'CMA';
 export const MIGRATE_TYPES: readonly MigrateType[] = ['UNMOVABLE', 'MOVABLE', 'CMA'];

@@ -10,7 +10,7 @@ import { type Command, tokenText } from '../../shared/commands';
 import { PAGE_SIZE, formatBytes } from '../../shared/units';
 import type { Errno } from '../../shared/views';
 import { ALLOC_FAILED } from '../kernel/mm/buddy';
-import { MIGRATE_MOVABLE, MIGRATE_UNMOVABLE } from '../kernel/mm/page-flags';
+import { MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, PG } from '../kernel/mm/page-flags';
 import { type KernelError, isErr, kerr } from '../kernel/lib/errno';
 import type { Kernel } from '../kernel/kernel';
 import type { Machine } from '../kernel/machine';
@@ -158,6 +158,19 @@ function run(machine: Machine, cmd: Command): Outcome {
     case 'luo_retrieve_fd':
     case 'luo_finish':
       return runLuo(k, cmd);
+    case 'luo_fail_next_freeze': {
+      if (!k.luo) return failed(kerr('ENOENT', 'LUO is disabled: there is nothing to freeze'), 'luo_fail_next_freeze');
+      k.luo.failNextFreeze = { errno: cmd.errno, token: cmd.token === undefined ? null : BigInt(cmd.token) };
+      return done(`the next freeze${cmd.token !== undefined ? ` of token ${tokenText(cmd.token)}` : ''} fails with ${cmd.errno} (fault injection)`);
+    }
+    case 'save_checksums':
+      return withFile(k, cmd.process, cmd.fd, 'save_checksums', (p, src) =>
+        withFile(k, cmd.process, cmd.into_fd, 'save_checksums', (_p, dst) => saveChecksums(k, p, src, dst, cmd.into_fd)),
+      );
+    case 'expect_checksums':
+      return withFile(k, cmd.process, cmd.fd, 'expect_checksums', (_p, f) =>
+        withFile(k, cmd.process, cmd.from_fd, 'expect_checksums', (_p2, state) => expectChecksums(k, f, state)),
+      );
     case 'expect_content':
       return withFile(k, cmd.process, cmd.fd, 'expect_content', (_p, f) => {
         const got = k.shmem.read(f.inode, 0, f.inode.size);
@@ -224,14 +237,18 @@ function runLuo(k: Kernel, cmd: LuoCommand): Outcome {
     if (cmd.op === 'luo_create_session' || cmd.op === 'luo_retrieve_session') {
       const dev = k.processes.file(p, cmd.fd);
       if (isErr(dev)) return failed(dev, op);
-      if (dev.kind !== 'liveupdate') return failed(kerr('EINVAL', `fd ${cmd.fd} is not /dev/liveupdate (a real kernel answers ENOTTY)`), op);
+      if (dev.kind !== 'liveupdate') return failed(kerr('ENOTTY', `fd ${cmd.fd} is not /dev/liveupdate: its file has no such ioctl`), op);
+      const bad = luo.ioctlArgs(cmd.op === 'luo_create_session' ? 'create_session' : 'retrieve_session', cmd.size, cmd.trailing);
+      if (bad) return failed(bad, op);
       const s = cmd.op === 'luo_create_session' ? luo.createSession(cmd.name) : luo.retrieveSession(cmd.name);
       if (isErr(s)) return failed(s, op);
       return install({ kind: 'session', session: s }, `[luo_session] ${s.name}`);
     }
     const sf = k.processes.file(p, cmd.session_fd);
     if (isErr(sf)) return failed(sf, op);
-    if (sf.kind !== 'session') return failed(kerr('EINVAL', `fd ${cmd.session_fd} is not a LUO session (a real kernel answers ENOTTY)`), op);
+    if (sf.kind !== 'session') return failed(kerr('ENOTTY', `fd ${cmd.session_fd} is not a LUO session: its file has no such ioctl`), op);
+    const bad = luo.ioctlArgs(cmd.op === 'luo_preserve_fd' ? 'preserve_fd' : cmd.op === 'luo_retrieve_fd' ? 'retrieve_fd' : 'finish', cmd.size, cmd.trailing);
+    if (bad) return failed(bad, op);
     const session: LuoSession = sf.session;
     switch (cmd.op) {
       case 'luo_preserve_fd': {
@@ -285,4 +302,48 @@ function verifyMemfd(k: Kernel, p: Process, inode: Parameters<Kernel['processes'
   }
   if (mismatches) return checkFailed(`memfd:${inode.name}: ${mismatches} of ${expected.size} pages differ: ${bad.join(', ')}${mismatches > bad.length ? ', …' : ''}`);
   return done(`memfd:${inode.name}: all ${expected.size} written pages match`);
+}
+
+/**
+ * What a VMM keeps about its guest memory: the checksum of every page of `src` (u32 little-endian,
+ * page order), stored in the memfd `dst`, grown to fit. Only bytes in RAM: a later kernel can
+ * read them back from a preserved copy of `dst`.
+ */
+function saveChecksums(k: Kernel, p: Process, src: MemfdFile, dst: MemfdFile, dstFd: number): Outcome {
+  const pages = Math.ceil(src.inode.size / PAGE_SIZE);
+  const bytes = new Uint8Array(pages * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < pages; i++) view.setUint32(i * 4, k.processes.pageChecksum(src.inode, i) >>> 0, true);
+  const inode = dst.inode;
+  if (inode.size !== bytes.length) {
+    const e = k.shmem.truncate(inode, bytes.length);
+    if (e) return failed(e, 'save_checksums');
+  }
+  const e = k.shmem.fallocate(inode, 0, bytes.length, false);
+  if (e) return failed(e, 'save_checksums');
+  for (let off = 0; off < bytes.length; off += PAGE_SIZE) {
+    const pfn = inode.pages.get(off / PAGE_SIZE);
+    k.ram.write(pfn * PAGE_SIZE, bytes.subarray(off, Math.min(bytes.length, off + PAGE_SIZE)));
+    k.pages.flags[k.pages.compoundHead(pfn)]! |= PG.dirty;
+  }
+  k.processes.remember(p, inode, 0, bytes.length);
+  return done(`checksums of ${pages} pages of memfd:${src.inode.name} stored in fd ${dstFd} (${formatBytes(bytes.length)})`);
+}
+
+/** Compares the page checksums of `f` with the ones `state` holds (as save_checksums wrote them). */
+function expectChecksums(k: Kernel, f: MemfdFile, state: MemfdFile): Outcome {
+  const stored = k.shmem.read(state.inode, 0, state.inode.size);
+  const count = Math.floor(stored.length / 4);
+  const pages = Math.ceil(f.inode.size / PAGE_SIZE);
+  if (count !== pages) return checkFailed(`memfd:${f.inode.name} has ${pages} pages; the state holds ${count} checksums`);
+  const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
+  const bad: number[] = [];
+  let mismatches = 0;
+  for (let i = 0; i < pages; i++) {
+    if (k.processes.pageChecksum(f.inode, i) >>> 0 === view.getUint32(i * 4, true)) continue;
+    mismatches++;
+    if (bad.length < 8) bad.push(i);
+  }
+  if (mismatches) return checkFailed(`memfd:${f.inode.name}: ${mismatches} of ${pages} pages differ from the stored checksums: index ${bad.join(', ')}${mismatches > bad.length ? ', …' : ''}`);
+  return done(`memfd:${f.inode.name}: all ${pages} pages match the ${count} checksums read from memfd:${state.inode.name}`);
 }

@@ -106,6 +106,124 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
       { op: 'luo_finish', process: 'luo-test', session_fd: 4 },
     ],
   },
+  'luo-multi-session': {
+    name: 'luo-multi-session',
+    description:
+      'The selftest luo_multi_session: two empty sessions, one session with one memfd (token 0x1001), one with two (0x2002, 0x3003); after a kexec all four are retrieved, the contents compared, and every session finished, the empty ones included.',
+    machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on' },
+    steps: [
+      { op: 'boot' },
+      { op: 'spawn', name: 'luo-test' },
+      { op: 'luo_open', process: 'luo-test' }, // fd 3
+      { op: 'luo_create_session', process: 'luo-test', fd: 3, name: 'multi-test-empty-1' }, // fd 4
+      { op: 'luo_create_session', process: 'luo-test', fd: 3, name: 'multi-test-empty-2' }, // fd 5
+      { op: 'luo_create_session', process: 'luo-test', fd: 3, name: 'multi-test-files-1' }, // fd 6
+      { op: 'luo_create_session', process: 'luo-test', fd: 3, name: 'multi-test-files-2' }, // fd 7
+      { op: 'memfd_create', process: 'luo-test', name: 'file-1' }, // fd 8
+      { op: 'write', process: 'luo-test', fd: 8, data: { text: 'session 1, file 1' } },
+      { op: 'luo_preserve_fd', process: 'luo-test', session_fd: 6, fd: 8, token: '0x1001' },
+      { op: 'memfd_create', process: 'luo-test', name: 'file-2' }, // fd 9
+      { op: 'write', process: 'luo-test', fd: 9, data: { text: 'session 2, file 1' } },
+      { op: 'luo_preserve_fd', process: 'luo-test', session_fd: 7, fd: 9, token: '0x2002' },
+      { op: 'memfd_create', process: 'luo-test', name: 'file-3' }, // fd 10
+      { op: 'write', process: 'luo-test', fd: 10, data: { text: 'session 2, file 2' } },
+      { op: 'luo_preserve_fd', process: 'luo-test', session_fd: 7, fd: 10, token: '0x3003' },
+      { op: 'kexec_load' },
+      { op: 'reboot' },
+      { op: 'boot' },
+      { op: 'spawn', name: 'luo-test' },
+      { op: 'luo_open', process: 'luo-test' }, // fd 3
+      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'multi-test-empty-1' }, // fd 4
+      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'multi-test-empty-2' }, // fd 5
+      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'multi-test-files-1' }, // fd 6
+      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'multi-test-files-2' }, // fd 7
+      { op: 'luo_retrieve_fd', process: 'luo-test', session_fd: 6, token: '0x1001' }, // fd 8
+      { op: 'luo_retrieve_fd', process: 'luo-test', session_fd: 7, token: '0x2002' }, // fd 9
+      { op: 'luo_retrieve_fd', process: 'luo-test', session_fd: 7, token: '0x3003' }, // fd 10
+      { op: 'expect_content', process: 'luo-test', fd: 8, text: 'session 1, file 1' },
+      { op: 'expect_content', process: 'luo-test', fd: 9, text: 'session 2, file 1' },
+      { op: 'expect_content', process: 'luo-test', fd: 10, text: 'session 2, file 2' },
+      { op: 'luo_finish', process: 'luo-test', session_fd: 4 },
+      { op: 'luo_finish', process: 'luo-test', session_fd: 5 },
+      { op: 'luo_finish', process: 'luo-test', session_fd: 6 },
+      { op: 'luo_finish', process: 'luo-test', session_fd: 7 },
+    ],
+  },
+  'luo-vm': {
+    name: 'luo-vm',
+    description:
+      'A VMM live-updates the kernel under a 4 GiB guest: its memfd (random data, order-9 folios) and a small state memfd holding the page checksums are preserved; the next kernel retrieves both and checks the guest memory against the checksums it read from RAM.',
+    machine: { ram: '16G', nodes: 1, seed: 11, cmdline: 'kho=on kho_scratch=256M,1G,256M' },
+    steps: [
+      { op: 'boot' },
+      { op: 'spawn', name: 'vmm' },
+      { op: 'memfd_create', process: 'vmm', name: 'guest-ram', size: '4G' }, // fd 3
+      { op: 'write', process: 'vmm', fd: 3, data: { random: true }, order: 9 },
+      { op: 'memfd_create', process: 'vmm', name: 'vmm-state' }, // fd 4
+      { op: 'save_checksums', process: 'vmm', fd: 3, into_fd: 4 },
+      { op: 'luo_open', process: 'vmm' }, // fd 5
+      { op: 'luo_create_session', process: 'vmm', fd: 5, name: 'vmm-state' }, // fd 6
+      { op: 'luo_preserve_fd', process: 'vmm', session_fd: 6, fd: 4, token: 1 },
+      { op: 'luo_create_session', process: 'vmm', fd: 5, name: 'guest' }, // fd 7
+      { op: 'luo_preserve_fd', process: 'vmm', session_fd: 7, fd: 3, token: '0x100' },
+      { op: 'kexec_load' },
+      { op: 'reboot' },
+      { op: 'boot' },
+      { op: 'spawn', name: 'vmm' },
+      { op: 'luo_open', process: 'vmm' }, // fd 3
+      { op: 'luo_retrieve_session', process: 'vmm', fd: 3, name: 'vmm-state' }, // fd 4
+      { op: 'luo_retrieve_fd', process: 'vmm', session_fd: 4, token: 1 }, // fd 5
+      { op: 'luo_retrieve_session', process: 'vmm', fd: 3, name: 'guest' }, // fd 6
+      { op: 'luo_retrieve_fd', process: 'vmm', session_fd: 6, token: '0x100' }, // fd 7
+      { op: 'luo_finish', process: 'vmm', session_fd: 6 },
+      { op: 'luo_finish', process: 'vmm', session_fd: 4 },
+      { op: 'expect_checksums', process: 'vmm', fd: 7, from_fd: 5 },
+    ],
+  },
+  'luo-freeze-fails': {
+    name: 'luo-freeze-fails',
+    description:
+      'A freeze fails inside reboot() (simulator fault injection: luo_fail_next_freeze): the freezes done are rolled back, kexec -e reports the errno, and the machine keeps running with the session still preserved.',
+    machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on' },
+    steps: [
+      { op: 'boot' },
+      { op: 'spawn', name: 'vmm' },
+      { op: 'memfd_create', process: 'vmm', name: 'first' }, // fd 3
+      { op: 'write', process: 'vmm', fd: 3, data: { text: 'frozen, then unfrozen' } },
+      { op: 'memfd_create', process: 'vmm', name: 'second' }, // fd 4
+      { op: 'write', process: 'vmm', fd: 4, data: { text: 'its freeze fails' } },
+      { op: 'luo_open', process: 'vmm' }, // fd 5
+      { op: 'luo_create_session', process: 'vmm', fd: 5, name: 'test-session' }, // fd 6
+      { op: 'luo_preserve_fd', process: 'vmm', session_fd: 6, fd: 3, token: 1 },
+      { op: 'luo_preserve_fd', process: 'vmm', session_fd: 6, fd: 4, token: 2 },
+      { op: 'kexec_load' },
+      { op: 'luo_fail_next_freeze', errno: 'EIO', token: 2 },
+      { op: 'reboot', expect: 'EIO' },
+      { op: 'expect_content', process: 'vmm', fd: 3, text: 'frozen, then unfrozen' },
+      { op: 'luo_preserve_fd', process: 'vmm', session_fd: 6, fd: 4, token: 2, expect: 'EEXIST' },
+    ],
+  },
+  'luo-unknown-format': {
+    name: 'luo-unknown-format',
+    description:
+      'The next kernel lacks the memfd-v1 handler (luo.disable_handler=memfd-v1 on its command line): the first open of /dev/liveupdate cannot match the preserved memfd to a handler, and every open fails with EIO.',
+    machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on' },
+    steps: [
+      { op: 'boot' },
+      { op: 'spawn', name: 'luo-test' },
+      { op: 'memfd_create', process: 'luo-test', name: 'test-memfd' },
+      { op: 'write', process: 'luo-test', fd: 3, data: { text: 'hello kexec world' } },
+      { op: 'luo_open', process: 'luo-test' },
+      { op: 'luo_create_session', process: 'luo-test', fd: 4, name: 'test-session' },
+      { op: 'luo_preserve_fd', process: 'luo-test', session_fd: 5, fd: 3, token: '0x1A' },
+      { op: 'kexec_load', cmdline: 'kho=on luo.disable_handler=memfd-v1' },
+      { op: 'reboot' },
+      { op: 'boot' },
+      { op: 'spawn', name: 'luo-test' },
+      { op: 'luo_open', process: 'luo-test', expect: 'EIO' },
+      { op: 'luo_open', process: 'luo-test', expect: 'EIO' },
+    ],
+  },
   'kho-chain': {
     name: 'kho-chain',
     description: 'Three kernels: test_kho data preserved by kernel 1, verified and preserved again by kernel 2, verified by kernel 3.',

@@ -234,7 +234,8 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   }
   // liveupdate_init() (late_initcall): on with KHO unless liveupdate=off.
   const luoParam = params.get('liveupdate');
-  k.luo = Luo.init(k, !(typeof luoParam === 'string' && /^(off|n|no|0|false)$/i.test(luoParam)));
+  const disabled = params.get('luo.disable_handler');
+  k.luo = Luo.init(k, !(typeof luoParam === 'string' && /^(off|n|no|0|false)$/i.test(luoParam)), typeof disabled === 'string' ? disabled.split(',') : []);
   if (k.khoIn && config.scribble) scribble(k);
   const ramBytes = layout.nodes.reduce((s, n) => s + n.presentPages, 0) * PAGE_SIZE;
   logMemory(k, ramBytes);

@@ -29,6 +29,19 @@ export const LIVEUPDATE_SESSION_NAME_LENGTH = 64;
 /** LIVEUPDATE_HNDL_COMPAT_LENGTH. */
 export const LIVEUPDATE_HNDL_COMPAT_LENGTH = 48;
 
+/**
+ * uapi ioctl argument structs (include/uapi/linux/liveupdate.h): the first u32 is `size`; the
+ * minimum a caller may pass is offsetofend() of the last field, i.e. the whole 6.19 struct.
+ */
+export const LIVEUPDATE_IOCTL_SIZES = {
+  create_session: 72, // u32 size; s32 fd; u8 name[64]
+  retrieve_session: 72,
+  preserve_fd: 16, // u32 size; s32 fd; aligned u64 token
+  retrieve_fd: 16,
+  finish: 8, // u32 size; u32 reserved
+} as const;
+export type LiveupdateIoctl = keyof typeof LIVEUPDATE_IOCTL_SIZES;
+
 export const LUO_SESSION_PGCNT = 16;
 export const LUO_FILE_PGCNT = 2;
 export const LUO_SESSION_HEADER_SER_SIZE = 8;

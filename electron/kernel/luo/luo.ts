@@ -15,16 +15,22 @@
  * (a failure unfreezes in reverse and aborts the kexec with that errno), the luo_file_ser and
  * luo_session_ser records are written, and KHO is finalized (a failure there is EAGAIN).
  * Incoming sessions are never serialized: what nobody finished is dropped at the next update.
+ * Every ioctl first checks its argument struct's `size` (below the minimum EINVAL, non-zero bytes
+ * past the struct E2BIG); an ioctl on a file that has none is ENOTTY (the caller's dispatch).
+ *
+ * Simulator-only knobs, no kernel has them: `luo.disable_handler=memfd-v1` on the command line
+ * boots a kernel built without that handler, and `failNextFreeze` (scenario op
+ * luo_fail_next_freeze) makes one freeze inside reboot() fail, for the rollback path.
  */
 import { PAGE_SIZE, hex } from '../../../shared/units';
 import {
-  LIVEUPDATE_SESSION_NAME_LENGTH, LUO_FDT_COMPATIBLE, LUO_FDT_KHO_ENTRY_NAME, LUO_FDT_LIVEUPDATE_NUM, LUO_FDT_SESSION_COMPATIBLE,
+  LIVEUPDATE_IOCTL_SIZES, LIVEUPDATE_SESSION_NAME_LENGTH, type LiveupdateIoctl, LUO_FDT_COMPATIBLE, LUO_FDT_KHO_ENTRY_NAME, LUO_FDT_LIVEUPDATE_NUM, LUO_FDT_SESSION_COMPATIBLE,
   LUO_FDT_SESSION_HEADER, LUO_FDT_SESSION_NODE_NAME, LUO_FDT_SIZE, LUO_FILE_MAX, LUO_FILE_PGCNT, LUO_FILE_SER_SIZE,
   LUO_SESSION_HEADER_SER_SIZE, LUO_SESSION_MAX, LUO_SESSION_PGCNT, LUO_SESSION_SER_SIZE,
   decodeFileSer, decodeSessionSer, encodeFileSer, encodeSessionSer, luoFdt,
 } from '../abi/luo-v1';
 import { getU64, putU64 } from '../abi/bytes';
-import { type KernelError, isErr, kerr } from '../lib/errno';
+import { type ErrnoName, type KernelError, isErr, kerr } from '../lib/errno';
 import { decodeFdt, encodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
 import { utf8Encode } from '../lib/utf8';
 import type { Kernel } from '../kernel';
@@ -48,6 +54,11 @@ export class Luo {
   sessionBlockPhys = 0;
   /** The previous kernel's session header, until deserialization frees it (0: none). */
   private incomingHeaderPhys = 0;
+  /**
+   * Simulator fault injection (scenario op luo_fail_next_freeze; no kernel has it): the next
+   * reboot() fails the freeze of the file with this token (null: the first file) with `errno`.
+   */
+  failNextFreeze: { errno: ErrnoName; token: bigint | null } | null = null;
 
   private constructor(private readonly k: Kernel) {}
 
@@ -59,7 +70,7 @@ export class Luo {
    * luo_early_startup() + liveupdate_init(): null when LUO is off (KHO off, `liveupdate=off`,
    * a bad incoming tree, or no memory for the outgoing one).
    */
-  static init(k: Kernel, enabled: boolean): Luo | null {
+  static init(k: Kernel, enabled: boolean, disabledHandlers: readonly string[] = []): Luo | null {
     if (!enabled) return null;
     if (!k.khoOut) {
       k.log.info('luo', 'disabled: KHO is not enabled');
@@ -67,7 +78,12 @@ export class Luo {
     }
     const luo = new Luo(k);
     if (k.khoIn && !luo.setupIncoming()) return null;
-    const e = luo.registerFileHandler(new MemfdLuoHandler(k)) ?? luo.setupOutgoing();
+    const memfd = new MemfdLuoHandler(k);
+    let e: KernelError | null = null;
+    // Simulator option `luo.disable_handler=memfd-v1`: a kernel built without that handler.
+    if (disabledHandlers.includes(memfd.compatible)) k.log.info('luo', `file handler ${memfd.compatible} not registered (luo.disable_handler)`);
+    else e = luo.registerFileHandler(memfd);
+    e ??= luo.setupOutgoing();
     if (e) {
       k.log.err('luo', `initialization failed: ${e.errno} (${e.reason}); LUO disabled`);
       return null;
@@ -189,6 +205,18 @@ export class Luo {
     this.k.buddy.freePages(pfn, order);
   }
 
+  /**
+   * The argument checks of luo_ioctl()/luo_session_ioctl(): `size` below the struct's minimum is
+   * EINVAL; past it, copy_struct_from_user() refuses any non-zero byte with E2BIG.
+   */
+  ioctlArgs(ioctl: LiveupdateIoctl, size: number | undefined, trailing = 0): KernelError | null {
+    const min = LIVEUPDATE_IOCTL_SIZES[ioctl];
+    const given = size ?? min;
+    if (given < min) return kerr('EINVAL', `argument size ${given} is below the ${min}-byte struct`);
+    if (given > min && trailing !== 0) return kerr('E2BIG', `${given - min} byte(s) past the ${min}-byte struct are not zero`);
+    return null;
+  }
+
   /** LIVEUPDATE_IOCTL_CREATE_SESSION. */
   createSession(name: string): LuoSession | KernelError {
     const len = utf8Encode(name).length;
@@ -303,7 +331,10 @@ export class Luo {
     const frozen: LuoFile[] = [];
     for (const s of this.outgoing) {
       for (const f of s.files) {
-        const e = f.handler.freeze ? f.handler.freeze(f.args) : null;
+        const inject = this.failNextFreeze;
+        const injected = inject && (inject.token === null || inject.token === f.token);
+        if (injected) this.failNextFreeze = null;
+        const e = injected ? kerr(inject.errno, 'injected freeze failure (simulator fault injection)') : f.handler.freeze ? f.handler.freeze(f.args) : null;
         if (e) {
           for (const g of frozen.reverse()) g.handler.unfreeze?.(g.args);
           this.log.err('luo', `freeze of ${f.compatible} token ${tokenHex(f.token)} in session "${s.name}" failed: ${e.errno}; reboot aborted`);

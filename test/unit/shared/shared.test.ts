@@ -93,6 +93,9 @@ describe('commands', () => {
     luo_retrieve_fd: { op: 'luo_retrieve_fd', process: 'vmm', session_fd: 4, token: 26 },
     luo_finish: { op: 'luo_finish', process: 'vmm', session_fd: 4 },
     expect_content: { op: 'expect_content', process: 'vmm', fd: 5, text: 'hello kexec world' },
+    luo_fail_next_freeze: { op: 'luo_fail_next_freeze', errno: 'EIO', token: 2 },
+    save_checksums: { op: 'save_checksums', process: 'vmm', fd: 3, into_fd: 4 },
+    expect_checksums: { op: 'expect_checksums', process: 'vmm', fd: 7, from_fd: 5 },
   };
   const labels: Record<string, string> = {
     boot: 'boot',
@@ -120,6 +123,9 @@ describe('commands', () => {
     luo_retrieve_fd: 'vmm: ioctl(4, LIVEUPDATE_SESSION_RETRIEVE_FD, token 0x1a)',
     luo_finish: 'vmm: ioctl(4, LIVEUPDATE_SESSION_FINISH)',
     expect_content: 'vmm: expect fd 5 = "hello kexec world"',
+    luo_fail_next_freeze: 'inject: next freeze of token 0x2 fails with EIO',
+    save_checksums: 'vmm: page checksums of fd 3 → fd 4',
+    expect_checksums: 'vmm: expect fd 7 page checksums = fd 5',
   };
 
   it('every op has a sample here', () => {
