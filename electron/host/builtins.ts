@@ -7,6 +7,18 @@
 import type { CommandInput } from '../../shared/commands';
 import type { ScenarioInput } from '../../shared/scenario';
 
+/** The selftests' stage 1: "hello kexec world" in a memfd, preserved in "test-session" as token 0x1A. */
+function helloPreserved(): CommandInput[] {
+  return [
+    { op: 'spawn', name: 'luo-test' },
+    { op: 'memfd_create', process: 'luo-test', name: 'test-memfd' },
+    { op: 'write', process: 'luo-test', fd: 3, data: { text: 'hello kexec world' } },
+    { op: 'luo_open', process: 'luo-test' },
+    { op: 'luo_create_session', process: 'luo-test', fd: 4, name: 'test-session' },
+    { op: 'luo_preserve_fd', process: 'luo-test', session_fd: 5, fd: 3, token: '0x1A' },
+  ];
+}
+
 /** test_kho in the running kernel, then finalize, `kexec -s -l`, `kexec -e` and boot the next kernel. */
 function kexecCycle(params: { forget?: number; chain?: boolean }): CommandInput[] {
   return [
@@ -89,12 +101,7 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
     machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on' },
     steps: [
       { op: 'boot' },
-      { op: 'spawn', name: 'luo-test' },
-      { op: 'memfd_create', process: 'luo-test', name: 'test-memfd' },
-      { op: 'write', process: 'luo-test', fd: 3, data: { text: 'hello kexec world' } },
-      { op: 'luo_open', process: 'luo-test' },
-      { op: 'luo_create_session', process: 'luo-test', fd: 4, name: 'test-session' },
-      { op: 'luo_preserve_fd', process: 'luo-test', session_fd: 5, fd: 3, token: '0x1A' },
+      ...helloPreserved(),
       { op: 'kexec_load' },
       { op: 'reboot' },
       { op: 'boot' },
@@ -210,12 +217,7 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
     machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on' },
     steps: [
       { op: 'boot' },
-      { op: 'spawn', name: 'luo-test' },
-      { op: 'memfd_create', process: 'luo-test', name: 'test-memfd' },
-      { op: 'write', process: 'luo-test', fd: 3, data: { text: 'hello kexec world' } },
-      { op: 'luo_open', process: 'luo-test' },
-      { op: 'luo_create_session', process: 'luo-test', fd: 4, name: 'test-session' },
-      { op: 'luo_preserve_fd', process: 'luo-test', session_fd: 5, fd: 3, token: '0x1A' },
+      ...helloPreserved(),
       { op: 'kexec_load', cmdline: 'kho=on luo.disable_handler=memfd-v1' },
       { op: 'reboot' },
       { op: 'boot' },

@@ -4,32 +4,16 @@
  * and the selftest luo_kexec_simple end to end through the Host.
  */
 import { describe, expect, it } from 'vitest';
-import { CommandSchema, type CommandInput } from '../../../shared/commands';
-import { MachineConfigSchema } from '../../../shared/machine-config';
 import { PAGE_SIZE } from '../../../shared/units';
 import type { Report } from '../../../shared/views';
-import { type Outcome, applyCommand } from '../../../electron/host/apply';
 import { Host } from '../../../electron/host/host';
-import { Machine } from '../../../electron/kernel/machine';
 import { kerr } from '../../../electron/kernel/lib/errno';
 import { PG } from '../../../electron/kernel/mm/page-flags';
 import type { MemfdFile } from '../../../electron/kernel/proc';
 import { okOf } from '../kho/helpers';
+import { luoMachine as machine } from './helpers';
 
-const CMDLINE = 'kho=on kho_scratch=64M,32M,16M';
 
-function machine(): { m: Machine; run: (c: CommandInput) => Outcome; ok: (c: CommandInput) => number | undefined } {
-  const m = new Machine(MachineConfigSchema.parse({ ram: '256M', seed: 1, cmdline: CMDLINE }));
-  const run = (c: CommandInput) => applyCommand(m, CommandSchema.parse(c));
-  const ok = (c: CommandInput) => {
-    const r = run(c);
-    if (!r.ok) throw new Error(`${c.op}: ${r.message}`);
-    return r.returned;
-  };
-  ok({ op: 'boot' });
-  ok({ op: 'spawn', name: 'vmm' });
-  return { m, run, ok };
-}
 
 /** vmm with memfd fd 3 ("hello"), /dev/liveupdate fd 4, session "s" fd 5. */
 function withSession() {

@@ -5,13 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CommandSchema, type CommandInput, describeCommand } from '../../../shared/commands';
-import { MachineConfigSchema } from '../../../shared/machine-config';
 import type { Report } from '../../../shared/views';
-import { type Outcome, applyCommand } from '../../../electron/host/apply';
 import { Host } from '../../../electron/host/host';
-import { Machine } from '../../../electron/kernel/machine';
 import type { MemfdFile } from '../../../electron/kernel/proc';
 import { okOf } from '../kho/helpers';
+import { luoMachine as machine } from './helpers';
 
 async function runBuiltin(name: string): Promise<Report> {
   const host = new Host();
@@ -86,18 +84,6 @@ describe('builtin:luo-unknown-format', () => {
   });
 });
 
-function machine(cmdline = 'kho=on kho_scratch=64M,32M,16M') {
-  const m = new Machine(MachineConfigSchema.parse({ ram: '256M', seed: 1, cmdline }));
-  const run = (c: CommandInput): Outcome => applyCommand(m, CommandSchema.parse(c));
-  const ok = (c: CommandInput) => {
-    const r = run(c);
-    if (!r.ok) throw new Error(`${c.op}: ${r.message}`);
-    return r.returned;
-  };
-  ok({ op: 'boot' });
-  ok({ op: 'spawn', name: 'vmm' });
-  return { m, run, ok };
-}
 
 describe('fault injection and checksum ops', () => {
   it('luo_fail_next_freeze is one shot: the second kexec -e goes through and the files are retrieved', () => {

@@ -1,0 +1,20 @@
+/** Shared by the LUO tests: a booted 256 MiB machine with a "vmm" process, driven by commands. */
+import { CommandSchema, type CommandInput } from '../../../shared/commands';
+import { MachineConfigSchema } from '../../../shared/machine-config';
+import { type Outcome, applyCommand } from '../../../electron/host/apply';
+import { Machine } from '../../../electron/kernel/machine';
+
+export const LUO_CMDLINE = 'kho=on kho_scratch=64M,32M,16M';
+
+export function luoMachine(cmdline = LUO_CMDLINE): { m: Machine; run: (c: CommandInput) => Outcome; ok: (c: CommandInput) => number | undefined } {
+  const m = new Machine(MachineConfigSchema.parse({ ram: '256M', seed: 1, cmdline }));
+  const run = (c: CommandInput): Outcome => applyCommand(m, CommandSchema.parse(c));
+  const ok = (c: CommandInput) => {
+    const r = run(c);
+    if (!r.ok) throw new Error(`${c.op}: ${r.message}`);
+    return r.returned;
+  };
+  ok({ op: 'boot' });
+  ok({ op: 'spawn', name: 'vmm' });
+  return { m, run, ok };
+}
