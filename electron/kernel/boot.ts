@@ -56,6 +56,8 @@ const PERCPU_UNIT_SIZE = 192 * KiB;
 const SWIOTLB_SIZE = 64 * MiB;
 
 const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
+/** A boolean boot parameter's "no". */
+const OFF = /^(off|n|no|0|false)$/i;
 
 /** memblock_reserve() plus the owner the page inspector shows. */
 function reserveOwned(k: Kernel, base: number, size: number, kind: OwnerKind, name: string): void {
@@ -235,7 +237,13 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   // liveupdate_init() (late_initcall): on with KHO unless liveupdate=off.
   const luoParam = params.get('liveupdate');
   const disabled = params.get('luo.disable_handler');
-  k.luo = Luo.init(k, !(typeof luoParam === 'string' && /^(off|n|no|0|false)$/i.test(luoParam)), typeof disabled === 'string' ? disabled.split(',') : []);
+  const format = params.get('luo.memfd_format');
+  const keepHoles = params.get('luo.memfd_keep_holes');
+  k.luo = Luo.init(k, !(typeof luoParam === 'string' && OFF.test(luoParam)), {
+    disabledHandlers: typeof disabled === 'string' ? disabled.split(',') : [],
+    memfdFormat: typeof format === 'string' ? format : undefined,
+    keepHoles: keepHoles === true || (typeof keepHoles === 'string' && !OFF.test(keepHoles)),
+  });
   if (k.khoIn && config.scribble) scribble(k);
   const ramBytes = layout.nodes.reduce((s, n) => s + n.presentPages, 0) * PAGE_SIZE;
   logMemory(k, ramBytes);

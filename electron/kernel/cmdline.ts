@@ -19,4 +19,4 @@ export function parseCmdline(text: string): Cmdline {
 }
 
 /** Parameters the simulated kernel understands (early_param / __setup names). */
-export const KNOWN_PARAMS = new Set(['kho', 'kho_scratch', 'liveupdate', 'luo.disable_handler', 'quiet', 'loglevel', 'console', 'root', 'ro', 'rw', 'memblock', 'numa']);
+export const KNOWN_PARAMS = new Set(['kho', 'kho_scratch', 'liveupdate', 'luo.disable_handler', 'luo.memfd_format', 'luo.memfd_keep_holes', 'quiet', 'loglevel', 'console', 'root', 'ro', 'rw', 'memblock', 'numa']);

@@ -13,16 +13,16 @@
 import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
 import { PageCategory } from '../../../shared/palette';
 import {
-  KHO_FDT_COMPATIBLE, KHO_PAGE_MAGIC, KHO_VMALLOC_ALLOC, KHO_VMALLOC_HUGE_VMAP, KHO_VMALLOC_SIZE, PROP_PRESERVED_MEMORY_MAP, PROP_SUB_FDT, decodeChunk, decodeScratchArray,
+  KHO_FDT_COMPATIBLE, KHO_PAGE_MAGIC, PROP_PRESERVED_MEMORY_MAP, PROP_SUB_FDT, decodeChunk, decodeScratchArray,
   type KhoData, type ScratchArea,
 } from '../abi/kho-v1';
-import { getU16, getU32, getU64 } from '../abi/bytes';
 import { type KernelError, kerr } from '../lib/errno';
 import { type FdtNode, decodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
 import type { Kernel } from '../kernel';
 import { PG } from '../mm/page-flags';
 import type { VmArea } from '../mm/vmalloc';
 import { type Block, decompose } from './blocks';
+import { walkKhoVmalloc } from './vmalloc-walk';
 
 /** Bound on the chunk list walk: more chunks than RAM could hold bitmaps for means a loop. */
 const MAX_CHUNKS = 1 << 20;
@@ -255,32 +255,21 @@ export class KhoIn {
    * vmalloc address. Null on any inconsistency.
    */
   restoreVmalloc(desc: Uint8Array, name: string): VmArea | null {
-    let chunkPhys = getU64(desc, 0);
-    const total = getU32(desc, 8);
-    const flags = getU16(desc, 12);
-    const order = getU16(desc, 14);
-    if (flags & ~(KHO_VMALLOC_ALLOC | KHO_VMALLOC_HUGE_VMAP) || order > MAX_PAGE_ORDER) return null;
-    const pfns: number[] = [];
-    const seen = new Set<number>();
-    while (chunkPhys) {
-      if (!this.ramHas(chunkPhys, PAGE_SIZE) || seen.has(chunkPhys)) return null;
-      seen.add(chunkPhys);
-      const chunk = this.k.ram.read(chunkPhys, PAGE_SIZE);
-      for (let i = 0; i < KHO_VMALLOC_SIZE; i++) {
-        const piece = getU64(chunk, 8 + 8 * i);
-        if (!piece) break;
-        if (pfns.length + 2 ** order > total) return null;
-        const first = this.restorePages(piece, 2 ** order, `vmalloc:${name}`);
-        if (first === null) return null;
-        for (let j = 0; j < 2 ** order; j++) pfns.push(first + j);
-      }
-      const next = getU64(chunk, 0);
-      const chunkPfn = this.restorePages(chunkPhys, 1, 'KHO vmalloc chunk');
-      if (chunkPfn === null) return null;
-      this.k.buddy.freePages(chunkPfn, 0);
-      chunkPhys = next;
+    const walk = walkKhoVmalloc(this.k.ram, desc);
+    if (typeof walk === 'string') {
+      this.k.log.warn('KHO', `kho_restore_vmalloc: ${walk}`);
+      return null;
     }
-    if (pfns.length !== total) return null;
+    const n = 2 ** walk.order;
+    const pfns: number[] = [];
+    for (const piece of walk.pieces) {
+      if (this.restorePages(piece * PAGE_SIZE, n, `vmalloc:${name}`) === null) return null;
+      for (let j = 0; j < n; j++) pfns.push(piece + j);
+    }
+    for (const chunk of walk.chunks) {
+      if (this.restorePages(chunk * PAGE_SIZE, 1, 'KHO vmalloc chunk') === null) return null;
+      this.k.buddy.freePages(chunk, 0);
+    }
     return this.k.vmalloc.map(name, pfns);
   }
 }

@@ -202,12 +202,12 @@ export class KhoOut {
 
   /**
    * kho_alloc_preserve(): zeroed, preserved memory of 2^get_order(size) pages. Returns its
-   * physical address. EINVAL for size 0, E2BIG (reported as EFBIG here) above MAX_PAGE_ORDER.
+   * physical address. EINVAL for size 0, E2BIG above MAX_PAGE_ORDER.
    */
   allocPreserve(size: number, owner: string): number | KernelError {
     if (size <= 0) return kerr('EINVAL', 'kho_alloc_preserve of 0 bytes');
     const order = Math.max(0, Math.ceil(Math.log2(Math.ceil(size / PAGE_SIZE))));
-    if (order > MAX_PAGE_ORDER) return kerr('EFBIG', `kho_alloc_preserve of ${size} bytes needs order ${order} > MAX_PAGE_ORDER (E2BIG)`);
+    if (order > MAX_PAGE_ORDER) return kerr('E2BIG', `kho_alloc_preserve of ${size} bytes needs order ${order} > MAX_PAGE_ORDER`);
     const pfn = this.k.buddy.allocPages(order, MIGRATE_UNMOVABLE, this.k.preferredNid, this.k.owners.id('kho', owner), true);
     if (pfn === ALLOC_FAILED) return kerr('ENOMEM', `no memory for ${owner}`);
     this.k.ram.setIdentity(pfn, 2 ** order, 0);

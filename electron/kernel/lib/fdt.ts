@@ -72,7 +72,15 @@ export type FdtDecodeResult =
   | { ok: true; root: FdtNode; header: FdtHeader; memReserve: FdtMemReserve[] }
   | FdtError;
 
+/**
+ * The two layouts the kernel's FDTs come in: dtc's (and fdt_pack()'s), or what libfdt's
+ * sequential-write functions leave, with the reservation map at 0x30 and the strings reversed.
+ */
+export type FdtStringOrder = 'append' | 'sequential-write';
+
 export interface FdtEncodeOptions {
+  /** 'append' (default) lays the blob out as dtc does; 'sequential-write' as fdt_create()…fdt_finish() does. */
+  strings?: FdtStringOrder;
   /** Bytes available for the blob (KHO's root FDT: one page); larger blobs fail with NOSPACE. */
   capacity?: number;
   bootCpuid?: number;
@@ -186,25 +194,47 @@ function latin1(bytes: Uint8Array): string {
 
 /**
  * The strings block. Like dtc's stringtable_insert() and libfdt's fdt_find_string_(), a name that
- * is a suffix of one already stored ("name" inside "linux,name") reuses its tail.
+ * is a suffix of one already stored ("name" inside "linux,name") reuses its tail. dtc and
+ * libfdt's read-write functions append a new name; libfdt's sequential-write functions
+ * (fdt_create() … fdt_finish(), how the kernel builds most of its FDTs) prepend it, because they
+ * grow the block down from the end of the buffer, so the last new name comes first.
  */
 class StringTable {
   /** The block so far, one char per byte, so String.indexOf can search it. */
   private text = '';
-  private readonly sink = new ByteSink();
+  /** Sequential-write order: each name's distance from the end of the block, which never moves. */
+  private readonly fromEnd = new Map<string, number>();
+
+  constructor(private readonly order: FdtStringOrder) {}
 
   offsetOf(name: Uint8Array): number {
     const needle = latin1(name) + '\0';
+    if (this.order === 'sequential-write') {
+      let back = this.fromEnd.get(needle);
+      if (back === undefined) {
+        const found = this.text.indexOf(needle);
+        if (found < 0) this.text = needle + this.text;
+        back = found < 0 ? this.text.length : this.text.length - found;
+        this.fromEnd.set(needle, back);
+      }
+      return back;
+    }
     const found = this.text.indexOf(needle);
     if (found >= 0) return found;
-    const at = this.sink.length;
-    this.sink.bytes(name);
-    this.sink.bytes(new Uint8Array(1));
+    const at = this.text.length;
     this.text += needle;
     return at;
   }
+
+  /** The final offset of a name handed out as offsetOf() (sequential-write offsets count from the end). */
+  finalOffset(given: number): number {
+    return this.order === 'sequential-write' ? this.text.length - given : given;
+  }
+
   result(): Uint8Array {
-    return this.sink.result();
+    const out = new Uint8Array(this.text.length);
+    for (let i = 0; i < out.length; i++) out[i] = this.text.charCodeAt(i);
+    return out;
   }
 }
 
@@ -240,6 +270,7 @@ function checkNodeContents(node: FdtNode, path: () => string): FdtError | null {
 /** The structure block for the tree; property names go into `strings`. */
 function encodeStruct(root: FdtNode, strings: StringTable): { ok: true; bytes: Uint8Array } | FdtError {
   const out = new ByteSink();
+  const nameoffs: Array<[at: number, given: number]> = [];
   for (const e of fdtWalk(root)) {
     if (e.kind === 'leave') {
       out.u32(FDT_END_NODE);
@@ -253,13 +284,18 @@ function encodeStruct(root: FdtNode, strings: StringTable): { ok: true; bytes: U
     for (const p of e.node.props) {
       out.u32(FDT_PROP);
       out.u32(p.value.length);
-      out.u32(strings.offsetOf(utf8Encode(p.name)));
+      nameoffs.push([out.length, strings.offsetOf(utf8Encode(p.name))]);
+      out.u32(0);
       out.bytes(p.value);
       out.pad4();
     }
   }
   out.u32(FDT_END);
-  return { ok: true, bytes: out.result() };
+  const bytes = out.result();
+  const view = new DataView(bytes.buffer);
+  // Like fdt_finish(), which corrects every nameoff once the strings block is complete.
+  for (const [at, given] of nameoffs) view.setUint32(at, strings.finalOffset(given));
+  return { ok: true, bytes };
 }
 
 function checkOptions(opts: FdtEncodeOptions): FdtError | null {
@@ -277,19 +313,20 @@ function checkOptions(opts: FdtEncodeOptions): FdtError | null {
 
 /**
  * Builds a DTB v17 from a tree, laid out as dtc and libfdt's fdt_pack() leave it, so our blob of
- * a tree equals `dtc -O dtb` of the same source byte for byte. Models the kernel's
- * fdt_create()/fdt_finish() of the KHO root FDT (kho-core.md §2.1), where `capacity` is the page.
+ * a tree equals `dtc -O dtb` of the same source byte for byte. With `strings: 'sequential-write'`
+ * it equals what the kernel's fdt_create() … fdt_finish() leaves; `capacity` is the buffer.
  */
 export function encodeFdt(root: FdtNode, opts: FdtEncodeOptions = {}): FdtEncodeResult {
   const badOpts = checkOptions(opts);
   if (badOpts) return badOpts;
-  const strings = new StringTable();
+  const strings = new StringTable(opts.strings ?? 'append');
   const struct = encodeStruct(root, strings);
   if (!struct.ok) return struct;
   const stringBytes = strings.result();
   const memReserve = opts.memReserve ?? [];
 
-  const offMemRsvmap = align(HEADER_SIZE_V17, 8);
+  // fdt_create() aligns the reservation map to its 16-byte entry; dtc and fdt_pack() to 8 bytes.
+  const offMemRsvmap = align(HEADER_SIZE_V17, opts.strings === 'sequential-write' ? RSV_ENTRY_SIZE : 8);
   const offDtStruct = offMemRsvmap + (memReserve.length + 1) * RSV_ENTRY_SIZE;
   const offDtStrings = offDtStruct + struct.bytes.length;
   const totalsize = offDtStrings + stringBytes.length;
@@ -302,6 +339,7 @@ export function encodeFdt(root: FdtNode, opts: FdtEncodeOptions = {}): FdtEncode
   for (const field of [FDT_MAGIC, totalsize, offDtStruct, offDtStrings, offMemRsvmap, FDT_VERSION, FDT_LAST_COMP_VERSION, opts.bootCpuid ?? 0, stringBytes.length, struct.bytes.length]) {
     out.u32(field);
   }
+  out.bytes(new Uint8Array(offMemRsvmap - HEADER_SIZE_V17));
   for (const [addr, size] of [...memReserve, [0n, 0n] as const]) {
     out.u64(addr);
     out.u64(size);

@@ -19,7 +19,9 @@
  * past the struct E2BIG); an ioctl on a file that has none is ENOTTY (the caller's dispatch).
  *
  * Simulator-only knobs, no kernel has them: `luo.disable_handler=memfd-v1` on the command line
- * boots a kernel built without that handler, and `failNextFreeze` (scenario op
+ * boots a kernel built without that handler, `luo.memfd_format=` picks the memfd format new
+ * preservations use (memfd-v1, memfd-fdt-v1 or memfd-karr-v1), `luo.memfd_keep_holes=1` keeps
+ * holes out of the pinned set (memfd-handler.ts), and `failNextFreeze` (scenario op
  * luo_fail_next_freeze) makes one freeze inside reboot() fail, for the rollback path.
  */
 import { PAGE_SIZE, hex } from '../../../shared/units';
@@ -38,7 +40,24 @@ import { PG } from '../mm/page-flags';
 import type { OpenFile } from '../proc';
 import type { LiveupdateFileHandler } from './file-handler';
 import { MemfdLuoHandler } from './memfd-handler';
+import type { MemfdFormat } from './memfd/format';
+import { memfdFdt } from './memfd/fdt';
+import { memfdKarr } from './memfd/karr';
+import { memfdV1 } from './memfd/v1';
 import { type LuoFile, LuoSession, tokenHex } from './session';
+
+/** The memfd formats every simulated kernel is built with; the first is the default. */
+export const MEMFD_FORMATS: readonly MemfdFormat[] = [memfdV1, memfdFdt, memfdKarr];
+
+/** Simulator boot options (kernel command line): see the DOC above and memfd-handler.ts. */
+export interface LuoBootOptions {
+  /** luo.disable_handler=a,b: handlers this kernel is built without. */
+  disabledHandlers?: readonly string[];
+  /** luo.memfd_format=…: the format new memfd preservations use. */
+  memfdFormat?: string;
+  /** luo.memfd_keep_holes=1. */
+  keepHoles?: boolean;
+}
 
 export class Luo {
   readonly handlers = new Map<string, LiveupdateFileHandler>();
@@ -70,7 +89,7 @@ export class Luo {
    * luo_early_startup() + liveupdate_init(): null when LUO is off (KHO off, `liveupdate=off`,
    * a bad incoming tree, or no memory for the outgoing one).
    */
-  static init(k: Kernel, enabled: boolean, disabledHandlers: readonly string[] = []): Luo | null {
+  static init(k: Kernel, enabled: boolean, opts: LuoBootOptions = {}): Luo | null {
     if (!enabled) return null;
     if (!k.khoOut) {
       k.log.info('luo', 'disabled: KHO is not enabled');
@@ -78,11 +97,20 @@ export class Luo {
     }
     const luo = new Luo(k);
     if (k.khoIn && !luo.setupIncoming()) return null;
-    const memfd = new MemfdLuoHandler(k);
+    let format = opts.memfdFormat ?? MEMFD_FORMATS[0]!.compatible;
+    if (!MEMFD_FORMATS.some((f) => f.compatible === format)) {
+      k.log.warn('luo', `luo.memfd_format=${format}: no such format (${MEMFD_FORMATS.map((f) => f.compatible).join(', ')}); using ${MEMFD_FORMATS[0]!.compatible}`);
+      format = MEMFD_FORMATS[0]!.compatible;
+    }
     let e: KernelError | null = null;
-    // Simulator option `luo.disable_handler=memfd-v1`: a kernel built without that handler.
-    if (disabledHandlers.includes(memfd.compatible)) k.log.info('luo', `file handler ${memfd.compatible} not registered (luo.disable_handler)`);
-    else e = luo.registerFileHandler(memfd);
+    for (const f of MEMFD_FORMATS) {
+      // Simulator option `luo.disable_handler=…`: a kernel built without that handler.
+      if (opts.disabledHandlers?.includes(f.compatible)) {
+        k.log.info('luo', `file handler ${f.compatible} not registered (luo.disable_handler)`);
+        continue;
+      }
+      e ??= luo.registerFileHandler(new MemfdLuoHandler(k, f, { preserves: f.compatible === format, keepHoles: opts.keepHoles ?? false }));
+    }
     e ??= luo.setupOutgoing();
     if (e) {
       k.log.err('luo', `initialization failed: ${e.errno} (${e.reason}); LUO disabled`);

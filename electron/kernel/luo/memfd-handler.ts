@@ -1,90 +1,117 @@
 /**
- * DOC: memfd_luo, the memfd-v1 file handler of Linux 6.19 (reference/luo-memfd.md §6.1, §6.3)
+ * DOC: memfd_luo, the memfd file handler (reference/luo-memfd.md §6.1–§6.3)
  *
- * preserve (at PRESERVE_FD): freezes the size (shmem_freeze), allocates the 40-byte
- * memfd_luo_ser with kho_alloc_preserve, pins every folio in [0, size) — filling holes, as
- * memfd_pin_folios does — preserves each with kho_preserve_folio, records it (pfn, dirty and
- * uptodate flags, index) in a vcalloc'd array and preserves the array with
- * kho_preserve_vmalloc. freeze stores f_pos; unpreserve undoes everything. retrieve builds a new
- * shmem file from what RAM says alone: the ser page, the vmalloc array, the folios put back at
- * their indices. finish discards what was never retrieved.
+ * What every version of memfd_luo does, whatever bytes it writes: preserve (at PRESERVE_FD)
+ * freezes the size (shmem_freeze), pins every folio in [0, size) — memfd_pin_folios() fills holes
+ * and migrates folios out of CMA, so nothing preserved lies in KHO scratch — and lets its format
+ * (luo/memfd/) allocate the metadata and preserve each folio at the point that version did.
+ * freeze records f_pos; unpreserve undoes it all. retrieve reads the format's bytes from RAM,
+ * restores its metadata, and puts every folio back at its index in a new shmem file; finish
+ * discards what was never retrieved.
+ *
+ * A kernel registers one handler per format it was built with. Which one preserves new files is
+ * the simulator's `luo.memfd_format=` boot option (default memfd-v1); retrieval matches the
+ * compatible in luo_file_ser exactly, so a kernel without a format refuses it. The other
+ * simulator option, `luo.memfd_keep_holes=1`, pins only the folios that exist — the
+ * memfd_pin_folios() variant the v3 patch's comment foresaw — so sparse files reach the format.
  */
 import { PAGEBLOCK_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
-import {
-  MEMFD_LUO_FH_COMPATIBLE, MEMFD_LUO_FOLIO_DIRTY, MEMFD_LUO_FOLIO_SER_SIZE, MEMFD_LUO_FOLIO_UPTODATE, MEMFD_LUO_SER_SIZE,
-  type MemfdLuoFolioSer, decodeMemfdSer, encodeMemfdSer, getFolioSer, putFolioSer,
-} from '../abi/memfd-v1';
-import { putU64 } from '../abi/bytes';
 import { type KernelError, isErr, kerr } from '../lib/errno';
 import type { Kernel } from '../kernel';
 import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_CMA, MIGRATE_UNMOVABLE, PG } from '../mm/page-flags';
-import type { VmArea } from '../mm/vmalloc';
 import type { MemfdFile, OpenFile } from '../proc';
 import type { LiveupdateFileHandler, LuoFileOpArgs } from './file-handler';
+import type { DecodedMemfd, MemfdFolio, MemfdFormat } from './memfd/format';
 
-/** What preserve keeps for unpreserve (the kernel's private_data is the array's vmalloc pointer). */
+/** What preserve keeps for unpreserve (never crosses the kexec). */
 interface MemfdPrivate {
   file: MemfdFile;
-  area: VmArea | null;
-  desc: Uint8Array | null;
+  /** Heads of the pinned folios; the first `preserved` of them are preserved. */
   heads: number[];
+  state: unknown;
+}
+
+export interface MemfdPolicy {
+  /** This handler preserves new files (luo.memfd_format names it). */
+  preserves: boolean;
+  /** Pin only existing folios instead of filling holes (luo.memfd_keep_holes=1). */
+  keepHoles: boolean;
 }
 
 export class MemfdLuoHandler implements LiveupdateFileHandler {
-  readonly compatible = MEMFD_LUO_FH_COMPATIBLE;
+  readonly compatible: string;
 
-  constructor(private readonly k: Kernel) {}
+  constructor(
+    private readonly k: Kernel,
+    readonly format: MemfdFormat,
+    private readonly policy: MemfdPolicy,
+  ) {
+    this.compatible = format.compatible;
+  }
 
-  /** memfd_luo_can_preserve(): an anonymous shmem file (every memfd here; no hugetlbfs). */
+  /** memfd_luo_can_preserve(): an anonymous shmem file (every memfd here), if this format is the one in use. */
   canPreserve(file: OpenFile): boolean {
-    return file.kind === 'memfd';
+    return file.kind === 'memfd' && this.policy.preserves;
   }
 
   preserve(args: LuoFileOpArgs): KernelError | null {
     const k = this.k;
-    const kho = k.khoOut;
-    if (!kho) return kerr('EOPNOTSUPP', 'KHO is disabled');
+    if (!k.khoOut) return kerr('EOPNOTSUPP', 'KHO is disabled');
     const file = args.file as MemfdFile;
     const inode = file.inode;
+    const early = this.format.precheck?.(inode.size);
+    if (early) return early;
     inode.frozen = true;
-    const serPhys = kho.allocPreserve(MEMFD_LUO_SER_SIZE, 'memfd_luo_ser');
-    if (isErr(serPhys)) {
-      inode.frozen = false;
-      return serPhys;
-    }
-    const priv: MemfdPrivate = { file, area: null, desc: null, heads: [] };
+    const priv: MemfdPrivate = { file, heads: [], state: null };
+    let preserved = 0;
     const unwind = (e: KernelError): KernelError => {
-      this.undo(priv, serPhys);
+      for (const head of priv.heads.slice(0, preserved).reverse()) k.khoOut!.unpreserveFolio(head);
+      this.unpin(priv);
       return e;
     };
-    let records: MemfdLuoFolioSer[] = [];
-    if (inode.size > 0) {
-      // memfd_pin_folios() allocates every missing index: holes are filled.
-      const filled = k.shmem.fallocate(inode, 0, inode.size, false);
-      if (filled) return unwind(filled);
-      const moved = this.migrateOutOfCma(file);
-      if (moved) return unwind(moved);
-      records = this.collectFolios(file);
-      for (const r of records) {
-        const e = kho.preserveFolio(r.pfn);
-        if (e) return unwind(e);
-        priv.heads.push(r.pfn);
-        k.pages.flags[r.pfn]! |= PG.pinned;
-      }
-      const area = k.vmalloc.alloc(`memfd_luo folios (ino ${inode.ino})`, records.length * MEMFD_LUO_FOLIO_SER_SIZE);
-      if (isErr(area)) return unwind(area);
-      priv.area = area;
-      this.writeArray(area, records);
-      const desc = kho.preserveVmalloc(area);
-      if (isErr(desc)) return unwind(desc);
-      priv.desc = desc;
-    }
-    k.ram.write(serPhys, encodeMemfdSer({ pos: file.pos, size: inode.size, nrFolios: records.length, folios: priv.desc ?? new Uint8Array(16) }));
-    args.serializedData = serPhys;
+    const folios = this.pin(file);
+    if (isErr(folios)) return unwind(folios);
+    priv.heads = folios.map((f) => f.pfn);
+    const r = this.format.serialize({
+      k,
+      file,
+      folios,
+      preserveFolio: (i) => {
+        const e = k.khoOut!.preserveFolio(folios[i]!.pfn);
+        if (!e) preserved = i + 1;
+        return e;
+      },
+    });
+    if (isErr(r)) return unwind(r);
+    priv.state = r.state;
+    args.serializedData = r.data;
     args.privateData = priv;
-    k.log.info('memfd_luo', `preserved ino ${inode.ino}: ${inode.size} bytes in ${records.length} folios, ser at ${hex(serPhys)}`);
+    k.log.info('memfd_luo', `preserved ino ${inode.ino} as ${this.compatible}: ${inode.size} bytes in ${folios.length} folios, data at ${hex(r.data)}`);
     return null;
+  }
+
+  /**
+   * memfd_pin_folios() over [0, size): fills holes (unless keepHoles), migrates folios out of
+   * CMA, pins them; returns them in index order.
+   */
+  private pin(file: MemfdFile): MemfdFolio[] | KernelError {
+    const inode = file.inode;
+    if (inode.size === 0) return [];
+    if (!this.policy.keepHoles) {
+      const filled = this.k.shmem.fallocate(inode, 0, inode.size, false);
+      if (filled) return filled;
+    }
+    const moved = this.migrateOutOfCma(file);
+    if (moved) return moved;
+    const folios = this.collectFolios(file);
+    for (const f of folios) this.k.pages.flags[f.pfn]! |= PG.pinned;
+    return folios;
+  }
+
+  private unpin(priv: MemfdPrivate): void {
+    for (const head of priv.heads) this.k.pages.flags[head]! &= ~PG.pinned;
+    priv.file.inode.frozen = false;
   }
 
   /**
@@ -122,118 +149,77 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
   }
 
   /** Every folio of the page cache once, in index order, with its head pfn and first index. */
-  private collectFolios(file: MemfdFile): MemfdLuoFolioSer[] {
+  private collectFolios(file: MemfdFile): MemfdFolio[] {
     const p = this.k.pages;
-    const out: MemfdLuoFolioSer[] = [];
+    const out: MemfdFolio[] = [];
     let lastHead = -1;
     for (const [index, pfn] of file.inode.pages.entries(0, Math.ceil(file.inode.size / PAGE_SIZE))) {
       const head = p.compoundHead(pfn);
       if (head === lastHead) continue;
       lastHead = head;
       const f = p.flags[head]!;
-      const flags = (f & PG.dirty ? MEMFD_LUO_FOLIO_DIRTY : 0) | (f & PG.uptodate ? MEMFD_LUO_FOLIO_UPTODATE : 0);
-      out.push({ pfn: head, flags, index: index - (pfn - head) });
+      out.push({ pfn: head, index: index - (pfn - head), dirty: (f & PG.dirty) !== 0, uptodate: (f & PG.uptodate) !== 0 });
     }
     return out;
   }
 
-  private writeArray(area: VmArea, records: MemfdLuoFolioSer[]): void {
-    const perPage = PAGE_SIZE / MEMFD_LUO_FOLIO_SER_SIZE;
-    for (let pg = 0; pg < area.pfns.length; pg++) {
-      const page = this.k.ram.structPage(area.pfns[pg]!);
-      page.fill(0);
-      for (let i = 0; i < perPage; i++) {
-        const r = records[pg * perPage + i];
-        if (!r) break;
-        putFolioSer(page, i * MEMFD_LUO_FOLIO_SER_SIZE, r);
-      }
-    }
-  }
-
-  /** The unwind of preserve and the body of unpreserve, in reverse order of preserve. */
-  private undo(priv: MemfdPrivate, serPhys: number): void {
-    const k = this.k;
-    const kho = k.khoOut!;
-    if (priv.desc) kho.unpreserveVmalloc(priv.desc);
-    if (priv.area) k.vmalloc.free(priv.area);
-    for (const head of priv.heads.reverse()) {
-      kho.unpreserveFolio(head);
-      k.pages.flags[head]! &= ~PG.pinned;
-    }
-    const serPfn = serPhys / PAGE_SIZE;
-    kho.unpreserveFolio(serPfn);
-    k.buddy.freePages(serPfn, 0);
-    priv.file.inode.frozen = false;
-  }
-
   unpreserve(args: LuoFileOpArgs): void {
-    this.undo(args.privateData as MemfdPrivate, args.serializedData);
+    const priv = args.privateData as MemfdPrivate;
+    this.format.unserialize(this.k, args.serializedData, priv.state);
+    for (const head of [...priv.heads].reverse()) this.k.khoOut!.unpreserveFolio(head);
+    this.unpin(priv);
   }
 
   /** memfd_luo_freeze(): only f_pos can have changed since preserve. */
   freeze(args: LuoFileOpArgs): KernelError | null {
-    const pos = new Uint8Array(8);
-    putU64(pos, 0, (args.file as MemfdFile).pos);
-    this.k.ram.write(args.serializedData, pos);
-    return null;
+    return this.format.setPos(this.k, args.serializedData, (args.file as MemfdFile).pos);
   }
 
-  /** Reads memfd_luo_ser and its folio array from RAM; restores the array's pages. */
-  private readSer(serPhys: number): { pos: number; size: number; records: MemfdLuoFolioSer[] } | KernelError {
-    const ser = decodeMemfdSer(this.k.ram.read(serPhys, MEMFD_LUO_SER_SIZE));
-    if (!Number.isFinite(ser.size) || !Number.isFinite(ser.nrFolios) || !Number.isFinite(ser.pos)) return kerr('EINVAL', `memfd_luo_ser at ${hex(serPhys)} is corrupt`);
-    const records: MemfdLuoFolioSer[] = [];
-    if (ser.nrFolios > 0) {
-      const area = this.k.khoIn?.restoreVmalloc(ser.folios, `memfd_luo folios (restored, ${hex(serPhys)})`);
-      if (!area) return kerr('EINVAL', 'kho_restore_vmalloc of the folio array failed');
-      if (area.size < ser.nrFolios * MEMFD_LUO_FOLIO_SER_SIZE) {
-        this.k.vmalloc.free(area);
-        return kerr('EINVAL', `the folio array holds fewer than ${ser.nrFolios} records`);
+  /** The format's bytes, with its metadata kho_restore'd (and then freed, as every version does once done with it). */
+  private takeMetadata(data: number): DecodedMemfd | KernelError {
+    const k = this.k;
+    const khoIn = k.khoIn;
+    if (!khoIn) return kerr('EINVAL', 'not a KHO boot');
+    const d = this.format.decode(k.ram, data);
+    if (isErr(d)) return d;
+    const restored: Array<[number, number]> = [];
+    let failed: KernelError | null = null;
+    for (const b of d.meta) {
+      const pfn = b.as === 'folio' ? khoIn.restoreFolio(b.pfn * PAGE_SIZE, b.what) : khoIn.restorePages(b.pfn * PAGE_SIZE, 2 ** b.order, b.what);
+      if (pfn === null) {
+        failed = kerr(b.errno, `${b.what} at ${hex(b.pfn * PAGE_SIZE)} could not be restored`);
+        break;
       }
-      const perPage = PAGE_SIZE / MEMFD_LUO_FOLIO_SER_SIZE;
-      for (let i = 0; i < ser.nrFolios; i++) {
-        const page = this.k.ram.structPage(area.pfns[Math.floor(i / perPage)]!);
-        records.push(getFolioSer(page, (i % perPage) * MEMFD_LUO_FOLIO_SER_SIZE));
-      }
-      this.k.vmalloc.free(area);
+      restored.push([pfn, b.as === 'folio' ? b.order : 0]);
     }
-    return { pos: ser.pos, size: ser.size, records };
-  }
-
-  /** kho_restore_free() of the ser page. */
-  private freeSer(serPhys: number): void {
-    const pfn = this.k.khoIn?.restoreFolio(serPhys, 'memfd_luo_ser');
-    if (pfn !== undefined && pfn !== null) this.k.buddy.freePages(pfn, this.k.pages.order[pfn]!);
+    for (const [pfn, order] of restored) k.buddy.freePages(pfn, order);
+    return failed ?? d;
   }
 
   /** memfd_luo_retrieve(): a new shmem file whose page cache is the preserved folios. */
   retrieve(args: LuoFileOpArgs): KernelError | null {
     const k = this.k;
-    const khoIn = k.khoIn;
-    if (!khoIn) return kerr('EINVAL', 'not a KHO boot');
-    const ser = this.readSer(args.serializedData);
-    if (isErr(ser)) return ser;
+    const d = this.takeMetadata(args.serializedData);
+    if (isErr(d)) return d;
     const inode = k.shmem.create('');
-    for (let i = 0; i < ser.records.length; i++) {
-      const r = ser.records[i]!;
-      const pfn = khoIn.restoreFolio(r.pfn * PAGE_SIZE, 'memfd_luo folios');
+    for (let i = 0; i < d.folios.length; i++) {
+      const r = d.folios[i]!;
+      const pfn = k.khoIn!.restoreFolio(r.pfn * PAGE_SIZE, 'memfd_luo folios');
       if (pfn === null) {
         // Put what was restored and discard the rest, as the kernel does on a mid-way failure.
         k.shmem.release(inode);
-        for (const rest of ser.records.slice(i + 1)) this.discardFolio(rest.pfn);
-        this.freeSer(args.serializedData);
+        for (const rest of d.folios.slice(i + 1)) this.discardFolio(rest.pfn);
         return kerr('EIO', `folio at pfn ${hex(r.pfn)} (index ${r.index}) could not be restored`);
       }
       const n = 2 ** (k.pages.flags[pfn]! & PG.head ? k.pages.order[pfn]! : 0);
       k.pages.owner.fill(inode.ownerId, pfn, pfn + n);
-      k.pages.flags[pfn]! |= PG.lru | PG.swapbacked | (r.flags & MEMFD_LUO_FOLIO_UPTODATE ? PG.uptodate : 0) | (r.flags & MEMFD_LUO_FOLIO_DIRTY ? PG.dirty : 0);
+      k.pages.flags[pfn]! |= PG.lru | PG.swapbacked | (r.uptodate ? PG.uptodate : 0) | (r.dirty ? PG.dirty : 0);
       for (let j = 0; j < n; j++) inode.pages.set(r.index + j, pfn + j);
     }
-    inode.size = ser.size;
+    inode.size = d.size;
     inode.refs = 1; // LUO's reference; RETRIEVE_FD installs the fd's
-    this.freeSer(args.serializedData);
-    args.file = { kind: 'memfd', inode, pos: ser.pos };
-    k.log.info('memfd_luo', `retrieved ino ${inode.ino}: ${ser.size} bytes in ${ser.records.length} folios`);
+    args.file = { kind: 'memfd', inode, pos: d.pos };
+    k.log.info('memfd_luo', `retrieved ino ${inode.ino} from ${this.compatible}: ${d.size} bytes in ${d.folios.length} folios`);
     return null;
   }
 
@@ -245,12 +231,11 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
   /** memfd_luo_finish(): nothing if retrieved; otherwise restore and drop every folio. */
   finish(args: LuoFileOpArgs): void {
     if (args.retrieved) return;
-    const ser = this.readSer(args.serializedData);
-    if (isErr(ser)) {
-      this.k.log.warn('memfd_luo', `finish: ${ser.reason}`);
+    const d = this.takeMetadata(args.serializedData);
+    if (isErr(d)) {
+      this.k.log.warn('memfd_luo', `finish: ${d.reason}`);
       return;
     }
-    for (const r of ser.records) this.discardFolio(r.pfn);
-    this.freeSer(args.serializedData);
+    for (const r of d.folios) this.discardFolio(r.pfn);
   }
 }

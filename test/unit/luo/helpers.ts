@@ -1,4 +1,4 @@
-/** Shared by the LUO tests: a booted 256 MiB machine with a "vmm" process, driven by commands. */
+/** Shared by the LUO tests: a booted machine (256 MiB unless told otherwise) with a "vmm" process, driven by commands. */
 import { CommandSchema, type CommandInput } from '../../../shared/commands';
 import { MachineConfigSchema } from '../../../shared/machine-config';
 import { type Outcome, applyCommand } from '../../../electron/host/apply';
@@ -6,8 +6,8 @@ import { Machine } from '../../../electron/kernel/machine';
 
 export const LUO_CMDLINE = 'kho=on kho_scratch=64M,32M,16M';
 
-export function luoMachine(cmdline = LUO_CMDLINE): { m: Machine; run: (c: CommandInput) => Outcome; ok: (c: CommandInput) => number | undefined } {
-  const m = new Machine(MachineConfigSchema.parse({ ram: '256M', seed: 1, cmdline }));
+export function luoMachine(cmdline = LUO_CMDLINE, ram = '256M'): { m: Machine; run: (c: CommandInput) => Outcome; ok: (c: CommandInput) => number | undefined } {
+  const m = new Machine(MachineConfigSchema.parse({ ram, seed: 1, cmdline }));
   const run = (c: CommandInput): Outcome => applyCommand(m, CommandSchema.parse(c));
   const ok = (c: CommandInput) => {
     const r = run(c);

@@ -53,7 +53,7 @@ describe('builtin:luo-vm', () => {
     expect(last.command.op).toBe('expect_checksums');
     expect(last.message).toMatch(/all 1048576 pages match the 1048576 checksums/);
     expect(msgs(r)).toContain('deserialized 2 incoming session(s)');
-    expect(msgs(r).some((m) => /^preserved ino \d+: 4294967296 bytes in 2048 folios/.test(m))).toBe(true);
+    expect(msgs(r).some((m) => /^preserved ino \d+ as memfd-v1: 4294967296 bytes in 2048 folios/.test(m))).toBe(true);
   }, 60_000);
 });
 

@@ -1,0 +1,81 @@
+/**
+ * DOC: how a memfd's folios cross the kexec — the format a memfd handler plugs in
+ *
+ * The three serialized forms of the memfd debate (luo-memfd.md §6.2, §6.3, §8; kho-core.md §4)
+ * share everything but the bytes: pinning, preserving every folio, putting folios back in a new
+ * page cache (memfd-handler.ts). A format decides what metadata it allocates and preserves, in
+ * which order, what it writes, which limits it has and which errno each failure gives. Its
+ * `decode` reads RAM alone, so the next kernel, the inspector and the compare view all see the
+ * same thing — and none of them can learn more than the bytes say.
+ */
+import type { KernelError } from '../../lib/errno';
+import type { Kernel } from '../../kernel';
+import type { PhysicalMemory } from '../../ram';
+import type { MemfdFile } from '../../proc';
+
+/** A folio of a preserved memfd, as every format records it. */
+export interface MemfdFolio {
+  pfn: number;
+  /** Page offset of the folio's first page in the file. */
+  index: number;
+  dirty: boolean;
+  uptodate: boolean;
+}
+
+/** A block of metadata the next kernel must kho_restore: its head, order and how it was preserved. */
+export interface MetaBlock {
+  pfn: number;
+  order: number;
+  /** kho_preserve_folio (a folio) or kho_preserve_pages (order-0 pages). */
+  as: 'folio' | 'pages';
+  /** What it holds, e.g. "memfd_luo_ser" or "KHO array page". */
+  what: string;
+  /** What retrieve fails with when this block cannot be restored. */
+  errno: KernelError['errno'];
+}
+
+export interface DecodedMemfd {
+  pos: number;
+  size: number;
+  folios: MemfdFolio[];
+  /** In the order the next kernel restores them. */
+  meta: MetaBlock[];
+  /** Bytes of metadata the format actually uses (the rest of its pages is slack). */
+  usedBytes: number;
+}
+
+/** What a format gets while a memfd is preserved: the pinned folios and a way to preserve each. */
+export interface PreserveContext {
+  k: Kernel;
+  file: MemfdFile;
+  /** Pinned, in index order; holes already filled (or skipped, with luo.memfd_keep_holes). */
+  folios: readonly MemfdFolio[];
+  /** kho_preserve_folio() of folios[i]; the handler unwinds whatever was preserved if serialize fails. */
+  preserveFolio(i: number): KernelError | null;
+}
+
+export interface MemfdFormat {
+  /** The handler compatible written in luo_file_ser (at most 47 bytes). */
+  readonly compatible: string;
+  /** Where the format comes from, for labels: merged, a patch version, an RFC. */
+  readonly origin: string;
+  /** Checks the kernel made before pinning anything (v3: E2BIG beyond UINT_MAX pages). */
+  precheck?(size: number): KernelError | null;
+  /**
+   * Allocates and writes the metadata, preserving every folio through ctx at the point the
+   * kernel does, and returns the u64 handed to LUO plus what unpreserve needs. On failure it
+   * frees its own metadata; the handler unwinds the folios.
+   */
+  serialize(ctx: PreserveContext): { data: number; state: unknown } | KernelError;
+  /** freeze: record f_pos. */
+  setPos(k: Kernel, data: number, pos: number): KernelError | null;
+  /** unpreserve: unpreserve and free the metadata (not the folios). */
+  unserialize(k: Kernel, data: number, state: unknown): void;
+  /** The serialized form at `data`, from RAM alone; the error is what retrieve returns. */
+  decode(ram: PhysicalMemory, data: number): DecodedMemfd | KernelError;
+}
+
+/** The metadata's footprint: pages and bytes of every block. */
+export function metaPages(meta: readonly MetaBlock[]): number {
+  return meta.reduce((s, b) => s + 2 ** b.order, 0);
+}

@@ -1,0 +1,110 @@
+/**
+ * DOC: memfd-v1, the format Linux 6.19 merged (luo-memfd.md §6.3; bytes in abi/memfd-v1.ts)
+ *
+ * The 40-byte memfd_luo_ser comes from kho_alloc_preserve() (a whole zeroed page); the folio
+ * records live in a vcalloc'd array of 16 bytes per folio, preserved with
+ * kho_preserve_vmalloc() (its pages plus one chunk page per 511 of them). No size limit: the
+ * array grows with the folio count at 16 bytes each. Order as in memfd_luo_preserve_folios():
+ * the array first, then every folio preserved and recorded, then the array preserved.
+ */
+import { PAGE_SIZE, hex } from '../../../../shared/units';
+import {
+  MEMFD_LUO_FH_COMPATIBLE, MEMFD_LUO_FOLIO_DIRTY, MEMFD_LUO_FOLIO_SER_SIZE, MEMFD_LUO_FOLIO_UPTODATE, MEMFD_LUO_SER_SIZE,
+  decodeMemfdSer, encodeMemfdSer, getFolioSer, putFolioSer,
+} from '../../abi/memfd-v1';
+import { putU64 } from '../../abi/bytes';
+import { type KernelError, isErr, kerr } from '../../lib/errno';
+import type { Kernel } from '../../kernel';
+import { walkKhoVmalloc } from '../../kho/vmalloc-walk';
+import type { VmArea } from '../../mm/vmalloc';
+import type { PhysicalMemory } from '../../ram';
+import type { DecodedMemfd, MemfdFolio, MemfdFormat, MetaBlock, PreserveContext } from './format';
+
+interface V1State {
+  area: VmArea | null;
+  desc: Uint8Array | null;
+}
+
+const RECORDS_PER_PAGE = PAGE_SIZE / MEMFD_LUO_FOLIO_SER_SIZE;
+
+function dropSer(k: Kernel, serPhys: number): void {
+  k.khoOut!.unpreserveFolio(serPhys / PAGE_SIZE);
+  k.buddy.freePages(serPhys / PAGE_SIZE, 0);
+}
+
+export const memfdV1: MemfdFormat = {
+  compatible: MEMFD_LUO_FH_COMPATIBLE,
+  origin: 'merged in Linux 6.19',
+
+  serialize(ctx: PreserveContext) {
+    const { k, file, folios } = ctx;
+    const kho = k.khoOut!;
+    const serPhys = kho.allocPreserve(MEMFD_LUO_SER_SIZE, 'memfd_luo_ser');
+    if (isErr(serPhys)) return serPhys;
+    const state: V1State = { area: null, desc: null };
+    const fail = (e: KernelError): KernelError => {
+      if (state.area) k.vmalloc.free(state.area);
+      dropSer(k, serPhys);
+      return e;
+    };
+    if (folios.length) {
+      const area = k.vmalloc.alloc(`memfd_luo folios (ino ${file.inode.ino})`, folios.length * MEMFD_LUO_FOLIO_SER_SIZE);
+      if (isErr(area)) return fail(area);
+      state.area = area;
+      for (const pfn of area.pfns) k.ram.structPage(pfn).fill(0);
+      for (let i = 0; i < folios.length; i++) {
+        const e = ctx.preserveFolio(i);
+        if (e) return fail(e);
+        const f = folios[i]!;
+        const flags = (f.dirty ? MEMFD_LUO_FOLIO_DIRTY : 0) | (f.uptodate ? MEMFD_LUO_FOLIO_UPTODATE : 0);
+        putFolioSer(k.ram.structPage(area.pfns[Math.floor(i / RECORDS_PER_PAGE)]!), (i % RECORDS_PER_PAGE) * MEMFD_LUO_FOLIO_SER_SIZE, { pfn: f.pfn, flags, index: f.index });
+      }
+      const desc = kho.preserveVmalloc(area);
+      if (isErr(desc)) return fail(desc);
+      state.desc = desc;
+    }
+    k.ram.write(serPhys, encodeMemfdSer({ pos: file.pos, size: file.inode.size, nrFolios: folios.length, folios: state.desc ?? new Uint8Array(16) }));
+    return { data: serPhys, state };
+  },
+
+  setPos(k, data, pos) {
+    const b = new Uint8Array(8);
+    putU64(b, 0, pos);
+    k.ram.write(data, b);
+    return null;
+  },
+
+  unserialize(k, data, state) {
+    const s = state as V1State;
+    if (s.desc) k.khoOut!.unpreserveVmalloc(s.desc);
+    if (s.area) k.vmalloc.free(s.area);
+    dropSer(k, data);
+  },
+
+  decode(ram: PhysicalMemory, data: number): DecodedMemfd | KernelError {
+    if (!(data % PAGE_SIZE === 0 && data / PAGE_SIZE < ram.nrPages)) return kerr('EINVAL', `memfd_luo_ser at ${hex(data)} is not a page of RAM`);
+    const ser = decodeMemfdSer(ram.read(data, MEMFD_LUO_SER_SIZE));
+    if (![ser.pos, ser.size, ser.nrFolios].every(Number.isFinite)) return kerr('EINVAL', `memfd_luo_ser at ${hex(data)} is corrupt`);
+    const meta: MetaBlock[] = [{ pfn: data / PAGE_SIZE, order: 0, as: 'folio', what: 'memfd_luo_ser', errno: 'EINVAL' }];
+    const folios: MemfdFolio[] = [];
+    if (ser.nrFolios > 0) {
+      const walk = walkKhoVmalloc(ram, ser.folios);
+      if (typeof walk === 'string') return kerr('EINVAL', `kho_restore_vmalloc of the folio array: ${walk}`);
+      const pages = walk.pieces.flatMap((p) => Array.from({ length: 2 ** walk.order }, (_, j) => p + j));
+      if (pages.length * RECORDS_PER_PAGE < ser.nrFolios) return kerr('EINVAL', `the folio array holds fewer than ${ser.nrFolios} records`);
+      for (const pfn of pages) meta.push({ pfn, order: 0, as: 'pages', what: 'memfd_luo folio array', errno: 'EINVAL' });
+      for (const pfn of walk.chunks) meta.push({ pfn, order: 0, as: 'pages', what: 'kho_vmalloc chunk', errno: 'EINVAL' });
+      for (let pg = 0; pg * RECORDS_PER_PAGE < ser.nrFolios; pg++) {
+        const bytes = ram.read(pages[pg]! * PAGE_SIZE, PAGE_SIZE);
+        for (let i = 0; i < RECORDS_PER_PAGE && pg * RECORDS_PER_PAGE + i < ser.nrFolios; i++) {
+          const r = getFolioSer(bytes, i * MEMFD_LUO_FOLIO_SER_SIZE);
+          folios.push({ pfn: r.pfn, index: r.index, dirty: (r.flags & MEMFD_LUO_FOLIO_DIRTY) !== 0, uptodate: (r.flags & MEMFD_LUO_FOLIO_UPTODATE) !== 0 });
+        }
+      }
+    }
+    // The ser, the records, and each chunk's next pointer and piece addresses.
+    const chunkBytes = meta.filter((m) => m.what !== 'memfd_luo_ser').length * 8;
+    const usedBytes = MEMFD_LUO_SER_SIZE + ser.nrFolios * MEMFD_LUO_FOLIO_SER_SIZE + chunkBytes;
+    return { pos: ser.pos, size: ser.size, folios, meta, usedBytes };
+  },
+};
