@@ -11,6 +11,7 @@ import type {
   BuiltinScenario, ChunkView, FdtView, KhoView, MapView, MapViewRequest, PageInfo, Progress, Report, SessionState, StepOutcome,
   TraceEvent,
 } from './views';
+import { type AnnotatedStruct, type LuoView, RECORD_KINDS, type RecordRequest, type UserspaceView } from './views';
 
 export interface ApiError {
   /** 'invalid-argument' for input the host refused, 'errno' for a kernel error, 'internal' for a bug. */
@@ -56,6 +57,12 @@ export interface SimApi {
    * handoff): the pages in use, or every RAM page with `all`. Refused beyond 1 GiB.
    */
   vmcore(all: boolean): Promise<Result<Uint8Array>>;
+  /** The running kernel's processes and their fds (memfds, /dev/liveupdate, LUO sessions). */
+  userspace(): Promise<Result<UserspaceView>>;
+  /** LUO of the running kernel: sessions, files, handlers, record addresses; null when LUO is off. */
+  luo(): Promise<Result<LuoView | null>>;
+  /** A record (LUO session block, luo_file_ser array…) decoded field by field from RAM. */
+  records(request: RecordRequest): Promise<Result<AnnotatedStruct>>;
 }
 
 export type SimMethod = keyof SimApi;
@@ -87,6 +94,15 @@ export const SIM_ARGS = {
   fdt: z.tuple([z.number().int().min(0).max(2 ** 52)]),
   chunks: z.tuple([z.number().int().min(0).max(2 ** 52)]),
   vmcore: z.tuple([z.boolean()]),
+  userspace: z.tuple([]),
+  luo: z.tuple([]),
+  records: z.tuple([
+    z.object({
+      kind: z.enum(RECORD_KINDS),
+      phys: z.number().int().min(0).max(2 ** 52),
+      count: z.number().int().min(0).max(1 << 20).optional(),
+    }).strict(),
+  ]),
 } as const satisfies Record<SimMethod, z.ZodTuple>;
 
 export const SIM_METHODS = Object.keys(SIM_ARGS) as SimMethod[];

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { GiB, MiB, PAGE_SIZE, formatBytes, parseSize } from './units';
 
 export const MIN_RAM = 64 * MiB;
-export const MAX_RAM = 64 * GiB;
+export const MAX_RAM = 256 * GiB;
 export const MAX_NODES = 4;
 
 /** A byte size written as a number or a memparse string; always resolves to a whole number of bytes. */

@@ -229,3 +229,181 @@ export interface ChunkView {
   entries: Array<{ physStart: number; bitmap: number; bitsSet: number }>;
   error?: string;
 }
+
+/** A process's fd, as `ls -l /proc/<pid>/fd` and fdinfo would tell a VMM developer. */
+export interface FdRef {
+  process: string;
+  pid: number;
+  fd: number;
+}
+
+/** The LUO session a memfd is preserved in (outgoing) or was retrieved from (incoming). */
+export interface MemfdLuoRef {
+  session: string;
+  direction: 'outgoing' | 'incoming';
+  /** The u64 token as the selftests print it: 0x1a. */
+  token: string;
+}
+
+/** Where an outgoing session stands, or an incoming one (reference/luo-memfd.md §3.5). */
+export type LuoSessionState = 'preserving' | 'deserialized' | 'retrieved' | 'finished';
+
+/** One open fd: what readlink(/proc/<pid>/fd/N) prints, and what the kind of file adds. */
+export type FdInfo =
+  | {
+      fd: number;
+      kind: 'memfd';
+      /** `/memfd:guest-ram (deleted)`. */
+      path: string;
+      name: string;
+      ino: number;
+      /** i_size in bytes. */
+      size: number;
+      /** Pages in the page cache (a hole has none). */
+      pages: number;
+      /** f_pos of this open file description (memfd-v1 records it at freeze). */
+      pos: number;
+      /** shmem_freeze(): preserved by LUO, the size can no longer change. */
+      frozen: boolean;
+      /** Open file descriptions of the inode, LUO's included. */
+      refs: number;
+      luo: MemfdLuoRef[];
+    }
+  | { fd: number; kind: 'liveupdate'; path: string }
+  | {
+      fd: number;
+      kind: 'session';
+      /** `anon_inode:[luo_session] <name>`. */
+      path: string;
+      session: string;
+      direction: 'outgoing' | 'incoming';
+      state: LuoSessionState;
+      files: number;
+    };
+
+export interface ProcessView {
+  pid: number;
+  name: string;
+  fds: FdInfo[];
+}
+
+/** The processes of the running kernel with their fds (none when no kernel runs). */
+export interface UserspaceView {
+  running: boolean;
+  processes: ProcessView[];
+}
+
+/** One file of a LUO session (struct luo_file). */
+export interface LuoFileView {
+  /** The u64 token as the selftests print it: 0x1a. */
+  token: string;
+  /** The handler's compatible, as luo_file_ser records it. */
+  compatible: string;
+  /** serialized_data, the u64 in luo_file_ser.data (memfd-v1: phys of memfd_luo_ser); 0 until preserve set it. */
+  data: number;
+  /** Incoming only: RETRIEVE_FD ran the handler's retrieve. */
+  retrieved: boolean;
+  /** What the file is, when there is one: `memfd:guest-ram (ino 3), 4 GiB`. */
+  file: string | null;
+  /** Process fds that refer to the file. */
+  heldBy: FdRef[];
+}
+
+export interface LuoSessionView {
+  name: string;
+  direction: 'outgoing' | 'incoming';
+  state: LuoSessionState;
+  /** The session's 2-page luo_file_ser array (0: none yet, or freed by FINISH). */
+  filesPhys: number;
+  files: LuoFileView[];
+  /** The session fds that refer to it. */
+  heldBy: FdRef[];
+}
+
+/** The Live Update Orchestrator of the running kernel (Linux 6.19 session model, reference/luo-memfd.md §3). */
+export interface LuoView {
+  /** liveupdate-number this kernel publishes (the incoming one + 1), as a decimal string (u64). */
+  liveupdateNumber: string;
+  /** /dev/liveupdate has one opener at a time. */
+  devOpen: boolean;
+  devHeldBy: FdRef[];
+  /** luo_session_deserialize(): not run yet (first open runs it), fine, or failed (every open is EIO). */
+  deserialized: 'no' | 'ok' | 'eio';
+  /** Compatibles of the registered file handlers. */
+  handlers: string[];
+  /** The outgoing LUO FDT page (KHO subtree "LUO") and the 16-page session block. */
+  fdtPhys: number;
+  sessionBlockPhys: number;
+  outgoing: LuoSessionView[];
+  incoming: LuoSessionView[];
+  /** The previous kernel's LUO FDT (0: a cold start for LUO). */
+  incomingFdtPhys: number;
+  /** The previous kernel's session block, until deserialization frees it (0: none, or freed). */
+  incomingHeaderPhys: number;
+  /** Simulator fault injection armed for the next reboot(), or null. */
+  failNextFreeze: string | null;
+}
+
+/**
+ * Records the host decodes from RAM for the struct viewer. Each kind names a kernel layout;
+ * formats added later (memfd_luo_ser, its folio array…) append their kinds here.
+ */
+export const RECORD_KINDS = ['luo-session-block', 'luo-file-array'] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
+
+export interface RecordRequest {
+  kind: RecordKind;
+  phys: number;
+  /** Elements of an array without a count of its own (a luo_file_ser array: the session's count). */
+  count?: number;
+}
+
+/** One field of a packed structure, where it is in the bytes and what it says. */
+export interface StructField {
+  /** Byte offset from the start of the record (`AnnotatedStruct.phys`). */
+  offset: number;
+  size: number;
+  /** The C field name: `name`, `files`, `count`. */
+  name: string;
+  /** The C type: `u64`, `char[64]`. */
+  type: string;
+  /** The value decoded from the bytes, as a kernel developer writes it. */
+  value: string;
+  /** The value is a physical address (the UI selects its page). */
+  phys?: number;
+  /** The value names another record the viewer can open. */
+  opens?: RecordRequest;
+  /** What is wrong with the value (a count past the limit, an address beyond RAM). */
+  problem?: string;
+}
+
+/** Packed structs of one type, back to back. */
+export interface StructArray {
+  /** C type of one element: `luo_session_ser`. */
+  type: string;
+  /** Offset of element 0 from the record start, and the element size. */
+  offset: number;
+  stride: number;
+  /** Elements the record has (its header's count, or the count asked for). */
+  count: number;
+  /** The decoded elements, each a list of fields; at most a cap, so `count` may be larger. */
+  elements: StructField[][];
+}
+
+/**
+ * A record decoded from the bytes in simulated RAM, never from the kernel's objects: a header
+ * struct, an array of structs, or both. `bytes` are exactly the bytes the fields cover, from `phys`.
+ */
+export interface AnnotatedStruct {
+  kind: RecordKind;
+  /** What the bytes are, in kernel terms: `luo_session_header_ser + luo_session_ser[2]`. */
+  title: string;
+  phys: number;
+  bytes: Uint8Array;
+  header?: { type: string; fields: StructField[] };
+  array?: StructArray;
+  /** What a kernel developer should know about these bytes (who writes them, when). */
+  notes: string[];
+  /** Why the record does not decode fully. */
+  error?: string;
+}

@@ -77,19 +77,25 @@ export function fdtToDts(root: FdtNode, memReserve: readonly FdtMemReserve[] = [
   return out.join('');
 }
 
-/** How KHO's u64 properties read: where they may appear and what the number means. */
-const KHO_U64: Record<string, { where: 'root' | 'subnode'; meaning: 'address' | 'size' }> = {
+/**
+ * How KHO's u64 properties read, and LUO's in its "LUO" sub-FDT (reference/luo-memfd.md §4.2):
+ * where they may appear and what the number means.
+ */
+const KHO_U64: Record<string, { where: 'root' | 'subnode'; meaning: 'address' | 'size' | 'count' }> = {
   'preserved-memory-map': { where: 'root', meaning: 'address' },
   fdt: { where: 'subnode', meaning: 'address' },
   'preserved-data': { where: 'subnode', meaning: 'address' },
   'blob-size': { where: 'subnode', meaning: 'size' },
+  'liveupdate-number': { where: 'root', meaning: 'count' },
+  'luo-session-header': { where: 'subnode', meaning: 'address' },
 };
 
 const PAGE_SHIFT = 12n;
 
-function describeU64(v: bigint, meaning: 'address' | 'size'): string {
+function describeU64(v: bigint, meaning: 'address' | 'size' | 'count'): string {
   const hexV = `0x${v.toString(16)}`;
   if (meaning === 'size') return `${hexV} (u64 little-endian: ${v} bytes)`;
+  if (meaning === 'count') return `${v} (u64 little-endian)`;
   const offset = v & ((1n << PAGE_SHIFT) - 1n);
   const pfn = `pfn 0x${(v >> PAGE_SHIFT).toString(16)}${offset ? ` + 0x${offset.toString(16)}` : ''}`;
   return `${hexV} (u64 little-endian: physical address, ${pfn})`;

@@ -14,12 +14,15 @@ import type {
   BuiltinScenario, ChunkView, FdtView, KhoView, MapView, MapViewRequest, PageInfo, Progress, Report, SessionState, StepInfo,
   StepOutcome, TraceEvent,
 } from '../../shared/views';
+import type { AnnotatedStruct, LuoView, RecordRequest, UserspaceView } from '../../shared/views';
 import { Machine } from '../kernel/machine';
 import { type Outcome, applyCommand } from './apply';
 import { BUILTIN_SCENARIOS } from './builtins';
 import { mapView, memorySummary, pageInfo } from './views';
 import { chunkViews, fdtView, khoReport, khoView } from './kho-views';
 import { type VmcoreOptions, planVmcore, vmcoreBytes, vmcoreChunks } from './vmcore';
+import { luoView, userspaceView } from './luo-views';
+import { recordView } from './records';
 
 /** The UI's vmcore crosses IPC as one array: refuse beyond this. */
 export const MAX_UI_VMCORE_BYTES = 1024 ** 3;
@@ -256,6 +259,21 @@ export class Host implements SimApi {
     const bad = refuse('chunks', [phys]);
     if (bad) return bad;
     return ok(chunkViews(this.machine, phys));
+  }
+
+  async userspace(): Promise<Result<UserspaceView>> {
+    return ok(userspaceView(this.machine));
+  }
+
+  async luo(): Promise<Result<LuoView | null>> {
+    return ok(luoView(this.machine));
+  }
+
+  async records(request: RecordRequest): Promise<Result<AnnotatedStruct>> {
+    const v = validateCall('records', [request]);
+    if (!v.ok) return fail('invalid-argument', v.message);
+    const r = recordView(this.machine, v.call.args[0] as RecordRequest);
+    return typeof r === 'string' ? fail('invalid-argument', r) : ok(r);
   }
 }
 

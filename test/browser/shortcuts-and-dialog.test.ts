@@ -43,10 +43,10 @@ describe('MachineDialog', () => {
     });
     flushSync();
     const ram = document.querySelector<HTMLInputElement>('#m-ram')!;
-    ram.value = '100G';
+    ram.value = '300G';
     ram.dispatchEvent(new Event('input', { bubbles: true }));
     flushSync();
-    expect(document.querySelector('#m-ram-err')!.textContent).toMatch(/above the maximum of 64 GiB/);
+    expect(document.querySelector('#m-ram-err')!.textContent).toMatch(/above the maximum of 256 GiB/);
     expect(ram.getAttribute('aria-invalid')).toBe('true');
     const create = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Create')!;
     expect(create.disabled).toBe(true);

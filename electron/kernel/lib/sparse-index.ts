@@ -9,7 +9,7 @@ const CHUNK = 1 << CHUNK_SHIFT;
 const MASK = CHUNK - 1;
 
 export class SparseIndex {
-  /** chunk number → pfn + 1 per slot (0 = hole). */
+  /** chunk number → pfn + 1 per slot (0 = hole), then the chunk's count of pages in slot CHUNK. */
   private readonly chunks = new Map<number, Int32Array>();
   private count = 0;
 
@@ -26,10 +26,13 @@ export class SparseIndex {
     const key = Math.floor(index / CHUNK);
     let c = this.chunks.get(key);
     if (!c) {
-      c = new Int32Array(CHUNK);
+      c = new Int32Array(CHUNK + 1);
       this.chunks.set(key, c);
     }
-    if (c[index & MASK] === 0) this.count++;
+    if (c[index & MASK] === 0) {
+      this.count++;
+      c[CHUNK]!++;
+    }
     c[index & MASK] = pfn + 1;
   }
 
@@ -39,7 +42,7 @@ export class SparseIndex {
     if (!c || c[index & MASK] === 0) return;
     c[index & MASK] = 0;
     this.count--;
-    if (c.every((v) => v === 0)) this.chunks.delete(key);
+    if (--c[CHUNK]! === 0) this.chunks.delete(key);
   }
 
   /** [index, pfn] pairs in index order. */

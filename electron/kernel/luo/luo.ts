@@ -39,7 +39,7 @@ import type { Kernel } from '../kernel';
 import { PG } from '../mm/page-flags';
 import type { OpenFile } from '../proc';
 import type { LiveupdateFileHandler } from './file-handler';
-import { MemfdLuoHandler } from './memfd-handler';
+import { MemfdLuoHandler, type MemfdPolicy } from './memfd-handler';
 import type { MemfdFormat } from './memfd/format';
 import { memfdFdt } from './memfd/fdt';
 import { memfdKarr } from './memfd/karr';
@@ -64,6 +64,8 @@ export class Luo {
   readonly outgoing: LuoSession[] = [];
   readonly incoming: LuoSession[] = [];
   devOpen = false;
+  /** Which memfd format preserves new files, and whether holes are pinned (simulator options). */
+  readonly memfdPolicy: MemfdPolicy = { format: MEMFD_FORMATS[0]!.compatible, keepHoles: false };
   /** luo_session_deserialize() ran: not yet, fine, or failed (every open is then EIO). */
   deserialized: 'no' | 'ok' | 'eio' = 'no';
   /** liveupdate-number this kernel publishes: the incoming one + 1 (1 after a cold boot). */
@@ -102,6 +104,8 @@ export class Luo {
       k.log.warn('luo', `luo.memfd_format=${format}: no such format (${MEMFD_FORMATS.map((f) => f.compatible).join(', ')}); using ${MEMFD_FORMATS[0]!.compatible}`);
       format = MEMFD_FORMATS[0]!.compatible;
     }
+    luo.memfdPolicy.format = format;
+    luo.memfdPolicy.keepHoles = opts.keepHoles ?? false;
     let e: KernelError | null = null;
     for (const f of MEMFD_FORMATS) {
       // Simulator option `luo.disable_handler=…`: a kernel built without that handler.
@@ -109,7 +113,7 @@ export class Luo {
         k.log.info('luo', `file handler ${f.compatible} not registered (luo.disable_handler)`);
         continue;
       }
-      e ??= luo.registerFileHandler(new MemfdLuoHandler(k, f, { preserves: f.compatible === format, keepHoles: opts.keepHoles ?? false }));
+      e ??= luo.registerFileHandler(new MemfdLuoHandler(k, f, luo.memfdPolicy));
     }
     e ??= luo.setupOutgoing();
     if (e) {

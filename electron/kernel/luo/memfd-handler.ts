@@ -32,9 +32,10 @@ interface MemfdPrivate {
   state: unknown;
 }
 
+/** The simulator's memfd options, shared by the handlers of one kernel (set at boot, changeable by the compare). */
 export interface MemfdPolicy {
-  /** This handler preserves new files (luo.memfd_format names it). */
-  preserves: boolean;
+  /** The compatible of the format new preservations use (luo.memfd_format). */
+  format: string;
   /** Pin only existing folios instead of filling holes (luo.memfd_keep_holes=1). */
   keepHoles: boolean;
 }
@@ -52,7 +53,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
 
   /** memfd_luo_can_preserve(): an anonymous shmem file (every memfd here), if this format is the one in use. */
   canPreserve(file: OpenFile): boolean {
-    return file.kind === 'memfd' && this.policy.preserves;
+    return file.kind === 'memfd' && this.policy.format === this.compatible;
   }
 
   preserve(args: LuoFileOpArgs): KernelError | null {

@@ -5,7 +5,9 @@
  * generation ran it. Derived from the steps alone (the timeline is the source of truth): a
  * successful `boot` starts a new generation; a `boot` after a successful `kexec -e` is the new
  * kernel's early boot in scratch, where it deserializes the handover; `insmod test_kho` in a
- * cold-booted kernel preserves, in a KHO-booted kernel it restores and verifies.
+ * cold-booted kernel preserves, in a KHO-booted kernel it restores and verifies. LUO's ioctls
+ * follow the same story (reference/luo-memfd.md §3.5): PRESERVE_FD preserves; RETRIEVE_SESSION,
+ * RETRIEVE_FD and FINISH restore.
  */
 import type { Command } from '../../../shared/commands';
 import type { StepInfo } from '../../../shared/views';
@@ -57,6 +59,12 @@ function phaseOf(c: Command, w: Walk): KhoPhase {
       return w.jumped ? 'early-boot' : 'boot';
     case 'insmod':
       return w.khoBooted || w.jumped ? 'restore' : 'preserve';
+    case 'luo_preserve_fd':
+      return 'preserve';
+    case 'luo_retrieve_session':
+    case 'luo_retrieve_fd':
+    case 'luo_finish':
+      return 'restore';
     case 'kho_finalize':
       return 'finalize';
     case 'kexec_load':

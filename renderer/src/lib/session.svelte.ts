@@ -10,6 +10,7 @@ import type { ApiError, Result, SimClient } from '../../../shared/api';
 import type { CommandInput } from '../../../shared/commands';
 import type { MachineConfigInput } from '../../../shared/machine-config';
 import type { BuiltinScenario, KhoView, PageInfo, Progress, SessionState, StepInfo, StepOutcome, TraceEvent } from '../../../shared/views';
+import type { LuoView, UserspaceView } from '../../../shared/views';
 import { apiErrorLine, stepDetail, stepResultLine } from './format';
 
 /** The log keeps the newest lines only; older ones stay in the host and the report. */
@@ -49,6 +50,10 @@ export class Session {
   revision = $state(0);
   /** KHO as the kernel at the cursor sees it; null before the first answer or when the call failed. */
   kho = $state.raw<KhoView | null>(null);
+  /** LUO as the kernel at the cursor holds it; null when LUO is off, no kernel runs or the call failed. */
+  luo = $state.raw<LuoView | null>(null);
+  /** The processes and fds of the kernel at the cursor; null before the first answer or when the call failed. */
+  userspace = $state.raw<UserspaceView | null>(null);
   /** The built-in scenarios, once the Scenarios menu asked for them. */
   builtins = $state.raw<BuiltinScenario[] | null>(null);
   /** Name of the scenario loaded last (built-in), for the top bar. */
@@ -58,6 +63,7 @@ export class Session {
   #epoch = -1;
   #pageSerial = 0;
   #khoSerial = 0;
+  #luoSerial = 0;
 
   constructor(readonly client: SimClient) {
     client.onProgress((p) => {
@@ -179,7 +185,7 @@ export class Session {
       if (!r.ok || r.value.length === 0) break;
       this.#appendEvents(r.value);
     }
-    await this.#refreshKho();
+    await Promise.all([this.#refreshKho(), this.#refreshLuo()]);
     if (this.selectedPfn !== null) await this.select(this.selectedPfn < state.maxPfn ? this.selectedPfn : null);
   }
 
@@ -188,6 +194,18 @@ export class Session {
     const serial = ++this.#khoSerial;
     const r = await this.#call('kho', () => this.client.kho(), undefined, false);
     if (serial === this.#khoSerial) this.kho = r.ok ? r.value : null;
+  }
+
+  /** LUO and user space follow every state change like KHO does; a failure empties them, no banner. */
+  async #refreshLuo(): Promise<void> {
+    const serial = ++this.#luoSerial;
+    const [luo, user] = await Promise.all([
+      this.#call('luo', () => this.client.luo(), undefined, false),
+      this.#call('userspace', () => this.client.userspace(), undefined, false),
+    ]);
+    if (serial !== this.#luoSerial) return;
+    this.luo = luo.ok ? luo.value : null;
+    this.userspace = user.ok ? user.value : null;
   }
 
   #appendEvents(events: TraceEvent[]): void {

@@ -60,9 +60,9 @@ describe('event filter', () => {
 describe('machine form', () => {
   it('accepts the defaults and reports the schema message on the field', () => {
     expect(checkMachineForm(DEFAULT_FORM).ok).toBe(true);
-    const r = checkMachineForm({ ...DEFAULT_FORM, ram: '128G' });
+    const r = checkMachineForm({ ...DEFAULT_FORM, ram: '512G' });
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.errors.ram).toMatch(/above the maximum of 64 GiB/);
+    if (!r.ok) expect(r.errors.ram).toMatch(/above the maximum of 256 GiB/);
     const n = checkMachineForm({ ...DEFAULT_FORM, ram: '64M', nodes: 4 });
     expect(n.ok).toBe(false);
     if (!n.ok) expect(n.errors.nodes).toMatch(/each node needs at least 32 MiB/);

@@ -1,0 +1,177 @@
+/**
+ * DOC: running the memfd formats side by side (shared/compare.ts says what is reported)
+ *
+ * One machine is booted with KHO and sized for the files. The files are written once — folio by
+ * folio where the spec leaves holes — and then, for each format in turn, LUO preserves them in a
+ * session exactly as PRESERVE_FD would, the format's bytes are read back from RAM with the same
+ * decoder the next kernel's retrieve uses, and the session is closed again, which unpreserves
+ * everything and frees the metadata before the next format runs. Nothing is estimated: pages,
+ * bytes, the physical layout and the errors are what the simulated kernel did.
+ */
+import { type MemfdCompare, type MemfdCompareSpec, type FormatResult, type MetaGroup } from '../../shared/compare';
+import { MAX_RAM, MachineConfigSchema } from '../../shared/machine-config';
+import { GiB, PAGE_SIZE, formatBytes } from '../../shared/units';
+import { MEMFD_FDT_MAX_FOLIOS } from '../kernel/abi/memfd-fdt';
+import { isErr } from '../kernel/lib/errno';
+import { Rng } from '../kernel/lib/rng';
+import { MEMFD_FORMATS } from '../kernel/luo/luo';
+import { type MetaBlock, metaPages } from '../kernel/luo/memfd/format';
+import { Machine } from '../kernel/machine';
+import type { MemfdFile } from '../kernel/proc';
+
+/** Layout runs beyond this many are merged with their neighbours (the strip is a few hundred pixels wide). */
+const MAX_RUNS = 4096;
+
+interface Run {
+  firstPage: number;
+  pages: number;
+  order: number;
+}
+
+/** Which folios of one file exist: runs of equal order, in index order (seeded by the spec). */
+function planFile(spec: MemfdCompareSpec, rng: Rng): { runs: Run[]; pages: number } {
+  const total = spec.size / PAGE_SIZE;
+  const unit = spec.order === '0' ? 1 : 512;
+  const runs: Run[] = [];
+  let populated = 0;
+  const threshold = Math.round(spec.sparse * 0x1_0000_0000);
+  for (let first = 0; first < total; first += unit) {
+    const n = Math.min(unit, total - first);
+    if (threshold && rng.u32() < threshold) continue;
+    // mixed: each 2 MiB of the file is one order-9 folio or 512 order-0 folios, half and half.
+    const order = spec.order === '9' && n === 512 ? 9 : spec.order === 'mixed' && n === 512 && (rng.u32() & 1) === 0 ? 9 : 0;
+    const last = runs[runs.length - 1];
+    if (last && last.order === order && last.firstPage + last.pages === first) last.pages += n;
+    else runs.push({ firstPage: first, pages: n, order });
+    populated += n;
+  }
+  return { runs, pages: populated };
+}
+
+function layoutRuns(blocks: readonly MetaBlock[]): Array<[number, number]> {
+  const sorted = [...blocks].sort((a, b) => a.pfn - b.pfn);
+  const runs: Array<[number, number]> = [];
+  for (const b of sorted) {
+    const last = runs[runs.length - 1];
+    const n = 2 ** b.order;
+    if (last && last[0] + last[1] === b.pfn) last[1] += n;
+    else runs.push([b.pfn, n]);
+  }
+  while (runs.length > MAX_RUNS) {
+    // Merge each pair: close enough for a strip, and bounded for the IPC.
+    const merged: Array<[number, number]> = [];
+    for (let i = 0; i < runs.length; i += 2) {
+      const a = runs[i]!;
+      const b = runs[i + 1];
+      merged.push(b ? [a[0], b[0] + b[1] - a[0]] : a);
+    }
+    runs.splice(0, runs.length, ...merged);
+  }
+  return runs;
+}
+
+function groupsOf(blocks: readonly MetaBlock[]): MetaGroup[] {
+  const groups = new Map<string, MetaGroup>();
+  for (const b of blocks) {
+    const g = groups.get(b.what) ?? { what: b.what, blocks: 0, pages: 0, restore: b.as === 'folio' ? 'kho_restore_folio' : 'kho_restore_pages' };
+    g.blocks++;
+    g.pages += 2 ** b.order;
+    groups.set(b.what, g);
+  }
+  return [...groups.values()];
+}
+
+/** Which documented limit an error is, if it is one. */
+function limitOf(reason: string, errno: string): string | null {
+  if (/MAX_PAGE_ORDER/.test(reason)) return `one FDT folio ≤ MAX_PAGE_ORDER: ${MEMFD_FDT_MAX_FOLIOS.toLocaleString('en-US')} folios per file`;
+  if (errno === 'E2BIG') return 'UINT_MAX pages per file';
+  if (/fragmentation/.test(reason)) return 'no free physically contiguous block for the FDT';
+  if (errno === 'ENOSPC') return '128 files per session';
+  return null;
+}
+
+export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: string, done: number, total: number) => void): MemfdCompare | string {
+  const started = Date.now();
+  const rng = new Rng(spec.seed);
+  const plans = Array.from({ length: spec.files }, () => planFile(spec, rng));
+  const populated = plans.reduce((s, p) => s + p.pages, 0);
+  const resident = (spec.holes === 'fill' ? (spec.size / PAGE_SIZE) * spec.files : populated) * PAGE_SIZE;
+  // Room for the kernel, its memmap and KHO scratch (CMA, which a pinned folio must leave) beside the files.
+  const ram = Math.max(GiB, Math.ceil((resident * 1.1 + 2 * GiB) / GiB) * GiB);
+  if (ram > MAX_RAM) return `these files need a ${formatBytes(ram)} machine, more than the ${formatBytes(MAX_RAM)} the simulator models`;
+  const m = new Machine(MachineConfigSchema.parse({ ram, seed: spec.seed, cmdline: 'kho=on' }));
+  if (onProgress) m.onProgress = onProgress;
+  const booted = m.boot();
+  if (booted) return `the compare machine did not boot: ${booted.errno} (${booted.reason})`;
+  const k = m.kernel!;
+  const luo = k.luo;
+  if (!luo) return 'LUO did not start on the compare machine';
+
+  const files: MemfdFile[] = plans.map((plan, i) => {
+    const inode = k.shmem.create(`guest-${i}`);
+    inode.refs = 1;
+    for (const r of plan.runs) {
+      const e = k.shmem.write(inode, r.firstPage * PAGE_SIZE, r.pages * PAGE_SIZE, { random: true }, r.order);
+      if (isErr(e)) throw new Error(`writing guest-${i}: ${e.reason}`);
+    }
+    inode.size = spec.size;
+    return { kind: 'memfd', inode, pos: 0 };
+  });
+
+  const formats: FormatResult[] = [];
+  for (const format of MEMFD_FORMATS) {
+    luo.memfdPolicy.format = format.compatible;
+    luo.memfdPolicy.keepHoles = spec.holes === 'keep';
+    const bitmaps = k.khoOut!.tracker.bitmapPages;
+    const session = luo.createSession(`compare-${format.compatible}`);
+    if (isErr(session)) return `CREATE_SESSION: ${session.errno} (${session.reason})`;
+    const t0 = Date.now();
+    let error: { errno: string; reason: string } | null = null;
+    for (let i = 0; i < files.length && !error; i++) {
+      const e = luo.preserveFd(session, files[i]!, BigInt(i + 1));
+      if (e) error = e;
+    }
+    const preserveMs = Date.now() - t0;
+    const blocks: MetaBlock[] = [];
+    let folios = 0;
+    let usedBytes = 0;
+    for (const f of session.files) {
+      const d = format.decode(k.ram, f.args.serializedData);
+      if (isErr(d)) return `${format.compatible}: what it wrote does not decode: ${d.reason}`;
+      blocks.push(...d.meta);
+      folios += d.folios.length;
+      usedBytes += d.usedBytes;
+    }
+    const pages = metaPages(blocks);
+    const dataPages = files.reduce((s, f) => s + f.inode.nrPages, 0);
+    const groups = groupsOf(blocks);
+    formats.push({
+      compatible: format.compatible,
+      origin: format.origin,
+      ok: error === null,
+      error: error ? `ioctl(LIVEUPDATE_SESSION_PRESERVE_FD): ${error.errno} (${error.reason})` : null,
+      limit: error ? limitOf(error.reason, error.errno) : null,
+      dataFolios: folios,
+      dataPages,
+      metaPages: pages,
+      metaBytes: pages * PAGE_SIZE,
+      usedBytes,
+      bytesPerFolio: folios ? (pages * PAGE_SIZE) / folios : 0,
+      trackerPages: k.khoOut!.tracker.bitmapPages - bitmaps,
+      groups,
+      layout: layoutRuns(blocks),
+      restoreSteps: error
+        ? []
+        : [
+            ...groups.map((g) => `${g.restore} × ${g.blocks.toLocaleString('en-US')}: ${g.what}${g.pages !== g.blocks ? ` (${g.pages.toLocaleString('en-US')} pages)` : ''}`),
+            `read ${formatBytes(usedBytes)} of records`,
+            `kho_restore_folio × ${folios.toLocaleString('en-US')}: data folios, each added to the new file's page cache at its index`,
+            'free the metadata pages',
+          ],
+      preserveMs,
+    });
+    luo.closeSession(session);
+  }
+  for (const f of files) k.processes.putMemfd(f);
+  return { spec, ramBytes: ram, maxPfn: m.layout.maxPfn, populatedPages: populated, formats, elapsedMs: Date.now() - started };
+}

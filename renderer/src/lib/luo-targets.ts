@@ -1,0 +1,70 @@
+/**
+ * DOC: what the LUO inspector can open
+ *
+ * LUO's records that a LuoView points at (reference/luo-memfd.md §4.2): this kernel's session
+ * block and each outgoing session's luo_file_ser array, the previous kernel's session block until
+ * the first open of /dev/liveupdate frees it, and each incoming session's array until FINISH
+ * frees it. After kexec -e no kernel describes RAM: the block handed over is found the way the
+ * next kernel will find it, from the boot parameters' root FDT → "LUO" sub-FDT →
+ * luo-session-header.
+ */
+import type { SimApi } from '../../../shared/api';
+import type { KhoView, LuoView, RecordRequest } from '../../../shared/views';
+import { fdtU64 } from './fdt-blob';
+
+export interface LuoTarget {
+  /** Stable across steps: `out:block`, `in:files:vmm-state`. */
+  key: string;
+  label: string;
+  side: 'outgoing' | 'incoming';
+  req: RecordRequest;
+}
+
+/** Every LUO record there is to read, outgoing first. */
+export function luoTargets(luo: LuoView | null, handedOver: number | null): LuoTarget[] {
+  const t: LuoTarget[] = [];
+  if (luo) {
+    t.push({ key: 'out:block', label: 'outgoing session block', side: 'outgoing', req: { kind: 'luo-session-block', phys: luo.sessionBlockPhys } });
+    for (const s of luo.outgoing) {
+      if (s.filesPhys) t.push({ key: `out:files:${s.name}`, label: `outgoing files "${s.name}"`, side: 'outgoing', req: { kind: 'luo-file-array', phys: s.filesPhys, count: s.files.length } });
+    }
+    if (luo.incomingHeaderPhys) t.push({ key: 'in:block', label: 'incoming session block', side: 'incoming', req: { kind: 'luo-session-block', phys: luo.incomingHeaderPhys } });
+    for (const s of luo.incoming) {
+      if (s.filesPhys) t.push({ key: `in:files:${s.name}`, label: `incoming files "${s.name}"`, side: 'incoming', req: { kind: 'luo-file-array', phys: s.filesPhys, count: s.files.length } });
+    }
+  } else if (handedOver) {
+    t.push({ key: 'in:block', label: 'handed-over session block', side: 'incoming', req: { kind: 'luo-session-block', phys: handedOver } });
+  }
+  return t;
+}
+
+/** The chosen target if it still exists; else the incoming block, else the first. */
+export function pickLuoTarget(targets: readonly LuoTarget[], chosen: string | null): LuoTarget | null {
+  return targets.find((t) => t.key === chosen) ?? targets.find((t) => t.key === 'in:block') ?? targets[0] ?? null;
+}
+
+/** The target a record request opens: a known one at that address, or one made for it. */
+export function targetFor(targets: readonly LuoTarget[], req: RecordRequest): LuoTarget {
+  return (
+    targets.find((t) => t.req.kind === req.kind && t.req.phys === req.phys) ?? {
+      key: `at:${req.kind}:${req.phys}`,
+      label: `${req.kind === 'luo-file-array' ? 'luo_file_ser[]' : req.kind} at 0x${req.phys.toString(16)}`,
+      side: 'incoming',
+      req,
+    }
+  );
+}
+
+/**
+ * After kexec -e (no kernel): the session block the boot parameters lead to, read from RAM as
+ * luo_early_startup() will — root FDT, its "LUO" node's `fdt`, that FDT's luo-session-header.
+ */
+export async function handedOverSessionBlock(api: Pick<SimApi, 'fdt'>, kho: KhoView | null): Promise<number | null> {
+  const root = kho && !kho.running ? kho.entryFdtPhys : null;
+  if (!root) return null;
+  const r = await api.fdt(root);
+  const luoFdt = r.ok ? fdtU64(r.value.bytes, '/LUO', 'fdt') : null;
+  if (!luoFdt) return null;
+  const l = await api.fdt(luoFdt);
+  return l.ok ? fdtU64(l.value.bytes, '/luo-session', 'luo-session-header') : null;
+}
