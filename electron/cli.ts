@@ -5,6 +5,8 @@
  *   npm run sim -- run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--export-fdt FILE]
  *                      [--export-vmcore FILE [--at STEP] [--vmcore-all]] [--quiet]
  *   npm run sim -- fdt FILE [--dts]
+ *   npm run sim -- compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N]
+ *                                [--holes fill|keep] [--seed N] [--json FILE] [--csv FILE]
  *
  * Runs a scenario on the same Host the app uses and prints the kernel log and a summary.
  * `fdt` reads any DTB (a real /sys/kernel/debug/kho/out/fdt too) and prints its tree with KHO's
@@ -12,12 +14,15 @@
  * `--export-vmcore` writes RAM as an ELF vmcore (electron/host/vmcore.ts) at step STEP (1-based,
  * as the run prints them); by default right after the last `reboot` (kexec -e), before the next
  * kernel touches anything, or the final state when the scenario has no reboot.
+ * `compare-memfd` preserves the described memfds in each memfd format (electron/host/compare.ts)
+ * and prints the comparison table, each format's restore steps and where its metadata lies.
  * Exit status: 0 when every step and check passed, 1 when one failed, 2 for bad input.
  */
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { parseScenario, type Scenario } from '../shared/scenario';
+import { describeIssues, parseScenario, type Scenario } from '../shared/scenario';
 import { CATEGORY_STYLES } from '../shared/palette';
-import { PAGE_SIZE, formatBytes, parseSize } from '../shared/units';
+import { PAGE_SIZE, formatBytes, hex, parseSize } from '../shared/units';
+import { type MemfdCompare, MemfdCompareSpecSchema, compareCsv, compareRows } from '../shared/compare';
 import type { Report } from '../shared/views';
 import { Host, builtinScenario, withMachine } from './host/host';
 import { formatEvent } from './kernel/trace';
@@ -32,7 +37,9 @@ const USAGE = `usage:
   kho-lab-sim list
   kho-lab-sim run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--export-fdt FILE]
                     [--export-vmcore FILE [--at STEP] [--vmcore-all]] [--quiet]
-  kho-lab-sim fdt FILE [--dts]`;
+  kho-lab-sim fdt FILE [--dts]
+  kho-lab-sim compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N] [--holes fill|keep]
+                            [--seed N] [--json FILE] [--csv FILE]`;
 
 export interface CliIo {
   out: (line: string) => void;
@@ -46,7 +53,7 @@ class BadInput extends Error {}
 function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string | true> } {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
-  const valued = new Set(['--ram', '--seed', '--json', '--export-fdt', '--export-vmcore', '--at']);
+  const valued = new Set(['--ram', '--seed', '--json', '--export-fdt', '--export-vmcore', '--at', '--size', '--order', '--sparse', '--files', '--holes', '--csv']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a.startsWith('--')) {
@@ -210,6 +217,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       if (!ref || rest.length || [...flags.keys()].some((f) => f !== '--dts')) throw new BadInput(USAGE);
       return fdtCommand(ref, io, flags.has('--dts'));
     }
+    if (cmd === 'compare-memfd') {
+      if (ref) throw new BadInput(USAGE);
+      return await compareCommand(flags, io);
+    }
+    const compareOnly = ['--size', '--order', '--sparse', '--files', '--holes', '--csv'].find((f) => flags.has(f));
+    if (compareOnly) throw new BadInput(`${compareOnly} goes with compare-memfd`);
     if (cmd !== 'run' || !ref || rest.length || flags.has('--dts')) throw new BadInput(USAGE);
     const vmcoreOut = flags.get('--export-vmcore');
     if (typeof vmcoreOut !== 'string' && (flags.has('--at') || flags.has('--vmcore-all'))) {
@@ -252,6 +265,57 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     throw e;
   }
+}
+
+/** The compare's table with aligned columns, then each format's layout and restore steps. */
+export function compareLines(c: MemfdCompare): string[] {
+  const rows = compareRows(c);
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
+  const lines = [
+    `${c.spec.files} × ${formatBytes(c.spec.size)} memfd, order ${c.spec.order}, sparse ${c.spec.sparse}, holes ${c.spec.holes}: ${c.populatedPages.toLocaleString('en-US')} pages populated, on a ${formatBytes(c.ramBytes)} machine`,
+    '',
+    ...rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()),
+  ];
+  for (const f of c.formats) {
+    if (!f.ok) continue;
+    const span = f.layout.length ? `${hex(f.layout[0]![0] * PAGE_SIZE)}–${hex((f.layout.at(-1)![0] + f.layout.at(-1)![1]) * PAGE_SIZE)}` : 'none';
+    lines.push('', `${f.compatible}: metadata in ${f.layout.length} physical run(s), ${span}; the next kernel would:`);
+    for (const step of f.restoreSteps) lines.push(`  ${step}`);
+  }
+  return lines;
+}
+
+async function compareCommand(flags: Map<string, string | true>, io: CliIo): Promise<number> {
+  const allowed = new Set(['--size', '--order', '--sparse', '--files', '--holes', '--seed', '--json', '--csv']);
+  const stray = [...flags.keys()].find((f) => !allowed.has(f));
+  if (stray) throw new BadInput(`${stray} does not go with compare-memfd`);
+  const size = flags.get('--size');
+  if (typeof size !== 'string') throw new BadInput('compare-memfd needs --size SIZE (e.g. --size 4G)');
+  const num = (flag: string): number | undefined => {
+    const v = flags.get(flag);
+    if (typeof v !== 'string') return undefined;
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new BadInput(`${flag}: "${v}" is not a number`);
+    return n;
+  };
+  const spec = MemfdCompareSpecSchema.safeParse({
+    size,
+    order: flags.get('--order'),
+    sparse: num('--sparse'),
+    files: num('--files'),
+    holes: flags.get('--holes'),
+    seed: num('--seed'),
+  });
+  if (!spec.success) throw new BadInput(describeIssues('compare-memfd', spec.error).replace(/: (size|order|sparse|files|holes|seed):/, ': --$1:'));
+  const host = new Host({ onProgress: (p) => io.progress?.(`${p.label}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%`) });
+  const r = await host.compareMemfd(spec.data);
+  if (!r.ok) throw new BadInput(r.error.message);
+  for (const line of compareLines(r.value)) io.out(line);
+  const json = flags.get('--json');
+  if (typeof json === 'string') writeAtomic(json, JSON.stringify(r.value, null, 2) + '\n', '--json');
+  const csv = flags.get('--csv');
+  if (typeof csv === 'string') writeAtomic(csv, compareCsv(r.value), '--csv');
+  return EXIT_OK;
 }
 
 async function listBuiltins(): Promise<Record<string, string>> {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { CommandSchema, type CommandInput } from './commands';
+import { type MemfdCompare, MemfdCompareSpecSchema, type MemfdCompareSpecInput } from './compare';
 import { MachineConfigSchema, type MachineConfigInput } from './machine-config';
 import type { Scenario } from './scenario';
 import type {
@@ -63,6 +64,11 @@ export interface SimApi {
   luo(): Promise<Result<LuoView | null>>;
   /** A record (LUO session block, luo_file_ser array…) decoded field by field from RAM. */
   records(request: RecordRequest): Promise<Result<AnnotatedStruct>>;
+  /**
+   * Preserves the memfds a spec describes in each memfd format on a machine of its own (the
+   * session's machine is untouched) and reports what each cost, where it lies and what it hit.
+   */
+  compareMemfd(spec: MemfdCompareSpecInput): Promise<Result<MemfdCompare>>;
 }
 
 export type SimMethod = keyof SimApi;
@@ -103,6 +109,7 @@ export const SIM_ARGS = {
       count: z.number().int().min(0).max(1 << 20).optional(),
     }).strict(),
   ]),
+  compareMemfd: z.tuple([MemfdCompareSpecSchema]),
 } as const satisfies Record<SimMethod, z.ZodTuple>;
 
 export const SIM_METHODS = Object.keys(SIM_ARGS) as SimMethod[];

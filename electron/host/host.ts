@@ -23,6 +23,8 @@ import { chunkViews, fdtView, khoReport, khoView } from './kho-views';
 import { type VmcoreOptions, planVmcore, vmcoreBytes, vmcoreChunks } from './vmcore';
 import { luoView, userspaceView } from './luo-views';
 import { recordView } from './records';
+import { runMemfdCompare } from './compare';
+import type { MemfdCompare, MemfdCompareSpec, MemfdCompareSpecInput } from '../../shared/compare';
 
 /** The UI's vmcore crosses IPC as one array: refuse beyond this. */
 export const MAX_UI_VMCORE_BYTES = 1024 ** 3;
@@ -273,6 +275,13 @@ export class Host implements SimApi {
     const v = validateCall('records', [request]);
     if (!v.ok) return fail('invalid-argument', v.message);
     const r = recordView(this.machine, v.call.args[0] as RecordRequest);
+    return typeof r === 'string' ? fail('invalid-argument', r) : ok(r);
+  }
+
+  async compareMemfd(spec: MemfdCompareSpecInput): Promise<Result<MemfdCompare>> {
+    const v = validateCall('compareMemfd', [spec]);
+    if (!v.ok) return fail('invalid-argument', v.message);
+    const r = runMemfdCompare(v.call.args[0] as MemfdCompareSpec, (label, done, total) => this.opts.onProgress?.({ label, done, total }));
     return typeof r === 'string' ? fail('invalid-argument', r) : ok(r);
   }
 }

@@ -45,18 +45,22 @@ export function decodeMemfdSer(b: Uint8Array, off = 0): MemfdLuoSer {
 }
 
 /** Writes one folio record at `off`. The pfn must fit 52 bits and the flags 12. */
-export function putFolioSer(b: Uint8Array, off: number, f: MemfdLuoFolioSer): void {
-  const hiPfn = Math.floor(f.pfn / 0x1_0000_0000);
-  putU32(b, off, f.pfn >>> 0);
-  putU32(b, off + 4, (hiPfn & ((1 << (PFN_BITS - 32)) - 1)) | ((f.flags & FLAGS_MASK) << (PFN_BITS - 32)));
-  putU64(b, off + 8, f.index);
+export function writeFolioSer(b: Uint8Array, off: number, pfn: number, flags: number, index: number): void {
+  const hiPfn = Math.floor(pfn / 0x1_0000_0000);
+  putU32(b, off, pfn >>> 0);
+  putU32(b, off + 4, (hiPfn & ((1 << (PFN_BITS - 32)) - 1)) | ((flags & FLAGS_MASK) << (PFN_BITS - 32)));
+  putU64(b, off + 8, index);
 }
 
+export const putFolioSer = (b: Uint8Array, off: number, f: MemfdLuoFolioSer): void => writeFolioSer(b, off, f.pfn, f.flags, f.index);
+
+/** The pfn:52 bitfield of the record at `off`. */
+export const folioSerPfn = (b: Uint8Array, off: number): number => (getU32(b, off + 4) & ((1 << (PFN_BITS - 32)) - 1)) * 0x1_0000_0000 + getU32(b, off);
+/** The flags:12 bitfield of the record at `off`. */
+export const folioSerFlags = (b: Uint8Array, off: number): number => getU32(b, off + 4) >>> (PFN_BITS - 32);
+
 export function getFolioSer(b: Uint8Array, off: number): MemfdLuoFolioSer {
-  const lo = getU32(b, off);
-  const hi = getU32(b, off + 4);
-  const pfnHi = hi & ((1 << (PFN_BITS - 32)) - 1);
-  return { pfn: pfnHi * 0x1_0000_0000 + lo, flags: hi >>> (PFN_BITS - 32), index: getU64(b, off + 8) };
+  return { pfn: folioSerPfn(b, off), flags: folioSerFlags(b, off), index: getU64(b, off + 8) };
 }
 
 export function encodeFolioSer(f: MemfdLuoFolioSer): Uint8Array {

@@ -45,6 +45,30 @@ export class SparseIndex {
     if (--c[CHUNK]! === 0) this.chunks.delete(key);
   }
 
+  /**
+   * Visits the present slots of [from, to) in index order without building pairs: `visit`
+   * returns how many indices to move on (≥ 1), so a walk over folios steps over a whole large
+   * folio at once.
+   */
+  scan(from: number, to: number, visit: (index: number, pfn: number) => number): void {
+    const keys = [...this.chunks.keys()].filter((k) => (k + 1) * CHUNK > from && k * CHUNK < to).sort((a, b) => a - b);
+    let next = from;
+    for (const k of keys) {
+      const c = this.chunks.get(k);
+      if (!c) continue; // the visitor may delete chunks as it goes
+      let index = Math.max(next, k * CHUNK);
+      const end = Math.min(to, (k + 1) * CHUNK);
+      while (index < end) {
+        const v = c[index - k * CHUNK]!;
+        if (v === 0) index++;
+        else {
+          next = index + Math.max(1, visit(index, v - 1));
+          index = next;
+        }
+      }
+    }
+  }
+
   /** [index, pfn] pairs in index order. */
   *entries(from = 0, to = Number.MAX_SAFE_INTEGER): Generator<[number, number]> {
     const keys = [...this.chunks.keys()].filter((k) => (k + 1) * CHUNK > from && k * CHUNK < to).sort((a, b) => a - b);

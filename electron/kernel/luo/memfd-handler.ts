@@ -22,13 +22,14 @@ import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_CMA, MIGRATE_UNMOVABLE, PG } from '../mm/page-flags';
 import type { MemfdFile, OpenFile } from '../proc';
 import type { LiveupdateFileHandler, LuoFileOpArgs } from './file-handler';
-import type { DecodedMemfd, MemfdFolio, MemfdFormat } from './memfd/format';
+import { type DecodedMemfd, FOLIO_DIRTY, FOLIO_UPTODATE, FolioList, type MemfdFormat } from './memfd/format';
 
 /** What preserve keeps for unpreserve (never crosses the kexec). */
 interface MemfdPrivate {
   file: MemfdFile;
-  /** Heads of the pinned folios; the first `preserved` of them are preserved. */
-  heads: number[];
+  /** Heads of the pinned folios. */
+  heads: Float64Array;
+  count: number;
   state: unknown;
 }
 
@@ -64,22 +65,23 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const early = this.format.precheck?.(inode.size);
     if (early) return early;
     inode.frozen = true;
-    const priv: MemfdPrivate = { file, heads: [], state: null };
+    const priv: MemfdPrivate = { file, heads: new Float64Array(0), count: 0, state: null };
     let preserved = 0;
     const unwind = (e: KernelError): KernelError => {
-      for (const head of priv.heads.slice(0, preserved).reverse()) k.khoOut!.unpreserveFolio(head);
+      for (let i = preserved - 1; i >= 0; i--) k.khoOut!.unpreserveFolio(priv.heads[i]!);
       this.unpin(priv);
       return e;
     };
     const folios = this.pin(file);
     if (isErr(folios)) return unwind(folios);
-    priv.heads = folios.map((f) => f.pfn);
+    priv.heads = folios.pfn;
+    priv.count = folios.length;
     const r = this.format.serialize({
       k,
       file,
       folios,
       preserveFolio: (i) => {
-        const e = k.khoOut!.preserveFolio(folios[i]!.pfn);
+        const e = k.khoOut!.preserveFolio(folios.pfn[i]!);
         if (!e) preserved = i + 1;
         return e;
       },
@@ -96,9 +98,9 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
    * memfd_pin_folios() over [0, size): fills holes (unless keepHoles), migrates folios out of
    * CMA, pins them; returns them in index order.
    */
-  private pin(file: MemfdFile): MemfdFolio[] | KernelError {
+  private pin(file: MemfdFile): FolioList | KernelError {
     const inode = file.inode;
-    if (inode.size === 0) return [];
+    if (inode.size === 0) return new FolioList(1);
     if (!this.policy.keepHoles) {
       const filled = this.k.shmem.fallocate(inode, 0, inode.size, false);
       if (filled) return filled;
@@ -106,12 +108,12 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const moved = this.migrateOutOfCma(file);
     if (moved) return moved;
     const folios = this.collectFolios(file);
-    for (const f of folios) this.k.pages.flags[f.pfn]! |= PG.pinned;
+    for (let i = 0; i < folios.length; i++) this.k.pages.flags[folios.pfn[i]!]! |= PG.pinned;
     return folios;
   }
 
   private unpin(priv: MemfdPrivate): void {
-    for (const head of priv.heads) this.k.pages.flags[head]! &= ~PG.pinned;
+    for (let i = 0; i < priv.count; i++) this.k.pages.flags[priv.heads[i]!]! &= ~PG.pinned;
     priv.file.inode.frozen = false;
   }
 
@@ -125,13 +127,12 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const p = k.pages;
     const inode = file.inode;
     const moves: Array<[number, number, number]> = []; // [first index, old head, order]
-    let lastHead = -1;
-    for (const [index, pfn] of inode.pages.entries()) {
+    inode.pages.scan(0, Number.MAX_SAFE_INTEGER, (index, pfn) => {
       const head = p.compoundHead(pfn);
-      if (head === lastHead) continue;
-      lastHead = head;
-      if (p.pageblockMigratetype[head >>> PAGEBLOCK_ORDER] === MIGRATE_CMA) moves.push([index - (pfn - head), head, p.flags[head]! & PG.head ? p.order[head]! : 0]);
-    }
+      const order = p.flags[head]! & PG.head ? p.order[head]! : 0;
+      if (p.pageblockMigratetype[head >>> PAGEBLOCK_ORDER] === MIGRATE_CMA) moves.push([index - (pfn - head), head, order]);
+      return head + 2 ** order - pfn;
+    });
     for (const [index, old, order] of moves) {
       const n = 2 ** order;
       const pfn = k.buddy.allocPages(order, MIGRATE_UNMOVABLE, k.preferredNid, inode.ownerId, order > 0);
@@ -150,24 +151,22 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
   }
 
   /** Every folio of the page cache once, in index order, with its head pfn and first index. */
-  private collectFolios(file: MemfdFile): MemfdFolio[] {
+  private collectFolios(file: MemfdFile): FolioList {
     const p = this.k.pages;
-    const out: MemfdFolio[] = [];
-    let lastHead = -1;
-    for (const [index, pfn] of file.inode.pages.entries(0, Math.ceil(file.inode.size / PAGE_SIZE))) {
+    const out = new FolioList(Math.max(1, Math.min(file.inode.nrPages, 1 << 16)));
+    file.inode.pages.scan(0, Math.ceil(file.inode.size / PAGE_SIZE), (index, pfn) => {
       const head = p.compoundHead(pfn);
-      if (head === lastHead) continue;
-      lastHead = head;
       const f = p.flags[head]!;
-      out.push({ pfn: head, index: index - (pfn - head), dirty: (f & PG.dirty) !== 0, uptodate: (f & PG.uptodate) !== 0 });
-    }
+      out.push(head, index - (pfn - head), (f & PG.dirty ? FOLIO_DIRTY : 0) | (f & PG.uptodate ? FOLIO_UPTODATE : 0));
+      return head + 2 ** (f & PG.head ? p.order[head]! : 0) - pfn;
+    });
     return out;
   }
 
   unpreserve(args: LuoFileOpArgs): void {
     const priv = args.privateData as MemfdPrivate;
     this.format.unserialize(this.k, args.serializedData, priv.state);
-    for (const head of [...priv.heads].reverse()) this.k.khoOut!.unpreserveFolio(head);
+    for (let i = priv.count - 1; i >= 0; i--) this.k.khoOut!.unpreserveFolio(priv.heads[i]!);
     this.unpin(priv);
   }
 
@@ -203,19 +202,23 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const d = this.takeMetadata(args.serializedData);
     if (isErr(d)) return d;
     const inode = k.shmem.create('');
-    for (let i = 0; i < d.folios.length; i++) {
-      const r = d.folios[i]!;
-      const pfn = k.khoIn!.restoreFolio(r.pfn * PAGE_SIZE, 'memfd_luo folios');
+    const { folios } = d;
+    const p = k.pages;
+    for (let i = 0; i < folios.length; i++) {
+      const pfn = k.khoIn!.restoreFolio(folios.pfn[i]! * PAGE_SIZE, 'memfd_luo folios');
       if (pfn === null) {
         // Put what was restored and discard the rest, as the kernel does on a mid-way failure.
         k.shmem.release(inode);
-        for (const rest of d.folios.slice(i + 1)) this.discardFolio(rest.pfn);
-        return kerr('EIO', `folio at pfn ${hex(r.pfn)} (index ${r.index}) could not be restored`);
+        for (let j = i + 1; j < folios.length; j++) this.discardFolio(folios.pfn[j]!);
+        return kerr('EIO', `folio at pfn ${hex(folios.pfn[i]!)} (index ${folios.index[i]!}) could not be restored`);
       }
-      const n = 2 ** (k.pages.flags[pfn]! & PG.head ? k.pages.order[pfn]! : 0);
-      k.pages.owner.fill(inode.ownerId, pfn, pfn + n);
-      k.pages.flags[pfn]! |= PG.lru | PG.swapbacked | (r.uptodate ? PG.uptodate : 0) | (r.dirty ? PG.dirty : 0);
-      for (let j = 0; j < n; j++) inode.pages.set(r.index + j, pfn + j);
+      const n = p.flags[pfn]! & PG.head ? 2 ** p.order[pfn]! : 1;
+      const flags = folios.flags[i]!;
+      if (n === 1) p.owner[pfn] = inode.ownerId;
+      else p.owner.fill(inode.ownerId, pfn, pfn + n);
+      p.flags[pfn]! |= PG.lru | PG.swapbacked | (flags & FOLIO_UPTODATE ? PG.uptodate : 0) | (flags & FOLIO_DIRTY ? PG.dirty : 0);
+      const index = folios.index[i]!;
+      for (let j = 0; j < n; j++) inode.pages.set(index + j, pfn + j);
     }
     inode.size = d.size;
     inode.refs = 1; // LUO's reference; RETRIEVE_FD installs the fd's
@@ -237,6 +240,6 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       this.k.log.warn('memfd_luo', `finish: ${d.reason}`);
       return;
     }
-    for (const r of d.folios) this.discardFolio(r.pfn);
+    for (let i = 0; i < d.folios.length; i++) this.discardFolio(d.folios.pfn[i]!);
   }
 }

@@ -228,8 +228,11 @@ export class Shmem {
 
   /** The last reference went: free the page cache. */
   release(inode: ShmemInode): void {
-    const indices: number[] = [];
-    for (const [index] of inode.pages.entries()) indices.push(index);
-    for (const index of indices) this.dropFolio(inode, index);
+    inode.pages.scan(0, Number.MAX_SAFE_INTEGER, (index, pfn) => {
+      const head = this.k.pages.compoundHead(pfn);
+      const span = this.k.pages.flags[head]! & PG.head ? 2 ** this.k.pages.order[head]! : 1;
+      this.dropFolio(inode, index);
+      return head + span - pfn;
+    });
   }
 }

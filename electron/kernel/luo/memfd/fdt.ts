@@ -18,16 +18,17 @@
  */
 import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../../shared/units';
 import {
-  MEMFD_FDT_COMPATIBLE, PRESERVED_FLAG_DIRTY, PRESERVED_FLAG_UPTODATE, PRESERVED_FOLIO_SIZE, encodeMemfdFdt, getPreservedFolio, memfdFdtOrder,
-  putPreservedFolio, readMemfdFdt,
+  MEMFD_FDT_COMPATIBLE, PRESERVED_FLAG_DIRTY, PRESERVED_FLAG_UPTODATE, PRESERVED_FOLIO_SIZE, V3_PFN_SHIFT, encodeMemfdFdt, getFoliodesc, memfdFdtOrder,
+  putFoliodesc, readMemfdFdt,
 } from '../../abi/memfd-fdt';
+import { getU64, putU64 } from '../../abi/bytes';
 import { type KernelError, kerr } from '../../lib/errno';
 import { decodeFdt, encodeFdt } from '../../lib/fdt';
 import type { Kernel } from '../../kernel';
 import { ALLOC_FAILED } from '../../mm/buddy';
 import { MIGRATE_UNMOVABLE } from '../../mm/page-flags';
 import type { PhysicalMemory } from '../../ram';
-import type { DecodedMemfd, MemfdFolio, MemfdFormat, PreserveContext } from './format';
+import { type DecodedMemfd, FolioList, type MemfdFormat, type PreserveContext } from './format';
 
 const UINT_MAX = 0xffff_ffff;
 const INT_MAX = 0x7fff_ffff;
@@ -82,8 +83,8 @@ export const memfdFdt: MemfdFormat = {
     for (let i = 0; i < n; i++) {
       const e = ctx.preserveFolio(i);
       if (e) return free(e);
-      const f = folios[i]!;
-      putPreservedFolio(array, i * PRESERVED_FOLIO_SIZE, { pfn: f.pfn, index: f.index, flags: (f.dirty ? PRESERVED_FLAG_DIRTY : 0) | (f.uptodate ? PRESERVED_FLAG_UPTODATE : 0) });
+      putFoliodesc(array, i * PRESERVED_FOLIO_SIZE, folios.pfn[i]!, folios.flags[i]!, V3_PFN_SHIFT);
+      putU64(array, i * PRESERVED_FOLIO_SIZE + 8, folios.index[i]!);
     }
     const blob = encodeMemfdFdt(file.pos, file.inode.size, array, PAGE_SIZE * 2 ** order);
     if (typeof blob === 'string') return free(kerr('ENOMEM', `Failed to reserve folios property in FDT: ${blob}`));
@@ -110,11 +111,11 @@ export const memfdFdt: MemfdFormat = {
     if (typeof r === 'string') return kerr('EINVAL', r);
     if (r.folios.length % PRESERVED_FOLIO_SIZE) return kerr('EINVAL', "invalid 'folios' property");
     const n = r.folios.length / PRESERVED_FOLIO_SIZE;
-    const folios: MemfdFolio[] = [];
+    const folios = new FolioList(n || 1);
     for (let i = 0; i < n; i++) {
-      const f = getPreservedFolio(r.folios, i * PRESERVED_FOLIO_SIZE);
+      const f = getFoliodesc(r.folios, i * PRESERVED_FOLIO_SIZE, V3_PFN_SHIFT);
       if (f.pfn === 0 && f.flags === 0) continue; // a zero foliodesc is skipped
-      folios.push({ pfn: f.pfn, index: f.index, dirty: (f.flags & PRESERVED_FLAG_DIRTY) !== 0, uptodate: (f.flags & PRESERVED_FLAG_UPTODATE) !== 0 });
+      folios.push(f.pfn, getU64(r.folios, i * PRESERVED_FOLIO_SIZE + 8), f.flags & (PRESERVED_FLAG_DIRTY | PRESERVED_FLAG_UPTODATE));
     }
     return {
       pos: r.pos,

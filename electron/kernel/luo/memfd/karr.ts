@@ -20,7 +20,7 @@ import { KhoArrayWriter, khoArrayDrop, khoArrayPreserve, readKhoArray } from '..
 import { ALLOC_FAILED } from '../../mm/buddy';
 import { MIGRATE_UNMOVABLE } from '../../mm/page-flags';
 import type { PhysicalMemory } from '../../ram';
-import type { DecodedMemfd, MemfdFolio, MemfdFormat, MetaBlock, PreserveContext } from './format';
+import { type DecodedMemfd, FolioList, type MemfdFormat, type MetaBlock, type PreserveContext } from './format';
 import { readFdtAt, setFdtPos } from './fdt';
 
 export const MEMFD_KARR_COMPATIBLE = 'memfd-karr-v1';
@@ -45,11 +45,9 @@ export const memfdKarr: MemfdFormat = {
       return e;
     };
     for (let i = 0; i < folios.length; i++) {
-      const f = folios[i]!;
-      const e = ka.setpos(f.index) ?? ctx.preserveFolio(i);
+      const e = ka.setpos(folios.index[i]!) ?? ctx.preserveFolio(i);
       if (e) return fail(e);
-      const flags = (f.dirty ? PRESERVED_FLAG_DIRTY : 0) | (f.uptodate ? PRESERVED_FLAG_UPTODATE : 0);
-      const set = ka.setentry(kaMkValue(f.pfn * 2 ** KARR_MEMFD_PFN_SHIFT + flags));
+      const set = ka.setentry(kaMkValue(folios.pfn[i]! * 2 ** KARR_MEMFD_PFN_SHIFT + folios.flags[i]!));
       if (set) return fail(set);
     }
     const e = khoArrayPreserve(k, ka.pages);
@@ -82,13 +80,13 @@ export const memfdKarr: MemfdFormat = {
     if (r.folios.length !== KHO_ARRAY_SIZE) return kerr('EINVAL', "invalid 'folios' property");
     const arr = readKhoArray(ram, r.folios);
     if (isErr(arr)) return arr;
-    const folios: MemfdFolio[] = [];
+    const folios = new FolioList(arr.positions.length || 1);
     const mask = 2 ** KARR_MEMFD_PFN_SHIFT - 1;
     for (let i = 0; i < arr.positions.length; i++) {
       // ka_to_value(): the entry >> 1, then pfn = desc >> 11 and flags = desc & 0x7ff.
       const desc = Math.floor((arr.hi[i]! * 2 ** 32 + arr.lo[i]!) / 2);
       const flags = desc & mask;
-      folios.push({ pfn: Math.floor(desc / 2 ** KARR_MEMFD_PFN_SHIFT), index: arr.positions[i]!, dirty: (flags & PRESERVED_FLAG_DIRTY) !== 0, uptodate: (flags & PRESERVED_FLAG_UPTODATE) !== 0 });
+      folios.push(Math.floor(desc / 2 ** KARR_MEMFD_PFN_SHIFT), arr.positions[i]!, flags & (PRESERVED_FLAG_DIRTY | PRESERVED_FLAG_UPTODATE));
     }
     const meta: MetaBlock[] = [
       { pfn: data / PAGE_SIZE, order: 0, as: 'folio', what: 'memfd FDT', errno: 'ENOENT' },

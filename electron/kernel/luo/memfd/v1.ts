@@ -10,15 +10,15 @@
 import { PAGE_SIZE, hex } from '../../../../shared/units';
 import {
   MEMFD_LUO_FH_COMPATIBLE, MEMFD_LUO_FOLIO_DIRTY, MEMFD_LUO_FOLIO_SER_SIZE, MEMFD_LUO_FOLIO_UPTODATE, MEMFD_LUO_SER_SIZE,
-  decodeMemfdSer, encodeMemfdSer, getFolioSer, putFolioSer,
+  decodeMemfdSer, encodeMemfdSer, folioSerFlags, folioSerPfn, writeFolioSer,
 } from '../../abi/memfd-v1';
-import { putU64 } from '../../abi/bytes';
+import { getU64, putU64 } from '../../abi/bytes';
 import { type KernelError, isErr, kerr } from '../../lib/errno';
 import type { Kernel } from '../../kernel';
 import { walkKhoVmalloc } from '../../kho/vmalloc-walk';
 import type { VmArea } from '../../mm/vmalloc';
 import type { PhysicalMemory } from '../../ram';
-import type { DecodedMemfd, MemfdFolio, MemfdFormat, MetaBlock, PreserveContext } from './format';
+import { type DecodedMemfd, FolioList, type MemfdFormat, type MetaBlock, type PreserveContext } from './format';
 
 interface V1State {
   area: VmArea | null;
@@ -52,12 +52,13 @@ export const memfdV1: MemfdFormat = {
       if (isErr(area)) return fail(area);
       state.area = area;
       for (const pfn of area.pfns) k.ram.structPage(pfn).fill(0);
+      let page = k.ram.structPage(area.pfns[0]!);
       for (let i = 0; i < folios.length; i++) {
         const e = ctx.preserveFolio(i);
         if (e) return fail(e);
-        const f = folios[i]!;
-        const flags = (f.dirty ? MEMFD_LUO_FOLIO_DIRTY : 0) | (f.uptodate ? MEMFD_LUO_FOLIO_UPTODATE : 0);
-        putFolioSer(k.ram.structPage(area.pfns[Math.floor(i / RECORDS_PER_PAGE)]!), (i % RECORDS_PER_PAGE) * MEMFD_LUO_FOLIO_SER_SIZE, { pfn: f.pfn, flags, index: f.index });
+        if (i % RECORDS_PER_PAGE === 0) page = k.ram.structPage(area.pfns[i / RECORDS_PER_PAGE]!);
+        // The folio flags are numbered as MEMFD_LUO_FOLIO_DIRTY and _UPTODATE are.
+        writeFolioSer(page, (i % RECORDS_PER_PAGE) * MEMFD_LUO_FOLIO_SER_SIZE, folios.pfn[i]!, folios.flags[i]!, folios.index[i]!);
       }
       const desc = kho.preserveVmalloc(area);
       if (isErr(desc)) return fail(desc);
@@ -86,7 +87,7 @@ export const memfdV1: MemfdFormat = {
     const ser = decodeMemfdSer(ram.read(data, MEMFD_LUO_SER_SIZE));
     if (![ser.pos, ser.size, ser.nrFolios].every(Number.isFinite)) return kerr('EINVAL', `memfd_luo_ser at ${hex(data)} is corrupt`);
     const meta: MetaBlock[] = [{ pfn: data / PAGE_SIZE, order: 0, as: 'folio', what: 'memfd_luo_ser', errno: 'EINVAL' }];
-    const folios: MemfdFolio[] = [];
+    const folios = new FolioList(Math.min(ser.nrFolios, 1 << 24) || 1);
     if (ser.nrFolios > 0) {
       const walk = walkKhoVmalloc(ram, ser.folios);
       if (typeof walk === 'string') return kerr('EINVAL', `kho_restore_vmalloc of the folio array: ${walk}`);
@@ -97,8 +98,8 @@ export const memfdV1: MemfdFormat = {
       for (let pg = 0; pg * RECORDS_PER_PAGE < ser.nrFolios; pg++) {
         const bytes = ram.read(pages[pg]! * PAGE_SIZE, PAGE_SIZE);
         for (let i = 0; i < RECORDS_PER_PAGE && pg * RECORDS_PER_PAGE + i < ser.nrFolios; i++) {
-          const r = getFolioSer(bytes, i * MEMFD_LUO_FOLIO_SER_SIZE);
-          folios.push({ pfn: r.pfn, index: r.index, dirty: (r.flags & MEMFD_LUO_FOLIO_DIRTY) !== 0, uptodate: (r.flags & MEMFD_LUO_FOLIO_UPTODATE) !== 0 });
+          const off = i * MEMFD_LUO_FOLIO_SER_SIZE;
+          folios.push(folioSerPfn(bytes, off), getU64(bytes, off + 8), folioSerFlags(bytes, off) & (MEMFD_LUO_FOLIO_DIRTY | MEMFD_LUO_FOLIO_UPTODATE));
         }
       }
     }
