@@ -348,7 +348,7 @@ export interface LuoView {
  * Records the host decodes from RAM for the struct viewer. Each kind names a kernel layout;
  * formats added later (memfd_luo_ser, its folio array…) append their kinds here.
  */
-export const RECORD_KINDS = ['luo-session-block', 'luo-file-array'] as const;
+export const RECORD_KINDS = ['luo-session-block', 'luo-file-array', 'memfd-luo-ser', 'kho-vmalloc-chunk', 'memfd-folio-array', 'memfd-fdt', 'kho-array-page'] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
 export interface RecordRequest {

@@ -9,7 +9,7 @@
  */
 import { hex } from '../../shared/units';
 import type { RecordRequest, StructField } from '../../shared/views';
-import { getU64 } from '../kernel/abi/bytes';
+import { getU16, getU32, getU64 } from '../kernel/abi/bytes';
 import { getCString } from '../kernel/abi/luo-v1';
 
 /** Most elements of an array decoded for one view: the viewer shows every byte it gets. */
@@ -65,16 +65,34 @@ export class FieldReader {
    * A u64 physical address; 0 reads as NULL. `opens` names the record it points at, so the
    * viewer can open it; an address past RAM is flagged and opens nothing.
    */
-  phys(name: string, opens?: (phys: number) => RecordRequest): number {
+  phys(name: string, opens?: (phys: number) => RecordRequest | undefined): number {
     const v = getU64(this.bytes, this.base);
     const f: StructField = { offset: this.base, size: 8, name, type: 'u64', value: v === 0 ? 'NULL' : Number.isFinite(v) ? hex(v) : this.rawU64() };
     if (!Number.isFinite(v) || v >= this.ramEnd) f.problem = 'beyond the end of RAM';
     else if (v !== 0) {
       f.phys = v;
-      if (opens) f.opens = opens(v);
+      const target = opens?.(v);
+      if (target) f.opens = target;
     }
     this.push(f);
     return v;
+  }
+
+  /** A field this reader has no helper for: `value` is already decoded by the caller. */
+  field(name: string, size: number, type: string, value: string, extra: Partial<StructField> = {}): void {
+    this.push({ offset: this.base, size, name, type, value, ...extra });
+  }
+
+  /** A little-endian u32 or u16. */
+  uint(name: string, size: 2 | 4, show: (v: number) => string = String): number {
+    const v = size === 4 ? getU32(this.bytes, this.base) : getU16(this.bytes, this.base);
+    this.push({ offset: this.base, size, name, type: size === 4 ? 'u32' : 'u16', value: show(v) });
+    return v;
+  }
+
+  /** Moves to an absolute offset in the record (fields need not be back to back, as in an FDT). */
+  seek(offset: number): void {
+    this.base = offset;
   }
 
   private rawU64(): string {

@@ -15,10 +15,14 @@ import { type KernelError, isErr, kerr } from '../kernel/lib/errno';
 import type { Kernel } from '../kernel/kernel';
 import type { Machine } from '../kernel/machine';
 import type { MemfdFile, Process } from '../kernel/proc';
+import type { ShmemInode } from '../kernel/mm/shmem';
 import type { LuoSession } from '../kernel/luo/session';
 import { utf8Encode } from '../kernel/lib/utf8';
 import { kexecFileLoad } from '../kernel/kexec';
 import { testKhoInit } from '../kernel/modules/test-kho';
+
+/** How the shell names a memfd: memfd:NAME, or by inode when LUO retrieved it without a name (as 6.19 does). */
+const memfdLabel = (inode: ShmemInode): string => (inode.name ? `memfd:${inode.name}` : `memfd (ino ${inode.ino}, unnamed)`);
 
 export interface Outcome {
   ok: boolean;
@@ -74,14 +78,14 @@ function run(machine: Machine, cmd: Command): Outcome {
         // Shrinking zeroes the tail of the new last page: the program expects that too.
         const tail = cmd.size % PAGE_SIZE;
         k.processes.remember(p, f.inode, cmd.size - tail, tail ? PAGE_SIZE : 0);
-        return done(`memfd:${f.inode.name} is ${formatBytes(cmd.size)}`);
+        return done(`${memfdLabel(f.inode)} is ${formatBytes(cmd.size)}`);
       });
     case 'fallocate':
       return withFile(k, cmd.process, cmd.fd, 'fallocate', (p, f) => {
         const e = k.shmem.fallocate(f.inode, cmd.offset, cmd.length, cmd.punchHole);
         if (e) return failed(e, 'fallocate');
         k.processes.remember(p, f.inode, cmd.offset, cmd.length);
-        return done(`memfd:${f.inode.name}: ${f.inode.nrPages} pages in the page cache`);
+        return done(`${memfdLabel(f.inode)}: ${f.inode.nrPages} pages in the page cache`);
       });
     case 'write':
       return withFile(k, cmd.process, cmd.fd, 'write', (p, f) => {
@@ -91,7 +95,7 @@ function run(machine: Machine, cmd: Command): Outcome {
         if (isErr(n)) return failed(n, 'write');
         k.processes.remember(p, f.inode, cmd.offset, n);
         if (n < length) return { ok: false, errno: 'ENOMEM', message: `write: short write, ${formatBytes(n)} of ${formatBytes(length)}, then ENOMEM` };
-        return done(`wrote ${formatBytes(n)} to memfd:${f.inode.name} (${f.inode.nrPages} pages)`);
+        return done(`wrote ${formatBytes(n)} to ${memfdLabel(f.inode)} (${f.inode.nrPages} pages)`);
       });
     case 'close':
       return withProcess(k, cmd.process, 'close', (p) => {
@@ -289,7 +293,7 @@ function allocTagged(k: Kernel, cmd: Extract<Command, { op: 'alloc_pages' }>): O
 /** Compares every page the process wrote with what the file holds now. */
 function verifyMemfd(k: Kernel, p: Process, inode: Parameters<Kernel['processes']['remember']>[1]): Outcome {
   const expected = p.written.get(inode);
-  if (!expected || expected.size === 0) return done(`memfd:${inode.name}: nothing written to verify`);
+  if (!expected || expected.size === 0) return done(`${memfdLabel(inode)}: nothing written to verify`);
   const bad: string[] = [];
   let mismatches = 0;
   for (const [index, sum] of expected) {
@@ -300,8 +304,8 @@ function verifyMemfd(k: Kernel, p: Process, inode: Parameters<Kernel['processes'
       bad.push(`index ${index} (${pfn < 0 ? 'hole' : `pfn 0x${pfn.toString(16)}`})`);
     }
   }
-  if (mismatches) return checkFailed(`memfd:${inode.name}: ${mismatches} of ${expected.size} pages differ: ${bad.join(', ')}${mismatches > bad.length ? ', …' : ''}`);
-  return done(`memfd:${inode.name}: all ${expected.size} written pages match`);
+  if (mismatches) return checkFailed(`${memfdLabel(inode)}: ${mismatches} of ${expected.size} pages differ: ${bad.join(', ')}${mismatches > bad.length ? ', …' : ''}`);
+  return done(`${memfdLabel(inode)}: all ${expected.size} written pages match`);
 }
 
 /**
@@ -327,7 +331,7 @@ function saveChecksums(k: Kernel, p: Process, src: MemfdFile, dst: MemfdFile, ds
     k.pages.flags[k.pages.compoundHead(pfn)]! |= PG.dirty;
   }
   k.processes.remember(p, inode, 0, bytes.length);
-  return done(`checksums of ${pages} pages of memfd:${src.inode.name} stored in fd ${dstFd} (${formatBytes(bytes.length)})`);
+  return done(`checksums of ${pages} pages of ${memfdLabel(src.inode)} stored in fd ${dstFd} (${formatBytes(bytes.length)})`);
 }
 
 /** Compares the page checksums of `f` with the ones `state` holds (as save_checksums wrote them). */
@@ -335,7 +339,7 @@ function expectChecksums(k: Kernel, f: MemfdFile, state: MemfdFile): Outcome {
   const stored = k.shmem.read(state.inode, 0, state.inode.size);
   const count = Math.floor(stored.length / 4);
   const pages = Math.ceil(f.inode.size / PAGE_SIZE);
-  if (count !== pages) return checkFailed(`memfd:${f.inode.name} has ${pages} pages; the state holds ${count} checksums`);
+  if (count !== pages) return checkFailed(`${memfdLabel(f.inode)} has ${pages} pages; the state holds ${count} checksums`);
   const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
   const bad: number[] = [];
   let mismatches = 0;
@@ -344,6 +348,6 @@ function expectChecksums(k: Kernel, f: MemfdFile, state: MemfdFile): Outcome {
     mismatches++;
     if (bad.length < 8) bad.push(i);
   }
-  if (mismatches) return checkFailed(`memfd:${f.inode.name}: ${mismatches} of ${pages} pages differ from the stored checksums: index ${bad.join(', ')}${mismatches > bad.length ? ', …' : ''}`);
-  return done(`memfd:${f.inode.name}: all ${pages} pages match the ${count} checksums read from memfd:${state.inode.name}`);
+  if (mismatches) return checkFailed(`${memfdLabel(f.inode)}: ${mismatches} of ${pages} pages differ from the stored checksums: index ${bad.join(', ')}${mismatches > bad.length ? ', …' : ''}`);
+  return done(`${memfdLabel(f.inode)}: all ${pages} pages match the ${count} checksums read from memfd:${state.inode.name}`);
 }

@@ -25,6 +25,7 @@ import type { Machine } from '../kernel/machine';
 import type { MemfdFile, OpenFile } from '../kernel/proc';
 import type { ShmemInode } from '../kernel/mm/shmem';
 import { FieldReader, MAX_RECORD_ELEMENTS } from './annotate';
+import { memfdDataRecord } from './memfd-records';
 
 const ramEnd = (m: Machine): number => m.layout.maxPfn * PAGE_SIZE;
 
@@ -223,8 +224,8 @@ export function luoFileArray(m: Machine, phys: number, count?: number): Annotate
   const elements = [];
   for (let i = 0; i < shown; i++) {
     const r = new FieldReader(bytes, i * LUO_FILE_SER_SIZE, end);
-    r.cstring('compatible', LIVEUPDATE_HNDL_COMPAT_LENGTH);
-    r.phys('data');
+    const compatible = r.cstring('compatible', LIVEUPDATE_HNDL_COMPAT_LENGTH);
+    r.phys('data', (p) => memfdDataRecord(compatible, p));
     r.u64hex('token');
     elements.push(r.fields);
   }

@@ -8,10 +8,16 @@
 import type { AnnotatedStruct, RecordKind, RecordRequest } from '../../shared/views';
 import type { Machine } from '../kernel/machine';
 import { luoFileArray, luoSessionBlock } from './luo-views';
+import { khoArrayPage, khoVmallocChunk, memfdFdtRecord, memfdFolioArray, memfdLuoSer } from './memfd-records';
 
 const DECODERS: Record<RecordKind, (m: Machine, req: RecordRequest) => AnnotatedStruct | string> = {
   'luo-session-block': (m, r) => luoSessionBlock(m, r.phys),
   'luo-file-array': (m, r) => luoFileArray(m, r.phys, r.count),
+  'memfd-luo-ser': (m, r) => memfdLuoSer(m, r.phys),
+  'kho-vmalloc-chunk': (m, r) => khoVmallocChunk(m, r.phys),
+  'memfd-folio-array': (m, r) => memfdFolioArray(m, r.phys),
+  'memfd-fdt': (m, r) => memfdFdtRecord(m, r.phys),
+  'kho-array-page': (m, r) => khoArrayPage(m, r.phys),
 };
 
 /** The record decoded from RAM, or why it cannot be read. */

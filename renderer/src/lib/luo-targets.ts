@@ -43,12 +43,23 @@ export function pickLuoTarget(targets: readonly LuoTarget[], chosen: string | nu
   return targets.find((t) => t.key === chosen) ?? targets.find((t) => t.key === 'in:block') ?? targets[0] ?? null;
 }
 
+/** What each record kind is called in the target list, in the kernel's terms. */
+const RECORD_LABELS: Record<RecordRequest['kind'], string> = {
+  'luo-session-block': 'luo_session_ser block',
+  'luo-file-array': 'luo_file_ser[]',
+  'memfd-luo-ser': 'memfd_luo_ser',
+  'kho-vmalloc-chunk': 'kho_vmalloc_chunk',
+  'memfd-folio-array': 'memfd_luo_folio_ser[]',
+  'memfd-fdt': 'memfd FDT',
+  'kho-array-page': 'kho_array_page',
+};
+
 /** The target a record request opens: a known one at that address, or one made for it. */
 export function targetFor(targets: readonly LuoTarget[], req: RecordRequest): LuoTarget {
   return (
     targets.find((t) => t.req.kind === req.kind && t.req.phys === req.phys) ?? {
       key: `at:${req.kind}:${req.phys}`,
-      label: `${req.kind === 'luo-file-array' ? 'luo_file_ser[]' : req.kind} at 0x${req.phys.toString(16)}`,
+      label: `${RECORD_LABELS[req.kind]} at 0x${req.phys.toString(16)}`,
       side: 'incoming',
       req,
     }

@@ -1,0 +1,71 @@
+/**
+ * The struct viewer's memfd records (electron/host/memfd-records.ts): from a luo_file_ser's data
+ * to each format's bytes, decoded from RAM — memfd-v1's ser → chunk → array page, the v3 FDT's
+ * foliodescs, the karr FDT's descriptor → array page.
+ */
+import { describe, expect, it } from 'vitest';
+import { PAGE_SIZE } from '../../../shared/units';
+import type { AnnotatedStruct, RecordRequest } from '../../../shared/views';
+import { recordView } from '../../../electron/host/records';
+import { LUO_CMDLINE, luoMachine } from './helpers';
+
+function preserved(format: string) {
+  const t = luoMachine(`${LUO_CMDLINE} luo.memfd_format=${format}`);
+  t.ok({ op: 'memfd_create', process: 'vmm', name: 'guest' });
+  t.ok({ op: 'write', process: 'vmm', fd: 3, data: { random: true }, length: '4M', order: 9 });
+  t.ok({ op: 'write', process: 'vmm', fd: 3, data: { text: 'tail' }, offset: '4M' });
+  t.ok({ op: 'luo_open', process: 'vmm' });
+  t.ok({ op: 'luo_create_session', process: 'vmm', fd: 4, name: 's' });
+  t.ok({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: 1 });
+  const f = t.m.kernel!.luo!.outgoing[0]!.files[0]!;
+  const view = (req: RecordRequest): AnnotatedStruct => {
+    const r = recordView(t.m, req);
+    if (typeof r === 'string') throw new Error(r);
+    return r;
+  };
+  return { ...t, data: f.args.serializedData, view };
+}
+const field = (fields: { name: string; value: string }[] | undefined, name: string) => fields?.find((f) => f.name === name);
+
+describe('memfd records in the struct viewer', () => {
+  it('memfd-v1: memfd_luo_ser names 3 folios, its chunk lists the array page, whose records give pfn, flags and index', () => {
+    const { data, view } = preserved('memfd-v1');
+    const ser = view({ kind: 'memfd-luo-ser', phys: data });
+    expect(field(ser.header?.fields, 'size')?.value).toBe(`${4 * 1024 * 1024 + 4} bytes`);
+    expect(field(ser.header?.fields, 'nr_folios')?.value).toBe('3');
+    const first = ser.header!.fields.find((f) => f.name === 'folios.first')!;
+    expect(first.opens?.kind).toBe('kho-vmalloc-chunk');
+    const chunk = view(first.opens!);
+    expect(chunk.array?.count).toBe(1);
+    const page = view(chunk.array!.elements[0]![0]!.opens!);
+    expect(page.array?.count).toBe(3);
+    expect(page.array!.elements.map((e) => e[1]!.value)).toEqual(['0', '512', '1024']);
+    expect(page.array!.elements[0]![0]!.value).toMatch(/^pfn 0x[0-9a-f]+ · DIRTY\|UPTODATE$/);
+  });
+
+  it('memfd-fdt-v1: the FDT shows pos and size where they sit, and one foliodesc per folio', () => {
+    const { data, view } = preserved('memfd-fdt-v1');
+    const fdt = view({ kind: 'memfd-fdt', phys: data });
+    expect(fdt.title).toMatch(/memfd-fdt-v1/);
+    expect(field(fdt.header?.fields, 'pos')?.value).toBe('0 bytes');
+    expect(field(fdt.header?.fields, 'size')?.value).toBe(`${4 * 1024 * 1024 + 4} bytes`);
+    expect(fdt.array?.count).toBe(3);
+    expect(fdt.array!.elements[2]![1]!.value).toBe('1024');
+  });
+
+  it('memfd-karr-v1: the descriptor says KARR and opens a page whose entries sit at file indices 0, 512 and 1024', () => {
+    const { data, view } = preserved('memfd-karr-v1');
+    const fdt = view({ kind: 'memfd-fdt', phys: data });
+    expect(field(fdt.header?.fields, 'kho_array.magic')?.value).toBe('0x4b415252 ("KARR")');
+    const first = fdt.header!.fields.find((f) => f.name === 'kho_array.first')!;
+    const p0 = view(first.opens!);
+    expect(p0.title).toMatch(/1 of 510 entries used \(indices 0…509\)/);
+    const p1 = view(p0.header!.fields.find((f) => f.name === 'next')!.opens!);
+    expect(p1.array!.elements[0]![0]!.name).toBe('entries[2] (index 512)');
+  });
+
+  it('an address outside RAM is refused with a message', () => {
+    const { m } = preserved('memfd-v1');
+    expect(recordView(m, { kind: 'memfd-fdt', phys: m.layout.maxPfn * PAGE_SIZE })).toMatch(/not inside RAM/);
+  });
+});
