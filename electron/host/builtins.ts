@@ -226,6 +226,44 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
       { op: 'luo_open', process: 'luo-test', expect: 'EIO' },
     ],
   },
+  'luo-memfd-formats': {
+    name: 'luo-memfd-formats',
+    description:
+      'The memfd debate on one machine: a kernel writing the v3 per-file FDT (luo.memfd_format=memfd-fdt-v1) refuses a 1 GiB memfd of 4 KiB folios (ENOMEM: the FDT would exceed MAX_PAGE_ORDER) but carries a small one; the next kernel, which writes KHO arrays, retrieves it by its compatible and preserves it again as memfd-karr-v1; a third kernel, built without the v3 handler, still reads it back, because the file now carries memfd-karr-v1.',
+    machine: { ram: '4G', nodes: 1, seed: 3, cmdline: 'kho=on kho_scratch=256M,512M,256M luo.memfd_format=memfd-fdt-v1' },
+    steps: [
+      { op: 'boot' },
+      { op: 'spawn', name: 'vmm' },
+      { op: 'memfd_create', process: 'vmm', name: 'big-guest' }, // fd 3
+      { op: 'fallocate', process: 'vmm', fd: 3, length: '1G' },
+      { op: 'memfd_create', process: 'vmm', name: 'guest' }, // fd 4
+      { op: 'write', process: 'vmm', fd: 4, data: { text: 'carried in three formats' } },
+      { op: 'luo_open', process: 'vmm' }, // fd 5
+      { op: 'luo_create_session', process: 'vmm', fd: 5, name: 'vm' }, // fd 6
+      { op: 'luo_preserve_fd', process: 'vmm', session_fd: 6, fd: 3, token: 1, expect: 'ENOMEM' },
+      { op: 'luo_preserve_fd', process: 'vmm', session_fd: 6, fd: 4, token: 2 },
+      { op: 'kexec_load', cmdline: 'kho=on kho_scratch=256M,512M,256M luo.memfd_format=memfd-karr-v1' },
+      { op: 'reboot' },
+      { op: 'boot' },
+      { op: 'spawn', name: 'vmm' },
+      { op: 'luo_open', process: 'vmm' }, // fd 3
+      { op: 'luo_retrieve_session', process: 'vmm', fd: 3, name: 'vm' }, // fd 4
+      { op: 'luo_retrieve_fd', process: 'vmm', session_fd: 4, token: 2 }, // fd 5
+      { op: 'expect_content', process: 'vmm', fd: 5, text: 'carried in three formats' },
+      { op: 'luo_finish', process: 'vmm', session_fd: 4 },
+      { op: 'luo_create_session', process: 'vmm', fd: 3, name: 'vm' }, // fd 6
+      { op: 'luo_preserve_fd', process: 'vmm', session_fd: 6, fd: 5, token: 2 },
+      { op: 'kexec_load', cmdline: 'kho=on kho_scratch=256M,512M,256M luo.disable_handler=memfd-fdt-v1' },
+      { op: 'reboot' },
+      { op: 'boot' },
+      { op: 'spawn', name: 'vmm' },
+      { op: 'luo_open', process: 'vmm' }, // fd 3
+      { op: 'luo_retrieve_session', process: 'vmm', fd: 3, name: 'vm' }, // fd 4
+      { op: 'luo_retrieve_fd', process: 'vmm', session_fd: 4, token: 2 }, // fd 5
+      { op: 'expect_content', process: 'vmm', fd: 5, text: 'carried in three formats' },
+      { op: 'luo_finish', process: 'vmm', session_fd: 4 },
+    ],
+  },
   'kho-chain': {
     name: 'kho-chain',
     description: 'Three kernels: test_kho data preserved by kernel 1, verified and preserved again by kernel 2, verified by kernel 3.',

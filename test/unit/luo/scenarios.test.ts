@@ -1,5 +1,6 @@
 /**
- * The LUO built-in scenarios (luo-multi-session, luo-vm, luo-freeze-fails, luo-unknown-format)
+ * The LUO built-in scenarios (luo-multi-session, luo-vm, luo-freeze-fails, luo-unknown-format,
+ * luo-memfd-formats)
  * through the Host, the checks they end with, and the simulator's fault injection and
  * checksum ops on their own.
  */
@@ -205,4 +206,21 @@ describe('ioctl argument size and ENOTTY (§3.3)', () => {
     expect(run0({ op: 'luo_finish', process: 'vmm', session_fd: 4, size: 12, trailing: 255 })).toBe('vmm: ioctl(4, LIVEUPDATE_SESSION_FINISH, size 12, trailing 0xff)');
     expect(run0({ op: 'luo_create_session', process: 'vmm', fd: 4, name: 's', size: 71 })).toBe('vmm: ioctl(4, LIVEUPDATE_IOCTL_CREATE_SESSION, "s", size 71)');
   });
+});
+
+describe('builtin:luo-memfd-formats', () => {
+  it('v3 refuses 1 GiB with ENOMEM, carries the small file; kernel 2 re-preserves it as KHO array; kernel 3 without v3 reads it', async () => {
+    const r = await runBuiltin('luo-memfd-formats');
+    expect(r.ok).toBe(true);
+    const preserves = r.steps.filter((s) => s.command.op === 'luo_preserve_fd');
+    expect(preserves[0]!.errno).toBe('ENOMEM');
+    expect(preserves[0]!.message).toMatch(/MAX_PAGE_ORDER/);
+    expect(msgs(r).filter((m) => /^(preserved|retrieved) ino/.test(m)).map((m) => m.replace(/ino \d+ (as|from) /, '').replace(/:.*/, ''))).toEqual([
+      'preserved memfd-fdt-v1',
+      'retrieved memfd-fdt-v1',
+      'preserved memfd-karr-v1',
+      'retrieved memfd-karr-v1',
+    ]);
+    expect(r.steps.filter((s) => s.command.op === 'expect_content').every((s) => s.ok)).toBe(true);
+  }, 30_000);
 });
