@@ -20,6 +20,7 @@ import { type KernelError, kerr } from '../lib/errno';
 import { type FdtNode, decodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
 import type { Kernel } from '../kernel';
 import { PG } from '../mm/page-flags';
+import type { Zone } from '../mm/buddy';
 import type { VmArea } from '../mm/vmalloc';
 import { type Block, decompose } from './blocks';
 import { walkKhoVmalloc } from './vmalloc-walk';
@@ -32,6 +33,9 @@ export class KhoIn {
   private readonly blockPfns: number[] = [];
   private readonly blockOrders: number[] = [];
   private readonly ownerIds = new Map<string, number>();
+  private lastOwner = '';
+  private lastOwnerId = 0;
+  private lastZone: Zone | undefined;
 
   private constructor(
     private readonly k: Kernel,
@@ -215,8 +219,11 @@ export class KhoIn {
     }
     p.setPrivate(pfn, 0, 0);
     const n = 2 ** order;
-    let ownerId = this.ownerIds.get(owner);
+    // Restores come in long runs for one owner (a memfd's folios): skip the map for a repeat.
+    let ownerId = owner === this.lastOwner ? this.lastOwnerId : this.ownerIds.get(owner);
     if (ownerId === undefined) this.ownerIds.set(owner, (ownerId = this.k.owners.id('kho', owner)));
+    this.lastOwner = owner;
+    this.lastOwnerId = ownerId;
     if (n === 1) {
       p.flags[pfn] = PG.kho_restored;
       p.order[pfn] = 0;
@@ -232,8 +239,12 @@ export class KhoIn {
       p.owner.fill(ownerId, pfn, pfn + n);
     }
     p.categories.assign(pfn, n, PageCategory.Restored);
-    const zone = this.k.buddy.zoneOf(pfn);
-    if (zone) zone.managedPages += n;
+    const last = this.lastZone;
+    const zone = last && pfn >= last.startPfn && pfn < last.endPfn ? last : this.k.buddy.zoneOf(pfn);
+    if (zone) {
+      zone.managedPages += n;
+      this.lastZone = zone;
+    }
     return pfn;
   }
 
