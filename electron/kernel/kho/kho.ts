@@ -51,7 +51,7 @@ export class KhoOut {
       ],
       children: [],
     };
-    return this.writeFdt(root);
+    return this.writeFdt(root, true);
   }
 
   private scratchOverlap(pfn: number, nr: number): boolean {
@@ -225,11 +225,20 @@ export class KhoOut {
     return d.ok ? d.root : kerr('EINVAL', `the KHO root FDT is corrupt: ${d.message}`);
   }
 
-  /** Packs a tree back into the one-page root FDT (fdt_open_into … fdt_pack). */
-  private writeFdt(root: FdtNode): KernelError | null {
-    const enc = encodeFdt(root, { capacity: PAGE_SIZE });
-    if (!enc.ok) return kerr('ENOMEM', `the KHO root FDT is full (${enc.error})`);
+  /**
+   * Writes the root FDT page. kho_init() builds it with fdt_create() … fdt_finish() (reservation
+   * map at 0x30, strings newest first); every later change is fdt_open_into() … fdt_pack(), which
+   * keeps the strings block as it is, appends new names and packs the map back to 0x28.
+   */
+  private writeFdt(root: FdtNode, fresh = false): KernelError | null {
     const page = this.k.ram.structPage(this.fdtPfn);
+    let existingStrings: Uint8Array | undefined;
+    if (!fresh) {
+      const d = decodeFdt(page);
+      if (d.ok) existingStrings = page.slice(d.header.offDtStrings, d.header.offDtStrings + d.header.sizeDtStrings);
+    }
+    const enc = encodeFdt(root, { capacity: PAGE_SIZE, ...(fresh ? { strings: 'sequential-write' as const } : { existingStrings }) });
+    if (!enc.ok) return kerr('ENOMEM', `the KHO root FDT is full (${enc.error})`);
     page.fill(0);
     page.set(enc.bytes);
     return null;

@@ -3,9 +3,10 @@
  *
  * KHO hands the next kernel one FDT page (reference/kho-core.md §2.1) whose sub-nodes point at
  * further FDTs and blobs (§2.2); the handoff passes its address and fdt_len = PAGE_SIZE (§2.6).
- * This module is our libfdt: a plain tree model, a writer that lays blobs out as libfdt and dtc
- * do after fdt_pack() (header, memory reservation block at 0x28, structure block, deduplicated
- * strings block, nothing in between), and a reader that validates like fdt_check_full() before it
+ * This module is our libfdt: a plain tree model, a writer that lays blobs out as dtc and libfdt's
+ * fdt_pack() do (header, memory reservation block at 0x28, structure block, deduplicated strings
+ * block, nothing in between) or as libfdt's sequential-write functions do (the kernel's own FDTs:
+ * the map at 0x30, strings newest first), and a reader that validates like fdt_check_full() before it
  * builds a tree. The reader never throws: any byte string gives a value, and an error names the
  * libfdt error code, what was wrong and the offset.
  *
@@ -81,6 +82,11 @@ export type FdtStringOrder = 'append' | 'sequential-write';
 export interface FdtEncodeOptions {
   /** 'append' (default) lays the blob out as dtc does; 'sequential-write' as fdt_create()…fdt_finish() does. */
   strings?: FdtStringOrder;
+  /**
+   * With 'append': a strings block to start from, as libfdt's read-write functions keep the one
+   * already in the blob (names no node uses any more stay in it) and append new names.
+   */
+  existingStrings?: Uint8Array;
   /** Bytes available for the blob (KHO's root FDT: one page); larger blobs fail with NOSPACE. */
   capacity?: number;
   bootCpuid?: number;
@@ -205,7 +211,12 @@ class StringTable {
   /** Sequential-write order: each name's distance from the end of the block, which never moves. */
   private readonly fromEnd = new Map<string, number>();
 
-  constructor(private readonly order: FdtStringOrder) {}
+  constructor(
+    private readonly order: FdtStringOrder,
+    existing?: Uint8Array,
+  ) {
+    if (existing) this.text = latin1(existing);
+  }
 
   offsetOf(name: Uint8Array): number {
     const needle = latin1(name) + '\0';
@@ -319,7 +330,7 @@ function checkOptions(opts: FdtEncodeOptions): FdtError | null {
 export function encodeFdt(root: FdtNode, opts: FdtEncodeOptions = {}): FdtEncodeResult {
   const badOpts = checkOptions(opts);
   if (badOpts) return badOpts;
-  const strings = new StringTable(opts.strings ?? 'append');
+  const strings = new StringTable(opts.strings ?? 'append', opts.strings === 'sequential-write' ? undefined : opts.existingStrings);
   const struct = encodeStruct(root, strings);
   if (!struct.ok) return struct;
   const stringBytes = strings.result();

@@ -161,7 +161,7 @@ export class Luo {
     if (isErr(block)) return block;
     this.fdtPhys = fdt;
     this.sessionBlockPhys = block;
-    const enc = encodeFdt(luoFdt(this.liveupdateNumber, block), { capacity: LUO_FDT_SIZE });
+    const enc = encodeFdt(luoFdt(this.liveupdateNumber, block), { capacity: LUO_FDT_SIZE, strings: 'sequential-write' });
     if (!enc.ok) return kerr('ENOMEM', enc.message);
     this.k.ram.write(fdt, enc.bytes);
     return kho.addSubtree(LUO_FDT_KHO_ENTRY_NAME, fdt);

@@ -4,6 +4,7 @@
  * hand from the reference tables; only addresses the allocator picks at run time are spliced in
  * with le64().
  */
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../../shared/units';
 import {
@@ -295,5 +296,44 @@ describe('x86 boot_params', () => {
       expect(getU64(q, 0x2d0 + 20 * i)).toBe(e.start);
       expect(getU64(q, 0x2d0 + 20 * i + 8)).toBe(e.end - e.start);
     }
+  });
+});
+
+describe('the KHO root FDT as libfdt leaves it', () => {
+  const py = (script: string): string => execFileSync('/usr/bin/python3', ['-c', script]).toString('utf8');
+  const build = (map: bigint, sub: { name: string; phys: bigint } | null) =>
+    [
+      'import libfdt, struct, sys',
+      'sw = libfdt.FdtSw(4096)',
+      'sw.finish_reservemap()',
+      "sw.begin_node('')",
+      "sw.property('compatible', b'kho-v1\\0')",
+      `sw.property('preserved-memory-map', struct.pack('<Q', ${map}))`,
+      'sw.end_node()',
+      'f = sw.as_fdt()',
+      ...(sub
+        ? [
+            'f.resize(4096)',
+            `off = f.add_subnode(0, '${sub.name}')`,
+            `f.setprop(off, 'fdt', struct.pack('<Q', ${sub.phys}))`,
+            'f.pack()',
+          ]
+        : []),
+      'sys.stdout.write(bytes(f.as_bytearray()[:f.totalsize()]).hex())',
+    ].join('\n');
+
+  it('kho_init() alone: fdt_create() … fdt_finish(), the reservation map at 0x30 and the strings newest first', () => {
+    const { k } = bootKho(); // liveupdate=off: nobody adds a subtree
+    const page = k.ram.read(k.khoOut!.fdtPhys, PAGE_SIZE);
+    const size = new DataView(page.buffer).getUint32(4);
+    expect(toHex(page.subarray(0, size))).toBe(py(build(0n, null)));
+  });
+
+  it('after kho_add_subtree("LUO"): fdt_open_into … fdt_pack() keeps the strings, appends "fdt" and packs the map to 0x28', () => {
+    const { k } = bootKho({ cmdline: 'kho=on kho_scratch=64M,32M,16M' }); // LUO on: it adds its subtree at boot
+    const page = k.ram.read(k.khoOut!.fdtPhys, PAGE_SIZE);
+    const size = new DataView(page.buffer).getUint32(4);
+    expect(new DataView(page.buffer).getUint32(16)).toBe(0x28);
+    expect(toHex(page.subarray(0, size))).toBe(py(build(0n, { name: 'LUO', phys: BigInt(k.luo!.fdtPhys) })));
   });
 });
