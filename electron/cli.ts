@@ -276,6 +276,7 @@ export function compareLines(c: MemfdCompare): string[] {
     '',
     ...rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()),
   ];
+  for (const f of c.formats) if (f.error) lines.push('', `${f.compatible}: ${f.error}`);
   for (const f of c.formats) {
     if (!f.ok) continue;
     const span = f.layout.length ? `${hex(f.layout[0]![0] * PAGE_SIZE)}–${hex((f.layout.at(-1)![0] + f.layout.at(-1)![1]) * PAGE_SIZE)}` : 'none';

@@ -4,11 +4,14 @@
  * One channel carries every SimApi call from the renderer. Each call is checked twice here — who
  * sent it, and whether the method and arguments fit the shared schemas — and every outcome,
  * refusals included, goes back as a Result: the renderer never sees an exception from main.
+ * A second channel lets the renderer save an export (CSV, JSON) it built: checked the same way,
+ * and it never carries a path — main asks the user where, in a save dialog.
  */
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
+import { z } from 'zod';
 import { fail, validateCall, type Result, type SimApi } from '../shared/api';
 import { dispatch } from '../shared/rpc';
-import { CALL_CHANNEL } from '../shared/bridge';
+import { CALL_CHANNEL, SAVE_CHANNEL, type SaveTextOutcome, type SaveTextRequest } from '../shared/bridge';
 
 export interface IpcOptions {
   ipcMain: IpcMain;
@@ -35,4 +38,43 @@ export async function handleCall(opts: IpcOptions, event: IpcMainInvokeEvent, me
 export function registerIpc(opts: IpcOptions): () => void {
   opts.ipcMain.handle(CALL_CHANNEL, (event, method: unknown, args: unknown) => handleCall(opts, event, method, args));
   return () => opts.ipcMain.removeHandler(CALL_CHANNEL);
+}
+
+/** An export larger than this is refused before any dialog opens (a comparison's JSON is ~100 KiB). */
+export const MAX_SAVE_TEXT = 32 * 1024 * 1024;
+
+const SaveTextSchema = z
+  .object({
+    kind: z.enum(['csv', 'json']),
+    name: z.string().min(1).max(255),
+    text: z.string().max(MAX_SAVE_TEXT, `the text is longer than ${MAX_SAVE_TEXT} characters`),
+  })
+  .strict() satisfies z.ZodType<SaveTextRequest>;
+
+export interface SaveIpcOptions {
+  ipcMain: IpcMain;
+  isTrustedSender: (event: IpcMainInvokeEvent) => boolean;
+  /** Asks for the path in a save dialog and writes the text there (menu.ts saveText). */
+  save: (request: SaveTextRequest) => Promise<Result<SaveTextOutcome>>;
+}
+
+export async function handleSave(opts: SaveIpcOptions, event: IpcMainInvokeEvent, args: unknown[]): Promise<Result<SaveTextOutcome>> {
+  try {
+    if (!opts.isTrustedSender(event)) return fail('invalid-argument', 'saveText: refused, the call does not come from the KHO Lab window');
+    if (args.length !== 1) return fail('invalid-argument', `saveText: expected one argument, got ${args.length}`);
+    const r = SaveTextSchema.safeParse(args[0]);
+    if (!r.success) {
+      const detail = r.error.issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : 'argument'}: ${i.message}`).join('; ');
+      return fail('invalid-argument', `saveText: ${detail}`);
+    }
+    return await opts.save(r.data);
+  } catch (e) {
+    return fail('internal', `saveText: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Registers the save handler; returns a function that removes it. */
+export function registerSave(opts: SaveIpcOptions): () => void {
+  opts.ipcMain.handle(SAVE_CHANNEL, (event, ...args: unknown[]) => handleSave(opts, event, args));
+  return () => opts.ipcMain.removeHandler(SAVE_CHANNEL);
 }

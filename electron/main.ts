@@ -4,12 +4,12 @@
  * Glue only: starts the engine host in a worker thread, opens the window, wires the IPC channel,
  * the progress stream and the menu. No simulation logic lives here.
  */
-import { BrowserWindow, app, ipcMain, session } from 'electron';
+import { BrowserWindow, app, ipcMain, session, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { MENU_CHANNEL, PROGRESS_CHANNEL } from '../shared/bridge';
 import { startHostClient } from './host-client';
-import { registerIpc } from './ipc';
-import { installMenu } from './menu';
+import { registerIpc, registerSave } from './ipc';
+import { installMenu, saveText, type MenuDeps } from './menu';
 import { createMainWindow, isOwnFrame, secureSession } from './window';
 
 // main.cjs, preload.cjs and host-worker.cjs sit together in dist-electron/; the renderer in dist/.
@@ -46,8 +46,11 @@ function start(): void {
 
   void app.whenReady().then(() => {
     secureSession(session.defaultSession, path.dirname(paths.indexHtml));
-    registerIpc({ ipcMain, api: host.client, isTrustedSender: (event) => isOwnFrame(win, event.senderFrame, paths.indexHtml) });
-    installMenu({ api: host.client, window: () => win, notify: (action) => send(MENU_CHANNEL, action), isDev: !app.isPackaged });
+    const isTrustedSender = (event: IpcMainInvokeEvent) => isOwnFrame(win, event.senderFrame, paths.indexHtml);
+    const menu: MenuDeps = { api: host.client, window: () => win, notify: (action) => send(MENU_CHANNEL, action), isDev: !app.isPackaged };
+    registerIpc({ ipcMain, api: host.client, isTrustedSender });
+    registerSave({ ipcMain, isTrustedSender, save: (request) => saveText(menu, request) });
+    installMenu(menu);
     openWindow();
     app.on('activate', () => {
       if (!win) openWindow();

@@ -5,11 +5,14 @@
  * save the session as a scenario, export a report, export RAM as a vmcore); they live here, not
  * in the renderer, because only main may touch the file system. Every failure — a dialog, the
  * disk, the host — ends in an error box naming the file and the problem; no menu action can throw.
+ * saveText writes the renderer's own exports (the memfd comparison) the same way, to a path only
+ * the save dialog chooses, and answers a Result the renderer shows instead of an error box.
  */
 import { Menu, app, dialog, type BrowserWindow, type MenuItemConstructorOptions, type OpenDialogOptions, type SaveDialogOptions } from 'electron';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import type { SimApi } from '../shared/api';
-import type { MenuAction } from '../shared/bridge';
+import path from 'node:path';
+import { fail, ok, type Result, type SimApi } from '../shared/api';
+import type { MenuAction, SaveTextOutcome, SaveTextRequest } from '../shared/bridge';
 
 export interface MenuDeps {
   api: SimApi;
@@ -105,10 +108,21 @@ export function exportReport(deps: MenuDeps): Promise<void> {
   });
 }
 
+/** Writes `data` to a temporary file and renames it, so a failure leaves nothing half-written. */
+async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
 /**
  * File → Export Memory as vmcore…: RAM at the current step of the timeline as an ELF vmcore that
- * drgn, crash and gdb open (the pages in use; the host refuses one over 1 GiB). Written to a
- * temporary file and renamed, so a failure leaves nothing half-written.
+ * drgn, crash and gdb open (the pages in use; the host refuses one over 1 GiB), written atomically.
  */
 export function exportVmcore(deps: MenuDeps): Promise<void> {
   const title = 'Could not export vmcore';
@@ -123,15 +137,42 @@ export function exportVmcore(deps: MenuDeps): Promise<void> {
     if (!file) return;
     const r = await deps.api.vmcore(false);
     if (!r.ok) return dialog.showErrorBox(title, naming(file, r.error.message));
-    const tmp = `${file}.tmp-${process.pid}`;
     try {
-      await writeFile(tmp, r.value);
-      await rename(tmp, file);
+      await writeAtomic(file, r.value);
     } catch (e) {
-      await rm(tmp, { force: true });
       dialog.showErrorBox(title, naming(file, message(e)));
     }
   });
+}
+
+const SAVE_FILTERS: Record<SaveTextRequest['kind'], { name: string; extensions: string[] }> = {
+  csv: { name: 'CSV', extensions: ['csv'] },
+  json: { name: 'JSON', extensions: ['json'] },
+};
+
+/**
+ * Saves text the renderer exported (a request ipc.ts has validated). The path comes from the save
+ * dialog only; the renderer's name, stripped of any directory and given the kind's extension,
+ * merely seeds it.
+ */
+export async function saveText(deps: MenuDeps, request: SaveTextRequest): Promise<Result<SaveTextOutcome>> {
+  const ext = `.${request.kind}`;
+  const base = path.basename(request.name.replace(/\\/g, '/'));
+  const suggested = fileName(base.toLowerCase().endsWith(ext) ? base.slice(0, -ext.length) : base, ext);
+  let file: string | null;
+  try {
+    file = await savePath(deps, { title: `Export ${request.kind.toUpperCase()}`, defaultPath: suggested, filters: [SAVE_FILTERS[request.kind]] });
+  } catch (e) {
+    return fail('unavailable', `save dialog: ${message(e)}`);
+  }
+  if (!file) return ok({ saved: false });
+  try {
+    await writeAtomic(file, request.text);
+  } catch (e) {
+    const problem = message(e);
+    return fail('unavailable', problem.includes(file) ? problem : `${file}: ${problem}`);
+  }
+  return ok({ saved: true, name: path.basename(file) });
 }
 
 export function showAbout(deps: MenuDeps): Promise<void> {
@@ -166,6 +207,8 @@ export function menuTemplate(deps: MenuDeps): MenuItemConstructorOptions[] {
   const view: MenuItemConstructorOptions = {
     label: 'View',
     submenu: [
+      { label: 'Compare memfd Formats…', click: () => deps.notify('compare-memfd') },
+      { type: 'separator' },
       ...(deps.isDev ? [{ role: 'reload' } as const, { type: 'separator' } as const] : []),
       { role: 'zoomIn' },
       { role: 'zoomOut' },

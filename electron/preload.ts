@@ -2,14 +2,15 @@
  * DOC: the preload
  *
  * Exposes window.khoLab: the SimApi, one function per method, each forwarded over CALL_CHANNEL,
- * plus onProgress and onMenu subscriptions. Only these functions cross the context bridge — never
- * ipcRenderer or an IPC event, which would hand the page a way to reach main directly. Built as one
- * self-contained CommonJS file: a sandboxed preload can require nothing but 'electron'.
+ * plus onProgress and onMenu subscriptions and saveText (over SAVE_CHANNEL; main picks the path).
+ * Only these functions cross the context bridge — never ipcRenderer or an IPC event, which would
+ * hand the page a way to reach main directly. Built as one self-contained CommonJS file: a
+ * sandboxed preload can require nothing but 'electron'.
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import { SIM_METHODS, fail, type Result, type SimApi } from '../shared/api';
 import type { Progress } from '../shared/views';
-import { CALL_CHANNEL, MENU_CHANNEL, PROGRESS_CHANNEL, type KhoLabBridge, type MenuAction } from '../shared/bridge';
+import { CALL_CHANNEL, MENU_CHANNEL, PROGRESS_CHANNEL, SAVE_CHANNEL, type KhoLabBridge, type MenuAction, type SaveTextOutcome, type SaveTextRequest } from '../shared/bridge';
 
 function subscribe<T>(channel: string, listener: (payload: T) => void): () => void {
   const relay = (_event: IpcRendererEvent, payload: T) => listener(payload);
@@ -35,6 +36,8 @@ const bridge: KhoLabBridge = {
   ...methods,
   onProgress: (listener: (p: Progress) => void) => subscribe(PROGRESS_CHANNEL, listener),
   onMenu: (listener: (action: MenuAction) => void) => subscribe(MENU_CHANNEL, listener),
+  saveText: (request: SaveTextRequest): Promise<Result<SaveTextOutcome>> =>
+    ipcRenderer.invoke(SAVE_CHANNEL, request).catch((e: unknown) => fail('unavailable', `saveText: ${e instanceof Error ? e.message : String(e)}`)),
 };
 
 contextBridge.exposeInMainWorld('khoLab', bridge);

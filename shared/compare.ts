@@ -53,7 +53,9 @@ export interface FormatResult {
   compatible: string;
   origin: string;
   ok: boolean;
-  /** The errno of the first refused PRESERVE_FD, shell style, and the kernel's reason. */
+  /** The errno of the first refused PRESERVE_FD. */
+  errno: string | null;
+  /** That refusal as a shell shows it, with the kernel's reason. */
   error: string | null;
   /** The limit the error comes from, when it is one ("one FDT folio ≤ MAX_PAGE_ORDER"). */
   limit: string | null;
@@ -65,7 +67,7 @@ export interface FormatResult {
   usedBytes: number;
   /** metaBytes / dataFolios. */
   bytesPerFolio: number;
-  /** KHO tracker bitmap pages the preservation added (the same for every format but shown for scale). */
+  /** KHO tracker bitmaps (one page each) that mark this format's preserved blocks, data and metadata. */
   trackerPages: number;
   groups: MetaGroup[];
   /** Metadata blocks in physical order, merged into runs: [first pfn, pages] pairs. */
@@ -92,14 +94,14 @@ export function compareRows(c: MemfdCompare): Array<[string, ...string[]]> {
   return [
     ['format', ...f.map((x) => x.compatible)],
     ['what it is', ...f.map((x) => x.origin)],
-    ['result', ...f.map((x) => (x.ok ? 'preserved' : x.error ?? 'failed'))],
+    ['result', ...f.map((x) => (x.ok ? 'preserved' : `refused: ${x.errno ?? 'failed'}`))],
     ['limit hit', ...f.map((x) => x.limit ?? '—')],
-    ['data folios', ...f.map((x) => n(x.dataFolios))],
+    ['data folios', ...f.map((x) => (x.ok ? n(x.dataFolios) : '—'))],
     ['metadata pages', ...f.map((x) => (x.ok ? n(x.metaPages) : '—'))],
     ['metadata bytes', ...f.map((x) => (x.ok ? formatBytes(x.metaBytes) : '—'))],
     ['bytes used in them', ...f.map((x) => (x.ok ? formatBytes(x.usedBytes) : '—'))],
     ['bytes per folio', ...f.map((x) => (x.ok ? x.bytesPerFolio.toFixed(1) : '—'))],
-    ['KHO bitmap pages', ...f.map((x) => n(x.trackerPages))],
+    ['KHO bitmap pages', ...f.map((x) => (x.ok ? n(x.trackerPages) : '—'))],
     ['preserve time', ...f.map((x) => `${x.preserveMs.toFixed(0)} ms`)],
   ];
 }
@@ -110,7 +112,7 @@ export function compareCsv(c: MemfdCompare): string {
     const s = v === null ? '' : String(v);
     return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
-  const cols = ['compatible', 'origin', 'ok', 'error', 'limit', 'dataFolios', 'dataPages', 'metaPages', 'metaBytes', 'usedBytes', 'bytesPerFolio', 'trackerPages', 'preserveMs'] as const;
+  const cols = ['compatible', 'origin', 'ok', 'errno', 'error', 'limit', 'dataFolios', 'dataPages', 'metaPages', 'metaBytes', 'usedBytes', 'bytesPerFolio', 'trackerPages', 'preserveMs'] as const;
   const lines = [cols.join(','), ...c.formats.map((f) => cols.map((k) => esc(f[k])).join(','))];
   return lines.join('\n') + '\n';
 }

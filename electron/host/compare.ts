@@ -11,7 +11,9 @@
 import { type MemfdCompare, type MemfdCompareSpec, type FormatResult, type MetaGroup } from '../../shared/compare';
 import { MAX_RAM, MachineConfigSchema } from '../../shared/machine-config';
 import { GiB, PAGE_SIZE, formatBytes } from '../../shared/units';
+import { PRESERVE_BITS } from '../kernel/abi/kho-v1';
 import { MEMFD_FDT_MAX_FOLIOS } from '../kernel/abi/memfd-fdt';
+import { PG } from '../kernel/mm/page-flags';
 import { isErr } from '../kernel/lib/errno';
 import { Rng } from '../kernel/lib/rng';
 import { MEMFD_FORMATS } from '../kernel/luo/luo';
@@ -122,9 +124,9 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
   for (const format of MEMFD_FORMATS) {
     luo.memfdPolicy.format = format.compatible;
     luo.memfdPolicy.keepHoles = spec.holes === 'keep';
-    const bitmaps = k.khoOut!.tracker.bitmapPages;
     const session = luo.createSession(`compare-${format.compatible}`);
     if (isErr(session)) return `CREATE_SESSION: ${session.errno} (${session.reason})`;
+    onProgress?.(`preserve with ${format.compatible}`, formats.length, MEMFD_FORMATS.length);
     const t0 = Date.now();
     let error: { errno: string; reason: string } | null = null;
     for (let i = 0; i < files.length && !error; i++) {
@@ -135,13 +137,21 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
     const blocks: MetaBlock[] = [];
     let folios = 0;
     let usedBytes = 0;
+    const bitmaps = new Set<number>();
+    const track = (pfn: number, order: number) => bitmaps.add(order * 2 ** 40 + Math.floor(pfn / 2 ** order / PRESERVE_BITS));
     for (const f of session.files) {
       const d = format.decode(k.ram, f.args.serializedData);
       if (isErr(d)) return `${format.compatible}: what it wrote does not decode: ${d.reason}`;
       blocks.push(...d.meta);
       folios += d.folios.length;
       usedBytes += d.usedBytes;
+      for (let i = 0; i < d.folios.length; i++) {
+        const pfn = d.folios.pfn[i]!;
+        track(pfn, k.pages.flags[pfn]! & PG.head ? k.pages.order[pfn]! : 0);
+      }
     }
+    // Pieces of a vmalloc'd array are preserved as order-0 pages, everything else as folios.
+    for (const b of blocks) track(b.pfn, b.as === 'folio' ? b.order : 0);
     const pages = metaPages(blocks);
     const dataPages = files.reduce((s, f) => s + f.inode.nrPages, 0);
     const groups = groupsOf(blocks);
@@ -149,6 +159,7 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
       compatible: format.compatible,
       origin: format.origin,
       ok: error === null,
+      errno: error?.errno ?? null,
       error: error ? `ioctl(LIVEUPDATE_SESSION_PRESERVE_FD): ${error.errno} (${error.reason})` : null,
       limit: error ? limitOf(error.reason, error.errno) : null,
       dataFolios: folios,
@@ -157,7 +168,7 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
       metaBytes: pages * PAGE_SIZE,
       usedBytes,
       bytesPerFolio: folios ? (pages * PAGE_SIZE) / folios : 0,
-      trackerPages: k.khoOut!.tracker.bitmapPages - bitmaps,
+      trackerPages: bitmaps.size,
       groups,
       layout: layoutRuns(blocks),
       restoreSteps: error

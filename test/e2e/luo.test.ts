@@ -87,12 +87,17 @@ describe('LUO in the browser preview', () => {
     expect(await text(page, 'struct-hex')).toContain('74657374 2d736573'); // "test-ses"
     await page.getByTestId('struct-array').getByRole('button', { name: 'open ↗' }).click();
     await expect.poll(viewer).toContain('luo_file_ser[1]');
-    expect(await array()).toMatch(/0 \+0x0 "memfd-v1" 0x[0-9a-f]+ 0x1a/);
+    expect(await array()).toMatch(/0 \+0x0 "memfd-v1" 0x[0-9a-f]+ open ↗ 0x1a/);
     // Hovering the token lights its 8 bytes in the hex.
     await page.locator('td[data-field="0.token"]').hover();
     await expect.poll(() => page.locator('[data-testid="struct-hex"] .b.active').count()).toBe(8);
     await shot(page, 2, 'handed-over');
     await page.getByTestId('luo-inspector').screenshot({ path: join(SHOTS, 'luo-02-handed-over-inspector.png') });
+    // The file's data is memfd-v1's memfd_luo_ser: pos, size 17, one folio, the array's kho_vmalloc.
+    await page.getByTestId('struct-array').getByRole('button', { name: 'open ↗' }).click();
+    await expect.poll(viewer).toContain('memfd_luo_ser (memfd-v1, Linux 6.19)');
+    expect(await text(page, 'luo-inspector')).toMatch(/size\s*u64\s*17 bytes/);
+    await page.getByTestId('luo-inspector').screenshot({ path: join(SHOTS, 'luo-02b-memfd-luo-ser.png') });
     await tab(page, 'User space');
     expect(await text(page, 'userspace')).toContain('No kernel is running');
 
@@ -111,7 +116,7 @@ describe('LUO in the browser preview', () => {
     await expect.poll(state).toMatch(/deserialize done/);
     expect(await page.getByRole('tab', { name: 'incoming session block' }).count()).toBe(0);
     await page.getByRole('tab', { name: 'incoming files "test-session"' }).click();
-    await expect.poll(array).toMatch(/"memfd-v1" 0x[0-9a-f]+ 0x1a/);
+    await expect.poll(array).toMatch(/"memfd-v1" 0x[0-9a-f]+ open ↗ 0x1a/);
     await tab(page, 'User space');
     await expect.poll(() => text(page, 'luo-incoming')).toMatch(/"test-session" deserialized · no fd 0x1a memfd-v1 not retrieved/);
     await shot(page, 4, 'deserialized');

@@ -6,10 +6,11 @@
  * engine host runs in a module Worker and the client speaks shared/rpc messages to it.
  */
 import { createRpcClient, type RpcMessage } from '../../../shared/rpc';
-import type { SimClient } from '../../../shared/api';
-import type { KhoLabBridge, MenuAction } from '../../../shared/bridge';
+import type { Result, SimClient } from '../../../shared/api';
+import type { KhoLabBridge, MenuAction, SaveTextOutcome, SaveTextRequest } from '../../../shared/bridge';
+import { downloadText } from './save-file';
 
-export type { MenuAction };
+export type { MenuAction, SaveTextOutcome, SaveTextRequest };
 
 declare global {
   interface Window {
@@ -23,6 +24,8 @@ export interface AppApi {
   onMenu(cb: (action: MenuAction) => void): () => void;
   /** 'electron' or 'preview worker', for the status line. */
   transport: string;
+  /** Saves an export: main's save dialog in Electron, a download in the browser (the default). */
+  saveText?: (request: SaveTextRequest) => Promise<Result<SaveTextOutcome>>;
 }
 
 /** Starts the preview worker and wraps it in an RPC client; a dead worker fails pending calls. */
@@ -40,6 +43,6 @@ export function workerClient(): SimClient {
 
 export function selectApi(): AppApi {
   const bridge = typeof window !== 'undefined' ? window.khoLab : undefined;
-  if (bridge) return { client: bridge, onMenu: (cb) => bridge.onMenu(cb), transport: 'electron' };
-  return { client: workerClient(), onMenu: () => () => {}, transport: 'preview worker' };
+  if (bridge) return { client: bridge, onMenu: (cb) => bridge.onMenu(cb), transport: 'electron', saveText: (r) => bridge.saveText(r) };
+  return { client: workerClient(), onMenu: () => () => {}, transport: 'preview worker', saveText: downloadText };
 }

@@ -8,6 +8,7 @@
  */
 import type { ApiError, Result, SimClient } from '../../../shared/api';
 import type { CommandInput } from '../../../shared/commands';
+import type { MemfdCompare, MemfdCompareSpecInput } from '../../../shared/compare';
 import type { MachineConfigInput } from '../../../shared/machine-config';
 import type { BuiltinScenario, KhoView, PageInfo, Progress, SessionState, StepInfo, StepOutcome, TraceEvent } from '../../../shared/views';
 import type { LuoView, UserspaceView } from '../../../shared/views';
@@ -143,6 +144,14 @@ export class Session {
       await this.#apply(r.value, true);
     }
     return r;
+  }
+
+  /**
+   * Runs the memfd format comparison (on a machine of the host's own: this session's machine and
+   * timeline are untouched). `label` is what the progress bar says while it runs.
+   */
+  compareMemfd(spec: MemfdCompareSpecInput, label = 'comparing memfd formats'): Promise<Result<MemfdCompare>> {
+    return this.#call('compare-memfd', () => this.client.compareMemfd(spec), label);
   }
 
   back = () => this.goto(this.cursor - 1);

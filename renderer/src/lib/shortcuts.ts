@@ -18,6 +18,7 @@ export type ShortcutAction =
   | 'zoom-out'
   | 'zoom-fit'
   | 'log-filter'
+  | 'compare'
   | 'help'
   | 'close';
 
@@ -42,6 +43,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { keys: ['-', '_'], label: '−', action: 'zoom-out', description: 'Zoom the map out' },
   { keys: ['0'], label: '0', action: 'zoom-fit', description: 'Fit the whole machine' },
   { keys: ['/'], label: '/', action: 'log-filter', description: 'Filter the event log' },
+  { keys: ['c', 'C'], label: 'C', action: 'compare', description: 'Compare the memfd formats…' },
   { keys: ['?'], label: '?', action: 'help', description: 'Show these shortcuts' },
   { keys: ['Escape'], label: 'Esc', action: 'close', description: 'Close a dialog or overlay' },
 ];

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { BrowserWindow, Menu, app, ipcMain, session } from 'electron';
+import { BrowserWindow, Menu, app, dialog, ipcMain, session } from 'electron';
 import path from 'node:path';
 import { createFakeApi } from './fixtures/fake-api';
 import type * as Mock from './fixtures/electron-mock';
@@ -51,8 +51,23 @@ describe('main', () => {
     const fakeSession = session.defaultSession as unknown as typeof Mock.session.defaultSession;
     expect(fakeSession.webRequest.onHeadersReceived).toHaveBeenCalled();
     expect(fakeSession.setPermissionRequestHandler).toHaveBeenCalled();
-    expect([...fakeIpc.handlers.keys()]).toEqual(['kholab:call']);
+    expect([...fakeIpc.handlers.keys()]).toEqual(['kholab:call', 'kholab:save']);
     expect(Menu.setApplicationMenu).toHaveBeenCalled();
+  });
+
+  it('saves an export from the window through a save dialog attached to it, and refuses other senders', async () => {
+    const win = await startMain();
+    await win.loadFile.mock.results[0]!.value;
+    const save = fakeIpc.handlers.get('kholab:save')!;
+    const request = { kind: 'csv', name: 'memfd-compare.csv', text: 'a\n' };
+    expect(await save({ senderFrame: win.webContents.mainFrame }, request)).toEqual({ ok: true, value: { saved: false } });
+    // showSaveDialog(parent, options): attached to the window.
+    const [parent, options] = vi.mocked(dialog.showSaveDialog).mock.calls[0] as unknown[];
+    expect(parent).toBe(win);
+    expect(options).toMatchObject({ defaultPath: 'memfd-compare.csv' });
+    const r = await save({ senderFrame: { url: win.webContents.mainFrame.url } }, request);
+    expect(r).toMatchObject({ ok: false, error: { code: 'invalid-argument' } });
+    expect(dialog.showSaveDialog).toHaveBeenCalledTimes(1);
   });
 
   it('answers renderer calls through the host and forwards its progress to the window', async () => {

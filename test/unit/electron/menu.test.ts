@@ -28,12 +28,13 @@ describe('menuTemplate', () => {
     const t = menuTemplate(deps());
     expect(t.map((m) => m.label)).toEqual(['File', 'View', 'Help']);
     expect(labels(submenu(t[0]!))).toEqual(['New Machine…', 'Open Scenario…', 'Save Scenario…', 'Export Report…', 'Export Memory as vmcore…', 'quit']);
-    expect(labels(submenu(t[1]!))).toEqual(['zoomIn', 'zoomOut', 'resetZoom', 'togglefullscreen', 'toggleDevTools']);
+    expect(labels(submenu(t[1]!))).toEqual(['Compare memfd Formats…', 'zoomIn', 'zoomOut', 'resetZoom', 'togglefullscreen', 'toggleDevTools']);
     expect(labels(submenu(t[2]!))).toEqual(['About KHO Lab']);
   });
 
   it('offers Reload only in development', () => {
-    expect(labels(submenu(menuTemplate(deps({ isDev: true }))[1]!))[0]).toBe('reload');
+    expect(labels(submenu(menuTemplate(deps({ isDev: true }))[1]!)).slice(0, 2)).toEqual(['Compare memfd Formats…', 'reload']);
+    expect(labels(submenu(menuTemplate(deps())[1]!))).not.toContain('reload');
   });
 
   it('leads with the application menu on macOS', () => {
@@ -44,6 +45,12 @@ describe('menuTemplate', () => {
     const d = deps();
     item(menuTemplate(d), 'File', 'New Machine…').click!(undefined as never, undefined, undefined as never);
     expect(d.notify).toHaveBeenCalledWith('new-machine');
+  });
+
+  it('View → Compare memfd Formats… asks the renderer to open the comparison', () => {
+    const d = deps();
+    item(menuTemplate(d), 'View', 'Compare memfd Formats…').click!(undefined as never, undefined, undefined as never);
+    expect(d.notify).toHaveBeenCalledWith('compare-memfd');
   });
 
   it('installMenu sets the built template as the application menu', () => {

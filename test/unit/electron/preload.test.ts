@@ -20,9 +20,9 @@ beforeEach(() => {
 });
 
 describe('the preload bridge', () => {
-  it('exposes window.khoLab with exactly the API methods plus onProgress and onMenu', () => {
+  it('exposes window.khoLab with exactly the API methods plus onProgress, onMenu and saveText', () => {
     expect(exposed.name).toBe('khoLab');
-    expect(Object.keys(exposed.api).sort()).toEqual([...SIM_METHODS, 'onMenu', 'onProgress'].sort());
+    expect(Object.keys(exposed.api).sort()).toEqual([...SIM_METHODS, 'onMenu', 'onProgress', 'saveText'].sort());
     for (const value of Object.values(exposed.api)) expect(typeof value).toBe('function');
   });
 
@@ -42,6 +42,15 @@ describe('the preload bridge', () => {
       ['kholab:call', 'events', [5, 10]],
       ['kholab:call', 'state', []],
     ]);
+  });
+
+  it('forwards saveText as invoke(kholab:save, request): a request, never a path', async () => {
+    fakeRenderer.invoke.mockResolvedValueOnce({ ok: true, value: { saved: true, name: 'x.csv' } });
+    const request = { kind: 'csv' as const, name: 'x.csv', text: 'a,b\n' };
+    expect(await exposed.api.saveText(request)).toEqual({ ok: true, value: { saved: true, name: 'x.csv' } });
+    expect(fakeRenderer.invoke.mock.calls).toEqual([['kholab:save', request]]);
+    fakeRenderer.invoke.mockRejectedValueOnce(new Error('An object could not be cloned.'));
+    expect(await exposed.api.saveText(request)).toEqual({ ok: false, error: { code: 'unavailable', message: 'saveText: An object could not be cloned.' } });
   });
 
   it('answers a transport failure as an unavailable Result, not a rejection', async () => {
