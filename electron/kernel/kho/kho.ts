@@ -67,23 +67,48 @@ export class KhoOut {
     return kerr('EINVAL', `${what} at pfn ${hex(pfn)} lies in a KHO scratch area`);
   }
 
-  private markPages(pfn: number, nr: number, preserved: boolean): void {
+  /** A run of preserved pages whose map repaint is deferred (preserveFolio(pfn, true)). */
+  private paintStart = 0;
+  private paintEnd = 0;
+
+  /** Paints the deferred run; anything that unpaints or frees preserved pages calls this first. */
+  flushPaint(): void {
+    if (this.paintEnd > this.paintStart) this.k.pages.categories.assign(this.paintStart, this.paintEnd - this.paintStart, 16 /* PageCategory.Preserved */);
+    this.paintStart = this.paintEnd = 0;
+  }
+
+  private markPages(pfn: number, nr: number, preserved: boolean, deferPaint = false): void {
     const p = this.k.pages;
-    if (nr === 1 && preserved) {
-      p.flags[pfn]! |= PG.kho_preserved;
-      p.categories.assign(pfn, 1, 16 /* PageCategory.Preserved */);
+    if (nr === 1) {
+      if (preserved) p.flags[pfn]! |= PG.kho_preserved;
+      else p.flags[pfn]! &= ~PG.kho_preserved;
+    } else {
+      for (let i = pfn; i < pfn + nr; i++) {
+        if (preserved) p.flags[i]! |= PG.kho_preserved;
+        else p.flags[i]! &= ~PG.kho_preserved;
+      }
+    }
+    if (preserved && deferPaint) {
+      // Folios preserved one after another mostly sit side by side: one repaint per run.
+      if (pfn === this.paintEnd) this.paintEnd += nr;
+      else if (pfn + nr === this.paintStart) this.paintStart = pfn;
+      else {
+        this.flushPaint();
+        this.paintStart = pfn;
+        this.paintEnd = pfn + nr;
+      }
       return;
     }
-    for (let i = pfn; i < pfn + nr; i++) {
-      if (preserved) p.flags[i]! |= PG.kho_preserved;
-      else p.flags[i]! &= ~PG.kho_preserved;
-    }
+    this.flushPaint();
     if (preserved) p.categories.assign(pfn, nr, 16 /* PageCategory.Preserved */);
     else this.k.repaintOwned(pfn, nr);
   }
 
-  /** kho_preserve_folio(): the folio at `pfn`, of the order its head records. */
-  preserveFolio(pfn: number): KernelError | null {
+  /**
+   * kho_preserve_folio(): the folio at `pfn`, of the order its head records. With `deferPaint`
+   * the map repaint waits for flushPaint(), so a long run of folios is painted once.
+   */
+  preserveFolio(pfn: number, deferPaint = false): KernelError | null {
     const p = this.k.pages;
     if (p.owner[pfn] === 0 || p.flags[pfn]! & PG.tail) return kerr('EINVAL', `pfn ${hex(pfn)} is not the head of an allocated folio`);
     const order = p.flags[pfn]! & PG.head ? p.order[pfn]! : 0;
@@ -91,7 +116,7 @@ export class KhoOut {
     if (refused) return refused;
     const e = this.tracker.mark(pfn, order, true);
     if (e) return e;
-    this.markPages(pfn, 2 ** order, true);
+    this.markPages(pfn, 2 ** order, true, deferPaint);
     return null;
   }
 

@@ -12,19 +12,32 @@ export class SparseIndex {
   /** chunk number → pfn + 1 per slot (0 = hole), then the chunk's count of pages in slot CHUNK. */
   private readonly chunks = new Map<number, Int32Array>();
   private count = 0;
+  /** The chunk used last: the page cache is filled and read in index order. */
+  private lastKey = -1;
+  private lastChunk: Int32Array | undefined;
+
+  private chunk(key: number): Int32Array | undefined {
+    if (key === this.lastKey) return this.lastChunk;
+    const c = this.chunks.get(key);
+    if (c) {
+      this.lastKey = key;
+      this.lastChunk = c;
+    }
+    return c;
+  }
 
   get size(): number {
     return this.count;
   }
 
   get(index: number): number {
-    const c = this.chunks.get(Math.floor(index / CHUNK));
+    const c = this.chunk(Math.floor(index / CHUNK));
     return c ? c[index & MASK]! - 1 : -1;
   }
 
   set(index: number, pfn: number): void {
     const key = Math.floor(index / CHUNK);
-    let c = this.chunks.get(key);
+    let c = this.chunk(key);
     if (!c) {
       c = new Int32Array(CHUNK + 1);
       this.chunks.set(key, c);
@@ -38,11 +51,14 @@ export class SparseIndex {
 
   delete(index: number): void {
     const key = Math.floor(index / CHUNK);
-    const c = this.chunks.get(key);
+    const c = this.chunk(key);
     if (!c || c[index & MASK] === 0) return;
     c[index & MASK] = 0;
     this.count--;
-    if (--c[CHUNK]! === 0) this.chunks.delete(key);
+    if (--c[CHUNK]! === 0) {
+      this.chunks.delete(key);
+      if (key === this.lastKey) this.lastKey = -1;
+    }
   }
 
   /**

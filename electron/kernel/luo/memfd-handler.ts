@@ -81,11 +81,12 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       file,
       folios,
       preserveFolio: (i) => {
-        const e = k.khoOut!.preserveFolio(folios.pfn[i]!);
+        const e = k.khoOut!.preserveFolio(folios.pfn[i]!, true);
         if (!e) preserved = i + 1;
         return e;
       },
     });
+    k.khoOut.flushPaint();
     if (isErr(r)) return unwind(r);
     priv.state = r.state;
     args.serializedData = r.data;
@@ -101,13 +102,13 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
   private pin(file: MemfdFile): FolioList | KernelError {
     const inode = file.inode;
     if (inode.size === 0) return new FolioList(1);
-    if (!this.policy.keepHoles) {
+    if (!this.policy.keepHoles && inode.nrPages < Math.ceil(inode.size / PAGE_SIZE)) {
       const filled = this.k.shmem.fallocate(inode, 0, inode.size, false);
       if (filled) return filled;
     }
-    const moved = this.migrateOutOfCma(file);
-    if (moved) return moved;
     const folios = this.collectFolios(file);
+    const moved = this.migrateOutOfCma(file, folios);
+    if (moved) return moved;
     for (let i = 0; i < folios.length; i++) this.k.pages.flags[folios.pfn[i]!]! |= PG.pinned;
     return folios;
   }
@@ -122,21 +123,19 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
    * cold boot) is migrated to a new folio outside CMA before it is pinned, so nothing preserved
    * lies in scratch. The target is taken as an unmovable allocation, which never falls back to CMA.
    */
-  private migrateOutOfCma(file: MemfdFile): KernelError | null {
+  private migrateOutOfCma(file: MemfdFile, folios: FolioList): KernelError | null {
     const k = this.k;
     const p = k.pages;
     const inode = file.inode;
-    const moves: Array<[number, number, number]> = []; // [first index, old head, order]
-    inode.pages.scan(0, Number.MAX_SAFE_INTEGER, (index, pfn) => {
-      const head = p.compoundHead(pfn);
-      const order = p.flags[head]! & PG.head ? p.order[head]! : 0;
-      if (p.pageblockMigratetype[head >>> PAGEBLOCK_ORDER] === MIGRATE_CMA) moves.push([index - (pfn - head), head, order]);
-      return head + 2 ** order - pfn;
-    });
-    for (const [index, old, order] of moves) {
+    let moved = 0;
+    for (let f = 0; f < folios.length; f++) {
+      const old = folios.pfn[f]!;
+      if (p.pageblockMigratetype[old >>> PAGEBLOCK_ORDER] !== MIGRATE_CMA) continue;
+      const order = p.flags[old]! & PG.head ? p.order[old]! : 0;
       const n = 2 ** order;
       const pfn = k.buddy.allocPages(order, MIGRATE_UNMOVABLE, k.preferredNid, inode.ownerId, order > 0);
       if (pfn === ALLOC_FAILED) return kerr('ENOMEM', `no memory to migrate folio ${hex(old)} out of CMA`);
+      const index = folios.index[f]!;
       for (let i = 0; i < n; i++) {
         if (k.ram.kind(old + i) === 'bytes') k.ram.write((pfn + i) * PAGE_SIZE, k.ram.page(old + i));
         else k.ram.setPageIdentity(pfn + i, k.ram.identity[old + i]!);
@@ -145,15 +144,17 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       p.flags[pfn]! |= p.flags[old]! & (PG.uptodate | PG.dirty | PG.lru | PG.swapbacked);
       const bad = k.buddy.freePages(old, order);
       if (bad) k.log.err('BUG', bad);
+      folios.pfn[f] = pfn;
+      moved++;
     }
-    if (moves.length) k.log.info('memfd_luo', `migrated ${moves.length} folio(s) of ino ${inode.ino} out of CMA before pinning`);
+    if (moved) k.log.info('memfd_luo', `migrated ${moved} folio(s) of ino ${inode.ino} out of CMA before pinning`);
     return null;
   }
 
   /** Every folio of the page cache once, in index order, with its head pfn and first index. */
   private collectFolios(file: MemfdFile): FolioList {
     const p = this.k.pages;
-    const out = new FolioList(Math.max(1, Math.min(file.inode.nrPages, 1 << 16)));
+    const out = new FolioList(Math.max(1, Math.min(file.inode.nrPages, 1 << 22)));
     file.inode.pages.scan(0, Math.ceil(file.inode.size / PAGE_SIZE), (index, pfn) => {
       const head = p.compoundHead(pfn);
       const f = p.flags[head]!;
@@ -204,9 +205,12 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const inode = k.shmem.create('');
     const { folios } = d;
     const p = k.pages;
+    const khoIn = k.khoIn!;
+    khoIn.beginBatch();
     for (let i = 0; i < folios.length; i++) {
-      const pfn = k.khoIn!.restoreFolio(folios.pfn[i]! * PAGE_SIZE, 'memfd_luo folios');
+      const pfn = khoIn.restoreFolio(folios.pfn[i]! * PAGE_SIZE, 'memfd_luo folios');
       if (pfn === null) {
+        khoIn.endBatch();
         // Put what was restored and discard the rest, as the kernel does on a mid-way failure.
         k.shmem.release(inode);
         for (let j = i + 1; j < folios.length; j++) this.discardFolio(folios.pfn[j]!);
@@ -220,6 +224,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       const index = folios.index[i]!;
       for (let j = 0; j < n; j++) inode.pages.set(index + j, pfn + j);
     }
+    khoIn.endBatch();
     inode.size = d.size;
     inode.refs = 1; // LUO's reference; RETRIEVE_FD installs the fd's
     args.file = { kind: 'memfd', inode, pos: d.pos };
