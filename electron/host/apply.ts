@@ -296,7 +296,7 @@ function verifyMemfd(k: Kernel, p: Process, inode: Parameters<Kernel['processes'
   if (!expected || expected.size === 0) return done(`${memfdLabel(inode)}: nothing written to verify`);
   const bad: string[] = [];
   let mismatches = 0;
-  for (const [index, sum] of expected) {
+  for (const [index, sum] of expected.entries()) {
     if (k.processes.pageChecksum(inode, index) === sum) continue;
     mismatches++;
     if (bad.length < 8) {

@@ -12,6 +12,7 @@ import type { Kernel } from './kernel';
 import type { ShmemInode } from './mm/shmem';
 import type { LuoSession } from './luo/session';
 import { ZERO_CHECKSUM } from './ram';
+import { PageValues } from './lib/page-values';
 
 /** RLIMIT_NOFILE's usual soft limit. */
 export const NR_OPEN_DEFAULT = 1024;
@@ -32,7 +33,7 @@ export interface MemfdFile {
 export class Process {
   readonly fds = new Map<number, OpenFile>();
   /** What the program wrote: inode → page index → checksum of that page after the write. */
-  readonly written = new Map<ShmemInode, Map<number, number>>();
+  readonly written = new Map<ShmemInode, PageValues>();
 
   constructor(
     readonly pid: number,
@@ -111,12 +112,12 @@ export class Processes {
 
   /** Records the checksums of pages [first, last) of the file as the program now expects them. */
   remember(p: Process, inode: ShmemInode, offset: number, length: number): void {
-    let map = p.written.get(inode);
-    if (!map) p.written.set(inode, (map = new Map()));
+    let sums = p.written.get(inode);
+    if (!sums) p.written.set(inode, (sums = new PageValues()));
     const first = Math.floor(offset / PAGE_SIZE);
     const last = Math.ceil((offset + length) / PAGE_SIZE);
-    for (let i = first; i < last; i++) map.set(i, this.pageChecksum(inode, i));
-    for (const i of [...map.keys()]) if (i * PAGE_SIZE >= inode.size) map.delete(i);
+    for (let i = first; i < last; i++) sums.set(i, this.pageChecksum(inode, i));
+    sums.truncate(Math.ceil(inode.size / PAGE_SIZE));
   }
 
   /** The checksum of the file's page `index` as a read would see it (a hole reads as zeroes). */
