@@ -48,7 +48,8 @@ export function pageInfo(m: Machine, pfn: number): PageInfo | string {
     };
   }
   const p = k.pages;
-  const flags = p.flags[pfn]!;
+  // kho_preserved is kept on a folio's head; a tail shows it as its head does.
+  const flags = p.flags[pfn]! | (p.flags[pfn]! & PG.tail ? p.flags[p.compoundHead(pfn)]! & PG.kho_preserved : 0);
   const isCompound = (flags & (PG.head | PG.tail)) !== 0;
   const reserved = k.memblock.reserved.find(phys);
   const memory = k.memblock.memory.find(phys);

@@ -77,9 +77,13 @@ export class KhoOut {
     this.paintStart = this.paintEnd = 0;
   }
 
-  private markPages(pfn: number, nr: number, preserved: boolean, deferPaint = false): void {
+  /**
+   * Sets or clears the kho_preserved annotation — on a folio's head only (its tails show it through
+   * the head), on every page of a page range — and repaints the map.
+   */
+  private markPages(pfn: number, nr: number, preserved: boolean, deferPaint = false, folio = false): void {
     const p = this.k.pages;
-    if (nr === 1) {
+    if (nr === 1 || folio) {
       if (preserved) p.flags[pfn]! |= PG.kho_preserved;
       else p.flags[pfn]! &= ~PG.kho_preserved;
     } else {
@@ -116,14 +120,14 @@ export class KhoOut {
     if (refused) return refused;
     const e = this.tracker.mark(pfn, order, true);
     if (e) return e;
-    this.markPages(pfn, 2 ** order, true, deferPaint);
+    this.markPages(pfn, 2 ** order, true, deferPaint, true);
     return null;
   }
 
   unpreserveFolio(pfn: number): void {
     const order = this.k.pages.flags[pfn]! & PG.head ? this.k.pages.order[pfn]! : 0;
     if (this.tracker.mark(pfn, order, false)) this.k.log.warn('KHO', `WARNING: unpreserve of pfn ${hex(pfn)} order ${order}, which was not preserved`);
-    else this.markPages(pfn, 2 ** order, false);
+    else this.markPages(pfn, 2 ** order, false, false, true);
   }
 
   /** kho_preserve_pages(): order-0 pages [pfn, pfn+nr) as the largest aligned blocks; rolls back on failure. */

@@ -23,7 +23,8 @@ export const PG = {
   pinned: 1 << 10,
   /**
    * Simulator annotations, like page_owner: not kernel state, and never read by the simulated
-   * kernel. kho_preserved marks pages this kernel preserved; kho_restored pages it restored.
+   * kernel. kho_preserved marks pages this kernel preserved (a folio's head only: its tails show
+   * it through the head); kho_restored pages it restored.
    */
   kho_preserved: 1 << 11,
   kho_restored: 1 << 12,
