@@ -344,5 +344,12 @@ describe('WorkloadPanel LUO form', () => {
     flushSync();
     expect(run.disabled).toBe(true);
     expect(run.title).toBe('a token is a u64: decimal, or hex with 0x');
+
+    // Stepping the timeline back before a step dims its transcript line (redo history).
+    const lines = () => [...document.querySelectorAll('ol[aria-label="Command results"] li')].filter((l) => !l.classList.contains('hint'));
+    expect(lines().map((l) => l.classList.contains('undone'))).toEqual([false, false]);
+    session.state = state(2);
+    flushSync();
+    expect(lines().map((l) => l.classList.contains('undone'))).toEqual([false, true]);
   });
 });
