@@ -31,6 +31,7 @@ import { Luo } from './luo/luo';
 import { ARCH_LOW_ADDRESS_LIMIT, DEFAULT_SCRATCH, type ScratchSpec, parseScratchParam, scratchSizes, CMA_MIN_ALIGNMENT_BYTES } from './kho/scratch';
 import type { ScratchArea } from './abi/kho-v1';
 import { FOUR_GIB } from './mm/e820';
+import { usableRam } from './layout';
 import { MEMBLOCK, NUMA_NO_NODE } from './mm/memblock';
 import type { OwnerKind } from './mm/owners';
 import { MIGRATE_CMA, PG } from './mm/page-flags';
@@ -164,8 +165,10 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   log.info('', 'BIOS-provided physical RAM map:');
   for (const e of start.e820) log.info('BIOS-e820', `${memRange(e.start, e.end)} ${e.type}`);
 
-  // e820__memblock_setup() and NUMA: memory regions, split at node boundaries.
-  for (const [ramStart, ramEnd] of layout.ram) {
+  // e820__memblock_setup(): usable RAM as the map this kernel was handed says (after kexec, the
+  // boot_params copy in RAM); NUMA: split at the node boundaries the firmware's tables describe.
+  k.e820 = start.e820;
+  for (const [ramStart, ramEnd] of usableRam(start.e820)) {
     for (const n of layout.nodes) {
       const lo = Math.max(ramStart, n.startPfn * PAGE_SIZE);
       const hi = Math.min(ramEnd, n.endPfn * PAGE_SIZE);
@@ -399,7 +402,7 @@ function memmapInit(k: Kernel): void {
   const cats = pages.categories;
   // Start with everything a hole; memory regions are then initialised.
   pages.flags.fill(PG.reserved | PG.hole); // the category map starts out all Hole
-  for (const e of layout.e820) {
+  for (const e of k.e820) {
     if (e.type === 'usable' || e.start >= layout.maxPfn * PAGE_SIZE) continue;
     const id = k.owners.id('firmware', e.type === 'ACPI data' ? 'ACPI tables' : 'e820 reserved');
     const lo = Math.floor(e.start / PAGE_SIZE);

@@ -7,6 +7,7 @@
  * and are lent to each kernel through its context; a kexec drops the Kernel object whole.
  */
 import type { MachineConfig } from '../../shared/machine-config';
+import type { E820Entry } from '../../shared/views';
 import { BuddyAllocator, Zone } from './mm/buddy';
 import { Memblock } from './mm/memblock';
 import { OwnerRegistry } from './mm/owners';
@@ -57,6 +58,8 @@ export class Kernel {
   booted = false;
   /** The command line this kernel was started with. */
   cmdline = '';
+  /** The firmware memory map this kernel was handed: the firmware's, or after kexec the boot_params copy. */
+  e820: E820Entry[] = [];
   /** KHO's outgoing state when `kho=on` (and its init succeeded). */
   khoOut: KhoOut | null = null;
   /** What the previous kernel handed over, on a KHO boot. */

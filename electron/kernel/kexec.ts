@@ -107,7 +107,7 @@ export function kexecFileLoad(k: Kernel, cmdline: string, initrdSize: number): K
   const params = new Uint8Array(wants.find((w) => w.name === 'boot params')!.size);
   params.set(
     encodeBootParams({
-      e820: k.ctx.layout.e820,
+      e820: k.e820,
       kernelAddr: at('kernel'),
       ramdiskAddr: initrdSize ? at('initrd') : 0,
       ramdiskSize: initrdSize,

@@ -20,13 +20,18 @@ export interface MachineLayout {
   nodes: NodeInfo[];
 }
 
-export function machineLayout(config: MachineConfig): MachineLayout {
-  const e820 = buildE820(config.ram);
-  const maxPfn = e820End(e820) / PAGE_SIZE;
-  const ram = e820
+/** The usable RAM of an e820 map as page-aligned [start, end) ranges (memblock_trim_memory()). */
+export function usableRam(e820: readonly E820Entry[]): Array<[number, number]> {
+  return e820
     .filter((e) => e.type === 'usable')
     .map((e): [number, number] => [Math.ceil(e.start / PAGE_SIZE) * PAGE_SIZE, Math.floor(e.end / PAGE_SIZE) * PAGE_SIZE])
     .filter(([a, b]) => b > a);
+}
+
+export function machineLayout(config: MachineConfig): MachineLayout {
+  const e820 = buildE820(config.ram);
+  const maxPfn = e820End(e820) / PAGE_SIZE;
+  const ram = usableRam(e820);
   const totalPages = ram.reduce((s, [a, b]) => s + (b - a) / PAGE_SIZE, 0);
   const share = Math.floor(totalPages / config.nodes / NODE_ALIGN_PAGES) * NODE_ALIGN_PAGES;
 

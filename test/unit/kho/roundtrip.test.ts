@@ -7,11 +7,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { PAGE_SIZE } from '../../../shared/units';
+import { MiB, PAGE_SIZE } from '../../../shared/units';
+import { decodeBootParams, encodeBootParams } from '../../../electron/kernel/abi/boot-params';
 import { PG } from '../../../electron/kernel/mm/page-flags';
 import type { Kernel } from '../../../electron/kernel/kernel';
 import type { Machine } from '../../../electron/kernel/machine';
-import { allocFolio, bootKho, checksums, handOver, logLines, pseudoRandomBytes } from './helpers';
+import { allocFolio, bootKho, checksums, handOver, kexecLoad, logLines, pseudoRandomBytes } from './helpers';
 
 interface FolioSpec {
   order: number;
@@ -205,5 +206,27 @@ describe('KHO round trip (property)', () => {
       expect(k2.khoIn!.restoreFolio((base + 3) * PAGE_SIZE, 't')).toBe(base + 3);
       expect(k2.pages.order[base + 3]).toBe(0);
     });
+  });
+});
+
+describe('the next kernel learns the memory map from boot_params in RAM', () => {
+  it('a boot_params e820 that ends 64 MiB early leaves that RAM out of memblock: holes, not free pages', () => {
+    const { m } = bootKho();
+    kexecLoad(m);
+    const e = m.kexecReboot();
+    if (e) throw new Error(e.reason);
+    const bp = m.entry!.bootParams;
+    const decoded = decodeBootParams(m.ram.read(bp, PAGE_SIZE));
+    if (typeof decoded === 'string') throw new Error(decoded);
+    const last = decoded.e820.filter((x) => x.type === 'usable').at(-1)!;
+    last.end -= 64 * MiB;
+    m.ram.write(bp, encodeBootParams(decoded));
+    const err = m.boot();
+    if (err) throw new Error(err.reason);
+    const k = m.kernel!;
+    expect(k.memblock.memory.regions.at(-1)!.base + k.memblock.memory.regions.at(-1)!.size).toBe(last.end);
+    const cut = last.end / PAGE_SIZE;
+    expect(k.pages.flags[cut]! & PG.hole).not.toBe(0);
+    expect(k.pages.flags[cut - 1]! & PG.hole).toBe(0);
   });
 });
