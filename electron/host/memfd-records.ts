@@ -14,10 +14,9 @@ import type { AnnotatedStruct, RecordRequest, StructField } from '../../shared/v
 import { getU32, getU64 } from '../kernel/abi/bytes';
 import { KHO_VMALLOC_SIZE } from '../kernel/abi/kho-v1';
 import { KA_PAGE_HEADER_SIZE, KA_PAGE_NR_ENTRIES, KARR_MEMFD_PFN_SHIFT, KHO_ARRAY_MAGIC } from '../kernel/abi/kho-array';
-import { MEMFD_FDT_COMPATIBLE, PRESERVED_FOLIO_SIZE, V3_PFN_SHIFT, getFoliodesc } from '../kernel/abi/memfd-fdt';
+import { MEMFD_FDT_COMPATIBLE, MEMFD_KARR_COMPATIBLE, PRESERVED_FOLIO_SIZE, V3_PFN_SHIFT, getFoliodesc } from '../kernel/abi/memfd-fdt';
 import { MEMFD_LUO_FH_COMPATIBLE, MEMFD_LUO_FOLIO_SER_SIZE, MEMFD_LUO_SER_SIZE, folioSerFlags, folioSerPfn } from '../kernel/abi/memfd-v1';
 import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_MAGIC, FDT_NOP, FDT_PROP } from '../kernel/lib/fdt';
-import { MEMFD_KARR_COMPATIBLE } from '../kernel/luo/memfd/karr';
 import type { Machine } from '../kernel/machine';
 import { FieldReader, MAX_RECORD_ELEMENTS } from './annotate';
 

@@ -20,9 +20,22 @@ export class PhysicalMemory {
   /** Content identity per page frame; ignored where `bytes` holds the page. */
   readonly identity: Uint32Array;
   private readonly bytes = new Map<number, Uint8Array>();
+  /** One bit per frame: set when `bytes` holds it, so bulk writers skip the map for the rest. */
+  private readonly byteBits: Uint32Array;
 
   constructor(readonly nrPages: number) {
     this.identity = new Uint32Array(nrPages);
+    this.byteBits = new Uint32Array(Math.ceil(nrPages / 32));
+  }
+
+  private hasBytes(pfn: number): boolean {
+    return (this.byteBits[pfn >>> 5]! & (1 << (pfn & 31))) !== 0;
+  }
+
+  private dropBytes(pfn: number): void {
+    if (!this.hasBytes(pfn)) return;
+    this.byteBits[pfn >>> 5]! &= ~(1 << (pfn & 31));
+    this.bytes.delete(pfn);
   }
 
   /** Fills `out` (4096 bytes) with the bytes a content identity stands for. */
@@ -42,7 +55,7 @@ export class PhysicalMemory {
   }
 
   kind(pfn: number): ContentKind {
-    if (this.bytes.has(pfn)) return 'bytes';
+    if (this.hasBytes(pfn)) return 'bytes';
     return this.identity[pfn] === 0 ? 'zero' : 'pattern';
   }
 
@@ -51,19 +64,19 @@ export class PhysicalMemory {
     this.identity.fill(identity >>> 0, pfn, pfn + count);
     if (this.bytes.size === 0) return;
     // Drop stored bytes in the range, walking whichever is smaller: the range or the byte pages.
-    if (count <= this.bytes.size) for (let i = pfn; i < pfn + count; i++) this.bytes.delete(i);
-    else for (const key of [...this.bytes.keys()]) if (key >= pfn && key < pfn + count) this.bytes.delete(key);
+    if (count <= this.bytes.size) for (let i = pfn; i < pfn + count; i++) this.dropBytes(i);
+    else for (const key of [...this.bytes.keys()]) if (key >= pfn && key < pfn + count) this.dropBytes(key);
   }
 
   /** One frame's identity, as a bulk writer sets it (one random identity per page). */
   setPageIdentity(pfn: number, identity: number): void {
     this.identity[pfn] = identity >>> 0;
-    if (this.bytes.size) this.bytes.delete(pfn);
+    this.dropBytes(pfn);
   }
 
   /** The frame's bytes (a copy for identity pages, the live array for byte pages: do not keep it). */
   page(pfn: number): Uint8Array {
-    const stored = this.bytes.get(pfn);
+    const stored = this.hasBytes(pfn) ? this.bytes.get(pfn) : undefined;
     if (stored) return stored;
     const out = new Uint8Array(PAGE_SIZE);
     PhysicalMemory.expand(this.identity[pfn]!, out);
@@ -80,10 +93,11 @@ export class PhysicalMemory {
 
   /** Turns a frame into a byte page so that part of it can be written. */
   private materialize(pfn: number): Uint8Array {
-    let page = this.bytes.get(pfn);
+    let page = this.hasBytes(pfn) ? this.bytes.get(pfn) : undefined;
     if (!page) {
       page = this.page(pfn);
       this.bytes.set(pfn, page);
+      this.byteBits[pfn >>> 5]! |= 1 << (pfn & 31);
     }
     return page;
   }
@@ -119,7 +133,7 @@ export class PhysicalMemory {
    * identity for a pattern page. Equal contents written the same way give equal checksums.
    */
   checksum(pfn: number): number {
-    const stored = this.bytes.get(pfn);
+    const stored = this.hasBytes(pfn) ? this.bytes.get(pfn) : undefined;
     if (stored) return fnv1a(stored);
     const id = this.identity[pfn]!;
     return id === 0 ? ZERO_CHECKSUM : mix32(id ^ 0x5bd1e995);
@@ -137,6 +151,6 @@ export class PhysicalMemory {
   }
 
   get byteLength(): number {
-    return this.identity.byteLength + this.bytes.size * PAGE_SIZE;
+    return this.identity.byteLength + this.byteBits.byteLength + this.bytes.size * PAGE_SIZE;
   }
 }

@@ -21,6 +21,8 @@ import { getU32, getU64, putU64 } from './bytes';
 
 /** The v3 FDT format's handler compatible (the patch itself said "memfd-v1"). */
 export const MEMFD_FDT_COMPATIBLE = 'memfd-fdt-v1';
+/** The KHO array port's handler compatible (it said "memfd-v1" too). */
+export const MEMFD_KARR_COMPATIBLE = 'memfd-karr-v1';
 export const PRESERVED_FOLIO_SIZE = 16;
 /** v3's PRESERVED_PFN_SHIFT: flags in bits 0..11, the pfn above. */
 export const V3_PFN_SHIFT = 12;

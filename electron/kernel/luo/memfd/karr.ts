@@ -14,7 +14,7 @@
  */
 import { PAGE_SIZE, hex } from '../../../../shared/units';
 import { KA_PAGE_HEADER_SIZE, KARR_MEMFD_PFN_SHIFT, KHO_ARRAY_SIZE, kaMkValue } from '../../abi/kho-array';
-import { PRESERVED_FLAG_DIRTY, PRESERVED_FLAG_UPTODATE, encodeMemfdFdt, readMemfdFdt } from '../../abi/memfd-fdt';
+import { MEMFD_KARR_COMPATIBLE, PRESERVED_FLAG_DIRTY, PRESERVED_FLAG_UPTODATE, encodeMemfdFdt, readMemfdFdt } from '../../abi/memfd-fdt';
 import { type KernelError, isErr, kerr } from '../../lib/errno';
 import { KhoArrayWriter, khoArrayDrop, khoArrayPreserve, readKhoArray } from '../../kho/kho-array';
 import { ALLOC_FAILED } from '../../mm/buddy';
@@ -22,8 +22,6 @@ import { MIGRATE_UNMOVABLE } from '../../mm/page-flags';
 import type { PhysicalMemory } from '../../ram';
 import { type DecodedMemfd, FolioList, type MemfdFormat, type MetaBlock, type PreserveContext } from './format';
 import { readFdtAt, setFdtPos } from './fdt';
-
-export const MEMFD_KARR_COMPATIBLE = 'memfd-karr-v1';
 
 interface KarrState {
   pages: number[];
