@@ -1,7 +1,7 @@
 /**
  * DOC: running the memfd formats side by side (shared/compare.ts says what is reported)
  *
- * One machine is booted with KHO and sized for the files. The files are written once — folio by
+ * One machine is booted with KHO and sized for the files. The files are allocated once — folio by
  * folio where the spec leaves holes — and then, for each format in turn, LUO preserves them in a
  * session exactly as PRESERVE_FD would, the format's bytes are read back from RAM with the same
  * decoder the next kernel's retrieve uses, and the session is closed again, which unpreserves
@@ -109,16 +109,18 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
   const luo = k.luo;
   if (!luo) return 'LUO did not start on the compare machine';
 
-  const files: MemfdFile[] = plans.map((plan, i) => {
+  const files: MemfdFile[] = [];
+  for (const [i, plan] of plans.entries()) {
     const inode = k.shmem.create(`guest-${i}`);
     inode.refs = 1;
+    // fallocate: the folios are what the formats describe; their contents never enter the metadata.
     for (const r of plan.runs) {
-      const e = k.shmem.write(inode, r.firstPage * PAGE_SIZE, r.pages * PAGE_SIZE, { random: true }, r.order);
-      if (isErr(e)) throw new Error(`writing guest-${i}: ${e.reason}`);
+      const e = k.shmem.fallocate(inode, r.firstPage * PAGE_SIZE, r.pages * PAGE_SIZE, false, r.order);
+      if (e) return `allocating guest-${i}: ${e.reason}`;
     }
     inode.size = spec.size;
-    return { kind: 'memfd', inode, pos: 0 };
-  });
+    files.push({ kind: 'memfd', inode, pos: 0 });
+  }
 
   const formats: FormatResult[] = [];
   for (const format of MEMFD_FORMATS) {

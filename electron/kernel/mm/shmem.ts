@@ -178,7 +178,7 @@ export class Shmem {
   }
 
   /** shmem_fallocate(): preallocates [offset, offset+length) all or nothing, or punches a hole. */
-  fallocate(inode: ShmemInode, offset: number, length: number, punchHole: boolean): KernelError | null {
+  fallocate(inode: ShmemInode, offset: number, length: number, punchHole: boolean, order = 0): KernelError | null {
     if (length <= 0) return kerr('EINVAL', 'fallocate length must be positive');
     const end = offset + length;
     if (punchHole) {
@@ -191,7 +191,7 @@ export class Shmem {
     const limitPages = Math.ceil(Math.max(inode.size, end) / PAGE_SIZE);
     for (let index = Math.floor(offset / PAGE_SIZE); index < Math.ceil(end / PAGE_SIZE); index++) {
       if (inode.pages.get(index) >= 0) continue;
-      const pfn = this.addFolio(inode, index, 0, limitPages);
+      const pfn = this.addFolio(inode, index, order, limitPages);
       if (pfn === ALLOC_FAILED) {
         for (const i of added) this.dropFolio(inode, i);
         return kerr('ENOMEM', `fallocate of ${length} bytes on ${inode.name}: out of memory`);
