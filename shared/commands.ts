@@ -125,6 +125,20 @@ export const CommandSchema = z.discriminatedUnion('op', [
   step('expect_checksums', { process: Process, fd: Fd, from_fd: Fd }),
   /** Reads the whole file and compares it with `text` (a check: the writer may be gone after a kexec). */
   step('expect_content', { process: Process, fd: Fd, text: z.string().max(65536) }),
+  /**
+   * Simulator fault injection (no kernel interface): write bytes into simulated RAM, either at a
+   * physical address or into a property of a KHO sub-FDT (`fdt`: a sub-node of the root, or
+   * "root") as the next kernel will find it after kexec -e. Exactly one of phys / fdt, and one
+   * value: `hex` bytes, a NUL-terminated `string`, or a little-endian `u64`.
+   */
+  step('poke', {
+    phys: z.string().regex(/^0x[0-9a-fA-F]{1,16}$/).optional(),
+    fdt: z.string().min(1).max(64).optional(),
+    property: z.string().min(1).max(64).optional(),
+    hex: z.string().max(8192).optional(),
+    string: z.string().max(4096).optional(),
+    u64: Token.optional(),
+  }),
   step('expect_free', {
     migratetype: z.enum(['UNMOVABLE', 'MOVABLE', 'CMA', 'ALL']).default('ALL'),
     atLeast: SizeSchema.optional(),
@@ -205,6 +219,11 @@ export function describeCommand(c: Command): string {
     case 'insmod': {
       const p = Object.entries(c.params).map(([key, v]) => `${key}=${v}`).join(' ');
       return `insmod ${c.module}${p ? ' ' + p : ''}`;
+    }
+    case 'poke': {
+      const where = c.phys !== undefined ? c.phys : `${c.fdt ?? '?'}/${c.property ?? '?'}`;
+      const what = c.hex !== undefined ? c.hex.slice(0, 16) : c.string !== undefined ? JSON.stringify(c.string.slice(0, 24)) : c.u64 !== undefined ? tokenText(c.u64) : '';
+      return `poke ${where} = ${what}`;
     }
     case 'expect_free':
       return `expect free ${c.migratetype}${c.atLeast !== undefined ? ` ≥ ${size(c.atLeast)}` : ''}${c.atMost !== undefined ? ` ≤ ${size(c.atMost)}` : ''}`;

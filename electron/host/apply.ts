@@ -20,6 +20,7 @@ import type { LuoSession } from '../kernel/luo/session';
 import { utf8Encode } from '../kernel/lib/utf8';
 import { kexecFileLoad } from '../kernel/kexec';
 import { testKhoInit } from '../kernel/modules/test-kho';
+import { applyPoke } from './poke';
 
 /** How the shell names a memfd: memfd:NAME, or by inode when LUO retrieved it without a name (as 6.19 does). */
 const memfdLabel = (inode: ShmemInode): string => (inode.name ? `memfd:${inode.name}` : `memfd (ino ${inode.ino}, unnamed)`);
@@ -49,6 +50,7 @@ function run(machine: Machine, cmd: Command): Outcome {
     const k = machine.kernel!;
     return done(`booted: ${formatBytes(k.buddy.managedPages * PAGE_SIZE)} managed by the buddy allocator`);
   }
+  if (cmd.op === 'poke') return applyPoke(machine, cmd);
   const k = machine.kernel;
   if (!k) return { ok: false, errno: 'EINVAL', message: `${cmd.op}: EINVAL (the machine is powered off: boot it first)` };
   switch (cmd.op) {

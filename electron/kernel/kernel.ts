@@ -68,6 +68,8 @@ export class Kernel {
   luo: Luo | null = null;
   /** The image `kexec -s -l` loaded, waiting for the jump. */
   kimage: KexecImage | null = null;
+  /** Set by panic(): the machine is stopped and takes no further step until a new machine. */
+  panicked: string | null = null;
 
   constructor(readonly ctx: KernelContext) {
     this.pages = new PageTable(ctx.layout.maxPfn);
@@ -99,6 +101,13 @@ export class Kernel {
       else p.categories.assign(i, end - i, this.owners.categoryOf[owner]!);
       i = end;
     }
+  }
+
+  /** panic(): prints the kernel's last words and stops this kernel (kernel/panic.c). */
+  panic(reason: string): void {
+    if (this.panicked !== null) return;
+    this.panicked = reason;
+    this.log.err('', `Kernel panic - not syncing: ${reason}`);
   }
 
   progress(label: string, done: number, total: number): void {
