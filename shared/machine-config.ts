@@ -46,6 +46,11 @@ export const MachineConfigSchema = z
      * preserved can never survive by luck.
      */
     scribble: z.boolean().default(true),
+    /**
+     * CONFIG_KEXEC_HANDOVER_DEBUG: the kernel refuses (WARN + EINVAL) preservations that overlap a
+     * scratch area. Off by default, as distributions build it, so the hazard can be seen.
+     */
+    khoDebug: z.boolean().default(false),
   })
   .strict()
   .superRefine((c, ctx) => {
