@@ -13,7 +13,8 @@
  * reads it and only warns (the metadata is ignored) when it is too small or of another version.
  * First shipped in 7.1 (with blob-size, kho-v3). The real 7.2.13 wrote "7.2.13", count 1, then 2.
  */
-import { utf8Decode, utf8Encode } from '../lib/utf8';
+import { utf8Encode } from '../lib/utf8';
+import { getCString } from './fields';
 import { AbiError } from './abi-error';
 import { getU32, putU32 } from './bytes';
 
@@ -51,9 +52,8 @@ export function decodeKexecMetadata(blob: Uint8Array): KexecMetadata | AbiError 
   if (blob.length < KHO_KEXEC_METADATA.size) {
     return warn('bad-size', `kexec-metadata v${version} is ${blob.length} bytes, not ${KHO_KEXEC_METADATA.size}`, `kexec-metadata blob too small for v${version} (${blob.length} < ${KHO_KEXEC_METADATA.size})`);
   }
-  const rel = blob.subarray(KHO_KEXEC_METADATA.previousRelease, KHO_KEXEC_METADATA.previousRelease + PREVIOUS_RELEASE_LEN - 1);
-  const nul = rel.indexOf(0);
-  return { version, previousRelease: utf8Decode(nul < 0 ? rel : rel.subarray(0, nul)), kexecCount: getU32(blob, KHO_KEXEC_METADATA.kexecCount) };
+  const previousRelease = getCString(blob, KHO_KEXEC_METADATA.previousRelease, PREVIOUS_RELEASE_LEN - 1);
+  return { version, previousRelease, kexecCount: getU32(blob, KHO_KEXEC_METADATA.kexecCount) };
 }
 
 /** The boot line kho_in_kexec_metadata() prints for a good record. */

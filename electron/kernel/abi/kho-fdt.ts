@@ -28,7 +28,8 @@
  */
 import { PAGE_SIZE } from '../../../shared/units';
 import { decodeFdt, encodeFdt, fdtCheckCompatible, fdtString, fdtU64le, getProp, readU64le, type FdtNode } from '../lib/fdt';
-import { utf8Decode, utf8Encode } from '../lib/utf8';
+import { utf8Encode } from '../lib/utf8';
+import { getCString } from './fields';
 import { AbiError, hex } from './abi-error';
 
 export type KhoFdtCompatible = 'kho-v1' | 'kho-v2' | 'kho-v3' | 'kho-v4';
@@ -128,7 +129,7 @@ export function decodeKhoFdt(bytes: Uint8Array, format: KhoFdtFormat, fdtPhys = 
   const compat = fdtCheckCompatible(d.root, format.compatible);
   if (compat !== 0) {
     const found = getProp(d.root, KHO_FDT_PROP_COMPATIBLE);
-    const shown = found ? utf8Decode(found).replace(/\0+$/, '').replace(/\0/g, '", "') : '(none)';
+    const shown = found ? getCString(found.map((c) => c || 0x2c), 0, found.length).replace(/,+$/, '') : '(none)';
     return new AbiError('incompatible', `handover FDT says compatible "${shown}", this kernel reads "${format.compatible}"`, 'EINVAL', fdtPhys,
       `KHO: setup: handover FDT (${hex(fdtPhys)}) is incompatible with '${format.compatible}': ${compat}`);
   }

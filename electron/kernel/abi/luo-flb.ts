@@ -21,7 +21,7 @@
 import { PAGE_SIZE } from '../../../shared/units';
 import { AbiError, hex } from './abi-error';
 import { getU64, putU64 } from './bytes';
-import { getCString, getU64Big, putCString, putU64Big } from './luo-v5';
+import { getCString, getU64Big, putCString, putU64Big } from './fields';
 import type { PhysReader } from './phys-reader';
 
 export const LUO_FLB_FIRST_RELEASE = '7.0';

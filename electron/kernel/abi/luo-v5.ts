@@ -21,9 +21,10 @@
  * (liveupdate_reboot()); before that, sessions_pa is 0. First shipped in 7.2 (v7.2-rc1); the
  * intermediate luo-v2 … luo-v4 lived only in patch series as far as we can tell.
  */
-import { utf8Decode, utf8Encode } from '../lib/utf8';
+import { utf8Encode } from '../lib/utf8';
 import { AbiError, hex } from './abi-error';
 import { getU64, putU64 } from './bytes';
+import { getCBytes, getCString, getU64Big, putCString, putU64Big } from './fields';
 import { decodeBlockSet, encodeBlockSet, type BlockHeader } from './kho-block';
 import type { PhysReader, PhysWriter } from './phys-reader';
 
@@ -42,27 +43,6 @@ export const LIVEUPDATE_HNDL_COMPAT_LENGTH = 48;
 export const LUO_FILE_SER = { compatible: 0, data: 48, token: 56, size: 64 } as const;
 /** What liveupdate_early_init() hands luo_restore_fail() (a panic) when luo_early_startup() fails. */
 export const luoRestoreFailMessage = (errno: string): string => `The incoming tree failed to initialize properly [-${errno}], disabling live update`;
-
-/** A fixed char[] field: the bytes up to the first NUL (all of them when there is none). */
-export function getCString(b: Uint8Array, off: number, len: number): string {
-  const f = b.subarray(off, off + len);
-  const nul = f.indexOf(0);
-  return utf8Decode(nul < 0 ? f : f.subarray(0, nul));
-}
-
-/** strscpy() into a zeroed char[len]: at most len-1 bytes and a NUL. */
-export function putCString(b: Uint8Array, off: number, len: number, s: string): void {
-  b.set(utf8Encode(s).subarray(0, len - 1), off);
-}
-
-/** Reads a u64 that is an opaque value (tokens, handler data), exactly. */
-export function getU64Big(b: Uint8Array, off: number): bigint {
-  return new DataView(b.buffer, b.byteOffset + off, 8).getBigUint64(0, true);
-}
-
-export function putU64Big(b: Uint8Array, off: number, v: bigint): void {
-  new DataView(b.buffer, b.byteOffset + off, 8).setBigUint64(0, BigInt.asUintN(64, v), true);
-}
 
 export interface LuoSer {
   compatible: string;
@@ -169,7 +149,10 @@ export function writeLuoV5Sessions(mem: PhysWriter, alloc: () => number | null, 
 }
 
 export interface DecodedLuoSession {
+  /** getCString() of the name: printable ASCII, other bytes as \xNN. */
   name: string;
+  /** The name's bytes, for strncmp()-exact lookups. */
+  nameBytes: Uint8Array;
   /** luo_file_set_ser.files. */
   filesPa: number;
   /** luo_file_set_ser.count. */
@@ -214,7 +197,7 @@ export function decodeLuoV5(mem: PhysReader, luoPa: number, blobSize: number): D
   if (set instanceof AbiError) return set;
   const sessions = set.entries.map((e): DecodedLuoSession => {
     const s = decodeSessionSer(e.bytes);
-    return { name: s.name, filesPa: s.files, fileCount: s.count, pa: e.pa, ...decodeFiles(mem, s) };
+    return { name: s.name, nameBytes: getCBytes(e.bytes, LUO_SESSION_SER.name, LIVEUPDATE_SESSION_NAME_LENGTH).slice(), filesPa: s.files, fileCount: s.count, pa: e.pa, ...decodeFiles(mem, s) };
   });
   return { ...ser, sessions, sessionBlocks: set.blocks };
 }

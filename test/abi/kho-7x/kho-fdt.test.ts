@@ -4,6 +4,7 @@
  * verdicts.
  */
 import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,5 +113,16 @@ describe('kho_populate / kho_retrieve_subtree', () => {
     if (isAbiError(d)) throw new Error(d.message);
     expect(retrieveSubtree(d, KHO_FDT_FORMATS['kho-v2'], 'x')).toEqual({ phys: 0x2000, size: null });
     expect(retrieveSubtree({ ...d, compatible: 'kho-v3' }, KHO_FDT_FORMATS['kho-v3'], 'x')).toMatchObject({ code: 'bad-format', errno: 'EINVAL' });
+  });
+
+  it('kho_populate on the real blob with random bytes changed: an FDT or an AbiError, never an exception', () => {
+    const real = fixture('realkernel-7.2/k1-out-root-fdt.dtb');
+    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(real.length - 1), fc.nat(255)), { minLength: 1, maxLength: 8 }), (pokes) => {
+      const b = real.slice();
+      for (const [i, v] of pokes) b[i] = v;
+      const d = decodeKhoFdt(b, v4);
+      if (isAbiError(d)) return;
+      for (const n of d.nodes) retrieveSubtree(d, v4, n.name);
+    }), { numRuns: 300 });
   });
 });
