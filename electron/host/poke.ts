@@ -15,9 +15,9 @@
  * little-endian `u64` (KHO's native-endian u64 properties). An FDT property is overwritten in
  * place: the value must have the property's length, since growing or shrinking it would move
  * every byte after it. Every check runs before the first byte is written, so a refused poke leaves
- * the machine exactly as it was, and says what was wrong.
+ * the machine exactly as it was, and says what was wrong. shared/poke.ts builds pokes for the UI.
  */
-import type { Command } from '../../shared/commands';
+import type { PokeCommand } from '../../shared/poke';
 import { PAGE_SIZE } from '../../shared/units';
 import { PROP_SUB_FDT } from '../kernel/abi/kho-v1';
 import { FDT_BEGIN_NODE, FDT_END_NODE, FDT_NOP, FDT_PROP, type FdtHeader, type FdtNode, decodeFdt, fdtWalk, findNode, readU64le } from '../kernel/lib/fdt';
@@ -25,8 +25,6 @@ import { utf8Encode } from '../kernel/lib/utf8';
 import type { Machine } from '../kernel/machine';
 import type { Outcome } from './apply';
 import { entryKhoData } from './kho-views';
-
-export type PokeCommand = Extract<Command, { op: 'poke' }>;
 
 /** What a poke will write, once every check has passed. */
 export interface PokePlan {

@@ -12,6 +12,7 @@ import { entryKhoData } from '../../../electron/host/kho-views';
 import { Host } from '../../../electron/host/host';
 import { Machine } from '../../../electron/kernel/machine';
 import { decodeFdt, findNode, getProp, readString, readU64le } from '../../../electron/kernel/lib/fdt';
+import { pokeFdt, pokeHex, pokePhys } from '../../../shared/poke';
 import { okOf } from '../kho/helpers';
 
 const CMDLINE = 'kho=on liveupdate=on kho_scratch=64M,32M,16M';
@@ -196,5 +197,17 @@ describe('Host: a poke is a step', () => {
     const text = JSON.stringify({ name: 'bad-poke', machine: { ram: '256M' }, steps: [{ op: 'boot' }, { op: 'poke', phys: '0x40000000', hex: '00' }] });
     const state = okOf(await host.loadScenario(text, 'bad-poke.json'));
     expect(state.steps[1]).toMatchObject({ ok: false, invalid: true, message: expect.stringMatching(/^poke 0x40000000: .* is not in RAM/) });
+  });
+});
+
+describe('shared/poke: the requests the UI builds', () => {
+  it('pokePhys and pokeFdt build steps the host applies', () => {
+    expect(pokeHex(Uint8Array.of(0, 0xab, 0x0f))).toBe('00ab0f');
+    expect(pokePhys(0x100010, Uint8Array.of(1, 2))).toEqual({ op: 'poke', phys: '0x100010', hex: '0102' });
+    expect(pokeFdt('LUO', 'compatible', { string: 'luo-v0' })).toEqual({ op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' });
+    const t = afterKexec();
+    expect(t.run(pokePhys(0x100010, Uint8Array.of(1, 2))).ok).toBe(true);
+    expect(t.run(pokeFdt('LUO', 'liveupdate-number', { u64: 7 })).ok).toBe(true);
+    expect(readU64le(getProp(pendingFdt(t.m, 'LUO'), 'liveupdate-number')!)).toBe(7n);
   });
 });
