@@ -33,7 +33,7 @@ import {
 } from '../abi/luo-v1';
 import { getU64, putU64 } from '../abi/bytes';
 import { type ErrnoName, type KernelError, isErr, kerr } from '../lib/errno';
-import { decodeFdt, encodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
+import { FDT_ERRNO, decodeFdt, encodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
 import { utf8Encode } from '../lib/utf8';
 import type { Kernel } from '../kernel';
 import { PG } from '../mm/page-flags';
@@ -57,6 +57,13 @@ export interface LuoBootOptions {
   memfdFormat?: string;
   /** luo.memfd_keep_holes=1. */
   keepHoles?: boolean;
+}
+
+/** What luo_early_startup() took from the previous kernel's LUO FDT. */
+export interface LuoIncoming {
+  liveupdateNumber: bigint;
+  /** luo-session-header: the previous kernel's session block. */
+  headerPhys: number;
 }
 
 export class Luo {
@@ -88,20 +95,71 @@ export class Luo {
   }
 
   /**
-   * luo_early_startup() + liveupdate_init(): null when LUO is off (KHO off, `liveupdate=off`,
-   * a bad incoming tree, or no memory for the outgoing one).
+   * luo_early_startup() (early_initcall, kernel/liveupdate/luo_core.c): with KHO on, checks the
+   * previous kernel's "LUO" subtree whether or not `liveupdate=` is on. A tree that does not
+   * parse is luo_restore_fail(), i.e. panic() — the next kernel cannot tell userspace which of
+   * its preserved resources are gone. Returns what the late init needs, or null (no incoming
+   * tree, or the kernel panicked: check `k.panicked`).
    */
-  static init(k: Kernel, enabled: boolean, opts: LuoBootOptions = {}): Luo | null {
-    if (!enabled) return null;
-    if (!k.khoOut) {
-      k.log.info('luo', 'disabled: KHO is not enabled');
+  static earlyStartup(k: Kernel, khoEnabled: boolean, enabled: boolean): LuoIncoming | null {
+    if (!khoEnabled) {
+      if (enabled) k.log.warn('luo', 'Disabling liveupdate because KHO is disabled');
       return null;
     }
+    const r = Luo.readIncoming(k);
+    if (r === null || 'liveupdateNumber' in r) return r;
+    // liveupdate_early_init() → luo_restore_fail() is panic() in 6.19 (luo_internal.h).
+    k.panic(`The incoming tree failed to initialize properly [-${r.errno}], disabling live update`);
+    return null;
+  }
+
+  /** luo_early_startup() + luo_session_setup_incoming(): the checks, with the kernel's pr_err lines. */
+  private static readIncoming(k: Kernel): LuoIncoming | null | KernelError {
+    const fail = (line: string, errno: ErrnoName = 'EINVAL'): KernelError => {
+      k.log.err('luo', line);
+      return kerr(errno, line);
+    };
+    const phys = k.khoIn?.retrieveSubtree(LUO_FDT_KHO_ENTRY_NAME) ?? kerr('ENOENT', 'not a KHO boot');
+    if (isErr(phys)) {
+      if (phys.errno === 'ENOENT') return null; // the previous kernel had no LUO: nothing to restore
+      return fail(`failed to retrieve FDT '${LUO_FDT_KHO_ENTRY_NAME}' from KHO: -${phys.errno}`, phys.errno);
+    }
+    if (phys < 0 || phys + LUO_FDT_SIZE > k.ctx.layout.maxPfn * PAGE_SIZE) {
+      // A real kernel would fault on phys_to_virt() of this address; the simulator stops here instead.
+      k.log.err('kho-lab', `the LUO FDT address ${hex(phys)} is outside RAM`);
+      return fail(`FDT '${LUO_FDT_KHO_ENTRY_NAME}' is incompatible with '${LUO_FDT_COMPATIBLE}' [-${FDT_ERRNO.FDT_ERR_TRUNCATED}]`);
+    }
+    const d = decodeFdt(k.ram.read(phys, LUO_FDT_SIZE));
+    // fdt_node_check_compatible() on a blob that does not parse returns libfdt's error.
+    const compat = d.ok ? fdtCheckCompatible(d.root, LUO_FDT_COMPATIBLE) : -FDT_ERRNO[d.error];
+    if (!d.ok || compat !== 0) return fail(`FDT '${LUO_FDT_KHO_ENTRY_NAME}' is incompatible with '${LUO_FDT_COMPATIBLE}' [${compat}]`);
+    const num = getProp(d.root, LUO_FDT_LIVEUPDATE_NUM);
+    // fdt_getprop() leaves the length at -FDT_ERR_NOTFOUND when the property is missing.
+    if (!num || num.length !== 8) return fail(`Unable to get live update number '${LUO_FDT_LIVEUPDATE_NUM}' [${num ? num.length : -FDT_ERRNO.FDT_ERR_NOTFOUND}]`);
+    const liveupdateNumber = readU64le(num)!;
+    k.log.info('luo', `Retrieved live update data, liveupdate number: ${liveupdateNumber}`);
+    const node = d.root.children.find((c) => c.name === LUO_FDT_SESSION_NODE_NAME);
+    if (!node) return fail(`Unable to get session node: [${LUO_FDT_SESSION_NODE_NAME}]`);
+    if (fdtCheckCompatible(node, LUO_FDT_SESSION_COMPATIBLE) !== 0) return fail(`Session node incompatible [${LUO_FDT_SESSION_COMPATIBLE}]`);
+    const head = getProp(node, LUO_FDT_SESSION_HEADER);
+    if (!head || head.length !== 8) return fail(`Unable to get session header '${LUO_FDT_SESSION_HEADER}' [${head ? head.length : -FDT_ERRNO.FDT_ERR_NOTFOUND}]`);
+    return { liveupdateNumber, headerPhys: Number(readU64le(head)!) };
+  }
+
+  /**
+   * luo_late_startup() + liveupdate_ioctl_init() + the handlers' late_initcalls: null when LUO is
+   * off. `luo_global.enabled` starts false in 6.19; only `liveupdate=on` (kstrtobool) sets it.
+   */
+  static init(k: Kernel, enabled: boolean, incoming: LuoIncoming | null, opts: LuoBootOptions = {}): Luo | null {
+    if (!enabled || !k.khoOut || k.panicked !== null) return null;
     const luo = new Luo(k);
-    if (k.khoIn && !luo.setupIncoming()) return null;
+    if (incoming) {
+      luo.incomingHeaderPhys = incoming.headerPhys;
+      luo.liveupdateNumber = incoming.liveupdateNumber + 1n;
+    }
     let format = opts.memfdFormat ?? MEMFD_FORMATS[0]!.compatible;
     if (!MEMFD_FORMATS.some((f) => f.compatible === format)) {
-      k.log.warn('luo', `luo.memfd_format=${format}: no such format (${MEMFD_FORMATS.map((f) => f.compatible).join(', ')}); using ${MEMFD_FORMATS[0]!.compatible}`);
+      k.log.warn('kho-lab', `luo.memfd_format=${format}: no such format (${MEMFD_FORMATS.map((f) => f.compatible).join(', ')}); using ${MEMFD_FORMATS[0]!.compatible}`);
       format = MEMFD_FORMATS[0]!.compatible;
     }
     luo.memfdPolicy.format = format;
@@ -110,46 +168,19 @@ export class Luo {
     for (const f of MEMFD_FORMATS) {
       // Simulator option `luo.disable_handler=…`: a kernel built without that handler.
       if (opts.disabledHandlers?.includes(f.compatible)) {
-        k.log.info('luo', `file handler ${f.compatible} not registered (luo.disable_handler)`);
+        k.log.info('kho-lab', `file handler ${f.compatible} not registered (luo.disable_handler)`);
         continue;
       }
       e ??= luo.registerFileHandler(new MemfdLuoHandler(k, f, luo.memfdPolicy));
     }
     e ??= luo.setupOutgoing();
     if (e) {
-      k.log.err('luo', `initialization failed: ${e.errno} (${e.reason}); LUO disabled`);
+      k.log.err('luo', `failed to prepare LUO FDT: ${e.value}`);
+      k.log.err('kho-lab', `LUO is off: ${e.reason}`);
       return null;
     }
-    k.log.info('luo', `liveupdate-number ${luo.liveupdateNumber}; /dev/liveupdate registered`);
+    k.log.info('kho-lab', `LUO: liveupdate-number ${luo.liveupdateNumber}; /dev/liveupdate registered`);
     return luo;
-  }
-
-  /** luo_early_startup() on a KHO boot; false means LUO is disabled. */
-  private setupIncoming(): boolean {
-    const k = this.k;
-    const fail = (why: string): boolean => {
-      k.log.err('luo', `${why}: luo_restore_fail(), live update disabled`);
-      return false;
-    };
-    const phys = k.khoIn!.retrieveSubtree(LUO_FDT_KHO_ENTRY_NAME);
-    if (isErr(phys)) {
-      if (phys.errno === 'ENOENT') return true; // the previous kernel had no LUO: a cold start for LUO
-      return fail(`failed to retrieve the LUO subtree: ${phys.reason}`);
-    }
-    const d = decodeFdt(k.ram.read(phys, LUO_FDT_SIZE));
-    if (!d.ok) return fail(`the LUO FDT at ${hex(phys)} is invalid: ${d.message}`);
-    if (fdtCheckCompatible(d.root, LUO_FDT_COMPATIBLE) !== 0) return fail(`FDT '${hex(phys)}' is incompatible with '${LUO_FDT_COMPATIBLE}'`);
-    const num = getProp(d.root, LUO_FDT_LIVEUPDATE_NUM);
-    if (!num || num.length !== 8) return fail(`unable to get live update number '${LUO_FDT_LIVEUPDATE_NUM}' [${num?.length ?? -1}]`);
-    const node = d.root.children.find((c) => c.name === LUO_FDT_SESSION_NODE_NAME);
-    if (!node) return fail(`unable to get session node: [${LUO_FDT_SESSION_NODE_NAME}]`);
-    if (fdtCheckCompatible(node, LUO_FDT_SESSION_COMPATIBLE) !== 0) return fail(`session node incompatible [${LUO_FDT_SESSION_COMPATIBLE}]`);
-    const head = getProp(node, LUO_FDT_SESSION_HEADER);
-    const headPhys = head && head.length === 8 ? readU64le(head) : null;
-    if (headPhys === null) return fail(`unable to get session header '${LUO_FDT_SESSION_HEADER}'`);
-    this.incomingHeaderPhys = Number(headPhys);
-    this.liveupdateNumber = readU64le(num)! + 1n;
-    return true;
   }
 
   /** luo_fdt_setup() + luo_session_setup_outgoing(): the preserved FDT and session block, published as "LUO". */

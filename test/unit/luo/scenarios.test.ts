@@ -77,7 +77,7 @@ describe('builtin:luo-unknown-format', () => {
   it('the next kernel registers no memfd-v1 handler: every open of /dev/liveupdate is EIO', async () => {
     const r = await runBuiltin('luo-unknown-format');
     expect(r.ok).toBe(true);
-    expect(msgs(r)).toContain('Command line: kho=on luo.disable_handler=memfd-v1');
+    expect(msgs(r)).toContain('Command line: kho=on liveupdate=on luo.disable_handler=memfd-v1');
     expect(msgs(r)).toContain('file handler memfd-v1 not registered (luo.disable_handler)');
     expect(msgs(r)).toContain("No registered handler for compatible 'memfd-v1'");
     const opens = r.steps.filter((s) => s.command.op === 'luo_open').slice(1);
@@ -188,15 +188,15 @@ describe('ioctl argument size and ENOTTY (§3.3)', () => {
     expect(t.run({ op: 'luo_finish', process: 'vmm', session_fd: 5, size: 8 }).message).toMatch(/outgoing/);
   });
 
-  it('an ioctl on the wrong kind of fd is ENOTTY', () => {
+  it('luo_ioctl()/luo_session_ioctl(): a LUO ioctl on the other LUO fd is EINVAL (number range check); on any other file ENOTTY', () => {
     const { run } = withSession();
     const onSession = run({ op: 'luo_create_session', process: 'vmm', fd: 5, name: 'x' });
-    expect(onSession.errno).toBe('ENOTTY');
-    expect(onSession.message).toMatch(/^ioctl\(LIVEUPDATE_IOCTL_CREATE_SESSION\): ENOTTY/);
+    expect(onSession.errno).toBe('EINVAL');
+    expect(onSession.message).toMatch(/^ioctl\(LIVEUPDATE_IOCTL_CREATE_SESSION\): EINVAL/);
     expect(run({ op: 'luo_retrieve_session', process: 'vmm', fd: 3, name: 'x' }).errno).toBe('ENOTTY');
-    expect(run({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 4, fd: 3, token: 1 }).errno).toBe('ENOTTY');
+    expect(run({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 4, fd: 3, token: 1 }).errno).toBe('EINVAL');
     expect(run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: 3, token: 1 }).errno).toBe('ENOTTY');
-    expect(run({ op: 'luo_finish', process: 'vmm', session_fd: 4 }).errno).toBe('ENOTTY');
+    expect(run({ op: 'luo_finish', process: 'vmm', session_fd: 4 }).errno).toBe('EINVAL');
     // ENOTTY wins over a bad size: the file has no such ioctl at all.
     expect(run({ op: 'luo_finish', process: 'vmm', session_fd: 3, size: 1 }).errno).toBe('ENOTTY');
     expect(run({ op: 'luo_finish', process: 'vmm', session_fd: 3, expect: 'ENOTTY' }).ok).toBe(true);

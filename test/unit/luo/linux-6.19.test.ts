@@ -1,0 +1,126 @@
+/**
+ * LUO as Linux 6.19 has it (kernel/liveupdate/luo_core.c, luo_session.c, luo_file.c,
+ * mm/memfd_luo.c): each test names the kernel function whose behaviour it pins.
+ */
+import { describe, expect, it } from 'vitest';
+import { PAGE_SIZE } from '../../../shared/units';
+import { LUO_FDT_COMPATIBLE, LUO_FDT_LIVEUPDATE_NUM, LUO_FDT_SESSION_COMPATIBLE, LUO_FDT_SESSION_HEADER, LUO_FDT_SESSION_NODE_NAME, LUO_FDT_SIZE, luoFdt } from '../../../electron/kernel/abi/luo-v1';
+import { type FdtNode, encodeFdt } from '../../../electron/kernel/lib/fdt';
+import type { Machine } from '../../../electron/kernel/machine';
+import { logLines } from '../kho/helpers';
+import { luoMachine } from './helpers';
+
+/** The selftest's stage 1 in process vmm: memfd fd 3 with text, /dev/liveupdate fd 4, session fd 5 holding fd 3 as token 1. */
+function preservedHello(cmdline?: string) {
+  const t = luoMachine(cmdline);
+  t.ok({ op: 'memfd_create', process: 'vmm', name: 'm' }); // 3
+  t.ok({ op: 'write', process: 'vmm', fd: 3, data: { text: 'hello kexec world' } });
+  t.ok({ op: 'luo_open', process: 'vmm' }); // 4
+  t.ok({ op: 'luo_create_session', process: 'vmm', fd: 4, name: 's' }); // 5
+  t.ok({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: 1 });
+  return t;
+}
+
+describe('luo_global.enabled: LUO is off unless liveupdate=on (luo_core.c early_liveupdate_param / liveupdate_ioctl_init)', () => {
+  it('kho=on alone: no /dev/liveupdate (ENOENT), reboot runs no liveupdate_reboot(), the next kernel disables KHO revival (-2) and boots cold', () => {
+    const t = luoMachine('kho=on kho_scratch=64M,32M,16M');
+    expect(t.m.kernel!.luo).toBeNull();
+    expect(t.m.kernel!.khoOut).not.toBeNull();
+    const open = t.run({ op: 'luo_open', process: 'vmm' });
+    expect(open.errno).toBe('ENOENT');
+    t.ok({ op: 'vmalloc', name: 'v', size: '64K' });
+    t.ok({ op: 'kexec_load' });
+    t.ok({ op: 'reboot' }); // no finalize: liveupdate_reboot() returns 0 at once
+    const since = t.m.log.lastSeq;
+    t.ok({ op: 'boot' });
+    const k2 = t.m.kernel!;
+    expect(logLines(t.m, 'warn', since)).toContain('disabling KHO revival: -2');
+    expect(k2.khoIn).toBeNull();
+    expect(k2.khoOut).not.toBeNull(); // a cold boot's KHO: fresh scratch
+    expect(k2.luo).toBeNull();
+  });
+
+  it('liveupdate=on turns it on; a bare "liveupdate" or "kho" is a kstrtobool() error that leaves it off', () => {
+    expect(luoMachine('kho=on liveupdate=on').m.kernel!.luo).not.toBeNull();
+    expect(luoMachine('kho=on liveupdate').m.kernel!.luo).toBeNull();
+    expect(luoMachine('kho=on liveupdate=1').m.kernel!.luo).not.toBeNull();
+    const bare = luoMachine('kho liveupdate=on');
+    expect(bare.m.kernel!.khoOut).toBeNull();
+    expect(bare.m.kernel!.luo).toBeNull();
+    expect(logLines(bare.m, 'warn')).toContain('Disabling liveupdate because KHO is disabled');
+  });
+});
+
+/** Boots the next kernel after `corrupt` rewrote the outgoing LUO FDT page in RAM (after reboot). */
+function bootWithLuoFdt(corrupt: (m: Machine, fdtPhys: number) => void) {
+  const t = preservedHello();
+  const fdtPhys = t.m.kernel!.luo!.fdtPhys;
+  t.ok({ op: 'kexec_load' });
+  t.ok({ op: 'reboot' });
+  corrupt(t.m, fdtPhys);
+  const since = t.m.log.lastSeq;
+  const r = t.run({ op: 'boot' });
+  return { ...t, r, since, k2: t.m.kernel };
+}
+
+function writeLuoFdt(m: Machine, phys: number, root: FdtNode): void {
+  const enc = encodeFdt(root, { capacity: LUO_FDT_SIZE, strings: 'sequential-write' });
+  if (!enc.ok) throw new Error(enc.message);
+  m.ram.write(phys, new Uint8Array(LUO_FDT_SIZE));
+  m.ram.write(phys, enc.bytes);
+}
+
+describe('luo_restore_fail(): a bad incoming LUO FDT panics the next kernel (luo_core.c luo_early_startup, luo_session.c luo_session_setup_incoming)', () => {
+  const PANIC = 'Kernel panic - not syncing: The incoming tree failed to initialize properly [-EINVAL], disabling live update';
+  const cases: Array<[string, (root: FdtNode) => void, string]> = [
+    ['a compatible other than luo-v1', (r) => setProp(r, 'compatible', 'luo-v0\0'), `FDT 'LUO' is incompatible with '${LUO_FDT_COMPATIBLE}' [1]`],
+    ['no liveupdate-number', (r) => dropProp(r, LUO_FDT_LIVEUPDATE_NUM), `Unable to get live update number '${LUO_FDT_LIVEUPDATE_NUM}' [-1]`],
+    ['a 4-byte liveupdate-number', (r) => setRaw(r, LUO_FDT_LIVEUPDATE_NUM, new Uint8Array(4)), `Unable to get live update number '${LUO_FDT_LIVEUPDATE_NUM}' [4]`],
+    ['no luo-session node', (r) => (r.children.length = 0), `Unable to get session node: [${LUO_FDT_SESSION_NODE_NAME}]`],
+    ['a wrong session compatible', (r) => setProp(r.children[0]!, 'compatible', 'luo-session-v0\0'), `Session node incompatible [${LUO_FDT_SESSION_COMPATIBLE}]`],
+    ['a 7-byte session header', (r) => setRaw(r.children[0]!, LUO_FDT_SESSION_HEADER, new Uint8Array(7)), `Unable to get session header '${LUO_FDT_SESSION_HEADER}' [7]`],
+  ];
+  for (const [what, edit, line] of cases) {
+    it(`${what}: "${line}" then panic; boot returns the panicked kernel`, () => {
+      const t = bootWithLuoFdt((m, phys) => {
+        const root = luoFdt(5n, 0x1234000);
+        edit(root);
+        writeLuoFdt(m, phys, root);
+      });
+      expect(t.r.ok).toBe(true); // boot hands back the kernel; the machine shows the panic
+      expect(t.k2!.panicked).toBe('The incoming tree failed to initialize properly [-EINVAL], disabling live update');
+      expect(logLines(t.m, 'err', t.since)).toContain(line);
+      expect(logLines(t.m, 'err', t.since)).toContain(PANIC);
+      expect(t.k2!.luo).toBeNull();
+    });
+  }
+
+  it('a LUO FDT that is not an FDT at all: libfdt error from fdt_node_check_compatible(), then panic', () => {
+    const t = bootWithLuoFdt((m, phys) => m.ram.write(phys, new Uint8Array(PAGE_SIZE)));
+    expect(logLines(t.m, 'err', t.since)).toContain(`FDT 'LUO' is incompatible with '${LUO_FDT_COMPATIBLE}' [-9]`);
+    expect(t.k2!.panicked).not.toBeNull();
+  });
+
+  it('the checks run even when the next kernel has liveupdate off (luo_early_startup needs only KHO)', () => {
+    const t = preservedHello();
+    const fdtPhys = t.m.kernel!.luo!.fdtPhys;
+    t.ok({ op: 'kexec_load', cmdline: 'kho=on kho_scratch=64M,32M,16M' });
+    t.ok({ op: 'reboot' });
+    const root = luoFdt(5n, 0x1234000);
+    setProp(root, 'compatible', 'luo-v2\0');
+    writeLuoFdt(t.m, fdtPhys, root);
+    t.ok({ op: 'boot' });
+    expect(t.m.kernel!.panicked).not.toBeNull();
+  });
+});
+
+const utf8 = (s: string) => new TextEncoder().encode(s);
+function setRaw(n: FdtNode, name: string, value: Uint8Array): void {
+  const p = n.props.find((x) => x.name === name);
+  if (p) p.value = value;
+  else n.props.push({ name, value });
+}
+const setProp = (n: FdtNode, name: string, s: string) => setRaw(n, name, utf8(s));
+function dropProp(n: FdtNode, name: string): void {
+  n.props.splice(n.props.findIndex((x) => x.name === name), 1);
+}
