@@ -103,7 +103,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const inode = file.inode;
     if (inode.size === 0) return new FolioList(1);
     if (!this.policy.keepHoles && inode.nrPages < Math.ceil(inode.size / PAGE_SIZE)) {
-      const filled = this.k.shmem.fallocate(inode, 0, inode.size, false);
+      const filled = this.k.shmem.allocRange(inode, 0, inode.size);
       if (filled) return filled;
     }
     const folios = this.collectFolios(file);

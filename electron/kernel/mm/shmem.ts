@@ -177,14 +177,28 @@ export class Shmem {
     return null;
   }
 
-  /** shmem_fallocate(): preallocates [offset, offset+length) all or nothing, or punches a hole. */
+  /**
+   * shmem_fallocate(): preallocates [offset, offset+length) all or nothing, or punches a hole.
+   * A mapping LUO froze (SHMEM_F_MAPPING_FROZEN, set by memfd_luo's preserve) refuses both with
+   * EPERM: a punch would free folios that are pinned and marked for preservation.
+   */
   fallocate(inode: ShmemInode, offset: number, length: number, punchHole: boolean, order = 0): KernelError | null {
     if (length <= 0) return kerr('EINVAL', 'fallocate length must be positive');
+    if (inode.frozen) return kerr('EPERM', `${inode.name || 'the file'} is preserved by LUO: its mapping is frozen (SHMEM_F_MAPPING_FROZEN)`);
     const end = offset + length;
     if (punchHole) {
       this.removeRange(inode, offset, Math.min(end, inode.size));
       return null;
     }
+    return this.allocRange(inode, offset, length, order);
+  }
+
+  /**
+   * Folios for every hole in [offset, offset+length), all or nothing: fallocate's allocation, and
+   * what shmem_get_folio() does for each hole when memfd_pin_folios() walks a frozen file.
+   */
+  allocRange(inode: ShmemInode, offset: number, length: number, order = 0): KernelError | null {
+    const end = offset + length;
     const err = this.checkSize(inode, Math.max(inode.size, end));
     if (err) return err;
     const added: number[] = [];

@@ -7,6 +7,7 @@ import { PAGE_SIZE } from '../../../shared/units';
 import { LUO_FDT_COMPATIBLE, LUO_FDT_LIVEUPDATE_NUM, LUO_FDT_SESSION_COMPATIBLE, LUO_FDT_SESSION_HEADER, LUO_FDT_SESSION_NODE_NAME, LUO_FDT_SIZE, luoFdt } from '../../../electron/kernel/abi/luo-v1';
 import { type FdtNode, encodeFdt } from '../../../electron/kernel/lib/fdt';
 import type { Machine } from '../../../electron/kernel/machine';
+import type { MemfdFile } from '../../../electron/kernel/proc';
 import { logLines } from '../kho/helpers';
 import { luoMachine } from './helpers';
 
@@ -124,3 +125,30 @@ const setProp = (n: FdtNode, name: string, s: string) => setRaw(n, name, utf8(s)
 function dropProp(n: FdtNode, name: string): void {
   n.props.splice(n.props.findIndex((x) => x.name === name), 1);
 }
+
+describe('shmem_fallocate(): a frozen mapping (SHMEM_F_MAPPING_FROZEN) refuses every fallocate with EPERM (mm/shmem.c)', () => {
+  it('a hole punch and a preallocation on a preserved memfd are EPERM; no preserved folio is freed; after the session closes both work again', () => {
+    const t = luoMachine();
+    t.ok({ op: 'memfd_create', process: 'vmm', name: 'm' }); // 3
+    t.ok({ op: 'write', process: 'vmm', fd: 3, data: { random: true }, length: '64K' });
+    t.ok({ op: 'luo_open', process: 'vmm' }); // 4
+    t.ok({ op: 'luo_create_session', process: 'vmm', fd: 4, name: 's' }); // 5
+    t.ok({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: 1 });
+    const k = t.m.kernel!;
+    const file = k.processes.file(k.processes.byName.get('vmm')!, 3) as MemfdFile;
+    const pfns = Array.from({ length: 16 }, (_, i) => file.inode.pages.get(i));
+    expect(pfns.every((p) => p >= 0)).toBe(true);
+    const punch = t.run({ op: 'fallocate', process: 'vmm', fd: 3, offset: '8K', length: '16K', punchHole: true });
+    expect(punch.errno).toBe('EPERM');
+    expect(t.run({ op: 'fallocate', process: 'vmm', fd: 3, length: '32K' }).errno).toBe('EPERM');
+    // every folio is still in the file, pinned, marked for preservation and not on a free list
+    expect(Array.from({ length: 16 }, (_, i) => file.inode.pages.get(i))).toEqual(pfns);
+    for (const pfn of pfns) {
+      expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true);
+      expect(k.pages.refcount[pfn]).toBeGreaterThan(0);
+    }
+    t.ok({ op: 'verify_memfd', process: 'vmm', fd: 3 });
+    t.ok({ op: 'close', process: 'vmm', fd: 5 }); // unpreserve: shmem_freeze(inode, false)
+    t.ok({ op: 'fallocate', process: 'vmm', fd: 3, offset: '8K', length: '16K', punchHole: true });
+  });
+});
