@@ -190,7 +190,7 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
   'luo-freeze-fails': {
     name: 'luo-freeze-fails',
     description:
-      'A freeze fails inside reboot() (simulator fault injection: luo_fail_next_freeze): the freezes done are rolled back, kexec -e reports the errno, and the machine keeps running with the session still preserved.',
+      'A freeze fails inside reboot() (simulator fault injection: luo_fail_next_freeze): kexec -e reports the errno and the machine keeps running, but as in Linux 6.19 the rollback cleared the serialized data of the file frozen before, so a second kexec -e fails with EINVAL (memfd_luo_freeze warns), and closing the session leaks that file: its folios stay pinned and preserved.',
     machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on liveupdate=on' },
     steps: [
       { op: 'boot' },
@@ -208,6 +208,8 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
       { op: 'reboot', expect: 'EIO' },
       { op: 'expect_content', process: 'vmm', fd: 3, text: 'frozen, then unfrozen' },
       { op: 'luo_preserve_fd', process: 'vmm', session_fd: 6, fd: 4, token: 2, expect: 'EEXIST' },
+      { op: 'reboot', expect: 'EINVAL' },
+      { op: 'close', process: 'vmm', fd: 6 },
     ],
   },
   'luo-unknown-format': {

@@ -103,6 +103,22 @@ export class Kernel {
     }
   }
 
+  /** WARN_ON_ONCE() sites that fired in this kernel (their static `__warned` flags). */
+  private readonly warned = new Set<string>();
+
+  /**
+   * WARN_ON_ONCE(): the kernel's warning splat for `func` in `file`, printed the first time only;
+   * later hits are silent, as in the kernel (include/asm-generic/bug.h). Returns true (the
+   * condition), so a caller can write `if (cond && k.warnOnce(...)) return …`.
+   */
+  warnOnce(file: string, func: string): true {
+    const site = `${file}:${func}`;
+    if (this.warned.has(site)) return true;
+    this.warned.add(site);
+    this.log.warn('', `WARNING: CPU: 0 PID: 1 at ${file} ${func}`);
+    return true;
+  }
+
   /** panic(): prints the kernel's last words and stops this kernel (kernel/panic.c). */
   panic(reason: string): void {
     if (this.panicked !== null) return;

@@ -249,7 +249,7 @@ export class Luo {
     }
     this.restoreFree(head);
     this.incomingHeaderPhys = 0;
-    this.log.info('luo', `deserialized ${count} incoming session(s)`);
+    this.log.info('kho-lab', `deserialized ${count} incoming session(s)`);
     return null;
   }
 
@@ -387,24 +387,17 @@ export class Luo {
   }
 
   /**
-   * liveupdate_reboot(): freeze every file (sessions in list order, files in preserve order),
-   * roll back in reverse on a failure, write the records, then kho_finalize().
+   * liveupdate_reboot() (kernel/liveupdate/luo_core.c): luo_session_serialize() freezes the
+   * sessions in list order, then kho_finalize(). A failed freeze rolls back as 6.19 does and the
+   * reboot fails with that errno; see freezeSession().
    */
   reboot(): KernelError | null {
-    const frozen: LuoFile[] = [];
-    for (const s of this.outgoing) {
-      for (const f of s.files) {
-        const inject = this.failNextFreeze;
-        const injected = inject && (inject.token === null || inject.token === f.token);
-        if (injected) this.failNextFreeze = null;
-        const e = injected ? kerr(inject.errno, 'injected freeze failure (simulator fault injection)') : f.handler.freeze ? f.handler.freeze(f.args) : null;
-        if (e) {
-          for (const g of frozen.reverse()) g.handler.unfreeze?.(g.args);
-          this.log.err('luo', `freeze of ${f.compatible} token ${tokenHex(f.token)} in session "${s.name}" failed: ${e.errno}; reboot aborted`);
-          return e;
-        }
-        frozen.push(f);
-      }
+    for (const [i, s] of this.outgoing.entries()) {
+      const e = this.freezeSession(s);
+      if (!e) continue;
+      // luo_session_serialize()'s err_undo: the sessions frozen before, last first.
+      for (let j = i - 1; j >= 0; j--) for (const f of this.outgoing[j]!.files) this.unfreezeFile(this.outgoing[j]!, f);
+      return e;
     }
     const ram = this.k.ram;
     const block = new Uint8Array(LUO_SESSION_PGCNT * PAGE_SIZE);
@@ -415,15 +408,44 @@ export class Luo {
         s.files.forEach((f, j) => files.set(encodeFileSer({ compatible: f.compatible, data: f.args.serializedData, token: f.token }), j * LUO_FILE_SER_SIZE));
         ram.write(s.filesPhys, files);
       }
-      block.set(encodeSessionSer({ name: s.name, files: s.filesPhys, count: s.files.length }), LUO_SESSION_HEADER_SER_SIZE + i * LUO_SESSION_SER_SIZE);
+      block.set(encodeSessionSer({ name: s.name, files: s.files.length ? s.filesPhys : 0, count: s.files.length }), LUO_SESSION_HEADER_SER_SIZE + i * LUO_SESSION_SER_SIZE);
     });
     ram.write(this.sessionBlockPhys, block);
     const e = this.k.khoOut!.finalize();
     if (e) {
-      this.log.err('luo', `kho_finalize failed: ${e.errno} (${e.reason})`);
+      this.log.err('luo', `kho_finalize failed ${e.value}`);
       return kerr('EAGAIN', `kho_finalize failed: ${e.reason}`);
     }
-    this.log.info('luo', `serialized ${this.outgoing.length} session(s) for live update ${this.liveupdateNumber}`);
+    this.log.info('kho-lab', `serialized ${this.outgoing.length} session(s) for live update ${this.liveupdateNumber}`);
     return null;
+  }
+
+  /**
+   * luo_file_freeze() (kernel/liveupdate/luo_file.c): each file in preserve order. On a failure,
+   * __luo_file_unfreeze() unfreezes the files before it, first to last, and each loses its
+   * serialized_data (luo_file_unfreeze_one() zeroes it): a later reboot finds no handle and
+   * memfd's freeze fails with EINVAL; closing the session then leaks those files.
+   */
+  private freezeSession(s: LuoSession): KernelError | null {
+    for (const [i, f] of s.files.entries()) {
+      const inject = this.failNextFreeze;
+      const injected = inject && (inject.token === null || inject.token === f.token);
+      if (injected) this.failNextFreeze = null;
+      if (injected) this.log.info('kho-lab', `injected freeze failure: ${inject.errno} for token ${tokenHex(f.token)} (luo_fail_next_freeze)`);
+      const e = injected ? kerr(inject.errno, 'injected freeze failure (simulator fault injection)') : f.handler.freeze ? f.handler.freeze(f.args) : null;
+      if (e) {
+        this.log.warn('luo', `Freeze failed for token[${tokenHex(f.token)}] handler[${f.compatible}] err[-${e.errno}]`);
+        for (const g of s.files.slice(0, i)) this.unfreezeFile(s, g);
+        return e;
+      }
+    }
+    return null;
+  }
+
+  /** luo_file_unfreeze_one(): the handler's unfreeze (memfd has none), then serialized_data = 0. */
+  private unfreezeFile(s: LuoSession, f: LuoFile): void {
+    f.handler.unfreeze?.(f.args);
+    f.args.serializedData = 0;
+    this.log.info('kho-lab', `unfroze token ${tokenHex(f.token)} in session "${s.name}": its serialized_data is now 0`);
   }
 }

@@ -164,15 +164,24 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     return out;
   }
 
+  /**
+   * memfd_luo_unpreserve(): a file whose serialized_data a rolled-back freeze cleared gets a
+   * WARN_ON_ONCE and nothing else — its folios stay preserved and pinned, the mapping frozen.
+   */
   unpreserve(args: LuoFileOpArgs): void {
     const priv = args.privateData as MemfdPrivate;
+    if (!args.serializedData && this.k.warnOnce('mm/memfd_luo.c', 'memfd_luo_unpreserve')) {
+      this.k.log.info('kho-lab', `memfd ino ${priv.file.inode.ino}: unpreserve skipped (serialized_data is 0): ${priv.count} folio(s) stay pinned and preserved, leaked`);
+      return;
+    }
     this.format.unserialize(this.k, args.serializedData, priv.state);
     for (let i = priv.count - 1; i >= 0; i--) this.k.khoOut!.unpreserveFolio(priv.heads[i]!);
     this.unpin(priv);
   }
 
-  /** memfd_luo_freeze(): only f_pos can have changed since preserve. */
+  /** memfd_luo_freeze(): only f_pos can have changed since preserve; no serialized data is WARN + EINVAL. */
   freeze(args: LuoFileOpArgs): KernelError | null {
+    if (!args.serializedData && this.k.warnOnce('mm/memfd_luo.c', 'memfd_luo_freeze')) return kerr('EINVAL', 'memfd_luo_freeze: no serialized data');
     return this.format.setPos(this.k, args.serializedData, (args.file as MemfdFile).pos);
   }
 

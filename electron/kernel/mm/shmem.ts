@@ -76,18 +76,23 @@ export class Shmem {
     return pfn + (index - base);
   }
 
-  /** Frees a folio and forgets its indices. */
-  private dropFolio(inode: ShmemInode, index: number): void {
+  /**
+   * Forgets a folio's indices and drops the page cache's reference: the folio is freed unless it
+   * is pinned (FOLL_PIN), in which case the pin keeps it allocated until unpin_folio(). Returns
+   * whether the folio outlived the drop.
+   */
+  private dropFolio(inode: ShmemInode, index: number): boolean {
     const pfn = inode.pages.get(index);
-    if (pfn < 0) return;
+    if (pfn < 0) return false;
     const head = this.k.pages.compoundHead(pfn);
     const order = this.k.pages.order[head]!;
     const base = index - (pfn - head);
     for (let i = 0; i < 1 << order; i++) inode.pages.delete(base + i);
+    if (this.k.pages.flags[head]! & PG.pinned) return true;
     this.k.pages.refcount[head] = 1;
-    this.k.pages.flags[head]! &= ~PG.pinned;
     const bad = this.k.buddy.freePages(head, order);
     if (bad) this.k.log.err('BUG', bad);
+    return false;
   }
 
   private checkSize(inode: ShmemInode, newSize: number): KernelError | null {
@@ -240,13 +245,15 @@ export class Shmem {
     }
   }
 
-  /** The last reference went: free the page cache. */
+  /** The last reference went: free the page cache (pinned folios stay, leaked to their pin). */
   release(inode: ShmemInode): void {
+    let pinned = 0;
     inode.pages.scan(0, Number.MAX_SAFE_INTEGER, (index, pfn) => {
       const head = this.k.pages.compoundHead(pfn);
       const span = this.k.pages.flags[head]! & PG.head ? 2 ** this.k.pages.order[head]! : 1;
-      this.dropFolio(inode, index);
+      if (this.dropFolio(inode, index)) pinned++;
       return head + span - pfn;
     });
+    if (pinned) this.k.log.info('kho-lab', `ino ${inode.ino} released with ${pinned} pinned folio(s): nothing unpins them, so they stay allocated`);
   }
 }

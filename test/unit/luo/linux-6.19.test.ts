@@ -8,6 +8,7 @@ import { LUO_FDT_COMPATIBLE, LUO_FDT_LIVEUPDATE_NUM, LUO_FDT_SESSION_COMPATIBLE,
 import { type FdtNode, encodeFdt } from '../../../electron/kernel/lib/fdt';
 import type { Machine } from '../../../electron/kernel/machine';
 import type { MemfdFile } from '../../../electron/kernel/proc';
+import { PG } from '../../../electron/kernel/mm/page-flags';
 import { logLines } from '../kho/helpers';
 import { luoMachine } from './helpers';
 
@@ -150,5 +151,81 @@ describe('shmem_fallocate(): a frozen mapping (SHMEM_F_MAPPING_FROZEN) refuses e
     t.ok({ op: 'verify_memfd', process: 'vmm', fd: 3 });
     t.ok({ op: 'close', process: 'vmm', fd: 5 }); // unpreserve: shmem_freeze(inode, false)
     t.ok({ op: 'fallocate', process: 'vmm', fd: 3, offset: '8K', length: '16K', punchHole: true });
+  });
+});
+
+describe('luo_session_serialize() / luo_file_unfreeze_one(): rollback after a failed freeze as in 6.19 (luo_session.c, luo_file.c, mm/memfd_luo.c)', () => {
+  /** Sessions A (token 1), B (token 2), C (tokens 3, 4, 5), each token a memfd of one page. */
+  function threeSessions() {
+    const t = luoMachine();
+    const dev = t.ok({ op: 'luo_open', process: 'vmm' })!;
+    const sessions: Record<string, number> = {};
+    for (const [name, tokens] of [['A', [1]], ['B', [2]], ['C', [3, 4, 5]]] as const) {
+      const sfd = t.ok({ op: 'luo_create_session', process: 'vmm', fd: dev, name })!;
+      sessions[name] = sfd;
+      for (const token of tokens) {
+        const fd = t.ok({ op: 'memfd_create', process: 'vmm', name: `f${token}` })!;
+        t.ok({ op: 'write', process: 'vmm', fd, data: { text: `file ${token}` } });
+        t.ok({ op: 'luo_preserve_fd', process: 'vmm', session_fd: sfd, fd, token });
+      }
+    }
+    t.ok({ op: 'kexec_load' });
+    const luo = t.m.kernel!.luo!;
+    const file = (token: number) => luo.outgoing.flatMap((s) => s.files).find((f) => f.token === BigInt(token))!;
+    return { ...t, sessions, luo, file };
+  }
+
+  it('unfreeze order: forward within the failing session, then the earlier sessions last first; each unfrozen file loses serialized_data', () => {
+    const t = threeSessions();
+    const before = [1, 2, 3, 4, 5].map((x) => t.file(x).args.serializedData);
+    expect(before.every((d) => d > 0)).toBe(true);
+    t.ok({ op: 'luo_fail_next_freeze', errno: 'EIO', token: 4 });
+    const since = t.m.log.lastSeq;
+    expect(t.run({ op: 'reboot' }).errno).toBe('EIO');
+    expect(logLines(t.m, 'warn', since)).toContain('Freeze failed for token[0x4] handler[memfd-v1] err[-EIO]');
+    const unfrozen = logLines(t.m, 'info', since).filter((l) => l.startsWith('unfroze token'));
+    expect(unfrozen).toEqual([
+      'unfroze token 0x3 in session "C": its serialized_data is now 0',
+      'unfroze token 0x2 in session "B": its serialized_data is now 0',
+      'unfroze token 0x1 in session "A": its serialized_data is now 0',
+    ]);
+    expect([1, 2, 3, 4, 5].map((x) => t.file(x).args.serializedData)).toEqual([0, 0, 0, before[3], before[4]]);
+    expect(t.m.kernel).not.toBeNull();
+  });
+
+  it('a retried reboot is EINVAL: memfd_luo_freeze() warns once (WARN_ON_ONCE) on the missing handle', () => {
+    const t = threeSessions();
+    t.ok({ op: 'luo_fail_next_freeze', errno: 'EIO', token: 4 });
+    t.run({ op: 'reboot' });
+    const since = t.m.log.lastSeq;
+    expect(t.run({ op: 'reboot' }).errno).toBe('EINVAL');
+    expect(t.run({ op: 'reboot' }).errno).toBe('EINVAL');
+    const warns = logLines(t.m, 'warn', since);
+    expect(warns.filter((l) => l === 'WARNING: CPU: 0 PID: 1 at mm/memfd_luo.c memfd_luo_freeze')).toHaveLength(1);
+    expect(warns.filter((l) => l === 'Freeze failed for token[0x1] handler[memfd-v1] err[-EINVAL]')).toHaveLength(2);
+    expect(t.m.kernel).not.toBeNull();
+  });
+
+  it('memfd_luo_unpreserve(): closing the session leaks the file — its folios stay preserved and pinned, its mapping frozen', () => {
+    const t = threeSessions();
+    t.ok({ op: 'luo_fail_next_freeze', errno: 'EIO', token: 4 });
+    t.run({ op: 'reboot' });
+    const k = t.m.kernel!;
+    const f1 = t.file(1).args.file as MemfdFile;
+    const pfn = f1.inode.pages.get(0);
+    const since = t.m.log.lastSeq;
+    t.ok({ op: 'close', process: 'vmm', fd: t.sessions.A! });
+    expect(t.luo.outgoing.map((s) => s.name)).toEqual(['B', 'C']);
+    expect(logLines(t.m, 'warn', since)).toContain('WARNING: CPU: 0 PID: 1 at mm/memfd_luo.c memfd_luo_unpreserve');
+    expect(logLines(t.m, 'info', since).some((l) => /unpreserve skipped .* stay pinned and preserved, leaked/.test(l))).toBe(true);
+    expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true);
+    expect(k.pages.flags[pfn]! & PG.pinned).not.toBe(0);
+    expect(f1.inode.frozen).toBe(true);
+    // the process closes its own fd too: the page cache goes, the pinned folio does not
+    const memfdFd = [...k.processes.byName.get('vmm')!.fds].find(([, f]) => f.kind === 'memfd' && f.inode === f1.inode)![0];
+    t.ok({ op: 'close', process: 'vmm', fd: memfdFd });
+    expect(k.pages.flags[pfn]! & PG.pinned).not.toBe(0);
+    expect(k.pages.refcount[pfn]).toBeGreaterThan(0);
+    expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true);
   });
 });

@@ -185,7 +185,7 @@ describe('across a kexec', () => {
     expect(t.run({ op: 'luo_open', process: 'vmm' }).errno).toBe('ENOENT');
   });
 
-  it('a failing freeze unfreezes the files frozen before it, in reverse, and the reboot returns its errno with the machine running', () => {
+  it('luo_file_freeze(): a failing freeze unfreezes the files frozen before it and the reboot returns its errno with the machine running', () => {
     const t = withSession();
     t.ok({ op: 'memfd_create', process: 'vmm', name: 'second' }); // fd 6
     t.ok({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: 1 });

@@ -65,11 +65,12 @@ describe('builtin:luo-freeze-fails', () => {
     const reboot = r.steps.find((s) => s.command.op === 'reboot')!;
     expect(reboot.ok).toBe(true);
     expect(reboot.errno).toBe('EIO');
-    expect(msgs(r)).toContain('freeze of memfd-v1 token 0x2 in session "test-session" failed: EIO; reboot aborted');
+    expect(msgs(r)).toContain('Freeze failed for token[0x2] handler[memfd-v1] err[-EIO]');
     expect(msgs(r)).not.toContain('kexec_core: Starting new kernel');
-    const last = r.steps.at(-1)!;
-    expect(last.command.op).toBe('luo_preserve_fd');
-    expect(last.errno).toBe('EEXIST');
+    expect(r.steps.find((s) => s.command.op === 'luo_preserve_fd' && s.errno === 'EEXIST')).toBeDefined();
+    // 6.19: the rollback cleared token 1's serialized_data, so the retry fails in memfd_luo_freeze()
+    expect(r.steps.filter((s) => s.command.op === 'reboot').map((s) => s.errno)).toEqual(['EIO', 'EINVAL']);
+    expect(msgs(r)).toContain('Freeze failed for token[0x1] handler[memfd-v1] err[-EINVAL]');
   });
 });
 
