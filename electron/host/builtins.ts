@@ -215,7 +215,7 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
   'luo-unknown-format': {
     name: 'luo-unknown-format',
     description:
-      'The next kernel lacks the memfd-v1 handler (luo.disable_handler=memfd-v1 on its command line): the first open of /dev/liveupdate cannot match the preserved memfd to a handler, and every open fails with EIO.',
+      'The next kernel lacks the memfd-v1 handler (luo.disable_handler=memfd-v1 on its command line). Linux 6.19.0 ignores the failed file deserialization: /dev/liveupdate opens, the session is retrieved, but the memfd is missing (RETRIEVE_FD is ENOENT) and closing the session warns; the memfd\'s pages stay reserved, leaked.',
     machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on liveupdate=on' },
     steps: [
       { op: 'boot' },
@@ -224,8 +224,10 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
       { op: 'reboot' },
       { op: 'boot' },
       { op: 'spawn', name: 'luo-test' },
-      { op: 'luo_open', process: 'luo-test', expect: 'EIO' },
-      { op: 'luo_open', process: 'luo-test', expect: 'EIO' },
+      { op: 'luo_open', process: 'luo-test' }, // fd 3
+      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'test-session' }, // fd 4
+      { op: 'luo_retrieve_fd', process: 'luo-test', session_fd: 4, token: '0x1A', expect: 'ENOENT' },
+      { op: 'close', process: 'luo-test', fd: 4 },
     ],
   },
   'luo-memfd-formats': {

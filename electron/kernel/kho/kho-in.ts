@@ -242,7 +242,8 @@ export class KhoIn {
     if (!this.ramHas(pfn * PAGE_SIZE, PAGE_SIZE) || p.flags[pfn]! & PG.hole) return null;
     const order = p.privateLo(pfn);
     if (p.privateHi(pfn) !== KHO_PAGE_MAGIC || order > MAX_PAGE_ORDER) {
-      this.k.log.warn('KHO', `WARNING: kho_restore_page: pfn ${hex(pfn)} has no KHO magic (private ${hex(p.getPrivate(pfn))}): never preserved, a tail page, or restored twice`);
+      this.k.warnOnce('kernel/liveupdate/kexec_handover.c', 'kho_restore_page');
+      this.k.log.info('kho-lab', `kho_restore_page: pfn ${hex(pfn)} has no KHO magic (private ${hex(p.getPrivate(pfn))}): never preserved, a tail page, or restored twice`);
       return null;
     }
     p.setPrivate(pfn, 0, 0);

@@ -1,28 +1,30 @@
 /**
- * DOC: the Live Update Orchestrator, session model of Linux 6.19 (reference/luo-memfd.md §3, §4.2)
+ * DOC: the Live Update Orchestrator as Linux 6.19 has it (kernel/liveupdate/luo_core.c,
+ * luo_session.c, luo_file.c)
  *
- * Late at boot, with KHO on (and `liveupdate=` not off: the simulator turns LUO on with KHO
- * rather than requiring `liveupdate=on` as well), LUO reads the previous kernel's "LUO" subtree
- * if there is one — exact `luo-v1` compatible, an 8-byte `liveupdate-number`, the
- * `luo-session` node — and any mismatch disables LUO, as luo_restore_fail() does. It then
- * allocates and preserves its own FDT page and the 16-page session block up front and publishes
- * the FDT as KHO subtree "LUO", so a kexec image may be loaded before anything is preserved.
+ * LUO is off unless the command line says `liveupdate=on` (luo_global.enabled, a kstrtobool()
+ * early_param) and KHO is on. Early at boot, whenever KHO is on, luo_early_startup() checks the
+ * previous kernel's "LUO" subtree — exact `luo-v1` compatible, an 8-byte `liveupdate-number`, the
+ * `luo-session` node and its compatible, an 8-byte session header — and a mismatch is
+ * luo_restore_fail(): a panic. Late at boot an enabled LUO preserves its FDT page and 16-page
+ * session block and publishes the FDT as KHO subtree "LUO", registers its file handlers and
+ * /dev/liveupdate; off, there is no /dev/liveupdate and reboot() finalizes nothing.
  *
  * /dev/liveupdate has one opener at a time (EBUSY). Its first open deserializes the incoming
- * sessions from RAM, matching every file to a handler by exact compatible; an unknown one makes
- * every later open fail with EIO (sticky), the partial state left as it is. The ioctls follow
- * §3.3 and the errno table of §3.6. At reboot every outgoing file is frozen in preserve order
- * (a failure unfreezes in reverse and aborts the kexec with that errno), the luo_file_ser and
- * luo_session_ser records are written, and KHO is finalized (a failure there is EAGAIN).
- * Incoming sessions are never serialized: what nobody finished is dropped at the next update.
- * Every ioctl first checks its argument struct's `size` (below the minimum EINVAL, non-zero bytes
- * past the struct E2BIG); an ioctl on a file that has none is ENOTTY (the caller's dispatch).
+ * sessions from RAM (a failure is EIO on every open), matching every file to a handler by exact
+ * compatible; 6.19.0 ignores a file that matches none, and the files after it, leaving the
+ * session retrievable without them. The session ioctls have no direction checks: PRESERVE_FD
+ * works on an incoming session, RETRIEVE_FD and FINISH run on an outgoing one with what that
+ * means for its records. At reboot luo_session_serialize() freezes every file, sessions in list
+ * order; a failure rolls back (freezeSession()) and the reboot fails with its errno. Then the
+ * records are written and KHO finalized (a failure there is EAGAIN). Every ioctl first checks its
+ * argument struct's `size` (below the minimum EINVAL, non-zero bytes past the struct E2BIG).
  *
- * Simulator-only knobs, no kernel has them: `luo.disable_handler=memfd-v1` on the command line
- * boots a kernel built without that handler, `luo.memfd_format=` picks the memfd format new
- * preservations use (memfd-v1, memfd-fdt-v1 or memfd-karr-v1), `luo.memfd_keep_holes=1` keeps
- * holes out of the pinned set (memfd-handler.ts), and `failNextFreeze` (scenario op
- * luo_fail_next_freeze) makes one freeze inside reboot() fail, for the rollback path.
+ * Simulator-only knobs, no kernel has them, and their log lines say "kho-lab":
+ * `luo.disable_handler=memfd-v1` boots a kernel built without that handler,
+ * `luo.memfd_format=` picks the memfd format new preservations use (memfd-v1, memfd-fdt-v1 or
+ * memfd-karr-v1), `luo.memfd_keep_holes=1` keeps holes out of the pinned set (memfd-handler.ts),
+ * and `failNextFreeze` (scenario op luo_fail_next_freeze) makes one freeze fail, for the rollback.
  */
 import { PAGE_SIZE, hex } from '../../../shared/units';
 import {
@@ -34,7 +36,7 @@ import {
 import { getU64, putU64 } from '../abi/bytes';
 import { type ErrnoName, type KernelError, isErr, kerr } from '../lib/errno';
 import { FDT_ERRNO, decodeFdt, encodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
-import { utf8Encode } from '../lib/utf8';
+import { utf8Decode, utf8Encode } from '../lib/utf8';
 import type { Kernel } from '../kernel';
 import { PG } from '../mm/page-flags';
 import type { OpenFile } from '../proc';
@@ -57,6 +59,14 @@ export interface LuoBootOptions {
   memfdFormat?: string;
   /** luo.memfd_keep_holes=1. */
   keepHoles?: boolean;
+}
+
+/** strscpy() into the 64-byte name field: at most 63 bytes, ending at the first NUL. */
+function sessionName(name: string): string {
+  const b = utf8Encode(name);
+  const nul = b.indexOf(0);
+  const end = Math.min(nul < 0 ? b.length : nul, LIVEUPDATE_SESSION_NAME_LENGTH - 1);
+  return end === b.length ? name : utf8Decode(b.subarray(0, end));
 }
 
 /** What luo_early_startup() took from the previous kernel's LUO FDT. */
@@ -223,34 +233,64 @@ export class Luo {
     this.devOpen = false;
   }
 
-  /** luo_session_deserialize(): every session and file from RAM; the header block is then freed. */
+  /**
+   * luo_session_deserialize() + luo_file_deserialize() of 6.19.0: every session and file from
+   * RAM; the header block is then freed. A session that cannot be inserted fails the whole
+   * deserialization (every open is then EIO), but luo_file_deserialize()'s result is ignored:
+   * a file whose compatible no handler claims ends that session's list there — it and the files
+   * after it are missing, while the session's count still includes them (the close warns).
+   */
   private deserialize(): KernelError | null {
     const head = this.incomingHeaderPhys;
     if (!head) return null;
     const ram = this.k.ram;
     const count = getU64(ram.read(head, LUO_SESSION_HEADER_SER_SIZE), 0);
-    if (!(count <= LUO_SESSION_MAX)) return kerr('EINVAL', `session header count ${count} exceeds ${LUO_SESSION_MAX}`);
+    if (!(count <= LUO_SESSION_MAX)) {
+      // The kernel would read past its 16-page block; the simulator stops.
+      this.log.err('kho-lab', `session header count ${count} exceeds the ${LUO_SESSION_MAX} the block holds`);
+      return kerr('EINVAL', `session header count ${count} exceeds ${LUO_SESSION_MAX}`);
+    }
     for (let i = 0; i < count; i++) {
       const ser = decodeSessionSer(ram.read(head + LUO_SESSION_HEADER_SER_SIZE + i * LUO_SESSION_SER_SIZE, LUO_SESSION_SER_SIZE));
-      if (this.incoming.some((s) => s.name === ser.name)) return kerr('EEXIST', `failed to insert session due to name conflict [${ser.name}]`);
+      if (this.incoming.some((s) => s.name === ser.name)) {
+        this.log.warn('luo', `Failed to insert session [${ser.name}] -EEXIST`);
+        return kerr('EEXIST', `failed to insert session due to name conflict [${ser.name}]`);
+      }
       const session = new LuoSession(ser.name, true);
       this.incoming.push(session);
-      if (!(ser.count <= LUO_FILE_MAX) || (ser.count > 0 && !ser.files)) return kerr('EINVAL', `session [${ser.name}]: ${ser.count} files at ${hex(ser.files)}`);
-      session.filesPhys = ser.files;
-      for (let j = 0; j < ser.count; j++) {
-        const f = decodeFileSer(ram.read(ser.files + j * LUO_FILE_SER_SIZE, LUO_FILE_SER_SIZE));
-        const handler = this.handlers.get(f.compatible);
-        if (!handler) {
-          this.log.warn('luo', `No registered handler for compatible '${f.compatible}'`);
-          return kerr('ENOENT', `session [${ser.name}] token ${tokenHex(f.token)}: no handler for '${f.compatible}'`);
-        }
-        session.files.push({ token: f.token, compatible: f.compatible, handler, args: { handler, retrieved: false, file: null, serializedData: f.data, privateData: null } });
-      }
+      this.deserializeFiles(session, ser.files, ser.count);
     }
     this.restoreFree(head);
     this.incomingHeaderPhys = 0;
     this.log.info('kho-lab', `deserialized ${count} incoming session(s)`);
     return null;
+  }
+
+  /** luo_file_deserialize() (kernel/liveupdate/luo_file.c): stops at the first file it cannot place. */
+  private deserializeFiles(session: LuoSession, files: number, count: number): void {
+    if (!files) {
+      if (count) this.k.warn('kernel/liveupdate/luo_file.c', 'luo_file_deserialize');
+      return;
+    }
+    if (!(count <= LUO_FILE_MAX)) {
+      // The kernel would read past the 2-page array; the simulator takes what fits.
+      this.log.err('kho-lab', `session [${session.name}]: file count ${count} exceeds the ${LUO_FILE_MAX} the array holds`);
+      count = LUO_FILE_MAX;
+    }
+    session.filesPhys = files;
+    session.lost = count;
+    const ram = this.k.ram;
+    for (let j = 0; j < count; j++) {
+      const f = decodeFileSer(ram.read(files + j * LUO_FILE_SER_SIZE, LUO_FILE_SER_SIZE));
+      const handler = this.handlers.get(f.compatible);
+      if (!handler) {
+        this.log.warn('luo', `No registered handler for compatible '${f.compatible}'`);
+        this.log.info('kho-lab', `session [${session.name}]: token ${tokenHex(f.token)} and the ${count - j - 1} file(s) after it are missing; luo_session_deserialize() ignores the -ENOENT`);
+        return;
+      }
+      session.files.push({ token: f.token, compatible: f.compatible, handler, args: { handler, retrieved: false, file: null, serializedData: f.data, privateData: null } });
+      session.lost--;
+    }
   }
 
   /** kho_restore_free(): restore preserved memory of the previous kernel and free it. */
@@ -280,19 +320,22 @@ export class Luo {
     return null;
   }
 
-  /** LIVEUPDATE_IOCTL_CREATE_SESSION. */
+  /**
+   * LIVEUPDATE_IOCTL_CREATE_SESSION → luo_session_create(): the name is whatever the 64-byte
+   * field holds, cut to 63 bytes by strscpy() — empty names are fine, long ones are truncated.
+   */
   createSession(name: string): LuoSession | KernelError {
-    const len = utf8Encode(name).length;
-    if (len === 0 || len >= LIVEUPDATE_SESSION_NAME_LENGTH) return kerr('EINVAL', `a session name must be 1 to ${LIVEUPDATE_SESSION_NAME_LENGTH - 1} bytes`);
-    if (this.outgoing.some((s) => s.name === name)) return kerr('EEXIST', `an outgoing session named "${name}" exists`);
+    name = sessionName(name);
     if (this.outgoing.length >= LUO_SESSION_MAX) return kerr('ENOMEM', `the session block holds at most ${LUO_SESSION_MAX} sessions`);
+    if (this.outgoing.some((s) => s.name === name)) return kerr('EEXIST', `an outgoing session named "${name}" exists`);
     const s = new LuoSession(name, false);
     this.outgoing.push(s);
     return s;
   }
 
-  /** LIVEUPDATE_IOCTL_RETRIEVE_SESSION. */
+  /** LIVEUPDATE_IOCTL_RETRIEVE_SESSION → luo_session_retrieve() (names compared as strncmp() over 64 bytes). */
   retrieveSession(name: string): LuoSession | KernelError {
+    name = sessionName(name);
     const s = this.incoming.find((x) => x.name === name);
     if (!s) return kerr('ENOENT', `no incoming session named "${name}"`);
     if (s.retrieved) return kerr('EINVAL', `session "${name}" was already retrieved`);
@@ -302,9 +345,9 @@ export class Luo {
 
   /** LIVEUPDATE_SESSION_PRESERVE_FD: `file` is what the fd resolved to (EBADF when it did not). */
   preserveFd(s: LuoSession, file: OpenFile | KernelError, token: bigint): KernelError | null {
-    if (s.incoming) return kerr('EINVAL', `session "${s.name}" is incoming: files are preserved in outgoing sessions`);
+    // No direction check in 6.19: an incoming session takes the file too (see the DOC above).
     if (s.fileByToken(token)) return kerr('EEXIST', `token ${tokenHex(token)} is already used in session "${s.name}"`);
-    if (s.files.length >= LUO_FILE_MAX) return kerr('ENOSPC', `session "${s.name}" holds ${LUO_FILE_MAX} files`);
+    if (s.files.length + s.lost >= LUO_FILE_MAX) return kerr('ENOSPC', `session "${s.name}" holds ${LUO_FILE_MAX} files`);
     if (isErr(file)) return file;
     const kho = this.k.khoOut!;
     if (!s.filesPhys) {
@@ -334,9 +377,13 @@ export class Luo {
     return null;
   }
 
-  /** LIVEUPDATE_SESSION_RETRIEVE_FD: the file (the caller installs an fd); a second retrieve gives the same file. */
+  /**
+   * LIVEUPDATE_SESSION_RETRIEVE_FD → luo_retrieve_file(): the file (the caller installs an fd); a
+   * second retrieve gives the same file. No direction check: on an outgoing session the handler's
+   * retrieve runs on this kernel's own records and fails (kho_restore_page() finds no stamp).
+   */
   retrieveFd(s: LuoSession, token: bigint): OpenFile | KernelError {
-    const f = s.incoming ? s.fileByToken(token) : undefined;
+    const f = s.fileByToken(token);
     if (!f) return kerr('ENOENT', `no file with token ${tokenHex(token)} in session "${s.name}"`);
     if (!f.args.retrieved) {
       const e = f.handler.retrieve(f.args);
@@ -346,9 +393,13 @@ export class Luo {
     return f.args.file!;
   }
 
-  /** LIVEUPDATE_SESSION_FINISH: every can_finish, then every finish (last file first). */
+  /**
+   * LIVEUPDATE_SESSION_FINISH → luo_file_finish(): every can_finish, then every finish (last file
+   * first), LUO's reference dropped, the file array kho_restore_free()d. No direction check: on an
+   * outgoing session the files are dropped and 0 returned, while their preservations — restored
+   * from nothing — stay behind, leaked (memfd's finish and kho_restore_free() warn).
+   */
   finish(s: LuoSession): KernelError | null {
-    if (!s.incoming) return kerr('EINVAL', `session "${s.name}" is outgoing: only incoming sessions finish`);
     for (const f of s.files) if (f.handler.canFinish && !f.handler.canFinish(f.args)) return kerr('EBUSY', `${f.compatible} token ${tokenHex(f.token)} cannot finish yet`);
     for (const f of [...s.files].reverse()) {
       f.handler.finish(f.args);
@@ -361,7 +412,11 @@ export class Luo {
     return null;
   }
 
-  /** The last close of a session fd: outgoing → unpreserve everything (reverse) and delete; incoming → finish. */
+  /**
+   * luo_session_release(), the last close of a session fd: outgoing → unpreserve every file (last
+   * first) and delete the session; incoming → finish, and a failed finish keeps the session, still
+   * retrieved, so a new RETRIEVE_SESSION is EINVAL: it stays until the next live update.
+   */
   closeSession(s: LuoSession): void {
     if (!s.incoming) {
       for (const f of [...s.files].reverse()) this.unpreserveFile(f);
@@ -369,14 +424,18 @@ export class Luo {
       if (s.filesPhys) this.unpreserveFree(s.filesPhys);
       s.filesPhys = 0;
       this.outgoing.splice(this.outgoing.indexOf(s), 1);
-      this.log.info('luo', `session "${s.name}" closed before reboot: its files are no longer preserved`);
+      this.log.info('kho-lab', `session "${s.name}" closed before reboot: its files are no longer preserved`);
       return;
     }
-    const e = s.finished ? null : this.finish(s);
+    const e = this.finish(s);
     if (e) {
-      this.log.warn('luo', `session "${s.name}": finish on close failed: ${e.errno}; it can be retrieved again`);
-      s.retrieved = false;
+      this.log.warn('luo', `Unable to finish session [${s.name}] on release`);
       return;
+    }
+    // luo_session_free() → luo_file_set_destroy(): WARN_ON(file_set->count) for files never deserialized.
+    if (s.lost) {
+      this.k.warn('kernel/liveupdate/luo_file.c', 'luo_file_set_destroy');
+      this.log.info('kho-lab', `session [${s.name}] freed with a count of ${s.lost}: those files were never deserialized; their memory stays preserved, leaked`);
     }
     this.incoming.splice(this.incoming.indexOf(s), 1);
   }

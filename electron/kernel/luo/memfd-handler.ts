@@ -189,7 +189,11 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
   private takeMetadata(data: number): DecodedMemfd | KernelError {
     const k = this.k;
     const khoIn = k.khoIn;
-    if (!khoIn) return kerr('EINVAL', 'not a KHO boot');
+    // kho_restore_page() on a kernel that was not kexec'd finds no stamp either.
+    if (!khoIn) {
+      k.warnOnce('kernel/liveupdate/kexec_handover.c', 'kho_restore_page');
+      return kerr('EINVAL', 'not a KHO boot: nothing to restore');
+    }
     const d = this.format.decode(k.ram, data);
     if (isErr(d)) return d;
     const restored: Array<[number, number]> = [];
@@ -251,7 +255,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     if (args.retrieved) return;
     const d = this.takeMetadata(args.serializedData);
     if (isErr(d)) {
-      this.k.log.warn('memfd_luo', `finish: ${d.reason}`);
+      this.k.log.info('kho-lab', `memfd_luo_finish: ${d.reason}`);
       return;
     }
     for (let i = 0; i < d.folios.length; i++) this.discardFolio(d.folios.pfn[i]!);

@@ -9,7 +9,8 @@ import { type FdtNode, encodeFdt } from '../../../electron/kernel/lib/fdt';
 import type { Machine } from '../../../electron/kernel/machine';
 import type { MemfdFile } from '../../../electron/kernel/proc';
 import { PG } from '../../../electron/kernel/mm/page-flags';
-import { logLines } from '../kho/helpers';
+import { Host } from '../../../electron/host/host';
+import { logLines, okOf } from '../kho/helpers';
 import { luoMachine } from './helpers';
 
 /** The selftest's stage 1 in process vmm: memfd fd 3 with text, /dev/liveupdate fd 4, session fd 5 holding fd 3 as token 1. */
@@ -227,5 +228,134 @@ describe('luo_session_serialize() / luo_file_unfreeze_one(): rollback after a fa
     expect(k.pages.flags[pfn]! & PG.pinned).not.toBe(0);
     expect(k.pages.refcount[pfn]).toBeGreaterThan(0);
     expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true);
+  });
+});
+
+describe('no guards the kernel lacks (luo_session.c, luo_file.c, luo_core.c as of 6.19)', () => {
+  it('luo_session_create() → strscpy(): an empty name is a session; a 100-byte name is cut to 63 bytes, and retrieving it by either spelling finds it', () => {
+    const t = luoMachine();
+    const dev = t.ok({ op: 'luo_open', process: 'vmm' })!;
+    t.ok({ op: 'luo_create_session', process: 'vmm', fd: dev, name: '' });
+    const long = 'x'.repeat(100);
+    t.ok({ op: 'luo_create_session', process: 'vmm', fd: dev, name: long });
+    expect(t.m.kernel!.luo!.outgoing.map((s) => s.name)).toEqual(['', 'x'.repeat(63)]);
+    // the same 63 bytes again: EEXIST, as strncmp() over the field sees it
+    expect(t.run({ op: 'luo_create_session', process: 'vmm', fd: dev, name: 'x'.repeat(70) }).errno).toBe('EEXIST');
+    const fd = t.ok({ op: 'memfd_create', process: 'vmm', name: 'm' })!;
+    t.ok({ op: 'write', process: 'vmm', fd, data: { text: 'long name' } });
+    t.ok({ op: 'luo_preserve_fd', process: 'vmm', session_fd: dev + 2, fd, token: 7 });
+    t.ok({ op: 'kexec_load' });
+    t.ok({ op: 'reboot' });
+    t.ok({ op: 'boot' });
+    t.ok({ op: 'spawn', name: 'vmm' });
+    const dev2 = t.ok({ op: 'luo_open', process: 'vmm' })!;
+    const s = t.ok({ op: 'luo_retrieve_session', process: 'vmm', fd: dev2, name: long })!;
+    const got = t.ok({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: s, token: 7 })!;
+    t.ok({ op: 'expect_content', process: 'vmm', fd: got, text: 'long name' });
+    expect(t.ok({ op: 'luo_retrieve_session', process: 'vmm', fd: dev2, name: '' })).toBeGreaterThan(0);
+  });
+
+  it('luo_file_finish() on an outgoing session drops every file and returns 0; their preservations stay behind (leaked) and the session carries no file', () => {
+    const t = preservedHello();
+    const k = t.m.kernel!;
+    const file = k.processes.file(k.processes.byName.get('vmm')!, 3) as MemfdFile;
+    const pfn = file.inode.pages.get(0);
+    const r = t.run({ op: 'luo_finish', process: 'vmm', session_fd: 5 });
+    expect(r.ok).toBe(true);
+    expect(r.errno).toBeUndefined();
+    expect(k.luo!.outgoing[0]!.files).toHaveLength(0);
+    expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true); // never unpreserved
+    expect(k.pages.flags[pfn]! & PG.pinned).not.toBe(0); // never unpinned
+    expect(logLines(t.m, 'warn').some((l) => l.includes('kho_restore_page'))).toBe(true);
+    // the kexec goes through with the session empty
+    t.ok({ op: 'kexec_load' });
+    t.ok({ op: 'reboot' });
+    t.ok({ op: 'boot' });
+    t.ok({ op: 'spawn', name: 'vmm' });
+    const dev = t.ok({ op: 'luo_open', process: 'vmm' })!;
+    const s = t.ok({ op: 'luo_retrieve_session', process: 'vmm', fd: dev, name: 's' })!;
+    expect(t.run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: s, token: 1 }).errno).toBe('ENOENT');
+  });
+
+  it('luo_retrieve_file() on an outgoing session: the handler runs on this kernel\'s records and fails; the file stays preserved', () => {
+    const t = preservedHello();
+    const r = t.run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: 5, token: 1 });
+    expect(r.ok).toBe(false);
+    expect(r.errno).toBe('EINVAL');
+    expect(t.run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: 5, token: 9 }).errno).toBe('ENOENT');
+    expect(t.m.kernel!.luo!.outgoing[0]!.files).toHaveLength(1);
+  });
+
+  it('luo_preserve_file() on an incoming session: accepted, like any session', () => {
+    const t = preservedHello();
+    t.ok({ op: 'kexec_load' });
+    t.ok({ op: 'reboot' });
+    t.ok({ op: 'boot' });
+    t.ok({ op: 'spawn', name: 'vmm' });
+    const dev = t.ok({ op: 'luo_open', process: 'vmm' })!;
+    const s = t.ok({ op: 'luo_retrieve_session', process: 'vmm', fd: dev, name: 's' })!;
+    const fd = t.ok({ op: 'memfd_create', process: 'vmm', name: 'new' })!;
+    t.ok({ op: 'write', process: 'vmm', fd, data: { text: 'new' } });
+    expect(t.run({ op: 'luo_preserve_fd', process: 'vmm', session_fd: s, fd, token: 1 }).errno).toBe('EEXIST'); // token 1 came with the session
+    t.ok({ op: 'luo_preserve_fd', process: 'vmm', session_fd: s, fd, token: 2 });
+    expect(t.m.kernel!.luo!.incoming[0]!.files.map((f) => f.token)).toEqual([1n, 2n]);
+  });
+
+  it('luo_session_release(): a finish that fails on close keeps the session retrieved (RETRIEVE_SESSION is then EINVAL)', () => {
+    const t = preservedHello();
+    t.ok({ op: 'kexec_load' });
+    t.ok({ op: 'reboot' });
+    t.ok({ op: 'boot' });
+    t.ok({ op: 'spawn', name: 'vmm' });
+    const dev = t.ok({ op: 'luo_open', process: 'vmm' })!;
+    const s = t.ok({ op: 'luo_retrieve_session', process: 'vmm', fd: dev, name: 's' })!;
+    const luo = t.m.kernel!.luo!;
+    const f = luo.incoming[0]!.files[0]!;
+    f.handler = { ...f.handler, canFinish: () => false, finish: f.handler.finish.bind(f.handler), retrieve: f.handler.retrieve.bind(f.handler) } as typeof f.handler;
+    const since = t.m.log.lastSeq;
+    t.ok({ op: 'close', process: 'vmm', fd: s });
+    expect(logLines(t.m, 'warn', since)).toContain('Unable to finish session [s] on release');
+    expect(luo.incoming[0]!.retrieved).toBe(true);
+    expect(t.run({ op: 'luo_retrieve_session', process: 'vmm', fd: dev, name: 's' }).errno).toBe('EINVAL');
+  });
+});
+
+describe('luo_session_deserialize() of 6.19.0 ignores luo_file_deserialize()\'s result (luo_session.c)', () => {
+  it('builtin:luo-unknown-format: the session opens and is retrieved; the file is missing (ENOENT); the close warns (luo_file_set_destroy)', async () => {
+    const host = new Host();
+    okOf(await host.loadBuiltin('luo-unknown-format'));
+    const rep = okOf(await host.report());
+    expect(rep.ok).toBe(true);
+    const msgs = rep.events.map((e) => e.msg);
+    expect(msgs).toContain("No registered handler for compatible 'memfd-v1'");
+    expect(msgs).toContain('WARNING: CPU: 0 PID: 1 at kernel/liveupdate/luo_file.c luo_file_set_destroy');
+    const steps = rep.steps.slice(rep.steps.findLastIndex((s) => s.command.op === 'boot'));
+    expect(steps.map((s) => [s.command.op, s.errno ?? null])).toEqual([
+      ['boot', null], ['spawn', null], ['luo_open', null], ['luo_retrieve_session', null], ['luo_retrieve_fd', 'ENOENT'], ['close', null],
+    ]);
+  });
+
+  it('files before the unknown one are retrievable; it and those after are missing', () => {
+    const t = luoMachine();
+    const dev = t.ok({ op: 'luo_open', process: 'vmm' })!;
+    const s = t.ok({ op: 'luo_create_session', process: 'vmm', fd: dev, name: 's' })!;
+    for (const token of [1, 2, 3]) {
+      const fd = t.ok({ op: 'memfd_create', process: 'vmm', name: `f${token}` })!;
+      t.ok({ op: 'write', process: 'vmm', fd, data: { text: `file ${token}` } });
+      t.ok({ op: 'luo_preserve_fd', process: 'vmm', session_fd: s, fd, token });
+    }
+    const luo = t.m.kernel!.luo!;
+    luo.outgoing[0]!.files[1]!.compatible = 'memfd-v9'; // the record of token 2 names a handler nobody has
+    t.ok({ op: 'kexec_load' });
+    t.ok({ op: 'reboot' });
+    t.ok({ op: 'boot' });
+    t.ok({ op: 'spawn', name: 'vmm' });
+    const dev2 = t.ok({ op: 'luo_open', process: 'vmm' })!;
+    const s2 = t.ok({ op: 'luo_retrieve_session', process: 'vmm', fd: dev2, name: 's' })!;
+    const got = t.ok({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: s2, token: 1 })!;
+    t.ok({ op: 'expect_content', process: 'vmm', fd: got, text: 'file 1' });
+    expect(t.run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: s2, token: 2 }).errno).toBe('ENOENT');
+    expect(t.run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: s2, token: 3 }).errno).toBe('ENOENT');
+    expect(t.m.kernel!.luo!.incoming[0]!.lost).toBe(2);
   });
 });
