@@ -57,7 +57,7 @@ function time(runs: number, fn: () => void, setup: () => void = () => {}): numbe
 const config64 = MachineConfigSchema.parse({ ram: '64G', nodes: 4 });
 
 /** Issue 4: runs one live update of a `gib` GiB memfd written in folios of `order` on a `ram` machine; phase times in ms. */
-function liveUpdate(gib: number, order: number, ram: string, cmdline = 'kho=on'): Record<string, number> {
+function liveUpdate(gib: number, order: number, ram: string, cmdline = 'kho=on liveupdate=on'): Record<string, number> {
   const m = new Machine(MachineConfigSchema.parse({ ram, cmdline }));
   const run = (c: CommandInput): number | undefined => {
     const r = applyCommand(m, CommandSchema.parse(c));
