@@ -14,9 +14,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { _electron, type ElectronApplication, type Page } from 'playwright-core';
-import { build } from 'vite';
-import { bundleElectron } from '../../build/bundle-electron.mjs';
+import type { ElectronApplication, Page } from 'playwright-core';
 import { APP_INDEX_URL } from '../../electron/app-protocol';
 import { CSP, META_CSP } from '../../electron/csp';
 
@@ -69,6 +67,8 @@ describe.skipIf(REASON !== null)('KHO Lab in a real Electron', () => {
   let page: Page;
 
   beforeAll(async () => {
+    // Imported here: a skipped run should not pay for loading Vite and Playwright.
+    const [{ _electron }, { build }, { bundleElectron }] = await Promise.all([import('playwright-core'), import('vite'), import('../../build/bundle-electron.mjs')]);
     app = mkdtempSync(path.join(tmpdir(), 'kholab-electron-'));
     // The layout main.ts expects: dist-electron/*.cjs beside dist/renderer.
     await bundleElectron({ outDir: path.join(app, 'dist-electron') });
