@@ -106,6 +106,8 @@ export class RadixTreeWriter {
   /** key >> 15 → leaf phys: most changes touch the leaf of the previous one. */
   private readonly leafOf = new Map<number, number>();
   private readonly byte = new Uint8Array(1);
+  private lastPrefix = -1;
+  private lastLeaf = 0;
 
   private constructor(
     private readonly mem: PhysWriter,
@@ -132,8 +134,13 @@ export class RadixTreeWriter {
 
   private leafFor(key: number, create: boolean): number | AbiError | null {
     const prefix = Math.floor(key / KHO_BITMAP_BITS);
+    if (prefix === this.lastPrefix) return this.lastLeaf;
     const cached = this.leafOf.get(prefix);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      this.lastPrefix = prefix;
+      this.lastLeaf = cached;
+      return cached;
+    }
     let node = this.root;
     const fresh: number[] = [];
     let anchor: { node: number; idx: number } | null = null;
@@ -165,6 +172,8 @@ export class RadixTreeWriter {
       node = child;
     }
     this.leafOf.set(prefix, node);
+    this.lastPrefix = prefix;
+    this.lastLeaf = node;
     return node;
   }
 
@@ -176,9 +185,14 @@ export class RadixTreeWriter {
   }
 
   private setBit(leaf: number, bit: number, on: boolean): void {
-    const bytes = this.leaves.get(leaf)!;
     const i = bit >>> 3;
     const mask = 1 << (bit & 7);
+    const live = this.mem.frame?.(leaf);
+    if (live) {
+      live[i] = on ? live[i]! | mask : live[i]! & ~mask;
+      return;
+    }
+    const bytes = this.leaves.get(leaf)!;
     bytes[i] = on ? bytes[i]! | mask : bytes[i]! & ~mask;
     this.byte[0] = bytes[i]!;
     this.mem.write(leaf + i, this.byte);
@@ -249,15 +263,18 @@ export function walkRadixTree(mem: PhysReader, root: number, visitor: RadixWalkV
     sum.leafPages++;
     visitor.node?.(phys, 0);
     const words = page.byteOffset % 4 === 0 ? new Uint32Array(page.buffer, page.byteOffset, PAGE_SIZE / 4) : new Uint32Array(page.slice().buffer);
+    // Every key of a leaf above 2^15 has the same order bit, so its blocks are base + bit × size.
+    const first = start >= KHO_BITMAP_BITS ? decodeRadixKey(start) : null;
+    const size = first ? 2 ** (12 + first.order) : 0;
     for (let w = 0; w < words.length; w++) {
       let bits = words[w]!;
       while (bits !== 0) {
         const low = bits & -bits;
         const bit = w * 32 + (31 - Math.clz32(low));
         bits ^= low;
-        const key = start + bit;
-        const block = decodeRadixKey(key);
-        if (!block) return new AbiError('bad-key', `leaf ${hex(phys)} bit ${bit} gives key ${hex(key)}, which is no (phys, order)`, 'EINVAL', phys, undefined, false);
+        let block = first ? { phys: first.phys + bit * size, order: first.order } : decodeRadixKey(start + bit);
+        if (block && block.phys >= PHYS_LIMIT) block = null;
+        if (!block) return new AbiError('bad-key', `leaf ${hex(phys)} bit ${bit} gives key ${hex(start + bit)}, which is no (phys, order)`, 'EINVAL', phys, undefined, false);
         sum.entries++;
         const r = visitor.entry?.(block.phys, block.order);
         if (r) return r;
