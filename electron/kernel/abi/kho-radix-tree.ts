@@ -225,8 +225,11 @@ export class RadixTreeWriter {
 export interface RadixWalkVisitor {
   /** Each preserved block in walk order; a non-zero return stops the walk, as the kernel's callback does. */
   entry?(phys: number, order: number): number | void;
-  /** Each tree page before its children: level 5 (root) … 1 for tables, 0 for leaves. */
-  node?(phys: number, level: number): void;
+  /**
+   * Each tree page before its children: level 5 (root) … 1 for tables, 0 for leaves, with the
+   * lowest key under it (a leaf's keys are keyStart + bit). For inspectors.
+   */
+  node?(phys: number, level: number, keyStart: number): void;
 }
 
 export interface RadixWalkSummary {
@@ -261,7 +264,7 @@ export function walkRadixTree(mem: PhysReader, root: number, visitor: RadixWalkV
     const page = readNode(mem, phys, 0, seen, parent);
     if (page instanceof AbiError) return page;
     sum.leafPages++;
-    visitor.node?.(phys, 0);
+    visitor.node?.(phys, 0, start);
     const words = page.byteOffset % 4 === 0 ? new Uint32Array(page.buffer, page.byteOffset, PAGE_SIZE / 4) : new Uint32Array(page.slice().buffer);
     // Every key of a leaf above 2^15 has the same order bit, so its blocks are base + bit × size.
     const first = start >= KHO_BITMAP_BITS ? decodeRadixKey(start) : null;
@@ -287,7 +290,7 @@ export function walkRadixTree(mem: PhysReader, root: number, visitor: RadixWalkV
     const page = readNode(mem, phys, level, seen, parent);
     if (page instanceof AbiError) return page;
     sum.tablePages++;
-    visitor.node?.(phys, level);
+    visitor.node?.(phys, level, start);
     const shift = 2 ** ((level - 1) * KHO_TABLE_SIZE_LOG2 + KHO_BITMAP_SIZE_LOG2);
     for (let i = 0; i < KHO_TABLE_ENTRIES; i++) {
       if (getU32Pair0(page, i)) continue;
