@@ -49,12 +49,15 @@ export const KHO_ROOT_LEVEL = KHO_TREE_MAX_DEPTH - 1;
 /** Physical addresses above 52 bits do not exist on x86_64 or arm64 (MAX_PHYSMEM_BITS). */
 const PHYS_LIMIT = 2 ** 52;
 
+/** 2^n for n = 0 … 64, so the hot paths need no Math.pow. */
+const POW2 = Array.from({ length: 65 }, (_, n) => 2 ** n);
+
 /** kho_radix_encode_key(): null when (phys, order) is not a block (misaligned, out of range). */
 export function encodeRadixKey(phys: number, order: number): number | null {
-  if (!Number.isInteger(order) || order < 0 || order > KHO_ORDER_0_LOG2) return null;
-  const size = 2 ** (12 + order);
-  if (!Number.isSafeInteger(phys) || phys < 0 || phys >= PHYS_LIMIT || phys % size !== 0) return null;
-  return 2 ** (KHO_ORDER_0_LOG2 - order) + phys / size;
+  if (!(order >= 0 && order <= KHO_ORDER_0_LOG2 && (order | 0) === order)) return null;
+  const frame = phys / POW2[12 + order]!;
+  if (!(phys >= 0 && phys < PHYS_LIMIT) || Math.floor(frame) !== frame) return null;
+  return POW2[KHO_ORDER_0_LOG2 - order]! + frame;
 }
 
 /** Position of the highest set bit (fls64(key) - 1) of a positive safe integer. */
@@ -275,11 +278,19 @@ export function walkRadixTree(mem: PhysReader, root: number, visitor: RadixWalkV
         const low = bits & -bits;
         const bit = w * 32 + (31 - Math.clz32(low));
         bits ^= low;
-        let block = first ? { phys: first.phys + bit * size, order: first.order } : decodeRadixKey(start + bit);
-        if (block && block.phys >= PHYS_LIMIT) block = null;
-        if (!block) return new AbiError('bad-key', `leaf ${hex(phys)} bit ${bit} gives key ${hex(start + bit)}, which is no (phys, order)`, 'EINVAL', phys, undefined, false);
+        let bphys: number;
+        let border: number;
+        if (first) {
+          bphys = first.phys + bit * size;
+          border = first.order;
+        } else {
+          const d = decodeRadixKey(start + bit);
+          bphys = d ? d.phys : PHYS_LIMIT;
+          border = d ? d.order : 0;
+        }
+        if (bphys >= PHYS_LIMIT) return new AbiError('bad-key', `leaf ${hex(phys)} bit ${bit} gives key ${hex(start + bit)}, which is no (phys, order)`, 'EINVAL', phys, undefined, false);
         sum.entries++;
-        const r = visitor.entry?.(block.phys, block.order);
+        const r = visitor.entry?.(bphys, border);
         if (r) return r;
       }
     }
