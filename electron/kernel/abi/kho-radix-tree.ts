@@ -49,6 +49,8 @@ export const KHO_ROOT_LEVEL = KHO_TREE_MAX_DEPTH - 1;
 /** Physical addresses above 52 bits do not exist on x86_64 or arm64 (MAX_PHYSMEM_BITS). */
 const PHYS_LIMIT = 2 ** 52;
 
+const NO_SHADOW = new Uint8Array(0);
+
 /** 2^n for n = 0 … 64, so the hot paths need no Math.pow. */
 const POW2 = Array.from({ length: 65 }, (_, n) => 2 ** n);
 
@@ -165,7 +167,8 @@ export class RadixTreeWriter {
           return new AbiError('out-of-ram', `no page for a level-${level - 1} radix node`, 'ENOMEM');
         }
         this.mem.write(page, new Uint8Array(PAGE_SIZE));
-        if (level === 1) this.leaves.set(page, new Uint8Array(PAGE_SIZE));
+        // A leaf's shadow is only needed when bits cannot be flipped in the live frame.
+        if (level === 1) this.leaves.set(page, this.mem.frame ? NO_SHADOW : new Uint8Array(PAGE_SIZE));
         else this.tables.set(page, new Float64Array(KHO_TABLE_ENTRIES));
         anchor ??= { node, idx };
         fresh.push(page);
