@@ -34,8 +34,8 @@ export interface PokePlan {
   target: string;
 }
 
-/** A sub-FDT larger than this is not one KHO wrote (the largest, test_kho's, is a few pages). */
-const MAX_SUB_FDT = 4 * 1024 * 1024;
+/** An FDT larger than this is not one KHO wrote (the largest, test_kho's, is a few pages): read no more. */
+const MAX_FDT_BYTES = 4 * 1024 * 1024;
 const FDT_HEADER_SIZE = 40;
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
@@ -102,7 +102,7 @@ function planFdtPoke(m: Machine, fdt: string, property: string, bytes: Uint8Arra
   if (!m.entry) return 'no kexec is pending: fdt pokes write the FDT the next kernel will read, after kexec -e (the reboot step)';
   const kho = entryKhoData(m, m.entry.bootParams);
   if (!kho) return 'the pending kexec hands over no KHO data (no SETUP_KEXEC_KHO setup_data): was KHO on (kho=on)?';
-  const root = readFdt(m, kho.fdtAddr, kho.fdtSize, 'the KHO root FDT');
+  const root = readFdt(m, kho.fdtAddr, Math.min(kho.fdtSize, MAX_FDT_BYTES), 'the KHO root FDT');
   if (typeof root === 'string') return root;
   let blob = root;
   let blobPhys = kho.fdtAddr;
@@ -115,7 +115,7 @@ function planFdtPoke(m: Machine, fdt: string, property: string, bytes: Uint8Arra
     blobPhys = Number(sub);
     const head = ramProblem(m, blobPhys, FDT_HEADER_SIZE) ? null : m.ram.read(blobPhys, FDT_HEADER_SIZE);
     if (!head) return `sub-FDT "${fdt}" at ${hex(blobPhys)} is not in RAM`;
-    const size = Math.min(MAX_SUB_FDT, Math.max(FDT_HEADER_SIZE, getU32BE(head, 4)));
+    const size = Math.min(MAX_FDT_BYTES, Math.max(FDT_HEADER_SIZE, getU32BE(head, 4)));
     const d = readFdt(m, blobPhys, size, `sub-FDT "${fdt}"`);
     if (typeof d === 'string') return d;
     blob = d;
