@@ -29,6 +29,7 @@ import { Host, builtinScenario, withMachine } from './host/host';
 import { formatEvent } from './kernel/trace';
 import { decodeFdt } from './kernel/lib/fdt';
 import { describeFdt, fdtToDts } from './host/fdt-text';
+import { inspectCommand } from './cli-inspect';
 
 export const EXIT_OK = 0;
 export const EXIT_CHECK_FAILED = 1;
@@ -209,6 +210,7 @@ async function exportVmcore(host: Host, scenario: Scenario, path: string, at: st
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
+  if (argv[0] === 'inspect') return inspectCommand(argv.slice(1), io);
   try {
     const { positional, flags } = parseArgs(argv);
     const [cmd, ref, ...rest] = positional;

@@ -253,7 +253,7 @@ const IOCTL = {
 function runLuo(k: Kernel, cmd: LuoCommand): Outcome {
   const op = cmd.op === 'luo_open' ? 'open(/dev/liveupdate)' : IOCTL[cmd.op];
   const luo = k.luo;
-  if (!luo) return failed(kerr('ENOENT', '/dev/liveupdate does not exist: LUO is disabled (boot with kho=on)'), op);
+  if (!luo) return failed(kerr('ENOENT', '/dev/liveupdate does not exist: LUO is off (boot with kho=on liveupdate=on)'), op);
   return withProcess(k, cmd.process, op, (p) => {
     const install = (file: Parameters<typeof k.processes.install>[1], what: string): Outcome => {
       const fd = k.processes.install(p, file);
@@ -269,6 +269,8 @@ function runLuo(k: Kernel, cmd: LuoCommand): Outcome {
     if (cmd.op === 'luo_create_session' || cmd.op === 'luo_retrieve_session') {
       const dev = k.processes.file(p, cmd.fd);
       if (isErr(dev)) return failed(dev, op);
+      // A session fd's luo_session_ioctl() refuses the number (EINVAL); other files have no ioctl.
+      if (dev.kind === 'session') return failed(kerr('EINVAL', `fd ${cmd.fd} is a LUO session: luo_session_ioctl() rejects a /dev/liveupdate ioctl number`), op);
       if (dev.kind !== 'liveupdate') return failed(kerr('ENOTTY', `fd ${cmd.fd} is not /dev/liveupdate: its file has no such ioctl`), op);
       const bad = luo.ioctlArgs(cmd.op === 'luo_create_session' ? 'create_session' : 'retrieve_session', cmd.size, cmd.trailing);
       if (bad) return failed(bad, op);
@@ -278,6 +280,8 @@ function runLuo(k: Kernel, cmd: LuoCommand): Outcome {
     }
     const sf = k.processes.file(p, cmd.session_fd);
     if (isErr(sf)) return failed(sf, op);
+    // luo_ioctl() on /dev/liveupdate refuses a session ioctl number (EINVAL); other files have no ioctl.
+    if (sf.kind === 'liveupdate') return failed(kerr('EINVAL', `fd ${cmd.session_fd} is /dev/liveupdate: luo_ioctl() rejects a session ioctl number`), op);
     if (sf.kind !== 'session') return failed(kerr('ENOTTY', `fd ${cmd.session_fd} is not a LUO session: its file has no such ioctl`), op);
     const bad = luo.ioctlArgs(cmd.op === 'luo_preserve_fd' ? 'preserve_fd' : cmd.op === 'luo_retrieve_fd' ? 'retrieve_fd' : 'finish', cmd.size, cmd.trailing);
     if (bad) return failed(bad, op);
