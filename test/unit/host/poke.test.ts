@@ -113,10 +113,18 @@ describe('poke into a KHO FDT as the next kernel finds it (kho_populate → kho_
     expect(readString(getProp(pendingFdt(t.m, 'LUO'), 'compatible')!)).toBe('luo-v0');
     // The rest of the blob is as it was: it still decodes, with the same tree shape.
     expect(pendingFdt(t.m, 'LUO').children.map((c) => c.name)).toEqual(['luo-session']);
-    // The next kernel's luo_early_startup() check fires on exactly this byte (disable or panic,
-    // depending on the release modelled: either way its log names the compatible it wanted).
-    t.run({ op: 'boot' });
-    expect(t.m.log.events.some((e) => /incompatible with 'luo-v1'/.test(e.msg))).toBe(true);
+  });
+
+  it('luo_early_startup(): the poked compatible makes the next kernel panic in luo_restore_fail(); the boot step fails', () => {
+    const t = afterKexec();
+    expect(t.run({ op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' }).ok).toBe(true);
+    const boot = t.run({ op: 'boot' });
+    expect(boot).toMatchObject({ ok: false, panicked: 'The incoming tree failed to initialize properly [-EINVAL], disabling live update' });
+    const errs = t.m.log.events.filter((e) => e.level === 'err').map((e) => e.msg);
+    expect(errs).toContain("FDT 'LUO' is incompatible with 'luo-v1' [1]");
+    expect(errs.at(-1)).toBe('Kernel panic - not syncing: The incoming tree failed to initialize properly [-EINVAL], disabling live update');
+    expect(t.m.kernel!.panicked).not.toBeNull(); // the machine keeps the panicked kernel
+    expect(t.run({ op: 'spawn', name: 'x' }).message).toMatch(/^spawn: refused: the kernel panicked: /);
   });
 
   it('follows a property path into a nested node and writes a u64, and reaches the root FDT', () => {
