@@ -83,12 +83,11 @@ export function maxPagesPerRow(width: number, maxPfn: number): number {
 export function fit(width: number, height: number, maxPfn: number): Viewport {
   let pagesPerRow = minPagesPerRow(width);
   const limit = maxPagesPerRow(width, maxPfn);
-  let l = layout({ width, height, maxPfn, pagesPerRow, topRow: 0 });
   for (; pagesPerRow < limit; pagesPerRow *= 2) {
-    l = layout({ width, height, maxPfn, pagesPerRow, topRow: 0 });
+    const l = layout({ width, height, maxPfn, pagesPerRow, topRow: 0 });
     if (l.totalRows * l.cellPx <= height) break;
   }
-  l = layout({ width, height, maxPfn, pagesPerRow, topRow: 0 });
+  const l = layout({ width, height, maxPfn, pagesPerRow, topRow: 0 });
   const rowScale = Math.min(MAX_ROW_SCALE, Math.max(1, height / (l.totalRows * l.cellPx)));
   return { width, height, maxPfn, pagesPerRow, topRow: 0, rowScale };
 }

@@ -1,5 +1,7 @@
 /**
- * The layering rules of .dependency-cruiser.cjs bite: dependency-cruiser runs, with the project's own
+ * The house rules that `npm run typecheck` runs after tsc bite: layering, lint and format.
+ *
+ * The layering rules of .dependency-cruiser.cjs: dependency-cruiser runs, with the project's own
  * config, over a throw-away tree laid out like the project, in which each forbidden import sits in its
  * own file next to the allowed imports that look like it. Every forbidden file must be reported under
  * its rule, and nothing else.
@@ -111,4 +113,40 @@ describe('.dependency-cruiser.cjs: the layering rules', () => {
     const bad = Object.keys(TREE).filter((f) => path.basename(f).startsWith('bad-'));
     expect(bad.filter((f) => !violations.some((v) => v.from === f))).toEqual([]);
   });
+});
+
+describe('eslint.config.js and .prettierrc.json: lint and format errors fail the check', () => {
+  it('eslint reports an error (prefer-const) in a TypeScript file of the engine', async () => {
+    const { ESLint } = await import('eslint');
+    const [result] = await new ESLint({ cwd: ROOT }).lintText('let page = 1;\nexport const next = page + 1;\n', {
+      filePath: path.join(ROOT, 'electron/kernel/lint-fixture.ts'),
+    });
+    expect(result!.errorCount).toBeGreaterThan(0);
+    expect(result!.messages.map((m) => m.ruleId)).toContain('prefer-const');
+  }, 60_000);
+
+  it('eslint accepts the underscore convention for unused parameters', async () => {
+    const { ESLint } = await import('eslint');
+    const [result] = await new ESLint({ cwd: ROOT }).lintText('export const f = (_unused: number): number => 1;\n', {
+      filePath: path.join(ROOT, 'electron/kernel/lint-fixture.ts'),
+    });
+    expect(result!.messages).toEqual([]);
+  }, 60_000);
+
+  it('prettier finds a badly formatted file, and accepts it once formatted (printWidth 120)', async () => {
+    const prettier = await import('prettier');
+    const file = path.join(ROOT, 'electron/kernel/format-fixture.ts');
+    const options = { ...(await prettier.resolveConfig(file)), filepath: file };
+    expect(options.printWidth).toBe(120);
+    const messy = 'export const  x = {a:1,\n b: "two"}\n';
+    expect(await prettier.check(messy, options)).toBe(false);
+    expect(await prettier.format(messy, options)).toBe("export const x = { a: 1, b: 'two' };\n");
+  }, 60_000);
+
+  it('prettier formats Svelte components through prettier-plugin-svelte', async () => {
+    const prettier = await import('prettier');
+    const file = path.join(ROOT, 'renderer/src/components/Fixture.svelte');
+    const options = { ...(await prettier.resolveConfig(file)), filepath: file };
+    expect(await prettier.check('<script lang="ts">let  a=1</script>\n<p>{a}</p>\n', options)).toBe(false);
+  }, 60_000);
 });
