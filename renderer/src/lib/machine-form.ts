@@ -15,7 +15,7 @@ export interface MachineForm {
   initrd: string;
 }
 
-export type MachineField = keyof MachineForm;
+type MachineField = keyof MachineForm;
 
 export const DEFAULT_FORM: MachineForm = {
   ram: '4G',

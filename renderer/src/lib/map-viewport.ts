@@ -47,7 +47,7 @@ const floorPow2 = (n: number) => (n < 1 ? 1 : 2 ** Math.floor(Math.log2(n)));
 const ceilPow2 = (n: number) => (n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n)));
 
 /** The widest row, in cells, the canvas can hold with cells of at least MIN_CELL_PX. */
-export function maxCols(width: number): number {
+function maxCols(width: number): number {
   return floorPow2(Math.max(1, width / MIN_CELL_PX));
 }
 
