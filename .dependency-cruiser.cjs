@@ -22,7 +22,11 @@ const RENDERER_EXCEPTIONS = [
   // The Vite config sets the one CSP, defined for main and dev server alike.
   { name: 'renderer-vite-config-only-csp', from: '^renderer/vite\\.config\\.ts$', to: '^electron/csp\\.ts$' },
   // `npm run preview` runs the engine in a web worker instead of Electron's utility process.
-  { name: 'renderer-preview-only-host', from: '^renderer/src/preview/', to: '^electron/(host/|host-worker-loop\\.ts$)' },
+  {
+    name: 'renderer-preview-only-host',
+    from: '^renderer/src/preview/',
+    to: '^electron/(host/|host-worker-loop\\.ts$)',
+  },
 ];
 
 const ours = '^(shared|electron|renderer)/';
@@ -56,7 +60,10 @@ module.exports = {
       comment: 'The kernel depends on no package but its RNG.',
       severity: 'error',
       from: { path: '^electron/kernel/' },
-      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], pathNot: '^node_modules/pure-rand/' },
+      to: {
+        dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
+        pathNot: '^node_modules/pure-rand/',
+      },
     },
     {
       name: 'host-imports-kernel-and-shared',
@@ -123,4 +130,3 @@ module.exports = {
     skipAnalysisNotInRules: false,
   },
 };
-

@@ -38,7 +38,12 @@ export default defineConfig(
       // The same convention as tsc's noUnusedParameters: a leading underscore marks "unused on purpose".
       '@typescript-eslint/no-unused-vars': [
         'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          caughtErrorsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+        },
       ],
       // {' '} is how a Svelte template keeps a space that formatting would otherwise move or drop.
       'svelte/no-useless-mustaches': 'off',

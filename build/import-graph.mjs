@@ -7,10 +7,14 @@ import { fileURLToPath } from 'node:url';
 // The package exports only its API (src/main/index.mjs); its CLI sits two folders up.
 const bin = fileURLToPath(new URL('../../bin/dependency-cruise.mjs', import.meta.resolve('dependency-cruiser')));
 const roots = ['electron', 'shared', 'renderer'];
-const json = execFileSync(process.execPath, [bin, ...roots, '--config', '.dependency-cruiser.cjs', '--output-type', 'json'], {
-  encoding: 'utf8',
-  maxBuffer: 256 << 20,
-});
+const json = execFileSync(
+  process.execPath,
+  [bin, ...roots, '--config', '.dependency-cruiser.cjs', '--output-type', 'json'],
+  {
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+  },
+);
 const { modules } = JSON.parse(json);
 
 const local = modules.filter((m) => !m.coreModule && !m.couldNotResolve && !m.source.startsWith('node_modules/'));
@@ -61,8 +65,10 @@ const valueCycles = cycles(edges.filter((e) => !e.typeOnly));
 const allCycles = cycles(edges);
 const byLayer = (prefix) => local.filter((m) => m.source.startsWith(prefix)).length;
 
-console.log(`modules:            ${local.length} (electron/kernel ${byLayer('electron/kernel/')}, electron/host ${byLayer('electron/host/')}, ` +
-  `shell ${local.filter((m) => /^electron\/[^/]+$/.test(m.source)).length}, shared ${byLayer('shared/')}, renderer ${byLayer('renderer/')})`);
+console.log(
+  `modules:            ${local.length} (electron/kernel ${byLayer('electron/kernel/')}, electron/host ${byLayer('electron/host/')}, ` +
+    `shell ${local.filter((m) => /^electron\/[^/]+$/.test(m.source)).length}, shared ${byLayer('shared/')}, renderer ${byLayer('renderer/')})`,
+);
 console.log(`imports:            ${edges.length} between them (${edges.filter((e) => e.typeOnly).length} type-only)`);
 console.log(`cycles:             ${valueCycles.length} through value imports`);
 console.log(`type-only cycles:   ${allCycles.length} strongly connected group(s) that some \`import type\` closes`);

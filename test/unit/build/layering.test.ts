@@ -28,20 +28,25 @@ const TREE: Record<string, string> = {
     "import { PAGE_SIZE } from '../../shared/units';\nimport type { View } from '../../shared/views';\n" +
     'export const k = (v: View) => v.n * PAGE_SIZE;\n',
   'electron/kernel/bad-imports-host.ts': "import { host } from '../host/h';\nexport const x = host;\n",
-  'electron/kernel/bad-value-from-views.ts': "import { ViewSchema } from '../../shared/views';\nexport const x = ViewSchema;\n",
+  'electron/kernel/bad-value-from-views.ts':
+    "import { ViewSchema } from '../../shared/views';\nexport const x = ViewSchema;\n",
   'electron/kernel/bad-node.ts': "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n",
   // A cycle closed by `import type` is allowed; one made of value imports only is not.
-  'electron/kernel/typed-a.ts': "import type { B } from './typed-b';\nexport interface A { b?: B }\nexport const a = 1;\n",
-  'electron/kernel/typed-b.ts': "import { a } from './typed-a';\nexport interface B { n: number }\nexport const b = a;\n",
+  'electron/kernel/typed-a.ts':
+    "import type { B } from './typed-b';\nexport interface A { b?: B }\nexport const a = 1;\n",
+  'electron/kernel/typed-b.ts':
+    "import { a } from './typed-a';\nexport interface B { n: number }\nexport const b = a;\n",
   'electron/kernel/bad-cycle-a.ts': "import { d } from './cycle-b';\nexport const c = 1;\nexport const e = d;\n",
   'electron/kernel/cycle-b.ts': "import { c } from './bad-cycle-a';\nexport const d = c;\n",
 
-  'electron/host/h.ts': "import { k } from '../kernel/k';\nimport { PAGE_SIZE } from '../../shared/units';\nexport const host = [k, PAGE_SIZE];\n",
+  'electron/host/h.ts':
+    "import { k } from '../kernel/k';\nimport { PAGE_SIZE } from '../../shared/units';\nexport const host = [k, PAGE_SIZE];\n",
   'electron/host/bad-imports-shell.ts': "import { main } from '../main';\nexport const x = main;\n",
   'electron/host/dump/bad-node.ts': "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n",
 
-  'electron/main.ts': "import { host } from './host/h';\nimport { readFileSync } from 'node:fs';\nexport const main = [host, readFileSync];\n",
-  'electron/csp.ts': "export const CSP = \"default-src 'self'\";\n",
+  'electron/main.ts':
+    "import { host } from './host/h';\nimport { readFileSync } from 'node:fs';\nexport const main = [host, readFileSync];\n",
+  'electron/csp.ts': 'export const CSP = "default-src \'self\'";\n',
   'electron/host-worker-loop.ts': "import { PAGE_SIZE } from '../shared/units';\nexport const loop = PAGE_SIZE;\n",
   'electron/bad-imports-renderer.ts': "import { app } from '../renderer/src/app';\nexport const x = app;\n",
 
@@ -52,7 +57,8 @@ const TREE: Record<string, string> = {
   'renderer/src/preview/worker.ts':
     "import { host } from '../../../electron/host/h';\nimport { loop } from '../../../electron/host-worker-loop';\n" +
     'export const w = [host, loop];\n',
-  'renderer/src/preview/bad-imports-kernel.ts': "import { k } from '../../../electron/kernel/k';\nexport const x = k;\n",
+  'renderer/src/preview/bad-imports-kernel.ts':
+    "import { k } from '../../../electron/kernel/k';\nexport const x = k;\n",
 };
 
 interface Violation {
@@ -64,11 +70,15 @@ let status: number | null = null;
 let violations: Violation[] = [];
 
 function depcruise(...args: string[]) {
-  return spawnSync(process.execPath, [BIN, 'electron', 'shared', 'renderer', '--config', '.dependency-cruiser.cjs', ...args], {
-    cwd: tmp,
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-  });
+  return spawnSync(
+    process.execPath,
+    [BIN, 'electron', 'shared', 'renderer', '--config', '.dependency-cruiser.cjs', ...args],
+    {
+      cwd: tmp,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    },
+  );
 }
 
 beforeAll(() => {
