@@ -121,7 +121,7 @@ describe('KHO Lab in the browser preview', () => {
     await page.keyboard.press('0');
     await page.waitForFunction((n) => Number(document.querySelector('canvas')?.dataset.drawn) > n, before, { timeout: 10_000 });
     console.log(`map e2e: slowest zoom step ${Math.max(...times)} ms, zoom out ${Date.now() - t0} ms`);
-    expect(await canvas.getAttribute('data-pages-per-cell')).not.toBe('1');
+    await expect.poll(() => canvas.getAttribute('data-pages-per-cell')).not.toBe('1');
     expect(problems).toEqual([]);
     await page.close();
   });
