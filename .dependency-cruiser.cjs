@@ -62,7 +62,7 @@ module.exports = {
       from: { path: '^electron/kernel/' },
       to: {
         dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
-        pathNot: '^node_modules/pure-rand/',
+        pathNot: '(^|/)node_modules/pure-rand/',
       },
     },
     {
@@ -118,8 +118,10 @@ module.exports = {
     },
   ],
   options: {
+    // Worktrees often link node_modules to another checkout: keep its paths as `node_modules/...`.
+    preserveSymlinks: true,
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: ['^node_modules/', '^dist', '^\\.bench/', '^test-results/'] },
+    exclude: { path: ['^dist', '^\\.bench/', '^test-results/'] },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {

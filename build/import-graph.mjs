@@ -17,7 +17,7 @@ const json = execFileSync(
 );
 const { modules } = JSON.parse(json);
 
-const local = modules.filter((m) => !m.coreModule && !m.couldNotResolve && !m.source.startsWith('node_modules/'));
+const local = modules.filter((m) => /^(electron|shared|renderer)\//.test(m.source));
 const isLocal = new Set(local.map((m) => m.source));
 /** Edges between our own modules; `typeOnly` when every import of that pair is `import type`. */
 const edges = local.flatMap((m) =>

@@ -7,7 +7,7 @@
  * its rule, and nothing else.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,6 +30,9 @@ const TREE: Record<string, string> = {
   'electron/kernel/bad-imports-host.ts': "import { host } from '../host/h';\nexport const x = host;\n",
   'electron/kernel/bad-value-from-views.ts':
     "import { ViewSchema } from '../../shared/views';\nexport const x = ViewSchema;\n",
+  // The kernel's one package; node_modules is a symlink, as in a worktree that borrows another's.
+  'electron/kernel/rng.ts': "import { seed } from 'pure-rand';\nexport const rng = seed;\n",
+  'electron/kernel/bad-npm.ts': "import { pad } from 'left-pad';\nexport const x = pad;\n",
   'electron/kernel/bad-node.ts': "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n",
   // A cycle closed by `import type` is allowed; one made of value imports only is not.
   'electron/kernel/typed-a.ts':
@@ -86,6 +89,12 @@ beforeAll(() => {
     mkdirSync(path.dirname(path.join(tmp, file)), { recursive: true });
     writeFileSync(path.join(tmp, file), text);
   }
+  for (const pkg of ['pure-rand', 'left-pad']) {
+    mkdirSync(path.join(tmp, 'modules', pkg), { recursive: true });
+    writeFileSync(path.join(tmp, 'modules', pkg, 'package.json'), JSON.stringify({ name: pkg, main: 'index.js' }));
+    writeFileSync(path.join(tmp, 'modules', pkg, 'index.js'), 'exports.seed = exports.pad = 1;\n');
+  }
+  symlinkSync(path.join(tmp, 'modules'), path.join(tmp, 'node_modules'));
   copyFileSync(path.join(ROOT, '.dependency-cruiser.cjs'), path.join(tmp, '.dependency-cruiser.cjs'));
   writeFileSync(path.join(tmp, 'tsconfig.json'), JSON.stringify({ extends: path.join(ROOT, 'tsconfig.base.json') }));
   // As `npm run depcruise` runs it (the text reporter sets the exit status), then as JSON for the details.
@@ -109,6 +118,7 @@ describe('.dependency-cruiser.cjs: the layering rules', () => {
         'engine-no-node-builtins: electron/kernel/bad-node.ts -> fs',
         'host-imports-kernel-and-shared: electron/host/bad-imports-shell.ts -> electron/main.ts',
         'kernel-imports-only-kernel: electron/kernel/bad-imports-host.ts -> electron/host/h.ts',
+        'kernel-npm-only-pure-rand: electron/kernel/bad-npm.ts -> node_modules/left-pad/index.js',
         'kernel-shared-types-only: electron/kernel/bad-value-from-views.ts -> shared/views.ts',
         'no-cycles-except-type-only: electron/kernel/bad-cycle-a.ts -> electron/kernel/cycle-b.ts',
         'renderer-preview-only-host: renderer/src/preview/bad-imports-kernel.ts -> electron/kernel/k.ts',
