@@ -147,7 +147,10 @@ export function zoomAnchor(v: Viewport, pfn: number | null): { x: number; y: num
   return { x: v.width / 2, y: v.height / 2 };
 }
 
-/** Same viewport for a resized canvas, keeping the top row; a stretched fit view fits again. */
+/**
+ * Same viewport for a resized canvas, keeping the top row; a stretched fit view fits again.
+ * @public MemoryMap.svelte calls it as `V.resize`, which knip does not see.
+ */
 export function resize(v: Viewport, width: number, height: number): Viewport {
   if ((v.rowScale ?? 1) !== 1) return fit(width, height, v.maxPfn);
   const lo = minPagesPerRow(width);
