@@ -109,7 +109,7 @@ function vmcoreInfo(m: Machine, step?: number): string {
 }
 
 /** An ELF note: namesz, descsz, type, then name and desc each padded to 4 bytes. */
-function elfNote(name: string, type: number, desc: Uint8Array): Uint8Array {
+export function elfNote(name: string, type: number, desc: Uint8Array): Uint8Array {
   const nameBytes = utf8Encode(name + '\0');
   const size = 12 + alignUp(nameBytes.length, 4) + alignUp(desc.length, 4);
   const b = new Uint8Array(size);

@@ -95,7 +95,7 @@ export function decodeScratchArray(b: Uint8Array): ScratchArea[] {
 /** x86 setup_data types (arch/x86/include/uapi/asm/setup_data.h). */
 export const SETUP_KEXEC_KHO = 10;
 /** struct kho_data, packed: fdt_addr, fdt_size, scratch_addr, scratch_size (§2.6). */
-const KHO_DATA_SIZE = 32;
+export const KHO_DATA_SIZE = 32;
 
 export interface KhoData {
   fdtAddr: number;

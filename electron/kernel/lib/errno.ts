@@ -7,7 +7,7 @@
  */
 
 /** errno values of x86_64 Linux (include/uapi/asm-generic/errno-base.h and errno.h). */
-const ERRNO = {
+export const ERRNO = {
   EPERM: 1,
   ENOENT: 2,
   ESRCH: 3,

@@ -23,7 +23,7 @@ import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_UNMOVABLE } from '../mm/page-flags';
 
 const KHO_TEST_NAME = 'kho_test';
-const KHO_TEST_COMPATIBLE = 'kho-test-v1';
+export const KHO_TEST_COMPATIBLE = 'kho-test-v1';
 /** KHO_TEST_MAGIC, "KHO!". */
 const KHO_TEST_MAGIC = 0x4b484f21;
 
