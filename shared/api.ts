@@ -76,7 +76,7 @@ export type SimMethod = keyof SimApi;
 const Pfn = z.number().int().min(0).max(2 ** 40);
 
 /** Argument schemas, one tuple per method: main validates with these before the host sees a call. */
-export const SIM_ARGS = {
+const SIM_ARGS = {
   newMachine: z.tuple([MachineConfigSchema]),
   run: z.tuple([CommandSchema]),
   goto: z.tuple([z.number().int().min(0).max(1_000_000)]),

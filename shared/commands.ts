@@ -26,7 +26,7 @@ const IoctlSize = {
 };
 
 /** What a write puts into the pages: random bytes from the machine's RNG, a repeated byte, or text. */
-export const WriteDataSchema = z.union([
+const WriteDataSchema = z.union([
   z.object({ random: z.literal(true) }).strict(),
   z.object({ fill: z.number().int().min(0).max(255) }).strict(),
   z.object({ text: z.string().max(65536) }).strict(),

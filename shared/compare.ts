@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { SizeSchema } from './machine-config';
 import { GiB, PAGE_SIZE, formatBytes } from './units';
 
-export const COMPARE_MAX_BYTES = 128 * GiB;
+const COMPARE_MAX_BYTES = 128 * GiB;
 
 export const MemfdCompareSpecSchema = z
   .object({

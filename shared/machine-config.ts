@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { GiB, MiB, PAGE_SIZE, formatBytes, parseSize } from './units';
 
-export const MIN_RAM = 64 * MiB;
+const MIN_RAM = 64 * MiB;
 export const MAX_RAM = 256 * GiB;
 export const MAX_NODES = 4;
 
@@ -21,7 +21,7 @@ export const SizeSchema = z
     return n;
   });
 
-export const RamSizeSchema = SizeSchema.superRefine((n, ctx) => {
+const RamSizeSchema = SizeSchema.superRefine((n, ctx) => {
   if (n % PAGE_SIZE !== 0) ctx.addIssue({ code: 'custom', message: `RAM size ${n} is not a multiple of the 4 KiB page size` });
   else if (n < MIN_RAM) ctx.addIssue({ code: 'custom', message: `RAM size ${formatBytes(n)} is below the minimum of ${formatBytes(MIN_RAM)}` });
   else if (n > MAX_RAM) ctx.addIssue({ code: 'custom', message: `RAM size ${formatBytes(n)} is above the maximum of ${formatBytes(MAX_RAM)}` });

@@ -17,7 +17,7 @@ export interface RpcResponse {
   id: number;
   result: Result<unknown>;
 }
-export interface RpcProgress {
+interface RpcProgress {
   kind: 'progress';
   progress: Progress;
 }

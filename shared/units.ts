@@ -3,7 +3,7 @@
  * size parsing in the kernel's memparse style, and the number formats kernel developers read.
  */
 
-export const PAGE_SHIFT = 12;
+const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 /** MAX_PAGE_ORDER on x86_64: the largest buddy block is 2^10 pages = 4 MiB. */
 export const MAX_PAGE_ORDER = 10;

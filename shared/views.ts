@@ -38,15 +38,6 @@ export interface NodeInfo {
   presentPages: number;
 }
 
-export interface MemblockRegionView {
-  base: number;
-  size: number;
-  nid: number;
-  flags: string[];
-  /** Who reserved it, for reserved regions (the kernel keeps no such name; we do, for the UI). */
-  owner?: string;
-}
-
 export interface MemorySummary {
   totalPages: number;
   /** Pages the buddy allocator manages (managed_pages). */
@@ -392,7 +383,7 @@ export interface StructField {
 }
 
 /** Packed structs of one type, back to back. */
-export interface StructArray {
+interface StructArray {
   /** C type of one element: `luo_session_ser`. */
   type: string;
   /** Offset of element 0 from the record start, and the element size. */

@@ -42,7 +42,7 @@ function dtsCells(v: Uint8Array): string {
 }
 
 /** The right-hand side of `name = …;` as dtc prints it, or null for an empty property. */
-export function dtsValue(v: Uint8Array): string | null {
+function dtsValue(v: Uint8Array): string | null {
   switch (guessKind(v)) {
     case 'empty':
       return null;

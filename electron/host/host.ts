@@ -27,9 +27,9 @@ import { runMemfdCompare } from './compare';
 import type { MemfdCompare, MemfdCompareSpec, MemfdCompareSpecInput } from '../../shared/compare';
 
 /** The UI's vmcore crosses IPC as one array: refuse beyond this. */
-export const MAX_UI_VMCORE_BYTES = 1024 ** 3;
+const MAX_UI_VMCORE_BYTES = 1024 ** 3;
 
-export const KHO_LAB_VERSION = '0.1.0';
+const KHO_LAB_VERSION = '0.1.0';
 
 export interface HostOptions {
   onProgress?: (p: Progress) => void;

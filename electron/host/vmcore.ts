@@ -31,18 +31,18 @@ import { LINUX_6_19 } from '../kernel/profile';
 import { khoReport } from './kho-views';
 import { utf8Encode } from '../kernel/lib/utf8';
 
-export const ELF_HEADER_SIZE = 64;
-export const PHDR_SIZE = 56;
-export const PT_LOAD = 1;
-export const PT_NOTE = 4;
-export const ET_CORE = 4;
-export const EM_X86_64 = 62;
+const ELF_HEADER_SIZE = 64;
+const PHDR_SIZE = 56;
+const PT_LOAD = 1;
+const PT_NOTE = 4;
+const ET_CORE = 4;
+const EM_X86_64 = 62;
 /** x86_64's direct map of all physical memory (page_offset_base without KASLR). */
-export const DIRECT_MAP_BASE = 0xffff888000000000n;
+const DIRECT_MAP_BASE = 0xffff888000000000n;
 /** A plausible swapper_pg_dir (init_top_pgt) for a non-relocated x86_64 kernel. */
-export const SWAPPER_PG_DIR = 0xffffffff82a0c000n;
+const SWAPPER_PG_DIR = 0xffffffff82a0c000n;
 /** `all` refuses machines with more RAM than this. */
-export const MAX_ALL_RAM_BYTES = 4 * 1024 ** 3;
+const MAX_ALL_RAM_BYTES = 4 * 1024 ** 3;
 /** Pages per chunk of the stream (4 MiB). */
 const CHUNK_PAGES = 1024;
 
@@ -54,7 +54,7 @@ export interface VmcoreOptions {
 }
 
 /** One PT_LOAD: pages [startPfn, endPfn) at file offset `offset`. */
-export interface VmcoreRun {
+interface VmcoreRun {
   startPfn: number;
   endPfn: number;
   offset: number;
@@ -82,7 +82,7 @@ const hexNo0x = (v: bigint | number) => v.toString(16);
  * else the running kernel's outgoing one) and, after a KHO boot, the one the running kernel
  * received (`KHO_IN_FDT_PHYS`…). KHO values are 0x-prefixed hex, sizes decimal.
  */
-export function vmcoreInfo(m: Machine, step?: number): string {
+function vmcoreInfo(m: Machine, step?: number): string {
   const lines = [
     `OSRELEASE=${LINUX_6_19.release}`,
     `BUILD-ID=${'0'.repeat(40)}`,
@@ -123,7 +123,7 @@ export function elfNote(name: string, type: number, desc: Uint8Array): Uint8Arra
 }
 
 /** Runs of exported pages, in address order, within the machine's RAM ranges. */
-export function exportedRuns(m: Machine, all: boolean): Array<[number, number]> {
+function exportedRuns(m: Machine, all: boolean): Array<[number, number]> {
   const runs: Array<[number, number]> = [];
   const k = m.kernel;
   const identity = m.ram.identity;
@@ -184,7 +184,7 @@ export function planVmcore(m: Machine, opts: VmcoreOptions = {}, step?: number):
 }
 
 /** ELF header, program headers and the note, padded to the first page of data. */
-export function vmcoreHead(plan: VmcorePlan): Uint8Array {
+function vmcoreHead(plan: VmcorePlan): Uint8Array {
   const b = new Uint8Array(plan.dataOffset);
   const v = new DataView(b.buffer);
   b.set([0x7f, 0x45, 0x4c, 0x46, 2 /* ELFCLASS64 */, 1 /* ELFDATA2LSB */, 1 /* EV_CURRENT */, 0 /* ELFOSABI_NONE */]);
@@ -226,7 +226,7 @@ export function vmcoreHead(plan: VmcorePlan): Uint8Array {
  * The page data of every run, in file order, in chunks of at most CHUNK_PAGES pages. One buffer
  * is reused: a chunk is valid until the next one is asked for (write it or copy it first).
  */
-export function* vmcorePageChunks(m: Machine, plan: VmcorePlan): Generator<Uint8Array> {
+function* vmcorePageChunks(m: Machine, plan: VmcorePlan): Generator<Uint8Array> {
   const ram = m.ram;
   const identity = ram.identity;
   const buffer = new Uint8Array(CHUNK_PAGES * PAGE_SIZE);

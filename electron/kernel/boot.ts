@@ -37,7 +37,7 @@ import type { OwnerKind } from './mm/owners';
 import { MIGRATE_CMA, PG } from './mm/page-flags';
 
 /** The release the simulator models (reference/kho-core.md §0, era C). */
-export const KERNEL_RELEASE = LINUX_6_19.release;
+const KERNEL_RELEASE = LINUX_6_19.release;
 /** CONFIG_PHYSICAL_START: where the decompressed kernel runs. */
 export const KERNEL_PHYS_START = 16 * MiB;
 /** The image's sections (a distribution-sized vmlinux). */
@@ -391,11 +391,6 @@ function scribble(k: Kernel): void {
   k.log.info('kho-lab', 'scribble: every free page overwritten');
 }
 
-/** Backwards-compatible name for a cold boot. */
-export function coldBoot(ctx: KernelContext): Kernel | KernelError {
-  return bootKernel(ctx);
-}
-
 /**
  * memmap_init() + reserve_bootmem_region(): every struct page starts initialised; pages without
  * RAM are holes, reserved ranges get PG_reserved (NOINIT ranges keep an uninitialised page).
@@ -443,7 +438,7 @@ function memmapInit(k: Kernel): void {
  * memblock_free_all(): leaves scratch-only mode and frees every range of memory that is not
  * reserved to the buddy allocator, in the largest naturally aligned blocks (__free_pages_memory).
  */
-export function memblockFreeAll(k: Kernel): void {
+function memblockFreeAll(k: Kernel): void {
   k.memblock.scratchOnly = false;
   const ranges = k.memblock.freeRanges(NUMA_NO_NODE, MEMBLOCK.NONE);
   const total = ranges.reduce((s, [a, b]) => s + (b - a) / PAGE_SIZE, 0);

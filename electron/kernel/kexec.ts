@@ -20,7 +20,7 @@ import { type KernelError, kerr } from './lib/errno';
 import { mix32 } from './lib/hash';
 import type { Kernel } from './kernel';
 
-export interface Segment {
+interface Segment {
   name: string;
   dest: number;
   size: number;
@@ -40,7 +40,7 @@ export interface KexecImage {
 const PURGATORY_SIZE = 16 * 1024;
 
 /** Content identity of a named blob, so the same kernel image always has the same bytes. */
-export function blobIdentity(name: string): number {
+function blobIdentity(name: string): number {
   let h = 0x9747b28c;
   for (let i = 0; i < name.length; i++) h = mix32(h ^ name.charCodeAt(i));
   return h | 1;

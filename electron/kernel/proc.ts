@@ -15,7 +15,7 @@ import { ZERO_CHECKSUM } from './ram';
 import { PageValues } from './lib/page-values';
 
 /** RLIMIT_NOFILE's usual soft limit. */
-export const NR_OPEN_DEFAULT = 1024;
+const NR_OPEN_DEFAULT = 1024;
 
 /**
  * An open file description (struct file): a memfd (with its f_pos), /dev/liveupdate, or a LUO

@@ -18,6 +18,7 @@ import type { AppApi, MenuAction } from '../../renderer/src/lib/api';
 import { CompareModel } from '../../renderer/src/lib/compare-model.svelte';
 import { Session } from '../../renderer/src/lib/session.svelte';
 import { COMPARE_2G, compareWith } from './fixtures/memfd-compare';
+import { until } from '../until';
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 const $ = <T extends Element = HTMLElement>(sel: string) => document.querySelector<T>(sel);
@@ -46,14 +47,6 @@ function type(sel: string, value: string) {
   input.value = value;
   input.dispatchEvent(new Event('input', { bubbles: true }));
   flushSync();
-}
-
-async function until(cond: () => boolean, what: string, ms = 3000) {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('CompareDialog', () => {

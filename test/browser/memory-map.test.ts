@@ -10,6 +10,7 @@ import { CATEGORY_STYLES, PageCategory, paletteRgba } from '../../shared/palette
 import type { MapView, MapViewRequest } from '../../shared/views';
 import MemoryMap from '../../renderer/src/components/MemoryMap.svelte';
 import * as V from '../../renderer/src/lib/map-viewport';
+import { until as poll } from '../until';
 
 const MAX_PFN = 65536; // 256 MiB
 const PALETTE = paletteRgba();
@@ -46,13 +47,8 @@ function fakeApi(cats: Uint8Array) {
 
 const frame = () => new Promise<void>((r) => requestAnimationFrame(() => r()));
 
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await frame();
-  }
-}
+/** Polls once a frame: the map paints in requestAnimationFrame. */
+const until = (cond: () => boolean, what: string) => poll(cond, what, { between: frame });
 
 /** The packed RGBA of the canvas pixel at CSS position (x, y). */
 function pixelAt(canvas: HTMLCanvasElement, x: number, y: number): number {

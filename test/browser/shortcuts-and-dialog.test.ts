@@ -3,6 +3,7 @@ import { flushSync, mount, unmount } from 'svelte';
 import MachineDialog from '../../renderer/src/components/MachineDialog.svelte';
 import { DEFAULT_FORM } from '../../renderer/src/lib/machine-form';
 import { matchShortcut, SHORTCUTS } from '../../renderer/src/lib/shortcuts';
+import { until } from '../until';
 
 const key = (k: string, target: EventTarget | null, mods: Partial<Record<'ctrlKey' | 'metaKey' | 'altKey', boolean>> = {}) =>
   matchShortcut({ key: k, target, ctrlKey: false, metaKey: false, altKey: false, ...mods });
@@ -70,8 +71,11 @@ describe('ProgressBar', () => {
     props.progress = { label: 'memmap_init', done: 1, total: 4 };
     flushSync();
     expect(document.querySelector('[role="progressbar"]')).toBeNull();
-    await new Promise((r) => setTimeout(r, 80));
-    flushSync();
+    // It shows once the delay has passed, however long the machine takes to get there.
+    await until(() => {
+      flushSync();
+      return document.querySelector('[role="progressbar"]') !== null;
+    }, 'the progress bar');
     const bar = document.querySelector('[role="progressbar"]')!;
     expect(bar.getAttribute('aria-valuenow')).toBe('25');
     expect(bar.textContent).toContain('memmap_init 25%');

@@ -15,7 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS } from '../../vitest.config';
 import { CATEGORY_STYLES, PageCategory } from '../../shared/palette';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SHOTS = join(ROOT, 'test-results', 'e2e');
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -15,7 +15,7 @@ import { PAGE_SIZE } from '../../../shared/units';
 import { getU16, getU32, getU64, putU16, putU32, putU64 } from './bytes';
 
 export const KHO_ARRAY_MAGIC = 0x4b415252;
-export const KHO_ARRAY_VERSION = 0;
+const KHO_ARRAY_VERSION = 0;
 export const KHO_ARRAY_SIZE = 16;
 export const KA_PAGE_HEADER_SIZE = 16;
 export const KA_PAGE_NR_ENTRIES = (PAGE_SIZE - KA_PAGE_HEADER_SIZE) / 8;
@@ -47,10 +47,6 @@ export const khoArrayValid = (d: KhoArrayDesc): boolean => d.magic === KHO_ARRAY
 
 /** ka_mk_value(): a value entry; v must be below 2^52 here (a pfn << 11 is). */
 export const kaMkValue = (v: number): number => v * 2 + 1;
-/** ka_is_value() on the low 32 bits of an entry. */
-export const kaIsValue = (lo32: number): boolean => (lo32 & 1) === 1;
-/** ka_to_value() of an entry read with getU64. */
-export const kaToValue = (entry: number): number => Math.floor(entry / 2);
 
 /** The page index (in a page's entries) and startpos that a write at `pos` lands in. */
 export const kaStartpos = (pos: number): number => pos - (pos % KA_PAGE_NR_ENTRIES);

@@ -12,8 +12,6 @@ import { LINUX_6_19 } from '../profile';
 import { getU32, getU64, putU32, putU64 } from './bytes';
 import { SETUP_DATA_HDR_SIZE } from './setup-data';
 
-export { SETUP_DATA_HDR_SIZE };
-
 export const KHO_FDT_COMPATIBLE = LINUX_6_19.khoCompatible;
 export const PROP_PRESERVED_MEMORY_MAP = 'preserved-memory-map';
 export const PROP_SUB_FDT = 'fdt';
@@ -25,8 +23,8 @@ export const KHO_PAGE_MAGIC = 0x4b484f50;
 export const PRESERVE_BITS = LINUX_6_19.preserveBits;
 
 /** struct khoser_mem_chunk: 16-byte header, then 255 entries of 16 bytes (§2.3). */
-export const CHUNK_HDR_SIZE = 16;
-export const CHUNK_ENTRY_SIZE = 16;
+const CHUNK_HDR_SIZE = 16;
+const CHUNK_ENTRY_SIZE = 16;
 export const KHOSER_BITMAP_SIZE = (PAGE_SIZE - CHUNK_HDR_SIZE) / CHUNK_ENTRY_SIZE;
 
 export interface ChunkEntry {
@@ -122,9 +120,6 @@ export function encodeKhoSetupData(d: KhoData, next = 0): Uint8Array {
 export function decodeKhoData(b: Uint8Array): KhoData {
   return { fdtAddr: getU64(b, 0), fdtSize: getU64(b, 8), scratchAddr: getU64(b, 16), scratchSize: getU64(b, 24) };
 }
-
-/** union kho_page_info: order in the low 32 bits, magic in the high 32 bits. */
-export const pageInfo = (order: number): { lo: number; hi: number } => ({ lo: order, hi: KHO_PAGE_MAGIC });
 
 /** struct kho_vmalloc_chunk: an 8-byte next pointer, then 511 physical addresses (§3). */
 export const KHO_VMALLOC_SIZE = 511;

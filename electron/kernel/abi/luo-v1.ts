@@ -88,7 +88,7 @@ export function luoFdt(liveupdateNumber: bigint, sessionHeaderPhys: number): Fdt
 }
 
 /** A NUL-padded char[len]; null when the text does not fit with its NUL. */
-export function putCString(b: Uint8Array, off: number, len: number, s: string): boolean {
+function putCString(b: Uint8Array, off: number, len: number, s: string): boolean {
   const bytes = utf8Encode(s);
   if (bytes.length >= len) return false;
   b.fill(0, off, off + len);

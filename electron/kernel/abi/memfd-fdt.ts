@@ -28,9 +28,9 @@ export const PRESERVED_FOLIO_SIZE = 16;
 export const V3_PFN_SHIFT = 12;
 export const PRESERVED_FLAG_DIRTY = 1 << 0;
 export const PRESERVED_FLAG_UPTODATE = 1 << 1;
-export const PROP_POS = 'pos';
-export const PROP_SIZE = 'size';
-export const PROP_FOLIOS = 'folios';
+const PROP_POS = 'pos';
+const PROP_SIZE = 'size';
+const PROP_FOLIOS = 'folios';
 
 /** One `struct memfd_luo_preserved_folio`. A zero foliodesc means "skip". */
 export interface PreservedFolio {
@@ -61,7 +61,7 @@ export function getPreservedFolio(b: Uint8Array, off: number): PreservedFolio {
 }
 
 /** A u64 as the kernel's fdt_property(…, &u64, 8) stores it: native (little-endian) bytes. */
-export function nativeU64(v: number): Uint8Array {
+function nativeU64(v: number): Uint8Array {
   const b = new Uint8Array(8);
   putU64(b, 0, v);
   return b;
@@ -77,7 +77,7 @@ export function memfdFdtOrder(nrFolios: number): number {
 export const MEMFD_FDT_MAX_FOLIOS = (PAGE_SIZE * 2 ** MAX_PAGE_ORDER - PAGE_SIZE) / PRESERVED_FOLIO_SIZE;
 
 /** The tree memfd_luo_prepare() builds: pos, size, then the `folios` payload. */
-export function memfdFdtTree(pos: number, size: number, folios: Uint8Array): FdtNode {
+function memfdFdtTree(pos: number, size: number, folios: Uint8Array): FdtNode {
   return {
     name: '',
     props: [

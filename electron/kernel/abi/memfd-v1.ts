@@ -52,7 +52,7 @@ export function writeFolioSer(b: Uint8Array, off: number, pfn: number, flags: nu
   putU64(b, off + 8, index);
 }
 
-export const putFolioSer = (b: Uint8Array, off: number, f: MemfdLuoFolioSer): void => writeFolioSer(b, off, f.pfn, f.flags, f.index);
+const putFolioSer = (b: Uint8Array, off: number, f: MemfdLuoFolioSer): void => writeFolioSer(b, off, f.pfn, f.flags, f.index);
 
 /** The pfn:52 bitfield of the record at `off`. */
 export const folioSerPfn = (b: Uint8Array, off: number): number => (getU32(b, off + 4) & ((1 << (PFN_BITS - 32)) - 1)) * 0x1_0000_0000 + getU32(b, off);

@@ -5,7 +5,6 @@
  * were created in this kernel and are serialized at reboot; incoming ones were rebuilt from RAM
  * on the first open of /dev/liveupdate and wait to be retrieved and finished.
  */
-import type { OpenFile } from '../proc';
 import type { LiveupdateFileHandler, LuoFileOpArgs } from './file-handler';
 
 /** struct luo_file. */
@@ -41,13 +40,5 @@ export class LuoSession {
   }
 }
 
-/** What a process holds for a session fd. */
-export interface SessionFile {
-  kind: 'session';
-  session: LuoSession;
-}
-
 /** Convenience for messages: the token as the selftests print it. */
 export const tokenHex = (t: bigint): string => `0x${t.toString(16)}`;
-
-export type { OpenFile };

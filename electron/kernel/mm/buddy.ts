@@ -106,7 +106,7 @@ export class BuddyAllocator {
    * already reset the pages' state.
    */
   private freeOne(zone: Zone, pfn: number, order: number): void {
-    let mt = this.pages.migratetype(pfn);
+    const mt = this.pages.migratetype(pfn);
     let retyped = false;
     while (order < MAX_PAGE_ORDER) {
       const buddy = pfn ^ (1 << order);

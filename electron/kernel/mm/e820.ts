@@ -10,7 +10,7 @@ import type { E820Entry } from '../../../shared/views';
 import { GiB, KiB, MiB } from '../../../shared/units';
 
 /** Where low RAM stops when the machine has more RAM than fits below the PCI hole. */
-export const LOWMEM_LIMIT = 3 * GiB;
+const LOWMEM_LIMIT = 3 * GiB;
 export const FOUR_GIB = 4 * GiB;
 const EBDA_START = 0x9fc00;
 const ACPI_SIZE = 128 * KiB;

@@ -39,9 +39,6 @@ export interface Owner {
   readonly category: PageCategory;
 }
 
-/** Owner id 0: the page is free (in the buddy allocator) or was never handed out. */
-export const NO_OWNER = 0;
-
 export class OwnerRegistry {
   private readonly owners: Owner[] = [{ id: 0, kind: 'memblock', name: '(none)', category: PageCategory.Hole }];
   private readonly byName = new Map<string, number>();

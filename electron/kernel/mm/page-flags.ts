@@ -30,8 +30,6 @@ export const PG = {
   kho_restored: 1 << 12,
 } as const;
 
-export type PageFlagName = keyof typeof PG;
-
 export function pageFlagNames(flags: number): string[] {
   const names: string[] = [];
   for (const [name, bit] of Object.entries(PG)) if (flags & bit) names.push(`PG_${name}`);

@@ -18,9 +18,6 @@ import { CategoryMap } from './category-map';
 import { PageCategory } from '../../../shared/palette';
 import { MIGRATE_CMA, MIGRATE_MOVABLE, PG, type Migratetype } from './page-flags';
 
-/** GUP_PIN_COUNTING_BIAS: what pin_user_pages() adds to the refcount of a small folio. */
-export const GUP_PIN_COUNTING_BIAS = 1024;
-
 const PRIVATE_CHUNK_SHIFT = PAGEBLOCK_ORDER;
 
 export class PageTable {

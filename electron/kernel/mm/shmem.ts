@@ -17,10 +17,10 @@ import { ALLOC_FAILED } from './buddy';
 import { MIGRATE_MOVABLE, PG } from './page-flags';
 
 /** MAX_LFS_FILESIZE on 64-bit, capped to what a double counts exactly. */
-export const MAX_FILE_SIZE = 2 ** 52;
+const MAX_FILE_SIZE = 2 ** 52;
 /** memfd seals that freeze the size (F_SEAL_SHRINK | F_SEAL_GROW). */
-export const F_SEAL_SHRINK = 0x0002;
-export const F_SEAL_GROW = 0x0004;
+const F_SEAL_SHRINK = 0x0002;
+const F_SEAL_GROW = 0x0004;
 
 export class ShmemInode {
   readonly pages = new SparseIndex();

@@ -13,7 +13,7 @@ import { ALLOC_FAILED } from './buddy';
 import { MIGRATE_UNMOVABLE } from './page-flags';
 
 /** VMALLOC_START on x86_64 with 4-level paging. */
-export const VMALLOC_START = 0xffffc90000000000n;
+const VMALLOC_START = 0xffffc90000000000n;
 
 export class VmArea {
   constructor(

@@ -22,10 +22,10 @@ import type { Kernel } from '../kernel';
 import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_UNMOVABLE } from '../mm/page-flags';
 
-export const KHO_TEST_NAME = 'kho_test';
+const KHO_TEST_NAME = 'kho_test';
 export const KHO_TEST_COMPATIBLE = 'kho-test-v1';
 /** KHO_TEST_MAGIC, "KHO!". */
-export const KHO_TEST_MAGIC = 0x4b484f21;
+const KHO_TEST_MAGIC = 0x4b484f21;
 
 export interface TestKhoParams {
   max_mem?: number;

@@ -59,7 +59,7 @@ export function checkCompareForm(f: CompareForm): CompareCheck {
 }
 
 export const DEFAULT_SWEEP = '0, 0.5, 0.9, 0.99, 0.999';
-export const MAX_SWEEP_POINTS = 12;
+const MAX_SWEEP_POINTS = 12;
 
 /** "0, 0.5, 0.9" → [0, 0.5, 0.9]: sorted, without repeats, each a valid sparseness. */
 export function parseSweep(text: string): { ok: true; values: number[] } | { ok: false; error: string } {

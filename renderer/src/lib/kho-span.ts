@@ -7,7 +7,7 @@
 import { PageCategory } from '../../../shared/palette';
 import type { MapView, MapViewRequest } from '../../../shared/views';
 
-export const KHO_CATEGORIES: ReadonlySet<number> = new Set([
+const KHO_CATEGORIES: ReadonlySet<number> = new Set([
   PageCategory.Scratch,
   PageCategory.Restored,
   PageCategory.Leaked,

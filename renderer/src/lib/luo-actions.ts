@@ -14,7 +14,7 @@ import type { FdInfo, LuoView, ProcessView, UserspaceView } from '../../../share
 export type LuoOp = 'open' | 'create' | 'retrieveSession' | 'preserve' | 'retrieveFd' | 'finish' | 'close';
 
 /** The inputs an op takes besides the process. */
-export type LuoInput = 'dev' | 'session' | 'fd' | 'name' | 'token';
+type LuoInput = 'dev' | 'session' | 'fd' | 'name' | 'token';
 
 export interface LuoOpInfo {
   id: LuoOp;

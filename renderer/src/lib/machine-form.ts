@@ -17,7 +17,7 @@ export interface MachineForm {
   khoDebug: boolean;
 }
 
-export type MachineField = keyof MachineForm;
+type MachineField = keyof MachineForm;
 
 export const DEFAULT_FORM: MachineForm = {
   ram: '4G',

@@ -12,7 +12,7 @@ import { cellRect, GRID_CELL_PX, layout, type Viewport } from './map-viewport';
 const PALETTE = paletteRgba();
 
 /** Writes `cells` (palette bytes) as packed RGBA into `out`; unknown bytes render as the hole colour. */
-export function cellsToRgba(cells: Uint8Array, out: Uint32Array): void {
+function cellsToRgba(cells: Uint8Array, out: Uint32Array): void {
   const n = Math.min(cells.length, out.length);
   for (let i = 0; i < n; i++) out[i] = PALETTE[cells[i]!] ?? PALETTE[0]!;
   out.fill(0, n);

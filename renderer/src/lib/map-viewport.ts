@@ -47,7 +47,7 @@ const floorPow2 = (n: number) => (n < 1 ? 1 : 2 ** Math.floor(Math.log2(n)));
 const ceilPow2 = (n: number) => (n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n)));
 
 /** The widest row, in cells, the canvas can hold with cells of at least MIN_CELL_PX. */
-export function maxCols(width: number): number {
+function maxCols(width: number): number {
   return floorPow2(Math.max(1, width / MIN_CELL_PX));
 }
 
@@ -83,12 +83,11 @@ export function maxPagesPerRow(width: number, maxPfn: number): number {
 export function fit(width: number, height: number, maxPfn: number): Viewport {
   let pagesPerRow = minPagesPerRow(width);
   const limit = maxPagesPerRow(width, maxPfn);
-  let l = layout({ width, height, maxPfn, pagesPerRow, topRow: 0 });
   for (; pagesPerRow < limit; pagesPerRow *= 2) {
-    l = layout({ width, height, maxPfn, pagesPerRow, topRow: 0 });
+    const l = layout({ width, height, maxPfn, pagesPerRow, topRow: 0 });
     if (l.totalRows * l.cellPx <= height) break;
   }
-  l = layout({ width, height, maxPfn, pagesPerRow, topRow: 0 });
+  const l = layout({ width, height, maxPfn, pagesPerRow, topRow: 0 });
   const rowScale = Math.min(MAX_ROW_SCALE, Math.max(1, height / (l.totalRows * l.cellPx)));
   return { width, height, maxPfn, pagesPerRow, topRow: 0, rowScale };
 }
@@ -148,7 +147,10 @@ export function zoomAnchor(v: Viewport, pfn: number | null): { x: number; y: num
   return { x: v.width / 2, y: v.height / 2 };
 }
 
-/** Same viewport for a resized canvas, keeping the top row; a stretched fit view fits again. */
+/**
+ * Same viewport for a resized canvas, keeping the top row; a stretched fit view fits again.
+ * @public MemoryMap.svelte calls it as `V.resize`, which knip does not see.
+ */
 export function resize(v: Viewport, width: number, height: number): Viewport {
   if ((v.rowScale ?? 1) !== 1) return fit(width, height, v.maxPfn);
   const lo = minPagesPerRow(width);

@@ -16,7 +16,7 @@ import type { LuoView, UserspaceView } from '../../../shared/views';
 import { apiErrorLine, stepDetail, stepResultLine } from './format';
 
 /** The log keeps the newest lines only; older ones stay in the host and the report. */
-export const MAX_LOG_LINES = 20_000;
+const MAX_LOG_LINES = 20_000;
 const EVENT_BATCH = 10_000;
 
 export interface BannerMessage {

@@ -49,7 +49,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
 ];
 
 /** True when keys should go to the element, not to shortcuts (text fields, selects, editables). */
-export function isTypingTarget(target: EventTarget | null): boolean {
+function isTypingTarget(target: EventTarget | null): boolean {
   if (!target || typeof (target as Element).closest !== 'function') return false;
   const el = target as HTMLElement;
   if (el.isContentEditable) return true;

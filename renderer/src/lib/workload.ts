@@ -77,7 +77,7 @@ export interface MemfdRequest {
 }
 
 /** spawn (only when the process is not alive) then memfd_create; the write follows once the fd is known. */
-export function memfdPrelude(req: MemfdRequest, alive: ReadonlySet<string>): CommandInput[] {
+function memfdPrelude(req: MemfdRequest, alive: ReadonlySet<string>): CommandInput[] {
   const cmds: CommandInput[] = [];
   if (!alive.has(req.process)) cmds.push({ op: 'spawn', name: req.process });
   cmds.push({ op: 'memfd_create', process: req.process, name: req.name, size: req.size });
@@ -85,7 +85,7 @@ export function memfdPrelude(req: MemfdRequest, alive: ReadonlySet<string>): Com
 }
 
 /** Fills the whole memfd with random bytes from the machine's RNG. */
-export function memfdFill(req: MemfdRequest, fd: number): CommandInput {
+function memfdFill(req: MemfdRequest, fd: number): CommandInput {
   return { op: 'write', process: req.process, fd, offset: 0, length: req.size, data: { random: true } };
 }
 

@@ -53,7 +53,7 @@ export function totalFree(kernel: Kernel): number {
 }
 
 /** Per-zone counters recomputed from free blocks: nrFree[order * MIGRATE_TYPES + mt] and freePages[mt]. */
-export function countsFromWalk(blocks: readonly FreeBlock[], nid: number): { nrFree: number[]; freePages: number[] } {
+function countsFromWalk(blocks: readonly FreeBlock[], nid: number): { nrFree: number[]; freePages: number[] } {
   const nrFree = new Array<number>(NR_PAGE_ORDERS * MIGRATE_TYPES).fill(0);
   const freePages = new Array<number>(MIGRATE_TYPES).fill(0);
   for (const b of blocks) {

@@ -23,7 +23,7 @@ import type { Host } from '../../../electron/host/host';
  * `liveupdate=off`: these tests exercise KHO alone (with LUO on, reboot would finalize again and
  * LUO would preserve its own pages at boot); LUO's tests live in test/unit/luo.
  */
-export const KHO_CMDLINE = 'kho=on kho_scratch=64M,32M,16M liveupdate=off';
+const KHO_CMDLINE = 'kho=on kho_scratch=64M,32M,16M liveupdate=off';
 
 /** A cold-booted machine with KHO on (256 MiB unless told otherwise). */
 export function bootKho(opts: Partial<MachineConfigInput> = {}): { m: Machine; k: Kernel } {
