@@ -1,12 +1,14 @@
 /**
- * DOC: Kexec HandOver, outgoing side (Linux 6.19, era C: reference/kho-core.md §1.4, §6)
+ * DOC: Kexec HandOver, outgoing side (Linux 6.19, kernel/liveupdate/kexec_handover.c)
  *
  * What a running kernel offers its subsystems: preserve folios, page ranges and vmalloc areas
  * (and undo that), allocate preserved memory, publish sub-FDTs by name in the root FDT, and
  * finalize — serialize the tracker and point `preserved-memory-map` at it, again whenever asked.
- * Preserving memory that overlaps a scratch area is refused with EINVAL and a warning, as
- * CONFIG_KEXEC_HANDOVER_DEBUG kernels do (the simulated kernel is built with it). Preserving
- * after finalize is allowed, as in 6.19, but only the next finalize makes it visible.
+ * Preserving memory that overlaps a scratch area is refused with EINVAL and a warning only by
+ * kernels built with CONFIG_KEXEC_HANDOVER_DEBUG (the machine option `khoDebug`,
+ * kernel/liveupdate/kexec_handover_debug.c: kho_scratch_overlap()); without it, as distributions
+ * build, such memory is preserved and the next kernel's early allocations in scratch may overwrite
+ * it. Preserving after finalize is allowed, as in 6.19, but only the next finalize makes it visible.
  */
 import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
 import { KHO_FDT_COMPATIBLE, KHO_VMALLOC_ALLOC, KHO_VMALLOC_SIZE, PROP_PRESERVED_MEMORY_MAP, PROP_SUB_FDT, type ScratchArea } from '../abi/kho-v1';
@@ -54,7 +56,9 @@ export class KhoOut {
     return this.writeFdt(root, true);
   }
 
+  /** kho_scratch_overlap(): always false unless CONFIG_KEXEC_HANDOVER_DEBUG. */
   private scratchOverlap(pfn: number, nr: number): boolean {
+    if (!this.k.ctx.config.khoDebug) return false;
     const start = pfn * PAGE_SIZE;
     const end = (pfn + nr) * PAGE_SIZE;
     for (const a of this.scratch) if (a.addr < end && start < a.addr + a.size) return true;
