@@ -7,6 +7,8 @@ import { PAGE_SIZE } from '../../../shared/units';
 import { KHO_PAGE_MAGIC } from '../../../electron/kernel/abi/kho-v1';
 import { getU32 } from '../../../electron/kernel/abi/bytes';
 import { csumPartial } from '../../../electron/kernel/lib/checksum';
+import { isErr } from '../../../electron/kernel/lib/errno';
+import { PG } from '../../../electron/kernel/mm/page-flags';
 import { decodeFdt, getProp, readU64le } from '../../../electron/kernel/lib/fdt';
 import { testKhoInit } from '../../../electron/kernel/modules/test-kho';
 import { allocFolio, bootKho, kexecLoad, logLines, rebootInto } from './helpers';
@@ -104,5 +106,38 @@ describe('lib/test_kho.c: kho_test_prepare_fdt() / kho_test_restore_data()', () 
     // folio 4 onwards still carries the KHOP stamp: nobody restored it
     const stamped = k2.khoIn!.blocks.filter((b) => k2.pages.privateHi(b.pfn) === KHO_PAGE_MAGIC);
     expect(stamped.length).toBeGreaterThan(Number(later![1]) - 4);
+  });
+});
+
+describe('kho_restore_vmalloc(): unknown flags dropped, restored chunk by chunk (kernel/liveupdate/kexec_handover.c)', () => {
+  /** A 600-page vmalloc area (two chunk pages) preserved in kernel 1; its descriptor and the next kernel. */
+  function preservedArea() {
+    const { m, k } = bootKho();
+    const area = k.vmalloc.alloc('v', 600 * PAGE_SIZE);
+    if (isErr(area)) throw new Error(area.reason);
+    const desc = k.khoOut!.preserveVmalloc(area);
+    if (isErr(desc)) throw new Error(desc.reason);
+    expect(k.khoOut!.finalize()).toBeNull();
+    kexecLoad(m);
+    return { m, k2: rebootInto(m), desc: desc.slice(), pfns: area.pfns.slice() };
+  }
+
+  it('flags it does not know are ignored: the area comes back', () => {
+    const { k2, desc, pfns } = preservedArea();
+    desc[13] = 0x80; // flags |= 0x8000
+    const back = k2.khoIn!.restoreVmalloc(desc, 'v');
+    expect(back).not.toBeNull();
+    expect(back!.pfns).toEqual(pfns);
+  });
+
+  it('a descriptor declaring too few pages: the first pieces are restored, then NULL — a partial restore', () => {
+    const { m, k2, desc, pfns } = preservedArea();
+    desc.set([100, 0, 0, 0], 8); // total_pages = 100
+    const since = m.log.lastSeq;
+    expect(k2.khoIn!.restoreVmalloc(desc, 'v')).toBeNull();
+    expect(logLines(m, 'info', since).some((l) => /100 page\(s\) restored before it stay restored/.test(l))).toBe(true);
+    expect(k2.pages.flags[pfns[0]!]! & PG.kho_restored).not.toBe(0);
+    expect(k2.pages.flags[pfns[99]!]! & PG.kho_restored).not.toBe(0);
+    expect(k2.pages.privateHi(pfns[100]!)).toBe(KHO_PAGE_MAGIC); // never reached
   });
 });
