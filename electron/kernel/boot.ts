@@ -238,7 +238,7 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
     else if (k.khoOut) scratchToCma(k, k.khoOut.scratch);
     const err = k.khoOut?.init();
     if (err) {
-      log.err('KHO', `kho_init failed: ${err.reason}; disabling kexec handover`);
+      log.err('kho-lab', `KHO: kho_init failed: ${err.reason}; disabling kexec handover`);
       k.khoOut = null;
     }
   }
@@ -331,7 +331,7 @@ function reserveScratch(k: Kernel, spec: ScratchSpec): ScratchArea[] | null {
     const addr = mb.allocRange(size, CMA_MIN_ALIGNMENT_BYTES, 0, end, nid, exact);
     if (addr < 0) return false;
     areas.push({ addr, size });
-    k.log.info('KHO', `scratch ${what}: ${formatBytes(size)} at ${hex(addr, 16)}`);
+    k.log.info('kho-lab', `KHO scratch ${what}: ${formatBytes(size)} at ${hex(addr, 16)}`);
     return true;
   };
   if (!take(sizes.lowmem, ARCH_LOW_ADDRESS_LIMIT, NUMA_NO_NODE, false, 'lowmem')) return fail('lowmem scratch buffer');

@@ -101,7 +101,7 @@ export function kexecFileLoad(k: Kernel, cmdline: string, initrdSize: number): K
   const placed = place(wants, ranges);
   if (!Array.isArray(placed)) {
     const where = scratch ? 'in any KHO scratch area' : 'in RAM';
-    k.log.err('kexec_file', `no room for the ${placed.name} segment (${formatBytes(placed.size)}) ${where}`);
+    k.log.err('kho-lab', `kexec_file_load: no room for the ${placed.name} segment (${formatBytes(placed.size)}) ${where}`);
     return kerr(scratch ? 'EADDRNOTAVAIL' : 'ENOMEM', `the ${placed.name} segment (${formatBytes(placed.size)}) does not fit ${where}`);
   }
   const at = (name: string) => placed.find(([w]) => w.name === name)?.[1] ?? 0;
@@ -132,8 +132,8 @@ export function kexecFileLoad(k: Kernel, cmdline: string, initrdSize: number): K
     else seg.identity = blobIdentity(w.name);
     return seg;
   });
-  for (const s of segments) k.log.info('kexec_file', `${s.name}: ${formatBytes(s.size)} at ${hex(s.dest, 16)}`);
-  if (k.khoOut) k.log.info('kexec_file', `KHO: root FDT at ${hex(k.khoOut.fdtPhys)}, scratch array of ${scratch!.length} areas at ${hex(at('KHO scratch array'))}`);
+  for (const s of segments) k.log.info('kho-lab', `kexec segment ${s.name}: ${formatBytes(s.size)} at ${hex(s.dest, 16)}`);
+  if (k.khoOut) k.log.info('kho-lab', `kexec handover: root FDT at ${hex(k.khoOut.fdtPhys)}, scratch array of ${scratch!.length} areas at ${hex(at('KHO scratch array'))}`);
   return { segments, bootParams: paramsAt, cmdline };
 }
 

@@ -139,7 +139,7 @@ export class KhoIn {
       }
       phys = chunk.next;
     }
-    this.k.log.info('KHO', `restored memory map: ${this.nrBlocks} preserved blocks from ${seen.size} chunk(s)`);
+    this.k.log.info('kho-lab', `KHO restored memory map: ${this.nrBlocks} preserved blocks from ${seen.size} chunk(s)`);
     return null;
   }
 
@@ -194,7 +194,7 @@ export class KhoIn {
   }
 
   private abandon(why: string): KernelError {
-    this.k.log.err('KHO', `${why} (a real kernel would fault here); abandoning the handover`);
+    this.k.log.err('kho-lab', `KHO: ${why} (a real kernel would fault here); abandoning the handover`);
     this.fdtPhys = 0;
     return kerr('EINVAL', why);
   }

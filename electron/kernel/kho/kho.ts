@@ -130,7 +130,8 @@ export class KhoOut {
 
   unpreserveFolio(pfn: number): void {
     const order = this.k.pages.flags[pfn]! & PG.head ? this.k.pages.order[pfn]! : 0;
-    if (this.tracker.mark(pfn, order, false)) this.k.log.warn('KHO', `WARNING: unpreserve of pfn ${hex(pfn)} order ${order}, which was not preserved`);
+    // __kho_unpreserve_order() clears the bit whether or not it was set; only the simulator remarks on it.
+    if (this.tracker.mark(pfn, order, false)) this.k.log.info('kho-lab', `unpreserve of pfn ${hex(pfn)} order ${order}, which was not preserved`);
     else this.markPages(pfn, 2 ** order, false, false, true);
   }
 
@@ -309,7 +310,7 @@ export class KhoOut {
     const e = this.writeFdt(root);
     if (e) return e;
     this.finalized = true;
-    this.k.log.info('KHO', `finalized: ${this.tracker.chunkPfns.length} chunk page(s), ${this.tracker.bitmapPages} bitmap page(s), map at ${hex(first)}`);
+    this.k.log.info('kho-lab', `KHO finalized: ${this.tracker.chunkPfns.length} chunk page(s), ${this.tracker.bitmapPages} bitmap page(s), map at ${hex(first)}`);
     return null;
   }
 }

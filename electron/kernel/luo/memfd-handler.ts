@@ -91,7 +91,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     priv.state = r.state;
     args.serializedData = r.data;
     args.privateData = priv;
-    k.log.info('memfd_luo', `preserved ino ${inode.ino} as ${this.compatible}: ${inode.size} bytes in ${folios.length} folios, data at ${hex(r.data)}`);
+    k.log.info('kho-lab', `memfd_luo: preserved ino ${inode.ino} as ${this.compatible}: ${inode.size} bytes in ${folios.length} folios, data at ${hex(r.data)}`);
     return null;
   }
 
@@ -147,7 +147,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       folios.pfn[f] = pfn;
       moved++;
     }
-    if (moved) k.log.info('memfd_luo', `migrated ${moved} folio(s) of ino ${inode.ino} out of CMA before pinning`);
+    if (moved) k.log.info('kho-lab', `memfd_pin_folios: migrated ${moved} folio(s) of ino ${inode.ino} out of CMA before pinning`);
     return null;
   }
 
@@ -261,7 +261,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     inode.size = d.size;
     inode.refs = 1; // LUO's reference; RETRIEVE_FD installs the fd's
     args.file = { kind: 'memfd', inode, pos: d.pos };
-    k.log.info('memfd_luo', `retrieved ino ${inode.ino} from ${this.compatible}: ${d.size} bytes in ${d.folios.length} folios`);
+    k.log.info('kho-lab', `memfd_luo: retrieved ino ${inode.ino} from ${this.compatible}: ${d.size} bytes in ${d.folios.length} folios`);
     return null;
   }
 

@@ -100,7 +100,7 @@ function save(k: Kernel, folios: Folio[], forget: number | undefined): KernelErr
   const kho = k.khoOut!;
   for (const [i, f] of folios.entries()) {
     if (i === forget) {
-      k.log.info('test_kho', `not preserving folio ${i} at pfn ${hex(f.pfn)} (forget=${forget})`);
+      k.log.info('kho-lab', `not preserving folio ${i} at pfn ${hex(f.pfn)} (forget=${forget})`);
       continue;
     }
     const e = kho.preserveFolio(f.pfn);
