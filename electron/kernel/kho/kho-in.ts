@@ -1,5 +1,6 @@
 /**
- * DOC: Kexec HandOver, incoming side (Linux 6.19: reference/kho-core.md §1.6–§1.8)
+ * DOC: Kexec HandOver, incoming side (Linux 6.19, kernel/liveupdate/kexec_handover.c: kho_populate,
+ * kho_mem_deserialize, kho_restore_page)
  *
  * Everything here reads simulated RAM only. kho_populate() maps the FDT and the scratch array
  * whose addresses came in `kho_data`, checks the FDT header, the exact `kho-v1` compatible and a

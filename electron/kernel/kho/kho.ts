@@ -161,7 +161,7 @@ export class KhoOut {
   /**
    * kho_preserve_vmalloc(): preserves every page of the area and a list of zeroed chunk pages
    * (each preserved) holding their physical addresses, 511 per chunk, zero-terminated; returns
-   * the 16-byte `struct kho_vmalloc` descriptor (§3). Undone entirely on failure.
+   * the 16-byte `struct kho_vmalloc` descriptor (include/linux/kho/abi/kexec_handover.h). Undone entirely on failure.
    */
   preserveVmalloc(area: VmArea): Uint8Array | KernelError {
     const chunks: number[] = [];

@@ -1,5 +1,5 @@
 /**
- * DOC: memfd_luo, the memfd file handler (reference/luo-memfd.md §6.1–§6.3)
+ * DOC: memfd_luo, the memfd file handler (mm/memfd_luo.c)
  *
  * What every version of memfd_luo does, whatever bytes it writes: preserve (at PRESERVE_FD)
  * freezes the size (shmem_freeze), pins every folio in [0, size) — memfd_pin_folios() fills holes
