@@ -12,7 +12,7 @@
  * (reserved pages get PG_reserved, NOINIT ones keep their stamp) → memblock_free_all() → kho_init
  * (the outgoing root FDT; on a cold boot the scratch pageblocks become CMA). A cold boot knows
  * only the machine's configuration; a kexec boot knows only what RAM holds at the address of its
- * boot parameters (reference/kho-core.md §1).
+ * boot parameters (arch/x86/kernel/setup.c: parse_setup_data → kho_populate).
  */
 import { GiB, KiB, MAX_PAGE_ORDER, MiB, PAGEBLOCK_NR_PAGES, PAGE_SIZE, formatBytes, hex, memRange } from '../../shared/units';
 import { PageCategory } from '../../shared/palette';
@@ -36,7 +36,7 @@ import { MEMBLOCK, NUMA_NO_NODE } from './mm/memblock';
 import type { OwnerKind } from './mm/owners';
 import { MIGRATE_CMA, PG } from './mm/page-flags';
 
-/** The release the simulator models (reference/kho-core.md §0, era C). */
+/** The release the simulator models (Linux 6.19). */
 const KERNEL_RELEASE = LINUX_6_19.release;
 /** CONFIG_PHYSICAL_START: where the decompressed kernel runs. */
 export const KERNEL_PHYS_START = 16 * MiB;
@@ -238,7 +238,7 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
     else if (k.khoOut) scratchToCma(k, k.khoOut.scratch);
     const err = k.khoOut?.init();
     if (err) {
-      log.err('KHO', `kho_init failed: ${err.reason}; disabling kexec handover`);
+      log.err('kho-lab', `KHO: kho_init failed: ${err.reason}; disabling kexec handover`);
       k.khoOut = null;
     }
   }
@@ -331,7 +331,7 @@ function reserveScratch(k: Kernel, spec: ScratchSpec): ScratchArea[] | null {
     const addr = mb.allocRange(size, CMA_MIN_ALIGNMENT_BYTES, 0, end, nid, exact);
     if (addr < 0) return false;
     areas.push({ addr, size });
-    k.log.info('KHO', `scratch ${what}: ${formatBytes(size)} at ${hex(addr, 16)}`);
+    k.log.info('kho-lab', `KHO scratch ${what}: ${formatBytes(size)} at ${hex(addr, 16)}`);
     return true;
   };
   if (!take(sizes.lowmem, ARCH_LOW_ADDRESS_LIMIT, NUMA_NO_NODE, false, 'lowmem')) return fail('lowmem scratch buffer');

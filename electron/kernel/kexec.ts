@@ -3,7 +3,8 @@
  *
  * `kexec -s -l` (kexec_file_load) builds an image of segments — the kernel, the initrd, the
  * boot parameters page with the command line and the setup_data list, the purgatory and, with
- * KHO on, a copy of the scratch array — and finds each a destination. With KHO on, destinations
+ * KHO on, a copy of the scratch array, added first by kho_fill_kimage() — and finds each a
+ * destination (kernel/kexec_file.c: kimage_file_prepare_segments()). With KHO on, destinations
  * are searched only inside scratch areas, in array order, top-down within an area
  * (kho_locate_mem_hole); if a segment fits nowhere the load fails with EADDRNOTAVAIL. KHO's
  * handoff rides in a setup_data node of type SETUP_KEXEC_KHO (kho_data: root FDT address and
@@ -85,12 +86,14 @@ export function kexecFileLoad(k: Kernel, cmdline: string, initrdSize: number): K
   const scratch: ScratchArea[] | null = k.khoOut ? k.khoOut.scratch : null;
   const scratchBytes = scratch ? encodeScratchArray(scratch) : null;
   const setupSize = scratch ? 48 : 0;
+  // kexec_file_load() runs kho_fill_kimage() before the image loader (kimage_file_prepare_segments),
+  // so the scratch array's segment is placed first: at the top of the first scratch area.
   const wants: Want[] = [
+    ...(scratchBytes ? [{ name: 'KHO scratch array', size: Math.ceil(scratchBytes.length / PAGE_SIZE) * PAGE_SIZE, align: 64 * 1024 }] : []),
     { name: 'kernel', size: kernelSize, align: 2 * MiB },
     ...(initrdSize ? [{ name: 'initrd', size: initrdSize, align: PAGE_SIZE }] : []),
     { name: 'boot params', size: Math.ceil((BOOT_PARAMS_SIZE + cmdPadded + setupSize) / PAGE_SIZE) * PAGE_SIZE, align: PAGE_SIZE },
     { name: 'purgatory', size: PURGATORY_SIZE, align: PAGE_SIZE },
-    ...(scratchBytes ? [{ name: 'KHO scratch array', size: Math.ceil(scratchBytes.length / PAGE_SIZE) * PAGE_SIZE, align: 64 * 1024 }] : []),
   ];
   const ranges: Array<[number, number]> = scratch
     ? scratch.map((a) => [a.addr, a.addr + a.size])
@@ -98,7 +101,7 @@ export function kexecFileLoad(k: Kernel, cmdline: string, initrdSize: number): K
   const placed = place(wants, ranges);
   if (!Array.isArray(placed)) {
     const where = scratch ? 'in any KHO scratch area' : 'in RAM';
-    k.log.err('kexec_file', `no room for the ${placed.name} segment (${formatBytes(placed.size)}) ${where}`);
+    k.log.err('kho-lab', `kexec_file_load: no room for the ${placed.name} segment (${formatBytes(placed.size)}) ${where}`);
     return kerr(scratch ? 'EADDRNOTAVAIL' : 'ENOMEM', `the ${placed.name} segment (${formatBytes(placed.size)}) does not fit ${where}`);
   }
   const at = (name: string) => placed.find(([w]) => w.name === name)?.[1] ?? 0;
@@ -129,8 +132,8 @@ export function kexecFileLoad(k: Kernel, cmdline: string, initrdSize: number): K
     else seg.identity = blobIdentity(w.name);
     return seg;
   });
-  for (const s of segments) k.log.info('kexec_file', `${s.name}: ${formatBytes(s.size)} at ${hex(s.dest, 16)}`);
-  if (k.khoOut) k.log.info('kexec_file', `KHO: root FDT at ${hex(k.khoOut.fdtPhys)}, scratch array of ${scratch!.length} areas at ${hex(at('KHO scratch array'))}`);
+  for (const s of segments) k.log.info('kho-lab', `kexec segment ${s.name}: ${formatBytes(s.size)} at ${hex(s.dest, 16)}`);
+  if (k.khoOut) k.log.info('kho-lab', `kexec handover: root FDT at ${hex(k.khoOut.fdtPhys)}, scratch array of ${scratch!.length} areas at ${hex(at('KHO scratch array'))}`);
   return { segments, bootParams: paramsAt, cmdline };
 }
 

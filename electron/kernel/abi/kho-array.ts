@@ -1,5 +1,5 @@
 /**
- * DOC: the KHO array (Pratyush Yadav's RFC of 9 September 2025, never merged; kho-core.md §4)
+ * DOC: the KHO array (Pratyush Yadav's RFC of 9 September 2025, never merged: include/linux/kho_array.h of the series)
  *
  * A sparse array of u64 entries that survives kexec as a linked list of pages. The descriptor,
  * `struct kho_array` (packed, 16 bytes): magic u32 = 0x4b415252 ("KARR"), version u16 = 0,

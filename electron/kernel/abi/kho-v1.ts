@@ -1,7 +1,8 @@
 /**
  * DOC: the kho-v1 ABI (Linux 6.16–7.0)
  *
- * Byte layouts of what KHO hands to the next kernel in eras A–C (reference/kho-core.md §2):
+ * Byte layouts of what KHO hands to the next kernel in Linux 6.16–7.0 (kernel/liveupdate/kexec_handover.c,
+ * arch/x86/include/uapi/asm/setup_data.h):
  * the root FDT's names, the serialized tracker (a linked list of 4 KiB `khoser_mem_chunk`
  * pages, each pointing at preserved-block bitmaps), the `kho_scratch` array, the x86
  * `setup_data` of type SETUP_KEXEC_KHO carrying `struct kho_data`, and the `page->private`
@@ -16,13 +17,13 @@ export const KHO_FDT_COMPATIBLE = LINUX_6_19.khoCompatible;
 export const PROP_PRESERVED_MEMORY_MAP = 'preserved-memory-map';
 export const PROP_SUB_FDT = 'fdt';
 
-/** KHO_PAGE_MAGIC, "KHOP": the high half of page->private on a preserved head page (§2.5). */
+/** KHO_PAGE_MAGIC, "KHOP": the high half of page->private on a preserved head page (union kho_page_info). */
 export const KHO_PAGE_MAGIC = 0x4b484f50;
 
-/** PRESERVE_BITS from v6.18 on: one bitmap is one page, 32768 blocks of one order (§2.3). */
+/** PRESERVE_BITS from v6.18 on: one bitmap is one page, 32768 blocks of one order (struct kho_mem_phys_bits). */
 export const PRESERVE_BITS = LINUX_6_19.preserveBits;
 
-/** struct khoser_mem_chunk: 16-byte header, then 255 entries of 16 bytes (§2.3). */
+/** struct khoser_mem_chunk: 16-byte header, then 255 entries of 16 bytes (KHOSER_BITMAP_SIZE). */
 const CHUNK_HDR_SIZE = 16;
 const CHUNK_ENTRY_SIZE = 16;
 export const KHOSER_BITMAP_SIZE = (PAGE_SIZE - CHUNK_HDR_SIZE) / CHUNK_ENTRY_SIZE;
@@ -69,7 +70,7 @@ export function decodeChunk(b: Uint8Array): Chunk | string {
   return { next, order, entries };
 }
 
-/** struct kho_scratch: { phys_addr_t addr; phys_addr_t size; } (§2.6). */
+/** struct kho_scratch: { phys_addr_t addr; phys_addr_t size; } (include/linux/kexec_handover.h). */
 export const KHO_SCRATCH_SIZE = 16;
 
 export interface ScratchArea {
@@ -94,7 +95,7 @@ export function decodeScratchArray(b: Uint8Array): ScratchArea[] {
 
 /** x86 setup_data types (arch/x86/include/uapi/asm/setup_data.h). */
 export const SETUP_KEXEC_KHO = 10;
-/** struct kho_data, packed: fdt_addr, fdt_size, scratch_addr, scratch_size (§2.6). */
+/** struct kho_data, packed: fdt_addr, fdt_size, scratch_addr, scratch_size (arch/x86/include/uapi/asm/setup_data.h). */
 export const KHO_DATA_SIZE = 32;
 
 export interface KhoData {
@@ -121,7 +122,7 @@ export function decodeKhoData(b: Uint8Array): KhoData {
   return { fdtAddr: getU64(b, 0), fdtSize: getU64(b, 8), scratchAddr: getU64(b, 16), scratchSize: getU64(b, 24) };
 }
 
-/** struct kho_vmalloc_chunk: an 8-byte next pointer, then 511 physical addresses (§3). */
+/** struct kho_vmalloc_chunk: an 8-byte next pointer, then 511 physical addresses (include/linux/kho/abi/kexec_handover.h). */
 export const KHO_VMALLOC_SIZE = 511;
 /** struct kho_vmalloc flags. */
 export const KHO_VMALLOC_ALLOC = 0x0001;

@@ -1,5 +1,5 @@
 /**
- * DOC: LUO's records inside KHO, Linux 6.19 (reference/luo-memfd.md §4.2)
+ * DOC: LUO's records inside KHO, Linux 6.19 (include/linux/kho/abi/luo.h)
  *
  * The "LUO" KHO sub-FDT (one page): `compatible = "luo-v1"`, `liveupdate-number` (u64, native
  * little-endian, exactly 8 bytes) and a `luo-session` node (`compatible = "luo-session-v2"`,
@@ -47,7 +47,7 @@ export const LUO_FILE_PGCNT = 2;
 export const LUO_SESSION_HEADER_SER_SIZE = 8;
 export const LUO_SESSION_SER_SIZE = 80;
 export const LUO_FILE_SER_SIZE = 64;
-/** (16 · 4096 − 8) / 80 = 819 sessions (the source comment's 744 is stale: §4.2). */
+/** (16 · 4096 − 8) / 80 = 819 sessions (luo_session.c's comment of 744 is stale). */
 export const LUO_SESSION_MAX = Math.floor((LUO_SESSION_PGCNT * PAGE_SIZE - LUO_SESSION_HEADER_SER_SIZE) / LUO_SESSION_SER_SIZE);
 /** 2 pages / 64 bytes = 128 files per session. */
 export const LUO_FILE_MAX = (LUO_FILE_PGCNT * PAGE_SIZE) / LUO_FILE_SER_SIZE;

@@ -1,5 +1,5 @@
 /**
- * DOC: the per-file memfd FDT of the LUO patches before 6.19 (reference/luo-memfd.md §6.2, §8)
+ * DOC: the per-file memfd FDT of the LUO patches before 6.19 (mm/memfd_luo.c of LUO patch v3, August 2025)
  *
  * LUO v3 (patch 29/30, August 2025) serialized a memfd as its own small FDT: one root node with
  * `pos` and `size` (u64, native endian, raw) and `folios`, an array of 16-byte

@@ -1,5 +1,5 @@
 /**
- * DOC: memfd-v1, the merged memfd_luo format of Linux 6.19 (reference/luo-memfd.md §6.3)
+ * DOC: memfd-v1, the merged memfd_luo format of Linux 6.19 (include/linux/kho/abi/memfd.h)
  *
  * `struct memfd_luo_ser` (packed, 40 bytes): pos u64, size u64, nr_folios u64, folios (the
  * 16-byte `struct kho_vmalloc` of the folio array). `struct memfd_luo_folio_ser` (packed, 16

@@ -1,11 +1,11 @@
 /**
- * DOC: block decomposition (reference/kho-core.md §6.3)
+ * DOC: block decomposition (kernel/liveupdate/kexec_handover.c: kho_preserve_pages, __kho_unpreserve)
  *
  * kho_preserve_pages(), kho_unpreserve_pages() and kho_restore_pages() all cut a page range into
  * the largest naturally aligned power-of-two blocks: order = min(ctz(pfn), ilog2(pages left)).
  * There is no MAX_PAGE_ORDER cap, so restore must see exactly the range that was preserved.
  */
-/** One naturally aligned block of the §6.3 decomposition. */
+/** One naturally aligned block of that decomposition. */
 export interface Block {
   pfn: number;
   order: number;

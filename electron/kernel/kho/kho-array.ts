@@ -1,5 +1,6 @@
 /**
- * DOC: the KHO array library of the RFC (kho-core.md §4; layout in abi/kho-array.ts)
+ * DOC: the KHO array library of Pratyush Yadav's RFC ("kho: add kho_array", September 2025, never
+ * merged: lib/kho_array.c of the series; layout in abi/kho-array.ts)
  *
  * KhoArrayWriter is `ka_iter` in write mode: positions only move forward (EINVAL otherwise), and
  * a write past the last page links a new zeroed page (folio_alloc(GFP_KERNEL | __GFP_ZERO, 0),

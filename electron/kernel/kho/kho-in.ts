@@ -1,5 +1,6 @@
 /**
- * DOC: Kexec HandOver, incoming side (Linux 6.19: reference/kho-core.md §1.6–§1.8)
+ * DOC: Kexec HandOver, incoming side (Linux 6.19, kernel/liveupdate/kexec_handover.c: kho_populate,
+ * kho_mem_deserialize, kho_restore_page)
  *
  * Everything here reads simulated RAM only. kho_populate() maps the FDT and the scratch array
  * whose addresses came in `kho_data`, checks the FDT header, the exact `kho-v1` compatible and a
@@ -13,9 +14,10 @@
 import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
 import { PageCategory } from '../../../shared/palette';
 import {
-  KHO_FDT_COMPATIBLE, KHO_PAGE_MAGIC, PROP_PRESERVED_MEMORY_MAP, PROP_SUB_FDT, decodeChunk, decodeScratchArray,
+  KHO_VMALLOC_SIZE, KHO_FDT_COMPATIBLE, KHO_PAGE_MAGIC, PROP_PRESERVED_MEMORY_MAP, PROP_SUB_FDT, decodeChunk, decodeScratchArray,
   type KhoData, type ScratchArea,
 } from '../abi/kho-v1';
+import { getU16, getU32, getU64 } from '../abi/bytes';
 import { ERRNO, type KernelError, kerr } from '../lib/errno';
 import { FDT_ERRNO, type FdtNode, decodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
 import type { Kernel } from '../kernel';
@@ -23,7 +25,6 @@ import { PG } from '../mm/page-flags';
 import type { Zone } from '../mm/buddy';
 import type { VmArea } from '../mm/vmalloc';
 import { type Block, decompose } from './blocks';
-import { walkKhoVmalloc } from './vmalloc-walk';
 
 /** Bound on the chunk list walk: more chunks than RAM could hold bitmaps for means a loop. */
 const MAX_CHUNKS = 1 << 20;
@@ -139,7 +140,7 @@ export class KhoIn {
       }
       phys = chunk.next;
     }
-    this.k.log.info('KHO', `restored memory map: ${this.nrBlocks} preserved blocks from ${seen.size} chunk(s)`);
+    this.k.log.info('kho-lab', `KHO restored memory map: ${this.nrBlocks} preserved blocks from ${seen.size} chunk(s)`);
     return null;
   }
 
@@ -194,7 +195,7 @@ export class KhoIn {
   }
 
   private abandon(why: string): KernelError {
-    this.k.log.err('KHO', `${why} (a real kernel would fault here); abandoning the handover`);
+    this.k.log.err('kho-lab', `KHO: ${why} (a real kernel would fault here); abandoning the handover`);
     this.fdtPhys = 0;
     return kerr('EINVAL', why);
   }
@@ -316,27 +317,42 @@ export class KhoIn {
   }
 
   /**
-   * kho_restore_vmalloc(): walks the chunk pages named by a 16-byte `struct kho_vmalloc`,
-   * restores every piece and every chunk page (freeing the chunks), and maps the pages at a new
-   * vmalloc address. Null on any inconsistency.
+   * kho_restore_vmalloc() (kernel/liveupdate/kexec_handover.c): flags it does not know are
+   * dropped (kho_flags_to_vmalloc), then chunk by chunk each piece is restored and each chunk page
+   * freed. A failure part-way returns NULL with what came before already restored: a corrupt
+   * descriptor leaves a partial restore. Pointers outside RAM and looping lists, where a real
+   * kernel would fault or spin, stop the walk with a kho-lab line.
    */
   restoreVmalloc(desc: Uint8Array, name: string): VmArea | null {
-    const walk = walkKhoVmalloc(this.k.ram, desc);
-    if (typeof walk === 'string') {
-      this.k.log.warn('KHO', `kho_restore_vmalloc: ${walk}`);
+    const ram = this.k.ram;
+    const total = getU32(desc, 8);
+    const order = getU16(desc, 14);
+    const fail = (why: string): null => {
+      this.k.log.info('kho-lab', `kho_restore_vmalloc(${name}): ${why}; ${pfns.length} page(s) restored before it stay restored`);
       return null;
-    }
-    const n = 2 ** walk.order;
+    };
     const pfns: number[] = [];
-    for (const piece of walk.pieces) {
-      if (this.restorePages(piece * PAGE_SIZE, n, `vmalloc:${name}`) === null) return null;
-      for (let j = 0; j < n; j++) pfns.push(piece + j);
+    if (order > MAX_PAGE_ORDER) return fail(`order ${order} exceeds MAX_PAGE_ORDER`);
+    const n = 2 ** order;
+    const seen = new Set<number>();
+    for (let chunk = getU64(desc, 0); chunk; ) {
+      if (!this.ramHas(chunk, PAGE_SIZE) || chunk % PAGE_SIZE !== 0 || seen.has(chunk)) return fail(`bad chunk pointer ${hex(chunk)}`);
+      seen.add(chunk);
+      const bytes = ram.read(chunk, PAGE_SIZE);
+      for (let i = 0; i < KHO_VMALLOC_SIZE; i++) {
+        const piece = getU64(bytes, 8 + 8 * i);
+        if (!piece) break;
+        if (pfns.length + n > total) return fail(`the chunks list more than the ${total} pages the descriptor declares`);
+        if (this.restorePages(piece, n, `vmalloc:${name}`) === null) return fail(`piece ${pfns.length / n} at ${hex(piece)} could not be restored`);
+        for (let j = 0; j < n; j++) pfns.push(piece / PAGE_SIZE + j);
+      }
+      if (this.restorePages(chunk, 1, 'KHO vmalloc chunk') === null) return fail(`chunk ${hex(chunk)} could not be restored`);
+      this.k.buddy.freePages(chunk / PAGE_SIZE, 0);
+      chunk = getU64(bytes, 0);
     }
-    for (const chunk of walk.chunks) {
-      if (this.restorePages(chunk * PAGE_SIZE, 1, 'KHO vmalloc chunk') === null) return null;
-      this.k.buddy.freePages(chunk, 0);
-    }
+    if (pfns.length !== total) return fail(`the chunks list ${pfns.length} pages, the descriptor ${total}`);
     return this.k.vmalloc.map(name, pfns);
   }
+
 }
 

@@ -1,12 +1,14 @@
 /**
- * DOC: Kexec HandOver, outgoing side (Linux 6.19, era C: reference/kho-core.md §1.4, §6)
+ * DOC: Kexec HandOver, outgoing side (Linux 6.19, kernel/liveupdate/kexec_handover.c)
  *
  * What a running kernel offers its subsystems: preserve folios, page ranges and vmalloc areas
  * (and undo that), allocate preserved memory, publish sub-FDTs by name in the root FDT, and
  * finalize — serialize the tracker and point `preserved-memory-map` at it, again whenever asked.
- * Preserving memory that overlaps a scratch area is refused with EINVAL and a warning, as
- * CONFIG_KEXEC_HANDOVER_DEBUG kernels do (the simulated kernel is built with it). Preserving
- * after finalize is allowed, as in 6.19, but only the next finalize makes it visible.
+ * Preserving memory that overlaps a scratch area is refused with EINVAL and a warning only by
+ * kernels built with CONFIG_KEXEC_HANDOVER_DEBUG (the machine option `khoDebug`,
+ * kernel/liveupdate/kexec_handover_debug.c: kho_scratch_overlap()); without it, as distributions
+ * build, such memory is preserved and the next kernel's early allocations in scratch may overwrite
+ * it. Preserving after finalize is allowed, as in 6.19, but only the next finalize makes it visible.
  */
 import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
 import { KHO_FDT_COMPATIBLE, KHO_VMALLOC_ALLOC, KHO_VMALLOC_SIZE, PROP_PRESERVED_MEMORY_MAP, PROP_SUB_FDT, type ScratchArea } from '../abi/kho-v1';
@@ -54,7 +56,9 @@ export class KhoOut {
     return this.writeFdt(root, true);
   }
 
+  /** kho_scratch_overlap(): always false unless CONFIG_KEXEC_HANDOVER_DEBUG. */
   private scratchOverlap(pfn: number, nr: number): boolean {
+    if (!this.k.ctx.config.khoDebug) return false;
     const start = pfn * PAGE_SIZE;
     const end = (pfn + nr) * PAGE_SIZE;
     for (const a of this.scratch) if (a.addr < end && start < a.addr + a.size) return true;
@@ -126,7 +130,8 @@ export class KhoOut {
 
   unpreserveFolio(pfn: number): void {
     const order = this.k.pages.flags[pfn]! & PG.head ? this.k.pages.order[pfn]! : 0;
-    if (this.tracker.mark(pfn, order, false)) this.k.log.warn('KHO', `WARNING: unpreserve of pfn ${hex(pfn)} order ${order}, which was not preserved`);
+    // __kho_unpreserve_order() clears the bit whether or not it was set; only the simulator remarks on it.
+    if (this.tracker.mark(pfn, order, false)) this.k.log.info('kho-lab', `unpreserve of pfn ${hex(pfn)} order ${order}, which was not preserved`);
     else this.markPages(pfn, 2 ** order, false, false, true);
   }
 
@@ -156,7 +161,7 @@ export class KhoOut {
   /**
    * kho_preserve_vmalloc(): preserves every page of the area and a list of zeroed chunk pages
    * (each preserved) holding their physical addresses, 511 per chunk, zero-terminated; returns
-   * the 16-byte `struct kho_vmalloc` descriptor (§3). Undone entirely on failure.
+   * the 16-byte `struct kho_vmalloc` descriptor (include/linux/kho/abi/kexec_handover.h). Undone entirely on failure.
    */
   preserveVmalloc(area: VmArea): Uint8Array | KernelError {
     const chunks: number[] = [];
@@ -305,7 +310,7 @@ export class KhoOut {
     const e = this.writeFdt(root);
     if (e) return e;
     this.finalized = true;
-    this.k.log.info('KHO', `finalized: ${this.tracker.chunkPfns.length} chunk page(s), ${this.tracker.bitmapPages} bitmap page(s), map at ${hex(first)}`);
+    this.k.log.info('kho-lab', `KHO finalized: ${this.tracker.chunkPfns.length} chunk page(s), ${this.tracker.bitmapPages} bitmap page(s), map at ${hex(first)}`);
     return null;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * DOC: KHO scratch sizing
  *
- * `kho_scratch=` on a cold boot (reference/kho-core.md §1.3; kexec_handover.c
+ * `kho_scratch=` on a cold boot (kernel/liveupdate/kexec_handover.c:
  * kho_parse_scratch_size, scratch_size_update, scratch_size_node): either a scale in percent of
  * the kernel's memblock reservations (default 200%), or three explicit memparse sizes
  * "LOWMEM,GLOBAL,PERNODE" (any may be 0 but not all; the string must be consumed whole). Every

@@ -1,7 +1,7 @@
 /**
  * DOC: the kho-v1 preserved-memory tracker (outgoing kernel)
  *
- * Eras A–C (reference/kho-core.md §2.3): per order, an index of bitmaps, each one page of
+ * Linux 6.16–7.0 (kernel/liveupdate/kexec_handover.c: __kho_preserve_order, kho_mem_serialize): per order, an index of bitmaps, each one page of
  * PRESERVE_BITS bits; bit b of bitmap i marks the block of that order at pfn
  * ((i * PRESERVE_BITS + b) << order). The bitmaps are real pages whose bits live in simulated
  * RAM; the index over them (an xarray in the kernel) is this kernel's private state. finalize

@@ -1,14 +1,14 @@
 /**
- * DOC: reading a preserved vmalloc area's chunk list (kho-core.md §3)
+ * DOC: reading a preserved vmalloc area's chunk list (include/linux/kho/abi/kexec_handover.h: struct kho_vmalloc)
  *
  * `struct kho_vmalloc` names the first chunk page; each chunk holds `next` and up to 511
  * physical addresses of pieces of 2^order pages, zero-terminated. This walk reads RAM only and
- * checks what kho_restore_vmalloc() relies on — known flags, an order within MAX_PAGE_ORDER,
+ * checks what kho_restore_vmalloc() relies on — an order within MAX_PAGE_ORDER,
  * every page inside RAM, no chunk twice, and exactly `total_pages` pages — so the same answer
  * serves the restore and anyone inspecting the bytes.
  */
 import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
-import { KHO_VMALLOC_ALLOC, KHO_VMALLOC_HUGE_VMAP, KHO_VMALLOC_SIZE } from '../abi/kho-v1';
+import { KHO_VMALLOC_SIZE } from '../abi/kho-v1';
 import { getU16, getU32, getU64 } from '../abi/bytes';
 import type { PhysicalMemory } from '../ram';
 
@@ -24,9 +24,8 @@ export interface VmallocWalk {
 
 export function walkKhoVmalloc(ram: PhysicalMemory, desc: Uint8Array): VmallocWalk | string {
   const total = getU32(desc, 8);
-  const flags = getU16(desc, 12);
   const order = getU16(desc, 14);
-  if (flags & ~(KHO_VMALLOC_ALLOC | KHO_VMALLOC_HUGE_VMAP)) return `unknown kho_vmalloc flags ${hex(flags)}`;
+  // Flags kho_flags_to_vmalloc() does not know are dropped, not refused: they are not read here.
   if (order > MAX_PAGE_ORDER) return `kho_vmalloc order ${order} exceeds MAX_PAGE_ORDER`;
   const inRam = (phys: number): boolean => Number.isFinite(phys) && phys % PAGE_SIZE === 0 && phys / PAGE_SIZE + 2 ** order <= ram.nrPages;
   const walk: VmallocWalk = { chunks: [], pieces: [], order, totalPages: total };

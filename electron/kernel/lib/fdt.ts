@@ -1,8 +1,9 @@
 /**
  * DOC: flattened devicetree (DTB v17)
  *
- * KHO hands the next kernel one FDT page (reference/kho-core.md §2.1) whose sub-nodes point at
- * further FDTs and blobs (§2.2); the handoff passes its address and fdt_len = PAGE_SIZE (§2.6).
+ * KHO hands the next kernel one FDT page (kernel/liveupdate/kexec_handover.c: kho_out_fdt_setup) whose
+ * sub-nodes point at further FDTs and blobs (kho_add_subtree); the handoff passes its address and
+ * fdt_len = PAGE_SIZE (kho_fill_kimage).
  * This module is our libfdt: a plain tree model, a writer that lays blobs out as dtc and libfdt's
  * fdt_pack() do (header, memory reservation block at 0x28, structure block, deduplicated strings
  * block, nothing in between) or as libfdt's sequential-write functions do (the kernel's own FDTs:
@@ -11,7 +12,7 @@
  * libfdt error code, what was wrong and the offset.
  *
  * The container is big-endian, but KHO's own properties are native-endian: a u64 is 8
- * little-endian bytes (§2.1), which is why fdtU64le/readU64le sit beside the standard cells.
+ * little-endian bytes (fdt_property of a u64), which is why fdtU64le/readU64le sit beside the standard cells.
  */
 import { utf8Decode, utf8Encode } from './utf8';
 
@@ -608,7 +609,7 @@ export function fdtU32be(...cells: number[]): Uint8Array {
   return out;
 }
 
-/** KHO's native-endian u64 (kho-core.md §2.1): 8 little-endian bytes. */
+/** KHO's native-endian u64 (kexec_handover.c writes u64 properties as raw memory): 8 little-endian bytes. */
 export function fdtU64le(v: bigint): Uint8Array {
   if (v < 0n || v > U64_MAX) throw new RangeError(`FDT u64 ${v} is out of range`);
   const out = new Uint8Array(8);
@@ -669,7 +670,7 @@ export function findNode(root: FdtNode, path: string): FdtNode | undefined {
 /**
  * fdt_node_check_compatible(): 0 when `compatible` is one of the node's compatible strings, 1 when
  * it is not, -FDT_ERR_NOTFOUND when the node has no compatible property. KHO refuses an incoming
- * FDT unless this is 0 for "kho-v1" (kho-core.md §2.1). A last string without its NUL never matches,
+ * FDT unless this is 0 for "kho-v1" (kho_populate). A last string without its NUL never matches,
  * as in fdt_stringlist_contains().
  */
 export function fdtCheckCompatible(node: FdtNode, compatible: string): 0 | 1 | -1 {

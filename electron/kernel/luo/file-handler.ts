@@ -1,5 +1,5 @@
 /**
- * DOC: LUO file handlers (Linux 6.19 `struct liveupdate_file_handler`, reference/luo-memfd.md §3.4)
+ * DOC: LUO file handlers (Linux 6.19 `struct liveupdate_file_handler`, include/linux/liveupdate.h)
  *
  * A handler says which files it can carry (`canPreserve`), saves one at PRESERVE_FD
  * (`preserve`, setting the u64 `serializedData` that crosses the kexec in `luo_file_ser.data`),

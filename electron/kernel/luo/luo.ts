@@ -222,7 +222,7 @@ export class Luo {
     if (this.deserialized === 'no') {
       const e = this.deserialize();
       this.deserialized = e ? 'eio' : 'ok';
-      if (e) this.log.err('luo', `deserialization of the incoming sessions failed: ${e.errno} (${e.reason})`);
+      if (e) this.log.err('kho-lab', `LUO: deserialization of the incoming sessions failed: ${e.errno} (${e.reason})`);
     }
     if (this.deserialized === 'eio') return kerr('EIO', 'the incoming sessions could not be deserialized (sticky until the next reboot)');
     this.devOpen = true;

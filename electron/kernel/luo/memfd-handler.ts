@@ -1,5 +1,5 @@
 /**
- * DOC: memfd_luo, the memfd file handler (reference/luo-memfd.md §6.1–§6.3)
+ * DOC: memfd_luo, the memfd file handler (mm/memfd_luo.c)
  *
  * What every version of memfd_luo does, whatever bytes it writes: preserve (at PRESERVE_FD)
  * freezes the size (shmem_freeze), pins every folio in [0, size) — memfd_pin_folios() fills holes
@@ -22,7 +22,7 @@ import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_CMA, MIGRATE_UNMOVABLE, PG } from '../mm/page-flags';
 import type { MemfdFile, OpenFile } from '../proc';
 import type { LiveupdateFileHandler, LuoFileOpArgs } from './file-handler';
-import { type DecodedMemfd, FOLIO_DIRTY, FOLIO_UPTODATE, FolioList, type MemfdFormat } from './memfd/format';
+import { type DecodedMemfd, FOLIO_DIRTY, FOLIO_UPTODATE, FolioList, type MemfdFormat, type MetaBlock } from './memfd/format';
 
 /** What preserve keeps for unpreserve (never crosses the kexec). */
 interface MemfdPrivate {
@@ -91,7 +91,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     priv.state = r.state;
     args.serializedData = r.data;
     args.privateData = priv;
-    k.log.info('memfd_luo', `preserved ino ${inode.ino} as ${this.compatible}: ${inode.size} bytes in ${folios.length} folios, data at ${hex(r.data)}`);
+    k.log.info('kho-lab', `memfd_luo: preserved ino ${inode.ino} as ${this.compatible}: ${inode.size} bytes in ${folios.length} folios, data at ${hex(r.data)}`);
     return null;
   }
 
@@ -147,7 +147,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       folios.pfn[f] = pfn;
       moved++;
     }
-    if (moved) k.log.info('memfd_luo', `migrated ${moved} folio(s) of ino ${inode.ino} out of CMA before pinning`);
+    if (moved) k.log.info('kho-lab', `memfd_pin_folios: migrated ${moved} folio(s) of ino ${inode.ino} out of CMA before pinning`);
     return null;
   }
 
@@ -185,7 +185,11 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     return this.format.setPos(this.k, args.serializedData, (args.file as MemfdFile).pos);
   }
 
-  /** The format's bytes, with its metadata kho_restore'd (and then freed, as every version does once done with it). */
+  /**
+   * The format's bytes, with its metadata kho_restore'd and freed as every version does once done
+   * with it — all but the first block, the serialized data `data` points at, which the caller
+   * frees with freeSerialized() when the kernel does (memfd_luo_retrieve: only on success).
+   */
   private takeMetadata(data: number): DecodedMemfd | KernelError {
     const k = this.k;
     const khoIn = k.khoIn;
@@ -198,8 +202,8 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     if (isErr(d)) return d;
     const restored: Array<[number, number]> = [];
     let failed: KernelError | null = null;
-    for (const b of d.meta) {
-      const pfn = b.as === 'folio' ? khoIn.restoreFolio(b.pfn * PAGE_SIZE, b.what) : khoIn.restorePages(b.pfn * PAGE_SIZE, 2 ** b.order, b.what);
+    for (const b of d.meta.slice(1)) {
+      const pfn = this.restoreBlock(khoIn, b);
       if (pfn === null) {
         failed = kerr(b.errno, `${b.what} at ${hex(b.pfn * PAGE_SIZE)} could not be restored`);
         break;
@@ -208,6 +212,20 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     }
     for (const [pfn, order] of restored) k.buddy.freePages(pfn, order);
     return failed ?? d;
+  }
+
+  private restoreBlock(khoIn: NonNullable<Kernel['khoIn']>, b: MetaBlock): number | null {
+    return b.as === 'folio' ? khoIn.restoreFolio(b.pfn * PAGE_SIZE, b.what) : khoIn.restorePages(b.pfn * PAGE_SIZE, 2 ** b.order, b.what);
+  }
+
+  /** kho_restore_free() of the serialized data (the first metadata block). */
+  private freeSerialized(d: DecodedMemfd): void {
+    const head = d.meta[0];
+    const khoIn = this.k.khoIn;
+    if (!head || !khoIn) return;
+    const pfn = this.restoreBlock(khoIn, head);
+    if (pfn === null) this.k.warn('kernel/liveupdate/kexec_handover.c', 'kho_restore_free');
+    else this.k.buddy.freePages(pfn, head.as === 'folio' ? head.order : 0);
   }
 
   /** memfd_luo_retrieve(): a new shmem file whose page cache is the preserved folios. */
@@ -221,6 +239,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const khoIn = k.khoIn!;
     khoIn.beginBatch();
     for (let i = 0; i < folios.length; i++) {
+      if (!folios.pfn[i]) continue; // memfd_luo_retrieve_folios(): a record with pfn 0 holds nothing
       const pfn = khoIn.restoreFolio(folios.pfn[i]! * PAGE_SIZE, 'memfd_luo folios');
       if (pfn === null) {
         khoIn.endBatch();
@@ -238,14 +257,16 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       for (let j = 0; j < n; j++) inode.pages.set(index + j, pfn + j);
     }
     khoIn.endBatch();
+    this.freeSerialized(d);
     inode.size = d.size;
     inode.refs = 1; // LUO's reference; RETRIEVE_FD installs the fd's
     args.file = { kind: 'memfd', inode, pos: d.pos };
-    k.log.info('memfd_luo', `retrieved ino ${inode.ino} from ${this.compatible}: ${d.size} bytes in ${d.folios.length} folios`);
+    k.log.info('kho-lab', `memfd_luo: retrieved ino ${inode.ino} from ${this.compatible}: ${d.size} bytes in ${d.folios.length} folios`);
     return null;
   }
 
   private discardFolio(pfn: number): void {
+    if (!pfn) return; // memfd_luo_discard_folios() skips pfn 0 too
     const got = this.k.khoIn?.restoreFolio(pfn * PAGE_SIZE, 'memfd_luo folios (discarded)');
     if (got !== undefined && got !== null) this.k.buddy.freePages(got, this.k.pages.flags[got]! & PG.head ? this.k.pages.order[got]! : 0);
   }
@@ -256,8 +277,11 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const d = this.takeMetadata(args.serializedData);
     if (isErr(d)) {
       this.k.log.info('kho-lab', `memfd_luo_finish: ${d.reason}`);
+      const decoded = this.k.khoIn ? this.format.decode(this.k.ram, args.serializedData) : d;
+      if (!isErr(decoded)) this.freeSerialized(decoded); // `goto out`: the serialized data is freed anyway
       return;
     }
     for (let i = 0; i < d.folios.length; i++) this.discardFolio(d.folios.pfn[i]!);
+    this.freeSerialized(d);
   }
 }

@@ -6,7 +6,7 @@
  * the parts not already covered and merges neighbours with the same flags and node; freeing cuts
  * a range out. Allocation searches free ranges (memory minus reserved) top-down by default, as
  * Linux does, and marks what it takes MEMBLOCK_RSRV_KERN. In scratch-only mode (a KHO boot,
- * reference/kho-core.md §1.3) only memory regions flagged MEMBLOCK_KHO_SCRATCH are searched.
+ * kernel/liveupdate/kexec_handover.c: kho_populate() → memblock_set_kho_scratch_only()) only memory regions flagged MEMBLOCK_KHO_SCRATCH are searched.
  */
 
 /** enum memblock_flags (include/linux/memblock.h). */

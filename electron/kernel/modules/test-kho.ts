@@ -1,26 +1,29 @@
 /**
- * DOC: lib/test_kho.c (reference/kho-core.md §5.1)
+ * DOC: lib/test_kho.c as in Linux 6.19
  *
  * The kernel's own KHO test, as a module of the simulated kernel. On a boot without a
  * "kho_test" subtree it saves: folios of random orders until max_mem (8 MiB by default), filled
- * with random bytes, a running checksum over them, an array of `phys | order` entries in vmalloc
- * memory preserved with kho_preserve_vmalloc, and a sub-FDT (compatible "kho-test-v1", magic
- * "KHO!", node `data` with nr_folios, folios_info, csum) published with kho_add_subtree. On a KHO
- * boot it restores: retrieves the subtree, checks it, restores the array and every folio, checks
- * each order and the checksum, and logs "KHO restore succeeded" or "KHO restore failed".
+ * with random bytes, their csum_partial() chained in folio order, an array of `phys | order`
+ * entries in vmalloc memory preserved with kho_preserve_vmalloc, and a sub-FDT (compatible
+ * "kho-test-v1", magic "KHO!", node `data` with nr_folios, folios_info, csum) in a folio of order
+ * get_order(nr_folios * 8 + PAGE_SIZE), preserved and published with kho_add_subtree. On a KHO
+ * boot it restores: retrieves the subtree, checks it, restores the array, then restores folio
+ * after folio, summing each, and stops at the first that fails to restore or has the wrong order
+ * — the rest stay preserved, unrestored — then compares the sum. The sub-FDT folio itself is
+ * never restored: it stays reserved.
  *
  * Two parameters are the simulator's, for experiments: `forget` leaves folio N out of the
  * preservation (its entry stays in the array), and `chain` re-preserves the restored folios so
- * that a further kexec can check them again.
+ * that a further kexec can check them again. Its explanations are logged as "kho-lab".
  */
 import { MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SIZE, hex } from '../../../shared/units';
 import { getU32, getU64, putU32, putU64 } from '../abi/bytes';
 import { type KernelError, isErr, kerr } from '../lib/errno';
-import { combine } from '../lib/hash';
+import { csumPartial } from '../lib/checksum';
 import { type FdtNode, decodeFdt, encodeFdt, fdtCheckCompatible, fdtString, getProp } from '../lib/fdt';
 import type { Kernel } from '../kernel';
 import { ALLOC_FAILED } from '../mm/buddy';
-import { MIGRATE_UNMOVABLE } from '../mm/page-flags';
+import { MIGRATE_UNMOVABLE, PG } from '../mm/page-flags';
 
 const KHO_TEST_NAME = 'kho_test';
 export const KHO_TEST_COMPATIBLE = 'kho-test-v1';
@@ -49,11 +52,16 @@ const u32 = (v: number) => {
   return b;
 };
 
-/** The module's checksum: page checksums folded in folio order (csum_partial in the kernel). */
-function checksum(k: Kernel, folios: readonly Folio[]): number {
-  let h = 0;
-  for (const f of folios) for (let i = 0; i < 2 ** f.order; i++) h = combine(h, k.ram.checksum(f.pfn + i));
-  return h;
+/** csum_partial() over each folio's bytes, chained in folio order, as the module computes `csum`. */
+function checksum(k: Kernel, folios: readonly Folio[], sum = 0): number {
+  for (const f of folios) sum = folioCsum(k, f, sum);
+  return sum;
+}
+
+function folioCsum(k: Kernel, f: Folio, sum: number): number {
+  const bytes = new Uint8Array(PAGE_SIZE << f.order);
+  for (let i = 0; i < 2 ** f.order; i++) bytes.set(k.ram.page(f.pfn + i), i * PAGE_SIZE);
+  return csumPartial(bytes, sum);
 }
 
 function owner(k: Kernel): number {
@@ -92,7 +100,7 @@ function save(k: Kernel, folios: Folio[], forget: number | undefined): KernelErr
   const kho = k.khoOut!;
   for (const [i, f] of folios.entries()) {
     if (i === forget) {
-      k.log.info('test_kho', `not preserving folio ${i} at pfn ${hex(f.pfn)} (forget=${forget})`);
+      k.log.info('kho-lab', `not preserving folio ${i} at pfn ${hex(f.pfn)} (forget=${forget})`);
       continue;
     }
     const e = kho.preserveFolio(f.pfn);
@@ -127,22 +135,28 @@ function save(k: Kernel, folios: Folio[], forget: number | undefined): KernelErr
       },
     ],
   };
-  const enc = encodeFdt(fdt, { capacity: PAGE_SIZE });
+  // kho_test_prepare_fdt(): a folio of get_order(nr_folios * sizeof(phys_addr_t) + PAGE_SIZE).
+  const fdtSize = folios.length * 8 + PAGE_SIZE;
+  const enc = encodeFdt(fdt, { capacity: fdtSize });
   if (!enc.ok) return kerr('ENOMEM', enc.message);
-  const fdtPhys = kho.allocPreserve(PAGE_SIZE, 'test_kho sub-FDT');
+  const fdtPhys = kho.allocPreserve(fdtSize, 'test_kho sub-FDT');
   if (isErr(fdtPhys)) return fdtPhys;
   k.ram.write(fdtPhys, enc.bytes);
   return kho.addSubtree(KHO_TEST_NAME, fdtPhys);
 }
 
-/** The restore path, reading only what the previous kernel left in RAM. */
+/** The restore path (kho_test_restore), reading only what the previous kernel left in RAM. */
 function restore(k: Kernel, fdtPhys: number, params: TestKhoParams): TestKhoResult {
   const failed = (why: string): TestKhoResult => {
-    k.log.err('test_kho', `KHO restore failed: ${why}`);
+    k.log.err('test_kho', 'KHO restore failed');
+    k.log.info('kho-lab', `test_kho: ${why}`);
     return { ok: false, message: `KHO restore failed: ${why}` };
   };
   const khoIn = k.khoIn!;
-  const d = decodeFdt(k.ram.read(fdtPhys, PAGE_SIZE));
+  // The sub-FDT is read in place (phys_to_virt) and never restored: its folio stays reserved.
+  const head = k.ram.read(fdtPhys, 8);
+  const total = new DataView(head.buffer, head.byteOffset).getUint32(4);
+  const d = decodeFdt(k.ram.read(fdtPhys, Math.max(PAGE_SIZE, Math.min(total, k.ctx.layout.maxPfn * PAGE_SIZE - fdtPhys))));
   if (!d.ok) return failed(`the kho_test FDT at ${hex(fdtPhys)} is invalid: ${d.message}`);
   const magic = getProp(d.root, 'magic');
   if (fdtCheckCompatible(d.root, KHO_TEST_COMPATIBLE) !== 0 || !magic || magic.length !== 4 || getU32(magic, 0) !== KHO_TEST_MAGIC) {
@@ -158,23 +172,32 @@ function restore(k: Kernel, fdtPhys: number, params: TestKhoParams): TestKhoResu
   const count = getU32(nr, 0);
   const info = new Uint8Array(area.pfns.length * PAGE_SIZE);
   area.pfns.forEach((pfn, i) => info.set(k.ram.read(pfn * PAGE_SIZE, PAGE_SIZE), i * PAGE_SIZE));
+  // kho_test_restore_data(): restore and sum folio by folio; the first failure ends the loop.
   const folios: Folio[] = [];
-  for (let i = 0; i < count; i++) {
-    if ((i + 1) * 8 > info.length) return failed(`folios_info holds fewer than ${count} entries`);
+  let sum = 0;
+  let stopped = '';
+  for (let i = 0; i < count && (i + 1) * 8 <= info.length; i++) {
     const entry = getU64(info, i * 8);
     const phys = entry - (entry % PAGE_SIZE);
     const order = entry % PAGE_SIZE;
     const pfn = khoIn.restoreFolio(phys, 'test_kho folios');
-    if (pfn === null) return failed(`folio ${i} (order ${order}) at pfn ${hex(phys / PAGE_SIZE)}: kho_restore_folio failed`);
-    const got = k.pages.order[pfn]!;
-    if (got !== order) return failed(`folio ${i} at pfn ${hex(pfn)}: order ${got}, expected ${order}`);
+    if (pfn === null) {
+      stopped = `folio ${i} (order ${order}) at pfn ${hex(phys / PAGE_SIZE)}: kho_restore_folio failed; folios ${i}..${count - 1} left unrestored`;
+      break;
+    }
+    const got = k.pages.flags[pfn]! & PG.head ? k.pages.order[pfn]! : 0;
+    if (got !== order) {
+      stopped = `folio ${i} at pfn ${hex(pfn)}: order ${got}, expected ${order}; folios ${i + 1}..${count - 1} left unrestored`;
+      break;
+    }
+    sum = folioCsum(k, { pfn, order }, sum);
     folios.push({ pfn, order });
   }
   k.vmalloc.free(area);
-  const fdtPfn = khoIn.restoreFolio(fdtPhys, 'test_kho sub-FDT');
-  if (fdtPfn !== null) k.buddy.freePages(fdtPfn, 0);
-  const sum = checksum(k, folios);
-  if (sum !== getU32(csum, 0)) return failed(`checksum ${hex(sum, 8)} differs from the saved ${hex(getU32(csum, 0), 8)}`);
+  if (sum !== getU32(csum, 0)) {
+    if (!params.chain) for (const f of folios) k.buddy.freePages(f.pfn, f.order);
+    return failed(`${stopped ? stopped + '; ' : ''}checksum ${hex(sum, 8)} differs from the saved ${hex(getU32(csum, 0), 8)}`);
+  }
   k.log.info('test_kho', 'KHO restore succeeded');
   if (params.chain) {
     const e = save(k, folios, params.forget);

@@ -154,8 +154,8 @@ describe('root FDT checks: "disabling KHO revival", boot as if cold', () => {
 });
 
 describe('scratch', () => {
-  it('preserving memory inside a scratch area is EINVAL with a WARNING; next to it is fine', () => {
-    const { m, k } = bootKho();
+  it('kho_scratch_overlap() (CONFIG_KEXEC_HANDOVER_DEBUG): preserving memory inside a scratch area is EINVAL with a WARNING; next to it is fine', () => {
+    const { m, k } = bootKho({ khoDebug: true });
     const kho = k.khoOut!;
     const area = kho.scratch.find((s) => s.size > 0)!;
     const first = area.addr / PAGE_SIZE;

@@ -82,7 +82,8 @@ describe('KHO round trip (property)', () => {
             expect(k2.khoIn!.restoreFolio(f.pfn * PAGE_SIZE, 't')).toBeNull();
           }
           const unpreserved = folios.filter((x) => !x.preserve).length;
-          expect(logLines(m, 'warn').length - warnsBefore).toBe(unpreserved);
+          // kho_restore_page()'s WARN_ON_ONCE prints once per kernel; the simulator explains each refusal
+          expect(logLines(m, 'warn').length - warnsBefore).toBe(Math.min(1, unpreserved));
 
           for (const f of folios.filter((x) => x.preserve)) {
             if (f.order > 0) expect(k2.khoIn!.restoreFolio((f.pfn + 1) * PAGE_SIZE, 't')).toBeNull(); // a tail page

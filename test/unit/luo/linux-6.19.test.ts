@@ -6,6 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../../shared/units';
 import { LUO_FDT_COMPATIBLE, LUO_FDT_LIVEUPDATE_NUM, LUO_FDT_SESSION_COMPATIBLE, LUO_FDT_SESSION_HEADER, LUO_FDT_SESSION_NODE_NAME, LUO_FDT_SIZE, luoFdt } from '../../../electron/kernel/abi/luo-v1';
 import { type FdtNode, encodeFdt } from '../../../electron/kernel/lib/fdt';
+import { KHO_PAGE_MAGIC } from '../../../electron/kernel/abi/kho-v1';
+import { writeFolioSer } from '../../../electron/kernel/abi/memfd-v1';
+import { isErr } from '../../../electron/kernel/lib/errno';
+import { memfdV1 } from '../../../electron/kernel/luo/memfd/v1';
 import type { Machine } from '../../../electron/kernel/machine';
 import type { MemfdFile } from '../../../electron/kernel/proc';
 import { PG } from '../../../electron/kernel/mm/page-flags';
@@ -358,5 +362,52 @@ describe('luo_session_deserialize() of 6.19.0 ignores luo_file_deserialize()\'s 
     expect(t.run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: s2, token: 2 }).errno).toBe('ENOENT');
     expect(t.run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: s2, token: 3 }).errno).toBe('ENOENT');
     expect(t.m.kernel!.luo!.incoming[0]!.lost).toBe(2);
+  });
+});
+
+describe('memfd_luo_retrieve() (mm/memfd_luo.c)', () => {
+  /** A 4-page memfd preserved as memfd-v1 in session "s" with token 1, handed over; the next kernel's decode of it. */
+  function handedOver() {
+    const t = luoMachine();
+    t.ok({ op: 'memfd_create', process: 'vmm', name: 'm' }); // 3
+    t.ok({ op: 'write', process: 'vmm', fd: 3, data: { random: true }, length: '16K' });
+    t.ok({ op: 'luo_open', process: 'vmm' }); // 4
+    t.ok({ op: 'luo_create_session', process: 'vmm', fd: 4, name: 's' }); // 5
+    t.ok({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: 1 });
+    const data = t.m.kernel!.luo!.outgoing[0]!.files[0]!.args.serializedData;
+    t.ok({ op: 'kexec_load' });
+    t.ok({ op: 'reboot' });
+    t.ok({ op: 'boot' });
+    const d = memfdV1.decode(t.m.ram, data);
+    if (isErr(d)) throw new Error(d.reason);
+    const array = d.meta.find((b) => b.what === 'memfd_luo folio array')!;
+    t.ok({ op: 'spawn', name: 'vmm' });
+    const dev = t.ok({ op: 'luo_open', process: 'vmm' })!;
+    const s = t.ok({ op: 'luo_retrieve_session', process: 'vmm', fd: dev, name: 's' })!;
+    return { ...t, data, d, arrayPhys: array.pfn * PAGE_SIZE, s };
+  }
+
+  it('a folio record with pfn 0 is skipped: that index comes back as a hole, the rest as preserved', () => {
+    const t = handedOver();
+    t.m.ram.write(t.arrayPhys + 16, new Uint8Array(8)); // record 1: pfn 0
+    const fd = t.ok({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: t.s, token: 1 })!;
+    const f = t.m.kernel!.processes.file(t.m.kernel!.processes.byName.get('vmm')!, fd) as MemfdFile;
+    expect(f.inode.pages.get(0)).toBe(t.d.folios.pfn[0]);
+    expect(f.inode.pages.get(1)).toBe(-1);
+    expect(f.inode.pages.get(2)).toBe(t.d.folios.pfn[2]);
+    // success: the serialized data was kho_restore_free()d
+    expect(t.m.kernel!.pages.privateHi(t.data / PAGE_SIZE)).not.toBe(KHO_PAGE_MAGIC);
+  });
+
+  it('a failed retrieve leaves the serialized data alone (still preserved); the finish on close frees it', () => {
+    const t = handedOver();
+    // record 2 names a page that was never preserved: kho_restore_folio() fails
+    writeFolioSer(t.m.ram.structPage(t.arrayPhys / PAGE_SIZE), 32, t.d.folios.pfn[2]! + 1, 0, 2);
+    const r = t.run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: t.s, token: 1 });
+    expect(r.errno).toBe('EIO');
+    const k = t.m.kernel!;
+    expect(k.pages.privateHi(t.data / PAGE_SIZE)).toBe(KHO_PAGE_MAGIC);
+    t.ok({ op: 'close', process: 'vmm', fd: t.s });
+    expect(k.pages.privateHi(t.data / PAGE_SIZE)).not.toBe(KHO_PAGE_MAGIC);
   });
 });

@@ -54,7 +54,7 @@ describe('builtin:luo-vm', () => {
     expect(last.command.op).toBe('expect_checksums');
     expect(last.message).toMatch(/all 1048576 pages match the 1048576 checksums/);
     expect(msgs(r)).toContain('deserialized 2 incoming session(s)');
-    expect(msgs(r).some((m) => /^preserved ino \d+ as memfd-v1: 4294967296 bytes in 2048 folios/.test(m))).toBe(true);
+    expect(msgs(r).some((m) => /^memfd_luo: preserved ino \d+ as memfd-v1: 4294967296 bytes in 2048 folios/.test(m))).toBe(true);
   }, 60_000);
 });
 
@@ -217,7 +217,7 @@ describe('builtin:luo-memfd-formats', () => {
     const preserves = r.steps.filter((s) => s.command.op === 'luo_preserve_fd');
     expect(preserves[0]!.errno).toBe('ENOMEM');
     expect(preserves[0]!.message).toMatch(/MAX_PAGE_ORDER/);
-    expect(msgs(r).filter((m) => /^(preserved|retrieved) ino/.test(m)).map((m) => m.replace(/ino \d+ (as|from) /, '').replace(/:.*/, ''))).toEqual([
+    expect(msgs(r).filter((m) => /^memfd_luo: (preserved|retrieved) ino/.test(m)).map((m) => m.replace(/^memfd_luo: /, '').replace(/ino \d+ (as|from) /, '').replace(/:.*/, ''))).toEqual([
       'preserved memfd-fdt-v1',
       'retrieved memfd-fdt-v1',
       'preserved memfd-karr-v1',

@@ -1,5 +1,5 @@
 /**
- * DOC: memfd-fdt-v1, LUO patch v3's per-file FDT (August 2025; luo-memfd.md §6.2; bytes in
+ * DOC: memfd-fdt-v1, LUO patch v3's per-file FDT (August 2025, mm/memfd_luo.c of that series; bytes in
  * abi/memfd-fdt.ts)
  *
  * memfd_luo_prepare() refused files over UINT_MAX pages (E2BIG), pinned every folio, and then

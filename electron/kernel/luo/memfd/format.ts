@@ -1,7 +1,8 @@
 /**
  * DOC: how a memfd's folios cross the kexec — the format a memfd handler plugs in
  *
- * The three serialized forms of the memfd debate (luo-memfd.md §6.2, §6.3, §8; kho-core.md §4)
+ * The three serialized forms of the memfd debate (mm/memfd_luo.c of LUO patch v3 and of Linux 6.19, and the
+ * memfd-on-kho_array series)
  * share everything but the bytes: pinning, preserving every folio, putting folios back in a new
  * page cache (memfd-handler.ts). A format decides what metadata it allocates and preserves, in
  * which order, what it writes, which limits it has and which errno each failure gives. Its

@@ -1,6 +1,6 @@
 /**
  * DOC: memfd-karr-v1, memfd_luo on the KHO array (RFC "kho: introduce the KHO array", September
- * 2025; kho-core.md §4; layouts in abi/kho-array.ts and abi/memfd-fdt.ts)
+ * 2025, mm/memfd_luo.c of that series; layouts in abi/kho-array.ts and abi/memfd-fdt.ts)
  *
  * The port kept v3's per-file FDT but made it a single zeroed page whose `folios` property is
  * the 16-byte `struct kho_array`. Each folio is one array entry at position folio->index,

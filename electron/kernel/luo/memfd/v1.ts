@@ -1,5 +1,5 @@
 /**
- * DOC: memfd-v1, the format Linux 6.19 merged (luo-memfd.md §6.3; bytes in abi/memfd-v1.ts)
+ * DOC: memfd-v1, the format Linux 6.19 merged (mm/memfd_luo.c; bytes in abi/memfd-v1.ts)
  *
  * The 40-byte memfd_luo_ser comes from kho_alloc_preserve() (a whole zeroed page); the folio
  * records live in a vcalloc'd array of 16 bytes per folio, preserved with
