@@ -90,6 +90,13 @@ export class FieldReader {
     return v;
   }
 
+  /** A big-endian u32, as every FDT header field and token is. */
+  be32(name: string, show: (v: number) => string = String): number {
+    const v = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).getUint32(this.base, false);
+    this.push({ offset: this.base, size: 4, name, type: 'be32', value: show(v) });
+    return v;
+  }
+
   /** Moves to an absolute offset in the record (fields need not be back to back, as in an FDT). */
   seek(offset: number): void {
     this.base = offset;

@@ -12,13 +12,12 @@ import { KHO_SCRATCH_SIZE, PRESERVE_BITS, PROP_SUB_FDT, SETUP_KEXEC_KHO, decodeC
 import { decodeBootParams } from '../kernel/abi/boot-params';
 import { findSetupData } from '../kernel/abi/setup-data';
 import { getU32 } from '../kernel/abi/bytes';
-import { type FdtNode, decodeFdt, getProp, readU64le } from '../kernel/lib/fdt';
+import { type FdtNode, decodeFdt, fdtWalk, getProp, readU64le } from '../kernel/lib/fdt';
 import type { Machine } from '../kernel/machine';
 import { describeFdt, fdtToDts } from './fdt-text';
+import { readFdtBlob } from './kho-records';
 
 const SCRATCH_LABELS = ['lowmem', 'global'];
-/** FDT header: totalsize is the big-endian u32 at offset 4. */
-const MAX_FDT_BYTES = 64 * 1024;
 
 function subtrees(root: FdtNode | null): Array<{ name: string; phys: number }> {
   return (root?.children ?? []).map((c) => {
@@ -143,15 +142,26 @@ function trackerBlocks(m: Machine, tracker: NonNullable<NonNullable<Machine['ker
   return blocks.sort((a, b) => a.phys - b.phys || a.order - b.order);
 }
 
+/** Every 8-byte property of the tree as a little-endian u64 (KHO's addresses, sizes, counts). */
+function u64Props(root: FdtNode): FdtView['u64s'] {
+  const out: FdtView['u64s'] = [];
+  for (const e of fdtWalk(root)) {
+    if (e.kind === 'leave') continue;
+    for (const p of e.node.props) {
+      const v = readU64le(p.value);
+      if (v !== null) out.push({ path: e.path(), name: p.name, value: Number(v) });
+    }
+  }
+  return out;
+}
+
+/** The devicetree at `phys` as DTS and as a KHO listing (its bytes, annotated, are the `fdt` record). */
 export function fdtView(m: Machine, phys: number): FdtView | string {
-  const end = m.layout.maxPfn * PAGE_SIZE;
-  if (phys + 40 > end) return `fdt: ${phys} is beyond the end of RAM`;
-  const header = m.ram.read(phys, 40);
-  const total = new DataView(header.buffer).getUint32(4);
-  const bytes = m.ram.read(phys, Math.min(Math.max(40, total), MAX_FDT_BYTES, end - phys));
+  const bytes = readFdtBlob(m, phys);
+  if (typeof bytes === 'string') return bytes;
   const d = decodeFdt(bytes);
-  if (!d.ok) return { phys, bytes, dts: '', lines: [], error: d.message };
-  return { phys, bytes, dts: fdtToDts(d.root, d.memReserve), lines: describeFdt(d.root) };
+  if (!d.ok) return { phys, bytes, u64s: [], dts: '', lines: [], error: d.message };
+  return { phys, bytes, u64s: u64Props(d.root), dts: fdtToDts(d.root, d.memReserve), lines: describeFdt(d.root) };
 }
 
 /** Follows the chunk list from `phys`, as deserialization would, stopping at anything bad. */

@@ -16,7 +16,7 @@ import { KHO_VMALLOC_SIZE } from '../kernel/abi/kho-v1';
 import { KA_PAGE_HEADER_SIZE, KA_PAGE_NR_ENTRIES, KARR_MEMFD_PFN_SHIFT, KHO_ARRAY_MAGIC } from '../kernel/abi/kho-array';
 import { MEMFD_FDT_COMPATIBLE, MEMFD_KARR_COMPATIBLE, PRESERVED_FOLIO_SIZE, V3_PFN_SHIFT, getFoliodesc } from '../kernel/abi/memfd-fdt';
 import { MEMFD_LUO_FH_COMPATIBLE, MEMFD_LUO_FOLIO_SER_SIZE, MEMFD_LUO_SER_SIZE, folioSerFlags, folioSerPfn } from '../kernel/abi/memfd-v1';
-import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_MAGIC, FDT_NOP, FDT_PROP } from '../kernel/lib/fdt';
+import { FDT_PROP, decodeFdtLayout } from '../kernel/lib/fdt';
 import type { Machine } from '../kernel/machine';
 import { FieldReader, MAX_RECORD_ELEMENTS } from './annotate';
 
@@ -112,35 +112,11 @@ export function memfdFolioArray(m: Machine, phys: number): AnnotatedStruct | str
   };
 }
 
-/** The properties of the FDT's root node with where their values sit in the blob. */
+/** The properties of the FDT's root node with where their values sit in the blob (the kernel's FDT walk). */
 function rootProps(b: Uint8Array): { props: Array<{ name: string; off: number; len: number }>; error?: string } {
-  const be = (o: number) => (o + 4 <= b.length ? ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0 : -1);
-  if (be(0) !== FDT_MAGIC) return { props: [], error: `bad FDT magic ${hex(be(0))}` };
-  const structOff = be(8);
-  const stringsOff = be(12);
-  const props: Array<{ name: string; off: number; len: number }> = [];
-  let depth = 0;
-  for (let o = structOff; o + 4 <= b.length; ) {
-    const tag = be(o);
-    o += 4;
-    if (tag === FDT_BEGIN_NODE) {
-      while (o < b.length && b[o] !== 0) o++;
-      o = (o + 4) & ~3;
-      depth++;
-    } else if (tag === FDT_PROP) {
-      const len = be(o);
-      const nameoff = be(o + 4);
-      o += 8;
-      if (len < 0 || o + len > b.length) return { props, error: 'a property runs past the blob' };
-      let e = stringsOff + nameoff;
-      while (e < b.length && b[e] !== 0) e++;
-      if (depth === 1) props.push({ name: String.fromCharCode(...b.subarray(stringsOff + nameoff, e)), off: o, len });
-      o = (o + len + 3) & ~3;
-    } else if (tag === FDT_END_NODE) depth--;
-    else if (tag === FDT_END) return { props };
-    else if (tag !== FDT_NOP) return { props, error: `unknown FDT tag ${tag} at ${hex(o - 4)}` };
-  }
-  return { props, error: 'no FDT_END' };
+  const layout = decodeFdtLayout(b);
+  const props = layout.tokens.filter((t) => t.tag === FDT_PROP && t.path === '/').map((t) => ({ name: t.name!, off: t.valueOffset!, len: t.len! }));
+  return layout.error ? { props, error: layout.error.message } : { props };
 }
 
 export function memfdFdtRecord(m: Machine, phys: number): AnnotatedStruct | string {

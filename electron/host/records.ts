@@ -7,6 +7,7 @@
  */
 import type { AnnotatedStruct, RecordKind, RecordRequest } from '../../shared/views';
 import type { Machine } from '../kernel/machine';
+import { fdtRecord, khoMemChunk } from './kho-records';
 import { luoFileArray, luoSessionBlock } from './luo-views';
 import { khoArrayPage, khoVmallocChunk, memfdFdtRecord, memfdFolioArray, memfdLuoSer } from './memfd-records';
 
@@ -18,6 +19,8 @@ const DECODERS: Record<RecordKind, (m: Machine, req: RecordRequest) => Annotated
   'memfd-folio-array': (m, r) => memfdFolioArray(m, r.phys),
   'memfd-fdt': (m, r) => memfdFdtRecord(m, r.phys),
   'kho-array-page': (m, r) => khoArrayPage(m, r.phys),
+  fdt: (m, r) => fdtRecord(m, r.phys),
+  'kho-mem-chunk': (m, r) => khoMemChunk(m, r.phys),
 };
 
 /** The record decoded from RAM, or why it cannot be read. */
