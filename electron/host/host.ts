@@ -6,7 +6,7 @@
  * the CLI. Going back in time rebuilds the machine from its configuration and replays the steps
  * up to the target: the simulation is deterministic, so the replay lands on the same bytes.
  */
-import { type Result, type SimApi, fail, ok, validateCall } from '../../shared/api';
+import { type Result, type SimApi, asApi, fail, ok, validateCall } from '../../shared/api';
 import { type Command, type CommandInput, describeCommand } from '../../shared/commands';
 import { MachineConfigSchema, type MachineConfig, type MachineConfigInput } from '../../shared/machine-config';
 import { type Scenario, ScenarioSchema, describeIssues, parseScenario } from '../../shared/scenario';
@@ -163,8 +163,7 @@ export class Host implements SimApi {
   async page(pfn: number): Promise<Result<PageInfo>> {
     const bad = refuse('page', [pfn]);
     if (bad) return bad;
-    const info = pageInfo(this.machine, pfn);
-    return typeof info === 'string' ? fail('invalid-argument', info) : ok(info);
+    return asApi(pageInfo(this.machine, pfn));
   }
 
   async events(afterSeq: number, limit: number): Promise<Result<TraceEvent[]>> {
@@ -231,8 +230,7 @@ export class Host implements SimApi {
   async fdt(phys: number): Promise<Result<FdtView>> {
     const bad = refuse('fdt', [phys]);
     if (bad) return bad;
-    const v = fdtView(this.machine, phys);
-    return typeof v === 'string' ? fail('invalid-argument', v) : ok(v);
+    return asApi(fdtView(this.machine, phys));
   }
 
   async vmcore(all: boolean): Promise<Result<Uint8Array>> {
@@ -274,8 +272,7 @@ export class Host implements SimApi {
   async records(request: RecordRequest): Promise<Result<AnnotatedStruct>> {
     const v = validateCall('records', [request]);
     if (!v.ok) return fail('invalid-argument', v.message);
-    const r = recordView(this.machine, v.call.args[0] as RecordRequest);
-    return typeof r === 'string' ? fail('invalid-argument', r) : ok(r);
+    return asApi(recordView(this.machine, v.call.args[0] as RecordRequest));
   }
 
   async compareMemfd(spec: MemfdCompareSpecInput): Promise<Result<MemfdCompare>> {

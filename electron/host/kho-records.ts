@@ -18,6 +18,7 @@ import {
 import type { Machine } from '../kernel/machine';
 import { FieldReader, MAX_RECORD_ELEMENTS } from './annotate';
 import { describeValue } from './fdt-text';
+import { type Result, failure, ok } from '../../shared/result';
 
 /** The most of a blob read for one view (KHO's FDTs are a page or a few). */
 export const MAX_FDT_BYTES = 64 * 1024;
@@ -31,11 +32,11 @@ const cut = (s: string): string => (s.length > MAX_VALUE_CHARS ? `${s.slice(0, M
 const ramEnd = (m: Machine): number => m.layout.maxPfn * PAGE_SIZE;
 
 /** The blob at `phys` as far as its totalsize says (at least the header, at most MAX_FDT_BYTES and RAM). */
-export function readFdtBlob(m: Machine, phys: number): Uint8Array | string {
+export function readFdtBlob(m: Machine, phys: number): Result<Uint8Array> {
   const end = ramEnd(m);
-  if (phys + FDT_HEADER_SIZE > end) return `fdt: ${hex(phys)} is beyond the end of RAM`;
+  if (phys + FDT_HEADER_SIZE > end) return failure(`fdt: ${hex(phys)} is beyond the end of RAM`);
   const total = new DataView(m.ram.read(phys, 8).buffer).getUint32(4);
-  return m.ram.read(phys, Math.min(Math.max(FDT_HEADER_SIZE, total), MAX_FDT_BYTES, end - phys));
+  return ok(m.ram.read(phys, Math.min(Math.max(FDT_HEADER_SIZE, total), MAX_FDT_BYTES, end - phys)));
 }
 
 /** Address properties KHO and LUO put in their FDTs, and the record each one leads to. */
@@ -107,9 +108,10 @@ function markProblem(sections: StructField[][], offset: number | undefined, mess
  * so a poke can name it) and the strings block. A blob that does not check out shows up to the
  * problem, with libfdt's error.
  */
-export function fdtRecord(m: Machine, phys: number): AnnotatedStruct | string {
-  const read = readFdtBlob(m, phys);
-  if (typeof read === 'string') return read;
+export function fdtRecord(m: Machine, phys: number): Result<AnnotatedStruct> {
+  const blob = readFdtBlob(m, phys);
+  if (!blob.ok) return blob;
+  const read = blob.value;
   const end = ramEnd(m);
   const layout = decodeFdtLayout(read);
   const h = layout.header;
@@ -137,7 +139,7 @@ export function fdtRecord(m: Machine, phys: number): AnnotatedStruct | string {
     const word = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(err.offset);
     tokens.push({ offset: err.offset, size: 4, name: 'bad token', type: 'be32', value: hex(word), problem: `${err.error}: ${err.message}` });
   }
-  return {
+  return ok({
     kind: 'fdt',
     title: h ? `FDT v${h.version}, ${h.totalsize} bytes` : 'FDT (header does not check out)',
     phys,
@@ -146,16 +148,16 @@ export function fdtRecord(m: Machine, phys: number): AnnotatedStruct | string {
     sections,
     notes,
     ...(err ? { error: `${err.error}: ${err.message}` } : {}),
-  };
+  });
 }
 
 /**
  * One page of the kho-v1 chunk list as the next kernel walks it (kho_mem_deserialize()): the
  * header { next, order, num_elms } and num_elms khoser_mem_bitmap_ptr { phys_start, bitmap }.
  */
-export function khoMemChunk(m: Machine, phys: number): AnnotatedStruct | string {
+export function khoMemChunk(m: Machine, phys: number): Result<AnnotatedStruct> {
   const end = ramEnd(m);
-  if (phys % PAGE_SIZE !== 0 || phys + PAGE_SIZE > end) return `kho-mem-chunk: ${hex(phys)} is not a page inside RAM`;
+  if (phys % PAGE_SIZE !== 0 || phys + PAGE_SIZE > end) return failure(`kho-mem-chunk: ${hex(phys)} is not a page inside RAM`);
   const page = m.ram.read(phys, PAGE_SIZE);
   const decoded = decodeChunk(page);
   const head = new FieldReader(page, CHUNK_HDR.next, end);
@@ -172,7 +174,7 @@ export function khoMemChunk(m: Machine, phys: number): AnnotatedStruct | string 
     r.phys('bitmap');
     elements.push(r.fields);
   }
-  return {
+  return ok({
     kind: 'kho-mem-chunk',
     title: `khoser_mem_chunk: order ${order}, ${n} bitmap${n === 1 ? '' : 's'}`,
     phys,
@@ -181,5 +183,5 @@ export function khoMemChunk(m: Machine, phys: number): AnnotatedStruct | string 
     array: { type: 'khoser_mem_bitmap_ptr', offset: chunkEntryOffset(0), stride: chunkEntryOffset(1) - chunkEntryOffset(0), count: n, elements },
     notes: [`Bit b of a bitmap page preserves the block at phys_start + b × ${formatBytes(PAGE_SIZE * 2 ** order)}. The rest of the page is unused.`],
     ...(typeof decoded === 'string' ? { error: decoded } : {}),
-  };
+  });
 }

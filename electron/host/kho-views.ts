@@ -16,6 +16,7 @@ import { type FdtNode, decodeFdt, fdtWalk, getProp, readU64le } from '../kernel/
 import type { Machine } from '../kernel/machine';
 import { describeFdt, fdtToDts } from './fdt-text';
 import { readFdtBlob } from './kho-records';
+import { type Result, ok } from '../../shared/result';
 
 const SCRATCH_LABELS = ['lowmem', 'global'];
 
@@ -156,12 +157,14 @@ function u64Props(root: FdtNode): FdtView['u64s'] {
 }
 
 /** The devicetree at `phys` as DTS and as a KHO listing (its bytes, annotated, are the `fdt` record). */
-export function fdtView(m: Machine, phys: number): FdtView | string {
-  const bytes = readFdtBlob(m, phys);
-  if (typeof bytes === 'string') return bytes;
+export function fdtView(m: Machine, phys: number): Result<FdtView> {
+  const blob = readFdtBlob(m, phys);
+  if (!blob.ok) return blob;
+  const bytes = blob.value;
   const d = decodeFdt(bytes);
-  if (!d.ok) return { phys, bytes, u64s: [], dts: '', lines: [], error: d.message };
-  return { phys, bytes, u64s: u64Props(d.root), dts: fdtToDts(d.root, d.memReserve), lines: describeFdt(d.root) };
+  // A blob that does not decode is still a view: its bytes and libfdt's reason.
+  if (!d.ok) return ok({ phys, bytes, u64s: [], dts: '', lines: [], error: d.message });
+  return ok({ phys, bytes, u64s: u64Props(d.root), dts: fdtToDts(d.root, d.memReserve), lines: describeFdt(d.root) });
 }
 
 /** Follows the chunk list from `phys`, as deserialization would, stopping at anything bad. */

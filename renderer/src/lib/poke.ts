@@ -9,6 +9,7 @@
  * command; the component only collects the input.
  */
 import { type CommandInput, CommandSchema } from '../../../shared/commands';
+import { type Result, failure, ok } from '../../../shared/result';
 import type { AnnotatedStruct, StructField } from '../../../shared/views';
 
 /** Where a poke of this field would write. */
@@ -49,33 +50,33 @@ export function pokeTarget(record: AnnotatedStruct, field: StructField, fdt?: st
 export const initialForm = (t: PokeTarget): PokeForm => ({ mode: 'phys', kind: 'hex', text: t.current });
 
 /** Hex as the user may type it ("de ad be ef", "0xdeadbeef") reduced to digits, or why it is not hex. */
-export function normalizeHex(text: string): { ok: true; hex: string } | { ok: false; message: string } {
+export function normalizeHex(text: string): Result<string> {
   const digits = text.trim().replace(/^0x/i, '').replace(/[\s:_-]/g, '').toLowerCase();
-  if (digits === '') return { ok: false, message: 'no bytes to write' };
-  if (!/^[0-9a-f]*$/.test(digits)) return { ok: false, message: `"${text.trim()}" is not hex` };
-  if (digits.length % 2) return { ok: false, message: `${digits.length} hex digits: a byte takes two` };
-  return { ok: true, hex: digits };
+  if (digits === '') return failure('no bytes to write');
+  if (!/^[0-9a-f]*$/.test(digits)) return failure(`"${text.trim()}" is not hex`);
+  if (digits.length % 2) return failure(`${digits.length} hex digits: a byte takes two`);
+  return ok(digits);
 }
 
 /** The poke command for the form, checked against the step's schema, or why it cannot be built. */
-export function pokeCommand(t: PokeTarget, form: PokeForm): { ok: true; command: CommandInput } | { ok: false; message: string } {
+export function pokeCommand(t: PokeTarget, form: PokeForm): Result<CommandInput> {
   let command: CommandInput;
   if (form.mode === 'property') {
-    if (!t.fdt || !t.property) return { ok: false, message: 'this field is not a property of a KHO FDT' };
+    if (!t.fdt || !t.property) return failure('this field is not a property of a KHO FDT');
     if (form.kind === 'string') command = { op: 'poke', fdt: t.fdt, property: t.property, string: form.text };
     else {
       const h = normalizeHex(form.text);
       if (!h.ok) return h;
-      command = { op: 'poke', fdt: t.fdt, property: t.property, hex: h.hex };
+      command = { op: 'poke', fdt: t.fdt, property: t.property, hex: h.value };
     }
   } else {
     const h = normalizeHex(form.text);
     if (!h.ok) return h;
-    command = { op: 'poke', phys: `0x${t.phys.toString(16)}`, hex: h.hex };
+    command = { op: 'poke', phys: `0x${t.phys.toString(16)}`, hex: h.value };
   }
   const parsed = CommandSchema.safeParse(command);
-  if (!parsed.success) return { ok: false, message: parsed.error.issues.map((i) => `${i.path.join('.') || 'poke'}: ${i.message}`).join('; ') };
-  return { ok: true, command };
+  if (!parsed.success) return failure(parsed.error.issues.map((i) => `${i.path.join('.') || 'poke'}: ${i.message}`).join('; '));
+  return ok(command);
 }
 
 /** What the editor says about the bytes it is about to write, next to the field's size. */
@@ -84,7 +85,7 @@ export function pokeHint(t: PokeTarget, form: PokeForm): string {
     return form.kind === 'string' ? 'the value becomes this string and its NUL' : 'the value becomes exactly these bytes';
   }
   const h = normalizeHex(form.text);
-  if (!h.ok) return h.message;
-  const n = h.hex.length / 2;
+  if (!h.ok) return h.error.message;
+  const n = h.value.length / 2;
   return n === t.size ? `${n} bytes over the field's ${t.size}` : n < t.size ? `${n} of the field's ${t.size} bytes (the rest unchanged)` : `${n} bytes: ${n - t.size} past the field`;
 }

@@ -169,19 +169,19 @@ describe('the struct viewer model for FDT sections, and the poke a field prepare
     const t = pokeTarget(REC, f, 'LUO');
     expect(t).toEqual({ phys: 0x10028, size: 7, current: '6b686f2d763100', fdt: 'LUO', property: 'compatible' });
     expect(pokeTarget(REC, f).property).toBeUndefined();
-    expect(pokeCommand(t, { mode: 'phys', kind: 'hex', text: 'DE AD' })).toEqual({ ok: true, command: { op: 'poke', phys: '0x10028', hex: 'dead' } });
-    expect(pokeCommand(t, { mode: 'property', kind: 'string', text: 'luo-v0' })).toEqual({ ok: true, command: { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' } });
-    expect(pokeCommand(t, { mode: 'property', kind: 'hex', text: '0x00ff' })).toEqual({ ok: true, command: { op: 'poke', fdt: 'LUO', property: 'compatible', hex: '00ff' } });
-    expect(pokeCommand(pokeTarget(REC, f), { mode: 'property', kind: 'string', text: 'x' })).toEqual({ ok: false, message: 'this field is not a property of a KHO FDT' });
+    expect(pokeCommand(t, { mode: 'phys', kind: 'hex', text: 'DE AD' })).toEqual({ ok: true, value: { op: 'poke', phys: '0x10028', hex: 'dead' } });
+    expect(pokeCommand(t, { mode: 'property', kind: 'string', text: 'luo-v0' })).toEqual({ ok: true, value: { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' } });
+    expect(pokeCommand(t, { mode: 'property', kind: 'hex', text: '0x00ff' })).toEqual({ ok: true, value: { op: 'poke', fdt: 'LUO', property: 'compatible', hex: '00ff' } });
+    expect(pokeCommand(pokeTarget(REC, f), { mode: 'property', kind: 'string', text: 'x' })).toEqual({ ok: false, error: { message: 'this field is not a property of a KHO FDT' } });
     expect(pokeHint(t, { mode: 'phys', kind: 'hex', text: 'aabb' })).toBe("2 of the field's 7 bytes (the rest unchanged)");
     expect(pokeHint(t, { mode: 'phys', kind: 'hex', text: '00'.repeat(9) })).toBe('9 bytes: 2 past the field');
   });
 
   it('normalizeHex: spaces and 0x are fine; odd digits, non-hex and nothing are refused with the reason', () => {
-    expect(normalizeHex(' 0xDE ad:be-ef ')).toEqual({ ok: true, hex: 'deadbeef' });
-    expect(normalizeHex('abc')).toEqual({ ok: false, message: '3 hex digits: a byte takes two' });
-    expect(normalizeHex('xyz')).toEqual({ ok: false, message: '"xyz" is not hex' });
-    expect(normalizeHex('  ')).toEqual({ ok: false, message: 'no bytes to write' });
+    expect(normalizeHex(' 0xDE ad:be-ef ')).toEqual({ ok: true, value: 'deadbeef' });
+    expect(normalizeHex('abc')).toEqual({ ok: false, error: { message: '3 hex digits: a byte takes two' } });
+    expect(normalizeHex('xyz')).toEqual({ ok: false, error: { message: '"xyz" is not hex' } });
+    expect(normalizeHex('  ')).toEqual({ ok: false, error: { message: 'no bytes to write' } });
     expect(pokeCommand({ phys: 0, size: 1, current: '00' }, { mode: 'phys', kind: 'hex', text: 'ab'.repeat(4097) }).ok).toBe(false);
   });
 });
