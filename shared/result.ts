@@ -21,5 +21,3 @@ export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value })
 /** A failure with a message (and the errno, when the kernel said no). */
 export const failure = (message: string, errno?: string): { ok: false; error: Failure } => ({ ok: false, error: errno === undefined ? { message } : { message, errno } });
 
-/** The failure with its message prefixed by where it happened: `records: …`. */
-export const within = <T>(where: string, r: Result<T>): Result<T> => (r.ok ? r : { ok: false, error: { ...r.error, message: `${where}: ${r.error.message}` } });

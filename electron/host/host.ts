@@ -237,7 +237,7 @@ export class Host implements SimApi {
     const bad = refuse('vmcore', [all]);
     if (bad) return bad;
     const bytes = vmcoreBytes(this.machine, { all, maxBytes: MAX_UI_VMCORE_BYTES }, this.cursor);
-    return typeof bytes === 'string' ? fail('invalid-argument', `vmcore: ${bytes}`) : ok(bytes);
+    return bytes.ok ? bytes : fail('invalid-argument', `vmcore: ${bytes.error.message}`);
   }
 
   /**
@@ -245,8 +245,9 @@ export class Host implements SimApi {
    * without holding it whole): its size and the chunks, or why it is refused.
    */
   vmcoreStream(opts: VmcoreOptions = {}): Result<{ size: number; pages: number; chunks: Iterable<Uint8Array> }> {
-    const plan = planVmcore(this.machine, opts, this.cursor);
-    if (typeof plan === 'string') return fail('invalid-argument', plan);
+    const planned = planVmcore(this.machine, opts, this.cursor);
+    if (!planned.ok) return asApi(planned);
+    const plan = planned.value;
     return ok({ size: plan.size, pages: plan.pages, chunks: vmcoreChunks(this.machine, plan) });
   }
 
@@ -278,8 +279,7 @@ export class Host implements SimApi {
   async compareMemfd(spec: MemfdCompareSpecInput): Promise<Result<MemfdCompare>> {
     const v = validateCall('compareMemfd', [spec]);
     if (!v.ok) return fail('invalid-argument', v.message);
-    const r = runMemfdCompare(v.call.args[0] as MemfdCompareSpec, (label, done, total) => this.opts.onProgress?.({ label, done, total }));
-    return typeof r === 'string' ? fail('invalid-argument', r) : ok(r);
+    return asApi(runMemfdCompare(v.call.args[0] as MemfdCompareSpec, (label, done, total) => this.opts.onProgress?.({ label, done, total })));
   }
 }
 
