@@ -26,6 +26,17 @@ export default defineConfig({
         },
       },
       {
+        // Boots ../shared/realkernel in QEMU once (test/realkernel/harness.ts); skips without it.
+        test: {
+          name: 'realkernel',
+          environment: 'node',
+          include: ['test/realkernel/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 240_000,
+          fileParallelism: false,
+        },
+      },
+      {
         plugins: [svelte()],
         test: {
           name: 'browser',

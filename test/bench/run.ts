@@ -20,6 +20,10 @@ import { applyCommand } from '../../electron/host/apply';
 import { runMemfdCompare } from '../../electron/host/compare';
 import type { MemfdFile } from '../../electron/kernel/proc';
 import { tmpdir } from 'node:os';
+import { openDumpFile } from '../../electron/dump-file';
+import { openDump, inspectDump } from '../../electron/host/dump/inspect';
+import { findHandover } from '../../electron/host/dump/find-handover';
+import { bootRealKernel, whyNot } from '../realkernel/harness';
 import { join } from 'node:path';
 
 interface Figure {
@@ -53,7 +57,7 @@ function time(runs: number, fn: () => void, setup: () => void = () => {}): numbe
 const config64 = MachineConfigSchema.parse({ ram: '64G', nodes: 4 });
 
 /** Issue 4: runs one live update of a `gib` GiB memfd written in folios of `order` on a `ram` machine; phase times in ms. */
-function liveUpdate(gib: number, order: number, ram: string, cmdline = 'kho=on'): Record<string, number> {
+function liveUpdate(gib: number, order: number, ram: string, cmdline = 'kho=on liveupdate=on'): Record<string, number> {
   const m = new Machine(MachineConfigSchema.parse({ ram, cmdline }));
   const run = (c: CommandInput): number | undefined => {
     const r = applyCommand(m, CommandSchema.parse(c));
@@ -262,6 +266,59 @@ const SECTIONS: Array<() => void | Promise<void>> = [
         report({ name: 'host memory for a 1 TiB machine (array buffers)', value: Math.round(process.memoryUsage().arrayBuffers / 2 ** 20), unit: 'MiB' });
       } catch (e) {
         report({ name: `1 TiB machine failed after ${(performance.now() - t0).toFixed(0)} ms: ${(e as Error).message}`, value: 0, unit: '' });
+      }
+    }
+  },
+  async () => {
+    // 12. Issue 11: opening a memory dump and finding the KHO handover in it (streamed, never read
+    // whole): a 1 GiB ELF of test-kho's RAM at kexec -e (vmcore --all), and with BENCH_REALKERNEL=1
+    // the real 7.2 kernel's own dumps (one QEMU boot, test/realkernel/harness.ts).
+    const timeDump = (label: string, path: string) => {
+      const ms = time(3, () => {
+        const f = openDumpFile(path);
+        const o = openDump(f);
+        if (findHandover(o.mem, o.vmcoreinfo).length === 0) throw new Error(`${path}: no handover`);
+        f.close();
+      });
+      report({ name: `dump open + find handover: ${label}`, value: +ms.toFixed(0), unit: 'ms' });
+      const f = openDumpFile(path);
+      const t0 = performance.now();
+      inspectDump(f);
+      report({ name: `dump inspect (find + decode): ${label}`, value: +(performance.now() - t0).toFixed(0), unit: 'ms' });
+      report({ name: `  scan rate`, value: +(f.size / 2 ** 20 / (ms / 1000)).toFixed(0), unit: 'MiB/s' });
+      f.close();
+    };
+    const h = new Host();
+    const r = await h.loadBuiltin('test-kho');
+    if (!r.ok) throw new Error(r.error.message);
+    await h.goto(r.value.steps.findIndex((s) => s.command.op === 'reboot') + 1);
+    const dir = mkdtempSync(join(tmpdir(), 'kho-lab-bench-dump-'));
+    try {
+      const file = join(dir, 'test-kho-all.vmcore');
+      const stream = h.vmcoreStream({ all: true });
+      if (!stream.ok) throw new Error(stream.error.message);
+      const fd = openSync(file, 'w');
+      for (const c of stream.value.chunks) for (let done = 0; done < c.length; ) done += writeSync(fd, c, done);
+      closeSync(fd);
+      timeDump(`KHO Lab vmcore --all, ${(statSync(file).size / 2 ** 30).toFixed(1)} GiB`, file);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    if (process.env.BENCH_REALKERNEL) {
+      const why = whyNot();
+      if (why) {
+        console.error(`bench: real kernel skipped — ${why}`);
+        return;
+      }
+      const run = await bootRealKernel();
+      try {
+        const t = run.timings as Record<string, number>;
+        report({ name: 'real 7.2: QEMU start → "KHO restore succeeded" (incl. 1 dump)', value: +(t.kho_restore_msg! * 1000).toFixed(0), unit: 'ms' });
+        report({ name: 'real 7.2: whole run, 2 × 1 GiB dumps', value: +run.wallMs.toFixed(0), unit: 'ms' });
+        timeDump('real 7.2 at machine_kexec(), 1 GiB', run.k1Dump);
+        timeDump('real 7.2 at kho_populate(), 1 GiB', run.k2Dump);
+      } finally {
+        run.remove();
       }
     }
   },

@@ -1,0 +1,168 @@
+/**
+ * DOC: inspecting a memory dump
+ *
+ * Opens an ELF core, finds the KHO handover in it (find-handover.ts), and decodes what that
+ * handover says with the codecs its root compatible names (formats.ts): the root FDT, each
+ * sub-node's blob, the scratch array and the preserved-memory tracker. The result is plain data
+ * for the CLI, the tests and the app. A dump that is not an ELF core, is cut short, holds no
+ * handover or one in a format nobody here knows gets a DumpError saying which.
+ */
+import { PAGE_SIZE, hex } from '../../../shared/units';
+import { KHO_SCRATCH_SIZE, decodeScratchArray, type KhoData, type ScratchArea } from '../../kernel/abi/kho-v1';
+import { type FdtNode, decodeFdt, getProp, readU64le, readStringList } from '../../kernel/lib/fdt';
+import { type ElfCore, readElfCore } from './elf-core';
+import { findHandover, khoRootAt, type HandoverCandidate } from './find-handover';
+import { KHO_FORMATS, type TrackerReport } from './formats';
+import { PhysMemory } from './phys-mem';
+import { DumpError, type DumpSource, asciiz } from './source';
+import { parseVmcoreinfo } from './vmcoreinfo';
+
+/** Larger sub-blobs are listed but not read (a dump's blob is KiBs; this bounds a hostile size). */
+const MAX_BLOB_BYTES = 16 << 20;
+/** A scratch array holds one entry per node plus two; more than this is not one. */
+const MAX_SCRATCH_BYTES = 1024 * KHO_SCRATCH_SIZE;
+
+export interface OpenedDump {
+  core: ElfCore;
+  mem: PhysMemory;
+  vmcoreinfo: Map<string, string> | null;
+}
+
+export function openDump(src: DumpSource): OpenedDump {
+  const core = readElfCore(src);
+  return { core, mem: new PhysMemory(src, core.loads), vmcoreinfo: parseVmcoreinfo(core.notes) };
+}
+
+export interface SubBlobReport {
+  name: string;
+  /** The sub-node's property names, in blob order. */
+  props: string[];
+  phys: number | null;
+  size: number | null;
+  kind: 'fdt' | 'raw' | 'unreadable';
+  /** A sub-FDT's root compatible. */
+  compatible?: string;
+  /** A raw blob's leading NUL-terminated text (luo_ser starts with "luo-v5"). */
+  leadingText?: string;
+  bytes?: Uint8Array;
+  error?: string;
+}
+
+export interface ScratchReport {
+  phys: number;
+  size: number;
+  areas: ScratchArea[];
+  /** Why the areas are missing or empty, when they are. */
+  note?: string;
+}
+
+export interface DumpReport {
+  dump: {
+    fileBytes: number;
+    physBytes: number;
+    segments: Array<{ paddr: number; memsz: number; filesz: number; offset: number }>;
+    notes: Array<{ name: string; type: number; size: number }>;
+    vmcoreinfo: Record<string, string> | null;
+  };
+  handover: HandoverCandidate;
+  /** Other handovers found (an older or a newer one), least trusted last. */
+  others: HandoverCandidate[];
+  fdt: { phys: number; bytes: Uint8Array; totalsize: number; compatible: string; rootProps: string[]; preservedMemoryMap: number | null };
+  format: { compatible: string; releases: string };
+  subBlobs: SubBlobReport[];
+  scratch: ScratchReport | null;
+  tracker: TrackerReport;
+}
+
+function scratchReport(opened: OpenedDump, d: KhoData): ScratchReport {
+  const r: ScratchReport = { phys: d.scratchAddr, size: d.scratchSize, areas: [] };
+  if (!(d.scratchSize > 0 && d.scratchSize <= MAX_SCRATCH_BYTES && d.scratchSize % KHO_SCRATCH_SIZE === 0)) {
+    r.note = `scratch_size ${d.scratchSize} is not a whole number of struct kho_scratch entries`;
+    return r;
+  }
+  const b = opened.mem.tryRead(d.scratchAddr, d.scratchSize);
+  if (!b) r.note = `the scratch array at ${hex(d.scratchAddr)} is not in the dump`;
+  else if (b.every((x) => x === 0)) {
+    // kexec copies the segment to its destination only in relocate_kernel(), after machine_kexec().
+    r.note = `the scratch array at ${hex(d.scratchAddr)} is all zeroes: at machine_kexec() it is still staged in a kexec segment`;
+  } else r.areas = decodeScratchArray(b);
+  return r;
+}
+
+function subBlobReport(opened: OpenedDump, node: FdtNode, compatible: string): SubBlobReport {
+  const format = KHO_FORMATS.get(compatible)!;
+  const r: SubBlobReport = { name: node.name, props: node.props.map((p) => p.name), phys: null, size: null, kind: 'unreadable' };
+  const ref = format.subBlob(node);
+  if (typeof ref === 'string') return { ...r, error: ref };
+  r.phys = ref.phys;
+  r.size = ref.size;
+  const head = opened.mem.tryRead(ref.phys, 64);
+  if (!head) return { ...r, error: `blob at ${hex(ref.phys)} is not in the dump` };
+  const isFdt = head[0] === 0xd0 && head[1] === 0x0d && head[2] === 0xfe && head[3] === 0xed;
+  // Without blob-size (kho-v1/v2) a sub-blob is an FDT and its header gives the size.
+  const size = ref.size ?? (isFdt ? ((head[4]! << 24) | (head[5]! << 16) | (head[6]! << 8) | head[7]!) >>> 0 : null);
+  if (size === null) return { ...r, error: 'no blob-size and not an FDT: size unknown' };
+  if (size > MAX_BLOB_BYTES) return { ...r, error: `blob size ${size} is implausibly large` };
+  const bytes = opened.mem.tryRead(ref.phys, size);
+  if (!bytes) return { ...r, error: `blob ${hex(ref.phys)}+${size} is not wholly in the dump` };
+  r.bytes = bytes;
+  if (ref.size === null) r.size = size;
+  if (isFdt) {
+    const d = decodeFdt(bytes);
+    if (!d.ok) return { ...r, error: `sub-FDT does not parse: ${d.message}` };
+    const c = getProp(d.root, 'compatible');
+    r.kind = 'fdt';
+    r.compatible = (c && readStringList(c)?.[0]) ?? '';
+    return r;
+  }
+  r.kind = 'raw';
+  const text = asciiz(bytes.subarray(0, Math.min(bytes.length, 64)));
+  if (/^[\x20-\x7e]{2,}$/.test(text)) r.leadingText = text;
+  return r;
+}
+
+/** Decodes the handover of a dump; `pick` chooses among the handovers found (0 = most trusted). */
+export function inspectDump(src: DumpSource, pick = 0): DumpReport {
+  const opened = openDump(src);
+  const { core, mem, vmcoreinfo } = opened;
+  const found = findHandover(mem, vmcoreinfo);
+  if (found.length === 0) {
+    throw new DumpError(
+      'no KHO handover found: no VMCOREINFO KHO lines, no setup_data of type SETUP_KEXEC_KHO (10) pointing at a KHO root FDT, and no page-aligned FDT whose compatible is kho-v<N>',
+    );
+  }
+  const handover = found[pick];
+  if (!handover) throw new DumpError(`handover ${pick} does not exist: the dump holds ${found.length}`);
+  const format = KHO_FORMATS.get(handover.compatible);
+  if (!format) {
+    throw new DumpError(`the root FDT at ${hex(handover.fdtPhys)} has compatible "${handover.compatible}", a KHO format KHO Lab does not know (known: ${[...KHO_FORMATS.keys()].join(', ')})`);
+  }
+  const root = khoRootAt(mem, handover.fdtPhys)!.decoded;
+  const map = getProp(root.root, 'preserved-memory-map');
+  const mapValue = map ? readU64le(map) : null;
+  const mapPhys = mapValue !== null && mapValue <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(mapValue) : null;
+  const totalsize = Math.min(root.header.totalsize, PAGE_SIZE);
+  return {
+    dump: {
+      fileBytes: src.size,
+      physBytes: mem.totalBytes,
+      segments: mem.segments.map((s) => ({ paddr: s.paddr, memsz: s.memsz, filesz: s.filesz, offset: s.offset })),
+      notes: core.notes.map((n) => ({ name: n.name, type: n.type, size: n.desc.length })),
+      vmcoreinfo: vmcoreinfo ? Object.fromEntries(vmcoreinfo) : null,
+    },
+    handover,
+    others: found.filter((c) => c !== handover),
+    fdt: {
+      phys: handover.fdtPhys,
+      bytes: mem.read(handover.fdtPhys, totalsize),
+      totalsize,
+      compatible: handover.compatible,
+      rootProps: root.root.props.map((p) => p.name),
+      preservedMemoryMap: mapPhys,
+    },
+    format: { compatible: format.compatible, releases: format.releases },
+    subBlobs: root.root.children.map((n) => subBlobReport(opened, n, handover.compatible)),
+    scratch: handover.khoData ? scratchReport(opened, handover.khoData) : null,
+    tracker: mapPhys ? format.tracker(mem, mapPhys) : { decoded: false, reason: 'preserved-memory-map is missing or 0' },
+  };
+}
