@@ -200,6 +200,8 @@ export interface KhoView {
   entry: number | null;
   /** After `kexec -e`: the root FDT address the boot parameters' kho_data names, read from RAM. */
   entryFdtPhys: number | null;
+  /** After `kexec -e`: the sub-FDTs that root FDT names (absent or empty: none). */
+  entrySubtrees?: Array<{ name: string; phys: number }>;
   /** The scratch areas this kernel would hand on (its own, or the ones it was given). */
   scratch: Array<{ label: string; addr: number; size: number }>;
   outgoing: {

@@ -33,11 +33,13 @@ export function khoView(m: Machine): KhoView {
   const out = k?.khoOut ?? null;
   const inc = k?.khoIn ?? null;
   const outRoot = out ? out.readFdt() : null;
+  const entryFdtPhys = m.entry ? handoffFdt(m, m.entry.bootParams) : null;
   return {
     generation: m.generation,
     running: k !== null,
     entry: m.entry?.bootParams ?? null,
-    entryFdtPhys: m.entry ? handoffFdt(m, m.entry.bootParams) : null,
+    entryFdtPhys,
+    entrySubtrees: entryFdtPhys === null ? [] : subtrees(handedOverRoot(m, entryFdtPhys)),
     scratch: (out?.scratch ?? inc?.scratch ?? []).map((a, i) => ({ label: SCRATCH_LABELS[i] ?? `node ${i - 2}`, addr: a.addr, size: a.size })),
     outgoing: out && {
       fdtPhys: out.fdtPhys,
@@ -56,6 +58,13 @@ export function khoView(m: Machine): KhoView {
     },
     segments: (k?.kimage?.segments ?? []).map((s) => ({ name: s.name, dest: s.dest, size: s.size })),
   };
+}
+
+/** The root FDT a pending kexec hands over, decoded from RAM as the next kernel will; null when it does not decode. */
+function handedOverRoot(m: Machine, phys: number): FdtNode | null {
+  const blob = readFdtBlob(m, phys);
+  const d = blob.ok ? decodeFdt(blob.value) : null;
+  return d?.ok ? d.root : null;
 }
 
 /** What a booting kernel would find: boot_params → setup_data → kho_data's FDT address. */

@@ -196,7 +196,8 @@ describe('ChunkViewer', () => {
 });
 
 describe('PokeEditor: "corrupt this field" next to the FDT and struct viewers', () => {
-  const KHO_OUT: KhoView = { ...KHO, incoming: null, outgoing: { fdtPhys: ROOT, finalized: true, chunkPhys: [CHUNK0], bitmapPages: 1, preservedPages: 1, subtrees: [{ name: 'kho_test', phys: SUB }] } };
+  /** After kexec -e, before the next boot: the only time a poke can name an FDT property (electron/host/poke.ts). */
+  const HANDED: KhoView = { ...KHO, running: false, entry: 0x3c7fe000, entryFdtPhys: ROOT, entrySubtrees: [{ name: 'kho_test', phys: SUB }], incoming: null };
   const type = (el: HTMLInputElement, text: string) => {
     el.value = text;
     el.dispatchEvent(new Event('input', { bubbles: true }));
@@ -206,11 +207,12 @@ describe('PokeEditor: "corrupt this field" next to the FDT and struct viewers', 
   const narrow = () => document.body.querySelector<HTMLElement>(':scope > div')!.style.setProperty('width', '400px');
   const fieldRow = (name: string) => [...document.querySelectorAll<HTMLTableRowElement>('tr[data-field]')].find((r) => r.children[1]?.textContent?.trim() === name)!;
 
-  it('pokes a property of the outgoing root FDT by name, and a header field by address, through the step path', async () => {
+  it('pokes a property of the handed-over root FDT by name, and a header field by address, through the step path', async () => {
     const { api } = fakeApi();
     const { ran, onpoke } = fakePoke();
-    cmp = mount(FdtViewer, { target: host(), props: { api, kho: KHO_OUT, revision: 1, chosen: null, onchoose: () => {}, onphys: () => {}, onopenchunks: () => {}, onpoke } });
+    cmp = mount(FdtViewer, { target: host(), props: { api, kho: HANDED, revision: 1, chosen: null, onchoose: () => {}, onphys: () => {}, onopenchunks: () => {}, onpoke } });
     await settle();
+    expect([...document.querySelectorAll('[aria-label="Which FDT"] [role="tab"]')].map((t) => t.textContent)).toEqual(['handed over /', 'handed over kho_test']);
     button('Hex').click();
     await settle();
     expect(byTestId('fdt-hex')!.textContent).toContain('Click a field to corrupt it');
@@ -223,7 +225,10 @@ describe('PokeEditor: "corrupt this field" next to the FDT and struct viewers', 
     expect(input.value).toBe('6b686f2d763100');
     editor.querySelector<HTMLInputElement>('input[type="radio"]:not(:checked)')!.click();
     flushSync();
+    type(input, 'kho-v10');
+    expect(byTestId('poke-editor')!.textContent).toContain('8 bytes, but the property is 7');
     type(input, 'kho-v0');
+    expect(byTestId('poke-editor')!.textContent).toContain('7 bytes, as long as the property');
     expect(byTestId('poke-command')!.textContent).toBe('{"op":"poke","fdt":"root","property":"compatible","string":"kho-v0"}');
     narrow();
     await page.screenshot({ path: '../../test-results/d-poke-fdt-property.png', element: byTestId('fdt-viewer')! });

@@ -32,6 +32,7 @@ export function fdtTargets(kho: KhoView | null): FdtTarget[] {
   if (kho && !kho.running && kho.entryFdtPhys) {
     // After kexec -e: the root FDT the boot parameters hand to the next kernel.
     t.push({ key: 'in:/', label: 'handed over /', side: 'incoming', name: '/', phys: kho.entryFdtPhys });
+    for (const s of kho.entrySubtrees ?? []) t.push({ key: `in:${s.name}`, label: `handed over ${s.name}`, side: 'incoming', name: s.name, phys: s.phys });
   }
   if (kho?.incoming && kho.incoming.fdtPhys !== 0) {
     t.push({ key: 'in:/', label: 'incoming /', side: 'incoming', name: '/', phys: kho.incoming.fdtPhys });

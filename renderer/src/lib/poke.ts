@@ -1,14 +1,15 @@
 /**
  * DOC: "corrupt this field" — the poke a field of the struct viewer prepares
  *
- * A poke step (shared/commands.ts) writes bytes into simulated RAM, so the user can watch which
- * check of the next kernel fires. From a field the viewer shows it is either the field's bytes at
- * their physical address (`{"op":"poke","phys":"0x…","hex":"…"}`), or, for a property of a KHO
- * FDT, the property by name as the next kernel will find it after kexec -e (`{"op":"poke",
- * "fdt":"LUO","property":"compatible","string":"luo-v0"}`). This module builds and checks the
- * command; the component only collects the input.
+ * A poke step (shared/poke.ts, electron/host/poke.ts) writes bytes into simulated RAM, so the
+ * user can watch which check of the next kernel fires. From a field the viewer shows it is either
+ * the field's bytes at their physical address (`{"op":"poke","phys":"0x…","hex":"…"}`), or, for a
+ * property of a KHO FDT handed over by kexec -e, the property by name as the next kernel will
+ * find it (`{"op":"poke","fdt":"LUO","property":"compatible","string":"luo-v0"}`). A property is
+ * written in place, so its value keeps its length. This module builds and checks the request; the
+ * component only collects the input, and the host has the last word.
  */
-import { type CommandInput, CommandSchema } from '../../../shared/commands';
+import { type PokeInput, pokeFdt, pokeHex, pokePhys } from '../../../shared/poke';
 import { type Result, failure, ok } from '../../../shared/result';
 import type { AnnotatedStruct, StructField } from '../../../shared/views';
 
@@ -33,12 +34,9 @@ export interface PokeForm {
   text: string;
 }
 
-/** Hex of bytes, two digits each, no separators (what the poke step takes). */
-export const toHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-
-/** The poke target of `field` in `record`; `fdt` names the KHO FDT the record is (for property pokes). */
+/** The poke target of `field` in `record`; `fdt` names the handed-over KHO FDT the record is (for property pokes). */
 export function pokeTarget(record: AnnotatedStruct, field: StructField, fdt?: string): PokeTarget {
-  const t: PokeTarget = { phys: record.phys + field.offset, size: field.size, current: toHex(record.bytes.subarray(field.offset, field.offset + field.size)) };
+  const t: PokeTarget = { phys: record.phys + field.offset, size: field.size, current: pokeHex(record.bytes.subarray(field.offset, field.offset + field.size)) };
   if (fdt && field.property) {
     t.fdt = fdt;
     t.property = field.property;
@@ -58,31 +56,35 @@ export function normalizeHex(text: string): Result<string> {
   return ok(digits);
 }
 
-/** The poke command for the form, checked against the step's schema, or why it cannot be built. */
-export function pokeCommand(t: PokeTarget, form: PokeForm): Result<CommandInput> {
-  let command: CommandInput;
+const bytesOf = (hex: string): Uint8Array => Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
+/** Bytes a property value takes: a string with its NUL. */
+const utf8Length = (s: string): number => new TextEncoder().encode(s).length + 1;
+
+/** The poke request for the form, or why it cannot be built. */
+export function pokeCommand(t: PokeTarget, form: PokeForm): Result<PokeInput> {
   if (form.mode === 'property') {
-    if (!t.fdt || !t.property) return failure('this field is not a property of a KHO FDT');
-    if (form.kind === 'string') command = { op: 'poke', fdt: t.fdt, property: t.property, string: form.text };
-    else {
-      const h = normalizeHex(form.text);
-      if (!h.ok) return h;
-      command = { op: 'poke', fdt: t.fdt, property: t.property, hex: h.value };
+    if (!t.fdt || !t.property) return failure('this field is not a property of a handed-over KHO FDT');
+    if (form.kind === 'string') {
+      if (form.text.includes('\0')) return failure('a devicetree string cannot contain NUL');
+      return ok(pokeFdt(t.fdt, t.property, { string: form.text }));
     }
-  } else {
     const h = normalizeHex(form.text);
-    if (!h.ok) return h;
-    command = { op: 'poke', phys: `0x${t.phys.toString(16)}`, hex: h.value };
+    return h.ok ? ok(pokeFdt(t.fdt, t.property, { hex: h.value })) : h;
   }
-  const parsed = CommandSchema.safeParse(command);
-  if (!parsed.success) return failure(parsed.error.issues.map((i) => `${i.path.join('.') || 'poke'}: ${i.message}`).join('; '));
-  return ok(command);
+  const h = normalizeHex(form.text);
+  if (!h.ok) return h;
+  if (h.value.length > 8192) return failure(`${h.value.length / 2} bytes: a poke writes at most 4096`);
+  return ok(pokePhys(t.phys, bytesOf(h.value)));
 }
 
 /** What the editor says about the bytes it is about to write, next to the field's size. */
 export function pokeHint(t: PokeTarget, form: PokeForm): string {
   if (form.mode === 'property') {
-    return form.kind === 'string' ? 'the value becomes this string and its NUL' : 'the value becomes exactly these bytes';
+    const h = form.kind === 'hex' ? normalizeHex(form.text) : null;
+    if (h && !h.ok) return h.error.message;
+    const n = h ? h.value.length / 2 : utf8Length(form.text);
+    const what = form.kind === 'string' ? 'the string and its NUL' : 'these bytes';
+    return n === t.size ? `${what}: ${n} bytes, as long as the property` : `${what}: ${n} bytes, but the property is ${t.size} — a poke writes in place and cannot resize it`;
   }
   const h = normalizeHex(form.text);
   if (!h.ok) return h.error.message;

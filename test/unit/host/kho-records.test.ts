@@ -11,6 +11,7 @@ import { Host } from '../../../electron/host/host';
 import { FDT_BEGIN_NODE, FDT_END, FDT_PROP, decodeFdt, decodeFdtLayout, encodeFdt, fdtString, fdtU64le } from '../../../electron/kernel/lib/fdt';
 import { decodeChunk } from '../../../electron/kernel/abi/kho-v1';
 import { hostMachine, okOf } from '../kho/helpers';
+import { pokeCommand, pokeTarget } from '../../../renderer/src/lib/poke';
 
 /** test-kho just after kexec -e: the handover in RAM, untouched by a next kernel. */
 async function testKho(): Promise<Host> {
@@ -139,5 +140,36 @@ describe('kho-mem-chunk record (kho_mem_deserialize() walks these pages)', () =>
     expect(c.error).toMatch(/num_elms 65535 exceeds/);
     const r = await host.records({ kind: 'kho-mem-chunk', phys: head.phys + 8 });
     expect(r.ok ? null : r.error.message).toMatch(/not a page inside RAM/);
+  });
+});
+
+describe('"corrupt this field": the poke the struct viewer prepares, run by the host (electron/host/poke.ts)', () => {
+  it('the root FDT compatible by name after kexec -e: the record shows the new bytes, and kho_populate() of the next kernel refuses the handover', async () => {
+    const host = await testKho();
+    const root = await record(host, { kind: 'fdt', phys: await rootFdt(host) });
+    const compat = byName(root.sections![1]!.fields, 'compatible');
+    const req = pokeCommand(pokeTarget(root, compat, 'root'), { mode: 'property', kind: 'string', text: 'kho-v0' });
+    if (!req.ok) throw new Error(req.error.message);
+    const step = okOf(await host.run(req.value)).step;
+    expect(step.ok).toBe(true);
+    const after = await record(host, { kind: 'fdt', phys: await rootFdt(host) });
+    expect(byName(after.sections![1]!.fields, 'compatible').value.trim()).toBe('"kho-v0"');
+    const boot = okOf(await host.run({ op: 'boot' }));
+    // kho_populate(): fdt_node_check_compatible() fails, -EINVAL.
+    expect(boot.events.map((e) => e.msg)).toContain('disabling KHO revival: -22');
+    expect(okOf(await host.kho()).incoming?.fdtPhys ?? 0).toBe(0);
+  });
+
+  it('a header field by address: the bytes land where the record said they were', async () => {
+    const host = await testKho();
+    const phys = await rootFdt(host);
+    const root = await record(host, { kind: 'fdt', phys });
+    const req = pokeCommand(pokeTarget(root, byName(root.header!.fields, 'magic')), { mode: 'phys', kind: 'hex', text: 'deadbeef' });
+    if (!req.ok) throw new Error(req.error.message);
+    expect(req.value).toEqual({ op: 'poke', phys: `0x${phys.toString(16)}`, hex: 'deadbeef' });
+    expect(okOf(await host.run(req.value)).step.ok).toBe(true);
+    const after = await record(host, { kind: 'fdt', phys });
+    expect(after.error).toMatch(/FDT_ERR_BADMAGIC/);
+    expect(byName(after.header!.fields, 'magic').problem).toMatch(/FDT_ERR_BADMAGIC/);
   });
 });

@@ -113,6 +113,9 @@ describe('KHO targets and the map span', () => {
     expect(pickFdtTarget(t, 'out:kho_test')?.phys).toBe(0x4000);
     expect(pickFdtTarget(t, 'gone')?.key).toBe('in:/');
     expect(fdtTargets(kho({ incoming: { fdtPhys: 0, scratchPhys: 0, blocks: 0, unrestoredBlocks: 0, subtrees: [] } }))).toEqual([]);
+    // After kexec -e: the handed-over root and the sub-FDTs it names.
+    const handed = fdtTargets(kho({ running: false, entry: 0x9000, entryFdtPhys: 0x5000, entrySubtrees: [{ name: 'LUO', phys: 0x6000 }] }));
+    expect(handed.map((x) => [x.key, x.label, x.phys])).toEqual([['in:/', 'handed over /', 0x5000], ['in:LUO', 'handed over LUO', 0x6000]]);
   });
 
   it('reads a KHO u64 the host decoded, by node path and name', () => {
@@ -172,8 +175,12 @@ describe('the struct viewer model for FDT sections, and the poke a field prepare
     expect(pokeCommand(t, { mode: 'phys', kind: 'hex', text: 'DE AD' })).toEqual({ ok: true, value: { op: 'poke', phys: '0x10028', hex: 'dead' } });
     expect(pokeCommand(t, { mode: 'property', kind: 'string', text: 'luo-v0' })).toEqual({ ok: true, value: { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' } });
     expect(pokeCommand(t, { mode: 'property', kind: 'hex', text: '0x00ff' })).toEqual({ ok: true, value: { op: 'poke', fdt: 'LUO', property: 'compatible', hex: '00ff' } });
-    expect(pokeCommand(pokeTarget(REC, f), { mode: 'property', kind: 'string', text: 'x' })).toEqual({ ok: false, error: { message: 'this field is not a property of a KHO FDT' } });
+    expect(pokeCommand(pokeTarget(REC, f), { mode: 'property', kind: 'string', text: 'x' })).toEqual({ ok: false, error: { message: 'this field is not a property of a handed-over KHO FDT' } });
     expect(pokeHint(t, { mode: 'phys', kind: 'hex', text: 'aabb' })).toBe("2 of the field's 7 bytes (the rest unchanged)");
+    // A property is written in place (electron/host/poke.ts): the value keeps the property's length.
+    expect(pokeHint(t, { mode: 'property', kind: 'string', text: 'luo-v0' })).toBe('the string and its NUL: 7 bytes, as long as the property');
+    expect(pokeHint(t, { mode: 'property', kind: 'string', text: 'luo-v10' })).toBe('the string and its NUL: 8 bytes, but the property is 7 — a poke writes in place and cannot resize it');
+    expect(pokeCommand(t, { mode: 'property', kind: 'string', text: 'a\0b' })).toEqual({ ok: false, error: { message: 'a devicetree string cannot contain NUL' } });
     expect(pokeHint(t, { mode: 'phys', kind: 'hex', text: '00'.repeat(9) })).toBe('9 bytes: 2 past the field');
   });
 
