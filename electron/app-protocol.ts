@@ -19,7 +19,9 @@ export const APP_INDEX_URL = `${APP_ORIGIN}/index.html`;
 
 /**
  * standard: relative URLs, 'self' and web storage work as on https; secure: a secure context;
- * supportFetchAPI: fetch() and module scripts may load from it. No bypassCSP, no service workers.
+ * supportFetchAPI: the page may fetch() its own files. Deliberately not corsEnabled (which would
+ * let other origins read app:// — the page's own module scripts are same-origin and need no
+ * CORS), not bypassCSP, no service workers.
  */
 export const APP_PRIVILEGES = { standard: true, secure: true, supportFetchAPI: true, codeCache: true } as const;
 

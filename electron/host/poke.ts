@@ -5,11 +5,12 @@
  * simulated RAM, either
  *  - at a physical address (`phys`), anywhere in usable RAM, at any time, or
  *  - into a property of a KHO FDT as the next kernel will find it: between `kexec -e` and the next
- *    boot, the FDT is found exactly as that kernel finds it — boot_params → setup_data of type
- *    SETUP_KEXEC_KHO → kho_data.fdt_addr (arch/x86/kernel/setup.c: parse_setup_data(),
- *    kernel/liveupdate/kexec_handover.c: kho_populate()) for `fdt: "root"`, or a sub-node of that
- *    root FDT and its `fdt` property (kho_retrieve_subtree()) for a sub-FDT such as "LUO".
- *    `property` is a property of the sub-FDT's root node, or a path "node/…/property".
+ *    boot, the root FDT is found exactly as that kernel finds it — boot_params → setup_data of
+ *    type SETUP_KEXEC_KHO → kho_data.fdt_addr (arch/x86/kernel/setup.c: parse_setup_data(),
+ *    kernel/liveupdate/kexec_handover.c: kho_populate()); while a kernel runs, it is the root FDT
+ *    that kernel will hand on (kho_out's). `fdt: "root"` is that root FDT; any other name is a
+ *    sub-node of it whose `fdt` property points at a sub-FDT (kho_retrieve_subtree()), such as
+ *    "LUO". `property` is a property of that FDT's root node, or a path "node/…/property".
  *
  * The value is `hex` bytes, a `string` (written with its NUL, as a devicetree string is) or a
  * little-endian `u64` (KHO's native-endian u64 properties). An FDT property is overwritten in
@@ -34,8 +35,8 @@ export interface PokePlan {
   target: string;
 }
 
-/** A sub-FDT larger than this is not one KHO wrote (the largest, test_kho's, is a few pages). */
-const MAX_SUB_FDT = 4 * 1024 * 1024;
+/** An FDT larger than this is not one KHO wrote (the largest, test_kho's, is a few pages): read no more. */
+const MAX_FDT_BYTES = 4 * 1024 * 1024;
 const FDT_HEADER_SIZE = 40;
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
@@ -96,15 +97,26 @@ function readFdt(m: Machine, phys: number, size: number, what: string): { root: 
   return d.ok ? { root: d.root, header: d.header, bytes } : `${what} at ${hex(phys)} does not decode: ${d.message} [${d.error}]`;
 }
 
-function planFdtPoke(m: Machine, fdt: string, property: string, bytes: Uint8Array): PokePlan | string {
-  if (m.kernel) return `fdt pokes write the FDT the next kernel will read, which exists only between kexec -e (the reboot step) and the next boot; a kernel is running now`;
-  if (!m.entry) return 'no kexec is pending: fdt pokes write the FDT the next kernel will read, after kexec -e (the reboot step)';
+/** Where the root FDT the next kernel will read lies now, or why there is none. */
+function handoverRoot(m: Machine): { phys: number; size: number } | string {
+  const k = m.kernel;
+  if (k) {
+    if (!k.khoOut) return 'the running kernel hands over no KHO FDT (KHO is off: boot with kho=on)';
+    return { phys: k.khoOut.fdtPhys, size: PAGE_SIZE };
+  }
+  if (!m.entry) return 'no kernel runs and no kexec is pending: there is no KHO FDT to write';
   const kho = entryKhoData(m, m.entry.bootParams);
   if (!kho) return 'the pending kexec hands over no KHO data (no SETUP_KEXEC_KHO setup_data): was KHO on (kho=on)?';
-  const root = readFdt(m, kho.fdtAddr, kho.fdtSize, 'the KHO root FDT');
+  return { phys: kho.fdtAddr, size: Math.min(kho.fdtSize, MAX_FDT_BYTES) };
+}
+
+function planFdtPoke(m: Machine, fdt: string, property: string, bytes: Uint8Array): PokePlan | string {
+  const at = handoverRoot(m);
+  if (typeof at === 'string') return at;
+  const root = readFdt(m, at.phys, at.size, 'the KHO root FDT');
   if (typeof root === 'string') return root;
   let blob = root;
-  let blobPhys = kho.fdtAddr;
+  let blobPhys = at.phys;
   if (fdt !== 'root') {
     const node = root.root.children.find((c) => c.name === fdt);
     if (!node) return `the KHO root FDT has no sub-node "${fdt}"; it has ${names(root.root.children.map((c) => c.name))} (or use "root")`;
@@ -114,7 +126,7 @@ function planFdtPoke(m: Machine, fdt: string, property: string, bytes: Uint8Arra
     blobPhys = Number(sub);
     const head = ramProblem(m, blobPhys, FDT_HEADER_SIZE) ? null : m.ram.read(blobPhys, FDT_HEADER_SIZE);
     if (!head) return `sub-FDT "${fdt}" at ${hex(blobPhys)} is not in RAM`;
-    const size = Math.min(MAX_SUB_FDT, Math.max(FDT_HEADER_SIZE, getU32BE(head, 4)));
+    const size = Math.min(MAX_FDT_BYTES, Math.max(FDT_HEADER_SIZE, getU32BE(head, 4)));
     const d = readFdt(m, blobPhys, size, `sub-FDT "${fdt}"`);
     if (typeof d === 'string') return d;
     blob = d;

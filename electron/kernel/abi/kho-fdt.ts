@@ -129,7 +129,8 @@ export function decodeKhoFdt(bytes: Uint8Array, format: KhoFdtFormat, fdtPhys = 
   const compat = fdtCheckCompatible(d.root, format.compatible);
   if (compat !== 0) {
     const found = getProp(d.root, KHO_FDT_PROP_COMPATIBLE);
-    const shown = found ? getCString(found.map((c) => c || 0x2c), 0, found.length).replace(/,+$/, '') : '(none)';
+    // A compatible is a NUL-separated list: show it as "a, b".
+    const shown = found ? getCString(found.map((c) => (c === 0 ? 0x20 : c)), 0, found.length).trim().replace(/ +/g, ', ') : '(none)';
     return new AbiError('incompatible', `handover FDT says compatible "${shown}", this kernel reads "${format.compatible}"`, 'EINVAL', fdtPhys,
       `KHO: setup: handover FDT (${hex(fdtPhys)}) is incompatible with '${format.compatible}': ${compat}`);
   }

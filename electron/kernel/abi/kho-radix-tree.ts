@@ -49,12 +49,17 @@ export const KHO_ROOT_LEVEL = KHO_TREE_MAX_DEPTH - 1;
 /** Physical addresses above 52 bits do not exist on x86_64 or arm64 (MAX_PHYSMEM_BITS). */
 const PHYS_LIMIT = 2 ** 52;
 
+const NO_SHADOW = new Uint8Array(0);
+
+/** 2^n for n = 0 … 64, so the hot paths need no Math.pow. */
+const POW2 = Array.from({ length: 65 }, (_, n) => 2 ** n);
+
 /** kho_radix_encode_key(): null when (phys, order) is not a block (misaligned, out of range). */
 export function encodeRadixKey(phys: number, order: number): number | null {
-  if (!Number.isInteger(order) || order < 0 || order > KHO_ORDER_0_LOG2) return null;
-  const size = 2 ** (12 + order);
-  if (!Number.isSafeInteger(phys) || phys < 0 || phys >= PHYS_LIMIT || phys % size !== 0) return null;
-  return 2 ** (KHO_ORDER_0_LOG2 - order) + phys / size;
+  if (!(order >= 0 && order <= KHO_ORDER_0_LOG2 && (order | 0) === order)) return null;
+  const frame = phys / POW2[12 + order]!;
+  if (!(phys >= 0 && phys < PHYS_LIMIT) || Math.floor(frame) !== frame) return null;
+  return POW2[KHO_ORDER_0_LOG2 - order]! + frame;
 }
 
 /** Position of the highest set bit (fls64(key) - 1) of a positive safe integer. */
@@ -106,6 +111,8 @@ export class RadixTreeWriter {
   /** key >> 15 → leaf phys: most changes touch the leaf of the previous one. */
   private readonly leafOf = new Map<number, number>();
   private readonly byte = new Uint8Array(1);
+  private lastPrefix = -1;
+  private lastLeaf = 0;
 
   private constructor(
     private readonly mem: PhysWriter,
@@ -132,8 +139,13 @@ export class RadixTreeWriter {
 
   private leafFor(key: number, create: boolean): number | AbiError | null {
     const prefix = Math.floor(key / KHO_BITMAP_BITS);
+    if (prefix === this.lastPrefix) return this.lastLeaf;
     const cached = this.leafOf.get(prefix);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      this.lastPrefix = prefix;
+      this.lastLeaf = cached;
+      return cached;
+    }
     let node = this.root;
     const fresh: number[] = [];
     let anchor: { node: number; idx: number } | null = null;
@@ -155,7 +167,8 @@ export class RadixTreeWriter {
           return new AbiError('out-of-ram', `no page for a level-${level - 1} radix node`, 'ENOMEM');
         }
         this.mem.write(page, new Uint8Array(PAGE_SIZE));
-        if (level === 1) this.leaves.set(page, new Uint8Array(PAGE_SIZE));
+        // A leaf's shadow is only needed when bits cannot be flipped in the live frame.
+        if (level === 1) this.leaves.set(page, this.mem.frame ? NO_SHADOW : new Uint8Array(PAGE_SIZE));
         else this.tables.set(page, new Float64Array(KHO_TABLE_ENTRIES));
         anchor ??= { node, idx };
         fresh.push(page);
@@ -165,6 +178,8 @@ export class RadixTreeWriter {
       node = child;
     }
     this.leafOf.set(prefix, node);
+    this.lastPrefix = prefix;
+    this.lastLeaf = node;
     return node;
   }
 
@@ -176,9 +191,14 @@ export class RadixTreeWriter {
   }
 
   private setBit(leaf: number, bit: number, on: boolean): void {
-    const bytes = this.leaves.get(leaf)!;
     const i = bit >>> 3;
     const mask = 1 << (bit & 7);
+    const live = this.mem.frame?.(leaf);
+    if (live) {
+      live[i] = on ? live[i]! | mask : live[i]! & ~mask;
+      return;
+    }
+    const bytes = this.leaves.get(leaf)!;
     bytes[i] = on ? bytes[i]! | mask : bytes[i]! & ~mask;
     this.byte[0] = bytes[i]!;
     this.mem.write(leaf + i, this.byte);
@@ -211,8 +231,11 @@ export class RadixTreeWriter {
 export interface RadixWalkVisitor {
   /** Each preserved block in walk order; a non-zero return stops the walk, as the kernel's callback does. */
   entry?(phys: number, order: number): number | void;
-  /** Each tree page before its children: level 5 (root) … 1 for tables, 0 for leaves. */
-  node?(phys: number, level: number): void;
+  /**
+   * Each tree page before its children: level 5 (root) … 1 for tables, 0 for leaves, with the
+   * lowest key under it (a leaf's keys are keyStart + bit). For inspectors.
+   */
+  node?(phys: number, level: number, keyStart: number): void;
 }
 
 export interface RadixWalkSummary {
@@ -247,19 +270,30 @@ export function walkRadixTree(mem: PhysReader, root: number, visitor: RadixWalkV
     const page = readNode(mem, phys, 0, seen, parent);
     if (page instanceof AbiError) return page;
     sum.leafPages++;
-    visitor.node?.(phys, 0);
+    visitor.node?.(phys, 0, start);
     const words = page.byteOffset % 4 === 0 ? new Uint32Array(page.buffer, page.byteOffset, PAGE_SIZE / 4) : new Uint32Array(page.slice().buffer);
+    // Every key of a leaf above 2^15 has the same order bit, so its blocks are base + bit × size.
+    const first = start >= KHO_BITMAP_BITS ? decodeRadixKey(start) : null;
+    const size = first ? 2 ** (12 + first.order) : 0;
     for (let w = 0; w < words.length; w++) {
       let bits = words[w]!;
       while (bits !== 0) {
         const low = bits & -bits;
         const bit = w * 32 + (31 - Math.clz32(low));
         bits ^= low;
-        const key = start + bit;
-        const block = decodeRadixKey(key);
-        if (!block) return new AbiError('bad-key', `leaf ${hex(phys)} bit ${bit} gives key ${hex(key)}, which is no (phys, order)`, 'EINVAL', phys, undefined, false);
+        let bphys: number;
+        let border: number;
+        if (first) {
+          bphys = first.phys + bit * size;
+          border = first.order;
+        } else {
+          const d = decodeRadixKey(start + bit);
+          bphys = d ? d.phys : PHYS_LIMIT;
+          border = d ? d.order : 0;
+        }
+        if (bphys >= PHYS_LIMIT) return new AbiError('bad-key', `leaf ${hex(phys)} bit ${bit} gives key ${hex(start + bit)}, which is no (phys, order)`, 'EINVAL', phys, undefined, false);
         sum.entries++;
-        const r = visitor.entry?.(block.phys, block.order);
+        const r = visitor.entry?.(bphys, border);
         if (r) return r;
       }
     }
@@ -270,7 +304,7 @@ export function walkRadixTree(mem: PhysReader, root: number, visitor: RadixWalkV
     const page = readNode(mem, phys, level, seen, parent);
     if (page instanceof AbiError) return page;
     sum.tablePages++;
-    visitor.node?.(phys, level);
+    visitor.node?.(phys, level, start);
     const shift = 2 ** ((level - 1) * KHO_TABLE_SIZE_LOG2 + KHO_BITMAP_SIZE_LOG2);
     for (let i = 0; i < KHO_TABLE_ENTRIES; i++) {
       if (getU32Pair0(page, i)) continue;

@@ -17,6 +17,11 @@ export interface PhysReader {
 
 export interface PhysWriter extends PhysReader {
   write(phys: number, data: Uint8Array): void;
+  /**
+   * The live bytes of the page at `phys` (page-aligned, inside RAM): writes through it change RAM.
+   * Hot writers (the radix tree's bit flips) use it instead of write(); do not keep it across calls.
+   */
+  frame?(phys: number): Uint8Array;
 }
 
 /** The part of the simulator's PhysicalMemory (electron/kernel/ram.ts) the adapter needs. */
@@ -24,6 +29,8 @@ export interface FrameMemory {
   readonly nrPages: number;
   read(phys: number, length: number): Uint8Array;
   write(phys: number, data: Uint8Array): void;
+  /** PhysicalMemory.structPage(): the live bytes of a frame. */
+  structPage?(pfn: number): Uint8Array;
 }
 
 const inRange = (phys: number, length: number, end: number): boolean =>
@@ -38,6 +45,7 @@ export function ramReader(mem: FrameMemory): PhysWriter {
       if (!inRange(phys, data.length, end)) throw new RangeError(`write of ${data.length} bytes at 0x${phys.toString(16)} is outside RAM`);
       mem.write(phys, data);
     },
+    ...(mem.structPage ? { frame: (phys: number) => mem.structPage!(phys / PAGE_SIZE) } : {}),
   };
 }
 
@@ -61,7 +69,7 @@ export class SparseMemory implements PhysWriter {
   }
 
   /** The page at `pfn`, created zeroed unless the memory is strict; undefined when absent. */
-  private frame(pfn: number, create: boolean): Uint8Array | undefined {
+  private frame_(pfn: number, create: boolean): Uint8Array | undefined {
     let p = this.pages.get(pfn);
     if (!p && create) {
       p = new Uint8Array(PAGE_SIZE);
@@ -78,12 +86,16 @@ export class SparseMemory implements PhysWriter {
       const pfn = Math.floor(addr / PAGE_SIZE);
       const off = addr - pfn * PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, length - done);
-      const p = this.frame(pfn, false);
+      const p = this.frame_(pfn, false);
       if (p) out.set(p.subarray(off, off + n), done);
       else if (this.strict) return null;
       done += n;
     }
     return out;
+  }
+
+  frame(phys: number): Uint8Array {
+    return this.frame_(phys / PAGE_SIZE, true)!;
   }
 
   write(phys: number, data: Uint8Array): void {
@@ -93,7 +105,7 @@ export class SparseMemory implements PhysWriter {
       const pfn = Math.floor(addr / PAGE_SIZE);
       const off = addr - pfn * PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, data.length - done);
-      this.frame(pfn, true)!.set(data.subarray(done, done + n), off);
+      this.frame_(pfn, true)!.set(data.subarray(done, done + n), off);
       done += n;
     }
   }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAbiError } from '../../../electron/kernel/abi/abi-error';
 import { KHO_FDT_FORMATS, decodeKhoFdt, encodeKhoFdt, retrieveSubtree, type KhoFdt } from '../../../electron/kernel/abi/kho-fdt';
-import { decodeFdt } from '../../../electron/kernel/lib/fdt';
+import { decodeFdt, encodeFdt, fdtString } from '../../../electron/kernel/lib/fdt';
 import { fixture } from './fixtures';
 
 const v4 = KHO_FDT_FORMATS['kho-v4'];
@@ -98,7 +98,7 @@ describe('kho_populate / kho_retrieve_subtree', () => {
     const r = decodeKhoFdt(fixture('realkernel-7.2/k1-out-root-fdt.dtb'), fake, 0x324000);
     expect(isAbiError(r) && [r.code, r.klog]).toEqual(['incompatible', "KHO: setup: handover FDT (0x324000) is incompatible with 'kho-v5': 1"]);
     const older = decodeKhoFdt(fixture('realkernel-7.2/k1-out-root-fdt.dtb'), KHO_FDT_FORMATS['kho-v3'], 0x189000);
-    expect(isAbiError(older) && older.code).toBe('incompatible');
+    expect(isAbiError(older) && [older.code, older.message]).toEqual(['incompatible', 'handover FDT says compatible "kho-v4", this kernel reads "kho-v3"']);
   });
 
   it('kho_populate refuses a zero preserved-memory-map and the truncated debugfs blob', () => {
@@ -106,6 +106,14 @@ describe('kho_populate / kho_retrieve_subtree', () => {
     expect(isAbiError(noMap) && noMap.code).toBe('bad-value');
     const trunc = decodeKhoFdt(fixture('realkernel-7.2/k1-out-root-fdt.debugfs-truncated.dtb'), v4, 0x189000);
     expect(isAbiError(trunc) && trunc.code).toBe('bad-format');
+  });
+
+  it('kho_get_mem_map_phys: no preserved-memory-map (or not 8 bytes) is "failed to get preserved memory map"', () => {
+    for (const props of [[], [{ name: 'preserved-memory-map', value: new Uint8Array(4) }]]) {
+      const b = encodeFdt({ name: '', props: [{ name: 'compatible', value: fdtString('kho-v4') }, ...props], children: [] });
+      const r = decodeKhoFdt(b.ok ? b.bytes : new Uint8Array(), v4);
+      expect(isAbiError(r) && [r.code, r.klog]).toEqual(['bad-format', 'KHO: failed to get preserved memory map']);
+    }
   });
 
   it('retrieveSubtree: a sub-node without 8-byte blob-size is EINVAL from kho-v3 on', () => {

@@ -89,6 +89,23 @@ describe('luo_session_ser / luo_file_ser in kho_block chains', () => {
     expect(isAbiError(d) ? d.message : d.sessions[0]!.filesError?.klog).toBe('luo: File count mismatch: expected 2, found 1');
   });
 
+  it('a cycle in one session\'s file chain fails that session only; a bad session block count fails luo_early_startup', () => {
+    const m = new SparseMemory(1 << 30);
+    const alloc = bumpAllocator(0x10_0000, 1 << 30);
+    const sessions: LuoV5Session[] = [{ name: 'a', files: [{ compatible: 'memfd-v2', data: 1n, token: 1n }] }, { name: 'b', files: [{ compatible: 'memfd-v2', data: 2n, token: 2n }] }];
+    const pa = writeLuoV5Sessions(m, alloc, sessions) as number;
+    // File blocks were allocated first: session a's block at 0x100000 now links to itself.
+    const self = new Uint8Array(8);
+    new DataView(self.buffer).setBigUint64(0, 0x10_0000n, true);
+    m.write(0x10_0000, self);
+    m.write(0x3000_0000, encodeLuoSer({ liveupdateNum: 1, sessionsPa: pa, flbsPa: 0 }));
+    const d = decodeLuoV5(m, 0x3000_0000, 32);
+    if (isAbiError(d)) throw new Error(d.message);
+    expect(d.sessions.map((s) => [s.name, s.filesError?.code, s.files.length])).toEqual([['a', 'cycle', 0], ['b', undefined, 1]]);
+    m.write(pa + 8, Uint8Array.of(52));
+    expect(decodeLuoV5(m, 0x3000_0000, 32)).toMatchObject({ code: 'bad-count', klog: 'Block contains invalid entry count: 52' });
+  });
+
   it('no fixed limits: 2000 sessions of 3 files round-trip through 40 session blocks', () => {
     const m = new SparseMemory(1 << 30);
     const sessions: LuoV5Session[] = Array.from({ length: 2000 }, (_, i) => ({

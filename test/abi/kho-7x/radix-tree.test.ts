@@ -75,6 +75,22 @@ describe('kho_radix_add_page: bytes in RAM', () => {
     expect(tree.pages()).toEqual({ tables: [0, 1, 2, 3, 4].map((i) => tree.root + i * PAGE_SIZE), leaves: [leaf] });
   });
 
+  it('writes the same bytes through write() as through a live frame', () => {
+    const blocks: [number, number][] = [[0x1000, 0], [0x20_0000, 9], [0x5000, 0], [0x4000_0000, 18]];
+    const a = newTree();
+    const plain = new SparseMemory(64 * GiB);
+    const noFrame = { read: plain.read.bind(plain), write: plain.write.bind(plain) };
+    const b = RadixTreeWriter.create(noFrame, bumpAllocator(16 * 2 ** 20, 32 * 2 ** 20)) as RadixTreeWriter;
+    for (const [p, o] of blocks) {
+      a.tree.add(p, o);
+      b.add(p, o);
+    }
+    b.del(0x5000, 0);
+    a.tree.del(0x5000, 0);
+    expect(plain.framePhys()).toEqual(a.mem.framePhys());
+    for (const p of a.mem.framePhys()) expect(plain.read(p, PAGE_SIZE)).toEqual(a.mem.read(p, PAGE_SIZE));
+  });
+
   it('kho_radix_del_page clears the bit, keeps the nodes, and reports a path that does not exist', () => {
     const { mem, tree } = newTree();
     tree.add(0x20_0000, 9);

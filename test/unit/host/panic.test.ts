@@ -2,9 +2,10 @@
  * A kernel panic as a machine state (kernel/panic.c: panic() never returns): the step whose
  * kernel panicked fails with "Kernel panic - not syncing: …" in dmesg, the machine keeps the
  * panicked kernel, every later step is refused until a new machine or a step back, and the
- * report and the CLI say so (exit 1). The panic is triggered directly here — Kernel.panic() from
- * inside the kexec'd kernel's boot, where luo_restore_fail() calls it in 6.19 — so these tests
- * do not depend on which handover check fires.
+ * report and the CLI say so (exit 1). The panic is mostly triggered directly here — Kernel.panic()
+ * from inside the kexec'd kernel's boot, where luo_restore_fail() calls it in 6.19 — so these
+ * tests do not depend on which handover check fires; one CLI test uses the real trigger (a poked
+ * LUO compatible), as the README's example does.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { writeFileSync } from 'node:fs';
@@ -120,6 +121,15 @@ describe('kho-lab-sim run: exit status', () => {
     expect(r.code).toBe(EXIT_CHECK_FAILED);
     expect(r.out).toContain(`KERNEL PANIC at step 5: Kernel panic - not syncing: ${REASON} (1 later step refused)`);
     expect(r.out.some((l) => /^ {2}FAIL {3}6 spawn late — spawn: refused: the kernel panicked/.test(l))).toBe(true);
+  });
+
+  it('exits 1 on the README example: a poked LUO compatible panics the next kernel (luo_restore_fail)', async () => {
+    const r = await cli('run', file('luo-panic.json', [
+      { op: 'boot' }, { op: 'spawn', name: 'vmm' }, { op: 'luo_open', process: 'vmm' }, { op: 'luo_create_session', process: 'vmm', fd: 3, name: 'vm0' },
+      { op: 'kexec_load' }, { op: 'reboot' }, { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' }, { op: 'boot' }, { op: 'spawn', name: 'late' },
+    ]), '--quiet');
+    expect(r.code).toBe(EXIT_CHECK_FAILED);
+    expect(r.out).toContain('KERNEL PANIC at step 8: Kernel panic - not syncing: The incoming tree failed to initialize properly [-EINVAL], disabling live update (1 later step refused)');
   });
 
   it('exits 2 on a bad poke, naming the file, the step and what was wrong', async () => {

@@ -113,10 +113,18 @@ describe('poke into a KHO FDT as the next kernel finds it (kho_populate → kho_
     expect(readString(getProp(pendingFdt(t.m, 'LUO'), 'compatible')!)).toBe('luo-v0');
     // The rest of the blob is as it was: it still decodes, with the same tree shape.
     expect(pendingFdt(t.m, 'LUO').children.map((c) => c.name)).toEqual(['luo-session']);
-    // The next kernel's luo_early_startup() check fires on exactly this byte (disable or panic,
-    // depending on the release modelled: either way its log names the compatible it wanted).
-    t.run({ op: 'boot' });
-    expect(t.m.log.events.some((e) => /incompatible with 'luo-v1'/.test(e.msg))).toBe(true);
+  });
+
+  it('luo_early_startup(): the poked compatible makes the next kernel panic in luo_restore_fail(); the boot step fails', () => {
+    const t = afterKexec();
+    expect(t.run({ op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' }).ok).toBe(true);
+    const boot = t.run({ op: 'boot' });
+    expect(boot).toMatchObject({ ok: false, panicked: 'The incoming tree failed to initialize properly [-EINVAL], disabling live update' });
+    const errs = t.m.log.events.filter((e) => e.level === 'err').map((e) => e.msg);
+    expect(errs).toContain("FDT 'LUO' is incompatible with 'luo-v1' [1]");
+    expect(errs.at(-1)).toBe('Kernel panic - not syncing: The incoming tree failed to initialize properly [-EINVAL], disabling live update');
+    expect(t.m.kernel!.panicked).not.toBeNull(); // the machine keeps the panicked kernel
+    expect(t.run({ op: 'spawn', name: 'x' }).message).toMatch(/^spawn: refused: the kernel panicked: /);
   });
 
   it('follows a property path into a nested node and writes a u64, and reaches the root FDT', () => {
@@ -150,17 +158,22 @@ describe('poke into a KHO FDT as the next kernel finds it (kho_populate → kho_
     expect(refused(t, { op: 'poke', fdt: 'LUO', property: 'liveupdate-number', hex: '01' }).message).toMatch(/is 8 bytes; the value is 1 bytes/);
   });
 
-  it('refuses an fdt poke while a kernel runs or before any kexec: there is no pending handover', () => {
+  it('while a kernel runs, writes the outgoing FDT it will hand on, and the poke survives kexec -e', () => {
     const t = machine();
-    expect(refused(t, { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' }).message).toMatch(/no kexec is pending/);
-    t.run({ op: 'boot' });
-    expect(refused(t, { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' }).message).toMatch(/a kernel is running now/);
+    expect(refused(t, { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' }).message).toMatch(/no kernel runs and no kexec is pending/);
+    for (const c of [{ op: 'boot' }, { op: 'spawn', name: 'vmm' }, { op: 'kexec_load' }] as CommandInput[]) expect(t.run(c).ok).toBe(true);
+    expect(t.run({ op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' }).ok).toBe(true);
+    // liveupdate_reboot() → luo_session_serialize() + kho_finalize() rewrite what they own, not the compatible.
+    expect(t.run({ op: 'reboot' }).ok).toBe(true);
+    expect(readString(getProp(pendingFdt(t.m, 'LUO'), 'compatible')!)).toBe('luo-v0');
   });
 
-  it('refuses when the pending kexec carries no KHO data (KHO off)', () => {
+  it('refuses when no KHO FDT is handed over (KHO off), running or after kexec -e', () => {
     const m = new Machine(MachineConfigSchema.parse({ ram: '256M', seed: 1, cmdline: '' }));
     const run = (c: CommandInput) => applyCommand(m, CommandSchema.parse(c));
-    for (const c of [{ op: 'boot' }, { op: 'kexec_load' }, { op: 'reboot' }] as CommandInput[]) expect(run(c).ok).toBe(true);
+    expect(run({ op: 'boot' }).ok).toBe(true);
+    expect(refused({ m, run }, { op: 'poke', fdt: 'root', property: 'compatible', string: 'x' }).message).toMatch(/the running kernel hands over no KHO FDT/);
+    for (const c of [{ op: 'kexec_load' }, { op: 'reboot' }] as CommandInput[]) expect(run(c).ok).toBe(true);
     expect(refused({ m, run }, { op: 'poke', fdt: 'root', property: 'compatible', string: 'x' }).message).toMatch(/hands over no KHO data/);
   });
 
