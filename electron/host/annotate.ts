@@ -3,9 +3,9 @@
  *
  * Builders for AnnotatedStruct (shared/views.ts): fields of a packed little-endian structure read
  * from bytes that came out of simulated RAM, each with its offset, C type and decoded value. The
- * format modules (luo-views.ts, and later memfd's) describe their layouts with these, so every
- * record the struct viewer shows is decoded the same way: from the bytes, never from the kernel's
- * objects.
+ * format modules (luo-views.ts, memfd-records.ts, kho-records.ts) describe their layouts with
+ * these, at the offsets the kernel's codecs give, so every record the struct viewer shows is
+ * decoded the same way: from the bytes, never from the kernel's objects.
  */
 import { hex } from '../../shared/units';
 import type { RecordRequest, StructField } from '../../shared/views';
