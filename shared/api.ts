@@ -1,9 +1,11 @@
 /**
  * SimApi: the whole contract between the UI and the engine host. The Electron preload exposes an
  * object implementing it, the browser preview implements it over a Worker, and the CLI calls the
- * host directly. Every call answers a Result: errors travel as data, never as exceptions.
+ * host directly. Every call answers a Result (shared/result.ts): errors travel as data, never as
+ * exceptions.
  */
 import { z } from 'zod';
+import { type Failure, type Result as AnyResult, ok } from './result';
 import { CommandSchema, type CommandInput } from './commands';
 import { type MemfdCompare, MemfdCompareSpecSchema, type MemfdCompareSpecInput } from './compare';
 import { MachineConfigSchema, type MachineConfigInput } from './machine-config';
@@ -14,16 +16,19 @@ import type {
 } from './views';
 import { type AnnotatedStruct, type LuoView, RECORD_KINDS, type RecordRequest, type UserspaceView } from './views';
 
-export interface ApiError {
+/** A Failure that also says whose it is. */
+export interface ApiError extends Failure {
   /** 'invalid-argument' for input the host refused, 'errno' for a kernel error, 'internal' for a bug. */
   code: 'invalid-argument' | 'errno' | 'internal' | 'unavailable';
-  message: string;
 }
 
-export type Result<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+/** What every API call answers: shared/result.ts's Result with an ApiError. */
+export type Result<T> = AnyResult<T, ApiError>;
 
-export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export { ok };
 export const fail = (code: ApiError['code'], message: string): Result<never> => ({ ok: false, error: { code, message } });
+/** A host-side Result turned into the API's: a failure is the caller's (`code`, invalid-argument by default). */
+export const asApi = <T>(r: AnyResult<T>, code: ApiError['code'] = 'invalid-argument'): Result<T> => (r.ok ? r : { ok: false, error: { ...r.error, code } });
 
 export interface SimApi {
   /** Replaces the machine with a new, powered-off one; history starts again. */

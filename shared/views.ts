@@ -191,6 +191,8 @@ export interface KhoView {
   entry: number | null;
   /** After `kexec -e`: the root FDT address the boot parameters' kho_data names, read from RAM. */
   entryFdtPhys: number | null;
+  /** After `kexec -e`: the sub-FDTs that root FDT names (absent or empty: none). */
+  entrySubtrees?: Array<{ name: string; phys: number }>;
   /** The scratch areas this kernel would hand on (its own, or the ones it was given). */
   scratch: Array<{ label: string; addr: number; size: number }>;
   outgoing: {
@@ -217,8 +219,13 @@ export interface KhoView {
 /** A flattened devicetree read from simulated RAM. */
 export interface FdtView {
   phys: number;
-  /** The blob as it is in RAM (totalsize bytes, or what could be read). */
+  /** The blob as it is in RAM (totalsize bytes, or what could be read), for export; its annotation is the `fdt` record. */
   bytes: Uint8Array;
+  /**
+   * Every 8-byte property, read as KHO's native-endian u64 (a physical address: `fdt`,
+   * `preserved-memory-map`, `luo-session-header`…), so the UI can follow links without parsing.
+   */
+  u64s: Array<{ path: string; name: string; value: number }>;
   /** DTS text as dtc prints it; empty when the blob does not decode. */
   dts: string;
   /** A tree listing with KHO's native-endian properties decoded. */
@@ -353,7 +360,9 @@ export interface LuoView {
  * Records the host decodes from RAM for the struct viewer. Each kind names a kernel layout;
  * formats added later (memfd_luo_ser, its folio array…) append their kinds here.
  */
-export const RECORD_KINDS = ['luo-session-block', 'luo-file-array', 'memfd-luo-ser', 'kho-vmalloc-chunk', 'memfd-folio-array', 'memfd-fdt', 'kho-array-page'] as const;
+export const RECORD_KINDS = [
+  'luo-session-block', 'luo-file-array', 'memfd-luo-ser', 'kho-vmalloc-chunk', 'memfd-folio-array', 'memfd-fdt', 'kho-array-page', 'fdt', 'kho-mem-chunk',
+] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
 export interface RecordRequest {
@@ -380,6 +389,15 @@ export interface StructField {
   opens?: RecordRequest;
   /** What is wrong with the value (a count past the limit, an address beyond RAM). */
   problem?: string;
+  /** An FDT property's value: its path in the blob ("compatible", "luo-session/luo-session-header"), for a poke by name. */
+  property?: string;
+}
+
+/** A run of fields that is neither the header nor an array element (an FDT's blocks). */
+export interface StructSection {
+  /** What the fields are: `structure block`, `strings block`. */
+  type: string;
+  fields: StructField[];
 }
 
 /** Packed structs of one type, back to back. */
@@ -407,6 +425,8 @@ export interface AnnotatedStruct {
   bytes: Uint8Array;
   header?: { type: string; fields: StructField[] };
   array?: StructArray;
+  /** Further blocks after the header, each a table of its own. */
+  sections?: StructSection[];
   /** What a kernel developer should know about these bytes (who writes them, when). */
   notes: string[];
   /** Why the record does not decode fully. */

@@ -3,9 +3,9 @@
  *
  * Builders for AnnotatedStruct (shared/views.ts): fields of a packed little-endian structure read
  * from bytes that came out of simulated RAM, each with its offset, C type and decoded value. The
- * format modules (luo-views.ts, and later memfd's) describe their layouts with these, so every
- * record the struct viewer shows is decoded the same way: from the bytes, never from the kernel's
- * objects.
+ * format modules (luo-views.ts, memfd-records.ts, kho-records.ts) describe their layouts with
+ * these, at the offsets the kernel's codecs give, so every record the struct viewer shows is
+ * decoded the same way: from the bytes, never from the kernel's objects.
  */
 import { hex } from '../../shared/units';
 import type { RecordRequest, StructField } from '../../shared/views';
@@ -87,6 +87,13 @@ export class FieldReader {
   uint(name: string, size: 2 | 4, show: (v: number) => string = String): number {
     const v = size === 4 ? getU32(this.bytes, this.base) : getU16(this.bytes, this.base);
     this.push({ offset: this.base, size, name, type: size === 4 ? 'u32' : 'u16', value: show(v) });
+    return v;
+  }
+
+  /** A big-endian u32, as every FDT header field and token is. */
+  be32(name: string, show: (v: number) => string = String): number {
+    const v = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).getUint32(this.base, false);
+    this.push({ offset: this.base, size: 4, name, type: 'be32', value: show(v) });
     return v;
   }
 

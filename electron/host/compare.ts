@@ -20,6 +20,7 @@ import { MEMFD_FORMATS } from '../kernel/luo/luo';
 import { type MetaBlock, metaPages } from '../kernel/luo/memfd/format';
 import { Machine } from '../kernel/machine';
 import type { MemfdFile } from '../kernel/proc';
+import { type Result, failure, ok } from '../../shared/result';
 
 /** Layout runs beyond this many are merged with their neighbours (the strip is a few hundred pixels wide). */
 const MAX_RUNS = 4096;
@@ -92,7 +93,7 @@ function limitOf(reason: string, errno: string): string | null {
   return null;
 }
 
-export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: string, done: number, total: number) => void): MemfdCompare | string {
+export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: string, done: number, total: number) => void): Result<MemfdCompare> {
   const started = Date.now();
   const rng = new Rng(spec.seed);
   const plans = Array.from({ length: spec.files }, () => planFile(spec, rng));
@@ -100,14 +101,14 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
   const resident = (spec.holes === 'fill' ? (spec.size / PAGE_SIZE) * spec.files : populated) * PAGE_SIZE;
   // Room for the kernel, its memmap and KHO scratch (CMA, which a pinned folio must leave) beside the files.
   const ram = Math.max(GiB, Math.ceil((resident * 1.1 + 2 * GiB) / GiB) * GiB);
-  if (ram > MAX_RAM) return `these files need a ${formatBytes(ram)} machine, more than the ${formatBytes(MAX_RAM)} the simulator models`;
+  if (ram > MAX_RAM) return failure(`these files need a ${formatBytes(ram)} machine, more than the ${formatBytes(MAX_RAM)} the simulator models`);
   const m = new Machine(MachineConfigSchema.parse({ ram, seed: spec.seed, cmdline: 'kho=on liveupdate=on' }));
   if (onProgress) m.onProgress = onProgress;
   const booted = m.boot();
-  if (booted) return `the compare machine did not boot: ${booted.errno} (${booted.reason})`;
+  if (booted) return failure(`the compare machine did not boot: ${booted.errno} (${booted.reason})`, booted.errno);
   const k = m.kernel!;
   const luo = k.luo;
-  if (!luo) return 'LUO did not start on the compare machine';
+  if (!luo) return failure('LUO did not start on the compare machine');
 
   const files: MemfdFile[] = [];
   for (const [i, plan] of plans.entries()) {
@@ -116,7 +117,7 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
     // fallocate: the folios are what the formats describe; their contents never enter the metadata.
     for (const r of plan.runs) {
       const e = k.shmem.fallocate(inode, r.firstPage * PAGE_SIZE, r.pages * PAGE_SIZE, false, r.order);
-      if (e) return `allocating guest-${i}: ${e.reason}`;
+      if (e) return failure(`allocating guest-${i}: ${e.reason}`, e.errno);
     }
     inode.size = spec.size;
     files.push({ kind: 'memfd', inode, pos: 0 });
@@ -127,7 +128,7 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
     luo.memfdPolicy.format = format.compatible;
     luo.memfdPolicy.keepHoles = spec.holes === 'keep';
     const session = luo.createSession(`compare-${format.compatible}`);
-    if (isErr(session)) return `CREATE_SESSION: ${session.errno} (${session.reason})`;
+    if (isErr(session)) return failure(`CREATE_SESSION: ${session.errno} (${session.reason})`, session.errno);
     onProgress?.(`preserve with ${format.compatible}`, formats.length, MEMFD_FORMATS.length);
     const t0 = Date.now();
     let error: { errno: string; reason: string } | null = null;
@@ -143,7 +144,7 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
     const track = (pfn: number, order: number) => bitmaps.add(order * 2 ** 40 + Math.floor(pfn / 2 ** order / PRESERVE_BITS));
     for (const f of session.files) {
       const d = format.decode(k.ram, f.args.serializedData);
-      if (isErr(d)) return `${format.compatible}: what it wrote does not decode: ${d.reason}`;
+      if (isErr(d)) return failure(`${format.compatible}: what it wrote does not decode: ${d.reason}`, d.errno);
       blocks.push(...d.meta);
       folios += d.folios.length;
       usedBytes += d.usedBytes;
@@ -186,5 +187,5 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
     luo.closeSession(session);
   }
   for (const f of files) k.processes.putMemfd(f);
-  return { spec, ramBytes: ram, maxPfn: m.layout.maxPfn, populatedPages: populated, formats, elapsedMs: Date.now() - started };
+  return ok({ spec, ramBytes: ram, maxPfn: m.layout.maxPfn, populatedPages: populated, formats, elapsedMs: Date.now() - started });
 }

@@ -102,7 +102,7 @@ function describeU64(v: bigint, meaning: 'address' | 'size' | 'count'): string {
 }
 
 /** One property's value for the listing: KHO's u64s decoded, compatible as strings, else DTS. */
-function describeValue(name: string, value: Uint8Array, isRoot: boolean): string | null {
+export function describeValue(name: string, value: Uint8Array, isRoot: boolean): string | null {
   if (value.length === 0) return null;
   const kho = KHO_U64[name];
   if (kho && (kho.where === 'root') === isRoot) {

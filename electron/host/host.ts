@@ -6,7 +6,7 @@
  * the CLI. Going back in time rebuilds the machine from its configuration and replays the steps
  * up to the target: the simulation is deterministic, so the replay lands on the same bytes.
  */
-import { type Result, type SimApi, fail, ok, validateCall } from '../../shared/api';
+import { type Result, type SimApi, asApi, fail, ok, validateCall } from '../../shared/api';
 import { type Command, type CommandInput, describeCommand } from '../../shared/commands';
 import { MachineConfigSchema, type MachineConfig, type MachineConfigInput } from '../../shared/machine-config';
 import { type Scenario, ScenarioSchema, describeIssues, parseScenario } from '../../shared/scenario';
@@ -178,8 +178,7 @@ export class Host implements SimApi {
   async page(pfn: number): Promise<Result<PageInfo>> {
     const bad = refuse('page', [pfn]);
     if (bad) return bad;
-    const info = pageInfo(this.machine, pfn);
-    return typeof info === 'string' ? fail('invalid-argument', info) : ok(info);
+    return asApi(pageInfo(this.machine, pfn));
   }
 
   async events(afterSeq: number, limit: number): Promise<Result<TraceEvent[]>> {
@@ -248,15 +247,14 @@ export class Host implements SimApi {
   async fdt(phys: number): Promise<Result<FdtView>> {
     const bad = refuse('fdt', [phys]);
     if (bad) return bad;
-    const v = fdtView(this.machine, phys);
-    return typeof v === 'string' ? fail('invalid-argument', v) : ok(v);
+    return asApi(fdtView(this.machine, phys));
   }
 
   async vmcore(all: boolean): Promise<Result<Uint8Array>> {
     const bad = refuse('vmcore', [all]);
     if (bad) return bad;
     const bytes = vmcoreBytes(this.machine, { all, maxBytes: MAX_UI_VMCORE_BYTES }, this.cursor);
-    return typeof bytes === 'string' ? fail('invalid-argument', `vmcore: ${bytes}`) : ok(bytes);
+    return bytes.ok ? bytes : fail('invalid-argument', `vmcore: ${bytes.error.message}`);
   }
 
   /**
@@ -264,8 +262,9 @@ export class Host implements SimApi {
    * without holding it whole): its size and the chunks, or why it is refused.
    */
   vmcoreStream(opts: VmcoreOptions = {}): Result<{ size: number; pages: number; chunks: Iterable<Uint8Array> }> {
-    const plan = planVmcore(this.machine, opts, this.cursor);
-    if (typeof plan === 'string') return fail('invalid-argument', plan);
+    const planned = planVmcore(this.machine, opts, this.cursor);
+    if (!planned.ok) return asApi(planned);
+    const plan = planned.value;
     return ok({ size: plan.size, pages: plan.pages, chunks: vmcoreChunks(this.machine, plan) });
   }
 
@@ -291,15 +290,13 @@ export class Host implements SimApi {
   async records(request: RecordRequest): Promise<Result<AnnotatedStruct>> {
     const v = validateCall('records', [request]);
     if (!v.ok) return fail('invalid-argument', v.message);
-    const r = recordView(this.machine, v.call.args[0] as RecordRequest);
-    return typeof r === 'string' ? fail('invalid-argument', r) : ok(r);
+    return asApi(recordView(this.machine, v.call.args[0] as RecordRequest));
   }
 
   async compareMemfd(spec: MemfdCompareSpecInput): Promise<Result<MemfdCompare>> {
     const v = validateCall('compareMemfd', [spec]);
     if (!v.ok) return fail('invalid-argument', v.message);
-    const r = runMemfdCompare(v.call.args[0] as MemfdCompareSpec, (label, done, total) => this.opts.onProgress?.({ label, done, total }));
-    return typeof r === 'string' ? fail('invalid-argument', r) : ok(r);
+    return asApi(runMemfdCompare(v.call.args[0] as MemfdCompareSpec, (label, done, total) => this.opts.onProgress?.({ label, done, total })));
   }
 }
 

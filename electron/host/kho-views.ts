@@ -12,13 +12,13 @@ import { KHO_SCRATCH_SIZE, PRESERVE_BITS, PROP_SUB_FDT, SETUP_KEXEC_KHO, decodeC
 import { decodeBootParams } from '../kernel/abi/boot-params';
 import { findSetupData } from '../kernel/abi/setup-data';
 import { getU32 } from '../kernel/abi/bytes';
-import { type FdtNode, decodeFdt, getProp, readU64le } from '../kernel/lib/fdt';
+import { type FdtNode, decodeFdt, fdtWalk, getProp, readU64le } from '../kernel/lib/fdt';
 import type { Machine } from '../kernel/machine';
 import { describeFdt, fdtToDts } from './fdt-text';
+import { readFdtBlob } from './kho-records';
+import { type Result, ok } from '../../shared/result';
 
 const SCRATCH_LABELS = ['lowmem', 'global'];
-/** FDT header: totalsize is the big-endian u32 at offset 4. */
-const MAX_FDT_BYTES = 64 * 1024;
 
 function subtrees(root: FdtNode | null): Array<{ name: string; phys: number }> {
   return (root?.children ?? []).map((c) => {
@@ -33,11 +33,13 @@ export function khoView(m: Machine): KhoView {
   const out = k?.khoOut ?? null;
   const inc = k?.khoIn ?? null;
   const outRoot = out ? out.readFdt() : null;
+  const entryFdtPhys = m.entry ? handoffFdt(m, m.entry.bootParams) : null;
   return {
     generation: m.generation,
     running: k !== null,
     entry: m.entry?.bootParams ?? null,
-    entryFdtPhys: m.entry ? handoffFdt(m, m.entry.bootParams) : null,
+    entryFdtPhys,
+    entrySubtrees: entryFdtPhys === null ? [] : subtrees(handedOverRoot(m, entryFdtPhys)),
     scratch: (out?.scratch ?? inc?.scratch ?? []).map((a, i) => ({ label: SCRATCH_LABELS[i] ?? `node ${i - 2}`, addr: a.addr, size: a.size })),
     outgoing: out && {
       fdtPhys: out.fdtPhys,
@@ -56,6 +58,13 @@ export function khoView(m: Machine): KhoView {
     },
     segments: (k?.kimage?.segments ?? []).map((s) => ({ name: s.name, dest: s.dest, size: s.size })),
   };
+}
+
+/** The root FDT a pending kexec hands over, decoded from RAM as the next kernel will; null when it does not decode. */
+function handedOverRoot(m: Machine, phys: number): FdtNode | null {
+  const blob = readFdtBlob(m, phys);
+  const d = blob.ok ? decodeFdt(blob.value) : null;
+  return d?.ok ? d.root : null;
 }
 
 /** What a booting kernel would find: boot_params → setup_data → kho_data's FDT address. */
@@ -143,15 +152,28 @@ function trackerBlocks(m: Machine, tracker: NonNullable<NonNullable<Machine['ker
   return blocks.sort((a, b) => a.phys - b.phys || a.order - b.order);
 }
 
-export function fdtView(m: Machine, phys: number): FdtView | string {
-  const end = m.layout.maxPfn * PAGE_SIZE;
-  if (phys + 40 > end) return `fdt: ${phys} is beyond the end of RAM`;
-  const header = m.ram.read(phys, 40);
-  const total = new DataView(header.buffer).getUint32(4);
-  const bytes = m.ram.read(phys, Math.min(Math.max(40, total), MAX_FDT_BYTES, end - phys));
+/** Every 8-byte property of the tree as a little-endian u64 (KHO's addresses, sizes, counts). */
+function u64Props(root: FdtNode): FdtView['u64s'] {
+  const out: FdtView['u64s'] = [];
+  for (const e of fdtWalk(root)) {
+    if (e.kind === 'leave') continue;
+    for (const p of e.node.props) {
+      const v = readU64le(p.value);
+      if (v !== null) out.push({ path: e.path(), name: p.name, value: Number(v) });
+    }
+  }
+  return out;
+}
+
+/** The devicetree at `phys` as DTS and as a KHO listing (its bytes, annotated, are the `fdt` record). */
+export function fdtView(m: Machine, phys: number): Result<FdtView> {
+  const blob = readFdtBlob(m, phys);
+  if (!blob.ok) return blob;
+  const bytes = blob.value;
   const d = decodeFdt(bytes);
-  if (!d.ok) return { phys, bytes, dts: '', lines: [], error: d.message };
-  return { phys, bytes, dts: fdtToDts(d.root, d.memReserve), lines: describeFdt(d.root) };
+  // A blob that does not decode is still a view: its bytes and libfdt's reason.
+  if (!d.ok) return ok({ phys, bytes, u64s: [], dts: '', lines: [], error: d.message });
+  return ok({ phys, bytes, u64s: u64Props(d.root), dts: fdtToDts(d.root, d.memReserve), lines: describeFdt(d.root) });
 }
 
 /** Follows the chunk list from `phys`, as deserialization would, stopping at anything bad. */

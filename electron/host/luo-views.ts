@@ -26,6 +26,7 @@ import type { MemfdFile, OpenFile } from '../kernel/proc';
 import type { ShmemInode } from '../kernel/mm/shmem';
 import { FieldReader, MAX_RECORD_ELEMENTS } from './annotate';
 import { memfdDataRecord } from './memfd-records';
+import { type Result, failure, ok } from '../../shared/result';
 
 const ramEnd = (m: Machine): number => m.layout.maxPfn * PAGE_SIZE;
 
@@ -168,9 +169,9 @@ const allZero = (b: Uint8Array) => b.every((x) => x === 0);
  * The session block at `phys`: luo_session_header_ser {count} and `count` packed luo_session_ser
  * {name[64], files, count}; each `files` opens that session's luo_file_ser array.
  */
-export function luoSessionBlock(m: Machine, phys: number): AnnotatedStruct | string {
+export function luoSessionBlock(m: Machine, phys: number): Result<AnnotatedStruct> {
   const end = ramEnd(m);
-  if (phys + LUO_SESSION_HEADER_SER_SIZE > end) return `luo-session-block: ${hex(phys)} is beyond the end of RAM (${hex(end)})`;
+  if (phys + LUO_SESSION_HEADER_SER_SIZE > end) return failure(`luo-session-block: ${hex(phys)} is beyond the end of RAM (${hex(end)})`);
   const count = getU64(m.ram.read(phys, LUO_SESSION_HEADER_SER_SIZE), 0);
   const valid = Number.isFinite(count) && count <= LUO_SESSION_MAX;
   const shown = valid ? Math.min(count, MAX_RECORD_ELEMENTS, Math.floor((end - phys - LUO_SESSION_HEADER_SER_SIZE) / LUO_SESSION_SER_SIZE)) : 0;
@@ -193,7 +194,7 @@ export function luoSessionBlock(m: Machine, phys: number): AnnotatedStruct | str
   const here = outgoingAt(m, phys);
   if (here.block && allZero(bytes) && (m.kernel?.luo?.outgoing.length ?? 0) > 0) notes.push('Not written yet: this kernel serializes its sessions at kexec -e (liveupdate_reboot).');
   if (valid && count > shown) notes.push(`${count - shown} more luo_session_ser not shown.`);
-  return {
+  return ok({
     kind: 'luo-session-block',
     title: `luo_session_header_ser + luo_session_ser[${valid ? count : '?'}]`,
     phys,
@@ -202,7 +203,7 @@ export function luoSessionBlock(m: Machine, phys: number): AnnotatedStruct | str
     array: { type: 'luo_session_ser', offset: LUO_SESSION_HEADER_SER_SIZE, stride: LUO_SESSION_SER_SIZE, count: valid ? count : 0, elements },
     notes,
     ...(valid ? {} : { error: `session header count ${Number.isFinite(count) ? count : head.fields[0]!.value} exceeds ${LUO_SESSION_MAX}: luo_session_deserialize() would refuse it (EINVAL)` }),
-  };
+  });
 }
 
 /**
@@ -210,9 +211,9 @@ export function luoSessionBlock(m: Machine, phys: number): AnnotatedStruct | str
  * a count (the array has none of its own: it is in the session's luo_session_ser), the entries
  * up to the last non-zero one in the 2-page array.
  */
-export function luoFileArray(m: Machine, phys: number, count?: number): AnnotatedStruct | string {
+export function luoFileArray(m: Machine, phys: number, count?: number): Result<AnnotatedStruct> {
   const end = ramEnd(m);
-  if (phys + LUO_FILE_SER_SIZE > end) return `luo-file-array: ${hex(phys)} is beyond the end of RAM (${hex(end)})`;
+  if (phys + LUO_FILE_SER_SIZE > end) return failure(`luo-file-array: ${hex(phys)} is beyond the end of RAM (${hex(end)})`);
   const capacity = Math.min(LUO_FILE_MAX, Math.floor((end - phys) / LUO_FILE_SER_SIZE));
   let n = count ?? 0;
   if (count === undefined) {
@@ -235,7 +236,7 @@ export function luoFileArray(m: Machine, phys: number, count?: number): Annotate
   if (count === undefined) notes.push(`No count given: entries up to the last non-zero one of the ${capacity}-entry array.`);
   const here = outgoingAt(m, phys);
   if (here.session && allZero(bytes) && here.session.files.length > 0) notes.push(`Not written yet: the ${here.session.files.length} file(s) of "${here.session.name}" are serialized at kexec -e (liveupdate_reboot).`);
-  return {
+  return ok({
     kind: 'luo-file-array',
     title: `luo_file_ser[${n}]`,
     phys,
@@ -243,5 +244,5 @@ export function luoFileArray(m: Machine, phys: number, count?: number): Annotate
     array: { type: 'luo_file_ser', offset: 0, stride: LUO_FILE_SER_SIZE, count: n, elements },
     notes,
     ...(n > LUO_FILE_MAX ? { error: `${n} files: a session's array holds at most ${LUO_FILE_MAX} (luo_session_deserialize() refuses more with EINVAL)` } : {}),
-  };
+  });
 }

@@ -16,9 +16,10 @@ import { KHO_VMALLOC_SIZE } from '../kernel/abi/kho-v1';
 import { KA_PAGE_HEADER_SIZE, KA_PAGE_NR_ENTRIES, KARR_MEMFD_PFN_SHIFT, KHO_ARRAY_MAGIC } from '../kernel/abi/kho-array';
 import { MEMFD_FDT_COMPATIBLE, MEMFD_KARR_COMPATIBLE, PRESERVED_FOLIO_SIZE, V3_PFN_SHIFT, getFoliodesc } from '../kernel/abi/memfd-fdt';
 import { MEMFD_LUO_FH_COMPATIBLE, MEMFD_LUO_FOLIO_SER_SIZE, MEMFD_LUO_SER_SIZE, folioSerFlags, folioSerPfn } from '../kernel/abi/memfd-v1';
-import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_MAGIC, FDT_NOP, FDT_PROP } from '../kernel/lib/fdt';
+import { FDT_PROP, decodeFdtLayout } from '../kernel/lib/fdt';
 import type { Machine } from '../kernel/machine';
 import { FieldReader, MAX_RECORD_ELEMENTS } from './annotate';
+import { type Result, failure, ok } from '../../shared/result';
 
 const ramEnd = (m: Machine): number => m.layout.maxPfn * PAGE_SIZE;
 const flagNames = (f: number): string => [f & 1 ? 'DIRTY' : '', f & 2 ? 'UPTODATE' : '', f & ~3 ? hex(f & ~3) : ''].filter(Boolean).join('|') || '0';
@@ -34,9 +35,9 @@ function inRam(m: Machine, kind: string, phys: number, len: number): string | nu
   return phys % 8 === 0 && phys + len <= ramEnd(m) ? null : `${kind}: ${hex(phys)} is not inside RAM`;
 }
 
-export function memfdLuoSer(m: Machine, phys: number): AnnotatedStruct | string {
+export function memfdLuoSer(m: Machine, phys: number): Result<AnnotatedStruct> {
   const bad = inRam(m, 'memfd-luo-ser', phys, MEMFD_LUO_SER_SIZE);
-  if (bad) return bad;
+  if (bad) return failure(bad);
   const bytes = m.ram.read(phys, MEMFD_LUO_SER_SIZE);
   const r = new FieldReader(bytes, 0, ramEnd(m));
   r.u64('pos', { unit: 'bytes' });
@@ -46,7 +47,7 @@ export function memfdLuoSer(m: Machine, phys: number): AnnotatedStruct | string 
   r.uint('folios.total_pages', 4);
   r.uint('folios.flags', 2, (v) => `${hex(v)}${v & 1 ? ' VMALLOC_ALLOC' : ''}${v & 2 ? ' HUGE_VMAP' : ''}`);
   r.uint('folios.order', 2);
-  return {
+  return ok({
     kind: 'memfd-luo-ser',
     title: 'memfd_luo_ser (memfd-v1, Linux 6.19)',
     phys,
@@ -56,12 +57,12 @@ export function memfdLuoSer(m: Machine, phys: number): AnnotatedStruct | string 
       'kho_alloc_preserve(40) at PRESERVE_FD: a whole zeroed page; freeze rewrites pos at reboot().',
       `The ${n} folio records (16 bytes each) live in a vmalloc'd array preserved with kho_preserve_vmalloc(); folios.first is its first chunk.`,
     ],
-  };
+  });
 }
 
-export function khoVmallocChunk(m: Machine, phys: number): AnnotatedStruct | string {
+export function khoVmallocChunk(m: Machine, phys: number): Result<AnnotatedStruct> {
   const bad = inRam(m, 'kho-vmalloc-chunk', phys, PAGE_SIZE);
-  if (bad) return bad;
+  if (bad) return failure(bad);
   const bytes = m.ram.read(phys, PAGE_SIZE);
   const head = new FieldReader(bytes, 0, ramEnd(m));
   head.phys('hdr.next', (p) => ({ kind: 'kho-vmalloc-chunk', phys: p }));
@@ -73,7 +74,7 @@ export function khoVmallocChunk(m: Machine, phys: number): AnnotatedStruct | str
     r.phys('phys', (p) => ({ kind: 'memfd-folio-array', phys: p }));
     elements.push(r.fields);
   }
-  return {
+  return ok({
     kind: 'kho-vmalloc-chunk',
     title: `kho_vmalloc_chunk: ${count} of ${KHO_VMALLOC_SIZE} entries`,
     phys,
@@ -81,12 +82,12 @@ export function khoVmallocChunk(m: Machine, phys: number): AnnotatedStruct | str
     header: { type: 'kho_vmalloc_hdr', fields: head.fields },
     array: { type: 'u64 phys', offset: 8, stride: 8, count, elements },
     notes: ['Each entry is a preserved piece of the vmalloc area, zero-terminated; a full chunk is followed by another even when nothing is left for it (kho_preserve_vmalloc).'],
-  };
+  });
 }
 
-export function memfdFolioArray(m: Machine, phys: number): AnnotatedStruct | string {
+export function memfdFolioArray(m: Machine, phys: number): Result<AnnotatedStruct> {
   const bad = inRam(m, 'memfd-folio-array', phys, PAGE_SIZE);
-  if (bad) return bad;
+  if (bad) return failure(bad);
   const bytes = m.ram.read(phys, PAGE_SIZE);
   const per = PAGE_SIZE / MEMFD_LUO_FOLIO_SER_SIZE;
   let count = per;
@@ -102,50 +103,26 @@ export function memfdFolioArray(m: Machine, phys: number): AnnotatedStruct | str
     r.u64('index');
     elements.push(r.fields);
   }
-  return {
+  return ok({
     kind: 'memfd-folio-array',
     title: `memfd_luo_folio_ser[${count}] (one page of the array)`,
     phys,
     bytes,
     array: { type: 'memfd_luo_folio_ser', offset: 0, stride: MEMFD_LUO_FOLIO_SER_SIZE, count, elements },
     notes: ['GCC packs pfn:52 into bits 0..51 and flags:12 into bits 52..63 on little-endian x86-64 — the reverse of v3\'s foliodesc. Entries past the last non-zero one are not shown.'],
-  };
+  });
 }
 
-/** The properties of the FDT's root node with where their values sit in the blob. */
+/** The properties of the FDT's root node with where their values sit in the blob (the kernel's FDT walk). */
 function rootProps(b: Uint8Array): { props: Array<{ name: string; off: number; len: number }>; error?: string } {
-  const be = (o: number) => (o + 4 <= b.length ? ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0 : -1);
-  if (be(0) !== FDT_MAGIC) return { props: [], error: `bad FDT magic ${hex(be(0))}` };
-  const structOff = be(8);
-  const stringsOff = be(12);
-  const props: Array<{ name: string; off: number; len: number }> = [];
-  let depth = 0;
-  for (let o = structOff; o + 4 <= b.length; ) {
-    const tag = be(o);
-    o += 4;
-    if (tag === FDT_BEGIN_NODE) {
-      while (o < b.length && b[o] !== 0) o++;
-      o = (o + 4) & ~3;
-      depth++;
-    } else if (tag === FDT_PROP) {
-      const len = be(o);
-      const nameoff = be(o + 4);
-      o += 8;
-      if (len < 0 || o + len > b.length) return { props, error: 'a property runs past the blob' };
-      let e = stringsOff + nameoff;
-      while (e < b.length && b[e] !== 0) e++;
-      if (depth === 1) props.push({ name: String.fromCharCode(...b.subarray(stringsOff + nameoff, e)), off: o, len });
-      o = (o + len + 3) & ~3;
-    } else if (tag === FDT_END_NODE) depth--;
-    else if (tag === FDT_END) return { props };
-    else if (tag !== FDT_NOP) return { props, error: `unknown FDT tag ${tag} at ${hex(o - 4)}` };
-  }
-  return { props, error: 'no FDT_END' };
+  const layout = decodeFdtLayout(b);
+  const props = layout.tokens.filter((t) => t.tag === FDT_PROP && t.path === '/').map((t) => ({ name: t.name!, off: t.valueOffset!, len: t.len! }));
+  return layout.error ? { props, error: layout.error.message } : { props };
 }
 
-export function memfdFdtRecord(m: Machine, phys: number): AnnotatedStruct | string {
+export function memfdFdtRecord(m: Machine, phys: number): Result<AnnotatedStruct> {
   const bad = inRam(m, 'memfd-fdt', phys, 40);
-  if (bad) return bad;
+  if (bad) return failure(bad);
   const totalsize = Math.min(new DataView(m.ram.read(phys, 8).buffer).getUint32(4), PAGE_SIZE * 2 ** MAX_PAGE_ORDER, ramEnd(m) - phys);
   const blob = m.ram.read(phys, Math.max(40, totalsize));
   const { props, error } = rootProps(blob);
@@ -184,7 +161,7 @@ export function memfdFdtRecord(m: Machine, phys: number): AnnotatedStruct | stri
     array = { type: 'memfd_luo_preserved_folio', offset: folios.off, stride: PRESERVED_FOLIO_SIZE, count: n, elements };
     notes.push(`memfd-fdt-v1 (LUO patch v3, August 2025): one FDT folio built with fdt_create(); foliodesc = pfn << 12 | flags (DIRTY bit 0, UPTODATE bit 1). ${n.toLocaleString('en-US')} entries in a ${totalsize.toLocaleString('en-US')}-byte blob.`);
   }
-  return {
+  return ok({
     kind: 'memfd-fdt',
     title: karr ? 'memfd FDT with a struct kho_array (memfd-karr-v1)' : 'memfd FDT (memfd-fdt-v1)',
     phys,
@@ -193,12 +170,12 @@ export function memfdFdtRecord(m: Machine, phys: number): AnnotatedStruct | stri
     ...(array ? { array } : {}),
     notes,
     ...(error ? { error } : {}),
-  };
+  });
 }
 
-export function khoArrayPage(m: Machine, phys: number): AnnotatedStruct | string {
+export function khoArrayPage(m: Machine, phys: number): Result<AnnotatedStruct> {
   const bad = inRam(m, 'kho-array-page', phys, PAGE_SIZE);
-  if (bad) return bad;
+  if (bad) return failure(bad);
   const bytes = m.ram.read(phys, PAGE_SIZE);
   const head = new FieldReader(bytes, 0, ramEnd(m));
   head.phys('next', (p) => ({ kind: 'kho-array-page', phys: p }));
@@ -218,7 +195,7 @@ export function khoArrayPage(m: Machine, phys: number): AnnotatedStruct | string
     e.field(`entries[${i}] (index ${startpos + i})`, 8, 'u64', isValue ? `value: pfn ${hex(pfn)} · ${flagNames(desc & 0x7ff)}` : `pointer ${hex(v)}`, isValue && pfn * PAGE_SIZE < ramEnd(m) ? { phys: pfn * PAGE_SIZE } : {});
     elements.push(e.fields);
   }
-  return {
+  return ok({
     kind: 'kho-array-page',
     title: `kho_array_page: ${used} of ${KA_PAGE_NR_ENTRIES} entries used (indices ${startpos}…${startpos + KA_PAGE_NR_ENTRIES - 1})`,
     phys,
@@ -226,5 +203,5 @@ export function khoArrayPage(m: Machine, phys: number): AnnotatedStruct | string
     header: { type: 'kho_array_page', fields: head.fields },
     array: { type: 'u64 entry (non-empty only)', offset: KA_PAGE_HEADER_SIZE, stride: 8, count: used, elements },
     notes: [`Entries are (value << 1) | 1; the memfd port's value is pfn << 11 | flags. ${KA_PAGE_NR_ENTRIES - used} of the page's slots are empty${used <= 2 ? ': the sparse-index cost Jason Gunthorpe warned about' : ''}.`],
-  };
+  });
 }

@@ -21,7 +21,7 @@
 import type { PokeCommand } from '../../shared/poke';
 import { PAGE_SIZE } from '../../shared/units';
 import { PROP_SUB_FDT } from '../kernel/abi/kho-v1';
-import { FDT_BEGIN_NODE, FDT_END_NODE, FDT_NOP, FDT_PROP, type FdtHeader, type FdtNode, decodeFdt, fdtWalk, findNode, readU64le } from '../kernel/lib/fdt';
+import { FDT_PROP, type FdtHeader, type FdtNode, decodeFdt, decodeFdtLayout, fdtWalk, findNode, readU64le } from '../kernel/lib/fdt';
 import { utf8Encode } from '../kernel/lib/utf8';
 import type { Machine } from '../kernel/machine';
 import type { Outcome } from './apply';
@@ -40,7 +40,6 @@ const MAX_FDT_BYTES = 4 * 1024 * 1024;
 const FDT_HEADER_SIZE = 40;
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
-const align4 = (n: number): number => (n + 3) & ~3;
 
 /** How a step names the poke in a message: its target, as the timeline labels it. */
 export const pokeWhere = (cmd: PokeCommand): string => (cmd.phys !== undefined ? cmd.phys : `${cmd.fdt ?? '?'}/${cmd.property ?? '?'}`);
@@ -144,50 +143,20 @@ function planFdtPoke(m: Machine, fdt: string, property: string, bytes: Uint8Arra
   if (bytes.length !== len) {
     return `${fdt}/${property} is ${len} bytes; the value is ${bytes.length} bytes — a poke writes in place and cannot resize a property (a string is written with its NUL)`;
   }
-  const offset = propValueOffset(blob.bytes, blob.header, nodeOrdinal(blob.root, node), index);
-  if (offset < 0) return `${fdt}/${property}: the property was not found in the structure block`; // cannot happen after decodeFdt
+  // Where its value lies in the blob (fdt_getprop()'s pointer), from the kernel's own FDT walk.
+  const path = pathOf(blob.root, node);
+  const offset = decodeFdtLayout(blob.bytes).tokens.find((t) => t.tag === FDT_PROP && t.path === path && t.name === propName)?.valueOffset;
+  if (offset === undefined) return `${fdt}/${property}: the property was not found in the structure block`; // cannot happen after decodeFdt
   return { phys: blobPhys + offset, bytes, target: `${fdt}/${property} at ${hex(blobPhys + offset)}` };
 }
 
 const names = (list: string[]): string => (list.length ? list.map((n) => `"${n}"`).join(', ') : 'none');
 const getU32BE = (b: Uint8Array, off: number): number => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(off);
 
-/** The node's position in a depth-first walk: the same in the tree and in the structure block. */
-function nodeOrdinal(root: FdtNode, target: FdtNode): number {
-  let i = 0;
-  for (const e of fdtWalk(root)) {
-    if (e.kind !== 'enter') continue;
-    if (e.node === target) return i;
-    i++;
-  }
-  return -1;
-}
-
-/**
- * Where in the blob the value of the `propIndex`-th property of the `ordinal`-th node starts
- * (fdt_getprop()'s pointer). The blob has passed decodeFdt(), so the token walk needs no checks.
- */
-function propValueOffset(blob: Uint8Array, h: FdtHeader, ordinal: number, propIndex: number): number {
-  const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
-  const open: Array<{ ordinal: number; props: number }> = [];
-  let seen = -1;
-  for (let off = h.offDtStruct; off < h.offDtStruct + h.sizeDtStruct; ) {
-    const tag = dv.getUint32(off);
-    if (tag === FDT_BEGIN_NODE) {
-      open.push({ ordinal: ++seen, props: 0 });
-      off = align4(blob.indexOf(0, off + 4) + 1);
-    } else if (tag === FDT_PROP) {
-      const top = open[open.length - 1]!;
-      if (top.ordinal === ordinal && top.props === propIndex) return off + 12;
-      top.props++;
-      off = align4(off + 12 + dv.getUint32(off + 4));
-    } else if (tag === FDT_END_NODE) {
-      open.pop();
-      off += 4;
-    } else if (tag === FDT_NOP) off += 4;
-    else break; // FDT_END
-  }
-  return -1;
+/** The node's path as the structure block spells it ('/' for the root): findNode() also matches "name" to "name@unit". */
+function pathOf(root: FdtNode, target: FdtNode): string {
+  for (const e of fdtWalk(root)) if (e.kind === 'enter' && e.node === target) return e.path();
+  return '';
 }
 
 /** Bytes as the log shows them: up to 16 in hex. */

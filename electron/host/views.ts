@@ -11,6 +11,7 @@ import { nidOfPfn } from '../kernel/layout';
 import { memblockFlagNames } from '../kernel/mm/memblock';
 import { MIGRATETYPE_NAMES, PG, pageFlagNames } from '../kernel/mm/page-flags';
 import type { Machine } from '../kernel/machine';
+import { type Result, failure, ok } from '../../shared/result';
 
 export function memorySummary(m: Machine): MemorySummary | null {
   const k = m.kernel;
@@ -36,16 +37,16 @@ export function mapView(m: Machine, req: MapViewRequest): MapView {
   return { firstPfn: req.firstPfn, pagesPerCell: req.pagesPerCell, cells };
 }
 
-export function pageInfo(m: Machine, pfn: number): PageInfo | string {
-  if (pfn >= m.layout.maxPfn) return `pfn ${hex(pfn)} is beyond the end of RAM (max_pfn ${hex(m.layout.maxPfn)})`;
+export function pageInfo(m: Machine, pfn: number): Result<PageInfo> {
+  if (pfn >= m.layout.maxPfn) return failure(`pfn ${hex(pfn)} is beyond the end of RAM (max_pfn ${hex(m.layout.maxPfn)})`);
   const k = m.kernel;
   const phys = pfn * PAGE_SIZE;
   const content = { kind: m.ram.kind(pfn), checksum: hex(m.ram.checksum(pfn), 8) };
   if (!k) {
-    return {
+    return ok({
       pfn, phys, nid: nidOfPfn(m.layout, pfn), category: 0 as PageCategory, flags: [], flagsValue: 0, order: 0,
       compoundHead: null, refcount: 0, private: '0x0', migratetype: null, owner: '(no kernel running)', memblock: null, content,
-    };
+    });
   }
   const p = k.pages;
   // kho_preserved is kept on a folio's head; a tail shows it as its head does.
@@ -56,7 +57,7 @@ export function pageInfo(m: Machine, pfn: number): PageInfo | string {
   const region = reserved ?? memory;
   const owner = k.owners.get(p.owner[pfn]!);
   const hole = (flags & PG.hole) !== 0;
-  return {
+  return ok({
     pfn,
     phys,
     nid: nidOfPfn(m.layout, pfn),
@@ -73,5 +74,5 @@ export function pageInfo(m: Machine, pfn: number): PageInfo | string {
       ? `${reserved ? 'reserved' : 'memory'} ${memRange(region.base, region.base + region.size)} nid ${region.nid} flags ${memblockFlagNames(region.flags).join('|')}`
       : null,
     content,
-  };
+  });
 }

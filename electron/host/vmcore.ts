@@ -30,6 +30,7 @@ import { PhysicalMemory } from '../kernel/ram';
 import { LINUX_6_19 } from '../kernel/profile';
 import { khoReport } from './kho-views';
 import { utf8Encode } from '../kernel/lib/utf8';
+import { type Result, failure, ok } from '../../shared/result';
 
 const ELF_HEADER_SIZE = 64;
 const PHDR_SIZE = 56;
@@ -154,20 +155,20 @@ function exportedRuns(m: Machine, all: boolean): Array<[number, number]> {
   return runs;
 }
 
-/** Decides what goes where; a string says why the export is refused. */
-export function planVmcore(m: Machine, opts: VmcoreOptions = {}, step?: number): VmcorePlan | string {
+/** Decides what goes where, or says why the export is refused. */
+export function planVmcore(m: Machine, opts: VmcoreOptions = {}, step?: number): Result<VmcorePlan> {
   const all = opts.all ?? false;
   if (all) {
     const ram = m.layout.ram.reduce((s, [a, b]) => s + (b - a), 0);
     if (ram > MAX_ALL_RAM_BYTES) {
-      return `the machine has ${formatBytes(ram)} of RAM; exporting all of it is limited to ${formatBytes(MAX_ALL_RAM_BYTES)} (export the pages in use instead)`;
+      return failure(`the machine has ${formatBytes(ram)} of RAM; exporting all of it is limited to ${formatBytes(MAX_ALL_RAM_BYTES)} (export the pages in use instead)`);
     }
   }
   const info = vmcoreInfo(m, step);
   const note = elfNote('VMCOREINFO', 0, utf8Encode(info));
   const pageRuns = exportedRuns(m, all);
   const noteOffset = ELF_HEADER_SIZE + PHDR_SIZE * (1 + pageRuns.length);
-  if (1 + pageRuns.length > 0xfffe) return `the export would need ${pageRuns.length} memory segments; ELF allows at most ${0xfffe - 1}`;
+  if (1 + pageRuns.length > 0xfffe) return failure(`the export would need ${pageRuns.length} memory segments; ELF allows at most ${0xfffe - 1}`);
   const dataOffset = alignUp(noteOffset + note.length, PAGE_SIZE);
   let offset = dataOffset;
   let pages = 0;
@@ -178,9 +179,9 @@ export function planVmcore(m: Machine, opts: VmcoreOptions = {}, step?: number):
     return r;
   });
   if (opts.maxBytes !== undefined && offset > opts.maxBytes) {
-    return `the vmcore would be ${formatBytes(offset)}; the limit here is ${formatBytes(opts.maxBytes)}`;
+    return failure(`the vmcore would be ${formatBytes(offset)}; the limit here is ${formatBytes(opts.maxBytes)}`);
   }
-  return { note, info, runs, pages, size: offset, noteOffset, dataOffset };
+  return ok({ note, info, runs, pages, size: offset, noteOffset, dataOffset });
 }
 
 /** ELF header, program headers and the note, padded to the first page of data. */
@@ -255,14 +256,15 @@ export function* vmcoreChunks(m: Machine, plan: VmcorePlan): Generator<Uint8Arra
 }
 
 /** The whole file in one array (for the UI; mind the size). */
-export function vmcoreBytes(m: Machine, opts: VmcoreOptions = {}, step?: number): Uint8Array | string {
-  const plan = planVmcore(m, opts, step);
-  if (typeof plan === 'string') return plan;
+export function vmcoreBytes(m: Machine, opts: VmcoreOptions = {}, step?: number): Result<Uint8Array> {
+  const planned = planVmcore(m, opts, step);
+  if (!planned.ok) return planned;
+  const plan = planned.value;
   const out = new Uint8Array(plan.size);
   let at = 0;
   for (const c of vmcoreChunks(m, plan)) {
     out.set(c, at);
     at += c.length;
   }
-  return out;
+  return ok(out);
 }

@@ -256,7 +256,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
     for (const spec of [{ size: '64G', order: '9' }, { size: '16G', order: '0' }, { size: '4G', order: '0', sparse: 0.99 }] as const) {
       const t0 = performance.now();
       const r = runMemfdCompare(MemfdCompareSpecSchema.parse(spec));
-      if (typeof r === 'string') throw new Error(r);
+      if (!r.ok) throw new Error(r.error.message);
       const label = `compare view: ${spec.size} memfd, order ${spec.order}${'sparse' in spec ? `, sparse ${spec.sparse}` : ''}`;
       report({ name: label, value: +(performance.now() - t0).toFixed(0), unit: 'ms', target: spec.size === '64G' ? '< 1000 ms' : undefined });
     }

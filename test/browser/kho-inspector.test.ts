@@ -1,13 +1,16 @@
 /**
- * The KHO components against a fake SimApi: the FDT viewer renders DTS, the tree with address
- * links and annotated hex with a labelled header; the chunk viewer lists chunks and entries and
- * shows the chunk page; the timeline tags each step with its KHO phase and generation; the
- * Scenarios menu loads a built-in.
+ * The KHO components against a fake SimApi whose fdt() and records() are the host's own decoders
+ * over made-up RAM: the FDT viewer renders DTS, the tree with address links and the `fdt` record
+ * in the struct viewer; the chunk viewer lists chunks and shows the `kho-mem-chunk` record; a
+ * field of either can be corrupted with the poke editor; the timeline tags each step with its KHO
+ * phase and generation; the Scenarios menu loads a built-in.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
+import { page } from 'vitest/browser';
 import type { Result } from '../../shared/api';
-import type { BuiltinScenario, ChunkView, FdtView, KhoView, StepInfo } from '../../shared/views';
+import type { CommandInput } from '../../shared/commands';
+import type { BuiltinScenario, ChunkView, KhoView, StepInfo, StepOutcome } from '../../shared/views';
 import ChunkViewer from '../../renderer/src/components/ChunkViewer.svelte';
 import FdtViewer from '../../renderer/src/components/FdtViewer.svelte';
 import KhoHandover from '../../renderer/src/components/KhoHandover.svelte';
@@ -15,6 +18,7 @@ import ScenarioMenu from '../../renderer/src/components/ScenarioMenu.svelte';
 import Timeline from '../../renderer/src/components/Timeline.svelte';
 import { chunkPage, khoRoot } from './fixtures/fdt-builder';
 import { reactive } from './fixtures/reactive.svelte';
+import { ramApi, ramOnly } from './fixtures/ram-host';
 
 const settle = async () => {
   for (let i = 0; i < 6; i++) {
@@ -40,26 +44,16 @@ const KHO: KhoView = {
   segments: [],
 };
 
-const ROOT_DTS = '/dts-v1/;\n\n/ {\n\tcompatible = "kho-v1";\n\tpreserved-memory-map = <0xe0c038 0x00>;\n\n\tkho_test {\n\t\tfdt = <0xd0c038 0x00>;\n\t};\n};\n';
-
 function fakeApi() {
   const calls: string[] = [];
-  const pages: Record<number, Uint8Array> = {
+  const ram = ramOnly({
+    [ROOT]: khoRoot(CHUNK0, SUB),
+    [SUB]: khoRoot(0, 0),
     [CHUNK0]: chunkPage(CHUNK1, 0, [[0x38000000, 0x39401000]]),
     [CHUNK1]: chunkPage(0, 9, [[0, 0x39402000], [0x40000000, 0x39403000]]),
-  };
+  });
   const api = {
-    fdt: async (phys: number): Promise<Result<FdtView>> => {
-      calls.push(`fdt ${phys.toString(16)}`);
-      if (phys === ROOT)
-        return ok({
-          phys,
-          bytes: khoRoot(CHUNK0, SUB),
-          dts: ROOT_DTS,
-          lines: ['/', '  compatible = "kho-v1"', '  preserved-memory-map = 0x38c0e000 (u64 little-endian: physical address, pfn 0x38c0e)', '  kho_test/', '    fdt = 0x38c0d000 (u64 little-endian: physical address, pfn 0x38c0d)'],
-        });
-      return ok({ phys, bytes: khoRoot(0, 0), dts: '/dts-v1/;\n\n/ {\n\tcompatible = "kho-test-v1";\n};\n', lines: ['/'] });
-    },
+    ...ramApi(ram, calls),
     chunks: async (phys: number): Promise<Result<ChunkView[]>> => {
       calls.push(`chunks ${phys.toString(16)}`);
       return ok([
@@ -67,12 +61,18 @@ function fakeApi() {
         { phys: CHUNK1, next: 0, order: 9, entries: [{ physStart: 0, bitmap: 0x39402000, bitsSet: 2 }, { physStart: 0x40000000, bitmap: 0x39403000, bitsSet: 1 }] },
       ]);
     },
-    readPhys: async (phys: number, len: number): Promise<Result<Uint8Array>> => {
-      calls.push(`readPhys ${phys.toString(16)} ${len}`);
-      return ok(pages[phys] ?? new Uint8Array(len));
-    },
   };
   return { api, calls };
+}
+
+/** A poke step path that records the command and answers as B's host will: a step that ran. */
+function fakePoke() {
+  const ran: CommandInput[] = [];
+  const onpoke = async (command: CommandInput): Promise<Result<StepOutcome>> => {
+    ran.push(command);
+    return ok({ step: { index: 7, label: 'poke', command, ok: true, message: 'poke: 4 bytes written' } } as unknown as StepOutcome);
+  };
+  return { ran, onpoke };
 }
 
 let cmp: ReturnType<typeof mount> | null = null;
@@ -134,16 +134,23 @@ describe('FdtViewer', () => {
     props.chosen = 'in:/';
     await settle();
     button('Hex').click();
-    flushSync();
+    await settle();
+    // The host's `fdt` record: header fields, every token, the strings — one struct viewer.
     const hex = byTestId('fdt-hex')!;
-    const rows = [...hex.querySelectorAll('[role="row"]')].map(rowText);
-    expect(rows).toContain('0000 d00dfeed magic FDT_MAGIC');
-    expect(rows.some((r) => /^0008 00000038 off_dt_struct 0x38$/.test(r))).toBe(true);
-    for (const f of ['totalsize', 'off_dt_strings', 'off_mem_rsvmap', 'version', 'last_comp_version', 'size_dt_strings', 'size_dt_struct']) {
-      expect(hex.textContent).toContain(f);
+    expect(rowText(hex.querySelector('[data-testid="struct-header"] tbody tr')!)).toBe('+0x0 magic be32 0xd00dfeed (FDT_MAGIC)');
+    for (const f of ['totalsize', 'off_dt_struct', 'off_dt_strings', 'off_mem_rsvmap', 'version', 'last_comp_version', 'size_dt_strings', 'size_dt_struct']) {
+      expect(byTestId('struct-header')!.textContent).toContain(f);
     }
-    expect(hex.textContent).toContain('FDT_BEGIN_NODE');
-    expect(hex.textContent).toMatch(/preserved-memory-map = <0xe0c038 0x0> \(u64 LE 0x38c0e000\)/);
+    const sections = [...hex.querySelectorAll('[data-testid="struct-section"]')].map(tableText);
+    expect(sections[0]).toContain('terminator be64 address, be64 size 0x0 size 0x0');
+    expect(sections[1]).toContain('FDT_BEGIN_NODE be32 + name / {');
+    expect(sections[1]).toMatch(/compatible u8\[7\] "kho-v1"/);
+    expect(sections[1]).toMatch(/kho_test\/fdt u8\[8\] 0x38c0d000 open ↗/);
+    expect(sections[2]).toContain('+0x0 char[] "compatible"');
+    expect(rowText(hex.querySelector('[data-testid="struct-hex"] [role="row"]')!)).toMatch(/^000 d00dfeed 00000/);
+    // preserved-memory-map opens the chunk list; a sub-FDT's fdt opens that FDT.
+    [...hex.querySelectorAll<HTMLButtonElement>('button.open')][0]!.click();
+    expect(opened).toEqual([CHUNK0, CHUNK0]);
   });
 
   it('says why there is nothing to show', async () => {
@@ -155,7 +162,7 @@ describe('FdtViewer', () => {
 });
 
 describe('ChunkViewer', () => {
-  it('follows preserved-memory-map of the incoming FDT and lists chunks, entries and the page', async () => {
+  it('follows preserved-memory-map of the incoming FDT, lists the chunks and shows the chunk page as the host annotates it', async () => {
     const { api, calls } = fakeApi();
     const picked: number[] = [];
     cmp = mount(ChunkViewer, { target: host(), props: { api, kho: KHO, revision: 1, head: null, onphys: (p: number) => picked.push(p) } });
@@ -163,16 +170,19 @@ describe('ChunkViewer', () => {
     expect(calls).toContain(`chunks ${CHUNK0.toString(16)}`);
     const list = byTestId('chunk-list')!;
     const rows = [...list.querySelectorAll('tbody tr[data-chunk]')].map(rowText);
-    expect(rows).toEqual(['0 0x38c0e000 0x38c0f000 0 1', '1 0x38c0f000 NULL 9 2']);
-    expect(tableText(byTestId('chunk-entries')!)).toContain('0 0x38000000 0x39401000 6');
-    expect(byTestId('chunk-hex')!.textContent).toContain('num_elms');
-    expect(calls).toContain(`readPhys ${CHUNK0.toString(16)} 4096`);
+    expect(rows).toEqual(['0 0x38c0e000 0x38c0f000 0 1 6', '1 0x38c0f000 NULL 9 2 3']);
+    expect(calls).toContain(`records kho-mem-chunk ${CHUNK0.toString(16)}`);
+    expect(tableText(byTestId('struct-header')!)).toContain('+0x8 order u32 0 (one bit per 4 KiB)');
+    expect(tableText(byTestId('struct-array')!)).toContain('0 +0x10 0x38000000 0x39401000');
 
     list.querySelector<HTMLButtonElement>('button[aria-label="Show chunk 1"]')!.click();
     await settle();
-    expect(byTestId('chunk-entries')!.querySelectorAll('tbody tr')).toHaveLength(2);
-    expect(byTestId('chunk-hex')!.textContent).toMatch(/order\s*9 \(2048 KiB blocks\)/);
-    byTestId('chunk-entries')!.querySelector<HTMLButtonElement>('button[data-phys]')!.click();
+    expect(byTestId('struct-array')!.querySelectorAll('tbody tr')).toHaveLength(2);
+    expect(tableText(byTestId('struct-header')!)).toContain('+0x8 order u32 9 (one bit per 2 MiB)');
+    // 16 header bytes and two entries: 48 bytes, three hex lines.
+    expect(byTestId('struct-hex')!.querySelectorAll('[role="row"]')).toHaveLength(3);
+    byTestId('struct-array')!.querySelector<HTMLButtonElement>('button[data-phys]')!.click();
+    // phys_start 0 is an address like any other: the first block of RAM.
     expect(picked).toEqual([0]);
   });
 
@@ -182,6 +192,93 @@ describe('ChunkViewer', () => {
     cmp = mount(ChunkViewer, { target: host(), props: { api, kho, revision: 1, head: null, onphys: () => {} } });
     await settle();
     expect(byTestId('chunk-viewer')!.textContent).toContain('not finalized yet');
+  });
+});
+
+describe('PokeEditor: "corrupt this field" next to the FDT and struct viewers', () => {
+  /** After kexec -e, before the next boot: the only time a poke can name an FDT property (electron/host/poke.ts). */
+  const HANDED: KhoView = { ...KHO, running: false, entry: 0x3c7fe000, entryFdtPhys: ROOT, entrySubtrees: [{ name: 'kho_test', phys: SUB }], incoming: null };
+  const type = (el: HTMLInputElement, text: string) => {
+    el.value = text;
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    flushSync();
+  };
+  /** The test viewport is about 414 px wide: a narrower host keeps the screenshots whole. */
+  const narrow = () => document.body.querySelector<HTMLElement>(':scope > div')!.style.setProperty('width', '400px');
+  const fieldRow = (name: string) => [...document.querySelectorAll<HTMLTableRowElement>('tr[data-field]')].find((r) => r.children[1]?.textContent?.trim() === name)!;
+
+  it('pokes a property of the handed-over root FDT by name, and a header field by address, through the step path', async () => {
+    const { api } = fakeApi();
+    const { ran, onpoke } = fakePoke();
+    cmp = mount(FdtViewer, { target: host(), props: { api, kho: HANDED, revision: 1, chosen: null, onchoose: () => {}, onphys: () => {}, onopenchunks: () => {}, onpoke } });
+    await settle();
+    expect([...document.querySelectorAll('[aria-label="Which FDT"] [role="tab"]')].map((t) => t.textContent)).toEqual(['handed over /', 'handed over kho_test']);
+    button('Hex').click();
+    await settle();
+    expect(byTestId('fdt-hex')!.textContent).toContain('Click a field to corrupt it');
+    fieldRow('compatible').click();
+    flushSync();
+    const editor = byTestId('poke-editor')!;
+    expect(editor.textContent).toContain('corrupt compatible');
+    // By address first, starting from the field's own bytes.
+    const input = editor.querySelector<HTMLInputElement>('[data-testid="poke-value"]')!;
+    expect(input.value).toBe('6b686f2d763100');
+    editor.querySelector<HTMLInputElement>('input[type="radio"]:not(:checked)')!.click();
+    flushSync();
+    type(input, 'kho-v10');
+    expect(byTestId('poke-editor')!.textContent).toContain('8 bytes, but the property is 7');
+    type(input, 'kho-v0');
+    expect(byTestId('poke-editor')!.textContent).toContain('7 bytes, as long as the property');
+    expect(byTestId('poke-command')!.textContent).toBe('{"op":"poke","fdt":"root","property":"compatible","string":"kho-v0"}');
+    narrow();
+    await page.screenshot({ path: '../../test-results/d-poke-fdt-property.png', element: byTestId('fdt-viewer')! });
+    byTestId('poke-run')!.click();
+    await settle();
+    expect(ran).toEqual([{ op: 'poke', fdt: 'root', property: 'compatible', string: 'kho-v0' }]);
+    expect(byTestId('poke-outcome')!.textContent).toBe('poke: 4 bytes written');
+
+    fieldRow('totalsize').click();
+    flushSync();
+    const input2 = byTestId('poke-editor')!.querySelector<HTMLInputElement>('[data-testid="poke-value"]')!;
+    expect(byTestId('poke-editor')!.querySelector('input[type="radio"]')).toBeNull();
+    type(input2, 'zz');
+    expect(byTestId('poke-run')!.hasAttribute('disabled')).toBe(true);
+    expect(byTestId('poke-editor')!.textContent).toContain('"zz" is not hex');
+    type(input2, 'de ad be ef');
+    expect(byTestId('poke-command')!.textContent).toBe(`{"op":"poke","phys":"0x${(ROOT + 4).toString(16)}","hex":"deadbeef"}`);
+    byTestId('poke-run')!.click();
+    await settle();
+    expect(ran.at(-1)).toEqual({ op: 'poke', phys: '0x39400004', hex: 'deadbeef' });
+  });
+
+  it('pokes num_elms of a chunk page at its address; an incoming FDT offers no poke by name', async () => {
+    const { api } = fakeApi();
+    const { ran, onpoke } = fakePoke();
+    cmp = mount(ChunkViewer, { target: host(), props: { api, kho: KHO, revision: 1, head: null, onphys: () => {}, onpoke } });
+    await settle();
+    fieldRow('num_elms').click();
+    flushSync();
+    const input = byTestId('poke-editor')!.querySelector<HTMLInputElement>('[data-testid="poke-value"]')!;
+    expect(input.value).toBe('01000000');
+    type(input, 'ffff0000');
+    expect(byTestId('poke-editor')!.textContent).toContain("4 bytes over the field's 4");
+    narrow();
+    await page.screenshot({ path: '../../test-results/d-poke-chunk.png', element: byTestId('chunk-viewer')! });
+    byTestId('poke-run')!.click();
+    await settle();
+    expect(ran).toEqual([{ op: 'poke', phys: `0x${(CHUNK0 + 12).toString(16)}`, hex: 'ffff0000' }]);
+    byTestId('poke-editor')!.querySelector<HTMLButtonElement>('button[aria-label="Close the poke editor"]')!.click();
+    flushSync();
+    expect(byTestId('poke-editor')).toBeNull();
+    unmount(cmp);
+
+    cmp = mount(FdtViewer, { target: host(), props: { api, kho: KHO, revision: 1, chosen: null, onchoose: () => {}, onphys: () => {}, onopenchunks: () => {}, onpoke } });
+    await settle();
+    button('Hex').click();
+    await settle();
+    fieldRow('compatible').click();
+    flushSync();
+    expect(byTestId('poke-editor')!.querySelector('input[type="radio"]')).toBeNull();
   });
 });
 

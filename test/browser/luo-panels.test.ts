@@ -8,13 +8,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
 import type { Result, SimClient } from '../../shared/api';
 import { MachineConfigSchema } from '../../shared/machine-config';
-import type { AnnotatedStruct, FdtView, KhoView, LuoView, Progress, RecordRequest, SessionState, StepInfo, UserspaceView } from '../../shared/views';
+import type { AnnotatedStruct, KhoView, LuoView, Progress, RecordRequest, SessionState, StepInfo, UserspaceView } from '../../shared/views';
 import LuoInspector from '../../renderer/src/components/LuoInspector.svelte';
 import StructViewer from '../../renderer/src/components/StructViewer.svelte';
 import UserspacePanel from '../../renderer/src/components/UserspacePanel.svelte';
 import WorkloadPanel from '../../renderer/src/components/WorkloadPanel.svelte';
 import { Session } from '../../renderer/src/lib/session.svelte';
 import { buildFdt, khoRoot, str, u64le } from './fixtures/fdt-builder';
+import { ramApi, ramOnly } from './fixtures/ram-host';
 
 const settle = async () => {
   for (let i = 0; i < 8; i++) {
@@ -157,11 +158,7 @@ describe('LuoInspector', () => {
         calls.push(`records ${req.kind} ${req.phys.toString(16)}${req.count !== undefined ? ` ${req.count}` : ''}`);
         return ok(req.kind === 'luo-session-block' ? sessionBlock(req.phys) : fileArray());
       },
-      fdt: async (phys: number): Promise<Result<FdtView>> => {
-        calls.push(`fdt ${phys.toString(16)}`);
-        const bytes = fdts[phys];
-        return bytes ? ok({ phys, bytes, dts: '', lines: [] }) : { ok: false, error: { code: 'invalid-argument', message: 'no fdt' } };
-      },
+      fdt: ramApi(ramOnly(fdts), calls).fdt,
     };
     return { api, calls };
   }

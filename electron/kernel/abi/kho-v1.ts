@@ -27,6 +27,11 @@ export const PRESERVE_BITS = LINUX_6_19.preserveBits;
 const CHUNK_HDR_SIZE = 16;
 const CHUNK_ENTRY_SIZE = 16;
 export const KHOSER_BITMAP_SIZE = (PAGE_SIZE - CHUNK_HDR_SIZE) / CHUNK_ENTRY_SIZE;
+/** Field offsets of struct khoser_mem_chunk_hdr { next; order; num_elms } and of an entry { phys_start; bitmap }. */
+export const CHUNK_HDR = { next: 0, order: 8, numElms: 12 } as const;
+export const CHUNK_ENTRY = { physStart: 0, bitmap: 8 } as const;
+/** Offset of entry `i` of a chunk page. */
+export const chunkEntryOffset = (i: number): number => CHUNK_HDR_SIZE + CHUNK_ENTRY_SIZE * i;
 
 export interface ChunkEntry {
   /** Physical address of the first block the bitmap covers. */
@@ -44,27 +49,27 @@ export interface Chunk {
 export function encodeChunk(c: Chunk): Uint8Array {
   if (c.entries.length > KHOSER_BITMAP_SIZE) throw new RangeError(`a chunk holds at most ${KHOSER_BITMAP_SIZE} entries`);
   const b = new Uint8Array(PAGE_SIZE);
-  putU64(b, 0, c.next);
-  putU32(b, 8, c.order);
-  putU32(b, 12, c.entries.length);
+  putU64(b, CHUNK_HDR.next, c.next);
+  putU32(b, CHUNK_HDR.order, c.order);
+  putU32(b, CHUNK_HDR.numElms, c.entries.length);
   c.entries.forEach((e, i) => {
-    putU64(b, CHUNK_HDR_SIZE + CHUNK_ENTRY_SIZE * i, e.physStart);
-    putU64(b, CHUNK_HDR_SIZE + CHUNK_ENTRY_SIZE * i + 8, e.bitmap);
+    putU64(b, chunkEntryOffset(i) + CHUNK_ENTRY.physStart, e.physStart);
+    putU64(b, chunkEntryOffset(i) + CHUNK_ENTRY.bitmap, e.bitmap);
   });
   return b;
 }
 
 /** Reads a chunk page as the next kernel does: the header is trusted up to the page's capacity. */
 export function decodeChunk(b: Uint8Array): Chunk | string {
-  const next = getU64(b, 0);
-  const order = getU32(b, 8);
-  const n = getU32(b, 12);
+  const next = getU64(b, CHUNK_HDR.next);
+  const order = getU32(b, CHUNK_HDR.order);
+  const n = getU32(b, CHUNK_HDR.numElms);
   if (n > KHOSER_BITMAP_SIZE) return `num_elms ${n} exceeds the ${KHOSER_BITMAP_SIZE} entries a chunk holds`;
   if (Number.isNaN(next)) return 'next pointer is beyond any physical address';
   const entries: ChunkEntry[] = [];
   for (let i = 0; i < n; i++) {
-    const physStart = getU64(b, CHUNK_HDR_SIZE + CHUNK_ENTRY_SIZE * i);
-    const bitmap = getU64(b, CHUNK_HDR_SIZE + CHUNK_ENTRY_SIZE * i + 8);
+    const physStart = getU64(b, chunkEntryOffset(i) + CHUNK_ENTRY.physStart);
+    const bitmap = getU64(b, chunkEntryOffset(i) + CHUNK_ENTRY.bitmap);
     entries.push({ physStart, bitmap });
   }
   return { next, order, entries };

@@ -499,6 +499,8 @@ interface Walk {
   open: FdtNode[];
   root: FdtNode | null;
   closed: boolean;
+  /** When set, every token read is recorded with its byte offset (decodeFdtLayout). */
+  tokens?: FdtToken[];
 }
 
 const openPath = (w: Walk): string => (w.open.length <= 1 ? '/' : '/' + w.open.slice(1).map((n) => n.name).join('/'));
@@ -513,7 +515,9 @@ function beginNode(w: Walk, off: number): number | FdtError {
   else if (node.name !== '') return fail('FDT_ERR_BADSTRUCTURE', `root node ${at(off)} has the name "${node.name}"; it must be empty`, off);
   else w.root = node;
   w.open.push(node);
-  return align(nul + 1, 4);
+  const next = align(nul + 1, 4);
+  w.tokens?.push({ tag: FDT_BEGIN_NODE, offset: off, size: next - off, depth: w.open.length - 1, path: openPath(w), name: node.name });
+  return next;
 }
 
 /** FDT_PROP at `off`: len, nameoff, then the value padded to 4. */
@@ -526,7 +530,9 @@ function prop(w: Walk, off: number): number | FdtError {
   const name = w.strings.at(w.blob.u32(off + 8));
   if (typeof name !== 'string') return fail(name.error, `property ${at(off)} in ${openPath(w)}: ${name.message}`, off);
   node.props.push({ name, value: w.blob.bytes.slice(off + 12, off + 12 + len) });
-  return align(off + 12 + len, 4);
+  const next = align(off + 12 + len, 4);
+  w.tokens?.push({ tag: FDT_PROP, offset: off, size: next - off, depth: w.open.length, path: openPath(w), name, nameoff: w.blob.u32(off + 8), valueOffset: off + 12, len });
+  return next;
 }
 
 /** One token at `off`: the next offset, 'done' at a valid FDT_END, or an error. */
@@ -538,16 +544,20 @@ function step(w: Walk, off: number): number | 'done' | FdtError {
     case FDT_BEGIN_NODE:
       return beginNode(w, off);
     case FDT_END_NODE:
-      if (!w.open.pop()) return fail('FDT_ERR_BADSTRUCTURE', `FDT_END_NODE ${at(off)} with no open node`, off);
+      if (w.open.length === 0) return fail('FDT_ERR_BADSTRUCTURE', `FDT_END_NODE ${at(off)} with no open node`, off);
+      w.tokens?.push({ tag, offset: off, size: 4, depth: w.open.length - 1, path: openPath(w) });
+      w.open.pop();
       w.closed = w.open.length === 0;
       return off + 4;
     case FDT_PROP:
       return prop(w, off);
     case FDT_NOP:
+      w.tokens?.push({ tag, offset: off, size: 4, depth: w.open.length, path: openPath(w) });
       return off + 4;
     case FDT_END:
       if (w.open.length > 0) return fail('FDT_ERR_BADSTRUCTURE', `FDT_END ${at(off)} inside ${openPath(w)}: ${w.open.length} node(s) still open`, off);
       if (!w.root) return fail('FDT_ERR_BADSTRUCTURE', `FDT_END ${at(off)} before any root node`, off);
+      w.tokens?.push({ tag, offset: off, size: 4, depth: 0, path: '/' });
       return 'done';
     default:
       return fail('FDT_ERR_BADSTRUCTURE', `unknown token ${hex(tag)} ${at(off)}`, off);
@@ -555,8 +565,8 @@ function step(w: Walk, off: number): number | 'done' | FdtError {
 }
 
 /** fdt_check_full()'s walk, building the tree as it goes. Each step advances ≥ 4 bytes, so it ends. */
-function readStruct(blob: Blob, h: FdtHeader): { ok: true; root: FdtNode } | FdtError {
-  const w: Walk = { blob, strings: new StringsBlock(blob, h), end: h.offDtStruct + h.sizeDtStruct, open: [], root: null, closed: false };
+function readStruct(blob: Blob, h: FdtHeader, tokens?: FdtToken[]): { ok: true; root: FdtNode } | FdtError {
+  const w: Walk = { blob, strings: new StringsBlock(blob, h), end: h.offDtStruct + h.sizeDtStruct, open: [], root: null, closed: false, ...(tokens ? { tokens } : {}) };
   for (let off = h.offDtStruct; ; ) {
     const next = step(w, off);
     if (next === 'done') return { ok: true, root: w.root! };
@@ -582,6 +592,75 @@ export function decodeFdt(bytes: Uint8Array): FdtDecodeResult {
   const tree = readStruct(blob, header);
   if (!tree.ok) return tree;
   return { ok: true, root: tree.root, header, memReserve: rsv.entries };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where every byte is: the layout for annotated views and for pokes
+
+/** struct fdt_header's be32 fields in blob order (libfdt.h); a v16 header lacks the last. */
+export const FDT_HEADER_FIELDS = [
+  'magic', 'totalsize', 'off_dt_struct', 'off_dt_strings', 'off_mem_rsvmap', 'version', 'last_comp_version', 'boot_cpuid_phys',
+  'size_dt_strings', 'size_dt_struct',
+] as const;
+
+/** One structure-block token as it lies in the blob. */
+export interface FdtToken {
+  tag: number;
+  /** Byte offset of the tag, and the bytes up to the next token (name or value and padding included). */
+  offset: number;
+  size: number;
+  /** Nesting: 0 for the root's FDT_BEGIN_NODE and its properties' parent level. */
+  depth: number;
+  /** Path of the node the token opens, closes or belongs to ('/' for the root). */
+  path: string;
+  /** FDT_BEGIN_NODE: the node's name; FDT_PROP: the property's name. */
+  name?: string;
+  /** FDT_PROP: nameoff into the strings block, the value's offset and length. */
+  nameoff?: number;
+  valueOffset?: number;
+  len?: number;
+}
+
+export interface FdtLayout {
+  /** Null when the header itself does not check out (see `error`). */
+  header: FdtHeader | null;
+  /** Reservation entries with their offsets, the terminator last when there is one. */
+  memReserve: Array<{ offset: number; address: bigint; size: bigint }>;
+  /** Tokens in blob order, up to the first malformed one. */
+  tokens: FdtToken[];
+  /** The strings block, NUL-separated, each with its offset. */
+  strings: Array<{ offset: number; text: string; terminated: boolean }>;
+  /** The first problem decodeFdt() reports for this blob, if any. */
+  error?: FdtError;
+}
+
+/**
+ * The same walk as decodeFdt(), keeping the byte offset of every header field, reservation entry,
+ * token and string: what an annotated hex view or a poke at a property needs. A malformed blob
+ * gives the layout up to the problem, with the error decodeFdt() would give.
+ */
+export function decodeFdtLayout(bytes: Uint8Array): FdtLayout {
+  const out: FdtLayout = { header: null, memReserve: [], tokens: [], strings: [] };
+  const blob = new Blob(bytes);
+  const checked = checkHeader(blob);
+  if (!checked.ok) return { ...out, error: checked };
+  const h = (out.header = checked.header);
+  for (let off = h.offMemRsvmap; off + RSV_ENTRY_SIZE <= h.totalsize; off += RSV_ENTRY_SIZE) {
+    const entry = { offset: off, address: blob.u64(off), size: blob.u64(off + 8) };
+    out.memReserve.push(entry);
+    if (entry.size === 0n) break;
+  }
+  const stringsEnd = h.offDtStrings + h.sizeDtStrings;
+  for (let off = h.offDtStrings; off < stringsEnd; ) {
+    const nul = blob.nul(off, stringsEnd);
+    const end = nul < 0 ? stringsEnd : nul;
+    out.strings.push({ offset: off, text: decodeName(bytes.subarray(off, end)), terminated: nul >= 0 });
+    off = end + 1;
+  }
+  const rsv = readMemReserve(blob, h);
+  if (!rsv.ok) return { ...out, error: rsv };
+  const tree = readStruct(blob, h, out.tokens);
+  return tree.ok ? out : { ...out, error: tree };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
  */
 import { MemfdCompareSpecSchema, type MemfdCompareSpec, type MemfdCompareSpecInput } from '../../../shared/compare';
 import { memparseText } from './machine-form';
+import { type Result, failure, ok } from '../../../shared/result';
 
 export interface CompareForm {
   /** memparse text: "1G", "512M". */
@@ -62,17 +63,17 @@ export const DEFAULT_SWEEP = '0, 0.5, 0.9, 0.99, 0.999';
 const MAX_SWEEP_POINTS = 12;
 
 /** "0, 0.5, 0.9" → [0, 0.5, 0.9]: sorted, without repeats, each a valid sparseness. */
-export function parseSweep(text: string): { ok: true; values: number[] } | { ok: false; error: string } {
+export function parseSweep(text: string): Result<number[]> {
   const words = text.split(/[\s,;]+/).filter(Boolean);
-  if (words.length < 2) return { ok: false, error: 'give at least two sparseness values, e.g. 0, 0.9, 0.99' };
+  if (words.length < 2) return failure('give at least two sparseness values, e.g. 0, 0.9, 0.99');
   const values = new Set<number>();
   for (const w of words) {
     const v = Number(w);
-    if (!Number.isFinite(v) || v < 0 || v > 0.9999) return { ok: false, error: `"${w}" is not a sparseness from 0 to 0.9999` };
+    if (!Number.isFinite(v) || v < 0 || v > 0.9999) return failure(`"${w}" is not a sparseness from 0 to 0.9999`);
     values.add(v);
   }
-  if (values.size > MAX_SWEEP_POINTS) return { ok: false, error: `at most ${MAX_SWEEP_POINTS} values` };
-  return { ok: true, values: [...values].sort((a, b) => a - b) };
+  if (values.size > MAX_SWEEP_POINTS) return failure(`at most ${MAX_SWEEP_POINTS} values`);
+  return ok([...values].sort((a, b) => a - b));
 }
 
 /** "memfd-compare-1G-order0-sparse0.99-keep" (+ "-x4" for 4 files): what the export is of. */

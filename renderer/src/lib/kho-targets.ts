@@ -6,8 +6,12 @@
  * preserved-memory-map) that a KhoView points at, plus the links in the FDT tree listing.
  */
 import type { SimApi } from '../../../shared/api';
-import type { KhoView } from '../../../shared/views';
-import { fdtU64 } from './fdt-blob';
+import type { FdtView, KhoView } from '../../../shared/views';
+
+/** A KHO u64 property of a node as the host decoded it ('/' is the root), or null. */
+export function fdtU64(view: FdtView, path: string, name: string): number | null {
+  return view.u64s.find((p) => p.path === path && p.name === name)?.value ?? null;
+}
 
 export interface FdtTarget {
   /** Stable across steps: `out:/`, `in:kho_test`. */
@@ -28,6 +32,7 @@ export function fdtTargets(kho: KhoView | null): FdtTarget[] {
   if (kho && !kho.running && kho.entryFdtPhys) {
     // After kexec -e: the root FDT the boot parameters hand to the next kernel.
     t.push({ key: 'in:/', label: 'handed over /', side: 'incoming', name: '/', phys: kho.entryFdtPhys });
+    for (const s of kho.entrySubtrees ?? []) t.push({ key: `in:${s.name}`, label: `handed over ${s.name}`, side: 'incoming', name: s.name, phys: s.phys });
   }
   if (kho?.incoming && kho.incoming.fdtPhys !== 0) {
     t.push({ key: 'in:/', label: 'incoming /', side: 'incoming', name: '/', phys: kho.incoming.fdtPhys });
@@ -55,7 +60,7 @@ export async function chunkHeads(api: Pick<SimApi, 'fdt'>, kho: KhoView | null):
   const root = kho?.incoming?.fdtPhys || (kho && !kho.running ? kho.entryFdtPhys : null);
   if (root) {
     const r = await api.fdt(root);
-    const phys = r.ok ? fdtU64(r.value.bytes, '/', 'preserved-memory-map') : null;
+    const phys = r.ok ? fdtU64(r.value, '/', 'preserved-memory-map') : null;
     if (phys) heads.push({ key: 'in', label: kho?.incoming ? 'incoming (preserved-memory-map)' : 'handed over (preserved-memory-map)', phys });
   }
   return heads;

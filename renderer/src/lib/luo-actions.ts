@@ -10,6 +10,7 @@
  */
 import type { CommandInput } from '../../../shared/commands';
 import type { FdInfo, LuoView, ProcessView, UserspaceView } from '../../../shared/views';
+import { type Result, failure, ok } from '../../../shared/result';
 
 export type LuoOp = 'open' | 'create' | 'retrieveSession' | 'preserve' | 'retrieveFd' | 'finish' | 'close';
 
@@ -111,55 +112,50 @@ function parseFd(text: string): number | null {
 }
 
 /** The command the form runs, or what is missing or malformed. */
-export function luoCommand(form: LuoForm, suggest: LuoSuggestions): CommandInput | { error: string } {
+export function luoCommand(form: LuoForm, suggest: LuoSuggestions): Result<CommandInput> {
   const process = form.process.trim();
-  if (!process) return { error: 'name the process' };
+  if (!process) return failure('name the process');
   const value = (k: LuoInput) => (form[k].trim() === '' ? suggest[k] : form[k]);
-  const fdOf = (k: 'dev' | 'session' | 'fd', what: string): number | { error: string } => {
+  const fdOf = (k: 'dev' | 'session' | 'fd', what: string): Result<number> => {
     const v = parseFd(value(k));
-    return v === null ? { error: value(k) === '' ? `no ${what}: give its number` : `${what} must be a number 0–1023` } : v;
+    return v === null ? failure(value(k) === '' ? `no ${what}: give its number` : `${what} must be a number 0–1023`) : ok(v);
   };
-  const token = (): number | string | { error: string } => {
+  const token = (): Result<number | string> => {
     const t = parseToken(value('token'));
-    return t === null ? { error: value('token') === '' ? 'give a token' : 'a token is a u64: decimal, or hex with 0x' } : t;
+    return t === null ? failure(value('token') === '' ? 'give a token' : 'a token is a u64: decimal, or hex with 0x') : ok(t);
   };
-  const bad = (...vs: unknown[]) => vs.find((v): v is { error: string } => typeof v === 'object' && v !== null && 'error' in v);
   switch (form.op) {
     case 'open':
-      return { op: 'luo_open', process };
+      return ok({ op: 'luo_open', process });
     case 'create':
     case 'retrieveSession': {
       const fd = fdOf('dev', '/dev/liveupdate fd');
-      const e = bad(fd);
-      if (e) return e;
-      return { op: form.op === 'create' ? 'luo_create_session' : 'luo_retrieve_session', process, fd: fd as number, name: value('name') };
+      if (!fd.ok) return fd;
+      return ok({ op: form.op === 'create' ? 'luo_create_session' : 'luo_retrieve_session', process, fd: fd.value, name: value('name') });
     }
     case 'preserve': {
       const sfd = fdOf('session', 'session fd');
+      if (!sfd.ok) return sfd;
       const fd = fdOf('fd', 'fd to preserve');
+      if (!fd.ok) return fd;
       const t = token();
-      const e = bad(sfd, fd, t);
-      if (e) return e;
-      return { op: 'luo_preserve_fd', process, session_fd: sfd as number, fd: fd as number, token: t as number | string };
+      if (!t.ok) return t;
+      return ok({ op: 'luo_preserve_fd', process, session_fd: sfd.value, fd: fd.value, token: t.value });
     }
     case 'retrieveFd': {
       const sfd = fdOf('session', 'session fd');
+      if (!sfd.ok) return sfd;
       const t = token();
-      const e = bad(sfd, t);
-      if (e) return e;
-      return { op: 'luo_retrieve_fd', process, session_fd: sfd as number, token: t as number | string };
+      if (!t.ok) return t;
+      return ok({ op: 'luo_retrieve_fd', process, session_fd: sfd.value, token: t.value });
     }
     case 'finish': {
       const sfd = fdOf('session', 'session fd');
-      const e = bad(sfd);
-      if (e) return e;
-      return { op: 'luo_finish', process, session_fd: sfd as number };
+      return sfd.ok ? ok({ op: 'luo_finish', process, session_fd: sfd.value }) : sfd;
     }
     case 'close': {
       const fd = fdOf('fd', 'fd to close');
-      const e = bad(fd);
-      if (e) return e;
-      return { op: 'close', process, fd: fd as number };
+      return fd.ok ? ok({ op: 'close', process, fd: fd.value }) : fd;
     }
   }
 }

@@ -10,7 +10,7 @@
  */
 import type { SimApi } from '../../../shared/api';
 import type { KhoView, LuoView, RecordRequest } from '../../../shared/views';
-import { fdtU64 } from './fdt-blob';
+import { fdtU64 } from './kho-targets';
 
 export interface LuoTarget {
   /** Stable across steps: `out:block`, `in:files:vmm-state`. */
@@ -52,6 +52,8 @@ const RECORD_LABELS: Record<RecordRequest['kind'], string> = {
   'memfd-folio-array': 'memfd_luo_folio_ser[]',
   'memfd-fdt': 'memfd FDT',
   'kho-array-page': 'kho_array_page',
+  fdt: 'FDT',
+  'kho-mem-chunk': 'khoser_mem_chunk',
 };
 
 /** The target a record request opens: a known one at that address, or one made for it. */
@@ -74,8 +76,8 @@ export async function handedOverSessionBlock(api: Pick<SimApi, 'fdt'>, kho: KhoV
   const root = kho && !kho.running ? kho.entryFdtPhys : null;
   if (!root) return null;
   const r = await api.fdt(root);
-  const luoFdt = r.ok ? fdtU64(r.value.bytes, '/LUO', 'fdt') : null;
+  const luoFdt = r.ok ? fdtU64(r.value, '/LUO', 'fdt') : null;
   if (!luoFdt) return null;
   const l = await api.fdt(luoFdt);
-  return l.ok ? fdtU64(l.value.bytes, '/luo-session', 'luo-session-header') : null;
+  return l.ok ? fdtU64(l.value, '/luo-session', 'luo-session-header') : null;
 }

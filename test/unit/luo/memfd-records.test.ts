@@ -20,8 +20,8 @@ function preserved(format: string) {
   const f = t.m.kernel!.luo!.outgoing[0]!.files[0]!;
   const view = (req: RecordRequest): AnnotatedStruct => {
     const r = recordView(t.m, req);
-    if (typeof r === 'string') throw new Error(r);
-    return r;
+    if (!r.ok) throw new Error(r.error.message);
+    return r.value;
   };
   return { ...t, data: f.args.serializedData, view };
 }
@@ -66,6 +66,7 @@ describe('memfd records in the struct viewer', () => {
 
   it('an address outside RAM is refused with a message', () => {
     const { m } = preserved('memfd-v1');
-    expect(recordView(m, { kind: 'memfd-fdt', phys: m.layout.maxPfn * PAGE_SIZE })).toMatch(/not inside RAM/);
+    const r = recordView(m, { kind: 'memfd-fdt', phys: m.layout.maxPfn * PAGE_SIZE });
+    expect(r.ok ? null : r.error.message).toMatch(/not inside RAM/);
   });
 });

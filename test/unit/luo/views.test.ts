@@ -32,8 +32,8 @@ function kexec(t: ReturnType<typeof machine>): void {
 
 function record(m: Machine, req: Parameters<typeof recordView>[1]): AnnotatedStruct {
   const r = recordView(m, req);
-  if (typeof r === 'string') throw new Error(r);
-  return r;
+  if (!r.ok) throw new Error(r.error.message);
+  return r.value;
 }
 
 /** An element's fields as name → value. */

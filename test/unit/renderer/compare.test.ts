@@ -52,11 +52,11 @@ describe('the compare form', () => {
   });
 
   it('parses a sweep list: sorted, without repeats, every value a sparseness', () => {
-    expect(parseSweep('0.99, 0 0.5;0.9,0.5')).toEqual({ ok: true, values: [0, 0.5, 0.9, 0.99] });
-    expect(parseSweep('0.5')).toMatchObject({ ok: false, error: expect.stringMatching(/at least two/) });
-    expect(parseSweep('0, 1')).toEqual({ ok: false, error: '"1" is not a sparseness from 0 to 0.9999' });
+    expect(parseSweep('0.99, 0 0.5;0.9,0.5')).toEqual({ ok: true, value: [0, 0.5, 0.9, 0.99] });
+    expect(parseSweep('0.5')).toMatchObject({ ok: false, error: { message: expect.stringMatching(/at least two/) } });
+    expect(parseSweep('0, 1')).toEqual({ ok: false, error: { message: '"1" is not a sparseness from 0 to 0.9999' } });
     expect(parseSweep('0, x')).toMatchObject({ ok: false });
-    expect(parseSweep(Array.from({ length: 13 }, (_, i) => i / 100).join(','))).toEqual({ ok: false, error: 'at most 12 values' });
+    expect(parseSweep(Array.from({ length: 13 }, (_, i) => i / 100).join(','))).toEqual({ ok: false, error: { message: 'at most 12 values' } });
   });
 
   it('names exports after what they are of', () => {

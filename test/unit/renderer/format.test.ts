@@ -87,10 +87,10 @@ describe('machine form', () => {
 
 describe('address input', () => {
   it('reads pfns and physical addresses', () => {
-    expect(parseAddress('4096')).toEqual({ pfn: 4096 });
-    expect(parseAddress('0x1000')).toEqual({ pfn: 0x1000 });
-    expect(parseAddress('0x0000000100000000')).toEqual({ pfn: 0x100000 });
-    expect(parseAddress('phys 0x200000')).toEqual({ pfn: 0x200 });
-    expect(parseAddress('what')).toHaveProperty('error');
+    expect(parseAddress('4096')).toEqual({ ok: true, value: 4096 });
+    expect(parseAddress('0x1000')).toEqual({ ok: true, value: 0x1000 });
+    expect(parseAddress('0x0000000100000000')).toEqual({ ok: true, value: 0x100000 });
+    expect(parseAddress('phys 0x200000')).toEqual({ ok: true, value: 0x200 });
+    expect(parseAddress('what')).toEqual({ ok: false, error: { message: 'not a pfn or address: what' } });
   });
 });

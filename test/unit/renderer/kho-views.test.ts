@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { KhoView, SessionState, StepInfo } from '../../../shared/views';
 import { PageCategory } from '../../../shared/palette';
-import { annotatedChunk, chunkHeader } from '../../../renderer/src/lib/chunk-page';
-import { annotatedFdt, fdtHeader, fdtProps, fdtU64, propText } from '../../../renderer/src/lib/fdt-blob';
-import { hexGroups, hexRows } from '../../../renderer/src/lib/hexdump';
 import { insmodCommand, khoActions, khoCommand } from '../../../renderer/src/lib/kho-actions';
 import { khoSpan, overviewRequest } from '../../../renderer/src/lib/kho-span';
 import { fdtTargets, pickFdtTarget, treeLink } from '../../../renderer/src/lib/kho-targets';
 import { cursorForPhase, currentPhase, phaseGroups, reachedPhases, stepPhases } from '../../../renderer/src/lib/phases';
 import { fit, fitRange, layout } from '../../../renderer/src/lib/map-viewport';
-import { chunkPage, khoRoot } from '../../browser/fixtures/fdt-builder';
+import { fdtU64 } from '../../../renderer/src/lib/kho-targets';
+import { normalizeHex, pokeCommand, pokeHint, pokeTarget } from '../../../renderer/src/lib/poke';
+import { fieldSpans, structLines } from '../../../renderer/src/lib/struct-hex';
+import type { AnnotatedStruct } from '../../../shared/views';
 
 const step = (command: Record<string, unknown>, ok = true): StepInfo =>
   ({ index: 0, label: String(command.op), command, ok, message: '' }) as unknown as StepInfo;
@@ -100,61 +100,6 @@ describe('KHO actions', () => {
   });
 });
 
-describe('FDT blobs', () => {
-  const blob = khoRoot(0x38c0e000, 0x38c0d000);
-
-  it('reads the header and the properties, KHO u64s little-endian', () => {
-    const h = fdtHeader(blob);
-    expect(typeof h).toBe('object');
-    if (typeof h === 'string') return;
-    expect(h.magic).toBe(0xd00dfeed);
-    expect(h.totalsize).toBe(blob.length);
-    expect(fdtProps(blob).map((p) => `${p.path} ${p.name}`)).toEqual(['/ compatible', '/ preserved-memory-map', '/kho_test fdt']);
-    expect(fdtU64(blob, '/', 'preserved-memory-map')).toBe(0x38c0e000);
-    expect(fdtU64(blob, '/kho_test', 'fdt')).toBe(0x38c0d000);
-    expect(fdtHeader(new Uint8Array(40))).toMatch(/bad magic 0x00000000/);
-  });
-
-  it('annotates header fields, tokens and strings', () => {
-    const { rows, error } = annotatedFdt(blob);
-    expect(error).toBeUndefined();
-    const text = rows.map((r) => `${r.offset.toString(16)} ${r.hex} ${r.label ?? ''} ${r.note ?? ''}`.trim());
-    expect(text).toContain('0 d00dfeed magic FDT_MAGIC');
-    expect(text).toContain(`4 ${blob.length.toString(16).padStart(8, '0')} totalsize ${blob.length} bytes`);
-    expect(rows.filter((r) => r.kind === 'heading').map((r) => r.label)).toEqual(['header', 'memory reservation map', 'structure block', 'strings block']);
-    expect(text.some((t) => /FDT_PROP\s+compatible = "kho-v1";/.test(t))).toBe(true);
-    expect(text.some((t) => /FDT_PROP\s+preserved-memory-map = <0xe0c038 0x0> \(u64 LE 0x38c0e000\)/.test(t))).toBe(true);
-    expect(text.some((t) => /FDT_BEGIN_NODE\s+kho_test \{/.test(t))).toBe(true);
-    expect(text.at(-1)).toMatch(/"fdt"$/);
-  });
-
-  it('prints property values as dtc does', () => {
-    expect(propText(new TextEncoder().encode('a\0b\0'))).toBe('"a", "b"');
-    expect(propText(new Uint8Array([0, 0, 0, 1]))).toBe('<0x1>');
-    expect(propText(new Uint8Array([1, 2]))).toBe('[01 02]');
-  });
-});
-
-describe('hex dumps and chunk pages', () => {
-  it('groups bytes in memory order and collapses repeated rows', () => {
-    expect(hexGroups(new Uint8Array([0xd0, 0x0d, 0xfe, 0xed, 1]))).toBe('d00dfeed 01');
-    const rows = hexRows(new Uint8Array(64));
-    expect(rows.map((r) => r.kind)).toEqual(['bytes', 'skip']);
-    expect(rows[1]!.length).toBe(48);
-  });
-
-  it('decodes and annotates a khoser_mem_chunk page', () => {
-    const page = chunkPage(0x38c0f000, 0, [[0x38000000, 0x39401000]]);
-    expect(chunkHeader(page)).toEqual({ next: 0x38c0f000, order: 0, numElms: 1 });
-    const rows = annotatedChunk(page);
-    const text = rows.map((r) => `${r.offset.toString(16)} ${r.hex} ${r.label ?? ''} ${r.note ?? ''}`.trim());
-    expect(text).toContain('0 00f0c038 00000000 next 0x38c0f000');
-    expect(text).toContain('c 01000000 num_elms 1');
-    expect(text).toContain('10 00000038 00000000 00104039 00000000 [0] phys_start 0x38000000 bitmap 0x39401000');
-    expect(rows.at(-1)!.kind).toBe('skip');
-  });
-});
-
 describe('KHO targets and the map span', () => {
   const view = kho({
     outgoing: { ...outgoing(false), fdtPhys: 0x3000, subtrees: [{ name: 'kho_test', phys: 0x4000 }] },
@@ -168,6 +113,16 @@ describe('KHO targets and the map span', () => {
     expect(pickFdtTarget(t, 'out:kho_test')?.phys).toBe(0x4000);
     expect(pickFdtTarget(t, 'gone')?.key).toBe('in:/');
     expect(fdtTargets(kho({ incoming: { fdtPhys: 0, scratchPhys: 0, blocks: 0, unrestoredBlocks: 0, subtrees: [] } }))).toEqual([]);
+    // After kexec -e: the handed-over root and the sub-FDTs it names.
+    const handed = fdtTargets(kho({ running: false, entry: 0x9000, entryFdtPhys: 0x5000, entrySubtrees: [{ name: 'LUO', phys: 0x6000 }] }));
+    expect(handed.map((x) => [x.key, x.label, x.phys])).toEqual([['in:/', 'handed over /', 0x5000], ['in:LUO', 'handed over LUO', 0x6000]]);
+  });
+
+  it('reads a KHO u64 the host decoded, by node path and name', () => {
+    const v = { phys: 0, bytes: new Uint8Array(), dts: '', lines: [], u64s: [{ path: '/', name: 'preserved-memory-map', value: 0x5000 }, { path: '/LUO', name: 'fdt', value: 0x6000 }] };
+    expect(fdtU64(v, '/', 'preserved-memory-map')).toBe(0x5000);
+    expect(fdtU64(v, '/LUO', 'fdt')).toBe(0x6000);
+    expect(fdtU64(v, '/', 'fdt')).toBeNull();
   });
 
   it('finds address links in the tree listing', () => {
@@ -189,5 +144,51 @@ describe('KHO targets and the map span', () => {
     expect(z.pagesPerRow).toBeLessThan(v.pagesPerRow);
     expect(Math.floor((7000 * 32) / z.pagesPerRow)).toBeGreaterThanOrEqual(Math.floor(z.topRow));
     expect(Math.floor((7301 * 32) / z.pagesPerRow)).toBeLessThanOrEqual(z.topRow + l.visibleRows);
+  });
+});
+
+describe('the struct viewer model for FDT sections, and the poke a field prepares', () => {
+  const REC: AnnotatedStruct = {
+    kind: 'fdt',
+    title: 'FDT',
+    phys: 0x10000,
+    bytes: Uint8Array.from({ length: 96 }, (_, i) => (i < 4 ? 0xd0 : i >= 40 && i < 47 ? 'kho-v1\0'.charCodeAt(i - 40) : 0)),
+    header: { type: 'struct fdt_header', fields: [{ offset: 0, size: 4, name: 'magic', type: 'be32', value: '0xd0d0d0d0' }] },
+    sections: [{ type: 'structure block', fields: [{ offset: 40, size: 7, name: 'compatible', type: 'u8[7]', value: '"kho-v1"', property: 'compatible' }] }],
+    notes: [],
+  };
+
+  it('section fields get keys s<i>.<j>; runs of identical bytes no field covers collapse into one * line', () => {
+    const spans = fieldSpans(REC);
+    expect(spans.map((s) => s.key)).toEqual(['h.magic', 's0.0']);
+    const lines = structLines(REC, spans);
+    // 16: zeros after a line with fields stays; 48: zeros after line 32 (fields) stays; 64 and 80 repeat 48 and collapse.
+    expect(lines.map((l) => [l.offset, l.skipped ?? 0])).toEqual([[0, 0], [16, 0], [32, 0], [48, 0], [64, 32]]);
+    expect(lines[2]!.cells[8]!.span).toBe(1);
+  });
+
+  it('a field pokes at its physical address with its own bytes to start from; a property by name only with the FDT named', () => {
+    const f = REC.sections![0]!.fields[0]!;
+    const t = pokeTarget(REC, f, 'LUO');
+    expect(t).toEqual({ phys: 0x10028, size: 7, current: '6b686f2d763100', fdt: 'LUO', property: 'compatible' });
+    expect(pokeTarget(REC, f).property).toBeUndefined();
+    expect(pokeCommand(t, { mode: 'phys', kind: 'hex', text: 'DE AD' })).toEqual({ ok: true, value: { op: 'poke', phys: '0x10028', hex: 'dead' } });
+    expect(pokeCommand(t, { mode: 'property', kind: 'string', text: 'luo-v0' })).toEqual({ ok: true, value: { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' } });
+    expect(pokeCommand(t, { mode: 'property', kind: 'hex', text: '0x00ff' })).toEqual({ ok: true, value: { op: 'poke', fdt: 'LUO', property: 'compatible', hex: '00ff' } });
+    expect(pokeCommand(pokeTarget(REC, f), { mode: 'property', kind: 'string', text: 'x' })).toEqual({ ok: false, error: { message: 'this field is not a property of a handed-over KHO FDT' } });
+    expect(pokeHint(t, { mode: 'phys', kind: 'hex', text: 'aabb' })).toBe("2 of the field's 7 bytes (the rest unchanged)");
+    // A property is written in place (electron/host/poke.ts): the value keeps the property's length.
+    expect(pokeHint(t, { mode: 'property', kind: 'string', text: 'luo-v0' })).toBe('the string and its NUL: 7 bytes, as long as the property');
+    expect(pokeHint(t, { mode: 'property', kind: 'string', text: 'luo-v10' })).toBe('the string and its NUL: 8 bytes, but the property is 7 — a poke writes in place and cannot resize it');
+    expect(pokeCommand(t, { mode: 'property', kind: 'string', text: 'a\0b' })).toEqual({ ok: false, error: { message: 'a devicetree string cannot contain NUL' } });
+    expect(pokeHint(t, { mode: 'phys', kind: 'hex', text: '00'.repeat(9) })).toBe('9 bytes: 2 past the field');
+  });
+
+  it('normalizeHex: spaces and 0x are fine; odd digits, non-hex and nothing are refused with the reason', () => {
+    expect(normalizeHex(' 0xDE ad:be-ef ')).toEqual({ ok: true, value: 'deadbeef' });
+    expect(normalizeHex('abc')).toEqual({ ok: false, error: { message: '3 hex digits: a byte takes two' } });
+    expect(normalizeHex('xyz')).toEqual({ ok: false, error: { message: '"xyz" is not hex' } });
+    expect(normalizeHex('  ')).toEqual({ ok: false, error: { message: 'no bytes to write' } });
+    expect(pokeCommand({ phys: 0, size: 1, current: '00' }, { mode: 'phys', kind: 'hex', text: 'ab'.repeat(4097) }).ok).toBe(false);
   });
 });

@@ -60,7 +60,10 @@ describe('LUO form', () => {
   });
 
   it('builds the command each op runs, with the suggestion for an input left empty; every command fits the schema', () => {
-    const cmd = (f: Partial<LuoForm>) => luoCommand(form(f), luoSuggestions(form(f), US, LUO));
+    const cmd = (f: Partial<LuoForm>) => {
+      const r = luoCommand(form(f), luoSuggestions(form(f), US, LUO));
+      return r.ok ? r.value : r.error;
+    };
     expect(cmd({ op: 'open' })).toEqual({ op: 'luo_open', process: 'vmm' });
     expect(cmd({ op: 'create', name: 'vm-1' })).toEqual({ op: 'luo_create_session', process: 'vmm', fd: 5, name: 'vm-1' });
     expect(cmd({ op: 'preserve', token: '0x1A' })).toEqual({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 7, fd: 4, token: '0x1a' });
@@ -77,11 +80,11 @@ describe('LUO form', () => {
 
   it('refuses what is no fd or no token before the kernel sees it; a wrong but well-formed fd goes to the kernel', () => {
     const none = { dev: '', session: '', fd: '', name: '', token: '' };
-    expect(luoCommand(form({ op: 'create' }), none)).toEqual({ error: 'no /dev/liveupdate fd: give its number' });
-    expect(luoCommand(form({ op: 'preserve', session: 'x', fd: '3', token: '1' }), none)).toEqual({ error: 'session fd must be a number 0–1023' });
-    expect(luoCommand(form({ op: 'retrieveFd', session: '6', token: '0xZZ' }), none)).toEqual({ error: 'a token is a u64: decimal, or hex with 0x' });
-    expect(luoCommand(form({ op: 'open', process: ' ' }), none)).toEqual({ error: 'name the process' });
-    expect(luoCommand(form({ op: 'finish', session: '99' }), none)).toEqual({ op: 'luo_finish', process: 'vmm', session_fd: 99 });
+    expect(luoCommand(form({ op: 'create' }), none)).toEqual({ ok: false, error: { message: 'no /dev/liveupdate fd: give its number' } });
+    expect(luoCommand(form({ op: 'preserve', session: 'x', fd: '3', token: '1' }), none)).toEqual({ ok: false, error: { message: 'session fd must be a number 0–1023' } });
+    expect(luoCommand(form({ op: 'retrieveFd', session: '6', token: '0xZZ' }), none)).toEqual({ ok: false, error: { message: 'a token is a u64: decimal, or hex with 0x' } });
+    expect(luoCommand(form({ op: 'open', process: ' ' }), none)).toEqual({ ok: false, error: { message: 'name the process' } });
+    expect(luoCommand(form({ op: 'finish', session: '99' }), none)).toEqual({ ok: true, value: { op: 'luo_finish', process: 'vmm', session_fd: 99 } });
   });
 
   it('parseToken: decimal up to 2^53, hex up to 64 bits', () => {
