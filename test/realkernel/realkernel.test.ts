@@ -26,6 +26,12 @@ const inspectFile = (path: string): DumpReport => {
   }
 };
 const text = (b: Uint8Array) => new TextDecoder().decode(b).trim();
+/** Kernel 1's debugfs kho/out/scratch_phys and scratch_len: one hex number per line. */
+const exportedScratch = () => {
+  const lines = (rel: string) => text(run.artefact(rel)).split('\n').map((l) => Number(l));
+  const len = lines('s1/prekexec/kho/out/scratch_len');
+  return lines('s1/prekexec/kho/out/scratch_phys').map((addr, i) => ({ addr, size: len[i] }));
+};
 
 describe.skipIf(skip !== null)('the real 7.2.13 kernel across a real kexec (QEMU TCG)', () => {
   beforeAll(async () => {
@@ -55,9 +61,13 @@ describe.skipIf(skip !== null)('the real 7.2.13 kernel across a real kexec (QEMU
     expect(k1.handover.via).toBe('setup_data');
     expect(text(run.artefact('s2/post/boot_params/setup_data/0/type'))).toBe('0xa'); // SETUP_KEXEC_KHO
     expect(k1.handover.khoData).toEqual(decodeKhoData(run.artefact('s2/post/boot_params/setup_data/0/data')));
-    // relocate_kernel() has not copied the scratch segment yet.
-    expect(k1.scratch!.areas).toEqual([]);
+  });
+
+  it('machine_kexec(): the scratch array is still staged; the staged copy equals debugfs kho/out/scratch_*', () => {
+    // relocate_kernel() copies the segment to scratch_addr only after machine_kexec().
     expect(k1.scratch!.note).toMatch(/still staged in a kexec segment/);
+    expect(k1.scratch!.stagedAt!.length).toBeGreaterThan(0);
+    expect(k1.scratch!.areas).toEqual(exportedScratch());
   });
 
   it('kho_fill_kimage(): the kho-v4 root FDT in the dump is byte-equal to kernel 2\'s debugfs kho/in/fdt', () => {
@@ -79,9 +89,7 @@ describe.skipIf(skip !== null)('the real 7.2.13 kernel across a real kexec (QEMU
   it('kho_populate(): kernel 2 reads boot_params → setup_data and the scratch array kernel 1 exported', () => {
     expect(k2.handover.via).toBe('boot_params');
     expect(k2.handover.khoData).toEqual(k1.handover.khoData);
-    const lines = (rel: string) => text(run.artefact(rel)).split('\n').map((l) => Number(l));
-    const phys = lines('s1/prekexec/kho/out/scratch_phys');
-    const len = lines('s1/prekexec/kho/out/scratch_len');
-    expect(k2.scratch!.areas).toEqual(phys.map((addr, i) => ({ addr, size: len[i] })));
+    expect(k2.scratch!.stagedAt).toBeUndefined();
+    expect(k2.scratch!.areas).toEqual(exportedScratch());
   });
 });

@@ -14,6 +14,7 @@ import { type ElfCore, readElfCore } from './elf-core';
 import { findHandover, khoRootAt, type HandoverCandidate } from './find-handover';
 import { KHO_FORMATS, type TrackerReport } from './formats';
 import { PhysMemory } from './phys-mem';
+import { CMA_MIN_ALIGNMENT_BYTES } from '../../kernel/kho/scratch';
 import { DumpError, type DumpSource, asciiz } from './source';
 import { parseVmcoreinfo } from './vmcoreinfo';
 
@@ -52,7 +53,9 @@ export interface ScratchReport {
   phys: number;
   size: number;
   areas: ScratchArea[];
-  /** Why the areas are missing or empty, when they are. */
+  /** Where the areas were read instead, when the array was still staged (machine_kexec()). */
+  stagedAt?: number[];
+  /** Why the areas are missing or empty, or where they were read instead. */
   note?: string;
 }
 
@@ -74,6 +77,43 @@ export interface DumpReport {
   tracker: TrackerReport;
 }
 
+/**
+ * Plausible as a kexec segment page holding `size` bytes of struct kho_scratch: areas aligned to
+ * a pageblock, as kho_reserve_scratch() allocates them (kernel/liveupdate/kexec_handover.c),
+ * below the dump's highest address (a dump of the pages in use need not hold the areas), not overlapping, at least one non-empty, and the rest of the page zero — the
+ * loader clears a segment page before copying into it (kernel/kexec_core.c:
+ * kimage_load_normal_segment()).
+ */
+function looksLikeScratchPage(page: Uint8Array, size: number, physEnd: number): boolean {
+  const areas = decodeScratchArray(page.subarray(0, size)).filter((a) => a.size !== 0);
+  if (areas.length === 0) return false;
+  if (!areas.every((a) => a.addr % CMA_MIN_ALIGNMENT_BYTES === 0 && a.size % CMA_MIN_ALIGNMENT_BYTES === 0 && a.addr + a.size <= physEnd)) return false;
+  const sorted = [...areas].sort((a, b) => a.addr - b.addr);
+  if (sorted.some((a, i) => i > 0 && sorted[i - 1]!.addr + sorted[i - 1]!.size > a.addr)) return false;
+  for (let i = size; i < page.length; i++) if (page[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * At machine_kexec() the scratch segment has not reached its destination yet: look for the
+ * staged page by content. Accepted only when every page that looks like one says the same.
+ */
+function stagedScratch(mem: PhysMemory, size: number): { at: number[]; bytes: Uint8Array } | null {
+  const found: Array<{ at: number; bytes: Uint8Array }> = [];
+  const physEnd = Math.max(...mem.ranges().map((r) => r.end));
+  mem.scan((phys, chunk) => {
+    for (let p = 0; p + PAGE_SIZE <= chunk.length && found.length < 64; p += PAGE_SIZE) {
+      // Cheap rejection first: a segment page of a few dozen bytes has a zero second half.
+      if (chunk[p + PAGE_SIZE - 8] !== 0 || chunk[p + size] !== 0) continue;
+      const page = chunk.subarray(p, p + PAGE_SIZE);
+      if (looksLikeScratchPage(page, size, physEnd)) found.push({ at: phys + p, bytes: page.slice(0, size) });
+    }
+  });
+  const first = found[0];
+  if (!first || found.some((f) => f.bytes.some((b, i) => b !== first.bytes[i]))) return null;
+  return { at: found.map((f) => f.at), bytes: first.bytes };
+}
+
 function scratchReport(opened: OpenedDump, d: KhoData): ScratchReport {
   const r: ScratchReport = { phys: d.scratchAddr, size: d.scratchSize, areas: [] };
   if (!(d.scratchSize > 0 && d.scratchSize <= MAX_SCRATCH_BYTES && d.scratchSize % KHO_SCRATCH_SIZE === 0)) {
@@ -84,7 +124,13 @@ function scratchReport(opened: OpenedDump, d: KhoData): ScratchReport {
   if (!b) r.note = `the scratch array at ${hex(d.scratchAddr)} is not in the dump`;
   else if (b.every((x) => x === 0)) {
     // kexec copies the segment to its destination only in relocate_kernel(), after machine_kexec().
+    const staged = d.scratchSize < PAGE_SIZE ? stagedScratch(opened.mem, d.scratchSize) : null;
     r.note = `the scratch array at ${hex(d.scratchAddr)} is all zeroes: at machine_kexec() it is still staged in a kexec segment`;
+    if (staged) {
+      r.areas = decodeScratchArray(staged.bytes);
+      r.stagedAt = staged.at;
+      r.note += `; read from the staged ${staged.at.length === 1 ? 'copy' : 'copies'} at ${staged.at.map((a) => hex(a)).join(', ')}`;
+    }
   } else r.areas = decodeScratchArray(b);
   return r;
 }

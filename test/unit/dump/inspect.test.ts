@@ -85,6 +85,25 @@ describe('inspectDump on a KHO Lab vmcore taken at kexec -e', () => {
     expect(r.tracker.decoded).toBe(true);
   });
 
+  it('kimage_load_normal_segment(): a scratch array not yet at its destination is read from its staged page', () => {
+    const r = inspect(sim.bytes);
+    const { scratchAddr, scratchSize } = r.handover.khoData!;
+    const b = sim.bytes.slice();
+    const dest = physToFile(b, scratchAddr);
+    const array = b.slice(dest, dest + scratchSize);
+    b.fill(0, dest, dest + scratchSize);
+    // A page of preserved test data becomes the staged segment page: the array, then zeroes.
+    const structures = new Set([r.fdt.phys, ...r.subBlobs.map((x) => x.phys)]);
+    const data = sim.incomingBlocks.findLast((x) => x.order === 0 && !structures.has(x.phys))!;
+    const page = physToFile(b, data.phys);
+    b.fill(0, page, page + PAGE_SIZE);
+    b.set(array, page);
+    const s = inspect(b).scratch!;
+    expect(s.stagedAt).toEqual([data.phys]);
+    expect(s.areas).toEqual(sim.incomingScratch);
+    expect(s.note).toMatch(/still staged in a kexec segment; read from the staged copy at 0x/);
+  });
+
   it('a root compatible nobody knows is refused by name', () => {
     const b = patchText(sim.bytes, 'kho-v1', 'kho-v9');
     expect(() => inspect(b)).toThrow(DumpError);
