@@ -61,11 +61,22 @@ export function khoRootAt(mem: PhysMemory, phys: number): { compatible: string; 
   return first && /^kho-v\d+$/.test(first) ? { compatible: first, decoded: d } : null;
 }
 
-interface ScanHits {
+/** What one pass over the dump found, by physical address. */
+export interface ScanHits {
   bootParams: number[];
   setupData: number[];
   fdtPages: number[];
+  /**
+   * Pages that may be a staged kexec segment holding a small scratch array: a first u64 that is
+   * a non-zero pageblock-aligned address, and a second half of zeroes (inspect.ts checks them).
+   */
+  scratchPages: number[];
 }
+
+/** A staged scratch array is looked for only in the first half of a page. */
+export const STAGED_SCRATCH_MAX = PAGE_SIZE / 2;
+/** Low bits of a pageblock-aligned (2 MiB) address. */
+const PAGEBLOCK_MASK = (2 << 20) - 1;
 
 /** One streaming pass over the dump for boot_params pages, type-10 setup_data nodes and FDT pages. */
 /**
@@ -75,8 +86,8 @@ interface ScanHits {
  */
 const KHO_NODE_TAG = new Float64Array(new Uint32Array([SETUP_KEXEC_KHO, KHO_DATA_SIZE]).buffer)[0]!;
 
-function scanMemory(mem: PhysMemory): ScanHits {
-  const hits: ScanHits = { bootParams: [], setupData: [], fdtPages: [] };
+export function scanMemory(mem: PhysMemory): ScanHits {
+  const hits: ScanHits = { bootParams: [], setupData: [], fdtPages: [], scratchPages: [] };
   mem.scan((phys, raw) => {
     const bytes = raw.byteOffset % 8 === 0 ? raw : raw.slice();
     const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
@@ -85,6 +96,10 @@ function scanMemory(mem: PhysMemory): ScanHits {
       // "HdrS" at 0x202 (boot_params.hdr.header).
       if (bytes[p + 0x202] === 0x48 && bytes[p + 0x203] === 0x64 && bytes[p + 0x204] === 0x72 && bytes[p + 0x205] === 0x53 && hits.bootParams.length < MAX_HITS) {
         hits.bootParams.push(phys + p);
+      }
+      const w = p >>> 2;
+      if ((words[w]! & PAGEBLOCK_MASK) === 0 && (words[w]! | words[w + 1]!) !== 0 && hits.scratchPages.length < MAX_HITS && zeroFrom(words, w + STAGED_SCRATCH_MAX / 4, w + PAGE_SIZE / 4)) {
+        hits.scratchPages.push(phys + p);
       }
     }
     // struct setup_data { u64 next; u32 type; u32 len; } + kho_data, 8-byte aligned; the node must
@@ -98,8 +113,13 @@ function scanMemory(mem: PhysMemory): ScanHits {
   return hits;
 }
 
+function zeroFrom(words: Uint32Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (words[i] !== 0) return false;
+  return true;
+}
+
 /** Every handover the dump holds, most trusted first; empty when there is none. */
-export function findHandover(mem: PhysMemory, vmcoreinfo: ReadonlyMap<string, string> | null): HandoverCandidate[] {
+export function findHandover(mem: PhysMemory, vmcoreinfo: ReadonlyMap<string, string> | null, hits: ScanHits = scanMemory(mem)): HandoverCandidate[] {
   const out: HandoverCandidate[] = [];
   const byKey = new Map<string, HandoverCandidate>();
   const add = (via: HandoverVia, khoData: KhoData | null, fdtPhys: number, at?: number) => {
@@ -121,7 +141,6 @@ export function findHandover(mem: PhysMemory, vmcoreinfo: ReadonlyMap<string, st
   const fromInfo = vmcoreinfo ? khoDataFromVmcoreinfo(vmcoreinfo) : null;
   if (fromInfo) add('vmcoreinfo', fromInfo, fromInfo.fdtAddr);
 
-  const hits = scanMemory(mem);
   const ramEnd = Math.max(...mem.ranges().map((r) => r.end));
   const read = (phys: number, len: number) => mem.tryRead(phys, len) ?? new Uint8Array(len);
   for (const page of hits.bootParams) {

@@ -11,7 +11,7 @@ import { PAGE_SIZE, hex } from '../../../shared/units';
 import { KHO_SCRATCH_SIZE, decodeScratchArray, type KhoData, type ScratchArea } from '../../kernel/abi/kho-v1';
 import { type FdtNode, decodeFdt, getProp, readU64le, readStringList } from '../../kernel/lib/fdt';
 import { type ElfCore, readElfCore } from './elf-core';
-import { findHandover, khoRootAt, type HandoverCandidate } from './find-handover';
+import { STAGED_SCRATCH_MAX, type HandoverCandidate, type ScanHits, findHandover, khoRootAt, scanMemory } from './find-handover';
 import { KHO_FORMATS, type TrackerReport } from './formats';
 import { PhysMemory } from './phys-mem';
 import { CMA_MIN_ALIGNMENT_BYTES } from '../../kernel/kho/scratch';
@@ -96,25 +96,22 @@ function looksLikeScratchPage(page: Uint8Array, size: number, physEnd: number): 
 
 /**
  * At machine_kexec() the scratch segment has not reached its destination yet: look for the
- * staged page by content. Accepted only when every page that looks like one says the same.
+ * staged page among the scan's candidates. Accepted only when every page that looks like one
+ * says the same.
  */
-function stagedScratch(mem: PhysMemory, size: number): { at: number[]; bytes: Uint8Array } | null {
+function stagedScratch(opened: OpenedDump, pages: readonly number[], size: number): { at: number[]; bytes: Uint8Array } | null {
+  const physEnd = Math.max(...opened.mem.ranges().map((r) => r.end));
   const found: Array<{ at: number; bytes: Uint8Array }> = [];
-  const physEnd = Math.max(...mem.ranges().map((r) => r.end));
-  mem.scan((phys, chunk) => {
-    for (let p = 0; p + PAGE_SIZE <= chunk.length && found.length < 64; p += PAGE_SIZE) {
-      // Cheap rejection first: a segment page of a few dozen bytes has a zero second half.
-      if (chunk[p + PAGE_SIZE - 8] !== 0 || chunk[p + size] !== 0) continue;
-      const page = chunk.subarray(p, p + PAGE_SIZE);
-      if (looksLikeScratchPage(page, size, physEnd)) found.push({ at: phys + p, bytes: page.slice(0, size) });
-    }
-  });
+  for (const at of pages) {
+    const page = opened.mem.read(at, PAGE_SIZE);
+    if (looksLikeScratchPage(page, size, physEnd)) found.push({ at, bytes: page.slice(0, size) });
+  }
   const first = found[0];
   if (!first || found.some((f) => f.bytes.some((b, i) => b !== first.bytes[i]))) return null;
   return { at: found.map((f) => f.at), bytes: first.bytes };
 }
 
-function scratchReport(opened: OpenedDump, d: KhoData): ScratchReport {
+function scratchReport(opened: OpenedDump, d: KhoData, hits: ScanHits): ScratchReport {
   const r: ScratchReport = { phys: d.scratchAddr, size: d.scratchSize, areas: [] };
   if (!(d.scratchSize > 0 && d.scratchSize <= MAX_SCRATCH_BYTES && d.scratchSize % KHO_SCRATCH_SIZE === 0)) {
     r.note = `scratch_size ${d.scratchSize} is not a whole number of struct kho_scratch entries`;
@@ -124,7 +121,7 @@ function scratchReport(opened: OpenedDump, d: KhoData): ScratchReport {
   if (!b) r.note = `the scratch array at ${hex(d.scratchAddr)} is not in the dump`;
   else if (b.every((x) => x === 0)) {
     // kexec copies the segment to its destination only in relocate_kernel(), after machine_kexec().
-    const staged = d.scratchSize < PAGE_SIZE ? stagedScratch(opened.mem, d.scratchSize) : null;
+    const staged = d.scratchSize <= STAGED_SCRATCH_MAX ? stagedScratch(opened, hits.scratchPages, d.scratchSize) : null;
     r.note = `the scratch array at ${hex(d.scratchAddr)} is all zeroes: at machine_kexec() it is still staged in a kexec segment`;
     if (staged) {
       r.areas = decodeScratchArray(staged.bytes);
@@ -171,7 +168,8 @@ function subBlobReport(opened: OpenedDump, node: FdtNode, compatible: string): S
 export function inspectDump(src: DumpSource, pick = 0): DumpReport {
   const opened = openDump(src);
   const { core, mem, vmcoreinfo } = opened;
-  const found = findHandover(mem, vmcoreinfo);
+  const hits = scanMemory(mem);
+  const found = findHandover(mem, vmcoreinfo, hits);
   if (found.length === 0) {
     throw new DumpError(
       'no KHO handover found: no VMCOREINFO KHO lines, no setup_data of type SETUP_KEXEC_KHO (10) pointing at a KHO root FDT, and no page-aligned FDT whose compatible is kho-v<N>',
@@ -208,7 +206,7 @@ export function inspectDump(src: DumpSource, pick = 0): DumpReport {
     },
     format: { compatible: format.compatible, releases: format.releases },
     subBlobs: root.root.children.map((n) => subBlobReport(opened, n, handover.compatible)),
-    scratch: handover.khoData ? scratchReport(opened, handover.khoData) : null,
+    scratch: handover.khoData ? scratchReport(opened, handover.khoData, hits) : null,
     tracker: mapPhys ? format.tracker(mem, mapPhys) : { decoded: false, reason: 'preserved-memory-map is missing or 0' },
   };
 }
