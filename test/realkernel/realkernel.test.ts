@@ -28,7 +28,10 @@ const inspectFile = (path: string): DumpReport => {
 const text = (b: Uint8Array) => new TextDecoder().decode(b).trim();
 /** Kernel 1's debugfs kho/out/scratch_phys and scratch_len: one hex number per line. */
 const exportedScratch = () => {
-  const lines = (rel: string) => text(run.artefact(rel)).split('\n').map((l) => Number(l));
+  const lines = (rel: string) =>
+    text(run.artefact(rel))
+      .split('\n')
+      .map((l) => Number(l));
   const len = lines('s1/prekexec/kho/out/scratch_len');
   return lines('s1/prekexec/kho/out/scratch_phys').map((addr, i) => ({ addr, size: len[i] }));
 };
@@ -43,7 +46,12 @@ describe.skipIf(skip !== null)('the real 7.2.13 kernel across a real kexec (QEMU
 
   it("the kernel's selftests pass on both sides of the kexec", () => {
     const log = run.console;
-    for (const prog of ['/bin/luo_kexec_simple --stage 1', '/bin/luo_multi_session --stage 1', '/bin/luo_kexec_simple --stage 2', '/bin/luo_multi_session --stage 2']) {
+    for (const prog of [
+      '/bin/luo_kexec_simple --stage 1',
+      '/bin/luo_multi_session --stage 1',
+      '/bin/luo_kexec_simple --stage 2',
+      '/bin/luo_multi_session --stage 2',
+    ]) {
       expect(log).toContain(`RC=0 for ${prog}`);
     }
     expect(log).toMatch(/^RK\[stage1 [^\]]*\] RC=0 for \/bin\/kexec_file load /m);
@@ -70,14 +78,18 @@ describe.skipIf(skip !== null)('the real 7.2.13 kernel across a real kexec (QEMU
     expect(k1.scratch!.areas).toEqual(exportedScratch());
   });
 
-  it('kho_fill_kimage(): the kho-v4 root FDT in the dump is byte-equal to kernel 2\'s debugfs kho/in/fdt', () => {
+  it("kho_fill_kimage(): the kho-v4 root FDT in the dump is byte-equal to kernel 2's debugfs kho/in/fdt", () => {
     expect(k1.fdt.compatible).toBe('kho-v4');
     expect(k1.fdt.bytes).toEqual(run.artefact('s2/post/kho/in/fdt'));
     expect(k2.fdt.bytes).toEqual(k1.fdt.bytes);
   });
 
   it('kho_add_subtree(): sub-blob names, sizes and bytes match debugfs kho/in/sub_fdts', () => {
-    expect(k1.subBlobs.map((s) => [s.name, s.size])).toEqual([['LUO', 32], ['kho_test', 240], ['kexec-metadata', 73]]);
+    expect(k1.subBlobs.map((s) => [s.name, s.size])).toEqual([
+      ['LUO', 32],
+      ['kho_test', 240],
+      ['kexec-metadata', 73],
+    ]);
     const sub = (name: string) => k1.subBlobs.find((s) => s.name === name)!;
     expect(sub('kho_test').bytes).toEqual(run.artefact('s2/post/kho/in/sub_fdts/kho_test'));
     expect(sub('kho_test').compatible).toBe('kho-test-v1');

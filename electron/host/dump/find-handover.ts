@@ -50,7 +50,10 @@ const MAX_HITS = 4096;
 const MAX_ROOT_FDT = 16 * PAGE_SIZE;
 
 /** The root FDT at `phys` when it is a KHO root ("kho-v<N>"), with its first compatible. */
-export function khoRootAt(mem: PhysMemory, phys: number): { compatible: string; decoded: FdtDecodeResult & { ok: true } } | null {
+export function khoRootAt(
+  mem: PhysMemory,
+  phys: number,
+): { compatible: string; decoded: FdtDecodeResult & { ok: true } } | null {
   if (phys % PAGE_SIZE !== 0) return null;
   const page = mem.tryRead(phys, PAGE_SIZE);
   if (!page) return null;
@@ -94,11 +97,22 @@ export function scanMemory(mem: PhysMemory): ScanHits {
     for (let p = 0; p + PAGE_SIZE <= bytes.length; p += PAGE_SIZE) {
       if (words[p >>> 2] === FDT_MAGIC_LE && hits.fdtPages.length < MAX_HITS) hits.fdtPages.push(phys + p);
       // "HdrS" at 0x202 (boot_params.hdr.header).
-      if (bytes[p + 0x202] === 0x48 && bytes[p + 0x203] === 0x64 && bytes[p + 0x204] === 0x72 && bytes[p + 0x205] === 0x53 && hits.bootParams.length < MAX_HITS) {
+      if (
+        bytes[p + 0x202] === 0x48 &&
+        bytes[p + 0x203] === 0x64 &&
+        bytes[p + 0x204] === 0x72 &&
+        bytes[p + 0x205] === 0x53 &&
+        hits.bootParams.length < MAX_HITS
+      ) {
         hits.bootParams.push(phys + p);
       }
       const w = p >>> 2;
-      if ((words[w]! & PAGEBLOCK_MASK) === 0 && (words[w]! | words[w + 1]!) !== 0 && hits.scratchPages.length < MAX_HITS && zeroFrom(words, w + STAGED_SCRATCH_MAX / 4, w + PAGE_SIZE / 4)) {
+      if (
+        (words[w]! & PAGEBLOCK_MASK) === 0 &&
+        (words[w]! | words[w + 1]!) !== 0 &&
+        hits.scratchPages.length < MAX_HITS &&
+        zeroFrom(words, w + STAGED_SCRATCH_MAX / 4, w + PAGE_SIZE / 4)
+      ) {
         hits.scratchPages.push(phys + p);
       }
     }
@@ -106,7 +120,11 @@ export function scanMemory(mem: PhysMemory): ScanHits {
     // fit in this chunk (a node straddling two chunks is missed).
     const quads = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 3);
     const last = quads.length - (SETUP_DATA_HDR_SIZE + KHO_DATA_SIZE) / 8 + 1;
-    for (let j = quads.indexOf(KHO_NODE_TAG, 1); j >= 1 && j <= last && hits.setupData.length < MAX_HITS; j = quads.indexOf(KHO_NODE_TAG, j + 1)) {
+    for (
+      let j = quads.indexOf(KHO_NODE_TAG, 1);
+      j >= 1 && j <= last && hits.setupData.length < MAX_HITS;
+      j = quads.indexOf(KHO_NODE_TAG, j + 1)
+    ) {
       hits.setupData.push(phys + (j - 1) * 8);
     }
   });
@@ -119,11 +137,17 @@ function zeroFrom(words: Uint32Array, from: number, to: number): boolean {
 }
 
 /** Every handover the dump holds, most trusted first; empty when there is none. */
-export function findHandover(mem: PhysMemory, vmcoreinfo: ReadonlyMap<string, string> | null, hits: ScanHits = scanMemory(mem)): HandoverCandidate[] {
+export function findHandover(
+  mem: PhysMemory,
+  vmcoreinfo: ReadonlyMap<string, string> | null,
+  hits: ScanHits = scanMemory(mem),
+): HandoverCandidate[] {
   const out: HandoverCandidate[] = [];
   const byKey = new Map<string, HandoverCandidate>();
   const add = (via: HandoverVia, khoData: KhoData | null, fdtPhys: number, at?: number) => {
-    const key = khoData ? `${khoData.fdtAddr}:${khoData.fdtSize}:${khoData.scratchAddr}:${khoData.scratchSize}` : `fdt:${fdtPhys}`;
+    const key = khoData
+      ? `${khoData.fdtAddr}:${khoData.fdtSize}:${khoData.scratchAddr}:${khoData.scratchSize}`
+      : `fdt:${fdtPhys}`;
     const known = byKey.get(key);
     if (known) {
       if (at !== undefined && at !== known.at && !known.copies.includes(at)) known.copies.push(at);

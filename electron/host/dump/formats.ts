@@ -64,7 +64,8 @@ const u64Prop = (node: FdtNode, name: string): number | string => {
   if (!v) return `sub-node ${node.name} has no ${name} property`;
   const n = readU64le(v);
   if (n === null) return `sub-node ${node.name}: ${name} is ${v.length} bytes, not a u64`;
-  if (n > BigInt(Number.MAX_SAFE_INTEGER)) return `sub-node ${node.name}: ${name} ${hex(n)} is beyond any physical address`;
+  if (n > BigInt(Number.MAX_SAFE_INTEGER))
+    return `sub-node ${node.name}: ${name} ${hex(n)} is beyond any physical address`;
   return Number(n);
 };
 
@@ -73,12 +74,21 @@ function chunkListTracker(mem: PhysMemory, mapPhys: number): TrackerReport {
   const blocks: TrackerBlock[] = [];
   const byOrder: Record<number, number> = {};
   const metadata: number[] = [];
-  const r = { decoded: true as const, kind: 'chunk-list' as const, blocks, count: 0, bytes: 0, byOrder, metadataPages: metadata };
+  const r = {
+    decoded: true as const,
+    kind: 'chunk-list' as const,
+    blocks,
+    count: 0,
+    bytes: 0,
+    byOrder,
+    metadataPages: metadata,
+  };
   const stop = (error: string): TrackerReport => ({ ...r, error, metadataPages: metadata });
   const seen = new Set<number>();
   const bitmaps: number[] = [];
-  for (let phys = mapPhys; phys; ) {
-    if (phys % PAGE_SIZE !== 0 || seen.has(phys) || seen.size >= MAX_CHUNKS) return stop(`bad chunk pointer ${hex(phys)} (unaligned or a loop)`);
+  for (let phys = mapPhys; phys;) {
+    if (phys % PAGE_SIZE !== 0 || seen.has(phys) || seen.size >= MAX_CHUNKS)
+      return stop(`bad chunk pointer ${hex(phys)} (unaligned or a loop)`);
     const page = mem.tryRead(phys, PAGE_SIZE);
     if (!page) return stop(`chunk ${hex(phys)} is not in the dump`);
     seen.add(phys);
@@ -134,8 +144,23 @@ export const KHO_FORMATS: ReadonlyMap<string, KhoFormat> = new Map(
       },
       tracker: chunkListTracker,
     },
-    { compatible: 'kho-v2', releases: 'Linux 7.1', subBlob: (n: FdtNode) => preservedData(n, false), tracker: () => notYet('kho-v2') },
-    { compatible: 'kho-v3', releases: 'Linux 7.1', subBlob: (n: FdtNode) => preservedData(n, true), tracker: () => notYet('kho-v3') },
-    { compatible: 'kho-v4', releases: 'Linux 7.2–7.3', subBlob: (n: FdtNode) => preservedData(n, true), tracker: () => notYet('kho-v4') },
+    {
+      compatible: 'kho-v2',
+      releases: 'Linux 7.1',
+      subBlob: (n: FdtNode) => preservedData(n, false),
+      tracker: () => notYet('kho-v2'),
+    },
+    {
+      compatible: 'kho-v3',
+      releases: 'Linux 7.1',
+      subBlob: (n: FdtNode) => preservedData(n, true),
+      tracker: () => notYet('kho-v3'),
+    },
+    {
+      compatible: 'kho-v4',
+      releases: 'Linux 7.2–7.3',
+      subBlob: (n: FdtNode) => preservedData(n, true),
+      tracker: () => notYet('kho-v4'),
+    },
   ].map((f) => [f.compatible, f]),
 );

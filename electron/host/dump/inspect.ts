@@ -11,7 +11,14 @@ import { PAGE_SIZE, hex } from '../../../shared/units';
 import { KHO_SCRATCH_SIZE, decodeScratchArray, type KhoData, type ScratchArea } from '../../kernel/abi/kho-v1';
 import { type FdtNode, decodeFdt, getProp, readU64le, readStringList } from '../../kernel/lib/fdt';
 import { type ElfCore, readElfCore } from './elf-core';
-import { STAGED_SCRATCH_MAX, type HandoverCandidate, type ScanHits, findHandover, khoRootAt, scanMemory } from './find-handover';
+import {
+  STAGED_SCRATCH_MAX,
+  type HandoverCandidate,
+  type ScanHits,
+  findHandover,
+  khoRootAt,
+  scanMemory,
+} from './find-handover';
 import { KHO_FORMATS, type TrackerReport } from './formats';
 import { PhysMemory } from './phys-mem';
 import { CMA_MIN_ALIGNMENT_BYTES } from '../../kernel/kho/scratch';
@@ -70,7 +77,14 @@ export interface DumpReport {
   handover: HandoverCandidate;
   /** Other handovers found (an older or a newer one), least trusted last. */
   others: HandoverCandidate[];
-  fdt: { phys: number; bytes: Uint8Array; totalsize: number; compatible: string; rootProps: string[]; preservedMemoryMap: number | null };
+  fdt: {
+    phys: number;
+    bytes: Uint8Array;
+    totalsize: number;
+    compatible: string;
+    rootProps: string[];
+    preservedMemoryMap: number | null;
+  };
   format: { compatible: string; releases: string };
   subBlobs: SubBlobReport[];
   scratch: ScratchReport | null;
@@ -87,7 +101,13 @@ export interface DumpReport {
 function looksLikeScratchPage(page: Uint8Array, size: number, physEnd: number): boolean {
   const areas = decodeScratchArray(page.subarray(0, size)).filter((a) => a.size !== 0);
   if (areas.length === 0) return false;
-  if (!areas.every((a) => a.addr % CMA_MIN_ALIGNMENT_BYTES === 0 && a.size % CMA_MIN_ALIGNMENT_BYTES === 0 && a.addr + a.size <= physEnd)) return false;
+  if (
+    !areas.every(
+      (a) =>
+        a.addr % CMA_MIN_ALIGNMENT_BYTES === 0 && a.size % CMA_MIN_ALIGNMENT_BYTES === 0 && a.addr + a.size <= physEnd,
+    )
+  )
+    return false;
   const sorted = [...areas].sort((a, b) => a.addr - b.addr);
   if (sorted.some((a, i) => i > 0 && sorted[i - 1]!.addr + sorted[i - 1]!.size > a.addr)) return false;
   for (let i = size; i < page.length; i++) if (page[i] !== 0) return false;
@@ -99,7 +119,11 @@ function looksLikeScratchPage(page: Uint8Array, size: number, physEnd: number): 
  * staged page among the scan's candidates. Accepted only when every page that looks like one
  * says the same.
  */
-function stagedScratch(opened: OpenedDump, pages: readonly number[], size: number): { at: number[]; bytes: Uint8Array } | null {
+function stagedScratch(
+  opened: OpenedDump,
+  pages: readonly number[],
+  size: number,
+): { at: number[]; bytes: Uint8Array } | null {
   const physEnd = Math.max(...opened.mem.ranges().map((r) => r.end));
   const found: Array<{ at: number; bytes: Uint8Array }> = [];
   for (const at of pages) {
@@ -134,7 +158,13 @@ function scratchReport(opened: OpenedDump, d: KhoData, hits: ScanHits): ScratchR
 
 function subBlobReport(opened: OpenedDump, node: FdtNode, compatible: string): SubBlobReport {
   const format = KHO_FORMATS.get(compatible)!;
-  const r: SubBlobReport = { name: node.name, props: node.props.map((p) => p.name), phys: null, size: null, kind: 'unreadable' };
+  const r: SubBlobReport = {
+    name: node.name,
+    props: node.props.map((p) => p.name),
+    phys: null,
+    size: null,
+    kind: 'unreadable',
+  };
   const ref = format.subBlob(node);
   if (typeof ref === 'string') return { ...r, error: ref };
   r.phys = ref.phys;
@@ -179,7 +209,9 @@ export function inspectDump(src: DumpSource, pick = 0): DumpReport {
   if (!handover) throw new DumpError(`handover ${pick} does not exist: the dump holds ${found.length}`);
   const format = KHO_FORMATS.get(handover.compatible);
   if (!format) {
-    throw new DumpError(`the root FDT at ${hex(handover.fdtPhys)} has compatible "${handover.compatible}", a KHO format KHO Lab does not know (known: ${[...KHO_FORMATS.keys()].join(', ')})`);
+    throw new DumpError(
+      `the root FDT at ${hex(handover.fdtPhys)} has compatible "${handover.compatible}", a KHO format KHO Lab does not know (known: ${[...KHO_FORMATS.keys()].join(', ')})`,
+    );
   }
   const root = khoRootAt(mem, handover.fdtPhys)!.decoded;
   const map = getProp(root.root, 'preserved-memory-map');
@@ -207,6 +239,8 @@ export function inspectDump(src: DumpSource, pick = 0): DumpReport {
     format: { compatible: format.compatible, releases: format.releases },
     subBlobs: root.root.children.map((n) => subBlobReport(opened, n, handover.compatible)),
     scratch: handover.khoData ? scratchReport(opened, handover.khoData, hits) : null,
-    tracker: mapPhys ? format.tracker(mem, mapPhys) : { decoded: false, reason: 'preserved-memory-map is missing or 0' },
+    tracker: mapPhys
+      ? format.tracker(mem, mapPhys)
+      : { decoded: false, reason: 'preserved-memory-map is missing or 0' },
   };
 }

@@ -27,7 +27,12 @@ describe('inspectDump on a KHO Lab vmcore taken at kexec -e', () => {
     const r = inspect(sim.bytes);
     const pending = sim.atReboot.kho!.pending!;
     expect(r.handover.via).toBe('vmcoreinfo');
-    expect(r.handover.khoData).toEqual({ fdtAddr: pending.fdtPhys, fdtSize: pending.fdtSize, scratchAddr: pending.scratchPhys, scratchSize: pending.scratchSize });
+    expect(r.handover.khoData).toEqual({
+      fdtAddr: pending.fdtPhys,
+      fdtSize: pending.fdtSize,
+      scratchAddr: pending.scratchPhys,
+      scratchSize: pending.scratchSize,
+    });
     expect(r.dump.vmcoreinfo?.OSRELEASE).toBe('6.19.0-kholab');
     expect(r.fdt.compatible).toBe('kho-v1');
     expect(r.format.releases).toBe('Linux 6.16–7.0');
@@ -107,7 +112,9 @@ describe('inspectDump on a KHO Lab vmcore taken at kexec -e', () => {
   it('a root compatible nobody knows is refused by name', () => {
     const b = patchText(sim.bytes, 'kho-v1', 'kho-v9');
     expect(() => inspect(b)).toThrow(DumpError);
-    expect(() => inspect(b)).toThrow(/"kho-v9", a KHO format KHO Lab does not know \(known: kho-v1, kho-v2, kho-v3, kho-v4\)/);
+    expect(() => inspect(b)).toThrow(
+      /"kho-v9", a KHO format KHO Lab does not know \(known: kho-v1, kho-v2, kho-v3, kho-v4\)/,
+    );
   });
 
   it('no handover at all: a clear DumpError', () => {

@@ -26,7 +26,9 @@ describe.skipIf(!existsSync(CORE))('real 7.2 handover at machine_kexec() (preser
     expect(rep.fdt.rootProps).toEqual(['compatible', 'preserved-memory-map']);
     expect(rep.fdt.preservedMemoryMap).toBe(0x187000);
     expect(rep.fdt.bytes).toEqual(new Uint8Array(readFileSync(join(RK, 'fdt/k2-in-root-fdt.debugfs.dtb'))));
-    expect(rep.fdt.bytes).toEqual(new Uint8Array(readFileSync(join(RK, 'fdt/k1-out-root-fdt.FULL-from-memdump@0x189000.dtb'))));
+    expect(rep.fdt.bytes).toEqual(
+      new Uint8Array(readFileSync(join(RK, 'fdt/k1-out-root-fdt.FULL-from-memdump@0x189000.dtb'))),
+    );
     expect(rep.scratch).toBeNull();
   });
 
