@@ -13,9 +13,9 @@ import { hex } from '../../../shared/units';
 import { getU16, getU32, getU64 } from '../../kernel/abi/bytes';
 import { DumpError, type DumpSource, asciiz, readExact } from './source';
 
-export const ELF_HEADER_SIZE = 64;
-export const PHDR_SIZE = 56;
-export const ET_CORE = 4;
+const ELF_HEADER_SIZE = 64;
+const PHDR_SIZE = 56;
+const ET_CORE = 4;
 export const PT_LOAD = 1;
 export const PT_NOTE = 4;
 /** e_phnum's escape: the real count is in section header 0's sh_info (ELF gABI "Extended numbering"). */

@@ -27,7 +27,7 @@ import { decodeFdt, getProp, readStringList, type FdtDecodeResult } from '../../
 import type { PhysMemory } from './phys-mem';
 import { khoDataFromVmcoreinfo } from './vmcoreinfo';
 
-export type HandoverVia = 'vmcoreinfo' | 'boot_params' | 'setup_data' | 'fdt-scan';
+type HandoverVia = 'vmcoreinfo' | 'boot_params' | 'setup_data' | 'fdt-scan';
 
 export interface HandoverCandidate {
   via: HandoverVia;

@@ -20,7 +20,7 @@ import { getU32 } from '../../kernel/abi/bytes';
 import { type FdtNode, getProp, readU64le } from '../../kernel/lib/fdt';
 import type { PhysMemory } from './phys-mem';
 
-export interface TrackerBlock {
+interface TrackerBlock {
   phys: number;
   order: number;
 }
@@ -42,7 +42,7 @@ export type TrackerReport =
   | { decoded: false; reason: string };
 
 /** Where a sub-node's blob is; size null when the format does not record it. */
-export interface SubBlobRef {
+interface SubBlobRef {
   phys: number;
   size: number | null;
 }

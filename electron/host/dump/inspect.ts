@@ -41,7 +41,7 @@ export function openDump(src: DumpSource): OpenedDump {
   return { core, mem: new PhysMemory(src, core.loads), vmcoreinfo: parseVmcoreinfo(core.notes) };
 }
 
-export interface SubBlobReport {
+interface SubBlobReport {
   name: string;
   /** The sub-node's property names, in blob order. */
   props: string[];
@@ -56,7 +56,7 @@ export interface SubBlobReport {
   error?: string;
 }
 
-export interface ScratchReport {
+interface ScratchReport {
   phys: number;
   size: number;
   areas: ScratchArea[];
