@@ -46,6 +46,8 @@ export interface HandoverCandidate {
 const FDT_MAGIC_LE = 0xedfe0dd0;
 /** Bound on hits the scan keeps per kind: a hostile dump full of magics must not exhaust memory. */
 const MAX_HITS = 4096;
+/** Bound on a setup_data list walk (kexec_file writes a handful of nodes). */
+const MAX_SETUP_NODES = 64;
 /** KHO's root FDT is one page; a larger fdt_size is not a root FDT. */
 const MAX_ROOT_FDT = 16 * PAGE_SIZE;
 
@@ -170,7 +172,10 @@ export function findHandover(
   for (const page of hits.bootParams) {
     const bp = decodeBootParams(mem.read(page, PAGE_SIZE));
     if (typeof bp === 'string' || !bp.setupData) continue;
-    const node = findSetupData(read, bp.setupData, SETUP_KEXEC_KHO, ramEnd);
+    // A real setup_data list has a handful of nodes: after MAX_SETUP_NODES reads, zeroes end the walk.
+    let budget = MAX_SETUP_NODES;
+    const bounded = (phys: number, len: number) => (budget-- > 0 ? read(phys, len) : new Uint8Array(len));
+    const node = findSetupData(bounded, bp.setupData, SETUP_KEXEC_KHO, ramEnd);
     if (!node || node.len < KHO_DATA_SIZE) continue;
     const d = decodeKhoData(read(node.phys, KHO_DATA_SIZE));
     add('boot_params', d, d.fdtAddr, page);

@@ -14,7 +14,7 @@
  *
  * The 7.x radix tree is not decoded here yet: its records say so rather than guess.
  */
-import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
+import { MAX_PAGE_ORDER, PAGE_SIZE, formatBytes, hex } from '../../../shared/units';
 import { decodeChunk } from '../../kernel/abi/kho-v1';
 import { getU32 } from '../../kernel/abi/bytes';
 import { type FdtNode, getProp, readU64le } from '../../kernel/lib/fdt';
@@ -86,6 +86,10 @@ function chunkListTracker(mem: PhysMemory, mapPhys: number): TrackerReport {
   const stop = (error: string): TrackerReport => ({ ...r, error, metadataPages: metadata });
   const seen = new Set<number>();
   const bitmaps: number[] = [];
+  const seenBitmaps = new Set<number>();
+  // A real tracker never preserves more than the machine has: past that it is garbage, and a
+  // hostile one (every bitmap all ones, named over and over) would otherwise run for hours.
+  const physEnd = Math.max(...mem.ranges().map((x) => x.end));
   for (let phys = mapPhys; phys;) {
     if (phys % PAGE_SIZE !== 0 || seen.has(phys) || seen.size >= MAX_CHUNKS)
       return stop(`bad chunk pointer ${hex(phys)} (unaligned or a loop)`);
@@ -100,6 +104,8 @@ function chunkListTracker(mem: PhysMemory, mapPhys: number): TrackerReport {
     for (const e of chunk.entries) {
       const bitmap = mem.tryRead(e.bitmap, PAGE_SIZE);
       if (!bitmap) return stop(`chunk ${hex(phys)}: bitmap ${hex(e.bitmap)} is not in the dump`);
+      if (seenBitmaps.has(e.bitmap)) return stop(`chunk ${hex(phys)}: bitmap ${hex(e.bitmap)} is named twice`);
+      seenBitmaps.add(e.bitmap);
       bitmaps.push(e.bitmap);
       for (let w = 0; w < PAGE_SIZE; w += 4) {
         let bits = getU32(bitmap, w);
@@ -112,6 +118,11 @@ function chunkListTracker(mem: PhysMemory, mapPhys: number): TrackerReport {
           r.bytes += size;
           byOrder[chunk.order] = (byOrder[chunk.order] ?? 0) + 1;
         }
+      }
+      if (r.bytes > physEnd) {
+        return stop(
+          `the tracker preserves ${formatBytes(r.bytes)}, more than the ${formatBytes(physEnd)} the dump describes`,
+        );
       }
     }
     phys = chunk.next;

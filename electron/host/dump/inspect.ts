@@ -27,6 +27,8 @@ import { parseVmcoreinfo } from './vmcoreinfo';
 
 /** Larger sub-blobs are listed but not read (a dump's blob is KiBs; this bounds a hostile size). */
 const MAX_BLOB_BYTES = 16 << 20;
+/** Bound on all sub-blob bytes read for one report (a hostile root could name many huge blobs). */
+const MAX_BLOBS_TOTAL = 64 << 20;
 /** A scratch array holds one entry per node plus two; more than this is not one. */
 const MAX_SCRATCH_BYTES = 1024 * KHO_SCRATCH_SIZE;
 
@@ -156,7 +158,12 @@ function scratchReport(opened: OpenedDump, d: KhoData, hits: ScanHits): ScratchR
   return r;
 }
 
-function subBlobReport(opened: OpenedDump, node: FdtNode, compatible: string): SubBlobReport {
+function subBlobReport(
+  opened: OpenedDump,
+  node: FdtNode,
+  compatible: string,
+  budget: { bytes: number },
+): SubBlobReport {
   const format = KHO_FORMATS.get(compatible)!;
   const r: SubBlobReport = {
     name: node.name,
@@ -176,6 +183,8 @@ function subBlobReport(opened: OpenedDump, node: FdtNode, compatible: string): S
   const size = ref.size ?? (isFdt ? ((head[4]! << 24) | (head[5]! << 16) | (head[6]! << 8) | head[7]!) >>> 0 : null);
   if (size === null) return { ...r, error: 'no blob-size and not an FDT: size unknown' };
   if (size > MAX_BLOB_BYTES) return { ...r, error: `blob size ${size} is implausibly large` };
+  if ((budget.bytes += size) > MAX_BLOBS_TOTAL)
+    return { ...r, error: 'not read: the sub-blobs together are implausibly large' };
   const bytes = opened.mem.tryRead(ref.phys, size);
   if (!bytes) return { ...r, error: `blob ${hex(ref.phys)}+${size} is not wholly in the dump` };
   r.bytes = bytes;
@@ -218,6 +227,7 @@ export function inspectDump(src: DumpSource, pick = 0): DumpReport {
   const mapValue = map ? readU64le(map) : null;
   const mapPhys = mapValue !== null && mapValue <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(mapValue) : null;
   const totalsize = Math.min(root.header.totalsize, PAGE_SIZE);
+  const budget = { bytes: 0 };
   return {
     dump: {
       fileBytes: src.size,
@@ -237,7 +247,7 @@ export function inspectDump(src: DumpSource, pick = 0): DumpReport {
       preservedMemoryMap: mapPhys,
     },
     format: { compatible: format.compatible, releases: format.releases },
-    subBlobs: root.root.children.map((n) => subBlobReport(opened, n, handover.compatible)),
+    subBlobs: root.root.children.map((n) => subBlobReport(opened, n, handover.compatible, budget)),
     scratch: handover.khoData ? scratchReport(opened, handover.khoData, hits) : null,
     tracker: mapPhys
       ? format.tracker(mem, mapPhys)

@@ -137,6 +137,28 @@ describe('inspectDump on a KHO Lab vmcore taken at kexec -e', () => {
     expect(t.count).toBeGreaterThan(0);
   });
 
+  it('a hostile tracker (one bitmap of all ones named by every entry) ends fast with an error', () => {
+    const r = inspect(sim.bytes);
+    const map = r.fdt.preservedMemoryMap!;
+    const b = sim.bytes.slice();
+    const at = physToFile(b, map);
+    const v = new DataView(b.buffer, b.byteOffset + at, PAGE_SIZE);
+    const bitmap = v.getBigUint64(24, true); // entry 0's bitmap
+    v.setBigUint64(0, 0n, true); // one chunk
+    v.setUint32(8, 0, true); // order 0
+    v.setUint32(12, 255, true); // every entry…
+    for (let i = 0; i < 255; i++) {
+      v.setBigUint64(16 + 16 * i, BigInt(i) << 27n, true);
+      v.setBigUint64(24 + 16 * i, bitmap, true); // …names the same bitmap
+    }
+    const bm = physToFile(b, Number(bitmap));
+    b.fill(0xff, bm, bm + PAGE_SIZE);
+    const t = inspect(b).tracker; // the test timeout is the hang guard
+    if (!t.decoded) throw new Error('expected a decode');
+    expect(t.error).toMatch(/is named twice/);
+    expect(t.count).toBe(32768);
+  });
+
   it('openDump: PT_LOADs sorted by address, VMCOREINFO parsed', () => {
     const o = openDump(bytesSource(sim.bytes));
     expect(o.core.machine).toBe(62);
