@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
  * Found beside the checkout, as the team's reference folder sits (tests and `npm run bench` run
  * from the repository root); KHO_LAB_REALKERNEL points elsewhere.
  */
-const REALKERNEL = process.env.KHO_LAB_REALKERNEL ?? resolve(process.cwd(), '../shared/realkernel');
+export const REALKERNEL = process.env.KHO_LAB_REALKERNEL ?? resolve(process.cwd(), '../shared/realkernel');
 /** Two 1 GiB dumps plus room for the artefacts. */
 const NEEDED_BYTES = 2.2 * 1024 ** 3;
 const DRIVE_TIMEOUT_S = 150;

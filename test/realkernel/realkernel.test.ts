@@ -5,11 +5,14 @@
  * dumps exactly the handover the kernels reported (debugfs kho/in, boot_params setup_data, serial
  * log). Skipped, with one line saying why, where ../shared/realkernel, QEMU or gdb is missing.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDumpFile } from '../../electron/dump-file';
 import { type DumpReport, inspectDump } from '../../electron/host/dump/inspect';
 import { decodeKhoData } from '../../electron/kernel/abi/kho-v1';
-import { type RealRun, TESTS, bootRealKernel, whyNot } from './harness';
+import { type FdtNode, decodeFdt } from '../../electron/kernel/lib/fdt';
+import { type RealRun, REALKERNEL, TESTS, bootRealKernel, whyNot } from './harness';
 
 const skip = whyNot();
 if (skip) console.log(`realkernel: skipped — ${skip}`);
@@ -96,6 +99,35 @@ describe.skipIf(skip !== null)('the real 7.2.13 kernel across a real kexec (QEMU
     expect(sub('kexec-metadata').bytes).toEqual(run.artefact('s2/post/kho/in/sub_fdts/kexec-metadata'));
     // kernel 2 frees the incoming LUO blob before userspace; the dump keeps what liveupdate_reboot() wrote.
     expect(sub('LUO').leadingText).toBe('luo-v5');
+  });
+
+  it('the blobs in the dump say what the next kernel logged (kho_kexec_metadata, luo_ser)', () => {
+    const sub = (name: string) => {
+      const b = k1.subBlobs.find((s) => s.name === name)!.bytes!;
+      return new DataView(b.buffer, b.byteOffset, b.length);
+    };
+    // struct kho_kexec_metadata { u32 version; char previous_release[65]; u32 kexec_count; } __packed
+    const md = k1.subBlobs.find((s) => s.name === 'kexec-metadata')!.bytes!;
+    const release = new TextDecoder().decode(md.subarray(4, 4 + 65)).replace(/\0.*$/s, '');
+    const count = sub('kexec-metadata').getUint32(69, true);
+    expect(run.console).toContain(`KHO: exec from: ${release} (count ${count})`);
+    // struct luo_ser { char compatible[8]; u64 liveupdate_num; u64 sessions_pa; u64 flbs_pa; } __packed
+    const num = sub('LUO').getBigUint64(8, true);
+    expect(run.console).toContain(`luo: Retrieved live update data, liveupdate number: ${num}`);
+    expect(sub('LUO').getBigUint64(16, true)).not.toBe(0n); // sessions_pa, written in liveupdate_reboot()
+  });
+
+  it('the handover has the shape of the one shipped in realkernel/fdt (addresses aside)', () => {
+    const shipped = decodeFdt(readFileSync(join(REALKERNEL, 'fdt/k1-out-root-fdt.FULL-from-memdump@0x189000.dtb')));
+    const mine = decodeFdt(k1.fdt.bytes);
+    if (!shipped.ok || !mine.ok) throw new Error('FDT does not parse');
+    const shape = (n: FdtNode): unknown => ({
+      name: n.name,
+      props: n.props.map((p) => [p.name, p.value.length]),
+      children: n.children.map(shape),
+    });
+    expect(shape(mine.root)).toEqual(shape(shipped.root));
+    expect(mine.header.totalsize).toBe(shipped.header.totalsize);
   });
 
   it('kho_populate(): kernel 2 reads boot_params → setup_data and the scratch array kernel 1 exported', () => {
