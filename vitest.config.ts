@@ -51,6 +51,16 @@ export default defineConfig({
         },
       },
       {
+        // The desktop app in a real Electron; skips, saying why, where the binary is missing.
+        test: {
+          name: 'electron',
+          environment: 'node',
+          include: ['test/electron/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 240_000,
+        },
+      },
+      {
         test: {
           name: 'e2e',
           environment: 'node',

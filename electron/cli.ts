@@ -16,7 +16,8 @@
  * kernel touches anything, or the final state when the scenario has no reboot.
  * `compare-memfd` preserves the described memfds in each memfd format (electron/host/compare.ts)
  * and prints the comparison table, each format's restore steps and where its metadata lies.
- * Exit status: 0 when every step and check passed, 1 when one failed, 2 for bad input.
+ * Exit status: 0 when every step and check passed, 1 when one failed or the kernel panicked, 2 for
+ * bad input (including a step whose input was refused, such as a poke outside RAM).
  */
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { describeIssues, parseScenario, type Scenario } from '../shared/scenario';
@@ -114,6 +115,10 @@ function fdtCommand(file: string, io: CliIo, dts: boolean): number {
 function summaryLines(r: Report): string[] {
   const lines = [`scenario ${r.scenario}: ${r.ok ? 'PASS' : 'FAIL'} — ${r.steps.length} steps, RAM hash ${r.ramHash}`];
   for (const s of r.steps) lines.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${String(s.index).padStart(3)} ${s.label} — ${s.message}`);
+  if (r.panicked) {
+    const refused = r.steps.length - r.panicked.step;
+    lines.push(`KERNEL PANIC at step ${r.panicked.step}: Kernel panic - not syncing: ${r.panicked.reason}${refused ? ` (${refused} later step${refused === 1 ? '' : 's'} refused)` : ''}`);
+  }
   const sum = r.summary;
   if (sum) {
     lines.push(`memory: ${formatBytes(sum.totalPages * PAGE_SIZE)} RAM, ${formatBytes(sum.managedPages * PAGE_SIZE)} managed`);
@@ -259,6 +264,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const fdtOut = flags.get('--export-fdt');
     if (typeof fdtOut === 'string') await exportFdt(host, fdtOut);
     if (typeof vmcoreOut === 'string') io.out(await exportVmcore(host, scenario, vmcoreOut, flags.get('--at'), flags.has('--vmcore-all')));
+    const invalid = r.steps.filter((s) => s.invalid);
+    if (invalid.length) throw new BadInput(invalid.map((s) => `${ref}: step ${s.index} (${s.label}): ${s.message}`).join('\n'));
     return r.ok ? EXIT_OK : EXIT_CHECK_FAILED;
   } catch (e) {
     if (e instanceof BadInput) {

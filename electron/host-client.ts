@@ -5,6 +5,10 @@
  * the worker dies, every pending call is answered with an 'unavailable' error (a call never hangs)
  * and the next call starts a fresh worker: a new Host, so the session starts again, which the
  * error message says. Workers that keep dying are not restarted forever.
+ *
+ * Large byte arrays in results arrive transferred from the worker (shared/rpc-serve.ts), so a
+ * vmcore is not copied between threads; the leg from main to the renderer is Electron's IPC,
+ * which always serializes (its transfer lists carry only MessagePorts).
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { fail, type SimClient } from '../shared/api';

@@ -2,11 +2,12 @@
  * DOC: the host worker
  *
  * Entry point of the worker thread that owns the engine Host. Main talks to it only through
- * RpcRequest/RpcResponse messages (host-client.ts), so a long step never blocks main's event loop.
+ * RpcRequest/RpcResponse messages (host-client.ts), served by the same loop as the renderer's
+ * preview worker (shared/rpc-serve.ts), so a long step never blocks main's event loop.
  */
 import { parentPort } from 'node:worker_threads';
+import { serveApi } from '../shared/rpc-serve';
 import { Host } from './host/host';
-import { serveApi } from './host-worker-loop';
 
 if (!parentPort) throw new Error('host-worker must run in a worker thread');
 serveApi(parentPort, (onProgress) => new Host({ onProgress }));

@@ -4,19 +4,21 @@
  * Glue only: starts the engine host in a worker thread, opens the window, wires the IPC channel,
  * the progress stream and the menu. No simulation logic lives here.
  */
-import { BrowserWindow, app, ipcMain, session, type IpcMainInvokeEvent } from 'electron';
+import { BrowserWindow, app, ipcMain, protocol, session, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { MENU_CHANNEL, PROGRESS_CHANNEL } from '../shared/bridge';
+import { registerAppProtocol, registerAppScheme } from './app-protocol';
 import { startHostClient } from './host-client';
 import { registerIpc, registerSave } from './ipc';
 import { installMenu, saveText, type MenuDeps } from './menu';
 import { createMainWindow, isOwnFrame, secureSession } from './window';
 
-// main.cjs, preload.cjs and host-worker.cjs sit together in dist-electron/; the renderer in dist/.
+// main.cjs, preload.cjs and host-worker.cjs sit together in dist-electron/; the renderer in dist/,
+// served as app://kho-lab/.
 const paths = {
   preload: path.join(__dirname, 'preload.cjs'),
   worker: path.join(__dirname, 'host-worker.cjs'),
-  indexHtml: path.join(__dirname, '..', 'dist', 'renderer', 'index.html'),
+  rendererRoot: path.join(__dirname, '..', 'dist', 'renderer'),
 };
 
 function start(): void {
@@ -27,7 +29,7 @@ function start(): void {
     if (win && !win.isDestroyed()) win.webContents.send(channel, payload);
   };
   const openWindow = () => {
-    win = createMainWindow(paths);
+    win = createMainWindow({ preload: paths.preload, rendererRoot: paths.rendererRoot, devTools: !app.isPackaged });
     win.on('closed', () => {
       win = null;
     });
@@ -45,8 +47,9 @@ function start(): void {
   app.on('will-quit', () => void host.close());
 
   void app.whenReady().then(() => {
-    secureSession(session.defaultSession, path.dirname(paths.indexHtml));
-    const isTrustedSender = (event: IpcMainInvokeEvent) => isOwnFrame(win, event.senderFrame, paths.indexHtml);
+    registerAppProtocol(protocol, paths.rendererRoot);
+    secureSession(session.defaultSession);
+    const isTrustedSender = (event: IpcMainInvokeEvent) => isOwnFrame(win, event.senderFrame);
     const menu: MenuDeps = { api: host.client, window: () => win, notify: (action) => send(MENU_CHANNEL, action), isDev: !app.isPackaged };
     registerIpc({ ipcMain, api: host.client, isTrustedSender });
     registerSave({ ipcMain, isTrustedSender, save: (request) => saveText(menu, request) });
@@ -59,6 +62,8 @@ function start(): void {
 }
 
 app.enableSandbox();
+// Privileges of app:// must be registered before the app is ready.
+registerAppScheme(protocol);
 // A second instance hands over to the first (which focuses its window) and leaves.
 if (app.requestSingleInstanceLock()) start();
 else app.quit();

@@ -20,7 +20,7 @@ export interface MenuDeps {
   window: () => BrowserWindow | null;
   /** Tells the renderer about a menu action (webContents.send on MENU_CHANNEL). */
   notify: (action: MenuAction) => void;
-  /** Unpackaged runs get a Reload item. */
+  /** Unpackaged runs get Reload and Toggle Developer Tools; a packaged app has neither. */
   isDev: boolean;
   platform?: NodeJS.Platform;
 }
@@ -215,7 +215,8 @@ export function menuTemplate(deps: MenuDeps): MenuItemConstructorOptions[] {
       { role: 'resetZoom' },
       { type: 'separator' },
       { role: 'togglefullscreen' },
-      { role: 'toggleDevTools' },
+      // A packaged app has no DevTools (the window is created without them).
+      ...(deps.isDev ? [{ role: 'toggleDevTools' } as const] : []),
     ],
   };
   const help: MenuItemConstructorOptions = {

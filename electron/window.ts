@@ -1,76 +1,52 @@
 /**
  * DOC: the window and its security
  *
- * One BrowserWindow showing the built renderer from disk. The renderer is treated as untrusted
- * content: it is sandboxed and context-isolated, may load only files of the renderer build, may not
- * navigate away or open windows, gets no permissions, and runs under a strict CSP. Its only door
+ * One BrowserWindow showing the renderer from app://kho-lab/ (app-protocol.ts). The renderer is
+ * treated as untrusted content: it is sandboxed and context-isolated, may load only what the app
+ * protocol serves, may not navigate away or open windows, gets no permissions, and runs under the
+ * CSP the protocol sends. DevTools exist only in an unpackaged (development) build. Its only door
  * to the engine is the preload's khoLab bridge.
  */
 import { BrowserWindow, dialog, type Session, type WebFrameMain } from 'electron';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { APP_INDEX_URL, isAppIndex, isAppUrl } from './app-protocol';
 
-export const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "worker-src 'self' blob:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'none'",
-].join('; ');
-
-export interface WindowPaths {
+export interface WindowOptions {
   /** dist-electron/preload.cjs */
   preload: string;
-  /** dist/renderer/index.html; every file the window may load lies in its directory. */
-  indexHtml: string;
+  /** Whether DevTools may open: `!app.isPackaged`. */
+  devTools: boolean;
+  /** Where the renderer build lies on disk, for the message when it is missing. */
+  rendererRoot: string;
 }
-
-/** The file a file: URL names, or null for any other URL. */
-function filePath(url: string): string | null {
-  try {
-    const u = new URL(url);
-    return u.protocol === 'file:' ? path.resolve(fileURLToPath(u)) : null;
-  } catch {
-    return null;
-  }
-}
-
-const isInside = (file: string, dir: string) => file === dir || file.startsWith(dir + path.sep);
 
 /**
- * What the renderer may fetch: files of the renderer build, devtools' own pages, and the data:
- * and blob: URLs the CSP allows (they never leave the process). Nothing from the network.
+ * What the renderer may fetch: what the app protocol serves, devtools' own pages, and the data:
+ * and blob: URLs the CSP allows (they never leave the process). No file: URL, nothing remote.
  */
-export function isAllowedRequest(url: string, rendererRoot: string): boolean {
+export function isAllowedRequest(url: string): boolean {
   if (url.startsWith('devtools:') || url.startsWith('data:') || url.startsWith('blob:')) return true;
-  const file = filePath(url);
-  return file !== null && isInside(file, path.resolve(rendererRoot));
+  return isAppUrl(url);
 }
 
-/** Session-wide rules; call once, before the window loads. */
-export function secureSession(ses: Session, rendererRoot: string): void {
-  ses.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
-  });
+/**
+ * Session-wide rules; call once, before the window loads. The CSP header comes with each response
+ * of the app protocol, the only source of documents the session lets through.
+ */
+export function secureSession(ses: Session): void {
   ses.webRequest.onBeforeRequest((details, callback) => {
-    callback({ cancel: !isAllowedRequest(details.url, rendererRoot) });
+    callback({ cancel: !isAllowedRequest(details.url) });
   });
   ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   ses.setPermissionCheckHandler(() => false);
 }
 
-/** True when `frame` is the main frame of `win` showing our index.html: the only trusted caller. */
-export function isOwnFrame(win: BrowserWindow | null, frame: WebFrameMain | null, indexHtml: string): boolean {
+/** True when `frame` is the main frame of `win` showing app://kho-lab/index.html: the only trusted caller. */
+export function isOwnFrame(win: BrowserWindow | null, frame: WebFrameMain | null): boolean {
   if (!win || win.isDestroyed() || !frame) return false;
-  return frame === win.webContents.mainFrame && filePath(frame.url) === path.resolve(indexHtml);
+  return frame === win.webContents.mainFrame && isAppIndex(frame.url);
 }
 
-export function createMainWindow(paths: WindowPaths): BrowserWindow {
+export function createMainWindow(opts: WindowOptions): BrowserWindow {
   const win = new BrowserWindow({
     width: 1440,
     height: 900,
@@ -80,7 +56,7 @@ export function createMainWindow(paths: WindowPaths): BrowserWindow {
     backgroundColor: '#111418',
     show: false,
     webPreferences: {
-      preload: paths.preload,
+      preload: opts.preload,
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
@@ -90,13 +66,13 @@ export function createMainWindow(paths: WindowPaths): BrowserWindow {
       webviewTag: false,
       navigateOnDragDrop: false,
       spellcheck: false,
+      devTools: opts.devTools,
     },
   });
   const wc = win.webContents;
-  const index = path.resolve(paths.indexHtml);
   // Reloading index.html (or moving within it) is fine; going anywhere else is not.
   const guard = (event: { url: string; preventDefault(): void }) => {
-    if (filePath(event.url) !== index) event.preventDefault();
+    if (!isAppIndex(event.url)) event.preventDefault();
   };
   wc.on('will-navigate', guard);
   wc.on('will-frame-navigate', guard);
@@ -105,8 +81,11 @@ export function createMainWindow(paths: WindowPaths): BrowserWindow {
   wc.setWindowOpenHandler(() => ({ action: 'deny' }));
 
   win.once('ready-to-show', () => win.show());
-  win.loadFile(index).catch((e: Error) => {
-    dialog.showErrorBox('KHO Lab cannot show its window', `${index}: ${e.message}\n\nIs the renderer built? Run "npm run build".`);
+  win.loadURL(APP_INDEX_URL).catch((e: Error) => {
+    dialog.showErrorBox(
+      'KHO Lab cannot show its window',
+      `${APP_INDEX_URL} (from ${opts.rendererRoot}): ${e.message}\n\nIs the renderer built? Run "npm run build".`,
+    );
   });
   return win;
 }

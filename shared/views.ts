@@ -69,6 +69,16 @@ export interface StepInfo {
   /** What the call returned, where it returns something a later step needs (memfd_create's fd, spawn's pid). */
   returned?: number;
   message: string;
+  /** This step's kernel panicked (boot of a kernel that found bad handover data): the panic's reason. */
+  panicked?: string;
+  /** The step's input was refused before it touched the machine (a bad poke): bad input, not a kernel answer. */
+  invalid?: true;
+}
+
+/** A kernel panic: the step whose kernel panicked and the reason it printed after "Kernel panic - not syncing: ". */
+export interface PanicInfo {
+  step: number;
+  reason: string;
 }
 
 export interface SessionState {
@@ -84,6 +94,8 @@ export interface SessionState {
   lastEventSeq: number;
   /** Bumped whenever the history is replayed from the start: event seqs restart, refetch them. */
   epoch: number;
+  /** Set when the kernel at the cursor panicked: every further step is refused until a new machine or a step back. */
+  panicked?: PanicInfo;
 }
 
 export interface StepOutcome {
@@ -149,6 +161,8 @@ export interface Report {
   ramHash: string;
   /** KHO at the final state, when KHO is on or a handoff is pending: what a dump can be checked against. */
   kho?: KhoReport;
+  /** The run ended in a kernel panic: which step, and why. */
+  panicked?: PanicInfo;
 }
 
 /** One KHO handoff: the root FDT and the scratch array (struct kho_data's four fields). */

@@ -20,7 +20,7 @@ import type { LuoSession } from '../kernel/luo/session';
 import { utf8Encode } from '../kernel/lib/utf8';
 import { kexecFileLoad } from '../kernel/kexec';
 import { testKhoInit } from '../kernel/modules/test-kho';
-import { applyPoke } from './poke';
+import { applyPoke, planPoke, pokeWhere } from './poke';
 
 /** How the shell names a memfd: memfd:NAME, or by inode when LUO retrieved it without a name (as 6.19 does). */
 const memfdLabel = (inode: ShmemInode): string => (inode.name ? `memfd:${inode.name}` : `memfd (ino ${inode.ino}, unnamed)`);
@@ -30,14 +30,40 @@ export interface Outcome {
   errno?: Errno;
   returned?: number;
   message: string;
+  /** The kernel panicked during this step: the reason it printed. */
+  panicked?: string;
+  /** Bad input, refused before the machine was touched (a poke outside RAM, malformed hex…). */
+  invalid?: true;
 }
 
 const done = (message: string, returned?: number): Outcome => (returned === undefined ? { ok: true, message } : { ok: true, message, returned });
 const failed = (e: KernelError, op: string): Outcome => ({ ok: false, errno: e.errno, message: `${op}: ${e.errno} (${e.reason})` });
 const checkFailed = (message: string): Outcome => ({ ok: false, message });
 
+/**
+ * Why `cmd` cannot run on this machine at all, or null: every step after a kernel panic is refused
+ * (panic() never returns: kernel/panic.c), and a poke whose input is wrong is refused unwritten.
+ * The host asks before it puts an interactive step on the timeline.
+ */
+export function refusal(machine: Machine, cmd: Command): Outcome | null {
+  const reason = machine.kernel?.panicked ?? null;
+  if (reason !== null) {
+    return { ok: false, message: `${cmd.op}: refused: the kernel panicked: ${reason}; create a new machine or step back` };
+  }
+  if (cmd.op === 'poke') {
+    const plan = planPoke(machine, cmd);
+    if (typeof plan === 'string') return { ok: false, invalid: true, message: `poke ${pokeWhere(cmd)}: ${plan}` };
+  }
+  return null;
+}
+
 export function applyCommand(machine: Machine, cmd: Command): Outcome {
+  const refused = refusal(machine, cmd);
+  if (refused) return refused;
   const raw = run(machine, cmd);
+  // A panic inside the step (a kexec'd kernel that finds bad handover data) fails it, whatever it expected.
+  const panicked = machine.kernel?.panicked ?? null;
+  if (panicked !== null) return { ok: false, panicked, message: `${cmd.op}: Kernel panic - not syncing: ${panicked}` };
   if (!cmd.expect) return raw;
   if (raw.errno === cmd.expect) return { ok: true, errno: raw.errno, message: `${raw.message} — as expected` };
   return { ok: false, errno: raw.errno, message: `expected ${cmd.expect}, got ${raw.errno ?? 'success'}: ${raw.message}` };
@@ -227,7 +253,7 @@ const IOCTL = {
 function runLuo(k: Kernel, cmd: LuoCommand): Outcome {
   const op = cmd.op === 'luo_open' ? 'open(/dev/liveupdate)' : IOCTL[cmd.op];
   const luo = k.luo;
-  if (!luo) return failed(kerr('ENOENT', '/dev/liveupdate does not exist: LUO is disabled (boot with kho=on)'), op);
+  if (!luo) return failed(kerr('ENOENT', '/dev/liveupdate does not exist: LUO is off (boot with kho=on liveupdate=on)'), op);
   return withProcess(k, cmd.process, op, (p) => {
     const install = (file: Parameters<typeof k.processes.install>[1], what: string): Outcome => {
       const fd = k.processes.install(p, file);
@@ -243,6 +269,8 @@ function runLuo(k: Kernel, cmd: LuoCommand): Outcome {
     if (cmd.op === 'luo_create_session' || cmd.op === 'luo_retrieve_session') {
       const dev = k.processes.file(p, cmd.fd);
       if (isErr(dev)) return failed(dev, op);
+      // A session fd's luo_session_ioctl() refuses the number (EINVAL); other files have no ioctl.
+      if (dev.kind === 'session') return failed(kerr('EINVAL', `fd ${cmd.fd} is a LUO session: luo_session_ioctl() rejects a /dev/liveupdate ioctl number`), op);
       if (dev.kind !== 'liveupdate') return failed(kerr('ENOTTY', `fd ${cmd.fd} is not /dev/liveupdate: its file has no such ioctl`), op);
       const bad = luo.ioctlArgs(cmd.op === 'luo_create_session' ? 'create_session' : 'retrieve_session', cmd.size, cmd.trailing);
       if (bad) return failed(bad, op);
@@ -252,6 +280,8 @@ function runLuo(k: Kernel, cmd: LuoCommand): Outcome {
     }
     const sf = k.processes.file(p, cmd.session_fd);
     if (isErr(sf)) return failed(sf, op);
+    // luo_ioctl() on /dev/liveupdate refuses a session ioctl number (EINVAL); other files have no ioctl.
+    if (sf.kind === 'liveupdate') return failed(kerr('EINVAL', `fd ${cmd.session_fd} is /dev/liveupdate: luo_ioctl() rejects a session ioctl number`), op);
     if (sf.kind !== 'session') return failed(kerr('ENOTTY', `fd ${cmd.session_fd} is not a LUO session: its file has no such ioctl`), op);
     const bad = luo.ioctlArgs(cmd.op === 'luo_preserve_fd' ? 'preserve_fd' : cmd.op === 'luo_retrieve_fd' ? 'retrieve_fd' : 'finish', cmd.size, cmd.trailing);
     if (bad) return failed(bad, op);

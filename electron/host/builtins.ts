@@ -98,7 +98,7 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
     name: 'luo-kexec-simple',
     description:
       'The selftest luo_kexec_simple: a memfd holding "hello kexec world" preserved in session "test-session" with token 0x1A (memfd-v1), a kexec, then retrieved, compared and finished.',
-    machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on' },
+    machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on liveupdate=on' },
     steps: [
       { op: 'boot' },
       ...helloPreserved(),
@@ -117,7 +117,7 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
     name: 'luo-multi-session',
     description:
       'The selftest luo_multi_session: two empty sessions, one session with one memfd (token 0x1001), one with two (0x2002, 0x3003); after a kexec all four are retrieved, the contents compared, and every session finished, the empty ones included.',
-    machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on' },
+    machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on liveupdate=on' },
     steps: [
       { op: 'boot' },
       { op: 'spawn', name: 'luo-test' },
@@ -160,7 +160,7 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
     name: 'luo-vm',
     description:
       'A VMM live-updates the kernel under a 4 GiB guest: its memfd (random data, order-9 folios) and a small state memfd holding the page checksums are preserved; the next kernel retrieves both and checks the guest memory against the checksums it read from RAM.',
-    machine: { ram: '16G', nodes: 1, seed: 11, cmdline: 'kho=on kho_scratch=256M,1G,256M' },
+    machine: { ram: '16G', nodes: 1, seed: 11, cmdline: 'kho=on liveupdate=on kho_scratch=256M,1G,256M' },
     steps: [
       { op: 'boot' },
       { op: 'spawn', name: 'vmm' },
@@ -190,8 +190,8 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
   'luo-freeze-fails': {
     name: 'luo-freeze-fails',
     description:
-      'A freeze fails inside reboot() (simulator fault injection: luo_fail_next_freeze): the freezes done are rolled back, kexec -e reports the errno, and the machine keeps running with the session still preserved.',
-    machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on' },
+      'A freeze fails inside reboot() (simulator fault injection: luo_fail_next_freeze): kexec -e reports the errno and the machine keeps running, but as in Linux 6.19 the rollback cleared the serialized data of the file frozen before, so a second kexec -e fails with EINVAL (memfd_luo_freeze warns), and closing the session leaks that file: its folios stay pinned and preserved.',
+    machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on liveupdate=on' },
     steps: [
       { op: 'boot' },
       { op: 'spawn', name: 'vmm' },
@@ -208,29 +208,33 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
       { op: 'reboot', expect: 'EIO' },
       { op: 'expect_content', process: 'vmm', fd: 3, text: 'frozen, then unfrozen' },
       { op: 'luo_preserve_fd', process: 'vmm', session_fd: 6, fd: 4, token: 2, expect: 'EEXIST' },
+      { op: 'reboot', expect: 'EINVAL' },
+      { op: 'close', process: 'vmm', fd: 6 },
     ],
   },
   'luo-unknown-format': {
     name: 'luo-unknown-format',
     description:
-      'The next kernel lacks the memfd-v1 handler (luo.disable_handler=memfd-v1 on its command line): the first open of /dev/liveupdate cannot match the preserved memfd to a handler, and every open fails with EIO.',
-    machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on' },
+      'The next kernel lacks the memfd-v1 handler (luo.disable_handler=memfd-v1 on its command line). Linux 6.19.0 ignores the failed file deserialization: /dev/liveupdate opens, the session is retrieved, but the memfd is missing (RETRIEVE_FD is ENOENT) and closing the session warns; the memfd\'s pages stay reserved, leaked.',
+    machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on liveupdate=on' },
     steps: [
       { op: 'boot' },
       ...helloPreserved(),
-      { op: 'kexec_load', cmdline: 'kho=on luo.disable_handler=memfd-v1' },
+      { op: 'kexec_load', cmdline: 'kho=on liveupdate=on luo.disable_handler=memfd-v1' },
       { op: 'reboot' },
       { op: 'boot' },
       { op: 'spawn', name: 'luo-test' },
-      { op: 'luo_open', process: 'luo-test', expect: 'EIO' },
-      { op: 'luo_open', process: 'luo-test', expect: 'EIO' },
+      { op: 'luo_open', process: 'luo-test' }, // fd 3
+      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'test-session' }, // fd 4
+      { op: 'luo_retrieve_fd', process: 'luo-test', session_fd: 4, token: '0x1A', expect: 'ENOENT' },
+      { op: 'close', process: 'luo-test', fd: 4 },
     ],
   },
   'luo-memfd-formats': {
     name: 'luo-memfd-formats',
     description:
       'The memfd debate on one machine: a kernel writing the v3 per-file FDT (luo.memfd_format=memfd-fdt-v1) refuses a 1 GiB memfd of 4 KiB folios (ENOMEM: the FDT would exceed MAX_PAGE_ORDER) but carries a small one; the next kernel, which writes KHO arrays, retrieves it by its compatible and preserves it again as memfd-karr-v1; a third kernel, built without the v3 handler, still reads it back, because the file now carries memfd-karr-v1.',
-    machine: { ram: '4G', nodes: 1, seed: 3, cmdline: 'kho=on kho_scratch=256M,512M,256M luo.memfd_format=memfd-fdt-v1' },
+    machine: { ram: '4G', nodes: 1, seed: 3, cmdline: 'kho=on liveupdate=on kho_scratch=256M,512M,256M luo.memfd_format=memfd-fdt-v1' },
     steps: [
       { op: 'boot' },
       { op: 'spawn', name: 'vmm' },
@@ -242,7 +246,7 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
       { op: 'luo_create_session', process: 'vmm', fd: 5, name: 'vm' }, // fd 6
       { op: 'luo_preserve_fd', process: 'vmm', session_fd: 6, fd: 3, token: 1, expect: 'ENOMEM' },
       { op: 'luo_preserve_fd', process: 'vmm', session_fd: 6, fd: 4, token: 2 },
-      { op: 'kexec_load', cmdline: 'kho=on kho_scratch=256M,512M,256M luo.memfd_format=memfd-karr-v1' },
+      { op: 'kexec_load', cmdline: 'kho=on liveupdate=on kho_scratch=256M,512M,256M luo.memfd_format=memfd-karr-v1' },
       { op: 'reboot' },
       { op: 'boot' },
       { op: 'spawn', name: 'vmm' },
@@ -253,7 +257,7 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
       { op: 'luo_finish', process: 'vmm', session_fd: 4 },
       { op: 'luo_create_session', process: 'vmm', fd: 3, name: 'vm' }, // fd 6
       { op: 'luo_preserve_fd', process: 'vmm', session_fd: 6, fd: 5, token: 2 },
-      { op: 'kexec_load', cmdline: 'kho=on kho_scratch=256M,512M,256M luo.disable_handler=memfd-fdt-v1' },
+      { op: 'kexec_load', cmdline: 'kho=on liveupdate=on kho_scratch=256M,512M,256M luo.disable_handler=memfd-fdt-v1' },
       { op: 'reboot' },
       { op: 'boot' },
       { op: 'spawn', name: 'vmm' },

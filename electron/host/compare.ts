@@ -101,7 +101,7 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
   // Room for the kernel, its memmap and KHO scratch (CMA, which a pinned folio must leave) beside the files.
   const ram = Math.max(GiB, Math.ceil((resident * 1.1 + 2 * GiB) / GiB) * GiB);
   if (ram > MAX_RAM) return `these files need a ${formatBytes(ram)} machine, more than the ${formatBytes(MAX_RAM)} the simulator models`;
-  const m = new Machine(MachineConfigSchema.parse({ ram, seed: spec.seed, cmdline: 'kho=on' }));
+  const m = new Machine(MachineConfigSchema.parse({ ram, seed: spec.seed, cmdline: 'kho=on liveupdate=on' }));
   if (onProgress) m.onProgress = onProgress;
   const booted = m.boot();
   if (booted) return `the compare machine did not boot: ${booted.errno} (${booted.reason})`;

@@ -11,12 +11,12 @@ import { type Command, type CommandInput, describeCommand } from '../../shared/c
 import { MachineConfigSchema, type MachineConfig, type MachineConfigInput } from '../../shared/machine-config';
 import { type Scenario, ScenarioSchema, describeIssues, parseScenario } from '../../shared/scenario';
 import type {
-  BuiltinScenario, ChunkView, FdtView, KhoView, MapView, MapViewRequest, PageInfo, Progress, Report, SessionState, StepInfo,
+  BuiltinScenario, ChunkView, FdtView, KhoView, MapView, MapViewRequest, PageInfo, PanicInfo, Progress, Report, SessionState, StepInfo,
   StepOutcome, TraceEvent,
 } from '../../shared/views';
 import type { AnnotatedStruct, LuoView, RecordRequest, UserspaceView } from '../../shared/views';
 import { Machine } from '../kernel/machine';
-import { type Outcome, applyCommand } from './apply';
+import { type Outcome, applyCommand, refusal } from './apply';
 import { BUILTIN_SCENARIOS } from './builtins';
 import { mapView, memorySummary, pageInfo } from './views';
 import { chunkViews, fdtView, khoReport, khoView } from './kho-views';
@@ -78,6 +78,8 @@ export class Host implements SimApi {
     const info: StepInfo = { index: index + 1, label: describeCommand(command), command, ok: outcome.ok, message: outcome.message };
     if (outcome.errno) info.errno = outcome.errno;
     if (outcome.returned !== undefined) info.returned = outcome.returned;
+    if (outcome.panicked !== undefined) info.panicked = outcome.panicked;
+    if (outcome.invalid) info.invalid = true;
     this.infos[index] = info;
     return info;
   }
@@ -91,9 +93,19 @@ export class Host implements SimApi {
     this.cursor = to;
   }
 
+  /** The panic of the kernel at the cursor, if it panicked: the step it panicked in, and why. */
+  private panic(): PanicInfo | null {
+    const reason = this.machine.kernel?.panicked ?? null;
+    if (reason === null) return null;
+    const at = this.infos.slice(0, this.cursor).findLastIndex((s) => s.panicked !== undefined);
+    return { step: at >= 0 ? at + 1 : this.cursor, reason };
+  }
+
   private sessionState(): SessionState {
     const m = this.machine;
+    const panicked = this.panic();
     return {
+      ...(panicked ? { panicked } : {}),
       config: this.config,
       booted: m.kernel !== null,
       steps: this.infos.slice(0, this.commands.length),
@@ -130,6 +142,9 @@ export class Host implements SimApi {
     const v = validateCall('run', [command]);
     if (!v.ok) return fail('invalid-argument', v.message);
     const cmd = v.call.args[0] as Command; // parsed: defaults applied
+    // A step the machine cannot take (after a panic, or a bad poke) never reaches the timeline.
+    const refused = refusal(this.machine, cmd);
+    if (refused) return fail('invalid-argument', refused.message);
     this.commands.length = this.cursor;
     this.infos.length = this.cursor;
     this.commands.push(cmd);
@@ -198,6 +213,7 @@ export class Host implements SimApi {
   async report(): Promise<Result<Report>> {
     const steps = this.infos.slice(0, this.cursor);
     const kho = khoReport(this.machine);
+    const panicked = this.panic();
     return ok({
       tool: 'kho-lab',
       version: KHO_LAB_VERSION,
@@ -209,6 +225,7 @@ export class Host implements SimApi {
       summary: memorySummary(this.machine),
       ramHash: this.machine.fingerprint(),
       ...(kho ? { kho } : {}),
+      ...(panicked ? { panicked } : {}),
     });
   }
 

@@ -64,7 +64,7 @@ function handoffFdt(m: Machine, bootParams: number): number | null {
 }
 
 /** struct kho_data as the next kernel would read it: boot_params → setup_data of type 10. */
-function entryKhoData(m: Machine, bootParams: number): KhoData | null {
+export function entryKhoData(m: Machine, bootParams: number): KhoData | null {
   const bp = decodeBootParams(m.ram.read(bootParams, PAGE_SIZE));
   if (typeof bp === 'string') return null;
   const node = findSetupData((p, n) => m.ram.read(p, n), bp.setupData, SETUP_KEXEC_KHO, m.layout.maxPfn * PAGE_SIZE);

@@ -20,7 +20,7 @@ import type { E820Entry } from '../../shared/views';
 import { decodeBootParams, decodeCmdline } from './abi/boot-params';
 import { SETUP_KEXEC_KHO, decodeKhoData } from './abi/kho-v1';
 import { findSetupData } from './abi/setup-data';
-import { KNOWN_PARAMS, parseCmdline } from './cmdline';
+import { KNOWN_PARAMS, kstrtobool, parseCmdline } from './cmdline';
 import { type KernelError, isErr, kerr } from './lib/errno';
 import { mix32 } from './lib/hash';
 import { Kernel, type KernelContext } from './kernel';
@@ -180,8 +180,9 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   const params = parseCmdline(start.cmdline);
   const unknown = [...params].filter(([p]) => !KNOWN_PARAMS.has(p)).map(([p, v]) => (v === true ? p : `${p}=${v}`));
   if (unknown.length) log.info('', `Unknown kernel command line parameters "${unknown.join(' ')}", will be passed to user space.`);
-  const khoParam = params.get('kho');
-  const khoEnabled = khoParam === true || (typeof khoParam === 'string' && /^(on|y|yes|1|true)$/i.test(khoParam));
+  // kho= and liveupdate= are kstrtobool() early_params; both default off (a bare `kho` is an error).
+  const khoEnabled = kstrtobool(params.get('kho')) ?? false;
+  const luoEnabled = kstrtobool(params.get('liveupdate')) ?? false;
   let scratchSpec: ScratchSpec = DEFAULT_SCRATCH;
   const scratchParam = params.get('kho_scratch');
   if (typeof scratchParam === 'string') {
@@ -227,6 +228,10 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   memblockFreeAll(k);
   k.khoIn?.paintUnrestored();
 
+  // liveupdate_early_init() (early_initcall): a bad incoming LUO tree panics here.
+  const luoIn = Luo.earlyStartup(k, khoEnabled && (k.khoIn !== null || k.khoOut !== null), luoEnabled);
+  if (k.panicked !== null) return k;
+
   // kho_init() (fs_initcall).
   if (khoEnabled) {
     if (k.khoIn) k.khoOut = new KhoOut(k, k.khoIn.scratch);
@@ -237,12 +242,11 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
       k.khoOut = null;
     }
   }
-  // liveupdate_init() (late_initcall): on with KHO unless liveupdate=off.
-  const luoParam = params.get('liveupdate');
+  // luo_late_startup() (late_initcall): only with liveupdate=on.
   const disabled = params.get('luo.disable_handler');
   const format = params.get('luo.memfd_format');
   const keepHoles = params.get('luo.memfd_keep_holes');
-  k.luo = Luo.init(k, !(typeof luoParam === 'string' && OFF.test(luoParam)), {
+  k.luo = Luo.init(k, luoEnabled, luoIn, {
     disabledHandlers: typeof disabled === 'string' ? disabled.split(',') : [],
     memfdFormat: typeof format === 'string' ? format : undefined,
     keepHoles: keepHoles === true || (typeof keepHoles === 'string' && !OFF.test(keepHoles)),

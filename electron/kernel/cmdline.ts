@@ -18,5 +18,23 @@ export function parseCmdline(text: string): Cmdline {
   return params;
 }
 
+/**
+ * kstrtobool() as an early_param sees it (lib/kstrtox.c: kstrtobool()): y/Y/t/T/1 and on are true,
+ * n/N/f/F/0 and off are false, anything else — and a bare parameter, which passes a NULL value —
+ * is an error that leaves the setting as it was (null here).
+ */
+export function kstrtobool(v: string | true | undefined): boolean | null {
+  if (typeof v !== 'string' || v.length === 0) return null;
+  const c = v[0]!;
+  if ('yYtT1'.includes(c)) return true;
+  if ('nNfF0'.includes(c)) return false;
+  if (c === 'o' || c === 'O') {
+    const d = v[1];
+    if (d === 'n' || d === 'N') return true;
+    if (d === 'f' || d === 'F') return false;
+  }
+  return null;
+}
+
 /** Parameters the simulated kernel understands (early_param / __setup names). */
 export const KNOWN_PARAMS = new Set(['kho', 'kho_scratch', 'liveupdate', 'luo.disable_handler', 'luo.memfd_format', 'luo.memfd_keep_holes', 'quiet', 'loglevel', 'console', 'root', 'ro', 'rw', 'memblock', 'numa']);

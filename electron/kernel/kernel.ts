@@ -103,6 +103,26 @@ export class Kernel {
     }
   }
 
+  /** WARN_ON_ONCE() sites that fired in this kernel (their static `__warned` flags). */
+  private readonly warned = new Set<string>();
+
+  /**
+   * WARN_ON(): the kernel's warning splat for `func` in `file` (include/asm-generic/bug.h).
+   * Returns true (the condition), so a caller can write `if (cond && k.warn(...)) return …`.
+   */
+  warn(file: string, func: string): true {
+    this.log.warn('', `WARNING: CPU: 0 PID: 1 at ${file} ${func}`);
+    return true;
+  }
+
+  /** WARN_ON_ONCE(): as warn(), printed the first time this site fires only; later hits are silent. */
+  warnOnce(file: string, func: string): true {
+    const site = `${file}:${func}`;
+    if (this.warned.has(site)) return true;
+    this.warned.add(site);
+    return this.warn(file, func);
+  }
+
   /** panic(): prints the kernel's last words and stops this kernel (kernel/panic.c). */
   panic(reason: string): void {
     if (this.panicked !== null) return;

@@ -25,6 +25,7 @@ import { openDump, inspectDump } from '../../electron/host/dump/inspect';
 import { findHandover } from '../../electron/host/dump/find-handover';
 import { bootRealKernel, whyNot } from '../realkernel/harness';
 import { join } from 'node:path';
+import { radixTreeBench } from './abi-7x';
 
 interface Figure {
   name: string;
@@ -57,7 +58,7 @@ function time(runs: number, fn: () => void, setup: () => void = () => {}): numbe
 const config64 = MachineConfigSchema.parse({ ram: '64G', nodes: 4 });
 
 /** Issue 4: runs one live update of a `gib` GiB memfd written in folios of `order` on a `ram` machine; phase times in ms. */
-function liveUpdate(gib: number, order: number, ram: string, cmdline = 'kho=on'): Record<string, number> {
+function liveUpdate(gib: number, order: number, ram: string, cmdline = 'kho=on liveupdate=on'): Record<string, number> {
   const m = new Machine(MachineConfigSchema.parse({ ram, cmdline }));
   const run = (c: CommandInput): number | undefined => {
     const r = applyCommand(m, CommandSchema.parse(c));
@@ -252,6 +253,10 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       const label = `compare view: ${spec.size} memfd, order ${spec.order}${'sparse' in spec ? `, sparse ${spec.sparse}` : ''}`;
       report({ name: label, value: +(performance.now() - t0).toFixed(0), unit: 'ms', target: spec.size === '64G' ? '< 1000 ms' : undefined });
     }
+  },
+  async () => {
+    // 12. Issue 10: the 7.x radix-tree tracker, codec only (48 GiB of order-0 pages).
+    radixTreeBench(report);
   },
   async () => {
     // 11. How far the engine gets towards a 1 TiB host (BENCH_TIB=1; several minutes and ~20 GiB of memory).

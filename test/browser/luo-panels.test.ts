@@ -214,7 +214,7 @@ describe('LuoInspector', () => {
     const { api } = fakeApi({ [0x39400000]: khoRoot(0, 0) });
     cmp = mount(LuoInspector, { target: host(), props: { api, luo: null, kho: KHO, revision: 1, onphys: () => {}, onopenfdt: () => {} } });
     await settle();
-    expect(flat(byTestId('luo-inspector'))).toBe('No LUO: LUO is off in this kernel (it runs with KHO: boot with kho=on).');
+    expect(flat(byTestId('luo-inspector'))).toBe('No LUO: LUO is off in this kernel (boot with kho=on liveupdate=on).');
     unmount(cmp);
     cmp = mount(LuoInspector, { target: host(), props: { api, luo: null, kho: { ...KHO, running: false, entry: 1, entryFdtPhys: 0x39400000 }, revision: 1, onphys: () => {}, onopenfdt: () => {} } });
     await settle();

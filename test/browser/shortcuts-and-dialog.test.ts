@@ -56,7 +56,7 @@ describe('MachineDialog', () => {
     flushSync();
     expect(create.disabled).toBe(false);
     create.click();
-    expect(created).toEqual([[{ ram: '1G', nodes: 1, cpus: 4, seed: 1, cmdline: 'kho=on kho_scratch=200%', initrd: '8M' }, false]]);
+    expect(created).toEqual([[{ ram: '1G', nodes: 1, cpus: 4, seed: 1, cmdline: 'kho=on liveupdate=on kho_scratch=200%', initrd: '8M', khoDebug: false }, false]]);
   });
 });
 

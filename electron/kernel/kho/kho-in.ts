@@ -16,8 +16,8 @@ import {
   KHO_FDT_COMPATIBLE, KHO_PAGE_MAGIC, PROP_PRESERVED_MEMORY_MAP, PROP_SUB_FDT, decodeChunk, decodeScratchArray,
   type KhoData, type ScratchArea,
 } from '../abi/kho-v1';
-import { type KernelError, kerr } from '../lib/errno';
-import { type FdtNode, decodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
+import { ERRNO, type KernelError, kerr } from '../lib/errno';
+import { FDT_ERRNO, type FdtNode, decodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
 import type { Kernel } from '../kernel';
 import { PG } from '../mm/page-flags';
 import type { Zone } from '../mm/buddy';
@@ -66,30 +66,39 @@ export class KhoIn {
   /** kho_populate(). Returns null (and logs why) when the handover cannot be used. */
   static populate(k: Kernel, d: KhoData): KhoIn | null {
     const log = k.log;
-    const give = (why: string): null => {
-      log.warn('KHO', why);
-      log.warn('KHO', 'disabling KHO revival');
+    const give = (err: number, ...lines: string[]): null => {
+      for (const l of lines) log.warn('KHO', l);
+      log.warn('KHO', `disabling KHO revival: ${err}`);
       return null;
     };
+    const EFAULT = -14;
     const maxPhys = k.ctx.layout.maxPfn * PAGE_SIZE;
-    if (!Number.isFinite(d.fdtAddr) || d.fdtAddr + d.fdtSize > maxPhys || d.fdtSize === 0) return give(`setup: failed to memremap FDT (${hex(d.fdtAddr)})`);
+    if (!Number.isFinite(d.fdtAddr) || d.fdtAddr + d.fdtSize > maxPhys || d.fdtSize === 0) return give(EFAULT, `setup: failed to memremap FDT (${hex(d.fdtAddr)})`);
     const decoded = decodeFdt(k.ram.read(d.fdtAddr, Math.min(d.fdtSize, PAGE_SIZE * 16)));
-    if (!decoded.ok) return give(`setup: handover FDT (${hex(d.fdtAddr)}) is invalid: ${decoded.message}`);
-    if (fdtCheckCompatible(decoded.root, KHO_FDT_COMPATIBLE) !== 0) {
-      return give(`setup: handover FDT (${hex(d.fdtAddr)}) is incompatible with '${KHO_FDT_COMPATIBLE}'`);
+    if (!decoded.ok) {
+      log.info('kho-lab', `the handover FDT does not parse: ${decoded.message}`);
+      return give(-ERRNO.EINVAL, `setup: handover FDT (${hex(d.fdtAddr)}) is invalid: ${-FDT_ERRNO[decoded.error]}`);
     }
+    const compat = fdtCheckCompatible(decoded.root, KHO_FDT_COMPATIBLE);
+    if (compat !== 0) return give(-ERRNO.EINVAL, `setup: handover FDT (${hex(d.fdtAddr)}) is incompatible with '${KHO_FDT_COMPATIBLE}': ${compat}`);
+    // kho_get_mem_map_phys(): a missing or wrongly sized property logs; 0 (nobody finalized) does not.
     const map = getProp(decoded.root, PROP_PRESERVED_MEMORY_MAP);
     const mapPhys = map && map.length === 8 ? readU64le(map) : null;
     if (!mapPhys) {
-      if (!map || map.length !== 8) log.err('KHO', 'failed to get preserved memory map');
-      return give('setup: preserved-memory-map is 0: the previous kernel never finalized');
+      if (mapPhys === null) log.err('KHO', 'failed to get preserved memory bitmaps');
+      else log.info('kho-lab', 'preserved-memory-map is 0: the previous kernel never ran kho_finalize()');
+      return give(-ERRNO.ENOENT);
     }
     if (!Number.isFinite(d.scratchAddr) || d.scratchAddr + d.scratchSize > maxPhys) {
-      return give(`setup: failed to memremap scratch (phys=${hex(d.scratchAddr)}, len=${d.scratchSize})`);
+      return give(EFAULT, `setup: failed to memremap scratch (phys=${hex(d.scratchAddr)}, len=${d.scratchSize})`);
     }
     const scratch = decodeScratchArray(k.ram.read(d.scratchAddr, d.scratchSize));
     for (const a of scratch) {
-      if (!Number.isFinite(a.addr) || a.addr + a.size > maxPhys) return give(`failed to mark the scratch region ${hex(a.addr)}+${hex(a.size)}`);
+      // memblock_add() of memory the firmware never described: the simulator refuses it as the kernel's mark would fail.
+      if (!Number.isFinite(a.addr) || a.addr + a.size > maxPhys) {
+        log.warn('KHO', 'WARNING: kho_populate: memblock_mark_kho_scratch() failed');
+        return give(-ERRNO.EINVAL, `failed to mark the scratch region ${hex(a.addr)}+${hex(a.size)}: -EINVAL`);
+      }
       k.memblock.add(a.addr, a.size, k.memblock.nidOf(a.addr));
       k.memblock.markScratch(a.addr, a.size);
     }
@@ -233,7 +242,8 @@ export class KhoIn {
     if (!this.ramHas(pfn * PAGE_SIZE, PAGE_SIZE) || p.flags[pfn]! & PG.hole) return null;
     const order = p.privateLo(pfn);
     if (p.privateHi(pfn) !== KHO_PAGE_MAGIC || order > MAX_PAGE_ORDER) {
-      this.k.log.warn('KHO', `WARNING: kho_restore_page: pfn ${hex(pfn)} has no KHO magic (private ${hex(p.getPrivate(pfn))}): never preserved, a tail page, or restored twice`);
+      this.k.warnOnce('kernel/liveupdate/kexec_handover.c', 'kho_restore_page');
+      this.k.log.info('kho-lab', `kho_restore_page: pfn ${hex(pfn)} has no KHO magic (private ${hex(p.getPrivate(pfn))}): never preserved, a tail page, or restored twice`);
       return null;
     }
     p.setPrivate(pfn, 0, 0);

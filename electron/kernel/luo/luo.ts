@@ -1,28 +1,30 @@
 /**
- * DOC: the Live Update Orchestrator, session model of Linux 6.19 (reference/luo-memfd.md §3, §4.2)
+ * DOC: the Live Update Orchestrator as Linux 6.19 has it (kernel/liveupdate/luo_core.c,
+ * luo_session.c, luo_file.c)
  *
- * Late at boot, with KHO on (and `liveupdate=` not off: the simulator turns LUO on with KHO
- * rather than requiring `liveupdate=on` as well), LUO reads the previous kernel's "LUO" subtree
- * if there is one — exact `luo-v1` compatible, an 8-byte `liveupdate-number`, the
- * `luo-session` node — and any mismatch disables LUO, as luo_restore_fail() does. It then
- * allocates and preserves its own FDT page and the 16-page session block up front and publishes
- * the FDT as KHO subtree "LUO", so a kexec image may be loaded before anything is preserved.
+ * LUO is off unless the command line says `liveupdate=on` (luo_global.enabled, a kstrtobool()
+ * early_param) and KHO is on. Early at boot, whenever KHO is on, luo_early_startup() checks the
+ * previous kernel's "LUO" subtree — exact `luo-v1` compatible, an 8-byte `liveupdate-number`, the
+ * `luo-session` node and its compatible, an 8-byte session header — and a mismatch is
+ * luo_restore_fail(): a panic. Late at boot an enabled LUO preserves its FDT page and 16-page
+ * session block and publishes the FDT as KHO subtree "LUO", registers its file handlers and
+ * /dev/liveupdate; off, there is no /dev/liveupdate and reboot() finalizes nothing.
  *
  * /dev/liveupdate has one opener at a time (EBUSY). Its first open deserializes the incoming
- * sessions from RAM, matching every file to a handler by exact compatible; an unknown one makes
- * every later open fail with EIO (sticky), the partial state left as it is. The ioctls follow
- * §3.3 and the errno table of §3.6. At reboot every outgoing file is frozen in preserve order
- * (a failure unfreezes in reverse and aborts the kexec with that errno), the luo_file_ser and
- * luo_session_ser records are written, and KHO is finalized (a failure there is EAGAIN).
- * Incoming sessions are never serialized: what nobody finished is dropped at the next update.
- * Every ioctl first checks its argument struct's `size` (below the minimum EINVAL, non-zero bytes
- * past the struct E2BIG); an ioctl on a file that has none is ENOTTY (the caller's dispatch).
+ * sessions from RAM (a failure is EIO on every open), matching every file to a handler by exact
+ * compatible; 6.19.0 ignores a file that matches none, and the files after it, leaving the
+ * session retrievable without them. The session ioctls have no direction checks: PRESERVE_FD
+ * works on an incoming session, RETRIEVE_FD and FINISH run on an outgoing one with what that
+ * means for its records. At reboot luo_session_serialize() freezes every file, sessions in list
+ * order; a failure rolls back (freezeSession()) and the reboot fails with its errno. Then the
+ * records are written and KHO finalized (a failure there is EAGAIN). Every ioctl first checks its
+ * argument struct's `size` (below the minimum EINVAL, non-zero bytes past the struct E2BIG).
  *
- * Simulator-only knobs, no kernel has them: `luo.disable_handler=memfd-v1` on the command line
- * boots a kernel built without that handler, `luo.memfd_format=` picks the memfd format new
- * preservations use (memfd-v1, memfd-fdt-v1 or memfd-karr-v1), `luo.memfd_keep_holes=1` keeps
- * holes out of the pinned set (memfd-handler.ts), and `failNextFreeze` (scenario op
- * luo_fail_next_freeze) makes one freeze inside reboot() fail, for the rollback path.
+ * Simulator-only knobs, no kernel has them, and their log lines say "kho-lab":
+ * `luo.disable_handler=memfd-v1` boots a kernel built without that handler,
+ * `luo.memfd_format=` picks the memfd format new preservations use (memfd-v1, memfd-fdt-v1 or
+ * memfd-karr-v1), `luo.memfd_keep_holes=1` keeps holes out of the pinned set (memfd-handler.ts),
+ * and `failNextFreeze` (scenario op luo_fail_next_freeze) makes one freeze fail, for the rollback.
  */
 import { PAGE_SIZE, hex } from '../../../shared/units';
 import {
@@ -33,8 +35,8 @@ import {
 } from '../abi/luo-v1';
 import { getU64, putU64 } from '../abi/bytes';
 import { type ErrnoName, type KernelError, isErr, kerr } from '../lib/errno';
-import { decodeFdt, encodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
-import { utf8Encode } from '../lib/utf8';
+import { FDT_ERRNO, decodeFdt, encodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
+import { utf8Decode, utf8Encode } from '../lib/utf8';
 import type { Kernel } from '../kernel';
 import { PG } from '../mm/page-flags';
 import type { OpenFile } from '../proc';
@@ -57,6 +59,21 @@ export interface LuoBootOptions {
   memfdFormat?: string;
   /** luo.memfd_keep_holes=1. */
   keepHoles?: boolean;
+}
+
+/** strscpy() into the 64-byte name field: at most 63 bytes, ending at the first NUL. */
+function sessionName(name: string): string {
+  const b = utf8Encode(name);
+  const nul = b.indexOf(0);
+  const end = Math.min(nul < 0 ? b.length : nul, LIVEUPDATE_SESSION_NAME_LENGTH - 1);
+  return end === b.length ? name : utf8Decode(b.subarray(0, end));
+}
+
+/** What luo_early_startup() took from the previous kernel's LUO FDT. */
+export interface LuoIncoming {
+  liveupdateNumber: bigint;
+  /** luo-session-header: the previous kernel's session block. */
+  headerPhys: number;
 }
 
 export class Luo {
@@ -88,20 +105,71 @@ export class Luo {
   }
 
   /**
-   * luo_early_startup() + liveupdate_init(): null when LUO is off (KHO off, `liveupdate=off`,
-   * a bad incoming tree, or no memory for the outgoing one).
+   * luo_early_startup() (early_initcall, kernel/liveupdate/luo_core.c): with KHO on, checks the
+   * previous kernel's "LUO" subtree whether or not `liveupdate=` is on. A tree that does not
+   * parse is luo_restore_fail(), i.e. panic() — the next kernel cannot tell userspace which of
+   * its preserved resources are gone. Returns what the late init needs, or null (no incoming
+   * tree, or the kernel panicked: check `k.panicked`).
    */
-  static init(k: Kernel, enabled: boolean, opts: LuoBootOptions = {}): Luo | null {
-    if (!enabled) return null;
-    if (!k.khoOut) {
-      k.log.info('luo', 'disabled: KHO is not enabled');
+  static earlyStartup(k: Kernel, khoEnabled: boolean, enabled: boolean): LuoIncoming | null {
+    if (!khoEnabled) {
+      if (enabled) k.log.warn('luo', 'Disabling liveupdate because KHO is disabled');
       return null;
     }
+    const r = Luo.readIncoming(k);
+    if (r === null || 'liveupdateNumber' in r) return r;
+    // liveupdate_early_init() → luo_restore_fail() is panic() in 6.19 (luo_internal.h).
+    k.panic(`The incoming tree failed to initialize properly [-${r.errno}], disabling live update`);
+    return null;
+  }
+
+  /** luo_early_startup() + luo_session_setup_incoming(): the checks, with the kernel's pr_err lines. */
+  private static readIncoming(k: Kernel): LuoIncoming | null | KernelError {
+    const fail = (line: string, errno: ErrnoName = 'EINVAL'): KernelError => {
+      k.log.err('luo', line);
+      return kerr(errno, line);
+    };
+    const phys = k.khoIn?.retrieveSubtree(LUO_FDT_KHO_ENTRY_NAME) ?? kerr('ENOENT', 'not a KHO boot');
+    if (isErr(phys)) {
+      if (phys.errno === 'ENOENT') return null; // the previous kernel had no LUO: nothing to restore
+      return fail(`failed to retrieve FDT '${LUO_FDT_KHO_ENTRY_NAME}' from KHO: -${phys.errno}`, phys.errno);
+    }
+    if (phys < 0 || phys + LUO_FDT_SIZE > k.ctx.layout.maxPfn * PAGE_SIZE) {
+      // A real kernel would fault on phys_to_virt() of this address; the simulator stops here instead.
+      k.log.err('kho-lab', `the LUO FDT address ${hex(phys)} is outside RAM`);
+      return fail(`FDT '${LUO_FDT_KHO_ENTRY_NAME}' is incompatible with '${LUO_FDT_COMPATIBLE}' [-${FDT_ERRNO.FDT_ERR_TRUNCATED}]`);
+    }
+    const d = decodeFdt(k.ram.read(phys, LUO_FDT_SIZE));
+    // fdt_node_check_compatible() on a blob that does not parse returns libfdt's error.
+    const compat = d.ok ? fdtCheckCompatible(d.root, LUO_FDT_COMPATIBLE) : -FDT_ERRNO[d.error];
+    if (!d.ok || compat !== 0) return fail(`FDT '${LUO_FDT_KHO_ENTRY_NAME}' is incompatible with '${LUO_FDT_COMPATIBLE}' [${compat}]`);
+    const num = getProp(d.root, LUO_FDT_LIVEUPDATE_NUM);
+    // fdt_getprop() leaves the length at -FDT_ERR_NOTFOUND when the property is missing.
+    if (!num || num.length !== 8) return fail(`Unable to get live update number '${LUO_FDT_LIVEUPDATE_NUM}' [${num ? num.length : -FDT_ERRNO.FDT_ERR_NOTFOUND}]`);
+    const liveupdateNumber = readU64le(num)!;
+    k.log.info('luo', `Retrieved live update data, liveupdate number: ${liveupdateNumber}`);
+    const node = d.root.children.find((c) => c.name === LUO_FDT_SESSION_NODE_NAME);
+    if (!node) return fail(`Unable to get session node: [${LUO_FDT_SESSION_NODE_NAME}]`);
+    if (fdtCheckCompatible(node, LUO_FDT_SESSION_COMPATIBLE) !== 0) return fail(`Session node incompatible [${LUO_FDT_SESSION_COMPATIBLE}]`);
+    const head = getProp(node, LUO_FDT_SESSION_HEADER);
+    if (!head || head.length !== 8) return fail(`Unable to get session header '${LUO_FDT_SESSION_HEADER}' [${head ? head.length : -FDT_ERRNO.FDT_ERR_NOTFOUND}]`);
+    return { liveupdateNumber, headerPhys: Number(readU64le(head)!) };
+  }
+
+  /**
+   * luo_late_startup() + liveupdate_ioctl_init() + the handlers' late_initcalls: null when LUO is
+   * off. `luo_global.enabled` starts false in 6.19; only `liveupdate=on` (kstrtobool) sets it.
+   */
+  static init(k: Kernel, enabled: boolean, incoming: LuoIncoming | null, opts: LuoBootOptions = {}): Luo | null {
+    if (!enabled || !k.khoOut || k.panicked !== null) return null;
     const luo = new Luo(k);
-    if (k.khoIn && !luo.setupIncoming()) return null;
+    if (incoming) {
+      luo.incomingHeaderPhys = incoming.headerPhys;
+      luo.liveupdateNumber = incoming.liveupdateNumber + 1n;
+    }
     let format = opts.memfdFormat ?? MEMFD_FORMATS[0]!.compatible;
     if (!MEMFD_FORMATS.some((f) => f.compatible === format)) {
-      k.log.warn('luo', `luo.memfd_format=${format}: no such format (${MEMFD_FORMATS.map((f) => f.compatible).join(', ')}); using ${MEMFD_FORMATS[0]!.compatible}`);
+      k.log.warn('kho-lab', `luo.memfd_format=${format}: no such format (${MEMFD_FORMATS.map((f) => f.compatible).join(', ')}); using ${MEMFD_FORMATS[0]!.compatible}`);
       format = MEMFD_FORMATS[0]!.compatible;
     }
     luo.memfdPolicy.format = format;
@@ -110,46 +178,19 @@ export class Luo {
     for (const f of MEMFD_FORMATS) {
       // Simulator option `luo.disable_handler=…`: a kernel built without that handler.
       if (opts.disabledHandlers?.includes(f.compatible)) {
-        k.log.info('luo', `file handler ${f.compatible} not registered (luo.disable_handler)`);
+        k.log.info('kho-lab', `file handler ${f.compatible} not registered (luo.disable_handler)`);
         continue;
       }
       e ??= luo.registerFileHandler(new MemfdLuoHandler(k, f, luo.memfdPolicy));
     }
     e ??= luo.setupOutgoing();
     if (e) {
-      k.log.err('luo', `initialization failed: ${e.errno} (${e.reason}); LUO disabled`);
+      k.log.err('luo', `failed to prepare LUO FDT: ${e.value}`);
+      k.log.err('kho-lab', `LUO is off: ${e.reason}`);
       return null;
     }
-    k.log.info('luo', `liveupdate-number ${luo.liveupdateNumber}; /dev/liveupdate registered`);
+    k.log.info('kho-lab', `LUO: liveupdate-number ${luo.liveupdateNumber}; /dev/liveupdate registered`);
     return luo;
-  }
-
-  /** luo_early_startup() on a KHO boot; false means LUO is disabled. */
-  private setupIncoming(): boolean {
-    const k = this.k;
-    const fail = (why: string): boolean => {
-      k.log.err('luo', `${why}: luo_restore_fail(), live update disabled`);
-      return false;
-    };
-    const phys = k.khoIn!.retrieveSubtree(LUO_FDT_KHO_ENTRY_NAME);
-    if (isErr(phys)) {
-      if (phys.errno === 'ENOENT') return true; // the previous kernel had no LUO: a cold start for LUO
-      return fail(`failed to retrieve the LUO subtree: ${phys.reason}`);
-    }
-    const d = decodeFdt(k.ram.read(phys, LUO_FDT_SIZE));
-    if (!d.ok) return fail(`the LUO FDT at ${hex(phys)} is invalid: ${d.message}`);
-    if (fdtCheckCompatible(d.root, LUO_FDT_COMPATIBLE) !== 0) return fail(`FDT '${hex(phys)}' is incompatible with '${LUO_FDT_COMPATIBLE}'`);
-    const num = getProp(d.root, LUO_FDT_LIVEUPDATE_NUM);
-    if (!num || num.length !== 8) return fail(`unable to get live update number '${LUO_FDT_LIVEUPDATE_NUM}' [${num?.length ?? -1}]`);
-    const node = d.root.children.find((c) => c.name === LUO_FDT_SESSION_NODE_NAME);
-    if (!node) return fail(`unable to get session node: [${LUO_FDT_SESSION_NODE_NAME}]`);
-    if (fdtCheckCompatible(node, LUO_FDT_SESSION_COMPATIBLE) !== 0) return fail(`session node incompatible [${LUO_FDT_SESSION_COMPATIBLE}]`);
-    const head = getProp(node, LUO_FDT_SESSION_HEADER);
-    const headPhys = head && head.length === 8 ? readU64le(head) : null;
-    if (headPhys === null) return fail(`unable to get session header '${LUO_FDT_SESSION_HEADER}'`);
-    this.incomingHeaderPhys = Number(headPhys);
-    this.liveupdateNumber = readU64le(num)! + 1n;
-    return true;
   }
 
   /** luo_fdt_setup() + luo_session_setup_outgoing(): the preserved FDT and session block, published as "LUO". */
@@ -192,34 +233,64 @@ export class Luo {
     this.devOpen = false;
   }
 
-  /** luo_session_deserialize(): every session and file from RAM; the header block is then freed. */
+  /**
+   * luo_session_deserialize() + luo_file_deserialize() of 6.19.0: every session and file from
+   * RAM; the header block is then freed. A session that cannot be inserted fails the whole
+   * deserialization (every open is then EIO), but luo_file_deserialize()'s result is ignored:
+   * a file whose compatible no handler claims ends that session's list there — it and the files
+   * after it are missing, while the session's count still includes them (the close warns).
+   */
   private deserialize(): KernelError | null {
     const head = this.incomingHeaderPhys;
     if (!head) return null;
     const ram = this.k.ram;
     const count = getU64(ram.read(head, LUO_SESSION_HEADER_SER_SIZE), 0);
-    if (!(count <= LUO_SESSION_MAX)) return kerr('EINVAL', `session header count ${count} exceeds ${LUO_SESSION_MAX}`);
+    if (!(count <= LUO_SESSION_MAX)) {
+      // The kernel would read past its 16-page block; the simulator stops.
+      this.log.err('kho-lab', `session header count ${count} exceeds the ${LUO_SESSION_MAX} the block holds`);
+      return kerr('EINVAL', `session header count ${count} exceeds ${LUO_SESSION_MAX}`);
+    }
     for (let i = 0; i < count; i++) {
       const ser = decodeSessionSer(ram.read(head + LUO_SESSION_HEADER_SER_SIZE + i * LUO_SESSION_SER_SIZE, LUO_SESSION_SER_SIZE));
-      if (this.incoming.some((s) => s.name === ser.name)) return kerr('EEXIST', `failed to insert session due to name conflict [${ser.name}]`);
+      if (this.incoming.some((s) => s.name === ser.name)) {
+        this.log.warn('luo', `Failed to insert session [${ser.name}] -EEXIST`);
+        return kerr('EEXIST', `failed to insert session due to name conflict [${ser.name}]`);
+      }
       const session = new LuoSession(ser.name, true);
       this.incoming.push(session);
-      if (!(ser.count <= LUO_FILE_MAX) || (ser.count > 0 && !ser.files)) return kerr('EINVAL', `session [${ser.name}]: ${ser.count} files at ${hex(ser.files)}`);
-      session.filesPhys = ser.files;
-      for (let j = 0; j < ser.count; j++) {
-        const f = decodeFileSer(ram.read(ser.files + j * LUO_FILE_SER_SIZE, LUO_FILE_SER_SIZE));
-        const handler = this.handlers.get(f.compatible);
-        if (!handler) {
-          this.log.warn('luo', `No registered handler for compatible '${f.compatible}'`);
-          return kerr('ENOENT', `session [${ser.name}] token ${tokenHex(f.token)}: no handler for '${f.compatible}'`);
-        }
-        session.files.push({ token: f.token, compatible: f.compatible, handler, args: { handler, retrieved: false, file: null, serializedData: f.data, privateData: null } });
-      }
+      this.deserializeFiles(session, ser.files, ser.count);
     }
     this.restoreFree(head);
     this.incomingHeaderPhys = 0;
-    this.log.info('luo', `deserialized ${count} incoming session(s)`);
+    this.log.info('kho-lab', `deserialized ${count} incoming session(s)`);
     return null;
+  }
+
+  /** luo_file_deserialize() (kernel/liveupdate/luo_file.c): stops at the first file it cannot place. */
+  private deserializeFiles(session: LuoSession, files: number, count: number): void {
+    if (!files) {
+      if (count) this.k.warn('kernel/liveupdate/luo_file.c', 'luo_file_deserialize');
+      return;
+    }
+    if (!(count <= LUO_FILE_MAX)) {
+      // The kernel would read past the 2-page array; the simulator takes what fits.
+      this.log.err('kho-lab', `session [${session.name}]: file count ${count} exceeds the ${LUO_FILE_MAX} the array holds`);
+      count = LUO_FILE_MAX;
+    }
+    session.filesPhys = files;
+    session.lost = count;
+    const ram = this.k.ram;
+    for (let j = 0; j < count; j++) {
+      const f = decodeFileSer(ram.read(files + j * LUO_FILE_SER_SIZE, LUO_FILE_SER_SIZE));
+      const handler = this.handlers.get(f.compatible);
+      if (!handler) {
+        this.log.warn('luo', `No registered handler for compatible '${f.compatible}'`);
+        this.log.info('kho-lab', `session [${session.name}]: token ${tokenHex(f.token)} and the ${count - j - 1} file(s) after it are missing; luo_session_deserialize() ignores the -ENOENT`);
+        return;
+      }
+      session.files.push({ token: f.token, compatible: f.compatible, handler, args: { handler, retrieved: false, file: null, serializedData: f.data, privateData: null } });
+      session.lost--;
+    }
   }
 
   /** kho_restore_free(): restore preserved memory of the previous kernel and free it. */
@@ -249,19 +320,22 @@ export class Luo {
     return null;
   }
 
-  /** LIVEUPDATE_IOCTL_CREATE_SESSION. */
+  /**
+   * LIVEUPDATE_IOCTL_CREATE_SESSION → luo_session_create(): the name is whatever the 64-byte
+   * field holds, cut to 63 bytes by strscpy() — empty names are fine, long ones are truncated.
+   */
   createSession(name: string): LuoSession | KernelError {
-    const len = utf8Encode(name).length;
-    if (len === 0 || len >= LIVEUPDATE_SESSION_NAME_LENGTH) return kerr('EINVAL', `a session name must be 1 to ${LIVEUPDATE_SESSION_NAME_LENGTH - 1} bytes`);
-    if (this.outgoing.some((s) => s.name === name)) return kerr('EEXIST', `an outgoing session named "${name}" exists`);
+    name = sessionName(name);
     if (this.outgoing.length >= LUO_SESSION_MAX) return kerr('ENOMEM', `the session block holds at most ${LUO_SESSION_MAX} sessions`);
+    if (this.outgoing.some((s) => s.name === name)) return kerr('EEXIST', `an outgoing session named "${name}" exists`);
     const s = new LuoSession(name, false);
     this.outgoing.push(s);
     return s;
   }
 
-  /** LIVEUPDATE_IOCTL_RETRIEVE_SESSION. */
+  /** LIVEUPDATE_IOCTL_RETRIEVE_SESSION → luo_session_retrieve() (names compared as strncmp() over 64 bytes). */
   retrieveSession(name: string): LuoSession | KernelError {
+    name = sessionName(name);
     const s = this.incoming.find((x) => x.name === name);
     if (!s) return kerr('ENOENT', `no incoming session named "${name}"`);
     if (s.retrieved) return kerr('EINVAL', `session "${name}" was already retrieved`);
@@ -271,9 +345,9 @@ export class Luo {
 
   /** LIVEUPDATE_SESSION_PRESERVE_FD: `file` is what the fd resolved to (EBADF when it did not). */
   preserveFd(s: LuoSession, file: OpenFile | KernelError, token: bigint): KernelError | null {
-    if (s.incoming) return kerr('EINVAL', `session "${s.name}" is incoming: files are preserved in outgoing sessions`);
+    // No direction check in 6.19: an incoming session takes the file too (see the DOC above).
     if (s.fileByToken(token)) return kerr('EEXIST', `token ${tokenHex(token)} is already used in session "${s.name}"`);
-    if (s.files.length >= LUO_FILE_MAX) return kerr('ENOSPC', `session "${s.name}" holds ${LUO_FILE_MAX} files`);
+    if (s.files.length + s.lost >= LUO_FILE_MAX) return kerr('ENOSPC', `session "${s.name}" holds ${LUO_FILE_MAX} files`);
     if (isErr(file)) return file;
     const kho = this.k.khoOut!;
     if (!s.filesPhys) {
@@ -303,9 +377,13 @@ export class Luo {
     return null;
   }
 
-  /** LIVEUPDATE_SESSION_RETRIEVE_FD: the file (the caller installs an fd); a second retrieve gives the same file. */
+  /**
+   * LIVEUPDATE_SESSION_RETRIEVE_FD → luo_retrieve_file(): the file (the caller installs an fd); a
+   * second retrieve gives the same file. No direction check: on an outgoing session the handler's
+   * retrieve runs on this kernel's own records and fails (kho_restore_page() finds no stamp).
+   */
   retrieveFd(s: LuoSession, token: bigint): OpenFile | KernelError {
-    const f = s.incoming ? s.fileByToken(token) : undefined;
+    const f = s.fileByToken(token);
     if (!f) return kerr('ENOENT', `no file with token ${tokenHex(token)} in session "${s.name}"`);
     if (!f.args.retrieved) {
       const e = f.handler.retrieve(f.args);
@@ -315,9 +393,13 @@ export class Luo {
     return f.args.file!;
   }
 
-  /** LIVEUPDATE_SESSION_FINISH: every can_finish, then every finish (last file first). */
+  /**
+   * LIVEUPDATE_SESSION_FINISH → luo_file_finish(): every can_finish, then every finish (last file
+   * first), LUO's reference dropped, the file array kho_restore_free()d. No direction check: on an
+   * outgoing session the files are dropped and 0 returned, while their preservations — restored
+   * from nothing — stay behind, leaked (memfd's finish and kho_restore_free() warn).
+   */
   finish(s: LuoSession): KernelError | null {
-    if (!s.incoming) return kerr('EINVAL', `session "${s.name}" is outgoing: only incoming sessions finish`);
     for (const f of s.files) if (f.handler.canFinish && !f.handler.canFinish(f.args)) return kerr('EBUSY', `${f.compatible} token ${tokenHex(f.token)} cannot finish yet`);
     for (const f of [...s.files].reverse()) {
       f.handler.finish(f.args);
@@ -330,7 +412,11 @@ export class Luo {
     return null;
   }
 
-  /** The last close of a session fd: outgoing → unpreserve everything (reverse) and delete; incoming → finish. */
+  /**
+   * luo_session_release(), the last close of a session fd: outgoing → unpreserve every file (last
+   * first) and delete the session; incoming → finish, and a failed finish keeps the session, still
+   * retrieved, so a new RETRIEVE_SESSION is EINVAL: it stays until the next live update.
+   */
   closeSession(s: LuoSession): void {
     if (!s.incoming) {
       for (const f of [...s.files].reverse()) this.unpreserveFile(f);
@@ -338,14 +424,18 @@ export class Luo {
       if (s.filesPhys) this.unpreserveFree(s.filesPhys);
       s.filesPhys = 0;
       this.outgoing.splice(this.outgoing.indexOf(s), 1);
-      this.log.info('luo', `session "${s.name}" closed before reboot: its files are no longer preserved`);
+      this.log.info('kho-lab', `session "${s.name}" closed before reboot: its files are no longer preserved`);
       return;
     }
-    const e = s.finished ? null : this.finish(s);
+    const e = this.finish(s);
     if (e) {
-      this.log.warn('luo', `session "${s.name}": finish on close failed: ${e.errno}; it can be retrieved again`);
-      s.retrieved = false;
+      this.log.warn('luo', `Unable to finish session [${s.name}] on release`);
       return;
+    }
+    // luo_session_free() → luo_file_set_destroy(): WARN_ON(file_set->count) for files never deserialized.
+    if (s.lost) {
+      this.k.warn('kernel/liveupdate/luo_file.c', 'luo_file_set_destroy');
+      this.log.info('kho-lab', `session [${s.name}] freed with a count of ${s.lost}: those files were never deserialized; their memory stays preserved, leaked`);
     }
     this.incoming.splice(this.incoming.indexOf(s), 1);
   }
@@ -356,24 +446,17 @@ export class Luo {
   }
 
   /**
-   * liveupdate_reboot(): freeze every file (sessions in list order, files in preserve order),
-   * roll back in reverse on a failure, write the records, then kho_finalize().
+   * liveupdate_reboot() (kernel/liveupdate/luo_core.c): luo_session_serialize() freezes the
+   * sessions in list order, then kho_finalize(). A failed freeze rolls back as 6.19 does and the
+   * reboot fails with that errno; see freezeSession().
    */
   reboot(): KernelError | null {
-    const frozen: LuoFile[] = [];
-    for (const s of this.outgoing) {
-      for (const f of s.files) {
-        const inject = this.failNextFreeze;
-        const injected = inject && (inject.token === null || inject.token === f.token);
-        if (injected) this.failNextFreeze = null;
-        const e = injected ? kerr(inject.errno, 'injected freeze failure (simulator fault injection)') : f.handler.freeze ? f.handler.freeze(f.args) : null;
-        if (e) {
-          for (const g of frozen.reverse()) g.handler.unfreeze?.(g.args);
-          this.log.err('luo', `freeze of ${f.compatible} token ${tokenHex(f.token)} in session "${s.name}" failed: ${e.errno}; reboot aborted`);
-          return e;
-        }
-        frozen.push(f);
-      }
+    for (const [i, s] of this.outgoing.entries()) {
+      const e = this.freezeSession(s);
+      if (!e) continue;
+      // luo_session_serialize()'s err_undo: the sessions frozen before, last first.
+      for (let j = i - 1; j >= 0; j--) for (const f of this.outgoing[j]!.files) this.unfreezeFile(this.outgoing[j]!, f);
+      return e;
     }
     const ram = this.k.ram;
     const block = new Uint8Array(LUO_SESSION_PGCNT * PAGE_SIZE);
@@ -384,15 +467,44 @@ export class Luo {
         s.files.forEach((f, j) => files.set(encodeFileSer({ compatible: f.compatible, data: f.args.serializedData, token: f.token }), j * LUO_FILE_SER_SIZE));
         ram.write(s.filesPhys, files);
       }
-      block.set(encodeSessionSer({ name: s.name, files: s.filesPhys, count: s.files.length }), LUO_SESSION_HEADER_SER_SIZE + i * LUO_SESSION_SER_SIZE);
+      block.set(encodeSessionSer({ name: s.name, files: s.files.length ? s.filesPhys : 0, count: s.files.length }), LUO_SESSION_HEADER_SER_SIZE + i * LUO_SESSION_SER_SIZE);
     });
     ram.write(this.sessionBlockPhys, block);
     const e = this.k.khoOut!.finalize();
     if (e) {
-      this.log.err('luo', `kho_finalize failed: ${e.errno} (${e.reason})`);
+      this.log.err('luo', `kho_finalize failed ${e.value}`);
       return kerr('EAGAIN', `kho_finalize failed: ${e.reason}`);
     }
-    this.log.info('luo', `serialized ${this.outgoing.length} session(s) for live update ${this.liveupdateNumber}`);
+    this.log.info('kho-lab', `serialized ${this.outgoing.length} session(s) for live update ${this.liveupdateNumber}`);
     return null;
+  }
+
+  /**
+   * luo_file_freeze() (kernel/liveupdate/luo_file.c): each file in preserve order. On a failure,
+   * __luo_file_unfreeze() unfreezes the files before it, first to last, and each loses its
+   * serialized_data (luo_file_unfreeze_one() zeroes it): a later reboot finds no handle and
+   * memfd's freeze fails with EINVAL; closing the session then leaks those files.
+   */
+  private freezeSession(s: LuoSession): KernelError | null {
+    for (const [i, f] of s.files.entries()) {
+      const inject = this.failNextFreeze;
+      const injected = inject && (inject.token === null || inject.token === f.token);
+      if (injected) this.failNextFreeze = null;
+      if (injected) this.log.info('kho-lab', `injected freeze failure: ${inject.errno} for token ${tokenHex(f.token)} (luo_fail_next_freeze)`);
+      const e = injected ? kerr(inject.errno, 'injected freeze failure (simulator fault injection)') : f.handler.freeze ? f.handler.freeze(f.args) : null;
+      if (e) {
+        this.log.warn('luo', `Freeze failed for token[${tokenHex(f.token)}] handler[${f.compatible}] err[-${e.errno}]`);
+        for (const g of s.files.slice(0, i)) this.unfreezeFile(s, g);
+        return e;
+      }
+    }
+    return null;
+  }
+
+  /** luo_file_unfreeze_one(): the handler's unfreeze (memfd has none), then serialized_data = 0. */
+  private unfreezeFile(s: LuoSession, f: LuoFile): void {
+    f.handler.unfreeze?.(f.args);
+    f.args.serializedData = 0;
+    this.log.info('kho-lab', `unfroze token ${tokenHex(f.token)} in session "${s.name}": its serialized_data is now 0`);
   }
 }

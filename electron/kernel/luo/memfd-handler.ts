@@ -103,7 +103,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const inode = file.inode;
     if (inode.size === 0) return new FolioList(1);
     if (!this.policy.keepHoles && inode.nrPages < Math.ceil(inode.size / PAGE_SIZE)) {
-      const filled = this.k.shmem.fallocate(inode, 0, inode.size, false);
+      const filled = this.k.shmem.allocRange(inode, 0, inode.size);
       if (filled) return filled;
     }
     const folios = this.collectFolios(file);
@@ -164,15 +164,24 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     return out;
   }
 
+  /**
+   * memfd_luo_unpreserve(): a file whose serialized_data a rolled-back freeze cleared gets a
+   * WARN_ON_ONCE and nothing else — its folios stay preserved and pinned, the mapping frozen.
+   */
   unpreserve(args: LuoFileOpArgs): void {
     const priv = args.privateData as MemfdPrivate;
+    if (!args.serializedData && this.k.warnOnce('mm/memfd_luo.c', 'memfd_luo_unpreserve')) {
+      this.k.log.info('kho-lab', `memfd ino ${priv.file.inode.ino}: unpreserve skipped (serialized_data is 0): ${priv.count} folio(s) stay pinned and preserved, leaked`);
+      return;
+    }
     this.format.unserialize(this.k, args.serializedData, priv.state);
     for (let i = priv.count - 1; i >= 0; i--) this.k.khoOut!.unpreserveFolio(priv.heads[i]!);
     this.unpin(priv);
   }
 
-  /** memfd_luo_freeze(): only f_pos can have changed since preserve. */
+  /** memfd_luo_freeze(): only f_pos can have changed since preserve; no serialized data is WARN + EINVAL. */
   freeze(args: LuoFileOpArgs): KernelError | null {
+    if (!args.serializedData && this.k.warnOnce('mm/memfd_luo.c', 'memfd_luo_freeze')) return kerr('EINVAL', 'memfd_luo_freeze: no serialized data');
     return this.format.setPos(this.k, args.serializedData, (args.file as MemfdFile).pos);
   }
 
@@ -180,7 +189,11 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
   private takeMetadata(data: number): DecodedMemfd | KernelError {
     const k = this.k;
     const khoIn = k.khoIn;
-    if (!khoIn) return kerr('EINVAL', 'not a KHO boot');
+    // kho_restore_page() on a kernel that was not kexec'd finds no stamp either.
+    if (!khoIn) {
+      k.warnOnce('kernel/liveupdate/kexec_handover.c', 'kho_restore_page');
+      return kerr('EINVAL', 'not a KHO boot: nothing to restore');
+    }
     const d = this.format.decode(k.ram, data);
     if (isErr(d)) return d;
     const restored: Array<[number, number]> = [];
@@ -242,7 +255,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     if (args.retrieved) return;
     const d = this.takeMetadata(args.serializedData);
     if (isErr(d)) {
-      this.k.log.warn('memfd_luo', `finish: ${d.reason}`);
+      this.k.log.info('kho-lab', `memfd_luo_finish: ${d.reason}`);
       return;
     }
     for (let i = 0; i < d.folios.length; i++) this.discardFolio(d.folios.pfn[i]!);

@@ -23,6 +23,11 @@ export class LuoSession {
   retrieved = false;
   /** Incoming only: FINISH succeeded. */
   finished = false;
+  /**
+   * Incoming only: files file_set->count still counts though luo_file_deserialize() stopped
+   * before them (6.19.0: an unknown handler compatible); they can never be retrieved.
+   */
+  lost = 0;
   /** Physical address of the preserved 2-page luo_file_ser array (0 until the first preserve). */
   filesPhys = 0;
 

@@ -76,18 +76,23 @@ export class Shmem {
     return pfn + (index - base);
   }
 
-  /** Frees a folio and forgets its indices. */
-  private dropFolio(inode: ShmemInode, index: number): void {
+  /**
+   * Forgets a folio's indices and drops the page cache's reference: the folio is freed unless it
+   * is pinned (FOLL_PIN), in which case the pin keeps it allocated until unpin_folio(). Returns
+   * whether the folio outlived the drop.
+   */
+  private dropFolio(inode: ShmemInode, index: number): boolean {
     const pfn = inode.pages.get(index);
-    if (pfn < 0) return;
+    if (pfn < 0) return false;
     const head = this.k.pages.compoundHead(pfn);
     const order = this.k.pages.order[head]!;
     const base = index - (pfn - head);
     for (let i = 0; i < 1 << order; i++) inode.pages.delete(base + i);
+    if (this.k.pages.flags[head]! & PG.pinned) return true;
     this.k.pages.refcount[head] = 1;
-    this.k.pages.flags[head]! &= ~PG.pinned;
     const bad = this.k.buddy.freePages(head, order);
     if (bad) this.k.log.err('BUG', bad);
+    return false;
   }
 
   private checkSize(inode: ShmemInode, newSize: number): KernelError | null {
@@ -177,14 +182,28 @@ export class Shmem {
     return null;
   }
 
-  /** shmem_fallocate(): preallocates [offset, offset+length) all or nothing, or punches a hole. */
+  /**
+   * shmem_fallocate(): preallocates [offset, offset+length) all or nothing, or punches a hole.
+   * A mapping LUO froze (SHMEM_F_MAPPING_FROZEN, set by memfd_luo's preserve) refuses both with
+   * EPERM: a punch would free folios that are pinned and marked for preservation.
+   */
   fallocate(inode: ShmemInode, offset: number, length: number, punchHole: boolean, order = 0): KernelError | null {
     if (length <= 0) return kerr('EINVAL', 'fallocate length must be positive');
+    if (inode.frozen) return kerr('EPERM', `${inode.name || 'the file'} is preserved by LUO: its mapping is frozen (SHMEM_F_MAPPING_FROZEN)`);
     const end = offset + length;
     if (punchHole) {
       this.removeRange(inode, offset, Math.min(end, inode.size));
       return null;
     }
+    return this.allocRange(inode, offset, length, order);
+  }
+
+  /**
+   * Folios for every hole in [offset, offset+length), all or nothing: fallocate's allocation, and
+   * what shmem_get_folio() does for each hole when memfd_pin_folios() walks a frozen file.
+   */
+  allocRange(inode: ShmemInode, offset: number, length: number, order = 0): KernelError | null {
+    const end = offset + length;
     const err = this.checkSize(inode, Math.max(inode.size, end));
     if (err) return err;
     const added: number[] = [];
@@ -226,13 +245,15 @@ export class Shmem {
     }
   }
 
-  /** The last reference went: free the page cache. */
+  /** The last reference went: free the page cache (pinned folios stay, leaked to their pin). */
   release(inode: ShmemInode): void {
+    let pinned = 0;
     inode.pages.scan(0, Number.MAX_SAFE_INTEGER, (index, pfn) => {
       const head = this.k.pages.compoundHead(pfn);
       const span = this.k.pages.flags[head]! & PG.head ? 2 ** this.k.pages.order[head]! : 1;
-      this.dropFolio(inode, index);
+      if (this.dropFolio(inode, index)) pinned++;
       return head + span - pfn;
     });
+    if (pinned) this.k.log.info('kho-lab', `ino ${inode.ino} released with ${pinned} pinned folio(s): nothing unpins them, so they stay allocated`);
   }
 }

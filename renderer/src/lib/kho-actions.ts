@@ -44,7 +44,8 @@ export function khoActions(state: SessionState | null, kho: KhoView | null, busy
           ? no('a kernel is running: kexec -e first')
           : no('nothing to boot: kexec -e first (or Boot for a cold boot)'),
   };
-  if (busy) for (const k of Object.keys(actions) as KhoAction[]) actions[k] = { ...actions[k], enabled: false };
+  if (state?.panicked) for (const k of Object.keys(actions) as KhoAction[]) actions[k] = no('the kernel panicked: step back or create a new machine');
+  else if (busy) for (const k of Object.keys(actions) as KhoAction[]) actions[k] = { ...actions[k], enabled: false };
   return actions;
 }
 

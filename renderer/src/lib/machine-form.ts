@@ -13,6 +13,8 @@ export interface MachineForm {
   seed: number;
   cmdline: string;
   initrd: string;
+  /** CONFIG_KEXEC_HANDOVER_DEBUG. */
+  khoDebug: boolean;
 }
 
 export type MachineField = keyof MachineForm;
@@ -22,13 +24,15 @@ export const DEFAULT_FORM: MachineForm = {
   nodes: 1,
   cpus: 4,
   seed: 1,
-  cmdline: 'kho=on kho_scratch=200%',
+  // LUO (/dev/liveupdate) is off unless liveupdate=on, as in 6.19 (kernel/liveupdate/luo_core.c).
+  cmdline: 'kho=on liveupdate=on kho_scratch=200%',
   initrd: '8M',
+  khoDebug: false,
 };
 
 /** Fills the form from an existing machine's config (sizes back in memparse spelling). */
-export function formFromConfig(c: { ram: number; nodes: number; cpus: number; seed: number; cmdline: string; initrd: number }): MachineForm {
-  return { ram: memparseText(c.ram), nodes: c.nodes, cpus: c.cpus, seed: c.seed, cmdline: c.cmdline, initrd: memparseText(c.initrd) };
+export function formFromConfig(c: { ram: number; nodes: number; cpus: number; seed: number; cmdline: string; initrd: number; khoDebug?: boolean }): MachineForm {
+  return { ram: memparseText(c.ram), nodes: c.nodes, cpus: c.cpus, seed: c.seed, cmdline: c.cmdline, initrd: memparseText(c.initrd), khoDebug: c.khoDebug ?? false };
 }
 
 /** 4294967296 → "4G", 8388608 → "8M": the largest suffix that divides evenly. */
@@ -45,7 +49,7 @@ export type FormCheck =
   | { ok: false; errors: Partial<Record<MachineField | 'form', string>> };
 
 export function checkMachineForm(f: MachineForm): FormCheck {
-  const input = { ram: f.ram.trim(), nodes: f.nodes, cpus: f.cpus, seed: f.seed, cmdline: f.cmdline.trim(), initrd: f.initrd.trim() };
+  const input = { ram: f.ram.trim(), nodes: f.nodes, cpus: f.cpus, seed: f.seed, cmdline: f.cmdline.trim(), initrd: f.initrd.trim(), khoDebug: f.khoDebug };
   const r = MachineConfigSchema.safeParse(input);
   if (r.success) return { ok: true, config: input };
   const errors: Partial<Record<MachineField | 'form', string>> = {};

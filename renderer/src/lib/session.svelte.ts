@@ -10,7 +10,8 @@ import type { ApiError, Result, SimClient } from '../../../shared/api';
 import type { CommandInput } from '../../../shared/commands';
 import type { MemfdCompare, MemfdCompareSpecInput } from '../../../shared/compare';
 import type { MachineConfigInput } from '../../../shared/machine-config';
-import type { BuiltinScenario, KhoView, PageInfo, Progress, SessionState, StepInfo, StepOutcome, TraceEvent } from '../../../shared/views';
+import type { BuiltinScenario, KhoView, PageInfo, PanicInfo, Progress, SessionState, StepInfo, StepOutcome, TraceEvent } from '../../../shared/views';
+import type { PokeInput } from '../../../shared/poke';
 import type { LuoView, UserspaceView } from '../../../shared/views';
 import { apiErrorLine, stepDetail, stepResultLine } from './format';
 
@@ -113,6 +114,19 @@ export class Session {
       if (r.error.code !== 'errno') this.#report(command.op, r.error);
     }
     return r;
+  }
+
+  /**
+   * Runs a poke (shared/poke.ts builds one) as the next step. A refused poke (bad input) is a
+   * banner and transcript line; the machine and the timeline stay as they were.
+   */
+  poke(request: PokeInput): Promise<Result<StepOutcome>> {
+    return this.run(request);
+  }
+
+  /** The kernel at the cursor panicked: which step, and why; null otherwise. */
+  get panicked(): PanicInfo | null {
+    return this.state?.panicked ?? null;
   }
 
   async goto(cursor: number): Promise<void> {

@@ -330,7 +330,7 @@ describe('the KHO root FDT as libfdt leaves it', () => {
   });
 
   it('after kho_add_subtree("LUO"): fdt_open_into … fdt_pack() keeps the strings, appends "fdt" and packs the map to 0x28', () => {
-    const { k } = bootKho({ cmdline: 'kho=on kho_scratch=64M,32M,16M' }); // LUO on: it adds its subtree at boot
+    const { k } = bootKho({ cmdline: 'kho=on liveupdate=on kho_scratch=64M,32M,16M' }); // LUO on: it adds its subtree at boot
     const page = k.ram.read(k.khoOut!.fdtPhys, PAGE_SIZE);
     const size = new DataView(page.buffer).getUint32(4);
     expect(new DataView(page.buffer).getUint32(16)).toBe(0x28);

@@ -60,7 +60,7 @@ describe('memfd-v1 records', () => {
 
 describe('the LUO sub-FDT in RAM after a KHO boot', () => {
   it('is the KHO subtree "LUO": luo-v1, liveupdate-number 1, luo-session → a 16-page preserved block', () => {
-    const { m, k } = bootKho({ cmdline: 'kho=on kho_scratch=64M,32M,16M' });
+    const { m, k } = bootKho({ cmdline: 'kho=on liveupdate=on kho_scratch=64M,32M,16M' });
     const root = decodeFdt(m.ram.read(k.khoOut!.fdtPhys, PAGE_SIZE));
     if (!root.ok) throw new Error(root.message);
     const node = root.root.children.find((c) => c.name === 'LUO');

@@ -65,7 +65,7 @@ describe('bundle-electron: host worker', () => {
   const out = path.join(tmp, 'worker');
   beforeAll(async () => {
     mkdirSync(path.join(root, 'electron', 'host'), { recursive: true });
-    for (const f of ['host-worker.ts', 'host-worker-loop.ts']) cpSync(path.join(ROOT, 'electron', f), path.join(root, 'electron', f));
+    cpSync(path.join(ROOT, 'electron', 'host-worker.ts'), path.join(root, 'electron', 'host-worker.ts'));
     cpSync(path.join(ROOT, 'shared'), path.join(root, 'shared'), { recursive: true });
     cpSync(path.join(ROOT, 'tsconfig.base.json'), path.join(root, 'tsconfig.base.json'));
     const fakeApi = 'test/unit/electron/fixtures/fake-api.ts';

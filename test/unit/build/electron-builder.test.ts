@@ -13,6 +13,32 @@ const asar = require('@electron/asar') as { listPackage(archive: string, options
 const tmp = mkdtempSync(path.join(tmpdir(), 'kholab-builder-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/**
+ * Electron's fuse wire: a sentinel, the wire version (1), the fuse count, then one byte per fuse
+ * ('0' off, '1' on), in @electron/fuses' FuseV1Options order.
+ */
+const FUSE_SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
+const FUSES = [
+  'RunAsNode',
+  'EnableCookieEncryption',
+  'EnableNodeOptionsEnvironmentVariable',
+  'EnableNodeCliInspectArguments',
+  'EnableEmbeddedAsarIntegrityValidation',
+  'OnlyLoadAppFromAsar',
+  'LoadBrowserProcessSpecificV8Snapshot',
+  'GrantFileProtocolExtraPrivileges',
+] as const;
+/** What an unpackaged Electron ships with. */
+const DEFAULT_FUSES = '10110001';
+function fuseWire(states: string): Buffer {
+  return Buffer.concat([Buffer.from(FUSE_SENTINEL), Buffer.from([1, states.length]), Buffer.from(states)]);
+}
+function readFuses(binary: Buffer): Record<string, boolean> {
+  const at = binary.indexOf(FUSE_SENTINEL) + FUSE_SENTINEL.length;
+  const count = binary[at + 1]!;
+  return Object.fromEntries(FUSES.slice(0, count).map((name, i) => [name, binary[at + 2 + i] === 0x31]));
+}
+
 const project = path.join(tmp, 'project');
 const electronDist = path.join(tmp, 'electron-dist');
 const output = path.join(tmp, 'release');
@@ -33,7 +59,9 @@ beforeAll(async () => {
   await bundleElectron({ outDir: path.join(project, 'dist-electron'), entries: ['main', 'preload'] });
   writeFileSync(path.join(project, 'dist', 'renderer', 'index.html'), '<!doctype html><title>KHO Lab</title>\n');
   mkdirSync(electronDist);
-  writeFileSync(path.join(electronDist, 'electron'), '#!/bin/sh\nexit 0\n');
+  // The stub carries a fuse wire as Electron's binary does, in Electron's default states, so the
+  // packaged executable shows which fuses electron-builder flipped.
+  writeFileSync(path.join(electronDist, 'electron'), Buffer.concat([Buffer.from('#!/bin/sh\nexit 0\n# '), fuseWire(DEFAULT_FUSES), Buffer.from('\n')]));
   chmodSync(path.join(electronDist, 'electron'), 0o755);
 
   const { stdout, stderr } = await promisify(execFile)(
@@ -60,6 +88,21 @@ describe('electron-builder --dir --linux', () => {
     expect(files.filter((f) => f.startsWith('/test') || f.startsWith('/electron') || f.startsWith('/shared'))).toEqual([]);
   });
 
+  it('flips the security fuses in the packaged executable', () => {
+    expect(readFuses(readFileSync(path.join(electronDist, 'electron')))).toMatchObject({ RunAsNode: true, OnlyLoadAppFromAsar: false });
+    expect(readFuses(readFileSync(path.join(unpacked, 'kho-lab')))).toEqual({
+      RunAsNode: false,
+      EnableCookieEncryption: true,
+      EnableNodeOptionsEnvironmentVariable: false,
+      EnableNodeCliInspectArguments: false,
+      EnableEmbeddedAsarIntegrityValidation: true,
+      OnlyLoadAppFromAsar: true,
+      // Not configured: keeps Electron's default.
+      LoadBrowserProcessSpecificV8Snapshot: false,
+      GrantFileProtocolExtraPrivileges: false,
+    });
+  });
+
   it('the packed package.json starts the bundled main', () => {
     const pkg = JSON.parse(asar.extractFile(archive, 'package.json').toString('utf8')) as { main: string; productName: string };
     expect(pkg.main).toBe('dist-electron/main.cjs');
@@ -83,6 +126,19 @@ describe('electron-builder.config.cjs', () => {
     });
     expect(config.linux).toHaveProperty('maintainer');
     expect(config.linux).toHaveProperty('synopsis');
+  });
+
+  it('sets the fuses of Electron\'s security checklist', () => {
+    expect(config.electronFuses).toEqual({
+      runAsNode: false,
+      enableCookieEncryption: true,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      grantFileProtocolExtraPrivileges: false,
+      resetAdHocDarwinSignature: true,
+    });
   });
 
   it('takes the Electron version from the installed electron package, not from a binary', () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { startHostClient, type HostClient, type HostClientOptions } from '../../../electron/host-client';
-import { serveApi } from '../../../electron/host-worker-loop';
+import { serveApi } from '../../../shared/rpc-serve';
 import type { RpcMessage } from '../../../shared/rpc';
 import type { Progress } from '../../../shared/views';
 import { createFakeApi } from './fixtures/fake-api';

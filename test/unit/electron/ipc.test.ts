@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ipcMain, type IpcMainInvokeEvent } from 'electron';
-import { pathToFileURL } from 'node:url';
 import { CALL_CHANNEL } from '../../../shared/bridge';
 import { registerIpc } from '../../../electron/ipc';
+import { APP_INDEX_URL } from '../../../electron/app-protocol';
 import { createMainWindow, isOwnFrame } from '../../../electron/window';
 import type { Result } from '../../../shared/api';
 import { createFakeApi } from './fixtures/fake-api';
@@ -11,13 +11,12 @@ import type * as Mock from './fixtures/electron-mock';
 vi.mock('electron', () => import('./fixtures/electron-mock'));
 
 const fakeIpc = ipcMain as unknown as typeof Mock.ipcMain;
-const INDEX = '/opt/kho-lab/dist/renderer/index.html';
 
 async function setup() {
-  const win = createMainWindow({ preload: '/opt/kho-lab/dist-electron/preload.cjs', indexHtml: INDEX });
-  await (win as unknown as Mock.BrowserWindow).loadFile.mock.results[0]!.value;
+  const win = createMainWindow({ preload: '/opt/kho-lab/dist-electron/preload.cjs', rendererRoot: '/opt/kho-lab/dist/renderer', devTools: false });
+  await (win as unknown as Mock.BrowserWindow).loadURL.mock.results[0]!.value;
   const api = createFakeApi();
-  const unregister = registerIpc({ ipcMain, api, isTrustedSender: (e) => isOwnFrame(win, e.senderFrame, INDEX) });
+  const unregister = registerIpc({ ipcMain, api, isTrustedSender: (e) => isOwnFrame(win, e.senderFrame) });
   const own = { senderFrame: win.webContents.mainFrame } as unknown as IpcMainInvokeEvent;
   const handler = fakeIpc.handlers.get(CALL_CHANNEL)!;
   const call = (method: unknown, args: unknown, event: IpcMainInvokeEvent = own) => handler(event, method, args) as Promise<Result<unknown>>;
@@ -78,7 +77,7 @@ describe('the kholab:call handler', () => {
 
   it('refuses calls from a frame that is not our window', async () => {
     const { api, call } = await setup();
-    const foreign = { senderFrame: { url: pathToFileURL(INDEX).href } } as unknown as IpcMainInvokeEvent;
+    const foreign = { senderFrame: { url: APP_INDEX_URL } } as unknown as IpcMainInvokeEvent;
     refused(await call('state', [], foreign), /^state: refused, the call does not come from the KHO Lab window$/);
     refused(await call('state', [], { senderFrame: null } as unknown as IpcMainInvokeEvent), /refused/);
     expect(api.calls).toEqual([]);

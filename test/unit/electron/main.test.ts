@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { BrowserWindow, Menu, app, dialog, ipcMain, session } from 'electron';
+import { BrowserWindow, Menu, app, dialog, ipcMain, protocol, session } from 'electron';
 import path from 'node:path';
 import { createFakeApi } from './fixtures/fake-api';
 import type * as Mock from './fixtures/electron-mock';
@@ -46,18 +46,39 @@ describe('main', () => {
     const win = await startMain();
     expect(fakeApp.enableSandbox).toHaveBeenCalled();
     expect(host.script).toBe(path.join(MAIN_DIR, 'host-worker.cjs'));
-    expect(win.options.webPreferences).toMatchObject({ preload: path.join(MAIN_DIR, 'preload.cjs') });
-    expect(win.loadFile).toHaveBeenCalledWith(path.resolve(MAIN_DIR, '../dist/renderer/index.html'));
+    expect(win.options.webPreferences).toMatchObject({ preload: path.join(MAIN_DIR, 'preload.cjs'), devTools: true });
+    expect(win.loadURL).toHaveBeenCalledWith('app://kho-lab/index.html');
+    // app:// is privileged before ready and served from the renderer build once ready.
+    expect(protocol.registerSchemesAsPrivileged).toHaveBeenCalledWith([{ scheme: 'app', privileges: expect.objectContaining({ standard: true, secure: true }) }]);
+    expect(vi.mocked(protocol.handle).mock.calls.map(([scheme]) => scheme)).toEqual(['app']);
     const fakeSession = session.defaultSession as unknown as typeof Mock.session.defaultSession;
-    expect(fakeSession.webRequest.onHeadersReceived).toHaveBeenCalled();
+    expect(fakeSession.webRequest.onBeforeRequest).toHaveBeenCalled();
     expect(fakeSession.setPermissionRequestHandler).toHaveBeenCalled();
     expect([...fakeIpc.handlers.keys()]).toEqual(['kholab:call', 'kholab:save']);
     expect(Menu.setApplicationMenu).toHaveBeenCalled();
   });
 
+  it('a packaged app opens its window without DevTools', async () => {
+    fakeApp.isPackaged = true;
+    try {
+      const win = await startMain();
+      expect(win.options.webPreferences).toMatchObject({ devTools: false });
+    } finally {
+      fakeApp.isPackaged = false;
+    }
+  });
+
+  it('serves app:// from the renderer build and refuses a path out of it', async () => {
+    await startMain();
+    const [, handler] = vi.mocked(protocol.handle).mock.calls[0]!;
+    const r = await handler(new Request('app://kho-lab/..%2f..%2fpackage.json'));
+    expect(r.status).toBe(403);
+    expect(r.headers.get('content-security-policy')).toMatch(/^default-src 'self'/);
+  });
+
   it('saves an export from the window through a save dialog attached to it, and refuses other senders', async () => {
     const win = await startMain();
-    await win.loadFile.mock.results[0]!.value;
+    await win.loadURL.mock.results[0]!.value;
     const save = fakeIpc.handlers.get('kholab:save')!;
     const request = { kind: 'csv', name: 'memfd-compare.csv', text: 'a\n' };
     expect(await save({ senderFrame: win.webContents.mainFrame }, request)).toEqual({ ok: true, value: { saved: false } });
@@ -72,7 +93,7 @@ describe('main', () => {
 
   it('answers renderer calls through the host and forwards its progress to the window', async () => {
     const win = await startMain();
-    await win.loadFile.mock.results[0]!.value;
+    await win.loadURL.mock.results[0]!.value;
     const r = await fakeIpc.handlers.get('kholab:call')!({ senderFrame: win.webContents.mainFrame }, 'run', [{ op: 'boot' }]);
     expect(r).toEqual({ ok: false, error: { code: 'errno', message: 'EINVAL: boot refused by the fake' } });
     expect(win.webContents.send.mock.calls).toEqual([

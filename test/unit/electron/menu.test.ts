@@ -28,13 +28,16 @@ describe('menuTemplate', () => {
     const t = menuTemplate(deps());
     expect(t.map((m) => m.label)).toEqual(['File', 'View', 'Help']);
     expect(labels(submenu(t[0]!))).toEqual(['New Machine…', 'Open Scenario…', 'Save Scenario…', 'Export Report…', 'Export Memory as vmcore…', 'quit']);
-    expect(labels(submenu(t[1]!))).toEqual(['Compare memfd Formats…', 'zoomIn', 'zoomOut', 'resetZoom', 'togglefullscreen', 'toggleDevTools']);
+    expect(labels(submenu(t[1]!))).toEqual(['Compare memfd Formats…', 'zoomIn', 'zoomOut', 'resetZoom', 'togglefullscreen']);
     expect(labels(submenu(t[2]!))).toEqual(['About KHO Lab']);
   });
 
-  it('offers Reload only in development', () => {
-    expect(labels(submenu(menuTemplate(deps({ isDev: true }))[1]!)).slice(0, 2)).toEqual(['Compare memfd Formats…', 'reload']);
+  it('offers Reload and DevTools only in development (not when packaged)', () => {
+    const dev = labels(submenu(menuTemplate(deps({ isDev: true }))[1]!));
+    expect(dev.slice(0, 2)).toEqual(['Compare memfd Formats…', 'reload']);
+    expect(dev.at(-1)).toBe('toggleDevTools');
     expect(labels(submenu(menuTemplate(deps())[1]!))).not.toContain('reload');
+    expect(labels(submenu(menuTemplate(deps())[1]!))).not.toContain('toggleDevTools');
   });
 
   it('leads with the application menu on macOS', () => {

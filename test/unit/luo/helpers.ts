@@ -4,7 +4,7 @@ import { MachineConfigSchema } from '../../../shared/machine-config';
 import { type Outcome, applyCommand } from '../../../electron/host/apply';
 import { Machine } from '../../../electron/kernel/machine';
 
-export const LUO_CMDLINE = 'kho=on kho_scratch=64M,32M,16M';
+export const LUO_CMDLINE = 'kho=on liveupdate=on kho_scratch=64M,32M,16M';
 
 export function luoMachine(cmdline = LUO_CMDLINE, ram = '256M'): { m: Machine; run: (c: CommandInput) => Outcome; ok: (c: CommandInput) => number | undefined } {
   const m = new Machine(MachineConfigSchema.parse({ ram, seed: 1, cmdline }));

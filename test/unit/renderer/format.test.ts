@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../../shared/views';
 import { PageCategory } from '../../../shared/palette';
 import { checkMachineForm, DEFAULT_FORM, memparseText } from '../../../renderer/src/lib/machine-form';
-import { commandLabel, dmesgLine, errnoLine, pageDump, stepDetail, stepResultLine } from '../../../renderer/src/lib/format';
+import { apiErrorLine, commandLabel, dmesgLine, errnoLine, pageDump, stepDetail, stepResultLine } from '../../../renderer/src/lib/format';
 import type { StepInfo } from '../../../shared/views';
 import { filterEvents } from '../../../renderer/src/lib/event-filter';
 import { parseAddress } from '../../../renderer/src/lib/address';
@@ -17,6 +17,13 @@ describe('text formats', () => {
 
   it('prints errno results like a shell', () => {
     expect(errnoLine('memfd_create', 'ENOMEM')).toBe('memfd_create: ENOMEM');
+  });
+
+  it('names the call once in an API error line, also when the host message already names it', () => {
+    expect(apiErrorLine('goto', { code: 'invalid-argument', message: 'step 9 is outside' })).toBe('goto: step 9 is outside');
+    expect(apiErrorLine('spawn', { code: 'invalid-argument', message: 'spawn: refused: the kernel panicked: x' })).toBe('spawn: refused: the kernel panicked: x');
+    expect(apiErrorLine('poke', { code: 'invalid-argument', message: 'poke 0x10: malformed hex' })).toBe('poke 0x10: malformed hex');
+    expect(apiErrorLine('pokes', { code: 'invalid-argument', message: 'poke 0x10: x' })).toBe('pokes: poke 0x10: x');
   });
 
   it('labels commands as the timeline does, even unparsed ones', () => {
