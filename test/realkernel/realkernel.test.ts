@@ -117,6 +117,16 @@ describe.skipIf(skip !== null)('the real 7.2.13 kernel across a real kexec (QEMU
     expect(sub('LUO').getBigUint64(16, true)).not.toBe(0n); // sessions_pa, written in liveupdate_reboot()
   });
 
+  it('kho_radix_walk_tree(): the preserved blocks in the tracker are the same on both sides of the jump', () => {
+    const blocks = (r: DumpReport) => {
+      if (!r.tracker.decoded) throw new Error(r.tracker.reason);
+      expect(r.tracker.error).toBeUndefined();
+      return r.tracker.blocks;
+    };
+    expect(blocks(k1).length).toBeGreaterThan(10);
+    expect(blocks(k2)).toEqual(blocks(k1));
+  });
+
   it('the handover has the shape of the one shipped in realkernel/fdt (addresses aside)', () => {
     const shipped = decodeFdt(readFileSync(join(REALKERNEL, 'fdt/k1-out-root-fdt.FULL-from-memdump@0x189000.dtb')));
     const mine = decodeFdt(k1.fdt.bytes);

@@ -12,11 +12,14 @@
  *   kho-v3  Linux 7.1: adds `blob-size` (u64 bytes), so a sub-blob need not be an FDT.
  *   kho-v4  Linux 7.2–7.3: the same properties; kho_block lists for LUO.
  *
- * The 7.x radix tree is not decoded here yet: its records say so rather than guess.
+ * The radix tree is walked with the 7.x codec (electron/kernel/abi/kho-radix-tree.ts); the
+ * sub-blobs' own formats (luo_ser, kexec-metadata) are left to their codecs.
  */
 import { MAX_PAGE_ORDER, PAGE_SIZE, formatBytes, hex } from '../../../shared/units';
 import { decodeChunk } from '../../kernel/abi/kho-v1';
 import { getU32 } from '../../kernel/abi/bytes';
+import { AbiError } from '../../kernel/abi/abi-error';
+import { walkRadixTree } from '../../kernel/abi/kho-radix-tree';
 import { type FdtNode, getProp, readU64le } from '../../kernel/lib/fdt';
 import type { PhysMemory } from './phys-mem';
 
@@ -28,13 +31,13 @@ interface TrackerBlock {
 export type TrackerReport =
   | {
       decoded: true;
-      kind: 'chunk-list';
+      kind: 'chunk-list' | 'radix-tree';
       /** Preserved blocks in walk order (at most MAX_LISTED_BLOCKS of them). */
       blocks: TrackerBlock[];
       count: number;
       bytes: number;
       byOrder: Record<number, number>;
-      /** The tracker's own pages (chunks, then bitmaps), physical addresses. */
+      /** The tracker's own pages (chunks then bitmaps, or tables then leaves), physical addresses. */
       metadataPages: number[];
       /** Set when the walk stopped at corruption; what was read up to there is kept. */
       error?: string;
@@ -131,10 +134,44 @@ function chunkListTracker(mem: PhysMemory, mapPhys: number): TrackerReport {
   return r;
 }
 
-const notYet = (compatible: string): TrackerReport => ({
-  decoded: false,
-  reason: `${compatible}'s radix-tree tracker is not yet decoded by KHO Lab (the Linux 7.x codecs land separately)`,
-});
+/**
+ * kho_radix_walk_tree() of kho-v2…v4 (kernel/liveupdate/kexec_handover.c), with G's codec
+ * (electron/kernel/abi/kho-radix-tree.ts). The tree pages themselves are not preserved: in a dump
+ * taken after the next kernel's memory init they may be reused, and the walk says where it broke.
+ */
+function radixTracker(mem: PhysMemory, mapPhys: number): TrackerReport {
+  const blocks: TrackerBlock[] = [];
+  const byOrder: Record<number, number> = {};
+  const tables: number[] = [];
+  const leaves: number[] = [];
+  const r = {
+    decoded: true as const,
+    kind: 'radix-tree' as const,
+    blocks,
+    count: 0,
+    bytes: 0,
+    byOrder,
+    metadataPages: [] as number[],
+  };
+  const physEnd = Math.max(...mem.ranges().map((x) => x.end));
+  const TOO_MUCH = 1;
+  const walk = walkRadixTree({ read: (phys, len) => mem.tryRead(phys, len) }, mapPhys, {
+    node: (phys, level) => (level === 0 ? leaves : tables).push(phys),
+    entry: (phys, order) => {
+      if (blocks.length < MAX_LISTED_BLOCKS) blocks.push({ phys, order });
+      r.count++;
+      r.bytes += PAGE_SIZE * 2 ** order;
+      byOrder[order] = (byOrder[order] ?? 0) + 1;
+      // Same bound as the chunk list: more than the machine has is garbage.
+      return r.bytes > physEnd ? TOO_MUCH : 0;
+    },
+  });
+  const done = { ...r, metadataPages: [...tables, ...leaves] };
+  if (walk instanceof AbiError) return { ...done, error: walk.message };
+  if (walk.stoppedWith === TOO_MUCH)
+    return { ...done, error: `the tree preserves more than the ${formatBytes(physEnd)} the dump describes` };
+  return done;
+}
 
 const preservedData = (node: FdtNode, withSize: boolean): SubBlobRef | string => {
   const phys = u64Prop(node, 'preserved-data');
@@ -159,19 +196,19 @@ export const KHO_FORMATS: ReadonlyMap<string, KhoFormat> = new Map(
       compatible: 'kho-v2',
       releases: 'Linux 7.1',
       subBlob: (n: FdtNode) => preservedData(n, false),
-      tracker: () => notYet('kho-v2'),
+      tracker: radixTracker,
     },
     {
       compatible: 'kho-v3',
       releases: 'Linux 7.1',
       subBlob: (n: FdtNode) => preservedData(n, true),
-      tracker: () => notYet('kho-v3'),
+      tracker: radixTracker,
     },
     {
       compatible: 'kho-v4',
       releases: 'Linux 7.2–7.3',
       subBlob: (n: FdtNode) => preservedData(n, true),
-      tracker: () => notYet('kho-v4'),
+      tracker: radixTracker,
     },
   ].map((f) => [f.compatible, f]),
 );
