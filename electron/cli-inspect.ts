@@ -16,7 +16,10 @@ import { DumpError } from './host/dump/source';
 
 const USAGE = 'usage: kho-lab-sim inspect DUMP [--json FILE]';
 
-export async function inspectCommand(argv: string[], io: { out: (l: string) => void; err: (l: string) => void }): Promise<number> {
+export async function inspectCommand(
+  argv: string[],
+  io: { out: (l: string) => void; err: (l: string) => void },
+): Promise<number> {
   const positional: string[] = [];
   let json: string | undefined;
   for (let i = 0; i < argv.length; i++) {

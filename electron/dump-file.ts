@@ -17,7 +17,9 @@ export function openDumpFile(path: string): DumpFile {
     fd = openSync(path, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DumpError(`cannot open ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+    throw new DumpError(
+      `cannot open ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`,
+    );
   }
   const st = fstatSync(fd);
   if (!st.isFile()) {
@@ -30,7 +32,7 @@ export function openDumpFile(path: string): DumpFile {
     read(offset, length) {
       const n = Math.max(0, Math.min(length, size - offset));
       const out = new Uint8Array(n);
-      for (let done = 0; done < n; ) {
+      for (let done = 0; done < n;) {
         const got = readSync(fd, out, done, n - done, offset + done);
         if (got === 0) return out.subarray(0, done);
         done += got;

@@ -26,13 +26,15 @@ const python = (): string => (existsSync('/usr/bin/python3') ? '/usr/bin/python3
 
 /** Null when the real-kernel run can go ahead, else the reason it is skipped. */
 export function whyNot(): string | null {
-  if (!existsSync(join(REALKERNEL, 'bzImage')) || !existsSync(join(REALKERNEL, 'tools/rkdrive.py'))) return `${REALKERNEL} is absent`;
+  if (!existsSync(join(REALKERNEL, 'bzImage')) || !existsSync(join(REALKERNEL, 'tools/rkdrive.py')))
+    return `${REALKERNEL} is absent`;
   if (!has('qemu-system-x86_64')) return 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)';
   if (!has('gdb')) return 'gdb is not installed (apt-get install gdb)';
   if (!has(python())) return 'python3 is not installed';
   const fs = statfsSync(tmpdir());
   const free = fs.bavail * fs.bsize;
-  if (free < NEEDED_BYTES) return `only ${(free / 1024 ** 3).toFixed(1)} GiB free in ${tmpdir()}; the two memory dumps need ${(NEEDED_BYTES / 1024 ** 3).toFixed(1)} GiB`;
+  if (free < NEEDED_BYTES)
+    return `only ${(free / 1024 ** 3).toFixed(1)} GiB free in ${tmpdir()}; the two memory dumps need ${(NEEDED_BYTES / 1024 ** 3).toFixed(1)} GiB`;
   return null;
 }
 
@@ -66,16 +68,26 @@ export async function bootRealKernel(): Promise<RealRun> {
   const out = join(dir, 'run');
   const args = [
     join(REALKERNEL, 'tools/rkdrive.py'),
-    '--kernel', join(REALKERNEL, 'bzImage'),
-    '--initrd', join(REALKERNEL, 'initramfs.cpio.gz'),
-    '--append', `console=ttyS0 panic=-1 kho=on liveupdate=on rktest=${TESTS}`,
-    '--outdir', out,
-    '--dump', 'elf',
-    '--sysmap', join(REALKERNEL, 'System.map'),
-    '--bp', 'machine_kexec:1:k1-machine_kexec',
-    '--bp', 'kho_populate:1:k2-kho_populate',
-    '--gdb-port', String(await freePort()),
-    '--timeout', String(DRIVE_TIMEOUT_S),
+    '--kernel',
+    join(REALKERNEL, 'bzImage'),
+    '--initrd',
+    join(REALKERNEL, 'initramfs.cpio.gz'),
+    '--append',
+    `console=ttyS0 panic=-1 kho=on liveupdate=on rktest=${TESTS}`,
+    '--outdir',
+    out,
+    '--dump',
+    'elf',
+    '--sysmap',
+    join(REALKERNEL, 'System.map'),
+    '--bp',
+    'machine_kexec:1:k1-machine_kexec',
+    '--bp',
+    'kho_populate:1:k2-kho_populate',
+    '--gdb-port',
+    String(await freePort()),
+    '--timeout',
+    String(DRIVE_TIMEOUT_S),
     '--quiet',
   ];
   const t0 = performance.now();
@@ -103,7 +115,8 @@ export async function bootRealKernel(): Promise<RealRun> {
       wallMs: performance.now() - t0,
       remove,
     };
-    for (const d of [run.k1Dump, run.k2Dump]) if (!existsSync(d)) throw new Error(`no dump ${d}; gdb log:\n${readFileSync(join(out, 'gdb.log'), 'utf8')}`);
+    for (const d of [run.k1Dump, run.k2Dump])
+      if (!existsSync(d)) throw new Error(`no dump ${d}; gdb log:\n${readFileSync(join(out, 'gdb.log'), 'utf8')}`);
     return run;
   } catch (e) {
     remove();

@@ -5,11 +5,14 @@
  * dumps exactly the handover the kernels reported (debugfs kho/in, boot_params setup_data, serial
  * log). Skipped, with one line saying why, where ../shared/realkernel, QEMU or gdb is missing.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDumpFile } from '../../electron/dump-file';
 import { type DumpReport, inspectDump } from '../../electron/host/dump/inspect';
 import { decodeKhoData } from '../../electron/kernel/abi/kho-v1';
-import { type RealRun, TESTS, bootRealKernel, whyNot } from './harness';
+import { type FdtNode, decodeFdt } from '../../electron/kernel/lib/fdt';
+import { type RealRun, REALKERNEL, TESTS, bootRealKernel, whyNot } from './harness';
 
 const skip = whyNot();
 if (skip) console.log(`realkernel: skipped — ${skip}`);
@@ -26,6 +29,15 @@ const inspectFile = (path: string): DumpReport => {
   }
 };
 const text = (b: Uint8Array) => new TextDecoder().decode(b).trim();
+/** Kernel 1's debugfs kho/out/scratch_phys and scratch_len: one hex number per line. */
+const exportedScratch = () => {
+  const lines = (rel: string) =>
+    text(run.artefact(rel))
+      .split('\n')
+      .map((l) => Number(l));
+  const len = lines('s1/prekexec/kho/out/scratch_len');
+  return lines('s1/prekexec/kho/out/scratch_phys').map((addr, i) => ({ addr, size: len[i] }));
+};
 
 describe.skipIf(skip !== null)('the real 7.2.13 kernel across a real kexec (QEMU TCG)', () => {
   beforeAll(async () => {
@@ -37,7 +49,12 @@ describe.skipIf(skip !== null)('the real 7.2.13 kernel across a real kexec (QEMU
 
   it("the kernel's selftests pass on both sides of the kexec", () => {
     const log = run.console;
-    for (const prog of ['/bin/luo_kexec_simple --stage 1', '/bin/luo_multi_session --stage 1', '/bin/luo_kexec_simple --stage 2', '/bin/luo_multi_session --stage 2']) {
+    for (const prog of [
+      '/bin/luo_kexec_simple --stage 1',
+      '/bin/luo_multi_session --stage 1',
+      '/bin/luo_kexec_simple --stage 2',
+      '/bin/luo_multi_session --stage 2',
+    ]) {
       expect(log).toContain(`RC=0 for ${prog}`);
     }
     expect(log).toMatch(/^RK\[stage1 [^\]]*\] RC=0 for \/bin\/kexec_file load /m);
@@ -55,19 +72,27 @@ describe.skipIf(skip !== null)('the real 7.2.13 kernel across a real kexec (QEMU
     expect(k1.handover.via).toBe('setup_data');
     expect(text(run.artefact('s2/post/boot_params/setup_data/0/type'))).toBe('0xa'); // SETUP_KEXEC_KHO
     expect(k1.handover.khoData).toEqual(decodeKhoData(run.artefact('s2/post/boot_params/setup_data/0/data')));
-    // relocate_kernel() has not copied the scratch segment yet.
-    expect(k1.scratch!.areas).toEqual([]);
-    expect(k1.scratch!.note).toMatch(/still staged in a kexec segment/);
   });
 
-  it('kho_fill_kimage(): the kho-v4 root FDT in the dump is byte-equal to kernel 2\'s debugfs kho/in/fdt', () => {
+  it('machine_kexec(): the scratch array is still staged; the staged copy equals debugfs kho/out/scratch_*', () => {
+    // relocate_kernel() copies the segment to scratch_addr only after machine_kexec().
+    expect(k1.scratch!.note).toMatch(/still staged in a kexec segment/);
+    expect(k1.scratch!.stagedAt!.length).toBeGreaterThan(0);
+    expect(k1.scratch!.areas).toEqual(exportedScratch());
+  });
+
+  it("kho_fill_kimage(): the kho-v4 root FDT in the dump is byte-equal to kernel 2's debugfs kho/in/fdt", () => {
     expect(k1.fdt.compatible).toBe('kho-v4');
     expect(k1.fdt.bytes).toEqual(run.artefact('s2/post/kho/in/fdt'));
     expect(k2.fdt.bytes).toEqual(k1.fdt.bytes);
   });
 
   it('kho_add_subtree(): sub-blob names, sizes and bytes match debugfs kho/in/sub_fdts', () => {
-    expect(k1.subBlobs.map((s) => [s.name, s.size])).toEqual([['LUO', 32], ['kho_test', 240], ['kexec-metadata', 73]]);
+    expect(k1.subBlobs.map((s) => [s.name, s.size])).toEqual([
+      ['LUO', 32],
+      ['kho_test', 240],
+      ['kexec-metadata', 73],
+    ]);
     const sub = (name: string) => k1.subBlobs.find((s) => s.name === name)!;
     expect(sub('kho_test').bytes).toEqual(run.artefact('s2/post/kho/in/sub_fdts/kho_test'));
     expect(sub('kho_test').compatible).toBe('kho-test-v1');
@@ -76,12 +101,49 @@ describe.skipIf(skip !== null)('the real 7.2.13 kernel across a real kexec (QEMU
     expect(sub('LUO').leadingText).toBe('luo-v5');
   });
 
+  it('the blobs in the dump say what the next kernel logged (kho_kexec_metadata, luo_ser)', () => {
+    const sub = (name: string) => {
+      const b = k1.subBlobs.find((s) => s.name === name)!.bytes!;
+      return new DataView(b.buffer, b.byteOffset, b.length);
+    };
+    // struct kho_kexec_metadata { u32 version; char previous_release[65]; u32 kexec_count; } __packed
+    const md = k1.subBlobs.find((s) => s.name === 'kexec-metadata')!.bytes!;
+    const release = new TextDecoder().decode(md.subarray(4, 4 + 65)).replace(/\0.*$/s, '');
+    const count = sub('kexec-metadata').getUint32(69, true);
+    expect(run.console).toContain(`KHO: exec from: ${release} (count ${count})`);
+    // struct luo_ser { char compatible[8]; u64 liveupdate_num; u64 sessions_pa; u64 flbs_pa; } __packed
+    const num = sub('LUO').getBigUint64(8, true);
+    expect(run.console).toContain(`luo: Retrieved live update data, liveupdate number: ${num}`);
+    expect(sub('LUO').getBigUint64(16, true)).not.toBe(0n); // sessions_pa, written in liveupdate_reboot()
+  });
+
+  it('kho_radix_walk_tree(): the preserved blocks in the tracker are the same on both sides of the jump', () => {
+    const blocks = (r: DumpReport) => {
+      if (!r.tracker.decoded) throw new Error(r.tracker.reason);
+      expect(r.tracker.error).toBeUndefined();
+      return r.tracker.blocks;
+    };
+    expect(blocks(k1).length).toBeGreaterThan(10);
+    expect(blocks(k2)).toEqual(blocks(k1));
+  });
+
+  it('the handover has the shape of the one shipped in realkernel/fdt (addresses aside)', () => {
+    const shipped = decodeFdt(readFileSync(join(REALKERNEL, 'fdt/k1-out-root-fdt.FULL-from-memdump@0x189000.dtb')));
+    const mine = decodeFdt(k1.fdt.bytes);
+    if (!shipped.ok || !mine.ok) throw new Error('FDT does not parse');
+    const shape = (n: FdtNode): unknown => ({
+      name: n.name,
+      props: n.props.map((p) => [p.name, p.value.length]),
+      children: n.children.map(shape),
+    });
+    expect(shape(mine.root)).toEqual(shape(shipped.root));
+    expect(mine.header.totalsize).toBe(shipped.header.totalsize);
+  });
+
   it('kho_populate(): kernel 2 reads boot_params → setup_data and the scratch array kernel 1 exported', () => {
     expect(k2.handover.via).toBe('boot_params');
     expect(k2.handover.khoData).toEqual(k1.handover.khoData);
-    const lines = (rel: string) => text(run.artefact(rel)).split('\n').map((l) => Number(l));
-    const phys = lines('s1/prekexec/kho/out/scratch_phys');
-    const len = lines('s1/prekexec/kho/out/scratch_len');
-    expect(k2.scratch!.areas).toEqual(phys.map((addr, i) => ({ addr, size: len[i] })));
+    expect(k2.scratch!.stagedAt).toBeUndefined();
+    expect(k2.scratch!.areas).toEqual(exportedScratch());
   });
 });

@@ -33,7 +33,9 @@ export function describeDump(r: DumpReport): string[] {
   lines.push(`handover: found via ${where(h)}`);
   if (h.khoData) {
     const d = h.khoData;
-    lines.push(`  kho_data: fdt_addr ${hex(d.fdtAddr)}, fdt_size ${hex(d.fdtSize)}, scratch_addr ${hex(d.scratchAddr)}, scratch_size ${hex(d.scratchSize)}`);
+    lines.push(
+      `  kho_data: fdt_addr ${hex(d.fdtAddr)}, fdt_size ${hex(d.fdtSize)}, scratch_addr ${hex(d.scratchAddr)}, scratch_size ${hex(d.scratchSize)}`,
+    );
   }
   const map = r.fdt.preservedMemoryMap;
   lines.push(
@@ -48,17 +50,25 @@ export function describeDump(r: DumpReport): string[] {
         : s.leadingText
           ? `raw, starts "${s.leadingText}"`
           : 'raw';
-    lines.push(`  ${s.name.padEnd(width)}  ${s.phys === null ? '-' : hex(s.phys)}  ${s.size === null ? '?' : s.size} bytes  ${what}`);
+    lines.push(
+      `  ${s.name.padEnd(width)}  ${s.phys === null ? '-' : hex(s.phys)}  ${s.size === null ? '?' : s.size} bytes  ${what}`,
+    );
   }
   if (r.scratch) {
-    lines.push(`scratch array at ${hex(r.scratch.phys)}, ${r.scratch.size} bytes${r.scratch.note ? `: ${r.scratch.note}` : ':'}`);
+    lines.push(
+      `scratch array at ${hex(r.scratch.phys)}, ${r.scratch.size} bytes${r.scratch.note ? `: ${r.scratch.note}` : ':'}`,
+    );
     r.scratch.areas.forEach((a, i) => lines.push(`  [${i}] ${hex(a.addr)} + ${hex(a.size)} (${formatBytes(a.size)})`));
   } else lines.push('scratch array: unknown (the handover was found by its FDT alone)');
   const t = r.tracker;
   if (!t.decoded) lines.push(`tracker: not decoded: ${t.reason}`);
   else {
-    const orders = Object.entries(t.byOrder).map(([o, n]) => `order ${o}: ${n}`).join(', ');
-    lines.push(`tracker (${t.kind}): ${t.count} preserved blocks, ${formatBytes(t.bytes)}${orders ? ` (${orders})` : ''}; ${t.metadataPages.length} tracker pages`);
+    const orders = Object.entries(t.byOrder)
+      .map(([o, n]) => `order ${o}: ${n}`)
+      .join(', ');
+    lines.push(
+      `tracker (${t.kind}): ${t.count} preserved blocks, ${formatBytes(t.bytes)}${orders ? ` (${orders})` : ''}; ${t.metadataPages.length} tracker pages`,
+    );
     if (t.error) lines.push(`  walk stopped: ${t.error}`);
   }
   for (const o of r.others) lines.push(`also found: "${o.compatible}" root FDT at ${hex(o.fdtPhys)} via ${where(o)}`);

@@ -13,9 +13,9 @@ import { hex } from '../../../shared/units';
 import { getU16, getU32, getU64 } from '../../kernel/abi/bytes';
 import { DumpError, type DumpSource, asciiz, readExact } from './source';
 
-export const ELF_HEADER_SIZE = 64;
-export const PHDR_SIZE = 56;
-export const ET_CORE = 4;
+const ELF_HEADER_SIZE = 64;
+const PHDR_SIZE = 56;
+const ET_CORE = 4;
 export const PT_LOAD = 1;
 export const PT_NOTE = 4;
 /** e_phnum's escape: the real count is in section header 0's sh_info (ELF gABI "Extended numbering"). */
@@ -54,9 +54,11 @@ const u64 = (b: Uint8Array, off: number, what: string): number => {
 
 /** Reads the ELF header, the program headers and the notes; the memory itself stays in the file. */
 export function readElfCore(src: DumpSource): ElfCore {
-  if (src.size < ELF_HEADER_SIZE) throw new DumpError(`not an ELF core: the file has ${src.size} bytes, less than an ELF header`);
+  if (src.size < ELF_HEADER_SIZE)
+    throw new DumpError(`not an ELF core: the file has ${src.size} bytes, less than an ELF header`);
   const eh = readExact(src, 0, ELF_HEADER_SIZE, 'the ELF header');
-  if (eh[0] !== 0x7f || eh[1] !== 0x45 || eh[2] !== 0x4c || eh[3] !== 0x46) throw new DumpError('not an ELF file: no \\x7fELF magic at offset 0');
+  if (eh[0] !== 0x7f || eh[1] !== 0x45 || eh[2] !== 0x4c || eh[3] !== 0x46)
+    throw new DumpError('not an ELF file: no \\x7fELF magic at offset 0');
   if (eh[4] !== 2) throw new DumpError(`ELF class ${eh[4]}: only 64-bit (ELFCLASS64) cores are read`);
   if (eh[5] !== 1) throw new DumpError(`ELF data encoding ${eh[5]}: only little-endian (ELFDATA2LSB) cores are read`);
   const type = getU16(eh, 16);
@@ -83,7 +85,9 @@ export function readElfCore(src: DumpSource): ElfCore {
     const offset = u64(ph, o + 8, `p_offset of program header ${i}`);
     const filesz = u64(ph, o + 32, `p_filesz of program header ${i}`);
     if (offset + filesz > src.size) {
-      throw new DumpError(`truncated dump: program header ${i} needs file bytes up to ${hex(offset + filesz)} but the file has ${hex(src.size)}`);
+      throw new DumpError(
+        `truncated dump: program header ${i} needs file bytes up to ${hex(offset + filesz)} but the file has ${hex(src.size)}`,
+      );
     }
     if (pType === PT_NOTE) {
       if (filesz > MAX_NOTE_BYTES) throw new DumpError(`PT_NOTE ${i} is ${filesz} bytes, implausibly large`);
@@ -92,7 +96,8 @@ export function readElfCore(src: DumpSource): ElfCore {
     }
     const paddr = u64(ph, o + 24, `p_paddr of program header ${i}`);
     const memsz = u64(ph, o + 40, `p_memsz of program header ${i}`);
-    if (filesz > memsz) throw new DumpError(`program header ${i}: p_filesz ${hex(filesz)} exceeds p_memsz ${hex(memsz)}`);
+    if (filesz > memsz)
+      throw new DumpError(`program header ${i}: p_filesz ${hex(filesz)} exceeds p_memsz ${hex(memsz)}`);
     if (memsz === 0) continue;
     const vaddr = (BigInt(getU32(ph, o + 20)) << 32n) | BigInt(getU32(ph, o + 16));
     loads.push({ paddr, vaddr, offset, filesz, memsz });
@@ -106,14 +111,15 @@ const align4 = (n: number) => (n + 3) & ~3;
 /** Elf64_Nhdr records: namesz, descsz, type, then name and desc each padded to 4 bytes. */
 export function parseNotes(b: Uint8Array, segment = 0): ElfNote[] {
   const out: ElfNote[] = [];
-  for (let o = 0; o + 12 <= b.length; ) {
+  for (let o = 0; o + 12 <= b.length;) {
     const namesz = getU32(b, o);
     const descsz = getU32(b, o + 4);
     const type = getU32(b, o + 8);
     const nameAt = o + 12;
     const descAt = nameAt + align4(namesz);
     const end = descAt + align4(descsz);
-    if (descAt + descsz > b.length || end < o) throw new DumpError(`corrupt ELF note at offset ${o} of PT_NOTE ${segment}: its sizes run past the segment`);
+    if (descAt + descsz > b.length || end < o)
+      throw new DumpError(`corrupt ELF note at offset ${o} of PT_NOTE ${segment}: its sizes run past the segment`);
     out.push({ name: asciiz(b.subarray(nameAt, nameAt + namesz)), type, desc: b.subarray(descAt, descAt + descsz) });
     o = end;
   }

@@ -27,7 +27,7 @@ import { decodeFdt, getProp, readStringList, type FdtDecodeResult } from '../../
 import type { PhysMemory } from './phys-mem';
 import { khoDataFromVmcoreinfo } from './vmcoreinfo';
 
-export type HandoverVia = 'vmcoreinfo' | 'boot_params' | 'setup_data' | 'fdt-scan';
+type HandoverVia = 'vmcoreinfo' | 'boot_params' | 'setup_data' | 'fdt-scan';
 
 export interface HandoverCandidate {
   via: HandoverVia;
@@ -46,11 +46,16 @@ export interface HandoverCandidate {
 const FDT_MAGIC_LE = 0xedfe0dd0;
 /** Bound on hits the scan keeps per kind: a hostile dump full of magics must not exhaust memory. */
 const MAX_HITS = 4096;
+/** Bound on a setup_data list walk (kexec_file writes a handful of nodes). */
+const MAX_SETUP_NODES = 64;
 /** KHO's root FDT is one page; a larger fdt_size is not a root FDT. */
 const MAX_ROOT_FDT = 16 * PAGE_SIZE;
 
 /** The root FDT at `phys` when it is a KHO root ("kho-v<N>"), with its first compatible. */
-export function khoRootAt(mem: PhysMemory, phys: number): { compatible: string; decoded: FdtDecodeResult & { ok: true } } | null {
+export function khoRootAt(
+  mem: PhysMemory,
+  phys: number,
+): { compatible: string; decoded: FdtDecodeResult & { ok: true } } | null {
   if (phys % PAGE_SIZE !== 0) return null;
   const page = mem.tryRead(phys, PAGE_SIZE);
   if (!page) return null;
@@ -61,11 +66,22 @@ export function khoRootAt(mem: PhysMemory, phys: number): { compatible: string; 
   return first && /^kho-v\d+$/.test(first) ? { compatible: first, decoded: d } : null;
 }
 
-interface ScanHits {
+/** What one pass over the dump found, by physical address. */
+export interface ScanHits {
   bootParams: number[];
   setupData: number[];
   fdtPages: number[];
+  /**
+   * Pages that may be a staged kexec segment holding a small scratch array: a first u64 that is
+   * a non-zero pageblock-aligned address, and a second half of zeroes (inspect.ts checks them).
+   */
+  scratchPages: number[];
 }
+
+/** A staged scratch array is looked for only in the first half of a page. */
+export const STAGED_SCRATCH_MAX = PAGE_SIZE / 2;
+/** Low bits of a pageblock-aligned (2 MiB) address. */
+const PAGEBLOCK_MASK = (2 << 20) - 1;
 
 /** One streaming pass over the dump for boot_params pages, type-10 setup_data nodes and FDT pages. */
 /**
@@ -75,35 +91,65 @@ interface ScanHits {
  */
 const KHO_NODE_TAG = new Float64Array(new Uint32Array([SETUP_KEXEC_KHO, KHO_DATA_SIZE]).buffer)[0]!;
 
-function scanMemory(mem: PhysMemory): ScanHits {
-  const hits: ScanHits = { bootParams: [], setupData: [], fdtPages: [] };
+export function scanMemory(mem: PhysMemory): ScanHits {
+  const hits: ScanHits = { bootParams: [], setupData: [], fdtPages: [], scratchPages: [] };
   mem.scan((phys, raw) => {
     const bytes = raw.byteOffset % 8 === 0 ? raw : raw.slice();
     const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
     for (let p = 0; p + PAGE_SIZE <= bytes.length; p += PAGE_SIZE) {
       if (words[p >>> 2] === FDT_MAGIC_LE && hits.fdtPages.length < MAX_HITS) hits.fdtPages.push(phys + p);
       // "HdrS" at 0x202 (boot_params.hdr.header).
-      if (bytes[p + 0x202] === 0x48 && bytes[p + 0x203] === 0x64 && bytes[p + 0x204] === 0x72 && bytes[p + 0x205] === 0x53 && hits.bootParams.length < MAX_HITS) {
+      if (
+        bytes[p + 0x202] === 0x48 &&
+        bytes[p + 0x203] === 0x64 &&
+        bytes[p + 0x204] === 0x72 &&
+        bytes[p + 0x205] === 0x53 &&
+        hits.bootParams.length < MAX_HITS
+      ) {
         hits.bootParams.push(phys + p);
+      }
+      const w = p >>> 2;
+      if (
+        (words[w]! & PAGEBLOCK_MASK) === 0 &&
+        (words[w]! | words[w + 1]!) !== 0 &&
+        hits.scratchPages.length < MAX_HITS &&
+        zeroFrom(words, w + STAGED_SCRATCH_MAX / 4, w + PAGE_SIZE / 4)
+      ) {
+        hits.scratchPages.push(phys + p);
       }
     }
     // struct setup_data { u64 next; u32 type; u32 len; } + kho_data, 8-byte aligned; the node must
     // fit in this chunk (a node straddling two chunks is missed).
     const quads = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 3);
     const last = quads.length - (SETUP_DATA_HDR_SIZE + KHO_DATA_SIZE) / 8 + 1;
-    for (let j = quads.indexOf(KHO_NODE_TAG, 1); j >= 1 && j <= last && hits.setupData.length < MAX_HITS; j = quads.indexOf(KHO_NODE_TAG, j + 1)) {
+    for (
+      let j = quads.indexOf(KHO_NODE_TAG, 1);
+      j >= 1 && j <= last && hits.setupData.length < MAX_HITS;
+      j = quads.indexOf(KHO_NODE_TAG, j + 1)
+    ) {
       hits.setupData.push(phys + (j - 1) * 8);
     }
   });
   return hits;
 }
 
+function zeroFrom(words: Uint32Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (words[i] !== 0) return false;
+  return true;
+}
+
 /** Every handover the dump holds, most trusted first; empty when there is none. */
-export function findHandover(mem: PhysMemory, vmcoreinfo: ReadonlyMap<string, string> | null): HandoverCandidate[] {
+export function findHandover(
+  mem: PhysMemory,
+  vmcoreinfo: ReadonlyMap<string, string> | null,
+  hits: ScanHits = scanMemory(mem),
+): HandoverCandidate[] {
   const out: HandoverCandidate[] = [];
   const byKey = new Map<string, HandoverCandidate>();
   const add = (via: HandoverVia, khoData: KhoData | null, fdtPhys: number, at?: number) => {
-    const key = khoData ? `${khoData.fdtAddr}:${khoData.fdtSize}:${khoData.scratchAddr}:${khoData.scratchSize}` : `fdt:${fdtPhys}`;
+    const key = khoData
+      ? `${khoData.fdtAddr}:${khoData.fdtSize}:${khoData.scratchAddr}:${khoData.scratchSize}`
+      : `fdt:${fdtPhys}`;
     const known = byKey.get(key);
     if (known) {
       if (at !== undefined && at !== known.at && !known.copies.includes(at)) known.copies.push(at);
@@ -121,13 +167,15 @@ export function findHandover(mem: PhysMemory, vmcoreinfo: ReadonlyMap<string, st
   const fromInfo = vmcoreinfo ? khoDataFromVmcoreinfo(vmcoreinfo) : null;
   if (fromInfo) add('vmcoreinfo', fromInfo, fromInfo.fdtAddr);
 
-  const hits = scanMemory(mem);
   const ramEnd = Math.max(...mem.ranges().map((r) => r.end));
   const read = (phys: number, len: number) => mem.tryRead(phys, len) ?? new Uint8Array(len);
   for (const page of hits.bootParams) {
     const bp = decodeBootParams(mem.read(page, PAGE_SIZE));
     if (typeof bp === 'string' || !bp.setupData) continue;
-    const node = findSetupData(read, bp.setupData, SETUP_KEXEC_KHO, ramEnd);
+    // A real setup_data list has a handful of nodes: after MAX_SETUP_NODES reads, zeroes end the walk.
+    let budget = MAX_SETUP_NODES;
+    const bounded = (phys: number, len: number) => (budget-- > 0 ? read(phys, len) : new Uint8Array(len));
+    const node = findSetupData(bounded, bp.setupData, SETUP_KEXEC_KHO, ramEnd);
     if (!node || node.len < KHO_DATA_SIZE) continue;
     const d = decodeKhoData(read(node.phys, KHO_DATA_SIZE));
     add('boot_params', d, d.fdtAddr, page);

@@ -12,15 +12,18 @@
  *   kho-v3  Linux 7.1: adds `blob-size` (u64 bytes), so a sub-blob need not be an FDT.
  *   kho-v4  Linux 7.2–7.3: the same properties; kho_block lists for LUO.
  *
- * The 7.x radix tree is not decoded here yet: its records say so rather than guess.
+ * The radix tree is walked with the 7.x codec (electron/kernel/abi/kho-radix-tree.ts); the
+ * sub-blobs' own formats (luo_ser, kexec-metadata) are left to their codecs.
  */
-import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
+import { MAX_PAGE_ORDER, PAGE_SIZE, formatBytes, hex } from '../../../shared/units';
 import { decodeChunk } from '../../kernel/abi/kho-v1';
 import { getU32 } from '../../kernel/abi/bytes';
+import { AbiError } from '../../kernel/abi/abi-error';
+import { walkRadixTree } from '../../kernel/abi/kho-radix-tree';
 import { type FdtNode, getProp, readU64le } from '../../kernel/lib/fdt';
 import type { PhysMemory } from './phys-mem';
 
-export interface TrackerBlock {
+interface TrackerBlock {
   phys: number;
   order: number;
 }
@@ -28,13 +31,13 @@ export interface TrackerBlock {
 export type TrackerReport =
   | {
       decoded: true;
-      kind: 'chunk-list';
+      kind: 'chunk-list' | 'radix-tree';
       /** Preserved blocks in walk order (at most MAX_LISTED_BLOCKS of them). */
       blocks: TrackerBlock[];
       count: number;
       bytes: number;
       byOrder: Record<number, number>;
-      /** The tracker's own pages (chunks, then bitmaps), physical addresses. */
+      /** The tracker's own pages (chunks then bitmaps, or tables then leaves), physical addresses. */
       metadataPages: number[];
       /** Set when the walk stopped at corruption; what was read up to there is kept. */
       error?: string;
@@ -42,7 +45,7 @@ export type TrackerReport =
   | { decoded: false; reason: string };
 
 /** Where a sub-node's blob is; size null when the format does not record it. */
-export interface SubBlobRef {
+interface SubBlobRef {
   phys: number;
   size: number | null;
 }
@@ -64,7 +67,8 @@ const u64Prop = (node: FdtNode, name: string): number | string => {
   if (!v) return `sub-node ${node.name} has no ${name} property`;
   const n = readU64le(v);
   if (n === null) return `sub-node ${node.name}: ${name} is ${v.length} bytes, not a u64`;
-  if (n > BigInt(Number.MAX_SAFE_INTEGER)) return `sub-node ${node.name}: ${name} ${hex(n)} is beyond any physical address`;
+  if (n > BigInt(Number.MAX_SAFE_INTEGER))
+    return `sub-node ${node.name}: ${name} ${hex(n)} is beyond any physical address`;
   return Number(n);
 };
 
@@ -73,12 +77,25 @@ function chunkListTracker(mem: PhysMemory, mapPhys: number): TrackerReport {
   const blocks: TrackerBlock[] = [];
   const byOrder: Record<number, number> = {};
   const metadata: number[] = [];
-  const r = { decoded: true as const, kind: 'chunk-list' as const, blocks, count: 0, bytes: 0, byOrder, metadataPages: metadata };
+  const r = {
+    decoded: true as const,
+    kind: 'chunk-list' as const,
+    blocks,
+    count: 0,
+    bytes: 0,
+    byOrder,
+    metadataPages: metadata,
+  };
   const stop = (error: string): TrackerReport => ({ ...r, error, metadataPages: metadata });
   const seen = new Set<number>();
   const bitmaps: number[] = [];
-  for (let phys = mapPhys; phys; ) {
-    if (phys % PAGE_SIZE !== 0 || seen.has(phys) || seen.size >= MAX_CHUNKS) return stop(`bad chunk pointer ${hex(phys)} (unaligned or a loop)`);
+  const seenBitmaps = new Set<number>();
+  // A real tracker never preserves more than the machine has: past that it is garbage, and a
+  // hostile one (every bitmap all ones, named over and over) would otherwise run for hours.
+  const physEnd = Math.max(...mem.ranges().map((x) => x.end));
+  for (let phys = mapPhys; phys;) {
+    if (phys % PAGE_SIZE !== 0 || seen.has(phys) || seen.size >= MAX_CHUNKS)
+      return stop(`bad chunk pointer ${hex(phys)} (unaligned or a loop)`);
     const page = mem.tryRead(phys, PAGE_SIZE);
     if (!page) return stop(`chunk ${hex(phys)} is not in the dump`);
     seen.add(phys);
@@ -90,6 +107,8 @@ function chunkListTracker(mem: PhysMemory, mapPhys: number): TrackerReport {
     for (const e of chunk.entries) {
       const bitmap = mem.tryRead(e.bitmap, PAGE_SIZE);
       if (!bitmap) return stop(`chunk ${hex(phys)}: bitmap ${hex(e.bitmap)} is not in the dump`);
+      if (seenBitmaps.has(e.bitmap)) return stop(`chunk ${hex(phys)}: bitmap ${hex(e.bitmap)} is named twice`);
+      seenBitmaps.add(e.bitmap);
       bitmaps.push(e.bitmap);
       for (let w = 0; w < PAGE_SIZE; w += 4) {
         let bits = getU32(bitmap, w);
@@ -103,6 +122,11 @@ function chunkListTracker(mem: PhysMemory, mapPhys: number): TrackerReport {
           byOrder[chunk.order] = (byOrder[chunk.order] ?? 0) + 1;
         }
       }
+      if (r.bytes > physEnd) {
+        return stop(
+          `the tracker preserves ${formatBytes(r.bytes)}, more than the ${formatBytes(physEnd)} the dump describes`,
+        );
+      }
     }
     phys = chunk.next;
   }
@@ -110,10 +134,44 @@ function chunkListTracker(mem: PhysMemory, mapPhys: number): TrackerReport {
   return r;
 }
 
-const notYet = (compatible: string): TrackerReport => ({
-  decoded: false,
-  reason: `${compatible}'s radix-tree tracker is not yet decoded by KHO Lab (the Linux 7.x codecs land separately)`,
-});
+/**
+ * kho_radix_walk_tree() of kho-v2…v4 (kernel/liveupdate/kexec_handover.c), with G's codec
+ * (electron/kernel/abi/kho-radix-tree.ts). The tree pages themselves are not preserved: in a dump
+ * taken after the next kernel's memory init they may be reused, and the walk says where it broke.
+ */
+function radixTracker(mem: PhysMemory, mapPhys: number): TrackerReport {
+  const blocks: TrackerBlock[] = [];
+  const byOrder: Record<number, number> = {};
+  const tables: number[] = [];
+  const leaves: number[] = [];
+  const r = {
+    decoded: true as const,
+    kind: 'radix-tree' as const,
+    blocks,
+    count: 0,
+    bytes: 0,
+    byOrder,
+    metadataPages: [] as number[],
+  };
+  const physEnd = Math.max(...mem.ranges().map((x) => x.end));
+  const TOO_MUCH = 1;
+  const walk = walkRadixTree({ read: (phys, len) => mem.tryRead(phys, len) }, mapPhys, {
+    node: (phys, level) => (level === 0 ? leaves : tables).push(phys),
+    entry: (phys, order) => {
+      if (blocks.length < MAX_LISTED_BLOCKS) blocks.push({ phys, order });
+      r.count++;
+      r.bytes += PAGE_SIZE * 2 ** order;
+      byOrder[order] = (byOrder[order] ?? 0) + 1;
+      // Same bound as the chunk list: more than the machine has is garbage.
+      return r.bytes > physEnd ? TOO_MUCH : 0;
+    },
+  });
+  const done = { ...r, metadataPages: [...tables, ...leaves] };
+  if (walk instanceof AbiError) return { ...done, error: walk.message };
+  if (walk.stoppedWith === TOO_MUCH)
+    return { ...done, error: `the tree preserves more than the ${formatBytes(physEnd)} the dump describes` };
+  return done;
+}
 
 const preservedData = (node: FdtNode, withSize: boolean): SubBlobRef | string => {
   const phys = u64Prop(node, 'preserved-data');
@@ -134,8 +192,23 @@ export const KHO_FORMATS: ReadonlyMap<string, KhoFormat> = new Map(
       },
       tracker: chunkListTracker,
     },
-    { compatible: 'kho-v2', releases: 'Linux 7.1', subBlob: (n: FdtNode) => preservedData(n, false), tracker: () => notYet('kho-v2') },
-    { compatible: 'kho-v3', releases: 'Linux 7.1', subBlob: (n: FdtNode) => preservedData(n, true), tracker: () => notYet('kho-v3') },
-    { compatible: 'kho-v4', releases: 'Linux 7.2–7.3', subBlob: (n: FdtNode) => preservedData(n, true), tracker: () => notYet('kho-v4') },
+    {
+      compatible: 'kho-v2',
+      releases: 'Linux 7.1',
+      subBlob: (n: FdtNode) => preservedData(n, false),
+      tracker: radixTracker,
+    },
+    {
+      compatible: 'kho-v3',
+      releases: 'Linux 7.1',
+      subBlob: (n: FdtNode) => preservedData(n, true),
+      tracker: radixTracker,
+    },
+    {
+      compatible: 'kho-v4',
+      releases: 'Linux 7.2–7.3',
+      subBlob: (n: FdtNode) => preservedData(n, true),
+      tracker: radixTracker,
+    },
   ].map((f) => [f.compatible, f]),
 );

@@ -70,7 +70,7 @@ export class PhysMemory {
   /** True when every byte of [phys, phys + len) is in the dump. */
   covers(phys: number, len: number): boolean {
     if (!Number.isFinite(phys) || phys < 0 || !Number.isFinite(len) || len < 0) return false;
-    for (let at = phys; at < phys + len; ) {
+    for (let at = phys; at < phys + len;) {
       const s = this.segmentAt(at);
       if (!s) return false;
       at = s.paddr + s.memsz;
@@ -82,7 +82,7 @@ export class PhysMemory {
   tryRead(phys: number, len: number): Uint8Array | null {
     if (!this.covers(phys, len)) return null;
     const out = new Uint8Array(len);
-    for (let done = 0; done < len; ) {
+    for (let done = 0; done < len;) {
       const at = phys + done;
       const s = this.segmentAt(at)!;
       const n = Math.min(len - done, s.paddr + s.memsz - at);
@@ -106,7 +106,7 @@ export class PhysMemory {
 
   /** Copies file bytes [offset, offset + out.length) through the block cache. */
   private copyFile(offset: number, out: Uint8Array): void {
-    for (let done = 0; done < out.length; ) {
+    for (let done = 0; done < out.length;) {
       const blockNo = Math.floor((offset + done) / BLOCK);
       const block = this.block(blockNo);
       const from = offset + done - blockNo * BLOCK;

@@ -35,7 +35,9 @@ export function bytesSource(bytes: Uint8Array): DumpSource {
 export function readExact(src: DumpSource, offset: number, length: number, what: string): Uint8Array {
   const b = offset + length <= src.size ? src.read(offset, length) : new Uint8Array(0);
   if (b.length !== length) {
-    throw new DumpError(`truncated dump: ${what} needs bytes ${hex(offset)}–${hex(offset + length)} but the file has ${src.size} bytes`);
+    throw new DumpError(
+      `truncated dump: ${what} needs bytes ${hex(offset)}–${hex(offset + length)} but the file has ${src.size} bytes`,
+    );
   }
   return b;
 }

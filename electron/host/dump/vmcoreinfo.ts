@@ -11,7 +11,7 @@ import type { KhoData } from '../../kernel/abi/kho-v1';
 import type { ElfNote } from './elf-core';
 import { asciiz } from './source';
 
-export const VMCOREINFO_NOTE = 'VMCOREINFO';
+const VMCOREINFO_NOTE = 'VMCOREINFO';
 
 /** The first VMCOREINFO note's lines as a map, or null when the dump has none. */
 export function parseVmcoreinfo(notes: readonly ElfNote[]): Map<string, string> | null {

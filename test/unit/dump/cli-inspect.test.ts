@@ -23,10 +23,17 @@ describe('npm run sim -- inspect', () => {
     expect(r.code).toBe(EXIT_OK);
     const fdt = sim.atReboot.kho!.pending!.fdtPhys;
     expect(r.out.some((l) => l.startsWith('handover: found via the VMCOREINFO note'))).toBe(true);
-    expect(r.out.find((l) => l.startsWith('root FDT at'))).toMatch(new RegExp(`^root FDT at ${hex(fdt)}: compatible "kho-v1" \\(Linux 6.16–7.0\\)`));
+    expect(r.out.find((l) => l.startsWith('root FDT at'))).toMatch(
+      new RegExp(`^root FDT at ${hex(fdt)}: compatible "kho-v1" \\(Linux 6.16–7.0\\)`),
+    );
     expect(r.out.some((l) => /^ {2}kho_test\s+0x[0-9a-f]+ {2}\d+ bytes {2}FDT "kho-test-v1"$/.test(l))).toBe(true);
-    expect(r.out.find((l) => l.startsWith('tracker'))).toMatch(new RegExp(`^tracker \\(chunk-list\\): ${sim.incomingBlocks.length} preserved blocks`));
-    const j = JSON.parse(readFileSync(json, 'utf8')) as { fdt: { bytes: string; phys: number }; handover: { via: string } };
+    expect(r.out.find((l) => l.startsWith('tracker'))).toMatch(
+      new RegExp(`^tracker \\(chunk-list\\): ${sim.incomingBlocks.length} preserved blocks`),
+    );
+    const j = JSON.parse(readFileSync(json, 'utf8')) as {
+      fdt: { bytes: string; phys: number };
+      handover: { via: string };
+    };
     expect(j.handover.via).toBe('vmcoreinfo');
     expect(j.fdt.phys).toBe(fdt);
     expect(j.fdt.bytes.slice(0, 8)).toBe('d00dfeed');

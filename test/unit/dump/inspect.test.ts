@@ -27,7 +27,12 @@ describe('inspectDump on a KHO Lab vmcore taken at kexec -e', () => {
     const r = inspect(sim.bytes);
     const pending = sim.atReboot.kho!.pending!;
     expect(r.handover.via).toBe('vmcoreinfo');
-    expect(r.handover.khoData).toEqual({ fdtAddr: pending.fdtPhys, fdtSize: pending.fdtSize, scratchAddr: pending.scratchPhys, scratchSize: pending.scratchSize });
+    expect(r.handover.khoData).toEqual({
+      fdtAddr: pending.fdtPhys,
+      fdtSize: pending.fdtSize,
+      scratchAddr: pending.scratchPhys,
+      scratchSize: pending.scratchSize,
+    });
     expect(r.dump.vmcoreinfo?.OSRELEASE).toBe('6.19.0-kholab');
     expect(r.fdt.compatible).toBe('kho-v1');
     expect(r.format.releases).toBe('Linux 6.16–7.0');
@@ -85,10 +90,31 @@ describe('inspectDump on a KHO Lab vmcore taken at kexec -e', () => {
     expect(r.tracker.decoded).toBe(true);
   });
 
+  it('kimage_load_normal_segment(): a scratch array not yet at its destination is read from its staged page', () => {
+    const r = inspect(sim.bytes);
+    const { scratchAddr, scratchSize } = r.handover.khoData!;
+    const b = sim.bytes.slice();
+    const dest = physToFile(b, scratchAddr);
+    const array = b.slice(dest, dest + scratchSize);
+    b.fill(0, dest, dest + scratchSize);
+    // A page of preserved test data becomes the staged segment page: the array, then zeroes.
+    const structures = new Set([r.fdt.phys, ...r.subBlobs.map((x) => x.phys)]);
+    const data = sim.incomingBlocks.findLast((x) => x.order === 0 && !structures.has(x.phys))!;
+    const page = physToFile(b, data.phys);
+    b.fill(0, page, page + PAGE_SIZE);
+    b.set(array, page);
+    const s = inspect(b).scratch!;
+    expect(s.stagedAt).toEqual([data.phys]);
+    expect(s.areas).toEqual(sim.incomingScratch);
+    expect(s.note).toMatch(/still staged in a kexec segment; read from the staged copy at 0x/);
+  });
+
   it('a root compatible nobody knows is refused by name', () => {
     const b = patchText(sim.bytes, 'kho-v1', 'kho-v9');
     expect(() => inspect(b)).toThrow(DumpError);
-    expect(() => inspect(b)).toThrow(/"kho-v9", a KHO format KHO Lab does not know \(known: kho-v1, kho-v2, kho-v3, kho-v4\)/);
+    expect(() => inspect(b)).toThrow(
+      /"kho-v9", a KHO format KHO Lab does not know \(known: kho-v1, kho-v2, kho-v3, kho-v4\)/,
+    );
   });
 
   it('no handover at all: a clear DumpError', () => {
@@ -109,6 +135,28 @@ describe('inspectDump on a KHO Lab vmcore taken at kexec -e', () => {
     if (!t.decoded) throw new Error('expected a decode');
     expect(t.error).toMatch(/loop/);
     expect(t.count).toBeGreaterThan(0);
+  });
+
+  it('a hostile tracker (one bitmap of all ones named by every entry) ends fast with an error', () => {
+    const r = inspect(sim.bytes);
+    const map = r.fdt.preservedMemoryMap!;
+    const b = sim.bytes.slice();
+    const at = physToFile(b, map);
+    const v = new DataView(b.buffer, b.byteOffset + at, PAGE_SIZE);
+    const bitmap = v.getBigUint64(24, true); // entry 0's bitmap
+    v.setBigUint64(0, 0n, true); // one chunk
+    v.setUint32(8, 0, true); // order 0
+    v.setUint32(12, 255, true); // every entry…
+    for (let i = 0; i < 255; i++) {
+      v.setBigUint64(16 + 16 * i, BigInt(i) << 27n, true);
+      v.setBigUint64(24 + 16 * i, bitmap, true); // …names the same bitmap
+    }
+    const bm = physToFile(b, Number(bitmap));
+    b.fill(0xff, bm, bm + PAGE_SIZE);
+    const t = inspect(b).tracker; // the test timeout is the hang guard
+    if (!t.decoded) throw new Error('expected a decode');
+    expect(t.error).toMatch(/is named twice/);
+    expect(t.count).toBe(32768);
   });
 
   it('openDump: PT_LOADs sorted by address, VMCOREINFO parsed', () => {

@@ -27,23 +27,35 @@ beforeAll(async () => {
 
 function readelfLoads(path: string): Array<{ offset: number; paddr: number; filesz: number; memsz: number }> {
   const out = execFileSync('readelf', ['-lW', path], { encoding: 'utf8' });
-  return [...out.matchAll(/^\s+LOAD\s+(0x[0-9a-f]+) 0x[0-9a-f]+ (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+)/gm)].map((m) => ({
-    offset: Number(m[1]),
-    paddr: Number(m[2]),
-    filesz: Number(m[3]),
-    memsz: Number(m[4]),
-  }));
+  return [...out.matchAll(/^\s+LOAD\s+(0x[0-9a-f]+) 0x[0-9a-f]+ (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+)/gm)].map(
+    (m) => ({
+      offset: Number(m[1]),
+      paddr: Number(m[2]),
+      filesz: Number(m[3]),
+      memsz: Number(m[4]),
+    }),
+  );
 }
 
 describe.skipIf(!hasReadelf)('readelf -l agrees with readElfCore', () => {
   it("on KHO Lab's vmcore export", () => {
-    const mine = readElfCore(bytesSource(readFileSync(simCore))).loads.map(({ offset, paddr, filesz, memsz }) => ({ offset, paddr, filesz, memsz }));
+    const mine = readElfCore(bytesSource(readFileSync(simCore))).loads.map(({ offset, paddr, filesz, memsz }) => ({
+      offset,
+      paddr,
+      filesz,
+      memsz,
+    }));
     expect(mine.length).toBeGreaterThan(1);
     expect(mine).toEqual(readelfLoads(simCore));
   });
 
   it.skipIf(!existsSync(REAL))("on the real 7.2 kernel's preserved-pages core (78 PT_LOADs)", () => {
-    const mine = readElfCore(bytesSource(readFileSync(REAL))).loads.map(({ offset, paddr, filesz, memsz }) => ({ offset, paddr, filesz, memsz }));
+    const mine = readElfCore(bytesSource(readFileSync(REAL))).loads.map(({ offset, paddr, filesz, memsz }) => ({
+      offset,
+      paddr,
+      filesz,
+      memsz,
+    }));
     expect(mine).toHaveLength(78);
     expect(mine).toEqual(readelfLoads(REAL));
   });

@@ -26,7 +26,9 @@ describe.skipIf(!existsSync(CORE))('real 7.2 handover at machine_kexec() (preser
     expect(rep.fdt.rootProps).toEqual(['compatible', 'preserved-memory-map']);
     expect(rep.fdt.preservedMemoryMap).toBe(0x187000);
     expect(rep.fdt.bytes).toEqual(new Uint8Array(readFileSync(join(RK, 'fdt/k2-in-root-fdt.debugfs.dtb'))));
-    expect(rep.fdt.bytes).toEqual(new Uint8Array(readFileSync(join(RK, 'fdt/k1-out-root-fdt.FULL-from-memdump@0x189000.dtb'))));
+    expect(rep.fdt.bytes).toEqual(
+      new Uint8Array(readFileSync(join(RK, 'fdt/k1-out-root-fdt.FULL-from-memdump@0x189000.dtb'))),
+    );
     expect(rep.scratch).toBeNull();
   });
 
@@ -46,9 +48,28 @@ describe.skipIf(!existsSync(CORE))('real 7.2 handover at machine_kexec() (preser
     expect(subs[1]).toMatchObject({ kind: 'fdt', compatible: 'kho-test-v1' });
   });
 
-  it('the 7.x radix tree is reported as not yet decoded, not guessed', () => {
+  it("kho_radix_walk_tree(): the radix tracker decodes to tools/decode_kho.py's list of preserved blocks", () => {
     const t = r().tracker;
-    expect(t.decoded).toBe(false);
-    if (!t.decoded) expect(t.reason).toMatch(/kho-v4's radix-tree tracker is not yet decoded/);
+    if (!t.decoded) throw new Error(t.reason);
+    expect(t.kind).toBe('radix-tree');
+    expect(t.error).toBeUndefined();
+    const ref = JSON.parse(readFileSync(join(DECODED, 'k1-machine_kexec.json'), 'utf8')) as {
+      roots: Array<{
+        radix: {
+          preserved: Array<[string, number]>;
+          preserved_bytes: number;
+          table_pages: string[];
+          leaf_pages: string[];
+        };
+      }>;
+    };
+    const radix = ref.roots[0]!.radix;
+    const key = (b: { phys: number; order: number }) => `${b.phys}:${b.order}`;
+    expect(t.blocks.map(key).sort()).toEqual(
+      radix.preserved.map(([p, o]) => key({ phys: Number(p), order: o })).sort(),
+    );
+    expect(t.count).toBe(49);
+    expect(t.bytes).toBe(radix.preserved_bytes);
+    expect(new Set(t.metadataPages)).toEqual(new Set([...radix.table_pages, ...radix.leaf_pages].map(Number)));
   });
 });

@@ -5,7 +5,7 @@
 import { Host } from '../../../electron/host/host';
 import type { PreservedBlock, Report } from '../../../shared/views';
 
-export const REBOOT_STEP = 5; // builtin:test-kho: boot, insmod, finalize, kexec_load, reboot (kexec -e), boot, insmod
+const REBOOT_STEP = 5; // builtin:test-kho: boot, insmod, finalize, kexec_load, reboot (kexec -e), boot, insmod
 
 export interface SimDump {
   /** The vmcore at the jump: the handover pending, no kernel running. */
