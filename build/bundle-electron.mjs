@@ -26,7 +26,9 @@ const EXTERNAL = ['electron', ...builtinModules, ...builtinModules.map((m) => `n
 
 /** Every module a CommonJS bundle requires, in order of appearance. */
 export function requiredModules(code) {
-  return [...code.matchAll(/\brequire\(\s*(?:"([^"]*)"|'([^']*)'|([^)]*))\s*\)/g)].map((m) => m[1] ?? m[2] ?? `<dynamic: ${m[3]}>`);
+  return [...code.matchAll(/\brequire\(\s*(?:"([^"]*)"|'([^']*)'|([^)]*))\s*\)/g)].map(
+    (m) => m[1] ?? m[2] ?? `<dynamic: ${m[3]}>`,
+  );
 }
 
 async function bundleOne(root, outDir, name) {
@@ -64,15 +66,23 @@ export async function checkRequires(file, name) {
   const allowed = name === 'preload' ? (m) => m === 'electron' : (m) => m === 'electron' || isBuiltin(m);
   const foreign = requiredModules(await readFile(file, 'utf8')).filter((m) => !allowed(m));
   if (foreign.length > 0) {
-    const rule = name === 'preload' ? 'a sandboxed preload may require only "electron"' : 'only "electron" and Node builtins are available';
+    const rule =
+      name === 'preload'
+        ? 'a sandboxed preload may require only "electron"'
+        : 'only "electron" and Node builtins are available';
     throw new Error(`${file} requires ${foreign.join(', ')}; ${rule}`);
   }
 }
 
-export async function bundleElectron({ root = ROOT, outDir = path.join(root, 'dist-electron'), entries = Object.keys(ENTRIES) } = {}) {
+export async function bundleElectron({
+  root = ROOT,
+  outDir = path.join(root, 'dist-electron'),
+  entries = Object.keys(ENTRIES),
+} = {}) {
   const files = [];
   for (const name of entries) {
-    if (!(name in ENTRIES)) throw new Error(`unknown entry "${name}"; expected one of ${Object.keys(ENTRIES).join(', ')}`);
+    if (!(name in ENTRIES))
+      throw new Error(`unknown entry "${name}"; expected one of ${Object.keys(ENTRIES).join(', ')}`);
     await bundleOne(root, outDir, name);
     const file = path.join(outDir, `${name}.cjs`);
     await checkRequires(file, name);

@@ -43,7 +43,8 @@ module.exports = {
     // package.json's author.
     maintainer: 'KHO Lab developers',
     synopsis: 'Simulates Linux Kexec HandOver, page by page',
-    description: 'A desktop lab that simulates Linux Kexec HandOver (KHO) and the Live Update Orchestrator, page by page.',
+    description:
+      'A desktop lab that simulates Linux Kexec HandOver (KHO) and the Live Update Orchestrator, page by page.',
     executableName: 'kho-lab',
   },
   mac: {

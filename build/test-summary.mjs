@@ -11,6 +11,8 @@ try {
 }
 const passed = report.numPassedTests ?? 0;
 // Suites that failed to load count as failures too, so a broken file cannot pass silently.
-const failed = (report.numFailedTests ?? 0) + (report.testResults ?? []).filter((r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0).length;
+const failed =
+  (report.numFailedTests ?? 0) +
+  (report.testResults ?? []).filter((r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0).length;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

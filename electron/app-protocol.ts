@@ -86,7 +86,8 @@ export function resolveAppUrl(url: string, root: string): Resolved {
   } catch {
     return { status: 400, reason: `not a URL: ${JSON.stringify(url)}` };
   }
-  if (u.protocol !== `${APP_SCHEME}:` || u.host !== APP_HOST) return { status: 404, reason: `${url}: not served by ${APP_ORIGIN}` };
+  if (u.protocol !== `${APP_SCHEME}:` || u.host !== APP_HOST)
+    return { status: 404, reason: `${url}: not served by ${APP_ORIGIN}` };
   let rel: string;
   try {
     rel = decodeURIComponent(u.pathname);
@@ -103,14 +104,21 @@ export function resolveAppUrl(url: string, root: string): Resolved {
 
 /** Headers every response carries, refusals included. */
 function headers(contentType: string): Record<string, string> {
-  return { 'Content-Type': contentType, 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' };
+  return {
+    'Content-Type': contentType,
+    'Content-Security-Policy': CSP,
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': 'no-cache',
+  };
 }
 
-const refusal = (status: number, reason: string) => new Response(reason, { status, headers: headers('text/plain; charset=utf-8') });
+const refusal = (status: number, reason: string) =>
+  new Response(reason, { status, headers: headers('text/plain; charset=utf-8') });
 
 /** Answers one request for a file of the renderer build in `root`. Never throws. */
 export async function handleAppRequest(request: Request, root: string): Promise<Response> {
-  if (request.method !== 'GET' && request.method !== 'HEAD') return refusal(405, `${request.method}: only GET and HEAD`);
+  if (request.method !== 'GET' && request.method !== 'HEAD')
+    return refusal(405, `${request.method}: only GET and HEAD`);
   const r = resolveAppUrl(request.url, root);
   if ('status' in r) return refusal(r.status, r.reason);
   let body: Buffer;
@@ -119,9 +127,15 @@ export async function handleAppRequest(request: Request, root: string): Promise<
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const missing = code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR';
-    return refusal(missing ? 404 : 500, `${new URL(request.url).pathname}: ${missing ? 'not found' : (e as Error).message}`);
+    return refusal(
+      missing ? 404 : 500,
+      `${new URL(request.url).pathname}: ${missing ? 'not found' : (e as Error).message}`,
+    );
   }
-  return new Response(request.method === 'HEAD' ? null : new Uint8Array(body), { status: 200, headers: headers(mimeType(r.file)) });
+  return new Response(request.method === 'HEAD' ? null : new Uint8Array(body), {
+    status: 200,
+    headers: headers(mimeType(r.file)),
+  });
 }
 
 /** Serves app://kho-lab/ from `root` (dist/renderer) for the default session. Call once, when ready. */

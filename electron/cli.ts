@@ -55,7 +55,20 @@ class BadInput extends Error {}
 function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string | true> } {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
-  const valued = new Set(['--ram', '--seed', '--json', '--export-fdt', '--export-vmcore', '--at', '--size', '--order', '--sparse', '--files', '--holes', '--csv']);
+  const valued = new Set([
+    '--ram',
+    '--seed',
+    '--json',
+    '--export-fdt',
+    '--export-vmcore',
+    '--at',
+    '--size',
+    '--order',
+    '--sparse',
+    '--files',
+    '--holes',
+    '--csv',
+  ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a.startsWith('--')) {
@@ -98,7 +111,10 @@ function fdtCommand(file: string, io: CliIo, dts: boolean): number {
   }
   const fdt = decodeFdt(bytes);
   if (!fdt.ok) {
-    const what = fdt.error === 'FDT_ERR_BADMAGIC' || bytes.length === 0 ? 'not a flattened devicetree' : 'corrupt flattened devicetree';
+    const what =
+      fdt.error === 'FDT_ERR_BADMAGIC' || bytes.length === 0
+        ? 'not a flattened devicetree'
+        : 'corrupt flattened devicetree';
     throw new BadInput(`${file}: ${what}: ${fdt.message} [${fdt.error}]`);
   }
   if (dts) {
@@ -106,7 +122,9 @@ function fdtCommand(file: string, io: CliIo, dts: boolean): number {
     return EXIT_OK;
   }
   const h = fdt.header;
-  io.out(`${file}: flattened devicetree v${h.version}, ${h.totalsize} bytes (struct ${h.sizeDtStruct}, strings ${h.sizeDtStrings}), boot cpu ${h.bootCpuidPhys}`);
+  io.out(
+    `${file}: flattened devicetree v${h.version}, ${h.totalsize} bytes (struct ${h.sizeDtStruct}, strings ${h.sizeDtStrings}), boot cpu ${h.bootCpuidPhys}`,
+  );
   for (const [addr, size] of fdt.memReserve) io.out(`/memreserve/ 0x${addr.toString(16)} 0x${size.toString(16)}`);
   for (const line of describeFdt(fdt.root)) io.out(line);
   return EXIT_OK;
@@ -114,20 +132,32 @@ function fdtCommand(file: string, io: CliIo, dts: boolean): number {
 
 function summaryLines(r: Report): string[] {
   const lines = [`scenario ${r.scenario}: ${r.ok ? 'PASS' : 'FAIL'} — ${r.steps.length} steps, RAM hash ${r.ramHash}`];
-  for (const s of r.steps) lines.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${String(s.index).padStart(3)} ${s.label} — ${s.message}`);
+  for (const s of r.steps)
+    lines.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${String(s.index).padStart(3)} ${s.label} — ${s.message}`);
   if (r.panicked) {
     const refused = r.steps.length - r.panicked.step;
-    lines.push(`KERNEL PANIC at step ${r.panicked.step}: Kernel panic - not syncing: ${r.panicked.reason}${refused ? ` (${refused} later step${refused === 1 ? '' : 's'} refused)` : ''}`);
+    lines.push(
+      `KERNEL PANIC at step ${r.panicked.step}: Kernel panic - not syncing: ${r.panicked.reason}${refused ? ` (${refused} later step${refused === 1 ? '' : 's'} refused)` : ''}`,
+    );
   }
   const sum = r.summary;
   if (sum) {
-    lines.push(`memory: ${formatBytes(sum.totalPages * PAGE_SIZE)} RAM, ${formatBytes(sum.managedPages * PAGE_SIZE)} managed`);
-    lines.push(`  free: ${Object.entries(sum.freePages).map(([mt, n]) => `${mt} ${formatBytes(n * PAGE_SIZE)}`).join(', ')}`);
+    lines.push(
+      `memory: ${formatBytes(sum.totalPages * PAGE_SIZE)} RAM, ${formatBytes(sum.managedPages * PAGE_SIZE)} managed`,
+    );
+    lines.push(
+      `  free: ${Object.entries(sum.freePages)
+        .map(([mt, n]) => `${mt} ${formatBytes(n * PAGE_SIZE)}`)
+        .join(', ')}`,
+    );
     lines.push(`  buddyinfo (free blocks per order 0..10): ${sum.freeBlocksByOrder.join(' ')}`);
-    lines.push(`  memblock: ${sum.memblock.memoryRegions} memory regions, ${sum.memblock.reservedRegions} reserved regions (${formatBytes(sum.memblock.reservedBytes)})`);
+    lines.push(
+      `  memblock: ${sum.memblock.memoryRegions} memory regions, ${sum.memblock.reservedRegions} reserved regions (${formatBytes(sum.memblock.reservedBytes)})`,
+    );
     for (const style of CATEGORY_STYLES) {
       const pages = sum.categoryPages[style.id] ?? 0;
-      if (pages > 0 && style.key !== 'Hole') lines.push(`  ${style.label.padEnd(24)} ${formatBytes(pages * PAGE_SIZE)}`);
+      if (pages > 0 && style.key !== 'Hole')
+        lines.push(`  ${style.label.padEnd(24)} ${formatBytes(pages * PAGE_SIZE)}`);
     }
   }
   return lines;
@@ -157,7 +187,8 @@ async function exportFdt(host: Host, path: string): Promise<void> {
   if (!phys) throw new BadInput('--export-fdt: this machine has no KHO root FDT (boot with kho=on)');
   const fdt = await host.fdt(phys);
   if (!fdt.ok) throw new BadInput(`--export-fdt: ${fdt.error.message}`);
-  if (fdt.value.error) throw new BadInput(`--export-fdt: the FDT at 0x${phys.toString(16)} does not decode: ${fdt.value.error}`);
+  if (fdt.value.error)
+    throw new BadInput(`--export-fdt: the FDT at 0x${phys.toString(16)} does not decode: ${fdt.value.error}`);
   writeAtomic(path, fdt.value.bytes, '--export-fdt');
 }
 
@@ -185,12 +216,20 @@ function writeChunksAtomic(path: string, chunks: Iterable<Uint8Array>, option: s
  * `--export-vmcore FILE [--at STEP] [--vmcore-all]`: moves the timeline to the step (by default
  * just after the last kexec -e, else the end), writes the vmcore, and moves back to the end.
  */
-async function exportVmcore(host: Host, scenario: Scenario, path: string, at: string | true | undefined, all: boolean): Promise<string> {
+async function exportVmcore(
+  host: Host,
+  scenario: Scenario,
+  path: string,
+  at: string | true | undefined,
+  all: boolean,
+): Promise<string> {
   const n = scenario.steps.length;
   let step: number;
   if (typeof at === 'string') {
     if (!/^\d+$/.test(at) || Number(at) < 1 || Number(at) > n) {
-      throw new BadInput(`--at: "${at}" is not a step of this scenario (steps are numbered 1..${n}, as the run prints them)`);
+      throw new BadInput(
+        `--at: "${at}" is not a step of this scenario (steps are numbered 1..${n}, as the run prints them)`,
+      );
     }
     step = Number(at);
   } else {
@@ -251,7 +290,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (!merged.ok) throw new BadInput(merged.error.message);
     scenario = merged.value;
 
-    const host = new Host({ onProgress: (p) => io.progress?.(`${p.label}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%`) });
+    const host = new Host({
+      onProgress: (p) => io.progress?.(`${p.label}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%`),
+    });
     const loaded = await host.loadScenario(JSON.stringify(scenario), ref);
     if (!loaded.ok) throw new BadInput(loaded.error.message);
     const report = await host.report();
@@ -263,9 +304,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (typeof json === 'string') writeAtomic(json, JSON.stringify(r, null, 2) + '\n', '--json');
     const fdtOut = flags.get('--export-fdt');
     if (typeof fdtOut === 'string') await exportFdt(host, fdtOut);
-    if (typeof vmcoreOut === 'string') io.out(await exportVmcore(host, scenario, vmcoreOut, flags.get('--at'), flags.has('--vmcore-all')));
+    if (typeof vmcoreOut === 'string')
+      io.out(await exportVmcore(host, scenario, vmcoreOut, flags.get('--at'), flags.has('--vmcore-all')));
     const invalid = r.steps.filter((s) => s.invalid);
-    if (invalid.length) throw new BadInput(invalid.map((s) => `${ref}: step ${s.index} (${s.label}): ${s.message}`).join('\n'));
+    if (invalid.length)
+      throw new BadInput(invalid.map((s) => `${ref}: step ${s.index} (${s.label}): ${s.message}`).join('\n'));
     return r.ok ? EXIT_OK : EXIT_CHECK_FAILED;
   } catch (e) {
     if (e instanceof BadInput) {
@@ -283,12 +326,19 @@ export function compareLines(c: MemfdCompare): string[] {
   const lines = [
     `${c.spec.files} × ${formatBytes(c.spec.size)} memfd, order ${c.spec.order}, sparse ${c.spec.sparse}, holes ${c.spec.holes}: ${c.populatedPages.toLocaleString('en-US')} pages populated, on a ${formatBytes(c.ramBytes)} machine`,
     '',
-    ...rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()),
+    ...rows.map((r) =>
+      r
+        .map((cell, col) => cell.padEnd(widths[col]!))
+        .join('  ')
+        .trimEnd(),
+    ),
   ];
   for (const f of c.formats) if (f.error) lines.push('', `${f.compatible}: ${f.error}`);
   for (const f of c.formats) {
     if (!f.ok) continue;
-    const span = f.layout.length ? `${hex(f.layout[0]![0] * PAGE_SIZE)}–${hex((f.layout.at(-1)![0] + f.layout.at(-1)![1]) * PAGE_SIZE)}` : 'none';
+    const span = f.layout.length
+      ? `${hex(f.layout[0]![0] * PAGE_SIZE)}–${hex((f.layout.at(-1)![0] + f.layout.at(-1)![1]) * PAGE_SIZE)}`
+      : 'none';
     lines.push('', `${f.compatible}: metadata in ${f.layout.length} physical run(s), ${span}; the next kernel would:`);
     for (const step of f.restoreSteps) lines.push(`  ${step}`);
   }
@@ -316,8 +366,13 @@ async function compareCommand(flags: Map<string, string | true>, io: CliIo): Pro
     holes: flags.get('--holes'),
     seed: num('--seed'),
   });
-  if (!spec.success) throw new BadInput(describeIssues('compare-memfd', spec.error).replace(/: (size|order|sparse|files|holes|seed):/, ': --$1:'));
-  const host = new Host({ onProgress: (p) => io.progress?.(`${p.label}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%`) });
+  if (!spec.success)
+    throw new BadInput(
+      describeIssues('compare-memfd', spec.error).replace(/: (size|order|sparse|files|holes|seed):/, ': --$1:'),
+    );
+  const host = new Host({
+    onProgress: (p) => io.progress?.(`${p.label}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%`),
+  });
   const r = await host.compareMemfd(spec.data);
   if (!r.ok) throw new BadInput(r.error.message);
   for (const line of compareLines(r.value)) io.out(line);
@@ -332,7 +387,6 @@ async function listBuiltins(): Promise<Record<string, string>> {
   const r = await new Host().builtins();
   return r.ok ? Object.fromEntries(r.value.map((b) => [b.name, b.description])) : {};
 }
-
 
 const isMain = process.argv[1] && /cli\.(ts|js|cjs|mjs)$/.test(process.argv[1]);
 if (isMain) {

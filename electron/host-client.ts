@@ -68,7 +68,8 @@ export function startHostClient(opts: HostClientOptions): HostClient {
       const now = Date.now();
       deaths.push(now);
       while (deaths.length > 0 && deaths[0]! < now - windowMs) deaths.shift();
-      if (deaths.length > maxRestarts) gaveUp = `the engine host stopped ${deaths.length} times within ${Math.round(windowMs / 1000)} s (last: ${reason}); restart KHO Lab`;
+      if (deaths.length > maxRestarts)
+        gaveUp = `the engine host stopped ${deaths.length} times within ${Math.round(windowMs / 1000)} s (last: ${reason}); restart KHO Lab`;
       rpc.failAll(gaveUp ?? message);
     });
     return w;
@@ -84,7 +85,11 @@ export function startHostClient(opts: HostClientOptions): HostClient {
       worker ??= spawn();
       worker.postMessage(req);
     } catch (e) {
-      rpc.receive({ kind: 'result', id: req.id, result: fail('unavailable', `${req.method}: cannot reach the engine host: ${(e as Error).message}`) });
+      rpc.receive({
+        kind: 'result',
+        id: req.id,
+        result: fail('unavailable', `${req.method}: cannot reach the engine host: ${(e as Error).message}`),
+      });
     }
   }
 

@@ -20,7 +20,12 @@ export interface IpcOptions {
   isTrustedSender: (event: IpcMainInvokeEvent) => boolean;
 }
 
-export async function handleCall(opts: IpcOptions, event: IpcMainInvokeEvent, method: unknown, args: unknown): Promise<Result<unknown>> {
+export async function handleCall(
+  opts: IpcOptions,
+  event: IpcMainInvokeEvent,
+  method: unknown,
+  args: unknown,
+): Promise<Result<unknown>> {
   try {
     if (!opts.isTrustedSender(event)) {
       return fail('invalid-argument', `${String(method)}: refused, the call does not come from the KHO Lab window`);
@@ -58,13 +63,20 @@ export interface SaveIpcOptions {
   save: (request: SaveTextRequest) => Promise<Result<SaveTextOutcome>>;
 }
 
-export async function handleSave(opts: SaveIpcOptions, event: IpcMainInvokeEvent, args: unknown[]): Promise<Result<SaveTextOutcome>> {
+export async function handleSave(
+  opts: SaveIpcOptions,
+  event: IpcMainInvokeEvent,
+  args: unknown[],
+): Promise<Result<SaveTextOutcome>> {
   try {
-    if (!opts.isTrustedSender(event)) return fail('invalid-argument', 'saveText: refused, the call does not come from the KHO Lab window');
+    if (!opts.isTrustedSender(event))
+      return fail('invalid-argument', 'saveText: refused, the call does not come from the KHO Lab window');
     if (args.length !== 1) return fail('invalid-argument', `saveText: expected one argument, got ${args.length}`);
     const r = SaveTextSchema.safeParse(args[0]);
     if (!r.success) {
-      const detail = r.error.issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : 'argument'}: ${i.message}`).join('; ');
+      const detail = r.error.issues
+        .map((i) => `${i.path.length ? i.path.map(String).join('.') : 'argument'}: ${i.message}`)
+        .join('; ');
       return fail('invalid-argument', `saveText: ${detail}`);
     }
     return await opts.save(r.data);

@@ -50,7 +50,12 @@ function start(): void {
     registerAppProtocol(protocol, paths.rendererRoot);
     secureSession(session.defaultSession);
     const isTrustedSender = (event: IpcMainInvokeEvent) => isOwnFrame(win, event.senderFrame);
-    const menu: MenuDeps = { api: host.client, window: () => win, notify: (action) => send(MENU_CHANNEL, action), isDev: !app.isPackaged };
+    const menu: MenuDeps = {
+      api: host.client,
+      window: () => win,
+      notify: (action) => send(MENU_CHANNEL, action),
+      isDev: !app.isPackaged,
+    };
     registerIpc({ ipcMain, api: host.client, isTrustedSender });
     registerSave({ ipcMain, isTrustedSender, save: (request) => saveText(menu, request) });
     installMenu(menu);

@@ -8,7 +8,15 @@
  * saveText writes the renderer's own exports (the memfd comparison) the same way, to a path only
  * the save dialog chooses, and answers a Result the renderer shows instead of an error box.
  */
-import { Menu, app, dialog, type BrowserWindow, type MenuItemConstructorOptions, type OpenDialogOptions, type SaveDialogOptions } from 'electron';
+import {
+  Menu,
+  app,
+  dialog,
+  type BrowserWindow,
+  type MenuItemConstructorOptions,
+  type OpenDialogOptions,
+  type SaveDialogOptions,
+} from 'electron';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result, type SimApi } from '../shared/api';
@@ -31,7 +39,8 @@ const JSON_FILTERS = [{ name: 'JSON', extensions: ['json'] }];
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 /** A default file name from a scenario name, which may hold anything a user typed. */
-const fileName = (base: string, suffix: string) => `${base.replace(/[^\w.-]+/g, '-').replace(/^[.-]+/, '') || 'kho-lab'}${suffix}`;
+const fileName = (base: string, suffix: string) =>
+  `${base.replace(/[^\w.-]+/g, '-').replace(/^[.-]+/, '') || 'kho-lab'}${suffix}`;
 /** An error text that names the file: the host's messages already start with it, fs errors may not. */
 const naming = (file: string, problem: string) => (problem.startsWith(file) ? problem : `${file}\n\n${problem}`);
 
@@ -73,7 +82,8 @@ export function openScenario(deps: MenuDeps): Promise<void> {
     let text: string;
     try {
       const { size } = await stat(file);
-      if (size > MAX_SCENARIO_BYTES) throw new Error(`the file is ${size} bytes; scenarios are limited to ${MAX_SCENARIO_BYTES} bytes`);
+      if (size > MAX_SCENARIO_BYTES)
+        throw new Error(`the file is ${size} bytes; scenarios are limited to ${MAX_SCENARIO_BYTES} bytes`);
       text = await readFile(file, 'utf8');
     } catch (e) {
       dialog.showErrorBox(title, naming(file, message(e)));
@@ -93,7 +103,11 @@ export function saveScenario(deps: MenuDeps): Promise<void> {
   return guarded(title, async () => {
     const r = await deps.api.scenario();
     if (!r.ok) return dialog.showErrorBox(title, r.error.message);
-    const file = await savePath(deps, { title: 'Save Scenario', defaultPath: fileName(r.value.name, '.json'), filters: JSON_FILTERS });
+    const file = await savePath(deps, {
+      title: 'Save Scenario',
+      defaultPath: fileName(r.value.name, '.json'),
+      filters: JSON_FILTERS,
+    });
     if (file) await writeJson(title, file, r.value);
   });
 }
@@ -103,7 +117,11 @@ export function exportReport(deps: MenuDeps): Promise<void> {
   return guarded(title, async () => {
     const r = await deps.api.report();
     if (!r.ok) return dialog.showErrorBox(title, r.error.message);
-    const file = await savePath(deps, { title: 'Export Report', defaultPath: fileName(r.value.scenario, '-report.json'), filters: JSON_FILTERS });
+    const file = await savePath(deps, {
+      title: 'Export Report',
+      defaultPath: fileName(r.value.scenario, '-report.json'),
+      filters: JSON_FILTERS,
+    });
     if (file) await writeJson(title, file, r.value);
   });
 }
@@ -161,7 +179,11 @@ export async function saveText(deps: MenuDeps, request: SaveTextRequest): Promis
   const suggested = fileName(base.toLowerCase().endsWith(ext) ? base.slice(0, -ext.length) : base, ext);
   let file: string | null;
   try {
-    file = await savePath(deps, { title: `Export ${request.kind.toUpperCase()}`, defaultPath: suggested, filters: [SAVE_FILTERS[request.kind]] });
+    file = await savePath(deps, {
+      title: `Export ${request.kind.toUpperCase()}`,
+      defaultPath: suggested,
+      filters: [SAVE_FILTERS[request.kind]],
+    });
   } catch (e) {
     return fail('unavailable', `save dialog: ${message(e)}`);
   }
@@ -224,7 +246,8 @@ export function menuTemplate(deps: MenuDeps): MenuItemConstructorOptions[] {
     submenu: [{ label: 'About KHO Lab', click: () => void showAbout(deps) }],
   };
   // macOS puts the application's own menu first; elsewhere File leads.
-  const appMenu: MenuItemConstructorOptions[] = (deps.platform ?? process.platform) === 'darwin' ? [{ role: 'appMenu' }] : [];
+  const appMenu: MenuItemConstructorOptions[] =
+    (deps.platform ?? process.platform) === 'darwin' ? [{ role: 'appMenu' }] : [];
   return [...appMenu, file, view, help];
 }
 

@@ -10,7 +10,16 @@
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import { SIM_METHODS, fail, type Result, type SimApi } from '../shared/api';
 import type { Progress } from '../shared/views';
-import { CALL_CHANNEL, MENU_CHANNEL, PROGRESS_CHANNEL, SAVE_CHANNEL, type KhoLabBridge, type MenuAction, type SaveTextOutcome, type SaveTextRequest } from '../shared/bridge';
+import {
+  CALL_CHANNEL,
+  MENU_CHANNEL,
+  PROGRESS_CHANNEL,
+  SAVE_CHANNEL,
+  type KhoLabBridge,
+  type MenuAction,
+  type SaveTextOutcome,
+  type SaveTextRequest,
+} from '../shared/bridge';
 
 function subscribe<T>(channel: string, listener: (payload: T) => void): () => void {
   const relay = (_event: IpcRendererEvent, payload: T) => listener(payload);
@@ -23,21 +32,25 @@ function subscribe<T>(channel: string, listener: (payload: T) => void): () => vo
 function call(method: string, args: unknown[]): Promise<Result<unknown>> {
   // invoke rejects only when the transport fails (e.g. an argument that cannot be cloned);
   // the API promises Results, so that becomes one too.
-  return ipcRenderer.invoke(CALL_CHANNEL, method, args).catch((e: unknown) =>
-    fail('unavailable', `${method}: ${e instanceof Error ? e.message : String(e)}`),
-  );
+  return ipcRenderer
+    .invoke(CALL_CHANNEL, method, args)
+    .catch((e: unknown) => fail('unavailable', `${method}: ${e instanceof Error ? e.message : String(e)}`));
 }
 
 // Generated from SIM_METHODS so the bridge cannot fall behind the API; the cast is the one place
 // where "one forwarding function per method" is taken as implementing SimApi.
-const methods = Object.fromEntries(SIM_METHODS.map((m) => [m, (...args: unknown[]) => call(m, args)])) as unknown as SimApi;
+const methods = Object.fromEntries(
+  SIM_METHODS.map((m) => [m, (...args: unknown[]) => call(m, args)]),
+) as unknown as SimApi;
 
 const bridge: KhoLabBridge = {
   ...methods,
   onProgress: (listener: (p: Progress) => void) => subscribe(PROGRESS_CHANNEL, listener),
   onMenu: (listener: (action: MenuAction) => void) => subscribe(MENU_CHANNEL, listener),
   saveText: (request: SaveTextRequest): Promise<Result<SaveTextOutcome>> =>
-    ipcRenderer.invoke(SAVE_CHANNEL, request).catch((e: unknown) => fail('unavailable', `saveText: ${e instanceof Error ? e.message : String(e)}`)),
+    ipcRenderer
+      .invoke(SAVE_CHANNEL, request)
+      .catch((e: unknown) => fail('unavailable', `saveText: ${e instanceof Error ? e.message : String(e)}`)),
 };
 
 contextBridge.exposeInMainWorld('khoLab', bridge);

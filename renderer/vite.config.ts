@@ -18,7 +18,9 @@ const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 export function cspMeta(): Plugin {
   return {
     name: 'kho-lab-csp-meta',
-    transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: META_CSP }, injectTo: 'head-prepend' }],
+    transformIndexHtml: () => [
+      { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: META_CSP }, injectTo: 'head-prepend' },
+    ],
   };
 }
 

@@ -11,7 +11,17 @@ import { type MemfdCompare, MemfdCompareSpecSchema, type MemfdCompareSpecInput }
 import { MachineConfigSchema, type MachineConfigInput } from './machine-config';
 import type { Scenario } from './scenario';
 import type {
-  BuiltinScenario, ChunkView, FdtView, KhoView, MapView, MapViewRequest, PageInfo, Progress, Report, SessionState, StepOutcome,
+  BuiltinScenario,
+  ChunkView,
+  FdtView,
+  KhoView,
+  MapView,
+  MapViewRequest,
+  PageInfo,
+  Progress,
+  Report,
+  SessionState,
+  StepOutcome,
   TraceEvent,
 } from './views';
 import { type AnnotatedStruct, type LuoView, RECORD_KINDS, type RecordRequest, type UserspaceView } from './views';
@@ -26,9 +36,13 @@ export interface ApiError extends Failure {
 export type Result<T> = AnyResult<T, ApiError>;
 
 export { ok };
-export const fail = (code: ApiError['code'], message: string): Result<never> => ({ ok: false, error: { code, message } });
+export const fail = (code: ApiError['code'], message: string): Result<never> => ({
+  ok: false,
+  error: { code, message },
+});
 /** A host-side Result turned into the API's: a failure is the caller's (`code`, invalid-argument by default). */
-export const asApi = <T>(r: AnyResult<T>, code: ApiError['code'] = 'invalid-argument'): Result<T> => (r.ok ? r : { ok: false, error: { ...r.error, code } });
+export const asApi = <T>(r: AnyResult<T>, code: ApiError['code'] = 'invalid-argument'): Result<T> =>
+  r.ok ? r : { ok: false, error: { ...r.error, code } };
 
 export interface SimApi {
   /** Replaces the machine with a new, powered-off one; history starts again. */
@@ -78,7 +92,11 @@ export interface SimApi {
 
 export type SimMethod = keyof SimApi;
 
-const Pfn = z.number().int().min(0).max(2 ** 40);
+const Pfn = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 40);
 
 /** Argument schemas, one tuple per method: main validates with these before the host sees a call. */
 const SIM_ARGS = {
@@ -87,11 +105,17 @@ const SIM_ARGS = {
   goto: z.tuple([z.number().int().min(0).max(1_000_000)]),
   state: z.tuple([]),
   mapView: z.tuple([
-    z.object({
-      firstPfn: Pfn,
-      pagesPerCell: z.number().int().min(1).max(2 ** 30),
-      cells: z.number().int().min(1).max(4_194_304),
-    }).strict(),
+    z
+      .object({
+        firstPfn: Pfn,
+        pagesPerCell: z
+          .number()
+          .int()
+          .min(1)
+          .max(2 ** 30),
+        cells: z.number().int().min(1).max(4_194_304),
+      })
+      .strict(),
   ]),
   page: z.tuple([Pfn]),
   events: z.tuple([z.number().int().min(0), z.number().int().min(1).max(100_000)]),
@@ -100,19 +124,49 @@ const SIM_ARGS = {
   scenario: z.tuple([]),
   report: z.tuple([]),
   builtins: z.tuple([]),
-  readPhys: z.tuple([z.number().int().min(0).max(2 ** 52), z.number().int().min(0).max(65536)]),
+  readPhys: z.tuple([
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 52),
+    z.number().int().min(0).max(65536),
+  ]),
   kho: z.tuple([]),
-  fdt: z.tuple([z.number().int().min(0).max(2 ** 52)]),
-  chunks: z.tuple([z.number().int().min(0).max(2 ** 52)]),
+  fdt: z.tuple([
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 52),
+  ]),
+  chunks: z.tuple([
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 52),
+  ]),
   vmcore: z.tuple([z.boolean()]),
   userspace: z.tuple([]),
   luo: z.tuple([]),
   records: z.tuple([
-    z.object({
-      kind: z.enum(RECORD_KINDS),
-      phys: z.number().int().min(0).max(2 ** 52),
-      count: z.number().int().min(0).max(1 << 20).optional(),
-    }).strict(),
+    z
+      .object({
+        kind: z.enum(RECORD_KINDS),
+        phys: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 52),
+        count: z
+          .number()
+          .int()
+          .min(0)
+          .max(1 << 20)
+          .optional(),
+      })
+      .strict(),
   ]),
   compareMemfd: z.tuple([MemfdCompareSpecSchema]),
 } as const satisfies Record<SimMethod, z.ZodTuple>;
@@ -125,7 +179,10 @@ export type ValidatedCall = { method: SimMethod; args: unknown[] };
  * Checks that `method` is a SimApi method and `args` fit its schema; returns the parsed
  * (defaults-applied) arguments or a message naming what was wrong.
  */
-export function validateCall(method: unknown, args: unknown): { ok: true; call: ValidatedCall } | { ok: false; message: string } {
+export function validateCall(
+  method: unknown,
+  args: unknown,
+): { ok: true; call: ValidatedCall } | { ok: false; message: string } {
   if (typeof method !== 'string' || !Object.hasOwn(SIM_ARGS, method)) {
     return { ok: false, message: `unknown API method ${JSON.stringify(method)}` };
   }

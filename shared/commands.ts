@@ -12,7 +12,10 @@ const Process = Name.describe('name of a simulated process');
 const Fd = z.number().int().min(0).max(1023);
 const Order = z.number().int().min(0).max(MAX_PAGE_ORDER);
 /** A LUO token (u64): a number, or a hex string such as "0x1A" for values past 2^53. */
-const Token = z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().regex(/^0x[0-9a-fA-F]{1,16}$/)]);
+const Token = z.union([
+  z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  z.string().regex(/^0x[0-9a-fA-F]{1,16}$/),
+]);
 /** A session name as userspace passes it: the kernel, not the schema, refuses empty or too-long names. */
 const SessionName = z.string().max(256);
 /**
@@ -34,7 +37,24 @@ const WriteDataSchema = z.union([
 export type WriteData = z.infer<typeof WriteDataSchema>;
 
 /** An errno a step expects; the step passes only if the kernel answers with exactly this. */
-const ExpectErrno = z.enum(['EINVAL', 'ENOMEM', 'EBUSY', 'ENOENT', 'EEXIST', 'ENOSPC', 'EIO', 'EAGAIN', 'EADDRNOTAVAIL', 'EOPNOTSUPP', 'EBADF', 'EFBIG', 'EPERM', 'ESRCH', 'E2BIG', 'ENOTTY']);
+const ExpectErrno = z.enum([
+  'EINVAL',
+  'ENOMEM',
+  'EBUSY',
+  'ENOENT',
+  'EEXIST',
+  'ENOSPC',
+  'EIO',
+  'EAGAIN',
+  'EADDRNOTAVAIL',
+  'EOPNOTSUPP',
+  'EBADF',
+  'EFBIG',
+  'EPERM',
+  'ESRCH',
+  'E2BIG',
+  'ENOTTY',
+]);
 
 const step = <O extends string, T extends z.ZodRawShape>(op: O, shape: T) =>
   z.object({ op: z.literal(op), expect: ExpectErrno.optional(), ...shape }).strict();
@@ -67,7 +87,12 @@ export const CommandSchema = z.discriminatedUnion('op', [
     order: Order.default(0),
     /** Allocate folios (compound pages, __GFP_COMP) instead of plain high-order blocks. */
     folio: z.boolean().default(false),
-    count: z.number().int().min(1).max(1 << 24).default(1),
+    count: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 24)
+      .default(1),
     gfp: z.enum(['GFP_KERNEL', 'GFP_HIGHUSER_MOVABLE']).default('GFP_KERNEL'),
     nid: z.number().int().min(0).max(3).optional(),
   }),
@@ -132,7 +157,10 @@ export const CommandSchema = z.discriminatedUnion('op', [
    * value: `hex` bytes, a NUL-terminated `string`, or a little-endian `u64`.
    */
   step('poke', {
-    phys: z.string().regex(/^0x[0-9a-fA-F]{1,16}$/).optional(),
+    phys: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{1,16}$/)
+      .optional(),
     fdt: z.string().min(1).max(64).optional(),
     property: z.string().min(1).max(64).optional(),
     hex: z.string().max(8192).optional(),
@@ -152,7 +180,8 @@ export type CommandOp = Command['op'];
 export const COMMAND_OPS = CommandSchema.options.map((o) => o.shape.op.value) as CommandOp[];
 
 /** A token as the selftests print it: 0x1a. */
-export const tokenText = (t: number | string): string => (typeof t === 'string' ? t.toLowerCase() : `0x${t.toString(16)}`);
+export const tokenText = (t: number | string): string =>
+  typeof t === 'string' ? t.toLowerCase() : `0x${t.toString(16)}`;
 
 /** ", size 4" when an ioctl step sets its own argument size (and ", trailing 0xff" past the struct). */
 const sz = (c: { size?: number; trailing?: number }): string =>
@@ -175,7 +204,12 @@ export function describeCommand(c: Command): string {
     case 'fallocate':
       return `${c.process}: fallocate(${c.fd}, ${c.punchHole ? 'PUNCH_HOLE, ' : ''}${size(c.offset)}, ${size(c.length)})`;
     case 'write': {
-      const what = 'random' in c.data ? 'random' : 'fill' in c.data ? `0x${c.data.fill.toString(16)}` : JSON.stringify(c.data.text.slice(0, 24));
+      const what =
+        'random' in c.data
+          ? 'random'
+          : 'fill' in c.data
+            ? `0x${c.data.fill.toString(16)}`
+            : JSON.stringify(c.data.text.slice(0, 24));
       return `${c.process}: write(${c.fd}, ${what}${c.length !== undefined ? `, ${size(c.length)}` : ''})${c.offset ? ` @ ${size(c.offset)}` : ''}`;
     }
     case 'close':
@@ -217,12 +251,21 @@ export function describeCommand(c: Command): string {
     case 'reboot':
       return 'kexec -e';
     case 'insmod': {
-      const p = Object.entries(c.params).map(([key, v]) => `${key}=${v}`).join(' ');
+      const p = Object.entries(c.params)
+        .map(([key, v]) => `${key}=${v}`)
+        .join(' ');
       return `insmod ${c.module}${p ? ' ' + p : ''}`;
     }
     case 'poke': {
       const where = c.phys !== undefined ? c.phys : `${c.fdt ?? '?'}/${c.property ?? '?'}`;
-      const what = c.hex !== undefined ? c.hex.slice(0, 16) : c.string !== undefined ? JSON.stringify(c.string.slice(0, 24)) : c.u64 !== undefined ? tokenText(c.u64) : '';
+      const what =
+        c.hex !== undefined
+          ? c.hex.slice(0, 16)
+          : c.string !== undefined
+            ? JSON.stringify(c.string.slice(0, 24))
+            : c.u64 !== undefined
+              ? tokenText(c.u64)
+              : '';
       return `poke ${where} = ${what}`;
     }
     case 'expect_free':

@@ -17,8 +17,13 @@ export const MemfdCompareSpecSchema = z
   .object({
     /** Size of each memfd. */
     size: SizeSchema.superRefine((n, ctx) => {
-      if (n < PAGE_SIZE || n % PAGE_SIZE) ctx.addIssue({ code: 'custom', message: `memfd size ${n} must be a positive multiple of 4 KiB` });
-      else if (n > COMPARE_MAX_BYTES) ctx.addIssue({ code: 'custom', message: `memfd size ${formatBytes(n)} is above the ${formatBytes(COMPARE_MAX_BYTES)} the compare machine can hold` });
+      if (n < PAGE_SIZE || n % PAGE_SIZE)
+        ctx.addIssue({ code: 'custom', message: `memfd size ${n} must be a positive multiple of 4 KiB` });
+      else if (n > COMPARE_MAX_BYTES)
+        ctx.addIssue({
+          code: 'custom',
+          message: `memfd size ${formatBytes(n)} is above the ${formatBytes(COMPARE_MAX_BYTES)} the compare machine can hold`,
+        });
     }),
     /** Folio order the page cache uses: 0 (4 KiB), 9 (2 MiB) or a seeded mix of both per 2 MiB. */
     order: z.enum(['0', '9', 'mixed']).default('0'),
@@ -34,7 +39,12 @@ export const MemfdCompareSpecSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    if (s.size * s.files > COMPARE_MAX_BYTES) ctx.addIssue({ code: 'custom', path: ['files'], message: `${s.files} files of ${formatBytes(s.size)} exceed ${formatBytes(COMPARE_MAX_BYTES)}` });
+    if (s.size * s.files > COMPARE_MAX_BYTES)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['files'],
+        message: `${s.files} files of ${formatBytes(s.size)} exceed ${formatBytes(COMPARE_MAX_BYTES)}`,
+      });
   });
 
 export type MemfdCompareSpecInput = z.input<typeof MemfdCompareSpecSchema>;
@@ -112,7 +122,22 @@ export function compareCsv(c: MemfdCompare): string {
     const s = v === null ? '' : String(v);
     return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
-  const cols = ['compatible', 'origin', 'ok', 'errno', 'error', 'limit', 'dataFolios', 'dataPages', 'metaPages', 'metaBytes', 'usedBytes', 'bytesPerFolio', 'trackerPages', 'preserveMs'] as const;
+  const cols = [
+    'compatible',
+    'origin',
+    'ok',
+    'errno',
+    'error',
+    'limit',
+    'dataFolios',
+    'dataPages',
+    'metaPages',
+    'metaBytes',
+    'usedBytes',
+    'bytesPerFolio',
+    'trackerPages',
+    'preserveMs',
+  ] as const;
   const lines = [cols.join(','), ...c.formats.map((f) => cols.map((k) => esc(f[k])).join(','))];
   return lines.join('\n') + '\n';
 }

@@ -11,20 +11,34 @@ export const MAX_NODES = 4;
 
 /** A byte size written as a number or a memparse string; always resolves to a whole number of bytes. */
 export const SizeSchema = z
-  .union([z.number(), z.string()], { error: (i) => `expected a size such as 4096, "64M" or "4G", got ${JSON.stringify(i.input)}` })
+  .union([z.number(), z.string()], {
+    error: (i) => `expected a size such as 4096, "64M" or "4G", got ${JSON.stringify(i.input)}`,
+  })
   .transform((v, ctx) => {
     const n = parseSize(v);
     if (n === null) {
-      ctx.addIssue({ code: 'custom', message: `expected a size such as 4096, "64M" or "4G", got ${JSON.stringify(v)}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a size such as 4096, "64M" or "4G", got ${JSON.stringify(v)}`,
+      });
       return z.NEVER;
     }
     return n;
   });
 
 const RamSizeSchema = SizeSchema.superRefine((n, ctx) => {
-  if (n % PAGE_SIZE !== 0) ctx.addIssue({ code: 'custom', message: `RAM size ${n} is not a multiple of the 4 KiB page size` });
-  else if (n < MIN_RAM) ctx.addIssue({ code: 'custom', message: `RAM size ${formatBytes(n)} is below the minimum of ${formatBytes(MIN_RAM)}` });
-  else if (n > MAX_RAM) ctx.addIssue({ code: 'custom', message: `RAM size ${formatBytes(n)} is above the maximum of ${formatBytes(MAX_RAM)}` });
+  if (n % PAGE_SIZE !== 0)
+    ctx.addIssue({ code: 'custom', message: `RAM size ${n} is not a multiple of the 4 KiB page size` });
+  else if (n < MIN_RAM)
+    ctx.addIssue({
+      code: 'custom',
+      message: `RAM size ${formatBytes(n)} is below the minimum of ${formatBytes(MIN_RAM)}`,
+    });
+  else if (n > MAX_RAM)
+    ctx.addIssue({
+      code: 'custom',
+      message: `RAM size ${formatBytes(n)} is above the maximum of ${formatBytes(MAX_RAM)}`,
+    });
 });
 
 export const MachineConfigSchema = z
@@ -56,10 +70,20 @@ export const MachineConfigSchema = z
   .superRefine((c, ctx) => {
     const perNode = c.ram / c.nodes;
     if (perNode < 32 * MiB) {
-      ctx.addIssue({ code: 'custom', path: ['nodes'], message: `${c.nodes} nodes leave ${formatBytes(perNode)} per node; each node needs at least 32 MiB` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nodes'],
+        message: `${c.nodes} nodes leave ${formatBytes(perNode)} per node; each node needs at least 32 MiB`,
+      });
     }
-    if (c.initrd % PAGE_SIZE !== 0) ctx.addIssue({ code: 'custom', path: ['initrd'], message: 'initrd size must be a multiple of 4 KiB' });
-    if (c.initrd > c.ram / 4) ctx.addIssue({ code: 'custom', path: ['initrd'], message: `initrd of ${formatBytes(c.initrd)} is more than a quarter of RAM` });
+    if (c.initrd % PAGE_SIZE !== 0)
+      ctx.addIssue({ code: 'custom', path: ['initrd'], message: 'initrd size must be a multiple of 4 KiB' });
+    if (c.initrd > c.ram / 4)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['initrd'],
+        message: `initrd of ${formatBytes(c.initrd)} is more than a quarter of RAM`,
+      });
   });
 
 export type MachineConfigInput = z.input<typeof MachineConfigSchema>;

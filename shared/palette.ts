@@ -39,13 +39,33 @@ export interface CategoryStyle {
 }
 
 const styles: Array<[keyof typeof PageCategory, string, string, string]> = [
-  ['Hole', 'hole / not RAM', '#1b1e24', 'No RAM behind these page frames (e820 hole or reserved by firmware outside RAM).'],
+  [
+    'Hole',
+    'hole / not RAM',
+    '#1b1e24',
+    'No RAM behind these page frames (e820 hole or reserved by firmware outside RAM).',
+  ],
   ['FreeMovable', 'free · movable', '#2f5d3a', 'In the buddy allocator, pageblock migratetype MOVABLE.'],
   ['FreeUnmovable', 'free · unmovable', '#3d4f6b', 'In the buddy allocator, pageblock migratetype UNMOVABLE.'],
-  ['FreeCma', 'free · CMA', '#5a4a78', 'In the buddy allocator, pageblock migratetype CMA (only movable allocations land here).'],
+  [
+    'FreeCma',
+    'free · CMA',
+    '#5a4a78',
+    'In the buddy allocator, pageblock migratetype CMA (only movable allocations land here).',
+  ],
   ['Scratch', 'KHO scratch', '#7a6bb8', 'Inside a KHO scratch area (free or in use).'],
-  ['Firmware', 'firmware reserved', '#6b6256', 'Reserved by the firmware memory map or the first 1 MiB that x86 always reserves.'],
-  ['MemblockReserved', 'memblock reserved', '#8c7a4e', 'Reserved in memblock by an early allocation (per-node data, percpu, boot allocations).'],
+  [
+    'Firmware',
+    'firmware reserved',
+    '#6b6256',
+    'Reserved by the firmware memory map or the first 1 MiB that x86 always reserves.',
+  ],
+  [
+    'MemblockReserved',
+    'memblock reserved',
+    '#8c7a4e',
+    'Reserved in memblock by an early allocation (per-node data, percpu, boot allocations).',
+  ],
   ['Memmap', 'memmap (struct page)', '#a8804a', 'The struct page array: 64 bytes for every 4 KiB page.'],
   ['PageTables', 'page tables', '#b8934a', 'Kernel page tables (direct map and kernel mappings).'],
   ['KernelImage', 'kernel image', '#c9a227', 'The kernel image: text, rodata, data and bss.'],
@@ -54,9 +74,19 @@ const styles: Array<[keyof typeof PageCategory, string, string, string]> = [
   ['Vmalloc', 'vmalloc', '#3fa7a0', 'Order-0 pages backing a vmalloc area.'],
   ['Memfd', 'memfd folios', '#4a9be0', 'Folios in a memfd (shmem) page cache.'],
   ['Restored', 'restored', '#6ccf6c', 'Preserved by the previous kernel and restored by this one.'],
-  ['Leaked', 'preserved, not restored', '#f7f3c4', 'Preserved by the previous kernel but never restored: reserved until the next boot.'],
+  [
+    'Leaked',
+    'preserved, not restored',
+    '#f7f3c4',
+    'Preserved by the previous kernel but never restored: reserved until the next boot.',
+  ],
   ['Preserved', 'preserved', '#e0e04a', 'Marked for preservation across kexec (KHO).'],
-  ['KhoMetadata', 'KHO metadata', '#ff8fd0', 'KHO and LUO structures that cross the kexec: FDTs, tracker chunks, records.'],
+  [
+    'KhoMetadata',
+    'KHO metadata',
+    '#ff8fd0',
+    'KHO and LUO structures that cross the kexec: FDTs, tracker chunks, records.',
+  ],
   ['Corrupted', 'corrupted', '#ff3b3b', 'Contents differ from what was preserved.'],
 ];
 

@@ -19,5 +19,7 @@ export type Result<T, E extends Failure = Failure> = { ok: true; value: T } | { 
 export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
 
 /** A failure with a message (and the errno, when the kernel said no). */
-export const failure = (message: string, errno?: string): { ok: false; error: Failure } => ({ ok: false, error: errno === undefined ? { message } : { message, errno } });
-
+export const failure = (message: string, errno?: string): { ok: false; error: Failure } => ({
+  ok: false,
+  error: errno === undefined ? { message } : { message, errno },
+});

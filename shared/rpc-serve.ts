@@ -38,7 +38,13 @@ export function transferables(value: unknown): ArrayBuffer[] {
     seen.add(v);
     if (ArrayBuffer.isView(v)) {
       const { buffer, byteOffset, byteLength } = v;
-      if (buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength && byteLength >= MIN_TRANSFER_BYTES) found.add(buffer);
+      if (
+        buffer instanceof ArrayBuffer &&
+        byteOffset === 0 &&
+        byteLength === buffer.byteLength &&
+        byteLength >= MIN_TRANSFER_BYTES
+      )
+        found.add(buffer);
       return;
     }
     for (const item of Array.isArray(v) ? v : Object.values(v)) walk(item);
@@ -74,7 +80,11 @@ export function serveApi(port: LoopPort, makeApi: ApiFactory): void {
         port.postMessage(response, transferables(result));
       } catch (e) {
         // A value the structured clone cannot carry is a host bug; say so instead of going silent.
-        port.postMessage({ kind: 'result', id, result: fail('internal', `${String(method)}: result not transferable: ${(e as Error).message}`) });
+        port.postMessage({
+          kind: 'result',
+          id,
+          result: fail('internal', `${String(method)}: result not transferable: ${(e as Error).message}`),
+        });
       }
     });
   });

@@ -7,9 +7,23 @@ import type { MachineConfig } from './machine-config';
 import type { PageCategory } from './palette';
 
 export type Errno =
-  | 'EPERM' | 'ENOENT' | 'ESRCH' | 'EIO' | 'EBADF' | 'EMFILE' | 'EAGAIN' | 'ENOMEM' | 'EBUSY' | 'EEXIST'
-  | 'EINVAL' | 'EFBIG' | 'ENOSPC' | 'EOPNOTSUPP' | 'EADDRNOTAVAIL'
-  | 'E2BIG' | 'ENOTTY';
+  | 'EPERM'
+  | 'ENOENT'
+  | 'ESRCH'
+  | 'EIO'
+  | 'EBADF'
+  | 'EMFILE'
+  | 'EAGAIN'
+  | 'ENOMEM'
+  | 'EBUSY'
+  | 'EEXIST'
+  | 'EINVAL'
+  | 'EFBIG'
+  | 'ENOSPC'
+  | 'EOPNOTSUPP'
+  | 'EADDRNOTAVAIL'
+  | 'E2BIG'
+  | 'ENOTTY';
 
 export type MigrateType = 'UNMOVABLE' | 'MOVABLE' | 'CMA';
 export const MIGRATE_TYPES: readonly MigrateType[] = ['UNMOVABLE', 'MOVABLE', 'CMA'];
@@ -361,7 +375,15 @@ export interface LuoView {
  * formats added later (memfd_luo_ser, its folio array…) append their kinds here.
  */
 export const RECORD_KINDS = [
-  'luo-session-block', 'luo-file-array', 'memfd-luo-ser', 'kho-vmalloc-chunk', 'memfd-folio-array', 'memfd-fdt', 'kho-array-page', 'fdt', 'kho-mem-chunk',
+  'luo-session-block',
+  'luo-file-array',
+  'memfd-luo-ser',
+  'kho-vmalloc-chunk',
+  'memfd-folio-array',
+  'memfd-fdt',
+  'kho-array-page',
+  'fdt',
+  'kho-mem-chunk',
 ] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 

@@ -40,7 +40,14 @@ export class FieldReader {
   cstring(name: string, len: number): string {
     const s = getCString(this.bytes, this.base, len);
     const terminated = this.bytes.subarray(this.base, this.base + len).includes(0);
-    this.push({ offset: this.base, size: len, name, type: `char[${len}]`, value: JSON.stringify(s), ...(terminated ? {} : { problem: `no NUL within ${len} bytes` }) });
+    this.push({
+      offset: this.base,
+      size: len,
+      name,
+      type: `char[${len}]`,
+      value: JSON.stringify(s),
+      ...(terminated ? {} : { problem: `no NUL within ${len} bytes` }),
+    });
     return s;
   }
 
@@ -49,14 +56,21 @@ export class FieldReader {
     const v = getU64(this.bytes, this.base);
     const raw = this.rawU64();
     const value = Number.isFinite(v) ? `${v}${opts.unit ? ` ${opts.unit}` : ''}` : raw;
-    const problem = !Number.isFinite(v) ? 'not a plausible count' : opts.max !== undefined && v > opts.max ? `exceeds the limit ${opts.max}` : undefined;
+    const problem = !Number.isFinite(v)
+      ? 'not a plausible count'
+      : opts.max !== undefined && v > opts.max
+        ? `exceeds the limit ${opts.max}`
+        : undefined;
     this.push({ offset: this.base, size: 8, name, type: 'u64', value, ...(problem ? { problem } : {}) });
     return v;
   }
 
   /** A u64 shown in hex (a token, flags): the full 64 bits, exactly. */
   u64hex(name: string): bigint {
-    const v = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).getBigUint64(this.base, true);
+    const v = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).getBigUint64(
+      this.base,
+      true,
+    );
     this.push({ offset: this.base, size: 8, name, type: 'u64', value: `0x${v.toString(16)}` });
     return v;
   }
@@ -67,7 +81,13 @@ export class FieldReader {
    */
   phys(name: string, opens?: (phys: number) => RecordRequest | undefined): number {
     const v = getU64(this.bytes, this.base);
-    const f: StructField = { offset: this.base, size: 8, name, type: 'u64', value: v === 0 ? 'NULL' : Number.isFinite(v) ? hex(v) : this.rawU64() };
+    const f: StructField = {
+      offset: this.base,
+      size: 8,
+      name,
+      type: 'u64',
+      value: v === 0 ? 'NULL' : Number.isFinite(v) ? hex(v) : this.rawU64(),
+    };
     if (!Number.isFinite(v) || v >= this.ramEnd) f.problem = 'beyond the end of RAM';
     else if (v !== 0) {
       f.phys = v;

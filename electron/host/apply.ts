@@ -23,7 +23,8 @@ import { testKhoInit } from '../kernel/modules/test-kho';
 import { applyPoke, planPoke, pokeWhere } from './poke';
 
 /** How the shell names a memfd: memfd:NAME, or by inode when LUO retrieved it without a name (as 6.19 does). */
-const memfdLabel = (inode: ShmemInode): string => (inode.name ? `memfd:${inode.name}` : `memfd (ino ${inode.ino}, unnamed)`);
+const memfdLabel = (inode: ShmemInode): string =>
+  inode.name ? `memfd:${inode.name}` : `memfd (ino ${inode.ino}, unnamed)`;
 
 export interface Outcome {
   ok: boolean;
@@ -36,8 +37,13 @@ export interface Outcome {
   invalid?: true;
 }
 
-const done = (message: string, returned?: number): Outcome => (returned === undefined ? { ok: true, message } : { ok: true, message, returned });
-const failed = (e: KernelError, op: string): Outcome => ({ ok: false, errno: e.errno, message: `${op}: ${e.errno} (${e.reason})` });
+const done = (message: string, returned?: number): Outcome =>
+  returned === undefined ? { ok: true, message } : { ok: true, message, returned };
+const failed = (e: KernelError, op: string): Outcome => ({
+  ok: false,
+  errno: e.errno,
+  message: `${op}: ${e.errno} (${e.reason})`,
+});
 const checkFailed = (message: string): Outcome => ({ ok: false, message });
 
 /**
@@ -48,7 +54,10 @@ const checkFailed = (message: string): Outcome => ({ ok: false, message });
 export function refusal(machine: Machine, cmd: Command): Outcome | null {
   const reason = machine.kernel?.panicked ?? null;
   if (reason !== null) {
-    return { ok: false, message: `${cmd.op}: refused: the kernel panicked: ${reason}; create a new machine or step back` };
+    return {
+      ok: false,
+      message: `${cmd.op}: refused: the kernel panicked: ${reason}; create a new machine or step back`,
+    };
   }
   if (cmd.op === 'poke') {
     const plan = planPoke(machine, cmd);
@@ -66,7 +75,11 @@ export function applyCommand(machine: Machine, cmd: Command): Outcome {
   if (panicked !== null) return { ok: false, panicked, message: `${cmd.op}: Kernel panic - not syncing: ${panicked}` };
   if (!cmd.expect) return raw;
   if (raw.errno === cmd.expect) return { ok: true, errno: raw.errno, message: `${raw.message} — as expected` };
-  return { ok: false, errno: raw.errno, message: `expected ${cmd.expect}, got ${raw.errno ?? 'success'}: ${raw.message}` };
+  return {
+    ok: false,
+    errno: raw.errno,
+    message: `expected ${cmd.expect}, got ${raw.errno ?? 'success'}: ${raw.message}`,
+  };
 }
 
 function run(machine: Machine, cmd: Command): Outcome {
@@ -78,7 +91,8 @@ function run(machine: Machine, cmd: Command): Outcome {
   }
   if (cmd.op === 'poke') return applyPoke(machine, cmd);
   const k = machine.kernel;
-  if (!k) return { ok: false, errno: 'EINVAL', message: `${cmd.op}: EINVAL (the machine is powered off: boot it first)` };
+  if (!k)
+    return { ok: false, errno: 'EINVAL', message: `${cmd.op}: EINVAL (the machine is powered off: boot it first)` };
   switch (cmd.op) {
     case 'spawn': {
       const p = k.processes.spawn(cmd.name);
@@ -117,12 +131,19 @@ function run(machine: Machine, cmd: Command): Outcome {
       });
     case 'write':
       return withFile(k, cmd.process, cmd.fd, 'write', (p, f) => {
-        const length = cmd.length ?? ('text' in cmd.data ? utf8Encode(cmd.data.text).length : f.inode.size - cmd.offset);
-        if (length <= 0) return failed(kerr('EINVAL', 'nothing to write: give a length or grow the file first'), 'write');
+        const length =
+          cmd.length ?? ('text' in cmd.data ? utf8Encode(cmd.data.text).length : f.inode.size - cmd.offset);
+        if (length <= 0)
+          return failed(kerr('EINVAL', 'nothing to write: give a length or grow the file first'), 'write');
         const n = k.shmem.write(f.inode, cmd.offset, length, cmd.data, cmd.order);
         if (isErr(n)) return failed(n, 'write');
         k.processes.remember(p, f.inode, cmd.offset, n);
-        if (n < length) return { ok: false, errno: 'ENOMEM', message: `write: short write, ${formatBytes(n)} of ${formatBytes(length)}, then ENOMEM` };
+        if (n < length)
+          return {
+            ok: false,
+            errno: 'ENOMEM',
+            message: `write: short write, ${formatBytes(n)} of ${formatBytes(length)}, then ENOMEM`,
+          };
         return done(`wrote ${formatBytes(n)} to ${memfdLabel(f.inode)} (${f.inode.nrPages} pages)`);
       });
     case 'close':
@@ -165,7 +186,9 @@ function run(machine: Machine, cmd: Command): Outcome {
     case 'kho_finalize': {
       if (!k.khoOut) return failed(kerr('EOPNOTSUPP', 'KHO is disabled (boot with kho=on)'), 'kho_finalize');
       const e = k.khoOut.finalize();
-      return e ? failed(e, 'kho_finalize') : done(`preserved-memory-map → ${k.khoOut.tracker.chunkPfns.length} chunk page(s)`);
+      return e
+        ? failed(e, 'kho_finalize')
+        : done(`preserved-memory-map → ${k.khoOut.tracker.chunkPfns.length} chunk page(s)`);
     }
     case 'kexec_load': {
       const image = kexecFileLoad(k, cmd.cmdline ?? k.cmdline, cmd.initrd ?? machine.config.initrd);
@@ -193,11 +216,15 @@ function run(machine: Machine, cmd: Command): Outcome {
     case 'luo_fail_next_freeze': {
       if (!k.luo) return failed(kerr('ENOENT', 'LUO is disabled: there is nothing to freeze'), 'luo_fail_next_freeze');
       k.luo.failNextFreeze = { errno: cmd.errno, token: cmd.token === undefined ? null : BigInt(cmd.token) };
-      return done(`the next freeze${cmd.token !== undefined ? ` of token ${tokenText(cmd.token)}` : ''} fails with ${cmd.errno} (fault injection)`);
+      return done(
+        `the next freeze${cmd.token !== undefined ? ` of token ${tokenText(cmd.token)}` : ''} fails with ${cmd.errno} (fault injection)`,
+      );
     }
     case 'save_checksums':
       return withFile(k, cmd.process, cmd.fd, 'save_checksums', (p, src) =>
-        withFile(k, cmd.process, cmd.into_fd, 'save_checksums', (_p, dst) => saveChecksums(k, p, src, dst, cmd.into_fd)),
+        withFile(k, cmd.process, cmd.into_fd, 'save_checksums', (_p, dst) =>
+          saveChecksums(k, p, src, dst, cmd.into_fd),
+        ),
       );
     case 'expect_checksums':
       return withFile(k, cmd.process, cmd.fd, 'expect_checksums', (_p, f) =>
@@ -210,15 +237,21 @@ function run(machine: Machine, cmd: Command): Outcome {
         const same = got.length === want.length && got.every((b, i) => b === want[i]);
         if (same) return done(`fd ${cmd.fd}: ${got.length} bytes match`);
         const first = got.findIndex((b, i) => b !== want[i]);
-        return checkFailed(`fd ${cmd.fd}: ${got.length} bytes, expected ${want.length}; first difference at byte ${first < 0 ? Math.min(got.length, want.length) : first}`);
+        return checkFailed(
+          `fd ${cmd.fd}: ${got.length} bytes, expected ${want.length}; first difference at byte ${first < 0 ? Math.min(got.length, want.length) : first}`,
+        );
       });
     case 'expect_free': {
       const [unmovable, movable, cma] = k.buddy.freePagesByType();
-      const pages = { UNMOVABLE: unmovable, MOVABLE: movable, CMA: cma, ALL: unmovable + movable + cma }[cmd.migratetype];
+      const pages = { UNMOVABLE: unmovable, MOVABLE: movable, CMA: cma, ALL: unmovable + movable + cma }[
+        cmd.migratetype
+      ];
       const bytes = pages * PAGE_SIZE;
       const what = `free ${cmd.migratetype} memory is ${formatBytes(bytes)}`;
-      if (cmd.atLeast !== undefined && bytes < cmd.atLeast) return checkFailed(`${what}, expected at least ${formatBytes(cmd.atLeast)}`);
-      if (cmd.atMost !== undefined && bytes > cmd.atMost) return checkFailed(`${what}, expected at most ${formatBytes(cmd.atMost)}`);
+      if (cmd.atLeast !== undefined && bytes < cmd.atLeast)
+        return checkFailed(`${what}, expected at least ${formatBytes(cmd.atLeast)}`);
+      if (cmd.atMost !== undefined && bytes > cmd.atMost)
+        return checkFailed(`${what}, expected at most ${formatBytes(cmd.atMost)}`);
       return done(what);
     }
   }
@@ -230,7 +263,13 @@ function withProcess(k: Kernel, name: string, op: string, f: (p: Process) => Out
 }
 
 /** Runs `f` on a memfd fd; any other kind of file is EINVAL, as a memfd-only call would answer. */
-function withFile(k: Kernel, name: string, fd: number, op: string, f: (p: Process, file: MemfdFile) => Outcome): Outcome {
+function withFile(
+  k: Kernel,
+  name: string,
+  fd: number,
+  op: string,
+  f: (p: Process, file: MemfdFile) => Outcome,
+): Outcome {
   return withProcess(k, name, op, (p) => {
     const file = k.processes.file(p, fd);
     if (isErr(file)) return failed(file, op);
@@ -239,7 +278,13 @@ function withFile(k: Kernel, name: string, fd: number, op: string, f: (p: Proces
   });
 }
 
-type LuoCommand = Extract<Command, { op: 'luo_open' | 'luo_create_session' | 'luo_retrieve_session' | 'luo_preserve_fd' | 'luo_retrieve_fd' | 'luo_finish' }>;
+type LuoCommand = Extract<
+  Command,
+  {
+    op:
+      'luo_open' | 'luo_create_session' | 'luo_retrieve_session' | 'luo_preserve_fd' | 'luo_retrieve_fd' | 'luo_finish';
+  }
+>;
 
 const IOCTL = {
   luo_create_session: 'ioctl(LIVEUPDATE_IOCTL_CREATE_SESSION)',
@@ -253,7 +298,8 @@ const IOCTL = {
 function runLuo(k: Kernel, cmd: LuoCommand): Outcome {
   const op = cmd.op === 'luo_open' ? 'open(/dev/liveupdate)' : IOCTL[cmd.op];
   const luo = k.luo;
-  if (!luo) return failed(kerr('ENOENT', '/dev/liveupdate does not exist: LUO is off (boot with kho=on liveupdate=on)'), op);
+  if (!luo)
+    return failed(kerr('ENOENT', '/dev/liveupdate does not exist: LUO is off (boot with kho=on liveupdate=on)'), op);
   return withProcess(k, cmd.process, op, (p) => {
     const install = (file: Parameters<typeof k.processes.install>[1], what: string): Outcome => {
       const fd = k.processes.install(p, file);
@@ -270,9 +316,18 @@ function runLuo(k: Kernel, cmd: LuoCommand): Outcome {
       const dev = k.processes.file(p, cmd.fd);
       if (isErr(dev)) return failed(dev, op);
       // A session fd's luo_session_ioctl() refuses the number (EINVAL); other files have no ioctl.
-      if (dev.kind === 'session') return failed(kerr('EINVAL', `fd ${cmd.fd} is a LUO session: luo_session_ioctl() rejects a /dev/liveupdate ioctl number`), op);
-      if (dev.kind !== 'liveupdate') return failed(kerr('ENOTTY', `fd ${cmd.fd} is not /dev/liveupdate: its file has no such ioctl`), op);
-      const bad = luo.ioctlArgs(cmd.op === 'luo_create_session' ? 'create_session' : 'retrieve_session', cmd.size, cmd.trailing);
+      if (dev.kind === 'session')
+        return failed(
+          kerr('EINVAL', `fd ${cmd.fd} is a LUO session: luo_session_ioctl() rejects a /dev/liveupdate ioctl number`),
+          op,
+        );
+      if (dev.kind !== 'liveupdate')
+        return failed(kerr('ENOTTY', `fd ${cmd.fd} is not /dev/liveupdate: its file has no such ioctl`), op);
+      const bad = luo.ioctlArgs(
+        cmd.op === 'luo_create_session' ? 'create_session' : 'retrieve_session',
+        cmd.size,
+        cmd.trailing,
+      );
       if (bad) return failed(bad, op);
       const s = cmd.op === 'luo_create_session' ? luo.createSession(cmd.name) : luo.retrieveSession(cmd.name);
       if (isErr(s)) return failed(s, op);
@@ -281,15 +336,26 @@ function runLuo(k: Kernel, cmd: LuoCommand): Outcome {
     const sf = k.processes.file(p, cmd.session_fd);
     if (isErr(sf)) return failed(sf, op);
     // luo_ioctl() on /dev/liveupdate refuses a session ioctl number (EINVAL); other files have no ioctl.
-    if (sf.kind === 'liveupdate') return failed(kerr('EINVAL', `fd ${cmd.session_fd} is /dev/liveupdate: luo_ioctl() rejects a session ioctl number`), op);
-    if (sf.kind !== 'session') return failed(kerr('ENOTTY', `fd ${cmd.session_fd} is not a LUO session: its file has no such ioctl`), op);
-    const bad = luo.ioctlArgs(cmd.op === 'luo_preserve_fd' ? 'preserve_fd' : cmd.op === 'luo_retrieve_fd' ? 'retrieve_fd' : 'finish', cmd.size, cmd.trailing);
+    if (sf.kind === 'liveupdate')
+      return failed(
+        kerr('EINVAL', `fd ${cmd.session_fd} is /dev/liveupdate: luo_ioctl() rejects a session ioctl number`),
+        op,
+      );
+    if (sf.kind !== 'session')
+      return failed(kerr('ENOTTY', `fd ${cmd.session_fd} is not a LUO session: its file has no such ioctl`), op);
+    const bad = luo.ioctlArgs(
+      cmd.op === 'luo_preserve_fd' ? 'preserve_fd' : cmd.op === 'luo_retrieve_fd' ? 'retrieve_fd' : 'finish',
+      cmd.size,
+      cmd.trailing,
+    );
     if (bad) return failed(bad, op);
     const session: LuoSession = sf.session;
     switch (cmd.op) {
       case 'luo_preserve_fd': {
         const e = luo.preserveFd(session, k.processes.file(p, cmd.fd), BigInt(cmd.token));
-        return e ? failed(e, op) : done(`fd ${cmd.fd} preserved in "${session.name}" with token ${tokenText(cmd.token)}`);
+        return e
+          ? failed(e, op)
+          : done(`fd ${cmd.fd} preserved in "${session.name}" with token ${tokenText(cmd.token)}`);
       }
       case 'luo_retrieve_fd': {
         const file = luo.retrieveFd(session, BigInt(cmd.token));
@@ -307,14 +373,22 @@ function allocTagged(k: Kernel, cmd: Extract<Command, { op: 'alloc_pages' }>): O
   const mt = cmd.gfp === 'GFP_KERNEL' ? MIGRATE_UNMOVABLE : MIGRATE_MOVABLE;
   const owner = k.owners.id('kernel', `alloc_pages:${cmd.tag}`);
   let a = k.allocations.get(cmd.tag);
-  if (a && a.order !== cmd.order) return failed(kerr('EINVAL', `tag ${cmd.tag} holds order-${a.order} blocks`), 'alloc_pages');
+  if (a && a.order !== cmd.order)
+    return failed(kerr('EINVAL', `tag ${cmd.tag} holds order-${a.order} blocks`), 'alloc_pages');
   if (!a) k.allocations.set(cmd.tag, (a = { order: cmd.order, pfns: [] }));
   for (let i = 0; i < cmd.count; i++) {
     const pfn = k.buddy.allocPages(cmd.order, mt, cmd.nid ?? k.preferredNid, owner, cmd.folio);
     if (pfn === ALLOC_FAILED) {
-      k.log.warn('', `alloc_pages: page allocation failure: order:${cmd.order}, mode:${cmd.gfp === 'GFP_KERNEL' ? '0xcc0(GFP_KERNEL)' : '0x140dca(GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO)'}`);
+      k.log.warn(
+        '',
+        `alloc_pages: page allocation failure: order:${cmd.order}, mode:${cmd.gfp === 'GFP_KERNEL' ? '0xcc0(GFP_KERNEL)' : '0x140dca(GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO)'}`,
+      );
       if (a.pfns.length === 0) k.allocations.delete(cmd.tag);
-      return { ok: false, errno: 'ENOMEM', message: `alloc_pages: ENOMEM after ${i} of ${cmd.count} order-${cmd.order} blocks` };
+      return {
+        ok: false,
+        errno: 'ENOMEM',
+        message: `alloc_pages: ENOMEM after ${i} of ${cmd.count} order-${cmd.order} blocks`,
+      };
     }
     a.pfns.push(pfn);
     if (i % 65536 === 65535) k.progress('alloc_pages', i + 1, cmd.count);
@@ -336,7 +410,10 @@ function verifyMemfd(k: Kernel, p: Process, inode: Parameters<Kernel['processes'
       bad.push(`index ${index} (${pfn < 0 ? 'hole' : `pfn 0x${pfn.toString(16)}`})`);
     }
   }
-  if (mismatches) return checkFailed(`${memfdLabel(inode)}: ${mismatches} of ${expected.size} pages differ: ${bad.join(', ')}${mismatches > bad.length ? ', …' : ''}`);
+  if (mismatches)
+    return checkFailed(
+      `${memfdLabel(inode)}: ${mismatches} of ${expected.size} pages differ: ${bad.join(', ')}${mismatches > bad.length ? ', …' : ''}`,
+    );
   return done(`${memfdLabel(inode)}: all ${expected.size} written pages match`);
 }
 
@@ -363,7 +440,9 @@ function saveChecksums(k: Kernel, p: Process, src: MemfdFile, dst: MemfdFile, ds
     k.pages.flags[k.pages.compoundHead(pfn)]! |= PG.dirty;
   }
   k.processes.remember(p, inode, 0, bytes.length);
-  return done(`checksums of ${pages} pages of ${memfdLabel(src.inode)} stored in fd ${dstFd} (${formatBytes(bytes.length)})`);
+  return done(
+    `checksums of ${pages} pages of ${memfdLabel(src.inode)} stored in fd ${dstFd} (${formatBytes(bytes.length)})`,
+  );
 }
 
 /** Compares the page checksums of `f` with the ones `state` holds (as save_checksums wrote them). */
@@ -371,7 +450,8 @@ function expectChecksums(k: Kernel, f: MemfdFile, state: MemfdFile): Outcome {
   const stored = k.shmem.read(state.inode, 0, state.inode.size);
   const count = Math.floor(stored.length / 4);
   const pages = Math.ceil(f.inode.size / PAGE_SIZE);
-  if (count !== pages) return checkFailed(`${memfdLabel(f.inode)} has ${pages} pages; the state holds ${count} checksums`);
+  if (count !== pages)
+    return checkFailed(`${memfdLabel(f.inode)} has ${pages} pages; the state holds ${count} checksums`);
   const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
   const bad: number[] = [];
   let mismatches = 0;
@@ -380,6 +460,11 @@ function expectChecksums(k: Kernel, f: MemfdFile, state: MemfdFile): Outcome {
     mismatches++;
     if (bad.length < 8) bad.push(i);
   }
-  if (mismatches) return checkFailed(`${memfdLabel(f.inode)}: ${mismatches} of ${pages} pages differ from the stored checksums: index ${bad.join(', ')}${mismatches > bad.length ? ', …' : ''}`);
-  return done(`${memfdLabel(f.inode)}: all ${pages} pages match the ${count} checksums read from memfd:${state.inode.name}`);
+  if (mismatches)
+    return checkFailed(
+      `${memfdLabel(f.inode)}: ${mismatches} of ${pages} pages differ from the stored checksums: index ${bad.join(', ')}${mismatches > bad.length ? ', …' : ''}`,
+    );
+  return done(
+    `${memfdLabel(f.inode)}: all ${pages} pages match the ${count} checksums read from memfd:${state.inode.name}`,
+  );
 }

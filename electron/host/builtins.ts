@@ -84,13 +84,15 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
   },
   'test-kho': {
     name: 'test-kho',
-    description: "lib/test_kho.c across a kexec: 8 MiB of random folios preserved, restored byte for byte; ends with 'KHO restore succeeded'.",
+    description:
+      "lib/test_kho.c across a kexec: 8 MiB of random folios preserved, restored byte for byte; ends with 'KHO restore succeeded'.",
     machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on' },
     steps: [{ op: 'boot' }, ...kexecCycle({}), { op: 'insmod', module: 'test_kho' }],
   },
   'test-kho-forgot-one': {
     name: 'test-kho-forgot-one',
-    description: 'test_kho with one folio never preserved: the next kernel cannot restore it and names the folio and its pfn.',
+    description:
+      'test_kho with one folio never preserved: the next kernel cannot restore it and names the folio and its pfn.',
     machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on' },
     steps: [{ op: 'boot' }, ...kexecCycle({ forget: 3 }), { op: 'insmod', module: 'test_kho' }],
   },
@@ -215,7 +217,7 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
   'luo-unknown-format': {
     name: 'luo-unknown-format',
     description:
-      'The next kernel lacks the memfd-v1 handler (luo.disable_handler=memfd-v1 on its command line). Linux 6.19.0 ignores the failed file deserialization: /dev/liveupdate opens, the session is retrieved, but the memfd is missing (RETRIEVE_FD is ENOENT) and closing the session warns; the memfd\'s pages stay reserved, leaked.',
+      "The next kernel lacks the memfd-v1 handler (luo.disable_handler=memfd-v1 on its command line). Linux 6.19.0 ignores the failed file deserialization: /dev/liveupdate opens, the session is retrieved, but the memfd is missing (RETRIEVE_FD is ENOENT) and closing the session warns; the memfd's pages stay reserved, leaked.",
     machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on liveupdate=on' },
     steps: [
       { op: 'boot' },
@@ -234,7 +236,12 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
     name: 'luo-memfd-formats',
     description:
       'The memfd debate on one machine: a kernel writing the v3 per-file FDT (luo.memfd_format=memfd-fdt-v1) refuses a 1 GiB memfd of 4 KiB folios (ENOMEM: the FDT would exceed MAX_PAGE_ORDER) but carries a small one; the next kernel, which writes KHO arrays, retrieves it by its compatible and preserves it again as memfd-karr-v1; a third kernel, built without the v3 handler, still reads it back, because the file now carries memfd-karr-v1.',
-    machine: { ram: '4G', nodes: 1, seed: 3, cmdline: 'kho=on liveupdate=on kho_scratch=256M,512M,256M luo.memfd_format=memfd-fdt-v1' },
+    machine: {
+      ram: '4G',
+      nodes: 1,
+      seed: 3,
+      cmdline: 'kho=on liveupdate=on kho_scratch=256M,512M,256M luo.memfd_format=memfd-fdt-v1',
+    },
     steps: [
       { op: 'boot' },
       { op: 'spawn', name: 'vmm' },
@@ -270,7 +277,8 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
   },
   'kho-chain': {
     name: 'kho-chain',
-    description: 'Three kernels: test_kho data preserved by kernel 1, verified and preserved again by kernel 2, verified by kernel 3.',
+    description:
+      'Three kernels: test_kho data preserved by kernel 1, verified and preserved again by kernel 2, verified by kernel 3.',
     machine: { ram: '2G', nodes: 2, seed: 5, cmdline: 'kho=on kho_scratch=200%' },
     steps: [{ op: 'boot' }, ...kexecCycle({}), ...kexecCycle({ chain: true }), { op: 'insmod', module: 'test_kho' }],
   },

@@ -42,7 +42,8 @@ function planFile(spec: MemfdCompareSpec, rng: Rng): { runs: Run[]; pages: numbe
     const n = Math.min(unit, total - first);
     if (threshold && rng.u32() < threshold) continue;
     // mixed: each 2 MiB of the file is one order-9 folio or 512 order-0 folios, half and half.
-    const order = spec.order === '9' && n === 512 ? 9 : spec.order === 'mixed' && n === 512 && (rng.u32() & 1) === 0 ? 9 : 0;
+    const order =
+      spec.order === '9' && n === 512 ? 9 : spec.order === 'mixed' && n === 512 && (rng.u32() & 1) === 0 ? 9 : 0;
     const last = runs[runs.length - 1];
     if (last && last.order === order && last.firstPage + last.pages === first) last.pages += n;
     else runs.push({ firstPage: first, pages: n, order });
@@ -76,7 +77,12 @@ function layoutRuns(blocks: readonly MetaBlock[]): Array<[number, number]> {
 function groupsOf(blocks: readonly MetaBlock[]): MetaGroup[] {
   const groups = new Map<string, MetaGroup>();
   for (const b of blocks) {
-    const g = groups.get(b.what) ?? { what: b.what, blocks: 0, pages: 0, restore: b.as === 'folio' ? 'kho_restore_folio' : 'kho_restore_pages' };
+    const g = groups.get(b.what) ?? {
+      what: b.what,
+      blocks: 0,
+      pages: 0,
+      restore: b.as === 'folio' ? 'kho_restore_folio' : 'kho_restore_pages',
+    };
     g.blocks++;
     g.pages += 2 ** b.order;
     groups.set(b.what, g);
@@ -86,14 +92,18 @@ function groupsOf(blocks: readonly MetaBlock[]): MetaGroup[] {
 
 /** Which documented limit an error is, if it is one. */
 function limitOf(reason: string, errno: string): string | null {
-  if (/MAX_PAGE_ORDER/.test(reason)) return `one FDT folio ≤ MAX_PAGE_ORDER: ${MEMFD_FDT_MAX_FOLIOS.toLocaleString('en-US')} folios per file`;
+  if (/MAX_PAGE_ORDER/.test(reason))
+    return `one FDT folio ≤ MAX_PAGE_ORDER: ${MEMFD_FDT_MAX_FOLIOS.toLocaleString('en-US')} folios per file`;
   if (errno === 'E2BIG') return 'UINT_MAX pages per file';
   if (/fragmentation/.test(reason)) return 'no free physically contiguous block for the FDT';
   if (errno === 'ENOSPC') return '128 files per session';
   return null;
 }
 
-export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: string, done: number, total: number) => void): Result<MemfdCompare> {
+export function runMemfdCompare(
+  spec: MemfdCompareSpec,
+  onProgress?: (label: string, done: number, total: number) => void,
+): Result<MemfdCompare> {
   const started = Date.now();
   const rng = new Rng(spec.seed);
   const plans = Array.from({ length: spec.files }, () => planFile(spec, rng));
@@ -101,7 +111,10 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
   const resident = (spec.holes === 'fill' ? (spec.size / PAGE_SIZE) * spec.files : populated) * PAGE_SIZE;
   // Room for the kernel, its memmap and KHO scratch (CMA, which a pinned folio must leave) beside the files.
   const ram = Math.max(GiB, Math.ceil((resident * 1.1 + 2 * GiB) / GiB) * GiB);
-  if (ram > MAX_RAM) return failure(`these files need a ${formatBytes(ram)} machine, more than the ${formatBytes(MAX_RAM)} the simulator models`);
+  if (ram > MAX_RAM)
+    return failure(
+      `these files need a ${formatBytes(ram)} machine, more than the ${formatBytes(MAX_RAM)} the simulator models`,
+    );
   const m = new Machine(MachineConfigSchema.parse({ ram, seed: spec.seed, cmdline: 'kho=on liveupdate=on' }));
   if (onProgress) m.onProgress = onProgress;
   const booted = m.boot();
@@ -141,7 +154,8 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
     let folios = 0;
     let usedBytes = 0;
     const bitmaps = new Set<number>();
-    const track = (pfn: number, order: number) => bitmaps.add(order * 2 ** 40 + Math.floor(pfn / 2 ** order / PRESERVE_BITS));
+    const track = (pfn: number, order: number) =>
+      bitmaps.add(order * 2 ** 40 + Math.floor(pfn / 2 ** order / PRESERVE_BITS));
     for (const f of session.files) {
       const d = format.decode(k.ram, f.args.serializedData);
       if (isErr(d)) return failure(`${format.compatible}: what it wrote does not decode: ${d.reason}`, d.errno);
@@ -177,7 +191,10 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
       restoreSteps: error
         ? []
         : [
-            ...groups.map((g) => `${g.restore} × ${g.blocks.toLocaleString('en-US')}: ${g.what}${g.pages !== g.blocks ? ` (${g.pages.toLocaleString('en-US')} pages)` : ''}`),
+            ...groups.map(
+              (g) =>
+                `${g.restore} × ${g.blocks.toLocaleString('en-US')}: ${g.what}${g.pages !== g.blocks ? ` (${g.pages.toLocaleString('en-US')} pages)` : ''}`,
+            ),
             `read ${formatBytes(usedBytes)} of records`,
             `kho_restore_folio × ${folios.toLocaleString('en-US')}: data folios, each added to the new file's page cache at its index`,
             'free the metadata pages',
@@ -187,5 +204,12 @@ export function runMemfdCompare(spec: MemfdCompareSpec, onProgress?: (label: str
     luo.closeSession(session);
   }
   for (const f of files) k.processes.putMemfd(f);
-  return ok({ spec, ramBytes: ram, maxPfn: m.layout.maxPfn, populatedPages: populated, formats, elapsedMs: Date.now() - started });
+  return ok({
+    spec,
+    ramBytes: ram,
+    maxPfn: m.layout.maxPfn,
+    populatedPages: populated,
+    formats,
+    elapsedMs: Date.now() - started,
+  });
 }

@@ -11,7 +11,18 @@
  */
 import { fdtWalk, readStringList, readU64le, type FdtMemReserve, type FdtNode } from '../kernel/lib/fdt';
 
-const C_ESCAPES: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 0x22: '\\"', 0x5c: '\\\\', 0: '\\0' };
+const C_ESCAPES: Record<number, string> = {
+  7: '\\a',
+  8: '\\b',
+  9: '\\t',
+  10: '\\n',
+  11: '\\v',
+  12: '\\f',
+  13: '\\r',
+  0x22: '\\"',
+  0x5c: '\\\\',
+  0: '\\0',
+};
 const isPrint = (c: number): boolean => c >= 0x20 && c <= 0x7e;
 /** dtc's isstring(): printable, NUL, or one of \a \b \t \n \v \f \r. */
 const isStringByte = (c: number): boolean => isPrint(c) || c === 0 || (c >= 7 && c <= 13);
@@ -30,7 +41,8 @@ function guessKind(v: Uint8Array): ValueKind {
 /** dtc's write_propval_string(): the whole value as one quoted C string, inner NULs as \0. */
 function dtsString(v: Uint8Array): string {
   let s = '"';
-  for (const c of v.subarray(0, v.length - 1)) s += C_ESCAPES[c] ?? (isPrint(c) ? String.fromCharCode(c) : `\\x${hex2(c)}`);
+  for (const c of v.subarray(0, v.length - 1))
+    s += C_ESCAPES[c] ?? (isPrint(c) ? String.fromCharCode(c) : `\\x${hex2(c)}`);
   return s + '"';
 }
 

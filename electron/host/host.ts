@@ -11,8 +11,20 @@ import { type Command, type CommandInput, describeCommand } from '../../shared/c
 import { MachineConfigSchema, type MachineConfig, type MachineConfigInput } from '../../shared/machine-config';
 import { type Scenario, ScenarioSchema, describeIssues, parseScenario } from '../../shared/scenario';
 import type {
-  BuiltinScenario, ChunkView, FdtView, KhoView, MapView, MapViewRequest, PageInfo, PanicInfo, Progress, Report, SessionState, StepInfo,
-  StepOutcome, TraceEvent,
+  BuiltinScenario,
+  ChunkView,
+  FdtView,
+  KhoView,
+  MapView,
+  MapViewRequest,
+  PageInfo,
+  PanicInfo,
+  Progress,
+  Report,
+  SessionState,
+  StepInfo,
+  StepOutcome,
+  TraceEvent,
 } from '../../shared/views';
 import type { AnnotatedStruct, LuoView, RecordRequest, UserspaceView } from '../../shared/views';
 import { Machine } from '../kernel/machine';
@@ -72,10 +84,19 @@ export class Host implements SimApi {
       outcome = applyCommand(this.machine, command);
     } catch (e) {
       // A bug in the simulator must not take the app down; it shows as a failed step.
-      outcome = { ok: false, message: `internal error in ${command.op}: ${e instanceof Error ? e.message : String(e)}` };
+      outcome = {
+        ok: false,
+        message: `internal error in ${command.op}: ${e instanceof Error ? e.message : String(e)}`,
+      };
       this.machine.log.err('kho-lab', outcome.message);
     }
-    const info: StepInfo = { index: index + 1, label: describeCommand(command), command, ok: outcome.ok, message: outcome.message };
+    const info: StepInfo = {
+      index: index + 1,
+      label: describeCommand(command),
+      command,
+      ok: outcome.ok,
+      message: outcome.message,
+    };
     if (outcome.errno) info.errno = outcome.errno;
     if (outcome.returned !== undefined) info.returned = outcome.returned;
     if (outcome.panicked !== undefined) info.panicked = outcome.panicked;
@@ -236,7 +257,8 @@ export class Host implements SimApi {
     const bad = refuse('readPhys', [phys, length]);
     if (bad) return bad;
     const end = this.machine.layout.maxPfn * 4096;
-    if (phys + length > end) return fail('invalid-argument', `readPhys: [${phys}, ${phys + length}) is beyond the end of RAM (${end})`);
+    if (phys + length > end)
+      return fail('invalid-argument', `readPhys: [${phys}, ${phys + length}) is beyond the end of RAM (${end})`);
     return ok(this.machine.ram.read(phys, length));
   }
 
@@ -296,14 +318,22 @@ export class Host implements SimApi {
   async compareMemfd(spec: MemfdCompareSpecInput): Promise<Result<MemfdCompare>> {
     const v = validateCall('compareMemfd', [spec]);
     if (!v.ok) return fail('invalid-argument', v.message);
-    return asApi(runMemfdCompare(v.call.args[0] as MemfdCompareSpec, (label, done, total) => this.opts.onProgress?.({ label, done, total })));
+    return asApi(
+      runMemfdCompare(v.call.args[0] as MemfdCompareSpec, (label, done, total) =>
+        this.opts.onProgress?.({ label, done, total }),
+      ),
+    );
   }
 }
 
 /** A built-in scenario by name, validated like a file. */
 export function builtinScenario(name: string): Result<Scenario> {
   const raw = BUILTIN_SCENARIOS[name];
-  if (!raw) return fail('invalid-argument', `unknown built-in scenario "${name}"; known: ${Object.keys(BUILTIN_SCENARIOS).join(', ')}`);
+  if (!raw)
+    return fail(
+      'invalid-argument',
+      `unknown built-in scenario "${name}"; known: ${Object.keys(BUILTIN_SCENARIOS).join(', ')}`,
+    );
   const parsed = ScenarioSchema.safeParse(raw);
   if (!parsed.success) return fail('internal', describeIssues(`builtin:${name}`, parsed.error));
   return ok(parsed.data);

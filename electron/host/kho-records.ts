@@ -13,7 +13,16 @@ import type { AnnotatedStruct, RecordRequest, StructField, StructSection } from 
 import { getU64 } from '../kernel/abi/bytes';
 import { CHUNK_ENTRY, CHUNK_HDR, KHOSER_BITMAP_SIZE, chunkEntryOffset, decodeChunk } from '../kernel/abi/kho-v1';
 import {
-  FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_HEADER_FIELDS, FDT_MAGIC, FDT_NOP, FDT_PROP, type FdtLayout, type FdtToken, decodeFdtLayout,
+  FDT_BEGIN_NODE,
+  FDT_END,
+  FDT_END_NODE,
+  FDT_HEADER_FIELDS,
+  FDT_MAGIC,
+  FDT_NOP,
+  FDT_PROP,
+  type FdtLayout,
+  type FdtToken,
+  decodeFdtLayout,
 } from '../kernel/lib/fdt';
 import type { Machine } from '../kernel/machine';
 import { FieldReader, MAX_RECORD_ELEMENTS } from './annotate';
@@ -48,7 +57,11 @@ const FDT_LINKS: Record<string, RecordRequest['kind'] | null> = {
 };
 
 const TOKEN_NAMES: Record<number, string> = {
-  [FDT_BEGIN_NODE]: 'FDT_BEGIN_NODE', [FDT_END_NODE]: 'FDT_END_NODE', [FDT_PROP]: 'FDT_PROP', [FDT_NOP]: 'FDT_NOP', [FDT_END]: 'FDT_END',
+  [FDT_BEGIN_NODE]: 'FDT_BEGIN_NODE',
+  [FDT_END_NODE]: 'FDT_END_NODE',
+  [FDT_PROP]: 'FDT_PROP',
+  [FDT_NOP]: 'FDT_NOP',
+  [FDT_END]: 'FDT_END',
 };
 
 /** A property's path relative to the blob's root, as a poke names it: `compatible`, `luo-session/luo-session-header`. */
@@ -56,9 +69,17 @@ export const propertyPath = (t: FdtToken): string => (t.path === '/' ? '' : `${t
 
 function headerFields(bytes: Uint8Array, end: number): StructField[] {
   const r = new FieldReader(bytes, 0, end);
-  const show: Record<string, (v: number) => string> = { magic: (v) => `${hex(v)}${v === FDT_MAGIC ? ' (FDT_MAGIC)' : ''}`, totalsize: (v) => `${v} bytes` };
-  for (const name of FDT_HEADER_FIELDS) r.be32(name, show[name] ?? (name.startsWith('off_') ? hex : name.startsWith('size_') ? (v) => `${v} bytes` : String));
-  if (!r.fields[0]!.value.includes('FDT_MAGIC')) r.fields[0]!.problem = `not ${hex(FDT_MAGIC)}: fdt_check_header() fails with FDT_ERR_BADMAGIC`;
+  const show: Record<string, (v: number) => string> = {
+    magic: (v) => `${hex(v)}${v === FDT_MAGIC ? ' (FDT_MAGIC)' : ''}`,
+    totalsize: (v) => `${v} bytes`,
+  };
+  for (const name of FDT_HEADER_FIELDS)
+    r.be32(
+      name,
+      show[name] ?? (name.startsWith('off_') ? hex : name.startsWith('size_') ? (v) => `${v} bytes` : String),
+    );
+  if (!r.fields[0]!.value.includes('FDT_MAGIC'))
+    r.fields[0]!.problem = `not ${hex(FDT_MAGIC)}: fdt_check_header() fails with FDT_ERR_BADMAGIC`;
   return r.fields;
 }
 
@@ -82,7 +103,13 @@ function tokenFields(bytes: Uint8Array, layout: FdtLayout, end: number): StructF
             if (link) extra.opens = { kind: link, phys: at };
           } else extra.problem = 'beyond the end of RAM';
         }
-        r.field(propertyPath(t), t.len!, `u8[${t.len}]`, cut(`${indent}${describeValue(t.name!, value, t.path === '/') ?? ''}`), extra);
+        r.field(
+          propertyPath(t),
+          t.len!,
+          `u8[${t.len}]`,
+          cut(`${indent}${describeValue(t.name!, value, t.path === '/') ?? ''}`),
+          extra,
+        );
       }
     } else r.field(TOKEN_NAMES[t.tag]!, 4, 'be32', '');
   }
@@ -118,11 +145,19 @@ export function fdtRecord(m: Machine, phys: number): Result<AnnotatedStruct> {
   const bytes = h ? read.subarray(0, Math.min(read.length, h.totalsize)) : read.subarray(0, FDT_HEADER_SIZE);
   const header = headerFields(bytes, end);
   const rsv = layout.memReserve.map((e): StructField => ({
-    offset: e.offset, size: 16, name: e.size === 0n ? 'terminator' : '/memreserve/', type: 'be64 address, be64 size', value: `${hex(e.address)} size ${hex(e.size)}`,
+    offset: e.offset,
+    size: 16,
+    name: e.size === 0n ? 'terminator' : '/memreserve/',
+    type: 'be64 address, be64 size',
+    value: `${hex(e.address)} size ${hex(e.size)}`,
   }));
   const tokens = tokenFields(bytes, layout, end);
   const strings = layout.strings.map((s): StructField => ({
-    offset: s.offset, size: s.text.length + (s.terminated ? 1 : 0), name: `+${hex(s.offset - h!.offDtStrings)}`, type: 'char[]', value: JSON.stringify(s.text),
+    offset: s.offset,
+    size: s.text.length + (s.terminated ? 1 : 0),
+    name: `+${hex(s.offset - h!.offDtStrings)}`,
+    type: 'char[]',
+    value: JSON.stringify(s.text),
     ...(s.terminated ? {} : { problem: 'no NUL before the end of the strings block' }),
   }));
   const sections: StructSection[] = [];
@@ -131,13 +166,29 @@ export function fdtRecord(m: Machine, phys: number): Result<AnnotatedStruct> {
     sections.push({ type: `structure block at ${hex(h.offDtStruct)}, ${h.sizeDtStruct} bytes`, fields: tokens });
     sections.push({ type: `strings block at ${hex(h.offDtStrings)}, ${h.sizeDtStrings} bytes`, fields: strings });
   }
-  const notes = ['The container is big-endian; KHO\'s own u64 properties are native-endian (little-endian on x86_64). Bytes no field covers are padding or free space.'];
-  if (layout.tokens.length > MAX_FDT_TOKENS) notes.push(`${layout.tokens.length - MAX_FDT_TOKENS} more tokens not shown.`);
+  const notes = [
+    "The container is big-endian; KHO's own u64 properties are native-endian (little-endian on x86_64). Bytes no field covers are padding or free space.",
+  ];
+  if (layout.tokens.length > MAX_FDT_TOKENS)
+    notes.push(`${layout.tokens.length - MAX_FDT_TOKENS} more tokens not shown.`);
   const err = layout.error;
-  if (err && !markProblem([header, rsv, tokens, strings], err.offset, `${err.error}: ${err.message}`) && h && err.offset !== undefined && err.offset + 4 <= bytes.length) {
+  if (
+    err &&
+    !markProblem([header, rsv, tokens, strings], err.offset, `${err.error}: ${err.message}`) &&
+    h &&
+    err.offset !== undefined &&
+    err.offset + 4 <= bytes.length
+  ) {
     // The token the walk refused has no field of its own yet: give it one, so its bytes show where the blob breaks.
     const word = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(err.offset);
-    tokens.push({ offset: err.offset, size: 4, name: 'bad token', type: 'be32', value: hex(word), problem: `${err.error}: ${err.message}` });
+    tokens.push({
+      offset: err.offset,
+      size: 4,
+      name: 'bad token',
+      type: 'be32',
+      value: hex(word),
+      problem: `${err.error}: ${err.message}`,
+    });
   }
   return ok({
     kind: 'fdt',
@@ -157,7 +208,8 @@ export function fdtRecord(m: Machine, phys: number): Result<AnnotatedStruct> {
  */
 export function khoMemChunk(m: Machine, phys: number): Result<AnnotatedStruct> {
   const end = ramEnd(m);
-  if (phys % PAGE_SIZE !== 0 || phys + PAGE_SIZE > end) return failure(`kho-mem-chunk: ${hex(phys)} is not a page inside RAM`);
+  if (phys % PAGE_SIZE !== 0 || phys + PAGE_SIZE > end)
+    return failure(`kho-mem-chunk: ${hex(phys)} is not a page inside RAM`);
   const page = m.ram.read(phys, PAGE_SIZE);
   const decoded = decodeChunk(page);
   const head = new FieldReader(page, CHUNK_HDR.next, end);
@@ -170,7 +222,13 @@ export function khoMemChunk(m: Machine, phys: number): Result<AnnotatedStruct> {
   for (let i = 0; i < shown; i++) {
     const r = new FieldReader(page, chunkEntryOffset(i) + CHUNK_ENTRY.physStart, end);
     const start = getU64(page, chunkEntryOffset(i) + CHUNK_ENTRY.physStart);
-    r.field('phys_start', 8, 'u64', hex(start), Number.isFinite(start) && start < end ? { phys: start } : { problem: 'beyond the end of RAM' });
+    r.field(
+      'phys_start',
+      8,
+      'u64',
+      hex(start),
+      Number.isFinite(start) && start < end ? { phys: start } : { problem: 'beyond the end of RAM' },
+    );
     r.phys('bitmap');
     elements.push(r.fields);
   }
@@ -180,8 +238,16 @@ export function khoMemChunk(m: Machine, phys: number): Result<AnnotatedStruct> {
     phys,
     bytes: page.subarray(0, chunkEntryOffset(shown)),
     header: { type: 'khoser_mem_chunk_hdr', fields: head.fields },
-    array: { type: 'khoser_mem_bitmap_ptr', offset: chunkEntryOffset(0), stride: chunkEntryOffset(1) - chunkEntryOffset(0), count: n, elements },
-    notes: [`Bit b of a bitmap page preserves the block at phys_start + b × ${formatBytes(PAGE_SIZE * 2 ** order)}. The rest of the page is unused.`],
+    array: {
+      type: 'khoser_mem_bitmap_ptr',
+      offset: chunkEntryOffset(0),
+      stride: chunkEntryOffset(1) - chunkEntryOffset(0),
+      count: n,
+      elements,
+    },
+    notes: [
+      `Bit b of a bitmap page preserves the block at phys_start + b × ${formatBytes(PAGE_SIZE * 2 ** order)}. The rest of the page is unused.`,
+    ],
     ...(typeof decoded === 'string' ? { error: decoded } : {}),
   });
 }

@@ -8,7 +8,15 @@
 import { PageCategory } from '../../shared/palette';
 import { PAGE_SIZE } from '../../shared/units';
 import type { ChunkView, FdtView, KhoHandoff, KhoReport, KhoView, PreservedBlock } from '../../shared/views';
-import { KHO_SCRATCH_SIZE, PRESERVE_BITS, PROP_SUB_FDT, SETUP_KEXEC_KHO, decodeChunk, decodeKhoData, type KhoData } from '../kernel/abi/kho-v1';
+import {
+  KHO_SCRATCH_SIZE,
+  PRESERVE_BITS,
+  PROP_SUB_FDT,
+  SETUP_KEXEC_KHO,
+  decodeChunk,
+  decodeKhoData,
+  type KhoData,
+} from '../kernel/abi/kho-v1';
 import { decodeBootParams } from '../kernel/abi/boot-params';
 import { findSetupData } from '../kernel/abi/setup-data';
 import { getU32 } from '../kernel/abi/bytes';
@@ -40,7 +48,11 @@ export function khoView(m: Machine): KhoView {
     entry: m.entry?.bootParams ?? null,
     entryFdtPhys,
     entrySubtrees: entryFdtPhys === null ? [] : subtrees(handedOverRoot(m, entryFdtPhys)),
-    scratch: (out?.scratch ?? inc?.scratch ?? []).map((a, i) => ({ label: SCRATCH_LABELS[i] ?? `node ${i - 2}`, addr: a.addr, size: a.size })),
+    scratch: (out?.scratch ?? inc?.scratch ?? []).map((a, i) => ({
+      label: SCRATCH_LABELS[i] ?? `node ${i - 2}`,
+      addr: a.addr,
+      size: a.size,
+    })),
     outgoing: out && {
       fdtPhys: out.fdtPhys,
       finalized: out.finalized,
@@ -93,7 +105,10 @@ export function khoReport(m: Machine): KhoReport | null {
   const k = m.kernel;
   const pendingData = m.entry ? entryKhoData(m, m.entry.bootParams) : null;
   const pending: KhoHandoff | null = pendingData && {
-    fdtPhys: pendingData.fdtAddr, fdtSize: pendingData.fdtSize, scratchPhys: pendingData.scratchAddr, scratchSize: pendingData.scratchSize,
+    fdtPhys: pendingData.fdtAddr,
+    fdtSize: pendingData.fdtSize,
+    scratchPhys: pendingData.scratchAddr,
+    scratchSize: pendingData.scratchSize,
   };
   const out = k?.khoOut ?? null;
   const inc = k?.khoIn ?? null;
@@ -107,7 +122,9 @@ export function khoReport(m: Machine): KhoReport | null {
       scratchPhys: seg?.dest ?? 0,
       scratchSize: seg ? out.scratch.length * KHO_SCRATCH_SIZE : 0,
       finalized: out.finalized,
-      blocks: out.finalized ? chunkListBlocks(m, out.tracker.chunkPfns[0] === undefined ? 0 : out.tracker.chunkPfns[0] * PAGE_SIZE) : trackerBlocks(m, out.tracker),
+      blocks: out.finalized
+        ? chunkListBlocks(m, out.tracker.chunkPfns[0] === undefined ? 0 : out.tracker.chunkPfns[0] * PAGE_SIZE)
+        : trackerBlocks(m, out.tracker),
     };
   }
   const incoming: KhoReport['incoming'] = inc && {
@@ -115,7 +132,9 @@ export function khoReport(m: Machine): KhoReport | null {
     fdtSize: PAGE_SIZE,
     scratchPhys: inc.scratchPhys,
     scratchSize: inc.scratch.length * KHO_SCRATCH_SIZE,
-    blocks: inc.blocks.map((b) => ({ phys: b.pfn * PAGE_SIZE, order: b.order })).sort((a, b) => a.phys - b.phys || a.order - b.order),
+    blocks: inc.blocks
+      .map((b) => ({ phys: b.pfn * PAGE_SIZE, order: b.order }))
+      .sort((a, b) => a.phys - b.phys || a.order - b.order),
   };
   return { generation: m.generation, pending, outgoing, incoming };
 }
@@ -135,7 +154,8 @@ function bitmapBlocks(bitmap: Uint8Array, physStart: number, order: number, out:
   for (let i = 0; i < bitmap.length; i++) {
     const byte = bitmap[i]!;
     if (!byte) continue;
-    for (let bit = 0; bit < 8; bit++) if (byte & (1 << bit)) out.push({ phys: physStart + (i * 8 + bit) * blockBytes, order });
+    for (let bit = 0; bit < 8; bit++)
+      if (byte & (1 << bit)) out.push({ phys: physStart + (i * 8 + bit) * blockBytes, order });
   }
 }
 
@@ -143,11 +163,20 @@ function bitmapBlocks(bitmap: Uint8Array, physStart: number, order: number, out:
  * Blocks the tracker holds before a finalize serialized it: its index (private kernel state,
  * read here without changing it) names the bitmap pages, whose bits are read from RAM.
  */
-function trackerBlocks(m: Machine, tracker: NonNullable<NonNullable<Machine['kernel']>['khoOut']>['tracker']): PreservedBlock[] {
+function trackerBlocks(
+  m: Machine,
+  tracker: NonNullable<NonNullable<Machine['kernel']>['khoOut']>['tracker'],
+): PreservedBlock[] {
   const blocks: PreservedBlock[] = [];
   const orders = tracker['orders'];
   for (const [order, bitmaps] of orders) {
-    for (const [index, pfn] of bitmaps) bitmapBlocks(m.ram.read(pfn * PAGE_SIZE, PAGE_SIZE), index * PRESERVE_BITS * 2 ** order * PAGE_SIZE, order, blocks);
+    for (const [index, pfn] of bitmaps)
+      bitmapBlocks(
+        m.ram.read(pfn * PAGE_SIZE, PAGE_SIZE),
+        index * PRESERVE_BITS * 2 ** order * PAGE_SIZE,
+        order,
+        blocks,
+      );
   }
   return blocks.sort((a, b) => a.phys - b.phys || a.order - b.order);
 }

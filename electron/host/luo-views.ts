@@ -10,11 +10,26 @@
  */
 import { PAGE_SIZE, formatBytes, hex } from '../../shared/units';
 import type {
-  AnnotatedStruct, FdInfo, FdRef, LuoFileView, LuoSessionState, LuoSessionView, LuoView, MemfdLuoRef, UserspaceView,
+  AnnotatedStruct,
+  FdInfo,
+  FdRef,
+  LuoFileView,
+  LuoSessionState,
+  LuoSessionView,
+  LuoView,
+  MemfdLuoRef,
+  UserspaceView,
 } from '../../shared/views';
 import {
-  LIVEUPDATE_HNDL_COMPAT_LENGTH, LIVEUPDATE_SESSION_NAME_LENGTH, LUO_FDT_KHO_ENTRY_NAME, LUO_FILE_MAX, LUO_FILE_PGCNT, LUO_FILE_SER_SIZE,
-  LUO_SESSION_HEADER_SER_SIZE, LUO_SESSION_MAX, LUO_SESSION_SER_SIZE,
+  LIVEUPDATE_HNDL_COMPAT_LENGTH,
+  LIVEUPDATE_SESSION_NAME_LENGTH,
+  LUO_FDT_KHO_ENTRY_NAME,
+  LUO_FILE_MAX,
+  LUO_FILE_PGCNT,
+  LUO_FILE_SER_SIZE,
+  LUO_SESSION_HEADER_SER_SIZE,
+  LUO_SESSION_MAX,
+  LUO_SESSION_SER_SIZE,
 } from '../kernel/abi/luo-v1';
 import { getU64 } from '../kernel/abi/bytes';
 import { isErr } from '../kernel/lib/errno';
@@ -65,7 +80,8 @@ function memfdLuoRefs(k: Kernel, inode: ShmemInode): MemfdLuoRef[] {
   const out: MemfdLuoRef[] = [];
   for (const s of [...(k.luo?.outgoing ?? []), ...(k.luo?.incoming ?? [])]) {
     for (const f of s.files) {
-      if (f.args.file?.kind === 'memfd' && f.args.file.inode === inode) out.push({ session: s.name, direction: s.incoming ? 'incoming' : 'outgoing', token: tokenHex(f.token) });
+      if (f.args.file?.kind === 'memfd' && f.args.file.inode === inode)
+        out.push({ session: s.name, direction: s.incoming ? 'incoming' : 'outgoing', token: tokenHex(f.token) });
     }
   }
   return out;
@@ -74,8 +90,17 @@ function memfdLuoRefs(k: Kernel, inode: ShmemInode): MemfdLuoRef[] {
 function memfdInfo(k: Kernel, fd: number, f: MemfdFile): FdInfo {
   const i = f.inode;
   return {
-    fd, kind: 'memfd', path: `/memfd:${i.name} (deleted)`, name: i.name, ino: i.ino, size: i.size, pages: i.nrPages, pos: f.pos,
-    frozen: i.frozen, refs: i.refs, luo: memfdLuoRefs(k, i),
+    fd,
+    kind: 'memfd',
+    path: `/memfd:${i.name} (deleted)`,
+    name: i.name,
+    ino: i.ino,
+    size: i.size,
+    pages: i.nrPages,
+    pos: f.pos,
+    frozen: i.frozen,
+    refs: i.refs,
+    luo: memfdLuoRefs(k, i),
   };
 }
 
@@ -88,8 +113,13 @@ function fdInfo(k: Kernel, fd: number, f: OpenFile): FdInfo {
     case 'session': {
       const s = f.session;
       return {
-        fd, kind: 'session', path: `anon_inode:[luo_session] ${s.name}`, session: s.name, direction: s.incoming ? 'incoming' : 'outgoing',
-        state: sessionState(s), files: s.files.length,
+        fd,
+        kind: 'session',
+        path: `anon_inode:[luo_session] ${s.name}`,
+        session: s.name,
+        direction: s.incoming ? 'incoming' : 'outgoing',
+        state: sessionState(s),
+        files: s.files.length,
       };
     }
   }
@@ -101,7 +131,11 @@ export function userspaceView(m: Machine): UserspaceView {
   if (!k) return { running: false, processes: [] };
   const processes = [...k.processes.byName.values()]
     .sort((a, b) => a.pid - b.pid)
-    .map((p) => ({ pid: p.pid, name: p.name, fds: [...p.fds.entries()].sort((a, b) => a[0] - b[0]).map(([fd, f]) => fdInfo(k, fd, f)) }));
+    .map((p) => ({
+      pid: p.pid,
+      name: p.name,
+      fds: [...p.fds.entries()].sort((a, b) => a[0] - b[0]).map(([fd, f]) => fdInfo(k, fd, f)),
+    }));
   return { running: true, processes };
 }
 
@@ -153,14 +187,19 @@ export function luoView(m: Machine): LuoView | null {
     incomingFdtPhys: inFdt === undefined || isErr(inFdt) ? 0 : inFdt,
     // Private kernel state, read without changing it: the header is freed by deserialization.
     incomingHeaderPhys: luo['incomingHeaderPhys'],
-    failNextFreeze: armed ? `${armed.errno} at the freeze of ${armed.token === null ? 'the first file' : `token ${tokenHex(armed.token)}`}` : null,
+    failNextFreeze: armed
+      ? `${armed.errno} at the freeze of ${armed.token === null ? 'the first file' : `token ${tokenHex(armed.token)}`}`
+      : null,
   };
 }
 
 /** Whether `phys` is where the running kernel's outgoing records live (for the notes only). */
 function outgoingAt(m: Machine, phys: number): { block: boolean; session: LuoSession | null } {
   const luo = m.kernel?.luo;
-  return { block: !!luo && luo.sessionBlockPhys === phys, session: luo?.outgoing.find((s) => s.filesPhys === phys) ?? null };
+  return {
+    block: !!luo && luo.sessionBlockPhys === phys,
+    session: luo?.outgoing.find((s) => s.filesPhys === phys) ?? null,
+  };
 }
 
 const allZero = (b: Uint8Array) => b.every((x) => x === 0);
@@ -171,10 +210,17 @@ const allZero = (b: Uint8Array) => b.every((x) => x === 0);
  */
 export function luoSessionBlock(m: Machine, phys: number): Result<AnnotatedStruct> {
   const end = ramEnd(m);
-  if (phys + LUO_SESSION_HEADER_SER_SIZE > end) return failure(`luo-session-block: ${hex(phys)} is beyond the end of RAM (${hex(end)})`);
+  if (phys + LUO_SESSION_HEADER_SER_SIZE > end)
+    return failure(`luo-session-block: ${hex(phys)} is beyond the end of RAM (${hex(end)})`);
   const count = getU64(m.ram.read(phys, LUO_SESSION_HEADER_SER_SIZE), 0);
   const valid = Number.isFinite(count) && count <= LUO_SESSION_MAX;
-  const shown = valid ? Math.min(count, MAX_RECORD_ELEMENTS, Math.floor((end - phys - LUO_SESSION_HEADER_SER_SIZE) / LUO_SESSION_SER_SIZE)) : 0;
+  const shown = valid
+    ? Math.min(
+        count,
+        MAX_RECORD_ELEMENTS,
+        Math.floor((end - phys - LUO_SESSION_HEADER_SER_SIZE) / LUO_SESSION_SER_SIZE),
+      )
+    : 0;
   const bytes = m.ram.read(phys, LUO_SESSION_HEADER_SER_SIZE + shown * LUO_SESSION_SER_SIZE);
   const head = new FieldReader(bytes, 0, end);
   head.u64('count', { max: LUO_SESSION_MAX, unit: count === 1 ? 'session' : 'sessions' });
@@ -184,7 +230,11 @@ export function luoSessionBlock(m: Machine, phys: number): Result<AnnotatedStruc
     const files = getU64(bytes, off + LIVEUPDATE_SESSION_NAME_LENGTH + 8);
     const r = new FieldReader(bytes, off, end);
     r.cstring('name', LIVEUPDATE_SESSION_NAME_LENGTH);
-    r.phys('files', (p) => ({ kind: 'luo-file-array', phys: p, ...(Number.isFinite(files) && files <= LUO_FILE_MAX ? { count: files } : {}) }));
+    r.phys('files', (p) => ({
+      kind: 'luo-file-array',
+      phys: p,
+      ...(Number.isFinite(files) && files <= LUO_FILE_MAX ? { count: files } : {}),
+    }));
     r.u64('count', { max: LUO_FILE_MAX, unit: files === 1 ? 'file' : 'files' });
     elements.push(r.fields);
   }
@@ -192,7 +242,8 @@ export function luoSessionBlock(m: Machine, phys: number): Result<AnnotatedStruc
     `16 pages preserved at boot (luo_session_setup_outgoing); liveupdate_reboot() writes one luo_session_ser per outgoing session; the next kernel reads them at the first open of /dev/liveupdate and frees the block.`,
   ];
   const here = outgoingAt(m, phys);
-  if (here.block && allZero(bytes) && (m.kernel?.luo?.outgoing.length ?? 0) > 0) notes.push('Not written yet: this kernel serializes its sessions at kexec -e (liveupdate_reboot).');
+  if (here.block && allZero(bytes) && (m.kernel?.luo?.outgoing.length ?? 0) > 0)
+    notes.push('Not written yet: this kernel serializes its sessions at kexec -e (liveupdate_reboot).');
   if (valid && count > shown) notes.push(`${count - shown} more luo_session_ser not shown.`);
   return ok({
     kind: 'luo-session-block',
@@ -200,9 +251,19 @@ export function luoSessionBlock(m: Machine, phys: number): Result<AnnotatedStruc
     phys,
     bytes,
     header: { type: 'luo_session_header_ser', fields: head.fields },
-    array: { type: 'luo_session_ser', offset: LUO_SESSION_HEADER_SER_SIZE, stride: LUO_SESSION_SER_SIZE, count: valid ? count : 0, elements },
+    array: {
+      type: 'luo_session_ser',
+      offset: LUO_SESSION_HEADER_SER_SIZE,
+      stride: LUO_SESSION_SER_SIZE,
+      count: valid ? count : 0,
+      elements,
+    },
     notes,
-    ...(valid ? {} : { error: `session header count ${Number.isFinite(count) ? count : head.fields[0]!.value} exceeds ${LUO_SESSION_MAX}: luo_session_deserialize() would refuse it (EINVAL)` }),
+    ...(valid
+      ? {}
+      : {
+          error: `session header count ${Number.isFinite(count) ? count : head.fields[0]!.value} exceeds ${LUO_SESSION_MAX}: luo_session_deserialize() would refuse it (EINVAL)`,
+        }),
   });
 }
 
@@ -213,12 +274,14 @@ export function luoSessionBlock(m: Machine, phys: number): Result<AnnotatedStruc
  */
 export function luoFileArray(m: Machine, phys: number, count?: number): Result<AnnotatedStruct> {
   const end = ramEnd(m);
-  if (phys + LUO_FILE_SER_SIZE > end) return failure(`luo-file-array: ${hex(phys)} is beyond the end of RAM (${hex(end)})`);
+  if (phys + LUO_FILE_SER_SIZE > end)
+    return failure(`luo-file-array: ${hex(phys)} is beyond the end of RAM (${hex(end)})`);
   const capacity = Math.min(LUO_FILE_MAX, Math.floor((end - phys) / LUO_FILE_SER_SIZE));
   let n = count ?? 0;
   if (count === undefined) {
     const all = m.ram.read(phys, capacity * LUO_FILE_SER_SIZE);
-    for (let i = capacity - 1; i >= 0 && n === 0; i--) if (!allZero(all.subarray(i * LUO_FILE_SER_SIZE, (i + 1) * LUO_FILE_SER_SIZE))) n = i + 1;
+    for (let i = capacity - 1; i >= 0 && n === 0; i--)
+      if (!allZero(all.subarray(i * LUO_FILE_SER_SIZE, (i + 1) * LUO_FILE_SER_SIZE))) n = i + 1;
   }
   const shown = Math.min(n, capacity);
   const bytes = m.ram.read(phys, shown * LUO_FILE_SER_SIZE);
@@ -233,9 +296,13 @@ export function luoFileArray(m: Machine, phys: number, count?: number): Result<A
   const notes = [
     `${LUO_FILE_PGCNT} pages preserved at the session's first PRESERVE_FD (kho_alloc_preserve); liveupdate_reboot() writes one luo_file_ser per file in preserve order; FINISH in the next kernel frees it.`,
   ];
-  if (count === undefined) notes.push(`No count given: entries up to the last non-zero one of the ${capacity}-entry array.`);
+  if (count === undefined)
+    notes.push(`No count given: entries up to the last non-zero one of the ${capacity}-entry array.`);
   const here = outgoingAt(m, phys);
-  if (here.session && allZero(bytes) && here.session.files.length > 0) notes.push(`Not written yet: the ${here.session.files.length} file(s) of "${here.session.name}" are serialized at kexec -e (liveupdate_reboot).`);
+  if (here.session && allZero(bytes) && here.session.files.length > 0)
+    notes.push(
+      `Not written yet: the ${here.session.files.length} file(s) of "${here.session.name}" are serialized at kexec -e (liveupdate_reboot).`,
+    );
   return ok({
     kind: 'luo-file-array',
     title: `luo_file_ser[${n}]`,
@@ -243,6 +310,10 @@ export function luoFileArray(m: Machine, phys: number, count?: number): Result<A
     bytes,
     array: { type: 'luo_file_ser', offset: 0, stride: LUO_FILE_SER_SIZE, count: n, elements },
     notes,
-    ...(n > LUO_FILE_MAX ? { error: `${n} files: a session's array holds at most ${LUO_FILE_MAX} (luo_session_deserialize() refuses more with EINVAL)` } : {}),
+    ...(n > LUO_FILE_MAX
+      ? {
+          error: `${n} files: a session's array holds at most ${LUO_FILE_MAX} (luo_session_deserialize() refuses more with EINVAL)`,
+        }
+      : {}),
   });
 }

@@ -13,16 +13,34 @@ import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../shared/units';
 import type { AnnotatedStruct, RecordRequest, StructField } from '../../shared/views';
 import { getU32, getU64 } from '../kernel/abi/bytes';
 import { KHO_VMALLOC_SIZE } from '../kernel/abi/kho-v1';
-import { KA_PAGE_HEADER_SIZE, KA_PAGE_NR_ENTRIES, KARR_MEMFD_PFN_SHIFT, KHO_ARRAY_MAGIC } from '../kernel/abi/kho-array';
-import { MEMFD_FDT_COMPATIBLE, MEMFD_KARR_COMPATIBLE, PRESERVED_FOLIO_SIZE, V3_PFN_SHIFT, getFoliodesc } from '../kernel/abi/memfd-fdt';
-import { MEMFD_LUO_FH_COMPATIBLE, MEMFD_LUO_FOLIO_SER_SIZE, MEMFD_LUO_SER_SIZE, folioSerFlags, folioSerPfn } from '../kernel/abi/memfd-v1';
+import {
+  KA_PAGE_HEADER_SIZE,
+  KA_PAGE_NR_ENTRIES,
+  KARR_MEMFD_PFN_SHIFT,
+  KHO_ARRAY_MAGIC,
+} from '../kernel/abi/kho-array';
+import {
+  MEMFD_FDT_COMPATIBLE,
+  MEMFD_KARR_COMPATIBLE,
+  PRESERVED_FOLIO_SIZE,
+  V3_PFN_SHIFT,
+  getFoliodesc,
+} from '../kernel/abi/memfd-fdt';
+import {
+  MEMFD_LUO_FH_COMPATIBLE,
+  MEMFD_LUO_FOLIO_SER_SIZE,
+  MEMFD_LUO_SER_SIZE,
+  folioSerFlags,
+  folioSerPfn,
+} from '../kernel/abi/memfd-v1';
 import { FDT_PROP, decodeFdtLayout } from '../kernel/lib/fdt';
 import type { Machine } from '../kernel/machine';
 import { FieldReader, MAX_RECORD_ELEMENTS } from './annotate';
 import { type Result, failure, ok } from '../../shared/result';
 
 const ramEnd = (m: Machine): number => m.layout.maxPfn * PAGE_SIZE;
-const flagNames = (f: number): string => [f & 1 ? 'DIRTY' : '', f & 2 ? 'UPTODATE' : '', f & ~3 ? hex(f & ~3) : ''].filter(Boolean).join('|') || '0';
+const flagNames = (f: number): string =>
+  [f & 1 ? 'DIRTY' : '', f & 2 ? 'UPTODATE' : '', f & ~3 ? hex(f & ~3) : ''].filter(Boolean).join('|') || '0';
 
 /** Where luo_file_ser.data of a file with this compatible leads. */
 export function memfdDataRecord(compatible: string, phys: number): RecordRequest | undefined {
@@ -81,7 +99,9 @@ export function khoVmallocChunk(m: Machine, phys: number): Result<AnnotatedStruc
     bytes,
     header: { type: 'kho_vmalloc_hdr', fields: head.fields },
     array: { type: 'u64 phys', offset: 8, stride: 8, count, elements },
-    notes: ['Each entry is a preserved piece of the vmalloc area, zero-terminated; a full chunk is followed by another even when nothing is left for it (kho_preserve_vmalloc).'],
+    notes: [
+      'Each entry is a preserved piece of the vmalloc area, zero-terminated; a full chunk is followed by another even when nothing is left for it (kho_preserve_vmalloc).',
+    ],
   });
 }
 
@@ -99,7 +119,13 @@ export function memfdFolioArray(m: Machine, phys: number): Result<AnnotatedStruc
     const pfn = folioSerPfn(bytes, off);
     const flags = folioSerFlags(bytes, off);
     const at = pfn * PAGE_SIZE;
-    r.field('pfn:52 | flags:12', 8, 'u64', `pfn ${hex(pfn)} · ${flagNames(flags)}`, at < ramEnd(m) ? { phys: at } : { problem: 'pfn beyond the end of RAM' });
+    r.field(
+      'pfn:52 | flags:12',
+      8,
+      'u64',
+      `pfn ${hex(pfn)} · ${flagNames(flags)}`,
+      at < ramEnd(m) ? { phys: at } : { problem: 'pfn beyond the end of RAM' },
+    );
     r.u64('index');
     elements.push(r.fields);
   }
@@ -109,21 +135,29 @@ export function memfdFolioArray(m: Machine, phys: number): Result<AnnotatedStruc
     phys,
     bytes,
     array: { type: 'memfd_luo_folio_ser', offset: 0, stride: MEMFD_LUO_FOLIO_SER_SIZE, count, elements },
-    notes: ['GCC packs pfn:52 into bits 0..51 and flags:12 into bits 52..63 on little-endian x86-64 — the reverse of v3\'s foliodesc. Entries past the last non-zero one are not shown.'],
+    notes: [
+      "GCC packs pfn:52 into bits 0..51 and flags:12 into bits 52..63 on little-endian x86-64 — the reverse of v3's foliodesc. Entries past the last non-zero one are not shown.",
+    ],
   });
 }
 
 /** The properties of the FDT's root node with where their values sit in the blob (the kernel's FDT walk). */
 function rootProps(b: Uint8Array): { props: Array<{ name: string; off: number; len: number }>; error?: string } {
   const layout = decodeFdtLayout(b);
-  const props = layout.tokens.filter((t) => t.tag === FDT_PROP && t.path === '/').map((t) => ({ name: t.name!, off: t.valueOffset!, len: t.len! }));
+  const props = layout.tokens
+    .filter((t) => t.tag === FDT_PROP && t.path === '/')
+    .map((t) => ({ name: t.name!, off: t.valueOffset!, len: t.len! }));
   return layout.error ? { props, error: layout.error.message } : { props };
 }
 
 export function memfdFdtRecord(m: Machine, phys: number): Result<AnnotatedStruct> {
   const bad = inRam(m, 'memfd-fdt', phys, 40);
   if (bad) return failure(bad);
-  const totalsize = Math.min(new DataView(m.ram.read(phys, 8).buffer).getUint32(4), PAGE_SIZE * 2 ** MAX_PAGE_ORDER, ramEnd(m) - phys);
+  const totalsize = Math.min(
+    new DataView(m.ram.read(phys, 8).buffer).getUint32(4),
+    PAGE_SIZE * 2 ** MAX_PAGE_ORDER,
+    ramEnd(m) - phys,
+  );
   const blob = m.ram.read(phys, Math.max(40, totalsize));
   const { props, error } = rootProps(blob);
   const r = new FieldReader(blob, 0, ramEnd(m));
@@ -133,7 +167,12 @@ export function memfdFdtRecord(m: Machine, phys: number): Result<AnnotatedStruct
     if ((p.name === 'pos' || p.name === 'size') && p.len === 8) r.u64(p.name, { unit: 'bytes' });
     else if (p.name === 'folios') {
       folios = p;
-      r.field('folios', p.len, p.len === 16 && getU32(blob, p.off) === KHO_ARRAY_MAGIC ? 'struct kho_array' : `u8[${p.len}]`, `${p.len} bytes`);
+      r.field(
+        'folios',
+        p.len,
+        p.len === 16 && getU32(blob, p.off) === KHO_ARRAY_MAGIC ? 'struct kho_array' : `u8[${p.len}]`,
+        `${p.len} bytes`,
+      );
     } else r.field(p.name, p.len, `u8[${p.len}]`, `${p.len} bytes`);
   }
   const karr = folios !== null && folios.len === 16 && getU32(blob, folios.off) === KHO_ARRAY_MAGIC;
@@ -147,25 +186,41 @@ export function memfdFdtRecord(m: Machine, phys: number): Result<AnnotatedStruct
     d.uint('kho_array.__reserved', 2);
     d.phys('kho_array.first', (p) => ({ kind: 'kho-array-page', phys: p }));
     r.fields.push(...d.fields);
-    notes.push('memfd-karr-v1 (KHO array RFC, September 2025): one zeroed page of FDT; `folios` holds the 16-byte kho_array descriptor, whose pages hold one entry per folio at its file index.');
+    notes.push(
+      'memfd-karr-v1 (KHO array RFC, September 2025): one zeroed page of FDT; `folios` holds the 16-byte kho_array descriptor, whose pages hold one entry per folio at its file index.',
+    );
   } else if (folios) {
     const n = Math.floor(folios.len / PRESERVED_FOLIO_SIZE);
     for (let i = 0; i < Math.min(n, MAX_RECORD_ELEMENTS); i++) {
       const off = folios.off + i * PRESERVED_FOLIO_SIZE;
       const e = new FieldReader(blob, off, ramEnd(m));
       const f = getFoliodesc(blob, off, V3_PFN_SHIFT);
-      e.field('foliodesc', 8, 'u64', f.pfn === 0 && f.flags === 0 ? '0 (skip)' : `pfn ${hex(f.pfn)} · ${flagNames(f.flags)}`, f.pfn * PAGE_SIZE < ramEnd(m) ? { phys: f.pfn * PAGE_SIZE } : { problem: 'pfn beyond the end of RAM' });
+      e.field(
+        'foliodesc',
+        8,
+        'u64',
+        f.pfn === 0 && f.flags === 0 ? '0 (skip)' : `pfn ${hex(f.pfn)} · ${flagNames(f.flags)}`,
+        f.pfn * PAGE_SIZE < ramEnd(m) ? { phys: f.pfn * PAGE_SIZE } : { problem: 'pfn beyond the end of RAM' },
+      );
       e.u64('index');
       elements.push(e.fields);
     }
     array = { type: 'memfd_luo_preserved_folio', offset: folios.off, stride: PRESERVED_FOLIO_SIZE, count: n, elements };
-    notes.push(`memfd-fdt-v1 (LUO patch v3, August 2025): one FDT folio built with fdt_create(); foliodesc = pfn << 12 | flags (DIRTY bit 0, UPTODATE bit 1). ${n.toLocaleString('en-US')} entries in a ${totalsize.toLocaleString('en-US')}-byte blob.`);
+    notes.push(
+      `memfd-fdt-v1 (LUO patch v3, August 2025): one FDT folio built with fdt_create(); foliodesc = pfn << 12 | flags (DIRTY bit 0, UPTODATE bit 1). ${n.toLocaleString('en-US')} entries in a ${totalsize.toLocaleString('en-US')}-byte blob.`,
+    );
   }
   return ok({
     kind: 'memfd-fdt',
     title: karr ? 'memfd FDT with a struct kho_array (memfd-karr-v1)' : 'memfd FDT (memfd-fdt-v1)',
     phys,
-    bytes: blob.subarray(0, Math.min(blob.length, folios ? folios.off + Math.min(folios.len, MAX_RECORD_ELEMENTS * PRESERVED_FOLIO_SIZE) : blob.length)),
+    bytes: blob.subarray(
+      0,
+      Math.min(
+        blob.length,
+        folios ? folios.off + Math.min(folios.len, MAX_RECORD_ELEMENTS * PRESERVED_FOLIO_SIZE) : blob.length,
+      ),
+    ),
     header: { type: 'FDT root properties', fields: r.fields },
     ...(array ? { array } : {}),
     notes,
@@ -192,7 +247,13 @@ export function khoArrayPage(m: Machine, phys: number): Result<AnnotatedStruct> 
     const isValue = (getU32(bytes, off) & 1) === 1;
     const desc = Math.floor(v / 2);
     const pfn = Math.floor(desc / 2 ** KARR_MEMFD_PFN_SHIFT);
-    e.field(`entries[${i}] (index ${startpos + i})`, 8, 'u64', isValue ? `value: pfn ${hex(pfn)} · ${flagNames(desc & 0x7ff)}` : `pointer ${hex(v)}`, isValue && pfn * PAGE_SIZE < ramEnd(m) ? { phys: pfn * PAGE_SIZE } : {});
+    e.field(
+      `entries[${i}] (index ${startpos + i})`,
+      8,
+      'u64',
+      isValue ? `value: pfn ${hex(pfn)} · ${flagNames(desc & 0x7ff)}` : `pointer ${hex(v)}`,
+      isValue && pfn * PAGE_SIZE < ramEnd(m) ? { phys: pfn * PAGE_SIZE } : {},
+    );
     elements.push(e.fields);
   }
   return ok({
@@ -202,6 +263,8 @@ export function khoArrayPage(m: Machine, phys: number): Result<AnnotatedStruct> 
     bytes,
     header: { type: 'kho_array_page', fields: head.fields },
     array: { type: 'u64 entry (non-empty only)', offset: KA_PAGE_HEADER_SIZE, stride: 8, count: used, elements },
-    notes: [`Entries are (value << 1) | 1; the memfd port's value is pfn << 11 | flags. ${KA_PAGE_NR_ENTRIES - used} of the page's slots are empty${used <= 2 ? ': the sparse-index cost Jason Gunthorpe warned about' : ''}.`],
+    notes: [
+      `Entries are (value << 1) | 1; the memfd port's value is pfn << 11 | flags. ${KA_PAGE_NR_ENTRIES - used} of the page's slots are empty${used <= 2 ? ': the sparse-index cost Jason Gunthorpe warned about' : ''}.`,
+    ],
   });
 }

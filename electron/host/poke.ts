@@ -21,7 +21,16 @@
 import type { PokeCommand } from '../../shared/poke';
 import { PAGE_SIZE } from '../../shared/units';
 import { PROP_SUB_FDT } from '../kernel/abi/kho-v1';
-import { FDT_PROP, type FdtHeader, type FdtNode, decodeFdt, decodeFdtLayout, fdtWalk, findNode, readU64le } from '../kernel/lib/fdt';
+import {
+  FDT_PROP,
+  type FdtHeader,
+  type FdtNode,
+  decodeFdt,
+  decodeFdtLayout,
+  fdtWalk,
+  findNode,
+  readU64le,
+} from '../kernel/lib/fdt';
 import { utf8Encode } from '../kernel/lib/utf8';
 import type { Machine } from '../kernel/machine';
 import type { Outcome } from './apply';
@@ -42,12 +51,14 @@ const FDT_HEADER_SIZE = 40;
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
 /** How a step names the poke in a message: its target, as the timeline labels it. */
-export const pokeWhere = (cmd: PokeCommand): string => (cmd.phys !== undefined ? cmd.phys : `${cmd.fdt ?? '?'}/${cmd.property ?? '?'}`);
+export const pokeWhere = (cmd: PokeCommand): string =>
+  cmd.phys !== undefined ? cmd.phys : `${cmd.fdt ?? '?'}/${cmd.property ?? '?'}`;
 
 /** The bytes of `hex`, `string` or `u64` (exactly one of them), or why there are none. */
 export function pokeValue(cmd: Pick<PokeCommand, 'hex' | 'string' | 'u64'>): Uint8Array | string {
   const given = (['hex', 'string', 'u64'] as const).filter((k) => cmd[k] !== undefined);
-  if (given.length !== 1) return `give exactly one value (hex, string or u64); got ${given.length ? given.join(' and ') : 'none'}`;
+  if (given.length !== 1)
+    return `give exactly one value (hex, string or u64); got ${given.length ? given.join(' and ') : 'none'}`;
   if (cmd.string !== undefined) return utf8Encode(cmd.string + '\0');
   if (cmd.u64 !== undefined) {
     const v = BigInt(cmd.u64);
@@ -68,7 +79,8 @@ export function pokeValue(cmd: Pick<PokeCommand, 'hex' | 'string' | 'u64'>): Uin
  * (through a dry run) to validate an edit before it becomes a step.
  */
 export function planPoke(m: Machine, cmd: PokeCommand): PokePlan | string {
-  if ((cmd.phys === undefined) === (cmd.fdt === undefined)) return 'give exactly one of phys (a physical address) or fdt (a KHO FDT)';
+  if ((cmd.phys === undefined) === (cmd.fdt === undefined))
+    return 'give exactly one of phys (a physical address) or fdt (a KHO FDT)';
   const bytes = pokeValue(cmd);
   if (typeof bytes === 'string') return bytes;
   if (cmd.phys !== undefined) {
@@ -77,7 +89,8 @@ export function planPoke(m: Machine, cmd: PokeCommand): PokePlan | string {
     const where = ramProblem(m, phys, bytes.length);
     return where ?? { phys, bytes, target: hex(phys) };
   }
-  if (cmd.property === undefined) return `fdt "${cmd.fdt}" needs a property to write (e.g. "compatible", or "node/property")`;
+  if (cmd.property === undefined)
+    return `fdt "${cmd.fdt}" needs a property to write (e.g. "compatible", or "node/property")`;
   return planFdtPoke(m, cmd.fdt!, cmd.property, bytes);
 }
 
@@ -89,12 +102,19 @@ function ramProblem(m: Machine, phys: number, len: number): string | null {
 }
 
 /** A validated FDT blob read from RAM, or why it does not decode. */
-function readFdt(m: Machine, phys: number, size: number, what: string): { root: FdtNode; header: FdtHeader; bytes: Uint8Array } | string {
+function readFdt(
+  m: Machine,
+  phys: number,
+  size: number,
+  what: string,
+): { root: FdtNode; header: FdtHeader; bytes: Uint8Array } | string {
   const bad = ramProblem(m, phys, Math.max(size, FDT_HEADER_SIZE));
   if (bad) return `${what} at ${hex(phys)}: ${bad}`;
   const bytes = m.ram.read(phys, size);
   const d = decodeFdt(bytes);
-  return d.ok ? { root: d.root, header: d.header, bytes } : `${what} at ${hex(phys)} does not decode: ${d.message} [${d.error}]`;
+  return d.ok
+    ? { root: d.root, header: d.header, bytes }
+    : `${what} at ${hex(phys)} does not decode: ${d.message} [${d.error}]`;
 }
 
 /** Where the root FDT the next kernel will read lies now, or why there is none. */
@@ -119,10 +139,12 @@ function planFdtPoke(m: Machine, fdt: string, property: string, bytes: Uint8Arra
   let blobPhys = at.phys;
   if (fdt !== 'root') {
     const node = root.root.children.find((c) => c.name === fdt);
-    if (!node) return `the KHO root FDT has no sub-node "${fdt}"; it has ${names(root.root.children.map((c) => c.name))} (or use "root")`;
+    if (!node)
+      return `the KHO root FDT has no sub-node "${fdt}"; it has ${names(root.root.children.map((c) => c.name))} (or use "root")`;
     const ptr = node.props.find((p) => p.name === PROP_SUB_FDT)?.value;
     const sub = ptr ? readU64le(ptr) : null;
-    if (sub === null) return `node "${fdt}" of the KHO root FDT has no 8-byte "${PROP_SUB_FDT}" property pointing at a sub-FDT`;
+    if (sub === null)
+      return `node "${fdt}" of the KHO root FDT has no 8-byte "${PROP_SUB_FDT}" property pointing at a sub-FDT`;
     blobPhys = Number(sub);
     const head = ramProblem(m, blobPhys, FDT_HEADER_SIZE) ? null : m.ram.read(blobPhys, FDT_HEADER_SIZE);
     if (!head) return `sub-FDT "${fdt}" at ${hex(blobPhys)} is not in RAM`;
@@ -138,20 +160,24 @@ function planFdtPoke(m: Machine, fdt: string, property: string, bytes: Uint8Arra
   const node = findNode(blob.root, nodePath);
   if (!node) return `${label} has no node "${nodePath}"`;
   const index = node.props.findIndex((p) => p.name === propName);
-  if (index < 0) return `node "${nodePath}" of ${label} has no property "${propName}"; it has ${names(node.props.map((p) => p.name))}`;
+  if (index < 0)
+    return `node "${nodePath}" of ${label} has no property "${propName}"; it has ${names(node.props.map((p) => p.name))}`;
   const len = node.props[index]!.value.length;
   if (bytes.length !== len) {
     return `${fdt}/${property} is ${len} bytes; the value is ${bytes.length} bytes — a poke writes in place and cannot resize a property (a string is written with its NUL)`;
   }
   // Where its value lies in the blob (fdt_getprop()'s pointer), from the kernel's own FDT walk.
   const path = pathOf(blob.root, node);
-  const offset = decodeFdtLayout(blob.bytes).tokens.find((t) => t.tag === FDT_PROP && t.path === path && t.name === propName)?.valueOffset;
+  const offset = decodeFdtLayout(blob.bytes).tokens.find(
+    (t) => t.tag === FDT_PROP && t.path === path && t.name === propName,
+  )?.valueOffset;
   if (offset === undefined) return `${fdt}/${property}: the property was not found in the structure block`; // cannot happen after decodeFdt
   return { phys: blobPhys + offset, bytes, target: `${fdt}/${property} at ${hex(blobPhys + offset)}` };
 }
 
 const names = (list: string[]): string => (list.length ? list.map((n) => `"${n}"`).join(', ') : 'none');
-const getU32BE = (b: Uint8Array, off: number): number => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(off);
+const getU32BE = (b: Uint8Array, off: number): number =>
+  new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(off);
 
 /** The node's path as the structure block spells it ('/' for the root): findNode() also matches "name" to "name@unit". */
 function pathOf(root: FdtNode, target: FdtNode): string {
@@ -174,5 +200,8 @@ export function applyPoke(m: Machine, cmd: PokeCommand): Outcome {
   m.log.warn('kho-lab', `poke ${plan.target}: ${hexBytes(old)} → ${hexBytes(plan.bytes)} (simulator fault injection)`);
   const pages = Math.floor((plan.phys + plan.bytes.length - 1) / PAGE_SIZE) - Math.floor(plan.phys / PAGE_SIZE) + 1;
   const n = plan.bytes.length;
-  return { ok: true, message: `wrote ${n} byte${n === 1 ? '' : 's'} to ${plan.target} (${pages} page${pages === 1 ? '' : 's'})` };
+  return {
+    ok: true,
+    message: `wrote ${n} byte${n === 1 ? '' : 's'} to ${plan.target} (${pages} page${pages === 1 ? '' : 's'})`,
+  };
 }

@@ -38,14 +38,27 @@ export function mapView(m: Machine, req: MapViewRequest): MapView {
 }
 
 export function pageInfo(m: Machine, pfn: number): Result<PageInfo> {
-  if (pfn >= m.layout.maxPfn) return failure(`pfn ${hex(pfn)} is beyond the end of RAM (max_pfn ${hex(m.layout.maxPfn)})`);
+  if (pfn >= m.layout.maxPfn)
+    return failure(`pfn ${hex(pfn)} is beyond the end of RAM (max_pfn ${hex(m.layout.maxPfn)})`);
   const k = m.kernel;
   const phys = pfn * PAGE_SIZE;
   const content = { kind: m.ram.kind(pfn), checksum: hex(m.ram.checksum(pfn), 8) };
   if (!k) {
     return ok({
-      pfn, phys, nid: nidOfPfn(m.layout, pfn), category: 0 as PageCategory, flags: [], flagsValue: 0, order: 0,
-      compoundHead: null, refcount: 0, private: '0x0', migratetype: null, owner: '(no kernel running)', memblock: null, content,
+      pfn,
+      phys,
+      nid: nidOfPfn(m.layout, pfn),
+      category: 0 as PageCategory,
+      flags: [],
+      flagsValue: 0,
+      order: 0,
+      compoundHead: null,
+      refcount: 0,
+      private: '0x0',
+      migratetype: null,
+      owner: '(no kernel running)',
+      memblock: null,
+      content,
     });
   }
   const p = k.pages;

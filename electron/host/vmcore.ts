@@ -99,10 +99,13 @@ function vmcoreInfo(m: Machine, step?: number): string {
   ];
   if (step !== undefined) lines.push(`KHO_LAB_STEP=${step}`);
   const kho = khoReport(m);
-  const put = (prefix: string, h: KhoHandoff) => lines.push(
-    `${prefix}FDT_PHYS=${hex(h.fdtPhys)}`, `${prefix}FDT_SIZE=${h.fdtSize}`,
-    `${prefix}SCRATCH_PHYS=${hex(h.scratchPhys)}`, `${prefix}SCRATCH_SIZE=${h.scratchSize}`,
-  );
+  const put = (prefix: string, h: KhoHandoff) =>
+    lines.push(
+      `${prefix}FDT_PHYS=${hex(h.fdtPhys)}`,
+      `${prefix}FDT_SIZE=${h.fdtSize}`,
+      `${prefix}SCRATCH_PHYS=${hex(h.scratchPhys)}`,
+      `${prefix}SCRATCH_SIZE=${h.scratchSize}`,
+    );
   const carried = kho?.pending ?? kho?.outgoing ?? null;
   if (carried) put('KHO_', carried);
   if (kho?.incoming) put('KHO_IN_', kho.incoming);
@@ -161,14 +164,17 @@ export function planVmcore(m: Machine, opts: VmcoreOptions = {}, step?: number):
   if (all) {
     const ram = m.layout.ram.reduce((s, [a, b]) => s + (b - a), 0);
     if (ram > MAX_ALL_RAM_BYTES) {
-      return failure(`the machine has ${formatBytes(ram)} of RAM; exporting all of it is limited to ${formatBytes(MAX_ALL_RAM_BYTES)} (export the pages in use instead)`);
+      return failure(
+        `the machine has ${formatBytes(ram)} of RAM; exporting all of it is limited to ${formatBytes(MAX_ALL_RAM_BYTES)} (export the pages in use instead)`,
+      );
     }
   }
   const info = vmcoreInfo(m, step);
   const note = elfNote('VMCOREINFO', 0, utf8Encode(info));
   const pageRuns = exportedRuns(m, all);
   const noteOffset = ELF_HEADER_SIZE + PHDR_SIZE * (1 + pageRuns.length);
-  if (1 + pageRuns.length > 0xfffe) return failure(`the export would need ${pageRuns.length} memory segments; ELF allows at most ${0xfffe - 1}`);
+  if (1 + pageRuns.length > 0xfffe)
+    return failure(`the export would need ${pageRuns.length} memory segments; ELF allows at most ${0xfffe - 1}`);
   const dataOffset = alignUp(noteOffset + note.length, PAGE_SIZE);
   let offset = dataOffset;
   let pages = 0;
@@ -202,7 +208,16 @@ function vmcoreHead(plan: VmcorePlan): Uint8Array {
   v.setUint16(58, 0, true); // e_shentsize
   v.setUint16(60, 0, true); // e_shnum
   v.setUint16(62, 0, true); // e_shstrndx
-  const phdr = (i: number, type: number, flags: number, offset: number, vaddr: bigint, paddr: bigint, size: number, align: number) => {
+  const phdr = (
+    i: number,
+    type: number,
+    flags: number,
+    offset: number,
+    vaddr: bigint,
+    paddr: bigint,
+    size: number,
+    align: number,
+  ) => {
     const o = ELF_HEADER_SIZE + i * PHDR_SIZE;
     v.setUint32(o, type, true);
     v.setUint32(o + 4, flags, true);

@@ -14,7 +14,17 @@
  * only the machine's configuration; a kexec boot knows only what RAM holds at the address of its
  * boot parameters (arch/x86/kernel/setup.c: parse_setup_data → kho_populate).
  */
-import { GiB, KiB, MAX_PAGE_ORDER, MiB, PAGEBLOCK_NR_PAGES, PAGE_SIZE, formatBytes, hex, memRange } from '../../shared/units';
+import {
+  GiB,
+  KiB,
+  MAX_PAGE_ORDER,
+  MiB,
+  PAGEBLOCK_NR_PAGES,
+  PAGE_SIZE,
+  formatBytes,
+  hex,
+  memRange,
+} from '../../shared/units';
 import { PageCategory } from '../../shared/palette';
 import type { E820Entry } from '../../shared/views';
 import { decodeBootParams, decodeCmdline } from './abi/boot-params';
@@ -28,7 +38,14 @@ import { LINUX_6_19 } from './profile';
 import { KhoOut } from './kho/kho';
 import { KhoIn } from './kho/kho-in';
 import { Luo } from './luo/luo';
-import { ARCH_LOW_ADDRESS_LIMIT, DEFAULT_SCRATCH, type ScratchSpec, parseScratchParam, scratchSizes, CMA_MIN_ALIGNMENT_BYTES } from './kho/scratch';
+import {
+  ARCH_LOW_ADDRESS_LIMIT,
+  DEFAULT_SCRATCH,
+  type ScratchSpec,
+  parseScratchParam,
+  scratchSizes,
+  CMA_MIN_ALIGNMENT_BYTES,
+} from './kho/scratch';
 import type { ScratchArea } from './abi/kho-v1';
 import { FOUR_GIB } from './mm/e820';
 import { usableRam } from './layout';
@@ -76,7 +93,11 @@ function fillBootMemory(k: Kernel, base: number, size: number, name: string): vo
 
 /** memblock_alloc_try_nid() with an owner; a failure is a boot panic. */
 function bootAlloc(
-  k: Kernel, size: number, align: number, kind: OwnerKind, name: string,
+  k: Kernel,
+  size: number,
+  align: number,
+  kind: OwnerKind,
+  name: string,
   opts: { nid?: number; end?: number } = {},
 ): number | KernelError {
   const base = k.memblock.allocRange(size, align, 0, opts.end ?? Infinity, opts.nid ?? NUMA_NO_NODE);
@@ -175,11 +196,13 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
       if (hi > lo) mb.add(lo, hi - lo, n.nid);
     }
   }
-  for (const n of layout.nodes) log.info('NUMA', `Node ${n.nid} ${memRange(n.startPfn * PAGE_SIZE, n.endPfn * PAGE_SIZE)}`);
+  for (const n of layout.nodes)
+    log.info('NUMA', `Node ${n.nid} ${memRange(n.startPfn * PAGE_SIZE, n.endPfn * PAGE_SIZE)}`);
 
   const params = parseCmdline(start.cmdline);
   const unknown = [...params].filter(([p]) => !KNOWN_PARAMS.has(p)).map(([p, v]) => (v === true ? p : `${p}=${v}`));
-  if (unknown.length) log.info('', `Unknown kernel command line parameters "${unknown.join(' ')}", will be passed to user space.`);
+  if (unknown.length)
+    log.info('', `Unknown kernel command line parameters "${unknown.join(' ')}", will be passed to user space.`);
   // kho= and liveupdate= are kstrtobool() early_params; both default off (a bare `kho` is an error).
   const khoEnabled = kstrtobool(params.get('kho')) ?? false;
   const luoEnabled = kstrtobool(params.get('liveupdate')) ?? false;
@@ -204,7 +227,8 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   }
   if (start.initrd) {
     const [base, size] = start.initrd;
-    if (!entry && base < at) return kerr('ENOMEM', `boot failed: no room for an initrd of ${formatBytes(size)} above the kernel`);
+    if (!entry && base < at)
+      return kerr('ENOMEM', `boot failed: no room for an initrd of ${formatBytes(size)} above the kernel`);
     reserveOwned(k, base, size, 'initrd', 'initrd');
     if (!entry) fillBootMemory(k, base, size, 'initrd');
     log.info('', `RAMDISK: ${memRange(base, base + size)}`);
@@ -263,7 +287,8 @@ function earlyAllocations(k: Kernel): KernelError | null {
   const { log, layout, config } = k.ctx;
   const mb = k.memblock;
   // init_mem_mapping(): the direct map with 2 MiB pages needs one PMD page per GiB.
-  const pgtPages = 1 + Math.ceil((layout.maxPfn * PAGE_SIZE) / (512 * GiB)) + Math.ceil((layout.maxPfn * PAGE_SIZE) / GiB);
+  const pgtPages =
+    1 + Math.ceil((layout.maxPfn * PAGE_SIZE) / (512 * GiB)) + Math.ceil((layout.maxPfn * PAGE_SIZE) / GiB);
   const pgt = bootAlloc(k, pgtPages * PAGE_SIZE, PAGE_SIZE, 'pgtable', 'direct map page tables');
   if (typeof pgt !== 'number') return pgt;
 
@@ -286,10 +311,22 @@ function earlyAllocations(k: Kernel): KernelError | null {
     for (let s = n.startPfn - (n.startPfn % SECTION_PAGES); s < n.endPfn; s += SECTION_PAGES) {
       const present = mb.memory.regions
         .filter((r) => r.nid === n.nid)
-        .reduce((sum, r) => sum + Math.max(0, Math.min(s + SECTION_PAGES, (r.base + r.size) / PAGE_SIZE) - Math.max(s, r.base / PAGE_SIZE)), 0);
+        .reduce(
+          (sum, r) =>
+            sum +
+            Math.max(0, Math.min(s + SECTION_PAGES, (r.base + r.size) / PAGE_SIZE) - Math.max(s, r.base / PAGE_SIZE)),
+          0,
+        );
       if (present === 0) continue;
       const size = alignUp(present * STRUCT_PAGE_SIZE, PAGE_SIZE);
-      const m = bootAlloc(k, size, size >= 2 * MiB ? 2 * MiB : PAGE_SIZE, 'memmap', `memmap (struct page), node ${n.nid}`, { nid: n.nid });
+      const m = bootAlloc(
+        k,
+        size,
+        size >= 2 * MiB ? 2 * MiB : PAGE_SIZE,
+        'memmap',
+        `memmap (struct page), node ${n.nid}`,
+        { nid: n.nid },
+      );
       if (typeof m !== 'number') return m;
       bytes += size;
     }
@@ -298,9 +335,15 @@ function earlyAllocations(k: Kernel): KernelError | null {
 
   const pcpu = bootAlloc(k, config.cpus * PERCPU_UNIT_SIZE, PAGE_SIZE, 'memblock', 'percpu first chunk', { nid: 0 });
   if (typeof pcpu !== 'number') return pcpu;
-  log.info('percpu', `Embedded ${PERCPU_UNIT_SIZE / PAGE_SIZE} pages/cpu s${PERCPU_UNIT_SIZE} r8192 d${PERCPU_UNIT_SIZE / 2} u${PERCPU_UNIT_SIZE}`);
+  log.info(
+    'percpu',
+    `Embedded ${PERCPU_UNIT_SIZE / PAGE_SIZE} pages/cpu s${PERCPU_UNIT_SIZE} r8192 d${PERCPU_UNIT_SIZE / 2} u${PERCPU_UNIT_SIZE}`,
+  );
 
-  for (const [label, scale] of [['Dentry cache', 13], ['Inode-cache', 14]] as const) {
+  for (const [label, scale] of [
+    ['Dentry cache', 13],
+    ['Inode-cache', 14],
+  ] as const) {
     const e = systemHash(k, label, scale);
     if (e) return e;
   }
@@ -336,7 +379,8 @@ function reserveScratch(k: Kernel, spec: ScratchSpec): ScratchArea[] | null {
   };
   if (!take(sizes.lowmem, ARCH_LOW_ADDRESS_LIMIT, NUMA_NO_NODE, false, 'lowmem')) return fail('lowmem scratch buffer');
   if (!take(sizes.global, Infinity, NUMA_NO_NODE, false, 'global')) return fail('global scratch buffer');
-  for (const [i, nid] of nids.entries()) if (!take(sizes.nodes[i]!, Infinity, nid, true, `node ${nid}`)) return fail(`nid ${nid} scratch buffer`);
+  for (const [i, nid] of nids.entries())
+    if (!take(sizes.nodes[i]!, Infinity, nid, true, `node ${nid}`)) return fail(`nid ${nid} scratch buffer`);
   const owner = k.owners.id('kho', 'KHO scratch array');
   k.pages.owner.fill(owner, arrayAt / PAGE_SIZE, arrayAt / PAGE_SIZE + 1);
   k.ram.setIdentity(arrayAt / PAGE_SIZE, 1, 0);
@@ -378,7 +422,7 @@ function scribble(k: Kernel): void {
   const poison = mix32(0x5c81bb1e ^ k.ctx.generation) | 1;
   const { owner, flags } = k.pages;
   const n = k.ctx.layout.maxPfn;
-  for (let pfn = 0; pfn < n; ) {
+  for (let pfn = 0; pfn < n;) {
     if (owner[pfn] !== 0 || flags[pfn]! & (PG.hole | PG.reserved | PG.noinit)) {
       pfn++;
       continue;
@@ -423,7 +467,7 @@ function memmapInit(k: Kernel): void {
       if (!noinit) pages.refcount.fill(1, a, b);
     }
     // Draw by owner, in runs of the same owner.
-    for (let pfn = lo; pfn < hi; ) {
+    for (let pfn = lo; pfn < hi;) {
       const owner = pages.owner[pfn]!;
       let end = pfn + 1;
       while (end < hi && pages.owner[end] === owner) end++;

@@ -37,4 +37,19 @@ export function kstrtobool(v: string | true | undefined): boolean | null {
 }
 
 /** Parameters the simulated kernel understands (early_param / __setup names). */
-export const KNOWN_PARAMS = new Set(['kho', 'kho_scratch', 'liveupdate', 'luo.disable_handler', 'luo.memfd_format', 'luo.memfd_keep_holes', 'quiet', 'loglevel', 'console', 'root', 'ro', 'rw', 'memblock', 'numa']);
+export const KNOWN_PARAMS = new Set([
+  'kho',
+  'kho_scratch',
+  'liveupdate',
+  'luo.disable_handler',
+  'luo.memfd_format',
+  'luo.memfd_keep_holes',
+  'quiet',
+  'loglevel',
+  'console',
+  'root',
+  'ro',
+  'rw',
+  'memblock',
+  'numa',
+]);

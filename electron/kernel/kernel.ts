@@ -93,7 +93,7 @@ export class Kernel {
   /** Draws [pfn, pfn + n) by owner (free pages by pageblock), e.g. after a KHO annotation is dropped. */
   repaintOwned(pfn: number, n: number): void {
     const p = this.pages;
-    for (let i = pfn; i < pfn + n; ) {
+    for (let i = pfn; i < pfn + n;) {
       const owner = p.owner[i]!;
       let end = i + 1;
       while (end < pfn + n && p.owner[end] === owner) end++;

@@ -89,10 +89,16 @@ export function kexecFileLoad(k: Kernel, cmdline: string, initrdSize: number): K
   // kexec_file_load() runs kho_fill_kimage() before the image loader (kimage_file_prepare_segments),
   // so the scratch array's segment is placed first: at the top of the first scratch area.
   const wants: Want[] = [
-    ...(scratchBytes ? [{ name: 'KHO scratch array', size: Math.ceil(scratchBytes.length / PAGE_SIZE) * PAGE_SIZE, align: 64 * 1024 }] : []),
+    ...(scratchBytes
+      ? [{ name: 'KHO scratch array', size: Math.ceil(scratchBytes.length / PAGE_SIZE) * PAGE_SIZE, align: 64 * 1024 }]
+      : []),
     { name: 'kernel', size: kernelSize, align: 2 * MiB },
     ...(initrdSize ? [{ name: 'initrd', size: initrdSize, align: PAGE_SIZE }] : []),
-    { name: 'boot params', size: Math.ceil((BOOT_PARAMS_SIZE + cmdPadded + setupSize) / PAGE_SIZE) * PAGE_SIZE, align: PAGE_SIZE },
+    {
+      name: 'boot params',
+      size: Math.ceil((BOOT_PARAMS_SIZE + cmdPadded + setupSize) / PAGE_SIZE) * PAGE_SIZE,
+      align: PAGE_SIZE,
+    },
     { name: 'purgatory', size: PURGATORY_SIZE, align: PAGE_SIZE },
   ];
   const ranges: Array<[number, number]> = scratch
@@ -101,8 +107,14 @@ export function kexecFileLoad(k: Kernel, cmdline: string, initrdSize: number): K
   const placed = place(wants, ranges);
   if (!Array.isArray(placed)) {
     const where = scratch ? 'in any KHO scratch area' : 'in RAM';
-    k.log.err('kho-lab', `kexec_file_load: no room for the ${placed.name} segment (${formatBytes(placed.size)}) ${where}`);
-    return kerr(scratch ? 'EADDRNOTAVAIL' : 'ENOMEM', `the ${placed.name} segment (${formatBytes(placed.size)}) does not fit ${where}`);
+    k.log.err(
+      'kho-lab',
+      `kexec_file_load: no room for the ${placed.name} segment (${formatBytes(placed.size)}) ${where}`,
+    );
+    return kerr(
+      scratch ? 'EADDRNOTAVAIL' : 'ENOMEM',
+      `the ${placed.name} segment (${formatBytes(placed.size)}) does not fit ${where}`,
+    );
   }
   const at = (name: string) => placed.find(([w]) => w.name === name)?.[1] ?? 0;
   const paramsAt = at('boot params');
@@ -121,7 +133,12 @@ export function kexecFileLoad(k: Kernel, cmdline: string, initrdSize: number): K
   params.set(cmd, BOOT_PARAMS_SIZE);
   if (scratch && k.khoOut) {
     params.set(
-      encodeKhoSetupData({ fdtAddr: k.khoOut.fdtPhys, fdtSize: PAGE_SIZE, scratchAddr: at('KHO scratch array'), scratchSize: scratchBytes!.length }),
+      encodeKhoSetupData({
+        fdtAddr: k.khoOut.fdtPhys,
+        fdtSize: PAGE_SIZE,
+        scratchAddr: at('KHO scratch array'),
+        scratchSize: scratchBytes!.length,
+      }),
       BOOT_PARAMS_SIZE + cmdPadded,
     );
   }
@@ -132,8 +149,13 @@ export function kexecFileLoad(k: Kernel, cmdline: string, initrdSize: number): K
     else seg.identity = blobIdentity(w.name);
     return seg;
   });
-  for (const s of segments) k.log.info('kho-lab', `kexec segment ${s.name}: ${formatBytes(s.size)} at ${hex(s.dest, 16)}`);
-  if (k.khoOut) k.log.info('kho-lab', `kexec handover: root FDT at ${hex(k.khoOut.fdtPhys)}, scratch array of ${scratch!.length} areas at ${hex(at('KHO scratch array'))}`);
+  for (const s of segments)
+    k.log.info('kho-lab', `kexec segment ${s.name}: ${formatBytes(s.size)} at ${hex(s.dest, 16)}`);
+  if (k.khoOut)
+    k.log.info(
+      'kho-lab',
+      `kexec handover: root FDT at ${hex(k.khoOut.fdtPhys)}, scratch array of ${scratch!.length} areas at ${hex(at('KHO scratch array'))}`,
+    );
   return { segments, bootParams: paramsAt, cmdline };
 }
 
@@ -150,4 +172,3 @@ export function writeSegments(k: Kernel, image: KexecImage): void {
     }
   }
 }
-

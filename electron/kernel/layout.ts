@@ -24,7 +24,10 @@ export interface MachineLayout {
 export function usableRam(e820: readonly E820Entry[]): Array<[number, number]> {
   return e820
     .filter((e) => e.type === 'usable')
-    .map((e): [number, number] => [Math.ceil(e.start / PAGE_SIZE) * PAGE_SIZE, Math.floor(e.end / PAGE_SIZE) * PAGE_SIZE])
+    .map((e): [number, number] => [
+      Math.ceil(e.start / PAGE_SIZE) * PAGE_SIZE,
+      Math.floor(e.end / PAGE_SIZE) * PAGE_SIZE,
+    ])
     .filter(([a, b]) => b > a);
 }
 

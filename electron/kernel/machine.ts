@@ -43,15 +43,18 @@ export class Machine {
     this.generation++;
     const entry = this.entry;
     this.entry = null;
-    const k = bootKernel({
-      generation: this.generation,
-      config: this.config,
-      layout: this.layout,
-      ram: this.ram,
-      rng: this.rng,
-      log: this.log,
-      onProgress: (label, done, total) => this.onProgress?.(label, done, total),
-    }, entry ?? undefined);
+    const k = bootKernel(
+      {
+        generation: this.generation,
+        config: this.config,
+        layout: this.layout,
+        ram: this.ram,
+        rng: this.rng,
+        log: this.log,
+        onProgress: (label, done, total) => this.onProgress?.(label, done, total),
+      },
+      entry ?? undefined,
+    );
     if (k instanceof Kernel) {
       this.kernel = k;
       return null;
@@ -84,7 +87,12 @@ export class Machine {
     const h = this.ram.hash(new Hasher());
     h.words(this.rng.state());
     const k = this.kernel;
-    if (k) h.words(k.pages.flags).words(k.pages.order).words(k.pages.refcount).words(k.pages.owner).words(k.pages.pageblockMigratetype);
+    if (k)
+      h.words(k.pages.flags)
+        .words(k.pages.order)
+        .words(k.pages.refcount)
+        .words(k.pages.owner)
+        .words(k.pages.pageblockMigratetype);
     return h.digest();
   }
 }

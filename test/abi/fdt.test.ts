@@ -44,7 +44,14 @@ const node = (name: string, props: Array<[string, Uint8Array]> = [], children: F
 
 /** The KHO root FDT of the brief: compatible, the tracker's address, one sub-FDT. */
 const khoTree = (): FdtNode =>
-  node('', [['compatible', fdtString('kho-v1')], ['preserved-memory-map', fdtU64le(0x116be4000n)]], [node('kho_test', [['fdt', fdtU64le(0x12345000n)]])]);
+  node(
+    '',
+    [
+      ['compatible', fdtString('kho-v1')],
+      ['preserved-memory-map', fdtU64le(0x116be4000n)],
+    ],
+    [node('kho_test', [['fdt', fdtU64le(0x12345000n)]])],
+  );
 
 function encodeOk(root: FdtNode, opts?: Parameters<typeof encodeFdt>[1]): Uint8Array {
   const r = encodeFdt(root, opts);
@@ -58,9 +65,11 @@ function decodeOk(bytes: Uint8Array) {
   return r;
 }
 
-const dtc = (args: string[], input: string | Uint8Array): Buffer => execFileSync('dtc', ['-q', ...args, '-'], { input, stdio: ['pipe', 'pipe', 'pipe'] });
+const dtc = (args: string[], input: string | Uint8Array): Buffer =>
+  execFileSync('dtc', ['-q', ...args, '-'], { input, stdio: ['pipe', 'pipe', 'pipe'] });
 const dtcToDts = (blob: Uint8Array): string => dtc(['-I', 'dtb', '-O', 'dts'], blob).toString('utf8');
-const dtcToDtb = (source: string, extra: string[] = []): Uint8Array => new Uint8Array(dtc(['-I', 'dts', '-O', 'dtb', ...extra], source));
+const dtcToDtb = (source: string, extra: string[] = []): Uint8Array =>
+  new Uint8Array(dtc(['-I', 'dts', '-O', 'dtb', ...extra], source));
 
 function tempFile(name: string, bytes: Uint8Array): string {
   const path = join(dir, name);
@@ -76,23 +85,50 @@ describe('golden bytes', () => {
   const GOLDEN =
     // header: magic, totalsize 0xbc, off_dt_struct 0x38, off_dt_strings 0x98, off_mem_rsvmap 0x28,
     // version 17, last_comp_version 16, boot_cpuid_phys 0, size_dt_strings 0x24, size_dt_struct 0x60
-    'd00dfeed' + '000000bc' + '00000038' + '00000098' + '00000028' + '00000011' + '00000010' + '00000000' + '00000024' + '00000060' +
+    'd00dfeed' +
+    '000000bc' +
+    '00000038' +
+    '00000098' +
+    '00000028' +
+    '00000011' +
+    '00000010' +
+    '00000000' +
+    '00000024' +
+    '00000060' +
     // 0x28 memory reservation block: only the 0,0 terminator
-    '0000000000000000' + '0000000000000000' +
+    '0000000000000000' +
+    '0000000000000000' +
     // 0x38 FDT_BEGIN_NODE "" (root)
-    '00000001' + '00000000' +
+    '00000001' +
+    '00000000' +
     // 0x40 FDT_PROP len 7 nameoff 0 "kho-v1\0" + 1 pad
-    '00000003' + '00000007' + '00000000' + '6b686f2d763100' + '00' +
+    '00000003' +
+    '00000007' +
+    '00000000' +
+    '6b686f2d763100' +
+    '00' +
     // 0x54 FDT_PROP len 8 nameoff 11: 0x116be4000 as a little-endian u64
-    '00000003' + '00000008' + '0000000b' + '0040be1601000000' +
+    '00000003' +
+    '00000008' +
+    '0000000b' +
+    '0040be1601000000' +
     // 0x68 FDT_BEGIN_NODE "kho_test\0" + 3 pad
-    '00000001' + '6b686f5f7465737400' + '000000' +
+    '00000001' +
+    '6b686f5f7465737400' +
+    '000000' +
     // 0x78 FDT_PROP len 8 nameoff 32: 0x12345000 little-endian
-    '00000003' + '00000008' + '00000020' + '0050341200000000' +
+    '00000003' +
+    '00000008' +
+    '00000020' +
+    '0050341200000000' +
     // 0x8c FDT_END_NODE (kho_test), 0x90 FDT_END_NODE (root), 0x94 FDT_END
-    '00000002' + '00000002' + '00000009' +
+    '00000002' +
+    '00000002' +
+    '00000009' +
     // 0x98 strings: "compatible\0" @0, "preserved-memory-map\0" @11, "fdt\0" @32
-    '636f6d70617469626c6500' + '7072657365727665642d6d656d6f72792d6d617000' + '66647400';
+    '636f6d70617469626c6500' +
+    '7072657365727665642d6d656d6f72792d6d617000' +
+    '66647400';
 
   it('the KHO tree encodes to exactly the expected bytes', () => {
     expect(hex(encodeOk(khoTree()))).toBe(GOLDEN);
@@ -106,16 +142,30 @@ describe('golden bytes', () => {
     expect(fields[2]! + fields[9]!).toBe(fields[3]); // struct ends where strings begin
     expect(fields[3]! + fields[8]!).toBe(fields[0 + 1]); // strings end at totalsize
     const tokens: Array<[number, number]> = [
-      [0x38, FDT_BEGIN_NODE], [0x40, FDT_PROP], [0x54, FDT_PROP], [0x68, FDT_BEGIN_NODE],
-      [0x78, FDT_PROP], [0x8c, FDT_END_NODE], [0x90, FDT_END_NODE], [0x94, FDT_END],
+      [0x38, FDT_BEGIN_NODE],
+      [0x40, FDT_PROP],
+      [0x54, FDT_PROP],
+      [0x68, FDT_BEGIN_NODE],
+      [0x78, FDT_PROP],
+      [0x8c, FDT_END_NODE],
+      [0x90, FDT_END_NODE],
+      [0x94, FDT_END],
     ];
     for (const [off, tag] of tokens) expect([off, be32(b, off)]).toEqual([off, tag]);
     const decoded = decodeOk(b);
-    expect(decoded.header).toMatchObject({ totalsize: 0xbc, offDtStruct: 0x38, offDtStrings: 0x98, offMemRsvmap: 0x28, sizeDtStruct: 0x60, sizeDtStrings: 0x24 });
+    expect(decoded.header).toMatchObject({
+      totalsize: 0xbc,
+      offDtStruct: 0x38,
+      offDtStrings: 0x98,
+      offMemRsvmap: 0x28,
+      sizeDtStruct: 0x60,
+      sizeDtStrings: 0x24,
+    });
   });
 
   it('dtc compiles the same tree from DTS to the very same bytes', () => {
-    const src = '/dts-v1/;\n/ {\n compatible = "kho-v1";\n preserved-memory-map = [00 40 be 16 01 00 00 00];\n kho_test { fdt = [00 50 34 12 00 00 00 00]; };\n};\n';
+    const src =
+      '/dts-v1/;\n/ {\n compatible = "kho-v1";\n preserved-memory-map = [00 40 be 16 01 00 00 00];\n kho_test { fdt = [00 50 34 12 00 00 00 00]; };\n};\n';
     expect(hex(dtcToDtb(src))).toBe(GOLDEN);
   });
 });
@@ -154,13 +204,18 @@ describe('our blobs in the real tools', () => {
 
   it('libfdt (fdtget) reads our properties, memreserve and boot cpu', () => {
     const path = tempFile('rsv.dtb', encodeOk(khoTree(), { bootCpuid: 3, memReserve: [[0x1000000n, 0x4000n]] }));
-    const get = (...args: string[]): string => execFileSync('fdtget', [...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString('utf8').trim();
+    const get = (...args: string[]): string =>
+      execFileSync('fdtget', [...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+        .toString('utf8')
+        .trim();
     expect(get('-t', 'bx', path, '/kho_test', 'fdt')).toBe('0 50 34 12 0 0 0 0');
     expect(get('-t', 's', path, '/', 'compatible')).toBe('kho-v1');
     expect(get('-l', path, '/')).toBe('kho_test');
     const dts = dtcToDts(new Uint8Array(readFileSync(path)));
     expect(dts).toContain('/memreserve/\t0x0000000001000000 0x0000000000004000;');
-    expect(execFileSync('fdtdump', [path], { stdio: ['ignore', 'pipe', 'pipe'] }).toString('utf8')).toContain('// boot_cpuid_phys:\t0x3');
+    expect(execFileSync('fdtdump', [path], { stdio: ['ignore', 'pipe', 'pipe'] }).toString('utf8')).toContain(
+      '// boot_cpuid_phys:\t0x3',
+    );
   });
 });
 
@@ -197,9 +252,22 @@ describe('dtc blobs in our reader', () => {
   it('decodes to the tree the source describes', () => {
     const { root, memReserve, header } = decodeOk(blob);
     expect(header.version).toBe(17);
-    expect(memReserve).toEqual([[0x10000000n, 0x4000n], [0x1234567890n, 0x1000n]]);
+    expect(memReserve).toEqual([
+      [0x10000000n, 0x4000n],
+      [0x1234567890n, 0x1000n],
+    ]);
     expect(root.props.map((p) => p.name)).toEqual([
-      'compatible', 'preserved-memory-map', 'empty-prop', 'strs', 'esc', 'bytes', 'cells', 'wide', 'acme,label-ish', 'label-ish', 'path-ref',
+      'compatible',
+      'preserved-memory-map',
+      'empty-prop',
+      'strs',
+      'esc',
+      'bytes',
+      'cells',
+      'wide',
+      'acme,label-ish',
+      'label-ish',
+      'path-ref',
     ]);
     expect(root.children.map((c) => c.name)).toEqual(['node@1000', 'kho_test', 'empty-node']);
     expect(readStringList(getProp(root, 'compatible')!)).toEqual(['acme,board', 'kho-v1']);
@@ -220,7 +288,7 @@ describe('dtc blobs in our reader', () => {
     expect(findNode(root, '/empty-node')).toEqual({ name: 'empty-node', props: [], children: [] });
   });
 
-  it('re-encodes to dtc\'s bytes exactly, shared string tails included', () => {
+  it("re-encodes to dtc's bytes exactly, shared string tails included", () => {
     const { root, memReserve } = decodeOk(blob);
     expect(hex(encodeOk(root, { memReserve }))).toBe(hex(blob));
   });
@@ -249,15 +317,25 @@ describe('dtc blobs in our reader', () => {
 
 /** Trees whose names and values are arbitrary but valid for the writer. */
 const nameArb = fc.stringMatching(/^[a-z0-9,._+-]{1,12}(@[0-9a-f]{1,8})?$/);
-const propArb = fc.record({ name: fc.stringMatching(/^[a-z0-9#,._+?-]{1,20}$/), value: fc.uint8Array({ maxLength: 24 }) });
+const propArb = fc.record({
+  name: fc.stringMatching(/^[a-z0-9#,._+?-]{1,20}$/),
+  value: fc.uint8Array({ maxLength: 24 }),
+});
 const uniqueBy = <T extends { name: string }>(items: T[]): T[] => [...new Map(items.map((i) => [i.name, i])).values()];
 /** A node with sub-trees at most `depth` deep (explicit, since fc.letrec's bias still grows huge trees now and then). */
 const nodeArb = (name: fc.Arbitrary<string>, depth: number): fc.Arbitrary<FdtNode> =>
   fc
-    .record({ name, props: fc.array(propArb, { maxLength: 4 }), children: depth === 0 ? fc.constant<FdtNode[]>([]) : fc.array(nodeArb(nameArb, depth - 1), { maxLength: 3 }) })
+    .record({
+      name,
+      props: fc.array(propArb, { maxLength: 4 }),
+      children: depth === 0 ? fc.constant<FdtNode[]>([]) : fc.array(nodeArb(nameArb, depth - 1), { maxLength: 3 }),
+    })
     .map(({ name: n, props, children }) => ({ name: n, props: uniqueBy(props), children: uniqueBy(children) }));
 const treeArb = nodeArb(fc.constant(''), 3);
-const memReserveArb = fc.array(fc.tuple(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.bigInt({ min: 1n, max: (1n << 64n) - 1n })), { maxLength: 3 });
+const memReserveArb = fc.array(
+  fc.tuple(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.bigInt({ min: 1n, max: (1n << 64n) - 1n })),
+  { maxLength: 3 },
+);
 
 describe('round trips', () => {
   it('decode(encode(x)) is x', () => {
@@ -300,8 +378,16 @@ describe('writer limits and errors', () => {
    * multiple of 4: the strings "compatible\0pad-\0" are 16 bytes, everything else is padded to 4).
    */
   const sized = (total: number): FdtNode => {
-    const base = encodeOk(node('', [['compatible', fdtString('kho-v1')], ['pad-', new Uint8Array(0)]])).length;
-    return node('', [['compatible', fdtString('kho-v1')], ['pad-', new Uint8Array(total - base)]]);
+    const base = encodeOk(
+      node('', [
+        ['compatible', fdtString('kho-v1')],
+        ['pad-', new Uint8Array(0)],
+      ]),
+    ).length;
+    return node('', [
+      ['compatible', fdtString('kho-v1')],
+      ['pad-', new Uint8Array(total - base)],
+    ]);
   };
 
   it('fits a tree of exactly one page and refuses the next size up with FDT_ERR_NOSPACE (-3)', () => {
@@ -314,24 +400,50 @@ describe('writer limits and errors', () => {
 
   it('refuses many sub-nodes that do not fit a page', () => {
     const children = Array.from({ length: 200 }, (_, i) => node(`subtree-${i}`, [['fdt', fdtU64le(BigInt(i) << 12n)]]));
-    expect(encodeFdt(node('', [], children), { capacity: 4096 })).toMatchObject({ ok: false, error: 'FDT_ERR_NOSPACE' });
+    expect(encodeFdt(node('', [], children), { capacity: 4096 })).toMatchObject({
+      ok: false,
+      error: 'FDT_ERR_NOSPACE',
+    });
     expect(encodeFdt(node('', [], children)).ok).toBe(true);
   });
 
   it.each([
-    ['duplicate property', node('', [['a', fdtU32be(1)], ['a', fdtU32be(2)]]), 'FDT_ERR_EXISTS', 'duplicate property "a" in /'],
+    [
+      'duplicate property',
+      node('', [
+        ['a', fdtU32be(1)],
+        ['a', fdtU32be(2)],
+      ]),
+      'FDT_ERR_EXISTS',
+      'duplicate property "a" in /',
+    ],
     ['duplicate child', node('', [], [node('x'), node('x')]), 'FDT_ERR_EXISTS', 'duplicate node "x" in /'],
     ['named root', node('root'), 'FDT_ERR_BADVALUE', 'the root node must have an empty name, not "root"'],
     ['slash in a node name', node('', [], [node('a/b')]), 'FDT_ERR_BADVALUE', 'bad node name "a/b" at /a/b'],
     ['unnamed child', node('', [], [node('ok', [], [node('')])]), 'FDT_ERR_BADVALUE', 'bad node name "" at /ok/'],
-    ['NUL in a property name', node('', [['a\0b', fdtU32be(1)]]), 'FDT_ERR_BADVALUE', 'property name "a\\0b" in / contains NUL'],
+    [
+      'NUL in a property name',
+      node('', [['a\0b', fdtU32be(1)]]),
+      'FDT_ERR_BADVALUE',
+      'property name "a\\0b" in / contains NUL',
+    ],
     ['empty property name', node('', [['', fdtU32be(1)]]), 'FDT_ERR_BADVALUE', 'empty property name in /'],
   ] as const)('refuses a %s', (_what, root, error, message) => {
     expect(encodeFdt(root)).toEqual({ ok: false, error, message });
   });
 
   it('refuses bad options', () => {
-    expect(encodeFdt(khoTree(), { memReserve: [[1n, 1n], [0x1000n, 0n]] })).toMatchObject({ error: 'FDT_ERR_BADVALUE', message: 'memreserve entry 1 has size 0, which reads back as the terminator' });
+    expect(
+      encodeFdt(khoTree(), {
+        memReserve: [
+          [1n, 1n],
+          [0x1000n, 0n],
+        ],
+      }),
+    ).toMatchObject({
+      error: 'FDT_ERR_BADVALUE',
+      message: 'memreserve entry 1 has size 0, which reads back as the terminator',
+    });
     expect(encodeFdt(khoTree(), { memReserve: [[1n << 64n, 1n]] })).toMatchObject({ error: 'FDT_ERR_BADVALUE' });
     expect(encodeFdt(khoTree(), { bootCpuid: -1 })).toMatchObject({ error: 'FDT_ERR_BADVALUE' });
   });
@@ -377,7 +489,11 @@ describe('helpers', () => {
 });
 
 /** Blobs built token by token, to reach the checks a writer never trips. */
-function craft(tokens: Array<number | string | Uint8Array>, strings = 'compatible\0', over: Partial<Record<'version' | 'lastComp' | 'offStruct', number>> = {}): Uint8Array {
+function craft(
+  tokens: Array<number | string | Uint8Array>,
+  strings = 'compatible\0',
+  over: Partial<Record<'version' | 'lastComp' | 'offStruct', number>> = {},
+): Uint8Array {
   const parts: number[] = [];
   for (const t of tokens) {
     const b = typeof t === 'number' ? [...fdtU32be(t)] : typeof t === 'string' ? [...Buffer.from(t + '\0')] : [...t];
@@ -389,14 +505,29 @@ function craft(tokens: Array<number | string | Uint8Array>, strings = 'compatibl
   const total = offStrings + strings.length;
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
-  [0xd00dfeed, total, offStruct, offStrings, 0x28, over.version ?? 17, over.lastComp ?? 16, 0, strings.length, parts.length].forEach((v, i) => view.setUint32(i * 4, v));
+  [
+    0xd00dfeed,
+    total,
+    offStruct,
+    offStrings,
+    0x28,
+    over.version ?? 17,
+    over.lastComp ?? 16,
+    0,
+    strings.length,
+    parts.length,
+  ].forEach((v, i) => view.setUint32(i * 4, v));
   out.set(parts, offStruct);
   out.set(Buffer.from(strings, 'latin1'), offStrings);
   return out;
 }
 
 describe('reader errors', () => {
-  const B = FDT_BEGIN_NODE, E = FDT_END_NODE, P = FDT_PROP, N = FDT_NOP, END = FDT_END;
+  const B = FDT_BEGIN_NODE,
+    E = FDT_END_NODE,
+    P = FDT_PROP,
+    N = FDT_NOP,
+    END = FDT_END;
 
   it('accepts a crafted minimal tree, skipping FDT_NOP', () => {
     const d = decodeOk(craft([N, B, '', N, P, 3, 0, fdtU32be(0).subarray(0, 3), N, E, END]));
@@ -404,30 +535,105 @@ describe('reader errors', () => {
   });
 
   it.each([
-    ['bad magic', () => new Uint8Array([0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0]), 'FDT_ERR_BADMAGIC', 'bad magic 0x12345678 at offset 0x0 (expected 0xd00dfeed)'],
+    [
+      'bad magic',
+      () => new Uint8Array([0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0]),
+      'FDT_ERR_BADMAGIC',
+      'bad magic 0x12345678 at offset 0x0 (expected 0xd00dfeed)',
+    ],
     ['an empty buffer', () => new Uint8Array(0), 'FDT_ERR_TRUNCATED', 'empty: 0 bytes'],
-    ['a truncated blob', () => encodeOk(khoTree()).subarray(0, 100), 'FDT_ERR_TRUNCATED', 'truncated: totalsize at offset 0x4 is 188 bytes but only 100 are present'],
-    ['a header cut short', () => encodeOk(khoTree()).subarray(0, 30), 'FDT_ERR_TRUNCATED', 'only 30 bytes, too short for a 40-byte v17 header'],
-    ['version 15', () => craft([B, '', E, END], '', { version: 15, lastComp: 15 }), 'FDT_ERR_BADVERSION', 'unsupported version 15 at offset 0x14 (last compatible 15); this reader handles 16 and 17'],
-    ['a misaligned structure block', () => craft([B, '', E, END], '', { offStruct: 0x3a }), 'FDT_ERR_ALIGNMENT', 'structure block at offset 0x3a is not 4-byte aligned'],
+    [
+      'a truncated blob',
+      () => encodeOk(khoTree()).subarray(0, 100),
+      'FDT_ERR_TRUNCATED',
+      'truncated: totalsize at offset 0x4 is 188 bytes but only 100 are present',
+    ],
+    [
+      'a header cut short',
+      () => encodeOk(khoTree()).subarray(0, 30),
+      'FDT_ERR_TRUNCATED',
+      'only 30 bytes, too short for a 40-byte v17 header',
+    ],
+    [
+      'version 15',
+      () => craft([B, '', E, END], '', { version: 15, lastComp: 15 }),
+      'FDT_ERR_BADVERSION',
+      'unsupported version 15 at offset 0x14 (last compatible 15); this reader handles 16 and 17',
+    ],
+    [
+      'a misaligned structure block',
+      () => craft([B, '', E, END], '', { offStruct: 0x3a }),
+      'FDT_ERR_ALIGNMENT',
+      'structure block at offset 0x3a is not 4-byte aligned',
+    ],
     ['an unknown token', () => craft([B, '', 7, E, END]), 'FDT_ERR_BADSTRUCTURE', 'unknown token 0x7 at offset 0x40'],
-    ['two roots', () => craft([B, '', E, B, '', E, END]), 'FDT_ERR_BADSTRUCTURE', 'token 0x1 at offset 0x44 after the root node closed (a second root, or FDT_END missing)'],
-    ['a named root', () => craft([B, 'r', E, END]), 'FDT_ERR_BADSTRUCTURE', 'root node at offset 0x38 has the name "r"; it must be empty'],
-    ['a property before the root', () => craft([P, 0, 0, B, '', E, END]), 'FDT_ERR_BADSTRUCTURE', 'property at offset 0x38 outside any node'],
-    ['FDT_END inside a node', () => craft([B, '', B, 'a', END]), 'FDT_ERR_BADSTRUCTURE', 'FDT_END at offset 0x48 inside /a: 2 node(s) still open'],
-    ['an extra FDT_END_NODE', () => craft([E, END]), 'FDT_ERR_BADSTRUCTURE', 'FDT_END_NODE at offset 0x38 with no open node'],
+    [
+      'two roots',
+      () => craft([B, '', E, B, '', E, END]),
+      'FDT_ERR_BADSTRUCTURE',
+      'token 0x1 at offset 0x44 after the root node closed (a second root, or FDT_END missing)',
+    ],
+    [
+      'a named root',
+      () => craft([B, 'r', E, END]),
+      'FDT_ERR_BADSTRUCTURE',
+      'root node at offset 0x38 has the name "r"; it must be empty',
+    ],
+    [
+      'a property before the root',
+      () => craft([P, 0, 0, B, '', E, END]),
+      'FDT_ERR_BADSTRUCTURE',
+      'property at offset 0x38 outside any node',
+    ],
+    [
+      'FDT_END inside a node',
+      () => craft([B, '', B, 'a', END]),
+      'FDT_ERR_BADSTRUCTURE',
+      'FDT_END at offset 0x48 inside /a: 2 node(s) still open',
+    ],
+    [
+      'an extra FDT_END_NODE',
+      () => craft([E, END]),
+      'FDT_ERR_BADSTRUCTURE',
+      'FDT_END_NODE at offset 0x38 with no open node',
+    ],
     ['no root at all', () => craft([N, END]), 'FDT_ERR_BADSTRUCTURE', 'FDT_END at offset 0x3c before any root node'],
     ['no FDT_END', () => craft([B, '', E]), 'FDT_ERR_TRUNCATED', 'structure block ends at offset 0x44 without FDT_END'],
-    ['a property longer than the block', () => craft([B, '', P, 999, 0, E, END]), 'FDT_ERR_TRUNCATED', 'property at offset 0x40 in / claims 999 bytes, past the end of the structure block'],
-    ['a name offset past the strings', () => craft([B, '', P, 0, 11, E, END]), 'FDT_ERR_BADOFFSET', 'property at offset 0x40 in /: name offset 0xb is outside the 11-byte strings block'],
-    ['an unterminated property name', () => craft([B, '', P, 0, 0, E, END], 'compatible'), 'FDT_ERR_TRUNCATED', 'property at offset 0x40 in /: name at strings offset 0x0 has no NUL before the end of the strings block'],
-    ['an unterminated node name', () => craft([B, '', B, new Uint8Array([0x61, 0x61, 0x61, 0x61])]), 'FDT_ERR_TRUNCATED', 'node at offset 0x40 in /: name has no NUL before the end of the structure block'],
+    [
+      'a property longer than the block',
+      () => craft([B, '', P, 999, 0, E, END]),
+      'FDT_ERR_TRUNCATED',
+      'property at offset 0x40 in / claims 999 bytes, past the end of the structure block',
+    ],
+    [
+      'a name offset past the strings',
+      () => craft([B, '', P, 0, 11, E, END]),
+      'FDT_ERR_BADOFFSET',
+      'property at offset 0x40 in /: name offset 0xb is outside the 11-byte strings block',
+    ],
+    [
+      'an unterminated property name',
+      () => craft([B, '', P, 0, 0, E, END], 'compatible'),
+      'FDT_ERR_TRUNCATED',
+      'property at offset 0x40 in /: name at strings offset 0x0 has no NUL before the end of the strings block',
+    ],
+    [
+      'an unterminated node name',
+      () => craft([B, '', B, new Uint8Array([0x61, 0x61, 0x61, 0x61])]),
+      'FDT_ERR_TRUNCATED',
+      'node at offset 0x40 in /: name has no NUL before the end of the structure block',
+    ],
   ] as const)('names %s', (_what, make, error, message) => {
     expect(decodeFdt(make())).toMatchObject({ ok: false, error, message });
   });
 
   it('ends the memory reservation block at the first size 0, as libfdt and dtc do', () => {
-    const b = encodeOk(khoTree(), { memReserve: [[0x5000n, 0x1000n], [0x9000n, 0x1000n]] });
+    const b = encodeOk(khoTree(), {
+      memReserve: [
+        [0x5000n, 0x1000n],
+        [0x9000n, 0x1000n],
+      ],
+    });
     new DataView(b.buffer).setBigUint64(0x28 + 8, 0n); // the first entry's size
     expect(decodeOk(b).memReserve).toEqual([]);
   });
@@ -435,7 +641,12 @@ describe('reader errors', () => {
   it('refuses a memory reservation block that runs past totalsize', () => {
     const b = encodeOk(khoTree());
     new DataView(b.buffer).setUint32(16, 0xb8); // off_mem_rsvmap: 8 bytes before totalsize 0xbc
-    expect(decodeFdt(b)).toMatchObject({ ok: false, error: 'FDT_ERR_TRUNCATED', offset: 0xb8, message: 'memory reservation entry at offset 0xb8 runs past totalsize: no terminating entry of size 0' });
+    expect(decodeFdt(b)).toMatchObject({
+      ok: false,
+      error: 'FDT_ERR_TRUNCATED',
+      offset: 0xb8,
+      message: 'memory reservation entry at offset 0xb8 runs past totalsize: no terminating entry of size 0',
+    });
   });
 
   it('never throws on something that is not bytes', () => {
@@ -444,7 +655,11 @@ describe('reader errors', () => {
 });
 
 describe('fuzz: decodeFdt never throws', () => {
-  const seeds = [encodeOk(khoTree(), { memReserve: [[0x1000n, 0x2000n]] }), dtcToDtb(RICH_DTS), dtcToDtb(RICH_DTS, ['-V', '16'])];
+  const seeds = [
+    encodeOk(khoTree(), { memReserve: [[0x1000n, 0x2000n]] }),
+    dtcToDtb(RICH_DTS),
+    dtcToDtb(RICH_DTS, ['-V', '16']),
+  ];
 
   /** decode, and when it succeeds, the tree survives another round through the writer. */
   function decodesSafely(bytes: Uint8Array): void {
@@ -472,12 +687,19 @@ describe('fuzz: decodeFdt never throws', () => {
 
   it('random header and structure words over a real blob', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...seeds), fc.array(fc.tuple(fc.nat(), fc.constantFrom(0, 1, 2, 3, 4, 9, 0xffffffff, 0x7fffffff, 0x28, 0x38)), { minLength: 1, maxLength: 4 }), (seed, pokes) => {
-        const b = seed.slice();
-        const view = new DataView(b.buffer);
-        for (const [at, word] of pokes) view.setUint32((at % (b.length >> 2)) * 4, word);
-        decodesSafely(b);
-      }),
+      fc.property(
+        fc.constantFrom(...seeds),
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom(0, 1, 2, 3, 4, 9, 0xffffffff, 0x7fffffff, 0x28, 0x38)), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        (seed, pokes) => {
+          const b = seed.slice();
+          const view = new DataView(b.buffer);
+          for (const [at, word] of pokes) view.setUint32((at % (b.length >> 2)) * 4, word);
+          decodesSafely(b);
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -507,6 +729,10 @@ describe('fuzz: decodeFdt never throws', () => {
   it('a blob of a million NOPs ends with an error, not a hang', () => {
     const tokens = [...new Array<number>(1_000_000).fill(FDT_NOP), FDT_END];
     const b = craft(tokens);
-    expect(decodeFdt(b)).toMatchObject({ ok: false, error: 'FDT_ERR_BADSTRUCTURE', message: expect.stringContaining('before any root node') as unknown });
+    expect(decodeFdt(b)).toMatchObject({
+      ok: false,
+      error: 'FDT_ERR_BADSTRUCTURE',
+      message: expect.stringContaining('before any root node') as unknown,
+    });
   });
 });

@@ -27,12 +27,26 @@ export function radixTreeBench(report: (f: BenchFigure) => void, gib = 48): void
   const pages = (gib * GiB) / PAGE;
   let t0 = performance.now();
   for (let i = 0; i < pages; i++) if (tree.add(base + i * PAGE, 0) !== 0) throw new Error('add failed');
-  report({ name: `radix tree: kho_radix_add_page x ${gib} GiB order-0 (codec)`, value: +(performance.now() - t0).toFixed(0), unit: 'ms', target: '< 577 ms (with the preserve path)' });
+  report({
+    name: `radix tree: kho_radix_add_page x ${gib} GiB order-0 (codec)`,
+    value: +(performance.now() - t0).toFixed(0),
+    unit: 'ms',
+    target: '< 577 ms (with the preserve path)',
+  });
   let sum = 0;
   t0 = performance.now();
   const r = walkRadixTree(mem, tree.root, { entry: (phys) => void (sum += phys) });
   const ms = performance.now() - t0;
   if (isAbiError(r) || r.entries !== pages) throw new Error(`walk failed: ${isAbiError(r) ? r.message : r.entries}`);
-  report({ name: `radix tree: kho_radix_walk_tree of ${gib} GiB order-0 from RAM`, value: +ms.toFixed(0), unit: 'ms', target: '< 577 ms (with restore)' });
-  report({ name: 'radix tree: metadata pages per GiB of order-0 preserved', value: +((r.tablePages + r.leafPages) / gib).toFixed(2), unit: 'pages/GiB' });
+  report({
+    name: `radix tree: kho_radix_walk_tree of ${gib} GiB order-0 from RAM`,
+    value: +ms.toFixed(0),
+    unit: 'ms',
+    target: '< 577 ms (with restore)',
+  });
+  report({
+    name: 'radix tree: metadata pages per GiB of order-0 preserved',
+    value: +((r.tablePages + r.leafPages) / gib).toFixed(2),
+    unit: 'pages/GiB',
+  });
 }

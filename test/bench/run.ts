@@ -94,7 +94,8 @@ function liveUpdate(gib: number, order: number, ram: string, cmdline = 'kho=on l
   run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: 4, token: 1 });
   lap('retrieve');
   const back = (m.kernel!.processes.byName.get('vmm')!.fds.get(5) as MemfdFile).inode;
-  for (let i = 0; i < before.length; i++) if (m.ram.identity[back.pages.get(i)] !== before[i]) throw new Error(`page ${i} differs after the live update`);
+  for (let i = 0; i < before.length; i++)
+    if (m.ram.identity[back.pages.get(i)] !== before[i]) throw new Error(`page ${i} differs after the live update`);
   lap('verify');
   return phases;
 }
@@ -114,28 +115,60 @@ const SECTIONS: Array<() => void | Promise<void>> = [
     // 2. Host memory for page state.
     const k = machine.kernel!;
     const pageState = k.pages.byteLength + k.buddy.zones.reduce((s, z) => s + z.byteLength, 0);
-    report({ name: 'page state per simulated 4 KiB page', value: +(pageState / machine.layout.maxPfn).toFixed(2), unit: 'bytes', target: '≤ 12 bytes' });
-    report({ name: 'RAM contents per simulated 4 KiB page (identity pages)', value: +(machine.ram.byteLength / machine.layout.maxPfn).toFixed(2), unit: 'bytes' });
+    report({
+      name: 'page state per simulated 4 KiB page',
+      value: +(pageState / machine.layout.maxPfn).toFixed(2),
+      unit: 'bytes',
+      target: '≤ 12 bytes',
+    });
+    report({
+      name: 'RAM contents per simulated 4 KiB page (identity pages)',
+      value: +(machine.ram.byteLength / machine.layout.maxPfn).toFixed(2),
+      unit: 'bytes',
+    });
 
     // 3. Map view: 1,000 × 1,000 cells over the 64 GiB machine.
     const cells = new Uint8Array(1_000_000);
     const aligned = time(20, () => k.pages.categories.fillView(cells, 0, 16));
-    report({ name: 'map view 1000×1000 cells, 16 pages/cell (64 GiB)', value: +aligned.toFixed(2), unit: 'ms', target: '< 16 ms' });
+    report({
+      name: 'map view 1000×1000 cells, 16 pages/cell (64 GiB)',
+      value: +aligned.toFixed(2),
+      unit: 'ms',
+      target: '< 16 ms',
+    });
     const perCell = Math.ceil(machine.layout.maxPfn / cells.length);
     const unaligned = time(20, () => k.pages.categories.fillView(cells, 0, perCell));
-    report({ name: `map view 1000×1000 cells, ${perCell} pages/cell (whole machine)`, value: +unaligned.toFixed(2), unit: 'ms', target: '< 16 ms' });
+    report({
+      name: `map view 1000×1000 cells, ${perCell} pages/cell (whole machine)`,
+      value: +unaligned.toFixed(2),
+      unit: 'ms',
+      target: '< 16 ms',
+    });
     const host = new Host();
     await host.newMachine({ ram: '64G', nodes: 4 });
     await host.run({ op: 'boot' });
     const viaHost = time(10, () => void host.mapView({ firstPfn: 0, pagesPerCell: 16, cells: 1_000_000 }));
-    report({ name: 'Host.mapView 1,000,000 cells (64 GiB)', value: +viaHost.toFixed(2), unit: 'ms', target: '< 16 ms' });
+    report({
+      name: 'Host.mapView 1,000,000 cells (64 GiB)',
+      value: +viaHost.toFixed(2),
+      unit: 'ms',
+      target: '< 16 ms',
+    });
     // The app's zoom, from the whole machine down to one page a cell: the host's share of each step,
     // judged here rather than by the e2e test, which only logs the steps' wall time.
     let slowest = 0;
     for (let ppc = 2 ** Math.ceil(Math.log2(perCell)); ppc >= 1; ppc /= 2) {
-      slowest = Math.max(slowest, time(3, () => void host.mapView({ firstPfn: 0, pagesPerCell: ppc, cells: 1_000_000 })));
+      slowest = Math.max(
+        slowest,
+        time(3, () => void host.mapView({ firstPfn: 0, pagesPerCell: ppc, cells: 1_000_000 })),
+      );
     }
-    report({ name: 'Host.mapView, slowest zoom level (whole machine → 1 page/cell)', value: +slowest.toFixed(2), unit: 'ms', target: '< 16 ms' });
+    report({
+      name: 'Host.mapView, slowest zoom level (whole machine → 1 page/cell)',
+      value: +slowest.toFixed(2),
+      unit: 'ms',
+      target: '< 16 ms',
+    });
   },
   async () => {
     // 4. 1,000,000 order-0 allocations then frees, under fragmentation.
@@ -155,7 +188,12 @@ const SECTIONS: Array<() => void | Promise<void>> = [
     }
     for (let i = 0; i < pfns.length; i++) fk.buddy.freePages(pfns[i]!, 0);
     const allocMs = performance.now() - t0;
-    report({ name: '1,000,000 order-0 allocations + frees under fragmentation', value: +allocMs.toFixed(1), unit: 'ms', target: '< 500 ms' });
+    report({
+      name: '1,000,000 order-0 allocations + frees under fragmentation',
+      value: +allocMs.toFixed(1),
+      unit: 'ms',
+      target: '< 500 ms',
+    });
   },
   async () => {
     // 5. A whole scenario through the host, for context.
@@ -183,10 +221,20 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       const e = k.khoOut!.finalize();
       if (e) throw new Error(String(e));
       const preserveMs = performance.now() - t0;
-      report({ name: `KHO preserve + finalize ${GIB_PRESERVED} GiB of order-0 folios`, value: +preserveMs.toFixed(0), unit: 'ms', target: '< 577 ms (Linux, LKML Apr 2025)' });
+      report({
+        name: `KHO preserve + finalize ${GIB_PRESERVED} GiB of order-0 folios`,
+        value: +preserveMs.toFixed(0),
+        unit: 'ms',
+        target: '< 577 ms (Linux, LKML Apr 2025)',
+      });
       report({ name: 'KHO preserve + finalize per folio', value: +((preserveMs * 1e6) / n).toFixed(0), unit: 'ns' });
       const metaPages = k.khoOut!.tracker.bitmapPages + k.khoOut!.tracker.chunkPfns.length;
-      report({ name: 'KHO tracker metadata per GiB preserved (order 0)', value: +(metaPages / GIB_PRESERVED).toFixed(2), unit: 'pages', target: '§6.5: 8 bitmaps + ~1 chunk ≈ 9 pages' });
+      report({
+        name: 'KHO tracker metadata per GiB preserved (order 0)',
+        value: +(metaPages / GIB_PRESERVED).toFixed(2),
+        unit: 'pages',
+        target: '§6.5: 8 bitmaps + ~1 chunk ≈ 9 pages',
+      });
       const image = kexecFileLoad(k, k.cmdline, m.config.initrd);
       if (!('segments' in image)) throw new Error(String(image));
       k.kimage = image;
@@ -194,8 +242,14 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       const t1 = performance.now();
       m.boot();
       const k2 = m.kernel!;
-      for (let i = 0; i < n; i++) if (k2.khoIn!.restoreFolio(folios[i]! * 4096, 'bench') === null) throw new Error('restore failed');
-      report({ name: `KHO next-kernel boot (deserialize) + restore ${GIB_PRESERVED} GiB`, value: +(performance.now() - t1).toFixed(0), unit: 'ms', target: '< 577 ms' });
+      for (let i = 0; i < n; i++)
+        if (k2.khoIn!.restoreFolio(folios[i]! * 4096, 'bench') === null) throw new Error('restore failed');
+      report({
+        name: `KHO next-kernel boot (deserialize) + restore ${GIB_PRESERVED} GiB`,
+        value: +(performance.now() - t1).toFixed(0),
+        unit: 'ms',
+        target: '< 577 ms',
+      });
     }
   },
   async () => {
@@ -209,10 +263,20 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       const t0 = performance.now();
       const r = await h.loadScenario(text, 'bench');
       if (!r.ok) throw new Error(r.error.message);
-      report({ name: 'test-kho full cycle (16 GiB machine)', value: +(performance.now() - t0).toFixed(0), unit: 'ms', target: '< 300 ms' });
+      report({
+        name: 'test-kho full cycle (16 GiB machine)',
+        value: +(performance.now() - t0).toFixed(0),
+        unit: 'ms',
+        target: '< 300 ms',
+      });
       const t1 = performance.now();
       await h.goto(r.value.cursor - 1);
-      report({ name: 'test-kho: step back one phase (16 GiB)', value: +(performance.now() - t1).toFixed(0), unit: 'ms', target: '< 200 ms' });
+      report({
+        name: 'test-kho: step back one phase (16 GiB)',
+        value: +(performance.now() - t1).toFixed(0),
+        unit: 'ms',
+        target: '< 200 ms',
+      });
     }
   },
   async () => {
@@ -231,12 +295,22 @@ const SECTIONS: Array<() => void | Promise<void>> = [
           const stream = h.vmcoreStream();
           if (!stream.ok) throw new Error(stream.error.message);
           const fd = openSync(file, 'w');
-          for (const c of stream.value.chunks) for (let done = 0; done < c.length; ) done += writeSync(fd, c, done);
+          for (const c of stream.value.chunks) for (let done = 0; done < c.length;) done += writeSync(fd, c, done);
           closeSync(fd);
         });
         const st = statSync(file);
-        report({ name: 'vmcore export of test-kho after kexec -e (16 GiB)', value: +ms.toFixed(0), unit: 'ms', target: '< 200 ms' });
-        report({ name: 'vmcore of test-kho after kexec -e (16 GiB), on disk', value: +((st.blocks * 512) / 2 ** 20).toFixed(1), unit: 'MiB', target: '< 64 MiB' });
+        report({
+          name: 'vmcore export of test-kho after kexec -e (16 GiB)',
+          value: +ms.toFixed(0),
+          unit: 'ms',
+          target: '< 200 ms',
+        });
+        report({
+          name: 'vmcore of test-kho after kexec -e (16 GiB), on disk',
+          value: +((st.blocks * 512) / 2 ** 20).toFixed(1),
+          unit: 'MiB',
+          target: '< 64 MiB',
+        });
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -244,21 +318,39 @@ const SECTIONS: Array<() => void | Promise<void>> = [
   },
   async () => {
     // 9. Issue 4: a VMM's live update of one memfd (preserve → reboot → retrieve → verify), per phase.
-    for (const [order, what] of [[0, '4 KiB'], [9, '2 MiB']] as const) {
+    for (const [order, what] of [
+      [0, '4 KiB'],
+      [9, '2 MiB'],
+    ] as const) {
       const phases = liveUpdate(48, order, '64G');
       const total = Object.values(phases).reduce((a, b) => a + b, 0);
-      report({ name: `live update of a 48 GiB memfd of ${what} folios, end to end`, value: +total.toFixed(0), unit: 'ms', target: '< 1500 ms' });
-      for (const [phase, ms] of Object.entries(phases)) report({ name: `  ${phase}`, value: +ms.toFixed(0), unit: `ms (${((100 * ms) / total).toFixed(0)}%)` });
+      report({
+        name: `live update of a 48 GiB memfd of ${what} folios, end to end`,
+        value: +total.toFixed(0),
+        unit: 'ms',
+        target: '< 1500 ms',
+      });
+      for (const [phase, ms] of Object.entries(phases))
+        report({ name: `  ${phase}`, value: +ms.toFixed(0), unit: `ms (${((100 * ms) / total).toFixed(0)}%)` });
     }
   },
   async () => {
     // 10. The compare view: the three formats on one machine.
-    for (const spec of [{ size: '64G', order: '9' }, { size: '16G', order: '0' }, { size: '4G', order: '0', sparse: 0.99 }] as const) {
+    for (const spec of [
+      { size: '64G', order: '9' },
+      { size: '16G', order: '0' },
+      { size: '4G', order: '0', sparse: 0.99 },
+    ] as const) {
       const t0 = performance.now();
       const r = runMemfdCompare(MemfdCompareSpecSchema.parse(spec));
       if (!r.ok) throw new Error(r.error.message);
       const label = `compare view: ${spec.size} memfd, order ${spec.order}${'sparse' in spec ? `, sparse ${spec.sparse}` : ''}`;
-      report({ name: label, value: +(performance.now() - t0).toFixed(0), unit: 'ms', target: spec.size === '64G' ? '< 1000 ms' : undefined });
+      report({
+        name: label,
+        value: +(performance.now() - t0).toFixed(0),
+        unit: 'ms',
+        target: spec.size === '64G' ? '< 1000 ms' : undefined,
+      });
     }
   },
   async () => {
@@ -275,9 +367,17 @@ const SECTIONS: Array<() => void | Promise<void>> = [
         const e = m.boot();
         if (e) throw new Error(e.reason);
         report({ name: 'boot 1 TiB machine', value: +(performance.now() - t0).toFixed(0), unit: 'ms' });
-        report({ name: 'host memory for a 1 TiB machine (array buffers)', value: Math.round(process.memoryUsage().arrayBuffers / 2 ** 20), unit: 'MiB' });
+        report({
+          name: 'host memory for a 1 TiB machine (array buffers)',
+          value: Math.round(process.memoryUsage().arrayBuffers / 2 ** 20),
+          unit: 'MiB',
+        });
       } catch (e) {
-        report({ name: `1 TiB machine failed after ${(performance.now() - t0).toFixed(0)} ms: ${(e as Error).message}`, value: 0, unit: '' });
+        report({
+          name: `1 TiB machine failed after ${(performance.now() - t0).toFixed(0)} ms: ${(e as Error).message}`,
+          value: 0,
+          unit: '',
+        });
       }
     }
   },
@@ -296,7 +396,11 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       const f = openDumpFile(path);
       const t0 = performance.now();
       inspectDump(f);
-      report({ name: `dump inspect (find + decode): ${label}`, value: +(performance.now() - t0).toFixed(0), unit: 'ms' });
+      report({
+        name: `dump inspect (find + decode): ${label}`,
+        value: +(performance.now() - t0).toFixed(0),
+        unit: 'ms',
+      });
       report({ name: `  scan rate`, value: +(f.size / 2 ** 20 / (ms / 1000)).toFixed(0), unit: 'MiB/s' });
       f.close();
     };
@@ -310,7 +414,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       const stream = h.vmcoreStream({ all: true });
       if (!stream.ok) throw new Error(stream.error.message);
       const fd = openSync(file, 'w');
-      for (const c of stream.value.chunks) for (let done = 0; done < c.length; ) done += writeSync(fd, c, done);
+      for (const c of stream.value.chunks) for (let done = 0; done < c.length;) done += writeSync(fd, c, done);
       closeSync(fd);
       timeDump(`KHO Lab vmcore --all, ${(statSync(file).size / 2 ** 30).toFixed(1)} GiB`, file);
     } finally {
@@ -325,7 +429,11 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       const run = await bootRealKernel();
       try {
         const t = run.timings as Record<string, number>;
-        report({ name: 'real 7.2: QEMU start → "KHO restore succeeded" (incl. 1 dump)', value: +(t.kho_restore_msg! * 1000).toFixed(0), unit: 'ms' });
+        report({
+          name: 'real 7.2: QEMU start → "KHO restore succeeded" (incl. 1 dump)',
+          value: +(t.kho_restore_msg! * 1000).toFixed(0),
+          unit: 'ms',
+        });
         report({ name: 'real 7.2: whole run, 2 × 1 GiB dumps', value: +run.wallMs.toFixed(0), unit: 'ms' });
         timeDump('real 7.2 at machine_kexec(), 1 GiB', run.k1Dump);
         timeDump('real 7.2 at kho_populate(), 1 GiB', run.k2Dump);
@@ -341,7 +449,11 @@ if (at >= 0) {
   await SECTIONS[Number(process.argv[at + 1])]!();
 } else {
   for (let i = 0; i < SECTIONS.length; i++) {
-    const r = spawnSync(process.execPath, [process.argv[1]!, '--section', String(i)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(process.execPath, [process.argv[1]!, '--section', String(i)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
     if (r.status !== 0) throw new Error(`bench section ${i} failed (exit ${r.status})`);
     for (const line of r.stdout.split('\n')) if (line.startsWith('{')) report(JSON.parse(line) as Figure);
   }

@@ -57,12 +57,23 @@ describe('CompareDialog', () => {
     document.body.innerHTML = '';
   });
 
-  function open(opts: { result?: MemfdCompare | null; handler?: (spec: unknown) => Promise<Result<MemfdCompare>> | Result<MemfdCompare>; save?: (r: SaveTextRequest) => Promise<Result<SaveTextOutcome>> } = {}) {
+  function open(
+    opts: {
+      result?: MemfdCompare | null;
+      handler?: (spec: unknown) => Promise<Result<MemfdCompare>> | Result<MemfdCompare>;
+      save?: (r: SaveTextRequest) => Promise<Result<SaveTextOutcome>>;
+    } = {},
+  ) {
     const fake = fakeClient(opts.handler ?? (() => ({ ok: true, value: COMPARE_2G })));
     const model = new CompareModel(new Session(fake.client));
     if (opts.result !== undefined) model.result = opts.result;
     const saved: SaveTextRequest[] = [];
-    const save = opts.save ?? (async (r: SaveTextRequest) => (saved.push(r), { ok: true as const, value: { saved: true as const, name: r.name } }));
+    const save =
+      opts.save ??
+      (async (r: SaveTextRequest) => (
+        saved.push(r),
+        { ok: true as const, value: { saved: true as const, name: r.name } }
+      ));
     let closed = 0;
     cmp = mount(CompareDialog, { target: document.body, props: { model, save, onclose: () => closed++ } });
     flushSync();
@@ -79,7 +90,8 @@ describe('CompareDialog', () => {
     expect(text(heads[2]!)).toContain('KHO array RFC · Sep 2025');
     expect(heads[1]!.classList.contains('failed')).toBe(true);
 
-    const cell = (row: string, f: string) => $(`[data-testid="compare-table"] tr[data-row="${row}"] td[data-format="${f}"]`)!;
+    const cell = (row: string, f: string) =>
+      $(`[data-testid="compare-table"] tr[data-row="${row}"] td[data-format="${f}"]`)!;
     expect(text(cell('result', 'memfd-v1'))).toBe('✓ preserved');
     const failed = cell('result', 'memfd-fdt-v1');
     expect(text(failed.querySelector('.errno'))).toBe('✕ ENOMEM');
@@ -89,19 +101,25 @@ describe('CompareDialog', () => {
     expect(text(cell('limit hit', 'memfd-fdt-v1'))).toContain('261,888 folios per file');
     expect(text(cell('bytes per folio', 'memfd-v1'))).toBe('16.0');
     expect(text(cell('bytes per folio', 'memfd-karr-v1'))).toBe('8.0');
-    expect(text($('[data-testid="compare-summary"]'))).toBe('1 × 2 GiB memfd, order 0, sparse 0, holes keep: 524,288 pages populated, on a 5 GiB machine · 2.1 s');
+    expect(text($('[data-testid="compare-summary"]'))).toBe(
+      '1 × 2 GiB memfd, order 0, sparse 0, holes keep: 524,288 pages populated, on a 5 GiB machine · 2.1 s',
+    );
 
     // Restore steps for the two that preserved; the refusal for the other.
     const steps = (f: string) => $$(`[data-testid="restore-steps"] [data-format="${f}"] li`).map(text);
     expect(steps('memfd-v1')).toEqual(COMPARE_2G.formats[0]!.restoreSteps);
     expect(steps('memfd-fdt-v1')).toEqual([]);
-    expect(text($('[data-testid="restore-steps"] [data-format="memfd-fdt-v1"]'))).toMatch(/ENOMEM at preserve: .* nothing to restore/);
+    expect(text($('[data-testid="restore-steps"] [data-format="memfd-fdt-v1"]'))).toMatch(
+      /ENOMEM at preserve: .* nothing to restore/,
+    );
 
     // The bar chart and the layout strips draw.
     await until(() => Number($('[data-testid="compare-bars"]')?.dataset.built) > 0, 'the bar chart');
     expect($('[data-testid="compare-bars"] canvas')).not.toBeNull();
     await until(() => Number($('[data-testid="metadata-strips"]')?.dataset.painted) > 0, 'the strips');
-    expect(text($('[data-testid="metadata-strips"] [data-format="memfd-fdt-v1"]'))).toBe('ENOMEM: refused, no metadata was kept');
+    expect(text($('[data-testid="metadata-strips"] [data-format="memfd-fdt-v1"]'))).toBe(
+      'ENOMEM: refused, no metadata was kept',
+    );
   });
 
   it('draws each run of metadata on its strip, and zooms the strips to where the metadata lies', async () => {
@@ -113,21 +131,32 @@ describe('CompareDialog', () => {
     const canvas = strips.querySelector<HTMLCanvasElement>('[data-format="memfd-v1"] canvas')!;
     const rgbAt = (cssX: number) => {
       const dpr = canvas.width / canvas.getBoundingClientRect().width;
-      return [...canvas.getContext('2d')!.getImageData(Math.floor(cssX * dpr), 4, 1, 1).data.slice(0, 3)];
+      return [
+        ...canvas
+          .getContext('2d')!
+          .getImageData(Math.floor(cssX * dpr), 4, 1, 1)
+          .data.slice(0, 3),
+      ];
     };
     const width = canvas.getBoundingClientRect().width;
     expect(rgbAt((582656 / COMPARE_2G.maxPfn) * width + 1)).toEqual([0x5f, 0xa8, 0xff]);
     expect(rgbAt((582656 / COMPARE_2G.maxPfn) * width - 20)).not.toEqual([0x5f, 0xa8, 0xff]);
-    expect(text($('[data-testid="strip-span"]'))).toBe('[0, max_pfn) = 0x0–0x180000000: 1,572,864 page frames of the compare machine');
+    expect(text($('[data-testid="strip-span"]'))).toBe(
+      '[0, max_pfn) = 0x0–0x180000000: 1,572,864 page frames of the compare machine',
+    );
 
     const painted = Number(strips.dataset.painted);
-    $$('[role="radio"]').find((b) => text(b) === 'zoom to the metadata')!.click();
+    $$('[role="radio"]')
+      .find((b) => text(b) === 'zoom to the metadata')!
+      .click();
     flushSync();
     await until(() => Number(strips.dataset.painted) > painted, 'a repaint');
     expect(Number(strips.dataset.first)).toBeLessThanOrEqual(582656);
     expect(Number(strips.dataset.first)).toBeGreaterThan(500000);
     expect(Number(strips.dataset.end)).toBeGreaterThanOrEqual(1419296 + 992);
-    expect(text($('[data-testid="strip-span"]'))).toMatch(/^0x[0-9a-f]+–0x[0-9a-f]+ \([\d.]+ [KMG]iB\) of \[0, max_pfn\) = 0x0–0x180000000$/);
+    expect(text($('[data-testid="strip-span"]'))).toMatch(
+      /^0x[0-9a-f]+–0x[0-9a-f]+ \([\d.]+ [KMG]iB\) of \[0, max_pfn\) = 0x0–0x180000000$/,
+    );
   });
 
   it('checks the form with the host schema as the user types', () => {
@@ -198,20 +227,35 @@ describe('CompareDialog', () => {
     await until(() => pending.length === 2, 'the second run');
     flushSync();
     expect(model.label).toBe('sweep 2/3: sparse 0.9');
-    const fdtFits = { ok: true, error: null, limit: null, dataFolios: 52428, metaPages: 256, metaBytes: 1 << 20, bytesPerFolio: 20 };
-    expect(cells($('[data-testid="sweep-table"] tr[data-sparse="0"]'))).toMatch(/^0 524,288 16\.0 B · 8 MiB ENOMEM · at its cap 8\.0 B · 4 MiB$/);
+    const fdtFits = {
+      ok: true,
+      error: null,
+      limit: null,
+      dataFolios: 52428,
+      metaPages: 256,
+      metaBytes: 1 << 20,
+      bytesPerFolio: 20,
+    };
+    expect(cells($('[data-testid="sweep-table"] tr[data-sparse="0"]'))).toMatch(
+      /^0 524,288 16\.0 B · 8 MiB ENOMEM · at its cap 8\.0 B · 4 MiB$/,
+    );
 
     button('Stop')!.click();
     flushSync();
     expect(button('Stopping after this run…')?.disabled).toBe(true);
-    pending[1]!({ ok: true, value: compareWith(0.9, { 'memfd-fdt-v1': fdtFits, 'memfd-karr-v1': { bytesPerFolio: 81 } }) });
+    pending[1]!({
+      ok: true,
+      value: compareWith(0.9, { 'memfd-fdt-v1': fdtFits, 'memfd-karr-v1': { bytesPerFolio: 81 } }),
+    });
     await until(() => model.running === null, 'the sweep to stop');
     flushSync();
     expect(pending).toHaveLength(2);
     expect(fake.specs.map((s) => (s as { sparse: number }).sparse)).toEqual([0, 0.9]);
     expect(model.sweep?.complete).toBe(false);
     expect(text($('[data-testid="sweep-results"] .caption'))).toMatch(/2\/3 runs · stopped/);
-    expect(text($('[data-testid="sweep-table"] tr[data-sparse="0.9"] td[data-format="memfd-fdt-v1"]'))).toBe('20.0 B · 1 MiB');
+    expect(text($('[data-testid="sweep-table"] tr[data-sparse="0.9"] td[data-format="memfd-fdt-v1"]'))).toBe(
+      '20.0 B · 1 MiB',
+    );
     expect(cells($('[data-testid="sweep-table"] tr[data-sparse="0.999"]'))).toBe('0.999 not run');
     await until(() => Number($('[data-testid="sweep-chart"]')?.dataset.built) > 0, 'the sweep chart');
   });
@@ -220,7 +264,11 @@ describe('CompareDialog', () => {
     const { saved } = open({ result: COMPARE_2G });
     button('Export CSV')!.click();
     await until(() => saved.length === 1, 'the CSV');
-    expect(saved[0]).toEqual({ kind: 'csv', name: 'memfd-compare-2G-order0-sparse0-keep.csv', text: compareCsv(COMPARE_2G) });
+    expect(saved[0]).toEqual({
+      kind: 'csv',
+      name: 'memfd-compare-2G-order0-sparse0-keep.csv',
+      text: compareCsv(COMPARE_2G),
+    });
     button('Export JSON')!.click();
     await until(() => saved.length === 2, 'the JSON');
     expect(saved[1]!.name).toBe('memfd-compare-2G-order0-sparse0-keep.json');
@@ -230,7 +278,10 @@ describe('CompareDialog', () => {
     unmount(cmp!);
     document.body.innerHTML = '';
 
-    open({ result: COMPARE_2G, save: async () => ({ ok: false, error: { code: 'unavailable', message: '/ro/x.csv: EROFS' } }) });
+    open({
+      result: COMPARE_2G,
+      save: async () => ({ ok: false, error: { code: 'unavailable', message: '/ro/x.csv: EROFS' } }),
+    });
     button('Export CSV')!.click();
     await until(() => !!$('.error-line[role="status"]'), 'the error');
     expect(text($('.error-line[role="status"]'))).toBe('could not save: /ro/x.csv: EROFS');
@@ -256,7 +307,18 @@ describe('App opens the comparison', () => {
   function start() {
     const menu = new Set<(a: MenuAction) => void>();
     const calls: string[] = [];
-    const state = { config: MachineConfigSchema.parse({ ram: '256M' }), booted: false, steps: [], cursor: 0, maxPfn: 65536, nodes: [], e820: [], summary: null, lastEventSeq: 0, epoch: 1 } as unknown as SessionState;
+    const state = {
+      config: MachineConfigSchema.parse({ ram: '256M' }),
+      booted: false,
+      steps: [],
+      cursor: 0,
+      maxPfn: 65536,
+      nodes: [],
+      e820: [],
+      summary: null,
+      lastEventSeq: 0,
+      epoch: 1,
+    } as unknown as SessionState;
     const answers: Record<string, (...a: never[]) => unknown> = {
       state: () => ({ ok: true, value: state }),
       mapView: (r: { cells: number }) => ({ ok: true, value: { ...r, cells: new Uint8Array(r.cells) } }),

@@ -26,7 +26,7 @@ const settle = async () => {
     flushSync();
   }
 };
-const ok = <T,>(value: T): Result<T> => ({ ok: true, value });
+const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 
 const ROOT = 0x39400000;
 const SUB = 0x38c0d000;
@@ -40,7 +40,13 @@ const KHO: KhoView = {
   entryFdtPhys: null,
   scratch: [{ label: 'lowmem', addr: 0x3be00000, size: 38 << 20 }],
   outgoing: null,
-  incoming: { fdtPhys: ROOT, scratchPhys: 0x3c7f0000, blocks: 25, unrestoredBlocks: 25, subtrees: [{ name: 'kho_test', phys: SUB }] },
+  incoming: {
+    fdtPhys: ROOT,
+    scratchPhys: 0x3c7f0000,
+    blocks: 25,
+    unrestoredBlocks: 25,
+    subtrees: [{ name: 'kho_test', phys: SUB }],
+  },
   segments: [],
 };
 
@@ -50,7 +56,10 @@ function fakeApi() {
     [ROOT]: khoRoot(CHUNK0, SUB),
     [SUB]: khoRoot(0, 0),
     [CHUNK0]: chunkPage(CHUNK1, 0, [[0x38000000, 0x39401000]]),
-    [CHUNK1]: chunkPage(0, 9, [[0, 0x39402000], [0x40000000, 0x39403000]]),
+    [CHUNK1]: chunkPage(0, 9, [
+      [0, 0x39402000],
+      [0x40000000, 0x39403000],
+    ]),
   });
   const api = {
     ...ramApi(ram, calls),
@@ -58,7 +67,15 @@ function fakeApi() {
       calls.push(`chunks ${phys.toString(16)}`);
       return ok([
         { phys: CHUNK0, next: CHUNK1, order: 0, entries: [{ physStart: 0x38000000, bitmap: 0x39401000, bitsSet: 6 }] },
-        { phys: CHUNK1, next: 0, order: 9, entries: [{ physStart: 0, bitmap: 0x39402000, bitsSet: 2 }, { physStart: 0x40000000, bitmap: 0x39403000, bitsSet: 1 }] },
+        {
+          phys: CHUNK1,
+          next: 0,
+          order: 9,
+          entries: [
+            { physStart: 0, bitmap: 0x39402000, bitsSet: 2 },
+            { physStart: 0x40000000, bitmap: 0x39403000, bitsSet: 1 },
+          ],
+        },
       ]);
     },
   };
@@ -70,7 +87,9 @@ function fakePoke() {
   const ran: CommandInput[] = [];
   const onpoke = async (command: CommandInput): Promise<Result<StepOutcome>> => {
     ran.push(command);
-    return ok({ step: { index: 7, label: 'poke', command, ok: true, message: 'poke: 4 bytes written' } } as unknown as StepOutcome);
+    return ok({
+      step: { index: 7, label: 'poke', command, ok: true, message: 'poke: 4 bytes written' },
+    } as unknown as StepOutcome);
   };
   return { ran, onpoke };
 }
@@ -90,7 +109,11 @@ function host(): HTMLElement {
 }
 
 /** A row's cells (or spans) as text, one space between them. */
-const rowText = (el: Element) => [...el.children].map((c) => c.textContent!.replace(/\s+/g, ' ').trim()).filter(Boolean).join(' ');
+const rowText = (el: Element) =>
+  [...el.children]
+    .map((c) => c.textContent!.replace(/\s+/g, ' ').trim())
+    .filter(Boolean)
+    .join(' ');
 const tableText = (el: Element) => [...el.querySelectorAll('tr')].map(rowText).join('\n');
 const byTestId = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
 const button = (text: string) => [...document.querySelectorAll('button')].find((b) => b.textContent?.trim() === text)!;
@@ -137,8 +160,19 @@ describe('FdtViewer', () => {
     await settle();
     // The host's `fdt` record: header fields, every token, the strings — one struct viewer.
     const hex = byTestId('fdt-hex')!;
-    expect(rowText(hex.querySelector('[data-testid="struct-header"] tbody tr')!)).toBe('+0x0 magic be32 0xd00dfeed (FDT_MAGIC)');
-    for (const f of ['totalsize', 'off_dt_struct', 'off_dt_strings', 'off_mem_rsvmap', 'version', 'last_comp_version', 'size_dt_strings', 'size_dt_struct']) {
+    expect(rowText(hex.querySelector('[data-testid="struct-header"] tbody tr')!)).toBe(
+      '+0x0 magic be32 0xd00dfeed (FDT_MAGIC)',
+    );
+    for (const f of [
+      'totalsize',
+      'off_dt_struct',
+      'off_dt_strings',
+      'off_mem_rsvmap',
+      'version',
+      'last_comp_version',
+      'size_dt_strings',
+      'size_dt_struct',
+    ]) {
       expect(byTestId('struct-header')!.textContent).toContain(f);
     }
     const sections = [...hex.querySelectorAll('[data-testid="struct-section"]')].map(tableText);
@@ -155,7 +189,18 @@ describe('FdtViewer', () => {
 
   it('says why there is nothing to show', async () => {
     const { api } = fakeApi();
-    cmp = mount(FdtViewer, { target: host(), props: { api, kho: { ...KHO, incoming: null }, revision: 1, chosen: null, onchoose: () => {}, onphys: () => {}, onopenchunks: () => {} } });
+    cmp = mount(FdtViewer, {
+      target: host(),
+      props: {
+        api,
+        kho: { ...KHO, incoming: null },
+        revision: 1,
+        chosen: null,
+        onchoose: () => {},
+        onphys: () => {},
+        onopenchunks: () => {},
+      },
+    });
     await settle();
     expect(byTestId('fdt-viewer')!.textContent).toContain('KHO is off');
   });
@@ -165,7 +210,10 @@ describe('ChunkViewer', () => {
   it('follows preserved-memory-map of the incoming FDT, lists the chunks and shows the chunk page as the host annotates it', async () => {
     const { api, calls } = fakeApi();
     const picked: number[] = [];
-    cmp = mount(ChunkViewer, { target: host(), props: { api, kho: KHO, revision: 1, head: null, onphys: (p: number) => picked.push(p) } });
+    cmp = mount(ChunkViewer, {
+      target: host(),
+      props: { api, kho: KHO, revision: 1, head: null, onphys: (p: number) => picked.push(p) },
+    });
     await settle();
     expect(calls).toContain(`chunks ${CHUNK0.toString(16)}`);
     const list = byTestId('chunk-list')!;
@@ -188,7 +236,11 @@ describe('ChunkViewer', () => {
 
   it('explains an unfinalized handover', async () => {
     const { api } = fakeApi();
-    const kho: KhoView = { ...KHO, incoming: null, outgoing: { fdtPhys: 1, finalized: false, chunkPhys: [], bitmapPages: 1, preservedPages: 1, subtrees: [] } };
+    const kho: KhoView = {
+      ...KHO,
+      incoming: null,
+      outgoing: { fdtPhys: 1, finalized: false, chunkPhys: [], bitmapPages: 1, preservedPages: 1, subtrees: [] },
+    };
     cmp = mount(ChunkViewer, { target: host(), props: { api, kho, revision: 1, head: null, onphys: () => {} } });
     await settle();
     expect(byTestId('chunk-viewer')!.textContent).toContain('not finalized yet');
@@ -197,7 +249,14 @@ describe('ChunkViewer', () => {
 
 describe('PokeEditor: "corrupt this field" next to the FDT and struct viewers', () => {
   /** After kexec -e, before the next boot: the only time a poke can name an FDT property (electron/host/poke.ts). */
-  const HANDED: KhoView = { ...KHO, running: false, entry: 0x3c7fe000, entryFdtPhys: ROOT, entrySubtrees: [{ name: 'kho_test', phys: SUB }], incoming: null };
+  const HANDED: KhoView = {
+    ...KHO,
+    running: false,
+    entry: 0x3c7fe000,
+    entryFdtPhys: ROOT,
+    entrySubtrees: [{ name: 'kho_test', phys: SUB }],
+    incoming: null,
+  };
   const type = (el: HTMLInputElement, text: string) => {
     el.value = text;
     el.dispatchEvent(new Event('input', { bubbles: true }));
@@ -205,14 +264,32 @@ describe('PokeEditor: "corrupt this field" next to the FDT and struct viewers', 
   };
   /** The test viewport is about 414 px wide: a narrower host keeps the screenshots whole. */
   const narrow = () => document.body.querySelector<HTMLElement>(':scope > div')!.style.setProperty('width', '400px');
-  const fieldRow = (name: string) => [...document.querySelectorAll<HTMLTableRowElement>('tr[data-field]')].find((r) => r.children[1]?.textContent?.trim() === name)!;
+  const fieldRow = (name: string) =>
+    [...document.querySelectorAll<HTMLTableRowElement>('tr[data-field]')].find(
+      (r) => r.children[1]?.textContent?.trim() === name,
+    )!;
 
   it('pokes a property of the handed-over root FDT by name, and a header field by address, through the step path', async () => {
     const { api } = fakeApi();
     const { ran, onpoke } = fakePoke();
-    cmp = mount(FdtViewer, { target: host(), props: { api, kho: HANDED, revision: 1, chosen: null, onchoose: () => {}, onphys: () => {}, onopenchunks: () => {}, onpoke } });
+    cmp = mount(FdtViewer, {
+      target: host(),
+      props: {
+        api,
+        kho: HANDED,
+        revision: 1,
+        chosen: null,
+        onchoose: () => {},
+        onphys: () => {},
+        onopenchunks: () => {},
+        onpoke,
+      },
+    });
     await settle();
-    expect([...document.querySelectorAll('[aria-label="Which FDT"] [role="tab"]')].map((t) => t.textContent)).toEqual(['handed over /', 'handed over kho_test']);
+    expect([...document.querySelectorAll('[aria-label="Which FDT"] [role="tab"]')].map((t) => t.textContent)).toEqual([
+      'handed over /',
+      'handed over kho_test',
+    ]);
     button('Hex').click();
     await settle();
     expect(byTestId('fdt-hex')!.textContent).toContain('Click a field to corrupt it');
@@ -229,7 +306,9 @@ describe('PokeEditor: "corrupt this field" next to the FDT and struct viewers', 
     expect(byTestId('poke-editor')!.textContent).toContain('8 bytes, but the property is 7');
     type(input, 'kho-v0');
     expect(byTestId('poke-editor')!.textContent).toContain('7 bytes, as long as the property');
-    expect(byTestId('poke-command')!.textContent).toBe('{"op":"poke","fdt":"root","property":"compatible","string":"kho-v0"}');
+    expect(byTestId('poke-command')!.textContent).toBe(
+      '{"op":"poke","fdt":"root","property":"compatible","string":"kho-v0"}',
+    );
     narrow();
     await page.screenshot({ path: '../../test-results/d-poke-fdt-property.png', element: byTestId('fdt-viewer')! });
     byTestId('poke-run')!.click();
@@ -245,7 +324,9 @@ describe('PokeEditor: "corrupt this field" next to the FDT and struct viewers', 
     expect(byTestId('poke-run')!.hasAttribute('disabled')).toBe(true);
     expect(byTestId('poke-editor')!.textContent).toContain('"zz" is not hex');
     type(input2, 'de ad be ef');
-    expect(byTestId('poke-command')!.textContent).toBe(`{"op":"poke","phys":"0x${(ROOT + 4).toString(16)}","hex":"deadbeef"}`);
+    expect(byTestId('poke-command')!.textContent).toBe(
+      `{"op":"poke","phys":"0x${(ROOT + 4).toString(16)}","hex":"deadbeef"}`,
+    );
     byTestId('poke-run')!.click();
     await settle();
     expect(ran.at(-1)).toEqual({ op: 'poke', phys: '0x39400004', hex: 'deadbeef' });
@@ -254,7 +335,10 @@ describe('PokeEditor: "corrupt this field" next to the FDT and struct viewers', 
   it('pokes num_elms of a chunk page at its address; an incoming FDT offers no poke by name', async () => {
     const { api } = fakeApi();
     const { ran, onpoke } = fakePoke();
-    cmp = mount(ChunkViewer, { target: host(), props: { api, kho: KHO, revision: 1, head: null, onphys: () => {}, onpoke } });
+    cmp = mount(ChunkViewer, {
+      target: host(),
+      props: { api, kho: KHO, revision: 1, head: null, onphys: () => {}, onpoke },
+    });
     await settle();
     fieldRow('num_elms').click();
     flushSync();
@@ -272,7 +356,19 @@ describe('PokeEditor: "corrupt this field" next to the FDT and struct viewers', 
     expect(byTestId('poke-editor')).toBeNull();
     unmount(cmp);
 
-    cmp = mount(FdtViewer, { target: host(), props: { api, kho: KHO, revision: 1, chosen: null, onchoose: () => {}, onphys: () => {}, onopenchunks: () => {}, onpoke } });
+    cmp = mount(FdtViewer, {
+      target: host(),
+      props: {
+        api,
+        kho: KHO,
+        revision: 1,
+        chosen: null,
+        onchoose: () => {},
+        onphys: () => {},
+        onopenchunks: () => {},
+        onpoke,
+      },
+    });
     await settle();
     button('Hex').click();
     await settle();
@@ -295,10 +391,23 @@ describe('KhoHandover', () => {
 });
 
 describe('Timeline phases', () => {
-  const step = (op: string, ok = true, message = ''): StepInfo => ({ index: 0, label: op, command: { op } as StepInfo['command'], ok, message });
+  const step = (op: string, ok = true, message = ''): StepInfo => ({
+    index: 0,
+    label: op,
+    command: { op } as StepInfo['command'],
+    ok,
+    message,
+  });
   it('groups steps by phase and kernel, marks the current phase, and jumps by phase', () => {
     const gotos: number[] = [];
-    const steps = [step('boot'), step('kho_finalize'), step('kexec_load'), step('reboot'), step('boot'), step('verify_memfd', false, 'verify: folio 3 differs')];
+    const steps = [
+      step('boot'),
+      step('kho_finalize'),
+      step('kexec_load'),
+      step('reboot'),
+      step('boot'),
+      step('verify_memfd', false, 'verify: folio 3 differs'),
+    ];
     const props = reactive({ cursor: 5 });
     cmp = mount(Timeline, {
       target: host(),
@@ -313,7 +422,14 @@ describe('Timeline phases', () => {
     });
     flushSync();
     const groups = [...document.querySelectorAll('.group')].map((g) => g.textContent!.replace(/\s+/g, ' ').trim());
-    expect(groups).toEqual(['boot kernel 1', 'finalize kernel 1', 'kexec load kernel 1', 'reboot kernel 1', 'early boot · deserialize kernel 2', 'workload kernel 2']);
+    expect(groups).toEqual([
+      'boot kernel 1',
+      'finalize kernel 1',
+      'kexec load kernel 1',
+      'reboot kernel 1',
+      'early boot · deserialize kernel 2',
+      'workload kernel 2',
+    ]);
     expect(byTestId('current-phase')!.textContent).toBe('early boot · deserialize · kernel 2');
     expect(byTestId('step-failure')!.textContent).toBe('verify: folio 3 differs');
     document.querySelector<HTMLButtonElement>('.strip button[data-phase="finalize"]')!.click();
@@ -333,13 +449,24 @@ describe('ScenarioMenu', () => {
       { name: 'boot', description: 'Boot a 1 GiB machine' },
       { name: 'test-kho', description: 'lib/test_kho.c across a kexec' },
     ];
-    cmp = mount(ScenarioMenu, { target: host(), props: { scenarios: list, disabled: false, current: null, onopen: () => opened++, onload: (n: string) => loaded.push(n) } });
+    cmp = mount(ScenarioMenu, {
+      target: host(),
+      props: {
+        scenarios: list,
+        disabled: false,
+        current: null,
+        onopen: () => opened++,
+        onload: (n: string) => loaded.push(n),
+      },
+    });
     flushSync();
     expect(document.querySelector('[role="menu"]')).toBeNull();
     button('Scenarios ▾').click();
     flushSync();
     expect(opened).toBe(1);
-    expect([...document.querySelectorAll('[role="menuitem"]')].map((m) => m.querySelector('.name')!.textContent)).toEqual(['boot', 'test-kho']);
+    expect(
+      [...document.querySelectorAll('[role="menuitem"]')].map((m) => m.querySelector('.name')!.textContent),
+    ).toEqual(['boot', 'test-kho']);
     document.querySelector<HTMLButtonElement>('[data-scenario="test-kho"]')!.click();
     flushSync();
     expect(loaded).toEqual(['test-kho']);

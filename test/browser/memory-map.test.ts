@@ -59,7 +59,12 @@ function pixelAt(canvas: HTMLCanvasElement, x: number, y: number): number {
 
 describe('MemoryMap', () => {
   let host: HTMLDivElement;
-  let component: ReturnType<typeof mount> & { viewport(): V.Viewport | null; zoomIn(n?: number): void; fitAll(): void; reveal(p: number): void };
+  let component: ReturnType<typeof mount> & {
+    viewport(): V.Viewport | null;
+    zoomIn(n?: number): void;
+    fitAll(): void;
+    reveal(p: number): void;
+  };
   let fake: ReturnType<typeof fakeApi>;
   let selected: number[];
 
@@ -71,7 +76,13 @@ describe('MemoryMap', () => {
     selected = [];
     component = mount(MemoryMap, {
       target: host,
-      props: { api: fake.api, maxPfn: MAX_PFN, revision: 1, selectedPfn: null, onselect: (p: number) => selected.push(p) },
+      props: {
+        api: fake.api,
+        maxPfn: MAX_PFN,
+        revision: 1,
+        selectedPfn: null,
+        onselect: (p: number) => selected.push(p),
+      },
     }) as typeof component;
     flushSync();
     await until(() => canvasEl().dataset.drawn !== '0' && canvasEl().dataset.drawn !== undefined, 'the first paint');
@@ -136,7 +147,10 @@ describe('MemoryMap', () => {
     flushSync();
     await until(() => fake.requests.at(-1)!.pagesPerCell === 1, 'single-page requests');
     const n = Number(canvasEl().dataset.drawn);
-    await until(() => Number(canvasEl().dataset.drawn) > n - 1 && V.layout(component.viewport()!).pagesPerCell === 1, 'a paint');
+    await until(
+      () => Number(canvasEl().dataset.drawn) > n - 1 && V.layout(component.viewport()!).pagesPerCell === 1,
+      'a paint',
+    );
     await frame();
     await frame();
     const l = V.layout(component.viewport()!);
@@ -165,7 +179,9 @@ describe('MemoryMap', () => {
   it('hover shows the pfn, physical address and category', async () => {
     const { x, y } = centreOf(5000);
     const r = canvasEl().getBoundingClientRect();
-    canvasEl().dispatchEvent(new PointerEvent('pointermove', { clientX: r.left + x, clientY: r.top + y, pointerId: 1, bubbles: true }));
+    canvasEl().dispatchEvent(
+      new PointerEvent('pointermove', { clientX: r.left + x, clientY: r.top + y, pointerId: 1, bubbles: true }),
+    );
     flushSync();
     const tip = host.querySelector('[role="tooltip"]')!;
     expect(tip.textContent).toContain('memfd folios');

@@ -63,7 +63,11 @@ describe('kernel panic in the UI', () => {
     await page.viewport(1500, 900);
     const host = new Host();
     const menu = new Set<(a: MenuAction) => void>();
-    const api: AppApi = { client: hostClient(host), transport: 'test', onMenu: (cb) => (menu.add(cb), () => menu.delete(cb)) };
+    const api: AppApi = {
+      client: hostClient(host),
+      transport: 'test',
+      onMenu: (cb) => (menu.add(cb), () => menu.delete(cb)),
+    };
     const target = document.createElement('div');
     target.style.cssText = 'width: 1500px; height: 900px';
     document.body.appendChild(target);
@@ -76,7 +80,14 @@ describe('kernel panic in the UI', () => {
       pokeFdt('LUO', 'compatible', { string: 'luo-v0' }),
       { op: 'boot' },
     ];
-    const state = await host.loadScenario(JSON.stringify({ name: 'luo-bad-compatible', machine: { ram: '256M', cmdline: 'kho=on liveupdate=on kho_scratch=64M,32M,16M' }, steps }), 'test');
+    const state = await host.loadScenario(
+      JSON.stringify({
+        name: 'luo-bad-compatible',
+        machine: { ram: '256M', cmdline: 'kho=on liveupdate=on kho_scratch=64M,32M,16M' },
+        steps,
+      }),
+      'test',
+    );
     expect(state.ok && state.value.panicked).toEqual({ step: 6, reason: REASON });
 
     cmp = mount(App, { target, props: { api } });
@@ -98,7 +109,8 @@ describe('kernel panic in the UI', () => {
     expect(tags).toHaveLength(1);
     expect(tags[0]!.closest('li')!.querySelector('.idx')!.textContent).toBe('6');
 
-    const button = (text: string) => [...document.querySelectorAll('button')].find((b) => b.textContent?.trim() === text);
+    const button = (text: string) =>
+      [...document.querySelectorAll('button')].find((b) => b.textContent?.trim() === text);
     expect(button('Boot')?.disabled).toBe(true);
     expect(button('memfd')?.disabled).toBe(true);
     expect(button('Create')?.disabled).toBe(true); // the workload panel's memfd
@@ -122,11 +134,16 @@ describe('MachineDialog: CONFIG_KEXEC_HANDOVER_DEBUG and liveupdate=on', () => {
   it('offers a KHO debug checkbox (off by default) and says that LUO needs liveupdate=on', async () => {
     await page.viewport(700, 560);
     const created: unknown[] = [];
-    cmp = mount(MachineDialog, { target: document.body, props: { initial: { ...DEFAULT_FORM }, oncreate: (c: unknown) => created.push(c), onclose: () => {} } });
+    cmp = mount(MachineDialog, {
+      target: document.body,
+      props: { initial: { ...DEFAULT_FORM }, oncreate: (c: unknown) => created.push(c), onclose: () => {} },
+    });
     flushSync();
     const cmdline = document.querySelector<HTMLInputElement>('#m-cmdline')!;
     expect(cmdline.value).toBe('kho=on liveupdate=on kho_scratch=200%');
-    expect(document.querySelector('#m-cmdline-err')!.textContent).toMatch(/LUO .* needs liveupdate=on as well as kho=on/);
+    expect(document.querySelector('#m-cmdline-err')!.textContent).toMatch(
+      /LUO .* needs liveupdate=on as well as kho=on/,
+    );
     const debug = document.querySelector<HTMLInputElement>('#m-khodebug')!;
     expect(debug.checked).toBe(false);
     expect(document.querySelector('#m-khodebug-hint')!.textContent).toMatch(/overlap a scratch area/);
@@ -134,6 +151,8 @@ describe('MachineDialog: CONFIG_KEXEC_HANDOVER_DEBUG and liveupdate=on', () => {
     flushSync();
     await page.screenshot({ path: `${SHOTS}/panic-dialog.png` });
     [...document.querySelectorAll('button')].find((b) => b.textContent === 'Create')!.click();
-    expect(created).toEqual([expect.objectContaining({ khoDebug: true, cmdline: 'kho=on liveupdate=on kho_scratch=200%' })]);
+    expect(created).toEqual([
+      expect.objectContaining({ khoDebug: true, cmdline: 'kho=on liveupdate=on kho_scratch=200%' }),
+    ]);
   });
 });

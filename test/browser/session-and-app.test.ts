@@ -30,7 +30,14 @@ function baseState(over: Partial<SessionState> = {}): SessionState {
   } as SessionState;
 }
 
-const ev = (seq: number, msg: string): TraceEvent => ({ seq, step: 1, time: seq / 1000, level: 'info', subsys: 'test', msg });
+const ev = (seq: number, msg: string): TraceEvent => ({
+  seq,
+  step: 1,
+  time: seq / 1000,
+  level: 'info',
+  subsys: 'test',
+  msg,
+});
 
 /** A SimClient whose methods answer from overridable handlers; unknown calls reject. */
 function fakeClient(handlers: Partial<Record<keyof SimClient, (...a: never[]) => unknown>>) {
@@ -67,13 +74,27 @@ describe('Session', () => {
   });
 
   it('shows a refused command as the shell does, without a banner', async () => {
-    const step = { index: 1, label: 'vmm: memfd_create("x")', command: { op: 'memfd_create', process: 'vmm', name: 'x' }, ok: false, errno: 'ENOMEM', message: 'memfd_create: ENOMEM (out of memory)' } as StepInfo;
+    const step = {
+      index: 1,
+      label: 'vmm: memfd_create("x")',
+      command: { op: 'memfd_create', process: 'vmm', name: 'x' },
+      ok: false,
+      errno: 'ENOMEM',
+      message: 'memfd_create: ENOMEM (out of memory)',
+    } as StepInfo;
     const { client } = fakeClient({
-      run: (): Result<unknown> => ({ ok: true, value: { step, state: baseState({ steps: [step], cursor: 1 }), events: [] } }),
+      run: (): Result<unknown> => ({
+        ok: true,
+        value: { step, state: baseState({ steps: [step], cursor: 1 }), events: [] },
+      }),
     });
     const s = new Session(client);
     await s.run({ op: 'memfd_create', process: 'vmm', name: 'x' });
-    expect(s.transcript.at(-1)).toMatchObject({ ok: false, result: 'memfd_create: ENOMEM', detail: 'memfd_create: ENOMEM (out of memory)' });
+    expect(s.transcript.at(-1)).toMatchObject({
+      ok: false,
+      result: 'memfd_create: ENOMEM',
+      detail: 'memfd_create: ENOMEM (out of memory)',
+    });
     expect(s.banner).toHaveLength(0);
   });
 
@@ -127,10 +148,20 @@ describe('App', () => {
     const fake = fakeClient({
       state: () => ({ ok: true, value: baseState() }),
       events: () => ({ ok: true, value: [] }),
-      mapView: (r: { firstPfn: number; pagesPerCell: number; cells: number }) => ({ ok: true, value: { ...r, cells: new Uint8Array(r.cells) } }),
-      run: (c: { op: string }) => ({ ok: false, error: { code: 'invalid-argument', message: `${c.op}: refused by the fake` } }),
+      mapView: (r: { firstPfn: number; pagesPerCell: number; cells: number }) => ({
+        ok: true,
+        value: { ...r, cells: new Uint8Array(r.cells) },
+      }),
+      run: (c: { op: string }) => ({
+        ok: false,
+        error: { code: 'invalid-argument', message: `${c.op}: refused by the fake` },
+      }),
     });
-    const api: AppApi = { client: fake.client, transport: 'test', onMenu: (cb) => (menu.add(cb), () => menu.delete(cb)) };
+    const api: AppApi = {
+      client: fake.client,
+      transport: 'test',
+      onMenu: (cb) => (menu.add(cb), () => menu.delete(cb)),
+    };
     const host = document.createElement('div');
     host.style.cssText = 'width: 1200px; height: 800px';
     document.body.appendChild(host);

@@ -5,8 +5,11 @@ import { DEFAULT_FORM } from '../../renderer/src/lib/machine-form';
 import { matchShortcut, SHORTCUTS } from '../../renderer/src/lib/shortcuts';
 import { until } from '../until';
 
-const key = (k: string, target: EventTarget | null, mods: Partial<Record<'ctrlKey' | 'metaKey' | 'altKey', boolean>> = {}) =>
-  matchShortcut({ key: k, target, ctrlKey: false, metaKey: false, altKey: false, ...mods });
+const key = (
+  k: string,
+  target: EventTarget | null,
+  mods: Partial<Record<'ctrlKey' | 'metaKey' | 'altKey', boolean>> = {},
+) => matchShortcut({ key: k, target, ctrlKey: false, metaKey: false, altKey: false, ...mods });
 
 describe('shortcuts', () => {
   it('map keys to actions, but not while typing or with modifiers', () => {
@@ -40,7 +43,11 @@ describe('MachineDialog', () => {
     const created: unknown[] = [];
     cmp = mount(MachineDialog, {
       target: document.body,
-      props: { initial: { ...DEFAULT_FORM }, oncreate: (c: unknown, boot: boolean) => created.push([c, boot]), onclose: () => {} },
+      props: {
+        initial: { ...DEFAULT_FORM },
+        oncreate: (c: unknown, boot: boolean) => created.push([c, boot]),
+        onclose: () => {},
+      },
     });
     flushSync();
     const ram = document.querySelector<HTMLInputElement>('#m-ram')!;
@@ -57,7 +64,20 @@ describe('MachineDialog', () => {
     flushSync();
     expect(create.disabled).toBe(false);
     create.click();
-    expect(created).toEqual([[{ ram: '1G', nodes: 1, cpus: 4, seed: 1, cmdline: 'kho=on liveupdate=on kho_scratch=200%', initrd: '8M', khoDebug: false }, false]]);
+    expect(created).toEqual([
+      [
+        {
+          ram: '1G',
+          nodes: 1,
+          cpus: 4,
+          seed: 1,
+          cmdline: 'kho=on liveupdate=on kho_scratch=200%',
+          initrd: '8M',
+          khoDebug: false,
+        },
+        false,
+      ],
+    ]);
   });
 });
 
@@ -65,7 +85,11 @@ describe('ProgressBar', () => {
   it('appears only for calls longer than the delay and shows the fraction', async () => {
     const { default: ProgressBar } = await import('../../renderer/src/components/ProgressBar.svelte');
     const { reactive } = await import('./fixtures/reactive.svelte');
-    const props = reactive({ busy: null as string | null, progress: null as { label: string; done: number; total: number } | null, delayMs: 40 });
+    const props = reactive({
+      busy: null as string | null,
+      progress: null as { label: string; done: number; total: number } | null,
+      delayMs: 40,
+    });
     const cmp = mount(ProgressBar, { target: document.body, props });
     props.busy = 'boot';
     props.progress = { label: 'memmap_init', done: 1, total: 4 };

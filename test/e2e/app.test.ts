@@ -7,7 +7,17 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PageCategory } from '../../shared/palette';
-import { SHOTS, createAndBoot, drawnCount, findPixel, openApp, pixelsOf, summaryPages, useApp, waitForPaint } from './harness';
+import {
+  SHOTS,
+  createAndBoot,
+  drawnCount,
+  findPixel,
+  openApp,
+  pixelsOf,
+  summaryPages,
+  useApp,
+  waitForPaint,
+} from './harness';
 
 useApp();
 
@@ -32,8 +42,13 @@ describe('KHO Lab in the browser preview', () => {
     const memfdPagesBefore = await summaryPages(page, 'Memfd');
     const drawn = await drawnCount(page);
     await page.getByLabel('memfd size in MiB').fill('64');
-    await page.locator('form', { has: page.getByLabel('memfd size in MiB') }).getByRole('button', { name: 'Create' }).click();
-    await expect.poll(() => summaryPages(page, 'Memfd'), { timeout: 60_000 }).toBeGreaterThanOrEqual(memfdPagesBefore + 16384);
+    await page
+      .locator('form', { has: page.getByLabel('memfd size in MiB') })
+      .getByRole('button', { name: 'Create' })
+      .click();
+    await expect
+      .poll(() => summaryPages(page, 'Memfd'), { timeout: 60_000 })
+      .toBeGreaterThanOrEqual(memfdPagesBefore + 16384);
     await waitForPaint(page, drawn);
     await expect.poll(() => pixelsOf(page, PageCategory.Memfd), { timeout: 10_000 }).toBeGreaterThan(memfdPixelsBefore);
     await expect(page.locator('ol[aria-label="Command results"]').textContent()).resolves.toMatch(/write/);
@@ -61,7 +76,9 @@ describe('KHO Lab in the browser preview', () => {
     // The inspector shows the very page under the pointer (the tooltip names it), and it is memfd.
     const hovered = /pfn (0x[0-9a-f]+)/.exec((await page.locator('[role="tooltip"]').textContent())!)![1]!;
     expect(await page.locator('[role="tooltip"]').textContent()).toContain('memfd folios');
-    await expect.poll(() => page.getByTestId('page-dump').textContent(), { timeout: 10_000 }).toContain(`/* ${hovered} */`);
+    await expect
+      .poll(() => page.getByTestId('page-dump').textContent(), { timeout: 10_000 })
+      .toContain(`/* ${hovered} */`);
     expect(await page.getByTestId('page-dump').textContent()).toContain('memfd folios');
     const dump = (await page.getByTestId('page-dump').textContent())!;
     expect(dump).toMatch(/phys\s*0x[0-9a-f]{16}/);
@@ -89,8 +106,13 @@ describe('KHO Lab in the browser preview', () => {
 
     // A refused command is shown like a shell shows it, and the app keeps running.
     await page.getByLabel('Tag to free').fill('no-such-tag');
-    await page.locator('form', { has: page.getByLabel('Tag to free') }).getByRole('button', { name: 'Free' }).click();
-    await expect.poll(() => page.locator('ol[aria-label="Command results"] .err').last().textContent(), { timeout: 10_000 }).toMatch(/^free_pages: E[A-Z]+/);
+    await page
+      .locator('form', { has: page.getByLabel('Tag to free') })
+      .getByRole('button', { name: 'Free' })
+      .click();
+    await expect
+      .poll(() => page.locator('ol[aria-label="Command results"] .err').last().textContent(), { timeout: 10_000 })
+      .toMatch(/^free_pages: E[A-Z]+/);
 
     expect(problems).toEqual([]);
     await page.close();
@@ -100,7 +122,9 @@ describe('KHO Lab in the browser preview', () => {
     const { page, problems } = await openApp();
     await createAndBoot(page, '64G');
     const canvas = page.locator('canvas');
-    await expect.poll(() => page.getByTestId('event-log').textContent(), { timeout: 20_000 }).toMatch(/\[\s+\d+\.\d{6}\]/);
+    await expect
+      .poll(() => page.getByTestId('event-log').textContent(), { timeout: 20_000 })
+      .toMatch(/\[\s+\d+\.\d{6}\]/);
     await page.screenshot({ path: join(SHOTS, '05-64g-after-boot.png') });
 
     // Each zoom step repaints, at every level down to single pages. How fast is `npm run bench`'s
@@ -111,7 +135,9 @@ describe('KHO Lab in the browser preview', () => {
       const before = await drawnCount(page);
       const t0 = Date.now();
       await page.mouse.wheel(0, -120);
-      await page.waitForFunction((n) => Number(document.querySelector('canvas')?.dataset.drawn) > n, before, { timeout: 10_000 });
+      await page.waitForFunction((n) => Number(document.querySelector('canvas')?.dataset.drawn) > n, before, {
+        timeout: 10_000,
+      });
       times.push(Date.now() - t0);
     }
     expect(await canvas.getAttribute('data-pages-per-cell')).toBe('1');
@@ -119,7 +145,9 @@ describe('KHO Lab in the browser preview', () => {
     const t0 = Date.now();
     const before = await drawnCount(page);
     await page.keyboard.press('0');
-    await page.waitForFunction((n) => Number(document.querySelector('canvas')?.dataset.drawn) > n, before, { timeout: 10_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('canvas')?.dataset.drawn) > n, before, {
+      timeout: 10_000,
+    });
     console.log(`map e2e: slowest zoom step ${Math.max(...times)} ms, zoom out ${Date.now() - t0} ms`);
     await expect.poll(() => canvas.getAttribute('data-pages-per-cell')).not.toBe('1');
     expect(problems).toEqual([]);

@@ -14,15 +14,22 @@ import { SHOTS, openApp, useApp } from './harness';
 
 useApp();
 
-const shot = (page: Page, n: number, what: string) => page.screenshot({ path: join(SHOTS, `compare-${String(n).padStart(2, '0')}-${what}.png`) });
+const shot = (page: Page, n: number, what: string) =>
+  page.screenshot({ path: join(SHOTS, `compare-${String(n).padStart(2, '0')}-${what}.png`) });
 const dialog = (page: Page) => page.getByTestId('compare-dialog');
 /** The table cell of `row` for format `compatible`, whitespace collapsed. */
 const cell = (page: Page, row: string, compatible: string) =>
-  page.locator(`[data-testid="compare-table"] tr[data-row="${row}"] td[data-format="${compatible}"]`).textContent().then((t) => (t ?? '').replace(/\s+/g, ' ').trim());
+  page
+    .locator(`[data-testid="compare-table"] tr[data-row="${row}"] td[data-format="${compatible}"]`)
+    .textContent()
+    .then((t) => (t ?? '').replace(/\s+/g, ' ').trim());
 const number = (text: string) => Number(text.replace(/[^\d.]/g, ''));
 
 /** Fills the form, runs, and waits until the result for this size and sparseness is shown. */
-async function compare(page: Page, fields: { size: string; order: string; sparse: string; holes: string }): Promise<void> {
+async function compare(
+  page: Page,
+  fields: { size: string; order: string; sparse: string; holes: string },
+): Promise<void> {
   const d = dialog(page);
   await d.locator('#c-size').fill(fields.size);
   await d.locator('#c-order').selectOption(fields.order);
@@ -31,9 +38,17 @@ async function compare(page: Page, fields: { size: string; order: string; sparse
   const summary = d.getByTestId('compare-summary');
   const before = (await summary.count()) ? await summary.textContent() : null;
   await d.getByRole('button', { name: 'Run', exact: true }).click();
-  await expect.poll(async () => ((await summary.count()) ? summary.textContent() : null), { timeout: 60_000 }).not.toBe(before);
-  await page.waitForFunction(() => !document.querySelector('[data-testid="compare-dialog"] [role="progressbar"]'), null, { timeout: 60_000 });
-  await expect.poll(() => d.getByTestId('metadata-strips').getAttribute('data-painted').then(Number)).toBeGreaterThan(0);
+  await expect
+    .poll(async () => ((await summary.count()) ? summary.textContent() : null), { timeout: 60_000 })
+    .not.toBe(before);
+  await page.waitForFunction(
+    () => !document.querySelector('[data-testid="compare-dialog"] [role="progressbar"]'),
+    null,
+    { timeout: 60_000 },
+  );
+  await expect
+    .poll(() => d.getByTestId('metadata-strips').getAttribute('data-painted').then(Number))
+    .toBeGreaterThan(0);
   await expect.poll(() => d.getByTestId('compare-bars').getAttribute('data-built').then(Number)).toBeGreaterThan(0);
 }
 
@@ -58,14 +73,19 @@ describe('Compare memfd formats in the browser preview', () => {
     expect(await cell(page, 'data folios', 'memfd-v1')).toBe('524,288');
     expect(number(await cell(page, 'bytes per folio', 'memfd-v1'))).toBeCloseTo(16, 0);
     expect(number(await cell(page, 'bytes per folio', 'memfd-karr-v1'))).toBeCloseTo(8, 0);
-    expect(await dialog(page).locator('[data-testid="metadata-strips"] [data-format="memfd-fdt-v1"]').textContent()).toMatch(/ENOMEM/);
-    expect(await dialog(page).locator('[data-testid="restore-steps"] [data-format="memfd-v1"] li').count()).toBeGreaterThan(2);
+    expect(
+      await dialog(page).locator('[data-testid="metadata-strips"] [data-format="memfd-fdt-v1"]').textContent(),
+    ).toMatch(/ENOMEM/);
+    expect(
+      await dialog(page).locator('[data-testid="restore-steps"] [data-format="memfd-v1"] li').count(),
+    ).toBeGreaterThan(2);
     await shot(page, 1, 'v3-cap');
     const capMs = Date.now() - started;
 
     // 1 GiB, 99% holes kept: about 2,600 folios, each kho_array page now nearly empty.
     await compare(page, { size: '1G', order: '0', sparse: '0.99', holes: 'keep' });
-    for (const f of ['memfd-v1', 'memfd-fdt-v1', 'memfd-karr-v1']) expect(await cell(page, 'result', f)).toContain('preserved');
+    for (const f of ['memfd-v1', 'memfd-fdt-v1', 'memfd-karr-v1'])
+      expect(await cell(page, 'result', f)).toContain('preserved');
     const v1 = number(await cell(page, 'bytes per folio', 'memfd-v1'));
     const karr = number(await cell(page, 'bytes per folio', 'memfd-karr-v1'));
     expect(karr).toBeGreaterThan(10 * v1);
@@ -77,7 +97,9 @@ describe('Compare memfd formats in the browser preview', () => {
     await strips.scrollIntoViewIfNeeded();
     const karrPixel = await strips.locator('[data-format="memfd-karr-v1"] canvas').evaluate((c: HTMLCanvasElement) => {
       const d = c.getContext('2d')!.getImageData(0, c.height >> 1, c.width, 1).data;
-      for (let x = 0; x < c.width; x++) if (d[x * 4] === 0xc5 && d[x * 4 + 1] === 0x8a && d[x * 4 + 2] === 0xf9) return (x + 1) / (c.width / c.getBoundingClientRect().width);
+      for (let x = 0; x < c.width; x++)
+        if (d[x * 4] === 0xc5 && d[x * 4 + 1] === 0x8a && d[x * 4 + 2] === 0xf9)
+          return (x + 1) / (c.width / c.getBoundingClientRect().width);
       return -1;
     });
     expect(karrPixel).toBeGreaterThanOrEqual(0);
@@ -96,23 +118,43 @@ describe('Compare memfd formats in the browser preview', () => {
     await shot(page, 4, 'sweep-running');
     const sweep = dialog(page).getByTestId('sweep-results');
     await expect.poll(() => sweep.textContent(), { timeout: 90_000 }).toMatch(/5\/5 runs(?! · running)/);
-    await page.waitForFunction(() => !document.querySelector('[data-testid="compare-dialog"] [role="progressbar"]'), null, { timeout: 60_000 });
-    const row = (s: string) => sweep.locator(`[data-testid="sweep-table"] tr[data-sparse="${s}"]`).textContent().then((t) => (t ?? '').replace(/\s+/g, ' '));
+    await page.waitForFunction(
+      () => !document.querySelector('[data-testid="compare-dialog"] [role="progressbar"]'),
+      null,
+      { timeout: 60_000 },
+    );
+    const row = (s: string) =>
+      sweep
+        .locator(`[data-testid="sweep-table"] tr[data-sparse="${s}"]`)
+        .textContent()
+        .then((t) => (t ?? '').replace(/\s+/g, ' '));
     expect(await row('0')).toMatch(/ENOMEM/);
     expect(await row('0.999')).not.toMatch(/ENOMEM/);
     // memfd-karr-v1's bytes per folio at 0 and at 0.999 sparse: from 8 B towards 4 KiB.
-    const karrAt = async (s: string) => number((await sweep.locator(`[data-testid="sweep-table"] tr[data-sparse="${s}"] td[data-format="memfd-karr-v1"]`).textContent())!.split('B')[0]!);
+    const karrAt = async (s: string) =>
+      number(
+        (await sweep
+          .locator(`[data-testid="sweep-table"] tr[data-sparse="${s}"] td[data-format="memfd-karr-v1"]`)
+          .textContent())!.split('B')[0]!,
+      );
     expect(await karrAt('0')).toBeLessThan(10);
     expect(await karrAt('0.999')).toBeGreaterThan(1024);
-    await expect.poll(() => sweep.getByTestId('sweep-chart').getAttribute('data-built').then(Number)).toBeGreaterThan(0);
+    await expect
+      .poll(() => sweep.getByTestId('sweep-chart').getAttribute('data-built').then(Number))
+      .toBeGreaterThan(0);
     await sweep.scrollIntoViewIfNeeded();
     await shot(page, 5, 'sweep');
 
     // Export: the browser preview downloads the CSV compareCsv() writes.
-    const [download] = await Promise.all([page.waitForEvent('download'), dialog(page).getByRole('button', { name: 'Export CSV' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      dialog(page).getByRole('button', { name: 'Export CSV' }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe('memfd-compare-1G-order0-sparse0.99-keep.csv');
     const csv = readFileSync((await download.path())!, 'utf8');
-    expect(csv.split('\n')[0]).toBe('compatible,origin,ok,errno,error,limit,dataFolios,dataPages,metaPages,metaBytes,usedBytes,bytesPerFolio,trackerPages,preserveMs');
+    expect(csv.split('\n')[0]).toBe(
+      'compatible,origin,ok,errno,error,limit,dataFolios,dataPages,metaPages,metaBytes,usedBytes,bytesPerFolio,trackerPages,preserveMs',
+    );
     expect(csv).toMatch(/^memfd-karr-v1,/m);
 
     console.log(`compare e2e: 2 GiB compare ${capMs} ms, whole test ${Date.now() - started} ms`);

@@ -92,7 +92,9 @@ export async function createAndBoot(page: Page, ram: string): Promise<void> {
   if (!(await page.locator('dialog[open]').count())) await page.getByRole('button', { name: 'New machine…' }).click();
   await page.locator('#m-ram').fill(ram);
   await page.getByRole('button', { name: 'Create & boot' }).click();
-  await page.waitForFunction(() => document.querySelector('header')?.textContent?.includes('running'), null, { timeout: 90_000 });
+  await page.waitForFunction(() => document.querySelector('header')?.textContent?.includes('running'), null, {
+    timeout: 90_000,
+  });
   await waitForPaint(page);
 }
 
@@ -101,7 +103,11 @@ export const drawnCount = (page: Page) => page.locator('canvas').getAttribute('d
 /** Waits until the map paints again after an action and the app is idle. */
 export async function waitForPaint(page: Page, after?: number): Promise<void> {
   const base = after ?? (await drawnCount(page));
-  await page.waitForFunction((n) => Number(document.querySelector('canvas')?.dataset.drawn) > n, base - (after === undefined ? 1 : 0), { timeout: 60_000 });
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('canvas')?.dataset.drawn) > n,
+    base - (after === undefined ? 1 : 0),
+    { timeout: 60_000 },
+  );
   await page.waitForFunction(() => !document.querySelector('[role="progressbar"]'), null, { timeout: 60_000 });
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 }
@@ -148,4 +154,3 @@ export function findPixel(page: Page, category: number): Promise<{ x: number; y:
     return null;
   }, hex);
 }
-

@@ -28,7 +28,9 @@ async function loadBuiltin(page: Page, name: string, steps: number): Promise<voi
 async function atCursor(page: Page, cursor: number, total: number): Promise<void> {
   await expect.poll(() => page.locator('.timeline .pos').textContent(), { timeout: 90_000 }).toBe(`${cursor}/${total}`);
   await page.waitForFunction(() => !document.querySelector('[role="progressbar"]'), null, { timeout: 60_000 });
-  await page.waitForSelector('button[aria-label="Step forward"]:not([disabled]), button[aria-label="Step back"]:not([disabled])');
+  await page.waitForSelector(
+    'button[aria-label="Step forward"]:not([disabled]), button[aria-label="Step back"]:not([disabled])',
+  );
   await waitForPaint(page);
 }
 
@@ -38,11 +40,13 @@ async function stepForward(page: Page, to: number, total: number): Promise<void>
 }
 
 /** A button of the workload panel's KHO actions. */
-const khoButton = (page: Page, name: string) => page.getByRole('group', { name: 'KHO actions' }).getByRole('button', { name, exact: true });
+const khoButton = (page: Page, name: string) =>
+  page.getByRole('group', { name: 'KHO actions' }).getByRole('button', { name, exact: true });
 const tab = (page: Page, name: string) => page.getByRole('tab', { name, exact: true }).click();
 const currentPhase = (page: Page) => page.getByTestId('current-phase').textContent();
 const logText = (page: Page) => page.getByTestId('event-log').textContent();
-const shot = (page: Page, n: number, phase: string) => page.screenshot({ path: join(SHOTS, `kho-${String(n).padStart(2, '0')}-${phase}.png`) });
+const shot = (page: Page, n: number, phase: string) =>
+  page.screenshot({ path: join(SHOTS, `kho-${String(n).padStart(2, '0')}-${phase}.png`) });
 
 describe('KHO in the browser preview', () => {
   it('walks test-kho phase by phase: preserve, finalize, kexec, boot from RAM, restore', async () => {
@@ -53,7 +57,12 @@ describe('KHO in the browser preview', () => {
     await expect.poll(() => logText(page)).toContain('KHO restore succeeded');
 
     // Back to the first step (the cold boot), then forward through every step.
-    await page.locator('.steps li').filter({ hasText: /^\s*1\s*boot/ }).getByRole('button').first().click();
+    await page
+      .locator('.steps li')
+      .filter({ hasText: /^\s*1\s*boot/ })
+      .getByRole('button')
+      .first()
+      .click();
     await atCursor(page, 1, 7);
 
     // 1. Cold boot with kho=on: scratch areas reserved, on the map and in the handover table.
@@ -83,7 +92,8 @@ describe('KHO in the browser preview', () => {
     const outgoing = page.getByTestId('kho-outgoing');
     // 8 MiB of test_kho folios (2048 pages) plus its array, chunk and sub-FDT pages, KHO's root FDT
     // and LUO's FDT and session block, preserved at boot.
-    const preservedPages = async () => Number(/preserved pages\s*([\d,]+)/.exec((await outgoing.textContent()) ?? '')?.[1]?.replace(/,/g, '') ?? 0);
+    const preservedPages = async () =>
+      Number(/preserved pages\s*([\d,]+)/.exec((await outgoing.textContent()) ?? '')?.[1]?.replace(/,/g, '') ?? 0);
     await expect.poll(preservedPages).toBeGreaterThan(2048);
     expect(await preservedPages()).toBeLessThan(2100);
     expect(await outgoing.textContent()).toContain('kho_test');
@@ -96,7 +106,9 @@ describe('KHO in the browser preview', () => {
     await tab(page, 'Chunks');
     const chunkRows = page.locator('[data-testid="chunk-list"] tbody tr[data-chunk]');
     await expect.poll(() => chunkRows.count(), { timeout: 10_000 }).toBe(10);
-    await expect.poll(() => page.getByTestId('chunk-hex').getByTestId('struct-array').textContent()).toMatch(/0x[0-9a-f]+\s*0x[0-9a-f]+/);
+    await expect
+      .poll(() => page.getByTestId('chunk-hex').getByTestId('struct-array').textContent())
+      .toMatch(/0x[0-9a-f]+\s*0x[0-9a-f]+/);
     await expect.poll(() => page.getByTestId('chunk-hex').textContent()).toContain('num_elms');
     expect(await khoButton(page, 'finalize').isDisabled()).toBe(true);
     await shot(page, 3, 'finalize');
@@ -107,7 +119,8 @@ describe('KHO in the browser preview', () => {
     await tab(page, 'Handover');
     const segs = page.getByTestId('kho-segments');
     await expect.poll(() => segs.textContent()).toContain('purgatory');
-    for (const s of ['kernel', 'initrd', 'boot params', 'KHO scratch array']) expect(await segs.textContent()).toContain(s);
+    for (const s of ['kernel', 'initrd', 'boot params', 'KHO scratch array'])
+      expect(await segs.textContent()).toContain(s);
     await segs.scrollIntoViewIfNeeded();
     await shot(page, 4, 'kexec-load');
 
@@ -131,7 +144,10 @@ describe('KHO in the browser preview', () => {
     // Nothing is restored yet: every block the chunk list named is still waiting.
     const incoming = async () => {
       const t = (await page.getByTestId('kho-incoming').textContent()) ?? '';
-      return { blocks: Number(/blocks\s*(\d+)/.exec(t)?.[1] ?? -1), unrestored: Number(/unrestored\s*(\d+) blocks/.exec(t)?.[1] ?? -1) };
+      return {
+        blocks: Number(/blocks\s*(\d+)/.exec(t)?.[1] ?? -1),
+        unrestored: Number(/unrestored\s*(\d+) blocks/.exec(t)?.[1] ?? -1),
+      };
     };
     await expect.poll(async () => (await incoming()).unrestored).toBeGreaterThan(20);
     const atBoot = await incoming();

@@ -20,7 +20,9 @@ const stepIndex = (name: string, op: string) => BUILTIN_SCENARIOS[name]!.steps.f
 
 /** Waits until the timeline is at `cursor` of `total` steps, the app is idle and the map repainted. */
 async function atCursor(page: Page, cursor: number, total: number): Promise<void> {
-  await expect.poll(() => page.locator('.timeline .pos').textContent(), { timeout: 120_000 }).toBe(`${cursor}/${total}`);
+  await expect
+    .poll(() => page.locator('.timeline .pos').textContent(), { timeout: 120_000 })
+    .toBe(`${cursor}/${total}`);
   await page.waitForFunction(() => !document.querySelector('[role="progressbar"]'), null, { timeout: 120_000 });
   await waitForPaint(page);
 }
@@ -42,13 +44,27 @@ async function goto(page: Page, cursor: number, total: number): Promise<void> {
 }
 
 const tab = (page: Page, name: string) => page.getByRole('tab', { name, exact: true }).click();
-const text = (page: Page, testid: string) => page.getByTestId(testid).textContent().then((t) => (t ?? '').replace(/\s+/g, ' '));
+const text = (page: Page, testid: string) =>
+  page
+    .getByTestId(testid)
+    .textContent()
+    .then((t) => (t ?? '').replace(/\s+/g, ' '));
 /** A table's rows, cells separated by one space. */
 const rows = (page: Page, testid: string) =>
-  page.getByTestId(testid).evaluate((t) => [...t.querySelectorAll('tr')].map((tr) => [...tr.children].map((c) => c.textContent!.replace(/\s+/g, ' ').trim()).join(' ')).join('\n'));
-const shot = (page: Page, n: number, what: string) => page.screenshot({ path: join(SHOTS, `luo-${String(n).padStart(2, '0')}-${what}.png`) });
+  page
+    .getByTestId(testid)
+    .evaluate((t) =>
+      [...t.querySelectorAll('tr')]
+        .map((tr) => [...tr.children].map((c) => c.textContent!.replace(/\s+/g, ' ').trim()).join(' '))
+        .join('\n'),
+    );
+const shot = (page: Page, n: number, what: string) =>
+  page.screenshot({ path: join(SHOTS, `luo-${String(n).padStart(2, '0')}-${what}.png`) });
 const fd = (page: Page, process: string, n: number) =>
-  page.locator(`[data-testid="userspace"] [data-process="${process}"] li[data-fd="${n}"]`).textContent().then((t) => (t ?? '').replace(/\s+/g, ' '));
+  page
+    .locator(`[data-testid="userspace"] [data-process="${process}"] li[data-fd="${n}"]`)
+    .textContent()
+    .then((t) => (t ?? '').replace(/\s+/g, ' '));
 
 describe('LUO in the browser preview', () => {
   it('luo-kexec-simple: preserve, kexec -e, the next kernel deserializes, retrieves and finishes', async () => {
@@ -61,10 +77,16 @@ describe('LUO in the browser preview', () => {
     const preserved = stepIndex(name, 'kexec_load') - 1;
     await goto(page, preserved, total);
     await tab(page, 'User space');
-    await expect.poll(() => fd(page, 'luo-test', 3)).toMatch(/3 → \/memfd:test-memfd \(deleted\).*17 B.*frozen.*preserved in "test-session" token 0x1a/);
+    await expect
+      .poll(() => fd(page, 'luo-test', 3))
+      .toMatch(/3 → \/memfd:test-memfd \(deleted\).*17 B.*frozen.*preserved in "test-session" token 0x1a/);
     expect(await fd(page, 'luo-test', 4)).toContain('/dev/liveupdate');
-    expect(await fd(page, 'luo-test', 5)).toMatch(/anon_inode:\[luo_session\] test-session.*outgoing session · preserving · 1 file/);
-    expect(await text(page, 'luo-outgoing')).toMatch(/"test-session" preserving · luo-test fd 5 0x1a memfd-v1 → luo-test fd 3/);
+    expect(await fd(page, 'luo-test', 5)).toMatch(
+      /anon_inode:\[luo_session\] test-session.*outgoing session · preserving · 1 file/,
+    );
+    expect(await text(page, 'luo-outgoing')).toMatch(
+      /"test-session" preserving · luo-test fd 5 0x1a memfd-v1 → luo-test fd 3/,
+    );
     await tab(page, 'LUO');
     const state = () => text(page, 'luo-state');
     await expect.poll(state).toMatch(/liveupdate-number 1 \(cold start for LUO\)/);
@@ -81,7 +103,9 @@ describe('LUO in the browser preview', () => {
     // kexec -e: no kernel; the session block the next kernel will read, found from the boot parameters.
     await goto(page, stepIndex(name, 'reboot'), total);
     await expect.poll(viewer, { timeout: 20_000 }).toContain('luo_session_header_ser + luo_session_ser[1]');
-    expect(await page.getByRole('tab', { name: 'handed-over session block' }).getAttribute('aria-selected')).toBe('true');
+    expect(await page.getByRole('tab', { name: 'handed-over session block' }).getAttribute('aria-selected')).toBe(
+      'true',
+    );
     const array = () => rows(page, 'struct-array');
     expect(await array()).toMatch(/0 \+0x8 "test-session" 0x[0-9a-f]+ open ↗ 1 file/);
     expect(await text(page, 'struct-hex')).toContain('74657374 2d736573'); // "test-ses"
@@ -111,19 +135,24 @@ describe('LUO in the browser preview', () => {
     await shot(page, 3, 'next-kernel');
 
     // The first open deserialized the sessions and freed the block; the file array stays until FINISH.
-    const open = BUILTIN_SCENARIOS[name]!.steps.findIndex((s, i) => i >= stepIndex(name, 'reboot') && s.op === 'luo_open') + 1;
+    const open =
+      BUILTIN_SCENARIOS[name]!.steps.findIndex((s, i) => i >= stepIndex(name, 'reboot') && s.op === 'luo_open') + 1;
     await goto(page, open, total);
     await expect.poll(state).toMatch(/deserialize done/);
     expect(await page.getByRole('tab', { name: 'incoming session block' }).count()).toBe(0);
     await page.getByRole('tab', { name: 'incoming files "test-session"' }).click();
     await expect.poll(array).toMatch(/"memfd-v1" 0x[0-9a-f]+ open ↗ 0x1a/);
     await tab(page, 'User space');
-    await expect.poll(() => text(page, 'luo-incoming')).toMatch(/"test-session" deserialized · no fd 0x1a memfd-v1 not retrieved/);
+    await expect
+      .poll(() => text(page, 'luo-incoming'))
+      .toMatch(/"test-session" deserialized · no fd 0x1a memfd-v1 not retrieved/);
     await shot(page, 4, 'deserialized');
 
     // The end: retrieved, compared and finished.
     await goto(page, total, total);
-    await expect.poll(() => text(page, 'luo-incoming')).toMatch(/"test-session" finished · luo-test fd 4 no files left/);
+    await expect
+      .poll(() => text(page, 'luo-incoming'))
+      .toMatch(/"test-session" finished · luo-test fd 4 no files left/);
     expect(await fd(page, 'luo-test', 5)).toMatch(/5 → \/memfd: \(deleted\).*17 B/);
     await shot(page, 5, 'finished');
 
@@ -138,7 +167,11 @@ describe('LUO in the browser preview', () => {
     await loadBuiltin(page, name);
     await goto(page, stepIndex(name, 'kexec_load') - 1, total);
     await tab(page, 'User space');
-    await expect.poll(() => fd(page, 'vmm', 3)).toMatch(/\/memfd:guest-ram \(deleted\) 4 GiB · 1,048,576 pages · pos 0 · ino 1 frozen preserved in "guest" token 0x100/);
+    await expect
+      .poll(() => fd(page, 'vmm', 3))
+      .toMatch(
+        /\/memfd:guest-ram \(deleted\) 4 GiB · 1,048,576 pages · pos 0 · ino 1 frozen preserved in "guest" token 0x100/,
+      );
     expect(await fd(page, 'vmm', 4)).toMatch(/\/memfd:vmm-state.*preserved in "vmm-state" token 0x1/);
     await shot(page, 6, 'vm-preserved');
 
@@ -153,18 +186,26 @@ describe('LUO in the browser preview', () => {
     const form = page.getByRole('form', { name: 'LUO actions' });
     await form.getByLabel('LUO operation').selectOption('open');
     await form.getByRole('button', { name: 'Run' }).click();
-    await expect.poll(() => page.locator('ol[aria-label="Command results"] li').last().textContent()).toMatch(/open\(\/dev\/liveupdate\): EBUSY|luo_open: EBUSY/);
+    await expect
+      .poll(() => page.locator('ol[aria-label="Command results"] li').last().textContent())
+      .toMatch(/open\(\/dev\/liveupdate\): EBUSY|luo_open: EBUSY/);
     await form.getByLabel('LUO operation').selectOption('create');
     await form.getByLabel('Session name').fill('next-update');
     await form.getByRole('button', { name: 'Run' }).click();
-    await expect.poll(() => page.locator('ol[aria-label="Command results"] li').last().textContent()).toContain('[luo_session] next-update');
+    await expect
+      .poll(() => page.locator('ol[aria-label="Command results"] li').last().textContent())
+      .toContain('[luo_session] next-update');
     await form.getByLabel('LUO operation').selectOption('preserve');
     await form.getByLabel('fd to preserve').fill('7');
     await form.getByLabel('Token').fill('0x100');
     await form.getByRole('button', { name: 'Run' }).click();
-    await expect.poll(() => page.locator('ol[aria-label="Command results"] li').last().textContent()).toContain('preserved in "next-update" with token 0x100');
+    await expect
+      .poll(() => page.locator('ol[aria-label="Command results"] li').last().textContent())
+      .toContain('preserved in "next-update" with token 0x100');
     await tab(page, 'User space');
-    await expect.poll(() => text(page, 'luo-outgoing')).toMatch(/"next-update" preserving · vmm fd 8 0x100 memfd-v1 → vmm fd 7/);
+    await expect
+      .poll(() => text(page, 'luo-outgoing'))
+      .toMatch(/"next-update" preserving · vmm fd 8 0x100 memfd-v1 → vmm fd 7/);
     await shot(page, 8, 'vm-next-update');
 
     expect(problems).toEqual([]);

@@ -19,7 +19,8 @@ import { APP_INDEX_URL } from '../../electron/app-protocol';
 import { CSP, META_CSP } from '../../electron/csp';
 
 const ROOT = path.resolve(__dirname, '../..');
-const HOW = 'to run it: install the binary on a machine with network (node node_modules/electron/install.js) or set ELECTRON_PATH, then `npx vitest run --project electron`';
+const HOW =
+  'to run it: install the binary on a machine with network (node node_modules/electron/install.js) or set ELECTRON_PATH, then `npx vitest run --project electron`';
 
 /**
  * Where Electron's binary would be, found the way node_modules/electron/index.js finds it — but
@@ -29,7 +30,8 @@ function electronBinary(): string {
   if (process.env.ELECTRON_PATH) return process.env.ELECTRON_PATH;
   const pkg = path.join(ROOT, 'node_modules', 'electron');
   const pathTxt = path.join(pkg, 'path.txt');
-  const fallback = { darwin: 'Electron.app/Contents/MacOS/Electron', win32: 'electron.exe' }[process.platform as string] ?? 'electron';
+  const fallback =
+    { darwin: 'Electron.app/Contents/MacOS/Electron', win32: 'electron.exe' }[process.platform as string] ?? 'electron';
   return path.join(pkg, 'dist', existsSync(pathTxt) ? readFileSync(pathTxt, 'utf8').trim() : fallback);
 }
 
@@ -37,8 +39,10 @@ const hasXvfb = () => spawnSync('Xvfb', ['-help'], { stdio: 'ignore' }).error ==
 
 /** Why the test cannot run here, or null when it can. */
 function whyNotHere(binary: string): string | null {
-  if (!existsSync(binary)) return `Electron's binary is missing at ${binary} (npm install could not download it); ${HOW}`;
-  if (process.platform === 'linux' && !process.env.DISPLAY && !hasXvfb()) return `no X display: set DISPLAY or install Xvfb (apt-get install xvfb); ${HOW}`;
+  if (!existsSync(binary))
+    return `Electron's binary is missing at ${binary} (npm install could not download it); ${HOW}`;
+  if (process.platform === 'linux' && !process.env.DISPLAY && !hasXvfb())
+    return `no X display: set DISPLAY or install Xvfb (apt-get install xvfb); ${HOW}`;
   return null;
 }
 
@@ -68,12 +72,23 @@ describe.skipIf(REASON !== null)('KHO Lab in a real Electron', () => {
 
   beforeAll(async () => {
     // Imported here: a skipped run should not pay for loading Vite and Playwright.
-    const [{ _electron }, { build }, { bundleElectron }] = await Promise.all([import('playwright-core'), import('vite'), import('../../build/bundle-electron.mjs')]);
+    const [{ _electron }, { build }, { bundleElectron }] = await Promise.all([
+      import('playwright-core'),
+      import('vite'),
+      import('../../build/bundle-electron.mjs'),
+    ]);
     app = mkdtempSync(path.join(tmpdir(), 'kholab-electron-'));
     // The layout main.ts expects: dist-electron/*.cjs beside dist/renderer.
     await bundleElectron({ outDir: path.join(app, 'dist-electron') });
-    await build({ configFile: path.join(ROOT, 'renderer/vite.config.ts'), logLevel: 'warn', build: { outDir: path.join(app, 'dist', 'renderer'), emptyOutDir: true } });
-    writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'kho-lab', productName: 'KHO Lab', main: 'dist-electron/main.cjs' }));
+    await build({
+      configFile: path.join(ROOT, 'renderer/vite.config.ts'),
+      logLevel: 'warn',
+      build: { outDir: path.join(app, 'dist', 'renderer'), emptyOutDir: true },
+    });
+    writeFileSync(
+      path.join(app, 'package.json'),
+      JSON.stringify({ name: 'kho-lab', productName: 'KHO Lab', main: 'dist-electron/main.cjs' }),
+    );
     let display = process.env.DISPLAY;
     if (process.platform === 'linux' && !display) {
       const x = await startXvfb();
@@ -112,28 +127,41 @@ describe.skipIf(REASON !== null)('KHO Lab in a real Electron', () => {
     const r = await page.evaluate(async () => {
       const index = await fetch('app://kho-lab/index.html');
       const escape = await fetch('app://kho-lab/..%2f..%2fpackage.json');
-      const meta = document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? null;
+      const meta =
+        document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? null;
       return { header: index.headers.get('content-security-policy'), meta, escape: escape.status };
     });
     expect(r).toEqual({ header: CSP, meta: META_CSP, escape: 403 });
   });
 
   it('the renderer is sandboxed: no process, no require', async () => {
-    const r = await page.evaluate(() => ({ process: typeof (globalThis as { process?: unknown }).process, require: typeof (globalThis as { require?: unknown }).require }));
+    const r = await page.evaluate(() => ({
+      process: typeof (globalThis as { process?: unknown }).process,
+      require: typeof (globalThis as { require?: unknown }).require,
+    }));
     expect(r).toEqual({ process: 'undefined', require: 'undefined' });
   });
 
   it('refuses a call from a window that is not the app window, even with the same preload and page', async () => {
     const preload = path.join(app, 'dist-electron', 'preload.cjs');
-    const r = await electron!.evaluate(async ({ BrowserWindow }, { preload, url }) => {
-      const w = new BrowserWindow({ show: false, webPreferences: { preload, sandbox: true, contextIsolation: true } });
-      try {
-        await w.loadURL(url);
-        return (await w.webContents.executeJavaScript('window.khoLab.state()')) as unknown;
-      } finally {
-        w.destroy();
-      }
-    }, { preload, url: APP_INDEX_URL });
-    expect(r).toEqual({ ok: false, error: { code: 'invalid-argument', message: 'state: refused, the call does not come from the KHO Lab window' } });
+    const r = await electron!.evaluate(
+      async ({ BrowserWindow }, { preload, url }) => {
+        const w = new BrowserWindow({
+          show: false,
+          webPreferences: { preload, sandbox: true, contextIsolation: true },
+        });
+        try {
+          await w.loadURL(url);
+          return (await w.webContents.executeJavaScript('window.khoLab.state()')) as unknown;
+        } finally {
+          w.destroy();
+        }
+      },
+      { preload, url: APP_INDEX_URL },
+    );
+    expect(r).toEqual({
+      ok: false,
+      error: { code: 'invalid-argument', message: 'state: refused, the call does not come from the KHO Lab window' },
+    });
   });
 });

@@ -83,7 +83,8 @@ export function decodeBootParams(b: Uint8Array): BootParams | string {
   for (let i = 0; i < n; i++) {
     const off = OFF.e820Table + i * E820_ENTRY_SIZE;
     const start = getU64(b, off);
-    const type = Object.entries(E820_TYPES).find(([, v]) => v === getU32(b, off + 16))?.[0] as E820Entry['type'] | undefined;
+    const type = Object.entries(E820_TYPES).find(([, v]) => v === getU32(b, off + 16))?.[0] as
+      E820Entry['type'] | undefined;
     e820.push({ start, end: start + getU64(b, off + 8), type: type ?? 'reserved' });
   }
   const join = (lo: number, hi: number) => hi * 0x1_0000_0000 + lo;

@@ -22,7 +22,8 @@ export function getCBytes(b: Uint8Array, off: number, len: number): Uint8Array {
  */
 export function getCString(b: Uint8Array, off: number, len: number): string {
   let s = '';
-  for (const c of getCBytes(b, off, len)) s += c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
+  for (const c of getCBytes(b, off, len))
+    s += c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
   return s;
 }
 

@@ -33,10 +33,22 @@ export interface Handover7x {
 
 /** Reads the handover at `fdtPhys` with the codecs of a kernel speaking `format` (a radix-tree format). */
 export function readHandover7x(mem: PhysReader, fdtPhys: number, format: KhoFdtFormat): Handover7x | AbiError {
-  if (format.tracker !== 'radix-tree') return new AbiError('incompatible', `${format.compatible} has no radix tree; read it with the kho-v1 codecs`, 'EINVAL');
+  if (format.tracker !== 'radix-tree')
+    return new AbiError(
+      'incompatible',
+      `${format.compatible} has no radix tree; read it with the kho-v1 codecs`,
+      'EINVAL',
+    );
   const page = mem.read(fdtPhys, PAGE_SIZE);
   // kho_populate() returns no errno here (7.2 just reports and disables revival); EINVAL stands in.
-  if (!page) return new AbiError('out-of-ram', `root FDT at ${hex(fdtPhys)} is outside RAM`, 'EINVAL', fdtPhys, `KHO: setup: failed to memremap FDT (${hex(fdtPhys)})`);
+  if (!page)
+    return new AbiError(
+      'out-of-ram',
+      `root FDT at ${hex(fdtPhys)} is outside RAM`,
+      'EINVAL',
+      fdtPhys,
+      `KHO: setup: failed to memremap FDT (${hex(fdtPhys)})`,
+    );
   const fdt = decodeKhoFdt(page, format, fdtPhys);
   if (fdt instanceof AbiError) return fdt;
 
@@ -50,7 +62,16 @@ export function readHandover7x(mem: PhysReader, fdtPhys: number, format: KhoFdtF
     if (r instanceof AbiError) return r;
     const size = r.size ?? 0;
     const bytes = mem.read(r.phys, size);
-    return bytes ? { phys: r.phys, bytes, size } : new AbiError('out-of-ram', `sub-tree "${name}" at ${hex(r.phys)} (+${size}) is outside RAM`, 'EINVAL', r.phys, undefined, false);
+    return bytes
+      ? { phys: r.phys, bytes, size }
+      : new AbiError(
+          'out-of-ram',
+          `sub-tree "${name}" at ${hex(r.phys)} (+${size}) is outside RAM`,
+          'EINVAL',
+          r.phys,
+          undefined,
+          false,
+        );
   };
 
   const meta = blob(KHO_METADATA_NODE_NAME);

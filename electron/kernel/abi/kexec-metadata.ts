@@ -43,18 +43,33 @@ export function encodeKexecMetadata(m: { previousRelease: string; kexecCount: nu
 
 /** kho_in_kexec_metadata(): the record, or the warning it prints before ignoring the blob. */
 export function decodeKexecMetadata(blob: Uint8Array): KexecMetadata | AbiError {
-  const warn = (code: 'bad-size' | 'incompatible', msg: string, klog: string): AbiError => new AbiError(code, msg, 'EINVAL', undefined, `KHO: ${klog}`);
-  if (blob.length < 4) return warn('bad-size', `kexec-metadata is ${blob.length} bytes, too small for its version field`, `kexec-metadata blob too small (${blob.length} bytes)`);
+  const warn = (code: 'bad-size' | 'incompatible', msg: string, klog: string): AbiError =>
+    new AbiError(code, msg, 'EINVAL', undefined, `KHO: ${klog}`);
+  if (blob.length < 4)
+    return warn(
+      'bad-size',
+      `kexec-metadata is ${blob.length} bytes, too small for its version field`,
+      `kexec-metadata blob too small (${blob.length} bytes)`,
+    );
   const version = getU32(blob, KHO_KEXEC_METADATA.version);
   if (version !== KHO_KEXEC_METADATA_VERSION) {
-    return warn('incompatible', `kexec-metadata version ${version}, this kernel reads ${KHO_KEXEC_METADATA_VERSION}`, `kexec-metadata version ${version} not supported (expected ${KHO_KEXEC_METADATA_VERSION})`);
+    return warn(
+      'incompatible',
+      `kexec-metadata version ${version}, this kernel reads ${KHO_KEXEC_METADATA_VERSION}`,
+      `kexec-metadata version ${version} not supported (expected ${KHO_KEXEC_METADATA_VERSION})`,
+    );
   }
   if (blob.length < KHO_KEXEC_METADATA.size) {
-    return warn('bad-size', `kexec-metadata v${version} is ${blob.length} bytes, not ${KHO_KEXEC_METADATA.size}`, `kexec-metadata blob too small for v${version} (${blob.length} < ${KHO_KEXEC_METADATA.size})`);
+    return warn(
+      'bad-size',
+      `kexec-metadata v${version} is ${blob.length} bytes, not ${KHO_KEXEC_METADATA.size}`,
+      `kexec-metadata blob too small for v${version} (${blob.length} < ${KHO_KEXEC_METADATA.size})`,
+    );
   }
   const previousRelease = getCString(blob, KHO_KEXEC_METADATA.previousRelease, PREVIOUS_RELEASE_LEN - 1);
   return { version, previousRelease, kexecCount: getU32(blob, KHO_KEXEC_METADATA.kexecCount) };
 }
 
 /** The boot line kho_in_kexec_metadata() prints for a good record. */
-export const execFromLine = (m: KexecMetadata): string => `KHO: exec from: ${m.previousRelease} (count ${m.kexecCount})`;
+export const execFromLine = (m: KexecMetadata): string =>
+  `KHO: exec from: ${m.previousRelease} (count ${m.kexecCount})`;

@@ -43,7 +43,8 @@ export function decodeKhoArray(b: Uint8Array): KhoArrayDesc {
 }
 
 /** kho_array_valid(). */
-export const khoArrayValid = (d: KhoArrayDesc): boolean => d.magic === KHO_ARRAY_MAGIC && d.version === KHO_ARRAY_VERSION;
+export const khoArrayValid = (d: KhoArrayDesc): boolean =>
+  d.magic === KHO_ARRAY_MAGIC && d.version === KHO_ARRAY_VERSION;
 
 /** ka_mk_value(): a value entry; v must be below 2^52 here (a pfn << 11 is). */
 export const kaMkValue = (v: number): number => v * 2 + 1;

@@ -37,7 +37,8 @@ export const KHO_BLOCK_HDR = { next: 0, count: 8 } as const;
 export const KHO_MAX_BLOCKS = 10000;
 
 /** count_per_block of a block set with this entry size (KHO_BLOCK_SET_INIT). */
-export const countPerBlock = (entrySize: number): number => Math.floor((KHO_BLOCK_SIZE - KHO_BLOCK_HDR_SIZE) / entrySize);
+export const countPerBlock = (entrySize: number): number =>
+  Math.floor((KHO_BLOCK_SIZE - KHO_BLOCK_HDR_SIZE) / entrySize);
 
 export interface BlockHeader {
   /** Where the block is. */
@@ -59,11 +60,26 @@ export interface BlockSet {
  * way kho_block_set_grow() then kho_block_set_it_reserve_entry() leave it: full blocks in order,
  * the last one partly filled, unused bytes zero. An empty list writes nothing (head 0).
  */
-export function encodeBlockSet(mem: PhysWriter, alloc: () => number | null, entrySize: number, entries: readonly Uint8Array[]): BlockSet | AbiError {
+export function encodeBlockSet(
+  mem: PhysWriter,
+  alloc: () => number | null,
+  entrySize: number,
+  entries: readonly Uint8Array[],
+): BlockSet | AbiError {
   const per = countPerBlock(entrySize);
-  if (per < 1) return new AbiError('bad-size', `entries of ${entrySize} bytes do not fit a ${KHO_BLOCK_SIZE}-byte block`, 'EINVAL');
+  if (per < 1)
+    return new AbiError(
+      'bad-size',
+      `entries of ${entrySize} bytes do not fit a ${KHO_BLOCK_SIZE}-byte block`,
+      'EINVAL',
+    );
   const nblocks = Math.ceil(entries.length / per);
-  if (nblocks > KHO_MAX_BLOCKS) return new AbiError('too-many-blocks', `${entries.length} entries need ${nblocks} blocks, more than KHO_MAX_BLOCKS (${KHO_MAX_BLOCKS})`, 'ENOSPC');
+  if (nblocks > KHO_MAX_BLOCKS)
+    return new AbiError(
+      'too-many-blocks',
+      `${entries.length} entries need ${nblocks} blocks, more than KHO_MAX_BLOCKS (${KHO_MAX_BLOCKS})`,
+      'ENOSPC',
+    );
   const pages: number[] = [];
   for (let i = 0; i < nblocks; i++) {
     const p = alloc();
@@ -89,22 +105,25 @@ export function encodeBlockSet(mem: PhysWriter, alloc: () => number | null, entr
 }
 
 function readHeader(mem: PhysReader, pa: number, from: string): BlockHeader | AbiError {
-  if (!Number.isSafeInteger(pa)) return new AbiError('out-of-ram', `${from} points beyond 2^53`, 'EINVAL', undefined, undefined, false);
+  if (!Number.isSafeInteger(pa))
+    return new AbiError('out-of-ram', `${from} points beyond 2^53`, 'EINVAL', undefined, undefined, false);
   const b = mem.read(pa, KHO_BLOCK_HDR_SIZE);
-  if (!b) return new AbiError('out-of-ram', `block at ${hex(pa)} (${from}) is outside RAM`, 'EINVAL', pa, undefined, false);
+  if (!b)
+    return new AbiError('out-of-ram', `block at ${hex(pa)} (${from}) is outside RAM`, 'EINVAL', pa, undefined, false);
   return { pa, next: getU64(b, KHO_BLOCK_HDR.next), count: getU64(b, KHO_BLOCK_HDR.count) };
 }
 
 /** kho_block_set_is_cyclic(): Floyd's cycle finding, bounded by KHO_MAX_BLOCKS steps. */
 function checkCycle(mem: PhysReader, headPa: number): AbiError | null {
-  const corrupted = (why: string, at: number): AbiError => new AbiError('cycle', `block chain from ${hex(headPa)} ${why}`, 'EINVAL', at, 'Block set is corrupted');
+  const corrupted = (why: string, at: number): AbiError =>
+    new AbiError('cycle', `block chain from ${hex(headPa)} ${why}`, 'EINVAL', at, 'Block set is corrupted');
   const nextOf = (pa: number): number | AbiError => {
     const h = readHeader(mem, pa, `a next pointer in the chain from ${hex(headPa)}`);
     return h instanceof AbiError ? h : h.next;
   };
   let fast = headPa;
   let slow = headPa;
-  for (let steps = 0; fast; ) {
+  for (let steps = 0; fast;) {
     if (steps++ >= KHO_MAX_BLOCKS) return corrupted(`runs past ${KHO_MAX_BLOCKS} steps without ending`, fast);
     let n = nextOf(fast);
     if (n instanceof AbiError) return n;
@@ -132,19 +151,55 @@ export function decodeBlockSet(mem: PhysReader, headPa: number, entrySize: numbe
   if (!headPa) return set;
   const cyc = checkCycle(mem, headPa);
   if (cyc) return cyc;
-  for (let pa = headPa; pa; ) {
-    const h = readHeader(mem, pa, set.blocks.length ? `next of the block at ${hex(set.blocks.at(-1)!.pa)}` : 'the head');
+  for (let pa = headPa; pa;) {
+    const h = readHeader(
+      mem,
+      pa,
+      set.blocks.length ? `next of the block at ${hex(set.blocks.at(-1)!.pa)}` : 'the head',
+    );
     if (h instanceof AbiError) return h;
     if (!h.count || h.count > per) {
       const shown = Number.isNaN(h.count) ? 'beyond 2^53' : String(h.count);
-      return new AbiError('bad-count', `block at ${hex(pa)} says ${shown} entries; a block of ${entrySize}-byte entries holds 1 … ${per}`, 'EINVAL', pa, `Block contains invalid entry count: ${shown}`);
+      return new AbiError(
+        'bad-count',
+        `block at ${hex(pa)} says ${shown} entries; a block of ${entrySize}-byte entries holds 1 … ${per}`,
+        'EINVAL',
+        pa,
+        `Block contains invalid entry count: ${shown}`,
+      );
     }
-    if (set.blocks.length >= KHO_MAX_BLOCKS) return new AbiError('too-many-blocks', `chain from ${hex(headPa)} is longer than KHO_MAX_BLOCKS (${KHO_MAX_BLOCKS})`, 'ENOSPC', pa);
+    if (set.blocks.length >= KHO_MAX_BLOCKS)
+      return new AbiError(
+        'too-many-blocks',
+        `chain from ${hex(headPa)} is longer than KHO_MAX_BLOCKS (${KHO_MAX_BLOCKS})`,
+        'ENOSPC',
+        pa,
+      );
     const body = mem.read(pa + KHO_BLOCK_HDR_SIZE, h.count * entrySize);
-    if (!body) return new AbiError('out-of-ram', `entries of the block at ${hex(pa)} run outside RAM`, 'EINVAL', pa, undefined, false);
+    if (!body)
+      return new AbiError(
+        'out-of-ram',
+        `entries of the block at ${hex(pa)} run outside RAM`,
+        'EINVAL',
+        pa,
+        undefined,
+        false,
+      );
     set.blocks.push(h);
-    for (let i = 0; i < h.count; i++) set.entries.push({ pa: pa + KHO_BLOCK_HDR_SIZE + i * entrySize, bytes: body.subarray(i * entrySize, (i + 1) * entrySize) });
-    if (Number.isNaN(h.next)) return new AbiError('out-of-ram', `next of the block at ${hex(pa)} points beyond 2^53`, 'EINVAL', pa, undefined, false);
+    for (let i = 0; i < h.count; i++)
+      set.entries.push({
+        pa: pa + KHO_BLOCK_HDR_SIZE + i * entrySize,
+        bytes: body.subarray(i * entrySize, (i + 1) * entrySize),
+      });
+    if (Number.isNaN(h.next))
+      return new AbiError(
+        'out-of-ram',
+        `next of the block at ${hex(pa)} points beyond 2^53`,
+        'EINVAL',
+        pa,
+        undefined,
+        false,
+      );
     pa = h.next;
   }
   return set;

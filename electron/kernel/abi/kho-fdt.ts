@@ -27,7 +27,16 @@
  * checked when a user retrieves them (kho_retrieve_subtree()).
  */
 import { PAGE_SIZE } from '../../../shared/units';
-import { decodeFdt, encodeFdt, fdtCheckCompatible, fdtString, fdtU64le, getProp, readU64le, type FdtNode } from '../lib/fdt';
+import {
+  decodeFdt,
+  encodeFdt,
+  fdtCheckCompatible,
+  fdtString,
+  fdtU64le,
+  getProp,
+  readU64le,
+  type FdtNode,
+} from '../lib/fdt';
 import { utf8Encode } from '../lib/utf8';
 import { getCString } from './fields';
 import { AbiError, hex } from './abi-error';
@@ -59,10 +68,38 @@ export const KHO_SUB_TREE_SIZE_PROP_NAME = 'blob-size';
 export const KHO_FDT_SIZE = PAGE_SIZE;
 
 export const KHO_FDT_FORMATS: Readonly<Record<KhoFdtCompatible, KhoFdtFormat>> = {
-  'kho-v1': { compatible: 'kho-v1', firstRelease: '6.16', tracker: 'khoser-chunks', finalize: true, subtreeProp: 'fdt', sizeProp: null },
-  'kho-v2': { compatible: 'kho-v2', firstRelease: '7.1-merge-window', tracker: 'radix-tree', finalize: false, subtreeProp: 'preserved-data', sizeProp: null },
-  'kho-v3': { compatible: 'kho-v3', firstRelease: '7.1', tracker: 'radix-tree', finalize: false, subtreeProp: 'preserved-data', sizeProp: 'blob-size' },
-  'kho-v4': { compatible: 'kho-v4', firstRelease: '7.2', tracker: 'radix-tree', finalize: false, subtreeProp: 'preserved-data', sizeProp: 'blob-size' },
+  'kho-v1': {
+    compatible: 'kho-v1',
+    firstRelease: '6.16',
+    tracker: 'khoser-chunks',
+    finalize: true,
+    subtreeProp: 'fdt',
+    sizeProp: null,
+  },
+  'kho-v2': {
+    compatible: 'kho-v2',
+    firstRelease: '7.1-merge-window',
+    tracker: 'radix-tree',
+    finalize: false,
+    subtreeProp: 'preserved-data',
+    sizeProp: null,
+  },
+  'kho-v3': {
+    compatible: 'kho-v3',
+    firstRelease: '7.1',
+    tracker: 'radix-tree',
+    finalize: false,
+    subtreeProp: 'preserved-data',
+    sizeProp: 'blob-size',
+  },
+  'kho-v4': {
+    compatible: 'kho-v4',
+    firstRelease: '7.2',
+    tracker: 'radix-tree',
+    finalize: false,
+    subtreeProp: 'preserved-data',
+    sizeProp: 'blob-size',
+  },
 };
 
 export interface KhoSubtree {
@@ -83,7 +120,9 @@ export interface KhoFdt {
 /** Builds the tree kho_init() and kho_add_subtree() leave (see the DOC block for the order). */
 function khoFdtTree(format: KhoFdtFormat, fdt: KhoFdt): FdtNode {
   const children = [...fdt.subtrees].reverse().map((s): FdtNode => {
-    const props: { name: string; value: Uint8Array }[] = [{ name: format.subtreeProp, value: fdtU64le(BigInt(s.phys)) }];
+    const props: { name: string; value: Uint8Array }[] = [
+      { name: format.subtreeProp, value: fdtU64le(BigInt(s.phys)) },
+    ];
     if (format.sizeProp) props.unshift({ name: format.sizeProp, value: fdtU64le(BigInt(s.size)) });
     return { name: s.name, props, children: [] };
   });
@@ -103,10 +142,16 @@ function khoFdtTree(format: KhoFdtFormat, fdt: KhoFdt): FdtNode {
  */
 export function encodeKhoFdt(format: KhoFdtFormat, fdt: KhoFdt): Uint8Array | AbiError {
   const tree = khoFdtTree(format, fdt);
-  const names = [KHO_FDT_MEMORY_MAP_PROP_NAME, KHO_FDT_PROP_COMPATIBLE, format.subtreeProp, ...(format.sizeProp ? [format.sizeProp] : [])];
-  const enc = fdt.subtrees.length === 0
-    ? encodeFdt(tree, { strings: 'sequential-write', capacity: KHO_FDT_SIZE })
-    : encodeFdt(tree, { existingStrings: utf8Encode(names.map((n) => n + '\0').join('')), capacity: KHO_FDT_SIZE });
+  const names = [
+    KHO_FDT_MEMORY_MAP_PROP_NAME,
+    KHO_FDT_PROP_COMPATIBLE,
+    format.subtreeProp,
+    ...(format.sizeProp ? [format.sizeProp] : []),
+  ];
+  const enc =
+    fdt.subtrees.length === 0
+      ? encodeFdt(tree, { strings: 'sequential-write', capacity: KHO_FDT_SIZE })
+      : encodeFdt(tree, { existingStrings: utf8Encode(names.map((n) => n + '\0').join('')), capacity: KHO_FDT_SIZE });
   // kho_add_subtree(): a node that does not fit the page is -ENOMEM.
   if (!enc.ok) return new AbiError('bad-size', `root FDT does not fit one page: ${enc.message}`, 'ENOMEM');
   return enc.bytes;
@@ -124,37 +169,103 @@ export interface DecodedKhoFdt {
 export function decodeKhoFdt(bytes: Uint8Array, format: KhoFdtFormat, fdtPhys = 0): DecodedKhoFdt | AbiError {
   const d = decodeFdt(bytes);
   if (!d.ok) {
-    return new AbiError('bad-format', `handover FDT at ${hex(fdtPhys)} is invalid: ${d.message}`, 'EINVAL', fdtPhys, `KHO: setup: handover FDT (${hex(fdtPhys)}) is invalid: -${d.error}`);
+    return new AbiError(
+      'bad-format',
+      `handover FDT at ${hex(fdtPhys)} is invalid: ${d.message}`,
+      'EINVAL',
+      fdtPhys,
+      `KHO: setup: handover FDT (${hex(fdtPhys)}) is invalid: -${d.error}`,
+    );
   }
   const compat = fdtCheckCompatible(d.root, format.compatible);
   if (compat !== 0) {
     const found = getProp(d.root, KHO_FDT_PROP_COMPATIBLE);
     // A compatible is a NUL-separated list: show it as "a, b".
-    const shown = found ? getCString(found.map((c) => (c === 0 ? 0x20 : c)), 0, found.length).trim().replace(/ +/g, ', ') : '(none)';
-    return new AbiError('incompatible', `handover FDT says compatible "${shown}", this kernel reads "${format.compatible}"`, 'EINVAL', fdtPhys,
-      `KHO: setup: handover FDT (${hex(fdtPhys)}) is incompatible with '${format.compatible}': ${compat}`);
+    const shown = found
+      ? getCString(
+          found.map((c) => (c === 0 ? 0x20 : c)),
+          0,
+          found.length,
+        )
+          .trim()
+          .replace(/ +/g, ', ')
+      : '(none)';
+    return new AbiError(
+      'incompatible',
+      `handover FDT says compatible "${shown}", this kernel reads "${format.compatible}"`,
+      'EINVAL',
+      fdtPhys,
+      `KHO: setup: handover FDT (${hex(fdtPhys)}) is incompatible with '${format.compatible}': ${compat}`,
+    );
   }
   const map = getProp(d.root, KHO_FDT_MEMORY_MAP_PROP_NAME);
   const mapValue = map ? readU64le(map) : null;
-  if (mapValue === null) return new AbiError('bad-format', `${KHO_FDT_MEMORY_MAP_PROP_NAME} is ${map ? `${map.length} bytes, not 8` : 'missing'}`, 'EINVAL', fdtPhys, 'KHO: failed to get preserved memory map');
-  if (mapValue === 0n) return new AbiError('bad-value', `${KHO_FDT_MEMORY_MAP_PROP_NAME} is 0 (nothing was handed over)`, 'EINVAL', fdtPhys);
-  if (mapValue >= 1n << 52n) return new AbiError('bad-value', `${KHO_FDT_MEMORY_MAP_PROP_NAME} ${hex(mapValue)} is beyond any physical address`, 'EINVAL', fdtPhys, undefined, false);
-  return { compatible: format.compatible, memoryMap: Number(mapValue), nodes: d.root.children, totalsize: d.header.totalsize };
+  if (mapValue === null)
+    return new AbiError(
+      'bad-format',
+      `${KHO_FDT_MEMORY_MAP_PROP_NAME} is ${map ? `${map.length} bytes, not 8` : 'missing'}`,
+      'EINVAL',
+      fdtPhys,
+      'KHO: failed to get preserved memory map',
+    );
+  if (mapValue === 0n)
+    return new AbiError(
+      'bad-value',
+      `${KHO_FDT_MEMORY_MAP_PROP_NAME} is 0 (nothing was handed over)`,
+      'EINVAL',
+      fdtPhys,
+    );
+  if (mapValue >= 1n << 52n)
+    return new AbiError(
+      'bad-value',
+      `${KHO_FDT_MEMORY_MAP_PROP_NAME} ${hex(mapValue)} is beyond any physical address`,
+      'EINVAL',
+      fdtPhys,
+      undefined,
+      false,
+    );
+  return {
+    compatible: format.compatible,
+    memoryMap: Number(mapValue),
+    nodes: d.root.children,
+    totalsize: d.header.totalsize,
+  };
 }
 
 /**
  * kho_retrieve_subtree(name, &phys, &size): the blob of sub-node `name`, or ENOENT when there is
  * none, EINVAL when its address (or, from kho-v3, its size) is not an 8-byte property.
  */
-export function retrieveSubtree(fdt: DecodedKhoFdt, format: KhoFdtFormat, name: string): { phys: number; size: number | null } | AbiError {
+export function retrieveSubtree(
+  fdt: DecodedKhoFdt,
+  format: KhoFdtFormat,
+  name: string,
+): { phys: number; size: number | null } | AbiError {
   const node = fdt.nodes.find((n) => n.name === name);
   if (!node) return new AbiError('bad-format', `no sub-tree "${name}" in the handover FDT`, 'ENOENT');
   const phys = readU64le(getProp(node, format.subtreeProp) ?? new Uint8Array());
-  if (phys === null) return new AbiError('bad-format', `sub-tree "${name}" has no 8-byte ${format.subtreeProp}`, 'EINVAL');
-  if (phys >= 1n << 52n) return new AbiError('bad-value', `sub-tree "${name}" ${format.subtreeProp} ${hex(phys)} is beyond any physical address`, 'EINVAL', undefined, undefined, false);
+  if (phys === null)
+    return new AbiError('bad-format', `sub-tree "${name}" has no 8-byte ${format.subtreeProp}`, 'EINVAL');
+  if (phys >= 1n << 52n)
+    return new AbiError(
+      'bad-value',
+      `sub-tree "${name}" ${format.subtreeProp} ${hex(phys)} is beyond any physical address`,
+      'EINVAL',
+      undefined,
+      undefined,
+      false,
+    );
   if (!format.sizeProp) return { phys: Number(phys), size: null };
   const size = readU64le(getProp(node, format.sizeProp) ?? new Uint8Array());
   if (size === null) return new AbiError('bad-format', `sub-tree "${name}" has no 8-byte ${format.sizeProp}`, 'EINVAL');
-  if (size > BigInt(Number.MAX_SAFE_INTEGER)) return new AbiError('bad-value', `sub-tree "${name}" ${format.sizeProp} ${hex(size)} is beyond 2^53`, 'EINVAL', undefined, undefined, false);
+  if (size > BigInt(Number.MAX_SAFE_INTEGER))
+    return new AbiError(
+      'bad-value',
+      `sub-tree "${name}" ${format.sizeProp} ${hex(size)} is beyond 2^53`,
+      'EINVAL',
+      undefined,
+      undefined,
+      false,
+    );
   return { phys: Number(phys), size: Number(size) };
 }

@@ -125,7 +125,11 @@ export class RadixTreeWriter {
   }
 
   /** kho_init()'s root allocation: a zeroed page, or ENOMEM. */
-  static create(mem: PhysWriter, alloc: () => number | null, free: (phys: number) => void = () => {}): RadixTreeWriter | AbiError {
+  static create(
+    mem: PhysWriter,
+    alloc: () => number | null,
+    free: (phys: number) => void = () => {},
+  ): RadixTreeWriter | AbiError {
     const root = alloc();
     if (root === null) return new AbiError('out-of-ram', 'no page for the radix tree root', 'ENOMEM');
     mem.write(root, new Uint8Array(PAGE_SIZE));
@@ -247,14 +251,45 @@ export interface RadixWalkSummary {
 }
 
 /** Reads one node page, refusing what the kernel would dereference blindly. */
-function readNode(mem: PhysReader, phys: number, level: number, seen: Set<number>, parent: string): Uint8Array | AbiError {
+function readNode(
+  mem: PhysReader,
+  phys: number,
+  level: number,
+  seen: Set<number>,
+  parent: string,
+): Uint8Array | AbiError {
   const what = level === 0 ? 'leaf' : `level-${level} table`;
-  if (!Number.isSafeInteger(phys)) return new AbiError('out-of-ram', `${parent} holds a pointer beyond 2^53`, 'EINVAL', undefined, undefined, false);
-  if (phys % PAGE_SIZE !== 0) return new AbiError('misaligned', `${what} at ${hex(phys)} (from ${parent}) is not page-aligned`, 'EINVAL', phys, undefined, false);
-  if (seen.has(phys)) return new AbiError('cycle', `${what} at ${hex(phys)} (from ${parent}) was already visited: the tree has a cycle or a shared node`, 'EINVAL', phys, undefined, false);
+  if (!Number.isSafeInteger(phys))
+    return new AbiError('out-of-ram', `${parent} holds a pointer beyond 2^53`, 'EINVAL', undefined, undefined, false);
+  if (phys % PAGE_SIZE !== 0)
+    return new AbiError(
+      'misaligned',
+      `${what} at ${hex(phys)} (from ${parent}) is not page-aligned`,
+      'EINVAL',
+      phys,
+      undefined,
+      false,
+    );
+  if (seen.has(phys))
+    return new AbiError(
+      'cycle',
+      `${what} at ${hex(phys)} (from ${parent}) was already visited: the tree has a cycle or a shared node`,
+      'EINVAL',
+      phys,
+      undefined,
+      false,
+    );
   seen.add(phys);
   const page = mem.read(phys, PAGE_SIZE);
-  if (!page) return new AbiError('out-of-ram', `${what} at ${hex(phys)} (from ${parent}) is outside RAM`, 'EINVAL', phys, undefined, false);
+  if (!page)
+    return new AbiError(
+      'out-of-ram',
+      `${what} at ${hex(phys)} (from ${parent}) is outside RAM`,
+      'EINVAL',
+      phys,
+      undefined,
+      false,
+    );
   return page;
 }
 
@@ -262,7 +297,11 @@ function readNode(mem: PhysReader, phys: number, level: number, seen: Set<number
  * kho_radix_walk_tree() over the tree at `root`, read from `mem`. Callbacks already made stay made
  * when a later node turns out to be corrupt, as the kernel reserves blocks while it walks.
  */
-export function walkRadixTree(mem: PhysReader, root: number, visitor: RadixWalkVisitor = {}): RadixWalkSummary | AbiError {
+export function walkRadixTree(
+  mem: PhysReader,
+  root: number,
+  visitor: RadixWalkVisitor = {},
+): RadixWalkSummary | AbiError {
   const sum: RadixWalkSummary = { tablePages: 0, leafPages: 0, entries: 0, stoppedWith: 0 };
   const seen = new Set<number>();
 
@@ -271,7 +310,10 @@ export function walkRadixTree(mem: PhysReader, root: number, visitor: RadixWalkV
     if (page instanceof AbiError) return page;
     sum.leafPages++;
     visitor.node?.(phys, 0, start);
-    const words = page.byteOffset % 4 === 0 ? new Uint32Array(page.buffer, page.byteOffset, PAGE_SIZE / 4) : new Uint32Array(page.slice().buffer);
+    const words =
+      page.byteOffset % 4 === 0
+        ? new Uint32Array(page.buffer, page.byteOffset, PAGE_SIZE / 4)
+        : new Uint32Array(page.slice().buffer);
     // Every key of a leaf above 2^15 has the same order bit, so its blocks are base + bit × size.
     const first = start >= KHO_BITMAP_BITS ? decodeRadixKey(start) : null;
     const size = first ? 2 ** (12 + first.order) : 0;
@@ -291,7 +333,15 @@ export function walkRadixTree(mem: PhysReader, root: number, visitor: RadixWalkV
           bphys = d ? d.phys : PHYS_LIMIT;
           border = d ? d.order : 0;
         }
-        if (bphys >= PHYS_LIMIT) return new AbiError('bad-key', `leaf ${hex(phys)} bit ${bit} gives key ${hex(start + bit)}, which is no (phys, order)`, 'EINVAL', phys, undefined, false);
+        if (bphys >= PHYS_LIMIT)
+          return new AbiError(
+            'bad-key',
+            `leaf ${hex(phys)} bit ${bit} gives key ${hex(start + bit)}, which is no (phys, order)`,
+            'EINVAL',
+            phys,
+            undefined,
+            false,
+          );
         sum.entries++;
         const r = visitor.entry?.(bphys, border);
         if (r) return r;
@@ -312,7 +362,14 @@ export function walkRadixTree(mem: PhysReader, root: number, visitor: RadixWalkV
       const key = start + i * shift;
       // A key at or above 2^53 has its order bit above KHO_ORDER_0_LOG2: no block encodes to it.
       if (key >= 2 ** (KHO_ORDER_0_LOG2 + 1)) {
-        return new AbiError('bad-key', `level-${level} table ${hex(phys)} has entry ${i}, beyond any key`, 'EINVAL', phys, undefined, false);
+        return new AbiError(
+          'bad-key',
+          `level-${level} table ${hex(phys)} has entry ${i}, beyond any key`,
+          'EINVAL',
+          phys,
+          undefined,
+          false,
+        );
       }
       const from = `entry ${i} of the level-${level} table at ${hex(phys)}`;
       const r = level === 1 ? walkLeaf(child, key, from) : walkTable(child, level - 1, key, from);
@@ -321,7 +378,12 @@ export function walkRadixTree(mem: PhysReader, root: number, visitor: RadixWalkV
     return 0;
   };
 
-  if (!Number.isSafeInteger(root) || root === 0) return new AbiError('bad-value', `radix tree root ${Number.isNaN(root) ? 'beyond 2^53' : hex(root)} is not a page`, 'EINVAL');
+  if (!Number.isSafeInteger(root) || root === 0)
+    return new AbiError(
+      'bad-value',
+      `radix tree root ${Number.isNaN(root) ? 'beyond 2^53' : hex(root)} is not a page`,
+      'EINVAL',
+    );
   const r = walkTable(root, KHO_ROOT_LEVEL, 0, 'preserved-memory-map');
   if (r instanceof AbiError) return r;
   sum.stoppedWith = r;

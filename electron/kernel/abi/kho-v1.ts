@@ -47,7 +47,8 @@ export interface Chunk {
 }
 
 export function encodeChunk(c: Chunk): Uint8Array {
-  if (c.entries.length > KHOSER_BITMAP_SIZE) throw new RangeError(`a chunk holds at most ${KHOSER_BITMAP_SIZE} entries`);
+  if (c.entries.length > KHOSER_BITMAP_SIZE)
+    throw new RangeError(`a chunk holds at most ${KHOSER_BITMAP_SIZE} entries`);
   const b = new Uint8Array(PAGE_SIZE);
   putU64(b, CHUNK_HDR.next, c.next);
   putU32(b, CHUNK_HDR.order, c.order);
@@ -94,7 +95,8 @@ export function encodeScratchArray(areas: readonly ScratchArea[]): Uint8Array {
 
 export function decodeScratchArray(b: Uint8Array): ScratchArea[] {
   const out: ScratchArea[] = [];
-  for (let off = 0; off + KHO_SCRATCH_SIZE <= b.length; off += KHO_SCRATCH_SIZE) out.push({ addr: getU64(b, off), size: getU64(b, off + 8) });
+  for (let off = 0; off + KHO_SCRATCH_SIZE <= b.length; off += KHO_SCRATCH_SIZE)
+    out.push({ addr: getU64(b, off), size: getU64(b, off + 8) });
   return out;
 }
 

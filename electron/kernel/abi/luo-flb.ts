@@ -42,11 +42,13 @@ export interface LuoFlbSer {
 }
 
 /** Pages the FLB area needs for `max` records. */
-export const flbAreaPages = (max = LUO_FLB_MAX): number => Math.ceil((LUO_FLB_HEADER_SER.size + max * LUO_FLB_SER.size) / PAGE_SIZE);
+export const flbAreaPages = (max = LUO_FLB_MAX): number =>
+  Math.ceil((LUO_FLB_HEADER_SER.size + max * LUO_FLB_SER.size) / PAGE_SIZE);
 
 /** The FLB area: header then records, padded to pgcnt pages. */
 export function encodeFlbArea(flbs: readonly LuoFlbSer[], pgcnt = flbAreaPages()): Uint8Array {
-  if (LUO_FLB_HEADER_SER.size + flbs.length * LUO_FLB_SER.size > pgcnt * PAGE_SIZE) throw new RangeError(`${flbs.length} FLB records do not fit ${pgcnt} page(s)`);
+  if (LUO_FLB_HEADER_SER.size + flbs.length * LUO_FLB_SER.size > pgcnt * PAGE_SIZE)
+    throw new RangeError(`${flbs.length} FLB records do not fit ${pgcnt} page(s)`);
   const b = new Uint8Array(pgcnt * PAGE_SIZE);
   putU64(b, LUO_FLB_HEADER_SER.pgcnt, pgcnt);
   putU64(b, LUO_FLB_HEADER_SER.count, flbs.length);
@@ -68,14 +70,42 @@ export interface DecodedFlbArea {
 export function decodeFlbArea(mem: PhysReader, flbsPa: number): DecodedFlbArea | AbiError {
   if (!flbsPa) return { pgcnt: 0, flbs: [] };
   const hdr = mem.read(flbsPa, LUO_FLB_HEADER_SER.size);
-  if (!hdr) return new AbiError('out-of-ram', `FLB header at ${hex(flbsPa)} is outside RAM`, 'EINVAL', flbsPa, undefined, false);
+  if (!hdr)
+    return new AbiError(
+      'out-of-ram',
+      `FLB header at ${hex(flbsPa)} is outside RAM`,
+      'EINVAL',
+      flbsPa,
+      undefined,
+      false,
+    );
   const pgcnt = getU64(hdr, LUO_FLB_HEADER_SER.pgcnt);
   const count = getU64(hdr, LUO_FLB_HEADER_SER.count);
-  if (!(pgcnt >= 1) || !(count >= 0) || LUO_FLB_HEADER_SER.size + count * LUO_FLB_SER.size > pgcnt * PAGE_SIZE || count > LUO_FLB_MAX) {
-    return new AbiError('bad-count', `FLB header at ${hex(flbsPa)} says ${count} records in ${pgcnt} page(s); at most ${LUO_FLB_MAX} fit`, 'EINVAL', flbsPa, undefined, false);
+  if (
+    !(pgcnt >= 1) ||
+    !(count >= 0) ||
+    LUO_FLB_HEADER_SER.size + count * LUO_FLB_SER.size > pgcnt * PAGE_SIZE ||
+    count > LUO_FLB_MAX
+  ) {
+    return new AbiError(
+      'bad-count',
+      `FLB header at ${hex(flbsPa)} says ${count} records in ${pgcnt} page(s); at most ${LUO_FLB_MAX} fit`,
+      'EINVAL',
+      flbsPa,
+      undefined,
+      false,
+    );
   }
   const body = mem.read(flbsPa + LUO_FLB_HEADER_SER.size, count * LUO_FLB_SER.size);
-  if (!body) return new AbiError('out-of-ram', `FLB records at ${hex(flbsPa)} run outside RAM`, 'EINVAL', flbsPa, undefined, false);
+  if (!body)
+    return new AbiError(
+      'out-of-ram',
+      `FLB records at ${hex(flbsPa)} run outside RAM`,
+      'EINVAL',
+      flbsPa,
+      undefined,
+      false,
+    );
   const flbs = [];
   for (let i = 0; i < count; i++) {
     const off = i * LUO_FLB_SER.size;

@@ -48,7 +48,9 @@ export const LUO_SESSION_HEADER_SER_SIZE = 8;
 export const LUO_SESSION_SER_SIZE = 80;
 export const LUO_FILE_SER_SIZE = 64;
 /** (16 · 4096 − 8) / 80 = 819 sessions (luo_session.c's comment of 744 is stale). */
-export const LUO_SESSION_MAX = Math.floor((LUO_SESSION_PGCNT * PAGE_SIZE - LUO_SESSION_HEADER_SER_SIZE) / LUO_SESSION_SER_SIZE);
+export const LUO_SESSION_MAX = Math.floor(
+  (LUO_SESSION_PGCNT * PAGE_SIZE - LUO_SESSION_HEADER_SER_SIZE) / LUO_SESSION_SER_SIZE,
+);
 /** 2 pages / 64 bytes = 128 files per session. */
 export const LUO_FILE_MAX = (LUO_FILE_PGCNT * PAGE_SIZE) / LUO_FILE_SER_SIZE;
 
@@ -112,7 +114,11 @@ export function encodeSessionSer(s: LuoSessionSer): Uint8Array {
 }
 
 export function decodeSessionSer(b: Uint8Array, off = 0): LuoSessionSer {
-  return { name: getCString(b, off, LIVEUPDATE_SESSION_NAME_LENGTH), files: getU64(b, off + 64), count: getU64(b, off + 72) };
+  return {
+    name: getCString(b, off, LIVEUPDATE_SESSION_NAME_LENGTH),
+    files: getU64(b, off + 64),
+    count: getU64(b, off + 72),
+  };
 }
 
 export function encodeFileSer(f: LuoFileSer): Uint8Array {

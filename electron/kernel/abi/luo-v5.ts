@@ -42,7 +42,8 @@ export const LUO_SESSION_SER = { name: 0, files: 64, count: 72, size: 80 } as co
 export const LIVEUPDATE_HNDL_COMPAT_LENGTH = 48;
 export const LUO_FILE_SER = { compatible: 0, data: 48, token: 56, size: 64 } as const;
 /** What liveupdate_early_init() hands luo_restore_fail() (a panic) when luo_early_startup() fails. */
-export const luoRestoreFailMessage = (errno: string): string => `The incoming tree failed to initialize properly [-${errno}], disabling live update`;
+export const luoRestoreFailMessage = (errno: string): string =>
+  `The incoming tree failed to initialize properly [-${errno}], disabling live update`;
 
 export interface LuoSer {
   compatible: string;
@@ -63,7 +64,13 @@ export function encodeLuoSer(s: Omit<LuoSer, 'compatible'> & { compatible?: stri
 /** luo_early_startup()'s checks of the blob kho_retrieve_subtree() returned. */
 export function decodeLuoSer(blob: Uint8Array): LuoSer | AbiError {
   if (blob.length < LUO_SER.size) {
-    return new AbiError('bad-size', `LUO blob is ${blob.length} bytes, struct luo_ser is ${LUO_SER.size}`, 'EINVAL', undefined, `luo: LUO state is too small (${blob.length} < ${LUO_SER.size})`);
+    return new AbiError(
+      'bad-size',
+      `LUO blob is ${blob.length} bytes, struct luo_ser is ${LUO_SER.size}`,
+      'EINVAL',
+      undefined,
+      `luo: LUO state is too small (${blob.length} < ${LUO_SER.size})`,
+    );
   }
   // strncmp(compatible, LUO_ABI_COMPATIBLE, LUO_ABI_COMPAT_LEN): equal up to the first NUL within 8 bytes.
   const want = new Uint8Array(LUO_ABI_COMPAT_LEN);
@@ -76,11 +83,23 @@ export function decodeLuoSer(blob: Uint8Array): LuoSer | AbiError {
   }
   const compatible = getCString(blob, LUO_SER.compatible, LUO_ABI_COMPAT_LEN);
   if (!same) {
-    return new AbiError('incompatible', `LUO blob says "${compatible}", this kernel reads "${LUO_ABI_COMPATIBLE}"`, 'EINVAL', undefined, `luo: LUO state is incompatible with '${LUO_ABI_COMPATIBLE}'`);
+    return new AbiError(
+      'incompatible',
+      `LUO blob says "${compatible}", this kernel reads "${LUO_ABI_COMPATIBLE}"`,
+      'EINVAL',
+      undefined,
+      `luo: LUO state is incompatible with '${LUO_ABI_COMPATIBLE}'`,
+    );
   }
-  const ser = { compatible, liveupdateNum: getU64(blob, LUO_SER.liveupdateNum), sessionsPa: getU64(blob, LUO_SER.sessionsPa), flbsPa: getU64(blob, LUO_SER.flbsPa) };
+  const ser = {
+    compatible,
+    liveupdateNum: getU64(blob, LUO_SER.liveupdateNum),
+    sessionsPa: getU64(blob, LUO_SER.sessionsPa),
+    flbsPa: getU64(blob, LUO_SER.flbsPa),
+  };
   for (const k of ['liveupdateNum', 'sessionsPa', 'flbsPa'] as const) {
-    if (Number.isNaN(ser[k])) return new AbiError('bad-value', `luo_ser.${k} is beyond 2^53`, 'EINVAL', undefined, undefined, false);
+    if (Number.isNaN(ser[k]))
+      return new AbiError('bad-value', `luo_ser.${k} is beyond 2^53`, 'EINVAL', undefined, undefined, false);
   }
   return ser;
 }
@@ -137,7 +156,11 @@ export interface LuoV5Session {
  * liveupdate_reboot()'s serialization: each session's files into their own block chain, the
  * sessions into one chain, and returns sessions_pa (0 when there are no sessions).
  */
-export function writeLuoV5Sessions(mem: PhysWriter, alloc: () => number | null, sessions: readonly LuoV5Session[]): number | AbiError {
+export function writeLuoV5Sessions(
+  mem: PhysWriter,
+  alloc: () => number | null,
+  sessions: readonly LuoV5Session[],
+): number | AbiError {
   const sers: Uint8Array[] = [];
   for (const s of sessions) {
     const files = encodeBlockSet(mem, alloc, LUO_FILE_SER.size, s.files.map(encodeFileSer));
@@ -171,14 +194,22 @@ export interface DecodedLuoV5 extends LuoSer {
 }
 
 /** luo_file_deserialize()'s view of one session's files. */
-function decodeFiles(mem: PhysReader, s: LuoSessionSer): Pick<DecodedLuoSession, 'files' | 'fileBlocks' | 'filesError'> {
+function decodeFiles(
+  mem: PhysReader,
+  s: LuoSessionSer,
+): Pick<DecodedLuoSession, 'files' | 'fileBlocks' | 'filesError'> {
   if (!s.files) return { files: [], fileBlocks: [] };
   const set = decodeBlockSet(mem, s.files, LUO_FILE_SER.size);
   if (set instanceof AbiError) return { files: [], fileBlocks: [], filesError: set };
   const files = set.entries.map((e) => ({ ...decodeFileSer(e.bytes), pa: e.pa }));
   if (files.length !== s.count) {
-    const err = new AbiError('bad-count', `session "${s.name}" says ${s.count} files, its blocks hold ${files.length}`, 'EINVAL', s.files,
-      `luo: File count mismatch: expected ${s.count}, found ${files.length}`);
+    const err = new AbiError(
+      'bad-count',
+      `session "${s.name}" says ${s.count} files, its blocks hold ${files.length}`,
+      'EINVAL',
+      s.files,
+      `luo: File count mismatch: expected ${s.count}, found ${files.length}`,
+    );
     return { files, fileBlocks: set.blocks, filesError: err };
   }
   return { files, fileBlocks: set.blocks };
@@ -190,14 +221,22 @@ function decodeFiles(mem: PhysReader, s: LuoSessionSer): Pick<DecodedLuoSession,
  */
 export function decodeLuoV5(mem: PhysReader, luoPa: number, blobSize: number): DecodedLuoV5 | AbiError {
   const blob = mem.read(luoPa, Math.min(blobSize, LUO_SER.size));
-  if (!blob) return new AbiError('out-of-ram', `LUO blob at ${hex(luoPa)} is outside RAM`, 'EINVAL', luoPa, undefined, false);
+  if (!blob)
+    return new AbiError('out-of-ram', `LUO blob at ${hex(luoPa)} is outside RAM`, 'EINVAL', luoPa, undefined, false);
   const ser = decodeLuoSer(blobSize < LUO_SER.size ? blob.subarray(0, blobSize) : blob);
   if (ser instanceof AbiError) return ser;
   const set = decodeBlockSet(mem, ser.sessionsPa, LUO_SESSION_SER.size);
   if (set instanceof AbiError) return set;
   const sessions = set.entries.map((e): DecodedLuoSession => {
     const s = decodeSessionSer(e.bytes);
-    return { name: s.name, nameBytes: getCBytes(e.bytes, LUO_SESSION_SER.name, LIVEUPDATE_SESSION_NAME_LENGTH).slice(), filesPa: s.files, fileCount: s.count, pa: e.pa, ...decodeFiles(mem, s) };
+    return {
+      name: s.name,
+      nameBytes: getCBytes(e.bytes, LUO_SESSION_SER.name, LIVEUPDATE_SESSION_NAME_LENGTH).slice(),
+      filesPa: s.files,
+      fileCount: s.count,
+      pa: e.pa,
+      ...decodeFiles(mem, s),
+    };
   });
   return { ...ser, sessions, sessionBlocks: set.blocks };
 }

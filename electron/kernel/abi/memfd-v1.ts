@@ -41,7 +41,12 @@ export function encodeMemfdSer(s: MemfdLuoSer): Uint8Array {
 }
 
 export function decodeMemfdSer(b: Uint8Array, off = 0): MemfdLuoSer {
-  return { pos: getU64(b, off), size: getU64(b, off + 8), nrFolios: getU64(b, off + 16), folios: b.slice(off + 24, off + 40) };
+  return {
+    pos: getU64(b, off),
+    size: getU64(b, off + 8),
+    nrFolios: getU64(b, off + 16),
+    folios: b.slice(off + 24, off + 40),
+  };
 }
 
 /** Writes one folio record at `off`. The pfn must fit 52 bits and the flags 12. */
@@ -52,10 +57,12 @@ export function writeFolioSer(b: Uint8Array, off: number, pfn: number, flags: nu
   putU64(b, off + 8, index);
 }
 
-const putFolioSer = (b: Uint8Array, off: number, f: MemfdLuoFolioSer): void => writeFolioSer(b, off, f.pfn, f.flags, f.index);
+const putFolioSer = (b: Uint8Array, off: number, f: MemfdLuoFolioSer): void =>
+  writeFolioSer(b, off, f.pfn, f.flags, f.index);
 
 /** The pfn:52 bitfield of the record at `off`. */
-export const folioSerPfn = (b: Uint8Array, off: number): number => (getU32(b, off + 4) & ((1 << (PFN_BITS - 32)) - 1)) * 0x1_0000_0000 + getU32(b, off);
+export const folioSerPfn = (b: Uint8Array, off: number): number =>
+  (getU32(b, off + 4) & ((1 << (PFN_BITS - 32)) - 1)) * 0x1_0000_0000 + getU32(b, off);
 /** The flags:12 bitfield of the record at `off`. */
 export const folioSerFlags = (b: Uint8Array, off: number): number => getU32(b, off + 4) >>> (PFN_BITS - 32);
 

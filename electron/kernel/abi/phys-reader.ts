@@ -42,7 +42,8 @@ export function ramReader(mem: FrameMemory): PhysWriter {
   return {
     read: (phys, length) => (inRange(phys, length, end) ? mem.read(phys, length) : null),
     write: (phys, data) => {
-      if (!inRange(phys, data.length, end)) throw new RangeError(`write of ${data.length} bytes at 0x${phys.toString(16)} is outside RAM`);
+      if (!inRange(phys, data.length, end))
+        throw new RangeError(`write of ${data.length} bytes at 0x${phys.toString(16)} is outside RAM`);
       mem.write(phys, data);
     },
     ...(mem.structPage ? { frame: (phys: number) => mem.structPage!(phys / PAGE_SIZE) } : {}),
@@ -81,7 +82,7 @@ export class SparseMemory implements PhysWriter {
   read(phys: number, length: number): Uint8Array | null {
     if (!inRange(phys, length, this.end)) return null;
     const out = new Uint8Array(length);
-    for (let done = 0; done < length; ) {
+    for (let done = 0; done < length;) {
       const addr = phys + done;
       const pfn = Math.floor(addr / PAGE_SIZE);
       const off = addr - pfn * PAGE_SIZE;
@@ -99,8 +100,9 @@ export class SparseMemory implements PhysWriter {
   }
 
   write(phys: number, data: Uint8Array): void {
-    if (!inRange(phys, data.length, this.end)) throw new RangeError(`write of ${data.length} bytes at 0x${phys.toString(16)} is outside RAM`);
-    for (let done = 0; done < data.length; ) {
+    if (!inRange(phys, data.length, this.end))
+      throw new RangeError(`write of ${data.length} bytes at 0x${phys.toString(16)} is outside RAM`);
+    for (let done = 0; done < data.length;) {
       const addr = phys + done;
       const pfn = Math.floor(addr / PAGE_SIZE);
       const off = addr - pfn * PAGE_SIZE;

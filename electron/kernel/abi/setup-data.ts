@@ -17,11 +17,12 @@ export function findSetupData(
   ramEnd: number,
 ): { phys: number; len: number } | null {
   const seen = new Set<number>();
-  for (let at = first; at && Number.isFinite(at) && !seen.has(at) && at + SETUP_DATA_HDR_SIZE <= ramEnd; ) {
+  for (let at = first; at && Number.isFinite(at) && !seen.has(at) && at + SETUP_DATA_HDR_SIZE <= ramEnd;) {
     seen.add(at);
     const hdr = read(at, SETUP_DATA_HDR_SIZE);
     const len = getU32(hdr, 12);
-    if (getU32(hdr, 8) === type) return at + SETUP_DATA_HDR_SIZE + len <= ramEnd ? { phys: at + SETUP_DATA_HDR_SIZE, len } : null;
+    if (getU32(hdr, 8) === type)
+      return at + SETUP_DATA_HDR_SIZE + len <= ramEnd ? { phys: at + SETUP_DATA_HDR_SIZE, len } : null;
     at = getU64(hdr, 0);
   }
   return null;

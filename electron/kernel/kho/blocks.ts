@@ -23,4 +23,3 @@ export function decompose(pfn: number, nr: number): Block[] {
   }
   return out;
 }
-

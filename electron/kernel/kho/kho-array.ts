@@ -11,7 +11,13 @@
  */
 import { PAGE_SIZE, hex } from '../../../shared/units';
 import {
-  KA_PAGE_HEADER_SIZE, KA_PAGE_NR_ENTRIES, type KhoArrayDesc, decodeKhoArray, encodeKhoArray, kaStartpos, khoArrayValid,
+  KA_PAGE_HEADER_SIZE,
+  KA_PAGE_NR_ENTRIES,
+  type KhoArrayDesc,
+  decodeKhoArray,
+  encodeKhoArray,
+  kaStartpos,
+  khoArrayValid,
 } from '../abi/kho-array';
 import { getU32, getU64, putU64 } from '../abi/bytes';
 import { type KernelError, kerr } from '../lib/errno';
@@ -106,11 +112,13 @@ export interface KhoArrayRead {
  */
 export function readKhoArray(ram: PhysicalMemory, descBytes: Uint8Array): KhoArrayRead | KernelError {
   const desc = decodeKhoArray(descBytes);
-  if (!khoArrayValid(desc)) return kerr('EOPNOTSUPP', `not a KHO array (magic ${hex(desc.magic)}, version ${desc.version})`);
+  if (!khoArrayValid(desc))
+    return kerr('EOPNOTSUPP', `not a KHO array (magic ${hex(desc.magic)}, version ${desc.version})`);
   const out: KhoArrayRead = { desc, pages: [], positions: [], lo: [], hi: [] };
   const seen = new Set<number>();
-  for (let phys = desc.first; phys; ) {
-    if (!Number.isFinite(phys) || phys % PAGE_SIZE || phys / PAGE_SIZE >= ram.nrPages) return kerr('ENOMEM', `KHO array page at ${hex(phys)} is not a page of RAM`);
+  for (let phys = desc.first; phys;) {
+    if (!Number.isFinite(phys) || phys % PAGE_SIZE || phys / PAGE_SIZE >= ram.nrPages)
+      return kerr('ENOMEM', `KHO array page at ${hex(phys)} is not a page of RAM`);
     if (seen.has(phys)) return kerr('ENOMEM', `KHO array page list loops back to ${hex(phys)}`);
     seen.add(phys);
     const page = ram.read(phys, PAGE_SIZE);

@@ -14,8 +14,15 @@
 import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
 import { PageCategory } from '../../../shared/palette';
 import {
-  KHO_VMALLOC_SIZE, KHO_FDT_COMPATIBLE, KHO_PAGE_MAGIC, PROP_PRESERVED_MEMORY_MAP, PROP_SUB_FDT, decodeChunk, decodeScratchArray,
-  type KhoData, type ScratchArea,
+  KHO_VMALLOC_SIZE,
+  KHO_FDT_COMPATIBLE,
+  KHO_PAGE_MAGIC,
+  PROP_PRESERVED_MEMORY_MAP,
+  PROP_SUB_FDT,
+  decodeChunk,
+  decodeScratchArray,
+  type KhoData,
+  type ScratchArea,
 } from '../abi/kho-v1';
 import { getU16, getU32, getU64 } from '../abi/bytes';
 import { ERRNO, type KernelError, kerr } from '../lib/errno';
@@ -74,14 +81,19 @@ export class KhoIn {
     };
     const EFAULT = -14;
     const maxPhys = k.ctx.layout.maxPfn * PAGE_SIZE;
-    if (!Number.isFinite(d.fdtAddr) || d.fdtAddr + d.fdtSize > maxPhys || d.fdtSize === 0) return give(EFAULT, `setup: failed to memremap FDT (${hex(d.fdtAddr)})`);
+    if (!Number.isFinite(d.fdtAddr) || d.fdtAddr + d.fdtSize > maxPhys || d.fdtSize === 0)
+      return give(EFAULT, `setup: failed to memremap FDT (${hex(d.fdtAddr)})`);
     const decoded = decodeFdt(k.ram.read(d.fdtAddr, Math.min(d.fdtSize, PAGE_SIZE * 16)));
     if (!decoded.ok) {
       log.info('kho-lab', `the handover FDT does not parse: ${decoded.message}`);
       return give(-ERRNO.EINVAL, `setup: handover FDT (${hex(d.fdtAddr)}) is invalid: ${-FDT_ERRNO[decoded.error]}`);
     }
     const compat = fdtCheckCompatible(decoded.root, KHO_FDT_COMPATIBLE);
-    if (compat !== 0) return give(-ERRNO.EINVAL, `setup: handover FDT (${hex(d.fdtAddr)}) is incompatible with '${KHO_FDT_COMPATIBLE}': ${compat}`);
+    if (compat !== 0)
+      return give(
+        -ERRNO.EINVAL,
+        `setup: handover FDT (${hex(d.fdtAddr)}) is incompatible with '${KHO_FDT_COMPATIBLE}': ${compat}`,
+      );
     // kho_get_mem_map_phys(): a missing or wrongly sized property logs; 0 (nobody finalized) does not.
     const map = getProp(decoded.root, PROP_PRESERVED_MEMORY_MAP);
     const mapPhys = map && map.length === 8 ? readU64le(map) : null;
@@ -104,7 +116,11 @@ export class KhoIn {
       k.memblock.markScratch(a.addr, a.size);
     }
     k.memblock.reserve(d.scratchAddr, d.scratchSize);
-    k.pages.owner.fill(k.owners.id('kho', 'KHO scratch array (incoming)'), d.scratchAddr / PAGE_SIZE, Math.ceil((d.scratchAddr + d.scratchSize) / PAGE_SIZE));
+    k.pages.owner.fill(
+      k.owners.id('kho', 'KHO scratch array (incoming)'),
+      d.scratchAddr / PAGE_SIZE,
+      Math.ceil((d.scratchAddr + d.scratchSize) / PAGE_SIZE),
+    );
     k.memblock.scratchOnly = true;
     log.info('KHO', 'found kexec handover data.');
     return new KhoIn(k, d.fdtAddr, d.scratchAddr, scratch, Number(mapPhys));
@@ -134,7 +150,8 @@ export class KhoIn {
       if (typeof chunk === 'string') return this.abandon(`corrupt chunk at ${hex(phys)}: ${chunk}`);
       if (chunk.order > MAX_PAGE_ORDER + 20) return this.abandon(`corrupt chunk at ${hex(phys)}: order ${chunk.order}`);
       for (const e of chunk.entries) {
-        if (!this.ramHas(e.bitmap, PAGE_SIZE)) return this.abandon(`corrupt chunk at ${hex(phys)}: bitmap pointer ${hex(e.bitmap)}`);
+        if (!this.ramHas(e.bitmap, PAGE_SIZE))
+          return this.abandon(`corrupt chunk at ${hex(phys)}: bitmap pointer ${hex(e.bitmap)}`);
         const e2 = this.reserveBitmap(chunk.order, e.physStart, this.k.ram.read(e.bitmap, PAGE_SIZE));
         if (e2) return e2;
       }
@@ -166,7 +183,8 @@ export class KhoIn {
       for (let bit = 0; bit < 8; bit++) {
         if (!(v & (1 << bit))) continue;
         const phys = physStart + (byte * 8 + bit) * size;
-        if (!wholeInRam && !this.ramHas(phys, size)) return this.abandon(`preserved block ${hex(phys)} order ${order} is outside RAM`);
+        if (!wholeInRam && !this.ramHas(phys, size))
+          return this.abandon(`preserved block ${hex(phys)} order ${order} is outside RAM`);
         if (phys !== runEnd) {
           flush();
           runStart = phys;
@@ -244,7 +262,10 @@ export class KhoIn {
     const order = p.privateLo(pfn);
     if (p.privateHi(pfn) !== KHO_PAGE_MAGIC || order > MAX_PAGE_ORDER) {
       this.k.warnOnce('kernel/liveupdate/kexec_handover.c', 'kho_restore_page');
-      this.k.log.info('kho-lab', `kho_restore_page: pfn ${hex(pfn)} has no KHO magic (private ${hex(p.getPrivate(pfn))}): never preserved, a tail page, or restored twice`);
+      this.k.log.info(
+        'kho-lab',
+        `kho_restore_page: pfn ${hex(pfn)} has no KHO magic (private ${hex(p.getPrivate(pfn))}): never preserved, a tail page, or restored twice`,
+      );
       return null;
     }
     p.setPrivate(pfn, 0, 0);
@@ -300,7 +321,8 @@ export class KhoIn {
   }
 
   private paintRun(): void {
-    if (this.runEnd > this.runStart) this.k.pages.categories.assign(this.runStart, this.runEnd - this.runStart, PageCategory.Restored);
+    if (this.runEnd > this.runStart)
+      this.k.pages.categories.assign(this.runStart, this.runEnd - this.runStart, PageCategory.Restored);
     this.runStart = this.runEnd = 0;
   }
 
@@ -328,31 +350,36 @@ export class KhoIn {
     const total = getU32(desc, 8);
     const order = getU16(desc, 14);
     const fail = (why: string): null => {
-      this.k.log.info('kho-lab', `kho_restore_vmalloc(${name}): ${why}; ${pfns.length} page(s) restored before it stay restored`);
+      this.k.log.info(
+        'kho-lab',
+        `kho_restore_vmalloc(${name}): ${why}; ${pfns.length} page(s) restored before it stay restored`,
+      );
       return null;
     };
     const pfns: number[] = [];
     if (order > MAX_PAGE_ORDER) return fail(`order ${order} exceeds MAX_PAGE_ORDER`);
     const n = 2 ** order;
     const seen = new Set<number>();
-    for (let chunk = getU64(desc, 0); chunk; ) {
-      if (!this.ramHas(chunk, PAGE_SIZE) || chunk % PAGE_SIZE !== 0 || seen.has(chunk)) return fail(`bad chunk pointer ${hex(chunk)}`);
+    for (let chunk = getU64(desc, 0); chunk;) {
+      if (!this.ramHas(chunk, PAGE_SIZE) || chunk % PAGE_SIZE !== 0 || seen.has(chunk))
+        return fail(`bad chunk pointer ${hex(chunk)}`);
       seen.add(chunk);
       const bytes = ram.read(chunk, PAGE_SIZE);
       for (let i = 0; i < KHO_VMALLOC_SIZE; i++) {
         const piece = getU64(bytes, 8 + 8 * i);
         if (!piece) break;
-        if (pfns.length + n > total) return fail(`the chunks list more than the ${total} pages the descriptor declares`);
-        if (this.restorePages(piece, n, `vmalloc:${name}`) === null) return fail(`piece ${pfns.length / n} at ${hex(piece)} could not be restored`);
+        if (pfns.length + n > total)
+          return fail(`the chunks list more than the ${total} pages the descriptor declares`);
+        if (this.restorePages(piece, n, `vmalloc:${name}`) === null)
+          return fail(`piece ${pfns.length / n} at ${hex(piece)} could not be restored`);
         for (let j = 0; j < n; j++) pfns.push(piece / PAGE_SIZE + j);
       }
-      if (this.restorePages(chunk, 1, 'KHO vmalloc chunk') === null) return fail(`chunk ${hex(chunk)} could not be restored`);
+      if (this.restorePages(chunk, 1, 'KHO vmalloc chunk') === null)
+        return fail(`chunk ${hex(chunk)} could not be restored`);
       this.k.buddy.freePages(chunk / PAGE_SIZE, 0);
       chunk = getU64(bytes, 0);
     }
     if (pfns.length !== total) return fail(`the chunks list ${pfns.length} pages, the descriptor ${total}`);
     return this.k.vmalloc.map(name, pfns);
   }
-
 }
-

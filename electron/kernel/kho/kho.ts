@@ -11,7 +11,14 @@
  * it. Preserving after finalize is allowed, as in 6.19, but only the next finalize makes it visible.
  */
 import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
-import { KHO_FDT_COMPATIBLE, KHO_VMALLOC_ALLOC, KHO_VMALLOC_SIZE, PROP_PRESERVED_MEMORY_MAP, PROP_SUB_FDT, type ScratchArea } from '../abi/kho-v1';
+import {
+  KHO_FDT_COMPATIBLE,
+  KHO_VMALLOC_ALLOC,
+  KHO_VMALLOC_SIZE,
+  PROP_PRESERVED_MEMORY_MAP,
+  PROP_SUB_FDT,
+  type ScratchArea,
+} from '../abi/kho-v1';
 import { type KernelError, kerr } from '../lib/errno';
 import { type FdtNode, decodeFdt, encodeFdt, fdtString, fdtU64le, getProp, readU64le } from '../lib/fdt';
 import type { Kernel } from '../kernel';
@@ -67,7 +74,10 @@ export class KhoOut {
 
   private refuseScratch(pfn: number, nr: number, what: string): KernelError | null {
     if (!this.scratchOverlap(pfn, nr)) return null;
-    this.k.log.warn('KHO', `WARNING: ${what} [${hex(pfn * PAGE_SIZE)}, ${hex((pfn + nr) * PAGE_SIZE)}) overlaps scratch`);
+    this.k.log.warn(
+      'KHO',
+      `WARNING: ${what} [${hex(pfn * PAGE_SIZE)}, ${hex((pfn + nr) * PAGE_SIZE)}) overlaps scratch`,
+    );
     return kerr('EINVAL', `${what} at pfn ${hex(pfn)} lies in a KHO scratch area`);
   }
 
@@ -77,7 +87,8 @@ export class KhoOut {
 
   /** Paints the deferred run; anything that unpaints or frees preserved pages calls this first. */
   flushPaint(): void {
-    if (this.paintEnd > this.paintStart) this.k.pages.categories.assign(this.paintStart, this.paintEnd - this.paintStart, 16 /* PageCategory.Preserved */);
+    if (this.paintEnd > this.paintStart)
+      this.k.pages.categories.assign(this.paintStart, this.paintEnd - this.paintStart, 16 /* PageCategory.Preserved */);
     this.paintStart = this.paintEnd = 0;
   }
 
@@ -118,7 +129,8 @@ export class KhoOut {
    */
   preserveFolio(pfn: number, deferPaint = false): KernelError | null {
     const p = this.k.pages;
-    if (p.owner[pfn] === 0 || p.flags[pfn]! & PG.tail) return kerr('EINVAL', `pfn ${hex(pfn)} is not the head of an allocated folio`);
+    if (p.owner[pfn] === 0 || p.flags[pfn]! & PG.tail)
+      return kerr('EINVAL', `pfn ${hex(pfn)} is not the head of an allocated folio`);
     const order = p.flags[pfn]! & PG.head ? p.order[pfn]! : 0;
     const refused = this.refuseScratch(pfn, 2 ** order, 'folio');
     if (refused) return refused;
@@ -131,7 +143,8 @@ export class KhoOut {
   unpreserveFolio(pfn: number): void {
     const order = this.k.pages.flags[pfn]! & PG.head ? this.k.pages.order[pfn]! : 0;
     // __kho_unpreserve_order() clears the bit whether or not it was set; only the simulator remarks on it.
-    if (this.tracker.mark(pfn, order, false)) this.k.log.info('kho-lab', `unpreserve of pfn ${hex(pfn)} order ${order}, which was not preserved`);
+    if (this.tracker.mark(pfn, order, false))
+      this.k.log.info('kho-lab', `unpreserve of pfn ${hex(pfn)} order ${order}, which was not preserved`);
     else this.markPages(pfn, 2 ** order, false, false, true);
   }
 
@@ -175,7 +188,13 @@ export class KhoOut {
       return e;
     };
     const newChunk = (): number | KernelError => {
-      const pfn = this.k.buddy.allocPages(0, MIGRATE_UNMOVABLE, this.k.preferredNid, this.k.owners.id('kho', 'KHO vmalloc chunks'), false);
+      const pfn = this.k.buddy.allocPages(
+        0,
+        MIGRATE_UNMOVABLE,
+        this.k.preferredNid,
+        this.k.owners.id('kho', 'KHO vmalloc chunks'),
+        false,
+      );
       if (pfn === ALLOC_FAILED) return kerr('ENOMEM', 'no memory for a vmalloc chunk');
       this.k.ram.setIdentity(pfn, 1, 0);
       const e = this.preservePages(pfn, 1);
@@ -218,7 +237,7 @@ export class KhoOut {
   unpreserveVmalloc(desc: Uint8Array): void {
     const order = getU16(desc, 14);
     const seen = new Set<number>();
-    for (let chunk = getU64(desc, 0); chunk && !seen.has(chunk); ) {
+    for (let chunk = getU64(desc, 0); chunk && !seen.has(chunk);) {
       seen.add(chunk);
       const pfn = chunk / PAGE_SIZE;
       const bytes = this.k.ram.structPage(pfn);
@@ -241,8 +260,15 @@ export class KhoOut {
   allocPreserve(size: number, owner: string): number | KernelError {
     if (size <= 0) return kerr('EINVAL', 'kho_alloc_preserve of 0 bytes');
     const order = Math.max(0, Math.ceil(Math.log2(Math.ceil(size / PAGE_SIZE))));
-    if (order > MAX_PAGE_ORDER) return kerr('E2BIG', `kho_alloc_preserve of ${size} bytes needs order ${order} > MAX_PAGE_ORDER`);
-    const pfn = this.k.buddy.allocPages(order, MIGRATE_UNMOVABLE, this.k.preferredNid, this.k.owners.id('kho', owner), true);
+    if (order > MAX_PAGE_ORDER)
+      return kerr('E2BIG', `kho_alloc_preserve of ${size} bytes needs order ${order} > MAX_PAGE_ORDER`);
+    const pfn = this.k.buddy.allocPages(
+      order,
+      MIGRATE_UNMOVABLE,
+      this.k.preferredNid,
+      this.k.owners.id('kho', owner),
+      true,
+    );
     if (pfn === ALLOC_FAILED) return kerr('ENOMEM', `no memory for ${owner}`);
     this.k.ram.setIdentity(pfn, 2 ** order, 0);
     const e = this.preserveFolio(pfn);
@@ -271,7 +297,10 @@ export class KhoOut {
       const d = decodeFdt(page);
       if (d.ok) existingStrings = page.slice(d.header.offDtStrings, d.header.offDtStrings + d.header.sizeDtStrings);
     }
-    const enc = encodeFdt(root, { capacity: PAGE_SIZE, ...(fresh ? { strings: 'sequential-write' as const } : { existingStrings }) });
+    const enc = encodeFdt(root, {
+      capacity: PAGE_SIZE,
+      ...(fresh ? { strings: 'sequential-write' as const } : { existingStrings }),
+    });
     if (!enc.ok) return kerr('ENOMEM', `the KHO root FDT is full (${enc.error})`);
     page.fill(0);
     page.set(enc.bytes);
@@ -310,7 +339,10 @@ export class KhoOut {
     const e = this.writeFdt(root);
     if (e) return e;
     this.finalized = true;
-    this.k.log.info('kho-lab', `KHO finalized: ${this.tracker.chunkPfns.length} chunk page(s), ${this.tracker.bitmapPages} bitmap page(s), map at ${hex(first)}`);
+    this.k.log.info(
+      'kho-lab',
+      `KHO finalized: ${this.tracker.chunkPfns.length} chunk page(s), ${this.tracker.bitmapPages} bitmap page(s), map at ${hex(first)}`,
+    );
     return null;
   }
 }

@@ -22,7 +22,8 @@ export const DEFAULT_SCRATCH: ScratchSpec = { scale: 200 };
 export function parseScratchParam(value: string): ScratchSpec | KernelError {
   if (value.endsWith('%')) {
     const digits = value.slice(0, -1);
-    if (!/^\d{1,10}$/.test(digits) || Number(digits) > 0xffffffff) return kerr('EINVAL', `kho_scratch=${value}: bad scale`);
+    if (!/^\d{1,10}$/.test(digits) || Number(digits) > 0xffffffff)
+      return kerr('EINVAL', `kho_scratch=${value}: bad scale`);
     return { scale: Number(digits) };
   }
   const parts = value.split(',');
@@ -37,7 +38,11 @@ export function parseScratchParam(value: string): ScratchSpec | KernelError {
 const roundUp = (n: number) => Math.ceil(n / CMA_MIN_ALIGNMENT_BYTES) * CMA_MIN_ALIGNMENT_BYTES;
 
 /** scratch_size_update() + scratch_size_node(): [lowmem, global, per node...]. */
-export function scratchSizes(spec: ScratchSpec, mb: Memblock, nids: readonly number[]): { lowmem: number; global: number; nodes: number[] } {
+export function scratchSizes(
+  spec: ScratchSpec,
+  mb: Memblock,
+  nids: readonly number[],
+): { lowmem: number; global: number; nodes: number[] } {
   if ('scale' in spec) {
     const lowmem = roundUp(Math.floor((mb.reservedKernSize(ARCH_LOW_ADDRESS_LIMIT, -1) * spec.scale) / 100));
     const global = roundUp(Math.max(0, Math.floor((mb.reservedKernSize(Infinity, -1) * spec.scale) / 100) - lowmem));

@@ -27,13 +27,23 @@ export class KhoTracker {
 
   /** get_zeroed_page(GFP_KERNEL) for KHO's own metadata. */
   private metadataPage(what: string): number {
-    const pfn = this.k.buddy.allocPages(0, MIGRATE_UNMOVABLE, this.k.preferredNid, this.k.owners.id('kho', what), false);
+    const pfn = this.k.buddy.allocPages(
+      0,
+      MIGRATE_UNMOVABLE,
+      this.k.preferredNid,
+      this.k.owners.id('kho', what),
+      false,
+    );
     if (pfn !== ALLOC_FAILED) this.k.ram.setIdentity(pfn, 1, 0);
     return pfn;
   }
 
   /** The bitmap last written, to skip the lookups on runs of preservations (the common case). */
-  private last: { order: number; index: number; bytes: Uint8Array } = { order: -1, index: -1, bytes: new Uint8Array(0) };
+  private last: { order: number; index: number; bytes: Uint8Array } = {
+    order: -1,
+    index: -1,
+    bytes: new Uint8Array(0),
+  };
 
   /** Sets (or clears) the bit of block (pfn, order); allocates its bitmap page on first use. */
   mark(pfn: number, order: number, on: boolean): KernelError | null {
@@ -92,7 +102,10 @@ export class KhoTracker {
       chunks.push(chunk);
       for (const index of [...bitmaps.keys()].sort((a, b) => a - b)) {
         if (chunk.entries.length === KHOSER_BITMAP_SIZE) chunks.push((chunk = { order, entries: [] }));
-        chunk.entries.push({ physStart: index * PRESERVE_BITS * 2 ** order * PAGE_SIZE, bitmap: bitmaps.get(index)! * PAGE_SIZE });
+        chunk.entries.push({
+          physStart: index * PRESERVE_BITS * 2 ** order * PAGE_SIZE,
+          bitmap: bitmaps.get(index)! * PAGE_SIZE,
+        });
       }
     }
     const pfns: number[] = [];
@@ -113,4 +126,3 @@ export class KhoTracker {
     return pfns.length ? pfns[0]! * PAGE_SIZE : 0;
   }
 }
-

@@ -27,11 +27,12 @@ export function walkKhoVmalloc(ram: PhysicalMemory, desc: Uint8Array): VmallocWa
   const order = getU16(desc, 14);
   // Flags kho_flags_to_vmalloc() does not know are dropped, not refused: they are not read here.
   if (order > MAX_PAGE_ORDER) return `kho_vmalloc order ${order} exceeds MAX_PAGE_ORDER`;
-  const inRam = (phys: number): boolean => Number.isFinite(phys) && phys % PAGE_SIZE === 0 && phys / PAGE_SIZE + 2 ** order <= ram.nrPages;
+  const inRam = (phys: number): boolean =>
+    Number.isFinite(phys) && phys % PAGE_SIZE === 0 && phys / PAGE_SIZE + 2 ** order <= ram.nrPages;
   const walk: VmallocWalk = { chunks: [], pieces: [], order, totalPages: total };
   const seen = new Set<number>();
   let pages = 0;
-  for (let chunk = getU64(desc, 0); chunk; ) {
+  for (let chunk = getU64(desc, 0); chunk;) {
     if (!inRam(chunk)) return `chunk at ${hex(chunk)} is not a page of RAM`;
     if (seen.has(chunk)) return `chunk list loops back to ${hex(chunk)}`;
     seen.add(chunk);

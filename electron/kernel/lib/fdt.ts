@@ -70,9 +70,7 @@ export interface FdtError {
 }
 
 export type FdtEncodeResult = { ok: true; bytes: Uint8Array } | FdtError;
-export type FdtDecodeResult =
-  | { ok: true; root: FdtNode; header: FdtHeader; memReserve: FdtMemReserve[] }
-  | FdtError;
+export type FdtDecodeResult = { ok: true; root: FdtNode; header: FdtHeader; memReserve: FdtMemReserve[] } | FdtError;
 
 /**
  * The two layouts the kernel's FDTs come in: dtc's (and fdt_pack()'s), or what libfdt's
@@ -135,7 +133,12 @@ export interface FdtWalkEvent {
 /** Depth-first enter/leave events without recursion, so a deep tree cannot overflow the stack. */
 export function* fdtWalk(root: FdtNode): Generator<FdtWalkEvent> {
   const stack: Array<{ node: FdtNode; next: number }> = [{ node: root, next: 0 }];
-  const path = (): string => '/' + stack.slice(1).map((f) => f.node.name).join('/');
+  const path = (): string =>
+    '/' +
+    stack
+      .slice(1)
+      .map((f) => f.node.name)
+      .join('/');
   yield { kind: 'enter', node: root, depth: 0, path };
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
@@ -251,13 +254,18 @@ class StringTable {
 }
 
 function checkName(name: string, what: string, path: () => string): FdtError | null {
-  if (name.includes('\0')) return fail('FDT_ERR_BADVALUE', `${what} "${name.replace(/\0/g, '\\0')}" in ${path()} contains NUL`);
+  if (name.includes('\0'))
+    return fail('FDT_ERR_BADVALUE', `${what} "${name.replace(/\0/g, '\\0')}" in ${path()} contains NUL`);
   return null;
 }
 
 function checkNodeName(e: FdtWalkEvent): FdtError | null {
-  if (e.depth === 0) return e.node.name === '' ? null : fail('FDT_ERR_BADVALUE', `the root node must have an empty name, not "${e.node.name}"`);
-  if (e.node.name === '' || e.node.name.includes('/')) return fail('FDT_ERR_BADVALUE', `bad node name "${e.node.name}" at ${e.path()}`);
+  if (e.depth === 0)
+    return e.node.name === ''
+      ? null
+      : fail('FDT_ERR_BADVALUE', `the root node must have an empty name, not "${e.node.name}"`);
+  if (e.node.name === '' || e.node.name.includes('/'))
+    return fail('FDT_ERR_BADVALUE', `bad node name "${e.node.name}" at ${e.path()}`);
   return checkName(e.node.name, 'node name', e.path);
 }
 
@@ -312,13 +320,17 @@ function encodeStruct(root: FdtNode, strings: StringTable): { ok: true; bytes: U
 
 function checkOptions(opts: FdtEncodeOptions): FdtError | null {
   const { capacity, bootCpuid = 0, memReserve = [] } = opts;
-  if (capacity !== undefined && !(Number.isSafeInteger(capacity) && capacity >= 0)) return fail('FDT_ERR_BADVALUE', `capacity ${capacity} is not a byte count`);
-  if (!(Number.isInteger(bootCpuid) && bootCpuid >= 0 && bootCpuid <= U32_MAX)) return fail('FDT_ERR_BADVALUE', `boot cpuid ${bootCpuid} is not a u32`);
+  if (capacity !== undefined && !(Number.isSafeInteger(capacity) && capacity >= 0))
+    return fail('FDT_ERR_BADVALUE', `capacity ${capacity} is not a byte count`);
+  if (!(Number.isInteger(bootCpuid) && bootCpuid >= 0 && bootCpuid <= U32_MAX))
+    return fail('FDT_ERR_BADVALUE', `boot cpuid ${bootCpuid} is not a u32`);
   for (const [i, [addr, size]] of memReserve.entries()) {
     const inRange = (v: bigint): boolean => v >= 0n && v <= U64_MAX;
-    if (!inRange(addr) || !inRange(size)) return fail('FDT_ERR_BADVALUE', `memreserve entry ${i} (${addr}, ${size}) is not a pair of u64`);
+    if (!inRange(addr) || !inRange(size))
+      return fail('FDT_ERR_BADVALUE', `memreserve entry ${i} (${addr}, ${size}) is not a pair of u64`);
     // libfdt and dtc end the block at the first size 0, so such an entry would hide the rest.
-    if (size === 0n) return fail('FDT_ERR_BADVALUE', `memreserve entry ${i} has size 0, which reads back as the terminator`);
+    if (size === 0n)
+      return fail('FDT_ERR_BADVALUE', `memreserve entry ${i} has size 0, which reads back as the terminator`);
   }
   return null;
 }
@@ -331,7 +343,10 @@ function checkOptions(opts: FdtEncodeOptions): FdtError | null {
 export function encodeFdt(root: FdtNode, opts: FdtEncodeOptions = {}): FdtEncodeResult {
   const badOpts = checkOptions(opts);
   if (badOpts) return badOpts;
-  const strings = new StringTable(opts.strings ?? 'append', opts.strings === 'sequential-write' ? undefined : opts.existingStrings);
+  const strings = new StringTable(
+    opts.strings ?? 'append',
+    opts.strings === 'sequential-write' ? undefined : opts.existingStrings,
+  );
   const struct = encodeStruct(root, strings);
   if (!struct.ok) return struct;
   const stringBytes = strings.result();
@@ -345,10 +360,22 @@ export function encodeFdt(root: FdtNode, opts: FdtEncodeOptions = {}): FdtEncode
   if (opts.capacity !== undefined && totalsize > opts.capacity) {
     return fail('FDT_ERR_NOSPACE', `the tree needs ${totalsize} bytes but only ${opts.capacity} are available`);
   }
-  if (totalsize > U32_MAX) return fail('FDT_ERR_NOSPACE', `the tree needs ${totalsize} bytes, more than a u32 totalsize can say`);
+  if (totalsize > U32_MAX)
+    return fail('FDT_ERR_NOSPACE', `the tree needs ${totalsize} bytes, more than a u32 totalsize can say`);
 
   const out = new ByteSink();
-  for (const field of [FDT_MAGIC, totalsize, offDtStruct, offDtStrings, offMemRsvmap, FDT_VERSION, FDT_LAST_COMP_VERSION, opts.bootCpuid ?? 0, stringBytes.length, struct.bytes.length]) {
+  for (const field of [
+    FDT_MAGIC,
+    totalsize,
+    offDtStruct,
+    offDtStrings,
+    offMemRsvmap,
+    FDT_VERSION,
+    FDT_LAST_COMP_VERSION,
+    opts.bootCpuid ?? 0,
+    stringBytes.length,
+    struct.bytes.length,
+  ]) {
     out.u32(field);
   }
   out.bytes(new Uint8Array(offMemRsvmap - HEADER_SIZE_V17));
@@ -390,7 +417,7 @@ function decodeName(bytes: Uint8Array): string {
 }
 
 function isWellFormedUtf8(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const c = b[i]!;
     const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
     if (n < 0 || i + n >= b.length) return false;
@@ -401,7 +428,8 @@ function isWellFormedUtf8(b: Uint8Array): boolean {
       cp = (cp << 6) | (cc & 0x3f);
     }
     // Overlong forms, surrogates and values past U+10FFFF.
-    if ((n === 2 && cp < 0x800) || (n === 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    if ((n === 2 && cp < 0x800) || (n === 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
     i += n + 1;
   }
   return true;
@@ -409,17 +437,24 @@ function isWellFormedUtf8(b: Uint8Array): boolean {
 
 function checkHeader(blob: Blob): { ok: true; header: FdtHeader } | FdtError {
   const len = blob.bytes.length;
-  if (len < 4) return fail('FDT_ERR_TRUNCATED', len === 0 ? 'empty: 0 bytes' : `only ${len} bytes, too short for an FDT header`);
+  if (len < 4)
+    return fail('FDT_ERR_TRUNCATED', len === 0 ? 'empty: 0 bytes' : `only ${len} bytes, too short for an FDT header`);
   const magic = blob.u32(0);
-  if (magic !== FDT_MAGIC) return fail('FDT_ERR_BADMAGIC', `bad magic ${hex(magic)} ${at(0)} (expected ${hex(FDT_MAGIC)})`, 0);
+  if (magic !== FDT_MAGIC)
+    return fail('FDT_ERR_BADMAGIC', `bad magic ${hex(magic)} ${at(0)} (expected ${hex(FDT_MAGIC)})`, 0);
   if (len < HEADER_SIZE_V1) return fail('FDT_ERR_TRUNCATED', `only ${len} bytes, too short for an FDT header`);
   const version = blob.u32(20);
   const lastCompVersion = blob.u32(24);
   if (version < FDT_FIRST_SUPPORTED_VERSION || lastCompVersion > FDT_VERSION || version < lastCompVersion) {
-    return fail('FDT_ERR_BADVERSION', `unsupported version ${version} ${at(20)} (last compatible ${lastCompVersion}); this reader handles 16 and 17`, 20);
+    return fail(
+      'FDT_ERR_BADVERSION',
+      `unsupported version ${version} ${at(20)} (last compatible ${lastCompVersion}); this reader handles 16 and 17`,
+      20,
+    );
   }
   const hdrsize = version >= 17 ? HEADER_SIZE_V17 : HEADER_SIZE_V16;
-  if (len < hdrsize) return fail('FDT_ERR_TRUNCATED', `only ${len} bytes, too short for a ${hdrsize}-byte v${version} header`);
+  if (len < hdrsize)
+    return fail('FDT_ERR_TRUNCATED', `only ${len} bytes, too short for a ${hdrsize}-byte v${version} header`);
   const totalsize = blob.u32(4);
   const header: FdtHeader = {
     magic,
@@ -438,8 +473,14 @@ function checkHeader(blob: Blob): { ok: true; header: FdtHeader } | FdtError {
 
 /** libfdt's fdt_check_header(): every block lies between the header and totalsize. */
 function checkLayout(h: FdtHeader, hdrsize: number, len: number): { ok: true; header: FdtHeader } | FdtError {
-  if (h.totalsize < hdrsize || h.totalsize > 0x7fff_ffff) return fail('FDT_ERR_TRUNCATED', `totalsize ${h.totalsize} ${at(4)} is impossible`, 4);
-  if (h.totalsize > len) return fail('FDT_ERR_TRUNCATED', `truncated: totalsize ${at(4)} is ${h.totalsize} bytes but only ${len} are present`, 4);
+  if (h.totalsize < hdrsize || h.totalsize > 0x7fff_ffff)
+    return fail('FDT_ERR_TRUNCATED', `totalsize ${h.totalsize} ${at(4)} is impossible`, 4);
+  if (h.totalsize > len)
+    return fail(
+      'FDT_ERR_TRUNCATED',
+      `truncated: totalsize ${at(4)} is ${h.totalsize} bytes but only ${len} are present`,
+      4,
+    );
   const blocks: Array<[string, number, number, number]> = [
     ['memory reservation block', h.offMemRsvmap, 0, 16],
     ['structure block', h.offDtStruct, h.sizeDtStruct, 8],
@@ -447,11 +488,21 @@ function checkLayout(h: FdtHeader, hdrsize: number, len: number): { ok: true; he
   ];
   for (const [what, off, size, field] of blocks) {
     if (off < hdrsize || off + size > h.totalsize) {
-      return fail('FDT_ERR_TRUNCATED', `${what} [${hex(off)}, ${hex(off + size)}) (header field ${at(field)}) lies outside the blob: header ${hdrsize} bytes, totalsize ${h.totalsize}`, field);
+      return fail(
+        'FDT_ERR_TRUNCATED',
+        `${what} [${hex(off)}, ${hex(off + size)}) (header field ${at(field)}) lies outside the blob: header ${hdrsize} bytes, totalsize ${h.totalsize}`,
+        field,
+      );
     }
   }
-  if (h.offMemRsvmap % 8 !== 0) return fail('FDT_ERR_ALIGNMENT', `memory reservation block ${at(h.offMemRsvmap)} is not 8-byte aligned`, h.offMemRsvmap);
-  if (h.offDtStruct % 4 !== 0) return fail('FDT_ERR_ALIGNMENT', `structure block ${at(h.offDtStruct)} is not 4-byte aligned`, h.offDtStruct);
+  if (h.offMemRsvmap % 8 !== 0)
+    return fail(
+      'FDT_ERR_ALIGNMENT',
+      `memory reservation block ${at(h.offMemRsvmap)} is not 8-byte aligned`,
+      h.offMemRsvmap,
+    );
+  if (h.offDtStruct % 4 !== 0)
+    return fail('FDT_ERR_ALIGNMENT', `structure block ${at(h.offDtStruct)} is not 4-byte aligned`, h.offDtStruct);
   return { ok: true, header: h };
 }
 
@@ -459,7 +510,12 @@ function checkLayout(h: FdtHeader, hdrsize: number, len: number): { ok: true; he
 function readMemReserve(blob: Blob, h: FdtHeader): { ok: true; entries: FdtMemReserve[] } | FdtError {
   const entries: FdtMemReserve[] = [];
   for (let off = h.offMemRsvmap; ; off += RSV_ENTRY_SIZE) {
-    if (off + RSV_ENTRY_SIZE > h.totalsize) return fail('FDT_ERR_TRUNCATED', `memory reservation entry ${at(off)} runs past totalsize: no terminating entry of size 0`, off);
+    if (off + RSV_ENTRY_SIZE > h.totalsize)
+      return fail(
+        'FDT_ERR_TRUNCATED',
+        `memory reservation entry ${at(off)} runs past totalsize: no terminating entry of size 0`,
+        off,
+      );
     const addr = blob.u64(off);
     const size = blob.u64(off + 8);
     if (size === 0n) return { ok: true, entries };
@@ -480,10 +536,18 @@ class StringsBlock {
     const hit = this.cache.get(nameoff);
     if (hit !== undefined) return hit;
     const size = this.h.sizeDtStrings;
-    if (nameoff >= size) return { error: 'FDT_ERR_BADOFFSET', message: `name offset ${hex(nameoff)} is outside the ${size}-byte strings block` };
+    if (nameoff >= size)
+      return {
+        error: 'FDT_ERR_BADOFFSET',
+        message: `name offset ${hex(nameoff)} is outside the ${size}-byte strings block`,
+      };
     const start = this.h.offDtStrings + nameoff;
     const end = this.blob.nul(start, this.h.offDtStrings + size);
-    if (end < 0) return { error: 'FDT_ERR_TRUNCATED', message: `name at strings offset ${hex(nameoff)} has no NUL before the end of the strings block` };
+    if (end < 0)
+      return {
+        error: 'FDT_ERR_TRUNCATED',
+        message: `name at strings offset ${hex(nameoff)} has no NUL before the end of the strings block`,
+      };
     const name = decodeName(this.blob.bytes.subarray(start, end));
     this.cache.set(nameoff, name);
     return name;
@@ -503,20 +567,40 @@ interface Walk {
   tokens?: FdtToken[];
 }
 
-const openPath = (w: Walk): string => (w.open.length <= 1 ? '/' : '/' + w.open.slice(1).map((n) => n.name).join('/'));
+const openPath = (w: Walk): string =>
+  w.open.length <= 1
+    ? '/'
+    : '/' +
+      w.open
+        .slice(1)
+        .map((n) => n.name)
+        .join('/');
 
 /** FDT_BEGIN_NODE at `off`; returns the offset of the next token. */
 function beginNode(w: Walk, off: number): number | FdtError {
   const nul = w.blob.nul(off + 4, w.end);
-  if (nul < 0) return fail('FDT_ERR_TRUNCATED', `node ${at(off)} in ${openPath(w)}: name has no NUL before the end of the structure block`, off);
+  if (nul < 0)
+    return fail(
+      'FDT_ERR_TRUNCATED',
+      `node ${at(off)} in ${openPath(w)}: name has no NUL before the end of the structure block`,
+      off,
+    );
   const node: FdtNode = { name: decodeName(w.blob.bytes.subarray(off + 4, nul)), props: [], children: [] };
   const parent = w.open[w.open.length - 1];
   if (parent) parent.children.push(node);
-  else if (node.name !== '') return fail('FDT_ERR_BADSTRUCTURE', `root node ${at(off)} has the name "${node.name}"; it must be empty`, off);
+  else if (node.name !== '')
+    return fail('FDT_ERR_BADSTRUCTURE', `root node ${at(off)} has the name "${node.name}"; it must be empty`, off);
   else w.root = node;
   w.open.push(node);
   const next = align(nul + 1, 4);
-  w.tokens?.push({ tag: FDT_BEGIN_NODE, offset: off, size: next - off, depth: w.open.length - 1, path: openPath(w), name: node.name });
+  w.tokens?.push({
+    tag: FDT_BEGIN_NODE,
+    offset: off,
+    size: next - off,
+    depth: w.open.length - 1,
+    path: openPath(w),
+    name: node.name,
+  });
   return next;
 }
 
@@ -524,14 +608,34 @@ function beginNode(w: Walk, off: number): number | FdtError {
 function prop(w: Walk, off: number): number | FdtError {
   const node = w.open[w.open.length - 1];
   if (!node) return fail('FDT_ERR_BADSTRUCTURE', `property ${at(off)} outside any node`, off);
-  if (off + 12 > w.end) return fail('FDT_ERR_TRUNCATED', `property ${at(off)} in ${openPath(w)}: header runs past the end of the structure block`, off);
+  if (off + 12 > w.end)
+    return fail(
+      'FDT_ERR_TRUNCATED',
+      `property ${at(off)} in ${openPath(w)}: header runs past the end of the structure block`,
+      off,
+    );
   const len = w.blob.u32(off + 4);
-  if (len > w.end - (off + 12)) return fail('FDT_ERR_TRUNCATED', `property ${at(off)} in ${openPath(w)} claims ${len} bytes, past the end of the structure block`, off);
+  if (len > w.end - (off + 12))
+    return fail(
+      'FDT_ERR_TRUNCATED',
+      `property ${at(off)} in ${openPath(w)} claims ${len} bytes, past the end of the structure block`,
+      off,
+    );
   const name = w.strings.at(w.blob.u32(off + 8));
   if (typeof name !== 'string') return fail(name.error, `property ${at(off)} in ${openPath(w)}: ${name.message}`, off);
   node.props.push({ name, value: w.blob.bytes.slice(off + 12, off + 12 + len) });
   const next = align(off + 12 + len, 4);
-  w.tokens?.push({ tag: FDT_PROP, offset: off, size: next - off, depth: w.open.length, path: openPath(w), name, nameoff: w.blob.u32(off + 8), valueOffset: off + 12, len });
+  w.tokens?.push({
+    tag: FDT_PROP,
+    offset: off,
+    size: next - off,
+    depth: w.open.length,
+    path: openPath(w),
+    name,
+    nameoff: w.blob.u32(off + 8),
+    valueOffset: off + 12,
+    len,
+  });
   return next;
 }
 
@@ -539,7 +643,12 @@ function prop(w: Walk, off: number): number | FdtError {
 function step(w: Walk, off: number): number | 'done' | FdtError {
   if (off + 4 > w.end) return fail('FDT_ERR_TRUNCATED', `structure block ends ${at(off)} without FDT_END`, off);
   const tag = w.blob.u32(off);
-  if (w.closed && tag !== FDT_END) return fail('FDT_ERR_BADSTRUCTURE', `token ${hex(tag)} ${at(off)} after the root node closed (a second root, or FDT_END missing)`, off);
+  if (w.closed && tag !== FDT_END)
+    return fail(
+      'FDT_ERR_BADSTRUCTURE',
+      `token ${hex(tag)} ${at(off)} after the root node closed (a second root, or FDT_END missing)`,
+      off,
+    );
   switch (tag) {
     case FDT_BEGIN_NODE:
       return beginNode(w, off);
@@ -555,7 +664,12 @@ function step(w: Walk, off: number): number | 'done' | FdtError {
       w.tokens?.push({ tag, offset: off, size: 4, depth: w.open.length, path: openPath(w) });
       return off + 4;
     case FDT_END:
-      if (w.open.length > 0) return fail('FDT_ERR_BADSTRUCTURE', `FDT_END ${at(off)} inside ${openPath(w)}: ${w.open.length} node(s) still open`, off);
+      if (w.open.length > 0)
+        return fail(
+          'FDT_ERR_BADSTRUCTURE',
+          `FDT_END ${at(off)} inside ${openPath(w)}: ${w.open.length} node(s) still open`,
+          off,
+        );
       if (!w.root) return fail('FDT_ERR_BADSTRUCTURE', `FDT_END ${at(off)} before any root node`, off);
       w.tokens?.push({ tag, offset: off, size: 4, depth: 0, path: '/' });
       return 'done';
@@ -566,8 +680,16 @@ function step(w: Walk, off: number): number | 'done' | FdtError {
 
 /** fdt_check_full()'s walk, building the tree as it goes. Each step advances ≥ 4 bytes, so it ends. */
 function readStruct(blob: Blob, h: FdtHeader, tokens?: FdtToken[]): { ok: true; root: FdtNode } | FdtError {
-  const w: Walk = { blob, strings: new StringsBlock(blob, h), end: h.offDtStruct + h.sizeDtStruct, open: [], root: null, closed: false, ...(tokens ? { tokens } : {}) };
-  for (let off = h.offDtStruct; ; ) {
+  const w: Walk = {
+    blob,
+    strings: new StringsBlock(blob, h),
+    end: h.offDtStruct + h.sizeDtStruct,
+    open: [],
+    root: null,
+    closed: false,
+    ...(tokens ? { tokens } : {}),
+  };
+  for (let off = h.offDtStruct; ;) {
     const next = step(w, off);
     if (next === 'done') return { ok: true, root: w.root! };
     if (typeof next !== 'number') return next;
@@ -599,8 +721,16 @@ export function decodeFdt(bytes: Uint8Array): FdtDecodeResult {
 
 /** struct fdt_header's be32 fields in blob order (libfdt.h); a v16 header lacks the last. */
 export const FDT_HEADER_FIELDS = [
-  'magic', 'totalsize', 'off_dt_struct', 'off_dt_strings', 'off_mem_rsvmap', 'version', 'last_comp_version', 'boot_cpuid_phys',
-  'size_dt_strings', 'size_dt_struct',
+  'magic',
+  'totalsize',
+  'off_dt_struct',
+  'off_dt_strings',
+  'off_mem_rsvmap',
+  'version',
+  'last_comp_version',
+  'boot_cpuid_phys',
+  'size_dt_strings',
+  'size_dt_struct',
 ] as const;
 
 /** One structure-block token as it lies in the blob. */
@@ -651,7 +781,7 @@ export function decodeFdtLayout(bytes: Uint8Array): FdtLayout {
     if (entry.size === 0n) break;
   }
   const stringsEnd = h.offDtStrings + h.sizeDtStrings;
-  for (let off = h.offDtStrings; off < stringsEnd; ) {
+  for (let off = h.offDtStrings; off < stringsEnd;) {
     const nul = blob.nul(off, stringsEnd);
     const end = nul < 0 ? stringsEnd : nul;
     out.strings.push({ offset: off, text: decodeName(bytes.subarray(off, end)), terminated: nul >= 0 });
@@ -673,7 +803,8 @@ export function fdtString(s: string): Uint8Array {
 
 /** A string list ("a", "b"): each string NUL-terminated, back to back. */
 export function fdtStringList(list: readonly string[]): Uint8Array {
-  for (const s of list) if (s.includes('\0')) throw new RangeError(`FDT string "${s.replace(/\0/g, '\\0')}" contains NUL`);
+  for (const s of list)
+    if (s.includes('\0')) throw new RangeError(`FDT string "${s.replace(/\0/g, '\\0')}" contains NUL`);
   return utf8Encode(list.map((s) => s + '\0').join(''));
 }
 
@@ -712,7 +843,7 @@ export function readU32be(value: Uint8Array, index = 0): number | null {
 export function readStringList(value: Uint8Array): string[] | null {
   if (value.length === 0 || value[value.length - 1] !== 0) return null;
   const out: string[] = [];
-  for (let start = 0; start < value.length; ) {
+  for (let start = 0; start < value.length;) {
     const end = value.indexOf(0, start);
     out.push(decodeName(value.subarray(start, end)));
     start = end + 1;
@@ -756,7 +887,7 @@ export function fdtCheckCompatible(node: FdtNode, compatible: string): 0 | 1 | -
   const value = getProp(node, 'compatible');
   if (!value) return -FDT_ERRNO.FDT_ERR_NOTFOUND as -1;
   const wanted = utf8Encode(compatible + '\0');
-  for (let start = 0; start < value.length; ) {
+  for (let start = 0; start < value.length;) {
     const end = value.indexOf(0, start);
     if (end < 0) break;
     if (end + 1 - start === wanted.length && wanted.every((b, i) => value[start + i] === b)) return 0;

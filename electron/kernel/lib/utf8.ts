@@ -18,7 +18,7 @@ export function utf8Encode(s: string): Uint8Array {
 
 export function utf8Decode(b: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const c = b[i]!;
     let cp: number;
     if (c < 0x80) {

@@ -28,10 +28,28 @@
  */
 import { PAGE_SIZE, hex } from '../../../shared/units';
 import {
-  LIVEUPDATE_IOCTL_SIZES, LIVEUPDATE_SESSION_NAME_LENGTH, type LiveupdateIoctl, LUO_FDT_COMPATIBLE, LUO_FDT_KHO_ENTRY_NAME, LUO_FDT_LIVEUPDATE_NUM, LUO_FDT_SESSION_COMPATIBLE,
-  LUO_FDT_SESSION_HEADER, LUO_FDT_SESSION_NODE_NAME, LUO_FDT_SIZE, LUO_FILE_MAX, LUO_FILE_PGCNT, LUO_FILE_SER_SIZE,
-  LUO_SESSION_HEADER_SER_SIZE, LUO_SESSION_MAX, LUO_SESSION_PGCNT, LUO_SESSION_SER_SIZE,
-  decodeFileSer, decodeSessionSer, encodeFileSer, encodeSessionSer, luoFdt,
+  LIVEUPDATE_IOCTL_SIZES,
+  LIVEUPDATE_SESSION_NAME_LENGTH,
+  type LiveupdateIoctl,
+  LUO_FDT_COMPATIBLE,
+  LUO_FDT_KHO_ENTRY_NAME,
+  LUO_FDT_LIVEUPDATE_NUM,
+  LUO_FDT_SESSION_COMPATIBLE,
+  LUO_FDT_SESSION_HEADER,
+  LUO_FDT_SESSION_NODE_NAME,
+  LUO_FDT_SIZE,
+  LUO_FILE_MAX,
+  LUO_FILE_PGCNT,
+  LUO_FILE_SER_SIZE,
+  LUO_SESSION_HEADER_SER_SIZE,
+  LUO_SESSION_MAX,
+  LUO_SESSION_PGCNT,
+  LUO_SESSION_SER_SIZE,
+  decodeFileSer,
+  decodeSessionSer,
+  encodeFileSer,
+  encodeSessionSer,
+  luoFdt,
 } from '../abi/luo-v1';
 import { getU64, putU64 } from '../abi/bytes';
 import { type ErrnoName, type KernelError, isErr, kerr } from '../lib/errno';
@@ -137,22 +155,32 @@ export class Luo {
     if (phys < 0 || phys + LUO_FDT_SIZE > k.ctx.layout.maxPfn * PAGE_SIZE) {
       // A real kernel would fault on phys_to_virt() of this address; the simulator stops here instead.
       k.log.err('kho-lab', `the LUO FDT address ${hex(phys)} is outside RAM`);
-      return fail(`FDT '${LUO_FDT_KHO_ENTRY_NAME}' is incompatible with '${LUO_FDT_COMPATIBLE}' [-${FDT_ERRNO.FDT_ERR_TRUNCATED}]`);
+      return fail(
+        `FDT '${LUO_FDT_KHO_ENTRY_NAME}' is incompatible with '${LUO_FDT_COMPATIBLE}' [-${FDT_ERRNO.FDT_ERR_TRUNCATED}]`,
+      );
     }
     const d = decodeFdt(k.ram.read(phys, LUO_FDT_SIZE));
     // fdt_node_check_compatible() on a blob that does not parse returns libfdt's error.
     const compat = d.ok ? fdtCheckCompatible(d.root, LUO_FDT_COMPATIBLE) : -FDT_ERRNO[d.error];
-    if (!d.ok || compat !== 0) return fail(`FDT '${LUO_FDT_KHO_ENTRY_NAME}' is incompatible with '${LUO_FDT_COMPATIBLE}' [${compat}]`);
+    if (!d.ok || compat !== 0)
+      return fail(`FDT '${LUO_FDT_KHO_ENTRY_NAME}' is incompatible with '${LUO_FDT_COMPATIBLE}' [${compat}]`);
     const num = getProp(d.root, LUO_FDT_LIVEUPDATE_NUM);
     // fdt_getprop() leaves the length at -FDT_ERR_NOTFOUND when the property is missing.
-    if (!num || num.length !== 8) return fail(`Unable to get live update number '${LUO_FDT_LIVEUPDATE_NUM}' [${num ? num.length : -FDT_ERRNO.FDT_ERR_NOTFOUND}]`);
+    if (!num || num.length !== 8)
+      return fail(
+        `Unable to get live update number '${LUO_FDT_LIVEUPDATE_NUM}' [${num ? num.length : -FDT_ERRNO.FDT_ERR_NOTFOUND}]`,
+      );
     const liveupdateNumber = readU64le(num)!;
     k.log.info('luo', `Retrieved live update data, liveupdate number: ${liveupdateNumber}`);
     const node = d.root.children.find((c) => c.name === LUO_FDT_SESSION_NODE_NAME);
     if (!node) return fail(`Unable to get session node: [${LUO_FDT_SESSION_NODE_NAME}]`);
-    if (fdtCheckCompatible(node, LUO_FDT_SESSION_COMPATIBLE) !== 0) return fail(`Session node incompatible [${LUO_FDT_SESSION_COMPATIBLE}]`);
+    if (fdtCheckCompatible(node, LUO_FDT_SESSION_COMPATIBLE) !== 0)
+      return fail(`Session node incompatible [${LUO_FDT_SESSION_COMPATIBLE}]`);
     const head = getProp(node, LUO_FDT_SESSION_HEADER);
-    if (!head || head.length !== 8) return fail(`Unable to get session header '${LUO_FDT_SESSION_HEADER}' [${head ? head.length : -FDT_ERRNO.FDT_ERR_NOTFOUND}]`);
+    if (!head || head.length !== 8)
+      return fail(
+        `Unable to get session header '${LUO_FDT_SESSION_HEADER}' [${head ? head.length : -FDT_ERRNO.FDT_ERR_NOTFOUND}]`,
+      );
     return { liveupdateNumber, headerPhys: Number(readU64le(head)!) };
   }
 
@@ -169,7 +197,10 @@ export class Luo {
     }
     let format = opts.memfdFormat ?? MEMFD_FORMATS[0]!.compatible;
     if (!MEMFD_FORMATS.some((f) => f.compatible === format)) {
-      k.log.warn('kho-lab', `luo.memfd_format=${format}: no such format (${MEMFD_FORMATS.map((f) => f.compatible).join(', ')}); using ${MEMFD_FORMATS[0]!.compatible}`);
+      k.log.warn(
+        'kho-lab',
+        `luo.memfd_format=${format}: no such format (${MEMFD_FORMATS.map((f) => f.compatible).join(', ')}); using ${MEMFD_FORMATS[0]!.compatible}`,
+      );
       format = MEMFD_FORMATS[0]!.compatible;
     }
     luo.memfdPolicy.format = format;
@@ -202,7 +233,10 @@ export class Luo {
     if (isErr(block)) return block;
     this.fdtPhys = fdt;
     this.sessionBlockPhys = block;
-    const enc = encodeFdt(luoFdt(this.liveupdateNumber, block), { capacity: LUO_FDT_SIZE, strings: 'sequential-write' });
+    const enc = encodeFdt(luoFdt(this.liveupdateNumber, block), {
+      capacity: LUO_FDT_SIZE,
+      strings: 'sequential-write',
+    });
     if (!enc.ok) return kerr('ENOMEM', enc.message);
     this.k.ram.write(fdt, enc.bytes);
     return kho.addSubtree(LUO_FDT_KHO_ENTRY_NAME, fdt);
@@ -210,7 +244,8 @@ export class Luo {
 
   /** liveupdate_register_file_handler(). */
   registerFileHandler(h: LiveupdateFileHandler): KernelError | null {
-    if (this.outgoing.length || this.incoming.length) return kerr('EBUSY', 'sessions exist: handlers register only while LUO is quiescent');
+    if (this.outgoing.length || this.incoming.length)
+      return kerr('EBUSY', 'sessions exist: handlers register only while LUO is quiescent');
     if (this.handlers.has(h.compatible)) return kerr('EEXIST', `a handler for ${h.compatible} is registered`);
     this.handlers.set(h.compatible, h);
     return null;
@@ -224,7 +259,8 @@ export class Luo {
       this.deserialized = e ? 'eio' : 'ok';
       if (e) this.log.err('kho-lab', `LUO: deserialization of the incoming sessions failed: ${e.errno} (${e.reason})`);
     }
-    if (this.deserialized === 'eio') return kerr('EIO', 'the incoming sessions could not be deserialized (sticky until the next reboot)');
+    if (this.deserialized === 'eio')
+      return kerr('EIO', 'the incoming sessions could not be deserialized (sticky until the next reboot)');
     this.devOpen = true;
     return null;
   }
@@ -251,7 +287,9 @@ export class Luo {
       return kerr('EINVAL', `session header count ${count} exceeds ${LUO_SESSION_MAX}`);
     }
     for (let i = 0; i < count; i++) {
-      const ser = decodeSessionSer(ram.read(head + LUO_SESSION_HEADER_SER_SIZE + i * LUO_SESSION_SER_SIZE, LUO_SESSION_SER_SIZE));
+      const ser = decodeSessionSer(
+        ram.read(head + LUO_SESSION_HEADER_SER_SIZE + i * LUO_SESSION_SER_SIZE, LUO_SESSION_SER_SIZE),
+      );
       if (this.incoming.some((s) => s.name === ser.name)) {
         this.log.warn('luo', `Failed to insert session [${ser.name}] -EEXIST`);
         return kerr('EEXIST', `failed to insert session due to name conflict [${ser.name}]`);
@@ -274,7 +312,10 @@ export class Luo {
     }
     if (!(count <= LUO_FILE_MAX)) {
       // The kernel would read past the 2-page array; the simulator takes what fits.
-      this.log.err('kho-lab', `session [${session.name}]: file count ${count} exceeds the ${LUO_FILE_MAX} the array holds`);
+      this.log.err(
+        'kho-lab',
+        `session [${session.name}]: file count ${count} exceeds the ${LUO_FILE_MAX} the array holds`,
+      );
       count = LUO_FILE_MAX;
     }
     session.filesPhys = files;
@@ -285,10 +326,18 @@ export class Luo {
       const handler = this.handlers.get(f.compatible);
       if (!handler) {
         this.log.warn('luo', `No registered handler for compatible '${f.compatible}'`);
-        this.log.info('kho-lab', `session [${session.name}]: token ${tokenHex(f.token)} and the ${count - j - 1} file(s) after it are missing; luo_session_deserialize() ignores the -ENOENT`);
+        this.log.info(
+          'kho-lab',
+          `session [${session.name}]: token ${tokenHex(f.token)} and the ${count - j - 1} file(s) after it are missing; luo_session_deserialize() ignores the -ENOENT`,
+        );
         return;
       }
-      session.files.push({ token: f.token, compatible: f.compatible, handler, args: { handler, retrieved: false, file: null, serializedData: f.data, privateData: null } });
+      session.files.push({
+        token: f.token,
+        compatible: f.compatible,
+        handler,
+        args: { handler, retrieved: false, file: null, serializedData: f.data, privateData: null },
+      });
       session.lost--;
     }
   }
@@ -316,7 +365,8 @@ export class Luo {
     const min = LIVEUPDATE_IOCTL_SIZES[ioctl];
     const given = size ?? min;
     if (given < min) return kerr('EINVAL', `argument size ${given} is below the ${min}-byte struct`);
-    if (given > min && trailing !== 0) return kerr('E2BIG', `${given - min} byte(s) past the ${min}-byte struct are not zero`);
+    if (given > min && trailing !== 0)
+      return kerr('E2BIG', `${given - min} byte(s) past the ${min}-byte struct are not zero`);
     return null;
   }
 
@@ -326,7 +376,8 @@ export class Luo {
    */
   createSession(name: string): LuoSession | KernelError {
     name = sessionName(name);
-    if (this.outgoing.length >= LUO_SESSION_MAX) return kerr('ENOMEM', `the session block holds at most ${LUO_SESSION_MAX} sessions`);
+    if (this.outgoing.length >= LUO_SESSION_MAX)
+      return kerr('ENOMEM', `the session block holds at most ${LUO_SESSION_MAX} sessions`);
     if (this.outgoing.some((s) => s.name === name)) return kerr('EEXIST', `an outgoing session named "${name}" exists`);
     const s = new LuoSession(name, false);
     this.outgoing.push(s);
@@ -347,7 +398,8 @@ export class Luo {
   preserveFd(s: LuoSession, file: OpenFile | KernelError, token: bigint): KernelError | null {
     // No direction check in 6.19: an incoming session takes the file too (see the DOC above).
     if (s.fileByToken(token)) return kerr('EEXIST', `token ${tokenHex(token)} is already used in session "${s.name}"`);
-    if (s.files.length + s.lost >= LUO_FILE_MAX) return kerr('ENOSPC', `session "${s.name}" holds ${LUO_FILE_MAX} files`);
+    if (s.files.length + s.lost >= LUO_FILE_MAX)
+      return kerr('ENOSPC', `session "${s.name}" holds ${LUO_FILE_MAX} files`);
     if (isErr(file)) return file;
     const kho = this.k.khoOut!;
     if (!s.filesPhys) {
@@ -400,7 +452,9 @@ export class Luo {
    * from nothing — stay behind, leaked (memfd's finish and kho_restore_free() warn).
    */
   finish(s: LuoSession): KernelError | null {
-    for (const f of s.files) if (f.handler.canFinish && !f.handler.canFinish(f.args)) return kerr('EBUSY', `${f.compatible} token ${tokenHex(f.token)} cannot finish yet`);
+    for (const f of s.files)
+      if (f.handler.canFinish && !f.handler.canFinish(f.args))
+        return kerr('EBUSY', `${f.compatible} token ${tokenHex(f.token)} cannot finish yet`);
     for (const f of [...s.files].reverse()) {
       f.handler.finish(f.args);
       if (f.args.file?.kind === 'memfd') this.k.processes.putMemfd(f.args.file);
@@ -435,7 +489,10 @@ export class Luo {
     // luo_session_free() → luo_file_set_destroy(): WARN_ON(file_set->count) for files never deserialized.
     if (s.lost) {
       this.k.warn('kernel/liveupdate/luo_file.c', 'luo_file_set_destroy');
-      this.log.info('kho-lab', `session [${s.name}] freed with a count of ${s.lost}: those files were never deserialized; their memory stays preserved, leaked`);
+      this.log.info(
+        'kho-lab',
+        `session [${s.name}] freed with a count of ${s.lost}: those files were never deserialized; their memory stays preserved, leaked`,
+      );
     }
     this.incoming.splice(this.incoming.indexOf(s), 1);
   }
@@ -464,10 +521,18 @@ export class Luo {
     this.outgoing.forEach((s, i) => {
       if (s.filesPhys) {
         const files = new Uint8Array(LUO_FILE_PGCNT * PAGE_SIZE);
-        s.files.forEach((f, j) => files.set(encodeFileSer({ compatible: f.compatible, data: f.args.serializedData, token: f.token }), j * LUO_FILE_SER_SIZE));
+        s.files.forEach((f, j) =>
+          files.set(
+            encodeFileSer({ compatible: f.compatible, data: f.args.serializedData, token: f.token }),
+            j * LUO_FILE_SER_SIZE,
+          ),
+        );
         ram.write(s.filesPhys, files);
       }
-      block.set(encodeSessionSer({ name: s.name, files: s.files.length ? s.filesPhys : 0, count: s.files.length }), LUO_SESSION_HEADER_SER_SIZE + i * LUO_SESSION_SER_SIZE);
+      block.set(
+        encodeSessionSer({ name: s.name, files: s.files.length ? s.filesPhys : 0, count: s.files.length }),
+        LUO_SESSION_HEADER_SER_SIZE + i * LUO_SESSION_SER_SIZE,
+      );
     });
     ram.write(this.sessionBlockPhys, block);
     const e = this.k.khoOut!.finalize();
@@ -490,8 +555,16 @@ export class Luo {
       const inject = this.failNextFreeze;
       const injected = inject && (inject.token === null || inject.token === f.token);
       if (injected) this.failNextFreeze = null;
-      if (injected) this.log.info('kho-lab', `injected freeze failure: ${inject.errno} for token ${tokenHex(f.token)} (luo_fail_next_freeze)`);
-      const e = injected ? kerr(inject.errno, 'injected freeze failure (simulator fault injection)') : f.handler.freeze ? f.handler.freeze(f.args) : null;
+      if (injected)
+        this.log.info(
+          'kho-lab',
+          `injected freeze failure: ${inject.errno} for token ${tokenHex(f.token)} (luo_fail_next_freeze)`,
+        );
+      const e = injected
+        ? kerr(inject.errno, 'injected freeze failure (simulator fault injection)')
+        : f.handler.freeze
+          ? f.handler.freeze(f.args)
+          : null;
       if (e) {
         this.log.warn('luo', `Freeze failed for token[${tokenHex(f.token)}] handler[${f.compatible}] err[-${e.errno}]`);
         for (const g of s.files.slice(0, i)) this.unfreezeFile(s, g);

@@ -22,7 +22,14 @@ import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_CMA, MIGRATE_UNMOVABLE, PG } from '../mm/page-flags';
 import type { MemfdFile, OpenFile } from '../proc';
 import type { LiveupdateFileHandler, LuoFileOpArgs } from './file-handler';
-import { type DecodedMemfd, FOLIO_DIRTY, FOLIO_UPTODATE, FolioList, type MemfdFormat, type MetaBlock } from './memfd/format';
+import {
+  type DecodedMemfd,
+  FOLIO_DIRTY,
+  FOLIO_UPTODATE,
+  FolioList,
+  type MemfdFormat,
+  type MetaBlock,
+} from './memfd/format';
 
 /** What preserve keeps for unpreserve (never crosses the kexec). */
 interface MemfdPrivate {
@@ -91,7 +98,10 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     priv.state = r.state;
     args.serializedData = r.data;
     args.privateData = priv;
-    k.log.info('kho-lab', `memfd_luo: preserved ino ${inode.ino} as ${this.compatible}: ${inode.size} bytes in ${folios.length} folios, data at ${hex(r.data)}`);
+    k.log.info(
+      'kho-lab',
+      `memfd_luo: preserved ino ${inode.ino} as ${this.compatible}: ${inode.size} bytes in ${folios.length} folios, data at ${hex(r.data)}`,
+    );
     return null;
   }
 
@@ -147,7 +157,11 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       folios.pfn[f] = pfn;
       moved++;
     }
-    if (moved) k.log.info('kho-lab', `memfd_pin_folios: migrated ${moved} folio(s) of ino ${inode.ino} out of CMA before pinning`);
+    if (moved)
+      k.log.info(
+        'kho-lab',
+        `memfd_pin_folios: migrated ${moved} folio(s) of ino ${inode.ino} out of CMA before pinning`,
+      );
     return null;
   }
 
@@ -171,7 +185,10 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
   unpreserve(args: LuoFileOpArgs): void {
     const priv = args.privateData as MemfdPrivate;
     if (!args.serializedData && this.k.warnOnce('mm/memfd_luo.c', 'memfd_luo_unpreserve')) {
-      this.k.log.info('kho-lab', `memfd ino ${priv.file.inode.ino}: unpreserve skipped (serialized_data is 0): ${priv.count} folio(s) stay pinned and preserved, leaked`);
+      this.k.log.info(
+        'kho-lab',
+        `memfd ino ${priv.file.inode.ino}: unpreserve skipped (serialized_data is 0): ${priv.count} folio(s) stay pinned and preserved, leaked`,
+      );
       return;
     }
     this.format.unserialize(this.k, args.serializedData, priv.state);
@@ -181,7 +198,8 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
 
   /** memfd_luo_freeze(): only f_pos can have changed since preserve; no serialized data is WARN + EINVAL. */
   freeze(args: LuoFileOpArgs): KernelError | null {
-    if (!args.serializedData && this.k.warnOnce('mm/memfd_luo.c', 'memfd_luo_freeze')) return kerr('EINVAL', 'memfd_luo_freeze: no serialized data');
+    if (!args.serializedData && this.k.warnOnce('mm/memfd_luo.c', 'memfd_luo_freeze'))
+      return kerr('EINVAL', 'memfd_luo_freeze: no serialized data');
     return this.format.setPos(this.k, args.serializedData, (args.file as MemfdFile).pos);
   }
 
@@ -215,7 +233,9 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
   }
 
   private restoreBlock(khoIn: NonNullable<Kernel['khoIn']>, b: MetaBlock): number | null {
-    return b.as === 'folio' ? khoIn.restoreFolio(b.pfn * PAGE_SIZE, b.what) : khoIn.restorePages(b.pfn * PAGE_SIZE, 2 ** b.order, b.what);
+    return b.as === 'folio'
+      ? khoIn.restoreFolio(b.pfn * PAGE_SIZE, b.what)
+      : khoIn.restorePages(b.pfn * PAGE_SIZE, 2 ** b.order, b.what);
   }
 
   /** kho_restore_free() of the serialized data (the first metadata block). */
@@ -252,7 +272,8 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       const flags = folios.flags[i]!;
       if (n === 1) p.owner[pfn] = inode.ownerId;
       else p.owner.fill(inode.ownerId, pfn, pfn + n);
-      p.flags[pfn]! |= PG.lru | PG.swapbacked | (flags & FOLIO_UPTODATE ? PG.uptodate : 0) | (flags & FOLIO_DIRTY ? PG.dirty : 0);
+      p.flags[pfn]! |=
+        PG.lru | PG.swapbacked | (flags & FOLIO_UPTODATE ? PG.uptodate : 0) | (flags & FOLIO_DIRTY ? PG.dirty : 0);
       const index = folios.index[i]!;
       for (let j = 0; j < n; j++) inode.pages.set(index + j, pfn + j);
     }
@@ -261,14 +282,18 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     inode.size = d.size;
     inode.refs = 1; // LUO's reference; RETRIEVE_FD installs the fd's
     args.file = { kind: 'memfd', inode, pos: d.pos };
-    k.log.info('kho-lab', `memfd_luo: retrieved ino ${inode.ino} from ${this.compatible}: ${d.size} bytes in ${d.folios.length} folios`);
+    k.log.info(
+      'kho-lab',
+      `memfd_luo: retrieved ino ${inode.ino} from ${this.compatible}: ${d.size} bytes in ${d.folios.length} folios`,
+    );
     return null;
   }
 
   private discardFolio(pfn: number): void {
     if (!pfn) return; // memfd_luo_discard_folios() skips pfn 0 too
     const got = this.k.khoIn?.restoreFolio(pfn * PAGE_SIZE, 'memfd_luo folios (discarded)');
-    if (got !== undefined && got !== null) this.k.buddy.freePages(got, this.k.pages.flags[got]! & PG.head ? this.k.pages.order[got]! : 0);
+    if (got !== undefined && got !== null)
+      this.k.buddy.freePages(got, this.k.pages.flags[got]! & PG.head ? this.k.pages.order[got]! : 0);
   }
 
   /** memfd_luo_finish(): nothing if retrieved; otherwise restore and drop every folio. */

@@ -33,7 +33,11 @@ const FALLBACKS: Record<Migratetype, Migratetype[]> = {
 };
 
 /** One-type lists for takeSmallest(), allocated once: this is the allocation hot path. */
-const ONLY: Record<Migratetype, readonly Migratetype[]> = { [MIGRATE_UNMOVABLE]: [MIGRATE_UNMOVABLE], [MIGRATE_MOVABLE]: [MIGRATE_MOVABLE], [MIGRATE_CMA]: [MIGRATE_CMA] };
+const ONLY: Record<Migratetype, readonly Migratetype[]> = {
+  [MIGRATE_UNMOVABLE]: [MIGRATE_UNMOVABLE],
+  [MIGRATE_MOVABLE]: [MIGRATE_MOVABLE],
+  [MIGRATE_CMA]: [MIGRATE_CMA],
+};
 
 export const ALLOC_FAILED = -1;
 
@@ -169,7 +173,8 @@ export class BuddyAllocator {
     if (flags & PG.buddy || p.owner[pfn] === 0) return `Bad page state: pfn ${pfn} is already free`;
     if (flags & (PG.reserved | PG.hole)) return `Bad page state: pfn ${pfn} is reserved`;
     if (flags & PG.tail) return `Bad page state: pfn ${pfn} is a tail page`;
-    if (p.order[pfn] !== order) return `Bad page state: pfn ${pfn} was allocated at order ${p.order[pfn]}, freed at order ${order}`;
+    if (p.order[pfn] !== order)
+      return `Bad page state: pfn ${pfn} was allocated at order ${p.order[pfn]}, freed at order ${order}`;
     this.resetFreedPages(pfn, order);
     this.freeOne(zone, pfn, order);
     return null;
@@ -216,7 +221,8 @@ export class BuddyAllocator {
       const head = pageblock & ~((1 << o) - 1);
       if (!zone.contains(head) || !this.isFreeHead(head, o)) continue;
       this.delFromFreeList(zone, head, o, this.pages.migratetype(head));
-      for (let p = head; p < head + (1 << o); p += PAGEBLOCK_NR_PAGES) this.addToFreeList(zone, p, PAGEBLOCK_ORDER, this.pages.migratetype(p));
+      for (let p = head; p < head + (1 << o); p += PAGEBLOCK_NR_PAGES)
+        this.addToFreeList(zone, p, PAGEBLOCK_ORDER, this.pages.migratetype(p));
       return;
     }
   }
@@ -233,7 +239,7 @@ export class BuddyAllocator {
     if (zone) this.splitLargeBuddy(zone, start);
     this.pages.pageblockMigratetype[start >>> PAGEBLOCK_ORDER] = mt;
     if (!zone) return;
-    for (let p = start; p < start + PAGEBLOCK_NR_PAGES; ) {
+    for (let p = start; p < start + PAGEBLOCK_NR_PAGES;) {
       if (this.pages.flags[p]! & PG.buddy && zone.contains(p)) {
         const o = this.pages.order[p]!;
         this.delFromFreeList(zone, p, o, old);
@@ -247,7 +253,7 @@ export class BuddyAllocator {
   private freePagesInPageblock(pfn: number): number {
     const start = pfn & ~(PAGEBLOCK_NR_PAGES - 1);
     let free = 0;
-    for (let p = start; p < start + PAGEBLOCK_NR_PAGES; ) {
+    for (let p = start; p < start + PAGEBLOCK_NR_PAGES;) {
       if (this.pages.flags[p]! & PG.buddy) {
         free += 1 << this.pages.order[p]!;
         p += 1 << this.pages.order[p]!;
@@ -269,7 +275,8 @@ export class BuddyAllocator {
         if (o >= PAGEBLOCK_ORDER) {
           // The whole block changes type: move it as one to the new list.
           this.delFromFreeList(zone, pfn, o, fmt);
-          for (let p = pfn; p < pfn + (1 << o); p += PAGEBLOCK_NR_PAGES) this.pages.pageblockMigratetype[p >>> PAGEBLOCK_ORDER] = startMt;
+          for (let p = pfn; p < pfn + (1 << o); p += PAGEBLOCK_NR_PAGES)
+            this.pages.pageblockMigratetype[p >>> PAGEBLOCK_ORDER] = startMt;
           this.addToFreeList(zone, pfn, o, startMt);
           this.pages.paintFree(pfn, 1 << o);
         } else if (this.freePagesInPageblock(pfn) >= PAGEBLOCK_NR_PAGES / 2) {
@@ -348,7 +355,9 @@ export class BuddyAllocator {
   /** /proc/buddyinfo: free blocks per order, all zones and types. */
   freeBlocksByOrder(): number[] {
     const out = new Array<number>(NR_PAGE_ORDERS).fill(0);
-    for (const z of this.zones) for (let o = 0; o < NR_PAGE_ORDERS; o++) for (let mt = 0; mt < MIGRATE_TYPES; mt++) out[o]! += z.nrFree[o * MIGRATE_TYPES + mt]!;
+    for (const z of this.zones)
+      for (let o = 0; o < NR_PAGE_ORDERS; o++)
+        for (let mt = 0; mt < MIGRATE_TYPES; mt++) out[o]! += z.nrFree[o * MIGRATE_TYPES + mt]!;
     return out;
   }
 

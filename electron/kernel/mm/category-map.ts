@@ -63,8 +63,10 @@ export class CategoryMap {
       const e = i >>> SUMMARY_SHIFT;
       const prev = level[e]!;
       let m: number;
-      if (newChild >= prev) m = newChild; // the maximum can only have risen
-      else if (oldChild < prev) return; // the maximum was another child and still is
+      if (newChild >= prev)
+        m = newChild; // the maximum can only have risen
+      else if (oldChild < prev)
+        return; // the maximum was another child and still is
       else {
         m = 0;
         const from = e << SUMMARY_SHIFT;

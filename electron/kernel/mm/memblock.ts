@@ -32,7 +32,9 @@ export interface MemblockRegion {
 
 export function memblockFlagNames(flags: number): string[] {
   if (flags === 0) return ['NONE'];
-  return Object.entries(MEMBLOCK).filter(([, bit]) => bit !== 0 && (flags & bit) === bit).map(([name]) => name);
+  return Object.entries(MEMBLOCK)
+    .filter(([, bit]) => bit !== 0 && (flags & bit) === bit)
+    .map(([name]) => name);
 }
 
 /** One of memblock's two region arrays. */
@@ -221,7 +223,14 @@ export class Memblock {
    * memblock_alloc_range_nid(): finds and reserves (RSRV_KERN) a range; falls back to any node
    * unless `exactNid`. Returns the physical address, or -1 when nothing fits (the kernel returns 0).
    */
-  allocRange(size: number, align: number, start: number, end: number, nid: number = NUMA_NO_NODE, exactNid = false): number {
+  allocRange(
+    size: number,
+    align: number,
+    start: number,
+    end: number,
+    nid: number = NUMA_NO_NODE,
+    exactNid = false,
+  ): number {
     let found = this.findInRange(size, align, start, end, nid);
     if (found < 0 && nid !== NUMA_NO_NODE && !exactNid) found = this.findInRange(size, align, start, end, NUMA_NO_NODE);
     if (found < 0) return -1;

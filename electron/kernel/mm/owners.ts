@@ -8,16 +8,7 @@
 import { PageCategory } from '../../../shared/palette';
 
 export type OwnerKind =
-  | 'firmware'
-  | 'memblock'
-  | 'memmap'
-  | 'pgtable'
-  | 'kernel-image'
-  | 'initrd'
-  | 'kernel'
-  | 'vmalloc'
-  | 'memfd'
-  | 'kho';
+  'firmware' | 'memblock' | 'memmap' | 'pgtable' | 'kernel-image' | 'initrd' | 'kernel' | 'vmalloc' | 'memfd' | 'kho';
 
 const KIND_CATEGORY: Record<OwnerKind, PageCategory> = {
   firmware: PageCategory.Firmware,

@@ -49,8 +49,14 @@ export class PageTable {
     let priv = 0;
     for (const c of this.privateChunks.values()) priv += c.byteLength;
     return (
-      this.flags.byteLength + this.order.byteLength + this.refcount.byteLength + this.owner.byteLength +
-      this.pageblockMigratetype.byteLength + this.pageblockScratch.byteLength + this.categories.byteLength + priv
+      this.flags.byteLength +
+      this.order.byteLength +
+      this.refcount.byteLength +
+      this.owner.byteLength +
+      this.pageblockMigratetype.byteLength +
+      this.pageblockScratch.byteLength +
+      this.categories.byteLength +
+      priv
     );
   }
 
@@ -69,7 +75,11 @@ export class PageTable {
     const pb = pfn >>> PAGEBLOCK_ORDER;
     if (this.pageblockScratch[pb]) return PageCategory.Scratch;
     const mt = this.pageblockMigratetype[pb];
-    return mt === MIGRATE_MOVABLE ? PageCategory.FreeMovable : mt === MIGRATE_CMA ? PageCategory.FreeCma : PageCategory.FreeUnmovable;
+    return mt === MIGRATE_MOVABLE
+      ? PageCategory.FreeMovable
+      : mt === MIGRATE_CMA
+        ? PageCategory.FreeCma
+        : PageCategory.FreeUnmovable;
   }
 
   /** Draws [pfn, pfn+count) as free pages, pageblock by pageblock. */

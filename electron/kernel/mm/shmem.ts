@@ -99,7 +99,8 @@ export class Shmem {
     if (newSize > MAX_FILE_SIZE) return kerr('EFBIG', `size ${newSize} exceeds MAX_LFS_FILESIZE`);
     if (newSize > inode.size && inode.seals & F_SEAL_GROW) return kerr('EPERM', 'file is sealed against growing');
     if (newSize < inode.size && inode.seals & F_SEAL_SHRINK) return kerr('EPERM', 'file is sealed against shrinking');
-    if (newSize !== inode.size && inode.frozen) return kerr('EPERM', `${inode.name || 'the file'} is preserved by LUO: its size is frozen`);
+    if (newSize !== inode.size && inode.frozen)
+      return kerr('EPERM', `${inode.name || 'the file'} is preserved by LUO: its size is frozen`);
     return null;
   }
 
@@ -136,7 +137,14 @@ export class Shmem {
   }
 
   /** Puts `len` bytes of `data` at `off` in the frame; whole pages of random or zero data stay compact. */
-  private fillPage(pfn: number, off: number, len: number, data: WriteData, text: Uint8Array | null, streamPos: number): void {
+  private fillPage(
+    pfn: number,
+    off: number,
+    len: number,
+    data: WriteData,
+    text: Uint8Array | null,
+    streamPos: number,
+  ): void {
     const ram = this.k.ram;
     const whole = off === 0 && len === PAGE_SIZE;
     if ('random' in data) {
@@ -161,7 +169,7 @@ export class Shmem {
     const end = Math.min(offset + length, inode.size);
     if (end <= offset) return new Uint8Array(0);
     const out = new Uint8Array(end - offset);
-    for (let pos = offset; pos < end; ) {
+    for (let pos = offset; pos < end;) {
       const index = Math.floor(pos / PAGE_SIZE);
       const pageOff = pos - index * PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - pageOff, end - pos);
@@ -189,7 +197,11 @@ export class Shmem {
    */
   fallocate(inode: ShmemInode, offset: number, length: number, punchHole: boolean, order = 0): KernelError | null {
     if (length <= 0) return kerr('EINVAL', 'fallocate length must be positive');
-    if (inode.frozen) return kerr('EPERM', `${inode.name || 'the file'} is preserved by LUO: its mapping is frozen (SHMEM_F_MAPPING_FROZEN)`);
+    if (inode.frozen)
+      return kerr(
+        'EPERM',
+        `${inode.name || 'the file'} is preserved by LUO: its mapping is frozen (SHMEM_F_MAPPING_FROZEN)`,
+      );
     const end = offset + length;
     if (punchHole) {
       this.removeRange(inode, offset, Math.min(end, inode.size));
@@ -254,6 +266,10 @@ export class Shmem {
       if (this.dropFolio(inode, index)) pinned++;
       return head + span - pfn;
     });
-    if (pinned) this.k.log.info('kho-lab', `ino ${inode.ino} released with ${pinned} pinned folio(s): nothing unpins them, so they stay allocated`);
+    if (pinned)
+      this.k.log.info(
+        'kho-lab',
+        `ino ${inode.ino} released with ${pinned} pinned folio(s): nothing unpins them, so they stay allocated`,
+      );
   }
 }

@@ -45,7 +45,10 @@ export class Vmalloc {
       const pfn = this.k.buddy.allocPages(0, MIGRATE_UNMOVABLE, this.k.preferredNid, ownerId, false);
       if (pfn === ALLOC_FAILED) {
         for (let j = 0; j < i; j++) this.k.buddy.freePages(pfns[j]!, 0);
-        this.k.log.warn('vmalloc', `vmalloc error: size ${nrPages * PAGE_SIZE}, failed to allocate pages, mode:0xcc0(GFP_KERNEL)`);
+        this.k.log.warn(
+          'vmalloc',
+          `vmalloc error: size ${nrPages * PAGE_SIZE}, failed to allocate pages, mode:0xcc0(GFP_KERNEL)`,
+        );
         return kerr('ENOMEM', `vmalloc of ${nrPages} pages: out of memory after ${i} pages`);
       }
       pfns[i] = pfn;

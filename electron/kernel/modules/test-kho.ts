@@ -77,7 +77,9 @@ export function testKhoInit(k: Kernel, params: TestKhoParams): TestKhoResult {
   const folios = allocFolios(k, params.max_mem ?? 2 * (PAGE_SIZE << MAX_PAGE_ORDER));
   if (isErr(folios)) return { ok: false, message: `test_kho: ${folios.errno} (${folios.reason})` };
   const e = save(k, folios, params.forget);
-  return e ? { ok: false, message: `test_kho: ${e.errno} (${e.reason})` } : { ok: true, message: `test_kho: preserved ${folios.length} folios (${hex(checksum(k, folios), 8)})` };
+  return e
+    ? { ok: false, message: `test_kho: ${e.errno} (${e.reason})` }
+    : { ok: true, message: `test_kho: preserved ${folios.length} folios (${hex(checksum(k, folios), 8)})` };
 }
 
 /** Folios of random orders until max_mem, filled with random bytes. */
@@ -156,17 +158,25 @@ function restore(k: Kernel, fdtPhys: number, params: TestKhoParams): TestKhoResu
   // The sub-FDT is read in place (phys_to_virt) and never restored: its folio stays reserved.
   const head = k.ram.read(fdtPhys, 8);
   const total = new DataView(head.buffer, head.byteOffset).getUint32(4);
-  const d = decodeFdt(k.ram.read(fdtPhys, Math.max(PAGE_SIZE, Math.min(total, k.ctx.layout.maxPfn * PAGE_SIZE - fdtPhys))));
+  const d = decodeFdt(
+    k.ram.read(fdtPhys, Math.max(PAGE_SIZE, Math.min(total, k.ctx.layout.maxPfn * PAGE_SIZE - fdtPhys))),
+  );
   if (!d.ok) return failed(`the kho_test FDT at ${hex(fdtPhys)} is invalid: ${d.message}`);
   const magic = getProp(d.root, 'magic');
-  if (fdtCheckCompatible(d.root, KHO_TEST_COMPATIBLE) !== 0 || !magic || magic.length !== 4 || getU32(magic, 0) !== KHO_TEST_MAGIC) {
+  if (
+    fdtCheckCompatible(d.root, KHO_TEST_COMPATIBLE) !== 0 ||
+    !magic ||
+    magic.length !== 4 ||
+    getU32(magic, 0) !== KHO_TEST_MAGIC
+  ) {
     return failed('the kho_test FDT has the wrong compatible or magic');
   }
   const data = d.root.children.find((c) => c.name === 'data');
   const nr = data && getProp(data, 'nr_folios');
   const csum = data && getProp(data, 'csum');
   const desc = data && getProp(data, 'folios_info');
-  if (!nr || nr.length !== 4 || !csum || csum.length !== 4 || !desc || desc.length !== 16) return failed('the data node is malformed');
+  if (!nr || nr.length !== 4 || !csum || csum.length !== 4 || !desc || desc.length !== 16)
+    return failed('the data node is malformed');
   const area = khoIn.restoreVmalloc(desc, `test_kho folios_info (restored, gen ${k.ctx.generation})`);
   if (!area) return failed('kho_restore_vmalloc of folios_info failed');
   const count = getU32(nr, 0);
@@ -196,12 +206,15 @@ function restore(k: Kernel, fdtPhys: number, params: TestKhoParams): TestKhoResu
   k.vmalloc.free(area);
   if (sum !== getU32(csum, 0)) {
     if (!params.chain) for (const f of folios) k.buddy.freePages(f.pfn, f.order);
-    return failed(`${stopped ? stopped + '; ' : ''}checksum ${hex(sum, 8)} differs from the saved ${hex(getU32(csum, 0), 8)}`);
+    return failed(
+      `${stopped ? stopped + '; ' : ''}checksum ${hex(sum, 8)} differs from the saved ${hex(getU32(csum, 0), 8)}`,
+    );
   }
   k.log.info('test_kho', 'KHO restore succeeded');
   if (params.chain) {
     const e = save(k, folios, params.forget);
-    if (e) return { ok: false, message: `KHO restore succeeded, but preserving again failed: ${e.errno} (${e.reason})` };
+    if (e)
+      return { ok: false, message: `KHO restore succeeded, but preserving again failed: ${e.errno} (${e.reason})` };
     return { ok: true, message: `KHO restore succeeded: ${folios.length} folios verified and preserved again` };
   }
   for (const f of folios) k.buddy.freePages(f.pfn, f.order);

@@ -30,7 +30,10 @@ export interface AppApi {
 
 /** Starts the preview worker and wraps it in an RPC client; a dead worker fails pending calls. */
 export function workerClient(): SimClient {
-  const worker = new Worker(new URL('../preview/host.worker.ts', import.meta.url), { type: 'module', name: 'kho-host' });
+  const worker = new Worker(new URL('../preview/host.worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'kho-host',
+  });
   const rpc = createRpcClient((req) => worker.postMessage(req));
   worker.addEventListener('message', (e: MessageEvent<RpcMessage>) => rpc.receive(e.data));
   worker.addEventListener('error', (e) => {
@@ -43,6 +46,12 @@ export function workerClient(): SimClient {
 
 export function selectApi(): AppApi {
   const bridge = typeof window !== 'undefined' ? window.khoLab : undefined;
-  if (bridge) return { client: bridge, onMenu: (cb) => bridge.onMenu(cb), transport: 'electron', saveText: (r) => bridge.saveText(r) };
+  if (bridge)
+    return {
+      client: bridge,
+      onMenu: (cb) => bridge.onMenu(cb),
+      transport: 'electron',
+      saveText: (r) => bridge.saveText(r),
+    };
   return { client: workerClient(), onMenu: () => () => {}, transport: 'preview worker', saveText: downloadText };
 }

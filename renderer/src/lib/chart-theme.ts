@@ -25,7 +25,8 @@ export function logBytesAxis(label: string): uPlot.Axis {
     grid: { stroke: GRID_STROKE, width: 1 },
     ticks: { stroke: GRID_STROKE, width: 1, size: 4 },
     // Powers of two, thinned so labels stay about 20 px apart.
-    splits: (u, _axis, min, max) => log2Splits(min, max, Math.floor(u.bbox.height / (globalThis.devicePixelRatio || 1) / 20)),
+    splits: (u, _axis, min, max) =>
+      log2Splits(min, max, Math.floor(u.bbox.height / (globalThis.devicePixelRatio || 1) / 20)),
     // uPlot's own log₂ filter would blank some of them again (as null).
     filter: (_u, splits) => splits,
     values: (_u, splits) => splits.map((v) => (v == null ? '' : bytesTick(v))),
@@ -33,7 +34,20 @@ export function logBytesAxis(label: string): uPlot.Axis {
 }
 
 /** Writes text on a chart's canvas at CSS-pixel font size `px` (x, y in canvas pixels). */
-export function canvasText(u: uPlot, text: string, x: number, y: number, opts: { color: string; px?: number; bold?: boolean; align?: CanvasTextAlign; baseline?: CanvasTextBaseline; ratio: number }): void {
+export function canvasText(
+  u: uPlot,
+  text: string,
+  x: number,
+  y: number,
+  opts: {
+    color: string;
+    px?: number;
+    bold?: boolean;
+    align?: CanvasTextAlign;
+    baseline?: CanvasTextBaseline;
+    ratio: number;
+  },
+): void {
   const ctx = u.ctx;
   ctx.save();
   ctx.font = `${opts.bold ? 'bold ' : ''}${Math.round((opts.px ?? 11) * opts.ratio)}px ${FONT_FAMILY}`;

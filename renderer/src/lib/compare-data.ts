@@ -20,14 +20,36 @@ export interface FormatStyle {
 
 /** The three formats of the memfd debate (luo-memfd.md §6.2, §6.3, §8). */
 const KNOWN: Record<string, FormatStyle> = {
-  'memfd-v1': { color: '#5fa8ff', short: 'merged in 6.19', note: '16 B memfd_luo_folio_ser per folio in a kho_vmalloc array', merged: true },
-  'memfd-fdt-v1': { color: '#e5b454', short: 'LUO patch v3 · Aug 2025', note: '16 B per folio in one FDT folio ≤ MAX_PAGE_ORDER (4 MiB)', merged: false },
-  'memfd-karr-v1': { color: '#c58af9', short: 'KHO array RFC · Sep 2025', note: 'kho_array pages of 510 u64 entries, indexed by file offset', merged: false },
+  'memfd-v1': {
+    color: '#5fa8ff',
+    short: 'merged in 6.19',
+    note: '16 B memfd_luo_folio_ser per folio in a kho_vmalloc array',
+    merged: true,
+  },
+  'memfd-fdt-v1': {
+    color: '#e5b454',
+    short: 'LUO patch v3 · Aug 2025',
+    note: '16 B per folio in one FDT folio ≤ MAX_PAGE_ORDER (4 MiB)',
+    merged: false,
+  },
+  'memfd-karr-v1': {
+    color: '#c58af9',
+    short: 'KHO array RFC · Sep 2025',
+    note: 'kho_array pages of 510 u64 entries, indexed by file offset',
+    merged: false,
+  },
 };
 const SPARE_COLORS = ['#3fc7b8', '#e07a5f', '#9fd05a'];
 
 export function formatStyle(f: Pick<FormatResult, 'compatible' | 'origin'>, index: number): FormatStyle {
-  return KNOWN[f.compatible] ?? { color: SPARE_COLORS[index % SPARE_COLORS.length]!, short: f.origin, note: '', merged: /merged in/.test(f.origin) && !/not merged/.test(f.origin) };
+  return (
+    KNOWN[f.compatible] ?? {
+      color: SPARE_COLORS[index % SPARE_COLORS.length]!,
+      short: f.origin,
+      note: '',
+      merged: /merged in/.test(f.origin) && !/not merged/.test(f.origin),
+    }
+  );
 }
 
 export const ERROR_COLOR = '#ff6b6b';
@@ -112,14 +134,18 @@ export function sweepSeries(points: readonly SweepPoint[]): SweepSeries {
     compatibles,
     origins: first.map((f) => f.origin),
     x: sorted.map((p) => sweepX(p.sparse)),
-    y: compatibles.map((c) => sorted.map((p) => {
-      const f = byFormat(p, c);
-      return f && f.ok && f.dataFolios > 0 ? f.bytesPerFolio : null;
-    })),
-    failed: compatibles.map((c) => sorted.map((p) => {
-      const f = byFormat(p, c);
-      return f && !f.ok ? errnoOf(f) : null;
-    })),
+    y: compatibles.map((c) =>
+      sorted.map((p) => {
+        const f = byFormat(p, c);
+        return f && f.ok && f.dataFolios > 0 ? f.bytesPerFolio : null;
+      }),
+    ),
+    failed: compatibles.map((c) =>
+      sorted.map((p) => {
+        const f = byFormat(p, c);
+        return f && !f.ok ? errnoOf(f) : null;
+      }),
+    ),
   };
 }
 
@@ -129,11 +155,37 @@ export function sweepCsv(points: readonly SweepPoint[]): string {
     const s = v === null ? '' : String(v);
     return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
-  const cols = ['sparse', 'compatible', 'ok', 'error', 'limit', 'dataFolios', 'metaPages', 'metaBytes', 'usedBytes', 'bytesPerFolio'] as const;
+  const cols = [
+    'sparse',
+    'compatible',
+    'ok',
+    'error',
+    'limit',
+    'dataFolios',
+    'metaPages',
+    'metaBytes',
+    'usedBytes',
+    'bytesPerFolio',
+  ] as const;
   const lines: string[] = [cols.join(',')];
   for (const p of [...points].sort((a, b) => a.sparse - b.sparse)) {
     for (const f of p.result.formats) {
-      lines.push([p.sparse, f.compatible, f.ok, f.error, f.limit, f.dataFolios, f.metaPages, f.metaBytes, f.usedBytes, f.bytesPerFolio].map(esc).join(','));
+      lines.push(
+        [
+          p.sparse,
+          f.compatible,
+          f.ok,
+          f.error,
+          f.limit,
+          f.dataFolios,
+          f.metaPages,
+          f.metaBytes,
+          f.usedBytes,
+          f.bytesPerFolio,
+        ]
+          .map(esc)
+          .join(','),
+      );
     }
   }
   return lines.join('\n') + '\n';
@@ -173,7 +225,12 @@ export function stripRange(mode: 'ram' | 'metadata', maxPfn: number, formats: re
  * The runs as x/width in CSS pixels across `width`, each at least `minPx` wide so a single page is
  * still seen, and overlapping rectangles merged.
  */
-export function runRects(layout: readonly (readonly [number, number])[], range: PfnRange, width: number, minPx = 2): Array<{ x: number; w: number }> {
+export function runRects(
+  layout: readonly (readonly [number, number])[],
+  range: PfnRange,
+  width: number,
+  minPx = 2,
+): Array<{ x: number; w: number }> {
   const scale = width / (range.end - range.first);
   const out: Array<{ x: number; w: number }> = [];
   for (const [pfn, pages] of layout) {
@@ -243,4 +300,5 @@ export function addressTicks(range: PfnRange, width: number, minGapPx = 130): Ti
 }
 
 /** "0x8e400000–0x8e800000": a run of pages as physical addresses, end exclusive. */
-export const runText = ([first, pages]: readonly [number, number]): string => `${hex(first * PAGE_SIZE)}–${hex((first + pages) * PAGE_SIZE)}`;
+export const runText = ([first, pages]: readonly [number, number]): string =>
+  `${hex(first * PAGE_SIZE)}–${hex((first + pages) * PAGE_SIZE)}`;

@@ -23,7 +23,14 @@ export interface CompareForm {
 export type CompareField = keyof CompareForm;
 
 /** 1 GiB of 4 KiB folios is 256 folios over what memfd-fdt-v1's one FDT folio holds: its cap shows at once. */
-export const DEFAULT_COMPARE_FORM: CompareForm = { size: '1G', order: '0', sparse: 0, files: 1, holes: 'keep', seed: 1 };
+export const DEFAULT_COMPARE_FORM: CompareForm = {
+  size: '1G',
+  order: '0',
+  sparse: 0,
+  files: 1,
+  holes: 'keep',
+  seed: 1,
+};
 
 /** What each field accepts, for the hint under it and for messages clearer than zod's generic ones. */
 export const FIELD_RANGE: Record<CompareField, string> = {
@@ -36,8 +43,7 @@ export const FIELD_RANGE: Record<CompareField, string> = {
 };
 
 export type CompareCheck =
-  | { ok: true; spec: MemfdCompareSpecInput }
-  | { ok: false; errors: Partial<Record<CompareField | 'form', string>> };
+  { ok: true; spec: MemfdCompareSpecInput } | { ok: false; errors: Partial<Record<CompareField | 'form', string>> };
 
 export function checkCompareForm(f: CompareForm): CompareCheck {
   const input = { size: f.size.trim(), order: f.order, sparse: f.sparse, files: f.files, holes: f.holes, seed: f.seed };
@@ -53,8 +59,13 @@ export function checkCompareForm(f: CompareForm): CompareCheck {
     const key = issue.path[0];
     const field = typeof key === 'string' && key in f ? (key as CompareField) : 'form';
     // Range and type issues name the range; the schema's custom messages (size, total) are already specific.
-    const generic = issue.code === 'too_big' || issue.code === 'too_small' || issue.code === 'invalid_type' || issue.code === 'invalid_value';
-    errors[field] ??= generic && field !== 'form' && field !== 'size' ? `expected ${FIELD_RANGE[field]}` : issue.message;
+    const generic =
+      issue.code === 'too_big' ||
+      issue.code === 'too_small' ||
+      issue.code === 'invalid_type' ||
+      issue.code === 'invalid_value';
+    errors[field] ??=
+      generic && field !== 'form' && field !== 'size' ? `expected ${FIELD_RANGE[field]}` : issue.message;
   }
   return { ok: false, errors };
 }

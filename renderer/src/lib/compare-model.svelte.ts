@@ -7,7 +7,12 @@
  * sparseness, one after another; stop() ends it after the run in flight (the engine cannot be
  * interrupted inside a run, which at multi-GiB sizes takes seconds).
  */
-import { MemfdCompareSpecSchema, type MemfdCompare, type MemfdCompareSpec, type MemfdCompareSpecInput } from '../../../shared/compare';
+import {
+  MemfdCompareSpecSchema,
+  type MemfdCompare,
+  type MemfdCompareSpec,
+  type MemfdCompareSpecInput,
+} from '../../../shared/compare';
 import type { Progress } from '../../../shared/views';
 import { sparseText, type SweepPoint } from './compare-data';
 import { DEFAULT_COMPARE_FORM, DEFAULT_SWEEP, type CompareForm } from './compare-form';
@@ -44,7 +49,9 @@ export class CompareModel {
   get progress(): Progress | null {
     const p = this.session.progress;
     if (!this.label) return null;
-    return p && p.done < p.total ? { label: `${this.label} · ${p.label}`, done: p.done, total: p.total } : { label: this.label, done: 0, total: 0 };
+    return p && p.done < p.total
+      ? { label: `${this.label} · ${p.label}`, done: p.done, total: p.total }
+      : { label: this.label, done: 0, total: 0 };
   }
 
   async run(spec: MemfdCompareSpecInput): Promise<boolean> {

@@ -24,7 +24,9 @@ export function errnoLine(op: string, errno: string): string {
 /** One line for an API error that is not a kernel errno; a message that already names the call keeps its own name. */
 export function apiErrorLine(context: string, e: ApiError): string {
   if (e.code === 'errno') return errnoLine(context, e.message);
-  return e.message.startsWith(`${context}:`) || e.message.startsWith(`${context} `) ? e.message : `${context}: ${e.message}`;
+  return e.message.startsWith(`${context}:`) || e.message.startsWith(`${context} `)
+    ? e.message
+    : `${context}: ${e.message}`;
 }
 
 /** A command as the timeline labels it (shared describeCommand), also before the host parsed it. */

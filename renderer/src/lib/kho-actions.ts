@@ -19,14 +19,22 @@ const yes = (reason: string): Availability => ({ enabled: true, reason });
 const no = (reason: string): Availability => ({ enabled: false, reason });
 
 /** Availability of each KHO action for a state and its KHO view; everything is off while busy. */
-export function khoActions(state: SessionState | null, kho: KhoView | null, busy: boolean): Record<KhoAction, Availability> {
+export function khoActions(
+  state: SessionState | null,
+  kho: KhoView | null,
+  busy: boolean,
+): Record<KhoAction, Availability> {
   const running = kho ? kho.running : (state?.booted ?? false);
   const noKernel = state === null ? 'no machine' : 'no kernel is running';
   const out = kho?.outgoing ?? null;
   const loaded = (kho?.segments.length ?? 0) > 0;
   const actions: Record<KhoAction, Availability> = {
     insmod: running
-      ? yes(kho?.incoming ? 'test_kho: restore and verify what the previous kernel preserved' : 'test_kho: preserve ~8 MiB of random folios and a kho_test sub-FDT')
+      ? yes(
+          kho?.incoming
+            ? 'test_kho: restore and verify what the previous kernel preserved'
+            : 'test_kho: preserve ~8 MiB of random folios and a kho_test sub-FDT',
+        )
       : no(noKernel),
     finalize: !running
       ? no(noKernel)
@@ -36,7 +44,11 @@ export function khoActions(state: SessionState | null, kho: KhoView | null, busy
           ? no('already finalized')
           : yes('serialize the preserved memory into the kho-v1 chunk list and the root FDT'),
     kexecLoad: running ? yes('kexec_file_load the next kernel into scratch') : no(noKernel),
-    reboot: !running ? no(noKernel) : !loaded ? no('no kexec image loaded: kexec load first') : yes('kexec -e: jump into the loaded kernel'),
+    reboot: !running
+      ? no(noKernel)
+      : !loaded
+        ? no('no kexec image loaded: kexec load first')
+        : yes('kexec -e: jump into the loaded kernel'),
     bootNext:
       !running && kho?.entry != null
         ? yes('boot the new kernel from RAM')
@@ -44,7 +56,9 @@ export function khoActions(state: SessionState | null, kho: KhoView | null, busy
           ? no('a kernel is running: kexec -e first')
           : no('nothing to boot: kexec -e first (or Boot for a cold boot)'),
   };
-  if (state?.panicked) for (const k of Object.keys(actions) as KhoAction[]) actions[k] = no('the kernel panicked: step back or create a new machine');
+  if (state?.panicked)
+    for (const k of Object.keys(actions) as KhoAction[])
+      actions[k] = no('the kernel panicked: step back or create a new machine');
   else if (busy) for (const k of Object.keys(actions) as KhoAction[]) actions[k] = { ...actions[k], enabled: false };
   return actions;
 }
@@ -69,7 +83,9 @@ export function khoCommand(action: Exclude<KhoAction, 'insmod'>, cmdline?: strin
     case 'finalize':
       return { op: 'kho_finalize' };
     case 'kexecLoad':
-      return cmdline !== undefined && cmdline.trim() !== '' ? { op: 'kexec_load', cmdline: cmdline.trim() } : { op: 'kexec_load' };
+      return cmdline !== undefined && cmdline.trim() !== ''
+        ? { op: 'kexec_load', cmdline: cmdline.trim() }
+        : { op: 'kexec_load' };
     case 'reboot':
       return { op: 'reboot' };
     case 'bootNext':

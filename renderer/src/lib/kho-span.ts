@@ -33,5 +33,8 @@ export function khoSpan(view: MapView, maxPfn: number): { first: number; end: nu
     hi = i;
   });
   if (lo < 0) return null;
-  return { first: view.firstPfn + lo * view.pagesPerCell, end: Math.min(maxPfn, view.firstPfn + (hi + 1) * view.pagesPerCell) };
+  return {
+    first: view.firstPfn + lo * view.pagesPerCell,
+    end: Math.min(maxPfn, view.firstPfn + (hi + 1) * view.pagesPerCell),
+  };
 }

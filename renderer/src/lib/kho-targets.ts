@@ -27,16 +27,19 @@ export function fdtTargets(kho: KhoView | null): FdtTarget[] {
   const t: FdtTarget[] = [];
   if (kho?.outgoing) {
     t.push({ key: 'out:/', label: 'outgoing /', side: 'outgoing', name: '/', phys: kho.outgoing.fdtPhys });
-    for (const s of kho.outgoing.subtrees) t.push({ key: `out:${s.name}`, label: `outgoing ${s.name}`, side: 'outgoing', name: s.name, phys: s.phys });
+    for (const s of kho.outgoing.subtrees)
+      t.push({ key: `out:${s.name}`, label: `outgoing ${s.name}`, side: 'outgoing', name: s.name, phys: s.phys });
   }
   if (kho && !kho.running && kho.entryFdtPhys) {
     // After kexec -e: the root FDT the boot parameters hand to the next kernel.
     t.push({ key: 'in:/', label: 'handed over /', side: 'incoming', name: '/', phys: kho.entryFdtPhys });
-    for (const s of kho.entrySubtrees ?? []) t.push({ key: `in:${s.name}`, label: `handed over ${s.name}`, side: 'incoming', name: s.name, phys: s.phys });
+    for (const s of kho.entrySubtrees ?? [])
+      t.push({ key: `in:${s.name}`, label: `handed over ${s.name}`, side: 'incoming', name: s.name, phys: s.phys });
   }
   if (kho?.incoming && kho.incoming.fdtPhys !== 0) {
     t.push({ key: 'in:/', label: 'incoming /', side: 'incoming', name: '/', phys: kho.incoming.fdtPhys });
-    for (const s of kho.incoming.subtrees) t.push({ key: `in:${s.name}`, label: `incoming ${s.name}`, side: 'incoming', name: s.name, phys: s.phys });
+    for (const s of kho.incoming.subtrees)
+      t.push({ key: `in:${s.name}`, label: `incoming ${s.name}`, side: 'incoming', name: s.name, phys: s.phys });
   }
   return t;
 }
@@ -56,12 +59,18 @@ export interface ChunkHead {
 export async function chunkHeads(api: Pick<SimApi, 'fdt'>, kho: KhoView | null): Promise<ChunkHead[]> {
   const heads: ChunkHead[] = [];
   const out = kho?.outgoing;
-  if (out?.finalized && out.chunkPhys.length > 0) heads.push({ key: 'out', label: 'outgoing (finalized)', phys: out.chunkPhys[0]! });
+  if (out?.finalized && out.chunkPhys.length > 0)
+    heads.push({ key: 'out', label: 'outgoing (finalized)', phys: out.chunkPhys[0]! });
   const root = kho?.incoming?.fdtPhys || (kho && !kho.running ? kho.entryFdtPhys : null);
   if (root) {
     const r = await api.fdt(root);
     const phys = r.ok ? fdtU64(r.value, '/', 'preserved-memory-map') : null;
-    if (phys) heads.push({ key: 'in', label: kho?.incoming ? 'incoming (preserved-memory-map)' : 'handed over (preserved-memory-map)', phys });
+    if (phys)
+      heads.push({
+        key: 'in',
+        label: kho?.incoming ? 'incoming (preserved-memory-map)' : 'handed over (preserved-memory-map)',
+        phys,
+      });
   }
   return heads;
 }

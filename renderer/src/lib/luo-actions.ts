@@ -26,16 +26,53 @@ export interface LuoOpInfo {
 }
 
 export const LUO_OPS: readonly LuoOpInfo[] = [
-  { id: 'open', label: 'open /dev/liveupdate', inputs: [], title: 'open("/dev/liveupdate", O_RDWR): one opener at a time; the first open deserializes the incoming sessions' },
-  { id: 'create', label: 'CREATE_SESSION', inputs: ['dev', 'name'], title: 'LIVEUPDATE_IOCTL_CREATE_SESSION: a new outgoing session; returns its fd' },
-  { id: 'preserve', label: 'PRESERVE_FD', inputs: ['session', 'fd', 'token'], title: 'LIVEUPDATE_SESSION_PRESERVE_FD: the handler preserves the file now, under the token' },
-  { id: 'retrieveSession', label: 'RETRIEVE_SESSION', inputs: ['dev', 'name'], title: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION: an incoming session by name; returns its fd' },
-  { id: 'retrieveFd', label: 'RETRIEVE_FD', inputs: ['session', 'token'], title: 'LIVEUPDATE_SESSION_RETRIEVE_FD: the file preserved under the token; returns a new fd' },
-  { id: 'finish', label: 'FINISH', inputs: ['session'], title: 'LIVEUPDATE_SESSION_FINISH: LUO lets go of the incoming session; files never retrieved are discarded' },
-  { id: 'close', label: 'close', inputs: ['fd'], title: 'close(fd): an outgoing session fd unpreserves its files; an incoming one finishes' },
+  {
+    id: 'open',
+    label: 'open /dev/liveupdate',
+    inputs: [],
+    title: 'open("/dev/liveupdate", O_RDWR): one opener at a time; the first open deserializes the incoming sessions',
+  },
+  {
+    id: 'create',
+    label: 'CREATE_SESSION',
+    inputs: ['dev', 'name'],
+    title: 'LIVEUPDATE_IOCTL_CREATE_SESSION: a new outgoing session; returns its fd',
+  },
+  {
+    id: 'preserve',
+    label: 'PRESERVE_FD',
+    inputs: ['session', 'fd', 'token'],
+    title: 'LIVEUPDATE_SESSION_PRESERVE_FD: the handler preserves the file now, under the token',
+  },
+  {
+    id: 'retrieveSession',
+    label: 'RETRIEVE_SESSION',
+    inputs: ['dev', 'name'],
+    title: 'LIVEUPDATE_IOCTL_RETRIEVE_SESSION: an incoming session by name; returns its fd',
+  },
+  {
+    id: 'retrieveFd',
+    label: 'RETRIEVE_FD',
+    inputs: ['session', 'token'],
+    title: 'LIVEUPDATE_SESSION_RETRIEVE_FD: the file preserved under the token; returns a new fd',
+  },
+  {
+    id: 'finish',
+    label: 'FINISH',
+    inputs: ['session'],
+    title: 'LIVEUPDATE_SESSION_FINISH: LUO lets go of the incoming session; files never retrieved are discarded',
+  },
+  {
+    id: 'close',
+    label: 'close',
+    inputs: ['fd'],
+    title: 'close(fd): an outgoing session fd unpreserves its files; an incoming one finishes',
+  },
 ];
 
-export const LUO_OP_BY_ID: Readonly<Record<LuoOp, LuoOpInfo>> = Object.fromEntries(LUO_OPS.map((o) => [o.id, o])) as Record<LuoOp, LuoOpInfo>;
+export const LUO_OP_BY_ID: Readonly<Record<LuoOp, LuoOpInfo>> = Object.fromEntries(
+  LUO_OPS.map((o) => [o.id, o]),
+) as Record<LuoOp, LuoOpInfo>;
 
 /** The form as typed; an empty input takes its suggestion. */
 export interface LuoForm {
@@ -79,11 +116,17 @@ export function luoSuggestions(form: LuoForm, us: UserspaceView | null, luo: Luo
   const fds = p?.fds ?? [];
   const dev = fds.find((f) => f.kind === 'liveupdate');
   const typedSession = form.session.trim() === '' ? null : Number(form.session);
-  const session = typedSession !== null ? (fds.find((f): f is Session => f.kind === 'session' && f.fd === typedSession) ?? null) : sessionFd(p, form.op);
+  const session =
+    typedSession !== null
+      ? (fds.find((f): f is Session => f.kind === 'session' && f.fd === typedSession) ?? null)
+      : sessionFd(p, form.op);
   const lists = luo ? [...luo.outgoing, ...luo.incoming] : [];
-  const named = session ? lists.find((s) => s.name === session.session && s.direction === session.direction) : undefined;
+  const named = session
+    ? lists.find((s) => s.name === session.session && s.direction === session.direction)
+    : undefined;
   let fd = '';
-  if (form.op === 'preserve') fd = String(fds.find((f) => f.kind === 'memfd' && !f.frozen)?.fd ?? fds.find((f) => f.kind === 'memfd')?.fd ?? '');
+  if (form.op === 'preserve')
+    fd = String(fds.find((f) => f.kind === 'memfd' && !f.frozen)?.fd ?? fds.find((f) => f.kind === 'memfd')?.fd ?? '');
   else if (form.op === 'close') fd = String(fds.at(-1)?.fd ?? '');
   let name = '';
   if (form.op === 'create') {
@@ -94,7 +137,8 @@ export function luoSuggestions(form: LuoForm, us: UserspaceView | null, luo: Luo
   } else if (form.op === 'retrieveSession') name = luo?.incoming.find((s) => s.state === 'deserialized')?.name ?? '';
   let token = '';
   if (form.op === 'preserve') token = freeToken(new Set(named?.files.map((f) => f.token)));
-  else if (form.op === 'retrieveFd') token = named?.files.find((f) => !f.retrieved)?.token ?? named?.files[0]?.token ?? '';
+  else if (form.op === 'retrieveFd')
+    token = named?.files.find((f) => !f.retrieved)?.token ?? named?.files[0]?.token ?? '';
   return { dev: dev ? String(dev.fd) : '', session: session ? String(session.fd) : '', fd, name, token };
 }
 
@@ -118,11 +162,15 @@ export function luoCommand(form: LuoForm, suggest: LuoSuggestions): Result<Comma
   const value = (k: LuoInput) => (form[k].trim() === '' ? suggest[k] : form[k]);
   const fdOf = (k: 'dev' | 'session' | 'fd', what: string): Result<number> => {
     const v = parseFd(value(k));
-    return v === null ? failure(value(k) === '' ? `no ${what}: give its number` : `${what} must be a number 0–1023`) : ok(v);
+    return v === null
+      ? failure(value(k) === '' ? `no ${what}: give its number` : `${what} must be a number 0–1023`)
+      : ok(v);
   };
   const token = (): Result<number | string> => {
     const t = parseToken(value('token'));
-    return t === null ? failure(value('token') === '' ? 'give a token' : 'a token is a u64: decimal, or hex with 0x') : ok(t);
+    return t === null
+      ? failure(value('token') === '' ? 'give a token' : 'a token is a u64: decimal, or hex with 0x')
+      : ok(t);
   };
   switch (form.op) {
     case 'open':
@@ -131,7 +179,12 @@ export function luoCommand(form: LuoForm, suggest: LuoSuggestions): Result<Comma
     case 'retrieveSession': {
       const fd = fdOf('dev', '/dev/liveupdate fd');
       if (!fd.ok) return fd;
-      return ok({ op: form.op === 'create' ? 'luo_create_session' : 'luo_retrieve_session', process, fd: fd.value, name: value('name') });
+      return ok({
+        op: form.op === 'create' ? 'luo_create_session' : 'luo_retrieve_session',
+        process,
+        fd: fd.value,
+        name: value('name'),
+      });
     }
     case 'preserve': {
       const sfd = fdOf('session', 'session fd');
@@ -161,8 +214,20 @@ export function luoCommand(form: LuoForm, suggest: LuoSuggestions): Result<Comma
 }
 
 /** The fds of a process as `3 memfd:guest-ram`, for the inputs' suggestion lists. */
-export function fdLabels(us: UserspaceView | null, process: string, kinds: ReadonlyArray<FdInfo['kind']>): Array<{ fd: number; label: string }> {
+export function fdLabels(
+  us: UserspaceView | null,
+  process: string,
+  kinds: ReadonlyArray<FdInfo['kind']>,
+): Array<{ fd: number; label: string }> {
   return (processOf(us, process)?.fds ?? [])
     .filter((f) => kinds.includes(f.kind))
-    .map((f) => ({ fd: f.fd, label: f.kind === 'memfd' ? `memfd:${f.name}` : f.kind === 'session' ? `${f.direction} "${f.session}"` : '/dev/liveupdate' }));
+    .map((f) => ({
+      fd: f.fd,
+      label:
+        f.kind === 'memfd'
+          ? `memfd:${f.name}`
+          : f.kind === 'session'
+            ? `${f.direction} "${f.session}"`
+            : '/dev/liveupdate',
+    }));
 }

@@ -24,16 +24,44 @@ export interface LuoTarget {
 export function luoTargets(luo: LuoView | null, handedOver: number | null): LuoTarget[] {
   const t: LuoTarget[] = [];
   if (luo) {
-    t.push({ key: 'out:block', label: 'outgoing session block', side: 'outgoing', req: { kind: 'luo-session-block', phys: luo.sessionBlockPhys } });
+    t.push({
+      key: 'out:block',
+      label: 'outgoing session block',
+      side: 'outgoing',
+      req: { kind: 'luo-session-block', phys: luo.sessionBlockPhys },
+    });
     for (const s of luo.outgoing) {
-      if (s.filesPhys) t.push({ key: `out:files:${s.name}`, label: `outgoing files "${s.name}"`, side: 'outgoing', req: { kind: 'luo-file-array', phys: s.filesPhys, count: s.files.length } });
+      if (s.filesPhys)
+        t.push({
+          key: `out:files:${s.name}`,
+          label: `outgoing files "${s.name}"`,
+          side: 'outgoing',
+          req: { kind: 'luo-file-array', phys: s.filesPhys, count: s.files.length },
+        });
     }
-    if (luo.incomingHeaderPhys) t.push({ key: 'in:block', label: 'incoming session block', side: 'incoming', req: { kind: 'luo-session-block', phys: luo.incomingHeaderPhys } });
+    if (luo.incomingHeaderPhys)
+      t.push({
+        key: 'in:block',
+        label: 'incoming session block',
+        side: 'incoming',
+        req: { kind: 'luo-session-block', phys: luo.incomingHeaderPhys },
+      });
     for (const s of luo.incoming) {
-      if (s.filesPhys) t.push({ key: `in:files:${s.name}`, label: `incoming files "${s.name}"`, side: 'incoming', req: { kind: 'luo-file-array', phys: s.filesPhys, count: s.files.length } });
+      if (s.filesPhys)
+        t.push({
+          key: `in:files:${s.name}`,
+          label: `incoming files "${s.name}"`,
+          side: 'incoming',
+          req: { kind: 'luo-file-array', phys: s.filesPhys, count: s.files.length },
+        });
     }
   } else if (handedOver) {
-    t.push({ key: 'in:block', label: 'handed-over session block', side: 'incoming', req: { kind: 'luo-session-block', phys: handedOver } });
+    t.push({
+      key: 'in:block',
+      label: 'handed-over session block',
+      side: 'incoming',
+      req: { kind: 'luo-session-block', phys: handedOver },
+    });
   }
   return t;
 }

@@ -31,13 +31,34 @@ export const DEFAULT_FORM: MachineForm = {
 };
 
 /** Fills the form from an existing machine's config (sizes back in memparse spelling). */
-export function formFromConfig(c: { ram: number; nodes: number; cpus: number; seed: number; cmdline: string; initrd: number; khoDebug?: boolean }): MachineForm {
-  return { ram: memparseText(c.ram), nodes: c.nodes, cpus: c.cpus, seed: c.seed, cmdline: c.cmdline, initrd: memparseText(c.initrd), khoDebug: c.khoDebug ?? false };
+export function formFromConfig(c: {
+  ram: number;
+  nodes: number;
+  cpus: number;
+  seed: number;
+  cmdline: string;
+  initrd: number;
+  khoDebug?: boolean;
+}): MachineForm {
+  return {
+    ram: memparseText(c.ram),
+    nodes: c.nodes,
+    cpus: c.cpus,
+    seed: c.seed,
+    cmdline: c.cmdline,
+    initrd: memparseText(c.initrd),
+    khoDebug: c.khoDebug ?? false,
+  };
 }
 
 /** 4294967296 → "4G", 8388608 → "8M": the largest suffix that divides evenly. */
 export function memparseText(bytes: number): string {
-  for (const [suffix, shift] of [['T', 40], ['G', 30], ['M', 20], ['K', 10]] as const) {
+  for (const [suffix, shift] of [
+    ['T', 40],
+    ['G', 30],
+    ['M', 20],
+    ['K', 10],
+  ] as const) {
     const unit = 2 ** shift;
     if (bytes >= unit && bytes % unit === 0) return `${bytes / unit}${suffix}`;
   }
@@ -45,11 +66,18 @@ export function memparseText(bytes: number): string {
 }
 
 export type FormCheck =
-  | { ok: true; config: MachineConfigInput }
-  | { ok: false; errors: Partial<Record<MachineField | 'form', string>> };
+  { ok: true; config: MachineConfigInput } | { ok: false; errors: Partial<Record<MachineField | 'form', string>> };
 
 export function checkMachineForm(f: MachineForm): FormCheck {
-  const input = { ram: f.ram.trim(), nodes: f.nodes, cpus: f.cpus, seed: f.seed, cmdline: f.cmdline.trim(), initrd: f.initrd.trim(), khoDebug: f.khoDebug };
+  const input = {
+    ram: f.ram.trim(),
+    nodes: f.nodes,
+    cpus: f.cpus,
+    seed: f.seed,
+    cmdline: f.cmdline.trim(),
+    initrd: f.initrd.trim(),
+    khoDebug: f.khoDebug,
+  };
   const r = MachineConfigSchema.safeParse(input);
   if (r.success) return { ok: true, config: input };
   const errors: Partial<Record<MachineField | 'form', string>> = {};

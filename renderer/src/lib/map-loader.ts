@@ -74,11 +74,10 @@ export class MapLoader {
     this.#inFlight = true;
     this.#last = req;
     const serial = ++this.#sent;
-    this.fetchView(req)
-      .then(
-        (r) => this.#settle(serial, req, r),
-        (e: unknown) => this.#settle(serial, req, { ok: false, error: { code: 'unavailable', message: String(e) } }),
-      );
+    this.fetchView(req).then(
+      (r) => this.#settle(serial, req, r),
+      (e: unknown) => this.#settle(serial, req, { ok: false, error: { code: 'unavailable', message: String(e) } }),
+    );
   }
 
   #settle(serial: number, req: MapViewRequest, r: Result<MapView>): void {

@@ -126,7 +126,9 @@ export function zoomAt(v: Viewport, steps: number, x: number, y: number, anchor?
   if (pagesPerRow === v.pagesPerRow && (v.rowScale ?? 1) === 1) return v;
   const before = layout(v);
   const rowUnder = v.topRow + y / before.rowPx;
-  const anchorPfn = anchor ?? Math.min(v.maxPfn - 1, Math.floor(rowUnder) * v.pagesPerRow + Math.floor(x / before.cellPx) * before.pagesPerCell);
+  const anchorPfn =
+    anchor ??
+    Math.min(v.maxPfn - 1, Math.floor(rowUnder) * v.pagesPerRow + Math.floor(x / before.cellPx) * before.pagesPerCell);
   const next = { ...v, pagesPerRow, rowScale: 1 };
   const after = layout(next);
   // Same height inside its row as before, so the pointer stays over the same page's row.

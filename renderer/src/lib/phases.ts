@@ -12,7 +12,8 @@
 import type { Command } from '../../../shared/commands';
 import type { StepInfo } from '../../../shared/views';
 
-export type KhoPhase = 'boot' | 'workload' | 'preserve' | 'finalize' | 'kexec-load' | 'reboot' | 'early-boot' | 'restore';
+export type KhoPhase =
+  'boot' | 'workload' | 'preserve' | 'finalize' | 'kexec-load' | 'reboot' | 'early-boot' | 'restore';
 
 export interface PhaseInfo {
   id: KhoPhase;
@@ -25,17 +26,59 @@ export interface PhaseInfo {
 
 /** The phases in story order. */
 export const PHASES: readonly PhaseInfo[] = [
-  { id: 'boot', label: 'boot', description: 'Cold boot: memblock, KHO scratch reservation (kho=on), buddy allocator.', color: '#7a6bb8' },
-  { id: 'workload', label: 'workload', description: 'Processes, memfds and kernel allocations the handover may carry.', color: '#4a9be0' },
-  { id: 'preserve', label: 'preserve', description: 'kho_preserve_folio()/kho_add_subtree(): mark memory to carry across kexec.', color: '#e0e04a' },
-  { id: 'finalize', label: 'finalize', description: 'kho_finalize(): serialize the preservation bitmaps into the kho-v1 chunk list and the root FDT.', color: '#ff8fd0' },
-  { id: 'kexec-load', label: 'kexec load', description: 'kexec_file_load(): place the next kernel, initrd, boot params and the scratch array in scratch.', color: '#d9773b' },
-  { id: 'reboot', label: 'reboot', description: 'kexec -e: the old kernel is gone, RAM is left as it was.', color: '#ff6b6b' },
-  { id: 'early-boot', label: 'early boot · deserialize', description: 'The new kernel boots inside scratch, reads the KHO FDT and reserves the preserved blocks.', color: '#3fa7a0' },
-  { id: 'restore', label: 'restore · verify', description: 'kho_restore_folio(): the new kernel takes the preserved memory back and checks it.', color: '#6ccf6c' },
+  {
+    id: 'boot',
+    label: 'boot',
+    description: 'Cold boot: memblock, KHO scratch reservation (kho=on), buddy allocator.',
+    color: '#7a6bb8',
+  },
+  {
+    id: 'workload',
+    label: 'workload',
+    description: 'Processes, memfds and kernel allocations the handover may carry.',
+    color: '#4a9be0',
+  },
+  {
+    id: 'preserve',
+    label: 'preserve',
+    description: 'kho_preserve_folio()/kho_add_subtree(): mark memory to carry across kexec.',
+    color: '#e0e04a',
+  },
+  {
+    id: 'finalize',
+    label: 'finalize',
+    description: 'kho_finalize(): serialize the preservation bitmaps into the kho-v1 chunk list and the root FDT.',
+    color: '#ff8fd0',
+  },
+  {
+    id: 'kexec-load',
+    label: 'kexec load',
+    description: 'kexec_file_load(): place the next kernel, initrd, boot params and the scratch array in scratch.',
+    color: '#d9773b',
+  },
+  {
+    id: 'reboot',
+    label: 'reboot',
+    description: 'kexec -e: the old kernel is gone, RAM is left as it was.',
+    color: '#ff6b6b',
+  },
+  {
+    id: 'early-boot',
+    label: 'early boot · deserialize',
+    description: 'The new kernel boots inside scratch, reads the KHO FDT and reserves the preserved blocks.',
+    color: '#3fa7a0',
+  },
+  {
+    id: 'restore',
+    label: 'restore · verify',
+    description: 'kho_restore_folio(): the new kernel takes the preserved memory back and checks it.',
+    color: '#6ccf6c',
+  },
 ];
 
-export const PHASE_BY_ID: Readonly<Record<KhoPhase, PhaseInfo>> = Object.fromEntries(PHASES.map((p) => [p.id, p])) as Record<KhoPhase, PhaseInfo>;
+export const PHASE_BY_ID: Readonly<Record<KhoPhase, PhaseInfo>> = Object.fromEntries(
+  PHASES.map((p) => [p.id, p]),
+) as Record<KhoPhase, PhaseInfo>;
 
 export interface StepPhase {
   phase: KhoPhase;

@@ -36,7 +36,11 @@ export interface PokeForm {
 
 /** The poke target of `field` in `record`; `fdt` names the handed-over KHO FDT the record is (for property pokes). */
 export function pokeTarget(record: AnnotatedStruct, field: StructField, fdt?: string): PokeTarget {
-  const t: PokeTarget = { phys: record.phys + field.offset, size: field.size, current: pokeHex(record.bytes.subarray(field.offset, field.offset + field.size)) };
+  const t: PokeTarget = {
+    phys: record.phys + field.offset,
+    size: field.size,
+    current: pokeHex(record.bytes.subarray(field.offset, field.offset + field.size)),
+  };
   if (fdt && field.property) {
     t.fdt = fdt;
     t.property = field.property;
@@ -49,14 +53,19 @@ export const initialForm = (t: PokeTarget): PokeForm => ({ mode: 'phys', kind: '
 
 /** Hex as the user may type it ("de ad be ef", "0xdeadbeef") reduced to digits, or why it is not hex. */
 export function normalizeHex(text: string): Result<string> {
-  const digits = text.trim().replace(/^0x/i, '').replace(/[\s:_-]/g, '').toLowerCase();
+  const digits = text
+    .trim()
+    .replace(/^0x/i, '')
+    .replace(/[\s:_-]/g, '')
+    .toLowerCase();
   if (digits === '') return failure('no bytes to write');
   if (!/^[0-9a-f]*$/.test(digits)) return failure(`"${text.trim()}" is not hex`);
   if (digits.length % 2) return failure(`${digits.length} hex digits: a byte takes two`);
   return ok(digits);
 }
 
-const bytesOf = (hex: string): Uint8Array => Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
+const bytesOf = (hex: string): Uint8Array =>
+  Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
 /** Bytes a property value takes: a string with its NUL. */
 const utf8Length = (s: string): number => new TextEncoder().encode(s).length + 1;
 
@@ -84,10 +93,16 @@ export function pokeHint(t: PokeTarget, form: PokeForm): string {
     if (h && !h.ok) return h.error.message;
     const n = h ? h.value.length / 2 : utf8Length(form.text);
     const what = form.kind === 'string' ? 'the string and its NUL' : 'these bytes';
-    return n === t.size ? `${what}: ${n} bytes, as long as the property` : `${what}: ${n} bytes, but the property is ${t.size} — a poke writes in place and cannot resize it`;
+    return n === t.size
+      ? `${what}: ${n} bytes, as long as the property`
+      : `${what}: ${n} bytes, but the property is ${t.size} — a poke writes in place and cannot resize it`;
   }
   const h = normalizeHex(form.text);
   if (!h.ok) return h.error.message;
   const n = h.value.length / 2;
-  return n === t.size ? `${n} bytes over the field's ${t.size}` : n < t.size ? `${n} of the field's ${t.size} bytes (the rest unchanged)` : `${n} bytes: ${n - t.size} past the field`;
+  return n === t.size
+    ? `${n} bytes over the field's ${t.size}`
+    : n < t.size
+      ? `${n} of the field's ${t.size} bytes (the rest unchanged)`
+      : `${n} bytes: ${n - t.size} past the field`;
 }

@@ -12,7 +12,12 @@ const MIME: Record<SaveTextRequest['kind'], string> = { csv: 'text/csv', json: '
 
 /** The name the file is offered under: no directory, and the kind's extension. */
 export function downloadName(request: Pick<SaveTextRequest, 'kind' | 'name'>): string {
-  const base = request.name.split(/[\\/]/).pop()!.replace(/[^\w.-]+/g, '-').replace(/^[.-]+/, '') || 'kho-lab';
+  const base =
+    request.name
+      .split(/[\\/]/)
+      .pop()!
+      .replace(/[^\w.-]+/g, '-')
+      .replace(/^[.-]+/, '') || 'kho-lab';
   const ext = `.${request.kind}`;
   return base.toLowerCase().endsWith(ext) ? base : base + ext;
 }

@@ -10,7 +10,17 @@ import type { ApiError, Result, SimClient } from '../../../shared/api';
 import type { CommandInput } from '../../../shared/commands';
 import type { MemfdCompare, MemfdCompareSpecInput } from '../../../shared/compare';
 import type { MachineConfigInput } from '../../../shared/machine-config';
-import type { BuiltinScenario, KhoView, PageInfo, PanicInfo, Progress, SessionState, StepInfo, StepOutcome, TraceEvent } from '../../../shared/views';
+import type {
+  BuiltinScenario,
+  KhoView,
+  PageInfo,
+  PanicInfo,
+  Progress,
+  SessionState,
+  StepInfo,
+  StepOutcome,
+  TraceEvent,
+} from '../../../shared/views';
 import type { PokeInput } from '../../../shared/poke';
 import type { LuoView, UserspaceView } from '../../../shared/views';
 import { apiErrorLine, stepDetail, stepResultLine } from './format';
@@ -131,7 +141,11 @@ export class Session {
 
   async goto(cursor: number): Promise<void> {
     if (!this.state || cursor < 0 || cursor > this.state.steps.length || cursor === this.state.cursor) return;
-    const r = await this.#call('goto', () => this.client.goto(cursor), cursor > this.cursor ? 'replaying' : 'rewinding');
+    const r = await this.#call(
+      'goto',
+      () => this.client.goto(cursor),
+      cursor > this.cursor ? 'replaying' : 'rewinding',
+    );
     if (r.ok) await this.#apply(r.value);
   }
 

@@ -62,7 +62,9 @@ function isTypingTarget(target: EventTarget | null): boolean {
 }
 
 /** The action for a keydown, or null (modifier chords and typing are left alone). */
-export function matchShortcut(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey' | 'target'>): ShortcutAction | null {
+export function matchShortcut(
+  e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey' | 'target'>,
+): ShortcutAction | null {
   if (e.ctrlKey || e.metaKey || e.altKey) return null;
   if (e.key !== 'Escape' && isTypingTarget(e.target)) return null;
   return SHORTCUTS.find((s) => s.keys.includes(e.key))?.action ?? null;

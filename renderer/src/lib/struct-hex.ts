@@ -34,18 +34,35 @@ export interface FieldSpan {
 }
 
 /** Field colours, in field order within a struct. */
-export const SPAN_COLORS = ['#9fd0ff', '#ffd27f', '#9be59b', '#ff9fd0', '#c7a8ff', '#7fe0d8', '#ffb38a', '#d8e07f'] as const;
+export const SPAN_COLORS = [
+  '#9fd0ff',
+  '#ffd27f',
+  '#9be59b',
+  '#ff9fd0',
+  '#c7a8ff',
+  '#7fe0d8',
+  '#ffb38a',
+  '#d8e07f',
+] as const;
 
 export function fieldSpans(s: AnnotatedStruct): FieldSpan[] {
   const spans: FieldSpan[] = [];
-  s.header?.fields.forEach((field, i) => spans.push({ key: `h.${field.name}`, element: null, field, color: i % SPAN_COLORS.length }));
+  s.header?.fields.forEach((field, i) =>
+    spans.push({ key: `h.${field.name}`, element: null, field, color: i % SPAN_COLORS.length }),
+  );
   // Element fields continue the colours after the header's, so a header and its array differ.
   const base = s.header?.fields.length ?? 0;
   s.array?.elements.forEach((fields, e) =>
-    fields.forEach((field, i) => spans.push({ key: `${e}.${field.name}`, element: e, field, color: (base + i) % SPAN_COLORS.length })),
+    fields.forEach((field, i) =>
+      spans.push({ key: `${e}.${field.name}`, element: e, field, color: (base + i) % SPAN_COLORS.length }),
+    ),
   );
   // Sections (an FDT's blocks) have no repeating type: neighbouring fields take turns.
-  s.sections?.forEach((sec, si) => sec.fields.forEach((field, j) => spans.push({ key: sectionKey(si, j), element: null, field, color: j % SPAN_COLORS.length })));
+  s.sections?.forEach((sec, si) =>
+    sec.fields.forEach((field, j) =>
+      spans.push({ key: sectionKey(si, j), element: null, field, color: j % SPAN_COLORS.length }),
+    ),
+  );
   return spans;
 }
 
@@ -85,14 +102,24 @@ export function structLines(s: AnnotatedStruct, spans: readonly FieldSpan[], wid
   for (let off = 0; off < s.bytes.length; off += width) {
     const end = Math.min(s.bytes.length, off + width);
     const bare = owner.subarray(off, end).every((o) => o < 0);
-    const repeats = last !== null && last.cells.length === end - off && last.cells.every((c) => c.span < 0) && s.bytes.subarray(off, end).every((b, i) => b === s.bytes[last!.offset + i]);
+    const repeats =
+      last !== null &&
+      last.cells.length === end - off &&
+      last.cells.every((c) => c.span < 0) &&
+      s.bytes.subarray(off, end).every((b, i) => b === s.bytes[last!.offset + i]);
     if (bare && repeats) {
       if (!skip) lines.push((skip = { offset: off, cells: [], ascii: '', skipped: 0 }));
       skip.skipped! += end - off;
       continue;
     }
     const cells: HexCell[] = [];
-    for (let i = off; i < end; i++) cells.push({ text: HEX[s.bytes[i]!]!, span: owner[i]!, groupStart: i > off && (i - off) % 4 === 0, elementStart: starts.has(i) });
+    for (let i = off; i < end; i++)
+      cells.push({
+        text: HEX[s.bytes[i]!]!,
+        span: owner[i]!,
+        groupStart: i > off && (i - off) % 4 === 0,
+        elementStart: starts.has(i),
+      });
     lines.push((last = { offset: off, cells, ascii: asciiOf(s.bytes.subarray(off, end)) }));
     skip = null;
   }

@@ -9,7 +9,11 @@ import type { Command, CommandInput } from '../../../shared/commands';
 import type { StepInfo } from '../../../shared/views';
 
 /** Adds and removes names as the steps in effect that succeeded say, in order. */
-function track(steps: readonly StepInfo[], cursor: number, change: (c: Command) => ['add' | 'delete', string] | null): string[] {
+function track(
+  steps: readonly StepInfo[],
+  cursor: number,
+  change: (c: Command) => ['add' | 'delete', string] | null,
+): string[] {
   const live = new Set<string>();
   for (const s of steps.slice(0, cursor)) {
     if (!s.ok) continue;
@@ -21,7 +25,9 @@ function track(steps: readonly StepInfo[], cursor: number, change: (c: Command) 
 
 /** Processes spawned and not exited by the steps in effect. */
 export function liveProcesses(steps: readonly StepInfo[], cursor: number): Set<string> {
-  return new Set(track(steps, cursor, (c) => (c.op === 'spawn' ? ['add', c.name] : c.op === 'exit' ? ['delete', c.process] : null)));
+  return new Set(
+    track(steps, cursor, (c) => (c.op === 'spawn' ? ['add', c.name] : c.op === 'exit' ? ['delete', c.process] : null)),
+  );
 }
 
 /** Tags with live alloc_pages allocations (allocated, not freed with every=1). */
@@ -33,7 +39,9 @@ export function liveTags(steps: readonly StepInfo[], cursor: number): string[] {
 
 /** vmalloc areas created and not freed. */
 export function liveVmallocs(steps: readonly StepInfo[], cursor: number): string[] {
-  return track(steps, cursor, (c) => (c.op === 'vmalloc' ? ['add', c.name] : c.op === 'vfree' ? ['delete', c.name] : null));
+  return track(steps, cursor, (c) =>
+    c.op === 'vmalloc' ? ['add', c.name] : c.op === 'vfree' ? ['delete', c.name] : null,
+  );
 }
 
 /** The fd a successful memfd_create step returned. */
@@ -96,7 +104,12 @@ type Run = (command: CommandInput) => Promise<{ ok: true; value: { step: StepInf
  * needed, memfd_create, write. Stops at the first refused step (the transcript shows its errno).
  * Answers the fd, or null when a step was refused.
  */
-export async function createFilledMemfd(run: Run, steps: readonly StepInfo[], cursor: number, req: MemfdRequest): Promise<number | null> {
+export async function createFilledMemfd(
+  run: Run,
+  steps: readonly StepInfo[],
+  cursor: number,
+  req: MemfdRequest,
+): Promise<number | null> {
   let fd: number | null = null;
   const alive = liveProcesses(steps, cursor);
   const expected = lowestFree(alive.has(req.process) ? openFds(steps, cursor, req.process) : new Set());

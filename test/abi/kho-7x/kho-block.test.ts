@@ -7,7 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../../shared/units';
 import { isAbiError } from '../../../electron/kernel/abi/abi-error';
 import {
-  KHO_BLOCK_HDR_SIZE, KHO_MAX_BLOCKS, countPerBlock, decodeBlockSet, encodeBlockSet,
+  KHO_BLOCK_HDR_SIZE,
+  KHO_MAX_BLOCKS,
+  countPerBlock,
+  decodeBlockSet,
+  encodeBlockSet,
 } from '../../../electron/kernel/abi/kho-block';
 import { SparseMemory, bumpAllocator } from '../../../electron/kernel/abi/phys-reader';
 
@@ -46,7 +50,10 @@ describe('struct kho_block_header_ser', () => {
     const entries = Array.from({ length: 52 }, (_, i) => entry(80, i));
     const set = encodeBlockSet(mem, bumpAllocator(0x20_0000, RAM), 80, entries);
     if (isAbiError(set)) throw new Error(set.message);
-    expect(set.blocks).toEqual([{ pa: 0x20_0000, next: 0x20_1000, count: 51 }, { pa: 0x20_1000, next: 0, count: 1 }]);
+    expect(set.blocks).toEqual([
+      { pa: 0x20_0000, next: 0x20_1000, count: 51 },
+      { pa: 0x20_1000, next: 0, count: 1 },
+    ]);
     expect(hex(mem.read(0x20_0000, 16)!)).toBe('0010200000000000' + '3300000000000000');
     expect(mem.read(0x20_1000 + KHO_BLOCK_HDR_SIZE, 80)!.every((b) => b === 51)).toBe(true);
     const back = decodeBlockSet(mem, set.headPa, 80);
@@ -82,28 +89,34 @@ describe('kho_block_set_restore on corrupt chains', () => {
 
   it('kho_block_add: a chain of KHO_MAX_BLOCKS + 1 blocks is -ENOSPC', () => {
     const mem = new SparseMemory(RAM);
-    for (let i = 0; i <= KHO_MAX_BLOCKS; i++) header(mem, (i + 1) * PAGE_SIZE, i === KHO_MAX_BLOCKS ? 0 : (i + 2) * PAGE_SIZE, 1);
+    for (let i = 0; i <= KHO_MAX_BLOCKS; i++)
+      header(mem, (i + 1) * PAGE_SIZE, i === KHO_MAX_BLOCKS ? 0 : (i + 2) * PAGE_SIZE, 1);
     const r = decodeBlockSet(mem, PAGE_SIZE, 32);
     expect(isAbiError(r) && [r.code, r.errno]).toEqual(['too-many-blocks', 'ENOSPC']);
   });
 
   it('encode → decode round-trips any entries; random header corruption gives entries or an AbiError', () => {
-    fc.assert(fc.property(
-      fc.constantFrom(8, 32, 64, 80, 1000),
-      fc.integer({ min: 0, max: 300 }),
-      fc.array(fc.tuple(fc.nat(), fc.nat(15), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
-      (size, n, pokes) => {
-        const mem = new SparseMemory(RAM);
-        const entries = Array.from({ length: n }, (_, i) => entry(size, i & 0xff));
-        const set = encodeBlockSet(mem, bumpAllocator(0x10_0000, RAM), size, entries);
-        if (isAbiError(set)) throw new Error(set.message);
-        const back = decodeBlockSet(mem, set.headPa, size);
-        expect(isAbiError(back) ? back.message : back.entries.map((e) => e.bytes[0])).toEqual(entries.map((e) => e[0]));
-        if (set.blocks.length === 0) return;
-        for (const [bi, off, v] of pokes) mem.write(set.blocks[bi % set.blocks.length]!.pa + off, Uint8Array.of(v));
-        const r = decodeBlockSet(mem, set.headPa, size);
-        expect(isAbiError(r) || Array.isArray(r.entries)).toBe(true);
-      },
-    ), { numRuns: 80 });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(8, 32, 64, 80, 1000),
+        fc.integer({ min: 0, max: 300 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat(15), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        (size, n, pokes) => {
+          const mem = new SparseMemory(RAM);
+          const entries = Array.from({ length: n }, (_, i) => entry(size, i & 0xff));
+          const set = encodeBlockSet(mem, bumpAllocator(0x10_0000, RAM), size, entries);
+          if (isAbiError(set)) throw new Error(set.message);
+          const back = decodeBlockSet(mem, set.headPa, size);
+          expect(isAbiError(back) ? back.message : back.entries.map((e) => e.bytes[0])).toEqual(
+            entries.map((e) => e[0]),
+          );
+          if (set.blocks.length === 0) return;
+          for (const [bi, off, v] of pokes) mem.write(set.blocks[bi % set.blocks.length]!.pa + off, Uint8Array.of(v));
+          const r = decodeBlockSet(mem, set.headPa, size);
+          expect(isAbiError(r) || Array.isArray(r.entries)).toBe(true);
+        },
+      ),
+      { numRuns: 80 },
+    );
   });
 });

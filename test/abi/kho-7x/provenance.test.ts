@@ -19,8 +19,14 @@ const COPIES: [string, string][] = [
   ['realkernel-7.2/sub-kexec-metadata.count2.bin', 'fdt/sub-kexec-metadata.k2-out.count2.bin'],
   ['realkernel-7.2/setup_data-kho_data.k2.bin', 'fdt/x86-setup_data-type10-kho_data.k2.bin'],
   ['realkernel-7.3/k1-out-root-fdt.dtb', '7.3/runs/73to72-k1dump/decoded/k1-machine_kexec-root-fdt@2d5000.dtb'],
-  ['realkernel-7.3/sub-LUO.at-machine_kexec.bin', '7.3/runs/73to72-k1dump/decoded/k1-machine_kexec-sub-LUO@21b3000.bin'],
-  ['realkernel-7.3/sub-kexec-metadata.count1.bin', '7.3/runs/73to72-k1dump/decoded/k1-machine_kexec-sub-kexec-metadata@2db000.bin'],
+  [
+    'realkernel-7.3/sub-LUO.at-machine_kexec.bin',
+    '7.3/runs/73to72-k1dump/decoded/k1-machine_kexec-sub-LUO@21b3000.bin',
+  ],
+  [
+    'realkernel-7.3/sub-kexec-metadata.count1.bin',
+    '7.3/runs/73to72-k1dump/decoded/k1-machine_kexec-sub-kexec-metadata@2db000.bin',
+  ],
 ];
 
 describe.skipIf(!existsSync(REAL))('fixture provenance (../shared/realkernel present)', () => {

@@ -9,7 +9,13 @@ import { PAGE_SIZE } from '../../../shared/units';
 import { isAbiError, type AbiError } from '../../../electron/kernel/abi/abi-error';
 import { getU64 } from '../../../electron/kernel/abi/bytes';
 import {
-  KHO_TREE_MAX_DEPTH, RadixTreeWriter, decodeRadixKey, encodeRadixKey, radixPath, walkRadixTree, type RadixWalkSummary,
+  KHO_TREE_MAX_DEPTH,
+  RadixTreeWriter,
+  decodeRadixKey,
+  encodeRadixKey,
+  radixPath,
+  walkRadixTree,
+  type RadixWalkSummary,
 } from '../../../electron/kernel/abi/kho-radix-tree';
 import { SparseMemory, bumpAllocator } from '../../../electron/kernel/abi/phys-reader';
 import { dumpPages, fixtureJson, hexn } from './fixtures';
@@ -45,11 +51,13 @@ describe('kho_radix_encode_key / kho_radix_decode_key', () => {
   });
 
   it('decode inverts encode for every order and aligned address', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 18 }), fc.integer({ min: 0, max: 2 ** 30 }), (order, n) => {
-      const phys = (n * 2 ** (12 + order)) % 2 ** 52;
-      const key = encodeRadixKey(phys - (phys % 2 ** (12 + order)), order)!;
-      expect(decodeRadixKey(key)).toEqual({ phys: phys - (phys % 2 ** (12 + order)), order });
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 18 }), fc.integer({ min: 0, max: 2 ** 30 }), (order, n) => {
+        const phys = (n * 2 ** (12 + order)) % 2 ** 52;
+        const key = encodeRadixKey(phys - (phys % 2 ** (12 + order)), order)!;
+        expect(decodeRadixKey(key)).toEqual({ phys: phys - (phys % 2 ** (12 + order)), order });
+      }),
+    );
   });
 
   it('kho_radix_get_table_index: 4 GiB order 0 is root[2] L4[0] L3[0] L2[0] L1[32] bit 0; 1 GiB order 9 is root[0] L4[2] … bit 512', () => {
@@ -76,7 +84,12 @@ describe('kho_radix_add_page: bytes in RAM', () => {
   });
 
   it('writes the same bytes through write() as through a live frame', () => {
-    const blocks: [number, number][] = [[0x1000, 0], [0x20_0000, 9], [0x5000, 0], [0x4000_0000, 18]];
+    const blocks: [number, number][] = [
+      [0x1000, 0],
+      [0x20_0000, 9],
+      [0x5000, 0],
+      [0x4000_0000, 18],
+    ];
     const a = newTree();
     const plain = new SparseMemory(64 * GiB);
     const noFrame = { read: plain.read.bind(plain), write: plain.write.bind(plain) };
@@ -104,7 +117,11 @@ describe('kho_radix_add_page: bytes in RAM', () => {
   it('kho_radix_add_page returns ENOMEM and frees what it allocated when pages run out', () => {
     const mem = new SparseMemory(64 * GiB);
     const freed: number[] = [];
-    const tree = RadixTreeWriter.create(mem, bumpAllocator(0x10_0000, 0x10_0000 + 3 * PAGE_SIZE), (p) => void freed.push(p)) as RadixTreeWriter;
+    const tree = RadixTreeWriter.create(
+      mem,
+      bumpAllocator(0x10_0000, 0x10_0000 + 3 * PAGE_SIZE),
+      (p) => void freed.push(p),
+    ) as RadixTreeWriter;
     const r = tree.add(0, 0);
     expect(isAbiError(r) && r.errno).toBe('ENOMEM');
     expect(freed).toHaveLength(2);
@@ -115,8 +132,19 @@ describe('kho_radix_add_page: bytes in RAM', () => {
 describe('kho_radix_walk_tree', () => {
   it('walks higher orders first, then ascending address', () => {
     const { mem, tree } = newTree();
-    for (const [p, o] of [[0x30_0000, 0], [0x20_0000, 9], [0x1000, 0], [0x4000_0000, 18]] as const) tree.add(p, o);
-    expect(walkAll(mem, tree.root).entries).toEqual([[0x4000_0000, 18], [0x20_0000, 9], [0x1000, 0], [0x30_0000, 0]]);
+    for (const [p, o] of [
+      [0x30_0000, 0],
+      [0x20_0000, 9],
+      [0x1000, 0],
+      [0x4000_0000, 18],
+    ] as const)
+      tree.add(p, o);
+    expect(walkAll(mem, tree.root).entries).toEqual([
+      [0x4000_0000, 18],
+      [0x20_0000, 9],
+      [0x1000, 0],
+      [0x30_0000, 0],
+    ]);
   });
 
   it('stops at the first non-zero callback return and passes it back', () => {
@@ -130,9 +158,17 @@ describe('kho_radix_walk_tree', () => {
 
   it('reads the real 7.2.13 tree at machine_kexec: 37 tables, 12 leaves, the 49 blocks decode_kho.py found', () => {
     const mem = dumpPages('realkernel-7.2/k1-machine_kexec.pages.gz');
-    const want = fixtureJson<{ radixRoot: string; radix: { tablePages: number; leafPages: number; preserved: [string, number][] } }>('realkernel-7.2/k1-machine_kexec.expected.json');
+    const want = fixtureJson<{
+      radixRoot: string;
+      radix: { tablePages: number; leafPages: number; preserved: [string, number][] };
+    }>('realkernel-7.2/k1-machine_kexec.expected.json');
     const { sum, entries } = walkAll(mem, hexn(want.radixRoot));
-    expect(sum).toEqual({ tablePages: want.radix.tablePages, leafPages: want.radix.leafPages, entries: 49, stoppedWith: 0 });
+    expect(sum).toEqual({
+      tablePages: want.radix.tablePages,
+      leafPages: want.radix.leafPages,
+      entries: 49,
+      stoppedWith: 0,
+    });
     const sorted = [...entries].sort((a, b) => a[0] - b[0]);
     expect(sorted).toEqual(want.radix.preserved.map(([p, o]) => [hexn(p), o]));
     // Walk order: the single order-10 block first, then down to order 0 (memblock=debug log order).
@@ -154,7 +190,11 @@ describe('kho_radix_walk_tree on corrupt trees (never a hang or an exception)', 
   });
 
   it('a child outside RAM, a misaligned child, and a root index beyond any key are refused by name', () => {
-    const cases: [number, number, string][] = [[2, 128 * GiB, 'out-of-ram'], [2, 0x10_0800, 'misaligned'], [4, 0x10_0000, 'bad-key']];
+    const cases: [number, number, string][] = [
+      [2, 128 * GiB, 'out-of-ram'],
+      [2, 0x10_0800, 'misaligned'],
+      [4, 0x10_0000, 'bad-key'],
+    ];
     for (const [idx, child, code] of cases) {
       const mem = new SparseMemory(64 * GiB);
       const b = new Uint8Array(8);
@@ -166,20 +206,29 @@ describe('kho_radix_walk_tree on corrupt trees (never a hang or an exception)', 
   });
 
   it('random blocks survive encode → walk; random byte corruption gives a summary or an AbiError', () => {
-    const block = fc.tuple(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 2 ** 24 })).map(([o, n]) => [((n >> o) << o) * PAGE_SIZE, o] as const);
-    fc.assert(fc.property(fc.array(block, { maxLength: 40 }), fc.array(fc.tuple(fc.nat(), fc.nat(4095), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), (blocks, pokes) => {
-      const { mem, tree } = newTree();
-      const model = new Set<string>();
-      for (const [p, o] of blocks) {
-        expect(tree.add(p, o)).toBe(0);
-        model.add(`${p}:${o}`);
-      }
-      const { entries } = walkAll(mem, tree.root);
-      expect(new Set(entries.map(([p, o]) => `${p}:${o}`))).toEqual(model);
-      const pages = [...tree.pages().tables, ...tree.pages().leaves];
-      for (const [pi, off, v] of pokes) mem.write(pages[pi % pages.length]! + off, Uint8Array.of(v));
-      const r = walkRadixTree(mem, tree.root);
-      expect(isAbiError(r) || typeof r.entries === 'number').toBe(true);
-    }), { numRuns: 60 });
+    const block = fc
+      .tuple(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 2 ** 24 }))
+      .map(([o, n]) => [((n >> o) << o) * PAGE_SIZE, o] as const);
+    fc.assert(
+      fc.property(
+        fc.array(block, { maxLength: 40 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat(4095), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+        (blocks, pokes) => {
+          const { mem, tree } = newTree();
+          const model = new Set<string>();
+          for (const [p, o] of blocks) {
+            expect(tree.add(p, o)).toBe(0);
+            model.add(`${p}:${o}`);
+          }
+          const { entries } = walkAll(mem, tree.root);
+          expect(new Set(entries.map(([p, o]) => `${p}:${o}`))).toEqual(model);
+          const pages = [...tree.pages().tables, ...tree.pages().leaves];
+          for (const [pi, off, v] of pokes) mem.write(pages[pi % pages.length]! + off, Uint8Array.of(v));
+          const r = walkRadixTree(mem, tree.root);
+          expect(isAbiError(r) || typeof r.entries === 'number').toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

@@ -8,15 +8,33 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../../shared/units';
 import {
-  KHOSER_BITMAP_SIZE, KHO_VMALLOC_SIZE, PRESERVE_BITS, decodeChunk, decodeKhoData, decodeScratchArray, encodeChunk, encodeKhoSetupData,
-  encodeScratchArray, type ChunkEntry,
+  KHOSER_BITMAP_SIZE,
+  KHO_VMALLOC_SIZE,
+  PRESERVE_BITS,
+  decodeChunk,
+  decodeKhoData,
+  decodeScratchArray,
+  encodeChunk,
+  encodeKhoSetupData,
+  encodeScratchArray,
+  type ChunkEntry,
 } from '../../../electron/kernel/abi/kho-v1';
 import { decodeBootParams, encodeBootParams } from '../../../electron/kernel/abi/boot-params';
 import { getU32, getU64 } from '../../../electron/kernel/abi/bytes';
 import { isErr } from '../../../electron/kernel/lib/errno';
 import { PG } from '../../../electron/kernel/mm/page-flags';
 import {
-  allZero, allocFolio, bootKho, handOver, hx, kexecLoad, le64, preservedMemoryMap, readChunkList, rebootInto, toHex,
+  allZero,
+  allocFolio,
+  bootKho,
+  handOver,
+  hx,
+  kexecLoad,
+  le64,
+  preservedMemoryMap,
+  readChunkList,
+  rebootInto,
+  toHex,
 } from '../../unit/kho/helpers';
 
 describe('struct khoser_mem_chunk', () => {
@@ -41,12 +59,17 @@ describe('struct khoser_mem_chunk', () => {
 
   it('holds 255 entries, the last at offset 4080; a 256th is refused', () => {
     expect(KHOSER_BITMAP_SIZE).toBe(255);
-    const entries: ChunkEntry[] = Array.from({ length: 255 }, (_, i) => ({ physStart: i * 0x800_0000, bitmap: 0x100_0000 + i * 0x1000 }));
+    const entries: ChunkEntry[] = Array.from({ length: 255 }, (_, i) => ({
+      physStart: i * 0x800_0000,
+      bitmap: 0x100_0000 + i * 0x1000,
+    }));
     const b = encodeChunk({ next: 0, order: 0, entries });
     expect(toHex(b, 8, 8)).toBe('00000000ff000000');
     // entry 254: phys_start 254 × 128 MiB = 0x7f0000000, bitmap 0x1000000 + 254 × 4096 = 0x10fe000
     expect(toHex(b, 4080, 16)).toBe(hx('000000f007000000 00e00f0100000000'));
-    expect(() => encodeChunk({ next: 0, order: 0, entries: [...entries, { physStart: 0, bitmap: 0x1000 }] })).toThrow(RangeError);
+    expect(() => encodeChunk({ next: 0, order: 0, entries: [...entries, { physStart: 0, bitmap: 0x1000 }] })).toThrow(
+      RangeError,
+    );
   });
 
   it('decodes what it encodes and rejects num_elms 256 without throwing', () => {
@@ -65,7 +88,10 @@ describe('struct khoser_mem_chunk', () => {
     const first = k.khoOut!.tracker.serialize();
     if (typeof first !== 'number') throw new Error(first.reason);
     const chunks = readChunkList(m, first);
-    expect(chunks.map((c) => [c.chunk.order, c.chunk.entries.length])).toEqual([[0, 255], [0, 1]]);
+    expect(chunks.map((c) => [c.chunk.order, c.chunk.entries.length])).toEqual([
+      [0, 255],
+      [0, 1],
+    ]);
     const raw = m.ram.read(chunks[1]!.phys, PAGE_SIZE);
     // the second chunk: next 0, order 0, one entry for bitmap index 255 → phys_start 255 × 2^27 = 0x7f8000000
     expect(toHex(raw, 0, 24)).toBe(hx('0000000000000000 00000000 01000000 000000f807000000'));
@@ -96,7 +122,9 @@ describe('tracker bitmaps after preserving known blocks', () => {
     const indices = [...new Set([0, 1, fdtIndex])].sort((a, b) => a - b);
     // order-0 chunk header and entries: phys_start = index × 32768 × 4096 = index × 0x8000000
     expect(toHex(m.ram.read(o0.phys, PAGE_SIZE), 0, 16 + 16 * indices.length)).toBe(
-      le64(chunks[1]!.phys) + hx('00000000') + le64(indices.length).slice(0, 8) +
+      le64(chunks[1]!.phys) +
+        hx('00000000') +
+        le64(indices.length).slice(0, 8) +
         indices.map((i, n) => le64(i * 0x800_0000) + le64(o0.chunk.entries[n]!.bitmap)).join(''),
     );
     expect(o0.chunk.entries[1]!.physStart).toBe(0x800_0000);
@@ -147,13 +175,21 @@ describe('struct kho_scratch array', () => {
 
 describe('setup_data SETUP_KEXEC_KHO + struct kho_data', () => {
   it('is next, type 10, len 32, then fdt_addr, fdt_size, scratch_addr, scratch_size', () => {
-    const b = encodeKhoSetupData({ fdtAddr: 0x07c0_0000, fdtSize: 4096, scratchAddr: 0x0d5f_0000, scratchSize: 48 }, 0x1234_5000);
+    const b = encodeKhoSetupData(
+      { fdtAddr: 0x07c0_0000, fdtSize: 4096, scratchAddr: 0x0d5f_0000, scratchSize: 48 },
+      0x1234_5000,
+    );
     expect(toHex(b)).toBe(
       hx(`0050341200000000 0a000000 20000000
           0000c00700000000 0010000000000000
           00005f0d00000000 3000000000000000`),
     );
-    expect(decodeKhoData(b.subarray(16))).toEqual({ fdtAddr: 0x07c0_0000, fdtSize: 4096, scratchAddr: 0x0d5f_0000, scratchSize: 48 });
+    expect(decodeKhoData(b.subarray(16))).toEqual({
+      fdtAddr: 0x07c0_0000,
+      fdtSize: 4096,
+      scratchAddr: 0x0d5f_0000,
+      scratchSize: 48,
+    });
   });
 
   it('kexec_file_load writes it after the command line and points boot_params.setup_data at it', () => {
@@ -172,7 +208,9 @@ describe('setup_data SETUP_KEXEC_KHO + struct kho_data', () => {
     expect(data.fdtSize).toBe(4096);
     expect(data.scratchSize).toBe(scratch.length * 16);
     // the scratch array segment, 16 bytes per area, equals the areas the old kernel had
-    expect(toHex(m.ram.read(data.scratchAddr, data.scratchSize))).toBe(scratch.map((a) => le64(a.addr) + le64(a.size)).join(''));
+    expect(toHex(m.ram.read(data.scratchAddr, data.scratchSize))).toBe(
+      scratch.map((a) => le64(a.addr) + le64(a.size)).join(''),
+    );
     expect(data.scratchAddr % 0x10000).toBe(0); // 64 KiB aligned kexec buffer
   });
 });
@@ -225,7 +263,8 @@ describe('struct kho_vmalloc and kho_vmalloc_chunk', () => {
     expect(toHex(c2, 0, 24)).toBe(hx('0000000000000000') + le64(area.pfns[511]! * PAGE_SIZE) + hx('0000000000000000'));
     expect(allZero(c2.subarray(16))).toBe(true); // zero-terminated
     // both chunk pages and every data page are preserved order-0 blocks
-    for (const pfn of [first / PAGE_SIZE, next / PAGE_SIZE, ...area.pfns]) expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true);
+    for (const pfn of [first / PAGE_SIZE, next / PAGE_SIZE, ...area.pfns])
+      expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true);
   });
 
   it('exactly 511 entries: the full chunk links to a fresh, empty chunk', () => {
@@ -254,7 +293,14 @@ describe('x86 boot_params', () => {
   ];
 
   it('puts HdrS at 0x202, setup_data at 0x250, cmd_line_ptr at 0x228 (+0x0c8), e820_entries at 0x1e8, e820 at 0x2d0', () => {
-    const b = encodeBootParams({ e820, kernelAddr: 0x0de0_0000, ramdiskAddr: 0x0d60_0000, ramdiskSize: 0x80_0000, cmdlineAddr: 0x1_2345_6000, setupData: 0x0d5f_f080 });
+    const b = encodeBootParams({
+      e820,
+      kernelAddr: 0x0de0_0000,
+      ramdiskAddr: 0x0d60_0000,
+      ramdiskSize: 0x80_0000,
+      cmdlineAddr: 0x1_2345_6000,
+      setupData: 0x0d5f_f080,
+    });
     expect(b.length).toBe(4096);
     expect(toHex(b, 0x202, 4)).toBe('48647253'); // "HdrS"
     expect(toHex(b, 0x206, 2)).toBe('0f02'); // boot protocol 2.15
@@ -271,7 +317,14 @@ describe('x86 boot_params', () => {
     );
     expect(allZero(b.subarray(0x2d0 + 60, 0x2d0 + 80))).toBe(true);
     const d = decodeBootParams(b);
-    expect(d).toEqual({ e820, kernelAddr: 0x0de0_0000, ramdiskAddr: 0x0d60_0000, ramdiskSize: 0x80_0000, cmdlineAddr: 0x1_2345_6000, setupData: 0x0d5f_f080 });
+    expect(d).toEqual({
+      e820,
+      kernelAddr: 0x0de0_0000,
+      ramdiskAddr: 0x0d60_0000,
+      ramdiskSize: 0x80_0000,
+      cmdlineAddr: 0x1_2345_6000,
+      setupData: 0x0d5f_f080,
+    });
   });
 
   it('a page without HdrS is refused', () => {

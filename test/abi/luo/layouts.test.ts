@@ -5,10 +5,20 @@
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../../shared/units';
 import {
-  LUO_FILE_MAX, LUO_SESSION_MAX, decodeFileSer, decodeSessionSer, encodeFileSer, encodeSessionSer,
+  LUO_FILE_MAX,
+  LUO_SESSION_MAX,
+  decodeFileSer,
+  decodeSessionSer,
+  encodeFileSer,
+  encodeSessionSer,
 } from '../../../electron/kernel/abi/luo-v1';
 import {
-  MEMFD_LUO_FOLIO_DIRTY, MEMFD_LUO_FOLIO_UPTODATE, decodeMemfdSer, encodeFolioSer, encodeMemfdSer, getFolioSer,
+  MEMFD_LUO_FOLIO_DIRTY,
+  MEMFD_LUO_FOLIO_UPTODATE,
+  decodeMemfdSer,
+  encodeFolioSer,
+  encodeMemfdSer,
+  getFolioSer,
 } from '../../../electron/kernel/abi/memfd-v1';
 import { decodeFdt, fdtCheckCompatible, getProp, readU64le } from '../../../electron/kernel/lib/fdt';
 import { bootKho, hx, toHex } from '../../unit/kho/helpers';
@@ -27,7 +37,11 @@ describe('luo-v1 records', () => {
   it('luo_file_ser is 64 bytes: compatible[48], data u64, token u64 (a full u64 token survives)', () => {
     const b = encodeFileSer({ compatible: 'memfd-v1', data: 0x3940_7000, token: 0xfedc_ba98_7654_3210n });
     expect(b.length).toBe(64);
-    expect(toHex(b)).toBe(pad(toHex(new TextEncoder().encode('memfd-v1')), 48) + hx('00 70 40 39 00 00 00 00') + hx('10 32 54 76 98 ba dc fe'));
+    expect(toHex(b)).toBe(
+      pad(toHex(new TextEncoder().encode('memfd-v1')), 48) +
+        hx('00 70 40 39 00 00 00 00') +
+        hx('10 32 54 76 98 ba dc fe'),
+    );
     expect(decodeFileSer(b)).toEqual({ compatible: 'memfd-v1', data: 0x3940_7000, token: 0xfedc_ba98_7654_3210n });
   });
 
@@ -42,7 +56,9 @@ describe('memfd-v1 records', () => {
     const desc = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
     const b = encodeMemfdSer({ pos: 5, size: 17, nrFolios: 1, folios: desc });
     expect(b.length).toBe(40);
-    expect(toHex(b)).toBe(hx('05 00 00 00 00 00 00 00  11 00 00 00 00 00 00 00  01 00 00 00 00 00 00 00') + toHex(desc));
+    expect(toHex(b)).toBe(
+      hx('05 00 00 00 00 00 00 00  11 00 00 00 00 00 00 00  01 00 00 00 00 00 00 00') + toHex(desc),
+    );
     const d = decodeMemfdSer(b);
     expect([d.pos, d.size, d.nrFolios, toHex(d.folios)]).toEqual([5, 17, 1, toHex(desc)]);
   });
@@ -54,7 +70,9 @@ describe('memfd-v1 records', () => {
     // u64 = 3 << 52 | 0xf123456789abc = 0x003f_1234_5678_9abc, little-endian.
     expect(toHex(b)).toBe(hx('bc 9a 78 56 34 12 3f 00  00 02 00 00 00 00 00 00'));
     expect(getFolioSer(b, 0)).toEqual({ pfn: 0xf_1234_5678_9abc, flags, index: 0x200 });
-    expect(toHex(encodeFolioSer({ pfn: 1, flags: 0xfff, index: 0 }))).toBe(hx('01 00 00 00 00 00 f0 ff  00 00 00 00 00 00 00 00'));
+    expect(toHex(encodeFolioSer({ pfn: 1, flags: 0xfff, index: 0 }))).toBe(
+      hx('01 00 00 00 00 00 f0 ff  00 00 00 00 00 00 00 00'),
+    );
   });
 });
 

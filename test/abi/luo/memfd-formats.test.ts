@@ -8,9 +8,22 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../../shared/units';
 import {
-  MEMFD_FDT_MAX_FOLIOS, PRESERVED_FLAG_DIRTY, PRESERVED_FLAG_UPTODATE, encodeMemfdFdt, getPreservedFolio, memfdFdtOrder, putPreservedFolio,
+  MEMFD_FDT_MAX_FOLIOS,
+  PRESERVED_FLAG_DIRTY,
+  PRESERVED_FLAG_UPTODATE,
+  encodeMemfdFdt,
+  getPreservedFolio,
+  memfdFdtOrder,
+  putPreservedFolio,
 } from '../../../electron/kernel/abi/memfd-fdt';
-import { KA_PAGE_NR_ENTRIES, KHO_ARRAY_MAGIC, decodeKhoArray, encodeKhoArray, kaMkValue, kaStartpos } from '../../../electron/kernel/abi/kho-array';
+import {
+  KA_PAGE_NR_ENTRIES,
+  KHO_ARRAY_MAGIC,
+  decodeKhoArray,
+  encodeKhoArray,
+  kaMkValue,
+  kaStartpos,
+} from '../../../electron/kernel/abi/kho-array';
 import { getU64 } from '../../../electron/kernel/abi/bytes';
 import { KhoArrayWriter, readKhoArray } from '../../../electron/kernel/kho/kho-array';
 import { isErr } from '../../../electron/kernel/lib/errno';
@@ -82,7 +95,11 @@ describe('the KHO array', () => {
   it('writing entries 0, 512 and 1024 links three pages (next, startpos, entries) and reads back', () => {
     const { k } = bootKho();
     const w = new KhoArrayWriter(k, 'test array');
-    for (const [pos, v] of [[0, 11], [512, 13], [1024, 15]] as const) {
+    for (const [pos, v] of [
+      [0, 11],
+      [512, 13],
+      [1024, 15],
+    ] as const) {
       expect(w.setpos(pos)).toBeNull();
       expect(w.setentry(kaMkValue(v))).toBeNull();
     }

@@ -3,14 +3,17 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
-import { bundleElectron as bundle, checkRequires, requiredModules as requires } from '../../../build/bundle-electron.mjs';
+import {
+  bundleElectron as bundle,
+  checkRequires,
+  requiredModules as requires,
+} from '../../../build/bundle-electron.mjs';
 import { startHostClient } from '../../../electron/host-client';
 import { SIM_METHODS } from '../../../shared/api';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const tmp = mkdtempSync(path.join(tmpdir(), 'kholab-bundle-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
 
 describe('bundle-electron: main and preload', () => {
   const out = path.join(tmp, 'app');
@@ -30,14 +33,21 @@ describe('bundle-electron: main and preload', () => {
 
   it('the preload runs where only electron can be required, and exposes the bridge', () => {
     const exposeInMainWorld = vi.fn();
-    const electron = { contextBridge: { exposeInMainWorld }, ipcRenderer: { invoke: vi.fn(), on: vi.fn(), removeListener: vi.fn() } };
+    const electron = {
+      contextBridge: { exposeInMainWorld },
+      ipcRenderer: { invoke: vi.fn(), on: vi.fn(), removeListener: vi.fn() },
+    };
     const module = { exports: {} };
     const sandboxRequire = (id: string) => {
       if (id === 'electron') return electron;
       throw new Error(`a sandboxed preload cannot require ${id}`);
     };
     const code = readFileSync(path.join(out, 'preload.cjs'), 'utf8');
-    vm.runInNewContext(`(function (require, module, exports) {${code}\n})`, { console })(sandboxRequire, module, module.exports);
+    vm.runInNewContext(`(function (require, module, exports) {${code}\n})`, { console })(
+      sandboxRequire,
+      module,
+      module.exports,
+    );
     expect(exposeInMainWorld).toHaveBeenCalledTimes(1);
     const [name, api] = exposeInMainWorld.mock.calls[0]!;
     expect(name).toBe('khoLab');
@@ -47,10 +57,14 @@ describe('bundle-electron: main and preload', () => {
   it('the require check refuses what the packaged app could not load', async () => {
     const file = path.join(tmp, 'probe.cjs');
     writeFileSync(file, 'const fs = require("node:fs"); const e = require("electron");');
-    await expect(checkRequires(file, 'preload')).rejects.toThrow(/requires node:fs; a sandboxed preload may require only "electron"/);
+    await expect(checkRequires(file, 'preload')).rejects.toThrow(
+      /requires node:fs; a sandboxed preload may require only "electron"/,
+    );
     await expect(checkRequires(file, 'main')).resolves.toBeUndefined();
     writeFileSync(file, 'const z = require("zod"); const m = require(name);');
-    await expect(checkRequires(file, 'host-worker')).rejects.toThrow(/requires zod, <dynamic: name>; only "electron" and Node builtins/);
+    await expect(checkRequires(file, 'host-worker')).rejects.toThrow(
+      /requires zod, <dynamic: name>; only "electron" and Node builtins/,
+    );
   });
 
   it('refuses an unknown entry name', async () => {
@@ -93,7 +107,10 @@ describe('bundle-electron: host worker', () => {
       expect(await host.client.readPhys(0x2a, 2)).toEqual({ ok: true, value: new Uint8Array([0x2a, 0x2a]) });
       expect(await host.client.run({ op: 'boot' })).toMatchObject({ ok: false, error: { code: 'errno' } });
       expect(progress).toHaveBeenCalledTimes(2);
-      expect(await host.client.page(-1)).toMatchObject({ ok: false, error: { code: 'invalid-argument', message: expect.stringMatching(/^page: argument 0/) } });
+      expect(await host.client.page(-1)).toMatchObject({
+        ok: false,
+        error: { code: 'invalid-argument', message: expect.stringMatching(/^page: argument 0/) },
+      });
     } finally {
       await host.close();
     }

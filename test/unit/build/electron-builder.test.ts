@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +19,10 @@ import { bundleElectron } from '../../../build/bundle-electron.mjs';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const require = createRequire(import.meta.url);
-const asar = require('@electron/asar') as { listPackage(archive: string, options: object): string[]; extractFile(archive: string, file: string): Buffer };
+const asar = require('@electron/asar') as {
+  listPackage(archive: string, options: object): string[];
+  extractFile(archive: string, file: string): Buffer;
+};
 const tmp = mkdtempSync(path.join(tmpdir(), 'kholab-builder-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -61,12 +74,22 @@ beforeAll(async () => {
   mkdirSync(electronDist);
   // The stub carries a fuse wire as Electron's binary does, in Electron's default states, so the
   // packaged executable shows which fuses electron-builder flipped.
-  writeFileSync(path.join(electronDist, 'electron'), Buffer.concat([Buffer.from('#!/bin/sh\nexit 0\n# '), fuseWire(DEFAULT_FUSES), Buffer.from('\n')]));
+  writeFileSync(
+    path.join(electronDist, 'electron'),
+    Buffer.concat([Buffer.from('#!/bin/sh\nexit 0\n# '), fuseWire(DEFAULT_FUSES), Buffer.from('\n')]),
+  );
   chmodSync(path.join(electronDist, 'electron'), 0o755);
 
   const { stdout, stderr } = await promisify(execFile)(
     path.join(ROOT, 'node_modules', '.bin', 'electron-builder'),
-    ['--dir', '--linux', '--config', path.join(ROOT, 'build', 'electron-builder.config.cjs'), `-c.electronDist=${electronDist}`, `-c.directories.output=${output}`],
+    [
+      '--dir',
+      '--linux',
+      '--config',
+      path.join(ROOT, 'build', 'electron-builder.config.cjs'),
+      `-c.electronDist=${electronDist}`,
+      `-c.directories.output=${output}`,
+    ],
     { cwd: project, env: { ...process.env, CI: 'true' }, timeout: 120_000 },
   );
   log = stdout + stderr;
@@ -83,13 +106,25 @@ describe('electron-builder --dir --linux', () => {
 
   it('packs the bundles, the renderer and package.json, and no node_modules', () => {
     const files = asar.listPackage(archive, {}).map((f) => f.split(path.sep).join('/'));
-    expect(files).toEqual(expect.arrayContaining(['/package.json', '/dist-electron/main.cjs', '/dist-electron/preload.cjs', '/dist/renderer/index.html']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        '/package.json',
+        '/dist-electron/main.cjs',
+        '/dist-electron/preload.cjs',
+        '/dist/renderer/index.html',
+      ]),
+    );
     expect(files.filter((f) => f.includes('node_modules'))).toEqual([]);
-    expect(files.filter((f) => f.startsWith('/test') || f.startsWith('/electron') || f.startsWith('/shared'))).toEqual([]);
+    expect(files.filter((f) => f.startsWith('/test') || f.startsWith('/electron') || f.startsWith('/shared'))).toEqual(
+      [],
+    );
   });
 
   it('flips the security fuses in the packaged executable', () => {
-    expect(readFuses(readFileSync(path.join(electronDist, 'electron')))).toMatchObject({ RunAsNode: true, OnlyLoadAppFromAsar: false });
+    expect(readFuses(readFileSync(path.join(electronDist, 'electron')))).toMatchObject({
+      RunAsNode: true,
+      OnlyLoadAppFromAsar: false,
+    });
     expect(readFuses(readFileSync(path.join(unpacked, 'kho-lab')))).toEqual({
       RunAsNode: false,
       EnableCookieEncryption: true,
@@ -104,16 +139,23 @@ describe('electron-builder --dir --linux', () => {
   });
 
   it('the packed package.json starts the bundled main', () => {
-    const pkg = JSON.parse(asar.extractFile(archive, 'package.json').toString('utf8')) as { main: string; productName: string };
+    const pkg = JSON.parse(asar.extractFile(archive, 'package.json').toString('utf8')) as {
+      main: string;
+      productName: string;
+    };
     expect(pkg.main).toBe('dist-electron/main.cjs');
     expect(pkg.productName).toBe('KHO Lab');
-    expect(asar.extractFile(archive, 'dist-electron/main.cjs').toString('utf8')).toBe(readFileSync(path.join(project, 'dist-electron', 'main.cjs'), 'utf8'));
+    expect(asar.extractFile(archive, 'dist-electron/main.cjs').toString('utf8')).toBe(
+      readFileSync(path.join(project, 'dist-electron', 'main.cjs'), 'utf8'),
+    );
   });
-
 });
 
 describe('electron-builder.config.cjs', () => {
-  const config = require(path.join(ROOT, 'build', 'electron-builder.config.cjs')) as Record<string, Record<string, unknown> & unknown>;
+  const config = require(path.join(ROOT, 'build', 'electron-builder.config.cjs')) as Record<
+    string,
+    Record<string, unknown> & unknown
+  >;
 
   it('names the app and targets every desktop platform', () => {
     expect(config).toMatchObject({
@@ -128,7 +170,7 @@ describe('electron-builder.config.cjs', () => {
     expect(config.linux).toHaveProperty('synopsis');
   });
 
-  it('sets the fuses of Electron\'s security checklist', () => {
+  it("sets the fuses of Electron's security checklist", () => {
     expect(config.electronFuses).toEqual({
       runAsNode: false,
       enableCookieEncryption: true,
@@ -142,7 +184,9 @@ describe('electron-builder.config.cjs', () => {
   });
 
   it('takes the Electron version from the installed electron package, not from a binary', () => {
-    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'electron', 'package.json'), 'utf8')) as { version: string };
+    const { version } = JSON.parse(
+      readFileSync(path.join(ROOT, 'node_modules', 'electron', 'package.json'), 'utf8'),
+    ) as { version: string };
     expect(config.electronVersion).toBe(version);
   });
 

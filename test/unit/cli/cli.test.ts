@@ -12,7 +12,6 @@ import type { Report } from '../../../shared/views';
 
 const dir = scratchDir('kho-lab-cli-');
 
-
 function scenarioFile(name: string, content: unknown): string {
   const path = join(dir, name);
   writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
@@ -25,7 +24,8 @@ describe('kho-lab-sim', () => {
   it('list prints every builtin with its description', async () => {
     const r = await cli('list');
     expect(r.code).toBe(EXIT_OK);
-    for (const name of Object.keys(BUILTIN_SCENARIOS)) expect(r.out.some((l) => l.startsWith(`builtin:${name}`))).toBe(true);
+    for (const name of Object.keys(BUILTIN_SCENARIOS))
+      expect(r.out.some((l) => l.startsWith(`builtin:${name}`))).toBe(true);
     expect(r.out.length).toBe(Object.keys(BUILTIN_SCENARIOS).length);
   });
 
@@ -54,7 +54,10 @@ describe('kho-lab-sim', () => {
   });
 
   it('a scenario with a failing check exits 1 and says which step failed', async () => {
-    const path = scenarioFile('fail.json', { machine: { ram: '64M' }, steps: [{ op: 'boot' }, { op: 'expect_free', atLeast: '1T' }] });
+    const path = scenarioFile('fail.json', {
+      machine: { ram: '64M' },
+      steps: [{ op: 'boot' }, { op: 'expect_free', atLeast: '1T' }],
+    });
     const r = await cli('run', path, '--quiet');
     expect(r.code).toBe(EXIT_CHECK_FAILED);
     expect(r.out.some((l) => /FAIL\s+2 expect free ALL ≥ 1 TiB/.test(l))).toBe(true);
@@ -91,7 +94,11 @@ describe('kho-lab-sim', () => {
     [['frob'], /usage:/],
   ])('bad input %j exits 2 with a clear message', async (argv, message) => {
     const args = argv.map((a) =>
-      a === 'MALFORMED' ? scenarioFile('malformed.json', '{"steps": [') : a === 'BADSTEP' ? scenarioFile('badstep.json', { steps: [{ op: 'boot' }, { op: 'nope' }] }) : a,
+      a === 'MALFORMED'
+        ? scenarioFile('malformed.json', '{"steps": [')
+        : a === 'BADSTEP'
+          ? scenarioFile('badstep.json', { steps: [{ op: 'boot' }, { op: 'nope' }] })
+          : a,
     );
     const r = await cli(...args);
     expect(r.code).toBe(EXIT_BAD_INPUT);

@@ -13,7 +13,6 @@ import { Host } from '../../../electron/host/host';
 
 const dir = scratchDir('kho-lab-export-fdt-');
 
-
 /** dtc shows a little-endian u64 as two big-endian cells of its byte-swapped halves. */
 function dtcCells(phys: number): string {
   const b = Buffer.alloc(8);
@@ -33,7 +32,10 @@ describe('--export-fdt', () => {
     const fdt = await host.fdt(incoming.fdtPhys);
     if (!fdt.ok) throw new Error(fdt.error.message);
     expect(new Uint8Array(readFileSync(out))).toEqual(fdt.value.bytes);
-    const dts = execFileSync('dtc', ['-I', 'dtb', '-O', 'dts', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const dts = execFileSync('dtc', ['-I', 'dtb', '-O', 'dts', out], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     expect(dts).toContain('compatible = "kho-v1";');
     expect(dts).toMatch(/preserved-memory-map = <0x[0-9a-f]+ 0x[0-9a-f]+>;/);
     const kt = incoming.subtrees.find((s) => s.name === 'kho_test')!;
@@ -43,9 +45,18 @@ describe('--export-fdt', () => {
   it('writes the outgoing root FDT when the machine never jumped', async () => {
     const out = join(dir, 'out.dtb');
     const scen = join(dir, 'one.json');
-    writeFileSync(scen, JSON.stringify({ machine: { ram: '256M', cmdline: 'kho=on' }, steps: [{ op: 'boot' }, { op: 'insmod', module: 'test_kho' }] }));
+    writeFileSync(
+      scen,
+      JSON.stringify({
+        machine: { ram: '256M', cmdline: 'kho=on' },
+        steps: [{ op: 'boot' }, { op: 'insmod', module: 'test_kho' }],
+      }),
+    );
     expect((await cli('run', scen, '--quiet', '--export-fdt', out)).code).toBe(EXIT_OK);
-    const dts = execFileSync('dtc', ['-I', 'dtb', '-O', 'dts', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const dts = execFileSync('dtc', ['-I', 'dtb', '-O', 'dts', out], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     expect(dts).toContain('kho_test {');
     expect(dts).toContain('preserved-memory-map = <0x00 0x00>;'); // not finalized yet
   });

@@ -18,7 +18,12 @@ function vmcoreinfo(file: string): Record<string, string> {
   const noteOff = Number(b.readBigUInt64LE(64 + 8));
   const descsz = b.readUInt32LE(noteOff + 4);
   const text = b.subarray(noteOff + 24, noteOff + 24 + descsz).toString('utf8');
-  return Object.fromEntries(text.trimEnd().split('\n').map((l) => l.split('=', 2) as [string, string]));
+  return Object.fromEntries(
+    text
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split('=', 2) as [string, string]),
+  );
 }
 
 describe('--export-vmcore', () => {
@@ -36,7 +41,13 @@ describe('--export-vmcore', () => {
     expect((await cli('run', 'builtin:test-kho', '--quiet', '--export-vmcore', at2, '--at', '2')).code).toBe(EXIT_OK);
     expect(vmcoreinfo(at2)).toMatchObject({ KHO_LAB_STEP: '2', KHO_LAB_KERNEL_RUNNING: '1' });
     const scen = join(dir, 'no-reboot.json');
-    writeFileSync(scen, JSON.stringify({ machine: { ram: '256M' }, steps: [{ op: 'boot' }, { op: 'spawn', name: 'a' }, { op: 'spawn', name: 'b' }] }));
+    writeFileSync(
+      scen,
+      JSON.stringify({
+        machine: { ram: '256M' },
+        steps: [{ op: 'boot' }, { op: 'spawn', name: 'a' }, { op: 'spawn', name: 'b' }],
+      }),
+    );
     const end = join(dir, 'end.vmcore');
     const r = await cli('run', scen, '--quiet', '--export-vmcore', end);
     expect(r.code).toBe(EXIT_OK);
@@ -69,13 +80,33 @@ describe('--export-vmcore', () => {
 
   it('--vmcore-all exports every RAM page, and refuses a machine over 4 GiB with exit 2', async () => {
     const small = join(dir, 'all.vmcore');
-    const ok = await cli('run', 'builtin:fragmentation', '--quiet', '--export-vmcore', small, '--vmcore-all', '--at', '1');
+    const ok = await cli(
+      'run',
+      'builtin:fragmentation',
+      '--quiet',
+      '--export-vmcore',
+      small,
+      '--vmcore-all',
+      '--at',
+      '1',
+    );
     expect(ok.code).toBe(EXIT_OK);
     expect(readFileSync(small).length).toBeGreaterThan(127 * 1024 * 1024); // builtin:fragmentation has 128 MiB
     const big = join(dir, 'big.vmcore');
-    const r = await cli('run', 'builtin:memfd-enomem', '--quiet', '--ram', '8G', '--export-vmcore', big, '--vmcore-all');
+    const r = await cli(
+      'run',
+      'builtin:memfd-enomem',
+      '--quiet',
+      '--ram',
+      '8G',
+      '--export-vmcore',
+      big,
+      '--vmcore-all',
+    );
     expect(r.code).toBe(EXIT_BAD_INPUT);
-    expect(r.err.join('\n')).toMatch(/--export-vmcore: the machine has 8 GiB of RAM; exporting all of it is limited to 4 GiB/);
+    expect(r.err.join('\n')).toMatch(
+      /--export-vmcore: the machine has 8 GiB of RAM; exporting all of it is limited to 4 GiB/,
+    );
     expect(existsSync(big)).toBe(false);
     noTemp();
   });

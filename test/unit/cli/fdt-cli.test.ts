@@ -13,7 +13,6 @@ import { encodeFdt, fdtString, fdtU64le } from '../../../electron/kernel/lib/fdt
 
 const dir = scratchDir('kho-lab-fdt-cli-');
 
-
 function file(name: string, bytes: Uint8Array): string {
   const path = join(dir, name);
   writeFileSync(path, bytes);
@@ -29,7 +28,15 @@ const encoded = encodeFdt(
     ],
     children: [
       { name: 'kho_test', props: [{ name: 'fdt', value: fdtU64le(0x12345000n) }], children: [] },
-      { name: 'luo', props: [{ name: 'preserved-data', value: fdtU64le(0x2000010n) }, { name: 'blob-size', value: fdtU64le(8192n) }, { name: 'fdt', value: fdtString('oops') }], children: [] },
+      {
+        name: 'luo',
+        props: [
+          { name: 'preserved-data', value: fdtU64le(0x2000010n) },
+          { name: 'blob-size', value: fdtU64le(8192n) },
+          { name: 'fdt', value: fdtString('oops') },
+        ],
+        children: [],
+      },
     ],
   },
   { memReserve: [[0x1000000n, 0x4000n]] },
@@ -67,9 +74,17 @@ describe('kho-lab-sim fdt', () => {
   });
 
   it.each([
-    ['garbage', () => new Uint8Array([0x12, 0x34, 0x56, 0x78, 1, 2, 3]), 'not a flattened devicetree: bad magic 0x12345678 at offset 0x0 (expected 0xd00dfeed) [FDT_ERR_BADMAGIC]'],
+    [
+      'garbage',
+      () => new Uint8Array([0x12, 0x34, 0x56, 0x78, 1, 2, 3]),
+      'not a flattened devicetree: bad magic 0x12345678 at offset 0x0 (expected 0xd00dfeed) [FDT_ERR_BADMAGIC]',
+    ],
     ['empty', () => new Uint8Array(0), 'not a flattened devicetree: empty: 0 bytes [FDT_ERR_TRUNCATED]'],
-    ['truncated', () => KHO.subarray(0, 100), `corrupt flattened devicetree: truncated: totalsize at offset 0x4 is ${KHO.length} bytes but only 100 are present [FDT_ERR_TRUNCATED]`],
+    [
+      'truncated',
+      () => KHO.subarray(0, 100),
+      `corrupt flattened devicetree: truncated: totalsize at offset 0x4 is ${KHO.length} bytes but only 100 are present [FDT_ERR_TRUNCATED]`,
+    ],
   ])('refuses a %s file with exit 2 and a message naming it', async (what, bytes, message) => {
     const path = file(`${what}.dtb`, bytes());
     const r = await cli('fdt', path);
@@ -86,7 +101,12 @@ describe('kho-lab-sim fdt', () => {
   });
 
   it('shows usage for a missing file argument or a foreign option, and run refuses --dts', async () => {
-    for (const argv of [['fdt'], ['fdt', 'a.dtb', '--quiet'], ['fdt', 'a.dtb', 'b.dtb'], ['run', 'builtin:boot', '--dts']]) {
+    for (const argv of [
+      ['fdt'],
+      ['fdt', 'a.dtb', '--quiet'],
+      ['fdt', 'a.dtb', 'b.dtb'],
+      ['run', 'builtin:boot', '--dts'],
+    ]) {
       const r = await cli(...argv);
       expect(r.code).toBe(EXIT_BAD_INPUT);
       expect(r.err.join('\n')).toContain('kho-lab-sim fdt FILE [--dts]');

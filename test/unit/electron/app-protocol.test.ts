@@ -42,10 +42,19 @@ describe('handleAppRequest (protocol.handle for app://kho-lab/)', () => {
   it('serves / as index.html and the build assets with their MIME types', async () => {
     expect(await (await get('app://kho-lab/')).text()).toContain('KHO Lab');
     const types = await Promise.all(
-      ['assets/index-abc.js', 'assets/index-abc.css', 'assets/host.worker-1.js', 'assets/blob.bin'].map(async (f) => (await get(`app://kho-lab/${f}`)).headers.get('content-type')),
+      ['assets/index-abc.js', 'assets/index-abc.css', 'assets/host.worker-1.js', 'assets/blob.bin'].map(async (f) =>
+        (await get(`app://kho-lab/${f}`)).headers.get('content-type'),
+      ),
     );
-    expect(types).toEqual(['text/javascript; charset=utf-8', 'text/css; charset=utf-8', 'text/javascript; charset=utf-8', 'application/octet-stream']);
-    expect(new Uint8Array(await (await get('app://kho-lab/assets/blob.bin')).arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
+    expect(types).toEqual([
+      'text/javascript; charset=utf-8',
+      'text/css; charset=utf-8',
+      'text/javascript; charset=utf-8',
+      'application/octet-stream',
+    ]);
+    expect(new Uint8Array(await (await get('app://kho-lab/assets/blob.bin')).arrayBuffer())).toEqual(
+      new Uint8Array([1, 2, 3]),
+    );
   });
 
   it('refuses every path out of the build with 403, whatever its encoding', async () => {
@@ -89,7 +98,9 @@ describe('handleAppRequest (protocol.handle for app://kho-lab/)', () => {
 
 describe('resolveAppUrl', () => {
   it('names files under the root only', () => {
-    expect(resolveAppUrl('app://kho-lab/assets/index-abc.js', ROOT)).toEqual({ file: path.join(ROOT, 'assets', 'index-abc.js') });
+    expect(resolveAppUrl('app://kho-lab/assets/index-abc.js', ROOT)).toEqual({
+      file: path.join(ROOT, 'assets', 'index-abc.js'),
+    });
     expect(resolveAppUrl('app://kho-lab/a%20b.js', ROOT)).toEqual({ file: path.join(ROOT, 'a b.js') });
     expect(resolveAppUrl('not a url', ROOT)).toMatchObject({ status: 400 });
     expect(resolveAppUrl('file:///etc/passwd', ROOT)).toMatchObject({ status: 404 });
@@ -118,8 +129,12 @@ describe('registration', () => {
   it('registers app as a standard, secure, fetchable scheme that does not bypass the CSP', () => {
     const protocol = { registerSchemesAsPrivileged: vi.fn() };
     registerAppScheme(protocol);
-    const [[schemes]] = protocol.registerSchemesAsPrivileged.mock.calls as [[{ scheme: string; privileges: Record<string, boolean> }[]]];
-    expect(schemes).toEqual([{ scheme: 'app', privileges: expect.objectContaining({ standard: true, secure: true, supportFetchAPI: true }) }]);
+    const [[schemes]] = protocol.registerSchemesAsPrivileged.mock.calls as [
+      [{ scheme: string; privileges: Record<string, boolean> }[]],
+    ];
+    expect(schemes).toEqual([
+      { scheme: 'app', privileges: expect.objectContaining({ standard: true, secure: true, supportFetchAPI: true }) },
+    ]);
     expect(schemes[0]!.privileges.bypassCSP).toBeUndefined();
     expect(schemes[0]!.privileges.allowServiceWorkers).toBeUndefined();
   });

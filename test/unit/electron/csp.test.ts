@@ -29,13 +29,24 @@ describe('the CSP, defined once (electron/csp.ts)', () => {
 
   it('the Vite plugin writes exactly that policy as the first tag of <head>', () => {
     const hook = cspMeta().transformIndexHtml as () => HtmlTagDescriptor[];
-    expect(hook()).toEqual([{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: META_CSP }, injectTo: 'head-prepend' }]);
+    expect(hook()).toEqual([
+      { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: META_CSP }, injectTo: 'head-prepend' },
+    ]);
   });
 
   it('no other source file spells a policy: index.html, the renderer, electron/ and build/', () => {
-    const sources = [path.join(ROOT, 'renderer', 'index.html'), ...files(path.join(ROOT, 'renderer', 'src')), ...files(path.join(ROOT, 'electron')), ...files(path.join(ROOT, 'build'))];
-    const spelled = sources.filter((f) => /\b(default|script|object)-src\b/.test(readFileSync(f, 'latin1'))).map((f) => path.relative(ROOT, f));
+    const sources = [
+      path.join(ROOT, 'renderer', 'index.html'),
+      ...files(path.join(ROOT, 'renderer', 'src')),
+      ...files(path.join(ROOT, 'electron')),
+      ...files(path.join(ROOT, 'build')),
+    ];
+    const spelled = sources
+      .filter((f) => /\b(default|script|object)-src\b/.test(readFileSync(f, 'latin1')))
+      .map((f) => path.relative(ROOT, f));
     expect(spelled).toEqual(['electron/csp.ts']);
-    expect(readFileSync(path.join(ROOT, 'renderer', 'index.html'), 'utf8')).not.toMatch(/<meta[^>]+Content-Security-Policy/i);
+    expect(readFileSync(path.join(ROOT, 'renderer', 'index.html'), 'utf8')).not.toMatch(
+      /<meta[^>]+Content-Security-Policy/i,
+    );
   });
 });

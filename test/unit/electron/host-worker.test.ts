@@ -20,7 +20,8 @@ describe('serveApi (the worker message loop)', () => {
       if (w) w(m);
       else replies.push(m);
     });
-    const next = () => new Promise<RpcMessage>((resolve) => (replies.length ? resolve(replies.shift()!) : waiting.push(resolve)));
+    const next = () =>
+      new Promise<RpcMessage>((resolve) => (replies.length ? resolve(replies.shift()!) : waiting.push(resolve)));
     ports.push(port1, port2);
     return { port: port1, replies, next };
   }
@@ -32,7 +33,11 @@ describe('serveApi (the worker message loop)', () => {
   it('answers a valid call with the API result under the same id', async () => {
     const { port, next } = served();
     port.postMessage({ kind: 'call', id: 41, method: 'readPhys', args: [0x1234, 4] });
-    expect(await next()).toEqual({ kind: 'result', id: 41, result: { ok: true, value: new Uint8Array([0x34, 0x34, 0x34, 0x34]) } });
+    expect(await next()).toEqual({
+      kind: 'result',
+      id: 41,
+      result: { ok: true, value: new Uint8Array([0x34, 0x34, 0x34, 0x34]) },
+    });
   });
 
   it('re-validates: a bad argument or an unknown method is answered as invalid-argument data', async () => {
@@ -43,7 +48,10 @@ describe('serveApi (the worker message loop)', () => {
     const b = await next();
     expect(a).toMatchObject({ id: 1, result: { ok: false, error: { code: 'invalid-argument' } } });
     expect(a.kind === 'result' && !a.result.ok && a.result.error.message).toMatch(/^mapView: argument 0\.firstPfn/);
-    expect(b).toMatchObject({ id: 2, result: { ok: false, error: { code: 'invalid-argument', message: 'unknown API method "constructor"' } } });
+    expect(b).toMatchObject({
+      id: 2,
+      result: { ok: false, error: { code: 'invalid-argument', message: 'unknown API method "constructor"' } },
+    });
   });
 
   it('forwards progress before the result and ignores messages that are not calls', async () => {
@@ -87,7 +95,10 @@ describe('startHostClient (a real worker thread)', () => {
     const client = start();
     const r = await client.run({ op: 'nope' } as never);
     expect(r.ok).toBe(false);
-    expect(!r.ok && r.error).toMatchObject({ code: 'invalid-argument', message: expect.stringMatching(/^run: argument 0/) });
+    expect(!r.ok && r.error).toMatchObject({
+      code: 'invalid-argument',
+      message: expect.stringMatching(/^run: argument 0/),
+    });
   });
 
   it('delivers the host progress to onProgress listeners until they unsubscribe', async () => {
@@ -97,19 +108,28 @@ describe('startHostClient (a real worker thread)', () => {
     await client.run({ op: 'spawn', name: 'qemu' });
     off();
     await client.run({ op: 'boot' });
-    expect(seen).toEqual([{ label: 'spawn', done: 1, total: 2 }, { label: 'spawn', done: 2, total: 2 }]);
+    expect(seen).toEqual([
+      { label: 'spawn', done: 1, total: 2 },
+      { label: 'spawn', done: 2, total: 2 },
+    ]);
   });
 
   it('turns a host exception into an internal error', async () => {
     const client = start();
-    expect(await client.loadBuiltin('throw')).toEqual({ ok: false, error: { code: 'internal', message: 'loadBuiltin: the fake host threw' } });
+    expect(await client.loadBuiltin('throw')).toEqual({
+      ok: false,
+      error: { code: 'internal', message: 'loadBuiltin: the fake host threw' },
+    });
   });
 
   it('answers unavailable when the worker dies mid-call, then restarts it', async () => {
     const client = start();
     const [dying, queued] = await Promise.all([client.loadBuiltin('crash'), client.state()]);
     for (const r of [dying, queued]) {
-      expect(r).toMatchObject({ ok: false, error: { code: 'unavailable', message: expect.stringMatching(/exited with code 3.*empty machine/) } });
+      expect(r).toMatchObject({
+        ok: false,
+        error: { code: 'unavailable', message: expect.stringMatching(/exited with code 3.*empty machine/) },
+      });
     }
     expect(await client.state()).toMatchObject({ ok: true, value: { cursor: 0 } });
   });
@@ -118,20 +138,32 @@ describe('startHostClient (a real worker thread)', () => {
     const client = start({ maxRestarts: 1 });
     await client.loadBuiltin('crash');
     const second = await client.loadBuiltin('crash');
-    expect(second).toMatchObject({ ok: false, error: { code: 'unavailable', message: expect.stringMatching(/stopped 2 times.*restart KHO Lab/) } });
-    expect(await client.state()).toMatchObject({ ok: false, error: { code: 'unavailable', message: expect.stringMatching(/restart KHO Lab/) } });
+    expect(second).toMatchObject({
+      ok: false,
+      error: { code: 'unavailable', message: expect.stringMatching(/stopped 2 times.*restart KHO Lab/) },
+    });
+    expect(await client.state()).toMatchObject({
+      ok: false,
+      error: { code: 'unavailable', message: expect.stringMatching(/restart KHO Lab/) },
+    });
   });
 
   it('never hangs when the worker script cannot start', async () => {
-    const client = start({ script: fileURLToPath(new URL('./fixtures/missing-worker.cjs', import.meta.url))});
-    expect(await client.state()).toMatchObject({ ok: false, error: { code: 'unavailable', message: expect.stringMatching(/crashed: Cannot find module/) } });
+    const client = start({ script: fileURLToPath(new URL('./fixtures/missing-worker.cjs', import.meta.url)) });
+    expect(await client.state()).toMatchObject({
+      ok: false,
+      error: { code: 'unavailable', message: expect.stringMatching(/crashed: Cannot find module/) },
+    });
   });
 
   it('answers unavailable after close', async () => {
     const c = startHostClient({ script: FIXTURE });
     const pending = c.client.loadBuiltin('slow');
     await c.close();
-    expect(await pending).toMatchObject({ ok: false, error: { code: 'unavailable', message: 'the engine host has been shut down' } });
+    expect(await pending).toMatchObject({
+      ok: false,
+      error: { code: 'unavailable', message: 'the engine host has been shut down' },
+    });
     expect(await c.client.state()).toMatchObject({ ok: false, error: { code: 'unavailable' } });
   });
 });

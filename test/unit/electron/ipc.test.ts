@@ -13,13 +13,18 @@ vi.mock('electron', () => import('./fixtures/electron-mock'));
 const fakeIpc = ipcMain as unknown as typeof Mock.ipcMain;
 
 async function setup() {
-  const win = createMainWindow({ preload: '/opt/kho-lab/dist-electron/preload.cjs', rendererRoot: '/opt/kho-lab/dist/renderer', devTools: false });
+  const win = createMainWindow({
+    preload: '/opt/kho-lab/dist-electron/preload.cjs',
+    rendererRoot: '/opt/kho-lab/dist/renderer',
+    devTools: false,
+  });
   await (win as unknown as Mock.BrowserWindow).loadURL.mock.results[0]!.value;
   const api = createFakeApi();
   const unregister = registerIpc({ ipcMain, api, isTrustedSender: (e) => isOwnFrame(win, e.senderFrame) });
   const own = { senderFrame: win.webContents.mainFrame } as unknown as IpcMainInvokeEvent;
   const handler = fakeIpc.handlers.get(CALL_CHANNEL)!;
-  const call = (method: unknown, args: unknown, event: IpcMainInvokeEvent = own) => handler(event, method, args) as Promise<Result<unknown>>;
+  const call = (method: unknown, args: unknown, event: IpcMainInvokeEvent = own) =>
+    handler(event, method, args) as Promise<Result<unknown>>;
   return { api, call, unregister };
 }
 
@@ -48,7 +53,10 @@ describe('the kholab:call handler', () => {
       ok: true,
       value: { firstPfn: 16, pagesPerCell: 4, cells: new Uint8Array([3, 3]) },
     });
-    expect(await call('run', [{ op: 'boot' }])).toEqual({ ok: false, error: { code: 'errno', message: 'EINVAL: boot refused by the fake' } });
+    expect(await call('run', [{ op: 'boot' }])).toEqual({
+      ok: false,
+      error: { code: 'errno', message: 'EINVAL: boot refused by the fake' },
+    });
     expect(api.calls).toEqual([
       ['mapView', [{ firstPfn: 16, pagesPerCell: 4, cells: 2 }]],
       ['run', [{ op: 'boot' }]],
@@ -59,7 +67,10 @@ describe('the kholab:call handler', () => {
     const { api, call } = await setup();
     refused(await call('run', [{ op: 'nope' }]), /^run: argument 0\.op: /);
     refused(await call('mapView', [{ firstPfn: -1, pagesPerCell: 1, cells: 1 }]), /^mapView: argument 0\.firstPfn: /);
-    refused(await call('mapView', [{ firstPfn: 0, pagesPerCell: 1, cells: 1, extra: true }]), /^mapView: argument 0: .*extra/);
+    refused(
+      await call('mapView', [{ firstPfn: 0, pagesPerCell: 1, cells: 1, extra: true }]),
+      /^mapView: argument 0: .*extra/,
+    );
     refused(await call('goto', [1.5]), /^goto: argument 0: /);
     refused(await call('goto', 3), /^goto: arguments: /);
     refused(await call('state', ['surplus']), /^state: /);
@@ -85,7 +96,10 @@ describe('the kholab:call handler', () => {
 
   it('turns an exception anywhere into an internal error instead of throwing', async () => {
     const { call } = await setup();
-    expect(await call('loadBuiltin', ['throw'])).toEqual({ ok: false, error: { code: 'internal', message: 'loadBuiltin: the fake host threw' } });
+    expect(await call('loadBuiltin', ['throw'])).toEqual({
+      ok: false,
+      error: { code: 'internal', message: 'loadBuiltin: the fake host threw' },
+    });
 
     fakeIpc.handlers.clear();
     const explode = () => {

@@ -7,7 +7,11 @@ import type * as Mock from './fixtures/electron-mock';
 vi.mock('electron', () => import('./fixtures/electron-mock'));
 
 // main.ts starts the host worker through host-client; here the "worker" is the fake API in-process.
-const host = vi.hoisted(() => ({ progress: new Set<(p: unknown) => void>(), close: null as unknown as ReturnType<typeof vi.fn>, script: '' }));
+const host = vi.hoisted(() => ({
+  progress: new Set<(p: unknown) => void>(),
+  close: null as unknown as ReturnType<typeof vi.fn>,
+  script: '',
+}));
 vi.mock('../../../electron/host-client', () => ({
   startHostClient: (opts: { script: string }) => {
     host.script = opts.script;
@@ -49,7 +53,9 @@ describe('main', () => {
     expect(win.options.webPreferences).toMatchObject({ preload: path.join(MAIN_DIR, 'preload.cjs'), devTools: true });
     expect(win.loadURL).toHaveBeenCalledWith('app://kho-lab/index.html');
     // app:// is privileged before ready and served from the renderer build once ready.
-    expect(protocol.registerSchemesAsPrivileged).toHaveBeenCalledWith([{ scheme: 'app', privileges: expect.objectContaining({ standard: true, secure: true }) }]);
+    expect(protocol.registerSchemesAsPrivileged).toHaveBeenCalledWith([
+      { scheme: 'app', privileges: expect.objectContaining({ standard: true, secure: true }) },
+    ]);
     expect(vi.mocked(protocol.handle).mock.calls.map(([scheme]) => scheme)).toEqual(['app']);
     const fakeSession = session.defaultSession as unknown as typeof Mock.session.defaultSession;
     expect(fakeSession.webRequest.onBeforeRequest).toHaveBeenCalled();
@@ -81,7 +87,10 @@ describe('main', () => {
     await win.loadURL.mock.results[0]!.value;
     const save = fakeIpc.handlers.get('kholab:save')!;
     const request = { kind: 'csv', name: 'memfd-compare.csv', text: 'a\n' };
-    expect(await save({ senderFrame: win.webContents.mainFrame }, request)).toEqual({ ok: true, value: { saved: false } });
+    expect(await save({ senderFrame: win.webContents.mainFrame }, request)).toEqual({
+      ok: true,
+      value: { saved: false },
+    });
     // showSaveDialog(parent, options): attached to the window.
     const [parent, options] = vi.mocked(dialog.showSaveDialog).mock.calls[0] as unknown[];
     expect(parent).toBe(win);
@@ -94,7 +103,9 @@ describe('main', () => {
   it('answers renderer calls through the host and forwards its progress to the window', async () => {
     const win = await startMain();
     await win.loadURL.mock.results[0]!.value;
-    const r = await fakeIpc.handlers.get('kholab:call')!({ senderFrame: win.webContents.mainFrame }, 'run', [{ op: 'boot' }]);
+    const r = await fakeIpc.handlers.get('kholab:call')!({ senderFrame: win.webContents.mainFrame }, 'run', [
+      { op: 'boot' },
+    ]);
     expect(r).toEqual({ ok: false, error: { code: 'errno', message: 'EINVAL: boot refused by the fake' } });
     expect(win.webContents.send.mock.calls).toEqual([
       ['kholab:progress', { label: 'boot', done: 1, total: 2 }],

@@ -3,7 +3,16 @@ import { Menu, dialog, type MenuItemConstructorOptions } from 'electron';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { exportReport, exportVmcore, installMenu, menuTemplate, openScenario, saveScenario, showAbout, type MenuDeps } from '../../../electron/menu';
+import {
+  exportReport,
+  exportVmcore,
+  installMenu,
+  menuTemplate,
+  openScenario,
+  saveScenario,
+  showAbout,
+  type MenuDeps,
+} from '../../../electron/menu';
 import { FAKE_SCENARIO, createFakeApi } from './fixtures/fake-api';
 
 vi.mock('electron', () => import('./fixtures/electron-mock'));
@@ -11,14 +20,27 @@ vi.mock('electron', () => import('./fixtures/electron-mock'));
 const dir = mkdtempSync(path.join(tmpdir(), 'kholab-menu-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function deps(overrides: Partial<MenuDeps> = {}): MenuDeps & { notify: ReturnType<typeof vi.fn>; api: ReturnType<typeof createFakeApi> } {
-  return { api: createFakeApi(), window: () => null, notify: vi.fn(), isDev: false, platform: 'linux', ...overrides } as never;
+function deps(
+  overrides: Partial<MenuDeps> = {},
+): MenuDeps & { notify: ReturnType<typeof vi.fn>; api: ReturnType<typeof createFakeApi> } {
+  return {
+    api: createFakeApi(),
+    window: () => null,
+    notify: vi.fn(),
+    isDev: false,
+    platform: 'linux',
+    ...overrides,
+  } as never;
 }
 const submenu = (item: MenuItemConstructorOptions) => item.submenu as MenuItemConstructorOptions[];
-const labels = (items: MenuItemConstructorOptions[]) => items.filter((i) => i.type !== 'separator').map((i) => i.label ?? i.role);
-const item = (template: MenuItemConstructorOptions[], top: string, label: string) => submenu(template.find((t) => t.label === top)!).find((i) => i.label === label)!;
-const chooseOpen = (file: string) => vi.mocked(dialog.showOpenDialog).mockResolvedValueOnce({ canceled: false, filePaths: [file] });
-const chooseSave = (file: string) => vi.mocked(dialog.showSaveDialog).mockResolvedValueOnce({ canceled: false, filePath: file });
+const labels = (items: MenuItemConstructorOptions[]) =>
+  items.filter((i) => i.type !== 'separator').map((i) => i.label ?? i.role);
+const item = (template: MenuItemConstructorOptions[], top: string, label: string) =>
+  submenu(template.find((t) => t.label === top)!).find((i) => i.label === label)!;
+const chooseOpen = (file: string) =>
+  vi.mocked(dialog.showOpenDialog).mockResolvedValueOnce({ canceled: false, filePaths: [file] });
+const chooseSave = (file: string) =>
+  vi.mocked(dialog.showSaveDialog).mockResolvedValueOnce({ canceled: false, filePath: file });
 const errorBox = () => vi.mocked(dialog.showErrorBox).mock.calls;
 
 beforeEach(() => vi.clearAllMocks());
@@ -27,8 +49,21 @@ describe('menuTemplate', () => {
   it('has File, View and Help with the expected items', () => {
     const t = menuTemplate(deps());
     expect(t.map((m) => m.label)).toEqual(['File', 'View', 'Help']);
-    expect(labels(submenu(t[0]!))).toEqual(['New Machine…', 'Open Scenario…', 'Save Scenario…', 'Export Report…', 'Export Memory as vmcore…', 'quit']);
-    expect(labels(submenu(t[1]!))).toEqual(['Compare memfd Formats…', 'zoomIn', 'zoomOut', 'resetZoom', 'togglefullscreen']);
+    expect(labels(submenu(t[0]!))).toEqual([
+      'New Machine…',
+      'Open Scenario…',
+      'Save Scenario…',
+      'Export Report…',
+      'Export Memory as vmcore…',
+      'quit',
+    ]);
+    expect(labels(submenu(t[1]!))).toEqual([
+      'Compare memfd Formats…',
+      'zoomIn',
+      'zoomOut',
+      'resetZoom',
+      'togglefullscreen',
+    ]);
     expect(labels(submenu(t[2]!))).toEqual(['About KHO Lab']);
   });
 
@@ -41,7 +76,12 @@ describe('menuTemplate', () => {
   });
 
   it('leads with the application menu on macOS', () => {
-    expect(menuTemplate(deps({ platform: 'darwin' })).map((m) => m.role ?? m.label)).toEqual(['appMenu', 'File', 'View', 'Help']);
+    expect(menuTemplate(deps({ platform: 'darwin' })).map((m) => m.role ?? m.label)).toEqual([
+      'appMenu',
+      'File',
+      'View',
+      'Help',
+    ]);
   });
 
   it('New Machine… asks the renderer to open its dialog', () => {
@@ -138,9 +178,12 @@ describe('Save Scenario… and Export Report…', () => {
   it('suggests a safe file name whatever the scenario is called', async () => {
     const d = deps();
     const real = await d.api.report();
-    d.api.report = async () => (real.ok ? { ok: true, value: { ...real.value, scenario: '../../etc/passwd x' } } : real);
+    d.api.report = async () =>
+      real.ok ? { ok: true, value: { ...real.value, scenario: '../../etc/passwd x' } } : real;
     await exportReport(d);
-    expect(vi.mocked(dialog.showSaveDialog).mock.calls[0]![0]).toMatchObject({ defaultPath: 'etc-passwd-x-report.json' });
+    expect(vi.mocked(dialog.showSaveDialog).mock.calls[0]![0]).toMatchObject({
+      defaultPath: 'etc-passwd-x-report.json',
+    });
   });
 
   it('names the file when writing fails', async () => {
@@ -162,7 +205,7 @@ describe('Save Scenario… and Export Report…', () => {
 });
 
 describe('Export Memory as vmcore…', () => {
-  it('asks where, then writes the host\'s vmcore of the current step (pages in use), suggesting name and step', async () => {
+  it("asks where, then writes the host's vmcore of the current step (pages in use), suggesting name and step", async () => {
     const file = path.join(dir, 'mem.vmcore');
     chooseSave(file);
     const d = deps();
@@ -171,7 +214,10 @@ describe('Export Memory as vmcore…', () => {
     await vi.waitFor(() => expect(readdirSync(dir)).toContain('mem.vmcore'));
     expect([...readFileSync(file)]).toEqual([0x7f, 0x45, 0x4c, 0x46, 0]);
     expect(d.api.calls[1]).toEqual(['vmcore', [false]]);
-    expect(vi.mocked(dialog.showSaveDialog).mock.calls[0]![0]).toMatchObject({ title: 'Export Memory as vmcore', defaultPath: 'fake-step1.vmcore' });
+    expect(vi.mocked(dialog.showSaveDialog).mock.calls[0]![0]).toMatchObject({
+      title: 'Export Memory as vmcore',
+      defaultPath: 'fake-step1.vmcore',
+    });
     expect(dialog.showErrorBox).not.toHaveBeenCalled();
   });
 
@@ -181,13 +227,18 @@ describe('Export Memory as vmcore…', () => {
     expect(d.api.calls.map(([m]) => m)).toEqual(['scenario']);
   });
 
-  it('shows the host\'s refusal naming the file, and writes nothing', async () => {
+  it("shows the host's refusal naming the file, and writes nothing", async () => {
     const file = path.join(dir, 'huge.vmcore');
     chooseSave(file);
     const d = deps();
-    d.api.vmcore = async () => ({ ok: false, error: { code: 'invalid-argument', message: 'vmcore: the vmcore would be 3 GiB; the limit here is 1 GiB' } });
+    d.api.vmcore = async () => ({
+      ok: false,
+      error: { code: 'invalid-argument', message: 'vmcore: the vmcore would be 3 GiB; the limit here is 1 GiB' },
+    });
     await exportVmcore(d);
-    expect(errorBox()).toEqual([['Could not export vmcore', `${file}\n\nvmcore: the vmcore would be 3 GiB; the limit here is 1 GiB`]]);
+    expect(errorBox()).toEqual([
+      ['Could not export vmcore', `${file}\n\nvmcore: the vmcore would be 3 GiB; the limit here is 1 GiB`],
+    ]);
     expect(readdirSync(dir).filter((f) => f.startsWith('huge'))).toEqual([]);
   });
 
@@ -207,7 +258,10 @@ describe('Export Memory as vmcore…', () => {
 describe('About KHO Lab', () => {
   it('shows the app, Electron, Chromium and Node versions', async () => {
     await showAbout(deps());
-    const options = vi.mocked(dialog.showMessageBox).mock.calls[0]![0] as unknown as { message: string; detail: string };
+    const options = vi.mocked(dialog.showMessageBox).mock.calls[0]![0] as unknown as {
+      message: string;
+      detail: string;
+    };
     expect(options.message).toBe('KHO Lab 0.1.0');
     expect(options.detail).toContain(`Node ${process.versions.node}`);
     expect(options.detail).toMatch(/Electron .*\nChromium .*\nNode /);

@@ -29,12 +29,16 @@ describe('the preload bridge', () => {
   it('never hands out ipcRenderer or its methods', () => {
     const values = Object.values(exposed.api);
     expect(values).not.toContain(ipcRenderer);
-    for (const fn of [fakeRenderer.invoke, fakeRenderer.on, fakeRenderer.removeListener, fakeRenderer.emit]) expect(values).not.toContain(fn);
+    for (const fn of [fakeRenderer.invoke, fakeRenderer.on, fakeRenderer.removeListener, fakeRenderer.emit])
+      expect(values).not.toContain(fn);
   });
 
   it('forwards each method as invoke(kholab:call, method, args) and returns its answer', async () => {
     fakeRenderer.invoke.mockResolvedValueOnce({ ok: true, value: 'mapped' });
-    expect(await exposed.api.mapView({ firstPfn: 0, pagesPerCell: 1, cells: 8 })).toEqual({ ok: true, value: 'mapped' });
+    expect(await exposed.api.mapView({ firstPfn: 0, pagesPerCell: 1, cells: 8 })).toEqual({
+      ok: true,
+      value: 'mapped',
+    });
     await exposed.api.events(5, 10);
     await exposed.api.state();
     expect(fakeRenderer.invoke.mock.calls).toEqual([
@@ -50,12 +54,18 @@ describe('the preload bridge', () => {
     expect(await exposed.api.saveText(request)).toEqual({ ok: true, value: { saved: true, name: 'x.csv' } });
     expect(fakeRenderer.invoke.mock.calls).toEqual([['kholab:save', request]]);
     fakeRenderer.invoke.mockRejectedValueOnce(new Error('An object could not be cloned.'));
-    expect(await exposed.api.saveText(request)).toEqual({ ok: false, error: { code: 'unavailable', message: 'saveText: An object could not be cloned.' } });
+    expect(await exposed.api.saveText(request)).toEqual({
+      ok: false,
+      error: { code: 'unavailable', message: 'saveText: An object could not be cloned.' },
+    });
   });
 
   it('answers a transport failure as an unavailable Result, not a rejection', async () => {
     fakeRenderer.invoke.mockRejectedValueOnce(new Error('An object could not be cloned.'));
-    expect(await exposed.api.state()).toEqual({ ok: false, error: { code: 'unavailable', message: 'state: An object could not be cloned.' } });
+    expect(await exposed.api.state()).toEqual({
+      ok: false,
+      error: { code: 'unavailable', message: 'state: An object could not be cloned.' },
+    });
   });
 
   it('delivers progress and menu payloads without the IPC event, until unsubscribed', () => {

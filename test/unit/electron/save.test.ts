@@ -30,7 +30,12 @@ function setup() {
   const opts = {
     ipcMain,
     isTrustedSender: (e: IpcMainInvokeEvent) => e === own,
-    save: vi.fn(async (r: SaveTextRequest): Promise<Result<SaveTextOutcome>> => (saved.push(r), ok({ saved: true, name: r.name }))),
+    save: vi.fn(
+      async (r: SaveTextRequest): Promise<Result<SaveTextOutcome>> => (
+        saved.push(r),
+        ok({ saved: true, name: r.name })
+      ),
+    ),
   };
   return { opts, saved, call: (event: IpcMainInvokeEvent, ...args: unknown[]) => handleSave(opts, event, args) };
 }
@@ -53,7 +58,10 @@ describe('the kholab:save handler', () => {
     const { opts, saved } = setup();
     const unregister = registerSave(opts);
     expect([...fakeIpc.handlers.keys()]).toEqual([SAVE_CHANNEL]);
-    expect(await fakeIpc.handlers.get(SAVE_CHANNEL)!(own, CSV)).toEqual({ ok: true, value: { saved: true, name: 'memfd-compare-1G.csv' } });
+    expect(await fakeIpc.handlers.get(SAVE_CHANNEL)!(own, CSV)).toEqual({
+      ok: true,
+      value: { saved: true, name: 'memfd-compare-1G.csv' },
+    });
     expect(saved).toEqual([CSV]);
     unregister();
     expect(fakeIpc.handlers.size).toBe(0);
@@ -87,15 +95,26 @@ describe('the kholab:save handler', () => {
 });
 
 describe('saveText in main', () => {
-  const deps = (): MenuDeps => ({ api: createFakeApi(), window: () => null, notify: vi.fn(), isDev: false, platform: 'linux' });
-  const chooseSave = (file: string) => vi.mocked(dialog.showSaveDialog).mockResolvedValueOnce({ canceled: false, filePath: file });
+  const deps = (): MenuDeps => ({
+    api: createFakeApi(),
+    window: () => null,
+    notify: vi.fn(),
+    isDev: false,
+    platform: 'linux',
+  });
+  const chooseSave = (file: string) =>
+    vi.mocked(dialog.showSaveDialog).mockResolvedValueOnce({ canceled: false, filePath: file });
 
   it('writes the text where the user chose, and answers only the file name', async () => {
     const file = path.join(dir, 'chosen.csv');
     chooseSave(file);
     expect(await saveText(deps(), CSV)).toEqual({ ok: true, value: { saved: true, name: 'chosen.csv' } });
     expect(readFileSync(file, 'utf8')).toBe(CSV.text);
-    expect(vi.mocked(dialog.showSaveDialog).mock.calls[0]![0]).toEqual({ title: 'Export CSV', defaultPath: 'memfd-compare-1G.csv', filters: [{ name: 'CSV', extensions: ['csv'] }] });
+    expect(vi.mocked(dialog.showSaveDialog).mock.calls[0]![0]).toEqual({
+      title: 'Export CSV',
+      defaultPath: 'memfd-compare-1G.csv',
+      filters: [{ name: 'CSV', extensions: ['csv'] }],
+    });
   });
 
   it('seeds the dialog with a plain name of the right kind, whatever the renderer sent', async () => {
@@ -132,6 +151,9 @@ describe('saveText in main', () => {
 
   it('answers a failing dialog as an error', async () => {
     vi.mocked(dialog.showSaveDialog).mockRejectedValueOnce(new Error('portal not available'));
-    expect(await saveText(deps(), CSV)).toEqual({ ok: false, error: { code: 'unavailable', message: 'save dialog: portal not available' } });
+    expect(await saveText(deps(), CSV)).toEqual({
+      ok: false,
+      error: { code: 'unavailable', message: 'save dialog: portal not available' },
+    });
   });
 });

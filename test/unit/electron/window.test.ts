@@ -8,7 +8,11 @@ vi.mock('electron', () => import('./fixtures/electron-mock'));
 
 const FakeWindow = BrowserWindow as unknown as typeof Mock.BrowserWindow;
 const fakeSession = session.defaultSession as unknown as typeof Mock.session.defaultSession;
-const OPTS = { preload: '/opt/kho-lab/dist-electron/preload.cjs', rendererRoot: '/opt/kho-lab/dist/renderer', devTools: false };
+const OPTS = {
+  preload: '/opt/kho-lab/dist-electron/preload.cjs',
+  rendererRoot: '/opt/kho-lab/dist/renderer',
+  devTools: false,
+};
 
 function open(devTools = false): Mock.BrowserWindow {
   return createMainWindow({ ...OPTS, devTools }) as unknown as Mock.BrowserWindow;
@@ -49,7 +53,13 @@ describe('createMainWindow', () => {
 
   it('refuses navigation away from index.html but lets it reload itself', () => {
     const wc = open().webContents;
-    for (const url of ['https://example.com/', 'file:///etc/passwd', 'file:///opt/kho-lab/dist/renderer/index.html', 'app://kho-lab/other.html', 'app://evil/index.html']) {
+    for (const url of [
+      'https://example.com/',
+      'file:///etc/passwd',
+      'file:///opt/kho-lab/dist/renderer/index.html',
+      'app://kho-lab/other.html',
+      'app://evil/index.html',
+    ]) {
       const e = navEvent(url);
       wc.emit('will-navigate', e);
       expect(e.preventDefault, url).toHaveBeenCalled();

@@ -45,7 +45,12 @@ async function observe(host: Host) {
   const state = await must(host.state());
   const report = await must(host.report());
   const view = await must(host.mapView({ firstPfn: 0, pagesPerCell: 16, cells: Math.ceil(state.maxPfn / 16) }));
-  return { summary: state.summary, cursor: state.cursor, ramHash: report.ramHash, cells: Buffer.from(view.cells).toString('base64') };
+  return {
+    summary: state.summary,
+    cursor: state.cursor,
+    ramHash: report.ramHash,
+    cells: Buffer.from(view.cells).toString('base64'),
+  };
 }
 
 describe('Host.run', () => {
@@ -107,7 +112,9 @@ describe('Host.run', () => {
 
   it('expect: passes only when the kernel answers exactly that errno', async () => {
     const host = await hostWith('64M', [{ op: 'boot' }]);
-    const asExpected = await must(host.run({ op: 'alloc_pages', tag: 'all', order: 10, count: 100_000, expect: 'ENOMEM' }));
+    const asExpected = await must(
+      host.run({ op: 'alloc_pages', tag: 'all', order: 10, count: 100_000, expect: 'ENOMEM' }),
+    );
     expect(asExpected.step).toMatchObject({ ok: true, errno: 'ENOMEM' });
     expect(asExpected.step.message).toMatch(/as expected/);
     const succeeded = await must(host.run({ op: 'spawn', name: 'p', expect: 'ENOMEM' }));
@@ -153,7 +160,9 @@ describe('Host memfd checks', () => {
     expect(mismatch.step).toMatchObject({ ok: false, errno: 'EINVAL' });
     const freed = await must(host.run({ op: 'free_pages', tag: 't', every: 3 }));
     expect(freed.step.message).toBe('freed 4 blocks of order 2; 6 left under t');
-    expect((await must(host.run({ op: 'free_pages', tag: 't' }))).step.message).toBe('freed 6 blocks of order 2; 0 left under t');
+    expect((await must(host.run({ op: 'free_pages', tag: 't' }))).step.message).toBe(
+      'freed 6 blocks of order 2; 0 left under t',
+    );
     expect((await must(host.run({ op: 'free_pages', tag: 't' }))).step.errno).toBe('ENOENT');
     const r = await must(host.report());
     expect(r.events.some((e) => e.subsys === 'BUG')).toBe(false);
@@ -264,8 +273,14 @@ describe('Host scenarios', () => {
   it.each([
     ['{"steps": [', /^bad\.json: not valid JSON/],
     ['{"steps":[{"op":"boot"},{"op":"frobnicate"}]}', /^bad\.json: steps\[1\]\.op: unknown step op/],
-    ['{"steps":[{"op":"boot"},{"op":"memfd_create","process":"p","name":"n","size":true}]}', /^bad\.json: steps\[1\]\.size: /],
-    ['{"steps":[{"op":"boot"},{"op":"memfd_create","process":"p","name":"n","size":"12Q"}]}', /^bad\.json: steps\[1\]\.size: expected a size/],
+    [
+      '{"steps":[{"op":"boot"},{"op":"memfd_create","process":"p","name":"n","size":true}]}',
+      /^bad\.json: steps\[1\]\.size: /,
+    ],
+    [
+      '{"steps":[{"op":"boot"},{"op":"memfd_create","process":"p","name":"n","size":"12Q"}]}',
+      /^bad\.json: steps\[1\]\.size: expected a size/,
+    ],
     ['{"steps":[{"op":"boot","extra":1}]}', /^bad\.json: steps\[0\]: .*extra/],
     ['{"machine":{"ram":"63M"},"steps":[]}', /^bad\.json: machine\.ram: RAM size 63 MiB is below the minimum/],
     ['{"name":"x"}', /^bad\.json: steps: /],
@@ -277,7 +292,9 @@ describe('Host scenarios', () => {
   });
 
   /** Built-ins that exist to show a failure, and the failure they must report. */
-  const FAILING: Record<string, RegExp> = { 'test-kho-forgot-one': /KHO restore failed: folio 3 \(order \d+\) at pfn 0x[0-9a-f]+/ };
+  const FAILING: Record<string, RegExp> = {
+    'test-kho-forgot-one': /KHO restore failed: folio 3 \(order \d+\) at pfn 0x[0-9a-f]+/,
+  };
 
   it.each(Object.keys(FAILING))('builtin %s fails with its intended message, and only there', async (name) => {
     const host = new Host();
@@ -289,19 +306,22 @@ describe('Host scenarios', () => {
     expect(bad[0]!.message).toMatch(FAILING[name]!);
   });
 
-  it.each(Object.keys(BUILTIN_SCENARIOS).filter((n) => !FAILING[n]))('builtin %s runs and every step passes', async (name) => {
-    const host = new Host();
-    const state = await must(host.loadBuiltin(name));
-    const report = await must(host.report());
-    expect(report.steps.filter((s) => !s.ok)).toEqual([]);
-    expect(report.ok).toBe(true);
-    expect(report.scenario).toBe(name);
-    expect(state.cursor).toBe(BUILTIN_SCENARIOS[name]!.steps.length);
-    // The failure scenarios get their point across with `expect`.
-    const expected = report.steps.filter((s) => s.command.expect);
-    for (const s of expected) expect(s.errno).toBe(s.command.expect);
-    if (name === 'fragmentation' || name === 'memfd-enomem') expect(expected.length).toBeGreaterThan(0);
-  });
+  it.each(Object.keys(BUILTIN_SCENARIOS).filter((n) => !FAILING[n]))(
+    'builtin %s runs and every step passes',
+    async (name) => {
+      const host = new Host();
+      const state = await must(host.loadBuiltin(name));
+      const report = await must(host.report());
+      expect(report.steps.filter((s) => !s.ok)).toEqual([]);
+      expect(report.ok).toBe(true);
+      expect(report.scenario).toBe(name);
+      expect(state.cursor).toBe(BUILTIN_SCENARIOS[name]!.steps.length);
+      // The failure scenarios get their point across with `expect`.
+      const expected = report.steps.filter((s) => s.command.expect);
+      for (const s of expected) expect(s.errno).toBe(s.command.expect);
+      if (name === 'fragmentation' || name === 'memfd-enomem') expect(expected.length).toBeGreaterThan(0);
+    },
+  );
 
   it('unknown builtins are refused with the list of known ones', async () => {
     const e = await failure(new Host().loadBuiltin('nope'));

@@ -8,7 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../../shared/units';
 import type { AnnotatedStruct, RecordRequest, StructField } from '../../../shared/views';
 import { Host } from '../../../electron/host/host';
-import { FDT_BEGIN_NODE, FDT_END, FDT_PROP, decodeFdt, decodeFdtLayout, encodeFdt, fdtString, fdtU64le } from '../../../electron/kernel/lib/fdt';
+import {
+  FDT_BEGIN_NODE,
+  FDT_END,
+  FDT_PROP,
+  decodeFdt,
+  decodeFdtLayout,
+  encodeFdt,
+  fdtString,
+  fdtU64le,
+} from '../../../electron/kernel/lib/fdt';
 import { decodeChunk } from '../../../electron/kernel/abi/kho-v1';
 import { hostMachine, okOf } from '../kho/helpers';
 import { pokeCommand, pokeTarget } from '../../../renderer/src/lib/poke';
@@ -31,7 +40,14 @@ const byName = (fields: StructField[], name: string): StructField => {
 const be32 = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(off);
 
 describe('decodeFdtLayout (lib/fdt.ts: the walk of fdt_check_full() with offsets)', () => {
-  const encoded = encodeFdt({ name: '', props: [{ name: 'compatible', value: fdtString('kho-v1') }], children: [{ name: 'LUO', props: [{ name: 'fdt', value: fdtU64le(0x1234000n) }], children: [] }] }, { strings: 'sequential-write' });
+  const encoded = encodeFdt(
+    {
+      name: '',
+      props: [{ name: 'compatible', value: fdtString('kho-v1') }],
+      children: [{ name: 'LUO', props: [{ name: 'fdt', value: fdtU64le(0x1234000n) }], children: [] }],
+    },
+    { strings: 'sequential-write' },
+  );
   if (!encoded.ok) throw new Error(encoded.message);
   const blob = encoded.bytes;
 
@@ -47,7 +63,9 @@ describe('decodeFdtLayout (lib/fdt.ts: the walk of fdt_check_full() with offsets
     }
     expect(off).toBe(h.offDtStruct + h.sizeDtStruct);
     expect(layout.tokens.at(-1)!.tag).toBe(FDT_END);
-    const props = layout.tokens.filter((t) => t.tag === FDT_PROP).map((t) => [t.path, t.name, Array.from(blob.subarray(t.valueOffset!, t.valueOffset! + t.len!))]);
+    const props = layout.tokens
+      .filter((t) => t.tag === FDT_PROP)
+      .map((t) => [t.path, t.name, Array.from(blob.subarray(t.valueOffset!, t.valueOffset! + t.len!))]);
     const d = decodeFdt(blob);
     if (!d.ok) throw new Error(d.message);
     expect(props).toEqual([
@@ -67,7 +85,9 @@ describe('decodeFdtLayout (lib/fdt.ts: the walk of fdt_check_full() with offsets
     expect(d.ok).toBe(false);
     expect(broken.error).toEqual(d);
     expect(broken.error!.offset).toBe(luo.offset);
-    expect(broken.tokens.map((t) => t.offset)).toEqual(layout.tokens.filter((t) => t.offset < luo.offset).map((t) => t.offset));
+    expect(broken.tokens.map((t) => t.offset)).toEqual(
+      layout.tokens.filter((t) => t.offset < luo.offset).map((t) => t.offset),
+    );
   });
 });
 
@@ -121,15 +141,21 @@ describe('kho-mem-chunk record (kho_mem_deserialize() walks these pages)', () =>
     const c = await record(host, head);
     const want = decodeChunk(m.ram.read(head.phys, PAGE_SIZE));
     if (typeof want === 'string') throw new Error(want);
-    expect(c.header!.fields.map((f) => [f.name, f.offset, f.size])).toEqual([['next', 0, 8], ['order', 8, 4], ['num_elms', 12, 4]]);
+    expect(c.header!.fields.map((f) => [f.name, f.offset, f.size])).toEqual([
+      ['next', 0, 8],
+      ['order', 8, 4],
+      ['num_elms', 12, 4],
+    ]);
     expect(byName(c.header!.fields, 'num_elms').value).toBe(String(want.entries.length));
     expect(c.array!.count).toBe(want.entries.length);
-    expect(c.array!.elements.map((e) => [e[0]!.phys, e[1]!.phys])).toEqual(want.entries.slice(0, 256).map((e) => [e.physStart, e.bitmap]));
+    expect(c.array!.elements.map((e) => [e[0]!.phys, e[1]!.phys])).toEqual(
+      want.entries.slice(0, 256).map((e) => [e.physStart, e.bitmap]),
+    );
     expect(c.bytes.length).toBe(16 + 16 * Math.min(256, want.entries.length));
     if (want.next) expect(byName(c.header!.fields, 'next').opens).toEqual({ kind: 'kho-mem-chunk', phys: want.next });
   });
 
-  it('a num_elms past the page is flagged and the codec\'s error shown; an unaligned address is refused', async () => {
+  it("a num_elms past the page is flagged and the codec's error shown; an unaligned address is refused", async () => {
     const host = await testKho();
     const m = hostMachine(host);
     const root = await record(host, { kind: 'fdt', phys: await rootFdt(host) });
@@ -164,7 +190,11 @@ describe('"corrupt this field": the poke the struct viewer prepares, run by the 
     const host = await testKho();
     const phys = await rootFdt(host);
     const root = await record(host, { kind: 'fdt', phys });
-    const req = pokeCommand(pokeTarget(root, byName(root.header!.fields, 'magic')), { mode: 'phys', kind: 'hex', text: 'deadbeef' });
+    const req = pokeCommand(pokeTarget(root, byName(root.header!.fields, 'magic')), {
+      mode: 'phys',
+      kind: 'hex',
+      text: 'deadbeef',
+    });
     if (!req.ok) throw new Error(req.error.message);
     expect(req.value).toEqual({ op: 'poke', phys: `0x${phys.toString(16)}`, hex: 'deadbeef' });
     expect(okOf(await host.run(req.value)).step.ok).toBe(true);

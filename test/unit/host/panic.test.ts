@@ -19,7 +19,13 @@ import { cli, scratchDir } from '../cli/run-cli';
 
 const REASON = 'test: the incoming tree is bad';
 const MACHINE = { ram: '256M', seed: 1, cmdline: 'kho=on liveupdate=on kho_scratch=64M,32M,16M' };
-const TO_PANIC: CommandInput[] = [{ op: 'boot' }, { op: 'spawn', name: 'vmm' }, { op: 'kexec_load' }, { op: 'reboot' }, { op: 'boot' }];
+const TO_PANIC: CommandInput[] = [
+  { op: 'boot' },
+  { op: 'spawn', name: 'vmm' },
+  { op: 'kexec_load' },
+  { op: 'reboot' },
+  { op: 'boot' },
+];
 
 /** Makes every kexec'd kernel panic while its LUO starts (liveupdate_early_init()'s place in boot). */
 function panicOnKexecBoot(): void {
@@ -49,7 +55,12 @@ describe('panic(): a machine state', () => {
     okOf(await host.newMachine(MACHINE));
     for (const c of TO_PANIC.slice(0, -1)) okOf(await host.run(c));
     const boot = okOf(await host.run({ op: 'boot' }));
-    expect(boot.step).toMatchObject({ index: 5, ok: false, panicked: REASON, message: `boot: Kernel panic - not syncing: ${REASON}` });
+    expect(boot.step).toMatchObject({
+      index: 5,
+      ok: false,
+      panicked: REASON,
+      message: `boot: Kernel panic - not syncing: ${REASON}`,
+    });
     expect(boot.step.errno).toBeUndefined();
     expect(boot.events.some((e) => e.level === 'err' && e.msg === `Kernel panic - not syncing: ${REASON}`)).toBe(true);
     expect(boot.state).toMatchObject({ booted: true, cursor: 5, panicked: { step: 5, reason: REASON } });
@@ -60,8 +71,14 @@ describe('panic(): a machine state', () => {
 
   it('refuses every later step with a clear message, off the timeline, whatever it expects', async () => {
     const host = await panickedHost();
-    const refusal = /: refused: the kernel panicked: test: the incoming tree is bad; create a new machine or step back$/;
-    for (const c of [{ op: 'spawn', name: 'x' }, { op: 'boot' }, { op: 'poke', phys: '0x100000', hex: '00' }, { op: 'reboot', expect: 'EINVAL' }] as CommandInput[]) {
+    const refusal =
+      /: refused: the kernel panicked: test: the incoming tree is bad; create a new machine or step back$/;
+    for (const c of [
+      { op: 'spawn', name: 'x' },
+      { op: 'boot' },
+      { op: 'poke', phys: '0x100000', hex: '00' },
+      { op: 'reboot', expect: 'EINVAL' },
+    ] as CommandInput[]) {
       const r = await host.run(c);
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.error).toMatchObject({ code: 'invalid-argument', message: expect.stringMatching(refusal) });
@@ -73,7 +90,11 @@ describe('panic(): a machine state', () => {
   it('in a scenario, the steps after the panic are recorded as refused and the report has `panicked`', async () => {
     panicOnKexecBoot();
     const host = new Host();
-    const text = JSON.stringify({ name: 'panics', machine: MACHINE, steps: [...TO_PANIC, { op: 'spawn', name: 'late' }, { op: 'expect_free', atLeast: '1M' }] });
+    const text = JSON.stringify({
+      name: 'panics',
+      machine: MACHINE,
+      steps: [...TO_PANIC, { op: 'spawn', name: 'late' }, { op: 'expect_free', atLeast: '1M' }],
+    });
     okOf(await host.loadScenario(text, 'panics.json'));
     const r = okOf(await host.report());
     expect(r.ok).toBe(false);
@@ -124,23 +145,42 @@ describe('kho-lab-sim run: exit status', () => {
   });
 
   it('exits 1 on the README example: a poked LUO compatible panics the next kernel (luo_restore_fail)', async () => {
-    const r = await cli('run', file('luo-panic.json', [
-      { op: 'boot' }, { op: 'spawn', name: 'vmm' }, { op: 'luo_open', process: 'vmm' }, { op: 'luo_create_session', process: 'vmm', fd: 3, name: 'vm0' },
-      { op: 'kexec_load' }, { op: 'reboot' }, { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' }, { op: 'boot' }, { op: 'spawn', name: 'late' },
-    ]), '--quiet');
+    const r = await cli(
+      'run',
+      file('luo-panic.json', [
+        { op: 'boot' },
+        { op: 'spawn', name: 'vmm' },
+        { op: 'luo_open', process: 'vmm' },
+        { op: 'luo_create_session', process: 'vmm', fd: 3, name: 'vm0' },
+        { op: 'kexec_load' },
+        { op: 'reboot' },
+        { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' },
+        { op: 'boot' },
+        { op: 'spawn', name: 'late' },
+      ]),
+      '--quiet',
+    );
     expect(r.code).toBe(EXIT_CHECK_FAILED);
-    expect(r.out).toContain('KERNEL PANIC at step 8: Kernel panic - not syncing: The incoming tree failed to initialize properly [-EINVAL], disabling live update (1 later step refused)');
+    expect(r.out).toContain(
+      'KERNEL PANIC at step 8: Kernel panic - not syncing: The incoming tree failed to initialize properly [-EINVAL], disabling live update (1 later step refused)',
+    );
   });
 
   it('exits 2 on a bad poke, naming the file, the step and what was wrong', async () => {
     const path = file('bad-poke.json', [{ op: 'boot' }, { op: 'poke', phys: '0x100000', hex: 'xyz' }]);
     const r = await cli('run', path, '--quiet');
     expect(r.code).toBe(EXIT_BAD_INPUT);
-    expect(r.err).toEqual([`${path}: step 2 (poke 0x100000 = xyz): poke 0x100000: malformed hex "xyz": "x" is not a hex digit`]);
+    expect(r.err).toEqual([
+      `${path}: step 2 (poke 0x100000 = xyz): poke 0x100000: malformed hex "xyz": "x" is not a hex digit`,
+    ]);
   });
 
   it('exits 0 after a good poke', async () => {
-    const r = await cli('run', file('good-poke.json', [{ op: 'boot' }, { op: 'poke', phys: '0x100000', hex: '00ff' }]), '--quiet');
+    const r = await cli(
+      'run',
+      file('good-poke.json', [{ op: 'boot' }, { op: 'poke', phys: '0x100000', hex: '00ff' }]),
+      '--quiet',
+    );
     expect(r.code).toBe(0);
   });
 });

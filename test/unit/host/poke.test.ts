@@ -25,7 +25,12 @@ function machine(): { m: Machine; run: (c: CommandInput) => Outcome } {
 /** A machine right after kexec -e: the handover waits in RAM for the next kernel. */
 function afterKexec(): { m: Machine; run: (c: CommandInput) => Outcome } {
   const t = machine();
-  for (const c of [{ op: 'boot' }, { op: 'spawn', name: 'vmm' }, { op: 'kexec_load' }, { op: 'reboot' }] as CommandInput[]) {
+  for (const c of [
+    { op: 'boot' },
+    { op: 'spawn', name: 'vmm' },
+    { op: 'kexec_load' },
+    { op: 'reboot' },
+  ] as CommandInput[]) {
     const r = t.run(c);
     if (!r.ok) throw new Error(`${c.op}: ${r.message}`);
   }
@@ -84,22 +89,34 @@ describe('poke at a physical address', () => {
       /^poke 0x10000000: \[0x10000000, 0x10000001\) is not in RAM: the machine's usable RAM is \[0x0, 0x9f000\), \[0x100000, 0xffe0000\)$/,
     );
     expect(refused(t, { op: 'poke', phys: '0xa0000', hex: '00' }).message).toMatch(/is not in RAM/);
-    expect(refused(t, { op: 'poke', phys: '0xffdffff', hex: '0000' }).message).toMatch(/\[0xffdffff, 0xffe0001\) is not in RAM/);
+    expect(refused(t, { op: 'poke', phys: '0xffdffff', hex: '0000' }).message).toMatch(
+      /\[0xffdffff, 0xffe0001\) is not in RAM/,
+    );
   });
 
   it('refuses malformed hex: a non-hex digit, half a byte, nothing', () => {
     const t = machine();
-    expect(refused(t, { op: 'poke', phys: '0x100000', hex: '12zz' }).message).toBe('poke 0x100000: malformed hex "12zz": "z" is not a hex digit');
-    expect(refused(t, { op: 'poke', phys: '0x100000', hex: 'abc' }).message).toMatch(/malformed hex "abc": 3 digits is not a whole number of bytes/);
+    expect(refused(t, { op: 'poke', phys: '0x100000', hex: '12zz' }).message).toBe(
+      'poke 0x100000: malformed hex "12zz": "z" is not a hex digit',
+    );
+    expect(refused(t, { op: 'poke', phys: '0x100000', hex: 'abc' }).message).toMatch(
+      /malformed hex "abc": 3 digits is not a whole number of bytes/,
+    );
     expect(refused(t, { op: 'poke', phys: '0x100000', hex: ' ' }).message).toMatch(/malformed hex: no bytes given/);
   });
 
   it('refuses a poke with no value, two values, both phys and fdt, or a property without fdt', () => {
     const t = machine();
-    expect(refused(t, { op: 'poke', phys: '0x100000' }).message).toMatch(/exactly one value \(hex, string or u64\); got none/);
+    expect(refused(t, { op: 'poke', phys: '0x100000' }).message).toMatch(
+      /exactly one value \(hex, string or u64\); got none/,
+    );
     expect(refused(t, { op: 'poke', phys: '0x100000', hex: '00', u64: 1 }).message).toMatch(/got hex and u64/);
-    expect(refused(t, { op: 'poke', phys: '0x100000', fdt: 'LUO', property: 'compatible', hex: '00' }).message).toMatch(/exactly one of phys .* or fdt/);
-    expect(refused(t, { op: 'poke', phys: '0x100000', property: 'compatible', hex: '00' }).message).toMatch(/property goes with fdt/);
+    expect(refused(t, { op: 'poke', phys: '0x100000', fdt: 'LUO', property: 'compatible', hex: '00' }).message).toMatch(
+      /exactly one of phys .* or fdt/,
+    );
+    expect(refused(t, { op: 'poke', phys: '0x100000', property: 'compatible', hex: '00' }).message).toMatch(
+      /property goes with fdt/,
+    );
     expect(refused(t, { op: 'poke', hex: '00' }).message).toMatch(/exactly one of phys/);
   });
 });
@@ -119,17 +136,24 @@ describe('poke into a KHO FDT as the next kernel finds it (kho_populate → kho_
     const t = afterKexec();
     expect(t.run({ op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' }).ok).toBe(true);
     const boot = t.run({ op: 'boot' });
-    expect(boot).toMatchObject({ ok: false, panicked: 'The incoming tree failed to initialize properly [-EINVAL], disabling live update' });
+    expect(boot).toMatchObject({
+      ok: false,
+      panicked: 'The incoming tree failed to initialize properly [-EINVAL], disabling live update',
+    });
     const errs = t.m.log.events.filter((e) => e.level === 'err').map((e) => e.msg);
     expect(errs).toContain("FDT 'LUO' is incompatible with 'luo-v1' [1]");
-    expect(errs.at(-1)).toBe('Kernel panic - not syncing: The incoming tree failed to initialize properly [-EINVAL], disabling live update');
+    expect(errs.at(-1)).toBe(
+      'Kernel panic - not syncing: The incoming tree failed to initialize properly [-EINVAL], disabling live update',
+    );
     expect(t.m.kernel!.panicked).not.toBeNull(); // the machine keeps the panicked kernel
     expect(t.run({ op: 'spawn', name: 'x' }).message).toMatch(/^spawn: refused: the kernel panicked: /);
   });
 
   it('follows a property path into a nested node and writes a u64, and reaches the root FDT', () => {
     const t = afterKexec();
-    expect(t.run({ op: 'poke', fdt: 'LUO', property: 'luo-session/luo-session-header', u64: '0xdead000' }).ok).toBe(true);
+    expect(t.run({ op: 'poke', fdt: 'LUO', property: 'luo-session/luo-session-header', u64: '0xdead000' }).ok).toBe(
+      true,
+    );
     const session = findNode(pendingFdt(t.m, 'LUO'), 'luo-session')!;
     expect(readU64le(getProp(session, 'luo-session-header')!)).toBe(0xdead000n);
     expect(t.run({ op: 'poke', fdt: 'root', property: 'compatible', string: 'kho-v0' }).ok).toBe(true);
@@ -155,13 +179,18 @@ describe('poke into a KHO FDT as the next kernel finds it (kho_populate → kho_
     expect(refused(t, { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v10' }).message).toBe(
       'poke LUO/compatible: LUO/compatible is 7 bytes; the value is 8 bytes — a poke writes in place and cannot resize a property (a string is written with its NUL)',
     );
-    expect(refused(t, { op: 'poke', fdt: 'LUO', property: 'liveupdate-number', hex: '01' }).message).toMatch(/is 8 bytes; the value is 1 bytes/);
+    expect(refused(t, { op: 'poke', fdt: 'LUO', property: 'liveupdate-number', hex: '01' }).message).toMatch(
+      /is 8 bytes; the value is 1 bytes/,
+    );
   });
 
   it('while a kernel runs, writes the outgoing FDT it will hand on, and the poke survives kexec -e', () => {
     const t = machine();
-    expect(refused(t, { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' }).message).toMatch(/no kernel runs and no kexec is pending/);
-    for (const c of [{ op: 'boot' }, { op: 'spawn', name: 'vmm' }, { op: 'kexec_load' }] as CommandInput[]) expect(t.run(c).ok).toBe(true);
+    expect(refused(t, { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' }).message).toMatch(
+      /no kernel runs and no kexec is pending/,
+    );
+    for (const c of [{ op: 'boot' }, { op: 'spawn', name: 'vmm' }, { op: 'kexec_load' }] as CommandInput[])
+      expect(t.run(c).ok).toBe(true);
     expect(t.run({ op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' }).ok).toBe(true);
     // liveupdate_reboot() → luo_session_serialize() + kho_finalize() rewrite what they own, not the compatible.
     expect(t.run({ op: 'reboot' }).ok).toBe(true);
@@ -172,16 +201,22 @@ describe('poke into a KHO FDT as the next kernel finds it (kho_populate → kho_
     const m = new Machine(MachineConfigSchema.parse({ ram: '256M', seed: 1, cmdline: '' }));
     const run = (c: CommandInput) => applyCommand(m, CommandSchema.parse(c));
     expect(run({ op: 'boot' }).ok).toBe(true);
-    expect(refused({ m, run }, { op: 'poke', fdt: 'root', property: 'compatible', string: 'x' }).message).toMatch(/the running kernel hands over no KHO FDT/);
+    expect(refused({ m, run }, { op: 'poke', fdt: 'root', property: 'compatible', string: 'x' }).message).toMatch(
+      /the running kernel hands over no KHO FDT/,
+    );
     for (const c of [{ op: 'kexec_load' }, { op: 'reboot' }] as CommandInput[]) expect(run(c).ok).toBe(true);
-    expect(refused({ m, run }, { op: 'poke', fdt: 'root', property: 'compatible', string: 'x' }).message).toMatch(/hands over no KHO data/);
+    expect(refused({ m, run }, { op: 'poke', fdt: 'root', property: 'compatible', string: 'x' }).message).toMatch(
+      /hands over no KHO data/,
+    );
   });
 
   it('refuses a root FDT that no longer decodes, naming the libfdt error', () => {
     const t = afterKexec();
     const kho = entryKhoData(t.m, t.m.entry!.bootParams)!;
     expect(t.run({ op: 'poke', phys: `0x${kho.fdtAddr.toString(16)}`, hex: '00000000' }).ok).toBe(true); // the magic
-    expect(refused(t, { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' }).message).toMatch(/the KHO root FDT at 0x[0-9a-f]+ does not decode: .*\[FDT_ERR_BADMAGIC\]/);
+    expect(refused(t, { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' }).message).toMatch(
+      /the KHO root FDT at 0x[0-9a-f]+ does not decode: .*\[FDT_ERR_BADMAGIC\]/,
+    );
   });
 });
 
@@ -199,7 +234,13 @@ describe('Host: a poke is a step', () => {
 
     okOf(await host.goto(1)); // step 2 is now redo history, which a refused poke must not drop
     const bad = await host.run({ op: 'poke', phys: '0x100000', hex: 'f' });
-    expect(bad).toEqual({ ok: false, error: { code: 'invalid-argument', message: 'poke 0x100000: malformed hex "f": 1 digits is not a whole number of bytes' } });
+    expect(bad).toEqual({
+      ok: false,
+      error: {
+        code: 'invalid-argument',
+        message: 'poke 0x100000: malformed hex "f": 1 digits is not a whole number of bytes',
+      },
+    });
     const state = okOf(await host.state());
     expect(state.steps.length).toBe(2);
     expect(state.cursor).toBe(1);
@@ -207,9 +248,17 @@ describe('Host: a poke is a step', () => {
 
   it('a scenario with a bad poke records it as an invalid step', async () => {
     const host = new Host();
-    const text = JSON.stringify({ name: 'bad-poke', machine: { ram: '256M' }, steps: [{ op: 'boot' }, { op: 'poke', phys: '0x40000000', hex: '00' }] });
+    const text = JSON.stringify({
+      name: 'bad-poke',
+      machine: { ram: '256M' },
+      steps: [{ op: 'boot' }, { op: 'poke', phys: '0x40000000', hex: '00' }],
+    });
     const state = okOf(await host.loadScenario(text, 'bad-poke.json'));
-    expect(state.steps[1]).toMatchObject({ ok: false, invalid: true, message: expect.stringMatching(/^poke 0x40000000: .* is not in RAM/) });
+    expect(state.steps[1]).toMatchObject({
+      ok: false,
+      invalid: true,
+      message: expect.stringMatching(/^poke 0x40000000: .* is not in RAM/),
+    });
   });
 });
 
@@ -217,7 +266,12 @@ describe('shared/poke: the requests the UI builds', () => {
   it('pokePhys and pokeFdt build steps the host applies', () => {
     expect(pokeHex(Uint8Array.of(0, 0xab, 0x0f))).toBe('00ab0f');
     expect(pokePhys(0x100010, Uint8Array.of(1, 2))).toEqual({ op: 'poke', phys: '0x100010', hex: '0102' });
-    expect(pokeFdt('LUO', 'compatible', { string: 'luo-v0' })).toEqual({ op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' });
+    expect(pokeFdt('LUO', 'compatible', { string: 'luo-v0' })).toEqual({
+      op: 'poke',
+      fdt: 'LUO',
+      property: 'compatible',
+      string: 'luo-v0',
+    });
     const t = afterKexec();
     expect(t.run(pokePhys(0x100010, Uint8Array.of(1, 2))).ok).toBe(true);
     expect(t.run(pokeFdt('LUO', 'liveupdate-number', { u64: 7 })).ok).toBe(true);

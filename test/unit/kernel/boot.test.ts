@@ -26,7 +26,8 @@ function covers(t: MemblockType, base: number, end: number): boolean {
 /** One byte per pfn: 1 where any region of `t` covers the page. */
 function pageMask(t: MemblockType, nrPages: number): Uint8Array {
   const m = new Uint8Array(nrPages);
-  for (const r of t.regions) m.fill(1, Math.floor(r.base / PAGE_SIZE), Math.min(nrPages, Math.ceil((r.base + r.size) / PAGE_SIZE)));
+  for (const r of t.regions)
+    m.fill(1, Math.floor(r.base / PAGE_SIZE), Math.min(nrPages, Math.ceil((r.base + r.size) / PAGE_SIZE)));
   return m;
 }
 
@@ -131,7 +132,9 @@ describe.each(MACHINES)('cold boot of $ram with $nodes node(s)', ({ ram, nodes }
   });
 
   it("every node's zone spans exactly its node and holds only its pages", () => {
-    expect(k.buddy.zones.map((z) => [z.nid, z.startPfn, z.endPfn])).toEqual(layout.nodes.map((n) => [n.nid, n.startPfn, n.endPfn]));
+    expect(k.buddy.zones.map((z) => [z.nid, z.startPfn, z.endPfn])).toEqual(
+      layout.nodes.map((n) => [n.nid, n.startPfn, n.endPfn]),
+    );
     const perZone = new Map<number, number>();
     for (const b of walkFreeBlocks(k)) {
       const node = layout.nodes[b.nid]!;
@@ -172,7 +175,9 @@ describe('machine config schema', () => {
   });
 
   it('refuses more nodes than the RAM can give 32 MiB each, and bad initrd sizes', () => {
-    expect(message({ ram: '64M', nodes: 4 })).toMatch(/machine: nodes: 4 nodes leave 16 MiB per node; each node needs at least 32 MiB/);
+    expect(message({ ram: '64M', nodes: 4 })).toMatch(
+      /machine: nodes: 4 nodes leave 16 MiB per node; each node needs at least 32 MiB/,
+    );
     expect(message({ ram: '1G', nodes: 5 })).toMatch(/machine: nodes: /);
     expect(message({ ram: '64M', initrd: '17M' })).toMatch(/machine: initrd: .*more than a quarter of RAM/);
     expect(message({ ram: '64M', initrd: 100 })).toMatch(/machine: initrd: initrd size must be a multiple of 4 KiB/);

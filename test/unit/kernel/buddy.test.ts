@@ -6,7 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ALLOC_FAILED } from '../../../electron/kernel/mm/buddy';
-import { MIGRATE_CMA, MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, PG, type Migratetype } from '../../../electron/kernel/mm/page-flags';
+import {
+  MIGRATE_CMA,
+  MIGRATE_MOVABLE,
+  MIGRATE_UNMOVABLE,
+  PG,
+  type Migratetype,
+} from '../../../electron/kernel/mm/page-flags';
 import type { Kernel } from '../../../electron/kernel/kernel';
 import { MAX_PAGE_ORDER, PAGEBLOCK_NR_PAGES } from '../../../shared/units';
 import { blockKey, bootMachine, buddyProblems, buddySnapshot, managedMask, totalFree, walkFreeBlocks } from './helpers';
@@ -39,61 +45,88 @@ describe('buddy allocator after boot', () => {
   ] as const;
 
   const op = fc.oneof(
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('alloc' as const), order: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: MAX_PAGE_ORDER })), mt: fc.constantFrom<Migratetype>(MIGRATE_UNMOVABLE, MIGRATE_MOVABLE), nid: fc.nat(1), compound: fc.boolean(), count: fc.integer({ min: 1, max: 300 }) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('free' as const), pick: fc.nat(), fraction: fc.double({ min: 0, max: 1, noNaN: true }) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('alloc' as const),
+        order: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: MAX_PAGE_ORDER })),
+        mt: fc.constantFrom<Migratetype>(MIGRATE_UNMOVABLE, MIGRATE_MOVABLE),
+        nid: fc.nat(1),
+        compound: fc.boolean(),
+        count: fc.integer({ min: 1, max: 300 }),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('free' as const),
+        pick: fc.nat(),
+        fraction: fc.double({ min: 0, max: 1, noNaN: true }),
+      }),
+    },
   );
 
   it('property: random alloc/free keeps every managed page in exactly one free block or allocation; freeing all restores boot', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...configs), fc.array(op, { minLength: 1, maxLength: 10 }), fc.nat(), (cfg, ops, seed) => {
-        const { kernel: k } = bootMachine(cfg.ram, { nodes: cfg.nodes });
-        const managed = managedMask(k);
-        const bootBlocks = sortedKeys(k);
-        const bootFree = totalFree(k);
-        const owner = k.owners.id('kernel', 'property');
-        const allocated = new Map<number, number>();
-        let r = seed;
-        const next = () => (r = (Math.imul(r, 1103515245) + 12345) >>> 0);
-        for (const o of ops) {
-          if (o.kind === 'alloc') {
-            const bad: string[] = [];
-            for (let i = 0; i < o.count; i++) {
-              const before = totalFree(k);
-              const pfn = k.buddy.allocPages(o.order, o.mt, Math.min(o.nid, cfg.nodes - 1), owner, o.compound);
-              if (pfn === ALLOC_FAILED) {
-                if (totalFree(k) !== before) bad.push('a failed allocation changed the free count');
-                break;
+      fc.property(
+        fc.constantFrom(...configs),
+        fc.array(op, { minLength: 1, maxLength: 10 }),
+        fc.nat(),
+        (cfg, ops, seed) => {
+          const { kernel: k } = bootMachine(cfg.ram, { nodes: cfg.nodes });
+          const managed = managedMask(k);
+          const bootBlocks = sortedKeys(k);
+          const bootFree = totalFree(k);
+          const owner = k.owners.id('kernel', 'property');
+          const allocated = new Map<number, number>();
+          let r = seed;
+          const next = () => (r = (Math.imul(r, 1103515245) + 12345) >>> 0);
+          for (const o of ops) {
+            if (o.kind === 'alloc') {
+              const bad: string[] = [];
+              for (let i = 0; i < o.count; i++) {
+                const before = totalFree(k);
+                const pfn = k.buddy.allocPages(o.order, o.mt, Math.min(o.nid, cfg.nodes - 1), owner, o.compound);
+                if (pfn === ALLOC_FAILED) {
+                  if (totalFree(k) !== before) bad.push('a failed allocation changed the free count');
+                  break;
+                }
+                const head = o.compound && o.order > 0;
+                if (pfn % (1 << o.order) !== 0) bad.push(`pfn ${pfn} not aligned to order ${o.order}`);
+                if (allocated.has(pfn)) bad.push(`pfn ${pfn} handed out twice`);
+                if (totalFree(k) !== before - (1 << o.order)) bad.push(`free count did not drop by ${1 << o.order}`);
+                if (k.pages.owner[pfn] !== owner || k.pages.refcount[pfn] !== 1)
+                  bad.push(`pfn ${pfn}: owner/refcount not set`);
+                if ((k.pages.flags[pfn]! & (PG.head | PG.buddy)) !== (head ? PG.head : 0))
+                  bad.push(`pfn ${pfn}: head flags wrong`);
+                if (head && !(k.pages.flags[pfn + (1 << o.order) - 1]! & PG.tail))
+                  bad.push(`pfn ${pfn}: last page is not PG_tail`);
+                allocated.set(pfn, o.order);
               }
-              const head = o.compound && o.order > 0;
-              if (pfn % (1 << o.order) !== 0) bad.push(`pfn ${pfn} not aligned to order ${o.order}`);
-              if (allocated.has(pfn)) bad.push(`pfn ${pfn} handed out twice`);
-              if (totalFree(k) !== before - (1 << o.order)) bad.push(`free count did not drop by ${1 << o.order}`);
-              if (k.pages.owner[pfn] !== owner || k.pages.refcount[pfn] !== 1) bad.push(`pfn ${pfn}: owner/refcount not set`);
-              if ((k.pages.flags[pfn]! & (PG.head | PG.buddy)) !== (head ? PG.head : 0)) bad.push(`pfn ${pfn}: head flags wrong`);
-              if (head && !(k.pages.flags[pfn + (1 << o.order) - 1]! & PG.tail)) bad.push(`pfn ${pfn}: last page is not PG_tail`);
-              allocated.set(pfn, o.order);
+              expect(bad).toEqual([]);
+            } else {
+              const keys = [...allocated.keys()];
+              const n = Math.ceil(keys.length * o.fraction);
+              for (let i = 0; i < n; i++) {
+                const pfn = keys[(o.pick + next()) % keys.length]!;
+                if (!allocated.has(pfn)) continue;
+                const err = k.buddy.freePages(pfn, allocated.get(pfn)!);
+                if (err) expect.fail(err);
+                allocated.delete(pfn);
+              }
             }
-            expect(bad).toEqual([]);
-          } else {
-            const keys = [...allocated.keys()];
-            const n = Math.ceil(keys.length * o.fraction);
-            for (let i = 0; i < n; i++) {
-              const pfn = keys[(o.pick + next()) % keys.length]!;
-              if (!allocated.has(pfn)) continue;
-              const err = k.buddy.freePages(pfn, allocated.get(pfn)!);
-              if (err) expect.fail(err);
-              allocated.delete(pfn);
-            }
+            expect(buddyProblems(k, managed, allocated)).toEqual([]);
           }
-          expect(buddyProblems(k, managed, allocated)).toEqual([]);
-        }
-        // Free everything, in a scrambled order.
-        const rest = [...allocated.entries()].sort((a, b) => ((a[0] * 2654435761) >>> 0) - ((b[0] * 2654435761) >>> 0));
-        expect(rest.map(([pfn, order]) => k.buddy.freePages(pfn, order)).filter((e) => e !== null)).toEqual([]);
-        expect(buddyProblems(k, managed, new Map())).toEqual([]);
-        expect(totalFree(k)).toBe(bootFree);
-        expect(sortedKeys(k)).toEqual(bootBlocks);
-      }),
+          // Free everything, in a scrambled order.
+          const rest = [...allocated.entries()].sort(
+            (a, b) => ((a[0] * 2654435761) >>> 0) - ((b[0] * 2654435761) >>> 0),
+          );
+          expect(rest.map(([pfn, order]) => k.buddy.freePages(pfn, order)).filter((e) => e !== null)).toEqual([]);
+          expect(buddyProblems(k, managed, new Map())).toEqual([]);
+          expect(totalFree(k)).toBe(bootFree);
+          expect(sortedKeys(k)).toEqual(bootBlocks);
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -129,7 +162,12 @@ describe('buddy allocator after boot', () => {
     }
     const free = totalFree(k);
     expect(free).toBeGreaterThan(10_000);
-    expect(k.buddy.freeBlocksByOrder().slice(1).every((n) => n === 0)).toBe(true);
+    expect(
+      k.buddy
+        .freeBlocksByOrder()
+        .slice(1)
+        .every((n) => n === 0),
+    ).toBe(true);
     expect(k.buddy.allocPages(1, MIGRATE_UNMOVABLE, 0, owner, false)).toBe(ALLOC_FAILED);
     expect(k.buddy.allocPages(1, MIGRATE_MOVABLE, 0, owner, false)).toBe(ALLOC_FAILED);
     expect(totalFree(k)).toBe(free);
@@ -182,12 +220,14 @@ describe('migratetypes and CMA', () => {
     const blocks = allocUntilEnomem(k, 9, MIGRATE_MOVABLE, owner);
     const rest = allocUntilEnomem(k, 0, MIGRATE_MOVABLE, owner);
     const cmaBlocks = new Set<number>();
-    [...blocks.keys()].sort((a, b) => a - b).forEach((pfn, i) => {
-      if (i % every === 0) {
-        k.buddy.setPageblockType(pfn, MIGRATE_CMA);
-        cmaBlocks.add(pfn / PAGEBLOCK_NR_PAGES);
-      }
-    });
+    [...blocks.keys()]
+      .sort((a, b) => a - b)
+      .forEach((pfn, i) => {
+        if (i % every === 0) {
+          k.buddy.setPageblockType(pfn, MIGRATE_CMA);
+          cmaBlocks.add(pfn / PAGEBLOCK_NR_PAGES);
+        }
+      });
     const errors = [...blocks, ...rest].map(([pfn, order]) => k.buddy.freePages(pfn, order)).filter((e) => e !== null);
     expect(errors).toEqual([]);
     return { k, managed, cmaBlocks };
@@ -201,7 +241,12 @@ describe('migratetypes and CMA', () => {
   });
 
   it('property: unmovable allocations never land in CMA pageblocks; CMA pageblocks keep their type', () => {
-    const op = fc.record({ order: fc.integer({ min: 0, max: MAX_PAGE_ORDER }), mt: fc.constantFrom<Migratetype>(MIGRATE_UNMOVABLE, MIGRATE_MOVABLE), count: fc.integer({ min: 1, max: 400 }), freeEvery: fc.integer({ min: 0, max: 4 }) });
+    const op = fc.record({
+      order: fc.integer({ min: 0, max: MAX_PAGE_ORDER }),
+      mt: fc.constantFrom<Migratetype>(MIGRATE_UNMOVABLE, MIGRATE_MOVABLE),
+      count: fc.integer({ min: 1, max: 400 }),
+      freeEvery: fc.integer({ min: 0, max: 4 }),
+    });
     fc.assert(
       fc.property(fc.integer({ min: 2, max: 5 }), fc.array(op, { minLength: 1, maxLength: 8 }), (every, ops) => {
         const { k, managed, cmaBlocks } = withCma('128M', every);
@@ -211,18 +256,22 @@ describe('migratetypes and CMA', () => {
           for (let i = 0; i < o.count; i++) {
             const pfn = k.buddy.allocPages(o.order, o.mt, 0, owner, false);
             if (pfn === ALLOC_FAILED) break;
-            if (o.mt === MIGRATE_UNMOVABLE && cmaBlocks.has(Math.floor(pfn / PAGEBLOCK_NR_PAGES))) expect.fail(`unmovable order-${o.order} block at pfn ${pfn} is in a CMA pageblock`);
+            if (o.mt === MIGRATE_UNMOVABLE && cmaBlocks.has(Math.floor(pfn / PAGEBLOCK_NR_PAGES)))
+              expect.fail(`unmovable order-${o.order} block at pfn ${pfn} is in a CMA pageblock`);
             allocated.set(pfn, o.order);
           }
           if (o.freeEvery) {
             let i = 0;
-            for (const [pfn, order] of [...allocated]) if (i++ % o.freeEvery === 0) {
-              const err = k.buddy.freePages(pfn, order);
-              if (err) expect.fail(err);
-              allocated.delete(pfn);
-            }
+            for (const [pfn, order] of [...allocated])
+              if (i++ % o.freeEvery === 0) {
+                const err = k.buddy.freePages(pfn, order);
+                if (err) expect.fail(err);
+                allocated.delete(pfn);
+              }
           }
-          expect([...cmaBlocks].filter((pb) => k.pages.migratetype(pb * PAGEBLOCK_NR_PAGES) !== MIGRATE_CMA)).toEqual([]);
+          expect([...cmaBlocks].filter((pb) => k.pages.migratetype(pb * PAGEBLOCK_NR_PAGES) !== MIGRATE_CMA)).toEqual(
+            [],
+          );
           expect(buddyProblems(k, managed, allocated)).toEqual([]);
         }
       }),

@@ -19,7 +19,8 @@ function pyramidProblems(m: CategoryMap): string[] {
   const out: string[] = [];
   let below: Uint8Array = m.pages;
   m.levels.forEach((level, k) => {
-    if (level.length !== Math.ceil(below.length / FANOUT)) out.push(`level ${k} has ${level.length} entries for ${below.length} below`);
+    if (level.length !== Math.ceil(below.length / FANOUT))
+      out.push(`level ${k} has ${level.length} entries for ${below.length} below`);
     for (let e = 0; e < level.length; e++) {
       let max = 0;
       for (let j = e * FANOUT; j < Math.min(below.length, (e + 1) * FANOUT); j++) max = Math.max(max, below[j]!);
@@ -88,7 +89,10 @@ describe('CategoryMap', () => {
         mapArb.chain((m) =>
           fc.tuple(
             fc.constant(m),
-            fc.oneof(fc.nat(m.size + 50), fc.nat(Math.ceil(m.size / 256)).map((i) => i * 256)),
+            fc.oneof(
+              fc.nat(m.size + 50),
+              fc.nat(Math.ceil(m.size / 256)).map((i) => i * 256),
+            ),
             fc.oneof(fc.integer({ min: 1, max: 300 }), fc.constantFrom(16, 256, 4096)),
             fc.integer({ min: 1, max: 64 }),
           ),

@@ -84,7 +84,8 @@ export function buddyProblems(kernel: Kernel, managed: Uint8Array, allocated: Re
     if (b.pfn + (1 << b.order) > zone.endPfn) problems.push(`free block ${blockKey(b)} runs past its zone`);
     for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
       const set = zone.freeArea[b.order]![mt]!.test((b.pfn - zone.startPfn) >>> b.order);
-      if (set !== (mt === b.mt)) problems.push(`free block ${blockKey(b)} (pageblock mt ${b.mt}) ${set ? 'is' : 'is not'} on the mt ${mt} list`);
+      if (set !== (mt === b.mt))
+        problems.push(`free block ${blockKey(b)} (pageblock mt ${b.mt}) ${set ? 'is' : 'is not'} on the mt ${mt} list`);
     }
     for (let p = b.pfn; p < Math.min(nr, b.pfn + (1 << b.order)); p++) cover[p]!++;
   }
@@ -100,10 +101,14 @@ export function buddyProblems(kernel: Kernel, managed: Uint8Array, allocated: Re
   for (const zone of kernel.buddy.zones) {
     const w = countsFromWalk(blocks, zone.nid);
     if (JSON.stringify(Array.from(zone.nrFree)) !== JSON.stringify(w.nrFree)) {
-      problems.push(`zone ${zone.nid}: nrFree ${JSON.stringify(Array.from(zone.nrFree))} but the walk finds ${JSON.stringify(w.nrFree)}`);
+      problems.push(
+        `zone ${zone.nid}: nrFree ${JSON.stringify(Array.from(zone.nrFree))} but the walk finds ${JSON.stringify(w.nrFree)}`,
+      );
     }
     if (JSON.stringify(Array.from(zone.freePages)) !== JSON.stringify(w.freePages)) {
-      problems.push(`zone ${zone.nid}: freePages ${JSON.stringify(Array.from(zone.freePages))} but the walk finds ${JSON.stringify(w.freePages)}`);
+      problems.push(
+        `zone ${zone.nid}: freePages ${JSON.stringify(Array.from(zone.freePages))} but the walk finds ${JSON.stringify(w.freePages)}`,
+      );
     }
   }
   return problems;
@@ -119,7 +124,13 @@ export function managedMask(kernel: Kernel): Uint8Array {
 /** A digest of all struct page state and zone counters, to show that an operation changed nothing. */
 export function buddySnapshot(kernel: Kernel): string {
   const p = kernel.pages;
-  const h = new Hasher().words(p.flags).words(p.order).words(p.refcount).words(p.owner).words(p.pageblockMigratetype).words(p.categories.pages);
+  const h = new Hasher()
+    .words(p.flags)
+    .words(p.order)
+    .words(p.refcount)
+    .words(p.owner)
+    .words(p.pageblockMigratetype)
+    .words(p.categories.pages);
   const zones = kernel.buddy.zones.map((z) => ({
     nrFree: Array.from(z.nrFree),
     freePages: Array.from(z.freePages),

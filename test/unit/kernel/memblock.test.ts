@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MEMBLOCK, Memblock, MemblockType, NUMA_NO_NODE, type MemblockRegion } from '../../../electron/kernel/mm/memblock';
+import {
+  MEMBLOCK,
+  Memblock,
+  MemblockType,
+  NUMA_NO_NODE,
+  type MemblockRegion,
+} from '../../../electron/kernel/mm/memblock';
 
 const SPACE = 128; // address units the models cover
 
@@ -19,7 +25,8 @@ function regionProblems(regions: MemblockRegion[]): string[] {
     const prev = regions[i - 1];
     if (!prev) return;
     if (prev.base + prev.size > r.base) out.push(`regions ${i - 1} and ${i} overlap or are unsorted`);
-    if (prev.base + prev.size === r.base && prev.flags === r.flags && prev.nid === r.nid) out.push(`regions ${i - 1} and ${i} should have merged`);
+    if (prev.base + prev.size === r.base && prev.flags === r.flags && prev.nid === r.nid)
+      out.push(`regions ${i - 1} and ${i} should have merged`);
   });
   return out;
 }
@@ -99,9 +106,25 @@ describe('MemblockType add/remove/setFlags', () => {
 
   it('property: add/remove/setFlags agree with a per-address model and keep regions canonical', () => {
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('add' as const), base: fc.nat(SPACE - 1), size: fc.integer({ min: 1, max: 40 }), nid: fc.nat(1), flags: fc.constantFrom(0, MEMBLOCK.HOTPLUG) }),
-      fc.record({ kind: fc.constant('remove' as const), base: fc.nat(SPACE - 1), size: fc.integer({ min: 1, max: 40 }) }),
-      fc.record({ kind: fc.constant('set' as const), base: fc.nat(SPACE - 1), size: fc.integer({ min: 1, max: 40 }), bits: fc.constantFrom(MEMBLOCK.KHO_SCRATCH, MEMBLOCK.HOTPLUG), on: fc.boolean() }),
+      fc.record({
+        kind: fc.constant('add' as const),
+        base: fc.nat(SPACE - 1),
+        size: fc.integer({ min: 1, max: 40 }),
+        nid: fc.nat(1),
+        flags: fc.constantFrom(0, MEMBLOCK.HOTPLUG),
+      }),
+      fc.record({
+        kind: fc.constant('remove' as const),
+        base: fc.nat(SPACE - 1),
+        size: fc.integer({ min: 1, max: 40 }),
+      }),
+      fc.record({
+        kind: fc.constant('set' as const),
+        base: fc.nat(SPACE - 1),
+        size: fc.integer({ min: 1, max: 40 }),
+        bits: fc.constantFrom(MEMBLOCK.KHO_SCRATCH, MEMBLOCK.HOTPLUG),
+        on: fc.boolean(),
+      }),
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
@@ -139,7 +162,13 @@ class Model {
 
   free(a: number, requiredFlags: number, nid: number): boolean {
     const c = this.mem[a];
-    return !!c && !this.rsv[a] && (c.flags & requiredFlags) === requiredFlags && !(c.flags & MEMBLOCK.NOMAP) && (nid === NUMA_NO_NODE || c.nid === nid);
+    return (
+      !!c &&
+      !this.rsv[a] &&
+      (c.flags & requiredFlags) === requiredFlags &&
+      !(c.flags & MEMBLOCK.NOMAP) &&
+      (nid === NUMA_NO_NODE || c.nid === nid)
+    );
   }
 
   /** [a, a+size) is free and inside one memory region (cells of one region share nid and flags). */
@@ -153,16 +182,31 @@ class Model {
     return true;
   }
 
-  find(size: number, align: number, start: number, end: number, requiredFlags: number, nid: number, bottomUp: boolean): number {
+  find(
+    size: number,
+    align: number,
+    start: number,
+    end: number,
+    requiredFlags: number,
+    nid: number,
+    bottomUp: boolean,
+  ): number {
     const cands: number[] = [];
-    for (let a = 0; a + size <= SPACE; a += align) if (a >= start && a + size <= end && this.fits(a, size, requiredFlags, nid)) cands.push(a);
+    for (let a = 0; a + size <= SPACE; a += align)
+      if (a >= start && a + size <= end && this.fits(a, size, requiredFlags, nid)) cands.push(a);
     if (cands.length === 0) return -1;
     return bottomUp ? cands[0]! : cands[cands.length - 1]!;
   }
 }
 
 const memOp = fc.oneof(
-  fc.record({ kind: fc.constant('add' as const), base: fc.nat(SPACE - 1), size: fc.integer({ min: 1, max: 48 }), nid: fc.nat(1), flags: fc.constantFrom(0, 0, MEMBLOCK.KHO_SCRATCH, MEMBLOCK.NOMAP) }),
+  fc.record({
+    kind: fc.constant('add' as const),
+    base: fc.nat(SPACE - 1),
+    size: fc.integer({ min: 1, max: 48 }),
+    nid: fc.nat(1),
+    flags: fc.constantFrom(0, 0, MEMBLOCK.KHO_SCRATCH, MEMBLOCK.NOMAP),
+  }),
   fc.record({ kind: fc.constant('reserve' as const), base: fc.nat(SPACE - 1), size: fc.integer({ min: 1, max: 24 }) }),
   fc.record({ kind: fc.constant('free' as const), base: fc.nat(SPACE - 1), size: fc.integer({ min: 1, max: 24 }) }),
 );
@@ -190,24 +234,29 @@ function build(ops: MemOp[]): { mb: Memblock; model: Model } {
 describe('Memblock free ranges and allocation', () => {
   it('property: freeRanges is memory minus reserved (minus NOMAP), per node, ascending', () => {
     fc.assert(
-      fc.property(fc.array(memOp, { maxLength: 25 }), fc.constantFrom(NUMA_NO_NODE, 0, 1), fc.constantFrom(0, MEMBLOCK.KHO_SCRATCH), (ops, nid, req) => {
-        const { mb, model } = build(ops);
-        const got = new Array<boolean>(SPACE).fill(false);
-        let last = -1;
-        for (const [s, e, rnid] of mb.freeRanges(nid, req)) {
-          expect(s).toBeLessThan(e);
-          expect(s).toBeGreaterThanOrEqual(last);
-          last = e;
-          if (nid !== NUMA_NO_NODE) expect(rnid).toBe(nid);
-          for (let a = s; a < e; a++) {
-            expect(got[a], `address ${a} in two free ranges`).toBe(false);
-            got[a] = true;
-            expect(model.mem[a]?.nid).toBe(rnid);
+      fc.property(
+        fc.array(memOp, { maxLength: 25 }),
+        fc.constantFrom(NUMA_NO_NODE, 0, 1),
+        fc.constantFrom(0, MEMBLOCK.KHO_SCRATCH),
+        (ops, nid, req) => {
+          const { mb, model } = build(ops);
+          const got = new Array<boolean>(SPACE).fill(false);
+          let last = -1;
+          for (const [s, e, rnid] of mb.freeRanges(nid, req)) {
+            expect(s).toBeLessThan(e);
+            expect(s).toBeGreaterThanOrEqual(last);
+            last = e;
+            if (nid !== NUMA_NO_NODE) expect(rnid).toBe(nid);
+            for (let a = s; a < e; a++) {
+              expect(got[a], `address ${a} in two free ranges`).toBe(false);
+              got[a] = true;
+              expect(model.mem[a]?.nid).toBe(rnid);
+            }
           }
-        }
-        const want = Array.from({ length: SPACE }, (_, a) => model.free(a, req, nid));
-        expect(got).toEqual(want);
-      }),
+          const want = Array.from({ length: SPACE }, (_, a) => model.free(a, req, nid));
+          expect(got).toEqual(want);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -239,7 +288,8 @@ describe('Memblock free ranges and allocation', () => {
           expect(got).toBeGreaterThanOrEqual(start);
           expect(got + size).toBeLessThanOrEqual(end);
           expect(mb.reserved.totalSize).toBe(before + size);
-          for (let a = got; a < got + size; a++) expect(mb.reserved.find(a)!.flags & MEMBLOCK.RSRV_KERN).toBe(MEMBLOCK.RSRV_KERN);
+          for (let a = got; a < got + size; a++)
+            expect(mb.reserved.find(a)!.flags & MEMBLOCK.RSRV_KERN).toBe(MEMBLOCK.RSRV_KERN);
         },
       ),
       { numRuns: 200 },
@@ -287,20 +337,25 @@ describe('Memblock free ranges and allocation', () => {
 
   it('property: in scratch-only mode every allocation is in scratch memory, and -1 means no scratch fit exists', () => {
     fc.assert(
-      fc.property(fc.array(memOp, { maxLength: 20 }), fc.integer({ min: 1, max: 12 }), fc.constantFrom(1, 4, 8), (ops, size, align) => {
-        const { mb, model } = build(ops);
-        mb.scratchOnly = true;
-        for (let i = 0; i < 40; i++) {
-          const want = model.find(size, align, 0, SPACE, MEMBLOCK.KHO_SCRATCH, NUMA_NO_NODE, false);
-          const a = mb.allocRange(size, align, 0, Infinity);
-          expect(a).toBe(want);
-          if (a < 0) break;
-          for (let x = a; x < a + size; x++) {
-            expect(model.mem[x]!.flags & MEMBLOCK.KHO_SCRATCH).toBe(MEMBLOCK.KHO_SCRATCH);
-            model.rsv[x] = true;
+      fc.property(
+        fc.array(memOp, { maxLength: 20 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.constantFrom(1, 4, 8),
+        (ops, size, align) => {
+          const { mb, model } = build(ops);
+          mb.scratchOnly = true;
+          for (let i = 0; i < 40; i++) {
+            const want = model.find(size, align, 0, SPACE, MEMBLOCK.KHO_SCRATCH, NUMA_NO_NODE, false);
+            const a = mb.allocRange(size, align, 0, Infinity);
+            expect(a).toBe(want);
+            if (a < 0) break;
+            for (let x = a; x < a + size; x++) {
+              expect(model.mem[x]!.flags & MEMBLOCK.KHO_SCRATCH).toBe(MEMBLOCK.KHO_SCRATCH);
+              model.rsv[x] = true;
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 100 },
     );
   });

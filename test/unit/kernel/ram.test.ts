@@ -13,7 +13,10 @@ describe('PhysicalMemory', () => {
   it('property: write/read round-trips across page boundaries and leaves other bytes alone', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.nat(NR * PAGE_SIZE - 1), fc.uint8Array({ minLength: 1, maxLength: 3 * PAGE_SIZE })), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.tuple(fc.nat(NR * PAGE_SIZE - 1), fc.uint8Array({ minLength: 1, maxLength: 3 * PAGE_SIZE })), {
+          minLength: 1,
+          maxLength: 6,
+        }),
         (writes) => {
           const ram = new PhysicalMemory(NR);
           const model = new Uint8Array(NR * PAGE_SIZE);

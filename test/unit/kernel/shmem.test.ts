@@ -81,15 +81,31 @@ describe('memfd contents', () => {
     | { kind: 'punch'; offset: number; length: number }
     | { kind: 'fallocate'; offset: number; length: number };
   const SPACE = 3 * MiB;
-  const pos = fc.oneof(fc.nat(SPACE), fc.nat(16).map((n) => n * PAGE_SIZE), fc.integer({ min: 1, max: SPACE / PAGE_SIZE }).map((n) => n * PAGE_SIZE - 1));
-  const len = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 3 * PAGE_SIZE }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: SPACE }) });
+  const pos = fc.oneof(
+    fc.nat(SPACE),
+    fc.nat(16).map((n) => n * PAGE_SIZE),
+    fc.integer({ min: 1, max: SPACE / PAGE_SIZE }).map((n) => n * PAGE_SIZE - 1),
+  );
+  const len = fc.oneof(
+    { weight: 4, arbitrary: fc.integer({ min: 1, max: 3 * PAGE_SIZE }) },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: SPACE }) },
+  );
   const data: fc.Arbitrary<WriteData> = fc.oneof(
     fc.string({ minLength: 1, maxLength: 12 }).map((text) => ({ text })),
     fc.nat(255).map((fill) => ({ fill })),
     fc.constant({ random: true as const }),
   );
   const op: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant('write' as const), offset: pos, length: len, data, order: fc.constantFrom(0 as const, 9 as const) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant('write' as const),
+        offset: pos,
+        length: len,
+        data,
+        order: fc.constantFrom(0 as const, 9 as const),
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), size: pos }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('punch' as const), offset: pos, length: len }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('fallocate' as const), offset: pos, length: len }) },
@@ -137,7 +153,9 @@ describe('memfd contents', () => {
         }
         expect(byteDiff(k.shmem.read(f, 0, 2 * SPACE), model.subarray(0, size))).toBe('');
         // Every page-cache entry points into a live memfd folio.
-        const stray = [...f.pages.entries()].filter(([, pfn]) => k.pages.owner[pfn] !== f.ownerId || k.pages.flags[k.pages.compoundHead(pfn)]! & PG.buddy);
+        const stray = [...f.pages.entries()].filter(
+          ([, pfn]) => k.pages.owner[pfn] !== f.ownerId || k.pages.flags[k.pages.compoundHead(pfn)]! & PG.buddy,
+        );
         expect(stray).toEqual([]);
         k.shmem.release(f);
         expect(f.nrPages).toBe(0);

@@ -15,7 +15,17 @@ import { MIGRATE_CMA, PG } from '../../../electron/kernel/mm/page-flags';
 import { Host } from '../../../electron/host/host';
 import type { Machine } from '../../../electron/kernel/machine';
 import type { Kernel } from '../../../electron/kernel/kernel';
-import { allocFolio, bootKho, findBitmapBit, hostMachine, kexecLoad, logLines, okOf, preservedMemoryMap, rebootInto } from './helpers';
+import {
+  allocFolio,
+  bootKho,
+  findBitmapBit,
+  hostMachine,
+  kexecLoad,
+  logLines,
+  okOf,
+  preservedMemoryMap,
+  rebootInto,
+} from './helpers';
 
 /** An order-0 folio (first chunk, with the root FDT) and an order-3 folio (second chunk), finalized and loaded. */
 function twoChunks(): { m: Machine; k: Kernel; a: number; b: number; firstChunk: number } {
@@ -149,7 +159,9 @@ describe('root FDT checks: "disabling KHO revival", boot as if cold', () => {
     const { k2, since } = rebootAfter(m, () => {});
     // kho_populate(): kho_get_mem_map_phys() gives 0 → -ENOENT, logged as the kernel logs it.
     expectColdLike(m, k2, since, /^disabling KHO revival: -2$/, a);
-    expect(logLines(m, 'info', since)).toContain('preserved-memory-map is 0: the previous kernel never ran kho_finalize()');
+    expect(logLines(m, 'info', since)).toContain(
+      'preserved-memory-map is 0: the previous kernel never ran kho_finalize()',
+    );
   });
 });
 
@@ -161,7 +173,12 @@ describe('scratch', () => {
     const first = area.addr / PAGE_SIZE;
     const end = (area.addr + area.size) / PAGE_SIZE;
     const since = m.log.lastSeq;
-    for (const [pfn, nr] of [[first, 1], [end - 1, 1], [end - 1, 2], [first - 1, 2]] as const) {
+    for (const [pfn, nr] of [
+      [first, 1],
+      [end - 1, 1],
+      [end - 1, 2],
+      [first - 1, 2],
+    ] as const) {
       const e = kho.preservePages(pfn, nr);
       expect(e && e.errno).toBe('EINVAL');
     }
@@ -201,7 +218,10 @@ describe('scratch', () => {
     expect(k.khoOut!.finalize()).toBeNull();
     const image = kexecLoad(m);
     for (const s of image.segments) {
-      expect(k.khoOut!.scratch.some((a) => s.dest >= a.addr && s.dest + s.size <= a.addr + a.size), s.name).toBe(true);
+      expect(
+        k.khoOut!.scratch.some((a) => s.dest >= a.addr && s.dest + s.size <= a.addr + a.size),
+        s.name,
+      ).toBe(true);
     }
   });
 });
@@ -213,10 +233,13 @@ describe('kho_scratch= parsing', () => {
     expect(parseScratchParam('0,0,4K')).toEqual({ lowmem: 0, global: 0, pernode: 4096 });
   });
 
-  it.each(['0,0,0', '16M,512M', 'abc%', '%', '16M,512M,256M,', '16M,,256M', '1M,2M,3Q'])('refuses %s with EINVAL', (v) => {
-    const r = parseScratchParam(v);
-    expect(isErr(r) && r.errno).toBe('EINVAL');
-  });
+  it.each(['0,0,0', '16M,512M', 'abc%', '%', '16M,512M,256M,', '16M,,256M', '1M,2M,3Q'])(
+    'refuses %s with EINVAL',
+    (v) => {
+      const r = parseScratchParam(v);
+      expect(isErr(r) && r.errno).toBe('EINVAL');
+    },
+  );
 
   it('explicit sizes are rounded up to 2 MiB pageblocks', () => {
     const { k } = bootKho();

@@ -103,7 +103,7 @@ export function preservedMemoryMap(m: Machine, fdtPhys: number): number {
 /** The serialized chunk list as it sits in RAM: [physical address of the chunk, decoded chunk]. */
 export function readChunkList(m: Machine, firstPhys: number): Array<{ phys: number; chunk: Chunk }> {
   const out: Array<{ phys: number; chunk: Chunk }> = [];
-  for (let phys = firstPhys; phys; ) {
+  for (let phys = firstPhys; phys;) {
     const chunk = decodeChunk(m.ram.read(phys, PAGE_SIZE));
     if (typeof chunk === 'string') throw new Error(chunk);
     out.push({ phys, chunk });
@@ -114,7 +114,12 @@ export function readChunkList(m: Machine, firstPhys: number): Array<{ phys: numb
 }
 
 /** Where the bitmap bit of block (pfn, order) lives: chunk entry, bitmap page, byte and bit. */
-export function findBitmapBit(m: Machine, mapPhys: number, pfn: number, order: number): { bitmap: number; byte: number; bit: number } {
+export function findBitmapBit(
+  m: Machine,
+  mapPhys: number,
+  pfn: number,
+  order: number,
+): { bitmap: number; byte: number; bit: number } {
   const block = pfn / 2 ** order;
   const bitIndex = block % 32768;
   const physStart = (block - bitIndex) * 2 ** order * PAGE_SIZE;
@@ -127,7 +132,8 @@ export function findBitmapBit(m: Machine, mapPhys: number, pfn: number, order: n
 }
 
 /** Checksums of `n` pages from `pfn`. */
-export const checksums = (m: Machine, pfn: number, n: number): number[] => Array.from({ length: n }, (_, i) => m.ram.checksum(pfn + i));
+export const checksums = (m: Machine, pfn: number, n: number): number[] =>
+  Array.from({ length: n }, (_, i) => m.ram.checksum(pfn + i));
 
 /** The Host's machine, for tests that must poke RAM between scenario steps. */
 export const hostMachine = (host: Host): Machine => (host as unknown as { machine: Machine }).machine;

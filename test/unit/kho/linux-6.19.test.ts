@@ -33,7 +33,7 @@ describe('kho_scratch_overlap(): only CONFIG_KEXEC_HANDOVER_DEBUG refuses preser
   });
 });
 
-describe('kho_fill_kimage(): the scratch array segment is added before the image loader\'s (kernel/kexec_file.c)', () => {
+describe("kho_fill_kimage(): the scratch array segment is added before the image loader's (kernel/kexec_file.c)", () => {
   it('it takes the top of the first scratch area, 64 KiB aligned; the kernel goes below or elsewhere', () => {
     const { m, k } = bootKho();
     allocFolio(k, 0);
@@ -47,7 +47,7 @@ describe('kho_fill_kimage(): the scratch array segment is added before the image
 });
 
 describe('csum_partial() (lib/checksum.c)', () => {
-  it('gives the known values: RFC 1071\'s example, all-ones, a carry out of the running sum', () => {
+  it("gives the known values: RFC 1071's example, all-ones, a carry out of the running sum", () => {
     expect(csumPartial(new Uint8Array([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]), 0)).toBe(0xf2dd);
     expect(csumPartial(new Uint8Array(4096).fill(0xff), 0)).toBe(0xffff);
     const ramp = new Uint8Array(4096).map((_, i) => i & 0xff);
@@ -64,7 +64,14 @@ describe('lib/test_kho.c: kho_test_prepare_fdt() / kho_test_restore_data()', () 
     expect(r.ok).toBe(true);
     const root = decodeFdt(m.ram.read(k.khoOut!.fdtPhys, PAGE_SIZE));
     if (!root.ok) throw new Error(root.message);
-    const fdtPhys = Number(readU64le(getProp(root.root.children.find((c) => c.name === 'kho_test')!, 'fdt')!)!);
+    const fdtPhys = Number(
+      readU64le(
+        getProp(
+          root.root.children.find((c) => c.name === 'kho_test')!,
+          'fdt',
+        )!,
+      )!,
+    );
     const d = decodeFdt(m.ram.read(fdtPhys, 2 * PAGE_SIZE));
     if (!d.ok) throw new Error(d.message);
     const data = d.root.children.find((c) => c.name === 'data')!;

@@ -36,7 +36,9 @@ describe('built-in KHO scenarios', () => {
     const last = report.steps[report.steps.length - 1]!;
     expect(last.ok).toBe(false);
     // kho_test_restore_data() stops at the first failure and the sum then differs (lib/test_kho.c)
-    expect(last.message).toMatch(/^KHO restore failed: folio 3 \(order \d+\) at pfn 0x[0-9a-f]+: kho_restore_folio failed; folios 3\.\.\d+ left unrestored; checksum 0x[0-9a-f]{8} differs from the saved 0x[0-9a-f]{8}$/);
+    expect(last.message).toMatch(
+      /^KHO restore failed: folio 3 \(order \d+\) at pfn 0x[0-9a-f]+: kho_restore_folio failed; folios 3\.\.\d+ left unrestored; checksum 0x[0-9a-f]{8} differs from the saved 0x[0-9a-f]{8}$/,
+    );
     expect(last.message).toContain(`at pfn ${pfn}:`);
     expect(report.steps.slice(0, -1).every((s) => s.ok)).toBe(true);
     expect(msgs(report)).not.toContain('KHO restore succeeded');

@@ -23,10 +23,12 @@ describe('kho_unpreserve_vmalloc', () => {
     const first = getU64(desc, 0) / PAGE_SIZE;
     const second = getU64(k.ram.structPage(first), 0) / PAGE_SIZE;
     expect(second).toBeGreaterThan(0);
-    for (const pfn of [area.pfns[0]!, area.pfns[599]!, first, second]) expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true);
+    for (const pfn of [area.pfns[0]!, area.pfns[599]!, first, second])
+      expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true);
 
     k.khoOut!.unpreserveVmalloc(desc);
-    for (const pfn of [area.pfns[0]!, area.pfns[599]!, first, second]) expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(false);
+    for (const pfn of [area.pfns[0]!, area.pfns[599]!, first, second])
+      expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(false);
     expect(k.pages.owner[first]).toBe(0); // chunk pages are free again
     expect(k.pages.owner[second]).toBe(0);
     expect(k.pages.owner[area.pfns[0]!]).toBe(area.ownerId); // data pages stay allocated

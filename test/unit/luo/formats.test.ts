@@ -32,7 +32,8 @@ function contents(k: Kernel, file: MemfdFile): { size: number; pos: number; page
   return { size: file.inode.size, pos: file.pos, pages };
 }
 
-const fileOf = (k: Kernel, process: string, fd: number): MemfdFile => k.processes.byName.get(process)!.fds.get(fd) as MemfdFile;
+const fileOf = (k: Kernel, process: string, fd: number): MemfdFile =>
+  k.processes.byName.get(process)!.fds.get(fd) as MemfdFile;
 
 /** The u64 `data` LUO holds for the only file of the only outgoing session. */
 const dataOf = (k: Kernel): number => k.luo!.outgoing[0]!.files[0]!.args.serializedData;
@@ -116,7 +117,7 @@ describe('what each format costs and where it stops', () => {
     return { r, k, decoded };
   }
 
-  it('v3\'s FDT folio caps a memfd at 261,888 folios: 1 GiB of 4 KiB folios is ENOMEM, memfd-v1 and kho_array take it', () => {
+  it("v3's FDT folio caps a memfd at 261,888 folios: 1 GiB of 4 KiB folios is ENOMEM, memfd-v1 and kho_array take it", () => {
     expect(MEMFD_FDT_MAX_FOLIOS).toBe(261_888);
     const v3 = preserveOne('memfd-fdt-v1', '1G', 0);
     expect(v3.r.ok).toBe(false);
@@ -151,7 +152,15 @@ describe('what each format costs and where it stops', () => {
   it('with holes kept out of the pin (luo.memfd_keep_holes=1) a sparse file costs kho_array a page per scattered page', () => {
     const { m, ok } = luoMachine(`${LUO_CMDLINE} luo.memfd_format=memfd-karr-v1 luo.memfd_keep_holes=1`);
     ok({ op: 'memfd_create', process: 'vmm', name: 'sparse', size: '64M' });
-    for (let i = 0; i < 16; i++) ok({ op: 'write', process: 'vmm', fd: 3, offset: i * 1024 * PAGE_SIZE, data: { fill: i + 1 } , length: PAGE_SIZE } as CommandInput);
+    for (let i = 0; i < 16; i++)
+      ok({
+        op: 'write',
+        process: 'vmm',
+        fd: 3,
+        offset: i * 1024 * PAGE_SIZE,
+        data: { fill: i + 1 },
+        length: PAGE_SIZE,
+      } as CommandInput);
     ok({ op: 'luo_open', process: 'vmm' });
     ok({ op: 'luo_create_session', process: 'vmm', fd: 4, name: 's' });
     ok({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: 1 });
@@ -181,35 +190,67 @@ describe('property: random memfds in random sessions survive a live update byte 
     session: fc.nat(2),
     pos: fc.nat(5000),
   });
-  it.each(FORMATS)('%s', (format) => {
-    fc.assert(
-      fc.property(fc.array(file, { minLength: 1, maxLength: 4 }), fc.boolean(), (files, keepHoles) => {
-        const { m, ok } = luoMachine(`${LUO_CMDLINE} luo.memfd_format=${format}${keepHoles ? ' luo.memfd_keep_holes=1' : ''}`);
-        const k = m.kernel!;
-        const fds = files.map((f, i) => {
-          const fd = ok({ op: 'memfd_create', process: 'vmm', name: `f${i}`, size: f.pages * PAGE_SIZE })!;
-          if (f.pages) ok({ op: 'write', process: 'vmm', fd, data: { random: true }, length: f.pages * PAGE_SIZE, order: f.order } as CommandInput);
-          for (const [at, len] of f.holes) {
-            if (at < f.pages) ok({ op: 'fallocate', process: 'vmm', fd, offset: at * PAGE_SIZE, length: Math.min(len, f.pages - at) * PAGE_SIZE, punchHole: true });
-          }
-          fileOf(k, 'vmm', fd).pos = f.pos;
-          return fd;
-        });
-        const dev = ok({ op: 'luo_open', process: 'vmm' })!;
-        const sessions = [0, 1, 2].map((s) => ok({ op: 'luo_create_session', process: 'vmm', fd: dev, name: `s${s}` })!);
-        files.forEach((f, i) => ok({ op: 'luo_preserve_fd', process: 'vmm', session_fd: sessions[f.session]!, fd: fds[i]!, token: 100 + i }));
-        const before = fds.map((fd) => contents(k, fileOf(k, 'vmm', fd)));
-        relive(ok);
-        const k2 = m.kernel!;
-        const back = [0, 1, 2].map((s) => ok({ op: 'luo_retrieve_session', process: 'vmm', fd: 3, name: `s${s}` })!);
-        files.forEach((f, i) => {
-          const fd = ok({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: back[f.session]!, token: 100 + i })!;
-          expect(contents(k2, fileOf(k2, 'vmm', fd))).toEqual(before[i]);
-        });
-        for (const s of back) ok({ op: 'luo_finish', process: 'vmm', session_fd: s });
-        expect(k2.khoIn!.unrestoredCount()).toBe(KEPT_FOREVER);
-      }),
-      { numRuns: 12, seed: 4 },
-    );
-  }, 120_000);
+  it.each(FORMATS)(
+    '%s',
+    (format) => {
+      fc.assert(
+        fc.property(fc.array(file, { minLength: 1, maxLength: 4 }), fc.boolean(), (files, keepHoles) => {
+          const { m, ok } = luoMachine(
+            `${LUO_CMDLINE} luo.memfd_format=${format}${keepHoles ? ' luo.memfd_keep_holes=1' : ''}`,
+          );
+          const k = m.kernel!;
+          const fds = files.map((f, i) => {
+            const fd = ok({ op: 'memfd_create', process: 'vmm', name: `f${i}`, size: f.pages * PAGE_SIZE })!;
+            if (f.pages)
+              ok({
+                op: 'write',
+                process: 'vmm',
+                fd,
+                data: { random: true },
+                length: f.pages * PAGE_SIZE,
+                order: f.order,
+              } as CommandInput);
+            for (const [at, len] of f.holes) {
+              if (at < f.pages)
+                ok({
+                  op: 'fallocate',
+                  process: 'vmm',
+                  fd,
+                  offset: at * PAGE_SIZE,
+                  length: Math.min(len, f.pages - at) * PAGE_SIZE,
+                  punchHole: true,
+                });
+            }
+            fileOf(k, 'vmm', fd).pos = f.pos;
+            return fd;
+          });
+          const dev = ok({ op: 'luo_open', process: 'vmm' })!;
+          const sessions = [0, 1, 2].map((s) =>
+            ok({ op: 'luo_create_session', process: 'vmm', fd: dev, name: `s${s}` })!,
+          );
+          files.forEach((f, i) =>
+            ok({
+              op: 'luo_preserve_fd',
+              process: 'vmm',
+              session_fd: sessions[f.session]!,
+              fd: fds[i]!,
+              token: 100 + i,
+            }),
+          );
+          const before = fds.map((fd) => contents(k, fileOf(k, 'vmm', fd)));
+          relive(ok);
+          const k2 = m.kernel!;
+          const back = [0, 1, 2].map((s) => ok({ op: 'luo_retrieve_session', process: 'vmm', fd: 3, name: `s${s}` })!);
+          files.forEach((f, i) => {
+            const fd = ok({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: back[f.session]!, token: 100 + i })!;
+            expect(contents(k2, fileOf(k2, 'vmm', fd))).toEqual(before[i]);
+          });
+          for (const s of back) ok({ op: 'luo_finish', process: 'vmm', session_fd: s });
+          expect(k2.khoIn!.unrestoredCount()).toBe(KEPT_FOREVER);
+        }),
+        { numRuns: 12, seed: 4 },
+      );
+    },
+    120_000,
+  );
 });

@@ -6,7 +6,10 @@ import { Machine } from '../../../electron/kernel/machine';
 
 export const LUO_CMDLINE = 'kho=on liveupdate=on kho_scratch=64M,32M,16M';
 
-export function luoMachine(cmdline = LUO_CMDLINE, ram = '256M'): { m: Machine; run: (c: CommandInput) => Outcome; ok: (c: CommandInput) => number | undefined } {
+export function luoMachine(
+  cmdline = LUO_CMDLINE,
+  ram = '256M',
+): { m: Machine; run: (c: CommandInput) => Outcome; ok: (c: CommandInput) => number | undefined } {
   const m = new Machine(MachineConfigSchema.parse({ ram, seed: 1, cmdline }));
   const run = (c: CommandInput): Outcome => applyCommand(m, CommandSchema.parse(c));
   const ok = (c: CommandInput) => {

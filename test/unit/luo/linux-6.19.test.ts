@@ -4,7 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../../shared/units';
-import { LUO_FDT_COMPATIBLE, LUO_FDT_LIVEUPDATE_NUM, LUO_FDT_SESSION_COMPATIBLE, LUO_FDT_SESSION_HEADER, LUO_FDT_SESSION_NODE_NAME, LUO_FDT_SIZE, luoFdt } from '../../../electron/kernel/abi/luo-v1';
+import {
+  LUO_FDT_COMPATIBLE,
+  LUO_FDT_LIVEUPDATE_NUM,
+  LUO_FDT_SESSION_COMPATIBLE,
+  LUO_FDT_SESSION_HEADER,
+  LUO_FDT_SESSION_NODE_NAME,
+  LUO_FDT_SIZE,
+  luoFdt,
+} from '../../../electron/kernel/abi/luo-v1';
 import { type FdtNode, encodeFdt } from '../../../electron/kernel/lib/fdt';
 import { KHO_PAGE_MAGIC } from '../../../electron/kernel/abi/kho-v1';
 import { writeFolioSer } from '../../../electron/kernel/abi/memfd-v1';
@@ -78,14 +86,39 @@ function writeLuoFdt(m: Machine, phys: number, root: FdtNode): void {
 }
 
 describe('luo_restore_fail(): a bad incoming LUO FDT panics the next kernel (luo_core.c luo_early_startup, luo_session.c luo_session_setup_incoming)', () => {
-  const PANIC = 'Kernel panic - not syncing: The incoming tree failed to initialize properly [-EINVAL], disabling live update';
+  const PANIC =
+    'Kernel panic - not syncing: The incoming tree failed to initialize properly [-EINVAL], disabling live update';
   const cases: Array<[string, (root: FdtNode) => void, string]> = [
-    ['a compatible other than luo-v1', (r) => setProp(r, 'compatible', 'luo-v0\0'), `FDT 'LUO' is incompatible with '${LUO_FDT_COMPATIBLE}' [1]`],
-    ['no liveupdate-number', (r) => dropProp(r, LUO_FDT_LIVEUPDATE_NUM), `Unable to get live update number '${LUO_FDT_LIVEUPDATE_NUM}' [-1]`],
-    ['a 4-byte liveupdate-number', (r) => setRaw(r, LUO_FDT_LIVEUPDATE_NUM, new Uint8Array(4)), `Unable to get live update number '${LUO_FDT_LIVEUPDATE_NUM}' [4]`],
-    ['no luo-session node', (r) => (r.children.length = 0), `Unable to get session node: [${LUO_FDT_SESSION_NODE_NAME}]`],
-    ['a wrong session compatible', (r) => setProp(r.children[0]!, 'compatible', 'luo-session-v0\0'), `Session node incompatible [${LUO_FDT_SESSION_COMPATIBLE}]`],
-    ['a 7-byte session header', (r) => setRaw(r.children[0]!, LUO_FDT_SESSION_HEADER, new Uint8Array(7)), `Unable to get session header '${LUO_FDT_SESSION_HEADER}' [7]`],
+    [
+      'a compatible other than luo-v1',
+      (r) => setProp(r, 'compatible', 'luo-v0\0'),
+      `FDT 'LUO' is incompatible with '${LUO_FDT_COMPATIBLE}' [1]`,
+    ],
+    [
+      'no liveupdate-number',
+      (r) => dropProp(r, LUO_FDT_LIVEUPDATE_NUM),
+      `Unable to get live update number '${LUO_FDT_LIVEUPDATE_NUM}' [-1]`,
+    ],
+    [
+      'a 4-byte liveupdate-number',
+      (r) => setRaw(r, LUO_FDT_LIVEUPDATE_NUM, new Uint8Array(4)),
+      `Unable to get live update number '${LUO_FDT_LIVEUPDATE_NUM}' [4]`,
+    ],
+    [
+      'no luo-session node',
+      (r) => (r.children.length = 0),
+      `Unable to get session node: [${LUO_FDT_SESSION_NODE_NAME}]`,
+    ],
+    [
+      'a wrong session compatible',
+      (r) => setProp(r.children[0]!, 'compatible', 'luo-session-v0\0'),
+      `Session node incompatible [${LUO_FDT_SESSION_COMPATIBLE}]`,
+    ],
+    [
+      'a 7-byte session header',
+      (r) => setRaw(r.children[0]!, LUO_FDT_SESSION_HEADER, new Uint8Array(7)),
+      `Unable to get session header '${LUO_FDT_SESSION_HEADER}' [7]`,
+    ],
   ];
   for (const [what, edit, line] of cases) {
     it(`${what}: "${line}" then panic; boot returns the panicked kernel`, () => {
@@ -95,7 +128,10 @@ describe('luo_restore_fail(): a bad incoming LUO FDT panics the next kernel (luo
         writeLuoFdt(m, phys, root);
       });
       // boot hands back the panicked kernel: the boot step fails with the panic (electron/host/apply.ts)
-      expect(t.r).toMatchObject({ ok: false, panicked: 'The incoming tree failed to initialize properly [-EINVAL], disabling live update' });
+      expect(t.r).toMatchObject({
+        ok: false,
+        panicked: 'The incoming tree failed to initialize properly [-EINVAL], disabling live update',
+      });
       expect(t.k2!.panicked).toBe('The incoming tree failed to initialize properly [-EINVAL], disabling live update');
       expect(logLines(t.m, 'err', t.since)).toContain(line);
       expect(logLines(t.m, 'err', t.since)).toContain(PANIC);
@@ -130,7 +166,10 @@ function setRaw(n: FdtNode, name: string, value: Uint8Array): void {
 }
 const setProp = (n: FdtNode, name: string, s: string) => setRaw(n, name, utf8(s));
 function dropProp(n: FdtNode, name: string): void {
-  n.props.splice(n.props.findIndex((x) => x.name === name), 1);
+  n.props.splice(
+    n.props.findIndex((x) => x.name === name),
+    1,
+  );
 }
 
 describe('shmem_fallocate(): a frozen mapping (SHMEM_F_MAPPING_FROZEN) refuses every fallocate with EPERM (mm/shmem.c)', () => {
@@ -166,7 +205,11 @@ describe('luo_session_serialize() / luo_file_unfreeze_one(): rollback after a fa
     const t = luoMachine();
     const dev = t.ok({ op: 'luo_open', process: 'vmm' })!;
     const sessions: Record<string, number> = {};
-    for (const [name, tokens] of [['A', [1]], ['B', [2]], ['C', [3, 4, 5]]] as const) {
+    for (const [name, tokens] of [
+      ['A', [1]],
+      ['B', [2]],
+      ['C', [3, 4, 5]],
+    ] as const) {
       const sfd = t.ok({ op: 'luo_create_session', process: 'vmm', fd: dev, name })!;
       sessions[name] = sfd;
       for (const token of tokens) {
@@ -223,12 +266,16 @@ describe('luo_session_serialize() / luo_file_unfreeze_one(): rollback after a fa
     t.ok({ op: 'close', process: 'vmm', fd: t.sessions.A! });
     expect(t.luo.outgoing.map((s) => s.name)).toEqual(['B', 'C']);
     expect(logLines(t.m, 'warn', since)).toContain('WARNING: CPU: 0 PID: 1 at mm/memfd_luo.c memfd_luo_unpreserve');
-    expect(logLines(t.m, 'info', since).some((l) => /unpreserve skipped .* stay pinned and preserved, leaked/.test(l))).toBe(true);
+    expect(
+      logLines(t.m, 'info', since).some((l) => /unpreserve skipped .* stay pinned and preserved, leaked/.test(l)),
+    ).toBe(true);
     expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true);
     expect(k.pages.flags[pfn]! & PG.pinned).not.toBe(0);
     expect(f1.inode.frozen).toBe(true);
     // the process closes its own fd too: the page cache goes, the pinned folio does not
-    const memfdFd = [...k.processes.byName.get('vmm')!.fds].find(([, f]) => f.kind === 'memfd' && f.inode === f1.inode)![0];
+    const memfdFd = [...k.processes.byName.get('vmm')!.fds].find(
+      ([, f]) => f.kind === 'memfd' && f.inode === f1.inode,
+    )![0];
     t.ok({ op: 'close', process: 'vmm', fd: memfdFd });
     expect(k.pages.flags[pfn]! & PG.pinned).not.toBe(0);
     expect(k.pages.refcount[pfn]).toBeGreaterThan(0);
@@ -282,7 +329,7 @@ describe('no guards the kernel lacks (luo_session.c, luo_file.c, luo_core.c as o
     expect(t.run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: s, token: 1 }).errno).toBe('ENOENT');
   });
 
-  it('luo_retrieve_file() on an outgoing session: the handler runs on this kernel\'s records and fails; the file stays preserved', () => {
+  it("luo_retrieve_file() on an outgoing session: the handler runs on this kernel's records and fails; the file stays preserved", () => {
     const t = preservedHello();
     const r = t.run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: 5, token: 1 });
     expect(r.ok).toBe(false);
@@ -316,7 +363,12 @@ describe('no guards the kernel lacks (luo_session.c, luo_file.c, luo_core.c as o
     const s = t.ok({ op: 'luo_retrieve_session', process: 'vmm', fd: dev, name: 's' })!;
     const luo = t.m.kernel!.luo!;
     const f = luo.incoming[0]!.files[0]!;
-    f.handler = { ...f.handler, canFinish: () => false, finish: f.handler.finish.bind(f.handler), retrieve: f.handler.retrieve.bind(f.handler) } as typeof f.handler;
+    f.handler = {
+      ...f.handler,
+      canFinish: () => false,
+      finish: f.handler.finish.bind(f.handler),
+      retrieve: f.handler.retrieve.bind(f.handler),
+    } as typeof f.handler;
     const since = t.m.log.lastSeq;
     t.ok({ op: 'close', process: 'vmm', fd: s });
     expect(logLines(t.m, 'warn', since)).toContain('Unable to finish session [s] on release');
@@ -325,7 +377,7 @@ describe('no guards the kernel lacks (luo_session.c, luo_file.c, luo_core.c as o
   });
 });
 
-describe('luo_session_deserialize() of 6.19.0 ignores luo_file_deserialize()\'s result (luo_session.c)', () => {
+describe("luo_session_deserialize() of 6.19.0 ignores luo_file_deserialize()'s result (luo_session.c)", () => {
   it('builtin:luo-unknown-format: the session opens and is retrieved; the file is missing (ENOENT); the close warns (luo_file_set_destroy)', async () => {
     const host = new Host();
     okOf(await host.loadBuiltin('luo-unknown-format'));
@@ -336,7 +388,12 @@ describe('luo_session_deserialize() of 6.19.0 ignores luo_file_deserialize()\'s 
     expect(msgs).toContain('WARNING: CPU: 0 PID: 1 at kernel/liveupdate/luo_file.c luo_file_set_destroy');
     const steps = rep.steps.slice(rep.steps.findLastIndex((s) => s.command.op === 'boot'));
     expect(steps.map((s) => [s.command.op, s.errno ?? null])).toEqual([
-      ['boot', null], ['spawn', null], ['luo_open', null], ['luo_retrieve_session', null], ['luo_retrieve_fd', 'ENOENT'], ['close', null],
+      ['boot', null],
+      ['spawn', null],
+      ['luo_open', null],
+      ['luo_retrieve_session', null],
+      ['luo_retrieve_fd', 'ENOENT'],
+      ['close', null],
     ]);
   });
 

@@ -13,8 +13,6 @@ import type { MemfdFile } from '../../../electron/kernel/proc';
 import { okOf } from '../kho/helpers';
 import { luoMachine as machine } from './helpers';
 
-
-
 /** vmm with memfd fd 3 ("hello"), /dev/liveupdate fd 4, session "s" fd 5. */
 function withSession() {
   const t = machine();
@@ -75,7 +73,9 @@ describe('/dev/liveupdate and the errno table (§3.6)', () => {
     expect(run({ op: 'ftruncate', process: 'vmm', fd: 3, size: '128K' }).errno).toBe('EPERM');
     expect(run({ op: 'ftruncate', process: 'vmm', fd: 3, size: '4K' }).errno).toBe('EPERM');
     expect(run({ op: 'write', process: 'vmm', fd: 3, offset: '8K', data: { text: 'inside' } }).ok).toBe(true);
-    expect(run({ op: 'write', process: 'vmm', fd: 3, offset: '64K', data: { text: 'past the end' } }).errno).toBe('EPERM');
+    expect(run({ op: 'write', process: 'vmm', fd: 3, offset: '64K', data: { text: 'past the end' } }).errno).toBe(
+      'EPERM',
+    );
   });
 
   it('closing the session fd before reboot unpreserves every file and deletes the session; the memfd still reads back', () => {
@@ -181,7 +181,10 @@ describe('across a kexec', () => {
     const at = new TextDecoder('latin1').decode(page).indexOf('luo-v1');
     expect(at).toBeGreaterThan(0);
     t.m.ram.write(fdt + at, new TextEncoder().encode('luo-v7'));
-    expect(t.run({ op: 'boot' })).toMatchObject({ ok: false, panicked: expect.stringMatching(/^The incoming tree failed/) });
+    expect(t.run({ op: 'boot' })).toMatchObject({
+      ok: false,
+      panicked: expect.stringMatching(/^The incoming tree failed/),
+    });
     expect(t.m.kernel!.luo).toBeNull();
     // luo_restore_fail() is panic() in 6.19
     expect(t.m.kernel!.panicked).toMatch(/^The incoming tree failed to initialize properly/);
@@ -198,8 +201,18 @@ describe('across a kexec', () => {
     const [a, b] = luo.outgoing[0]!.files;
     // Fault injection: file 2's freeze fails; file 1's unfreeze is recorded.
     const base = a!.handler;
-    a!.handler = { ...base, canPreserve: () => true, freeze: () => (calls.push('freeze 1'), null), unfreeze: () => void calls.push('unfreeze 1') } as typeof base;
-    b!.handler = { ...base, canPreserve: () => true, freeze: () => (calls.push('freeze 2'), kerr('EIO', 'injected')), unfreeze: () => void calls.push('unfreeze 2') } as typeof base;
+    a!.handler = {
+      ...base,
+      canPreserve: () => true,
+      freeze: () => (calls.push('freeze 1'), null),
+      unfreeze: () => void calls.push('unfreeze 1'),
+    } as typeof base;
+    b!.handler = {
+      ...base,
+      canPreserve: () => true,
+      freeze: () => (calls.push('freeze 2'), kerr('EIO', 'injected')),
+      unfreeze: () => void calls.push('unfreeze 2'),
+    } as typeof base;
     const r = t.run({ op: 'reboot' });
     expect(r.errno).toBe('EIO');
     expect(calls).toEqual(['freeze 1', 'freeze 2', 'unfreeze 1']);

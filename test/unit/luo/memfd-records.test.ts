@@ -25,7 +25,8 @@ function preserved(format: string) {
   };
   return { ...t, data: f.args.serializedData, view };
 }
-const field = (fields: { name: string; value: string }[] | undefined, name: string) => fields?.find((f) => f.name === name);
+const field = (fields: { name: string; value: string }[] | undefined, name: string) =>
+  fields?.find((f) => f.name === name);
 
 describe('memfd records in the struct viewer', () => {
   it('memfd-v1: memfd_luo_ser names 3 folios, its chunk lists the array page, whose records give pfn, flags and index', () => {

@@ -28,7 +28,11 @@ describe('builtin:luo-multi-session', () => {
     expect(r.steps.every((s) => s.ok)).toBe(true);
     expect(msgs(r)).toContain('serialized 4 session(s) for live update 1');
     expect(msgs(r)).toContain('deserialized 4 incoming session(s)');
-    expect(r.steps.filter((s) => s.command.op === 'expect_content').map((s) => s.message)).toEqual(['fd 8: 17 bytes match', 'fd 9: 17 bytes match', 'fd 10: 17 bytes match']);
+    expect(r.steps.filter((s) => s.command.op === 'expect_content').map((s) => s.message)).toEqual([
+      'fd 8: 17 bytes match',
+      'fd 9: 17 bytes match',
+      'fd 10: 17 bytes match',
+    ]);
     const finishes = r.steps.filter((s) => s.command.op === 'luo_finish');
     expect(finishes.map((s) => s.message)).toEqual([
       'session "multi-test-empty-1" finished',
@@ -54,7 +58,9 @@ describe('builtin:luo-vm', () => {
     expect(last.command.op).toBe('expect_checksums');
     expect(last.message).toMatch(/all 1048576 pages match the 1048576 checksums/);
     expect(msgs(r)).toContain('deserialized 2 incoming session(s)');
-    expect(msgs(r).some((m) => /^memfd_luo: preserved ino \d+ as memfd-v1: 4294967296 bytes in 2048 folios/.test(m))).toBe(true);
+    expect(
+      msgs(r).some((m) => /^memfd_luo: preserved ino \d+ as memfd-v1: 4294967296 bytes in 2048 folios/.test(m)),
+    ).toBe(true);
   }, 60_000);
 });
 
@@ -86,7 +92,6 @@ describe('builtin:luo-unknown-format', () => {
     expect(r.steps.find((s) => s.command.op === 'luo_retrieve_fd')!.errno).toBe('ENOENT');
   });
 });
-
 
 describe('fault injection and checksum ops', () => {
   it('luo_fail_next_freeze is one shot: the second kexec -e goes through and the files are retrieved', () => {
@@ -171,19 +176,27 @@ describe('ioctl argument size and ENOTTY (§3.3)', () => {
     expect(r.errno).toBe('E2BIG');
     expect(r.message).toMatch(/^ioctl\(LIVEUPDATE_IOCTL_CREATE_SESSION\): E2BIG/);
     expect(run({ op: 'luo_retrieve_session', process: 'vmm', fd: 4, name: 'x', size: 0 }).errno).toBe('EINVAL');
-    expect(run({ op: 'luo_retrieve_session', process: 'vmm', fd: 4, name: 'x', size: 73, trailing: 1 }).errno).toBe('E2BIG');
+    expect(run({ op: 'luo_retrieve_session', process: 'vmm', fd: 4, name: 'x', size: 73, trailing: 1 }).errno).toBe(
+      'E2BIG',
+    );
     // The size check comes before the lookup: with a valid size the answer is the lookup's.
     expect(run({ op: 'luo_retrieve_session', process: 'vmm', fd: 4, name: 'x', size: 73 }).errno).toBe('ENOENT');
   });
 
   it('PRESERVE_FD / RETRIEVE_FD need 16 bytes, FINISH 8; a tail must be zero', () => {
     const t = withSession();
-    expect(t.run({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: 1, size: 15 }).errno).toBe('EINVAL');
-    expect(t.run({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: 1, size: 24, trailing: 7 }).errno).toBe('E2BIG');
+    expect(t.run({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: 1, size: 15 }).errno).toBe(
+      'EINVAL',
+    );
+    expect(
+      t.run({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: 1, size: 24, trailing: 7 }).errno,
+    ).toBe('E2BIG');
     expect(t.m.kernel!.luo!.outgoing[0]!.files).toHaveLength(0);
     expect(t.run({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: 1, size: 24 }).ok).toBe(true);
     expect(t.run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: 5, token: 1, size: 8 }).errno).toBe('EINVAL');
-    expect(t.run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: 5, token: 1, size: 17, trailing: 1 }).errno).toBe('E2BIG');
+    expect(t.run({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: 5, token: 1, size: 17, trailing: 1 }).errno).toBe(
+      'E2BIG',
+    );
     expect(t.run({ op: 'luo_finish', process: 'vmm', session_fd: 5, size: 4 }).errno).toBe('EINVAL');
     expect(t.run({ op: 'luo_finish', process: 'vmm', session_fd: 5, size: 12, trailing: 0x80 }).errno).toBe('E2BIG');
     // Valid sizes reach the operation: FINISH on an outgoing session drops its files (6.19 has no direction check).
@@ -205,8 +218,12 @@ describe('ioctl argument size and ENOTTY (§3.3)', () => {
   });
 
   it('labels show a size and a non-zero tail', () => {
-    expect(run0({ op: 'luo_finish', process: 'vmm', session_fd: 4, size: 12, trailing: 255 })).toBe('vmm: ioctl(4, LIVEUPDATE_SESSION_FINISH, size 12, trailing 0xff)');
-    expect(run0({ op: 'luo_create_session', process: 'vmm', fd: 4, name: 's', size: 71 })).toBe('vmm: ioctl(4, LIVEUPDATE_IOCTL_CREATE_SESSION, "s", size 71)');
+    expect(run0({ op: 'luo_finish', process: 'vmm', session_fd: 4, size: 12, trailing: 255 })).toBe(
+      'vmm: ioctl(4, LIVEUPDATE_SESSION_FINISH, size 12, trailing 0xff)',
+    );
+    expect(run0({ op: 'luo_create_session', process: 'vmm', fd: 4, name: 's', size: 71 })).toBe(
+      'vmm: ioctl(4, LIVEUPDATE_IOCTL_CREATE_SESSION, "s", size 71)',
+    );
   });
 });
 
@@ -217,7 +234,16 @@ describe('builtin:luo-memfd-formats', () => {
     const preserves = r.steps.filter((s) => s.command.op === 'luo_preserve_fd');
     expect(preserves[0]!.errno).toBe('ENOMEM');
     expect(preserves[0]!.message).toMatch(/MAX_PAGE_ORDER/);
-    expect(msgs(r).filter((m) => /^memfd_luo: (preserved|retrieved) ino/.test(m)).map((m) => m.replace(/^memfd_luo: /, '').replace(/ino \d+ (as|from) /, '').replace(/:.*/, ''))).toEqual([
+    expect(
+      msgs(r)
+        .filter((m) => /^memfd_luo: (preserved|retrieved) ino/.test(m))
+        .map((m) =>
+          m
+            .replace(/^memfd_luo: /, '')
+            .replace(/ino \d+ (as|from) /, '')
+            .replace(/:.*/, ''),
+        ),
+    ).toEqual([
       'preserved memfd-fdt-v1',
       'retrieved memfd-fdt-v1',
       'preserved memfd-karr-v1',

@@ -47,11 +47,28 @@ describe('userspaceView', () => {
     expect(v.processes.map((p) => [p.name, p.pid])).toEqual([['vmm', 1000]]);
     const [memfd, dev, session] = v.processes[0]!.fds;
     expect(memfd).toEqual<FdInfo>({
-      fd: 3, kind: 'memfd', path: '/memfd:guest (deleted)', name: 'guest', ino: 1, size: 5, pages: 1, pos: 0, frozen: true, refs: 2,
+      fd: 3,
+      kind: 'memfd',
+      path: '/memfd:guest (deleted)',
+      name: 'guest',
+      ino: 1,
+      size: 5,
+      pages: 1,
+      pos: 0,
+      frozen: true,
+      refs: 2,
       luo: [{ session: 's', direction: 'outgoing', token: '0x7' }],
     });
     expect(dev).toEqual({ fd: 4, kind: 'liveupdate', path: '/dev/liveupdate' });
-    expect(session).toEqual({ fd: 5, kind: 'session', path: 'anon_inode:[luo_session] s', session: 's', direction: 'outgoing', state: 'preserving', files: 1 });
+    expect(session).toEqual({
+      fd: 5,
+      kind: 'session',
+      path: 'anon_inode:[luo_session] s',
+      session: 's',
+      direction: 'outgoing',
+      state: 'preserving',
+      files: 1,
+    });
   });
 
   it('has no processes when no kernel runs (after kexec -e), and the next kernel starts with none', () => {
@@ -75,14 +92,35 @@ describe('luoView', () => {
     const luo = m.kernel!.luo!;
     const v = luoView(m)!;
     expect(v).toMatchObject({
-      liveupdateNumber: '1', devOpen: true, devHeldBy: [{ process: 'vmm', pid: 1000, fd: 4 }], deserialized: 'ok',
-      fdtPhys: luo.fdtPhys, sessionBlockPhys: luo.sessionBlockPhys, incoming: [], incomingFdtPhys: 0, incomingHeaderPhys: 0, failNextFreeze: null,
+      liveupdateNumber: '1',
+      devOpen: true,
+      devHeldBy: [{ process: 'vmm', pid: 1000, fd: 4 }],
+      deserialized: 'ok',
+      fdtPhys: luo.fdtPhys,
+      sessionBlockPhys: luo.sessionBlockPhys,
+      incoming: [],
+      incomingFdtPhys: 0,
+      incomingHeaderPhys: 0,
+      failNextFreeze: null,
     });
     expect(v.handlers).toContain('memfd-v1');
     expect(v.outgoing).toEqual([
       {
-        name: 's', direction: 'outgoing', state: 'preserving', filesPhys: luo.outgoing[0]!.filesPhys, heldBy: [{ process: 'vmm', pid: 1000, fd: 5 }],
-        files: [{ token: '0x7', compatible: 'memfd-v1', data: luo.outgoing[0]!.files[0]!.args.serializedData, retrieved: false, file: 'memfd:guest (ino 1), 5 B', heldBy: [{ process: 'vmm', pid: 1000, fd: 3 }] }],
+        name: 's',
+        direction: 'outgoing',
+        state: 'preserving',
+        filesPhys: luo.outgoing[0]!.filesPhys,
+        heldBy: [{ process: 'vmm', pid: 1000, fd: 5 }],
+        files: [
+          {
+            token: '0x7',
+            compatible: 'memfd-v1',
+            data: luo.outgoing[0]!.files[0]!.args.serializedData,
+            retrieved: false,
+            file: 'memfd:guest (ino 1), 5 B',
+            heldBy: [{ process: 'vmm', pid: 1000, fd: 3 }],
+          },
+        ],
       },
     ]);
     expect(v.outgoing[0]!.filesPhys % 4096).toBe(0);
@@ -95,19 +133,42 @@ describe('luoView', () => {
     const oldBlock = t.m.kernel!.luo!.sessionBlockPhys;
     kexec(t);
     let v = luoView(t.m)!;
-    expect(v).toMatchObject({ liveupdateNumber: '2', deserialized: 'no', devOpen: false, incoming: [], incomingFdtPhys: oldFdt, incomingHeaderPhys: oldBlock });
+    expect(v).toMatchObject({
+      liveupdateNumber: '2',
+      deserialized: 'no',
+      devOpen: false,
+      incoming: [],
+      incomingFdtPhys: oldFdt,
+      incomingHeaderPhys: oldBlock,
+    });
     t.ok({ op: 'spawn', name: 'vmm' });
     t.ok({ op: 'luo_open', process: 'vmm' }); // fd 3
     v = luoView(t.m)!;
     expect(v.deserialized).toBe('ok');
     expect(v.incomingHeaderPhys).toBe(0); // freed by deserialization
-    expect(v.incoming).toMatchObject([{ name: 's', direction: 'incoming', state: 'deserialized', heldBy: [], files: [{ token: '0x7', compatible: 'memfd-v1', retrieved: false, file: null, heldBy: [] }] }]);
+    expect(v.incoming).toMatchObject([
+      {
+        name: 's',
+        direction: 'incoming',
+        state: 'deserialized',
+        heldBy: [],
+        files: [{ token: '0x7', compatible: 'memfd-v1', retrieved: false, file: null, heldBy: [] }],
+      },
+    ]);
     expect(v.incoming[0]!.filesPhys).toBeGreaterThan(0);
     t.ok({ op: 'luo_retrieve_session', process: 'vmm', fd: 3, name: 's' }); // fd 4
     t.ok({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: 4, token: 7 }); // fd 5
     v = luoView(t.m)!;
-    expect(v.incoming[0]).toMatchObject({ state: 'retrieved', heldBy: [{ fd: 4 }], files: [{ retrieved: true, heldBy: [{ fd: 5 }] }] });
-    expect(userspaceView(t.m).processes[0]!.fds.find((f) => f.fd === 5)).toMatchObject({ kind: 'memfd', size: 5, luo: [{ session: 's', direction: 'incoming', token: '0x7' }] });
+    expect(v.incoming[0]).toMatchObject({
+      state: 'retrieved',
+      heldBy: [{ fd: 4 }],
+      files: [{ retrieved: true, heldBy: [{ fd: 5 }] }],
+    });
+    expect(userspaceView(t.m).processes[0]!.fds.find((f) => f.fd === 5)).toMatchObject({
+      kind: 'memfd',
+      size: 5,
+      luo: [{ session: 's', direction: 'incoming', token: '0x7' }],
+    });
     t.ok({ op: 'luo_finish', process: 'vmm', session_fd: 4 });
     v = luoView(t.m)!;
     expect(v.incoming[0]).toMatchObject({ state: 'finished', filesPhys: 0, files: [] });
@@ -147,12 +208,27 @@ describe('LUO records decoded from RAM', () => {
     expect(block.bytes.length).toBe(8 + 80);
     const [name, files, count] = block.array!.elements[0]!;
     expect(name).toEqual({ offset: 8, size: 64, name: 'name', type: 'char[64]', value: '"s"' });
-    expect(files).toMatchObject({ offset: 72, size: 8, name: 'files', type: 'u64', phys: files0, opens: { kind: 'luo-file-array', phys: files0, count: 1 } });
+    expect(files).toMatchObject({
+      offset: 72,
+      size: 8,
+      name: 'files',
+      type: 'u64',
+      phys: files0,
+      opens: { kind: 'luo-file-array', phys: files0, count: 1 },
+    });
     expect(count).toMatchObject({ offset: 80, value: '1 file' });
     const arr = record(t.m, files!.opens!);
     expect(arr.title).toBe('luo_file_ser[1]');
-    expect(arr.array!.elements[0]!.map((f) => [f.name, f.offset, f.size, f.type])).toEqual([['compatible', 0, 48, 'char[48]'], ['data', 48, 8, 'u64'], ['token', 56, 8, 'u64']]);
-    expect(values(arr.array!.elements[0]!)).toEqual({ compatible: '"memfd-v1"', data: `0x${data0.toString(16)}`, token: '0x7' });
+    expect(arr.array!.elements[0]!.map((f) => [f.name, f.offset, f.size, f.type])).toEqual([
+      ['compatible', 0, 48, 'char[48]'],
+      ['data', 48, 8, 'u64'],
+      ['token', 56, 8, 'u64'],
+    ]);
+    expect(values(arr.array!.elements[0]!)).toEqual({
+      compatible: '"memfd-v1"',
+      data: `0x${data0.toString(16)}`,
+      token: '0x7',
+    });
     expect(arr.array!.elements[0]![1]!.phys).toBe(data0);
     // Without a count: the entries up to the last non-zero one.
     expect(record(t.m, { kind: 'luo-file-array', phys: files0 }).array!.count).toBe(1);
@@ -166,7 +242,9 @@ describe('LUO records decoded from RAM', () => {
     t.ok({ op: 'kexec_load' });
     t.ok({ op: 'reboot' });
     t.m.ram.write(files0 + 56, new Uint8Array([0xef, 0xbe, 0xad, 0xde, 0xef, 0xbe, 0xad, 0xde]));
-    expect(values(record(t.m, { kind: 'luo-file-array', phys: files0, count: 1 }).array!.elements[0]!).token).toBe('0xdeadbeefdeadbeef');
+    expect(values(record(t.m, { kind: 'luo-file-array', phys: files0, count: 1 }).array!.elements[0]!).token).toBe(
+      '0xdeadbeefdeadbeef',
+    );
     t.m.ram.write(block0 + 8, new Uint8Array(64).fill(0x41));
     const name = record(t.m, { kind: 'luo-session-block', phys: block0 }).array!.elements[0]![0]!;
     expect(name.problem).toBe('no NUL within 64 bytes');
@@ -203,7 +281,10 @@ describe('Host.userspace / luo / records and their argument checks', () => {
     const r = await host.records({ kind: 'luo-session-block', phys: luo.value.sessionBlockPhys });
     expect(r.ok && r.value.kind).toBe('luo-session-block');
     const beyond = await host.records({ kind: 'luo-file-array', phys: 512 * 2 ** 20 });
-    expect(beyond).toEqual({ ok: false, error: { code: 'invalid-argument', message: 'luo-file-array: 0x20000000 is beyond the end of RAM (0x10000000)' } });
+    expect(beyond).toEqual({
+      ok: false,
+      error: { code: 'invalid-argument', message: 'luo-file-array: 0x20000000 is beyond the end of RAM (0x10000000)' },
+    });
     const badKind = await host.records({ kind: 'memfd' as never, phys: 0 });
     expect(!badKind.ok && badKind.error.message).toMatch(/^records: argument 0\.kind: /);
   });
@@ -224,7 +305,8 @@ describe('Host.userspace / luo / records and their argument checks', () => {
       [{ kind: 'luo-file-array', phys: 0, extra: 1 }, /argument 0/],
       [{ phys: 0 }, /argument 0\.kind/],
     ];
-    for (const [arg, message] of refused) expect(validateCall('records', [arg])).toMatchObject({ ok: false, message: expect.stringMatching(message) });
+    for (const [arg, message] of refused)
+      expect(validateCall('records', [arg])).toMatchObject({ ok: false, message: expect.stringMatching(message) });
     expect(validateCall('records', [])).toMatchObject({ ok: false });
   });
 });

@@ -2,12 +2,27 @@ import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../../shared/views';
 import { PageCategory } from '../../../shared/palette';
 import { checkMachineForm, DEFAULT_FORM, memparseText } from '../../../renderer/src/lib/machine-form';
-import { apiErrorLine, commandLabel, dmesgLine, errnoLine, pageDump, stepDetail, stepResultLine } from '../../../renderer/src/lib/format';
+import {
+  apiErrorLine,
+  commandLabel,
+  dmesgLine,
+  errnoLine,
+  pageDump,
+  stepDetail,
+  stepResultLine,
+} from '../../../renderer/src/lib/format';
 import type { StepInfo } from '../../../shared/views';
 import { filterEvents } from '../../../renderer/src/lib/event-filter';
 import { parseAddress } from '../../../renderer/src/lib/address';
 
-const ev = (seq: number, level: TraceEvent['level'], subsys: string, msg: string, time = 0.123456): TraceEvent => ({ seq, step: 1, time, level, subsys, msg });
+const ev = (seq: number, level: TraceEvent['level'], subsys: string, msg: string, time = 0.123456): TraceEvent => ({
+  seq,
+  step: 1,
+  time,
+  level,
+  subsys,
+  msg,
+});
 
 describe('text formats', () => {
   it('prints dmesg lines with printk timestamps', () => {
@@ -20,19 +35,34 @@ describe('text formats', () => {
   });
 
   it('names the call once in an API error line, also when the host message already names it', () => {
-    expect(apiErrorLine('goto', { code: 'invalid-argument', message: 'step 9 is outside' })).toBe('goto: step 9 is outside');
-    expect(apiErrorLine('spawn', { code: 'invalid-argument', message: 'spawn: refused: the kernel panicked: x' })).toBe('spawn: refused: the kernel panicked: x');
-    expect(apiErrorLine('poke', { code: 'invalid-argument', message: 'poke 0x10: malformed hex' })).toBe('poke 0x10: malformed hex');
+    expect(apiErrorLine('goto', { code: 'invalid-argument', message: 'step 9 is outside' })).toBe(
+      'goto: step 9 is outside',
+    );
+    expect(apiErrorLine('spawn', { code: 'invalid-argument', message: 'spawn: refused: the kernel panicked: x' })).toBe(
+      'spawn: refused: the kernel panicked: x',
+    );
+    expect(apiErrorLine('poke', { code: 'invalid-argument', message: 'poke 0x10: malformed hex' })).toBe(
+      'poke 0x10: malformed hex',
+    );
     expect(apiErrorLine('pokes', { code: 'invalid-argument', message: 'poke 0x10: x' })).toBe('pokes: poke 0x10: x');
   });
 
   it('labels commands as the timeline does, even unparsed ones', () => {
-    expect(commandLabel({ op: 'memfd_create', process: 'vmm', name: 'vm-ram', size: 64 << 20 })).toContain('memfd_create("vm-ram")');
+    expect(commandLabel({ op: 'memfd_create', process: 'vmm', name: 'vm-ram', size: 64 << 20 })).toContain(
+      'memfd_create("vm-ram")',
+    );
     expect(commandLabel({ op: 'vmalloc', name: 'x', size: 'huge' })).toBe('vmalloc');
   });
 
   it('shows a refused step as the errno line, with the host explanation as detail', () => {
-    const s = { index: 1, label: 'x', command: { op: 'memfd_create' }, ok: false, errno: 'ENOMEM', message: 'memfd_create: ENOMEM (no memory)' } as unknown as StepInfo;
+    const s = {
+      index: 1,
+      label: 'x',
+      command: { op: 'memfd_create' },
+      ok: false,
+      errno: 'ENOMEM',
+      message: 'memfd_create: ENOMEM (no memory)',
+    } as unknown as StepInfo;
     expect(stepResultLine(s)).toBe('memfd_create: ENOMEM');
     expect(stepDetail(s)).toBe('memfd_create: ENOMEM (no memory)');
     const good = { ...s, ok: true, errno: undefined, message: 'fd 3 → memfd:x' } as unknown as StepInfo;
@@ -41,8 +71,19 @@ describe('text formats', () => {
 
   it('dumps a page with drgn field names', () => {
     const lines = pageDump({
-      pfn: 0x1234, phys: 0x1234000, nid: 0, category: PageCategory.Memfd, flags: ['PG_uptodate', 'PG_lru'], flagsValue: 0x24,
-      order: 0, compoundHead: null, refcount: 2, private: '0x0', migratetype: 'MOVABLE', owner: 'memfd:vm-ram', memblock: null,
+      pfn: 0x1234,
+      phys: 0x1234000,
+      nid: 0,
+      category: PageCategory.Memfd,
+      flags: ['PG_uptodate', 'PG_lru'],
+      flagsValue: 0x24,
+      order: 0,
+      compoundHead: null,
+      refcount: 2,
+      private: '0x0',
+      migratetype: 'MOVABLE',
+      owner: 'memfd:vm-ram',
+      memblock: null,
       content: { kind: 'pattern', checksum: 'deadbeef' },
     });
     const map = Object.fromEntries(lines.map((l) => [l.key, l]));
@@ -54,7 +95,12 @@ describe('text formats', () => {
 });
 
 describe('event filter', () => {
-  const events = [ev(1, 'info', 'memblock', 'add'), ev(2, 'warn', 'kho', 'scratch small'), ev(3, 'err', 'kho', 'failed'), ev(4, 'debug', 'mm', 'x')];
+  const events = [
+    ev(1, 'info', 'memblock', 'add'),
+    ev(2, 'warn', 'kho', 'scratch small'),
+    ev(3, 'err', 'kho', 'failed'),
+    ev(4, 'debug', 'mm', 'x'),
+  ];
   it('matches all words and level thresholds', () => {
     expect(filterEvents(events, '').length).toBe(4);
     expect(filterEvents(events, 'KHO').map((e) => e.seq)).toEqual([2, 3]);

@@ -38,9 +38,24 @@ describe('KHO phases of the timeline', () => {
   });
 
   it('counts generations over a chain and treats other commands as workload', () => {
-    const chain = [...testKho, step({ op: 'kho_finalize' }), step({ op: 'kexec_load' }), step({ op: 'reboot' }), step({ op: 'boot' }), step({ op: 'spawn', name: 'vmm' }), step({ op: 'insmod', module: 'test_kho', params: {} })];
+    const chain = [
+      ...testKho,
+      step({ op: 'kho_finalize' }),
+      step({ op: 'kexec_load' }),
+      step({ op: 'reboot' }),
+      step({ op: 'boot' }),
+      step({ op: 'spawn', name: 'vmm' }),
+      step({ op: 'insmod', module: 'test_kho', params: {} }),
+    ];
     const p = stepPhases(chain);
-    expect(p.slice(7).map((x) => `${x.phase}@${x.generation}`)).toEqual(['finalize@2', 'kexec-load@2', 'reboot@2', 'early-boot@3', 'workload@3', 'restore@3']);
+    expect(p.slice(7).map((x) => `${x.phase}@${x.generation}`)).toEqual([
+      'finalize@2',
+      'kexec-load@2',
+      'reboot@2',
+      'early-boot@3',
+      'workload@3',
+      'restore@3',
+    ]);
   });
 
   it('a failed reboot or boot changes nothing; steps with no kernel have no generation', () => {
@@ -54,7 +69,16 @@ describe('KHO phases of the timeline', () => {
       step({ op: 'insmod', module: 'test_kho', params: {} }, false),
       step({ op: 'boot' }),
     ]);
-    expect(p.map((x) => `${x.phase}@${x.generation}`)).toEqual(['workload@null', 'boot@1', 'reboot@1', 'preserve@1', 'kexec-load@1', 'reboot@1', 'restore@null', 'early-boot@2']);
+    expect(p.map((x) => `${x.phase}@${x.generation}`)).toEqual([
+      'workload@null',
+      'boot@1',
+      'reboot@1',
+      'preserve@1',
+      'kexec-load@1',
+      'reboot@1',
+      'restore@null',
+      'early-boot@2',
+    ]);
   });
 
   it('groups consecutive steps, knows the current phase and where a phase chip jumps', () => {
@@ -70,8 +94,25 @@ describe('KHO phases of the timeline', () => {
 });
 
 const state = (booted: boolean) => ({ booted }) as SessionState;
-const kho = (over: Partial<KhoView>): KhoView => ({ generation: 1, running: true, entry: null, entryFdtPhys: null, scratch: [], outgoing: null, incoming: null, segments: [], ...over });
-const outgoing = (finalized: boolean) => ({ fdtPhys: 0x1000, finalized, chunkPhys: [], bitmapPages: 0, preservedPages: 0, subtrees: [] });
+const kho = (over: Partial<KhoView>): KhoView => ({
+  generation: 1,
+  running: true,
+  entry: null,
+  entryFdtPhys: null,
+  scratch: [],
+  outgoing: null,
+  incoming: null,
+  segments: [],
+  ...over,
+});
+const outgoing = (finalized: boolean) => ({
+  fdtPhys: 0x1000,
+  finalized,
+  chunkPhys: [],
+  bitmapPages: 0,
+  preservedPages: 0,
+  subtrees: [],
+});
 
 describe('KHO actions', () => {
   it('disables what does not apply, with the reason', () => {
@@ -80,19 +121,37 @@ describe('KHO actions', () => {
     expect(off.insmod.enabled).toBe(true);
     expect(off.reboot.enabled).toBe(false);
     expect(off.bootNext.enabled).toBe(false);
-    const on = khoActions(state(true), kho({ outgoing: outgoing(false), segments: [{ name: 'kernel', dest: 0, size: 1 }] }), false);
+    const on = khoActions(
+      state(true),
+      kho({ outgoing: outgoing(false), segments: [{ name: 'kernel', dest: 0, size: 1 }] }),
+      false,
+    );
     expect(on.finalize.enabled).toBe(true);
     expect(on.reboot.enabled).toBe(true);
     expect(khoActions(state(true), kho({ outgoing: outgoing(true) }), false).finalize.reason).toBe('already finalized');
     const jumped = khoActions(state(false), kho({ running: false, entry: 0x3c7fe000 }), false);
-    expect(Object.entries(jumped).filter(([, a]) => a.enabled).map(([k]) => k)).toEqual(['bootNext']);
+    expect(
+      Object.entries(jumped)
+        .filter(([, a]) => a.enabled)
+        .map(([k]) => k),
+    ).toEqual(['bootNext']);
     expect(jumped.insmod.reason).toBe('no kernel is running');
-    expect(Object.values(khoActions(state(true), kho({ outgoing: outgoing(false) }), true)).some((a) => a.enabled)).toBe(false);
+    expect(
+      Object.values(khoActions(state(true), kho({ outgoing: outgoing(false) }), true)).some((a) => a.enabled),
+    ).toBe(false);
   });
 
   it('builds the commands', () => {
-    expect(insmodCommand({ forget: 3, chain: false })).toEqual({ op: 'insmod', module: 'test_kho', params: { forget: 3 } });
-    expect(insmodCommand({ forget: null, chain: true })).toEqual({ op: 'insmod', module: 'test_kho', params: { chain: true } });
+    expect(insmodCommand({ forget: 3, chain: false })).toEqual({
+      op: 'insmod',
+      module: 'test_kho',
+      params: { forget: 3 },
+    });
+    expect(insmodCommand({ forget: null, chain: true })).toEqual({
+      op: 'insmod',
+      module: 'test_kho',
+      params: { chain: true },
+    });
     expect(khoCommand('kexecLoad', '  ')).toEqual({ op: 'kexec_load' });
     expect(khoCommand('kexecLoad', 'kho=on quiet')).toEqual({ op: 'kexec_load', cmdline: 'kho=on quiet' });
     expect(khoCommand('reboot')).toEqual({ op: 'reboot' });
@@ -103,7 +162,13 @@ describe('KHO actions', () => {
 describe('KHO targets and the map span', () => {
   const view = kho({
     outgoing: { ...outgoing(false), fdtPhys: 0x3000, subtrees: [{ name: 'kho_test', phys: 0x4000 }] },
-    incoming: { fdtPhys: 0x1000, scratchPhys: 0, blocks: 1, unrestoredBlocks: 1, subtrees: [{ name: 'kho_test', phys: 0x2000 }] },
+    incoming: {
+      fdtPhys: 0x1000,
+      scratchPhys: 0,
+      blocks: 1,
+      unrestoredBlocks: 1,
+      subtrees: [{ name: 'kho_test', phys: 0x2000 }],
+    },
   });
 
   it('lists outgoing and incoming FDTs and prefers the incoming root', () => {
@@ -112,21 +177,39 @@ describe('KHO targets and the map span', () => {
     expect(pickFdtTarget(t, null)?.key).toBe('in:/');
     expect(pickFdtTarget(t, 'out:kho_test')?.phys).toBe(0x4000);
     expect(pickFdtTarget(t, 'gone')?.key).toBe('in:/');
-    expect(fdtTargets(kho({ incoming: { fdtPhys: 0, scratchPhys: 0, blocks: 0, unrestoredBlocks: 0, subtrees: [] } }))).toEqual([]);
+    expect(
+      fdtTargets(kho({ incoming: { fdtPhys: 0, scratchPhys: 0, blocks: 0, unrestoredBlocks: 0, subtrees: [] } })),
+    ).toEqual([]);
     // After kexec -e: the handed-over root and the sub-FDTs it names.
-    const handed = fdtTargets(kho({ running: false, entry: 0x9000, entryFdtPhys: 0x5000, entrySubtrees: [{ name: 'LUO', phys: 0x6000 }] }));
-    expect(handed.map((x) => [x.key, x.label, x.phys])).toEqual([['in:/', 'handed over /', 0x5000], ['in:LUO', 'handed over LUO', 0x6000]]);
+    const handed = fdtTargets(
+      kho({ running: false, entry: 0x9000, entryFdtPhys: 0x5000, entrySubtrees: [{ name: 'LUO', phys: 0x6000 }] }),
+    );
+    expect(handed.map((x) => [x.key, x.label, x.phys])).toEqual([
+      ['in:/', 'handed over /', 0x5000],
+      ['in:LUO', 'handed over LUO', 0x6000],
+    ]);
   });
 
   it('reads a KHO u64 the host decoded, by node path and name', () => {
-    const v = { phys: 0, bytes: new Uint8Array(), dts: '', lines: [], u64s: [{ path: '/', name: 'preserved-memory-map', value: 0x5000 }, { path: '/LUO', name: 'fdt', value: 0x6000 }] };
+    const v = {
+      phys: 0,
+      bytes: new Uint8Array(),
+      dts: '',
+      lines: [],
+      u64s: [
+        { path: '/', name: 'preserved-memory-map', value: 0x5000 },
+        { path: '/LUO', name: 'fdt', value: 0x6000 },
+      ],
+    };
     expect(fdtU64(v, '/', 'preserved-memory-map')).toBe(0x5000);
     expect(fdtU64(v, '/LUO', 'fdt')).toBe(0x6000);
     expect(fdtU64(v, '/', 'fdt')).toBeNull();
   });
 
   it('finds address links in the tree listing', () => {
-    expect(treeLink('  preserved-memory-map = 0x38c0e000 (u64 little-endian: physical address, pfn 0x38c0e)')).toMatchObject({ prop: 'preserved-memory-map', phys: 0x38c0e000 });
+    expect(
+      treeLink('  preserved-memory-map = 0x38c0e000 (u64 little-endian: physical address, pfn 0x38c0e)'),
+    ).toMatchObject({ prop: 'preserved-memory-map', phys: 0x38c0e000 });
     expect(treeLink('  compatible = "kho-v1"')).toBeNull();
   });
 
@@ -152,9 +235,19 @@ describe('the struct viewer model for FDT sections, and the poke a field prepare
     kind: 'fdt',
     title: 'FDT',
     phys: 0x10000,
-    bytes: Uint8Array.from({ length: 96 }, (_, i) => (i < 4 ? 0xd0 : i >= 40 && i < 47 ? 'kho-v1\0'.charCodeAt(i - 40) : 0)),
-    header: { type: 'struct fdt_header', fields: [{ offset: 0, size: 4, name: 'magic', type: 'be32', value: '0xd0d0d0d0' }] },
-    sections: [{ type: 'structure block', fields: [{ offset: 40, size: 7, name: 'compatible', type: 'u8[7]', value: '"kho-v1"', property: 'compatible' }] }],
+    bytes: Uint8Array.from({ length: 96 }, (_, i) =>
+      i < 4 ? 0xd0 : i >= 40 && i < 47 ? 'kho-v1\0'.charCodeAt(i - 40) : 0,
+    ),
+    header: {
+      type: 'struct fdt_header',
+      fields: [{ offset: 0, size: 4, name: 'magic', type: 'be32', value: '0xd0d0d0d0' }],
+    },
+    sections: [
+      {
+        type: 'structure block',
+        fields: [{ offset: 40, size: 7, name: 'compatible', type: 'u8[7]', value: '"kho-v1"', property: 'compatible' }],
+      },
+    ],
     notes: [],
   };
 
@@ -163,7 +256,13 @@ describe('the struct viewer model for FDT sections, and the poke a field prepare
     expect(spans.map((s) => s.key)).toEqual(['h.magic', 's0.0']);
     const lines = structLines(REC, spans);
     // 16: zeros after a line with fields stays; 48: zeros after line 32 (fields) stays; 64 and 80 repeat 48 and collapse.
-    expect(lines.map((l) => [l.offset, l.skipped ?? 0])).toEqual([[0, 0], [16, 0], [32, 0], [48, 0], [64, 32]]);
+    expect(lines.map((l) => [l.offset, l.skipped ?? 0])).toEqual([
+      [0, 0],
+      [16, 0],
+      [32, 0],
+      [48, 0],
+      [64, 32],
+    ]);
     expect(lines[2]!.cells[8]!.span).toBe(1);
   });
 
@@ -172,15 +271,36 @@ describe('the struct viewer model for FDT sections, and the poke a field prepare
     const t = pokeTarget(REC, f, 'LUO');
     expect(t).toEqual({ phys: 0x10028, size: 7, current: '6b686f2d763100', fdt: 'LUO', property: 'compatible' });
     expect(pokeTarget(REC, f).property).toBeUndefined();
-    expect(pokeCommand(t, { mode: 'phys', kind: 'hex', text: 'DE AD' })).toEqual({ ok: true, value: { op: 'poke', phys: '0x10028', hex: 'dead' } });
-    expect(pokeCommand(t, { mode: 'property', kind: 'string', text: 'luo-v0' })).toEqual({ ok: true, value: { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' } });
-    expect(pokeCommand(t, { mode: 'property', kind: 'hex', text: '0x00ff' })).toEqual({ ok: true, value: { op: 'poke', fdt: 'LUO', property: 'compatible', hex: '00ff' } });
-    expect(pokeCommand(pokeTarget(REC, f), { mode: 'property', kind: 'string', text: 'x' })).toEqual({ ok: false, error: { message: 'this field is not a property of a handed-over KHO FDT' } });
-    expect(pokeHint(t, { mode: 'phys', kind: 'hex', text: 'aabb' })).toBe("2 of the field's 7 bytes (the rest unchanged)");
+    expect(pokeCommand(t, { mode: 'phys', kind: 'hex', text: 'DE AD' })).toEqual({
+      ok: true,
+      value: { op: 'poke', phys: '0x10028', hex: 'dead' },
+    });
+    expect(pokeCommand(t, { mode: 'property', kind: 'string', text: 'luo-v0' })).toEqual({
+      ok: true,
+      value: { op: 'poke', fdt: 'LUO', property: 'compatible', string: 'luo-v0' },
+    });
+    expect(pokeCommand(t, { mode: 'property', kind: 'hex', text: '0x00ff' })).toEqual({
+      ok: true,
+      value: { op: 'poke', fdt: 'LUO', property: 'compatible', hex: '00ff' },
+    });
+    expect(pokeCommand(pokeTarget(REC, f), { mode: 'property', kind: 'string', text: 'x' })).toEqual({
+      ok: false,
+      error: { message: 'this field is not a property of a handed-over KHO FDT' },
+    });
+    expect(pokeHint(t, { mode: 'phys', kind: 'hex', text: 'aabb' })).toBe(
+      "2 of the field's 7 bytes (the rest unchanged)",
+    );
     // A property is written in place (electron/host/poke.ts): the value keeps the property's length.
-    expect(pokeHint(t, { mode: 'property', kind: 'string', text: 'luo-v0' })).toBe('the string and its NUL: 7 bytes, as long as the property');
-    expect(pokeHint(t, { mode: 'property', kind: 'string', text: 'luo-v10' })).toBe('the string and its NUL: 8 bytes, but the property is 7 — a poke writes in place and cannot resize it');
-    expect(pokeCommand(t, { mode: 'property', kind: 'string', text: 'a\0b' })).toEqual({ ok: false, error: { message: 'a devicetree string cannot contain NUL' } });
+    expect(pokeHint(t, { mode: 'property', kind: 'string', text: 'luo-v0' })).toBe(
+      'the string and its NUL: 7 bytes, as long as the property',
+    );
+    expect(pokeHint(t, { mode: 'property', kind: 'string', text: 'luo-v10' })).toBe(
+      'the string and its NUL: 8 bytes, but the property is 7 — a poke writes in place and cannot resize it',
+    );
+    expect(pokeCommand(t, { mode: 'property', kind: 'string', text: 'a\0b' })).toEqual({
+      ok: false,
+      error: { message: 'a devicetree string cannot contain NUL' },
+    });
     expect(pokeHint(t, { mode: 'phys', kind: 'hex', text: '00'.repeat(9) })).toBe('9 bytes: 2 past the field');
   });
 
@@ -189,6 +309,8 @@ describe('the struct viewer model for FDT sections, and the poke a field prepare
     expect(normalizeHex('abc')).toEqual({ ok: false, error: { message: '3 hex digits: a byte takes two' } });
     expect(normalizeHex('xyz')).toEqual({ ok: false, error: { message: '"xyz" is not hex' } });
     expect(normalizeHex('  ')).toEqual({ ok: false, error: { message: 'no bytes to write' } });
-    expect(pokeCommand({ phys: 0, size: 1, current: '00' }, { mode: 'phys', kind: 'hex', text: 'ab'.repeat(4097) }).ok).toBe(false);
+    expect(
+      pokeCommand({ phys: 0, size: 1, current: '00' }, { mode: 'phys', kind: 'hex', text: 'ab'.repeat(4097) }).ok,
+    ).toBe(false);
   });
 });

@@ -19,29 +19,108 @@ const US: UserspaceView = {
       pid: 1000,
       name: 'vmm',
       fds: [
-        { fd: 3, kind: 'memfd', path: '/memfd:guest (deleted)', name: 'guest', ino: 1, size: 4096, pages: 1, pos: 0, frozen: true, refs: 2, luo: [{ session: 'a', direction: 'outgoing', token: '0x1' }] },
-        { fd: 4, kind: 'memfd', path: '/memfd:state (deleted)', name: 'state', ino: 2, size: 4096, pages: 1, pos: 0, frozen: false, refs: 1, luo: [] },
+        {
+          fd: 3,
+          kind: 'memfd',
+          path: '/memfd:guest (deleted)',
+          name: 'guest',
+          ino: 1,
+          size: 4096,
+          pages: 1,
+          pos: 0,
+          frozen: true,
+          refs: 2,
+          luo: [{ session: 'a', direction: 'outgoing', token: '0x1' }],
+        },
+        {
+          fd: 4,
+          kind: 'memfd',
+          path: '/memfd:state (deleted)',
+          name: 'state',
+          ino: 2,
+          size: 4096,
+          pages: 1,
+          pos: 0,
+          frozen: false,
+          refs: 1,
+          luo: [],
+        },
         { fd: 5, kind: 'liveupdate', path: '/dev/liveupdate' },
-        { fd: 6, kind: 'session', path: 'anon_inode:[luo_session] old', session: 'old', direction: 'incoming', state: 'retrieved', files: 2 },
-        { fd: 7, kind: 'session', path: 'anon_inode:[luo_session] a', session: 'a', direction: 'outgoing', state: 'preserving', files: 1 },
+        {
+          fd: 6,
+          kind: 'session',
+          path: 'anon_inode:[luo_session] old',
+          session: 'old',
+          direction: 'incoming',
+          state: 'retrieved',
+          files: 2,
+        },
+        {
+          fd: 7,
+          kind: 'session',
+          path: 'anon_inode:[luo_session] a',
+          session: 'a',
+          direction: 'outgoing',
+          state: 'preserving',
+          files: 1,
+        },
       ],
     },
   ],
 };
 
-const file = (token: string, retrieved = false) => ({ token, compatible: 'memfd-v1', data: 0x1000, retrieved, file: null, heldBy: [] });
+const file = (token: string, retrieved = false) => ({
+  token,
+  compatible: 'memfd-v1',
+  data: 0x1000,
+  retrieved,
+  file: null,
+  heldBy: [],
+});
 const LUO: LuoView = {
-  liveupdateNumber: '2', devOpen: true, devHeldBy: [{ process: 'vmm', pid: 1000, fd: 5 }], deserialized: 'ok', handlers: ['memfd-v1'],
-  fdtPhys: 0x1000, sessionBlockPhys: 0x10000,
-  outgoing: [{ name: 'a', direction: 'outgoing', state: 'preserving', filesPhys: 0x20000, files: [file('0x1'), file('0x2')], heldBy: [] }],
+  liveupdateNumber: '2',
+  devOpen: true,
+  devHeldBy: [{ process: 'vmm', pid: 1000, fd: 5 }],
+  deserialized: 'ok',
+  handlers: ['memfd-v1'],
+  fdtPhys: 0x1000,
+  sessionBlockPhys: 0x10000,
+  outgoing: [
+    {
+      name: 'a',
+      direction: 'outgoing',
+      state: 'preserving',
+      filesPhys: 0x20000,
+      files: [file('0x1'), file('0x2')],
+      heldBy: [],
+    },
+  ],
   incoming: [
-    { name: 'old', direction: 'incoming', state: 'retrieved', filesPhys: 0x30000, files: [file('0x10', true), file('0x11')], heldBy: [] },
+    {
+      name: 'old',
+      direction: 'incoming',
+      state: 'retrieved',
+      filesPhys: 0x30000,
+      files: [file('0x10', true), file('0x11')],
+      heldBy: [],
+    },
     { name: 'later', direction: 'incoming', state: 'deserialized', filesPhys: 0, files: [], heldBy: [] },
   ],
-  incomingFdtPhys: 0x2000, incomingHeaderPhys: 0, failNextFreeze: null,
+  incomingFdtPhys: 0x2000,
+  incomingHeaderPhys: 0,
+  failNextFreeze: null,
 };
 
-const form = (over: Partial<LuoForm>): LuoForm => ({ op: 'open', process: 'vmm', dev: '', session: '', fd: '', name: '', token: '', ...over });
+const form = (over: Partial<LuoForm>): LuoForm => ({
+  op: 'open',
+  process: 'vmm',
+  dev: '',
+  session: '',
+  fd: '',
+  name: '',
+  token: '',
+  ...over,
+});
 
 describe('LUO form', () => {
   it('suggests the fds and names a VMM would use for each op', () => {
@@ -65,10 +144,32 @@ describe('LUO form', () => {
       return r.ok ? r.value : r.error;
     };
     expect(cmd({ op: 'open' })).toEqual({ op: 'luo_open', process: 'vmm' });
-    expect(cmd({ op: 'create', name: 'vm-1' })).toEqual({ op: 'luo_create_session', process: 'vmm', fd: 5, name: 'vm-1' });
-    expect(cmd({ op: 'preserve', token: '0x1A' })).toEqual({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 7, fd: 4, token: '0x1a' });
-    expect(cmd({ op: 'preserve', fd: '3', token: '26' })).toEqual({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 7, fd: 3, token: 26 });
-    expect(cmd({ op: 'retrieveSession' })).toEqual({ op: 'luo_retrieve_session', process: 'vmm', fd: 5, name: 'later' });
+    expect(cmd({ op: 'create', name: 'vm-1' })).toEqual({
+      op: 'luo_create_session',
+      process: 'vmm',
+      fd: 5,
+      name: 'vm-1',
+    });
+    expect(cmd({ op: 'preserve', token: '0x1A' })).toEqual({
+      op: 'luo_preserve_fd',
+      process: 'vmm',
+      session_fd: 7,
+      fd: 4,
+      token: '0x1a',
+    });
+    expect(cmd({ op: 'preserve', fd: '3', token: '26' })).toEqual({
+      op: 'luo_preserve_fd',
+      process: 'vmm',
+      session_fd: 7,
+      fd: 3,
+      token: 26,
+    });
+    expect(cmd({ op: 'retrieveSession' })).toEqual({
+      op: 'luo_retrieve_session',
+      process: 'vmm',
+      fd: 5,
+      name: 'later',
+    });
     expect(cmd({ op: 'retrieveFd' })).toEqual({ op: 'luo_retrieve_fd', process: 'vmm', session_fd: 6, token: '0x11' });
     expect(cmd({ op: 'finish' })).toEqual({ op: 'luo_finish', process: 'vmm', session_fd: 6 });
     expect(cmd({ op: 'close', fd: '4' })).toEqual({ op: 'close', process: 'vmm', fd: 4 });
@@ -80,11 +181,26 @@ describe('LUO form', () => {
 
   it('refuses what is no fd or no token before the kernel sees it; a wrong but well-formed fd goes to the kernel', () => {
     const none = { dev: '', session: '', fd: '', name: '', token: '' };
-    expect(luoCommand(form({ op: 'create' }), none)).toEqual({ ok: false, error: { message: 'no /dev/liveupdate fd: give its number' } });
-    expect(luoCommand(form({ op: 'preserve', session: 'x', fd: '3', token: '1' }), none)).toEqual({ ok: false, error: { message: 'session fd must be a number 0–1023' } });
-    expect(luoCommand(form({ op: 'retrieveFd', session: '6', token: '0xZZ' }), none)).toEqual({ ok: false, error: { message: 'a token is a u64: decimal, or hex with 0x' } });
-    expect(luoCommand(form({ op: 'open', process: ' ' }), none)).toEqual({ ok: false, error: { message: 'name the process' } });
-    expect(luoCommand(form({ op: 'finish', session: '99' }), none)).toEqual({ ok: true, value: { op: 'luo_finish', process: 'vmm', session_fd: 99 } });
+    expect(luoCommand(form({ op: 'create' }), none)).toEqual({
+      ok: false,
+      error: { message: 'no /dev/liveupdate fd: give its number' },
+    });
+    expect(luoCommand(form({ op: 'preserve', session: 'x', fd: '3', token: '1' }), none)).toEqual({
+      ok: false,
+      error: { message: 'session fd must be a number 0–1023' },
+    });
+    expect(luoCommand(form({ op: 'retrieveFd', session: '6', token: '0xZZ' }), none)).toEqual({
+      ok: false,
+      error: { message: 'a token is a u64: decimal, or hex with 0x' },
+    });
+    expect(luoCommand(form({ op: 'open', process: ' ' }), none)).toEqual({
+      ok: false,
+      error: { message: 'name the process' },
+    });
+    expect(luoCommand(form({ op: 'finish', session: '99' }), none)).toEqual({
+      ok: true,
+      value: { op: 'luo_finish', process: 'vmm', session_fd: 99 },
+    });
   });
 
   it('parseToken: decimal up to 2^53, hex up to 64 bits', () => {
@@ -98,7 +214,9 @@ describe('LUO form', () => {
 
 describe('LUO steps on the timeline', () => {
   it('luo-kexec-simple: PRESERVE_FD preserves; RETRIEVE_* and FINISH in the next kernel restore', () => {
-    const steps = BUILTIN_SCENARIOS['luo-kexec-simple']!.steps.map((command) => ({ index: 0, label: '', command, ok: true, message: '' }) as unknown as StepInfo);
+    const steps = BUILTIN_SCENARIOS['luo-kexec-simple']!.steps.map(
+      (command) => ({ index: 0, label: '', command, ok: true, message: '' }) as unknown as StepInfo,
+    );
     const labelled = stepPhases(steps).map((p, i) => `${steps[i]!.command.op}:${p.phase}@${p.generation}`);
     expect(labelled.filter((l) => /luo_preserve_fd|luo_retrieve|luo_finish|expect_content|write/.test(l))).toEqual([
       'write:workload@1',
@@ -123,11 +241,21 @@ describe('LUO inspector targets', () => {
     expect(pickLuoTarget(luoTargets({ ...LUO, incomingHeaderPhys: 0x40000 }, null), null)!.key).toBe('in:block');
     expect(pickLuoTarget(luoTargets(LUO, null), 'out:files:a')!.key).toBe('out:files:a');
     expect(pickLuoTarget(luoTargets(LUO, null), 'gone')!.key).toBe('out:block');
-    expect(luoTargets(null, 0x50000)).toEqual([{ key: 'in:block', label: 'handed-over session block', side: 'incoming', req: { kind: 'luo-session-block', phys: 0x50000 } }]);
+    expect(luoTargets(null, 0x50000)).toEqual([
+      {
+        key: 'in:block',
+        label: 'handed-over session block',
+        side: 'incoming',
+        req: { kind: 'luo-session-block', phys: 0x50000 },
+      },
+    ]);
     expect(luoTargets(null, null)).toEqual([]);
     const t = luoTargets(LUO, null);
     expect(targetFor(t, { kind: 'luo-file-array', phys: 0x30000, count: 2 }).key).toBe('in:files:old');
-    expect(targetFor(t, { kind: 'luo-file-array', phys: 0x70000, count: 1 })).toMatchObject({ key: 'at:luo-file-array:458752', label: 'luo_file_ser[] at 0x70000' });
+    expect(targetFor(t, { kind: 'luo-file-array', phys: 0x70000, count: 1 })).toMatchObject({
+      key: 'at:luo-file-array:458752',
+      label: 'luo_file_ser[] at 0x70000',
+    });
   });
 });
 
@@ -137,21 +265,34 @@ describe('struct viewer model', () => {
     title: 't',
     phys: 0x1000,
     bytes: Uint8Array.from({ length: 8 + 80 }, (_, i) => (i === 0 ? 1 : i === 8 ? 0x41 : 0)),
-    header: { type: 'luo_session_header_ser', fields: [{ offset: 0, size: 8, name: 'count', type: 'u64', value: '1' }] },
+    header: {
+      type: 'luo_session_header_ser',
+      fields: [{ offset: 0, size: 8, name: 'count', type: 'u64', value: '1' }],
+    },
     array: {
-      type: 'luo_session_ser', offset: 8, stride: 80, count: 1,
-      elements: [[
-        { offset: 8, size: 64, name: 'name', type: 'char[64]', value: '"A"' },
-        { offset: 72, size: 8, name: 'files', type: 'u64', value: 'NULL' },
-        { offset: 80, size: 8, name: 'count', type: 'u64', value: '0' },
-      ]],
+      type: 'luo_session_ser',
+      offset: 8,
+      stride: 80,
+      count: 1,
+      elements: [
+        [
+          { offset: 8, size: 64, name: 'name', type: 'char[64]', value: '"A"' },
+          { offset: 72, size: 8, name: 'files', type: 'u64', value: 'NULL' },
+          { offset: 80, size: 8, name: 'count', type: 'u64', value: '0' },
+        ],
+      ],
     },
     notes: [],
   };
 
   it('one span per field, colours by field position (the header first), keys by element', () => {
     const spans = fieldSpans(REC);
-    expect(spans.map((s) => [s.key, s.element, s.color])).toEqual([['h.count', null, 0], ['0.name', 0, 1], ['0.files', 0, 2], ['0.count', 0, 3]]);
+    expect(spans.map((s) => [s.key, s.element, s.color])).toEqual([
+      ['h.count', null, 0],
+      ['0.name', 0, 1],
+      ['0.files', 0, 2],
+      ['0.count', 0, 3],
+    ]);
   });
 
   it('hex lines of 16 bytes: each byte knows its field, groups of four, where an element starts', () => {

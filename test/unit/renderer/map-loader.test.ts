@@ -14,7 +14,8 @@ function harness(fits: (r: MapViewRequest) => boolean = () => true) {
     (cb) => frames.push(cb),
   );
   const frame = () => frames.splice(0).forEach((f) => f());
-  const answer = (i: number) => calls[i]!.resolve({ ok: true, value: { ...calls[i]!.req, cells: new Uint8Array(calls[i]!.req.cells) } });
+  const answer = (i: number) =>
+    calls[i]!.resolve({ ok: true, value: { ...calls[i]!.req, cells: new Uint8Array(calls[i]!.req.cells) } });
   const flush = () => new Promise((r) => setTimeout(r, 0));
   return { loader, frames, calls, shown, errors, frame, answer, flush };
 }

@@ -70,7 +70,11 @@ describe('map viewport', () => {
   it('pfnAt and cellRect agree, and outside RAM is null', () => {
     const v = { ...V.zoomAt(V.fit(640, 480, GiB_PAGES), 6, 0, 0), topRow: 10.5 };
     const l = V.layout(v);
-    for (const [x, y] of [[0, 0], [l.cellPx * 3 + 1, l.cellPx * 2 + 1], [639, 479]] as const) {
+    for (const [x, y] of [
+      [0, 0],
+      [l.cellPx * 3 + 1, l.cellPx * 2 + 1],
+      [639, 479],
+    ] as const) {
       const pfn = V.pfnAt(v, x, y)!;
       expect(pfn % l.pagesPerCell).toBe(0);
       const r = V.cellRect(v, pfn);
@@ -130,7 +134,11 @@ describe('map viewport', () => {
 
 describe('zoom anchored on a page', () => {
   it('keeps the anchor pfn on screen at every zoom step', () => {
-    for (const [maxPfn, pfn] of [[64 * GiB_PAGES, 12_345_678], [GiB_PAGES, 256], [GiB_PAGES, GiB_PAGES - 1]] as const) {
+    for (const [maxPfn, pfn] of [
+      [64 * GiB_PAGES, 12_345_678],
+      [GiB_PAGES, 256],
+      [GiB_PAGES, GiB_PAGES - 1],
+    ] as const) {
       let v = V.fit(788, 400, maxPfn);
       for (let i = 0; i < 24; i++) {
         const a = V.zoomAnchor(v, pfn);

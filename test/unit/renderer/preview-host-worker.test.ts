@@ -9,7 +9,10 @@ const listeners: Array<(e: { data: unknown }) => void> = [];
 const posted: Array<{ message: RpcMessage; transfer: unknown[] }> = [];
 
 beforeAll(async () => {
-  vi.stubGlobal('addEventListener', (type: string, l: (e: { data: unknown }) => void) => type === 'message' && listeners.push(l));
+  vi.stubGlobal(
+    'addEventListener',
+    (type: string, l: (e: { data: unknown }) => void) => type === 'message' && listeners.push(l),
+  );
   vi.stubGlobal('postMessage', (message: RpcMessage, transfer: unknown[]) => posted.push({ message, transfer }));
   await import('../../../renderer/src/preview/host.worker');
 });
@@ -33,9 +36,15 @@ describe('the preview worker (renderer/src/preview/host.worker.ts)', () => {
 
   it("re-validates like the host worker: the same refusal text, under the caller's id", async () => {
     const r = await call(2, 'mapView', [{ firstPfn: -1, pagesPerCell: 1, cells: 1 }]);
-    expect(r.result).toMatchObject({ ok: false, error: { code: 'invalid-argument', message: expect.stringMatching(/^mapView: argument 0\.firstPfn/) } });
+    expect(r.result).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-argument', message: expect.stringMatching(/^mapView: argument 0\.firstPfn/) },
+    });
     const unknown = await call(3, 'constructor', []);
-    expect(unknown.result).toEqual({ ok: false, error: { code: 'invalid-argument', message: 'unknown API method "constructor"' } });
+    expect(unknown.result).toEqual({
+      ok: false,
+      error: { code: 'invalid-argument', message: 'unknown API method "constructor"' },
+    });
   });
 
   it('ignores what is not a call and hands large results over as transferables', async () => {

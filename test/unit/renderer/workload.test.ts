@@ -1,10 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandInput } from '../../../shared/commands';
 import type { StepInfo } from '../../../shared/views';
-import { createFilledMemfd, fdFromStep, liveProcesses, liveTags, liveVmallocs } from '../../../renderer/src/lib/workload';
+import {
+  createFilledMemfd,
+  fdFromStep,
+  liveProcesses,
+  liveTags,
+  liveVmallocs,
+} from '../../../renderer/src/lib/workload';
 
 const step = (command: Record<string, unknown>, ok = true, message = '', errno?: string, returned?: number): StepInfo =>
-  ({ index: 0, label: String(command.op), command, ok, message, ...(errno ? { errno } : {}), ...(returned !== undefined ? { returned } : {}) }) as unknown as StepInfo;
+  ({
+    index: 0,
+    label: String(command.op),
+    command,
+    ok,
+    message,
+    ...(errno ? { errno } : {}),
+    ...(returned !== undefined ? { returned } : {}),
+  }) as unknown as StepInfo;
 
 describe('workload state from the timeline', () => {
   const steps = [
@@ -29,8 +43,12 @@ describe('workload state from the timeline', () => {
   });
 
   it('reads the fd a memfd_create step returned', () => {
-    expect(fdFromStep(step({ op: 'memfd_create', process: 'vmm', name: 'r' }, true, 'fd 3 → memfd:r', undefined, 3))).toBe(3);
-    expect(fdFromStep(step({ op: 'memfd_create', process: 'vmm', name: 'r' }, true, 'fd 5 → memfd:r', undefined, 5))).toBe(5);
+    expect(
+      fdFromStep(step({ op: 'memfd_create', process: 'vmm', name: 'r' }, true, 'fd 3 → memfd:r', undefined, 3)),
+    ).toBe(3);
+    expect(
+      fdFromStep(step({ op: 'memfd_create', process: 'vmm', name: 'r' }, true, 'fd 5 → memfd:r', undefined, 5)),
+    ).toBe(5);
     expect(fdFromStep(step({ op: 'memfd_create', process: 'vmm', name: 'r' }, true, 'no value'))).toBeNull();
     expect(fdFromStep(step({ op: 'memfd_create', process: 'vmm', name: 'r' }, false, '', 'ENOMEM'))).toBeNull();
     expect(fdFromStep(step({ op: 'spawn', name: 'vmm' }, true, 'vmm is pid 1000', undefined, 1000))).toBeNull();
@@ -48,7 +66,9 @@ describe('createFilledMemfd', () => {
   }
 
   it('spawns when the process is absent, then creates and fills the memfd', async () => {
-    const { sent, run } = fakeRun({ memfd_create: step({ op: 'memfd_create' }, true, 'fd 4 → memfd:ram', undefined, 4) });
+    const { sent, run } = fakeRun({
+      memfd_create: step({ op: 'memfd_create' }, true, 'fd 4 → memfd:ram', undefined, 4),
+    });
     const fd = await createFilledMemfd(run, [], 0, { process: 'vmm', name: 'ram', size: 64 << 20 });
     expect(fd).toBe(4);
     expect(sent.map((c) => c.op)).toEqual(['spawn', 'memfd_create', 'write']);
@@ -57,7 +77,11 @@ describe('createFilledMemfd', () => {
 
   it('does not spawn a live process, and stops at a refused memfd_create', async () => {
     const { sent, run } = fakeRun({ memfd_create: step({ op: 'memfd_create' }, false, '', 'ENOMEM') });
-    const fd = await createFilledMemfd(run, [step({ op: 'spawn', name: 'vmm' })], 1, { process: 'vmm', name: 'ram', size: 1 << 20 });
+    const fd = await createFilledMemfd(run, [step({ op: 'spawn', name: 'vmm' })], 1, {
+      process: 'vmm',
+      name: 'ram',
+      size: 1 << 20,
+    });
     expect(fd).toBeNull();
     expect(sent.map((c) => c.op)).toEqual(['memfd_create']);
   });
@@ -86,7 +110,10 @@ describe('fd table replay', () => {
       sent.push(c);
       return { ok: true as const, value: { step: step(c as unknown as Record<string, unknown>, true, 'ok') } };
     };
-    const history = [step({ op: 'spawn', name: 'vmm' }), step({ op: 'memfd_create', process: 'vmm', name: 'a' }, true, 'ok')];
+    const history = [
+      step({ op: 'spawn', name: 'vmm' }),
+      step({ op: 'memfd_create', process: 'vmm', name: 'a' }, true, 'ok'),
+    ];
     expect(await createFilledMemfd(run, history, 2, { process: 'vmm', name: 'b', size: 4096 })).toBe(4);
     expect(sent.at(-1)).toMatchObject({ op: 'write', fd: 4 });
   });

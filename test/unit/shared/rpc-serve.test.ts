@@ -88,6 +88,9 @@ describe('serveApi with the real Host', () => {
     expect((await call('state', [])).result.ok).toBe(true);
     expect(transferred.at(-1)).toEqual([]);
     const bad = await call('readPhys', [-1, 4]);
-    expect(bad.result).toMatchObject({ ok: false, error: { code: 'invalid-argument', message: expect.stringMatching(/^readPhys: argument 0/) } });
+    expect(bad.result).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-argument', message: expect.stringMatching(/^readPhys: argument 0/) },
+    });
   });
 });

@@ -9,7 +9,9 @@ describe('scenario JSON Schema file', () => {
   });
 
   it('lists every command op for editors', () => {
-    const schema = JSON.parse(schemaText()) as { properties: { steps: { items: { oneOf: Array<{ properties: { op: { const: string } } }> } } } };
+    const schema = JSON.parse(schemaText()) as {
+      properties: { steps: { items: { oneOf: Array<{ properties: { op: { const: string } } }> } } };
+    };
     const ops = schema.properties.steps.items.oneOf.map((o) => o.properties.op.const);
     expect(ops).toContain('boot');
     expect(ops).toContain('luo_preserve_fd');

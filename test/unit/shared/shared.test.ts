@@ -50,11 +50,15 @@ describe('units', () => {
 
   it('property: formatBytes of a whole number of KiB..TiB parses back', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1023 }), fc.constantFrom(['KiB', KiB], ['MiB', MiB], ['GiB', GiB], ['TiB', TiB]), (n, [unit, mult]) => {
-        const text = formatBytes(n * mult);
-        expect(text).toBe(`${n} ${unit}`);
-        expect(parseSize(text.replace(' ', ''))).toBe(n * mult);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1023 }),
+        fc.constantFrom(['KiB', KiB], ['MiB', MiB], ['GiB', GiB], ['TiB', TiB]),
+        (n, [unit, mult]) => {
+          const text = formatBytes(n * mult);
+          expect(text).toBe(`${n} ${unit}`);
+          expect(parseSize(text.replace(' ', ''))).toBe(n * mult);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -139,16 +143,33 @@ describe('commands', () => {
   });
 
   it('describeCommand variants: random and text writes, no size, default order', () => {
-    expect(describeCommand(CommandSchema.parse({ op: 'write', process: 'p', fd: 3, data: { random: true } }))).toBe('p: write(3, random)');
-    expect(describeCommand(CommandSchema.parse({ op: 'write', process: 'p', fd: 3, data: { text: 'hello kexec world, how are you' } }))).toBe('p: write(3, "hello kexec world, how a")');
-    expect(describeCommand(CommandSchema.parse({ op: 'memfd_create', process: 'p', name: 'n' }))).toBe('p: memfd_create("n")');
+    expect(describeCommand(CommandSchema.parse({ op: 'write', process: 'p', fd: 3, data: { random: true } }))).toBe(
+      'p: write(3, random)',
+    );
+    expect(
+      describeCommand(
+        CommandSchema.parse({ op: 'write', process: 'p', fd: 3, data: { text: 'hello kexec world, how are you' } }),
+      ),
+    ).toBe('p: write(3, "hello kexec world, how a")');
+    expect(describeCommand(CommandSchema.parse({ op: 'memfd_create', process: 'p', name: 'n' }))).toBe(
+      'p: memfd_create("n")',
+    );
     expect(describeCommand(CommandSchema.parse({ op: 'free_pages', tag: 't' }))).toBe('free_pages [t]');
     expect(describeCommand(CommandSchema.parse({ op: 'expect_free', migratetype: 'CMA' }))).toBe('expect free CMA');
   });
 
   it('the schema applies defaults and refuses out-of-range fields', () => {
-    expect(CommandSchema.parse({ op: 'alloc_pages', tag: 't' })).toMatchObject({ order: 0, count: 1, folio: false, gfp: 'GFP_KERNEL' });
-    expect(CommandSchema.parse({ op: 'fallocate', process: 'p', fd: 3, length: '4K' })).toMatchObject({ offset: 0, length: 4096, punchHole: false });
+    expect(CommandSchema.parse({ op: 'alloc_pages', tag: 't' })).toMatchObject({
+      order: 0,
+      count: 1,
+      folio: false,
+      gfp: 'GFP_KERNEL',
+    });
+    expect(CommandSchema.parse({ op: 'fallocate', process: 'p', fd: 3, length: '4K' })).toMatchObject({
+      offset: 0,
+      length: 4096,
+      punchHole: false,
+    });
     expect(CommandSchema.safeParse({ op: 'alloc_pages', tag: 't', order: 11 }).success).toBe(false);
     expect(CommandSchema.safeParse({ op: 'close', process: 'p', fd: 1024 }).success).toBe(false);
     expect(CommandSchema.safeParse({ op: 'write', process: 'p', fd: 3, data: { fill: 256 } }).success).toBe(false);
@@ -164,7 +185,11 @@ describe('scenario', () => {
   });
 
   it('scenarioJsonSchema() is an object schema with steps and machine properties', () => {
-    const schema = scenarioJsonSchema() as { type?: string; properties?: Record<string, { type?: string }>; required?: string[] };
+    const schema = scenarioJsonSchema() as {
+      type?: string;
+      properties?: Record<string, { type?: string }>;
+      required?: string[];
+    };
     expect(typeof schema).toBe('object');
     expect(schema.type).toBe('object');
     expect(schema.properties?.steps).toBeDefined();

@@ -16,7 +16,14 @@ const DIRECT_MAP = 0xffff888000000000n;
 const KHO_SCENARIO = {
   name: 'small-kho',
   machine: { ram: '512M', nodes: 1, seed: 3, cmdline: 'kho=on kho_scratch=200%' },
-  steps: [{ op: 'boot' }, { op: 'insmod', module: 'test_kho' }, { op: 'kho_finalize' }, { op: 'kexec_load' }, { op: 'reboot' }, { op: 'boot' }],
+  steps: [
+    { op: 'boot' },
+    { op: 'insmod', module: 'test_kho' },
+    { op: 'kho_finalize' },
+    { op: 'kexec_load' },
+    { op: 'reboot' },
+    { op: 'boot' },
+  ],
 };
 
 async function hostAt(step: number): Promise<{ host: Host; m: Machine }> {
@@ -28,7 +35,16 @@ async function hostAt(step: number): Promise<{ host: Host; m: Machine }> {
   return { host, m: (host as unknown as { machine: Machine }).machine };
 }
 
-interface Phdr { type: number; flags: number; offset: number; vaddr: bigint; paddr: bigint; filesz: number; memsz: number; align: number }
+interface Phdr {
+  type: number;
+  flags: number;
+  offset: number;
+  vaddr: bigint;
+  paddr: bigint;
+  filesz: number;
+  memsz: number;
+  align: number;
+}
 
 function parse(b: Uint8Array) {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -37,9 +53,14 @@ function parse(b: Uint8Array) {
   for (let i = 0; i < phnum; i++) {
     const o = 64 + 56 * i;
     phdrs.push({
-      type: v.getUint32(o, true), flags: v.getUint32(o + 4, true), offset: Number(v.getBigUint64(o + 8, true)),
-      vaddr: v.getBigUint64(o + 16, true), paddr: v.getBigUint64(o + 24, true), filesz: Number(v.getBigUint64(o + 32, true)),
-      memsz: Number(v.getBigUint64(o + 40, true)), align: Number(v.getBigUint64(o + 48, true)),
+      type: v.getUint32(o, true),
+      flags: v.getUint32(o + 4, true),
+      offset: Number(v.getBigUint64(o + 8, true)),
+      vaddr: v.getBigUint64(o + 16, true),
+      paddr: v.getBigUint64(o + 24, true),
+      filesz: Number(v.getBigUint64(o + 32, true)),
+      memsz: Number(v.getBigUint64(o + 40, true)),
+      align: Number(v.getBigUint64(o + 48, true)),
     });
   }
   return { v, phnum, phdrs };
@@ -56,7 +77,13 @@ function noteOf(b: Uint8Array, p: Phdr) {
   return { namesz, descsz, type, name, desc, end: descAt + Math.ceil(descsz / 4) * 4, descAt };
 }
 
-const info = (desc: string) => Object.fromEntries(desc.trimEnd().split('\n').map((l) => l.split('=', 2) as [string, string]));
+const info = (desc: string) =>
+  Object.fromEntries(
+    desc
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split('=', 2) as [string, string]),
+  );
 
 async function vmcore(host: Host, all = false): Promise<Uint8Array> {
   const r = await host.vmcore(all);
@@ -121,7 +148,11 @@ describe('vmcore ELF layout', () => {
     expect([...b.subarray(n.descAt + n.descsz, n.end)].every((x) => x === 0)).toBe(true);
     const kv = info(n.desc);
     expect(kv).toMatchObject({
-      OSRELEASE: '6.19.0-kholab', PAGESIZE: '4096', KERNELOFFSET: '0', 'NUMBER(pgtable_l5_enabled)': '0', KHO_LAB_STEP: '5',
+      OSRELEASE: '6.19.0-kholab',
+      PAGESIZE: '4096',
+      KERNELOFFSET: '0',
+      'NUMBER(pgtable_l5_enabled)': '0',
+      KHO_LAB_STEP: '5',
     });
     expect(BigInt('0x' + kv['SYMBOL(swapper_pg_dir)']!)).toBeGreaterThanOrEqual(0xffffffff80000000n);
     const kho = await host.kho();
@@ -150,7 +181,11 @@ describe('vmcore ELF layout', () => {
         const kind = m.ram.kind(first + i);
         if (kind === 'bytes') bytePages++;
         if (kind === 'pattern') patternPages++;
-        expect(Buffer.from(b.subarray(p.offset + i * PAGE, p.offset + (i + 1) * PAGE)).equals(Buffer.from(m.ram.page(first + i)))).toBe(true);
+        expect(
+          Buffer.from(b.subarray(p.offset + i * PAGE, p.offset + (i + 1) * PAGE)).equals(
+            Buffer.from(m.ram.page(first + i)),
+          ),
+        ).toBe(true);
       }
     }
     expect(bytePages).toBeGreaterThan(0);

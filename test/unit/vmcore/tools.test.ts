@@ -64,7 +64,9 @@ describe('readelf', () => {
     expect(out).toMatch(/Type:\s+CORE \(Core file\)/);
     expect(out).toMatch(/Machine:\s+Advanced Micro Devices X86-64/);
     expect(out).toMatch(/^\s+NOTE\s+0x[0-9a-f]+ 0x0+ 0x0+ 0x[0-9a-f]+ 0x[0-9a-f]+/m);
-    const loads = [...out.matchAll(/^\s+LOAD\s+(0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) RWE/gm)];
+    const loads = [
+      ...out.matchAll(/^\s+LOAD\s+(0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) RWE/gm),
+    ];
     expect(loads.length).toBeGreaterThan(1);
     for (const [, offset, vaddr, paddr, filesz, memsz] of loads) {
       expect(BigInt(offset!) % 4096n).toBe(0n);
@@ -80,7 +82,9 @@ describe('readelf', () => {
 
 describe('drgn', () => {
   it('opens the vmcore, reads the KHO root FDT through physical memory and finds what KHO Lab reports', () => {
-    const json = execFileSync('/usr/bin/python3', [join(__dirname, '../../vmcore/read_kho.py'), core], { encoding: 'utf8' });
+    const json = execFileSync('/usr/bin/python3', [join(__dirname, '../../vmcore/read_kho.py'), core], {
+      encoding: 'utf8',
+    });
     const d = JSON.parse(json) as DrgnKho;
     const pending = atReboot.report.kho!.pending!;
     expect(d.osrelease).toBe('6.19.0-kholab');

@@ -18,8 +18,16 @@
  */
 import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../../shared/units';
 import {
-  MEMFD_FDT_COMPATIBLE, PRESERVED_FLAG_DIRTY, PRESERVED_FLAG_UPTODATE, PRESERVED_FOLIO_SIZE, V3_PFN_SHIFT, encodeMemfdFdt, getFoliodesc, memfdFdtOrder,
-  putFoliodesc, readMemfdFdt,
+  MEMFD_FDT_COMPATIBLE,
+  PRESERVED_FLAG_DIRTY,
+  PRESERVED_FLAG_UPTODATE,
+  PRESERVED_FOLIO_SIZE,
+  V3_PFN_SHIFT,
+  encodeMemfdFdt,
+  getFoliodesc,
+  memfdFdtOrder,
+  putFoliodesc,
+  readMemfdFdt,
 } from '../../abi/memfd-fdt';
 import { getU64, putU64 } from '../../abi/bytes';
 import { type KernelError, kerr } from '../../lib/errno';
@@ -37,7 +45,8 @@ const totalsize = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset
 
 /** Reads the FDT at `phys` (its totalsize, capped at what MAX_PAGE_ORDER allows) and decodes it. */
 export function readFdtAt(ram: PhysicalMemory, phys: number, cap: number): ReturnType<typeof decodeFdt> | KernelError {
-  if (!(phys % PAGE_SIZE === 0 && phys / PAGE_SIZE < ram.nrPages)) return kerr('ENOENT', `no FDT folio at ${hex(phys)}`);
+  if (!(phys % PAGE_SIZE === 0 && phys / PAGE_SIZE < ram.nrPages))
+    return kerr('ENOENT', `no FDT folio at ${hex(phys)}`);
   const size = Math.min(totalsize(ram.read(phys, 8)), cap, ram.nrPages * PAGE_SIZE - phys);
   return decodeFdt(ram.read(phys, Math.max(size, 8)));
 }
@@ -70,11 +79,24 @@ export const memfdFdt: MemfdFormat = {
     if (PRESERVED_FOLIO_SIZE * n > INT_MAX) return kerr('E2BIG', `${n} folio records overflow the int preserved_size`);
     const order = memfdFdtOrder(n);
     if (order > MAX_PAGE_ORDER) {
-      k.log.err('memfd_luo', `memfd_luo_create_fdt: ${n} folios need an order-${order} FDT folio, above MAX_PAGE_ORDER (${MAX_PAGE_ORDER})`);
-      return kerr('ENOMEM', `${n} folios need a ${2 ** order * 4} KiB FDT: more than one order-${MAX_PAGE_ORDER} folio (MAX_PAGE_ORDER) can hold`);
+      k.log.err(
+        'memfd_luo',
+        `memfd_luo_create_fdt: ${n} folios need an order-${order} FDT folio, above MAX_PAGE_ORDER (${MAX_PAGE_ORDER})`,
+      );
+      return kerr(
+        'ENOMEM',
+        `${n} folios need a ${2 ** order * 4} KiB FDT: more than one order-${MAX_PAGE_ORDER} folio (MAX_PAGE_ORDER) can hold`,
+      );
     }
-    const fdtPfn = k.buddy.allocPages(order, MIGRATE_UNMOVABLE, k.preferredNid, k.owners.id('kho', 'memfd_luo FDT'), true);
-    if (fdtPfn === ALLOC_FAILED) return kerr('ENOMEM', `no free order-${order} block for the memfd FDT (fragmentation)`);
+    const fdtPfn = k.buddy.allocPages(
+      order,
+      MIGRATE_UNMOVABLE,
+      k.preferredNid,
+      k.owners.id('kho', 'memfd_luo FDT'),
+      true,
+    );
+    if (fdtPfn === ALLOC_FAILED)
+      return kerr('ENOMEM', `no free order-${order} block for the memfd FDT (fragmentation)`);
     const free = (e: KernelError): KernelError => {
       k.buddy.freePages(fdtPfn, order);
       return e;
@@ -106,7 +128,8 @@ export const memfdFdt: MemfdFormat = {
   decode(ram: PhysicalMemory, data: number): DecodedMemfd | KernelError {
     const d = readFdtAt(ram, data, PAGE_SIZE * 2 ** MAX_PAGE_ORDER);
     if ('errno' in d) return d;
-    if (!d.ok) return kerr('EINVAL', `invalid 'folios' property (the FDT at ${hex(data)} does not parse: ${d.message})`);
+    if (!d.ok)
+      return kerr('EINVAL', `invalid 'folios' property (the FDT at ${hex(data)} does not parse: ${d.message})`);
     const r = readMemfdFdt(d.root);
     if (typeof r === 'string') return kerr('EINVAL', r);
     if (r.folios.length % PRESERVED_FOLIO_SIZE) return kerr('EINVAL', "invalid 'folios' property");
@@ -115,7 +138,11 @@ export const memfdFdt: MemfdFormat = {
     for (let i = 0; i < n; i++) {
       const f = getFoliodesc(r.folios, i * PRESERVED_FOLIO_SIZE, V3_PFN_SHIFT);
       if (f.pfn === 0 && f.flags === 0) continue; // a zero foliodesc is skipped
-      folios.push(f.pfn, getU64(r.folios, i * PRESERVED_FOLIO_SIZE + 8), f.flags & (PRESERVED_FLAG_DIRTY | PRESERVED_FLAG_UPTODATE));
+      folios.push(
+        f.pfn,
+        getU64(r.folios, i * PRESERVED_FOLIO_SIZE + 8),
+        f.flags & (PRESERVED_FLAG_DIRTY | PRESERVED_FLAG_UPTODATE),
+      );
     }
     return {
       pos: r.pos,

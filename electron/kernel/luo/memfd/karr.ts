@@ -14,7 +14,13 @@
  */
 import { PAGE_SIZE, hex } from '../../../../shared/units';
 import { KA_PAGE_HEADER_SIZE, KARR_MEMFD_PFN_SHIFT, KHO_ARRAY_SIZE, kaMkValue } from '../../abi/kho-array';
-import { MEMFD_KARR_COMPATIBLE, PRESERVED_FLAG_DIRTY, PRESERVED_FLAG_UPTODATE, encodeMemfdFdt, readMemfdFdt } from '../../abi/memfd-fdt';
+import {
+  MEMFD_KARR_COMPATIBLE,
+  PRESERVED_FLAG_DIRTY,
+  PRESERVED_FLAG_UPTODATE,
+  encodeMemfdFdt,
+  readMemfdFdt,
+} from '../../abi/memfd-fdt';
 import { type KernelError, isErr, kerr } from '../../lib/errno';
 import { KhoArrayWriter, khoArrayDrop, khoArrayPreserve, readKhoArray } from '../../kho/kho-array';
 import { ALLOC_FAILED } from '../../mm/buddy';
@@ -72,7 +78,8 @@ export const memfdKarr: MemfdFormat = {
   decode(ram: PhysicalMemory, data: number): DecodedMemfd | KernelError {
     const d = readFdtAt(ram, data, PAGE_SIZE);
     if ('errno' in d) return d;
-    if (!d.ok) return kerr('EINVAL', `invalid 'folios' property (the FDT at ${hex(data)} does not parse: ${d.message})`);
+    if (!d.ok)
+      return kerr('EINVAL', `invalid 'folios' property (the FDT at ${hex(data)} does not parse: ${d.message})`);
     const r = readMemfdFdt(d.root);
     if (typeof r === 'string') return kerr('EINVAL', r);
     if (r.folios.length !== KHO_ARRAY_SIZE) return kerr('EINVAL', "invalid 'folios' property");
@@ -84,12 +91,28 @@ export const memfdKarr: MemfdFormat = {
       // ka_to_value(): the entry >> 1, then pfn = desc >> 11 and flags = desc & 0x7ff.
       const desc = Math.floor((arr.hi[i]! * 2 ** 32 + arr.lo[i]!) / 2);
       const flags = desc & mask;
-      folios.push(Math.floor(desc / 2 ** KARR_MEMFD_PFN_SHIFT), arr.positions[i]!, flags & (PRESERVED_FLAG_DIRTY | PRESERVED_FLAG_UPTODATE));
+      folios.push(
+        Math.floor(desc / 2 ** KARR_MEMFD_PFN_SHIFT),
+        arr.positions[i]!,
+        flags & (PRESERVED_FLAG_DIRTY | PRESERVED_FLAG_UPTODATE),
+      );
     }
     const meta: MetaBlock[] = [
       { pfn: data / PAGE_SIZE, order: 0, as: 'folio', what: 'memfd FDT', errno: 'ENOENT' },
-      ...arr.pages.map((p): MetaBlock => ({ pfn: p.pfn, order: 0, as: 'folio', what: 'KHO array page', errno: 'ENOMEM' })),
+      ...arr.pages.map((p): MetaBlock => ({
+        pfn: p.pfn,
+        order: 0,
+        as: 'folio',
+        what: 'KHO array page',
+        errno: 'ENOMEM',
+      })),
     ];
-    return { pos: r.pos, size: r.size, folios, meta, usedBytes: d.header.totalsize + arr.pages.length * KA_PAGE_HEADER_SIZE + arr.positions.length * 8 };
+    return {
+      pos: r.pos,
+      size: r.size,
+      folios,
+      meta,
+      usedBytes: d.header.totalsize + arr.pages.length * KA_PAGE_HEADER_SIZE + arr.positions.length * 8,
+    };
   },
 };

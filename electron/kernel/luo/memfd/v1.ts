@@ -9,8 +9,16 @@
  */
 import { PAGE_SIZE, hex } from '../../../../shared/units';
 import {
-  MEMFD_LUO_FH_COMPATIBLE, MEMFD_LUO_FOLIO_DIRTY, MEMFD_LUO_FOLIO_SER_SIZE, MEMFD_LUO_FOLIO_UPTODATE, MEMFD_LUO_SER_SIZE,
-  decodeMemfdSer, encodeMemfdSer, folioSerFlags, folioSerPfn, writeFolioSer,
+  MEMFD_LUO_FH_COMPATIBLE,
+  MEMFD_LUO_FOLIO_DIRTY,
+  MEMFD_LUO_FOLIO_SER_SIZE,
+  MEMFD_LUO_FOLIO_UPTODATE,
+  MEMFD_LUO_SER_SIZE,
+  decodeMemfdSer,
+  encodeMemfdSer,
+  folioSerFlags,
+  folioSerPfn,
+  writeFolioSer,
 } from '../../abi/memfd-v1';
 import { getU64, putU64 } from '../../abi/bytes';
 import { type KernelError, isErr, kerr } from '../../lib/errno';
@@ -48,7 +56,10 @@ export const memfdV1: MemfdFormat = {
       return e;
     };
     if (folios.length) {
-      const area = k.vmalloc.alloc(`memfd_luo folios (ino ${file.inode.ino})`, folios.length * MEMFD_LUO_FOLIO_SER_SIZE);
+      const area = k.vmalloc.alloc(
+        `memfd_luo folios (ino ${file.inode.ino})`,
+        folios.length * MEMFD_LUO_FOLIO_SER_SIZE,
+      );
       if (isErr(area)) return fail(area);
       state.area = area;
       for (const pfn of area.pfns) k.ram.structPage(pfn).fill(0);
@@ -58,13 +69,27 @@ export const memfdV1: MemfdFormat = {
         if (e) return fail(e);
         if (i % RECORDS_PER_PAGE === 0) page = k.ram.structPage(area.pfns[i / RECORDS_PER_PAGE]!);
         // The folio flags are numbered as MEMFD_LUO_FOLIO_DIRTY and _UPTODATE are.
-        writeFolioSer(page, (i % RECORDS_PER_PAGE) * MEMFD_LUO_FOLIO_SER_SIZE, folios.pfn[i]!, folios.flags[i]!, folios.index[i]!);
+        writeFolioSer(
+          page,
+          (i % RECORDS_PER_PAGE) * MEMFD_LUO_FOLIO_SER_SIZE,
+          folios.pfn[i]!,
+          folios.flags[i]!,
+          folios.index[i]!,
+        );
       }
       const desc = kho.preserveVmalloc(area);
       if (isErr(desc)) return fail(desc);
       state.desc = desc;
     }
-    k.ram.write(serPhys, encodeMemfdSer({ pos: file.pos, size: file.inode.size, nrFolios: folios.length, folios: state.desc ?? new Uint8Array(16) }));
+    k.ram.write(
+      serPhys,
+      encodeMemfdSer({
+        pos: file.pos,
+        size: file.inode.size,
+        nrFolios: folios.length,
+        folios: state.desc ?? new Uint8Array(16),
+      }),
+    );
     return { data: serPhys, state };
   },
 
@@ -83,23 +108,34 @@ export const memfdV1: MemfdFormat = {
   },
 
   decode(ram: PhysicalMemory, data: number): DecodedMemfd | KernelError {
-    if (!(data % PAGE_SIZE === 0 && data / PAGE_SIZE < ram.nrPages)) return kerr('EINVAL', `memfd_luo_ser at ${hex(data)} is not a page of RAM`);
+    if (!(data % PAGE_SIZE === 0 && data / PAGE_SIZE < ram.nrPages))
+      return kerr('EINVAL', `memfd_luo_ser at ${hex(data)} is not a page of RAM`);
     const ser = decodeMemfdSer(ram.read(data, MEMFD_LUO_SER_SIZE));
-    if (![ser.pos, ser.size, ser.nrFolios].every(Number.isFinite)) return kerr('EINVAL', `memfd_luo_ser at ${hex(data)} is corrupt`);
-    const meta: MetaBlock[] = [{ pfn: data / PAGE_SIZE, order: 0, as: 'folio', what: 'memfd_luo_ser', errno: 'EINVAL' }];
+    if (![ser.pos, ser.size, ser.nrFolios].every(Number.isFinite))
+      return kerr('EINVAL', `memfd_luo_ser at ${hex(data)} is corrupt`);
+    const meta: MetaBlock[] = [
+      { pfn: data / PAGE_SIZE, order: 0, as: 'folio', what: 'memfd_luo_ser', errno: 'EINVAL' },
+    ];
     const folios = new FolioList(Math.min(ser.nrFolios, 1 << 24) || 1);
     if (ser.nrFolios > 0) {
       const walk = walkKhoVmalloc(ram, ser.folios);
       if (typeof walk === 'string') return kerr('EINVAL', `kho_restore_vmalloc of the folio array: ${walk}`);
       const pages = walk.pieces.flatMap((p) => Array.from({ length: 2 ** walk.order }, (_, j) => p + j));
-      if (pages.length * RECORDS_PER_PAGE < ser.nrFolios) return kerr('EINVAL', `the folio array holds fewer than ${ser.nrFolios} records`);
-      for (const pfn of pages) meta.push({ pfn, order: 0, as: 'pages', what: 'memfd_luo folio array', errno: 'EINVAL' });
-      for (const pfn of walk.chunks) meta.push({ pfn, order: 0, as: 'pages', what: 'kho_vmalloc chunk', errno: 'EINVAL' });
+      if (pages.length * RECORDS_PER_PAGE < ser.nrFolios)
+        return kerr('EINVAL', `the folio array holds fewer than ${ser.nrFolios} records`);
+      for (const pfn of pages)
+        meta.push({ pfn, order: 0, as: 'pages', what: 'memfd_luo folio array', errno: 'EINVAL' });
+      for (const pfn of walk.chunks)
+        meta.push({ pfn, order: 0, as: 'pages', what: 'kho_vmalloc chunk', errno: 'EINVAL' });
       for (let pg = 0; pg * RECORDS_PER_PAGE < ser.nrFolios; pg++) {
         const bytes = ram.read(pages[pg]! * PAGE_SIZE, PAGE_SIZE);
         for (let i = 0; i < RECORDS_PER_PAGE && pg * RECORDS_PER_PAGE + i < ser.nrFolios; i++) {
           const off = i * MEMFD_LUO_FOLIO_SER_SIZE;
-          folios.push(folioSerPfn(bytes, off), getU64(bytes, off + 8), folioSerFlags(bytes, off) & (MEMFD_LUO_FOLIO_DIRTY | MEMFD_LUO_FOLIO_UPTODATE));
+          folios.push(
+            folioSerPfn(bytes, off),
+            getU64(bytes, off + 8),
+            folioSerFlags(bytes, off) & (MEMFD_LUO_FOLIO_DIRTY | MEMFD_LUO_FOLIO_UPTODATE),
+          );
         }
       }
     }
