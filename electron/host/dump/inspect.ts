@@ -3,7 +3,8 @@
  *
  * Opens an ELF core, finds the KHO handover in it (find-handover.ts), and decodes what that
  * handover says with the codecs its root compatible names (formats.ts): the root FDT, each
- * sub-node's blob, the scratch array and the preserved-memory tracker. The result is plain data
+ * sub-node's blob (a 7.x handover's kexec-metadata and LUO blobs down to memfd folios, in
+ * sub-blobs-7x.ts), the scratch array and the preserved-memory tracker. The result is plain data
  * for the CLI, the tests and the app. A dump that is not an ELF core, is cut short, holds no
  * handover or one in a format nobody here knows gets a DumpError saying which.
  */
