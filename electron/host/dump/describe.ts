@@ -97,6 +97,7 @@ function subBlobs7xLines(d: SubBlobs7x): string[] {
         : `kexec-metadata: version ${m.version}, previous release "${m.previousRelease}", kexec count ${m.kexecCount}`,
     );
   if (d.luo) lines.push(...luoLines(d.luo));
+  if (d.budgetExhausted) lines.push(`LUO: ${d.budgetExhausted}`);
   return lines;
 }
 

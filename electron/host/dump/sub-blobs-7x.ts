@@ -10,7 +10,10 @@
  * memfd_luo_retrieve()). These are the steps of readHandover7x() (handover-7x.ts) without its
  * radix walk, which formats.ts has already done with a bound a hostile dump cannot exceed.
  *
- * Every decode failure stays an AbiError value beside what did decode; nothing here throws.
+ * Every decode failure stays an AbiError value beside what did decode; nothing here throws. A
+ * hostile dump can chain structures the codecs each bound but together multiply (every session
+ * naming the same 10000-block file chain), so all reads share one byte budget; past it they fail
+ * as out of the dump and the report says the budget ran out.
  */
 import { PAGE_SIZE } from '../../../shared/units';
 import { AbiError } from '../../kernel/abi/abi-error';
@@ -60,6 +63,31 @@ export interface SubBlobs7x {
   /** Absent when the handover has no such sub-blob. */
   kexecMetadata?: KexecMetadata | AbiError;
   luo?: LuoReport | AbiError;
+  /** Set when the reads ran past READ_BUDGET: what failed after that failed for it. */
+  budgetExhausted?: string;
+}
+
+/**
+ * Bytes all decoders together may read. Decoding costs per record, so this stays modest: 32 MiB is
+ * 2M folio records (an 8 GiB memfd of 4 KiB folios, 4 TiB of 2 MiB ones) or 500k file records.
+ */
+export const READ_BUDGET = 32 << 20;
+
+/** `mem` until `budget` bytes have been read, then nothing. */
+function budgeted(mem: PhysReader, budget: number): PhysReader & { exhausted: boolean } {
+  let left = budget;
+  const r = {
+    exhausted: false,
+    read: (phys: number, length: number) => {
+      if (length > left) {
+        r.exhausted = true;
+        return null;
+      }
+      left -= length;
+      return mem.read(phys, length);
+    },
+  };
+  return r;
 }
 
 /** A sub-blob the root FDT names: where it is and, when it was read, its bytes. */
@@ -135,11 +163,19 @@ function luoReport(mem: PhysReader, blob: BlobRef, physEnd: number): LuoReport |
  * Decodes the 7.x sub-blobs among `blobs` (kexec-metadata; LUO when it is a raw luo_ser blob, not
  * the sub-FDT of a 6.x LUO). `physEnd` is one past the dump's highest physical byte.
  */
-export function decodeSubBlobs7x(mem: PhysReader, blobs: readonly BlobRef[], physEnd: number): SubBlobs7x {
+export function decodeSubBlobs7x(
+  dump: PhysReader,
+  blobs: readonly BlobRef[],
+  physEnd: number,
+  budget = READ_BUDGET,
+): SubBlobs7x {
   const out: SubBlobs7x = {};
+  const mem = budgeted(dump, budget);
   const meta = blobs.find((b) => b.name === KHO_METADATA_NODE_NAME);
   if (meta) out.kexecMetadata = meta.bytes ? decodeKexecMetadata(meta.bytes) : unreadable(meta);
   const luo = blobs.find((b) => b.name === LUO_KHO_ENTRY_NAME);
   if (luo && luo.kind !== 'fdt') out.luo = luoReport(mem, luo, physEnd);
+  if (mem.exhausted)
+    out.budgetExhausted = `decoding stopped after reading ${budget} bytes of LUO structures: a hostile or looping dump`;
   return out;
 }

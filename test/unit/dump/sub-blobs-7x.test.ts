@@ -11,9 +11,17 @@ import { PAGE_SIZE } from '../../../shared/units';
 import { describeDump, dumpReportJson } from '../../../electron/host/dump/describe';
 import { type DumpReport, inspectDump, openDump } from '../../../electron/host/dump/inspect';
 import { bytesSource } from '../../../electron/host/dump/source';
-import type { LuoReport, MemfdReport } from '../../../electron/host/dump/sub-blobs-7x';
+import { type LuoReport, type MemfdReport, decodeSubBlobs7x } from '../../../electron/host/dump/sub-blobs-7x';
+import { encodeBlockSet } from '../../../electron/kernel/abi/kho-block';
+import {
+  LUO_FILE_SER,
+  LUO_SESSION_SER,
+  encodeFileSer,
+  encodeLuoSer,
+  encodeSessionSer,
+} from '../../../electron/kernel/abi/luo-v5';
 import { type AbiError, isAbiError } from '../../../electron/kernel/abi/abi-error';
-import type { SparseMemory } from '../../../electron/kernel/abi/phys-reader';
+import { SparseMemory, bumpAllocator } from '../../../electron/kernel/abi/phys-reader';
 import { dumpPages, fixtureJson, hexn } from '../../abi/kho-7x/fixtures';
 import { coreOfPages } from './elf-build';
 import { simDump } from './sim-dump';
@@ -249,5 +257,42 @@ describe('corrupt 7.x sub-blobs become AbiError lines beside the rest, never a t
       ),
       { numRuns: 40, seed: 7 },
     );
+  });
+});
+
+describe('decodeSubBlobs7x(): one read budget for all the LUO codecs', () => {
+  it('every session naming the same long file chain stops at the budget with a note, not after hours', () => {
+    const mem = new SparseMemory(1 << 30);
+    const alloc = bumpAllocator(0x100000, 1 << 30);
+    const files = encodeBlockSet(
+      mem,
+      alloc,
+      LUO_FILE_SER.size,
+      Array.from({ length: 20000 }, (_, i) => encodeFileSer({ compatible: 'memfd-v2', data: 0n, token: BigInt(i) })),
+    );
+    if (isAbiError(files)) throw new Error(files.message);
+    const sessions = encodeBlockSet(
+      mem,
+      alloc,
+      LUO_SESSION_SER.size,
+      Array.from({ length: 3000 }, (_, i) => encodeSessionSer({ name: `s${i}`, files: files.headPa, count: 20000 })),
+    );
+    if (isAbiError(sessions)) throw new Error(sessions.message);
+    const luoPa = alloc()!;
+    mem.write(luoPa, encodeLuoSer({ liveupdateNum: 1, sessionsPa: sessions.headPa, flbsPa: 0 }));
+    const t0 = performance.now();
+    const d = decodeSubBlobs7x(
+      mem,
+      [{ name: 'LUO', phys: luoPa, size: 32, kind: 'raw', bytes: new Uint8Array(32) }],
+      1 << 30,
+      4 << 20,
+    );
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(d.budgetExhausted).toMatch(/decoding stopped after reading 4194304 bytes of LUO structures/);
+    const luo = d.luo;
+    if (!luo || isAbiError(luo)) throw new Error('LUO not decoded');
+    expect(luo.sessions).toHaveLength(3000);
+    expect(luo.sessions.at(-1)!.filesError).toMatchObject({ code: 'out-of-ram' });
+    expect(luo.sessions[0]!.files).toHaveLength(20000);
   });
 });
