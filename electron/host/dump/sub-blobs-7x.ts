@@ -38,13 +38,13 @@ export interface MemfdReport {
   folios: { chunks: number[]; pages: number[]; folios: MemfdLuoFolioSer[] } | AbiError;
 }
 
-export interface LuoFileReport extends LuoFileSer {
+interface LuoFileReport extends LuoFileSer {
   pa: number;
   /** Set for a memfd-v2 file; other handlers' data is opaque here. */
   memfd?: MemfdReport | AbiError;
 }
 
-export interface LuoSessionReport extends Omit<DecodedLuoSession, 'files' | 'nameBytes'> {
+interface LuoSessionReport extends Omit<DecodedLuoSession, 'files' | 'nameBytes'> {
   files: LuoFileReport[];
 }
 
@@ -71,7 +71,7 @@ export interface SubBlobs7x {
  * Bytes all decoders together may read. Decoding costs per record, so this stays modest: 32 MiB is
  * 2M folio records (an 8 GiB memfd of 4 KiB folios, 4 TiB of 2 MiB ones) or 500k file records.
  */
-export const READ_BUDGET = 32 << 20;
+const READ_BUDGET = 32 << 20;
 
 /** `mem` until `budget` bytes have been read, then nothing. */
 function budgeted(mem: PhysReader, budget: number): PhysReader & { exhausted: boolean } {
