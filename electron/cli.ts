@@ -7,6 +7,7 @@
  *   npm run sim -- fdt FILE [--dts]
  *   npm run sim -- compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N]
  *                                [--holes fill|keep] [--seed N] [--json FILE] [--csv FILE]
+ *   npm run sim -- inspect DUMP [--json FILE]
  *
  * Runs a scenario on the same Host the app uses and prints the kernel log and a summary.
  * `fdt` reads any DTB (a real /sys/kernel/debug/kho/out/fdt too) and prints its tree with KHO's
@@ -16,6 +17,8 @@
  * kernel touches anything, or the final state when the scenario has no reboot.
  * `compare-memfd` preserves the described memfds in each memfd format (electron/host/compare.ts)
  * and prints the comparison table, each format's restore steps and where its metadata lies.
+ * `inspect` opens an ELF memory dump (QEMU, kdump, --export-vmcore), finds the KHO handover in it
+ * and decodes it down to LUO sessions, files, memfd folios and FLBs (electron/cli-inspect.ts).
  * Exit status: 0 when every step and check passed, 1 when one failed or the kernel panicked, 2 for
  * bad input (including a step whose input was refused, such as a poke outside RAM).
  */
@@ -41,7 +44,8 @@ const USAGE = `usage:
                     [--export-vmcore FILE [--at STEP] [--vmcore-all]] [--quiet]
   kho-lab-sim fdt FILE [--dts]
   kho-lab-sim compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N] [--holes fill|keep]
-                            [--seed N] [--json FILE] [--csv FILE]`;
+                            [--seed N] [--json FILE] [--csv FILE]
+  kho-lab-sim inspect DUMP [--json FILE]`;
 
 export interface CliIo {
   out: (line: string) => void;
