@@ -19,6 +19,7 @@
  * the machine exactly as it was, and says what was wrong. shared/poke.ts builds pokes for the UI.
  */
 import type { PokeCommand } from '../../shared/poke';
+import { ok } from '../../shared/result';
 import { PAGE_SIZE } from '../../shared/units';
 import { PROP_SUB_FDT } from '../kernel/abi/kho-v1';
 import {
@@ -33,7 +34,7 @@ import {
 } from '../kernel/lib/fdt';
 import { utf8Encode } from '../kernel/lib/utf8';
 import type { Machine } from '../kernel/machine';
-import type { Outcome } from './apply';
+import type { StepResult } from './apply';
 import { entryKhoData } from './kho-views';
 
 /** What a poke will write, once every check has passed. */
@@ -192,16 +193,16 @@ function hexBytes(b: Uint8Array): string {
 }
 
 /** Applies a poke step: writes the bytes, or refuses as bad input with the machine unchanged. */
-export function applyPoke(m: Machine, cmd: PokeCommand): Outcome {
+export function applyPoke(m: Machine, cmd: PokeCommand): StepResult {
   const plan = planPoke(m, cmd);
-  if (typeof plan === 'string') return { ok: false, invalid: true, message: `poke ${pokeWhere(cmd)}: ${plan}` };
+  if (typeof plan === 'string')
+    return { ok: false, error: { invalid: true, message: `poke ${pokeWhere(cmd)}: ${plan}` } };
   const old = m.ram.read(plan.phys, plan.bytes.length);
   m.ram.write(plan.phys, plan.bytes);
   m.log.warn('kho-lab', `poke ${plan.target}: ${hexBytes(old)} → ${hexBytes(plan.bytes)} (simulator fault injection)`);
   const pages = Math.floor((plan.phys + plan.bytes.length - 1) / PAGE_SIZE) - Math.floor(plan.phys / PAGE_SIZE) + 1;
   const n = plan.bytes.length;
-  return {
-    ok: true,
+  return ok({
     message: `wrote ${n} byte${n === 1 ? '' : 's'} to ${plan.target} (${pages} page${pages === 1 ? '' : 's'})`,
-  };
+  });
 }
