@@ -198,7 +198,7 @@ export class Host implements SimApi {
 
   async loadScenario(text: string, source: string): Promise<Result<SessionState>> {
     const parsed = parseScenario(text, source);
-    if (!parsed.ok) return fail('invalid-argument', parsed.message);
+    if (!parsed.ok) return asApi(parsed);
     const s = parsed.value;
     return ok(this.start(s.machine, s.steps, s.name, s.description));
   }
