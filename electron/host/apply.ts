@@ -82,7 +82,7 @@ export function refusal(machine: Machine, cmd: Command): StepFailure | null {
     return { message: `${cmd.op}: refused: the kernel panicked: ${reason}; create a new machine or step back` };
   if (cmd.op === 'poke') {
     const plan = planPoke(machine, cmd);
-    if (typeof plan === 'string') return { invalid: true, message: `poke ${pokeWhere(cmd)}: ${plan}` };
+    if (!plan.ok) return { invalid: true, message: `poke ${pokeWhere(cmd)}: ${plan.error.message}` };
   }
   return null;
 }
