@@ -56,7 +56,7 @@ export const pokeWhere = (cmd: PokeCommand): string =>
   cmd.phys !== undefined ? cmd.phys : `${cmd.fdt ?? '?'}/${cmd.property ?? '?'}`;
 
 /** The bytes of `hex`, `string` or `u64` (exactly one of them), or why there are none. */
-export function pokeValue(cmd: Pick<PokeCommand, 'hex' | 'string' | 'u64'>): Result<Uint8Array> {
+function pokeValue(cmd: Pick<PokeCommand, 'hex' | 'string' | 'u64'>): Result<Uint8Array> {
   const given = (['hex', 'string', 'u64'] as const).filter((k) => cmd[k] !== undefined);
   if (given.length !== 1)
     return failure(`give exactly one value (hex, string or u64); got ${given.length ? given.join(' and ') : 'none'}`);

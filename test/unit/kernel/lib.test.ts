@@ -30,16 +30,14 @@ describe('HierarchicalBitset', () => {
   it('property: first() and last() are the lowest and highest members of a reference Set under random set/clear', () => {
     fc.assert(
       fc.property(
-        fc
-          .integer({ min: 1, max: 70_000 })
-          .chain((size) =>
-            fc.tuple(
-              fc.constant(size),
-              fc.array(fc.tuple(fc.boolean(), fc.oneof(fc.nat(size - 1), fc.nat(Math.min(size - 1, 70)))), {
-                maxLength: 120,
-              }),
-            ),
+        fc.integer({ min: 1, max: 70_000 }).chain((size) =>
+          fc.tuple(
+            fc.constant(size),
+            fc.array(fc.tuple(fc.boolean(), fc.oneof(fc.nat(size - 1), fc.nat(Math.min(size - 1, 70)))), {
+              maxLength: 120,
+            }),
           ),
+        ),
         ([size, ops]) => {
           const b = new HierarchicalBitset(size);
           const ref = new Set<number>();
