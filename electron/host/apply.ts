@@ -28,7 +28,7 @@ const memfdLabel = (inode: ShmemInode): string =>
   inode.name ? `memfd:${inode.name}` : `memfd (ino ${inode.ino}, unnamed)`;
 
 /** A step that went as asked: what happened, what it returned (a pid, an fd), the errno it expected. */
-export interface StepDone {
+interface StepDone {
   message: string;
   returned?: number;
   /** The errno the step's `expect` asked for and got. */
