@@ -62,8 +62,8 @@ function liveUpdate(gib: number, order: number, ram: string, cmdline = 'kho=on l
   const m = new Machine(MachineConfigSchema.parse({ ram, cmdline }));
   const run = (c: CommandInput): number | undefined => {
     const r = applyCommand(m, CommandSchema.parse(c));
-    if (!r.ok) throw new Error(`${c.op}: ${r.message}`);
-    return r.returned;
+    if (!r.ok) throw new Error(`${c.op}: ${r.error.message}`);
+    return r.value.returned;
   };
   run({ op: 'boot' });
   run({ op: 'spawn', name: 'vmm' });
