@@ -225,9 +225,11 @@ export function khoMemChunk(m: Machine, phys: number): Result<AnnotatedStruct> {
   const marker = readAtBootMarker(read.state);
   rec.readAtBoot = read.state;
   rec.notes.unshift(
-    `A copy KHO Lab kept when kho_mem_deserialize() read this page at early boot${marker ? `: ${marker}` : '; the page still holds these bytes'}.` +
-      (read.state.overwritten ? ' RAM at this address holds something else now.' : ''),
+    marker
+      ? `KHO Lab's copy of this page as kho_mem_deserialize() read it (${marker}).`
+      : "KHO Lab's copy of this page as kho_mem_deserialize() read it at early boot; the page still holds these bytes.",
   );
+  if (read.state.overwritten) rec.notes.splice(1, 0, 'RAM at this address holds something else now.');
   return ok(rec);
 }
 
