@@ -171,8 +171,8 @@ export class KhoIn {
           return this.abandon(`corrupt chunk at ${hex(phys)}: bitmap pointer ${hex(e.bitmap)}`);
         const before = this.nrBlocks;
         const e2 = this.reserveBitmap(chunk.order, e.physStart, this.k.ram.read(e.bitmap, PAGE_SIZE));
-        read.bitsSet.push(this.nrBlocks - before);
         if (e2) return e2;
+        read.bitsSet.push(this.nrBlocks - before);
       }
       phys = chunk.next;
     }

@@ -11,6 +11,7 @@ import { type ChunkView, readAtBootMarker } from '../../../shared/views';
 import { Host } from '../../../electron/host/host';
 import { decodeChunk } from '../../../electron/kernel/abi/kho-v1';
 import { khoMemChunk } from '../../../electron/host/kho-records';
+import { chunkViews } from '../../../electron/host/kho-views';
 import { allocFolio, bootKho, handOver, hostMachine, okOf } from '../kho/helpers';
 
 /** test-kho: boot, insmod, finalize (3), kexec_load, kexec -e (5), boot (6), insmod (7). */
@@ -96,6 +97,28 @@ describe('the incoming chunk list as kho_mem_deserialize() read it', () => {
     const { host, head, handedOver } = await handedOverAndRead(true);
     okOf(await host.goto(5));
     expect(okOf(await host.chunks(head))).toEqual(handedOver);
+  });
+});
+
+describe('chunkViews() where kho_mem_deserialize() gave up', () => {
+  it('kho_mem_deserialize(): a bad next pointer ends the list read at early boot with a row saying the walk stopped there', () => {
+    const { m, k } = bootKho();
+    expect(k.khoOut!.preserveFolio(allocFolio(k, 0))).toBeNull();
+    expect(k.khoOut!.finalize()).toBeNull();
+    const head = k.khoOut!.tracker.chunkPfns[0]! * PAGE_SIZE;
+    const bad = 0x1001;
+    const next = new Uint8Array(8);
+    new DataView(next.buffer).setUint32(0, bad, true);
+    m.ram.write(head, next);
+    const k2 = handOver(m, { finalize: false });
+    expect(k2.khoIn!.fdtPhys).toBe(0); // abandoned
+    const list = chunkViews(m, head);
+    expect(list.map((c) => [c.phys, c.error ?? null])).toEqual([
+      [head, null],
+      [bad, 'bad chunk pointer: the walk stopped here'],
+    ]);
+    expect(list[0]!.entries.reduce((n, e) => n + e.bitsSet, 0)).toBe(k2.khoIn!.blockCount);
+    expect(list[0]!.readAtBoot?.released).toBe(true);
   });
 });
 
