@@ -22,6 +22,7 @@ export default defineConfig({
           name: 'unit',
           environment: 'node',
           include: ['test/unit/**/*.test.ts', 'test/abi/**/*.test.ts'],
+          setupFiles: ['test/fast-check-seed.ts'],
           testTimeout: 60_000,
         },
       },

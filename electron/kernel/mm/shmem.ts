@@ -204,7 +204,9 @@ export class Shmem {
       );
     const end = offset + length;
     if (punchHole) {
-      this.removeRange(inode, offset, Math.min(end, inode.size));
+      // A hole that starts at or past EOF covers no data: nothing to drop or zero.
+      const holeEnd = Math.min(end, inode.size);
+      if (holeEnd > offset) this.removeRange(inode, offset, holeEnd);
       return null;
     }
     return this.allocRange(inode, offset, length, order);

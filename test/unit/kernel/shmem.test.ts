@@ -209,6 +209,16 @@ describe('memfd page accounting', () => {
     expect(k.shmem.fallocate(f, 0, 0, false)?.errno).toBe('EINVAL');
   });
 
+  it('shmem_fallocate(): a punch that starts past EOF changes nothing (fast-check counterexample)', () => {
+    const { kernel: k } = bootMachine('64M');
+    const f = file(k);
+    expect(k.shmem.fallocate(f, 32768, 860161, false)).toBeNull();
+    const pages = f.nrPages;
+    expect(k.shmem.fallocate(f, 892930, 1, true)).toBeNull();
+    expect(f.size).toBe(892929);
+    expect(f.nrPages).toBe(pages);
+  });
+
   it('punch hole frees whole folios and zeroes the parts of folios it cuts', () => {
     const { kernel: k } = bootMachine('64M');
     const f = file(k);
