@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CommandSchema, type CommandInput } from '../../../shared/commands';
 import { KERNEL_RELEASES, type KernelRelease, MachineConfigSchema } from '../../../shared/machine-config';
 import { applyCommand } from '../../../electron/host/apply';
+import { Host, builtinScenario, withMachine } from '../../../electron/host/host';
 import { Machine } from '../../../electron/kernel/machine';
 import { KERNEL_PROFILES } from '../../../electron/kernel/profile';
 
@@ -102,5 +103,29 @@ describe('luo_session_deserialize() and a file no handler claims (luo_file_deser
     expect(t.run({ op: 'luo_open', process: 'vmm' }).errno).toBe('EIO');
     // The session block was not freed: luo_session_deserialize() returned before kho_restore_free().
     expect(t.m.kernel!.luo!.incoming.map((s) => s.name)).toEqual(['vm']);
+  });
+});
+
+describe('builtin:luo-unknown-format on each release (luo_session_deserialize())', () => {
+  async function run(kernel: KernelRelease) {
+    const s = builtinScenario('luo-unknown-format');
+    if (!s.ok) throw new Error(s.error.message);
+    const w = withMachine(s.value, { kernel });
+    if (!w.ok) throw new Error(w.error.message);
+    const host = new Host();
+    expect((await host.loadScenario(JSON.stringify(w.value), 'test')).ok).toBe(true);
+    const r = await host.report();
+    if (!r.ok) throw new Error(r.error.message);
+    return r.value;
+  }
+
+  it("passes on 6.19; on 7.0 the second kernel's open of /dev/liveupdate is EIO", async () => {
+    const on619 = await run('6.19');
+    expect(on619.ok).toBe(true);
+    const on70 = await run('7.0');
+    expect(on70.ok).toBe(false);
+    const opens = on70.steps.filter((st) => st.command.op === 'luo_open');
+    expect(opens.map((st) => st.errno)).toEqual([undefined, 'EIO']);
+    expect(on70.events.map((e) => e.msg)).toContain('Failed to deserialize files for session [test-session] -ENOENT');
   });
 });
