@@ -79,6 +79,10 @@ describe('TopBar kernel release', () => {
     const release = () => document.querySelector('[data-testid="kernel-release"]')?.textContent?.trim() ?? '';
     await until(() => release() === '6.19.0-kholab\u00a0#2', 'the 6.19 kernel in the header');
     await page.screenshot({ path: `${SHOTS}/kernel-topbar.png`, element: document.querySelector('header')! });
+    await page.screenshot({ path: `${SHOTS}/kernel-app.png` });
+    // The workload panel's kexec -l names the image's release: the running one's, or another.
+    const next = document.querySelector<HTMLSelectElement>('select[aria-label="Next kernel release"]')!;
+    expect([...next.options].map((o) => o.value)).toEqual(['', ...KERNEL_RELEASES]);
 
     const back = () => document.querySelector<HTMLButtonElement>('button[aria-label="Step back"]')!.click();
     back(); // kexec -e done, no kernel: the loaded 6.19 image is what boots next
