@@ -25,7 +25,7 @@ const RENDERER_EXCEPTIONS = [
   {
     name: 'renderer-preview-only-host',
     from: '^renderer/src/preview/',
-    to: '^electron/(host/|host-worker-loop\\.ts$)',
+    to: '^electron/host/',
   },
 ];
 

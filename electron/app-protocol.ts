@@ -12,9 +12,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CSP } from './csp';
 
-export const APP_SCHEME = 'app';
-export const APP_HOST = 'kho-lab';
-export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
+const APP_SCHEME = 'app';
+const APP_HOST = 'kho-lab';
+const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_INDEX_URL = `${APP_ORIGIN}/index.html`;
 
 /**
@@ -23,7 +23,7 @@ export const APP_INDEX_URL = `${APP_ORIGIN}/index.html`;
  * let other origins read app:// — the page's own module scripts are same-origin and need no
  * CORS), not bypassCSP, no service workers.
  */
-export const APP_PRIVILEGES = { standard: true, secure: true, supportFetchAPI: true, codeCache: true } as const;
+const APP_PRIVILEGES = { standard: true, secure: true, supportFetchAPI: true, codeCache: true } as const;
 
 /** Registers the scheme's privileges; Electron accepts this only before the app is ready. */
 export function registerAppScheme(protocol: Pick<Protocol, 'registerSchemesAsPrivileged'>): void {

@@ -4,7 +4,9 @@
  *   npm run sim -- inspect DUMP [--json FILE]
  *
  * Reads an ELF core (QEMU dump-guest-memory, kdump /proc/vmcore, KHO Lab's --export-vmcore),
- * finds the KHO handover in it and prints it (electron/host/dump/). Exit status 0 when a
+ * finds the KHO handover in it and prints it (electron/host/dump/): the root FDT and sub-blobs,
+ * and for a 7.x handover kexec-metadata, LUO sessions and files, memfd-v2 records and folios, FLB
+ * records and the kho_block chains; a blob that does not decode is an AbiError line. Exit status 0 when a
  * handover was found and decoded, 2 for bad input: a missing or non-ELF file, a truncated dump,
  * no handover, or a KHO format nobody here knows.
  */

@@ -7,6 +7,7 @@
  *   npm run sim -- fdt FILE [--dts]
  *   npm run sim -- compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N]
  *                                [--holes fill|keep] [--seed N] [--json FILE] [--csv FILE]
+ *   npm run sim -- inspect DUMP [--json FILE]
  *
  * Runs a scenario on the same Host the app uses and prints the kernel log and a summary.
  * `fdt` reads any DTB (a real /sys/kernel/debug/kho/out/fdt too) and prints its tree with KHO's
@@ -16,6 +17,8 @@
  * kernel touches anything, or the final state when the scenario has no reboot.
  * `compare-memfd` preserves the described memfds in each memfd format (electron/host/compare.ts)
  * and prints the comparison table, each format's restore steps and where its metadata lies.
+ * `inspect` opens an ELF memory dump (QEMU, kdump, --export-vmcore), finds the KHO handover in it
+ * and decodes it down to LUO sessions, files, memfd folios and FLBs (electron/cli-inspect.ts).
  * Exit status: 0 when every step and check passed, 1 when one failed or the kernel panicked, 2 for
  * bad input (including a step whose input was refused, such as a poke outside RAM).
  */
@@ -31,6 +34,7 @@ import { formatEvent } from './kernel/trace';
 import { decodeFdt } from './kernel/lib/fdt';
 import { describeFdt, fdtToDts } from './host/fdt-text';
 import { inspectCommand } from './cli-inspect';
+import { type Result, failure, ok } from '../shared/result';
 
 export const EXIT_OK = 0;
 export const EXIT_CHECK_FAILED = 1;
@@ -42,7 +46,8 @@ const USAGE = `usage:
                     [--export-vmcore FILE [--at STEP] [--vmcore-all]] [--quiet]
   kho-lab-sim fdt FILE [--dts]
   kho-lab-sim compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N] [--holes fill|keep]
-                            [--seed N] [--json FILE] [--csv FILE]`;
+                            [--seed N] [--json FILE] [--csv FILE]
+  kho-lab-sim inspect DUMP [--json FILE]`;
 
 export interface CliIo {
   out: (line: string) => void;
@@ -51,9 +56,16 @@ export interface CliIo {
   progress?: (text: string) => void;
 }
 
-class BadInput extends Error {}
+/**
+ * Every failure below is the user's (bad arguments, an unreadable or invalid file, an unwritable
+ * output) and exits EXIT_BAD_INPUT with its message; an exception is a bug in the simulator.
+ */
+type Args = { positional: string[]; flags: Map<string, string | true> };
 
-function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string | true> } {
+const cannot = (what: string, e: unknown): string =>
+  `${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+
+function parseArgs(argv: string[]): Result<Args> {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
   const valued = new Set([
@@ -77,39 +89,33 @@ function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, s
       const [name, inline] = a.split('=', 2) as [string, string | undefined];
       if (valued.has(name)) {
         const v = inline ?? argv[++i];
-        if (v === undefined) throw new BadInput(`${name} needs a value`);
+        if (v === undefined) return failure(`${name} needs a value`);
         flags.set(name, v);
       } else if (name === '--quiet' || name === '--dts' || name === '--vmcore-all') flags.set(name, true);
-      else throw new BadInput(`unknown option ${name}`);
+      else return failure(`unknown option ${name}`);
     } else positional.push(a);
   }
-  return { positional, flags };
+  return ok({ positional, flags });
 }
 
-function loadScenario(ref: string): Scenario {
-  if (ref.startsWith('builtin:')) {
-    const s = builtinScenario(ref.slice('builtin:'.length));
-    if (!s.ok) throw new BadInput(s.error.message);
-    return s.value;
-  }
+function loadScenario(ref: string): Result<Scenario> {
+  if (ref.startsWith('builtin:')) return builtinScenario(ref.slice('builtin:'.length));
   let text: string;
   try {
     text = readFileSync(ref, 'utf8');
   } catch (e) {
-    throw new BadInput(`${ref}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    return failure(cannot(`${ref}: cannot read`, e));
   }
-  const parsed = parseScenario(text, ref);
-  if (!parsed.ok) throw new BadInput(parsed.message);
-  return parsed.value;
+  return parseScenario(text, ref);
 }
 
 /** `fdt FILE [--dts]`: the decoded tree (or DTS) of a DTB; a file that is not one is bad input. */
-function fdtCommand(file: string, io: CliIo, dts: boolean): number {
+function fdtCommand(file: string, io: CliIo, dts: boolean): Result<number> {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
   } catch (e) {
-    throw new BadInput(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    return failure(cannot(`${file}: cannot read`, e));
   }
   const fdt = decodeFdt(bytes);
   if (!fdt.ok) {
@@ -117,11 +123,11 @@ function fdtCommand(file: string, io: CliIo, dts: boolean): number {
       fdt.error === 'FDT_ERR_BADMAGIC' || bytes.length === 0
         ? 'not a flattened devicetree'
         : 'corrupt flattened devicetree';
-    throw new BadInput(`${file}: ${what}: ${fdt.message} [${fdt.error}]`);
+    return failure(`${file}: ${what}: ${fdt.message} [${fdt.error}]`);
   }
   if (dts) {
     for (const line of fdtToDts(fdt.root, fdt.memReserve).trimEnd().split('\n')) io.out(line);
-    return EXIT_OK;
+    return ok(EXIT_OK);
   }
   const h = fdt.header;
   io.out(
@@ -129,7 +135,7 @@ function fdtCommand(file: string, io: CliIo, dts: boolean): number {
   );
   for (const [addr, size] of fdt.memReserve) io.out(`/memreserve/ 0x${addr.toString(16)} 0x${size.toString(16)}`);
   for (const line of describeFdt(fdt.root)) io.out(line);
-  return EXIT_OK;
+  return ok(EXIT_OK);
 }
 
 function summaryLines(r: Report): string[] {
@@ -166,14 +172,15 @@ function summaryLines(r: Report): string[] {
 }
 
 /** Writes a file atomically: a temporary file, then a rename, so a failure leaves nothing half-written. */
-function writeAtomic(path: string, data: string | Uint8Array, option: string): void {
+function writeAtomic(path: string, data: string | Uint8Array, option: string): Result<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     writeFileSync(tmp, data);
     renameSync(tmp, path);
+    return ok(undefined);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw new BadInput(`${option}: cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    return failure(cannot(`${option}: cannot write ${path}`, e));
   }
 }
 
@@ -181,21 +188,21 @@ function writeAtomic(path: string, data: string | Uint8Array, option: string): v
  * The KHO root FDT to export: the one this kernel received (after a KHO boot), the one a jump
  * hands on (after `kexec -e`, before the next boot), else this kernel's outgoing one.
  */
-async function exportFdt(host: Host, path: string): Promise<void> {
+async function exportFdt(host: Host, path: string): Promise<Result<void>> {
   const kho = await host.kho();
   if (!kho.ok) throw new Error(kho.error.message);
   const v = kho.value;
   const phys = v.incoming?.fdtPhys || v.entryFdtPhys || v.outgoing?.fdtPhys;
-  if (!phys) throw new BadInput('--export-fdt: this machine has no KHO root FDT (boot with kho=on)');
+  if (!phys) return failure('--export-fdt: this machine has no KHO root FDT (boot with kho=on)');
   const fdt = await host.fdt(phys);
-  if (!fdt.ok) throw new BadInput(`--export-fdt: ${fdt.error.message}`);
+  if (!fdt.ok) return failure(`--export-fdt: ${fdt.error.message}`);
   if (fdt.value.error)
-    throw new BadInput(`--export-fdt: the FDT at 0x${phys.toString(16)} does not decode: ${fdt.value.error}`);
-  writeAtomic(path, fdt.value.bytes, '--export-fdt');
+    return failure(`--export-fdt: the FDT at 0x${phys.toString(16)} does not decode: ${fdt.value.error}`);
+  return writeAtomic(path, fdt.value.bytes, '--export-fdt');
 }
 
 /** Writes a stream of chunks atomically (temporary file, then rename); nothing half-written stays. */
-function writeChunksAtomic(path: string, chunks: Iterable<Uint8Array>, option: string): void {
+function writeChunksAtomic(path: string, chunks: Iterable<Uint8Array>, option: string): Result<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   let fd: number | null = null;
   try {
@@ -207,10 +214,11 @@ function writeChunksAtomic(path: string, chunks: Iterable<Uint8Array>, option: s
     closeSync(fd);
     fd = null;
     renameSync(tmp, path);
+    return ok(undefined);
   } catch (e) {
     if (fd !== null) closeSync(fd);
     rmSync(tmp, { force: true });
-    throw new BadInput(`${option}: cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    return failure(cannot(`${option}: cannot write ${path}`, e));
   }
 }
 
@@ -224,12 +232,12 @@ async function exportVmcore(
   path: string,
   at: string | true | undefined,
   all: boolean,
-): Promise<string> {
+): Promise<Result<string>> {
   const n = scenario.steps.length;
   let step: number;
   if (typeof at === 'string') {
     if (!/^\d+$/.test(at) || Number(at) < 1 || Number(at) > n) {
-      throw new BadInput(
+      return failure(
         `--at: "${at}" is not a step of this scenario (steps are numbered 1..${n}, as the run prints them)`,
       );
     }
@@ -239,12 +247,15 @@ async function exportVmcore(
     step = lastReboot >= 0 ? lastReboot + 1 : n;
   }
   const moved = await host.goto(step);
-  if (!moved.ok) throw new BadInput(`--at: ${moved.error.message}`);
+  if (!moved.ok) return failure(`--at: ${moved.error.message}`);
   try {
     const stream = host.vmcoreStream({ all });
-    if (!stream.ok) throw new BadInput(`--export-vmcore: ${stream.error.message}`);
-    writeChunksAtomic(path, stream.value.chunks, '--export-vmcore');
-    return `vmcore: ${path} — RAM after step ${step}, ${stream.value.pages} pages, ${formatBytes(stream.value.size)}`;
+    if (!stream.ok) return failure(`--export-vmcore: ${stream.error.message}`);
+    const written = writeChunksAtomic(path, stream.value.chunks, '--export-vmcore');
+    if (!written.ok) return written;
+    return ok(
+      `vmcore: ${path} — RAM after step ${step}, ${stream.value.pages} pages, ${formatBytes(stream.value.size)}`,
+    );
   } finally {
     await host.goto(n);
   }
@@ -252,79 +263,87 @@ async function exportVmcore(
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'inspect') return inspectCommand(argv.slice(1), io);
-  try {
-    const { positional, flags } = parseArgs(argv);
-    const [cmd, ref, ...rest] = positional;
-    if (cmd === 'list') {
-      const builtins = Object.entries(await listBuiltins());
-      const width = Math.max(...builtins.map(([name]) => name.length));
-      for (const [name, s] of builtins) io.out(`builtin:${name.padEnd(width)}  ${s}`);
-      return EXIT_OK;
-    }
-    if (cmd === 'fdt') {
-      if (!ref || rest.length || [...flags.keys()].some((f) => f !== '--dts')) throw new BadInput(USAGE);
-      return fdtCommand(ref, io, flags.has('--dts'));
-    }
-    if (cmd === 'compare-memfd') {
-      if (ref) throw new BadInput(USAGE);
-      return await compareCommand(flags, io);
-    }
-    const compareOnly = ['--size', '--order', '--sparse', '--files', '--holes', '--csv'].find((f) => flags.has(f));
-    if (compareOnly) throw new BadInput(`${compareOnly} goes with compare-memfd`);
-    if (cmd !== 'run' || !ref || rest.length || flags.has('--dts')) throw new BadInput(USAGE);
-    const vmcoreOut = flags.get('--export-vmcore');
-    if (typeof vmcoreOut !== 'string' && (flags.has('--at') || flags.has('--vmcore-all'))) {
-      throw new BadInput('--at and --vmcore-all go with --export-vmcore FILE');
-    }
-    let scenario = loadScenario(ref);
-    const overrides: Record<string, unknown> = {};
-    const ram = flags.get('--ram');
-    if (typeof ram === 'string') {
-      if (parseSize(ram) === null) throw new BadInput(`--ram: "${ram}" is not a size (try 4G or 512M)`);
-      overrides.ram = ram;
-    }
-    const seed = flags.get('--seed');
-    if (typeof seed === 'string') {
-      if (!/^\d+$/.test(seed)) throw new BadInput(`--seed: "${seed}" is not a non-negative integer`);
-      overrides.seed = Number(seed);
-    }
-    const kernel = flags.get('--kernel');
-    if (typeof kernel === 'string') {
-      const r = KernelReleaseSchema.safeParse(kernel);
-      if (!r.success) throw new BadInput(`--kernel: ${r.error.issues[0]!.message}`);
-      overrides.kernel = r.data;
-    }
-    const merged = withMachine(scenario, overrides);
-    if (!merged.ok) throw new BadInput(merged.error.message);
-    scenario = merged.value;
+  const r = await runCommand(argv, io);
+  if (r.ok) return r.value;
+  io.err(r.error.message);
+  return EXIT_BAD_INPUT;
+}
 
-    const host = new Host({
-      onProgress: (p) => io.progress?.(`${p.label}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%`),
-    });
-    const loaded = await host.loadScenario(JSON.stringify(scenario), ref);
-    if (!loaded.ok) throw new BadInput(loaded.error.message);
-    const report = await host.report();
-    if (!report.ok) throw new Error(report.error.message);
-    const r = report.value;
-    if (!flags.has('--quiet')) for (const e of r.events) io.out(formatEvent(e));
-    for (const line of summaryLines(r)) io.out(line);
-    const json = flags.get('--json');
-    if (typeof json === 'string') writeAtomic(json, JSON.stringify(r, null, 2) + '\n', '--json');
-    const fdtOut = flags.get('--export-fdt');
-    if (typeof fdtOut === 'string') await exportFdt(host, fdtOut);
-    if (typeof vmcoreOut === 'string')
-      io.out(await exportVmcore(host, scenario, vmcoreOut, flags.get('--at'), flags.has('--vmcore-all')));
-    const invalid = r.steps.filter((s) => s.invalid);
-    if (invalid.length)
-      throw new BadInput(invalid.map((s) => `${ref}: step ${s.index} (${s.label}): ${s.message}`).join('\n'));
-    return r.ok ? EXIT_OK : EXIT_CHECK_FAILED;
-  } catch (e) {
-    if (e instanceof BadInput) {
-      io.err(e.message);
-      return EXIT_BAD_INPUT;
-    }
-    throw e;
+/** `list`, `fdt`, `compare-memfd` and `run`: the exit status, or the bad input to report. */
+async function runCommand(argv: string[], io: CliIo): Promise<Result<number>> {
+  const args = parseArgs(argv);
+  if (!args.ok) return args;
+  const { positional, flags } = args.value;
+  const [cmd, ref, ...rest] = positional;
+  if (cmd === 'list') {
+    const builtins = Object.entries(await listBuiltins());
+    const width = Math.max(...builtins.map(([name]) => name.length));
+    for (const [name, s] of builtins) io.out(`builtin:${name.padEnd(width)}  ${s}`);
+    return ok(EXIT_OK);
   }
+  if (cmd === 'fdt') {
+    if (!ref || rest.length || [...flags.keys()].some((f) => f !== '--dts')) return failure(USAGE);
+    return fdtCommand(ref, io, flags.has('--dts'));
+  }
+  if (cmd === 'compare-memfd') return ref ? failure(USAGE) : compareCommand(flags, io);
+  const compareOnly = ['--size', '--order', '--sparse', '--files', '--holes', '--csv'].find((f) => flags.has(f));
+  if (compareOnly) return failure(`${compareOnly} goes with compare-memfd`);
+  if (cmd !== 'run' || !ref || rest.length || flags.has('--dts')) return failure(USAGE);
+  const vmcoreOut = flags.get('--export-vmcore');
+  if (typeof vmcoreOut !== 'string' && (flags.has('--at') || flags.has('--vmcore-all')))
+    return failure('--at and --vmcore-all go with --export-vmcore FILE');
+  const loadedScenario = loadScenario(ref);
+  if (!loadedScenario.ok) return loadedScenario;
+  const overrides: Record<string, unknown> = {};
+  const ram = flags.get('--ram');
+  if (typeof ram === 'string') {
+    if (parseSize(ram) === null) return failure(`--ram: "${ram}" is not a size (try 4G or 512M)`);
+    overrides.ram = ram;
+  }
+  const seed = flags.get('--seed');
+  if (typeof seed === 'string') {
+    if (!/^\d+$/.test(seed)) return failure(`--seed: "${seed}" is not a non-negative integer`);
+    overrides.seed = Number(seed);
+  }
+  const kernel = flags.get('--kernel');
+  if (typeof kernel === 'string') {
+    const r = KernelReleaseSchema.safeParse(kernel);
+    if (!r.success) return failure(`--kernel: ${r.error.issues[0]!.message}`);
+    overrides.kernel = r.data;
+  }
+  const merged = withMachine(loadedScenario.value, overrides);
+  if (!merged.ok) return merged;
+  const scenario = merged.value;
+
+  const host = new Host({
+    onProgress: (p) => io.progress?.(`${p.label}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%`),
+  });
+  const loaded = await host.loadScenario(JSON.stringify(scenario), ref);
+  if (!loaded.ok) return failure(loaded.error.message);
+  const report = await host.report();
+  if (!report.ok) throw new Error(report.error.message);
+  const r = report.value;
+  if (!flags.has('--quiet')) for (const e of r.events) io.out(formatEvent(e));
+  for (const line of summaryLines(r)) io.out(line);
+  const json = flags.get('--json');
+  if (typeof json === 'string') {
+    const written = writeAtomic(json, JSON.stringify(r, null, 2) + '\n', '--json');
+    if (!written.ok) return written;
+  }
+  const fdtOut = flags.get('--export-fdt');
+  if (typeof fdtOut === 'string') {
+    const exported = await exportFdt(host, fdtOut);
+    if (!exported.ok) return exported;
+  }
+  if (typeof vmcoreOut === 'string') {
+    const line = await exportVmcore(host, scenario, vmcoreOut, flags.get('--at'), flags.has('--vmcore-all'));
+    if (!line.ok) return line;
+    io.out(line.value);
+  }
+  const invalid = r.steps.filter((s) => s.invalid);
+  if (invalid.length)
+    return failure(invalid.map((s) => `${ref}: step ${s.index} (${s.label}): ${s.message}`).join('\n'));
+  return ok(r.ok ? EXIT_OK : EXIT_CHECK_FAILED);
 }
 
 /** The compare's table with aligned columns, then each format's layout and restore steps. */
@@ -353,42 +372,50 @@ export function compareLines(c: MemfdCompare): string[] {
   return lines;
 }
 
-async function compareCommand(flags: Map<string, string | true>, io: CliIo): Promise<number> {
+async function compareCommand(flags: Map<string, string | true>, io: CliIo): Promise<Result<number>> {
   const allowed = new Set(['--size', '--order', '--sparse', '--files', '--holes', '--seed', '--json', '--csv']);
   const stray = [...flags.keys()].find((f) => !allowed.has(f));
-  if (stray) throw new BadInput(`${stray} does not go with compare-memfd`);
+  if (stray) return failure(`${stray} does not go with compare-memfd`);
   const size = flags.get('--size');
-  if (typeof size !== 'string') throw new BadInput('compare-memfd needs --size SIZE (e.g. --size 4G)');
-  const num = (flag: string): number | undefined => {
+  if (typeof size !== 'string') return failure('compare-memfd needs --size SIZE (e.g. --size 4G)');
+  // A number flag: absent, a number, or not one (the first such is reported, in this order).
+  const numbers: Record<string, number | undefined> = {};
+  for (const flag of ['--sparse', '--files', '--seed']) {
     const v = flags.get(flag);
-    if (typeof v !== 'string') return undefined;
+    if (typeof v !== 'string') continue;
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new BadInput(`${flag}: "${v}" is not a number`);
-    return n;
-  };
+    if (v.trim() === '' || !Number.isFinite(n)) return failure(`${flag}: "${v}" is not a number`);
+    numbers[flag] = n;
+  }
   const spec = MemfdCompareSpecSchema.safeParse({
     size,
     order: flags.get('--order'),
-    sparse: num('--sparse'),
-    files: num('--files'),
+    sparse: numbers['--sparse'],
+    files: numbers['--files'],
     holes: flags.get('--holes'),
-    seed: num('--seed'),
+    seed: numbers['--seed'],
   });
   if (!spec.success)
-    throw new BadInput(
+    return failure(
       describeIssues('compare-memfd', spec.error).replace(/: (size|order|sparse|files|holes|seed):/, ': --$1:'),
     );
   const host = new Host({
     onProgress: (p) => io.progress?.(`${p.label}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%`),
   });
   const r = await host.compareMemfd(spec.data);
-  if (!r.ok) throw new BadInput(r.error.message);
+  if (!r.ok) return failure(r.error.message);
   for (const line of compareLines(r.value)) io.out(line);
   const json = flags.get('--json');
-  if (typeof json === 'string') writeAtomic(json, JSON.stringify(r.value, null, 2) + '\n', '--json');
+  if (typeof json === 'string') {
+    const written = writeAtomic(json, JSON.stringify(r.value, null, 2) + '\n', '--json');
+    if (!written.ok) return written;
+  }
   const csv = flags.get('--csv');
-  if (typeof csv === 'string') writeAtomic(csv, compareCsv(r.value), '--csv');
-  return EXIT_OK;
+  if (typeof csv === 'string') {
+    const written = writeAtomic(csv, compareCsv(r.value), '--csv');
+    if (!written.ok) return written;
+  }
+  return ok(EXIT_OK);
 }
 
 async function listBuiltins(): Promise<Record<string, string>> {

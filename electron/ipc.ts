@@ -31,9 +31,9 @@ export async function handleCall(
       return fail('invalid-argument', `${String(method)}: refused, the call does not come from the KHO Lab window`);
     }
     const v = validateCall(method, args);
-    if (!v.ok) return fail('invalid-argument', v.message);
+    if (!v.ok) return v;
     // The original arguments go on: the host worker parses them again with the same schemas.
-    return await dispatch(opts.api, v.call.method, args as unknown[]);
+    return await dispatch(opts.api, v.value.method, args as unknown[]);
   } catch (e) {
     return fail('internal', `${String(method)}: ${e instanceof Error ? e.message : String(e)}`);
   }

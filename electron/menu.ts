@@ -34,7 +34,7 @@ export interface MenuDeps {
 }
 
 /** The same cap the API puts on scenario text; refuse before reading a huge file into memory. */
-export const MAX_SCENARIO_BYTES = 64 * 1024 * 1024;
+const MAX_SCENARIO_BYTES = 64 * 1024 * 1024;
 const JSON_FILTERS = [{ name: 'JSON', extensions: ['json'] }];
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));

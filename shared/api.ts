@@ -177,14 +177,11 @@ export type ValidatedCall = { method: SimMethod; args: unknown[] };
 
 /**
  * Checks that `method` is a SimApi method and `args` fit its schema; returns the parsed
- * (defaults-applied) arguments or a message naming what was wrong.
+ * (defaults-applied) arguments, or an invalid-argument failure naming what was wrong.
  */
-export function validateCall(
-  method: unknown,
-  args: unknown,
-): { ok: true; call: ValidatedCall } | { ok: false; message: string } {
+export function validateCall(method: unknown, args: unknown): Result<ValidatedCall> {
   if (typeof method !== 'string' || !Object.hasOwn(SIM_ARGS, method)) {
-    return { ok: false, message: `unknown API method ${JSON.stringify(method)}` };
+    return fail('invalid-argument', `unknown API method ${JSON.stringify(method)}`);
   }
   const schema = SIM_ARGS[method as SimMethod];
   const r = schema.safeParse(args);
@@ -192,9 +189,9 @@ export function validateCall(
     const detail = r.error.issues
       .map((i) => `${i.path.length ? 'argument ' + i.path.map(String).join('.') : 'arguments'}: ${i.message}`)
       .join('; ');
-    return { ok: false, message: `${method}: ${detail}` };
+    return fail('invalid-argument', `${method}: ${detail}`);
   }
-  return { ok: true, call: { method: method as SimMethod, args: r.data as unknown[] } };
+  return ok({ method: method as SimMethod, args: r.data as unknown[] });
 }
 
 /** What the UI holds: the API plus a progress stream for long steps. */

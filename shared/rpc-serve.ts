@@ -74,7 +74,7 @@ export function serveApi(port: LoopPort, makeApi: ApiFactory): void {
     const { method, args } = message as { method?: unknown; args?: unknown };
     queue = queue.then(async () => {
       const v = validateCall(method, args);
-      const result = v.ok ? await dispatch(api, v.call.method, v.call.args) : fail('invalid-argument', v.message);
+      const result = v.ok ? await dispatch(api, v.value.method, v.value.args) : v;
       const response: RpcResponse = { kind: 'result', id, result };
       try {
         port.postMessage(response, transferables(result));

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { CommandSchema } from './commands';
 import { MachineConfigSchema } from './machine-config';
+import { type Result, failure, ok } from './result';
 
 export const ScenarioSchema = z
   .object({
@@ -18,8 +19,6 @@ export const ScenarioSchema = z
 
 export type Scenario = z.output<typeof ScenarioSchema>;
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
-
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: string };
 
 /** Renders a zod issue path the way jq users write it: steps[3].size */
 export function jsonPath(path: ReadonlyArray<PropertyKey>): string {
@@ -41,16 +40,15 @@ export function describeIssues(source: string, error: z.ZodError): string {
 }
 
 /** Parses scenario text; every failure names the source, the JSON path and what was expected. */
-export function parseScenario(text: string, source: string): ParseResult<Scenario> {
+export function parseScenario(text: string, source: string): Result<Scenario> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    return { ok: false, message: `${source}: not valid JSON: ${(e as Error).message}` };
+    return failure(`${source}: not valid JSON: ${(e as Error).message}`);
   }
   const r = ScenarioSchema.safeParse(json);
-  if (!r.success) return { ok: false, message: describeIssues(source, r.error) };
-  return { ok: true, value: r.data };
+  return r.success ? ok(r.data) : failure(describeIssues(source, r.error));
 }
 
 /** JSON Schema for scenario files (draft 2020-12), for editor completion. */

@@ -276,7 +276,10 @@ export interface MemfdLuoRef {
   token: string;
 }
 
-/** Where an outgoing session stands, or an incoming one (reference/luo-memfd.md §3.5). */
+/**
+ * Where an outgoing session stands, or an incoming one (kernel/liveupdate/luo_session.c:
+ * luo_session_create(), luo_session_deserialize(), luo_session_retrieve(), luo_session_finish()).
+ */
 export type LuoSessionState = 'preserving' | 'deserialized' | 'retrieved' | 'finished';
 
 /** One open fd: what readlink(/proc/<pid>/fd/N) prints, and what the kind of file adds. */
@@ -351,7 +354,7 @@ export interface LuoSessionView {
   heldBy: FdRef[];
 }
 
-/** The Live Update Orchestrator of the running kernel (Linux 6.19 session model, reference/luo-memfd.md §3). */
+/** The Live Update Orchestrator of the running kernel (Linux 6.19 kernel/liveupdate/luo_core.c). */
 export interface LuoView {
   /** liveupdate-number this kernel publishes (the incoming one + 1), as a decimal string (u64). */
   liveupdateNumber: string;

@@ -8,7 +8,8 @@
  */
 import { type Command, tokenText } from '../../shared/commands';
 import { PAGE_SIZE, formatBytes } from '../../shared/units';
-import type { Errno } from '../../shared/views';
+import { type Failure, type Result, ok } from '../../shared/result';
+import type { Errno, StepInfo } from '../../shared/views';
 import { ALLOC_FAILED } from '../kernel/mm/buddy';
 import { MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, PG } from '../kernel/mm/page-flags';
 import { type KernelError, isErr, kerr } from '../kernel/lib/errno';
@@ -26,63 +27,83 @@ import { applyPoke, planPoke, pokeWhere } from './poke';
 const memfdLabel = (inode: ShmemInode): string =>
   inode.name ? `memfd:${inode.name}` : `memfd (ino ${inode.ino}, unnamed)`;
 
-export interface Outcome {
-  ok: boolean;
-  errno?: Errno;
-  returned?: number;
+/** A step that went as asked: what happened, what it returned (a pid, an fd), the errno it expected. */
+interface StepDone {
   message: string;
+  returned?: number;
+  /** The errno the step's `expect` asked for and got. */
+  errno?: Errno;
+}
+
+/** Why a step failed: the kernel's errno, a panic, a failed check, or input refused unread. */
+export interface StepFailure extends Failure {
+  errno?: Errno;
   /** The kernel panicked during this step: the reason it printed. */
   panicked?: string;
   /** Bad input, refused before the machine was touched (a poke outside RAM, malformed hex…). */
   invalid?: true;
 }
 
-const done = (message: string, returned?: number): Outcome =>
-  returned === undefined ? { ok: true, message } : { ok: true, message, returned };
-const failed = (e: KernelError, op: string): Outcome => ({
-  ok: false,
-  errno: e.errno,
-  message: `${op}: ${e.errno} (${e.reason})`,
-});
-const checkFailed = (message: string): Outcome => ({ ok: false, message });
+export type StepResult = Result<StepDone, StepFailure>;
+
+/** The fields a StepInfo keeps of a step's result, in StepInfo's order. */
+export type StepFields = Pick<StepInfo, 'ok' | 'message' | 'errno' | 'returned' | 'panicked' | 'invalid'>;
+
+export function stepFields(r: StepResult): StepFields {
+  if (r.ok) {
+    const { message, errno, returned } = r.value;
+    return { ok: true, message, ...(errno ? { errno } : {}), ...(returned !== undefined ? { returned } : {}) };
+  }
+  const { message, errno, panicked, invalid } = r.error;
+  return {
+    ok: false,
+    message,
+    ...(errno ? { errno } : {}),
+    ...(panicked !== undefined ? { panicked } : {}),
+    ...(invalid ? { invalid } : {}),
+  };
+}
+
+const done = (message: string, returned?: number): StepResult =>
+  ok(returned === undefined ? { message } : { message, returned });
+export const stepFailed = (error: StepFailure): StepResult => ({ ok: false, error });
+const failed = (e: KernelError, op: string): StepResult =>
+  stepFailed({ errno: e.errno, message: `${op}: ${e.errno} (${e.reason})` });
+const checkFailed = (message: string): StepResult => stepFailed({ message });
 
 /**
  * Why `cmd` cannot run on this machine at all, or null: every step after a kernel panic is refused
  * (panic() never returns: kernel/panic.c), and a poke whose input is wrong is refused unwritten.
  * The host asks before it puts an interactive step on the timeline.
  */
-export function refusal(machine: Machine, cmd: Command): Outcome | null {
+export function refusal(machine: Machine, cmd: Command): StepFailure | null {
   const reason = machine.kernel?.panicked ?? null;
-  if (reason !== null) {
-    return {
-      ok: false,
-      message: `${cmd.op}: refused: the kernel panicked: ${reason}; create a new machine or step back`,
-    };
-  }
+  if (reason !== null)
+    return { message: `${cmd.op}: refused: the kernel panicked: ${reason}; create a new machine or step back` };
   if (cmd.op === 'poke') {
     const plan = planPoke(machine, cmd);
-    if (typeof plan === 'string') return { ok: false, invalid: true, message: `poke ${pokeWhere(cmd)}: ${plan}` };
+    if (!plan.ok) return { invalid: true, message: `poke ${pokeWhere(cmd)}: ${plan.error.message}` };
   }
   return null;
 }
 
-export function applyCommand(machine: Machine, cmd: Command): Outcome {
+export function applyCommand(machine: Machine, cmd: Command): StepResult {
   const refused = refusal(machine, cmd);
-  if (refused) return refused;
+  if (refused) return stepFailed(refused);
   const raw = run(machine, cmd);
   // A panic inside the step (a kexec'd kernel that finds bad handover data) fails it, whatever it expected.
   const panicked = machine.kernel?.panicked ?? null;
-  if (panicked !== null) return { ok: false, panicked, message: `${cmd.op}: Kernel panic - not syncing: ${panicked}` };
+  if (panicked !== null) return stepFailed({ panicked, message: `${cmd.op}: Kernel panic - not syncing: ${panicked}` });
   if (!cmd.expect) return raw;
-  if (raw.errno === cmd.expect) return { ok: true, errno: raw.errno, message: `${raw.message} — as expected` };
-  return {
-    ok: false,
-    errno: raw.errno,
-    message: `expected ${cmd.expect}, got ${raw.errno ?? 'success'}: ${raw.message}`,
-  };
+  const { errno, message } = raw.ok ? raw.value : raw.error;
+  if (errno === cmd.expect) return ok({ errno, message: `${message} — as expected` });
+  return stepFailed({
+    ...(errno ? { errno } : {}),
+    message: `expected ${cmd.expect}, got ${errno ?? 'success'}: ${message}`,
+  });
 }
 
-function run(machine: Machine, cmd: Command): Outcome {
+function run(machine: Machine, cmd: Command): StepResult {
   if (cmd.op === 'boot') {
     const e = machine.boot();
     if (e) return failed(e, 'boot');
@@ -92,7 +113,7 @@ function run(machine: Machine, cmd: Command): Outcome {
   if (cmd.op === 'poke') return applyPoke(machine, cmd);
   const k = machine.kernel;
   if (!k)
-    return { ok: false, errno: 'EINVAL', message: `${cmd.op}: EINVAL (the machine is powered off: boot it first)` };
+    return stepFailed({ errno: 'EINVAL', message: `${cmd.op}: EINVAL (the machine is powered off: boot it first)` });
   switch (cmd.op) {
     case 'spawn': {
       const p = k.processes.spawn(cmd.name);
@@ -139,11 +160,10 @@ function run(machine: Machine, cmd: Command): Outcome {
         if (isErr(n)) return failed(n, 'write');
         k.processes.remember(p, f.inode, cmd.offset, n);
         if (n < length)
-          return {
-            ok: false,
+          return stepFailed({
             errno: 'ENOMEM',
             message: `write: short write, ${formatBytes(n)} of ${formatBytes(length)}, then ENOMEM`,
-          };
+          });
         return done(`wrote ${formatBytes(n)} to ${memfdLabel(f.inode)} (${f.inode.nrPages} pages)`);
       });
     case 'close':
@@ -257,7 +277,7 @@ function run(machine: Machine, cmd: Command): Outcome {
   }
 }
 
-function withProcess(k: Kernel, name: string, op: string, f: (p: Process) => Outcome): Outcome {
+function withProcess(k: Kernel, name: string, op: string, f: (p: Process) => StepResult): StepResult {
   const p = k.processes.get(name);
   return isErr(p) ? failed(p, op) : f(p);
 }
@@ -268,8 +288,8 @@ function withFile(
   name: string,
   fd: number,
   op: string,
-  f: (p: Process, file: MemfdFile) => Outcome,
-): Outcome {
+  f: (p: Process, file: MemfdFile) => StepResult,
+): StepResult {
   return withProcess(k, name, op, (p) => {
     const file = k.processes.file(p, fd);
     if (isErr(file)) return failed(file, op);
@@ -295,13 +315,13 @@ const IOCTL = {
 } as const;
 
 /** /dev/liveupdate and its session fds, reported as a shell reports a refused call. */
-function runLuo(k: Kernel, cmd: LuoCommand): Outcome {
+function runLuo(k: Kernel, cmd: LuoCommand): StepResult {
   const op = cmd.op === 'luo_open' ? 'open(/dev/liveupdate)' : IOCTL[cmd.op];
   const luo = k.luo;
   if (!luo)
     return failed(kerr('ENOENT', '/dev/liveupdate does not exist: LUO is off (boot with kho=on liveupdate=on)'), op);
   return withProcess(k, cmd.process, op, (p) => {
-    const install = (file: Parameters<typeof k.processes.install>[1], what: string): Outcome => {
+    const install = (file: Parameters<typeof k.processes.install>[1], what: string): StepResult => {
       const fd = k.processes.install(p, file);
       return isErr(fd) ? failed(fd, op) : done(`fd ${fd} → ${what}`, fd);
     };
@@ -369,7 +389,7 @@ function runLuo(k: Kernel, cmd: LuoCommand): Outcome {
   });
 }
 
-function allocTagged(k: Kernel, cmd: Extract<Command, { op: 'alloc_pages' }>): Outcome {
+function allocTagged(k: Kernel, cmd: Extract<Command, { op: 'alloc_pages' }>): StepResult {
   const mt = cmd.gfp === 'GFP_KERNEL' ? MIGRATE_UNMOVABLE : MIGRATE_MOVABLE;
   const owner = k.owners.id('kernel', `alloc_pages:${cmd.tag}`);
   let a = k.allocations.get(cmd.tag);
@@ -384,11 +404,10 @@ function allocTagged(k: Kernel, cmd: Extract<Command, { op: 'alloc_pages' }>): O
         `alloc_pages: page allocation failure: order:${cmd.order}, mode:${cmd.gfp === 'GFP_KERNEL' ? '0xcc0(GFP_KERNEL)' : '0x140dca(GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO)'}`,
       );
       if (a.pfns.length === 0) k.allocations.delete(cmd.tag);
-      return {
-        ok: false,
+      return stepFailed({
         errno: 'ENOMEM',
         message: `alloc_pages: ENOMEM after ${i} of ${cmd.count} order-${cmd.order} blocks`,
-      };
+      });
     }
     a.pfns.push(pfn);
     if (i % 65536 === 65535) k.progress('alloc_pages', i + 1, cmd.count);
@@ -397,7 +416,7 @@ function allocTagged(k: Kernel, cmd: Extract<Command, { op: 'alloc_pages' }>): O
 }
 
 /** Compares every page the process wrote with what the file holds now. */
-function verifyMemfd(k: Kernel, p: Process, inode: Parameters<Kernel['processes']['remember']>[1]): Outcome {
+function verifyMemfd(k: Kernel, p: Process, inode: Parameters<Kernel['processes']['remember']>[1]): StepResult {
   const expected = p.written.get(inode);
   if (!expected || expected.size === 0) return done(`${memfdLabel(inode)}: nothing written to verify`);
   const bad: string[] = [];
@@ -422,7 +441,7 @@ function verifyMemfd(k: Kernel, p: Process, inode: Parameters<Kernel['processes'
  * page order), stored in the memfd `dst`, grown to fit. Only bytes in RAM: a later kernel can
  * read them back from a preserved copy of `dst`.
  */
-function saveChecksums(k: Kernel, p: Process, src: MemfdFile, dst: MemfdFile, dstFd: number): Outcome {
+function saveChecksums(k: Kernel, p: Process, src: MemfdFile, dst: MemfdFile, dstFd: number): StepResult {
   const pages = Math.ceil(src.inode.size / PAGE_SIZE);
   const bytes = new Uint8Array(pages * 4);
   const view = new DataView(bytes.buffer);
@@ -446,7 +465,7 @@ function saveChecksums(k: Kernel, p: Process, src: MemfdFile, dst: MemfdFile, ds
 }
 
 /** Compares the page checksums of `f` with the ones `state` holds (as save_checksums wrote them). */
-function expectChecksums(k: Kernel, f: MemfdFile, state: MemfdFile): Outcome {
+function expectChecksums(k: Kernel, f: MemfdFile, state: MemfdFile): StepResult {
   const stored = k.shmem.read(state.inode, 0, state.inode.size);
   const count = Math.floor(stored.length / 4);
   const pages = Math.ceil(f.inode.size / PAGE_SIZE);

@@ -7,7 +7,8 @@
  *   diff our view against the real tool. dtc has no type information in a blob and guesses:
  *   printable NUL-terminated text is a string, a multiple of 4 bytes is <cells>, else [bytes].
  * - describeFdt(): a tree listing that also decodes KHO's properties. They are native-endian
- *   u64s (reference/kho-core.md §2.1, §2.2), which dtc can only show as two byte-swapped cells.
+ *   u64s (include/linux/kho/abi/kexec_handover.h; kernel/liveupdate/kexec_handover.c:
+ *   kho_add_subtree()), which dtc can only show as two byte-swapped cells.
  */
 import { fdtWalk, readStringList, readU64le, type FdtMemReserve, type FdtNode } from '../kernel/lib/fdt';
 
@@ -90,7 +91,7 @@ export function fdtToDts(root: FdtNode, memReserve: readonly FdtMemReserve[] = [
 }
 
 /**
- * How KHO's u64 properties read, and LUO's in its "LUO" sub-FDT (reference/luo-memfd.md §4.2):
+ * How KHO's u64 properties read, and LUO's in its "LUO" sub-FDT (include/linux/kho/abi/luo.h):
  * where they may appear and what the number means.
  */
 const KHO_U64: Record<string, { where: 'root' | 'subnode'; meaning: 'address' | 'size' | 'count' }> = {

@@ -29,7 +29,7 @@ import type {
 import type { AnnotatedStruct, LuoView, RecordRequest, UserspaceView } from '../../shared/views';
 import { Machine } from '../kernel/machine';
 import { kernelProfile } from '../kernel/profile';
-import { type Outcome, applyCommand, refusal } from './apply';
+import { type StepResult, applyCommand, refusal, stepFailed, stepFields } from './apply';
 import { BUILTIN_SCENARIOS } from './builtins';
 import { mapView, memorySummary, pageInfo } from './views';
 import { chunkViews, fdtView, khoReport, khoView } from './kho-views';
@@ -51,7 +51,7 @@ export interface HostOptions {
 /** validateCall() as a guard: the refusal to return, or null when the arguments fit. */
 function refuse(method: Parameters<typeof validateCall>[0], args: unknown[]): Result<never> | null {
   const v = validateCall(method, args);
-  return v.ok ? null : fail('invalid-argument', v.message);
+  return v.ok ? null : v;
 }
 
 export class Host implements SimApi {
@@ -80,28 +80,16 @@ export class Host implements SimApi {
     const command = this.commands[index]!;
     this.machine.log.step = index + 1;
     this.machine.log.advance(0.001);
-    let outcome: Outcome;
+    let outcome: StepResult;
     try {
       outcome = applyCommand(this.machine, command);
     } catch (e) {
       // A bug in the simulator must not take the app down; it shows as a failed step.
-      outcome = {
-        ok: false,
-        message: `internal error in ${command.op}: ${e instanceof Error ? e.message : String(e)}`,
-      };
-      this.machine.log.err('kho-lab', outcome.message);
+      const message = `internal error in ${command.op}: ${e instanceof Error ? e.message : String(e)}`;
+      this.machine.log.err('kho-lab', message);
+      outcome = stepFailed({ message });
     }
-    const info: StepInfo = {
-      index: index + 1,
-      label: describeCommand(command),
-      command,
-      ok: outcome.ok,
-      message: outcome.message,
-    };
-    if (outcome.errno) info.errno = outcome.errno;
-    if (outcome.returned !== undefined) info.returned = outcome.returned;
-    if (outcome.panicked !== undefined) info.panicked = outcome.panicked;
-    if (outcome.invalid) info.invalid = true;
+    const info: StepInfo = { index: index + 1, label: describeCommand(command), command, ...stepFields(outcome) };
     this.infos[index] = info;
     return info;
   }
@@ -163,8 +151,8 @@ export class Host implements SimApi {
 
   async run(command: CommandInput): Promise<Result<StepOutcome>> {
     const v = validateCall('run', [command]);
-    if (!v.ok) return fail('invalid-argument', v.message);
-    const cmd = v.call.args[0] as Command; // parsed: defaults applied
+    if (!v.ok) return v;
+    const cmd = v.value.args[0] as Command; // parsed: defaults applied
     // A step the machine cannot take (after a panic, or a bad poke) never reaches the timeline.
     const refused = refusal(this.machine, cmd);
     if (refused) return fail('invalid-argument', refused.message);
@@ -212,7 +200,7 @@ export class Host implements SimApi {
 
   async loadScenario(text: string, source: string): Promise<Result<SessionState>> {
     const parsed = parseScenario(text, source);
-    if (!parsed.ok) return fail('invalid-argument', parsed.message);
+    if (!parsed.ok) return asApi(parsed);
     const s = parsed.value;
     return ok(this.start(s.machine, s.steps, s.name, s.description));
   }
@@ -313,15 +301,15 @@ export class Host implements SimApi {
 
   async records(request: RecordRequest): Promise<Result<AnnotatedStruct>> {
     const v = validateCall('records', [request]);
-    if (!v.ok) return fail('invalid-argument', v.message);
-    return asApi(recordView(this.machine, v.call.args[0] as RecordRequest));
+    if (!v.ok) return v;
+    return asApi(recordView(this.machine, v.value.args[0] as RecordRequest));
   }
 
   async compareMemfd(spec: MemfdCompareSpecInput): Promise<Result<MemfdCompare>> {
     const v = validateCall('compareMemfd', [spec]);
-    if (!v.ok) return fail('invalid-argument', v.message);
+    if (!v.ok) return v;
     return asApi(
-      runMemfdCompare(v.call.args[0] as MemfdCompareSpec, (label, done, total) =>
+      runMemfdCompare(v.value.args[0] as MemfdCompareSpec, (label, done, total) =>
         this.opts.onProgress?.({ label, done, total }),
       ),
     );

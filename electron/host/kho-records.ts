@@ -30,7 +30,7 @@ import { describeValue } from './fdt-text';
 import { type Result, failure, ok } from '../../shared/result';
 
 /** The most of a blob read for one view (KHO's FDTs are a page or a few). */
-export const MAX_FDT_BYTES = 64 * 1024;
+const MAX_FDT_BYTES = 64 * 1024;
 /** FDT_BEGIN_NODE … FDT_END tokens shown for one blob. */
 const MAX_FDT_TOKENS = 4096;
 const FDT_HEADER_SIZE = 40;
@@ -65,7 +65,7 @@ const TOKEN_NAMES: Record<number, string> = {
 };
 
 /** A property's path relative to the blob's root, as a poke names it: `compatible`, `luo-session/luo-session-header`. */
-export const propertyPath = (t: FdtToken): string => (t.path === '/' ? '' : `${t.path.slice(1)}/`) + (t.name ?? '');
+const propertyPath = (t: FdtToken): string => (t.path === '/' ? '' : `${t.path.slice(1)}/`) + (t.name ?? '');
 
 function headerFields(bytes: Uint8Array, end: number): StructField[] {
   const r = new FieldReader(bytes, 0, end);

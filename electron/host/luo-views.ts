@@ -1,10 +1,10 @@
 /**
  * DOC: LUO and user-space views
  *
- * What a VMM developer looks at during a live update (reference/luo-memfd.md §3, §4.2): the
- * processes and their fds (memfds with size, pages and f_pos; /dev/liveupdate; session fds),
- * LUO's sessions and files as the running kernel holds them, and LUO's records decoded from the
- * bytes in RAM — the session block (luo_session_header_ser + luo_session_ser[]) and a session's
+ * What a VMM developer looks at during a live update (Linux 6.19 kernel/liveupdate/
+ * luo_session.c, luo_file.c; records per include/linux/kho/abi/luo.h): the processes and their
+ * fds (memfds with size, pages and f_pos; /dev/liveupdate; session fds), LUO's sessions and files
+ * as the running kernel holds them, and LUO's records decoded from the bytes in RAM — the session block (luo_session_header_ser + luo_session_ser[]) and a session's
  * luo_file_ser array. The kernel's objects are used only to find addresses and to say which fd
  * holds what; every record value comes from RAM, as the next kernel will read it.
  */

@@ -1,5 +1,6 @@
 /**
- * DOC: memfd's records, annotated (the three formats: luo-memfd.md §6.2, §6.3; kho-core.md §3, §4)
+ * DOC: memfd's records, annotated (the three formats: include/linux/kho/abi/memfd.h of Linux
+ * 6.19, LUO patch v3 29/30 (memfd FDT), and its port to the KHO array RFC (kho_array.h))
  *
  * What `luo_file_ser.data` leads to, decoded from RAM for the struct viewer:
  *  - memfd-v1: `memfd_luo_ser` (pos, size, nr_folios, the `kho_vmalloc` of the folio array), the

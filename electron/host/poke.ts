@@ -19,6 +19,7 @@
  * the machine exactly as it was, and says what was wrong. shared/poke.ts builds pokes for the UI.
  */
 import type { PokeCommand } from '../../shared/poke';
+import { type Result, failure, ok } from '../../shared/result';
 import { PAGE_SIZE } from '../../shared/units';
 import { PROP_SUB_FDT } from '../kernel/abi/kho-v1';
 import {
@@ -33,7 +34,7 @@ import {
 } from '../kernel/lib/fdt';
 import { utf8Encode } from '../kernel/lib/utf8';
 import type { Machine } from '../kernel/machine';
-import type { Outcome } from './apply';
+import type { StepResult } from './apply';
 import { entryKhoData } from './kho-views';
 
 /** What a poke will write, once every check has passed. */
@@ -55,42 +56,44 @@ export const pokeWhere = (cmd: PokeCommand): string =>
   cmd.phys !== undefined ? cmd.phys : `${cmd.fdt ?? '?'}/${cmd.property ?? '?'}`;
 
 /** The bytes of `hex`, `string` or `u64` (exactly one of them), or why there are none. */
-export function pokeValue(cmd: Pick<PokeCommand, 'hex' | 'string' | 'u64'>): Uint8Array | string {
+function pokeValue(cmd: Pick<PokeCommand, 'hex' | 'string' | 'u64'>): Result<Uint8Array> {
   const given = (['hex', 'string', 'u64'] as const).filter((k) => cmd[k] !== undefined);
   if (given.length !== 1)
-    return `give exactly one value (hex, string or u64); got ${given.length ? given.join(' and ') : 'none'}`;
-  if (cmd.string !== undefined) return utf8Encode(cmd.string + '\0');
+    return failure(`give exactly one value (hex, string or u64); got ${given.length ? given.join(' and ') : 'none'}`);
+  if (cmd.string !== undefined) return ok(utf8Encode(cmd.string + '\0'));
   if (cmd.u64 !== undefined) {
     const v = BigInt(cmd.u64);
     const out = new Uint8Array(8);
     new DataView(out.buffer).setBigUint64(0, v, true);
-    return out;
+    return ok(out);
   }
   const digits = cmd.hex!.replace(/\s+/g, '');
   const bad = digits.search(/[^0-9a-fA-F]/);
-  if (digits.length === 0) return 'malformed hex: no bytes given';
-  if (bad >= 0) return `malformed hex "${cmd.hex}": "${digits[bad]}" is not a hex digit`;
-  if (digits.length % 2) return `malformed hex "${cmd.hex}": ${digits.length} digits is not a whole number of bytes`;
-  return Uint8Array.from({ length: digits.length / 2 }, (_, i) => parseInt(digits.slice(2 * i, 2 * i + 2), 16));
+  if (digits.length === 0) return failure('malformed hex: no bytes given');
+  if (bad >= 0) return failure(`malformed hex "${cmd.hex}": "${digits[bad]}" is not a hex digit`);
+  if (digits.length % 2)
+    return failure(`malformed hex "${cmd.hex}": ${digits.length} digits is not a whole number of bytes`);
+  return ok(Uint8Array.from({ length: digits.length / 2 }, (_, i) => parseInt(digits.slice(2 * i, 2 * i + 2), 16)));
 }
 
 /**
  * Every check of a poke, without writing: the plan, or why it is refused. The UI may call this
  * (through a dry run) to validate an edit before it becomes a step.
  */
-export function planPoke(m: Machine, cmd: PokeCommand): PokePlan | string {
+export function planPoke(m: Machine, cmd: PokeCommand): Result<PokePlan> {
   if ((cmd.phys === undefined) === (cmd.fdt === undefined))
-    return 'give exactly one of phys (a physical address) or fdt (a KHO FDT)';
-  const bytes = pokeValue(cmd);
-  if (typeof bytes === 'string') return bytes;
+    return failure('give exactly one of phys (a physical address) or fdt (a KHO FDT)');
+  const value = pokeValue(cmd);
+  if (!value.ok) return value;
+  const bytes = value.value;
   if (cmd.phys !== undefined) {
-    if (cmd.property !== undefined) return 'property goes with fdt, not with phys';
+    if (cmd.property !== undefined) return failure('property goes with fdt, not with phys');
     const phys = Number(BigInt(cmd.phys));
     const where = ramProblem(m, phys, bytes.length);
-    return where ?? { phys, bytes, target: hex(phys) };
+    return where ? failure(where) : ok({ phys, bytes, target: hex(phys) });
   }
   if (cmd.property === undefined)
-    return `fdt "${cmd.fdt}" needs a property to write (e.g. "compatible", or "node/property")`;
+    return failure(`fdt "${cmd.fdt}" needs a property to write (e.g. "compatible", or "node/property")`);
   return planFdtPoke(m, cmd.fdt!, cmd.property, bytes);
 }
 
@@ -107,72 +110,83 @@ function readFdt(
   phys: number,
   size: number,
   what: string,
-): { root: FdtNode; header: FdtHeader; bytes: Uint8Array } | string {
+): Result<{ root: FdtNode; header: FdtHeader; bytes: Uint8Array }> {
   const bad = ramProblem(m, phys, Math.max(size, FDT_HEADER_SIZE));
-  if (bad) return `${what} at ${hex(phys)}: ${bad}`;
+  if (bad) return failure(`${what} at ${hex(phys)}: ${bad}`);
   const bytes = m.ram.read(phys, size);
   const d = decodeFdt(bytes);
   return d.ok
-    ? { root: d.root, header: d.header, bytes }
-    : `${what} at ${hex(phys)} does not decode: ${d.message} [${d.error}]`;
+    ? ok({ root: d.root, header: d.header, bytes })
+    : failure(`${what} at ${hex(phys)} does not decode: ${d.message} [${d.error}]`);
 }
 
 /** Where the root FDT the next kernel will read lies now, or why there is none. */
-function handoverRoot(m: Machine): { phys: number; size: number } | string {
+function handoverRoot(m: Machine): Result<{ phys: number; size: number }> {
   const k = m.kernel;
   if (k) {
-    if (!k.khoOut) return 'the running kernel hands over no KHO FDT (KHO is off: boot with kho=on)';
-    return { phys: k.khoOut.fdtPhys, size: PAGE_SIZE };
+    if (!k.khoOut) return failure('the running kernel hands over no KHO FDT (KHO is off: boot with kho=on)');
+    return ok({ phys: k.khoOut.fdtPhys, size: PAGE_SIZE });
   }
-  if (!m.entry) return 'no kernel runs and no kexec is pending: there is no KHO FDT to write';
+  if (!m.entry) return failure('no kernel runs and no kexec is pending: there is no KHO FDT to write');
   const kho = entryKhoData(m, m.entry.bootParams);
-  if (!kho) return 'the pending kexec hands over no KHO data (no SETUP_KEXEC_KHO setup_data): was KHO on (kho=on)?';
-  return { phys: kho.fdtAddr, size: Math.min(kho.fdtSize, MAX_FDT_BYTES) };
+  if (!kho)
+    return failure('the pending kexec hands over no KHO data (no SETUP_KEXEC_KHO setup_data): was KHO on (kho=on)?');
+  return ok({ phys: kho.fdtAddr, size: Math.min(kho.fdtSize, MAX_FDT_BYTES) });
 }
 
-function planFdtPoke(m: Machine, fdt: string, property: string, bytes: Uint8Array): PokePlan | string {
-  const at = handoverRoot(m);
-  if (typeof at === 'string') return at;
-  const root = readFdt(m, at.phys, at.size, 'the KHO root FDT');
-  if (typeof root === 'string') return root;
+function planFdtPoke(m: Machine, fdt: string, property: string, bytes: Uint8Array): Result<PokePlan> {
+  const handover = handoverRoot(m);
+  if (!handover.ok) return handover;
+  const at = handover.value;
+  const rootBlob = readFdt(m, at.phys, at.size, 'the KHO root FDT');
+  if (!rootBlob.ok) return rootBlob;
+  const root = rootBlob.value;
   let blob = root;
   let blobPhys = at.phys;
   if (fdt !== 'root') {
     const node = root.root.children.find((c) => c.name === fdt);
     if (!node)
-      return `the KHO root FDT has no sub-node "${fdt}"; it has ${names(root.root.children.map((c) => c.name))} (or use "root")`;
+      return failure(
+        `the KHO root FDT has no sub-node "${fdt}"; it has ${names(root.root.children.map((c) => c.name))} (or use "root")`,
+      );
     const ptr = node.props.find((p) => p.name === PROP_SUB_FDT)?.value;
     const sub = ptr ? readU64le(ptr) : null;
     if (sub === null)
-      return `node "${fdt}" of the KHO root FDT has no 8-byte "${PROP_SUB_FDT}" property pointing at a sub-FDT`;
+      return failure(
+        `node "${fdt}" of the KHO root FDT has no 8-byte "${PROP_SUB_FDT}" property pointing at a sub-FDT`,
+      );
     blobPhys = Number(sub);
     const head = ramProblem(m, blobPhys, FDT_HEADER_SIZE) ? null : m.ram.read(blobPhys, FDT_HEADER_SIZE);
-    if (!head) return `sub-FDT "${fdt}" at ${hex(blobPhys)} is not in RAM`;
+    if (!head) return failure(`sub-FDT "${fdt}" at ${hex(blobPhys)} is not in RAM`);
     const size = Math.min(MAX_FDT_BYTES, Math.max(FDT_HEADER_SIZE, getU32BE(head, 4)));
     const d = readFdt(m, blobPhys, size, `sub-FDT "${fdt}"`);
-    if (typeof d === 'string') return d;
-    blob = d;
+    if (!d.ok) return d;
+    blob = d.value;
   }
   const slash = property.lastIndexOf('/');
   const nodePath = slash < 0 ? '/' : property.slice(0, slash);
   const propName = property.slice(slash + 1);
   const label = `FDT "${fdt}"`;
   const node = findNode(blob.root, nodePath);
-  if (!node) return `${label} has no node "${nodePath}"`;
+  if (!node) return failure(`${label} has no node "${nodePath}"`);
   const index = node.props.findIndex((p) => p.name === propName);
   if (index < 0)
-    return `node "${nodePath}" of ${label} has no property "${propName}"; it has ${names(node.props.map((p) => p.name))}`;
+    return failure(
+      `node "${nodePath}" of ${label} has no property "${propName}"; it has ${names(node.props.map((p) => p.name))}`,
+    );
   const len = node.props[index]!.value.length;
   if (bytes.length !== len) {
-    return `${fdt}/${property} is ${len} bytes; the value is ${bytes.length} bytes — a poke writes in place and cannot resize a property (a string is written with its NUL)`;
+    return failure(
+      `${fdt}/${property} is ${len} bytes; the value is ${bytes.length} bytes — a poke writes in place and cannot resize a property (a string is written with its NUL)`,
+    );
   }
   // Where its value lies in the blob (fdt_getprop()'s pointer), from the kernel's own FDT walk.
   const path = pathOf(blob.root, node);
   const offset = decodeFdtLayout(blob.bytes).tokens.find(
     (t) => t.tag === FDT_PROP && t.path === path && t.name === propName,
   )?.valueOffset;
-  if (offset === undefined) return `${fdt}/${property}: the property was not found in the structure block`; // cannot happen after decodeFdt
-  return { phys: blobPhys + offset, bytes, target: `${fdt}/${property} at ${hex(blobPhys + offset)}` };
+  if (offset === undefined) return failure(`${fdt}/${property}: the property was not found in the structure block`); // cannot happen after decodeFdt
+  return ok({ phys: blobPhys + offset, bytes, target: `${fdt}/${property} at ${hex(blobPhys + offset)}` });
 }
 
 const names = (list: string[]): string => (list.length ? list.map((n) => `"${n}"`).join(', ') : 'none');
@@ -192,16 +206,17 @@ function hexBytes(b: Uint8Array): string {
 }
 
 /** Applies a poke step: writes the bytes, or refuses as bad input with the machine unchanged. */
-export function applyPoke(m: Machine, cmd: PokeCommand): Outcome {
-  const plan = planPoke(m, cmd);
-  if (typeof plan === 'string') return { ok: false, invalid: true, message: `poke ${pokeWhere(cmd)}: ${plan}` };
+export function applyPoke(m: Machine, cmd: PokeCommand): StepResult {
+  const planned = planPoke(m, cmd);
+  if (!planned.ok)
+    return { ok: false, error: { invalid: true, message: `poke ${pokeWhere(cmd)}: ${planned.error.message}` } };
+  const plan = planned.value;
   const old = m.ram.read(plan.phys, plan.bytes.length);
   m.ram.write(plan.phys, plan.bytes);
   m.log.warn('kho-lab', `poke ${plan.target}: ${hexBytes(old)} → ${hexBytes(plan.bytes)} (simulator fault injection)`);
   const pages = Math.floor((plan.phys + plan.bytes.length - 1) / PAGE_SIZE) - Math.floor(plan.phys / PAGE_SIZE) + 1;
   const n = plan.bytes.length;
-  return {
-    ok: true,
+  return ok({
     message: `wrote ${n} byte${n === 1 ? '' : 's'} to ${plan.target} (${pages} page${pages === 1 ? '' : 's'})`,
-  };
+  });
 }

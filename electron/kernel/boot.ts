@@ -32,7 +32,7 @@ import { decodeBootParams, decodeCmdline } from './abi/boot-params';
 import { SETUP_KEXEC_KHO, decodeKhoData } from './abi/kho-v1';
 import { findSetupData } from './abi/setup-data';
 import { KNOWN_PARAMS, kstrtobool, parseCmdline } from './cmdline';
-import { type KernelError, isErr, kerr } from './lib/errno';
+import { ERRNO, type KernelError, isErr, kerr } from './lib/errno';
 import { mix32 } from './lib/hash';
 import { Kernel, type KernelContext } from './kernel';
 import { KhoOut } from './kho/kho';
@@ -89,35 +89,56 @@ function fillBootMemory(k: Kernel, base: number, size: number, name: string): vo
   for (let i = 0; i < Math.ceil(size / PAGE_SIZE); i++) k.ram.setPageIdentity(pfn + i, mix32(h + i) | 1);
 }
 
-/** memblock_alloc_try_nid() with an owner; a failure is a boot panic. */
+/**
+ * memblock_alloc_try_nid() with an owner. On failure the caller panics with its own text, as each
+ * caller in the kernel does (there is no common message): `panic` is that text, or null for a
+ * caller that copes without.
+ */
 function bootAlloc(
   k: Kernel,
   size: number,
   align: number,
   kind: OwnerKind,
   name: string,
+  panic: string | null,
   opts: { nid?: number; end?: number } = {},
-): number | KernelError {
+): number | null {
   const base = k.memblock.allocRange(size, align, 0, opts.end ?? Infinity, opts.nid ?? NUMA_NO_NODE);
   if (base < 0) {
-    k.log.err('Kernel panic - not syncing', `${name}: failed to allocate ${size} bytes align=${align}`);
-    return kerr('ENOMEM', `boot failed: no memory for ${name} (${formatBytes(size)})`);
+    if (panic !== null) k.panic(panic);
+    return null;
   }
   k.pages.owner.fill(k.owners.id(kind, name), base / PAGE_SIZE, (base + size) / PAGE_SIZE);
   fillBootMemory(k, base, size, name);
   return base;
 }
 
-/** alloc_large_system_hash(): buckets of 8 bytes, one per 2^scale bytes of RAM, rounded to a power of two. */
-function systemHash(k: Kernel, label: string, scale: number): KernelError | null {
+/**
+ * alloc_large_system_hash() (mm/mm_init.c): buckets of 8 bytes, one per 2^scale bytes of RAM,
+ * rounded to a power of two; when that does not fit it halves the table down to one page, then
+ * panics. False when it panicked.
+ */
+function systemHash(k: Kernel, label: string, scale: number): boolean {
   const ramPages = k.ctx.layout.nodes.reduce((s, n) => s + n.presentPages, 0);
-  const entries = 2 ** Math.ceil(Math.log2(Math.max(1, (ramPages * PAGE_SIZE) / 2 ** scale)));
+  let entries = 2 ** Math.ceil(Math.log2(Math.max(1, (ramPages * PAGE_SIZE) / 2 ** scale)));
+  for (;;) {
+    const last = entries * 8 <= PAGE_SIZE || entries === 1;
+    const base = bootAlloc(
+      k,
+      entries * 8,
+      PAGE_SIZE,
+      'memblock',
+      `${label} hash table`,
+      last ? `Failed to allocate ${label} hash table` : null,
+    );
+    if (base !== null) break;
+    if (last) return false;
+    entries /= 2;
+  }
   const bytes = entries * 8;
-  const base = bootAlloc(k, bytes, PAGE_SIZE, 'memblock', `${label} hash table`);
-  if (typeof base !== 'number') return base;
   const order = Math.max(0, Math.ceil(Math.log2(bytes / PAGE_SIZE)));
   k.log.info('', `${label} hash table entries: ${entries} (order: ${order}, ${bytes} bytes, linear)`);
-  return null;
+  return true;
 }
 
 /** Where a kexec'd kernel finds itself: the boot parameters the previous kernel wrote. */
@@ -235,8 +256,8 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   }
   if (start.params) reserveOwned(k, start.params[0], start.params[1], 'firmware', 'boot parameters and setup_data');
 
-  const e = earlyAllocations(k);
-  if (e) return e;
+  // A machine too small for its early allocations panics, as the kernel does; the panicked kernel stays.
+  if (!earlyAllocations(k)) return k;
 
   // kho_memory_init(), from mm_core_init().
   if (k.khoIn) {
@@ -282,30 +303,54 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   return k;
 }
 
-/** The early memblock allocations every boot makes (in scratch only, on a KHO boot). */
-function earlyAllocations(k: Kernel): KernelError | null {
+/**
+ * The early memblock allocations every boot makes (in scratch only, on a KHO boot). One that does
+ * not fit panics the kernel with its caller's text; false then.
+ */
+function earlyAllocations(k: Kernel): boolean {
   const { log, layout, config } = k.ctx;
   const mb = k.memblock;
-  // init_mem_mapping(): the direct map with 2 MiB pages needs one PMD page per GiB.
+  // init_mem_mapping(): the direct map with 2 MiB pages needs one PMD page per GiB
+  // (arch/x86/mm/init.c: alloc_low_pages() panics when memblock has none).
   const pgtPages =
     1 + Math.ceil((layout.maxPfn * PAGE_SIZE) / (512 * GiB)) + Math.ceil((layout.maxPfn * PAGE_SIZE) / GiB);
-  const pgt = bootAlloc(k, pgtPages * PAGE_SIZE, PAGE_SIZE, 'pgtable', 'direct map page tables');
-  if (typeof pgt !== 'number') return pgt;
+  const pgt = bootAlloc(
+    k,
+    pgtPages * PAGE_SIZE,
+    PAGE_SIZE,
+    'pgtable',
+    'direct map page tables',
+    'alloc_low_pages: can not alloc memory',
+  );
+  if (pgt === null) return false;
 
-  // swiotlb_init(): bounce buffers for 32-bit DMA when RAM reaches past 4 GiB.
+  // swiotlb_init(): bounce buffers for 32-bit DMA when RAM reaches past 4 GiB. Without room the
+  // kernel warns and boots without them (kernel/dma/swiotlb.c: swiotlb_memblock_alloc(); it first
+  // retries with halves down to IO_TLB_MIN_SLABS, which the simulator skips).
   if (layout.maxPfn * PAGE_SIZE > FOUR_GIB) {
-    const tlb = bootAlloc(k, SWIOTLB_SIZE, PAGE_SIZE, 'memblock', 'swiotlb bounce buffer', { end: FOUR_GIB });
-    if (typeof tlb !== 'number') return tlb;
-    log.info('software IO TLB', `mapped ${memRange(tlb, tlb + SWIOTLB_SIZE)} (64MB)`);
+    const tlb = bootAlloc(k, SWIOTLB_SIZE, PAGE_SIZE, 'memblock', 'swiotlb bounce buffer', null, { end: FOUR_GIB });
+    if (tlb === null) log.warn('', `swiotlb_memblock_alloc: Failed to allocate ${SWIOTLB_SIZE} bytes tlb structure`);
+    else log.info('software IO TLB', `mapped ${memRange(tlb, tlb + SWIOTLB_SIZE)} (64MB)`);
   }
 
+  // mm/numa.c: alloc_node_data().
   for (const n of layout.nodes) {
-    const nd = bootAlloc(k, NODE_DATA_SIZE, PAGE_SIZE, 'memblock', `NODE_DATA(${n.nid})`, { nid: n.nid });
-    if (typeof nd !== 'number') return nd;
+    const nd = bootAlloc(
+      k,
+      NODE_DATA_SIZE,
+      PAGE_SIZE,
+      'memblock',
+      `NODE_DATA(${n.nid})`,
+      `Cannot allocate ${NODE_DATA_SIZE} bytes for node ${n.nid} data`,
+      { nid: n.nid },
+    );
+    if (nd === null) return false;
     log.info('', `NODE_DATA(${n.nid}) allocated ${memRange(nd, nd + NODE_DATA_SIZE)}`);
   }
 
-  // sparse_init(): struct pages for each present section, allocated on its node.
+  // sparse_init(): struct pages for each present section, allocated on its node. 6.19's
+  // sparse_init_nid() logs the failure and leaves those sections without memory; the simulator
+  // cannot run without a struct page per page, so it stops the machine there, in its own words.
   for (const n of layout.nodes) {
     let bytes = 0;
     for (let s = n.startPfn - (n.startPfn % SECTION_PAGES); s < n.endPfn; s += SECTION_PAGES) {
@@ -319,22 +364,29 @@ function earlyAllocations(k: Kernel): KernelError | null {
         );
       if (present === 0) continue;
       const size = alignUp(present * STRUCT_PAGE_SIZE, PAGE_SIZE);
-      const m = bootAlloc(
-        k,
-        size,
-        size >= 2 * MiB ? 2 * MiB : PAGE_SIZE,
-        'memmap',
-        `memmap (struct page), node ${n.nid}`,
-        { nid: n.nid },
-      );
-      if (typeof m !== 'number') return m;
+      const memmapName = `memmap (struct page), node ${n.nid}`;
+      const m = bootAlloc(k, size, size >= 2 * MiB ? 2 * MiB : PAGE_SIZE, 'memmap', memmapName, null, { nid: n.nid });
+      if (m === null) {
+        log.err('', `sparse_init_nid: node[${n.nid}] memory map backing failed. Some memory will not be available.`);
+        k.panic(`kho-lab: the simulator needs a memory map for every section (6.19 boots on without node ${n.nid}'s)`);
+        return false;
+      }
       bytes += size;
     }
     log.info('', `node ${n.nid}: memmap ${formatBytes(bytes)} for ${n.presentPages} pages`);
   }
 
-  const pcpu = bootAlloc(k, config.cpus * PERCPU_UNIT_SIZE, PAGE_SIZE, 'memblock', 'percpu first chunk', { nid: 0 });
-  if (typeof pcpu !== 'number') return pcpu;
+  // arch/x86/kernel/setup_percpu.c: setup_per_cpu_areas() panics when no first chunk fits.
+  const pcpu = bootAlloc(
+    k,
+    config.cpus * PERCPU_UNIT_SIZE,
+    PAGE_SIZE,
+    'memblock',
+    'percpu first chunk',
+    `cannot initialize percpu area (err=-${ERRNO.ENOMEM})`,
+    { nid: 0 },
+  );
+  if (pcpu === null) return false;
   log.info(
     'percpu',
     `Embedded ${PERCPU_UNIT_SIZE / PAGE_SIZE} pages/cpu s${PERCPU_UNIT_SIZE} r8192 d${PERCPU_UNIT_SIZE / 2} u${PERCPU_UNIT_SIZE}`,
@@ -344,10 +396,9 @@ function earlyAllocations(k: Kernel): KernelError | null {
     ['Dentry cache', 13],
     ['Inode-cache', 14],
   ] as const) {
-    const e = systemHash(k, label, scale);
-    if (e) return e;
+    if (!systemHash(k, label, scale)) return false;
   }
-  return null;
+  return true;
 }
 
 /**

@@ -67,7 +67,7 @@ export class Kernel {
   khoOut: KhoOut | null = null;
   /** What the previous kernel handed over, on a KHO boot. */
   khoIn: KhoIn | null = null;
-  /** The Live Update Orchestrator, when KHO is on and LUO initialized. */
+  /** The Live Update Orchestrator, when the command line has `liveupdate=on`, KHO is on and LUO initialized. */
   luo: Luo | null = null;
   /** The image `kexec -s -l` loaded, waiting for the jump. */
   kimage: KexecImage | null = null;

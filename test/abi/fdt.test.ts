@@ -1,7 +1,8 @@
 /**
  * The FDT library against the real tools: golden bytes checked field by field, dtc/fdtdump/fdtget
  * reading our blobs, our reader on dtc's blobs, round trips, NOSPACE at one page, and fuzzing that
- * decodeFdt never throws (reference/kho-core.md §2.1, §2.2).
+ * decodeFdt never throws (include/linux/kho/abi/kexec_handover.h; kernel/liveupdate/
+ * kexec_handover.c: kho_add_subtree()).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -185,7 +186,7 @@ describe('our blobs in the real tools', () => {
 
   it('dtc -I dtb -O dts prints the tree, each LE u64 as two byte-swapped cells', () => {
     // 0x1_16be_4000 is in memory 00 40 be 16 01 00 00 00: big-endian cells 0x0040be16 0x01000000,
-    // the form of the kernel doc's example (kho-core.md §2.1).
+    // the form of the kernel doc's example (Documentation/core-api/kho/fdt.rst).
     expect(dtcToDts(encodeOk(khoTree()))).toBe(KHO_DTS);
   });
 

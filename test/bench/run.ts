@@ -62,8 +62,8 @@ function liveUpdate(gib: number, order: number, ram: string, cmdline = 'kho=on l
   const m = new Machine(MachineConfigSchema.parse({ ram, cmdline }));
   const run = (c: CommandInput): number | undefined => {
     const r = applyCommand(m, CommandSchema.parse(c));
-    if (!r.ok) throw new Error(`${c.op}: ${r.message}`);
-    return r.returned;
+    if (!r.ok) throw new Error(`${c.op}: ${r.error.message}`);
+    return r.value.returned;
   };
   run({ op: 'boot' });
   run({ op: 'spawn', name: 'vmm' });
@@ -233,7 +233,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
         name: 'KHO tracker metadata per GiB preserved (order 0)',
         value: +(metaPages / GIB_PRESERVED).toFixed(2),
         unit: 'pages',
-        target: '§6.5: 8 bitmaps + ~1 chunk ≈ 9 pages',
+        target: '8 bitmaps + ~1 chunk ≈ 9 pages (kexec_handover.c: kho_mem_serialize)',
       });
       const image = kexecFileLoad(k, k.cmdline, m.config.initrd);
       if (!('segments' in image)) throw new Error(String(image));

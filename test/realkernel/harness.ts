@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /**
- * Found beside the checkout, as the team's reference folder sits (tests and `npm run bench` run
- * from the repository root); KHO_LAB_REALKERNEL points elsewhere.
+ * Found at ../shared/realkernel beside the checkout (tests and `npm run bench` run from the
+ * repository root); KHO_LAB_REALKERNEL points elsewhere.
  */
 export const REALKERNEL = process.env.KHO_LAB_REALKERNEL ?? resolve(process.cwd(), '../shared/realkernel');
 /** Two 1 GiB dumps plus room for the artefacts. */

@@ -117,6 +117,27 @@ describe.skipIf(skip !== null)('the real 7.2.13 kernel across a real kexec (QEMU
     expect(sub('LUO').getBigUint64(16, true)).not.toBe(0n); // sessions_pa, written in liveupdate_reboot()
   });
 
+  it('luo_session_deserialize(): the dump decodes to the sessions, memfds and FLBs the selftests made', () => {
+    const luo = k1.decoded7x?.luo;
+    if (!luo || 'kind' in luo) throw new Error(`LUO not decoded: ${luo?.message}`);
+    expect(luo.sessions.map((s) => [s.name, s.fileCount])).toEqual([
+      ['kexec_simple_state', 1],
+      ['test-session', 1],
+      ['kexec_multi_state', 1],
+      ['multi-test-empty-1', 0],
+      ['multi-test-empty-2', 0],
+      ['multi-test-files-1', 1],
+      ['multi-test-files-2', 2],
+    ]);
+    for (const s of luo.sessions.filter((x) => !x.name.endsWith('_state')))
+      expect(run.console).toContain(`'${s.name}'`);
+    const files = luo.sessions.flatMap((s) => s.files);
+    expect(files.map((f) => f.token)).toEqual([0x3e7n, 0x1an, 0x3e6n, 0x1001n, 0x2002n, 0x3003n]);
+    for (const f of files) expect(f.memfd).toMatchObject({ ser: { size: 4096, seals: 1, nrFolios: 1 } });
+    expect('kind' in luo.flbs ? luo.flbs.message : luo.flbs.flbs.map((f) => f.count)).toEqual([6, 6, 6]);
+    expect(k1.decoded7x?.kexecMetadata).toEqual({ version: 1, previousRelease: '7.2.13', kexecCount: 1 });
+  });
+
   it('kho_radix_walk_tree(): the preserved blocks in the tracker are the same on both sides of the jump', () => {
     const blocks = (r: DumpReport) => {
       if (!r.tracker.decoded) throw new Error(r.tracker.reason);

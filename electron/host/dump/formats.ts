@@ -13,7 +13,7 @@
  *   kho-v4  Linux 7.2–7.3: the same properties; kho_block lists for LUO.
  *
  * The radix tree is walked with the 7.x codec (electron/kernel/abi/kho-radix-tree.ts); the
- * sub-blobs' own formats (luo_ser, kexec-metadata) are left to their codecs.
+ * sub-blobs of a radix-tree handover (kexec-metadata, luo_ser) are read in sub-blobs-7x.ts.
  */
 import { MAX_PAGE_ORDER, PAGE_SIZE, formatBytes, hex } from '../../../shared/units';
 import { decodeChunk } from '../../kernel/abi/kho-v1';
@@ -56,6 +56,8 @@ export interface KhoFormat {
   releases: string;
   subBlob(node: FdtNode): SubBlobRef | string;
   tracker(mem: PhysMemory, mapPhys: number): TrackerReport;
+  /** True when its sub-blobs are the 7.x ones sub-blobs-7x.ts decodes (raw luo_ser, kexec-metadata). */
+  subBlobs7x: boolean;
 }
 
 const MAX_LISTED_BLOCKS = 1 << 20;
@@ -191,24 +193,28 @@ export const KHO_FORMATS: ReadonlyMap<string, KhoFormat> = new Map(
         return typeof phys === 'string' ? phys : { phys, size: null };
       },
       tracker: chunkListTracker,
+      subBlobs7x: false,
     },
     {
       compatible: 'kho-v2',
       releases: 'Linux 7.1',
       subBlob: (n: FdtNode) => preservedData(n, false),
       tracker: radixTracker,
+      subBlobs7x: true,
     },
     {
       compatible: 'kho-v3',
       releases: 'Linux 7.1',
       subBlob: (n: FdtNode) => preservedData(n, true),
       tracker: radixTracker,
+      subBlobs7x: true,
     },
     {
       compatible: 'kho-v4',
       releases: 'Linux 7.2–7.3',
       subBlob: (n: FdtNode) => preservedData(n, true),
       tracker: radixTracker,
+      subBlobs7x: true,
     },
   ].map((f) => [f.compatible, f]),
 );

@@ -3,7 +3,8 @@
  *
  * Opens an ELF core, finds the KHO handover in it (find-handover.ts), and decodes what that
  * handover says with the codecs its root compatible names (formats.ts): the root FDT, each
- * sub-node's blob, the scratch array and the preserved-memory tracker. The result is plain data
+ * sub-node's blob (a 7.x handover's kexec-metadata and LUO blobs down to memfd folios, in
+ * sub-blobs-7x.ts), the scratch array and the preserved-memory tracker. The result is plain data
  * for the CLI, the tests and the app. A dump that is not an ELF core, is cut short, holds no
  * handover or one in a format nobody here knows gets a DumpError saying which.
  */
@@ -23,6 +24,7 @@ import { KHO_FORMATS, type TrackerReport } from './formats';
 import { PhysMemory } from './phys-mem';
 import { CMA_MIN_ALIGNMENT_BYTES } from '../../kernel/kho/scratch';
 import { DumpError, type DumpSource, asciiz } from './source';
+import { type SubBlobs7x, decodeSubBlobs7x } from './sub-blobs-7x';
 import { parseVmcoreinfo } from './vmcoreinfo';
 
 /** Larger sub-blobs are listed but not read (a dump's blob is KiBs; this bounds a hostile size). */
@@ -89,6 +91,8 @@ export interface DumpReport {
   };
   format: { compatible: string; releases: string };
   subBlobs: SubBlobReport[];
+  /** What a 7.x handover's kexec-metadata and LUO blobs say; null for a kho-v1 handover. */
+  decoded7x: SubBlobs7x | null;
   scratch: ScratchReport | null;
   tracker: TrackerReport;
 }
@@ -228,6 +232,8 @@ export function inspectDump(src: DumpSource, pick = 0): DumpReport {
   const mapPhys = mapValue !== null && mapValue <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(mapValue) : null;
   const totalsize = Math.min(root.header.totalsize, PAGE_SIZE);
   const budget = { bytes: 0 };
+  const subBlobs = root.root.children.map((n) => subBlobReport(opened, n, handover.compatible, budget));
+  const physEnd = Math.max(...mem.ranges().map((r) => r.end));
   return {
     dump: {
       fileBytes: src.size,
@@ -247,7 +253,10 @@ export function inspectDump(src: DumpSource, pick = 0): DumpReport {
       preservedMemoryMap: mapPhys,
     },
     format: { compatible: format.compatible, releases: format.releases },
-    subBlobs: root.root.children.map((n) => subBlobReport(opened, n, handover.compatible, budget)),
+    subBlobs,
+    decoded7x: format.subBlobs7x
+      ? decodeSubBlobs7x({ read: (phys, len) => mem.tryRead(phys, len) }, subBlobs, physEnd)
+      : null,
     scratch: handover.khoData ? scratchReport(opened, handover.khoData, hits) : null,
     tracker: mapPhys
       ? format.tracker(mem, mapPhys)

@@ -27,12 +27,10 @@ import { AbiError, hex } from './abi-error';
 import { getU64, putU64 } from './bytes';
 import type { PhysReader, PhysWriter } from './phys-reader';
 
-/** First shipped in Linux 7.2 (v7.2-rc1, 2026-06-03), with KHO_FDT_COMPATIBLE "kho-v4". */
-export const KHO_BLOCK_FIRST_RELEASE = '7.2';
-export const KHO_BLOCK_SIZE = PAGE_SIZE;
+const KHO_BLOCK_SIZE = PAGE_SIZE;
 /** sizeof(struct kho_block_header_ser). */
 export const KHO_BLOCK_HDR_SIZE = 16;
-export const KHO_BLOCK_HDR = { next: 0, count: 8 } as const;
+const KHO_BLOCK_HDR = { next: 0, count: 8 } as const;
 /** kernel/liveupdate/kho_block.c: the safety cap on a chain's length. */
 export const KHO_MAX_BLOCKS = 10000;
 

@@ -57,15 +57,15 @@ export interface KhoFdtFormat {
   readonly sizeProp: 'blob-size' | null;
 }
 
-export const KHO_FDT_PROP_COMPATIBLE = 'compatible';
+const KHO_FDT_PROP_COMPATIBLE = 'compatible';
 /** KHO_FDT_MEMORY_MAP_PROP_NAME. */
-export const KHO_FDT_MEMORY_MAP_PROP_NAME = 'preserved-memory-map';
+const KHO_FDT_MEMORY_MAP_PROP_NAME = 'preserved-memory-map';
 /** KHO_SUB_TREE_PROP_NAME from kho-v2 on ('fdt' before). */
-export const KHO_SUB_TREE_PROP_NAME = 'preserved-data';
+const KHO_SUB_TREE_PROP_NAME = 'preserved-data';
 /** KHO_SUB_TREE_SIZE_PROP_NAME from kho-v3 on. */
-export const KHO_SUB_TREE_SIZE_PROP_NAME = 'blob-size';
+const KHO_SUB_TREE_SIZE_PROP_NAME = 'blob-size';
 /** The root FDT is one page, and the handoff passes fdt_len = PAGE_SIZE. */
-export const KHO_FDT_SIZE = PAGE_SIZE;
+const KHO_FDT_SIZE = PAGE_SIZE;
 
 export const KHO_FDT_FORMATS: Readonly<Record<KhoFdtCompatible, KhoFdtFormat>> = {
   'kho-v1': {
@@ -81,7 +81,7 @@ export const KHO_FDT_FORMATS: Readonly<Record<KhoFdtCompatible, KhoFdtFormat>> =
     firstRelease: '7.1-merge-window',
     tracker: 'radix-tree',
     finalize: false,
-    subtreeProp: 'preserved-data',
+    subtreeProp: KHO_SUB_TREE_PROP_NAME,
     sizeProp: null,
   },
   'kho-v3': {
@@ -89,20 +89,20 @@ export const KHO_FDT_FORMATS: Readonly<Record<KhoFdtCompatible, KhoFdtFormat>> =
     firstRelease: '7.1',
     tracker: 'radix-tree',
     finalize: false,
-    subtreeProp: 'preserved-data',
-    sizeProp: 'blob-size',
+    subtreeProp: KHO_SUB_TREE_PROP_NAME,
+    sizeProp: KHO_SUB_TREE_SIZE_PROP_NAME,
   },
   'kho-v4': {
     compatible: 'kho-v4',
     firstRelease: '7.2',
     tracker: 'radix-tree',
     finalize: false,
-    subtreeProp: 'preserved-data',
-    sizeProp: 'blob-size',
+    subtreeProp: KHO_SUB_TREE_PROP_NAME,
+    sizeProp: KHO_SUB_TREE_SIZE_PROP_NAME,
   },
 };
 
-export interface KhoSubtree {
+interface KhoSubtree {
   name: string;
   /** Physical address of the blob. */
   phys: number;

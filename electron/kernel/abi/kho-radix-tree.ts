@@ -33,19 +33,17 @@ import { AbiError, hex } from './abi-error';
 import { getU64, putU64 } from './bytes';
 import type { PhysReader, PhysWriter } from './phys-reader';
 
-/** First shipped in Linux 7.1 (merged 2026-04-05 with kho-v2; 7.1 final carries kho-v3). */
-export const RADIX_TREE_FIRST_RELEASE = '7.1';
 /** KHO_ORDER_0_LOG2 = 64 - PAGE_SHIFT: the key bit of an order-0 block. */
-export const KHO_ORDER_0_LOG2 = 52;
+const KHO_ORDER_0_LOG2 = 52;
 /** KHO_TABLE_SIZE_LOG2: 512 u64 entries per table node. */
-export const KHO_TABLE_SIZE_LOG2 = 9;
-export const KHO_TABLE_ENTRIES = 1 << KHO_TABLE_SIZE_LOG2;
+const KHO_TABLE_SIZE_LOG2 = 9;
+const KHO_TABLE_ENTRIES = 1 << KHO_TABLE_SIZE_LOG2;
 /** KHO_BITMAP_SIZE_LOG2 = PAGE_SHIFT + 3: 32768 bits per leaf. */
-export const KHO_BITMAP_SIZE_LOG2 = 15;
-export const KHO_BITMAP_BITS = 1 << KHO_BITMAP_SIZE_LOG2;
+const KHO_BITMAP_SIZE_LOG2 = 15;
+const KHO_BITMAP_BITS = 1 << KHO_BITMAP_SIZE_LOG2;
 /** KHO_TREE_MAX_DEPTH: levels 5 … 1 are tables, level 0 the bitmap. */
 export const KHO_TREE_MAX_DEPTH = 6;
-export const KHO_ROOT_LEVEL = KHO_TREE_MAX_DEPTH - 1;
+const KHO_ROOT_LEVEL = KHO_TREE_MAX_DEPTH - 1;
 /** Physical addresses above 52 bits do not exist on x86_64 or arm64 (MAX_PHYSMEM_BITS). */
 const PHYS_LIMIT = 2 ** 52;
 
@@ -82,11 +80,11 @@ export function decodeRadixKey(key: number): { phys: number; order: number } | n
 }
 
 /** kho_radix_get_table_index(): the index at table level 1 … 5. */
-export const radixTableIndex = (key: number, level: number): number =>
+const radixTableIndex = (key: number, level: number): number =>
   Math.floor(key / 2 ** ((level - 1) * KHO_TABLE_SIZE_LOG2 + KHO_BITMAP_SIZE_LOG2)) % KHO_TABLE_ENTRIES;
 
 /** kho_radix_get_bitmap_index(): the bit in the leaf. */
-export const radixBitmapIndex = (key: number): number => key % KHO_BITMAP_BITS;
+const radixBitmapIndex = (key: number): number => key % KHO_BITMAP_BITS;
 
 /** The way to a block, for inspectors: table indices from the root (level 5) down to level 1, then the leaf bit. */
 export function radixPath(phys: number, order: number): { key: number; indices: number[]; bit: number } | null {

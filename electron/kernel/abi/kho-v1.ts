@@ -131,6 +131,5 @@ export function decodeKhoData(b: Uint8Array): KhoData {
 
 /** struct kho_vmalloc_chunk: an 8-byte next pointer, then 511 physical addresses (include/linux/kho/abi/kexec_handover.h). */
 export const KHO_VMALLOC_SIZE = 511;
-/** struct kho_vmalloc flags. */
+/** struct kho_vmalloc flags: KHO_VMALLOC_ALLOC (KHO_VMALLOC_HUGE_VMAP, 0x0002, is never set here). */
 export const KHO_VMALLOC_ALLOC = 0x0001;
-export const KHO_VMALLOC_HUGE_VMAP = 0x0002;

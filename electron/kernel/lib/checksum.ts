@@ -14,7 +14,7 @@ function from32to16(x: number): number {
 }
 
 /** do_csum() of lib/checksum.c for a little-endian machine. */
-export function doCsum(buf: Uint8Array): number {
+function doCsum(buf: Uint8Array): number {
   const len = buf.length;
   if (len <= 0) return 0;
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);

@@ -16,7 +16,7 @@
  */
 import { utf8Decode, utf8Encode } from './utf8';
 
-export interface FdtProp {
+interface FdtProp {
   name: string;
   value: Uint8Array;
 }
@@ -59,9 +59,9 @@ export const FDT_ERRNO = {
   FDT_ERR_BADVALUE: 15,
   FDT_ERR_ALIGNMENT: 19,
 } as const;
-export type FdtErrorCode = keyof typeof FDT_ERRNO;
+type FdtErrorCode = keyof typeof FDT_ERRNO;
 
-export interface FdtError {
+interface FdtError {
   ok: false;
   error: FdtErrorCode;
   message: string;
@@ -76,7 +76,7 @@ export type FdtDecodeResult = { ok: true; root: FdtNode; header: FdtHeader; memR
  * The two layouts the kernel's FDTs come in: dtc's (and fdt_pack()'s), or what libfdt's
  * sequential-write functions leave, with the reservation map at 0x30 and the strings reversed.
  */
-export type FdtStringOrder = 'append' | 'sequential-write';
+type FdtStringOrder = 'append' | 'sequential-write';
 
 export interface FdtEncodeOptions {
   /** 'append' (default) lays the blob out as dtc does; 'sequential-write' as fdt_create()…fdt_finish() does. */
@@ -98,8 +98,8 @@ export const FDT_END_NODE = 2;
 export const FDT_PROP = 3;
 export const FDT_NOP = 4;
 export const FDT_END = 9;
-export const FDT_VERSION = 17;
-export const FDT_LAST_COMP_VERSION = 16;
+const FDT_VERSION = 17;
+const FDT_LAST_COMP_VERSION = 16;
 const FDT_FIRST_SUPPORTED_VERSION = 16;
 const HEADER_SIZE_V17 = 40;
 const HEADER_SIZE_V16 = 36;

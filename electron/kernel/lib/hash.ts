@@ -25,9 +25,6 @@ export function mix32(x: number): number {
   return x >>> 0;
 }
 
-/** Combines two 32-bit values into one hash. */
-export const combine = (a: number, b: number): number => mix32((a ^ Math.imul(b, 0x9e3779b1)) >>> 0);
-
 /** Running hash over many typed arrays, for whole-machine fingerprints. */
 export class Hasher {
   private h1 = 0x811c9dc5;

@@ -10,7 +10,7 @@ import type { Result, SimClient } from '../../../shared/api';
 import type { KhoLabBridge, MenuAction, SaveTextOutcome, SaveTextRequest } from '../../../shared/bridge';
 import { downloadText } from './save-file';
 
-export type { MenuAction, SaveTextOutcome, SaveTextRequest };
+export type { MenuAction };
 
 declare global {
   interface Window {
@@ -29,7 +29,7 @@ export interface AppApi {
 }
 
 /** Starts the preview worker and wraps it in an RPC client; a dead worker fails pending calls. */
-export function workerClient(): SimClient {
+function workerClient(): SimClient {
   const worker = new Worker(new URL('../preview/host.worker.ts', import.meta.url), {
     type: 'module',
     name: 'kho-host',

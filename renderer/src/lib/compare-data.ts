@@ -18,7 +18,10 @@ export interface FormatStyle {
   merged: boolean;
 }
 
-/** The three formats of the memfd debate (luo-memfd.md §6.2, §6.3, §8). */
+/**
+ * The three formats of the memfd debate: mm/memfd_luo.c of Linux 6.19, of LUO patch v3 29/30
+ * (memfd FDT), and of its port to the KHO array RFC.
+ */
 const KNOWN: Record<string, FormatStyle> = {
   'memfd-v1': {
     color: '#5fa8ff',

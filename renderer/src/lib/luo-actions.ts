@@ -1,7 +1,7 @@
 /**
  * DOC: LUO actions
  *
- * The workload panel's LUO form acts as a VMM would (reference/luo-memfd.md §3.3): open
+ * The workload panel's LUO form acts as a VMM would (include/uapi/linux/liveupdate.h): open
  * /dev/liveupdate, CREATE_SESSION, PRESERVE_FD a memfd with a token, and after the kexec
  * RETRIEVE_SESSION, RETRIEVE_FD, FINISH, close. Which inputs an ioctl takes, what to suggest for
  * an input left empty (the process's /dev/liveupdate fd, its outgoing or incoming session fd, a

@@ -1,7 +1,7 @@
 /**
  * DOC: what the LUO inspector can open
  *
- * LUO's records that a LuoView points at (reference/luo-memfd.md §4.2): this kernel's session
+ * LUO's records that a LuoView points at (include/linux/kho/abi/luo.h): this kernel's session
  * block and each outgoing session's luo_file_ser array, the previous kernel's session block until
  * the first open of /dev/liveupdate frees it, and each incoming session's array until FINISH
  * frees it. After kexec -e no kernel describes RAM: the block handed over is found the way the

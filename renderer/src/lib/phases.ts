@@ -6,8 +6,8 @@
  * successful `boot` starts a new generation; a `boot` after a successful `kexec -e` is the new
  * kernel's early boot in scratch, where it deserializes the handover; `insmod test_kho` in a
  * cold-booted kernel preserves, in a KHO-booted kernel it restores and verifies. LUO's ioctls
- * follow the same story (reference/luo-memfd.md §3.5): PRESERVE_FD preserves; RETRIEVE_SESSION,
- * RETRIEVE_FD and FINISH restore.
+ * follow the same story (kernel/liveupdate/luo_session.c, luo_file.c): PRESERVE_FD preserves;
+ * RETRIEVE_SESSION, RETRIEVE_FD and FINISH restore.
  */
 import type { Command } from '../../../shared/commands';
 import type { StepInfo } from '../../../shared/views';

@@ -25,8 +25,8 @@ export interface PokeTarget {
   property?: string;
 }
 
-export type PokeMode = 'phys' | 'property';
-export type PokeValueKind = 'hex' | 'string';
+type PokeMode = 'phys' | 'property';
+type PokeValueKind = 'hex' | 'string';
 
 export interface PokeForm {
   mode: PokeMode;

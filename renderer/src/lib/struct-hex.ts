@@ -11,7 +11,7 @@
 import type { AnnotatedStruct, StructField } from '../../../shared/views';
 
 /** Printable ASCII as itself, everything else as '.', like hexdump -C. */
-export function asciiOf(bytes: Uint8Array): string {
+function asciiOf(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
   return s;
@@ -66,7 +66,7 @@ export function fieldSpans(s: AnnotatedStruct): FieldSpan[] {
   return spans;
 }
 
-export interface HexCell {
+interface HexCell {
   /** Two hex digits. */
   text: string;
   /** Index of the span the byte belongs to, or -1 (padding, bytes no field covers). */

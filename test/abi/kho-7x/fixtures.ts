@@ -14,7 +14,7 @@ export const fixture = (path: string): Uint8Array => new Uint8Array(readFileSync
 export const fixtureJson = <T>(path: string): T => JSON.parse(readFileSync(DIR + path, 'utf8')) as T;
 
 /** The QEMU guest had 1 GiB of RAM. */
-export const GUEST_RAM = 1 << 30;
+const GUEST_RAM = 1 << 30;
 
 /** A page set cut from a dump (tools/cut-pages.py) as strict memory: other pages read as missing. */
 export function dumpPages(path: string): SparseMemory {

@@ -1,8 +1,9 @@
 /**
- * Golden bytes of the kho-v1 handoff structures (reference/kho-core.md §2.3, §2.5, §2.6, §3) and
- * of the x86 boot_params fields the kexec'd kernel reads. Every expected value is written out by
- * hand from the reference tables; only addresses the allocator picks at run time are spliced in
- * with le64().
+ * Golden bytes of the kho-v1 handoff structures (include/linux/kho/abi/kexec_handover.h,
+ * kernel/liveupdate/kexec_handover.c: kho_mem_serialize(), union kho_page_info;
+ * arch/x86/include/uapi/asm/setup_data.h: struct kho_data) and of the x86 boot_params fields the
+ * kexec'd kernel reads. Every expected value is written out by hand from the kernel's struct
+ * layouts; only addresses the allocator picks at run time are spliced in with le64().
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';

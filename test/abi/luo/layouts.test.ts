@@ -1,6 +1,6 @@
 /**
- * Golden bytes for LUO's and memfd-v1's records (reference/luo-memfd.md §4.2, §6.3), and the
- * LUO sub-FDT as a booted kernel leaves it in RAM.
+ * Golden bytes for LUO's and memfd-v1's records (include/linux/kho/abi/luo.h,
+ * include/linux/kho/abi/memfd.h), and the LUO sub-FDT as a booted kernel leaves it in RAM.
  */
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../../shared/units';

@@ -1,8 +1,9 @@
 /**
- * Golden bytes for the two memfd formats of the debate that did not merge (luo-memfd.md §6.2,
- * kho-core.md §4): v3's foliodesc (flags in the low 12 bits, the reverse of memfd-v1), its
- * per-file FDT exactly as libfdt's sequential-write functions build it (checked against
- * python3-libfdt's FdtSw and read back by dtc), the 16-byte KHO array descriptor and an array page.
+ * Golden bytes for the two memfd formats of the debate that did not merge (LUO patch v3 29/30
+ * (memfd FDT), the KHO array RFC (include/linux/kho_array.h)): v3's foliodesc (flags in the low
+ * 12 bits, the reverse of memfd-v1), its per-file FDT exactly as libfdt's sequential-write
+ * functions build it (checked against python3-libfdt's FdtSw and read back by dtc), the 16-byte
+ * KHO array descriptor and an array page.
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';

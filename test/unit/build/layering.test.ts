@@ -50,7 +50,6 @@ const TREE: Record<string, string> = {
   'electron/main.ts':
     "import { host } from './host/h';\nimport { readFileSync } from 'node:fs';\nexport const main = [host, readFileSync];\n",
   'electron/csp.ts': 'export const CSP = "default-src \'self\'";\n',
-  'electron/host-worker-loop.ts': "import { PAGE_SIZE } from '../shared/units';\nexport const loop = PAGE_SIZE;\n",
   'electron/bad-imports-renderer.ts': "import { app } from '../renderer/src/app';\nexport const x = app;\n",
 
   'renderer/vite.config.ts': "import { CSP } from '../electron/csp';\nexport default { CSP };\n",
@@ -58,8 +57,8 @@ const TREE: Record<string, string> = {
   'renderer/src/bad-imports-host.ts': "import { host } from '../../electron/host/h';\nexport const x = host;\n",
   'renderer/src/bad-imports-csp.ts': "import { CSP } from '../../electron/csp';\nexport const x = CSP;\n",
   'renderer/src/preview/worker.ts':
-    "import { host } from '../../../electron/host/h';\nimport { loop } from '../../../electron/host-worker-loop';\n" +
-    'export const w = [host, loop];\n',
+    "import { host } from '../../../electron/host/h';\nimport { PAGE_SIZE } from '../../../shared/units';\n" +
+    'export const w = [host, PAGE_SIZE];\n',
   'renderer/src/preview/bad-imports-kernel.ts':
     "import { k } from '../../../electron/kernel/k';\nexport const x = k;\n",
 };

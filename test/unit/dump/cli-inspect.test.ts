@@ -5,6 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_BAD_INPUT, EXIT_OK } from '../../../electron/cli';
 import { hex } from '../../../shared/units';
 import { cli, scratchDir } from '../cli/run-cli';
+import { dumpPages } from '../../abi/kho-7x/fixtures';
+import { coreOfPages } from './elf-build';
 import { type SimDump, simDump } from './sim-dump';
 
 const dir = scratchDir('kho-lab-inspect-');
@@ -61,5 +63,29 @@ describe('npm run sim -- inspect', () => {
     const b = await cli('inspect', cut);
     expect(b.code).toBe(EXIT_BAD_INPUT);
     expect(b.err[0]).toMatch(/truncated dump: program header \d+ needs file bytes up to/);
+  });
+});
+
+describe('npm run sim -- inspect on the real 7.2.13 pages cut at machine_kexec()', () => {
+  it('luo_session_deserialize() + memfd_luo_retrieve(): prints the LUO sessions, memfd folios and FLBs; --json has them', async () => {
+    const file = join(dir, 'real-7.2.core');
+    writeFileSync(file, coreOfPages(dumpPages('realkernel-7.2/k1-machine_kexec.pages.gz')));
+    const json = join(dir, 'real.json');
+    const r = await cli('inspect', file, '--json', json);
+    expect(r.err).toEqual([]);
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.out).toContain('kexec-metadata: version 1, previous release "7.2.13", kexec count 1');
+    expect(r.out.filter((l) => /^ {2}session "/.test(l))).toHaveLength(7);
+    expect(r.out).toContain('    file token 0x1001 at 0x2c3b010: handler "memfd-v2", data 0x2c3c000');
+    expect(r.out).toContain('      folio index 0: pfn 0x1782, flags 0x3');
+    const j = JSON.parse(readFileSync(json, 'utf8')) as {
+      decoded7x: {
+        kexecMetadata: { previousRelease: string };
+        luo: { sessions: Array<{ files: Array<{ memfd: { ser: { size: number } } }> }>; flbs: { flbs: unknown[] } };
+      };
+    };
+    expect(j.decoded7x.kexecMetadata.previousRelease).toBe('7.2.13');
+    expect(j.decoded7x.luo.sessions.flatMap((s) => s.files.map((f) => f.memfd.ser.size))).toEqual(Array(6).fill(4096));
+    expect(j.decoded7x.luo.flbs.flbs).toHaveLength(3);
   });
 });

@@ -48,6 +48,27 @@ describe.skipIf(!existsSync(CORE))('real 7.2 handover at machine_kexec() (preser
     expect(subs[1]).toMatchObject({ kind: 'fdt', compatible: 'kho-test-v1' });
   });
 
+  it('luo_session_deserialize(): the core decodes to the 7 sessions and 6 memfd-v2 files the selftests preserved', () => {
+    const d = r().decoded7x;
+    expect(d?.kexecMetadata).toEqual({ version: 1, previousRelease: '7.2.13', kexecCount: 1 });
+    const luo = d?.luo;
+    if (!luo || 'kind' in luo) throw new Error(`LUO not decoded: ${luo?.message}`);
+    expect(luo.sessions.map((s) => s.name)).toEqual([
+      'kexec_simple_state',
+      'test-session',
+      'kexec_multi_state',
+      'multi-test-empty-1',
+      'multi-test-empty-2',
+      'multi-test-files-1',
+      'multi-test-files-2',
+    ]);
+    const files = luo.sessions.flatMap((s) => s.files);
+    expect(files.map((f) => [f.compatible, f.token])).toEqual(
+      [0x3e7n, 0x1an, 0x3e6n, 0x1001n, 0x2002n, 0x3003n].map((t) => ['memfd-v2', t]),
+    );
+    for (const f of files) expect(f.memfd).toMatchObject({ ser: { size: 4096, seals: 1, nrFolios: 1 } });
+  });
+
   it("kho_radix_walk_tree(): the radix tracker decodes to tools/decode_kho.py's list of preserved blocks", () => {
     const t = r().tracker;
     if (!t.decoded) throw new Error(t.reason);

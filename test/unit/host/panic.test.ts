@@ -128,6 +128,53 @@ describe('panic(): a machine state', () => {
   });
 });
 
+describe('setup_per_cpu_areas(): a kernel too small for its early allocations panics', () => {
+  // A KHO boot allocates only from scratch until memblock is done: 1 MiB of global scratch cannot
+  // hold 64 CPUs' percpu first chunk (12 MiB), so the kexec'd kernel panics where 6.19 does.
+  const SMALL = { ram: '256M', seed: 1, cpus: 64, cmdline: 'kho=on kho_scratch=40M,1M,1M liveupdate=off' };
+  const PANIC = 'cannot initialize percpu area (err=-12)';
+
+  it("fails the boot step with the caller's panic text, refuses later steps, keeps the map viewable", async () => {
+    const host = new Host();
+    okOf(await host.newMachine(SMALL));
+    for (const c of [{ op: 'boot' }, { op: 'kexec_load' }, { op: 'kho_finalize' }, { op: 'reboot' }] as CommandInput[])
+      expect(okOf(await host.run(c)).step.ok).toBe(true);
+    const boot = okOf(await host.run({ op: 'boot' }));
+    expect(boot.step).toMatchObject({
+      ok: false,
+      panicked: PANIC,
+      message: `boot: Kernel panic - not syncing: ${PANIC}`,
+    });
+    expect(boot.step.errno).toBeUndefined();
+    expect(boot.events.filter((e) => e.msg.startsWith('Kernel panic'))).toEqual([
+      expect.objectContaining({ level: 'err', msg: `Kernel panic - not syncing: ${PANIC}` }),
+    ]);
+    expect(boot.state.panicked).toEqual({ step: 5, reason: PANIC });
+    const later = await host.run({ op: 'spawn', name: 'x' });
+    expect(later.ok).toBe(false);
+    if (!later.ok)
+      expect(later.error.message).toBe(
+        `spawn: refused: the kernel panicked: ${PANIC}; create a new machine or step back`,
+      );
+    // The half-booted kernel can still be looked at.
+    expect(okOf(await host.mapView({ firstPfn: 0, pagesPerCell: 256, cells: 256 })).cells.length).toBe(256);
+    expect(okOf(await host.report()).panicked).toEqual({ step: 5, reason: PANIC });
+  });
+
+  it("the same machine with enough scratch boots: the panic is the allocation's, not the CPU count's", async () => {
+    const host = new Host();
+    okOf(await host.newMachine({ ...SMALL, cmdline: 'kho=on kho_scratch=40M,32M,16M liveupdate=off' }));
+    for (const c of [
+      { op: 'boot' },
+      { op: 'kexec_load' },
+      { op: 'kho_finalize' },
+      { op: 'reboot' },
+      { op: 'boot' },
+    ] as CommandInput[])
+      expect(okOf(await host.run(c)).step.ok).toBe(true);
+  });
+});
+
 describe('kho-lab-sim run: exit status', () => {
   const dir = scratchDir('kho-lab-panic-');
   const file = (name: string, steps: unknown[]): string => {

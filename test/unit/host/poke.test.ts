@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { CommandSchema, type CommandInput } from '../../../shared/commands';
 import { MachineConfigSchema } from '../../../shared/machine-config';
-import { type Outcome, applyCommand } from '../../../electron/host/apply';
+import { type StepFields, applyCommand, stepFields } from '../../../electron/host/apply';
 import { entryKhoData } from '../../../electron/host/kho-views';
 import { Host } from '../../../electron/host/host';
 import { Machine } from '../../../electron/kernel/machine';
@@ -17,13 +17,13 @@ import { okOf } from '../kho/helpers';
 
 const CMDLINE = 'kho=on liveupdate=on kho_scratch=64M,32M,16M';
 
-function machine(): { m: Machine; run: (c: CommandInput) => Outcome } {
+function machine(): { m: Machine; run: (c: CommandInput) => StepFields } {
   const m = new Machine(MachineConfigSchema.parse({ ram: '256M', seed: 1, cmdline: CMDLINE }));
-  return { m, run: (c) => applyCommand(m, CommandSchema.parse(c)) };
+  return { m, run: (c) => stepFields(applyCommand(m, CommandSchema.parse(c))) };
 }
 
 /** A machine right after kexec -e: the handover waits in RAM for the next kernel. */
-function afterKexec(): { m: Machine; run: (c: CommandInput) => Outcome } {
+function afterKexec(): { m: Machine; run: (c: CommandInput) => StepFields } {
   const t = machine();
   for (const c of [
     { op: 'boot' },
@@ -50,7 +50,7 @@ function pendingFdt(m: Machine, name: string) {
 }
 
 /** Runs a poke that must be refused: the outcome, with the machine checked unchanged. */
-function refused(t: { m: Machine; run: (c: CommandInput) => Outcome }, c: CommandInput): Outcome {
+function refused(t: { m: Machine; run: (c: CommandInput) => StepFields }, c: CommandInput): StepFields {
   const before = { hash: t.m.fingerprint(), seq: t.m.log.lastSeq };
   const r = t.run(c);
   expect(r.ok).toBe(false);
@@ -199,7 +199,7 @@ describe('poke into a KHO FDT as the next kernel finds it (kho_populate → kho_
 
   it('refuses when no KHO FDT is handed over (KHO off), running or after kexec -e', () => {
     const m = new Machine(MachineConfigSchema.parse({ ram: '256M', seed: 1, cmdline: '' }));
-    const run = (c: CommandInput) => applyCommand(m, CommandSchema.parse(c));
+    const run = (c: CommandInput) => stepFields(applyCommand(m, CommandSchema.parse(c)));
     expect(run({ op: 'boot' }).ok).toBe(true);
     expect(refused({ m, run }, { op: 'poke', fdt: 'root', property: 'compatible', string: 'x' }).message).toMatch(
       /the running kernel hands over no KHO FDT/,

@@ -1,6 +1,6 @@
 /**
  * memblock (mm/memblock.c): region arrays with merging, free ranges, top-down / bottom-up
- * allocation, scratch-only mode (reference/kho-core.md §1.3) and RSRV_KERN accounting.
+ * allocation, scratch-only mode (memblock_set_kho_scratch_only()) and RSRV_KERN accounting.
  * The property tests compare against a brute-force model with one cell per address unit.
  */
 import { describe, expect, it } from 'vitest';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { CommandSchema, type CommandInput } from '../../../shared/commands';
 import { KERNEL_RELEASES, type KernelRelease, MachineConfigSchema } from '../../../shared/machine-config';
-import { applyCommand } from '../../../electron/host/apply';
+import { applyCommand, stepFields } from '../../../electron/host/apply';
 import { Host, builtinScenario, withMachine } from '../../../electron/host/host';
 import { Machine } from '../../../electron/kernel/machine';
 import { KERNEL_PROFILES } from '../../../electron/kernel/profile';
@@ -14,7 +14,7 @@ const CMDLINE = 'kho=on liveupdate=on kho_scratch=64M,32M,16M';
 
 function machine(kernel: KernelRelease) {
   const m = new Machine(MachineConfigSchema.parse({ kernel, ram: '256M', seed: 1, cmdline: CMDLINE }));
-  const run = (c: CommandInput) => applyCommand(m, CommandSchema.parse(c));
+  const run = (c: CommandInput) => stepFields(applyCommand(m, CommandSchema.parse(c)));
   const ok = (c: CommandInput) => {
     const r = run(c);
     if (!r.ok) throw new Error(`${c.op}: ${r.message}`);

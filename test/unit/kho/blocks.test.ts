@@ -1,6 +1,7 @@
 /**
- * Block decomposition (reference/kho-core.md §6.3): order = min(ctz(pfn), ilog2(pages left)),
- * the largest naturally aligned power-of-two blocks, with no MAX_PAGE_ORDER cap.
+ * Block decomposition (kernel/liveupdate/kexec_handover.c: kho_preserve_pages()):
+ * order = min(ctz(pfn), ilog2(pages left)), the largest naturally aligned power-of-two blocks,
+ * with no MAX_PAGE_ORDER cap.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';

@@ -1,9 +1,10 @@
 /**
- * What the next kernel does with a damaged or missing handover (reference/kho-core.md §1.3,
- * §1.5, §1.6, §6.2): a corrupt chunk list is abandoned with an error and never throws; a flipped
- * bitmap bit reserves the wrong block; a bad root FDT or a map of 0 disables KHO revival and the
- * kernel boots as if cold; preserving scratch memory is refused; kexec segments must fit scratch;
- * kho_scratch= parsing.
+ * What the next kernel does with a damaged or missing handover (kernel/liveupdate/
+ * kexec_handover.c: kho_populate(), kho_mem_deserialize(), kho_fill_kimage(),
+ * kho_parse_scratch_size(); kexec_handover_debug.c: kho_scratch_overlap()): a corrupt chunk list
+ * is abandoned with an error and never throws; a flipped bitmap bit reserves the wrong block; a
+ * bad root FDT or a map of 0 disables KHO revival and the kernel boots as if cold; preserving
+ * scratch memory is refused; kexec segments must fit scratch; kho_scratch= parsing.
  */
 import { describe, expect, it } from 'vitest';
 import { MiB, PAGE_SIZE, hex } from '../../../shared/units';
@@ -69,7 +70,7 @@ describe('corrupt serialized chunk list', () => {
   });
 
   it('a corrupt link abandons the handover: no subtree is retrievable, blocks walked before it stay reserved and stamped', () => {
-    // As Linux does when the walk fails (kho_in.fdt_phys = 0, reference §1.6): is_kho_boot() turns
+    // As Linux does when kho_mem_deserialize() fails (kho_in.fdt_phys = 0): is_kho_boot() turns
     // false, but nothing un-reserves what was walked, so a caller that knows an address can still
     // restore it; the chunk the walk never reached is plain free memory.
     const { m, a, firstChunk } = twoChunks();

@@ -1,6 +1,7 @@
 /**
  * Preserve → finalize → kexec_file_load → reboot → boot → restore, as properties over random
- * folio sets (reference/kho-core.md §1.6–§1.8, §2.5, §6.2, §6.3): preserved folios come back at
+ * folio sets (kernel/liveupdate/kexec_handover.c: kho_mem_deserialize(), kho_restore_page(),
+ * kho_restore_folio(), kho_restore_pages(), union kho_page_info): preserved folios come back at
  * the same pfns with the same order, compound layout and contents; everything else that is free
  * in the new kernel has been scribbled over; the restore checks (never preserved, tail page,
  * second restore, mismatched range) all answer NULL with a WARN.

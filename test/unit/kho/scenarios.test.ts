@@ -1,5 +1,5 @@
 /**
- * KHO through the Host and the CLI (reference/kho-core.md §5.1): the test_kho built-ins pass,
+ * KHO through the Host and the CLI (lib/test_kho.c: kho_test_init()): the test_kho built-ins pass,
  * fail naming the forgotten folio, chain across three kernels, and replay deterministically.
  */
 import { describe, expect, it } from 'vitest';

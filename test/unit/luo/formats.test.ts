@@ -1,5 +1,6 @@
 /**
- * The three memfd formats of the debate (luo-memfd.md §6.2, §6.3, §8; kho-core.md §4) under the
+ * The three memfd formats of the debate (mm/memfd_luo.c of Linux 6.19, of LUO patch v3 29/30
+ * (memfd FDT) and of its port to the KHO array RFC (lib/kho_array.c)) under the
  * same 6.19 LUO: each carries files across a live update byte for byte, each refuses what its
  * source refused (v3's one-folio FDT: ENOMEM past 261,888 folios), each costs what its layout
  * costs (kho_array: a page per entry when entries are far apart), and a kernel without a format

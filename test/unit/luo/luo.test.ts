@@ -1,7 +1,8 @@
 /**
- * LUO's session model and memfd-v1 (reference/luo-memfd.md §3.3–§3.6, §6.3): the errno table
- * case by case, close-before-reboot unpreserves, the frozen size, a failing freeze rolls back,
- * and the selftest luo_kexec_simple end to end through the Host.
+ * LUO's session model and memfd-v1 (kernel/liveupdate/luo_core.c, luo_session.c, luo_file.c;
+ * mm/memfd_luo.c): the errno table case by case, close-before-reboot unpreserves, the frozen
+ * size, a failing freeze rolls back, and the selftest luo_kexec_simple end to end through the
+ * Host.
  */
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../../shared/units';
@@ -23,7 +24,7 @@ function withSession() {
   return t;
 }
 
-describe('/dev/liveupdate and the errno table (§3.6)', () => {
+describe('/dev/liveupdate and the errno table (luo_core.c: luo_open(); luo_session.c; luo_file.c)', () => {
   it('a second open is EBUSY; after close it opens again', () => {
     const { run, ok } = machine();
     expect(ok({ op: 'luo_open', process: 'vmm' })).toBe(3);

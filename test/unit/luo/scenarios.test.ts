@@ -158,7 +158,7 @@ describe('fault injection and checksum ops', () => {
   });
 });
 
-describe('ioctl argument size and ENOTTY (§3.3)', () => {
+describe('ioctl argument size and ENOTTY (luo_core.c: luo_ioctl(); luo_session.c: luo_session_ioctl())', () => {
   function withSession() {
     const t = machine();
     t.ok({ op: 'memfd_create', process: 'vmm', name: 'm' }); // 3

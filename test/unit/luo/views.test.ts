@@ -292,7 +292,7 @@ describe('Host.userspace / luo / records and their argument checks', () => {
   it('SIM_ARGS: userspace and luo take nothing; records takes { kind, phys, count? } with phys and count in range', () => {
     expect(validateCall('userspace', []).ok).toBe(true);
     expect(validateCall('luo', []).ok).toBe(true);
-    expect(validateCall('luo', [1])).toMatchObject({ ok: false, message: expect.stringMatching(/^luo: /) });
+    expect(validateCall('luo', [1])).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^luo: /) } });
     expect(validateCall('records', [{ kind: 'luo-file-array', phys: 4096, count: 3 }]).ok).toBe(true);
     expect(validateCall('records', [{ kind: 'luo-session-block', phys: 0 }]).ok).toBe(true);
     const refused: Array<[unknown, RegExp]> = [
@@ -306,7 +306,10 @@ describe('Host.userspace / luo / records and their argument checks', () => {
       [{ phys: 0 }, /argument 0\.kind/],
     ];
     for (const [arg, message] of refused)
-      expect(validateCall('records', [arg])).toMatchObject({ ok: false, message: expect.stringMatching(message) });
+      expect(validateCall('records', [arg])).toMatchObject({
+        ok: false,
+        error: { message: expect.stringMatching(message) },
+      });
     expect(validateCall('records', [])).toMatchObject({ ok: false });
   });
 });

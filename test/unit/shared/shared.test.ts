@@ -202,13 +202,16 @@ describe('scenario', () => {
 
 describe('validateCall', () => {
   it('checks the method name and argument tuple, applying defaults', () => {
-    expect(validateCall('nope', [])).toMatchObject({ ok: false, message: 'unknown API method "nope"' });
+    expect(validateCall('nope', [])).toEqual({
+      ok: false,
+      error: { code: 'invalid-argument', message: 'unknown API method "nope"' },
+    });
     expect(validateCall('toString', [])).toMatchObject({ ok: false });
     const r = validateCall('run', [{ op: 'alloc_pages', tag: 't' }]);
-    expect(r.ok && r.call.args[0]).toMatchObject({ order: 0, count: 1 });
+    expect(r.ok && r.value.args[0]).toMatchObject({ order: 0, count: 1 });
     const bad = validateCall('mapView', [{ firstPfn: -1, pagesPerCell: 1, cells: 1 }]);
     expect(bad.ok).toBe(false);
-    expect(!bad.ok && bad.message).toMatch(/^mapView: argument 0\.firstPfn: /);
+    expect(!bad.ok && bad.error.message).toMatch(/^mapView: argument 0\.firstPfn: /);
     expect(validateCall('page', [1.5]).ok).toBe(false);
     expect(validateCall('readPhys', [0, 65537]).ok).toBe(false);
   });
