@@ -259,6 +259,27 @@ export interface ChunkView {
   order: number;
   entries: Array<{ physStart: number; bitmap: number; bitsSet: number }>;
   error?: string;
+  /** Present when the chunk is shown as the running kernel read it at early boot, not as RAM holds it now. */
+  readAtBoot?: ReadAtBoot;
+}
+
+/**
+ * A chunk page of the incoming handover as kho_mem_deserialize() read it at early boot (a copy
+ * the simulator kept). Nobody preserves chunk and bitmap pages: once memblock_free_all() has
+ * released them (`released`: the page is no longer reserved) their RAM may hold anything, and
+ * `overwritten` says it no longer holds what was read.
+ */
+export interface ReadAtBoot {
+  released: boolean;
+  overwritten: boolean;
+}
+
+/** The marker the chunk view shows for a chunk read at early boot, or null while its page still holds it. */
+export function readAtBootMarker(r: ReadAtBoot | undefined): string | null {
+  if (!r?.released) return null;
+  return r.overwritten
+    ? 'read at early boot; these pages have since been freed and overwritten'
+    : 'read at early boot; these pages have since been freed (not yet overwritten)';
 }
 
 /** A process's fd, as `ls -l /proc/<pid>/fd` and fdinfo would tell a VMM developer. */
@@ -461,4 +482,6 @@ export interface AnnotatedStruct {
   notes: string[];
   /** Why the record does not decode fully. */
   error?: string;
+  /** The bytes are a copy of what the kernel read at early boot, not RAM now (a kho-mem-chunk of the incoming list). */
+  readAtBoot?: ReadAtBoot;
 }

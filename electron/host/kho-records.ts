@@ -8,8 +8,14 @@
  * the field offsets of electron/kernel/abi/kho-v1.ts. Every field carries its byte offset, so the
  * viewer colours its bytes and the poke editor can corrupt exactly that field.
  */
-import { PAGE_SIZE, formatBytes, hex } from '../../shared/units';
-import type { AnnotatedStruct, RecordRequest, StructField, StructSection } from '../../shared/views';
+import { MAX_PAGE_ORDER, PAGE_SIZE, formatBytes, hex } from '../../shared/units';
+import {
+  type AnnotatedStruct,
+  type RecordRequest,
+  type StructField,
+  type StructSection,
+  readAtBootMarker,
+} from '../../shared/views';
 import { getU64 } from '../kernel/abi/bytes';
 import { CHUNK_ENTRY, CHUNK_HDR, KHOSER_BITMAP_SIZE, chunkEntryOffset, decodeChunk } from '../kernel/abi/kho-v1';
 import {
@@ -28,6 +34,7 @@ import type { Machine } from '../kernel/machine';
 import { FieldReader, MAX_RECORD_ELEMENTS } from './annotate';
 import { describeValue } from './fdt-text';
 import { type Result, failure, ok } from '../../shared/result';
+import { chunkPageRead } from './chunks-read';
 
 /** The most of a blob read for one view (KHO's FDTs are a page or a few). */
 const MAX_FDT_BYTES = 64 * 1024;
@@ -205,16 +212,36 @@ export function fdtRecord(m: Machine, phys: number): Result<AnnotatedStruct> {
 /**
  * One page of the kho-v1 chunk list as the next kernel walks it (kho_mem_deserialize()): the
  * header { next, order, num_elms } and num_elms khoser_mem_bitmap_ptr { phys_start, bitmap }.
+ * A page of the list the running kernel walked at early boot is shown as it was read then
+ * (chunks-read.ts): its RAM has since been freed, and decoding it now would print garbage.
  */
 export function khoMemChunk(m: Machine, phys: number): Result<AnnotatedStruct> {
   const end = ramEnd(m);
   if (phys % PAGE_SIZE !== 0 || phys + PAGE_SIZE > end)
     return failure(`kho-mem-chunk: ${hex(phys)} is not a page inside RAM`);
-  const page = m.ram.read(phys, PAGE_SIZE);
+  const read = chunkPageRead(m, phys);
+  const rec = annotateChunk(read ? read.read.page : m.ram.read(phys, PAGE_SIZE), phys, end);
+  if (!read) return ok(rec);
+  const marker = readAtBootMarker(read.state);
+  rec.readAtBoot = read.state;
+  rec.notes.unshift(
+    marker
+      ? `KHO Lab's copy of this page as kho_mem_deserialize() read it (${marker}).`
+      : "KHO Lab's copy of this page as kho_mem_deserialize() read it at early boot; the page still holds these bytes.",
+  );
+  if (read.state.overwritten) rec.notes.splice(1, 0, 'RAM at this address holds something else now.');
+  return ok(rec);
+}
+
+/** Field layout of a chunk page's bytes (from RAM or from a copy). */
+function annotateChunk(page: Uint8Array, phys: number, end: number): AnnotatedStruct {
   const decoded = decodeChunk(page);
   const head = new FieldReader(page, CHUNK_HDR.next, end);
   head.phys('next', (p) => ({ kind: 'kho-mem-chunk', phys: p }));
-  const order = head.uint('order', 4, (v) => `${v} (one bit per ${formatBytes(PAGE_SIZE * 2 ** v)})`);
+  const order = head.uint('order', 4, (v) =>
+    v <= MAX_PAGE_ORDER ? `${v} (one bit per ${formatBytes(PAGE_SIZE * 2 ** v)})` : String(v),
+  );
+  if (order > MAX_PAGE_ORDER) head.fields[1]!.problem = `beyond MAX_PAGE_ORDER (${MAX_PAGE_ORDER}): no block that size`;
   const n = head.uint('num_elms', 4);
   if (n > KHOSER_BITMAP_SIZE) head.fields[2]!.problem = `more than the ${KHOSER_BITMAP_SIZE} entries a chunk holds`;
   const shown = Math.min(n, KHOSER_BITMAP_SIZE, MAX_RECORD_ELEMENTS);
@@ -232,9 +259,12 @@ export function khoMemChunk(m: Machine, phys: number): Result<AnnotatedStruct> {
     r.phys('bitmap');
     elements.push(r.fields);
   }
-  return ok({
+  const sane = order <= MAX_PAGE_ORDER && n <= KHOSER_BITMAP_SIZE;
+  return {
     kind: 'kho-mem-chunk',
-    title: `khoser_mem_chunk: order ${order}, ${n} bitmap${n === 1 ? '' : 's'}`,
+    title: sane
+      ? `khoser_mem_chunk: order ${order}, ${n} bitmap${n === 1 ? '' : 's'}`
+      : 'khoser_mem_chunk (header does not check out)',
     phys,
     bytes: page.subarray(0, chunkEntryOffset(shown)),
     header: { type: 'khoser_mem_chunk_hdr', fields: head.fields },
@@ -246,8 +276,10 @@ export function khoMemChunk(m: Machine, phys: number): Result<AnnotatedStruct> {
       elements,
     },
     notes: [
-      `Bit b of a bitmap page preserves the block at phys_start + b × ${formatBytes(PAGE_SIZE * 2 ** order)}. The rest of the page is unused.`,
+      sane
+        ? `Bit b of a bitmap page preserves the block at phys_start + b × ${formatBytes(PAGE_SIZE * 2 ** order)}. The rest of the page is unused.`
+        : 'Bit b of a bitmap page preserves the block at phys_start + b × (4 KiB << order). The rest of the page is unused.',
     ],
     ...(typeof decoded === 'string' ? { error: decoded } : {}),
-  });
+  };
 }

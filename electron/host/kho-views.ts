@@ -24,6 +24,7 @@ import { type FdtNode, decodeFdt, fdtWalk, getProp, readU64le } from '../kernel/
 import type { Machine } from '../kernel/machine';
 import { describeFdt, fdtToDts } from './fdt-text';
 import { readFdtBlob } from './kho-records';
+import { type ChunkReadNow, chunkListRead } from './chunks-read';
 import { type Result, ok } from '../../shared/result';
 
 const SCRATCH_LABELS = ['lowmem', 'global'];
@@ -205,8 +206,14 @@ export function fdtView(m: Machine, phys: number): Result<FdtView> {
   return ok({ phys, bytes, u64s: u64Props(d.root), dts: fdtToDts(d.root, d.memReserve), lines: describeFdt(d.root) });
 }
 
-/** Follows the chunk list from `phys`, as deserialization would, stopping at anything bad. */
+/**
+ * Follows the chunk list from `phys`, as deserialization would, stopping at anything bad. The
+ * list the running kernel walked at early boot comes from what it read then (chunks-read.ts),
+ * never from RAM its pages were since freed into.
+ */
 export function chunkViews(m: Machine, phys: number): ChunkView[] {
+  const read = chunkListRead(m, phys);
+  if (read) return chunkViewsRead(read);
   const out: ChunkView[] = [];
   const end = m.layout.maxPfn * PAGE_SIZE;
   const seen = new Set<number>();
@@ -229,6 +236,23 @@ export function chunkViews(m: Machine, phys: number): ChunkView[] {
     });
     phys = c.next;
   }
+  return out;
+}
+
+/** The list as read at early boot; where the kernel's walk stopped, the row says so. */
+function chunkViewsRead(read: ChunkReadNow[]): ChunkView[] {
+  const out = read.map(({ read: r, state }): ChunkView => {
+    const c = decodeChunk(r.page);
+    if (typeof c === 'string') return { phys: r.phys, next: 0, order: 0, entries: [], error: c, readAtBoot: state };
+    const entries = c.entries.map((e, i) => ({ physStart: e.physStart, bitmap: e.bitmap, bitsSet: r.bitsSet[i] ?? 0 }));
+    const view: ChunkView = { phys: r.phys, next: c.next, order: c.order, entries, readAtBoot: state };
+    if (r.bitsSet.length < entries.length)
+      view.error = `the walk stopped at bitmap ${r.bitsSet.length} (see the log): the blocks after it were not reserved`;
+    return view;
+  });
+  const last = out.at(-1);
+  if (last && !last.error && last.next)
+    out.push({ phys: last.next, next: 0, order: 0, entries: [], error: 'bad chunk pointer: the walk stopped here' });
   return out;
 }
 

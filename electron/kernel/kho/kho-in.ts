@@ -36,12 +36,26 @@ import { type Block, decompose } from './blocks';
 /** Bound on the chunk list walk: more chunks than RAM could hold bitmaps for means a loop. */
 const MAX_CHUNKS = 1 << 20;
 
+/**
+ * One chunk page as kho_mem_deserialize() read it: its address, a copy of the page and, per
+ * bitmap entry, how many bits were set. Simulator bookkeeping (like page_owner): the kernel
+ * passes none of it on and never reads it back; the host shows it once the chunk and bitmap
+ * pages, which nobody preserved, have been freed and reused.
+ */
+export interface ChunkRead {
+  phys: number;
+  page: Uint8Array;
+  bitsSet: number[];
+}
+
 export class KhoIn {
   /** Blocks the chunk list named, in walk order (pfn, order): the new kernel's record, rebuilt from RAM. */
   /** Typed columns, grown by doubling: a 48 GiB memfd of 4 KiB folios is 12.6 million blocks. */
   private blockPfns = new Float64Array(1024);
   private blockOrders = new Uint8Array(1024);
   private nrBlocks = 0;
+  /** The chunk list as deserialize() read it, in walk order (see ChunkRead). */
+  readonly chunksRead: ChunkRead[] = [];
   private readonly ownerIds = new Map<string, number>();
   private lastOwner = '';
   private lastOwnerId = 0;
@@ -146,14 +160,19 @@ export class KhoIn {
         return this.abandon(`corrupt chunk list: bad chunk pointer ${hex(phys)}`);
       }
       seen.add(phys);
-      const chunk = decodeChunk(this.k.ram.read(phys, PAGE_SIZE));
+      const page = this.k.ram.read(phys, PAGE_SIZE);
+      const read: ChunkRead = { phys, page, bitsSet: [] };
+      this.chunksRead.push(read);
+      const chunk = decodeChunk(page);
       if (typeof chunk === 'string') return this.abandon(`corrupt chunk at ${hex(phys)}: ${chunk}`);
       if (chunk.order > MAX_PAGE_ORDER + 20) return this.abandon(`corrupt chunk at ${hex(phys)}: order ${chunk.order}`);
       for (const e of chunk.entries) {
         if (!this.ramHas(e.bitmap, PAGE_SIZE))
           return this.abandon(`corrupt chunk at ${hex(phys)}: bitmap pointer ${hex(e.bitmap)}`);
+        const before = this.nrBlocks;
         const e2 = this.reserveBitmap(chunk.order, e.physStart, this.k.ram.read(e.bitmap, PAGE_SIZE));
         if (e2) return e2;
+        read.bitsSet.push(this.nrBlocks - before);
       }
       phys = chunk.next;
     }

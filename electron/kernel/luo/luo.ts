@@ -546,6 +546,13 @@ export class Luo {
       );
     });
     ram.write(this.sessionBlockPhys, block);
+    // liveupdate_reboot() (kernel/liveupdate/luo_core.c) calls kho_finalize() whether or not
+    // userspace already did: a second "KHO finalized" line follows. Say so, as the simulator.
+    if (this.k.khoOut!.finalized)
+      this.log.info(
+        'kho-lab',
+        'liveupdate_reboot() finalized KHO again: kho_finalize() re-serializes the tracker and replaces the earlier chunk list',
+      );
     const e = this.k.khoOut!.finalize();
     if (e) {
       this.log.err('luo', `kho_finalize failed ${e.value}`);
