@@ -2,7 +2,7 @@
  * DOC: the headless runner
  *
  *   npm run sim -- list
- *   npm run sim -- run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--export-fdt FILE]
+ *   npm run sim -- run <file.json | builtin:NAME> [--ram SIZE] [--kernel RELEASE] [--seed N] [--json REPORT] [--export-fdt FILE]
  *                      [--export-vmcore FILE [--at STEP] [--vmcore-all]] [--quiet]
  *   npm run sim -- fdt FILE [--dts]
  *   npm run sim -- compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N]
@@ -28,6 +28,7 @@ import { CATEGORY_STYLES } from '../shared/palette';
 import { PAGE_SIZE, formatBytes, hex, parseSize } from '../shared/units';
 import { type MemfdCompare, MemfdCompareSpecSchema, compareCsv, compareRows } from '../shared/compare';
 import type { Report } from '../shared/views';
+import { KernelReleaseSchema } from '../shared/machine-config';
 import { Host, builtinScenario, withMachine } from './host/host';
 import { formatEvent } from './kernel/trace';
 import { decodeFdt } from './kernel/lib/fdt';
@@ -41,7 +42,7 @@ export const EXIT_BAD_INPUT = 2;
 
 const USAGE = `usage:
   kho-lab-sim list
-  kho-lab-sim run <file.json | builtin:NAME> [--ram SIZE] [--seed N] [--json REPORT] [--export-fdt FILE]
+  kho-lab-sim run <file.json | builtin:NAME> [--ram SIZE] [--kernel RELEASE] [--seed N] [--json REPORT] [--export-fdt FILE]
                     [--export-vmcore FILE [--at STEP] [--vmcore-all]] [--quiet]
   kho-lab-sim fdt FILE [--dts]
   kho-lab-sim compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N] [--holes fill|keep]
@@ -69,6 +70,7 @@ function parseArgs(argv: string[]): Result<Args> {
   const flags = new Map<string, string | true>();
   const valued = new Set([
     '--ram',
+    '--kernel',
     '--seed',
     '--json',
     '--export-fdt',
@@ -302,6 +304,12 @@ async function runCommand(argv: string[], io: CliIo): Promise<Result<number>> {
   if (typeof seed === 'string') {
     if (!/^\d+$/.test(seed)) return failure(`--seed: "${seed}" is not a non-negative integer`);
     overrides.seed = Number(seed);
+  }
+  const kernel = flags.get('--kernel');
+  if (typeof kernel === 'string') {
+    const r = KernelReleaseSchema.safeParse(kernel);
+    if (!r.success) return failure(`--kernel: ${r.error.issues[0]!.message}`);
+    overrides.kernel = r.data;
   }
   const merged = withMachine(loadedScenario.value, overrides);
   if (!merged.ok) return merged;

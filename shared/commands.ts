@@ -4,7 +4,7 @@
  * command models.
  */
 import { z } from 'zod';
-import { SizeSchema } from './machine-config';
+import { KernelReleaseSchema, SizeSchema } from './machine-config';
 import { MAX_PAGE_ORDER, formatBytes } from './units';
 
 const Name = z.string().min(1).max(64);
@@ -105,8 +105,15 @@ export const CommandSchema = z.discriminatedUnion('op', [
   step('vfree', { name: Name }),
   /** echo 1 > /sys/kernel/debug/kho/out/finalize (kho_finalize()). */
   step('kho_finalize', {}),
-  /** kexec -s -l: load the same kernel build with this command line (default: the running one's). */
-  step('kexec_load', { cmdline: z.string().max(2047).optional(), initrd: SizeSchema.optional() }),
+  /**
+   * kexec -s -l: load a kernel image of release `kernel` (default: the running kernel's) with this
+   * command line (default: the running one's).
+   */
+  step('kexec_load', {
+    cmdline: z.string().max(2047).optional(),
+    initrd: SizeSchema.optional(),
+    kernel: KernelReleaseSchema.optional(),
+  }),
   /** kexec -e: jump into the loaded kernel; then `boot` starts it. */
   step('reboot', {}),
   /** Load a kernel module: test_kho runs lib/test_kho.c's save or restore path. */
@@ -247,7 +254,7 @@ export function describeCommand(c: Command): string {
     case 'expect_content':
       return `${c.process}: expect fd ${c.fd} = ${JSON.stringify(c.text.slice(0, 24))}`;
     case 'kexec_load':
-      return `kexec -s -l${c.cmdline !== undefined ? ` --append="${c.cmdline}"` : ' --reuse-cmdline'}`;
+      return `kexec -s -l${c.kernel !== undefined ? ` vmlinuz-${c.kernel}` : ''}${c.cmdline !== undefined ? ` --append="${c.cmdline}"` : ' --reuse-cmdline'}`;
     case 'reboot':
       return 'kexec -e';
     case 'insmod': {

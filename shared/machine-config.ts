@@ -41,8 +41,20 @@ const RamSizeSchema = SizeSchema.superRefine((n, ctx) => {
     });
 });
 
+/** The kernel releases the simulator can boot (electron/kernel/profile.ts has one profile each). */
+export const KERNEL_RELEASES = ['6.19', '7.0'] as const;
+export type KernelRelease = (typeof KERNEL_RELEASES)[number];
+/** The release a machine boots when nothing says otherwise. */
+export const DEFAULT_KERNEL: KernelRelease = '6.19';
+
+export const KernelReleaseSchema = z.enum(KERNEL_RELEASES, {
+  error: (i) => `unknown kernel release ${JSON.stringify(i.input)}; the releases are ${KERNEL_RELEASES.join(', ')}`,
+});
+
 export const MachineConfigSchema = z
   .object({
+    /** The kernel release the machine cold-boots (a kexec_load may name another). */
+    kernel: KernelReleaseSchema.default(DEFAULT_KERNEL),
     /** Installed RAM. Above 3 GiB the firmware map leaves the 32-bit PCI hole at [3 GiB, 4 GiB). */
     ram: RamSizeSchema.default(1 * GiB),
     /** NUMA nodes; RAM is split between them in address order. */

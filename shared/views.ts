@@ -89,6 +89,11 @@ export interface PanicInfo {
 export interface SessionState {
   config: MachineConfig;
   booted: boolean;
+  /**
+   * `uname -r` of the running kernel; with none running, of the kernel that boots next (the
+   * loaded kexec image's after a jump, else the configured one).
+   */
+  kernelRelease: string;
   /** Steps applied so far, oldest first; `cursor` of them are in effect (the rest is redo history). */
   steps: StepInfo[];
   cursor: number;

@@ -211,7 +211,7 @@ function run(machine: Machine, cmd: Command): StepResult {
         : done(`preserved-memory-map → ${k.khoOut.tracker.chunkPfns.length} chunk page(s)`);
     }
     case 'kexec_load': {
-      const image = kexecFileLoad(k, cmd.cmdline ?? k.cmdline, cmd.initrd ?? machine.config.initrd);
+      const image = kexecFileLoad(k, cmd.cmdline ?? k.cmdline, cmd.initrd ?? machine.config.initrd, cmd.kernel);
       if (isErr(image)) return failed(image, 'kexec_file_load');
       k.kimage = image;
       return done(`${image.segments.length} segments loaded; boot parameters at 0x${image.bootParams.toString(16)}`);

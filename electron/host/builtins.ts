@@ -217,7 +217,7 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
   'luo-unknown-format': {
     name: 'luo-unknown-format',
     description:
-      "The next kernel lacks the memfd-v1 handler (luo.disable_handler=memfd-v1 on its command line). Linux 6.19.0 ignores the failed file deserialization: /dev/liveupdate opens, the session is retrieved, but the memfd is missing (RETRIEVE_FD is ENOENT) and closing the session warns; the memfd's pages stay reserved, leaked.",
+      "The next kernel lacks the memfd-v1 handler (luo.disable_handler=memfd-v1 on its command line). Linux 6.19.0 ignores the failed file deserialization: /dev/liveupdate opens, the session is retrieved, but the memfd is missing (RETRIEVE_FD is ENOENT) and closing the session warns; the memfd's pages stay reserved, leaked. On 7.0 (--kernel 7.0) luo_session_deserialize() returns the -ENOENT instead, and every open of /dev/liveupdate is EIO.",
     machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on liveupdate=on' },
     steps: [
       { op: 'boot' },

@@ -28,6 +28,7 @@ import type {
 } from '../../shared/views';
 import type { AnnotatedStruct, LuoView, RecordRequest, UserspaceView } from '../../shared/views';
 import { Machine } from '../kernel/machine';
+import { kernelProfile } from '../kernel/profile';
 import { type StepResult, applyCommand, refusal, stepFailed, stepFields } from './apply';
 import { BUILTIN_SCENARIOS } from './builtins';
 import { mapView, memorySummary, pageInfo } from './views';
@@ -117,6 +118,7 @@ export class Host implements SimApi {
       ...(panicked ? { panicked } : {}),
       config: this.config,
       booted: m.kernel !== null,
+      kernelRelease: (m.kernel?.ctx.profile ?? kernelProfile(m.entry?.release ?? m.config.kernel)).release,
       steps: this.infos.slice(0, this.commands.length),
       cursor: this.cursor,
       maxPfn: m.layout.maxPfn,

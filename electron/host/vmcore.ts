@@ -27,7 +27,7 @@ import type { KhoHandoff } from '../../shared/views';
 import type { Machine } from '../kernel/machine';
 import { PG } from '../kernel/mm/page-flags';
 import { PhysicalMemory } from '../kernel/ram';
-import { LINUX_6_19 } from '../kernel/profile';
+import { kernelProfile } from '../kernel/profile';
 import { khoReport } from './kho-views';
 import { utf8Encode } from '../kernel/lib/utf8';
 import { type Result, failure, ok } from '../../shared/result';
@@ -85,7 +85,7 @@ const hexNo0x = (v: bigint | number) => v.toString(16);
  */
 function vmcoreInfo(m: Machine, step?: number): string {
   const lines = [
-    `OSRELEASE=${LINUX_6_19.release}`,
+    `OSRELEASE=${(m.kernel?.ctx.profile ?? kernelProfile(m.config.kernel)).release}`,
     `BUILD-ID=${'0'.repeat(40)}`,
     `PAGESIZE=${PAGE_SIZE}`,
     `SYMBOL(swapper_pg_dir)=${hexNo0x(SWAPPER_PG_DIR)}`,

@@ -26,6 +26,7 @@ import {
   memRange,
 } from '../../shared/units';
 import { PageCategory } from '../../shared/palette';
+import type { KernelRelease } from '../../shared/machine-config';
 import type { E820Entry } from '../../shared/views';
 import { decodeBootParams, decodeCmdline } from './abi/boot-params';
 import { SETUP_KEXEC_KHO, decodeKhoData } from './abi/kho-v1';
@@ -34,7 +35,6 @@ import { KNOWN_PARAMS, kstrtobool, parseCmdline } from './cmdline';
 import { ERRNO, type KernelError, isErr, kerr } from './lib/errno';
 import { mix32 } from './lib/hash';
 import { Kernel, type KernelContext } from './kernel';
-import { LINUX_6_19 } from './profile';
 import { KhoOut } from './kho/kho';
 import { KhoIn } from './kho/kho-in';
 import { Luo } from './luo/luo';
@@ -53,8 +53,6 @@ import { MEMBLOCK, NUMA_NO_NODE } from './mm/memblock';
 import type { OwnerKind } from './mm/owners';
 import { MIGRATE_CMA, PG } from './mm/page-flags';
 
-/** The release the simulator models (Linux 6.19). */
-const KERNEL_RELEASE = LINUX_6_19.release;
 /** CONFIG_PHYSICAL_START: where the decompressed kernel runs. */
 export const KERNEL_PHYS_START = 16 * MiB;
 /** The image's sections (a distribution-sized vmlinux). */
@@ -146,6 +144,8 @@ function systemHash(k: Kernel, label: string, scale: number): boolean {
 /** Where a kexec'd kernel finds itself: the boot parameters the previous kernel wrote. */
 export interface KexecEntry {
   bootParams: number;
+  /** The release of the image kexec_load loaded: which kernel boots. */
+  release: KernelRelease;
 }
 
 interface Start {
@@ -202,7 +202,7 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   const start = entry ? kexecStart(k, entry) : coldStart(ctx);
   if (isErr(start)) return start;
   k.cmdline = start.cmdline;
-  log.info('', `Linux version ${KERNEL_RELEASE} (kho-lab@sim) #${ctx.generation} SMP PREEMPT_DYNAMIC`);
+  log.info('', `Linux version ${ctx.profile.release} (kho-lab@sim) #${ctx.generation} SMP PREEMPT_DYNAMIC`);
   log.info('', `Command line: ${start.cmdline}`);
   log.info('', 'BIOS-provided physical RAM map:');
   for (const e of start.e820) log.info('BIOS-e820', `${memRange(e.start, e.end)} ${e.type}`);

@@ -21,6 +21,7 @@ import type { KhoOut } from './kho/kho';
 import type { KhoIn } from './kho/kho-in';
 import type { KexecImage } from './kexec';
 import type { Luo } from './luo/luo';
+import type { KernelProfile } from './profile';
 import type { PhysicalMemory } from './ram';
 import type { KernelLog } from './trace';
 
@@ -32,6 +33,8 @@ export interface KernelContext {
   readonly ram: PhysicalMemory;
   readonly rng: Rng;
   readonly log: KernelLog;
+  /** The release this kernel is: its facts and behaviours (profile.ts). */
+  readonly profile: KernelProfile;
   /** Progress of a long operation, for the UI's progress bar. */
   readonly onProgress?: (label: string, done: number, total: number) => void;
 }

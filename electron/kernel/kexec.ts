@@ -13,6 +13,7 @@
  * The jump (machine_kexec) copies every segment to its destination and leaves RAM otherwise as
  * it is; the only thing the next kernel is told is where its boot parameters are.
  */
+import type { KernelRelease } from '../../shared/machine-config';
 import { MiB, PAGE_SIZE, formatBytes, hex } from '../../shared/units';
 import { encodeBootParams, encodeCmdline, BOOT_PARAMS_SIZE } from './abi/boot-params';
 import { encodeKhoSetupData, encodeScratchArray, type ScratchArea } from './abi/kho-v1';
@@ -35,6 +36,8 @@ export interface KexecImage {
   /** Physical address of the boot parameters: what the next kernel is started with. */
   bootParams: number;
   cmdline: string;
+  /** The kernel release this image is: the profile the next kernel boots with. */
+  release: KernelRelease;
 }
 
 /** The purgatory: the small program that checks segment digests before jumping. */
@@ -78,8 +81,16 @@ function place(wants: Want[], ranges: Array<[number, number]>): Array<[Want, num
   return out;
 }
 
-/** kexec_file_load() of a bzImage with `cmdline`, the same kernel build and an initrd of `initrdSize`. */
-export function kexecFileLoad(k: Kernel, cmdline: string, initrdSize: number): KexecImage | KernelError {
+/**
+ * kexec_file_load() of a bzImage of `release` (default: the running kernel's) with `cmdline` and an
+ * initrd of `initrdSize`.
+ */
+export function kexecFileLoad(
+  k: Kernel,
+  cmdline: string,
+  initrdSize: number,
+  release: KernelRelease = k.ctx.profile.name,
+): KexecImage | KernelError {
   const kernelSize = KERNEL_SECTIONS.reduce((s, [, n]) => s + n, 0);
   const cmd = encodeCmdline(cmdline);
   const cmdPadded = Math.ceil(cmd.length / 16) * 16;
@@ -156,7 +167,7 @@ export function kexecFileLoad(k: Kernel, cmdline: string, initrdSize: number): K
       'kho-lab',
       `kexec handover: root FDT at ${hex(k.khoOut.fdtPhys)}, scratch array of ${scratch!.length} areas at ${hex(at('KHO scratch array'))}`,
     );
-  return { segments, bootParams: paramsAt, cmdline };
+  return { segments, bootParams: paramsAt, cmdline, release };
 }
 
 /** machine_kexec(): the segments land at their destinations; everything else in RAM stays. */

@@ -14,6 +14,7 @@ import { Hasher } from './lib/hash';
 import { Rng } from './lib/rng';
 import { Kernel } from './kernel';
 import { type MachineLayout, machineLayout } from './layout';
+import { kernelProfile } from './profile';
 import { PhysicalMemory } from './ram';
 import { KernelLog } from './trace';
 
@@ -51,6 +52,7 @@ export class Machine {
         ram: this.ram,
         rng: this.rng,
         log: this.log,
+        profile: kernelProfile(entry?.release ?? this.config.kernel),
         onProgress: (label, done, total) => this.onProgress?.(label, done, total),
       },
       entry ?? undefined,
@@ -77,7 +79,7 @@ export class Machine {
     if (e) return e;
     this.log.info('', 'kexec_core: Starting new kernel');
     writeSegments(k, k.kimage);
-    this.entry = { bootParams: k.kimage.bootParams };
+    this.entry = { bootParams: k.kimage.bootParams, release: k.kimage.release };
     this.kernel = null;
     return null;
   }

@@ -2,15 +2,22 @@
  * DOC: kernel profiles
  *
  * KHO and LUO changed from release to release (kernel/liveupdate/ and mm/memfd_luo.c differ from
- * v6.16 to v7.x). A
- * profile names the release the simulated kernel behaves as and the facts that differ between
- * releases, so other releases can sit beside this one and a kexec between two profiles behaves
- * as it would between those kernels. KHO Lab models Linux 6.19 (era C): the `kho-v1` FDT, the
- * bitmap tracker serialized at finalize (which may run again), PAGE_SIZE bitmaps, the KHOP stamp.
+ * v6.16 to v7.x). A profile is one release: the facts and behaviours that differ between
+ * releases, chosen once when a kernel boots (KernelContext.profile) and read by the engine from
+ * there — never `if (release …)` in the engine. The kexec image names the release it boots, so a
+ * kexec between two profiles plays out as it would between those kernels: the next kernel reads
+ * RAM only, with its own codecs and rules.
+ *
+ * Both profiles here are era C: the `kho-v1` root FDT, the bitmap tracker serialized at
+ * kho_finalize() (which may run again), PAGE_SIZE bitmaps, the KHOP stamp, the `luo-v1` FDT with
+ * `luo-session-v2` and `memfd-v1`.
  */
+import type { KernelRelease } from '../../shared/machine-config';
 import { PAGE_SIZE } from '../../shared/units';
 
 export interface KernelProfile {
+  /** The release name a scenario, the CLI and kexec_load use ("6.19"). */
+  readonly name: KernelRelease;
   /** What `uname -r` prints. */
   readonly release: string;
   /** The KHO era: C is kho-v1 with the bitmap tracker serialized at kho_finalize() (v6.18–v7.0). */
@@ -21,12 +28,57 @@ export interface KernelProfile {
   readonly preserveBits: number;
   /** The next kernel rejects a handover whose preserved-memory-map is 0 (nobody finalized). */
   readonly requiresFinalize: boolean;
+  /** LUO's rules. */
+  readonly luo: {
+    /**
+     * kernel/liveupdate/luo_session.c: luo_session_deserialize() returns luo_file_deserialize()'s
+     * error (a file no handler claims: -ENOENT), so every open of /dev/liveupdate is then EIO;
+     * false: the error is ignored and the session is kept without that file and those after it.
+     */
+    readonly fileDeserializeErrorsPropagate: boolean;
+  };
 }
 
+/**
+ * Linux 6.19.0 as released: luo_session_deserialize() drops luo_file_deserialize()'s result.
+ * (The fix reached the 6.19.y stable series later, in 6.19.13; this profile is 6.19.0.)
+ */
 export const LINUX_6_19: KernelProfile = {
+  name: '6.19',
   release: '6.19.0-kholab',
   khoEra: 'C',
   khoCompatible: 'kho-v1',
   preserveBits: PAGE_SIZE * 8,
   requiresFinalize: true,
+  luo: { fileDeserializeErrorsPropagate: false },
 };
+
+/**
+ * Linux 7.0: still era C and `kho-v1` (include/linux/kho/abi/kexec_handover.h first appears here,
+ * with the same bytes). What 7.0 changed that the simulator models:
+ * - kernel/liveupdate/luo_session.c: luo_session_deserialize() propagates luo_file_deserialize()'s
+ *   error ("Failed to deserialize files for session [%s] %pe"), the session already inserted is
+ *   leaked, and every later open of /dev/liveupdate fails with EIO (the same fix went to 6.19.13).
+ *
+ * Not modelled, because the sources stored for this work do not pin the release that first
+ * shipped them (7.0 or 7.1): the `luo-flb` node (FLB global state) in the LUO FDT, the
+ * double-preservation EBUSY check, the remembered retrieve status, session-name validation, and
+ * memfd's always-DIRTY|UPTODATE folios. The ABI headers' u64 field types in 7.0 do not change any
+ * byte on x86_64.
+ */
+export const LINUX_7_0: KernelProfile = {
+  ...LINUX_6_19,
+  name: '7.0',
+  release: '7.0.0-kholab',
+  luo: { fileDeserializeErrorsPropagate: true },
+};
+
+/** Every release the simulator can boot, by name. */
+export const KERNEL_PROFILES: Readonly<Record<KernelRelease, KernelProfile>> = {
+  '6.19': LINUX_6_19,
+  '7.0': LINUX_7_0,
+};
+
+export function kernelProfile(name: KernelRelease): KernelProfile {
+  return KERNEL_PROFILES[name];
+}

@@ -310,6 +310,7 @@ describe('App opens the comparison', () => {
     const state = {
       config: MachineConfigSchema.parse({ ram: '256M' }),
       booted: false,
+      kernelRelease: '6.19.0-kholab',
       steps: [],
       cursor: 0,
       maxPfn: 65536,

@@ -481,6 +481,7 @@ describe('WorkloadPanel LUO form', () => {
     return {
       config: MachineConfigSchema.parse({ ram: '256M' }),
       booted: true,
+      kernelRelease: '6.19.0-kholab',
       steps: Array(cursor).fill(step),
       cursor,
       maxPfn: 65536,

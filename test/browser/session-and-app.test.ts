@@ -18,6 +18,7 @@ function baseState(over: Partial<SessionState> = {}): SessionState {
   return {
     config: MachineConfigSchema.parse({ ram: '256M' }),
     booted: false,
+    kernelRelease: '6.19.0-kholab',
     steps: [],
     cursor: 0,
     maxPfn: 65536,

@@ -67,6 +67,7 @@ describe('MachineDialog', () => {
     expect(created).toEqual([
       [
         {
+          kernel: '6.19',
           ram: '1G',
           nodes: 1,
           cpus: 4,

@@ -270,11 +270,13 @@ export class Luo {
   }
 
   /**
-   * luo_session_deserialize() + luo_file_deserialize() of 6.19.0: every session and file from
-   * RAM; the header block is then freed. A session that cannot be inserted fails the whole
-   * deserialization (every open is then EIO), but luo_file_deserialize()'s result is ignored:
-   * a file whose compatible no handler claims ends that session's list there — it and the files
-   * after it are missing, while the session's count still includes them (the close warns).
+   * luo_session_deserialize() + luo_file_deserialize() (kernel/liveupdate/luo_session.c): every
+   * session and file from RAM; the header block is then freed. A session that cannot be inserted
+   * fails the whole deserialization (every open is then EIO). A file whose compatible no handler
+   * claims ends that session's list there (-ENOENT): 6.19.0 ignores that, so the session stays
+   * without it and the files after it, while its count still includes them (the close warns); 7.0
+   * (profile.luo.fileDeserializeErrorsPropagate) returns the error — the sessions so far are
+   * leaked, the header is not freed, and every open is EIO.
    */
   private deserialize(): KernelError | null {
     const head = this.incomingHeaderPhys;
@@ -296,7 +298,11 @@ export class Luo {
       }
       const session = new LuoSession(ser.name, true);
       this.incoming.push(session);
-      this.deserializeFiles(session, ser.files, ser.count);
+      const e = this.deserializeFiles(session, ser.files, ser.count);
+      if (e && this.k.ctx.profile.luo.fileDeserializeErrorsPropagate) {
+        this.log.warn('luo', `Failed to deserialize files for session [${session.name}] -${e.errno}`);
+        return e;
+      }
     }
     this.restoreFree(head);
     this.incomingHeaderPhys = 0;
@@ -304,11 +310,14 @@ export class Luo {
     return null;
   }
 
-  /** luo_file_deserialize() (kernel/liveupdate/luo_file.c): stops at the first file it cannot place. */
-  private deserializeFiles(session: LuoSession, files: number, count: number): void {
+  /**
+   * luo_file_deserialize() (kernel/liveupdate/luo_file.c): stops at the first file it cannot
+   * place, with -ENOENT; what the caller does with that is the release's (deserialize()).
+   */
+  private deserializeFiles(session: LuoSession, files: number, count: number): KernelError | null {
     if (!files) {
       if (count) this.k.warn('kernel/liveupdate/luo_file.c', 'luo_file_deserialize');
-      return;
+      return null;
     }
     if (!(count <= LUO_FILE_MAX)) {
       // The kernel would read past the 2-page array; the simulator takes what fits.
@@ -326,11 +335,12 @@ export class Luo {
       const handler = this.handlers.get(f.compatible);
       if (!handler) {
         this.log.warn('luo', `No registered handler for compatible '${f.compatible}'`);
-        this.log.info(
-          'kho-lab',
-          `session [${session.name}]: token ${tokenHex(f.token)} and the ${count - j - 1} file(s) after it are missing; luo_session_deserialize() ignores the -ENOENT`,
-        );
-        return;
+        if (!this.k.ctx.profile.luo.fileDeserializeErrorsPropagate)
+          this.log.info(
+            'kho-lab',
+            `session [${session.name}]: token ${tokenHex(f.token)} and the ${count - j - 1} file(s) after it are missing; luo_session_deserialize() ignores the -ENOENT`,
+          );
+        return kerr('ENOENT', `no registered handler for compatible '${f.compatible}'`);
       }
       session.files.push({
         token: f.token,
@@ -340,6 +350,7 @@ export class Luo {
       });
       session.lost--;
     }
+    return null;
   }
 
   /** kho_restore_free(): restore preserved memory of the previous kernel and free it. */

@@ -5,6 +5,7 @@
  * not (shown as the button's tooltip), and the commands they run.
  */
 import type { CommandInput } from '../../../shared/commands';
+import type { KernelRelease } from '../../../shared/machine-config';
 import type { KhoView, SessionState } from '../../../shared/views';
 
 export interface Availability {
@@ -78,14 +79,21 @@ export function insmodCommand(o: InsmodOptions): CommandInput {
   return { op: 'insmod', module: 'test_kho', params };
 }
 
-export function khoCommand(action: Exclude<KhoAction, 'insmod'>, cmdline?: string): CommandInput {
+/** The step for an action; kexec_load takes the next kernel's command line and release (default: this one's). */
+export function khoCommand(
+  action: Exclude<KhoAction, 'insmod'>,
+  cmdline?: string,
+  kernel?: KernelRelease,
+): CommandInput {
   switch (action) {
     case 'finalize':
       return { op: 'kho_finalize' };
     case 'kexecLoad':
-      return cmdline !== undefined && cmdline.trim() !== ''
-        ? { op: 'kexec_load', cmdline: cmdline.trim() }
-        : { op: 'kexec_load' };
+      return {
+        op: 'kexec_load',
+        ...(kernel ? { kernel } : {}),
+        ...(cmdline !== undefined && cmdline.trim() !== '' ? { cmdline: cmdline.trim() } : {}),
+      };
     case 'reboot':
       return { op: 'reboot' };
     case 'bootNext':

@@ -4,9 +4,16 @@
  * The "New machine" dialog's fields as text, checked with the same MachineConfigSchema the host
  * uses, so the dialog shows exactly the message the host would answer with, next to the field.
  */
-import { MachineConfigSchema, type MachineConfigInput } from '../../../shared/machine-config';
+import {
+  DEFAULT_KERNEL,
+  type KernelRelease,
+  MachineConfigSchema,
+  type MachineConfigInput,
+} from '../../../shared/machine-config';
 
 export interface MachineForm {
+  /** The kernel release booted at power-on. */
+  kernel: KernelRelease;
   ram: string;
   nodes: number;
   cpus: number;
@@ -20,6 +27,7 @@ export interface MachineForm {
 type MachineField = keyof MachineForm;
 
 export const DEFAULT_FORM: MachineForm = {
+  kernel: DEFAULT_KERNEL,
   ram: '4G',
   nodes: 1,
   cpus: 4,
@@ -32,6 +40,7 @@ export const DEFAULT_FORM: MachineForm = {
 
 /** Fills the form from an existing machine's config (sizes back in memparse spelling). */
 export function formFromConfig(c: {
+  kernel?: KernelRelease;
   ram: number;
   nodes: number;
   cpus: number;
@@ -41,6 +50,7 @@ export function formFromConfig(c: {
   khoDebug?: boolean;
 }): MachineForm {
   return {
+    kernel: c.kernel ?? DEFAULT_KERNEL,
     ram: memparseText(c.ram),
     nodes: c.nodes,
     cpus: c.cpus,
@@ -70,6 +80,7 @@ export type FormCheck =
 
 export function checkMachineForm(f: MachineForm): FormCheck {
   const input = {
+    kernel: f.kernel,
     ram: f.ram.trim(),
     nodes: f.nodes,
     cpus: f.cpus,

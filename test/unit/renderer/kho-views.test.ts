@@ -154,6 +154,7 @@ describe('KHO actions', () => {
     });
     expect(khoCommand('kexecLoad', '  ')).toEqual({ op: 'kexec_load' });
     expect(khoCommand('kexecLoad', 'kho=on quiet')).toEqual({ op: 'kexec_load', cmdline: 'kho=on quiet' });
+    expect(khoCommand('kexecLoad', '', '7.0')).toEqual({ op: 'kexec_load', kernel: '7.0' });
     expect(khoCommand('reboot')).toEqual({ op: 'reboot' });
     expect(khoCommand('bootNext')).toEqual({ op: 'boot' });
   });
