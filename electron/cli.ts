@@ -134,7 +134,7 @@ function fdtCommand(file: string, io: CliIo, dts: boolean): Result<number> {
     `${file}: flattened devicetree v${h.version}, ${h.totalsize} bytes (struct ${h.sizeDtStruct}, strings ${h.sizeDtStrings}), boot cpu ${h.bootCpuidPhys}`,
   );
   for (const [addr, size] of fdt.memReserve) io.out(`/memreserve/ 0x${addr.toString(16)} 0x${size.toString(16)}`);
-  for (const line of describeFdt(fdt.root)) io.out(line);
+  for (const line of describeFdt(fdt.root, fdt.memReserve)) io.out(line);
   return ok(EXIT_OK);
 }
 
