@@ -8,6 +8,8 @@
  *   npm run sim -- compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N]
  *                                [--holes fill|keep] [--seed N] [--json FILE] [--csv FILE]
  *   npm run sim -- inspect DUMP [--json FILE]
+ *   npm run sim -- real [--kernel-image BZIMAGE] [--initrd FILE] [--kernel RELEASE] [--keep] SCENARIO
+ *   npm run sim -- fidelity --real DUMP [--kernel RELEASE] SCENARIO
  *
  * Runs a scenario on the same Host the app uses and prints the kernel log and a summary.
  * `fdt` reads any DTB (a real /sys/kernel/debug/kho/out/fdt too) and prints its tree with KHO's
@@ -21,6 +23,8 @@
  * and prints the comparison table, each format's restore steps and where its metadata lies.
  * `inspect` opens an ELF memory dump (QEMU, kdump, --export-vmcore), finds the KHO handover in it
  * and decodes it down to LUO sessions, files, memfd folios and FLBs (electron/cli-inspect.ts).
+ * `real` boots a real kernel in QEMU and `fidelity` reads a real dump; both compare its handover
+ * with the simulated one of the same scenario (electron/cli-real.ts).
  * Exit status: 0 when every step and check passed, 1 when one failed or the kernel panicked, 2 for
  * bad input (including a step whose input was refused, such as a poke outside RAM).
  */
@@ -38,6 +42,7 @@ import { formatEvent } from './kernel/trace';
 import { decodeFdt } from './kernel/lib/fdt';
 import { describeFdt, fdtToDts } from './host/fdt-text';
 import { inspectCommand } from './cli-inspect';
+import { fidelityCommand, realCommand } from './cli-real';
 import { type Result, failure, ok } from '../shared/result';
 
 export const EXIT_OK = 0;
@@ -51,7 +56,9 @@ const USAGE = `usage:
   kho-lab-sim fdt FILE [--dts]
   kho-lab-sim compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N] [--holes fill|keep]
                             [--seed N] [--json FILE] [--csv FILE]
-  kho-lab-sim inspect DUMP [--json FILE]`;
+  kho-lab-sim inspect DUMP [--json FILE]
+  kho-lab-sim real [--realkernel DIR] [--kernel-image BZIMAGE] [--initrd FILE] [--kernel RELEASE] [--keep] [--json FILE] SCENARIO
+  kho-lab-sim fidelity --real DUMP [--kernel RELEASE] [--json FILE] SCENARIO`;
 
 export interface CliIo {
   out: (line: string) => void;
@@ -260,7 +267,8 @@ async function exportVmcore(
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'inspect') return inspectCommand(argv.slice(1), io);
-  const r = await runCommand(argv, io);
+  const command = argv[0] === 'real' ? realCommand : argv[0] === 'fidelity' ? fidelityCommand : null;
+  const r = command ? await command(argv.slice(1), io) : await runCommand(argv, io);
   if (r.ok) return r.value;
   io.err(r.error.message);
   return EXIT_BAD_INPUT;

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { openDumpFile } from '../../electron/dump-file';
 import { openDump, inspectDump } from '../../electron/host/dump/inspect';
 import { findHandover } from '../../electron/host/dump/find-handover';
-import { bootRealKernel, whyNot } from '../realkernel/harness';
+import { bootRealKernel, whyNot } from '../../electron/real-kernel';
 import { join } from 'node:path';
 import { writeChunksAtomic } from '../../electron/write-chunks';
 import { radixTreeBench } from './abi-7x';
@@ -384,7 +384,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
   async () => {
     // 12. Issue 11: opening a memory dump and finding the KHO handover in it (streamed, never read
     // whole): a 1 GiB ELF of test-kho's RAM at kexec -e (vmcore --all), and with BENCH_REALKERNEL=1
-    // the real 7.2 kernel's own dumps (one QEMU boot, test/realkernel/harness.ts).
+    // the real 7.2 kernel's own dumps (one QEMU boot, electron/real-kernel.ts).
     const timeDump = (label: string, path: string) => {
       const ms = time(3, () => {
         const f = openDumpFile(path);
