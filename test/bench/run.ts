@@ -228,7 +228,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
         target: '< 577 ms (Linux, LKML Apr 2025)',
       });
       report({ name: 'KHO preserve + finalize per folio', value: +((preserveMs * 1e6) / n).toFixed(0), unit: 'ns' });
-      const metaPages = k.khoOut!.tracker.bitmapPages + k.khoOut!.tracker.chunkPfns.length;
+      const metaPages = k.khoOut!.tracker.metadataPages;
       report({
         name: 'KHO tracker metadata per GiB preserved (order 0)',
         value: +(metaPages / GIB_PRESERVED).toFixed(2),
