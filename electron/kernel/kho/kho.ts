@@ -103,17 +103,17 @@ export class KhoOut {
    */
   private kexecMetadataInit(): KernelError | null {
     const count = this.k.khoIn?.readKexecMetadata() ?? 0;
-    const phys = this.allocPreserve(KHO_KEXEC_METADATA.size, 'kexec-metadata');
-    const e =
-      typeof phys === 'number'
-        ? (this.k.ram.write(
-            phys,
-            encodeKexecMetadata({ previousRelease: this.k.ctx.profile.release, kexecCount: count + 1 }),
-          ),
-          this.addSubtree(KHO_METADATA_NODE_NAME, phys, KHO_KEXEC_METADATA.size))
-        : phys;
+    const e = this.kexecMetadataOut(count + 1);
     if (e) this.k.log.warn('KHO', `failed to initialize kexec-metadata subtree: ${e.value}`);
     return e;
+  }
+
+  /** kho_out_kexec_metadata(): the 73-byte record in preserved memory, published as a sub-tree. */
+  private kexecMetadataOut(kexecCount: number): KernelError | null {
+    const phys = this.allocPreserve(KHO_KEXEC_METADATA.size, 'kexec-metadata');
+    if (typeof phys !== 'number') return phys;
+    this.k.ram.write(phys, encodeKexecMetadata({ previousRelease: this.k.ctx.profile.release, kexecCount }));
+    return this.addSubtree(KHO_METADATA_NODE_NAME, phys, KHO_KEXEC_METADATA.size);
   }
 
   /** kho_scratch_overlap(): always false unless CONFIG_KEXEC_HANDOVER_DEBUG. */
