@@ -22,6 +22,7 @@ import type { Machine } from '../../../electron/kernel/machine';
 import type { Kernel } from '../../../electron/kernel/kernel';
 import { applyCommand } from '../../../electron/host/apply';
 import { khoView } from '../../../electron/host/kho-views';
+import { fdtRecord } from '../../../electron/host/kho-records';
 import { fixture } from '../../abi/kho-7x/fixtures';
 import { allocFolio, bootKho, handOver, kexecLoad, logLines, preservedMemoryMap, rebootInto } from './helpers';
 
@@ -315,5 +316,21 @@ describe('host views on 7.x: the Handover tab reads the radix tree', () => {
     const v2 = khoView(m);
     expect(v2.incoming!.radix!.entries).toBe(v1.outgoing!.radix!.entries);
     expect(v2.incoming!.execFrom).toEqual({ release: '7.2.0-kholab', count: 1 });
+  });
+});
+
+describe('the fdt record on 7.x: preserved-memory-map is a radix root, not a chunk list', () => {
+  it('the kho-v4 root FDT record links no kho-mem-chunk from preserved-memory-map; kho-v1 still does', () => {
+    const opensOf = (kernel: KernelRelease) => {
+      const { m, k } = bootKho({ kernel });
+      k.khoOut!.preserveFolio(allocFolio(k, 0));
+      if (k.ctx.profile.kho.finalize === 'refreshable') k.khoOut!.finalize();
+      const r = fdtRecord(m, k.khoOut!.fdtPhys);
+      if (!r.ok) throw new Error(r.error.message);
+      const fields = [...(r.value.header?.fields ?? []), ...(r.value.sections ?? []).flatMap((sec) => sec.fields)];
+      return fields.find((f) => f.name === 'preserved-memory-map')?.opens;
+    };
+    expect(opensOf('7.2')).toBeUndefined();
+    expect(opensOf('6.19')).toMatchObject({ kind: 'kho-mem-chunk' });
   });
 });
