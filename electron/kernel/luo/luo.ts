@@ -548,6 +548,14 @@ export class Luo {
     ram.write(this.sessionBlockPhys, block);
     // liveupdate_reboot() (kernel/liveupdate/luo_core.c) calls kho_finalize() whether or not
     // userspace already did: a second "KHO finalized" line follows. Say so, as the simulator.
+    // From 7.1 KHO is stateless: there is no kho_finalize() to call.
+    if (this.k.ctx.profile.kho.finalize === 'none') {
+      this.log.info(
+        'kho-lab',
+        `serialized ${this.outgoing.length} session(s) for live update ${this.liveupdateNumber}`,
+      );
+      return null;
+    }
     if (this.k.khoOut!.finalized)
       this.log.info(
         'kho-lab',
