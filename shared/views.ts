@@ -78,6 +78,14 @@ export interface StepInfo {
   panicked?: string;
   /** The step's input was refused before it touched the machine (a bad poke): bad input, not a kernel answer. */
   invalid?: true;
+  /** A failed check's culprit: the page it names (a folio test_kho could not restore) and what is there. */
+  failedAt?: FailedAt;
+}
+
+/** Where a failed check points: a page frame and what the check expected there. */
+export interface FailedAt {
+  pfn: number;
+  what: string;
 }
 
 /** A kernel panic: the step whose kernel panicked and the reason it printed after "Kernel panic - not syncing: ". */
@@ -229,6 +237,8 @@ export interface KhoView {
     scratchPhys: number;
     blocks: number;
     unrestoredBlocks: number;
+    /** The unrestored blocks themselves, in address order (first pfn and order of each). */
+    unrestored: Array<{ pfn: number; order: number }>;
     subtrees: Array<{ name: string; phys: number }>;
   } | null;
   /** The loaded kexec image's segments, if any. */

@@ -9,7 +9,7 @@
 import { type Command, tokenText } from '../../shared/commands';
 import { PAGE_SIZE, formatBytes } from '../../shared/units';
 import { type Failure, type Result, ok } from '../../shared/result';
-import type { Errno, StepInfo } from '../../shared/views';
+import type { Errno, FailedAt, StepInfo } from '../../shared/views';
 import { ALLOC_FAILED } from '../kernel/mm/buddy';
 import { MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, PG } from '../kernel/mm/page-flags';
 import { type KernelError, isErr, kerr } from '../kernel/lib/errno';
@@ -42,25 +42,28 @@ export interface StepFailure extends Failure {
   panicked?: string;
   /** Bad input, refused before the machine was touched (a poke outside RAM, malformed hex…). */
   invalid?: true;
+  /** A failed check's culprit page. */
+  failedAt?: FailedAt;
 }
 
 export type StepResult = Result<StepDone, StepFailure>;
 
 /** The fields a StepInfo keeps of a step's result, in StepInfo's order. */
-export type StepFields = Pick<StepInfo, 'ok' | 'message' | 'errno' | 'returned' | 'panicked' | 'invalid'>;
+export type StepFields = Pick<StepInfo, 'ok' | 'message' | 'errno' | 'returned' | 'panicked' | 'invalid' | 'failedAt'>;
 
 export function stepFields(r: StepResult): StepFields {
   if (r.ok) {
     const { message, errno, returned } = r.value;
     return { ok: true, message, ...(errno ? { errno } : {}), ...(returned !== undefined ? { returned } : {}) };
   }
-  const { message, errno, panicked, invalid } = r.error;
+  const { message, errno, panicked, invalid, failedAt } = r.error;
   return {
     ok: false,
     message,
     ...(errno ? { errno } : {}),
     ...(panicked !== undefined ? { panicked } : {}),
     ...(invalid ? { invalid } : {}),
+    ...(failedAt ? { failedAt } : {}),
   };
 }
 
@@ -222,7 +225,9 @@ function run(machine: Machine, cmd: Command): StepResult {
     }
     case 'insmod': {
       const r = testKhoInit(k, cmd.params);
-      return r.ok ? done(r.message) : checkFailed(r.message);
+      return r.ok
+        ? done(r.message)
+        : stepFailed({ message: r.message, ...(r.failedAt ? { failedAt: r.failedAt } : {}) });
     }
     case 'verify_memfd':
       return withFile(k, cmd.process, cmd.fd, 'verify_memfd', (p, f) => verifyMemfd(k, p, f.inode));

@@ -67,6 +67,7 @@ export function khoView(m: Machine): KhoView {
       scratchPhys: inc.scratchPhys,
       blocks: inc.blockCount,
       unrestoredBlocks: inc.unrestoredCount(),
+      unrestored: inc.unrestored(),
       subtrees: subtrees(inc.fdt()),
     },
     segments: (k?.kimage?.segments ?? []).map((s) => ({ name: s.name, dest: s.dest, size: s.size })),

@@ -24,6 +24,7 @@ import { type FdtNode, decodeFdt, encodeFdt, fdtCheckCompatible, fdtString, getP
 import type { Kernel } from '../kernel';
 import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_UNMOVABLE, PG } from '../mm/page-flags';
+import type { FailedAt } from '../../../shared/views';
 
 const KHO_TEST_NAME = 'kho_test';
 export const KHO_TEST_COMPATIBLE = 'kho-test-v1';
@@ -39,6 +40,8 @@ export interface TestKhoParams {
 export interface TestKhoResult {
   ok: boolean;
   message: string;
+  /** On a failed restore, the folio the loop stopped at (kho_test_restore_data() breaks there). */
+  failedAt?: FailedAt;
 }
 
 interface Folio {
@@ -149,10 +152,11 @@ function save(k: Kernel, folios: Folio[], forget: number | undefined): KernelErr
 
 /** The restore path (kho_test_restore), reading only what the previous kernel left in RAM. */
 function restore(k: Kernel, fdtPhys: number, params: TestKhoParams): TestKhoResult {
+  let failedAt: FailedAt | undefined;
   const failed = (why: string): TestKhoResult => {
     k.log.err('test_kho', 'KHO restore failed');
     k.log.info('kho-lab', `test_kho: ${why}`);
-    return { ok: false, message: `KHO restore failed: ${why}` };
+    return { ok: false, message: `KHO restore failed: ${why}`, ...(failedAt ? { failedAt } : {}) };
   };
   const khoIn = k.khoIn!;
   // The sub-FDT is read in place (phys_to_virt) and never restored: its folio stays reserved.
@@ -193,11 +197,13 @@ function restore(k: Kernel, fdtPhys: number, params: TestKhoParams): TestKhoResu
     const pfn = khoIn.restoreFolio(phys, 'test_kho folios');
     if (pfn === null) {
       stopped = `folio ${i} (order ${order}) at pfn ${hex(phys / PAGE_SIZE)}: kho_restore_folio failed; folios ${i}..${count - 1} left unrestored`;
+      failedAt = { pfn: phys / PAGE_SIZE, what: `test_kho folio ${i} (order ${order}): kho_restore_folio failed` };
       break;
     }
     const got = k.pages.flags[pfn]! & PG.head ? k.pages.order[pfn]! : 0;
     if (got !== order) {
       stopped = `folio ${i} at pfn ${hex(pfn)}: order ${got}, expected ${order}; folios ${i + 1}..${count - 1} left unrestored`;
+      failedAt = { pfn, what: `test_kho folio ${i}: order ${got}, expected ${order}` };
       break;
     }
     sum = folioCsum(k, { pfn, order }, sum);
