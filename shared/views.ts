@@ -82,9 +82,16 @@ export interface StepInfo {
   failedAt?: FailedAt;
 }
 
-/** Where a failed check points: a page frame and what the check expected there. */
+/**
+ * Where a failed check points: the block it names (first pfn and size in pages: the map paints
+ * it in the failure colour), the byte of the field it read when the culprit is a field, and what
+ * the check found there.
+ */
 export interface FailedAt {
   pfn: number;
+  pages: number;
+  /** The physical address of the bad field (an FDT property, a record), when a field is to blame. */
+  phys?: number;
   what: string;
 }
 
