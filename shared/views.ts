@@ -95,6 +95,30 @@ export interface FailedAt {
   what: string;
 }
 
+/**
+ * One hop of the chain a booting kernel follows to its handover, read from RAM with that kernel's
+ * codecs: boot_params → setup_data → kho_data → root FDT and scratch array → tracker → blocks.
+ */
+export interface JumpHop {
+  /** What is read here, in kernel terms: `boot_params`, `setup_data`, `struct kho_data`, `khoser_mem_chunk`… */
+  label: string;
+  /** The structure itself (its first byte and size in bytes). */
+  phys: number;
+  size: number;
+  /** The field of an earlier hop that points here: `boot_params.hdr.setup_data`, `kho_data.fdt_addr`. */
+  via: string;
+  /** What the kernel finds there, decoded: `type 10 (SETUP_KEXEC_KHO), len 32`. */
+  detail: string;
+  /** What the map highlights for this hop: the structure's pages, or the areas or blocks it names. */
+  ranges: Array<{ phys: number; size: number }>;
+  /** Ranges beyond those listed (a long block list is cut short). */
+  moreRanges?: number;
+  /** An inspector that decodes it: the FDT viewer, the chunk list viewer. */
+  opens?: { kind: 'fdt' | 'chunks'; phys: number };
+  /** Why the chain stops here (a bad pointer, an unknown format). */
+  error?: string;
+}
+
 /** A kernel panic: the step whose kernel panicked and the reason it printed after "Kernel panic - not syncing: ". */
 export interface PanicInfo {
   step: number;
@@ -248,6 +272,8 @@ export interface KhoView {
     unrestored: Array<{ pfn: number; order: number }>;
     subtrees: Array<{ name: string; phys: number }>;
   } | null;
+  /** After kexec -e, before the next boot: the pointers the next kernel will follow, in order (empty otherwise). */
+  jumpChain?: JumpHop[];
   /** The loaded kexec image's segments, if any. */
   segments: Array<{ name: string; dest: number; size: number }>;
 }

@@ -142,7 +142,7 @@ export function khoReport(m: Machine): KhoReport | null {
 }
 
 /** Blocks named by a serialized kho-v1 chunk list: bit b of a bitmap ⇒ physStart + b·(4096 << order). */
-function chunkListBlocks(m: Machine, firstChunk: number): PreservedBlock[] {
+export function chunkListBlocks(m: Machine, firstChunk: number): PreservedBlock[] {
   const blocks: PreservedBlock[] = [];
   for (const c of chunkViews(m, firstChunk)) {
     if (c.error) break;
