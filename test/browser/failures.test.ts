@@ -85,7 +85,9 @@ function redPixels(): number {
  */
 async function checkFailure(steps: StepInfo[], failing: number, at: FailedAt): Promise<void> {
   const badge = document.querySelector<HTMLButtonElement>('[data-testid="failure-badge"]')!;
-  expect(badge.textContent?.trim()).toBe(`FAILED · step ${failing + 1}: ${steps[failing]!.label}`);
+  const { command, errno, label } = steps[failing]!;
+  expect(badge.textContent?.trim()).toBe(`FAILED · step ${failing + 1}: ${command.op}${errno ? ` ${errno}` : ''}`);
+  expect(badge.title).toContain(label);
   expect(badge.title).toContain(steps[failing]!.message);
   expect(document.querySelector('[data-testid="panic-badge"]')).toBeNull();
 
