@@ -487,12 +487,13 @@ function saveChecksums(k: Kernel, p: Process, src: MemfdFile, dst: MemfdFile, ds
   );
 }
 
-/** Compares the page checksums of `f` with the ones `state` holds (as save_checksums wrote them). */
 /** A failed memfd check's culprit: the page at `index` of the file, when one is there (not a hole). */
 function memfdPageAt(inode: ShmemInode, index: number, what: string): FailedAt | undefined {
   const pfn = inode.pages.get(index);
   return pfn >= 0 ? { pfn, pages: 1, what } : undefined;
 }
+
+/** Compares the page checksums of `f` with the ones `state` holds (as save_checksums wrote them). */
 
 function expectChecksums(k: Kernel, f: MemfdFile, state: MemfdFile): StepResult {
   const stored = k.shmem.read(state.inode, 0, state.inode.size);
