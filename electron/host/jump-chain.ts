@@ -10,10 +10,10 @@
  *    (arch/x86/kernel/setup.c: add_kho(); kernel/liveupdate/kexec_handover.c: kho_populate());
  *  - the root FDT and the scratch array kho_data names, the sub-FDTs the root names
  *    (kho_retrieve_subtree());
- *  - the tracker the root's compatible names, then the preserved blocks it lists
- *    (kho-v1: kho_mem_deserialize() walks the preserved-memory-map chunk list and its bitmaps).
- * Each step is a hop. A tracker format adds its hops to TRACKER_HOPS, keyed by the root's
- * compatible. The same walk paints the map: KHO metadata, scratch, preserved blocks, the new
+ *  - the tracker the root's format names (abi/kho-fdt.ts), then the preserved blocks it lists
+ *    (kho-v1: kho_mem_deserialize() walks the chunk list and its bitmaps; kho-v2+:
+ *    kho_radix_walk_tree() walks the radix tables and leaves).
+ * Each step is a hop. A tracker adds its hops to TRACKER_HOPS, keyed by the format's tracker. The same walk paints the map: KHO metadata, scratch, preserved blocks, the new
  * kernel's firmware view; everything else in usable RAM is what the next kernel will free.
  */
 import { PageCategory } from '../../shared/palette';
@@ -30,7 +30,11 @@ import {
   decodeScratchArray,
 } from '../kernel/abi/kho-v1';
 import { SETUP_DATA_HDR_SIZE } from '../kernel/abi/setup-data';
-import { type FdtNode, decodeFdt, getProp, readString, readU64le } from '../kernel/lib/fdt';
+import { AbiError } from '../kernel/abi/abi-error';
+import { KHO_FDT_FORMATS, type KhoFdtCompatible, type KhoFdtFormat } from '../kernel/abi/kho-fdt';
+import { KHO_TREE_MAX_DEPTH, walkRadixTree } from '../kernel/abi/kho-radix-tree';
+import { ramReader } from '../kernel/abi/phys-reader';
+import { decodeFdt, getProp, readString, readU64le } from '../kernel/lib/fdt';
 import type { Machine } from '../kernel/machine';
 import { CategoryMap } from '../kernel/mm/category-map';
 import { readFdtBlob } from './kho-records';
@@ -46,18 +50,30 @@ const MAX_SETUP_NODES = 64;
 
 const range = (phys: number, size: number) => ({ phys, size });
 
-/** The hops of one tracker format, from the root FDT it is named in. */
-type TrackerHops = (m: Machine, root: FdtNode, rootPhys: number) => Hop[];
+/** The hops of one tracker: what `preserved-memory-map` (`first`, non-zero) leads to. */
+type TrackerHops = (m: Machine, first: number) => Hop[];
 
-/** kho-v1 (6.19, 7.0): preserved-memory-map → khoser_mem_chunk list → bitmaps → blocks. */
-function khoV1Hops(m: Machine, root: FdtNode): Hop[] {
-  const v = getProp(root, PROP_PRESERVED_MEMORY_MAP);
-  const first = v && v.length === 8 ? readU64le(v) : null;
-  const via = `/${PROP_PRESERVED_MEMORY_MAP}`;
-  if (first === null)
-    return [hopError('khoser_mem_chunk list', via, `the root FDT has no 8-byte ${PROP_PRESERVED_MEMORY_MAP}`)];
-  if (first === 0n) return []; // nothing preserved: kho_mem_deserialize() has nothing to walk
-  const phys = Number(first);
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+function blocksHop(blocks: Array<{ phys: number; order: number }>, via: string): Hop[] {
+  if (!blocks.length) return [];
+  const sorted = [...blocks].sort((a, b) => a.phys - b.phys);
+  const bytes = sorted.reduce((s, b) => s + PAGE_SIZE * 2 ** b.order, 0);
+  return [
+    {
+      label: 'preserved blocks',
+      phys: sorted[0]!.phys,
+      size: PAGE_SIZE * 2 ** sorted[0]!.order,
+      via,
+      detail: `${plural(sorted.length, 'block')}, ${formatBytes(bytes)}`,
+      ranges: sorted.map((b) => range(b.phys, PAGE_SIZE * 2 ** b.order)),
+      paint: PageCategory.Preserved,
+    },
+  ];
+}
+
+/** kho-v1 (6.16 … 7.0): the khoser_mem_chunk list → bitmaps → blocks (kho_mem_deserialize()). */
+function chunkListHops(m: Machine, phys: number): Hop[] {
   const chunks = chunkViews(m, phys);
   const bad = chunks.find((c) => c.error);
   const good = chunks.filter((c) => !c.error);
@@ -68,8 +84,8 @@ function khoV1Hops(m: Machine, root: FdtNode): Hop[] {
       label: 'khoser_mem_chunk list',
       phys,
       size: PAGE_SIZE,
-      via,
-      detail: `${good.length} chunk${good.length === 1 ? '' : 's'} (order ${orders.join(', ') || '—'}), ${entries.length} bitmap${entries.length === 1 ? '' : 's'}`,
+      via: `/${PROP_PRESERVED_MEMORY_MAP}`,
+      detail: `${plural(good.length, 'chunk')} (order ${orders.join(', ') || '—'}), ${plural(entries.length, 'bitmap')}`,
       ranges: good.map((c) => range(c.phys, PAGE_SIZE)),
       opens: { kind: 'chunks', phys },
       paint: PageCategory.KhoMetadata,
@@ -83,29 +99,53 @@ function khoV1Hops(m: Machine, root: FdtNode): Hop[] {
     phys: entries[0]!.bitmap,
     size: PAGE_SIZE,
     via: 'khoser_mem_chunk.bitmaps[].bitmap',
-    detail: `${entries.length} page${entries.length === 1 ? '' : 's'}, ${bits} bit${bits === 1 ? '' : 's'} set`,
+    detail: `${plural(entries.length, 'page')}, ${plural(bits, 'bit')} set`,
     ranges: entries.map((e) => range(e.bitmap, PAGE_SIZE)),
     opens: { kind: 'chunks', phys },
     paint: PageCategory.KhoMetadata,
   });
-  const blocks = chunkListBlocks(m, phys);
-  const bytes = blocks.reduce((s, b) => s + PAGE_SIZE * 2 ** b.order, 0);
-  if (blocks.length)
-    hops.push({
-      label: 'preserved blocks',
-      phys: blocks[0]!.phys,
-      size: PAGE_SIZE * 2 ** blocks[0]!.order,
-      via: 'bitmap bit b ⇒ phys_start + (b << (PAGE_SHIFT + order))',
-      detail: `${blocks.length} block${blocks.length === 1 ? '' : 's'}, ${formatBytes(bytes)}`,
-      ranges: blocks.map((b) => range(b.phys, PAGE_SIZE * 2 ** b.order)),
-      paint: PageCategory.Preserved,
-    });
-  return hops;
+  return [...hops, ...blocksHop(chunkListBlocks(m, phys), 'bitmap bit b ⇒ phys_start + (b << (PAGE_SHIFT + order))')];
 }
 
-/** Tracker formats by the root FDT's compatible. */
-export const TRACKER_HOPS: Record<string, TrackerHops> = {
-  'kho-v1': khoV1Hops,
+/** kho-v2+ (7.1 on): the radix tree's tables → leaf bitmaps → blocks (kho_radix_walk_tree()). */
+export function radixTreeHops(m: Machine, root: number): Hop[] {
+  const tables: number[] = [];
+  const leaves: number[] = [];
+  const blocks: Array<{ phys: number; order: number }> = [];
+  const walked = walkRadixTree(ramReader(m.ram), root, {
+    node: (phys, level) => (level > 0 ? tables : leaves).push(phys),
+    entry: (phys, order) => void blocks.push({ phys, order }),
+  });
+  const error = walked instanceof AbiError ? walked.message : undefined;
+  const hops: Hop[] = [
+    {
+      label: 'kho_radix_tree tables',
+      phys: root,
+      size: PAGE_SIZE,
+      via: `/${PROP_PRESERVED_MEMORY_MAP}`,
+      detail: `${plural(tables.length, 'table page')} (root, levels ${KHO_TREE_MAX_DEPTH - 1} … 1)`,
+      ranges: tables.map((p) => range(p, PAGE_SIZE)),
+      paint: PageCategory.KhoMetadata,
+      ...(error ? { error } : {}),
+    },
+  ];
+  if (leaves.length)
+    hops.push({
+      label: 'kho_radix_leaf bitmaps',
+      phys: leaves[0]!,
+      size: PAGE_SIZE,
+      via: 'level-1 table entry',
+      detail: `${plural(leaves.length, 'leaf page')}, ${plural(blocks.length, 'bit')} set`,
+      ranges: leaves.map((p) => range(p, PAGE_SIZE)),
+      paint: PageCategory.KhoMetadata,
+    });
+  return [...hops, ...blocksHop(blocks, 'leaf bit ⇒ key ⇒ (phys, order)')];
+}
+
+/** Trackers by the kind the root FDT's format names (abi/kho-fdt.ts). */
+export const TRACKER_HOPS: Record<KhoFdtFormat['tracker'], TrackerHops> = {
+  'khoser-chunks': chunkListHops,
+  'radix-tree': radixTreeHops,
 };
 
 function hopError(label: string, via: string, error: string, phys = 0): Hop {
@@ -201,8 +241,10 @@ function walk(m: Machine, bootParams: number): Hop[] {
     return [...hops, hopError('root FDT', 'kho_data.fdt_addr', why, kd.fdtAddr)];
   }
   const compatible = readString(getProp(d.root, 'compatible') ?? new Uint8Array()) ?? '';
+  const format = KHO_FDT_FORMATS[compatible as KhoFdtCompatible] as KhoFdtFormat | undefined;
+  const subProp = format?.subtreeProp ?? PROP_SUB_FDT;
   const subs = d.root.children.map((c) => {
-    const v = getProp(c, PROP_SUB_FDT);
+    const v = getProp(c, subProp);
     const p = v && v.length === 8 ? readU64le(v) : null;
     return { name: c.name, phys: p === null ? 0 : Number(p) };
   });
@@ -217,26 +259,33 @@ function walk(m: Machine, bootParams: number): Hop[] {
     paint: PageCategory.KhoMetadata,
   });
   for (const s of subs) {
+    const via = `/${s.name}/${subProp}`;
     if (!s.phys || !inRam(s.phys, PAGE_SIZE)) {
-      hops.push(hopError(`${s.name} FDT`, `/${s.name}/${PROP_SUB_FDT}`, 'no valid fdt property', s.phys));
+      hops.push(hopError(`${s.name} blob`, via, `no valid ${subProp} property`, s.phys));
       continue;
     }
+    // A sub-FDT (every kho-v1 user, LUO's FDT) or, from kho-v2 on, any blob: the viewer says which.
     const sb = readFdtBlob(m, s.phys);
+    const isFdt = sb.ok && decodeFdt(sb.value).ok;
     hops.push({
-      label: `${s.name} FDT`,
+      label: `${s.name} ${isFdt ? 'FDT' : 'blob'}`,
       phys: s.phys,
-      size: sb.ok ? sb.value.length : PAGE_SIZE,
-      via: `/${s.name}/${PROP_SUB_FDT}`,
-      detail: sb.ok ? `${sb.value.length} B, read by kho_retrieve_subtree("${s.name}")` : sb.error.message,
-      ranges: [range(s.phys, Math.max(PAGE_SIZE, sb.ok ? sb.value.length : 0))],
-      opens: { kind: 'fdt', phys: s.phys },
+      size: isFdt ? sb.value.length : PAGE_SIZE,
+      via,
+      detail: `${isFdt ? `${sb.value.length} B, ` : ''}read by kho_retrieve_subtree("${s.name}")`,
+      ranges: [range(s.phys, Math.max(PAGE_SIZE, isFdt ? sb.value.length : 0))],
+      ...(isFdt ? { opens: { kind: 'fdt' as const, phys: s.phys } } : {}),
       paint: PageCategory.KhoMetadata,
     });
   }
-  const tracker = TRACKER_HOPS[compatible];
-  if (!tracker)
-    return [...hops, hopError('tracker', 'root FDT compatible', `KHO Lab has no decoder for "${compatible}"`)];
-  return [...hops, ...tracker(m, d.root, kd.fdtAddr)];
+  if (!format)
+    return [...hops, hopError('tracker', 'root FDT compatible', `KHO Lab reads no KHO format "${compatible}"`)];
+  const map = getProp(d.root, PROP_PRESERVED_MEMORY_MAP);
+  const first = map && map.length === 8 ? readU64le(map) : null;
+  if (first === null) return [...hops, hopError('tracker', `/${PROP_PRESERVED_MEMORY_MAP}`, 'missing or not 8 bytes')];
+  // 0: nothing finalized (kho-v1) — kho_populate() then refuses the handover.
+  if (first === 0n) return [...hops, hopError('tracker', `/${PROP_PRESERVED_MEMORY_MAP}`, 'is 0: nothing handed over')];
+  return [...hops, ...TRACKER_HOPS[format.tracker](m, Number(first))];
 }
 
 interface Jump {

@@ -11,6 +11,11 @@ import { PageCategory } from '../../../shared/palette';
 import { PAGE_SIZE, hex } from '../../../shared/units';
 import type { CommandInput } from '../../../shared/commands';
 import { okOf } from '../kho/helpers';
+import { radixTreeHops } from '../../../electron/host/jump-chain';
+import { Machine } from '../../../electron/kernel/machine';
+import { MachineConfigSchema } from '../../../shared/machine-config';
+import { RadixTreeWriter } from '../../../electron/kernel/abi/kho-radix-tree';
+import { ramReader } from '../../../electron/kernel/abi/phys-reader';
 
 /** A host that ran built-in `name` up to and including its first `kexec -e`. */
 async function jumped(name: string, extra: CommandInput[] = []): Promise<Host> {
@@ -92,5 +97,24 @@ describe('the jump chain at kexec -e', () => {
     const host = new Host();
     okOf(await host.loadBuiltin('test-kho'));
     expect(okOf(await host.kho()).jumpChain).toEqual([]);
+  });
+
+  it('a kho-v3 radix tree: kho_radix_walk_tree() hops through tables and leaves to the blocks', () => {
+    const m = new Machine(MachineConfigSchema.parse({ ram: '256M', seed: 1 }));
+    let next = 0x800_0000;
+    const tree = RadixTreeWriter.create(ramReader(m.ram), () => (next += PAGE_SIZE));
+    if (!(tree instanceof RadixTreeWriter)) throw new Error(tree.message);
+    expect(tree.add(0x200_0000, 0)).toBe(0);
+    expect(tree.add(0x400_0000, 9)).toBe(0);
+    const hops = radixTreeHops(m, tree.root);
+    expect(hops.map((h) => h.label)).toEqual(['kho_radix_tree tables', 'kho_radix_leaf bitmaps', 'preserved blocks']);
+    expect(hops[0]!.phys).toBe(tree.root);
+    expect(hops[0]!.ranges).toHaveLength(tree.pages().tables.length);
+    expect(hops[1]!.ranges.map((r) => r.phys).sort()).toEqual([...tree.pages().leaves].sort());
+    expect(hops[2]!.detail).toBe('2 blocks, 2 MiB');
+    expect(hops[2]!.ranges).toEqual([
+      { phys: 0x200_0000, size: PAGE_SIZE },
+      { phys: 0x400_0000, size: PAGE_SIZE * 512 },
+    ]);
   });
 });
