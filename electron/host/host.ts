@@ -33,6 +33,7 @@ import { type StepResult, applyCommand, refusal, stepFailed, stepFields } from '
 import { BUILTIN_SCENARIOS } from './builtins';
 import { mapView, memorySummary, pageInfo } from './views';
 import { chunkViews, fdtView, khoReport, khoView } from './kho-views';
+import { jumpChain } from './jump-chain';
 import { type VmcoreChunk, type VmcoreOptions, planVmcore, vmcoreBytes, vmcoreChunks } from './vmcore';
 import { luoView, userspaceView } from './luo-views';
 import { recordView } from './records';
@@ -253,7 +254,7 @@ export class Host implements SimApi {
   }
 
   async kho(): Promise<Result<KhoView>> {
-    return ok(khoView(this.machine));
+    return ok({ ...khoView(this.machine), jumpChain: jumpChain(this.machine) });
   }
 
   async fdt(phys: number): Promise<Result<FdtView>> {
