@@ -8,6 +8,7 @@
  *   npm run sim -- compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N]
  *                                [--holes fill|keep] [--seed N] [--json FILE] [--csv FILE]
  *   npm run sim -- inspect DUMP [--json FILE]
+ *   npm run sim -- matrix [SCENARIO] [--json FILE]
  *
  * Runs a scenario on the same Host the app uses and prints the kernel log and a summary.
  * `fdt` reads any DTB (a real /sys/kernel/debug/kho/out/fdt too) and prints its tree with KHO's
@@ -19,6 +20,8 @@
  * and prints the comparison table, each format's restore steps and where its metadata lies.
  * `inspect` opens an ELF memory dump (QEMU, kdump, --export-vmcore), finds the KHO handover in it
  * and decodes it down to LUO sessions, files, memfd folios and FLBs (electron/cli-inspect.ts).
+ * `matrix` runs a scenario from every kernel release into every release and prints what crossed
+ * (electron/cli-matrix.ts).
  * Exit status: 0 when every step and check passed, 1 when one failed or the kernel panicked, 2 for
  * bad input (including a step whose input was refused, such as a poke outside RAM).
  */
@@ -34,6 +37,7 @@ import { formatEvent } from './kernel/trace';
 import { decodeFdt } from './kernel/lib/fdt';
 import { describeFdt, fdtToDts } from './host/fdt-text';
 import { inspectCommand } from './cli-inspect';
+import { matrixCommand } from './cli-matrix';
 import { type Result, failure, ok } from '../shared/result';
 
 export const EXIT_OK = 0;
@@ -47,7 +51,8 @@ const USAGE = `usage:
   kho-lab-sim fdt FILE [--dts]
   kho-lab-sim compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N] [--holes fill|keep]
                             [--seed N] [--json FILE] [--csv FILE]
-  kho-lab-sim inspect DUMP [--json FILE]`;
+  kho-lab-sim inspect DUMP [--json FILE]
+  kho-lab-sim matrix [file.json | builtin:NAME] [--json FILE]`;
 
 export interface CliIo {
   out: (line: string) => void;
@@ -286,6 +291,13 @@ async function runCommand(argv: string[], io: CliIo): Promise<Result<number>> {
     return fdtCommand(ref, io, flags.has('--dts'));
   }
   if (cmd === 'compare-memfd') return ref ? failure(USAGE) : compareCommand(flags, io);
+  if (cmd === 'matrix') {
+    const stray = [...flags.keys()].find((f) => f !== '--json');
+    if (stray) return failure(`${stray} does not go with matrix`);
+    if (rest.length) return failure(USAGE);
+    const json = flags.get('--json');
+    return matrixCommand(ref, typeof json === 'string' ? json : undefined, io, loadScenario, writeAtomic);
+  }
   const compareOnly = ['--size', '--order', '--sparse', '--files', '--holes', '--csv'].find((f) => flags.has(f));
   if (compareOnly) return failure(`${compareOnly} goes with compare-memfd`);
   if (cmd !== 'run' || !ref || rest.length || flags.has('--dts')) return failure(USAGE);
