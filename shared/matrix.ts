@@ -45,7 +45,7 @@ export interface MatrixCell {
   from: KernelRelease;
   to: KernelRelease;
   outcome: MatrixOutcome;
-  /** A few words for the table cell: "2 files, 8 MiB", "kho-v1 ≠ kho-v4", "at step 16". */
+  /** A few words for the table cell: "2 files, 8 MiB", "kho-v1 ≠ kho-v4", "step 16 luo_open: EIO". */
   short: string;
   /** One line: what was carried, why it was refused, the panic message, or the failed step. */
   reason: string;
@@ -119,8 +119,8 @@ const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 /** "2 files, 8 MiB": the table's few words for what crossed. */
 export function carriedShort(c: MatrixCarried): string {
-  if (!c.files) return plural(c.khoBlocks, 'block');
-  return `${plural(c.files, 'file')}${c.bytesVerified ? `, ${formatBytes(c.bytesVerified)}` : ''}`;
+  if (c.files) return `${plural(c.files, 'file')}${c.bytesVerified ? `, ${formatBytes(c.bytesVerified)}` : ''}`;
+  return c.sessions.length ? plural(c.sessions.length, 'session') : plural(c.khoBlocks, 'block');
 }
 
 /** "1 session, 1 file, 17 B verified" — or the KHO blocks when no LUO state crossed. */

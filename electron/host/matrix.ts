@@ -98,7 +98,7 @@ export function runCell(plan: CellPlan, from: KernelRelease, to: KernelRelease):
       const last = m.log.events.slice(firstSeq).filter((e) => e.level !== 'info' && e.level !== 'debug');
       return cell({
         outcome: 'panic',
-        short: `at step ${i + 1}`,
+        short: `step ${i + 1} ${cmd.op}`,
         reason: panicked,
         detail: last.map(line),
         carried: null,
@@ -120,7 +120,7 @@ export function runCell(plan: CellPlan, from: KernelRelease, to: KernelRelease):
         const said = kho.length ? kho[kho.length - 1]!.msg : 'KHO revival disabled';
         return cell({
           outcome: 'refused',
-          short: wrote !== expects ? `${wrote} ≠ ${expects}` : `at step ${i + 1}`,
+          short: wrote !== expects ? `${wrote} ≠ ${expects}` : `step ${i + 1} boot`,
           reason: wrote !== expects ? `${wrote} ≠ ${expects}: ${said}` : said,
           detail: bootLines,
           carried: null,
@@ -130,11 +130,10 @@ export function runCell(plan: CellPlan, from: KernelRelease, to: KernelRelease):
       }
     }
     if (!r.ok) {
-      const what = `step ${i + 1} (${cmd.op}): ${r.error.message}`;
       return cell({
         outcome: i <= reboot ? 'failed' : 'lost',
-        short: `at step ${i + 1}`,
-        reason: what,
+        short: `step ${i + 1} ${cmd.op}${r.error.errno ? `: ${r.error.errno}` : ''}`,
+        reason: r.error.message,
         detail: i > boot ? bootLines : [],
         carried: i > boot ? carried : null,
         wrote,

@@ -132,7 +132,8 @@ describe('classification from the machine', () => {
     const s = builtin('luo-unknown-format');
     const seven = cell(s, '6.19', '7.0');
     expect(seven.outcome).toBe('lost');
-    expect(seven.reason).toMatch(/open\(\/dev\/liveupdate\): EIO/);
+    expect(seven.reason).toMatch(/^open\(\/dev\/liveupdate\): EIO/);
+    expect(seven.short).toMatch(/^step \d+ luo_open: EIO$/);
     expect(seven.carried!.khoBlocks).toBeGreaterThan(0);
     const six = cell(s, '7.0', '6.19');
     expect(six.outcome).toBe('carried');
@@ -145,7 +146,8 @@ describe('classification from the machine', () => {
     const c = cell(ScenarioSchema.parse({ ...DEFAULT, steps }), r, r);
     expect(c.outcome).toBe('failed');
     expect(c.step).toBe(2);
-    expect(c.reason).toMatch(/^step 2 \(vfree\): vfree: ENOENT/);
+    expect(c.short).toBe('step 2 vfree: ENOENT');
+    expect(c.reason).toMatch(/^vfree: ENOENT/);
   });
 
   it('planCell: the cold boot is `from`; only the kexec_load before the first kexec -e loads `to`', () => {
