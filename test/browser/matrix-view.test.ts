@@ -40,11 +40,12 @@ afterEach(() => {
 const cells = () => [...document.querySelectorAll<HTMLButtonElement>('[data-testid="matrix-cell"]')];
 const dialog = () => document.querySelector<HTMLDialogElement>('[data-testid="matrix-dialog"]');
 
+/** The app at the smallest window it is laid out for. */
 async function mountApp(host: Host): Promise<void> {
-  await page.viewport(1400, 900);
+  await page.viewport(1280, 720);
   const api: AppApi = { client: hostClient(host), transport: 'test', onMenu: () => () => {} };
   const target = document.createElement('div');
-  target.style.cssText = 'width: 1400px; height: 900px';
+  target.style.cssText = 'width: 1280px; height: 720px';
   document.body.appendChild(target);
   cmp = mount(App, { target, props: { api } });
 }
@@ -100,6 +101,7 @@ describe('MatrixDialog', () => {
         false,
       'the next kernel in the header',
     );
+    await page.screenshot({ path: `${SHOTS}/matrix-opened.png` });
   });
 
   it('runs the scenario loaded now: a handler missing on the next kernel is lost on 7.0, carried on 6.19', async () => {

@@ -38,13 +38,20 @@ function cell(s: Scenario, from: KernelRelease, to: KernelRelease) {
 }
 
 /**
- * The LUO wire format a profile writes and reads. Profiles that predate a LUO format field are
- * era C's `luo-v1` FDT (kernel/liveupdate/luo_core.c: LUO_FDT_COMPATIBLE).
+ * The LUO wire format a profile writes and reads: the `luo-vN` compatible among its fields,
+ * wherever the profile keeps it. Profiles that name none are era C's `luo-v1` FDT
+ * (kernel/liveupdate/luo_core.c: LUO_FDT_COMPATIBLE).
  */
 function luoFormat(p: KernelProfile): string {
-  const luo = p.luo as { compatible?: unknown; format?: unknown };
-  const f = luo.compatible ?? luo.format;
-  return typeof f === 'string' ? f : 'luo-v1';
+  const find = (v: unknown): string | undefined =>
+    typeof v === 'string'
+      ? /^luo-v\d+$/.test(v)
+        ? v
+        : undefined
+      : v && typeof v === 'object'
+        ? Object.values(v).map(find).find(Boolean)
+        : undefined;
+  return find(p) ?? 'luo-v1';
 }
 
 /**
