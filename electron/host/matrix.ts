@@ -117,7 +117,7 @@ export function runCell(plan: CellPlan, from: KernelRelease, to: KernelRelease):
       if (!accepted && wrote !== null) {
         const expects = KERNEL_PROFILES[to].khoCompatible;
         const kho = m.log.events.slice(firstSeq).filter((e) => e.subsys === 'KHO' && e.level !== 'info');
-        const said = kho.length ? kho[kho.length - 1]!.msg : 'KHO revival disabled';
+        const said = kho.length ? kho[kho.length - 1]!.msg : 'the next kernel did not take the KHO handover';
         return cell({
           outcome: 'refused',
           short: wrote !== expects ? `${wrote} ≠ ${expects}` : `step ${i + 1} boot`,
