@@ -38,22 +38,26 @@ export function matrixReleases(): KernelRelease[] {
 /** Largest root FDT read back to learn its compatible (a KHO root is a page or two). */
 const MAX_ROOT_FDT = 1 << 20;
 
+/** The root node's compatible of the FDT at `phys` in RAM, or null when none is readable there. */
+function rootCompatible(m: Machine, phys: number): string | null {
+  const end = m.layout.maxPfn * PAGE_SIZE;
+  if (!Number.isFinite(phys) || phys <= 0 || phys + 8 > end) return null;
+  const head = m.ram.read(phys, 8);
+  // fdt_header.totalsize: big-endian, at offset 4.
+  const size = new DataView(head.buffer, head.byteOffset, 8).getUint32(4);
+  const fdt = decodeFdt(m.ram.read(phys, Math.min(size, MAX_ROOT_FDT, end - phys)));
+  if (!fdt.ok) return null;
+  const compat = getProp(fdt.root, 'compatible');
+  return compat ? readString(compat) : null;
+}
+
 /**
  * The compatible of the KHO root FDT a jump hands on: boot_params → setup_data → kho_data → FDT,
  * read from RAM as the next kernel's kho_populate() would; null when there is no readable handover.
  */
 function handedOverCompatible(m: Machine): string | null {
-  if (!m.entry) return null;
-  const d = entryKhoData(m, m.entry.bootParams);
-  const end = m.layout.maxPfn * PAGE_SIZE;
-  if (!d || !Number.isFinite(d.fdtAddr) || d.fdtAddr < 0 || d.fdtAddr + 8 > end) return null;
-  // fdt_header.totalsize: big-endian, at offset 4.
-  const head = m.ram.read(d.fdtAddr, 8);
-  const size = new DataView(head.buffer, head.byteOffset, 8).getUint32(4);
-  const fdt = decodeFdt(m.ram.read(d.fdtAddr, Math.min(size, MAX_ROOT_FDT, end - d.fdtAddr)));
-  if (!fdt.ok) return null;
-  const compat = getProp(fdt.root, 'compatible');
-  return compat ? readString(compat) : null;
+  const d = m.entry ? entryKhoData(m, m.entry.bootParams) : null;
+  return d ? rootCompatible(m, d.fdtAddr) : null;
 }
 
 /** A step as the host applies it: a simulator exception is a failed step, never a crashed matrix. */
@@ -115,13 +119,15 @@ export function runCell(plan: CellPlan, from: KernelRelease, to: KernelRelease):
         .filter((e) => e.level === 'warn' || e.level === 'err')
         .map(line);
       if (!accepted && wrote !== null) {
-        const expects = KERNEL_PROFILES[to].khoCompatible;
+        // What this kernel speaks: the compatible of the root FDT its own kho_init() wrote.
+        const khoOut = m.kernel?.khoOut;
+        const expects = khoOut ? rootCompatible(m, khoOut.fdtPhys) : null;
         const kho = m.log.events.slice(firstSeq).filter((e) => e.subsys === 'KHO' && e.level !== 'info');
         const said = kho.length ? kho[kho.length - 1]!.msg : 'the next kernel did not take the KHO handover';
         return cell({
           outcome: 'refused',
-          short: wrote !== expects ? `${wrote} ≠ ${expects}` : `step ${i + 1} boot`,
-          reason: wrote !== expects ? `${wrote} ≠ ${expects}: ${said}` : said,
+          short: expects && wrote !== expects ? `${wrote} ≠ ${expects}` : `step ${i + 1} boot`,
+          reason: expects && wrote !== expects ? `${wrote} ≠ ${expects}: ${said}` : said,
           detail: bootLines,
           carried: null,
           wrote,

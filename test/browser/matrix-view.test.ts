@@ -69,13 +69,10 @@ describe('MatrixDialog', () => {
     await runMatrix('luo-vmm-memfd');
     const got = cells().map((c) => [c.dataset.from, c.dataset.to, c.dataset.outcome]);
     expect(got.map(([f, t]) => [f, t])).toEqual(RELEASES.flatMap((f) => RELEASES.map((t) => [f, t])));
-    // Same KHO root compatible on both sides: the session crossed (the unit test pins every cell).
-    for (const c of cells())
-      if (
-        KERNEL_PROFILES[c.dataset.from as '6.19'].khoCompatible ===
-        KERNEL_PROFILES[c.dataset.to as '6.19'].khoCompatible
-      )
-        expect(c.dataset.outcome).toBe('carried');
+    // A release into itself: the session crossed (the unit test pins every cell from the profiles).
+    for (const c of cells()) if (c.dataset.from === c.dataset.to) expect(c.dataset.outcome).toBe('carried');
+    // Every other cell is coloured by one of the outcomes, with its few words.
+    for (const c of cells()) expect(c.textContent).toMatch(/^\s*(carried|lost|refused|panic|failed)\s*\S/);
     expect(cells()[0]!.textContent).toMatch(/carried\s*2 files, 8 MiB/);
     expect(document.querySelector('[data-testid="matrix-detail"]')!.textContent).toMatch(/→/);
     await page.screenshot({ path: `${SHOTS}/matrix-view.png`, element: dialog()!.querySelector('.frame')! });

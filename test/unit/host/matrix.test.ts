@@ -38,21 +38,27 @@ function cell(s: Scenario, from: KernelRelease, to: KernelRelease) {
 }
 
 /**
- * The LUO wire format a profile writes and reads: the `luo-vN` compatible among its fields,
- * wherever the profile keeps it. Profiles that name none are era C's `luo-v1` FDT
- * (kernel/liveupdate/luo_core.c: LUO_FDT_COMPATIBLE).
+ * The compatible a profile names for one format, wherever the profile keeps it (a field of its
+ * own, or a format object inside it): the first string matching `re`, depth first.
  */
-function luoFormat(p: KernelProfile): string {
-  const find = (v: unknown): string | undefined =>
-    typeof v === 'string'
-      ? /^luo-v\d+$/.test(v)
-        ? v
-        : undefined
-      : v && typeof v === 'object'
-        ? Object.values(v).map(find).find(Boolean)
-        : undefined;
-  return find(p) ?? 'luo-v1';
+function compatibleIn(p: unknown, re: RegExp): string | undefined {
+  if (typeof p === 'string') return re.test(p) ? p : undefined;
+  if (!p || typeof p !== 'object') return undefined;
+  for (const v of Object.values(p)) {
+    const found = compatibleIn(v, re);
+    if (found) return found;
+  }
+  return undefined;
 }
+
+/** The KHO root FDT compatible a profile writes and accepts (kho-v1 … kho-v4). */
+const khoCompatible = (p: KernelProfile): string => compatibleIn(p, /^kho-v\d+$/)!;
+
+/**
+ * The LUO wire format a profile writes and reads. Profiles that name none are era C's `luo-v1`
+ * FDT (kernel/liveupdate/luo_core.c: LUO_FDT_COMPATIBLE).
+ */
+const luoFormat = (p: KernelProfile): string => compatibleIn(p, /^luo-v\d+$/) ?? 'luo-v1';
 
 /**
  * What the pair of real kernels does with the default scenario's handover:
@@ -61,7 +67,7 @@ function luoFormat(p: KernelProfile): string {
  * luo_restore_fail()); with both formats equal, the session and its memfds cross.
  */
 function expected(a: KernelProfile, b: KernelProfile): MatrixOutcome {
-  if (a.khoCompatible !== b.khoCompatible) return 'refused';
+  if (khoCompatible(a) !== khoCompatible(b)) return 'refused';
   if (luoFormat(a) !== luoFormat(b)) return 'panic';
   return 'carried';
 }
@@ -76,7 +82,7 @@ describe('matrix cells (kho_populate(), liveupdate_early_init() across releases)
       expect(c.from).toBe(from);
       expect(c.to).toBe(to);
       expect(c.outcome, `${c.outcome}: ${c.reason}`).toBe(outcome);
-      expect(c.wrote).toBe(a.khoCompatible);
+      expect(c.wrote).toBe(khoCompatible(a));
       if (outcome === 'carried') {
         // Both memfds of session "vmm" arrived and the guest's 8 MiB matched its checksums.
         expect(c.carried).toMatchObject({ sessions: ['vmm'], files: 2, bytesVerified: 8 << 20 });
@@ -84,7 +90,7 @@ describe('matrix cells (kho_populate(), liveupdate_early_init() across releases)
         expect(c.step).toBeNull();
       }
       if (outcome === 'refused') {
-        expect(c.short).toBe(`${a.khoCompatible} ≠ ${b.khoCompatible}`);
+        expect(c.short).toBe(`${khoCompatible(a)} ≠ ${khoCompatible(b)}`);
         expect(c.carried).toBeNull();
       }
       // The cell opens just after the next kernel's boot.
@@ -122,7 +128,7 @@ describe('classification from the machine', () => {
     const c = cell(withBeforeBoot([{ op: 'poke', fdt: 'root', property: 'compatible', string: 'kho-v9' }]), r, r);
     expect(c.outcome).toBe('refused');
     expect(c.wrote).toBe('kho-v9');
-    expect(c.short).toBe(`kho-v9 ≠ ${KERNEL_PROFILES[r].khoCompatible}`);
+    expect(c.short).toBe(`kho-v9 ≠ ${khoCompatible(KERNEL_PROFILES[r])}`);
     expect(c.reason).toMatch(/^kho-v9 ≠ kho-v\d: disabling KHO revival/);
     expect(c.detail.some((l) => /incompatible with/.test(l))).toBe(true);
     expect(c.step).toBe(c.openAt);
