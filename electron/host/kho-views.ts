@@ -203,7 +203,13 @@ export function fdtView(m: Machine, phys: number): Result<FdtView> {
   const d = decodeFdt(bytes);
   // A blob that does not decode is still a view: its bytes and libfdt's reason.
   if (!d.ok) return ok({ phys, bytes, u64s: [], dts: '', lines: [], error: d.message });
-  return ok({ phys, bytes, u64s: u64Props(d.root), dts: fdtToDts(d.root, d.memReserve), lines: describeFdt(d.root) });
+  return ok({
+    phys,
+    bytes,
+    u64s: u64Props(d.root),
+    dts: fdtToDts(d.root, d.memReserve),
+    lines: describeFdt(d.root, d.memReserve),
+  });
 }
 
 /**

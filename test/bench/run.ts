@@ -12,7 +12,7 @@ import { Machine } from '../../electron/kernel/machine';
 import { kexecFileLoad } from '../../electron/kernel/kexec';
 import { BUILTIN_SCENARIOS } from '../../electron/host/builtins';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { CommandSchema, type CommandInput } from '../../shared/commands';
 import { MemfdCompareSpecSchema } from '../../shared/compare';
 import { GiB, PAGE_SIZE } from '../../shared/units';
@@ -23,8 +23,9 @@ import { tmpdir } from 'node:os';
 import { openDumpFile } from '../../electron/dump-file';
 import { openDump, inspectDump } from '../../electron/host/dump/inspect';
 import { findHandover } from '../../electron/host/dump/find-handover';
-import { bootRealKernel, whyNot } from '../realkernel/harness';
+import { bootRealKernel, whyNot } from '../../electron/real-kernel';
 import { join } from 'node:path';
+import { writeChunksAtomic } from '../../electron/write-chunks';
 import { radixTreeBench } from './abi-7x';
 
 interface Figure {
@@ -294,9 +295,8 @@ const SECTIONS: Array<() => void | Promise<void>> = [
         const ms = time(3, () => {
           const stream = h.vmcoreStream();
           if (!stream.ok) throw new Error(stream.error.message);
-          const fd = openSync(file, 'w');
-          for (const c of stream.value.chunks) for (let done = 0; done < c.length;) done += writeSync(fd, c, done);
-          closeSync(fd);
+          const written = writeChunksAtomic(file, stream.value.chunks, 'bench');
+          if (!written.ok) throw new Error(written.error.message);
         });
         const st = statSync(file);
         report({
@@ -384,7 +384,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
   async () => {
     // 12. Issue 11: opening a memory dump and finding the KHO handover in it (streamed, never read
     // whole): a 1 GiB ELF of test-kho's RAM at kexec -e (vmcore --all), and with BENCH_REALKERNEL=1
-    // the real 7.2 kernel's own dumps (one QEMU boot, test/realkernel/harness.ts).
+    // the real 7.2 kernel's own dumps (one QEMU boot, electron/real-kernel.ts).
     const timeDump = (label: string, path: string) => {
       const ms = time(3, () => {
         const f = openDumpFile(path);
@@ -413,9 +413,8 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       const file = join(dir, 'test-kho-all.vmcore');
       const stream = h.vmcoreStream({ all: true });
       if (!stream.ok) throw new Error(stream.error.message);
-      const fd = openSync(file, 'w');
-      for (const c of stream.value.chunks) for (let done = 0; done < c.length;) done += writeSync(fd, c, done);
-      closeSync(fd);
+      const written = writeChunksAtomic(file, stream.value.chunks, 'bench');
+      if (!written.ok) throw new Error(written.error.message);
       timeDump(`KHO Lab vmcore --all, ${(statSync(file).size / 2 ** 30).toFixed(1)} GiB`, file);
     } finally {
       rmSync(dir, { recursive: true, force: true });
