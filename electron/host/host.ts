@@ -38,6 +38,8 @@ import { type VmcoreChunk, type VmcoreOptions, planVmcore, vmcoreBytes, vmcoreCh
 import { luoView, userspaceView } from './luo-views';
 import { recordView } from './records';
 import { runMemfdCompare } from './compare';
+import { runMatrix } from './matrix';
+import { MATRIX_DEFAULT_SCENARIO, type MatrixRequest, type MatrixResult } from '../../shared/matrix';
 import type { MemfdCompare, MemfdCompareSpec, MemfdCompareSpecInput } from '../../shared/compare';
 
 /** The UI's vmcore crosses IPC as one array: refuse beyond this. */
@@ -321,6 +323,26 @@ export class Host implements SimApi {
         this.opts.onProgress?.({ label, done, total }),
       ),
     );
+  }
+
+  async matrix(request: MatrixRequest): Promise<Result<MatrixResult>> {
+    const v = validateCall('matrix', [request]);
+    if (!v.ok) return v;
+    const req = v.value.args[0] as MatrixRequest;
+    let scenario: Scenario;
+    if (req.current) {
+      scenario = {
+        name: this.scenarioName,
+        description: this.scenarioDescription,
+        machine: this.config,
+        steps: this.commands,
+      };
+    } else {
+      const s = builtinScenario(req.builtin ?? MATRIX_DEFAULT_SCENARIO);
+      if (!s.ok) return s;
+      scenario = s.value;
+    }
+    return asApi(runMatrix(scenario, (label, done, total) => this.opts.onProgress?.({ label, done, total })));
   }
 }
 
