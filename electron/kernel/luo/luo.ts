@@ -13,9 +13,11 @@
  * /dev/liveupdate has one opener at a time (EBUSY). Its first open deserializes the incoming
  * sessions from RAM (a failure is EIO on every open), matching every file to a handler by exact
  * compatible; 6.19.0 ignores a file that matches none, and the files after it, leaving the
- * session retrievable without them. The session ioctls have no direction checks: PRESERVE_FD
- * works on an incoming session, RETRIEVE_FD and FINISH run on an outgoing one with what that
- * means for its records. At reboot luo_session_serialize() freezes every file, sessions in list
+ * session retrievable without them. Before 7.2 the session ioctls have no direction checks:
+ * PRESERVE_FD works on an incoming session, RETRIEVE_FD and FINISH run on an outgoing one with
+ * what that means for its records. The semantics later releases changed are profile fields
+ * (profile.luo: the remembered retrieve status, double preservation, session-name validation,
+ * GET_NAME, the direction checks), read where the kernel function has them. At reboot luo_session_serialize() freezes every file, sessions in list
  * order; a failure rolls back (freezeSession()) and the reboot fails with its errno. Then the
  * records are written and KHO finalized (a failure there is EAGAIN). Every ioctl first checks its
  * argument struct's `size` (below the minimum EINVAL, non-zero bytes past the struct E2BIG).
