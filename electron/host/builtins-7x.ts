@@ -99,6 +99,35 @@ function scenario(name: string, description: string, steps: Step[]): ScenarioInp
 }
 
 export const BUILTIN_SCENARIOS_7X: Record<string, ScenarioInput> = {
+  'luo-fallocate-memfd': {
+    name: 'luo-fallocate-memfd',
+    description:
+      'After the selftest fallocate_memfd (luo_memfd.c, mm tree 2026), on Linux 7.0: 1 MiB fallocated (folios dirty but not uptodate), preserved, and only then written with random data; the page checksums go into a second preserved memfd. 7.0 preserves every folio DIRTY|UPTODATE (zero-filled first), so the next kernel reads the data back. On --kernel 6.19 the records keep "not uptodate", the next kernel reads those folios as zeroes and expect_checksums fails.',
+    machine: { ...MACHINE, kernel: '7.0' },
+    steps: [
+      { op: 'boot' },
+      { op: 'spawn', name: P },
+      { op: 'memfd_create', process: P, name: 'guest' }, // fd 3
+      { op: 'fallocate', process: P, fd: 3, length: '1M' },
+      { op: 'memfd_create', process: P, name: 'checksums' }, // fd 4
+      { op: 'luo_open', process: P }, // fd 5
+      { op: 'luo_create_session', process: P, fd: 5, name: 'fallocate' }, // fd 6
+      { op: 'luo_preserve_fd', process: P, session_fd: 6, fd: 3, token: 1 },
+      { op: 'write', process: P, fd: 3, data: { random: true } },
+      { op: 'save_checksums', process: P, fd: 3, into_fd: 4 },
+      { op: 'luo_preserve_fd', process: P, session_fd: 6, fd: 4, token: 2 },
+      { op: 'kexec_load' },
+      { op: 'reboot' },
+      { op: 'boot' },
+      { op: 'spawn', name: P },
+      { op: 'luo_open', process: P }, // fd 3
+      { op: 'luo_retrieve_session', process: P, fd: 3, name: 'fallocate' }, // fd 4
+      { op: 'luo_retrieve_fd', process: P, session_fd: 4, token: 1 }, // fd 5
+      { op: 'luo_retrieve_fd', process: P, session_fd: 4, token: 2 }, // fd 6
+      { op: 'expect_checksums', process: P, fd: 5, from_fd: 6 },
+      { op: 'luo_finish', process: P, session_fd: 4 },
+    ],
+  },
   'luo-prevent-double-preservation': scenario(
     'luo-prevent-double-preservation',
     'The selftest prevent_double_preservation (liveupdate.c, Linux 7.1+): one memfd preserved in "double-preserve-session-1" as 0x1111; preserving it again in "double-preserve-session-2" (0x2222) or in the same session under another token (0x3333) is EBUSY — luo_preserved_files holds it.',

@@ -12,6 +12,7 @@ import type { Kernel } from './kernel';
 import type { ShmemInode } from './mm/shmem';
 import type { LuoSession } from './luo/session';
 import { ZERO_CHECKSUM } from './ram';
+import { PG } from './mm/page-flags';
 import { PageValues } from './lib/page-values';
 
 /** RLIMIT_NOFILE as init starts with it: INR_OPEN_CUR soft, INR_OPEN_MAX hard (include/uapi/linux/fs.h). */
@@ -139,9 +140,13 @@ export class Processes {
     sums.truncate(Math.ceil(inode.size / PAGE_SIZE));
   }
 
-  /** The checksum of the file's page `index` as a read would see it (a hole reads as zeroes). */
+  /**
+   * The checksum of the file's page `index` as a read would see it: a hole, or a folio that is not
+   * uptodate (shmem_get_folio(SGP_READ) skips it), reads as zeroes.
+   */
   pageChecksum(inode: ShmemInode, index: number): number {
     const pfn = inode.pages.get(index);
-    return pfn < 0 ? ZERO_CHECKSUM : this.k.ram.checksum(pfn);
+    if (pfn < 0 || !(this.k.pages.flags[this.k.pages.compoundHead(pfn)]! & PG.uptodate)) return ZERO_CHECKSUM;
+    return this.k.ram.checksum(pfn);
   }
 }

@@ -270,6 +270,24 @@ describe('memfd_luo_preserve_folios(): every folio DIRTY|UPTODATE, non-uptodate 
   });
 });
 
+describe('shmem_fallocate(): fallocated folios are dirty but not uptodate until written', () => {
+  it('a read sees zeroes, and the first write (shmem_write_end()) zeroes the folio and marks it uptodate', () => {
+    const { m, run, ok } = machine('6.19');
+    ok({ op: 'memfd_create', process: 'vmm', name: 'm' }); // 4
+    ok({ op: 'fallocate', process: 'vmm', fd: 4, length: '8K' });
+    const inode = memfdOf(m, 4).inode;
+    const [a, b] = [inode.pages.get(0), inode.pages.get(1)];
+    expect(m.kernel!.pages.flags[a]! & PG.uptodate).toBe(0);
+    expect(m.kernel!.pages.flags[a]! & PG.dirty).not.toBe(0);
+    m.ram.write(b * 4096, new Uint8Array([7, 7, 7])); // stale bytes in a real fallocated folio
+    expect(m.kernel!.shmem.read(inode, 4096, 3)).toEqual(new Uint8Array(3));
+    ok({ op: 'write', process: 'vmm', fd: 4, offset: '4K', data: { text: 'x' } });
+    expect(m.kernel!.pages.flags[b]! & PG.uptodate).not.toBe(0);
+    expect([...m.kernel!.shmem.read(inode, 4096, 3)]).toEqual([0x78, 0, 0]);
+    expect(run({ op: 'expect_content', process: 'vmm', fd: 4, text: 'x', cstring: true }).ok).toBe(false); // page 0 reads as NUL first
+  });
+});
+
 describe('setrlimit(RLIMIT_NOFILE) (kernel/sys.c: do_prlimit())', () => {
   it('fds stop at the soft limit 1024 with EMFILE; raising it opens more; soft above hard is EINVAL, hard above nr_open EPERM', () => {
     const { run, ok } = machine('7.2');

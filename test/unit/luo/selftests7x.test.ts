@@ -44,8 +44,9 @@ function limitsGone(): boolean {
 const LIMITS_GONE = limitsGone();
 
 describe('the 7.x selftests on 7.2', () => {
-  it('every one is a builtin that runs on kernel 7.2 by default', () => {
+  it('every one is a builtin that runs on the kernel that first shipped its rule', () => {
     expect(Object.keys(BUILTIN_SCENARIOS_7X).sort()).toEqual([
+      'luo-fallocate-memfd',
       'luo-preserve-many-files',
       'luo-preserve-many-sessions',
       'luo-prevent-double-preservation',
@@ -54,7 +55,7 @@ describe('the 7.x selftests on 7.2', () => {
       'luo-stress-sessions',
     ]);
     for (const name of Object.keys(BUILTIN_SCENARIOS_7X))
-      expect(okOf(builtinScenario(name)).machine.kernel).toBe('7.2');
+      expect(okOf(builtinScenario(name)).machine.kernel).toBe(name === 'luo-fallocate-memfd' ? '7.0' : '7.2');
   });
 
   it('prevent_double_preservation: both second preservations are EBUSY (luo_preserve_file())', async () => {
@@ -132,6 +133,17 @@ describe('the 7.x selftests on older releases stop where those releases differ',
     });
     expect(msgs(s)).toContain(`serialized ${LUO_SESSION_MAX} session(s) for live update 1`);
   }, 120_000);
+});
+
+describe('memfd_luo_preserve_folios(): fallocated folios written after preserve (fallocate_memfd)', () => {
+  it('7.0 and 7.2 carry the data; 6.19 records the folios as not uptodate and the next kernel reads zeroes', async () => {
+    for (const kernel of ['7.0', '7.2'] as const)
+      expect(failures(await runBuiltin('luo-fallocate-memfd', kernel)), kernel).toEqual([]);
+    const old = await runBuiltin('luo-fallocate-memfd', '6.19');
+    expect(failures(old).map((s) => s.message)).toEqual([
+      expect.stringMatching(/^memfd \(ino \d+, unnamed\): 256 of 256 pages differ from the stored checksums/),
+    ]);
+  }, 60_000);
 });
 
 describe('the 6.19 selftests', () => {
