@@ -17,10 +17,11 @@
  * PRESERVE_FD works on an incoming session, RETRIEVE_FD and FINISH run on an outgoing one with
  * what that means for its records. The semantics later releases changed are profile fields
  * (profile.luo: the remembered retrieve status, double preservation, session-name validation,
- * GET_NAME, the direction checks), read where the kernel function has them. At reboot luo_session_serialize() freezes every file, sessions in list
- * order; a failure rolls back (freezeSession()) and the reboot fails with its errno. Then the
- * records are written and KHO finalized (a failure there is EAGAIN). Every ioctl first checks its
- * argument struct's `size` (below the minimum EINVAL, non-zero bytes past the struct E2BIG).
+ * GET_NAME, the direction checks), read where the kernel function has them. At reboot
+ * luo_session_serialize() freezes every file, sessions in list order; a failure rolls back
+ * (freezeSession()) and the reboot fails with its errno. Then the records are written and KHO
+ * finalized (a failure there is EAGAIN). Every ioctl first checks its argument struct's `size`
+ * (below the minimum EINVAL, non-zero bytes past the struct E2BIG).
  *
  * Simulator-only knobs, no kernel has them, and their log lines say "kho-lab":
  * `luo.disable_handler=memfd-v1` boots a kernel built without that handler,
