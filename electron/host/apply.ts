@@ -19,7 +19,8 @@ import type { Machine } from '../kernel/machine';
 import type { MemfdFile, Process } from '../kernel/proc';
 import type { ShmemInode } from '../kernel/mm/shmem';
 import type { LuoSession } from '../kernel/luo/session';
-import { utf8Encode } from '../kernel/lib/utf8';
+import { utf8Decode, utf8Encode } from '../kernel/lib/utf8';
+import { LIVEUPDATE_SESSION_GET_NAME_SIZE } from '../kernel/abi/luo-v1';
 import { kexecFileLoad } from '../kernel/kexec';
 import { testKhoInit } from '../kernel/modules/test-kho';
 import { applyPoke, planPoke, pokeWhere } from './poke';
@@ -192,6 +193,11 @@ function run(machine: Machine, cmd: Command): StepResult {
         const e = k.processes.close(p, cmd.fd);
         return e ? failed(e, 'close') : done(`closed fd ${cmd.fd}`);
       });
+    case 'setrlimit':
+      return withProcess(k, cmd.process, 'setrlimit', (p) => {
+        const e = k.processes.setNofile(p, cmd.soft, cmd.hard);
+        return e ? failed(e, 'setrlimit') : done(`${p.name}: RLIMIT_NOFILE ${p.nofile.cur} (hard ${p.nofile.max})`);
+      });
     case 'alloc_pages':
       return allocTagged(k, cmd);
     case 'free_pages': {
@@ -264,6 +270,7 @@ function run(machine: Machine, cmd: Command): StepResult {
     case 'luo_preserve_fd':
     case 'luo_retrieve_fd':
     case 'luo_finish':
+    case 'luo_get_name':
       return runLuo(k, cmd);
     case 'luo_fail_next_freeze': {
       if (!k.luo) return failed(kerr('ENOENT', 'LUO is disabled: there is nothing to freeze'), 'luo_fail_next_freeze');
@@ -284,7 +291,9 @@ function run(machine: Machine, cmd: Command): StepResult {
       );
     case 'expect_content':
       return withFile(k, cmd.process, cmd.fd, 'expect_content', (_p, f) => {
-        const got = k.shmem.read(f.inode, 0, f.inode.size);
+        const all = k.shmem.read(f.inode, 0, f.inode.size);
+        const nul = cmd.cstring ? all.indexOf(0) : -1;
+        const got = nul < 0 ? all : all.subarray(0, nul);
         const want = utf8Encode(cmd.text);
         const same = got.length === want.length && got.every((b, i) => b === want[i]);
         if (same) return done(`fd ${cmd.fd}: ${got.length} bytes match`);
@@ -336,7 +345,13 @@ type LuoCommand = Extract<
   Command,
   {
     op:
-      'luo_open' | 'luo_create_session' | 'luo_retrieve_session' | 'luo_preserve_fd' | 'luo_retrieve_fd' | 'luo_finish';
+      | 'luo_open'
+      | 'luo_create_session'
+      | 'luo_retrieve_session'
+      | 'luo_preserve_fd'
+      | 'luo_retrieve_fd'
+      | 'luo_finish'
+      | 'luo_get_name';
   }
 >;
 
@@ -346,6 +361,14 @@ const IOCTL = {
   luo_preserve_fd: 'ioctl(LIVEUPDATE_SESSION_PRESERVE_FD)',
   luo_retrieve_fd: 'ioctl(LIVEUPDATE_SESSION_RETRIEVE_FD)',
   luo_finish: 'ioctl(LIVEUPDATE_SESSION_FINISH)',
+  luo_get_name: 'ioctl(LIVEUPDATE_SESSION_GET_NAME)',
+} as const;
+
+const SESSION_IOCTL = {
+  luo_preserve_fd: 'preserve_fd',
+  luo_retrieve_fd: 'retrieve_fd',
+  luo_finish: 'finish',
+  luo_get_name: 'get_name',
 } as const;
 
 /** /dev/liveupdate and its session fds, reported as a shell reports a refused call. */
@@ -397,13 +420,10 @@ function runLuo(k: Kernel, cmd: LuoCommand): StepResult {
       );
     if (sf.kind !== 'session')
       return failed(kerr('ENOTTY', `fd ${cmd.session_fd} is not a LUO session: its file has no such ioctl`), op);
-    const bad = luo.ioctlArgs(
-      cmd.op === 'luo_preserve_fd' ? 'preserve_fd' : cmd.op === 'luo_retrieve_fd' ? 'retrieve_fd' : 'finish',
-      cmd.size,
-      cmd.trailing,
-    );
-    if (bad) return failed(bad, op);
     const session: LuoSession = sf.session;
+    const ioctl = SESSION_IOCTL[cmd.op];
+    const bad = luo.sessionIoctlCheck(session, ioctl, cmd.size, cmd.trailing);
+    if (bad) return failed(bad, op);
     switch (cmd.op) {
       case 'luo_preserve_fd': {
         const e = luo.preserveFd(session, k.processes.file(p, cmd.fd), BigInt(cmd.token));
@@ -419,8 +439,25 @@ function runLuo(k: Kernel, cmd: LuoCommand): StepResult {
         const e = luo.finish(session);
         return e ? failed(e, op) : done(`session "${session.name}" finished`);
       }
+      case 'luo_get_name': {
+        const name = luo.getName(session, cmd.reserved ?? 0);
+        if (isErr(name)) return failed(name, op);
+        const got = returnedName(name, cmd.size);
+        if (cmd.name !== undefined && got !== cmd.name)
+          return checkFailed(`${op}: the kernel answered "${got}", expected "${cmd.name}"`);
+        return done(`session fd ${cmd.session_fd} is "${got}"`);
+      }
     }
   });
+}
+
+/**
+ * The name as userspace reads it back: luo_ucmd_respond() copies min(size, 72) bytes, so a short
+ * struct gets the name cut after `size - 8` bytes (the strscpy()'d name starts at byte 8).
+ */
+function returnedName(name: string, size = LIVEUPDATE_SESSION_GET_NAME_SIZE): string {
+  const bytes = utf8Encode(name).subarray(0, Math.max(0, Math.min(size, LIVEUPDATE_SESSION_GET_NAME_SIZE) - 8));
+  return utf8Decode(bytes);
 }
 
 function allocTagged(k: Kernel, cmd: Extract<Command, { op: 'alloc_pages' }>): StepResult {
@@ -490,7 +527,7 @@ function saveChecksums(k: Kernel, p: Process, src: MemfdFile, dst: MemfdFile, ds
   for (let off = 0; off < bytes.length; off += PAGE_SIZE) {
     const pfn = inode.pages.get(off / PAGE_SIZE);
     k.ram.write(pfn * PAGE_SIZE, bytes.subarray(off, Math.min(bytes.length, off + PAGE_SIZE)));
-    k.pages.flags[k.pages.compoundHead(pfn)]! |= PG.dirty;
+    k.pages.flags[k.pages.compoundHead(pfn)]! |= PG.dirty | PG.uptodate; // a write: shmem_write_end()
   }
   k.processes.remember(p, inode, 0, bytes.length);
   return done(

@@ -6,6 +6,7 @@
  */
 import type { CommandInput } from '../../shared/commands';
 import type { ScenarioInput } from '../../shared/scenario';
+import { BUILTIN_SCENARIOS_7X } from './builtins-7x';
 
 /** The selftests' stage 1: "hello kexec world" in a memfd, preserved in "test-session" as token 0x1A. */
 function helloPreserved(): CommandInput[] {
@@ -313,4 +314,5 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
     machine: { ram: '2G', nodes: 2, seed: 5, cmdline: 'kho=on kho_scratch=200%' },
     steps: [{ op: 'boot' }, ...kexecCycle({}), ...kexecCycle({ chain: true }), { op: 'insmod', module: 'test_kho' }],
   },
+  ...BUILTIN_SCENARIOS_7X,
 };

@@ -145,7 +145,7 @@ describe('a failed check in the UI', () => {
   it('a poked kho_test data/csum: the failing step names the csum property, painted red', async () => {
     const host = new Host();
     const t = BUILTIN_SCENARIOS['test-kho']!;
-    const run = [...t.steps];
+    const run = [...(t.steps as CommandInput[])];
     run.splice(
       run.findIndex((s, i) => i > 0 && s.op === 'boot'),
       0,
@@ -172,7 +172,7 @@ describe('a failed check in the UI', () => {
     const s = BUILTIN_SCENARIOS['luo-kexec-simple']!;
     const reboot = s.steps.findIndex((c) => c.op === 'reboot');
     okOf(await host.newMachine(s.machine!));
-    for (const c of s.steps.slice(0, reboot)) okOf(await host.run(c));
+    for (const c of (s.steps as CommandInput[]).slice(0, reboot)) okOf(await host.run(c));
     // The memfd's folio array: luo_file_ser.data → memfd_luo_ser → kho_vmalloc chunk → array page.
     const file = okOf(await host.luo())!.outgoing[0]!.files[0]!;
     let rec = okOf(await host.records({ kind: 'memfd-luo-ser', phys: file.data }));
@@ -184,7 +184,7 @@ describe('a failed check in the UI', () => {
     const raw = okOf(await host.readPhys(fieldPhys, 8));
     const v = new DataView(raw.buffer, raw.byteOffset).getBigUint64(0, true) + 1n; // the next pfn: never preserved
     okOf(await host.run({ op: 'poke', phys: hex(fieldPhys), u64: `0x${v.toString(16)}` }));
-    for (const c of s.steps.slice(reboot)) okOf(await host.run(c));
+    for (const c of (s.steps as CommandInput[]).slice(reboot)) okOf(await host.run(c));
     const steps = okOf(await host.state()).steps;
     const failing = steps.findIndex((st) => !st.ok);
     expect(steps[failing]!.errno).toBe('EIO');

@@ -6,6 +6,7 @@
  * is painted from RAM (metadata, scratch, preserved; the rest will be freed), not blank.
  * Screenshots go to test-results/browser/jump-*.png.
  */
+import type { CommandInput } from '../../shared/commands';
 import { afterEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
 import { page } from 'vitest/browser';
@@ -66,7 +67,7 @@ describe('the jump chain at kexec -e', () => {
     const s = BUILTIN_SCENARIOS['test-kho']!;
     okOf(await host.newMachine(s.machine!));
     const reboot = s.steps.findIndex((c) => c.op === 'reboot');
-    for (const c of s.steps.slice(0, reboot + 1)) okOf(await host.run(c));
+    for (const c of (s.steps as CommandInput[]).slice(0, reboot + 1)) okOf(await host.run(c));
     const hops = okOf(await host.kho()).jumpChain!;
 
     const menu = new Set<(a: MenuAction) => void>();

@@ -47,7 +47,7 @@ describe('failures carry their pfns', () => {
 
 /** The steps of built-in `name`, with `extra` spliced in before step `at` (0-based). */
 function stepsWith(name: string, at: number, extra: CommandInput[]): CommandInput[] {
-  const steps = [...BUILTIN_SCENARIOS[name]!.steps];
+  const steps = [...(BUILTIN_SCENARIOS[name]!.steps as CommandInput[])];
   steps.splice(at, 0, ...extra);
   return steps;
 }
@@ -70,7 +70,8 @@ async function memfdFolioRecord(host: Host): Promise<{ fieldPhys: number; pfn: n
 
 const SIMPLE = 'luo-kexec-simple';
 /** Index of luo-kexec-simple's `kexec -e`: pokes go just before it. */
-const simpleReboot = (): number => BUILTIN_SCENARIOS[SIMPLE]!.steps.findIndex((s) => s.op === 'reboot');
+const simpleReboot = (): number =>
+  (BUILTIN_SCENARIOS[SIMPLE]!.steps as CommandInput[]).findIndex((s) => s.op === 'reboot');
 
 describe('failures name their culprit and paint it', () => {
   it('test-kho-forgot-one: the folio kho_test_restore_data() stopped at is painted corrupted', async () => {
@@ -105,7 +106,7 @@ describe('failures name their culprit and paint it', () => {
 
   it('a poked memfd_luo_folio_ser.pfn: memfd_luo_retrieve() EIO names the folio it could not restore', async () => {
     const host = new Host();
-    const steps = BUILTIN_SCENARIOS[SIMPLE]!.steps;
+    const steps = BUILTIN_SCENARIOS[SIMPLE]!.steps as CommandInput[];
     okOf(await host.newMachine(BUILTIN_SCENARIOS[SIMPLE]!.machine!));
     await runAll(host, steps.slice(0, simpleReboot()));
     const rec = await memfdFolioRecord(host);
@@ -126,7 +127,7 @@ describe('failures name their culprit and paint it', () => {
 
   it('a poked memfd page: the expect_content failure names the page whose bytes differ', async () => {
     const host = new Host();
-    const steps = BUILTIN_SCENARIOS[SIMPLE]!.steps;
+    const steps = BUILTIN_SCENARIOS[SIMPLE]!.steps as CommandInput[];
     okOf(await host.newMachine(BUILTIN_SCENARIOS[SIMPLE]!.machine!));
     await runAll(host, steps.slice(0, simpleReboot()));
     const { pfn } = await memfdFolioRecord(host);

@@ -23,7 +23,7 @@ async function jumped(name: string, extra: CommandInput[] = []): Promise<Host> {
   const host = new Host();
   okOf(await host.newMachine(s.machine!));
   const reboot = s.steps.findIndex((c) => c.op === 'reboot');
-  for (const c of [...s.steps.slice(0, reboot + 1), ...extra]) okOf(await host.run(c));
+  for (const c of [...(s.steps as CommandInput[]).slice(0, reboot + 1), ...extra]) okOf(await host.run(c));
   return host;
 }
 
