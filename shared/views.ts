@@ -78,6 +78,24 @@ export interface StepInfo {
   panicked?: string;
   /** The step's input was refused before it touched the machine (a bad poke): bad input, not a kernel answer. */
   invalid?: true;
+  /** Not run yet (loading the scenario was cancelled before it): no outcome to show. */
+  pending?: true;
+}
+
+/** One branch of the timeline: the steps from power-on to one of its ends. */
+export interface BranchInfo {
+  /** Pass to switchBranch(). */
+  id: number;
+  /** The branch the timeline shows now. */
+  current: boolean;
+  /** Steps from power-on to the branch's end. */
+  steps: number;
+  /** Steps it shares with the current branch (for the current one, all of them). */
+  forkAt: number;
+  /** Its first step after the fork (empty for the current branch). */
+  firstStep: string;
+  /** Its last step. */
+  lastStep: string;
 }
 
 /** A kernel panic: the step whose kernel panicked and the reason it printed after "Kernel panic - not syncing: ". */
@@ -106,6 +124,8 @@ export interface SessionState {
   epoch: number;
   /** Set when the kernel at the cursor panicked: every further step is refused until a new machine or a step back. */
   panicked?: PanicInfo;
+  /** Every branch of the timeline, the current one first; absent from hosts that keep none. */
+  branches?: BranchInfo[];
 }
 
 export interface StepOutcome {
@@ -151,6 +171,8 @@ export interface Progress {
   label: string;
   done: number;
   total: number;
+  /** SimApi.cancel() stops this operation (a replay) at the next step. */
+  cancelable?: boolean;
 }
 
 export interface BuiltinScenario {

@@ -202,12 +202,16 @@ describe('Host time travel', () => {
     expect(await observe(await hostWith('128M', WORKLOAD.slice(0, 4)))).toEqual(at4);
   });
 
-  it('running a step after going back drops the redo history', async () => {
+  it('running a step after going back starts a branch: the current one shows the new step, the old future is kept', async () => {
     const host = await hostWith('64M', WORKLOAD.slice(0, 4));
     await must(host.goto(2));
     await must(host.run({ op: 'spawn', name: 'other' }));
     const state = await must(host.state());
     expect(state.steps.map((s) => s.label)).toEqual(['boot', 'spawn vmm', 'spawn other']);
+    expect(state.branches?.map((b) => [b.current, b.steps, b.forkAt])).toEqual([
+      [true, 3, 3],
+      [false, 4, 2],
+    ]);
     expect((await must(host.scenario())).steps.length).toBe(3);
     expect((await failure(host.goto(4))).code).toBe('invalid-argument');
     expect((await failure(host.goto(-1))).message).toMatch(/outside the timeline \(0\.\.3\)/);
