@@ -73,6 +73,8 @@ export class Timeline {
   checkpointsOff: string | null = null;
   /** Replay cost since the machine was last restored or checkpointed, ms. */
   private sinceCheckpoint = 0;
+  /** What the last checkpoint cost to take, ms. */
+  private lastTakeMs = 0;
   /** Where the cursor was on each branch when the user left it, by tip id. */
   private readonly leftAt = new Map<number, StepNode>();
   private cancelRequested = false;
@@ -90,7 +92,9 @@ export class Timeline {
     for (const c of commands) last = this.node(last, c);
     this.cursor = this.root;
     this.tip = last;
-    this.machine = this.fresh();
+    this.machine = this.attach(new Machine(this.config));
+    // Power-on is a checkpoint too: restoring it reuses the memory of the machine it replaces.
+    this.checkpoint(this.root);
   }
 
   private node(parent: StepNode | null, command: Command | null): StepNode {
@@ -117,10 +121,6 @@ export class Timeline {
     this.epoch++;
     this.sinceCheckpoint = 0;
     return m;
-  }
-
-  private fresh(): Machine {
-    return this.attach(new Machine(this.config));
   }
 
   /** The current branch, power-on excluded: node i is step i + 1. */
@@ -159,15 +159,21 @@ export class Timeline {
     node.cost = this.clock() - t0;
     this.cursor = node;
     this.sinceCheckpoint += node.cost;
-    if (this.sinceCheckpoint >= (this.opts.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS)) this.checkpoint(node);
+    // Checkpoint once replaying from the last one would cost more than the threshold, and twice
+    // what a checkpoint costs to take: checkpoints then add at most half to a replay.
+    const every = Math.max(this.opts.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS, 2 * this.lastTakeMs);
+    if (this.sinceCheckpoint >= every) this.checkpoint(node);
     return node.info;
   }
 
   /** Takes a checkpoint of the live machine at `node` (the cursor), evicting old ones over budget. */
   private checkpoint(node: StepNode): void {
     if (this.checkpointsOff !== null || node.checkpoint) return;
+    if ((this.opts.checkpointBudget ?? DEFAULT_CHECKPOINT_BUDGET) === 0) return;
+    const t0 = this.clock();
     try {
       node.checkpoint = this.snapshotter.take(this.machine);
+      this.lastTakeMs = this.clock() - t0;
     } catch (e) {
       if (!(e instanceof SnapshotError)) throw e;
       this.checkpointsOff = e.message;
@@ -201,7 +207,7 @@ export class Timeline {
     const budget = this.opts.checkpointBudget ?? DEFAULT_CHECKPOINT_BUDGET;
     const onPath = new Set(this.path());
     while (this.checkpointBytes() > budget) {
-      const all = this.checkpoints();
+      const all = this.checkpoints().filter((n) => n !== this.root);
       if (all.length === 0) return;
       const span = (n: StepNode) => {
         let cost = 0;
@@ -285,7 +291,8 @@ export class Timeline {
       }
     if (!ahead || from!.depth > this.cursor.depth) {
       const cp = from!.checkpoint;
-      this.machine = this.attach(cp ? this.snapshotter.restore(cp) : new Machine(this.config));
+      // The machine at the cursor is dropped: the restore reuses its buffers.
+      this.machine = this.attach(cp ? this.snapshotter.restore(cp, this.machine) : new Machine(this.config));
       this.cursor = from!;
     }
     const todo: StepNode[] = [];

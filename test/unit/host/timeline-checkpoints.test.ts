@@ -20,7 +20,7 @@ async function must<T>(p: Promise<Result<T>>): Promise<T> {
 /** A clock where every reading is 1 ms later: each step costs 1 ms, so checkpoints fall every few steps. */
 function tickingClock(): () => number {
   let t = 0;
-  return () => (t += 0.5);
+  return () => (t += 1);
 }
 
 const fingerprint = async (h: Host) => (await must(h.report())).ramHash;
