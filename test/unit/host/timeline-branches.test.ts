@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Host } from '../../../electron/host/host';
-import type { Result } from '../../../shared/api';
+import { type Result, validateCall } from '../../../shared/api';
 import type { CommandInput } from '../../../shared/commands';
 import { createRpcClient, type RpcMessage } from '../../../shared/rpc';
 import { type LoopPort, serveApi } from '../../../shared/rpc-serve';
@@ -176,5 +176,19 @@ describe('Timeline.cancel()', () => {
     const st = await must(api.state());
     expect(st.cursor).toBeGreaterThan(0);
     expect(st.cursor).toBeLessThan(5);
+  });
+});
+
+describe('cancel and switchBranch at the API boundary (validateCall, as main and the workers check)', () => {
+  it('accepts cancel() without arguments and switchBranch(id) with a non-negative integer only', () => {
+    expect(validateCall('cancel', []).ok).toBe(true);
+    const extra = validateCall('cancel', [1]);
+    expect(extra.ok).toBe(false);
+    expect(validateCall('switchBranch', [3]).ok).toBe(true);
+    for (const bad of [[-1], [1.5], ['2'], []]) {
+      const r = validateCall('switchBranch', bad);
+      expect(r.ok, JSON.stringify(bad)).toBe(false);
+      if (!r.ok) expect(r.error.message).toMatch(/^switchBranch: /);
+    }
   });
 });
