@@ -10,4 +10,9 @@ import { serveApi } from '../shared/rpc-serve';
 import { Host } from './host/host';
 
 if (!parentPort) throw new Error('host-worker must run in a worker thread');
-serveApi(parentPort, (onProgress) => new Host({ onProgress }));
+// A long replay yields between steps (setImmediate lets a cancel message in), timed by performance.now().
+serveApi(
+  parentPort,
+  (onProgress) =>
+    new Host({ onProgress, now: () => performance.now(), yieldToEvents: () => new Promise((r) => setImmediate(r)) }),
+);

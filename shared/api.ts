@@ -30,7 +30,7 @@ import { type AnnotatedStruct, type LuoView, RECORD_KINDS, type RecordRequest, t
 /** A Failure that also says whose it is. */
 export interface ApiError extends Failure {
   /** 'invalid-argument' for input the host refused, 'errno' for a kernel error, 'internal' for a bug. */
-  code: 'invalid-argument' | 'errno' | 'internal' | 'unavailable';
+  code: 'invalid-argument' | 'errno' | 'internal' | 'unavailable' | 'cancelled';
 }
 
 /** What every API call answers: shared/result.ts's Result with an ApiError. */
@@ -48,10 +48,23 @@ export const asApi = <T>(r: AnyResult<T>, code: ApiError['code'] = 'invalid-argu
 export interface SimApi {
   /** Replaces the machine with a new, powered-off one; history starts again. */
   newMachine(config: MachineConfigInput): Promise<Result<SessionState>>;
-  /** Applies a command as the next step; any redo history after the cursor is dropped. */
+  /**
+   * Applies a command as the next step. With redo history after the cursor, that history is kept
+   * as a branch of its own (SessionState.branches) and the new step starts a new branch.
+   */
   run(command: CommandInput): Promise<Result<StepOutcome>>;
-  /** Moves the timeline to just after step `cursor` (0 = before the first step). */
+  /**
+   * Moves the timeline to just after step `cursor` (0 = before the first step). A replay can be
+   * stopped with cancel(): the answer is then a 'cancelled' error and the cursor is where it stopped.
+   */
   goto(cursor: number): Promise<Result<SessionState>>;
+  /** Makes another branch (SessionState.branches[].id) current, the cursor where it was left; cancelable. */
+  switchBranch(id: number): Promise<Result<SessionState>>;
+  /**
+   * Stops the replay in progress (goto, switchBranch, loading a scenario) at the next step; served
+   * at once, not after the call it stops. Answers whether a replay was running.
+   */
+  cancel(): Promise<Result<boolean>>;
   state(): Promise<Result<SessionState>>;
   mapView(request: MapViewRequest): Promise<Result<MapView>>;
   page(pfn: number): Promise<Result<PageInfo>>;
@@ -110,6 +123,14 @@ const SIM_ARGS = {
   newMachine: z.tuple([MachineConfigSchema]),
   run: z.tuple([CommandSchema]),
   goto: z.tuple([z.number().int().min(0).max(1_000_000)]),
+  switchBranch: z.tuple([
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31),
+  ]),
+  cancel: z.tuple([]),
   state: z.tuple([]),
   mapView: z.tuple([
     z
@@ -180,6 +201,9 @@ const SIM_ARGS = {
 } as const satisfies Record<SimMethod, z.ZodTuple>;
 
 export const SIM_METHODS = Object.keys(SIM_ARGS) as SimMethod[];
+
+/** Methods a host serves at once, ahead of the call running (which they act on). */
+export const IMMEDIATE_METHODS: readonly SimMethod[] = ['cancel'];
 
 export type ValidatedCall = { method: SimMethod; args: unknown[] };
 

@@ -7,7 +7,7 @@
  * run one at a time in arrival order; answers are RpcResponse messages, progress goes out as
  * RpcProgress. Large byte arrays in a result are transferred, not copied.
  */
-import { fail, validateCall, type SimApi } from './api';
+import { IMMEDIATE_METHODS, fail, validateCall, type SimApi } from './api';
 import { dispatch, type RpcMessage, type RpcResponse } from './rpc';
 import type { Progress } from './views';
 
@@ -61,7 +61,8 @@ function requestId(message: unknown): number | null {
 
 /**
  * Starts serving. Calls run one at a time, in arrival order: the host owns one machine and its
- * step history, so interleaving two steps would make the timeline depend on timing.
+ * step history, so interleaving two steps would make the timeline depend on timing. Only the
+ * IMMEDIATE_METHODS (cancel) skip the queue: they touch nothing but a flag the running call reads.
  */
 export function serveApi(port: LoopPort, makeApi: ApiFactory): void {
   const api = makeApi((progress) => port.postMessage({ kind: 'progress', progress }));
@@ -72,7 +73,7 @@ export function serveApi(port: LoopPort, makeApi: ApiFactory): void {
     // Without an id there is nobody to answer; the client never sends such a message.
     if (id === null) return;
     const { method, args } = message as { method?: unknown; args?: unknown };
-    queue = queue.then(async () => {
+    const serve = async () => {
       const v = validateCall(method, args);
       const result = v.ok ? await dispatch(api, v.value.method, v.value.args) : v;
       const response: RpcResponse = { kind: 'result', id, result };
@@ -86,6 +87,9 @@ export function serveApi(port: LoopPort, makeApi: ApiFactory): void {
           result: fail('internal', `${String(method)}: result not transferable: ${(e as Error).message}`),
         });
       }
-    });
+    };
+    // A cancel must reach the replay it stops, which is still running at the head of the queue.
+    if (IMMEDIATE_METHODS.includes(method as never)) void serve();
+    else queue = queue.then(serve);
   });
 }

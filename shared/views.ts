@@ -81,6 +81,24 @@ export interface StepInfo {
   invalid?: true;
   /** A failed check's culprit: the page it names (a folio test_kho could not restore) and what is there. */
   failedAt?: FailedAt;
+  /** Not run yet (loading the scenario was cancelled before it): no outcome to show. */
+  pending?: true;
+}
+
+/** One branch of the timeline: the steps from power-on to one of its ends. */
+export interface BranchInfo {
+  /** Pass to switchBranch(). */
+  id: number;
+  /** The branch the timeline shows now. */
+  current: boolean;
+  /** Steps from power-on to the branch's end. */
+  steps: number;
+  /** Steps it shares with the current branch (for the current one, all of them). */
+  forkAt: number;
+  /** Its first step after the fork (empty for the current branch). */
+  firstStep: string;
+  /** Its last step. */
+  lastStep: string;
 }
 
 /**
@@ -146,6 +164,8 @@ export interface SessionState {
   epoch: number;
   /** Set when the kernel at the cursor panicked: every further step is refused until a new machine or a step back. */
   panicked?: PanicInfo;
+  /** Every branch of the timeline, the current one first; absent from hosts that keep none. */
+  branches?: BranchInfo[];
 }
 
 export interface StepOutcome {
@@ -191,6 +211,8 @@ export interface Progress {
   label: string;
   done: number;
   total: number;
+  /** SimApi.cancel() stops this operation (a replay) at the next step. */
+  cancelable?: boolean;
 }
 
 export interface BuiltinScenario {

@@ -3,8 +3,9 @@
  *
  * Owns one simulated Machine and its timeline of steps, and answers SimApi calls with small
  * views. The same class runs in Electron's host worker, in the browser preview's Worker and in
- * the CLI. Going back in time rebuilds the machine from its configuration and replays the steps
- * up to the target: the simulation is deterministic, so the replay lands on the same bytes.
+ * the CLI. The steps form a tree of branches with checkpoints (timeline.ts): going back restores
+ * the nearest checkpoint and replays the few steps after it, cancelably; an action taken while
+ * stepped back starts a branch and keeps the old future.
  */
 import { type Result, type SimApi, asApi, fail, ok, validateCall } from '../../shared/api';
 import { type Command, type CommandInput, describeCommand } from '../../shared/commands';
@@ -27,7 +28,7 @@ import type {
   TraceEvent,
 } from '../../shared/views';
 import type { AnnotatedStruct, LuoView, RecordRequest, UserspaceView } from '../../shared/views';
-import { Machine } from '../kernel/machine';
+import type { Machine } from '../kernel/machine';
 import { kernelProfile } from '../kernel/profile';
 import { type StepResult, applyCommand, refusal, stepFailed, stepFields } from './apply';
 import { BUILTIN_SCENARIOS } from './builtins';
@@ -41,13 +42,14 @@ import { runMemfdCompare } from './compare';
 import { runMatrix } from './matrix';
 import { MATRIX_DEFAULT_SCENARIO, type MatrixRequest, type MatrixResult } from '../../shared/matrix';
 import type { MemfdCompare, MemfdCompareSpec, MemfdCompareSpecInput } from '../../shared/compare';
+import { type MoveResult, Timeline, type TimelineOptions } from './timeline';
 
 /** The UI's vmcore crosses IPC as one array: refuse beyond this. */
 const MAX_UI_VMCORE_BYTES = 1024 ** 3;
 
 const KHO_LAB_VERSION = '0.1.0';
 
-export interface HostOptions {
+export interface HostOptions extends Omit<TimelineOptions, 'onProgress'> {
   onProgress?: (p: Progress) => void;
 }
 
@@ -57,61 +59,65 @@ function refuse(method: Parameters<typeof validateCall>[0], args: unknown[]): Re
   return v.ok ? null : v;
 }
 
+/** Applies one command as step `index`: the timeline's ApplyStep. */
+function applyStep(machine: Machine, command: Command, index: number): StepInfo {
+  machine.log.step = index;
+  machine.log.advance(0.001);
+  let outcome: StepResult;
+  try {
+    outcome = applyCommand(machine, command);
+  } catch (e) {
+    // A bug in the simulator must not take the app down; it shows as a failed step.
+    const message = `internal error in ${command.op}: ${e instanceof Error ? e.message : String(e)}`;
+    machine.log.err('kho-lab', message);
+    outcome = stepFailed({ message });
+  }
+  return { index, label: describeCommand(command), command, ...stepFields(outcome) };
+}
+
 export class Host implements SimApi {
-  private config: MachineConfig = MachineConfigSchema.parse({});
-  private machine: Machine;
   private scenarioName = 'interactive';
   private scenarioDescription = '';
-  /** Every step ever applied on this timeline; the first `cursor` are in effect. */
-  private commands: Command[] = [];
-  private infos: StepInfo[] = [];
-  private cursor = 0;
-  private epoch = 0;
+  private timeline: Timeline;
 
   constructor(private readonly opts: HostOptions = {}) {
-    this.machine = this.freshMachine();
+    this.timeline = this.newTimeline(MachineConfigSchema.parse({}), []);
   }
 
-  private freshMachine(): Machine {
-    const m = new Machine(this.config);
-    m.onProgress = (label, done, total) => this.opts.onProgress?.({ label, done, total });
-    this.epoch++;
-    return m;
+  private newTimeline(config: MachineConfig, steps: readonly Command[]): Timeline {
+    const epoch = this.timeline?.epoch ?? 0;
+    const t = new Timeline(config, steps, applyStep, this.opts);
+    // Event numbering restarts with every new machine: the epoch keeps counting across timelines.
+    t.epoch += epoch;
+    return t;
   }
 
-  private applyAt(index: number): StepInfo {
-    const command = this.commands[index]!;
-    this.machine.log.step = index + 1;
-    this.machine.log.advance(0.001);
-    let outcome: StepResult;
-    try {
-      outcome = applyCommand(this.machine, command);
-    } catch (e) {
-      // A bug in the simulator must not take the app down; it shows as a failed step.
-      const message = `internal error in ${command.op}: ${e instanceof Error ? e.message : String(e)}`;
-      this.machine.log.err('kho-lab', message);
-      outcome = stepFailed({ message });
-    }
-    const info: StepInfo = { index: index + 1, label: describeCommand(command), command, ...stepFields(outcome) };
-    this.infos[index] = info;
-    return info;
+  private get machine(): Machine {
+    return this.timeline.machine;
   }
-
-  /** Replays steps [from, to) on the current machine, reporting progress for long replays. */
-  private replay(from: number, to: number): void {
-    for (let i = from; i < to; i++) {
-      if (to - from > 1) this.opts.onProgress?.({ label: `replaying step ${i + 1}`, done: i - from, total: to - from });
-      this.applyAt(i);
-    }
-    this.cursor = to;
+  private get config(): MachineConfig {
+    return this.timeline.config;
+  }
+  private get cursor(): number {
+    return this.timeline.cursor.depth;
+  }
+  /** The steps in effect, oldest first. */
+  private applied(): StepInfo[] {
+    return this.timeline.steps().slice(0, this.cursor);
   }
 
   /** The panic of the kernel at the cursor, if it panicked: the step it panicked in, and why. */
   private panic(): PanicInfo | null {
     const reason = this.machine.kernel?.panicked ?? null;
     if (reason === null) return null;
-    const at = this.infos.slice(0, this.cursor).findLastIndex((s) => s.panicked !== undefined);
+    const at = this.applied().findLastIndex((s) => s.panicked !== undefined);
     return { step: at >= 0 ? at + 1 : this.cursor, reason };
+  }
+
+  /** A move's answer: the state, or a 'cancelled' error saying where the replay stopped. */
+  private moved(how: string, r: MoveResult): Result<SessionState> {
+    if (r === 'cancelled') return fail('cancelled', `${how}: cancelled; the timeline stopped at step ${this.cursor}`);
+    return ok(this.sessionState());
   }
 
   private sessionState(): SessionState {
@@ -122,34 +128,35 @@ export class Host implements SimApi {
       config: this.config,
       booted: m.kernel !== null,
       kernelRelease: (m.kernel?.ctx.profile ?? kernelProfile(m.entry?.release ?? m.config.kernel)).release,
-      steps: this.infos.slice(0, this.commands.length),
+      steps: this.timeline.steps(),
       cursor: this.cursor,
       maxPfn: m.layout.maxPfn,
       nodes: m.layout.nodes,
       e820: m.layout.e820,
       summary: memorySummary(m),
       lastEventSeq: m.log.lastSeq,
-      epoch: this.epoch,
+      epoch: this.timeline.epoch,
+      branches: this.timeline.branches(),
     };
   }
 
-  /** Starts a new timeline for `config` with `steps` and runs them all. */
-  private start(config: MachineConfig, steps: Command[], name: string, description: string): SessionState {
-    this.config = config;
+  /** Starts a new timeline for `config` with `steps` and runs them all (cancelably). */
+  private async start(
+    config: MachineConfig,
+    steps: Command[],
+    name: string,
+    description: string,
+  ): Promise<Result<SessionState>> {
     this.scenarioName = name;
     this.scenarioDescription = description;
-    this.commands = steps;
-    this.infos = [];
-    this.cursor = 0;
-    this.machine = this.freshMachine();
-    this.replay(0, steps.length);
-    return this.sessionState();
+    this.timeline = this.newTimeline(config, steps);
+    return this.moved(`loading ${name}`, await this.timeline.runAll());
   }
 
   async newMachine(config: MachineConfigInput): Promise<Result<SessionState>> {
     const parsed = MachineConfigSchema.safeParse(config);
     if (!parsed.success) return fail('invalid-argument', describeIssues('machine', parsed.error));
-    return ok(this.start(parsed.data, [], 'interactive', ''));
+    return this.start(parsed.data, [], 'interactive', '');
   }
 
   async run(command: CommandInput): Promise<Result<StepOutcome>> {
@@ -159,24 +166,34 @@ export class Host implements SimApi {
     // A step the machine cannot take (after a panic, or a bad poke) never reaches the timeline.
     const refused = refusal(this.machine, cmd);
     if (refused) return fail('invalid-argument', refused.message);
-    this.commands.length = this.cursor;
-    this.infos.length = this.cursor;
-    this.commands.push(cmd);
     const firstSeq = this.machine.log.lastSeq;
-    const step = this.applyAt(this.cursor);
-    this.cursor++;
+    const step = this.timeline.run(cmd);
     return ok({ step, state: this.sessionState(), events: this.machine.log.since(firstSeq, 100_000) });
   }
 
   async goto(cursor: number): Promise<Result<SessionState>> {
-    if (!Number.isInteger(cursor) || cursor < 0 || cursor > this.commands.length) {
-      return fail('invalid-argument', `goto: step ${cursor} is outside the timeline (0..${this.commands.length})`);
-    }
-    if (cursor < this.cursor) {
-      this.machine = this.freshMachine();
-      this.replay(0, cursor);
-    } else this.replay(this.cursor, cursor);
-    return ok(this.sessionState());
+    const n = this.stepCount;
+    if (!Number.isInteger(cursor) || cursor < 0 || cursor > n)
+      return fail('invalid-argument', `goto: step ${cursor} is outside the timeline (0..${n})`);
+    return this.moved(`goto ${cursor}`, await this.timeline.goto(cursor));
+  }
+
+  async switchBranch(id: number): Promise<Result<SessionState>> {
+    const bad = refuse('switchBranch', [id]);
+    if (bad) return bad;
+    const move = this.timeline.switchTo(id);
+    if (!move) return fail('invalid-argument', `switchBranch: no branch ${id} (see SessionState.branches)`);
+    return this.moved('switchBranch', await move);
+  }
+
+  async cancel(): Promise<Result<boolean>> {
+    return ok(this.timeline.cancel());
+  }
+
+  /** The timeline's checkpoints: how many and the host memory they hold (for the bench and tests). */
+  checkpointStats(): { count: number; bytes: number; off: string | null } {
+    const t = this.timeline;
+    return { count: t.checkpoints().length, bytes: t.checkpointBytes(), off: t.checkpointsOff };
   }
 
   async state(): Promise<Result<SessionState>> {
@@ -205,13 +222,13 @@ export class Host implements SimApi {
     const parsed = parseScenario(text, source);
     if (!parsed.ok) return asApi(parsed);
     const s = parsed.value;
-    return ok(this.start(s.machine, s.steps, s.name, s.description));
+    return this.start(s.machine, s.steps, s.name, s.description);
   }
 
   async loadBuiltin(name: string): Promise<Result<SessionState>> {
     const s = builtinScenario(name);
     if (!s.ok) return s;
-    return ok(this.start(s.value.machine, s.value.steps, s.value.name, s.value.description));
+    return this.start(s.value.machine, s.value.steps, s.value.name, s.value.description);
   }
 
   async scenario(): Promise<Result<Scenario>> {
@@ -219,12 +236,12 @@ export class Host implements SimApi {
       name: this.scenarioName,
       description: this.scenarioDescription,
       machine: this.config,
-      steps: this.commands.slice(0, this.cursor),
+      steps: this.applied().map((s) => s.command),
     });
   }
 
   async report(): Promise<Result<Report>> {
-    const steps = this.infos.slice(0, this.cursor);
+    const steps = this.applied();
     const kho = khoReport(this.machine);
     const panicked = this.panic();
     return ok({
@@ -290,9 +307,9 @@ export class Host implements SimApi {
     });
   }
 
-  /** Steps on the timeline (applied or redo), for the CLI's --at. */
+  /** Steps on the current branch (applied or redo), for the CLI's --at. */
   get stepCount(): number {
-    return this.commands.length;
+    return this.timeline.tip.depth;
   }
 
   async chunks(phys: number): Promise<Result<ChunkView[]>> {
@@ -335,7 +352,7 @@ export class Host implements SimApi {
         name: this.scenarioName,
         description: this.scenarioDescription,
         machine: this.config,
-        steps: this.commands,
+        steps: this.timeline.steps().map((s) => s.command),
       };
     } else {
       const s = builtinScenario(req.builtin ?? MATRIX_DEFAULT_SCENARIO);

@@ -35,8 +35,8 @@ export interface KernelContext {
   readonly log: KernelLog;
   /** The release this kernel is: its facts and behaviours (profile.ts). */
   readonly profile: KernelProfile;
-  /** Progress of a long operation, for the UI's progress bar. */
-  readonly onProgress?: (label: string, done: number, total: number) => void;
+  /** Progress of a long operation, for the UI's progress bar (the machine's ProgressRelay). */
+  readonly progress?: { report(label: string, done: number, total: number): void };
 }
 
 /** Pages a caller got from alloc_pages() under a tag, so a later step can free them. */
@@ -134,6 +134,6 @@ export class Kernel {
   }
 
   progress(label: string, done: number, total: number): void {
-    this.ctx.onProgress?.(label, done, total);
+    this.ctx.progress?.report(label, done, total);
   }
 }

@@ -11,6 +11,7 @@ import { type KexecEntry, bootKernel } from './boot';
 import { writeSegments } from './kexec';
 import { type KernelError, kerr } from './lib/errno';
 import { Hasher } from './lib/hash';
+import { hashState } from './lib/state-hash';
 import { Rng } from './lib/rng';
 import { Kernel } from './kernel';
 import { type MachineLayout, machineLayout } from './layout';
@@ -19,6 +20,19 @@ import { PhysicalMemory } from './ram';
 import { KernelLog } from './trace';
 
 export type ProgressSink = (label: string, done: number, total: number) => void;
+
+/**
+ * Where long kernel operations report progress. Kernels reach it through their context; the sink
+ * is the host's and not machine state, so a snapshot of the machine (the timeline's checkpoints)
+ * leaves it out and the host attaches its sink to a restored machine.
+ */
+export class ProgressRelay {
+  sink: ProgressSink | undefined = undefined;
+
+  report(label: string, done: number, total: number): void {
+    this.sink?.(label, done, total);
+  }
+}
 
 export class Machine {
   readonly layout: MachineLayout;
@@ -30,12 +44,19 @@ export class Machine {
   generation = 0;
   /** After a kexec jump: where the next kernel's boot parameters are. Nothing else crosses. */
   entry: KexecEntry | null = null;
-  onProgress: ProgressSink | undefined;
+  readonly progress = new ProgressRelay();
 
   constructor(readonly config: MachineConfig) {
     this.layout = machineLayout(config);
     this.ram = new PhysicalMemory(this.layout.maxPfn);
     this.rng = new Rng(config.seed);
+  }
+
+  get onProgress(): ProgressSink | undefined {
+    return this.progress.sink;
+  }
+  set onProgress(sink: ProgressSink | undefined) {
+    this.progress.sink = sink;
   }
 
   /** Boots a kernel: cold after power-on, or the kexec'd one after a jump. */
@@ -53,7 +74,7 @@ export class Machine {
         rng: this.rng,
         log: this.log,
         profile: kernelProfile(entry?.release ?? this.config.kernel),
-        onProgress: (label, done, total) => this.onProgress?.(label, done, total),
+        progress: this.progress,
       },
       entry ?? undefined,
     );
@@ -84,17 +105,11 @@ export class Machine {
     return null;
   }
 
-  /** One hash over RAM contents, struct page state and the RNG: equal ⇔ the same machine. */
+  /**
+   * One hash over the whole machine — RAM contents, the RNG, the log and every object of the
+   * running kernel (lib/state-hash.ts): equal ⇔ the same machine.
+   */
   fingerprint(): string {
-    const h = this.ram.hash(new Hasher());
-    h.words(this.rng.state());
-    const k = this.kernel;
-    if (k)
-      h.words(k.pages.flags)
-        .words(k.pages.order)
-        .words(k.pages.refcount)
-        .words(k.pages.owner)
-        .words(k.pages.pageblockMigratetype);
-    return h.digest();
+    return hashState(this, new Hasher()).digest();
   }
 }

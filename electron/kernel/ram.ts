@@ -139,11 +139,25 @@ export class PhysicalMemory {
     return id === 0 ? ZERO_CHECKSUM : mix32(id ^ 0x5bd1e995);
   }
 
-  /** Fingerprint of all of RAM. */
+  /**
+   * Fingerprint of all of RAM's contents. A byte page that still holds what its identity stands
+   * for (a structure page only read so far) hashes as that identity page, so reading RAM never
+   * changes the fingerprint.
+   */
   hash(h = new Hasher()): Hasher {
     h.words(this.identity);
-    for (const pfn of [...this.bytes.keys()].sort((a, b) => a - b)) h.words([pfn]).bytes(this.bytes.get(pfn)!);
+    const scratch = new Uint8Array(PAGE_SIZE);
+    for (const pfn of [...this.bytes.keys()].sort((a, b) => a - b)) {
+      const page = this.bytes.get(pfn)!;
+      PhysicalMemory.expand(this.identity[pfn]!, scratch);
+      if (!equalBytes(page, scratch)) h.words([pfn]).bytes(page);
+    }
     return h;
+  }
+
+  /** The machine's state hash (lib/state-hash.ts) takes RAM by its contents. */
+  stateHash(h: Hasher): void {
+    this.hash(h);
   }
 
   get bytePages(): number {
@@ -153,4 +167,9 @@ export class PhysicalMemory {
   get byteLength(): number {
     return this.identity.byteLength + this.byteBits.byteLength + this.bytes.size * PAGE_SIZE;
   }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return a.length === b.length;
 }

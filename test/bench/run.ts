@@ -273,30 +273,72 @@ const SECTIONS: Array<() => void | Promise<void>> = [
   // 6. KHO: preserve (+ finalize on 6.19) 48 GiB of order-0 folios; the next kernel's walk + restore.
   () => khoPreserve48('6.19'),
   async () => {
-    // 7. A full test-kho cycle on a 16 GiB machine, and stepping back one phase.
-    {
-      const h = new Host();
-      const scen = BUILTIN_SCENARIOS['test-kho']!;
-      const text = JSON.stringify({ ...scen, machine: { ...scen.machine, ram: '16G' } });
-      // Warm the JIT first with the 1 GiB original, as an app that has run anything has: this section runs in a fresh process.
-      await new Host().loadScenario(JSON.stringify(scen), 'warm-up');
-      const t0 = performance.now();
-      const r = await h.loadScenario(text, 'bench');
-      if (!r.ok) throw new Error(r.error.message);
-      report({
-        name: 'test-kho full cycle (16 GiB machine)',
-        value: +(performance.now() - t0).toFixed(0),
-        unit: 'ms',
-        target: '< 300 ms',
-      });
-      const t1 = performance.now();
-      await h.goto(r.value.cursor - 1);
-      report({
-        name: 'test-kho: step back one phase (16 GiB)',
-        value: +(performance.now() - t1).toFixed(0),
-        unit: 'ms',
-        target: '< 200 ms',
-      });
+    // 7. Issue 13 item 3, the timeline: test-kho on a 16 GiB machine and luo-vm — load, step back
+    // one step, go to an arbitrary step, and back to the end; with checkpoints (now) and without
+    // (every backward move replayed from power-on, as before), and the checkpoints' host memory.
+    const scen = BUILTIN_SCENARIOS['test-kho']!;
+    // Warm the JIT first with the 1 GiB original, as an app that has run anything has: this section runs in a fresh process.
+    await new Host().loadScenario(JSON.stringify(scen), 'warm-up');
+    const cases: Array<[string, unknown]> = [
+      ['test-kho (16 GiB)', { ...scen, machine: { ...scen.machine, ram: '16G' } }],
+      ['luo-vm', BUILTIN_SCENARIOS['luo-vm']],
+    ];
+    const ms = (t0: number) => +(performance.now() - t0).toFixed(0);
+    for (const [label, s] of cases) {
+      for (const checkpoints of [true, false]) {
+        const mode = checkpoints ? 'checkpoints' : 'replay from power-on (before)';
+        const h = new Host({ now: () => performance.now(), ...(checkpoints ? {} : { checkpointBudget: 0 }) });
+        let t0 = performance.now();
+        const r = await h.loadScenario(JSON.stringify(s), 'bench');
+        if (!r.ok) throw new Error(r.error.message);
+        const n = r.value.steps.length;
+        if (label.startsWith('test-kho') && checkpoints)
+          report({ name: 'test-kho full cycle (16 GiB machine)', value: ms(t0), unit: 'ms', target: '< 300 ms' });
+        report({ name: `${label}: load (${mode})`, value: ms(t0), unit: 'ms' });
+        t0 = performance.now();
+        await h.goto(n - 1);
+        report({
+          name: `${label}: step back one step from the end (${mode})`,
+          value: ms(t0),
+          unit: 'ms',
+          target: '< 100 ms',
+        });
+        const mid = Math.floor(n / 2);
+        t0 = performance.now();
+        await h.goto(mid);
+        report({
+          name: `${label}: go to step ${mid} of ${n} (${mode})`,
+          value: ms(t0),
+          unit: 'ms',
+          target: '< 100 ms',
+        });
+        t0 = performance.now();
+        await h.goto(n);
+        report({ name: `${label}: go to the end from step ${mid} (${mode})`, value: ms(t0), unit: 'ms' });
+        if (!checkpoints) continue;
+        // Every step back from the end to power-on: the worst and the median.
+        const backs: number[] = [];
+        for (let k = n; k > 0; k--) {
+          t0 = performance.now();
+          await h.goto(k - 1);
+          backs.push(performance.now() - t0);
+        }
+        backs.sort((a, b) => a - b);
+        report({
+          name: `${label}: step back, worst of all ${n} steps`,
+          value: +backs[n - 1]!.toFixed(0),
+          unit: 'ms',
+          target: '< 100 ms',
+        });
+        report({
+          name: `${label}: step back, median of all ${n} steps`,
+          value: +backs[n >> 1]!.toFixed(0),
+          unit: 'ms',
+        });
+        const st = h.checkpointStats();
+        report({ name: `${label}: checkpoints held`, value: st.count, unit: 'checkpoints' });
+        report({ name: `${label}: checkpoints' host memory`, value: +(st.bytes / 2 ** 20).toFixed(1), unit: 'MiB' });
+      }
     }
   },
   async () => {

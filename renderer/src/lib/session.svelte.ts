@@ -148,7 +148,24 @@ export class Session {
       () => this.client.goto(cursor),
       cursor > this.cursor ? 'replaying' : 'rewinding',
     );
+    await this.#moved(r);
+  }
+
+  /** Makes another branch of the timeline current (the cursor goes where that branch was left). */
+  async switchBranch(id: number): Promise<void> {
+    const r = await this.#call('switch branch', () => this.client.switchBranch(id), 'switching branch');
+    await this.#moved(r);
+  }
+
+  /** Stops the replay in progress; the call it stops answers 'cancelled' and the state is fetched again. */
+  async cancel(): Promise<void> {
+    await this.#call('cancel', () => this.client.cancel());
+  }
+
+  /** After a move: its state, or after a cancel the state where the replay stopped. */
+  async #moved(r: Result<SessionState>): Promise<void> {
     if (r.ok) await this.#apply(r.value);
+    else if (r.error.code === 'cancelled') await this.refresh();
   }
 
   /** Lists the built-in scenarios (once; the list does not change while the app runs). */
@@ -161,7 +178,9 @@ export class Session {
 
   /** Replaces the machine with a built-in scenario and runs all its steps (the cursor ends at the last). */
   async loadBuiltin(name: string): Promise<Result<SessionState>> {
-    const r = await this.#call(`builtin:${name}`, () => this.client.loadBuiltin(name), `loading ${name}`);
+    let r = await this.#call(`builtin:${name}`, () => this.client.loadBuiltin(name), `loading ${name}`);
+    // A cancelled load keeps what ran: the rest of the scenario waits as redo history.
+    if (!r.ok && r.error.code === 'cancelled') r = await this.#call('state', () => this.client.state());
     if (r.ok) await this.#loaded(r.value, name);
     return r;
   }
@@ -301,7 +320,8 @@ export class Session {
         this.progress = null;
       }
     }
-    if (!r.ok && banner) this.#report(context, r.error);
+    // A cancel is the user's own doing, not an error to report.
+    if (!r.ok && banner && r.error.code !== 'cancelled') this.#report(context, r.error);
     return r;
   }
 }

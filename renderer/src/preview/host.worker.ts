@@ -24,5 +24,7 @@ serveApi(
     on: (_event, listener) => scope.addEventListener('message', (e) => listener(e.data)),
     postMessage: (message, transfer = []) => scope.postMessage(message, transfer),
   },
-  (onProgress) => new Host({ onProgress }),
+  // A long replay yields between steps so that a cancel message gets in.
+  (onProgress) =>
+    new Host({ onProgress, now: () => performance.now(), yieldToEvents: () => new Promise((r) => setTimeout(r, 0)) }),
 );

@@ -1,0 +1,355 @@
+/**
+ * DOC: the timeline
+ *
+ * Every step ever taken, as a tree: a node is one applied command, its parent the step before.
+ * The current branch runs from power-on to a tip (a leaf); the cursor is a node on it. Taking an
+ * action while stepped back does not cut the later steps off: it starts a new branch beside them,
+ * and the old one stays in the tree, listed by branches() and reachable with switchTo().
+ *
+ * Going to a step restores the nearest checkpoint at or before it (timeline-snapshot.ts) and
+ * replays the few steps after it; the machine is deterministic, so the replay lands on the same
+ * state as one from power-on (the fingerprint tests prove it on every built-in). Checkpoints are
+ * taken where replaying would otherwise cost more than a few tens of milliseconds, within a memory
+ * budget. A replay yields to the event loop between steps (so a cancel can arrive) and stops at
+ * the next step boundary once cancel() is called.
+ */
+import type { Command } from '../../shared/commands';
+import { describeCommand } from '../../shared/commands';
+import type { MachineConfig } from '../../shared/machine-config';
+import type { BranchInfo, Progress, StepInfo } from '../../shared/views';
+import { Machine, ProgressRelay } from '../kernel/machine';
+import { type Snapshot, SnapshotError, Snapshotter, snapshotBytes } from './timeline-snapshot';
+
+export interface TimelineOptions {
+  onProgress?: (p: Progress) => void;
+  /** Lets pending messages (a cancel) in during a long replay; the worker entry points supply it. */
+  yieldToEvents?: () => Promise<void>;
+  /** A clock in milliseconds for step costs and yields (performance.now in the app). */
+  now?: () => number;
+  /** Host memory the checkpoints may hold, bytes. */
+  checkpointBudget?: number;
+  /** Replay cost, ms, after which the next step is checkpointed. */
+  checkpointEveryMs?: number;
+}
+
+export const DEFAULT_CHECKPOINT_BUDGET = 1024 ** 3;
+const DEFAULT_CHECKPOINT_EVERY_MS = 40;
+/** Yield to the event loop after this much replay. */
+const YIELD_EVERY_MS = 30;
+
+export interface StepNode {
+  readonly id: number;
+  readonly parent: StepNode | null;
+  readonly depth: number;
+  readonly command: Command | null;
+  /** The outcome, once the step has been applied (a cancelled load leaves later steps unrun). */
+  info: StepInfo | null;
+  readonly children: StepNode[];
+  /** What applying the step cost, ms. */
+  cost: number;
+  checkpoint: Snapshot<Machine> | null;
+}
+
+/** Applies one command to the machine as step `index` (1-based). */
+export type ApplyStep = (machine: Machine, command: Command, index: number) => StepInfo;
+
+/** How a move ended. */
+export type MoveResult = 'done' | 'cancelled';
+
+/** ProgressRelay.sink is the host's callback, not machine state. */
+const transient = (owner: object, key: string) => key === 'sink' && owner instanceof ProgressRelay;
+
+export class Timeline {
+  private nextId = 0;
+  readonly root: StepNode;
+  cursor: StepNode;
+  /** The leaf the current branch ends in. */
+  tip: StepNode;
+  machine: Machine;
+  /** Bumped whenever the machine is replaced (fresh or restored): event numbering may change. */
+  epoch = 0;
+  private readonly snapshotter = new Snapshotter(transient);
+  /** Why checkpoints are off (state a snapshot cannot copy), or null. */
+  checkpointsOff: string | null = null;
+  /** Replay cost since the machine was last restored or checkpointed, ms. */
+  private sinceCheckpoint = 0;
+  /** What the last checkpoint cost to take, ms. */
+  private lastTakeMs = 0;
+  /** Where the cursor was on each branch when the user left it, by tip id. */
+  private readonly leftAt = new Map<number, StepNode>();
+  private cancelRequested = false;
+  /** True while a replay runs: the only time cancel() has anything to stop. */
+  busy = false;
+
+  constructor(
+    readonly config: MachineConfig,
+    commands: readonly Command[],
+    private readonly applyStep: ApplyStep,
+    private readonly opts: TimelineOptions = {},
+  ) {
+    this.root = this.node(null, null);
+    let last = this.root;
+    for (const c of commands) last = this.node(last, c);
+    this.cursor = this.root;
+    this.tip = last;
+    this.machine = this.attach(new Machine(this.config));
+    // Power-on is a checkpoint too: restoring it reuses the memory of the machine it replaces.
+    this.checkpoint(this.root);
+  }
+
+  private node(parent: StepNode | null, command: Command | null): StepNode {
+    const n: StepNode = {
+      id: this.nextId++,
+      parent,
+      depth: parent ? parent.depth + 1 : 0,
+      command,
+      info: null,
+      children: [],
+      cost: 0,
+      checkpoint: null,
+    };
+    parent?.children.push(n);
+    return n;
+  }
+
+  private get clock(): () => number {
+    return this.opts.now ?? (() => Date.now());
+  }
+
+  private attach(m: Machine): Machine {
+    m.onProgress = (label, done, total) => this.opts.onProgress?.({ label, done, total });
+    this.epoch++;
+    this.sinceCheckpoint = 0;
+    return m;
+  }
+
+  /** The current branch, power-on excluded: node i is step i + 1. */
+  path(): StepNode[] {
+    const out: StepNode[] = [];
+    for (let n: StepNode | null = this.tip; n && n.parent; n = n.parent) out.push(n);
+    return out.reverse();
+  }
+
+  /** The steps of the current branch; unrun ones (a cancelled load) are marked pending. */
+  steps(): StepInfo[] {
+    return this.path().map(
+      (n) =>
+        n.info ?? {
+          index: n.depth,
+          label: describeCommand(n.command!),
+          command: n.command!,
+          ok: true,
+          message: 'not run yet',
+          pending: true,
+        },
+    );
+  }
+
+  /** Asks a running replay to stop at the next step boundary. Returns whether one was running. */
+  cancel(): boolean {
+    if (!this.busy) return false;
+    this.cancelRequested = true;
+    return true;
+  }
+
+  /** Applies `node` (a child of the cursor) to the live machine and moves the cursor to it. */
+  private applyNode(node: StepNode): StepInfo {
+    const t0 = this.clock();
+    node.info = this.applyStep(this.machine, node.command!, node.depth);
+    node.cost = this.clock() - t0;
+    this.cursor = node;
+    this.sinceCheckpoint += node.cost;
+    // Checkpoint once replaying from the last one would cost more than the threshold, and twice
+    // what a checkpoint costs to take: checkpoints then add at most half to a replay.
+    const every = Math.max(this.opts.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS, 2 * this.lastTakeMs);
+    if (this.sinceCheckpoint >= every) this.checkpoint(node);
+    return node.info;
+  }
+
+  /** Takes a checkpoint of the live machine at `node` (the cursor), evicting old ones over budget. */
+  private checkpoint(node: StepNode): void {
+    if (this.checkpointsOff !== null || node.checkpoint) return;
+    if ((this.opts.checkpointBudget ?? DEFAULT_CHECKPOINT_BUDGET) === 0) return;
+    const t0 = this.clock();
+    try {
+      node.checkpoint = this.snapshotter.take(this.machine);
+      this.lastTakeMs = this.clock() - t0;
+    } catch (e) {
+      if (!(e instanceof SnapshotError)) throw e;
+      this.checkpointsOff = e.message;
+      return;
+    }
+    this.sinceCheckpoint = 0;
+    this.evict();
+  }
+
+  /** Every node holding a checkpoint. */
+  checkpoints(): StepNode[] {
+    const out: StepNode[] = [];
+    const walk = (n: StepNode) => {
+      if (n.checkpoint) out.push(n);
+      n.children.forEach(walk);
+    };
+    walk(this.root);
+    return out;
+  }
+
+  /** Host bytes the checkpoints hold. */
+  checkpointBytes(): number {
+    return snapshotBytes(this.checkpoints().map((n) => n.checkpoint!));
+  }
+
+  /**
+   * Drops checkpoints until they fit the budget: first those off the current branch, then the
+   * ones whose loss costs least replay (the cheapest span back to the checkpoint before them).
+   */
+  private evict(): void {
+    const budget = this.opts.checkpointBudget ?? DEFAULT_CHECKPOINT_BUDGET;
+    const onPath = new Set(this.path());
+    while (this.checkpointBytes() > budget) {
+      const all = this.checkpoints().filter((n) => n !== this.root);
+      if (all.length === 0) return;
+      const span = (n: StepNode) => {
+        let cost = 0;
+        for (let p: StepNode | null = n; p && (p === n || !p.checkpoint); p = p.parent) cost += p.cost;
+        return (onPath.has(n) ? 1e12 : 0) + cost;
+      };
+      const victim = all.reduce((a, b) => (span(b) < span(a) ? b : a));
+      victim.checkpoint = null;
+    }
+  }
+
+  /** Runs `command` at the cursor. With later steps on the branch, they stay: this starts a new branch. */
+  run(command: Command): StepInfo {
+    const next = this.path()[this.cursor.depth];
+    let node: StepNode;
+    if (next && JSON.stringify(next.command) === JSON.stringify(command))
+      node = next; // the same step again: redo
+    else {
+      node = this.node(this.cursor, command);
+      if (this.cursor !== this.tip) this.leftAt.set(this.tip.id, this.cursor);
+      this.tip = node;
+    }
+    return this.applyNode(node);
+  }
+
+  /** Moves the cursor to step `depth` of the current branch. */
+  goto(depth: number): Promise<MoveResult> {
+    return this.moveTo(depth === 0 ? this.root : this.path()[depth - 1]!);
+  }
+
+  /** Makes the branch ending in leaf `tipId` current, with the cursor where it was left. */
+  switchTo(tipId: number): Promise<MoveResult> | null {
+    const leaf = this.leaves().find((n) => n.id === tipId);
+    if (!leaf) return null;
+    if (leaf === this.tip) return Promise.resolve('done');
+    this.leftAt.set(this.tip.id, this.cursor);
+    const target = this.leftAt.get(leaf.id) ?? commonAncestor(leaf, this.cursor);
+    this.tip = leaf;
+    return this.moveTo(target);
+  }
+
+  private leaves(): StepNode[] {
+    const out: StepNode[] = [];
+    const walk = (n: StepNode) => (n.children.length === 0 ? out.push(n) : n.children.forEach(walk));
+    walk(this.root);
+    return out;
+  }
+
+  /** Every branch: the current one first, then the others by the step they leave it at. */
+  branches(): BranchInfo[] {
+    const current = new Set(this.path());
+    return this.leaves()
+      .map((leaf): BranchInfo => {
+        let fork: StepNode = leaf;
+        while (!current.has(fork) && fork.parent) fork = fork.parent;
+        const first = leaf === this.tip ? null : ancestorAt(leaf, fork.depth + 1);
+        return {
+          id: leaf.id,
+          current: leaf === this.tip,
+          steps: leaf.depth,
+          forkAt: leaf === this.tip ? leaf.depth : fork.depth,
+          firstStep: first?.command ? describeCommand(first.command) : '',
+          lastStep: leaf.command ? describeCommand(leaf.command) : 'power on',
+        };
+      })
+      .sort((a, b) => Number(b.current) - Number(a.current) || a.forkAt - b.forkAt || a.id - b.id);
+  }
+
+  /**
+   * Moves the cursor to `target`: forward from the live machine when it lies ahead on the path,
+   * else from the nearest checkpoint before it (power-on at worst), replaying the steps between.
+   */
+  async moveTo(target: StepNode): Promise<MoveResult> {
+    if (target === this.cursor) return 'done';
+    const ahead = isAncestor(this.cursor, target);
+    let from: StepNode | null = null;
+    for (let n: StepNode | null = target; n; n = n.parent)
+      if (n.checkpoint || n === this.root) {
+        from = n;
+        break;
+      }
+    if (!ahead || from!.depth > this.cursor.depth) {
+      const cp = from!.checkpoint;
+      // The machine at the cursor is dropped: the restore reuses its buffers.
+      this.machine = this.attach(cp ? this.snapshotter.restore(cp, this.machine) : new Machine(this.config));
+      this.cursor = from!;
+    }
+    const todo: StepNode[] = [];
+    for (let n: StepNode = target; n !== this.cursor; n = n.parent!) todo.push(n);
+    todo.reverse();
+    return this.replay(todo);
+  }
+
+  /** Replays `nodes` (a chain starting at a child of the cursor), cancelably. */
+  async replay(nodes: readonly StepNode[]): Promise<MoveResult> {
+    this.busy = true;
+    this.cancelRequested = false;
+    try {
+      let lastYield = this.clock();
+      for (let i = 0; i < nodes.length; i++) {
+        if (nodes.length > 1)
+          this.opts.onProgress?.({
+            label: `replaying step ${nodes[i]!.depth}`,
+            done: i,
+            total: nodes.length,
+            cancelable: true,
+          });
+        if (this.opts.yieldToEvents && this.clock() - lastYield >= YIELD_EVERY_MS) {
+          await this.opts.yieldToEvents();
+          lastYield = this.clock();
+        }
+        if (this.cancelRequested) return 'cancelled';
+        this.applyNode(nodes[i]!);
+      }
+      return 'done';
+    } finally {
+      this.busy = false;
+      this.cancelRequested = false;
+    }
+  }
+
+  /** Runs every unrun step of the current branch (a freshly loaded scenario). */
+  runAll(): Promise<MoveResult> {
+    return this.goto(this.tip.depth);
+  }
+}
+
+function isAncestor(a: StepNode, b: StepNode): boolean {
+  for (let n: StepNode | null = b; n; n = n.parent) if (n === a) return true;
+  return false;
+}
+
+function ancestorAt(n: StepNode, depth: number): StepNode | null {
+  let p: StepNode | null = n;
+  while (p && p.depth > depth) p = p.parent;
+  return p && p.depth === depth ? p : null;
+}
+
+function commonAncestor(a: StepNode, b: StepNode): StepNode {
+  const seen = new Set<StepNode>();
+  for (let n: StepNode | null = a; n; n = n.parent) seen.add(n);
+  let n: StepNode = b;
+  while (!seen.has(n)) n = n.parent!;
+  return n;
+}
