@@ -23,7 +23,8 @@ export type Errno =
   | 'EOPNOTSUPP'
   | 'EADDRNOTAVAIL'
   | 'E2BIG'
-  | 'ENOTTY';
+  | 'ENOTTY'
+  | 'ENODATA';
 
 export type MigrateType = 'UNMOVABLE' | 'MOVABLE' | 'CMA';
 export const MIGRATE_TYPES: readonly MigrateType[] = ['UNMOVABLE', 'MOVABLE', 'CMA'];

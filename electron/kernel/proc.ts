@@ -12,6 +12,7 @@ import type { Kernel } from './kernel';
 import type { ShmemInode } from './mm/shmem';
 import type { LuoSession } from './luo/session';
 import { ZERO_CHECKSUM } from './ram';
+import { F_SEAL } from './abi/memfd-v2';
 import { PageValues } from './lib/page-values';
 
 /** RLIMIT_NOFILE's usual soft limit. */
@@ -79,6 +80,8 @@ export class Processes {
     const fd = p.lowestFreeFd();
     if (fd >= NR_OPEN_DEFAULT) return kerr('EMFILE', `${p.name} has no free file descriptor`);
     const inode = this.k.shmem.create(name);
+    // mm/memfd.c: memfd_create() without MFD_ALLOW_SEALING seals the file against new seals.
+    inode.seals = F_SEAL.SEAL;
     inode.refs = 1;
     p.fds.set(fd, { kind: 'memfd', inode, pos: 0 });
     return fd;

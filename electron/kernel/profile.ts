@@ -15,6 +15,8 @@
 import type { KernelRelease } from '../../shared/machine-config';
 import { PAGE_SIZE } from '../../shared/units';
 
+export type LuoStorage = 'fdt-arrays' | 'luo_ser-blocks';
+
 export interface KernelProfile {
   /** The release name a scenario, the CLI and kexec_load use ("6.19"). */
   readonly name: KernelRelease;
@@ -36,6 +38,21 @@ export interface KernelProfile {
      * false: the error is ignored and the session is kept without that file and those after it.
      */
     readonly fileDeserializeErrorsPropagate: boolean;
+    /**
+     * How LUO hands its state over (electron/kernel/luo/store-*.ts): 'fdt-arrays' is the LUO FDT
+     * with a 16-page session array and 2-page file arrays (819 sessions, 128 files each);
+     * 'luo_ser-blocks' is 7.2's raw `struct luo_ser` with sessions and files in kho_block chains.
+     */
+    readonly storage: LuoStorage;
+    /** FLB global state (kernel/liveupdate/luo_flb.c) is handed over with the sessions. */
+    readonly flb: boolean;
+    /**
+     * CONFIG_LIVEUPDATE_TEST: lib/tests/liveupdate.c registers the FLBs "liveupdate-test-flb-v0..2"
+     * with every file handler, as the real 7.2.13 kernel of the fidelity artefacts was built.
+     */
+    readonly testFlbs: boolean;
+    /** The memfd format new preservations use unless `luo.memfd_format=` says otherwise. */
+    readonly memfdFormat: string;
   };
 }
 
@@ -50,7 +67,13 @@ export const LINUX_6_19: KernelProfile = {
   khoCompatible: 'kho-v1',
   preserveBits: PAGE_SIZE * 8,
   requiresFinalize: true,
-  luo: { fileDeserializeErrorsPropagate: false },
+  luo: {
+    fileDeserializeErrorsPropagate: false,
+    storage: 'fdt-arrays',
+    flb: false,
+    testFlbs: false,
+    memfdFormat: 'memfd-v1',
+  },
 };
 
 /**
@@ -70,13 +93,35 @@ export const LINUX_7_0: KernelProfile = {
   ...LINUX_6_19,
   name: '7.0',
   release: '7.0.0-kholab',
-  luo: { fileDeserializeErrorsPropagate: true },
+  luo: { ...LINUX_6_19.luo, fileDeserializeErrorsPropagate: true },
+};
+
+/**
+ * Linux 7.2 as the LUO side sees it (the KHO side, kho-v4 and the radix tracker, is LINUX_7_2 of
+ * the KHO work; here the era-C KHO stands in). kernel/liveupdate/luo_core.c: luo_state_setup()
+ * publishes a raw `struct luo_ser` ("luo-v5") as KHO entry "LUO"; luo_session.c and luo_file.c keep
+ * sessions and files in kho_block chains, so neither has a fixed limit; luo_flb.c hands FLB global
+ * state over; mm/memfd_luo.c writes "memfd-v2" (the 48-byte record with seals). The real 7.2.13 of
+ * the fidelity artefacts was built with CONFIG_LIVEUPDATE_TEST (the three test FLBs).
+ */
+export const LINUX_7_2: KernelProfile = {
+  ...LINUX_7_0,
+  name: '7.2',
+  release: '7.2.13-kholab',
+  luo: {
+    fileDeserializeErrorsPropagate: true,
+    storage: 'luo_ser-blocks',
+    flb: true,
+    testFlbs: true,
+    memfdFormat: 'memfd-v2',
+  },
 };
 
 /** Every release the simulator can boot, by name. */
 export const KERNEL_PROFILES: Readonly<Record<KernelRelease, KernelProfile>> = {
   '6.19': LINUX_6_19,
   '7.0': LINUX_7_0,
+  '7.2': LINUX_7_2,
 };
 
 export function kernelProfile(name: KernelRelease): KernelProfile {
