@@ -109,7 +109,7 @@ export const LINUX_7_2: KernelProfile = {
   name: '7.2',
   release: '7.2.13-kholab',
   luo: {
-    fileDeserializeErrorsPropagate: true,
+    ...LINUX_7_0.luo,
     storage: 'luo_ser-blocks',
     flb: true,
     testFlbs: true,
