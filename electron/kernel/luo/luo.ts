@@ -20,6 +20,9 @@
  * records are written and KHO finalized (a failure there is EAGAIN). Every ioctl first checks its
  * argument struct's `size` (below the minimum EINVAL, non-zero bytes past the struct E2BIG).
  *
+ * Where the records live is the release's (store.ts, chosen by profile.luo.storage): the LUO FDT
+ * and fixed arrays above, or 7.2's luo_ser with kho_block chains and FLB records (flb.ts).
+ *
  * Simulator-only knobs, no kernel has them, and their log lines say "kho-lab":
  * `luo.disable_handler=memfd-v1` boots a kernel built without that handler,
  * `luo.memfd_format=` picks the memfd format new preservations use (memfd-v1, memfd-fdt-v1 or
@@ -189,7 +192,7 @@ export class Luo {
     }
     e ??= luo.store.setupOutgoing(luo.liveupdateNumber, luo.flb);
     if (e) {
-      k.log.err('luo', `failed to prepare LUO FDT: ${e.value}`);
+      k.log.err('luo', `failed to prepare ${luo.store.outgoingName}: ${e.value}`);
       k.log.err('kho-lab', `LUO is off: ${e.reason}`);
       return null;
     }

@@ -41,6 +41,7 @@ import type { LuoIncomingSink, LuoStore } from './store';
 
 export class LuoSerBlocksStore implements LuoStore {
   readonly storage = 'luo_ser-blocks' as const;
+  readonly outgoingName = 'LUO state';
   /** The outgoing luo_ser (0 until setupOutgoing()). */
   outgoingPhys = 0;
   /** luo_session_global.outgoing.block_set. */

@@ -41,6 +41,7 @@ import type { LuoIncomingSink, LuoStore } from './store';
 
 export class FdtArraysStore implements LuoStore {
   readonly storage = 'fdt-arrays' as const;
+  readonly outgoingName = 'LUO FDT';
   /** The outgoing LUO FDT page and 16-page session block. */
   outgoingPhys = 0;
   sessionsPhys = 0;

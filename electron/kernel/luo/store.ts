@@ -45,6 +45,8 @@ export interface LuoStore {
   serialize(sessions: readonly LuoSession[]): KernelError | null;
   /** luo_session_deserialize() with luo_file_deserialize(): the incoming sessions, once. */
   deserialize(sink: LuoIncomingSink): KernelError | null;
+  /** What setupOutgoing() prepares, as its pr_err names it ("LUO FDT", "LUO state"). */
+  readonly outgoingName: string;
   /** Where the outgoing state lives, for the views: the LUO FDT or luo_ser (0: none). */
   readonly outgoingPhys: number;
   /** The outgoing session array (6.19) or the head of the session chain (7.2; 0 until reboot). */
