@@ -54,6 +54,7 @@ const ExpectErrno = z.enum([
   'ESRCH',
   'E2BIG',
   'ENOTTY',
+  'EACCES',
 ]);
 
 const step = <O extends string, T extends z.ZodRawShape>(op: O, shape: T) =>
@@ -103,8 +104,12 @@ export const CommandSchema = z.discriminatedUnion('op', [
   }),
   step('vmalloc', { name: Name, size: SizeSchema }),
   step('vfree', { name: Name }),
-  /** echo 1 > /sys/kernel/debug/kho/out/finalize (kho_finalize()). */
-  step('kho_finalize', {}),
+  /**
+   * echo 1 > /sys/kernel/debug/kho/out/finalize (kho_finalize()). With `ifExists`, the shell line
+   * `[ -e kho/out/finalize ] && echo 1 > kho/out/finalize`: skipped on kernels without the file
+   * (Linux 7.1+, stateless KHO), so one scenario runs on every release.
+   */
+  step('kho_finalize', { ifExists: z.boolean().optional() }),
   /**
    * kexec -s -l: load a kernel image of release `kernel` (default: the running kernel's) with this
    * command line (default: the running one's).
@@ -232,7 +237,7 @@ export function describeCommand(c: Command): string {
     case 'verify_memfd':
       return `${c.process}: verify fd ${c.fd}`;
     case 'kho_finalize':
-      return 'echo 1 > kho/out/finalize';
+      return c.ifExists ? '[ -e kho/out/finalize ] && echo 1 > kho/out/finalize' : 'echo 1 > kho/out/finalize';
     case 'luo_open':
       return `${c.process}: open("/dev/liveupdate")`;
     case 'luo_create_session':

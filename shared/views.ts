@@ -22,6 +22,7 @@ export type Errno =
   | 'ENOSPC'
   | 'EOPNOTSUPP'
   | 'EADDRNOTAVAIL'
+  | 'EACCES'
   | 'E2BIG'
   | 'ENOTTY'
   | 'ENODATA';
@@ -202,6 +203,20 @@ export interface KhoReport {
   incoming: (KhoHandoff & { blocks: PreservedBlock[] }) | null;
 }
 
+/**
+ * A KHO radix tree (Linux 7.1+ tracker) in walk order: each node with its level (5 = root … 1
+ * tables, 0 = leaf bitmap), the lowest radix key under it and, for a leaf, the blocks it marks.
+ */
+export interface RadixTreeView {
+  /** Physical address of the root node (`preserved-memory-map`). */
+  root: number;
+  nodes: Array<{ phys: number; level: number; keyStart: number; entries: number }>;
+  /** Preserved blocks in the tree. */
+  entries: number;
+  /** Where the walk stopped on a corrupt node, if it did. */
+  error?: string;
+}
+
 /** KHO as the running kernel sees it, and what is pending across a jump. */
 export interface KhoView {
   /** Kernels started since power-on (1 = the cold-booted one). */
@@ -223,6 +238,8 @@ export interface KhoView {
     bitmapPages: number;
     preservedPages: number;
     subtrees: Array<{ name: string; phys: number }>;
+    /** 7.1+: the radix tree, live (chunkPhys is then empty and bitmapPages counts its pages). */
+    radix?: RadixTreeView;
   } | null;
   incoming: {
     /** 0 when the handover was abandoned. */
@@ -231,6 +248,10 @@ export interface KhoView {
     blocks: number;
     unrestoredBlocks: number;
     subtrees: Array<{ name: string; phys: number }>;
+    /** 7.1+: the radix tree as it was walked at early boot. */
+    radix?: RadixTreeView;
+    /** 7.1+: the previous kernel's kexec-metadata ("exec from"), when it had one. */
+    execFrom?: { release: string; count: number };
   } | null;
   /** The loaded kexec image's segments, if any. */
   segments: Array<{ name: string; dest: number; size: number }>;

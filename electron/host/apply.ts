@@ -205,10 +205,21 @@ function run(machine: Machine, cmd: Command): StepResult {
     }
     case 'kho_finalize': {
       if (!k.khoOut) return failed(kerr('EOPNOTSUPP', 'KHO is disabled (boot with kho=on)'), 'kho_finalize');
+      const tracker = k.khoOut.tracker;
+      if (tracker.kind === 'radix') {
+        // 7.1+: no kho/out/finalize. `echo 1 >` a name that is not there in a debugfs directory
+        // tries to create it; debugfs directories have no ->create, so open() fails with EACCES.
+        if (cmd.ifExists) return done('kho/out/finalize does not exist (stateless KHO): nothing to do');
+        return failed(
+          kerr(
+            'EACCES',
+            `sh: can't create /sys/kernel/debug/kho/out/finalize: Permission denied (Linux ${k.ctx.profile.name} has no finalize: KHO is stateless)`,
+          ),
+          'kho_finalize',
+        );
+      }
       const e = k.khoOut.finalize();
-      return e
-        ? failed(e, 'kho_finalize')
-        : done(`preserved-memory-map → ${k.khoOut.tracker.chunkPfns.length} chunk page(s)`);
+      return e ? failed(e, 'kho_finalize') : done(`preserved-memory-map → ${tracker.chunkPfns.length} chunk page(s)`);
     }
     case 'kexec_load': {
       const image = kexecFileLoad(k, cmd.cmdline ?? k.cmdline, cmd.initrd ?? machine.config.initrd, cmd.kernel);

@@ -33,7 +33,7 @@ import { type StepResult, applyCommand, refusal, stepFailed, stepFields } from '
 import { BUILTIN_SCENARIOS } from './builtins';
 import { mapView, memorySummary, pageInfo } from './views';
 import { chunkViews, fdtView, khoReport, khoView } from './kho-views';
-import { type VmcoreOptions, planVmcore, vmcoreBytes, vmcoreChunks } from './vmcore';
+import { type VmcoreChunk, type VmcoreOptions, planVmcore, vmcoreBytes, vmcoreChunks } from './vmcore';
 import { luoView, userspaceView } from './luo-views';
 import { recordView } from './records';
 import { runMemfdCompare } from './compare';
@@ -273,11 +273,18 @@ export class Host implements SimApi {
    * The vmcore of the current state as a stream of chunks (for the CLI, which writes it to disk
    * without holding it whole): its size and the chunks, or why it is refused.
    */
-  vmcoreStream(opts: VmcoreOptions = {}): Result<{ size: number; pages: number; chunks: Iterable<Uint8Array> }> {
+  vmcoreStream(
+    opts: VmcoreOptions = {},
+  ): Result<{ size: number; pages: number; dumpLevel: number; chunks: Iterable<VmcoreChunk> }> {
     const planned = planVmcore(this.machine, opts, this.cursor);
     if (!planned.ok) return asApi(planned);
     const plan = planned.value;
-    return ok({ size: plan.size, pages: plan.pages, chunks: vmcoreChunks(this.machine, plan) });
+    return ok({
+      size: plan.size,
+      pages: plan.pages,
+      dumpLevel: plan.dumpLevel,
+      chunks: vmcoreChunks(this.machine, plan),
+    });
   }
 
   /** Steps on the timeline (applied or redo), for the CLI's --at. */

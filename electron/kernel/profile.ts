@@ -8,12 +8,36 @@
  * kexec between two profiles plays out as it would between those kernels: the next kernel reads
  * RAM only, with its own codecs and rules.
  *
- * Both profiles here are era C: the `kho-v1` root FDT, the bitmap tracker serialized at
- * kho_finalize() (which may run again), PAGE_SIZE bitmaps, the KHOP stamp, the `luo-v1` FDT with
- * `luo-session-v2` and `memfd-v1`.
+ * 6.19 and 7.0 are era C: the `kho-v1` root FDT, the bitmap tracker serialized at kho_finalize()
+ * (which may run again), PAGE_SIZE bitmaps, the KHOP stamp, the `luo-v1` FDT with
+ * `luo-session-v2` and `memfd-v1`. 7.1 and 7.2 are stateless KHO: the radix tree kept in place,
+ * no finalize, `preserved-data` + `blob-size` sub-nodes and the `kexec-metadata` blob.
  */
 import type { KernelRelease } from '../../shared/machine-config';
 import { PAGE_SIZE } from '../../shared/units';
+import { KHO_FDT_FORMATS, type KhoFdtFormat } from './abi/kho-fdt';
+
+/** How a release's KHO tracks preserved memory and hands it over. */
+export interface KhoProfile {
+  /** The root FDT format: its compatible (a kernel refuses any other) and sub-node properties. */
+  readonly fdt: KhoFdtFormat;
+  /**
+   * 'bitmap-chunks': per-order bitmaps, serialized into a khoser_mem_chunk list by kho_finalize()
+   * (6.16–7.0). 'radix': the radix tree in pages, updated on every (un)preserve and walked in
+   * place by the next kernel (7.1+).
+   */
+  readonly tracker: 'bitmap-chunks' | 'radix';
+  /** Blocks per tracker bitmap ('bitmap-chunks' only). */
+  readonly preserveBits: number;
+  /**
+   * 'refreshable': kho_finalize() (debugfs kho/out/finalize, LUO's reboot path) serializes the
+   * tracker and may run again; the next kernel refuses a map of 0 (nobody finalized).
+   * 'none': no finalize step exists, the handover is always current.
+   */
+  readonly finalize: 'refreshable' | 'none';
+  /** kho_init() registers the `kexec-metadata` blob and the next kernel logs "exec from". */
+  readonly kexecMetadata: boolean;
+}
 
 export type LuoStorage = 'fdt-arrays' | 'luo_ser-blocks';
 
@@ -22,14 +46,7 @@ export interface KernelProfile {
   readonly name: KernelRelease;
   /** What `uname -r` prints. */
   readonly release: string;
-  /** The KHO era: C is kho-v1 with the bitmap tracker serialized at kho_finalize() (v6.18–v7.0). */
-  readonly khoEra: 'C';
-  /** The root FDT's compatible; a kernel refuses a handover with any other. */
-  readonly khoCompatible: string;
-  /** Blocks per tracker bitmap. */
-  readonly preserveBits: number;
-  /** The next kernel rejects a handover whose preserved-memory-map is 0 (nobody finalized). */
-  readonly requiresFinalize: boolean;
+  readonly kho: KhoProfile;
   /** LUO's rules. */
   readonly luo: {
     /**
@@ -56,6 +73,15 @@ export interface KernelProfile {
   };
 }
 
+/** Era C KHO (kernel/liveupdate/kexec_handover.c at v6.19: kho_finalize(), kho_mem_serialize()). */
+const KHO_ERA_C: KhoProfile = {
+  fdt: KHO_FDT_FORMATS['kho-v1'],
+  tracker: 'bitmap-chunks',
+  preserveBits: PAGE_SIZE * 8,
+  finalize: 'refreshable',
+  kexecMetadata: false,
+};
+
 /**
  * Linux 6.19.0 as released: luo_session_deserialize() drops luo_file_deserialize()'s result.
  * (The fix reached the 6.19.y stable series later, in 6.19.13; this profile is 6.19.0.)
@@ -63,10 +89,7 @@ export interface KernelProfile {
 export const LINUX_6_19: KernelProfile = {
   name: '6.19',
   release: '6.19.0-kholab',
-  khoEra: 'C',
-  khoCompatible: 'kho-v1',
-  preserveBits: PAGE_SIZE * 8,
-  requiresFinalize: true,
+  kho: KHO_ERA_C,
   luo: {
     fileDeserializeErrorsPropagate: false,
     storage: 'fdt-arrays',
@@ -97,19 +120,48 @@ export const LINUX_7_0: KernelProfile = {
 };
 
 /**
- * Linux 7.2 as the LUO side sees it (the KHO side, kho-v4 and the radix tracker, is LINUX_7_2 of
- * the KHO work; here the era-C KHO stands in). kernel/liveupdate/luo_core.c: luo_state_setup()
- * publishes a raw `struct luo_ser` ("luo-v5") as KHO entry "LUO"; luo_session.c and luo_file.c keep
- * sessions and files in kho_block chains, so neither has a fixed limit; luo_flb.c hands FLB global
- * state over; mm/memfd_luo.c writes "memfd-v2" (the 48-byte record with seals). The real 7.2.13 of
- * the fidelity artefacts was built with CONFIG_LIVEUPDATE_TEST (the three test FLBs).
+ * Linux 7.1: stateless KHO (kernel/liveupdate/kexec_handover.c, "Make KHO Stateless" and the
+ * blob-size series, both in the 7.1 merge window):
+ * - kho_init() allocates the radix-tree root (kzalloc, not preserved) and the root FDT
+ *   (kho_alloc_preserve), and writes `preserved-memory-map` = the root's physical address once;
+ *   kho_preserve_*() and kho_unpreserve_*() edit the tree (kho_radix_add_page/del_page);
+ * - no kho_finalize(), no debugfs kho/out/finalize; liveupdate_reboot() has nothing to finalize;
+ * - `kho-v3`: kho_add_subtree(name, blob, size) writes `preserved-data` and `blob-size`;
+ *   kho_retrieve_subtree(name, &phys, &size) refuses a node without a valid `blob-size`;
+ * - kho_init() registers `kexec-metadata` (kho_out_kexec_metadata()) and, after a KHO boot, logs
+ *   the previous kernel's "exec from: <release> (count N)" (kho_in_kexec_metadata()).
+ * `kho-v2` (radix tree without blob-size) existed only inside the merge window; no release wrote it.
+ * LUO: still the 7.0 `luo-v1` FDT (luo_ser, kho_block and `luo-v5` arrive in 7.2).
+ */
+export const LINUX_7_1: KernelProfile = {
+  ...LINUX_7_0,
+  name: '7.1',
+  release: '7.1.0-kholab',
+  kho: {
+    fdt: KHO_FDT_FORMATS['kho-v3'],
+    tracker: 'radix',
+    preserveBits: 0,
+    finalize: 'none',
+    kexecMetadata: true,
+  },
+};
+
+/**
+ * Linux 7.2: KHO as 7.1 with the `kho-v4` compatible (the bump for the kho_block ABI,
+ * include/linux/kho/abi/kexec_handover.h; the real 7.2.13 writes "kho-v4" although the header's
+ * DOC comment still says v3). LUO (kernel/liveupdate/luo_core.c): luo_state_setup() publishes a raw
+ * `struct luo_ser` ("luo-v5") as KHO entry "LUO"; luo_session.c and luo_file.c keep sessions and
+ * files in kho_block chains, so neither has a fixed limit; luo_flb.c hands FLB global state over;
+ * mm/memfd_luo.c writes "memfd-v2" (the 48-byte record with seals). The real 7.2.13 of the
+ * fidelity artefacts was built with CONFIG_LIVEUPDATE_TEST (the three test FLBs).
  */
 export const LINUX_7_2: KernelProfile = {
-  ...LINUX_7_0,
+  ...LINUX_7_1,
   name: '7.2',
-  release: '7.2.13-kholab',
+  release: '7.2.0-kholab',
+  kho: { ...LINUX_7_1.kho, fdt: KHO_FDT_FORMATS['kho-v4'] },
   luo: {
-    ...LINUX_7_0.luo,
+    ...LINUX_7_1.luo,
     storage: 'luo_ser-blocks',
     flb: true,
     testFlbs: true,
@@ -121,6 +173,7 @@ export const LINUX_7_2: KernelProfile = {
 export const KERNEL_PROFILES: Readonly<Record<KernelRelease, KernelProfile>> = {
   '6.19': LINUX_6_19,
   '7.0': LINUX_7_0,
+  '7.1': LINUX_7_1,
   '7.2': LINUX_7_2,
 };
 

@@ -14,6 +14,7 @@ export const ERRNO = {
   EIO: 5,
   E2BIG: 7,
   EBADF: 9,
+  EACCES: 13,
   EMFILE: 24,
   EAGAIN: 11,
   ENOMEM: 12,

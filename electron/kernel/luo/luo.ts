@@ -398,16 +398,16 @@ export class Luo {
     if (w) return w;
     // luo_flb_serialize(): the FLB records, written only now (before this their count is 0).
     this.flb?.serialize();
-    // 7.1 and later have no kho_finalize(): the tracker is live and liveupdate_reboot() ends here.
-    if (!this.k.ctx.profile.requiresFinalize) {
+    // liveupdate_reboot() (kernel/liveupdate/luo_core.c) calls kho_finalize() whether or not
+    // userspace already did: a second "KHO finalized" line follows. Say so, as the simulator.
+    // From 7.1 KHO is stateless: there is no kho_finalize() to call.
+    if (this.k.ctx.profile.kho.finalize === 'none') {
       this.log.info(
         'kho-lab',
         `serialized ${this.outgoing.length} session(s) for live update ${this.liveupdateNumber}`,
       );
       return null;
     }
-    // liveupdate_reboot() (kernel/liveupdate/luo_core.c) calls kho_finalize() whether or not
-    // userspace already did: a second "KHO finalized" line follows. Say so, as the simulator.
     if (this.k.khoOut!.finalized)
       this.log.info(
         'kho-lab',

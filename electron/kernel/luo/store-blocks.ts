@@ -72,16 +72,15 @@ export class LuoSerBlocksStore implements LuoStore {
   /** luo_early_startup() + luo_session_setup_incoming() + luo_flb_setup_incoming(). */
   readIncoming(flb: FlbRegistry | null): bigint | null | KernelError {
     const k = this.k;
-    const phys = k.khoIn?.retrieveSubtree(LUO_KHO_ENTRY_NAME) ?? kerr('ENOENT', 'not a KHO boot');
-    if (isErr(phys)) {
-      if (phys.errno === 'ENOENT') return null;
-      k.log.err('luo', `failed to retrieve LUO state '${LUO_KHO_ENTRY_NAME}' from KHO: -${phys.errno}`);
-      return phys;
+    const r = k.khoIn?.retrieveSubtreeSized(LUO_KHO_ENTRY_NAME) ?? kerr('ENOENT', 'not a KHO boot');
+    if (isErr(r)) {
+      if (r.errno === 'ENOENT') return null;
+      k.log.err('luo', `failed to retrieve LUO state '${LUO_KHO_ENTRY_NAME}' from KHO: -${r.errno}`);
+      return r;
     }
-    // kho_retrieve_subtree() also returns the blob's size; the era-C KHO records none, so the
-    // size is luo_ser's (the KHO that records blob-size passes its own here).
-    const blob =
-      phys >= 0 && phys + LUO_SER.size <= k.ctx.layout.maxPfn * PAGE_SIZE ? k.ram.read(phys, LUO_SER.size) : null;
+    const { phys, size } = r;
+    const len = Math.min(size, LUO_SER.size);
+    const blob = phys >= 0 && phys + len <= k.ctx.layout.maxPfn * PAGE_SIZE ? k.ram.read(phys, len) : null;
     if (!blob) {
       k.log.err('kho-lab', `the LUO state address ${hex(phys)} is outside RAM (a real kernel would fault here)`);
       return kerr('EINVAL', `luo_ser at ${hex(phys)} is outside RAM`);
@@ -119,7 +118,7 @@ export class LuoSerBlocksStore implements LuoStore {
       flbsPa = f;
     }
     this.k.ram.write(pa, encodeLuoSer({ liveupdateNum: Number(liveupdateNumber), sessionsPa: 0, flbsPa }));
-    const e = kho.addSubtree(LUO_KHO_ENTRY_NAME, pa);
+    const e = kho.addSubtree(LUO_KHO_ENTRY_NAME, pa, LUO_SER.size);
     if (e) {
       khoUnpreserveFree(this.k, pa);
       return e;

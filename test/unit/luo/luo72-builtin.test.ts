@@ -23,7 +23,7 @@ describe('builtin:luo-kexec-simple --kernel 7.2', () => {
     const r = await cli('run', 'builtin:luo-kexec-simple', '--kernel', '7.2', '--export-fdt', join(dir, 'k.dtb'));
     expect(r.err).toEqual([]);
     expect(r.code).toBe(EXIT_OK);
-    expect(r.out.join('\n')).toMatch(/Linux version 7\.2\.13-kholab/);
+    expect(r.out.join('\n')).toMatch(/Linux version 7\.2\.\d+-kholab/);
     expect(r.out.join('\n')).toContain('scenario luo-kexec-simple: PASS');
   });
 

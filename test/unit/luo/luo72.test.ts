@@ -253,25 +253,3 @@ describe('a corrupt incoming state is refused as 7.2 refuses it — a panic earl
     expect(logLines(t.m, 'warn', t.since)).toContain('File count mismatch: expected 2, found 1');
   });
 });
-
-describe('a live update between 6.19 and 7.2: each kernel reads "LUO" with its own codec and panics on the other', () => {
-  it('6.19 → 7.2: the LUO FDT is not a luo_ser — "LUO state is incompatible with \'luo-v5\'" (luo_early_startup), panic', () => {
-    const t = machine72('6.19');
-    t.ok({ op: 'luo_open', process: 'vmm' });
-    t.ok({ op: 'luo_create_session', process: 'vmm', fd: 3, name: 's' });
-    t.ok({ op: 'kexec_load', kernel: '7.2' });
-    t.ok({ op: 'reboot' });
-    const since = t.m.log.lastSeq;
-    expect(t.run({ op: 'boot' })).toMatchObject({ ok: false, panicked: PANIC });
-    expect(logLines(t.m, 'err', since)).toContain("LUO state is incompatible with 'luo-v5'");
-  });
-
-  it("7.2 → 6.19: luo_ser is not an FDT — \"FDT 'LUO' is incompatible with 'luo-v1' [-9]\", panic", () => {
-    const t = hello72();
-    t.ok({ op: 'kexec_load', kernel: '6.19' });
-    t.ok({ op: 'reboot' });
-    const since = t.m.log.lastSeq;
-    expect(t.run({ op: 'boot' })).toMatchObject({ ok: false, panicked: PANIC });
-    expect(logLines(t.m, 'err', since)).toContain("FDT 'LUO' is incompatible with 'luo-v1' [-9]");
-  });
-});
