@@ -10,6 +10,7 @@
  *   npm run sim -- inspect DUMP [--json FILE]
  *   npm run sim -- real [--kernel-image BZIMAGE] [--initrd FILE] [--kernel RELEASE] [--keep] SCENARIO
  *   npm run sim -- fidelity --real DUMP [--kernel RELEASE] SCENARIO
+ *   npm run sim -- matrix [SCENARIO] [--json FILE]
  *
  * Runs a scenario on the same Host the app uses and prints the kernel log and a summary.
  * `fdt` reads any DTB (a real /sys/kernel/debug/kho/out/fdt too) and prints its tree with KHO's
@@ -25,6 +26,8 @@
  * and decodes it down to LUO sessions, files, memfd folios and FLBs (electron/cli-inspect.ts).
  * `real` boots a real kernel in QEMU and `fidelity` reads a real dump; both compare its handover
  * with the simulated one of the same scenario (electron/cli-real.ts).
+ * `matrix` runs a scenario from every kernel release into every release and prints what crossed
+ * (electron/cli-matrix.ts).
  * Exit status: 0 when every step and check passed, 1 when one failed or the kernel panicked, 2 for
  * bad input (including a step whose input was refused, such as a poke outside RAM).
  */
@@ -43,6 +46,7 @@ import { decodeFdt } from './kernel/lib/fdt';
 import { describeFdt, fdtToDts } from './host/fdt-text';
 import { inspectCommand } from './cli-inspect';
 import { fidelityCommand, realCommand } from './cli-real';
+import { matrixCommand } from './cli-matrix';
 import { type Result, failure, ok } from '../shared/result';
 
 export const EXIT_OK = 0;
@@ -57,6 +61,7 @@ const USAGE = `usage:
   kho-lab-sim compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N] [--holes fill|keep]
                             [--seed N] [--json FILE] [--csv FILE]
   kho-lab-sim inspect DUMP [--json FILE]
+  kho-lab-sim matrix [file.json | builtin:NAME] [--json FILE]
   kho-lab-sim real [--realkernel DIR] [--kernel-image BZIMAGE] [--initrd FILE] [--kernel RELEASE] [--keep] [--json FILE] SCENARIO
   kho-lab-sim fidelity --real DUMP [--kernel RELEASE] [--json FILE] SCENARIO`;
 
@@ -291,6 +296,13 @@ async function runCommand(argv: string[], io: CliIo): Promise<Result<number>> {
     return fdtCommand(ref, io, flags.has('--dts'));
   }
   if (cmd === 'compare-memfd') return ref ? failure(USAGE) : compareCommand(flags, io);
+  if (cmd === 'matrix') {
+    const stray = [...flags.keys()].find((f) => f !== '--json');
+    if (stray) return failure(`${stray} does not go with matrix`);
+    if (rest.length) return failure(USAGE);
+    const json = flags.get('--json');
+    return matrixCommand(ref, typeof json === 'string' ? json : undefined, io, loadScenario, writeAtomic);
+  }
   const compareOnly = ['--size', '--order', '--sparse', '--files', '--holes', '--csv'].find((f) => flags.has(f));
   if (compareOnly) return failure(`${compareOnly} goes with compare-memfd`);
   if (cmd !== 'run' || !ref || rest.length || flags.has('--dts')) return failure(USAGE);

@@ -80,6 +80,45 @@ export interface StepInfo {
   panicked?: string;
   /** The step's input was refused before it touched the machine (a bad poke): bad input, not a kernel answer. */
   invalid?: true;
+  /** A failed check's culprit: the page it names (a folio test_kho could not restore) and what is there. */
+  failedAt?: FailedAt;
+}
+
+/**
+ * Where a failed check points: the block it names (first pfn and size in pages: the map paints
+ * it in the failure colour), the byte of the field it read when the culprit is a field, and what
+ * the check found there.
+ */
+export interface FailedAt {
+  pfn: number;
+  pages: number;
+  /** The physical address of the bad field (an FDT property, a record), when a field is to blame. */
+  phys?: number;
+  what: string;
+}
+
+/**
+ * One hop of the chain a booting kernel follows to its handover, read from RAM with that kernel's
+ * codecs: boot_params → setup_data → kho_data → root FDT and scratch array → tracker → blocks.
+ */
+export interface JumpHop {
+  /** What is read here, in kernel terms: `boot_params`, `setup_data`, `struct kho_data`, `khoser_mem_chunk`… */
+  label: string;
+  /** The structure itself (its first byte and size in bytes). */
+  phys: number;
+  size: number;
+  /** The field of an earlier hop that points here: `boot_params.hdr.setup_data`, `kho_data.fdt_addr`. */
+  via: string;
+  /** What the kernel finds there, decoded: `type 10 (SETUP_KEXEC_KHO), len 32`. */
+  detail: string;
+  /** What the map highlights for this hop: the structure's pages, or the areas or blocks it names. */
+  ranges: Array<{ phys: number; size: number }>;
+  /** Ranges beyond those listed (a long block list is cut short). */
+  moreRanges?: number;
+  /** An inspector that decodes it: the FDT viewer, the chunk list viewer. */
+  opens?: { kind: 'fdt' | 'chunks'; phys: number };
+  /** Why the chain stops here (a bad pointer, an unknown format). */
+  error?: string;
 }
 
 /** A kernel panic: the step whose kernel panicked and the reason it printed after "Kernel panic - not syncing: ". */
@@ -247,12 +286,16 @@ export interface KhoView {
     scratchPhys: number;
     blocks: number;
     unrestoredBlocks: number;
+    /** The unrestored blocks themselves, in address order (first pfn and order of each). */
+    unrestored: Array<{ pfn: number; order: number }>;
     subtrees: Array<{ name: string; phys: number }>;
     /** 7.1+: the radix tree as it was walked at early boot. */
     radix?: RadixTreeView;
     /** 7.1+: the previous kernel's kexec-metadata ("exec from"), when it had one. */
     execFrom?: { release: string; count: number };
   } | null;
+  /** After kexec -e, before the next boot: the pointers the next kernel will follow, in order (empty otherwise). */
+  jumpChain?: JumpHop[];
   /** The loaded kexec image's segments, if any. */
   segments: Array<{ name: string; dest: number; size: number }>;
 }

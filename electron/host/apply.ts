@@ -8,8 +8,9 @@
  */
 import { type Command, tokenText } from '../../shared/commands';
 import { PAGE_SIZE, formatBytes } from '../../shared/units';
+import { PageCategory } from '../../shared/palette';
 import { type Failure, type Result, ok } from '../../shared/result';
-import type { Errno, StepInfo } from '../../shared/views';
+import type { Errno, FailedAt, StepInfo } from '../../shared/views';
 import { ALLOC_FAILED } from '../kernel/mm/buddy';
 import { MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, PG } from '../kernel/mm/page-flags';
 import { type KernelError, isErr, kerr } from '../kernel/lib/errno';
@@ -42,25 +43,28 @@ export interface StepFailure extends Failure {
   panicked?: string;
   /** Bad input, refused before the machine was touched (a poke outside RAM, malformed hex…). */
   invalid?: true;
+  /** A failed check's culprit page. */
+  failedAt?: FailedAt;
 }
 
 export type StepResult = Result<StepDone, StepFailure>;
 
 /** The fields a StepInfo keeps of a step's result, in StepInfo's order. */
-export type StepFields = Pick<StepInfo, 'ok' | 'message' | 'errno' | 'returned' | 'panicked' | 'invalid'>;
+export type StepFields = Pick<StepInfo, 'ok' | 'message' | 'errno' | 'returned' | 'panicked' | 'invalid' | 'failedAt'>;
 
 export function stepFields(r: StepResult): StepFields {
   if (r.ok) {
     const { message, errno, returned } = r.value;
     return { ok: true, message, ...(errno ? { errno } : {}), ...(returned !== undefined ? { returned } : {}) };
   }
-  const { message, errno, panicked, invalid } = r.error;
+  const { message, errno, panicked, invalid, failedAt } = r.error;
   return {
     ok: false,
     message,
     ...(errno ? { errno } : {}),
     ...(panicked !== undefined ? { panicked } : {}),
     ...(invalid ? { invalid } : {}),
+    ...(failedAt ? { failedAt } : {}),
   };
 }
 
@@ -68,8 +72,9 @@ const done = (message: string, returned?: number): StepResult =>
   ok(returned === undefined ? { message } : { message, returned });
 export const stepFailed = (error: StepFailure): StepResult => ({ ok: false, error });
 const failed = (e: KernelError, op: string): StepResult =>
-  stepFailed({ errno: e.errno, message: `${op}: ${e.errno} (${e.reason})` });
-const checkFailed = (message: string): StepResult => stepFailed({ message });
+  stepFailed({ errno: e.errno, message: `${op}: ${e.errno} (${e.reason})`, ...(e.at ? { failedAt: e.at } : {}) });
+const checkFailed = (message: string, failedAt?: FailedAt): StepResult =>
+  stepFailed({ message, ...(failedAt ? { failedAt } : {}) });
 
 /**
  * Why `cmd` cannot run on this machine at all, or null: every step after a kernel panic is refused
@@ -94,13 +99,29 @@ export function applyCommand(machine: Machine, cmd: Command): StepResult {
   // A panic inside the step (a kexec'd kernel that finds bad handover data) fails it, whatever it expected.
   const panicked = machine.kernel?.panicked ?? null;
   if (panicked !== null) return stepFailed({ panicked, message: `${cmd.op}: Kernel panic - not syncing: ${panicked}` });
-  if (!cmd.expect) return raw;
+  if (!cmd.expect) return paintFailure(machine, raw);
   const { errno, message } = raw.ok ? raw.value : raw.error;
   if (errno === cmd.expect) return ok({ errno, message: `${message} — as expected` });
-  return stepFailed({
-    ...(errno ? { errno } : {}),
-    message: `expected ${cmd.expect}, got ${errno ?? 'success'}: ${message}`,
-  });
+  return paintFailure(
+    machine,
+    stepFailed({
+      ...(errno ? { errno } : {}),
+      message: `expected ${cmd.expect}, got ${errno ?? 'success'}: ${message}`,
+      ...(!raw.ok && raw.error.failedAt ? { failedAt: raw.error.failedAt } : {}),
+    }),
+  );
+}
+
+/**
+ * A failed step's culprit block turns the failure colour on the map: the page category is the
+ * map's state, set like every other category, and kept until the page's state changes again.
+ */
+function paintFailure(machine: Machine, r: StepResult): StepResult {
+  const at = r.ok ? undefined : r.error.failedAt;
+  const k = machine.kernel;
+  if (at && k && at.pfn >= 0 && at.pfn + at.pages <= machine.layout.maxPfn)
+    k.pages.categories.assign(at.pfn, at.pages, PageCategory.Corrupted);
+  return r;
 }
 
 function run(machine: Machine, cmd: Command): StepResult {
@@ -233,7 +254,7 @@ function run(machine: Machine, cmd: Command): StepResult {
     }
     case 'insmod': {
       const r = testKhoInit(k, cmd.params);
-      return r.ok ? done(r.message) : checkFailed(r.message);
+      return r.ok ? done(r.message) : checkFailed(r.message, r.failedAt);
     }
     case 'verify_memfd':
       return withFile(k, cmd.process, cmd.fd, 'verify_memfd', (p, f) => verifyMemfd(k, p, f.inode));
@@ -267,9 +288,11 @@ function run(machine: Machine, cmd: Command): StepResult {
         const want = utf8Encode(cmd.text);
         const same = got.length === want.length && got.every((b, i) => b === want[i]);
         if (same) return done(`fd ${cmd.fd}: ${got.length} bytes match`);
-        const first = got.findIndex((b, i) => b !== want[i]);
+        const found = got.findIndex((b, i) => b !== want[i]);
+        const first = found < 0 ? Math.min(got.length, want.length) : found;
         return checkFailed(
-          `fd ${cmd.fd}: ${got.length} bytes, expected ${want.length}; first difference at byte ${first < 0 ? Math.min(got.length, want.length) : first}`,
+          `fd ${cmd.fd}: ${got.length} bytes, expected ${want.length}; first difference at byte ${first}`,
+          memfdPageAt(f.inode, Math.floor(first / PAGE_SIZE), `fd ${cmd.fd} byte ${first} differs`),
         );
       });
     case 'expect_free': {
@@ -475,7 +498,14 @@ function saveChecksums(k: Kernel, p: Process, src: MemfdFile, dst: MemfdFile, ds
   );
 }
 
+/** A failed memfd check's culprit: the page at `index` of the file, when one is there (not a hole). */
+function memfdPageAt(inode: ShmemInode, index: number, what: string): FailedAt | undefined {
+  const pfn = inode.pages.get(index);
+  return pfn >= 0 ? { pfn, pages: 1, what } : undefined;
+}
+
 /** Compares the page checksums of `f` with the ones `state` holds (as save_checksums wrote them). */
+
 function expectChecksums(k: Kernel, f: MemfdFile, state: MemfdFile): StepResult {
   const stored = k.shmem.read(state.inode, 0, state.inode.size);
   const count = Math.floor(stored.length / 4);
@@ -493,6 +523,7 @@ function expectChecksums(k: Kernel, f: MemfdFile, state: MemfdFile): StepResult 
   if (mismatches)
     return checkFailed(
       `${memfdLabel(f.inode)}: ${mismatches} of ${pages} pages differ from the stored checksums: index ${bad.join(', ')}${mismatches > bad.length ? ', …' : ''}`,
+      memfdPageAt(f.inode, bad[0]!, `${memfdLabel(f.inode)} page ${bad[0]!}: checksum differs`),
     );
   return done(
     `${memfdLabel(f.inode)}: all ${pages} pages match the ${count} checksums read from memfd:${state.inode.name}`,

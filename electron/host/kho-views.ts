@@ -79,6 +79,7 @@ export function khoView(m: Machine): KhoView {
       scratchPhys: inc.scratchPhys,
       blocks: inc.blockCount,
       unrestoredBlocks: inc.unrestoredCount(),
+      unrestored: inc.unrestored(),
       subtrees: subtrees(inc.fdt()),
       ...radixField(incomingRadix(m)),
       ...(inc.previousRelease ? { execFrom: { release: inc.previousRelease, count: inc.kexecCount } } : {}),
@@ -172,7 +173,7 @@ function outgoingBlocks(m: Machine, tracker: Tracker, finalized: boolean): Prese
 }
 
 /** Blocks named by a serialized kho-v1 chunk list: bit b of a bitmap ⇒ physStart + b·(4096 << order). */
-function chunkListBlocks(m: Machine, firstChunk: number): PreservedBlock[] {
+export function chunkListBlocks(m: Machine, firstChunk: number): PreservedBlock[] {
   const blocks: PreservedBlock[] = [];
   for (const c of chunkViews(m, firstChunk)) {
     if (c.error) break;

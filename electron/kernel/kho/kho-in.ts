@@ -351,9 +351,18 @@ export class KhoIn {
 
   /** Unrestored blocks (their stamp is still there). */
   unrestoredCount(): number {
-    let n = 0;
-    for (let i = 0; i < this.nrBlocks; i++) if (this.k.pages.privateHi(this.blockPfns[i]!) === KHO_PAGE_MAGIC) n++;
-    return n;
+    return this.unrestored().length;
+  }
+
+  /** The unrestored blocks, sorted by pfn: first pfn and order of each. */
+  unrestored(): Array<{ pfn: number; order: number }> {
+    const out: Array<{ pfn: number; order: number }> = [];
+    for (let i = 0; i < this.nrBlocks; i++) {
+      const pfn = this.blockPfns[i]!;
+      if (this.k.pages.privateHi(pfn) === KHO_PAGE_MAGIC) out.push({ pfn, order: this.blockOrders[i]! });
+    }
+    // The bitmaps are walked order by order; address order reads better.
+    return out.sort((a, b) => a.pfn - b.pfn);
   }
 
   /** kho_retrieve_subtree(name, &phys, NULL): the blob's physical address. */

@@ -266,7 +266,11 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
         // Put what was restored and discard the rest, as the kernel does on a mid-way failure.
         k.shmem.release(inode);
         for (let j = i + 1; j < folios.length; j++) this.discardFolio(folios.pfn[j]!);
-        return kerr('EIO', `folio at pfn ${hex(folios.pfn[i]!)} (index ${folios.index[i]!}) could not be restored`);
+        return kerr('EIO', `folio at pfn ${hex(folios.pfn[i]!)} (index ${folios.index[i]!}) could not be restored`, {
+          pfn: folios.pfn[i]!,
+          pages: 1,
+          what: `memfd folio index ${folios.index[i]!}: kho_restore_folio failed`,
+        });
       }
       const n = p.flags[pfn]! & PG.head ? 2 ** p.order[pfn]! : 1;
       const flags = folios.flags[i]!;

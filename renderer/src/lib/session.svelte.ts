@@ -10,6 +10,8 @@ import type { ApiError, Result, SimClient } from '../../../shared/api';
 import type { CommandInput } from '../../../shared/commands';
 import type { MemfdCompare, MemfdCompareSpecInput } from '../../../shared/compare';
 import type { MachineConfigInput } from '../../../shared/machine-config';
+import type { MatrixRequest, MatrixResult } from '../../../shared/matrix';
+import type { Scenario } from '../../../shared/scenario';
 import type {
   BuiltinScenario,
   KhoView,
@@ -160,18 +162,36 @@ export class Session {
   /** Replaces the machine with a built-in scenario and runs all its steps (the cursor ends at the last). */
   async loadBuiltin(name: string): Promise<Result<SessionState>> {
     const r = await this.#call(`builtin:${name}`, () => this.client.loadBuiltin(name), `loading ${name}`);
-    if (r.ok) {
-      this.transcript = [];
-      this.selectedPfn = null;
-      this.page = null;
-      this.scenarioName = name;
-      // The transcript shows what the scenario ran, as if typed in order.
-      for (const step of r.value.steps.slice(0, r.value.cursor)) {
-        this.#record(step.command, step, step.ok, stepResultLine(step), step.ok ? null : stepDetail(step));
-      }
-      await this.#apply(r.value, true);
-    }
+    if (r.ok) await this.#loaded(r.value, name);
     return r;
+  }
+
+  /**
+   * Replaces the machine with `scenario`, runs all its steps, then moves the timeline to `cursor`
+   * (the matrix opens a run just after the next kernel's boot).
+   */
+  async loadScenario(scenario: Scenario, cursor?: number): Promise<Result<SessionState>> {
+    const r = await this.#call(
+      scenario.name,
+      () => this.client.loadScenario(JSON.stringify(scenario), scenario.name),
+      `loading ${scenario.name}`,
+    );
+    if (!r.ok) return r;
+    await this.#loaded(r.value, scenario.name);
+    if (cursor !== undefined) await this.goto(cursor);
+    return r;
+  }
+
+  async #loaded(state: SessionState, name: string): Promise<void> {
+    this.transcript = [];
+    this.selectedPfn = null;
+    this.page = null;
+    this.scenarioName = name;
+    // The transcript shows what the scenario ran, as if typed in order.
+    for (const step of state.steps.slice(0, state.cursor)) {
+      this.#record(step.command, step, step.ok, stepResultLine(step), step.ok ? null : stepDetail(step));
+    }
+    await this.#apply(state, true);
   }
 
   /**
@@ -180,6 +200,11 @@ export class Session {
    */
   compareMemfd(spec: MemfdCompareSpecInput, label = 'comparing memfd formats'): Promise<Result<MemfdCompare>> {
     return this.#call('compare-memfd', () => this.client.compareMemfd(spec), label);
+  }
+
+  /** Runs the compatibility matrix on machines of the host's own: this session's machine and timeline are untouched. */
+  matrix(request: MatrixRequest): Promise<Result<MatrixResult>> {
+    return this.#call('matrix', () => this.client.matrix(request), 'running the compatibility matrix');
   }
 
   back = () => this.goto(this.cursor - 1);
