@@ -24,7 +24,8 @@ export type Errno =
   | 'EADDRNOTAVAIL'
   | 'EACCES'
   | 'E2BIG'
-  | 'ENOTTY';
+  | 'ENOTTY'
+  | 'ENODATA';
 
 export type MigrateType = 'UNMOVABLE' | 'MOVABLE' | 'CMA';
 export const MIGRATE_TYPES: readonly MigrateType[] = ['UNMOVABLE', 'MOVABLE', 'CMA'];
@@ -472,7 +473,13 @@ export interface LuoView {
   deserialized: 'no' | 'ok' | 'eio';
   /** Compatibles of the registered file handlers. */
   handlers: string[];
-  /** The outgoing LUO FDT page (KHO subtree "LUO") and the 16-page session block. */
+  /**
+   * How this release hands LUO over: 'fdt-arrays' (6.19, 7.0: the LUO FDT, a session array and
+   * file arrays — what the luo-session-block / luo-file-array records decode) or 'luo_ser-blocks'
+   * (7.2: luo_ser with kho_block chains). Absent means 'fdt-arrays'.
+   */
+  storage?: 'fdt-arrays' | 'luo_ser-blocks';
+  /** The outgoing LUO FDT page (KHO subtree "LUO"; 7.2: luo_ser) and the session block (7.2: chain head). */
   fdtPhys: number;
   sessionBlockPhys: number;
   outgoing: LuoSessionView[];

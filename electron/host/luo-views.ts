@@ -180,6 +180,7 @@ export function luoView(m: Machine): LuoView | null {
     devHeldBy: ix.liveupdate,
     deserialized: luo.deserialized,
     handlers: [...luo.handlers.keys()],
+    storage: luo.store.storage,
     fdtPhys: luo.fdtPhys,
     sessionBlockPhys: luo.sessionBlockPhys,
     outgoing: luo.outgoing.map((s) => sessionView(s, ix)),

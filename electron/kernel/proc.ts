@@ -13,6 +13,7 @@ import type { ShmemInode } from './mm/shmem';
 import type { LuoSession } from './luo/session';
 import { ZERO_CHECKSUM } from './ram';
 import { PG } from './mm/page-flags';
+import { F_SEAL } from './abi/memfd-v2';
 import { PageValues } from './lib/page-values';
 
 /** RLIMIT_NOFILE as init starts with it: INR_OPEN_CUR soft, INR_OPEN_MAX hard (include/uapi/linux/fs.h). */
@@ -86,6 +87,8 @@ export class Processes {
     if (fd >= p.nofile.cur)
       return kerr('EMFILE', `${p.name} has no free file descriptor below RLIMIT_NOFILE ${p.nofile.cur}`);
     const inode = this.k.shmem.create(name);
+    // mm/memfd.c: memfd_create() without MFD_ALLOW_SEALING seals the file against new seals.
+    inode.seals = F_SEAL.SEAL;
     inode.refs = 1;
     p.fds.set(fd, { kind: 'memfd', inode, pos: 0 });
     return fd;

@@ -39,6 +39,8 @@ export interface KhoProfile {
   readonly kexecMetadata: boolean;
 }
 
+export type LuoStorage = 'fdt-arrays' | 'luo_ser-blocks';
+
 export interface KernelProfile {
   /** The release name a scenario, the CLI and kexec_load use ("6.19"). */
   readonly name: KernelRelease;
@@ -85,6 +87,21 @@ export interface KernelProfile {
      * FINISH only on retrieved ones, else EINVAL; false: no direction check.
      */
     readonly sessionIoctlDirection: boolean;
+    /**
+     * How LUO hands its state over (electron/kernel/luo/store-*.ts): 'fdt-arrays' is the LUO FDT
+     * with a 16-page session array and 2-page file arrays (819 sessions, 128 files each);
+     * 'luo_ser-blocks' is 7.2's raw `struct luo_ser` with sessions and files in kho_block chains.
+     */
+    readonly storage: LuoStorage;
+    /** FLB global state (kernel/liveupdate/luo_flb.c) is handed over with the sessions. */
+    readonly flb: boolean;
+    /**
+     * CONFIG_LIVEUPDATE_TEST: lib/tests/liveupdate.c registers the FLBs "liveupdate-test-flb-v0..2"
+     * with every file handler, as the real 7.2.13 kernel of the fidelity artefacts was built.
+     */
+    readonly testFlbs: boolean;
+    /** The memfd format new preservations use unless `luo.memfd_format=` says otherwise. */
+    readonly memfdFormat: string;
   };
 }
 
@@ -113,6 +130,10 @@ export const LINUX_6_19: KernelProfile = {
     sessionNameValidation: false,
     sessionGetName: false,
     sessionIoctlDirection: false,
+    storage: 'fdt-arrays',
+    flb: false,
+    testFlbs: false,
+    memfdFormat: 'memfd-v1',
   },
 };
 
@@ -180,9 +201,12 @@ export const LINUX_7_1: KernelProfile = {
 /**
  * Linux 7.2: KHO as 7.1 with the `kho-v4` compatible (the bump for the kho_block ABI,
  * include/linux/kho/abi/kexec_handover.h; the real 7.2.13 writes "kho-v4" although the header's
- * DOC comment still says v3). The LUO fields are still 7.1's here: the 7.2 LUO (luo_ser in
- * kho_block chains, `luo-v5`, FLB records, `memfd-v2`) is filled in by the q-luo72 work. LUO
- * semantics from the liveupdate-v7.2-rc1 pull: session-name validation (luo_session.c:
+ * DOC comment still says v3). LUO (kernel/liveupdate/luo_core.c): luo_state_setup() publishes a raw
+ * `struct luo_ser` ("luo-v5") as KHO entry "LUO"; luo_session.c and luo_file.c keep sessions and
+ * files in kho_block chains, so neither has a fixed limit; luo_flb.c hands FLB global state over;
+ * mm/memfd_luo.c writes "memfd-v2" (the 48-byte record with seals). The real 7.2.13 of the
+ * fidelity artefacts was built with CONFIG_LIVEUPDATE_TEST (the three test FLBs). LUO semantics
+ * from the liveupdate-v7.2-rc1 pull: session-name validation (luo_session.c:
  * luo_session_create()), LIVEUPDATE_SESSION_GET_NAME (luo_session_get_name()) and the direction
  * check of the session ioctls (luo_ioctl_type_valid()).
  */
@@ -191,7 +215,16 @@ export const LINUX_7_2: KernelProfile = {
   name: '7.2',
   release: '7.2.0-kholab',
   kho: { ...LINUX_7_1.kho, fdt: KHO_FDT_FORMATS['kho-v4'] },
-  luo: { ...LINUX_7_1.luo, sessionNameValidation: true, sessionGetName: true, sessionIoctlDirection: true },
+  luo: {
+    ...LINUX_7_1.luo,
+    sessionNameValidation: true,
+    sessionGetName: true,
+    sessionIoctlDirection: true,
+    storage: 'luo_ser-blocks',
+    flb: true,
+    testFlbs: true,
+    memfdFormat: 'memfd-v2',
+  },
 };
 
 /** Every release the simulator can boot, by name. */

@@ -23,6 +23,7 @@ export const ERRNO = {
   EEXIST: 17,
   EINVAL: 22,
   ENOTTY: 25,
+  ENODATA: 61,
   EFBIG: 27,
   ENOSPC: 28,
   EOPNOTSUPP: 95,

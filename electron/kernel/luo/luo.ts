@@ -23,54 +23,47 @@
  * finalized (a failure there is EAGAIN). Every ioctl first checks its argument struct's `size`
  * (below the minimum EINVAL, non-zero bytes past the struct E2BIG).
  *
+ * Where the records live is the release's (store.ts, chosen by profile.luo.storage): the LUO FDT
+ * and fixed arrays above, or 7.2's luo_ser with kho_block chains and FLB records (flb.ts).
+ *
  * Simulator-only knobs, no kernel has them, and their log lines say "kho-lab":
  * `luo.disable_handler=memfd-v1` boots a kernel built without that handler,
  * `luo.memfd_format=` picks the memfd format new preservations use (memfd-v1, memfd-fdt-v1 or
  * memfd-karr-v1), `luo.memfd_keep_holes=1` keeps holes out of the pinned set (memfd-handler.ts),
  * and `failNextFreeze` (scenario op luo_fail_next_freeze) makes one freeze fail, for the rollback.
  */
-import { PAGE_SIZE, hex } from '../../../shared/units';
-import {
-  LIVEUPDATE_IOCTL_SIZES,
-  LIVEUPDATE_SESSION_NAME_LENGTH,
-  type LiveupdateIoctl,
-  LUO_FDT_COMPATIBLE,
-  LUO_FDT_KHO_ENTRY_NAME,
-  LUO_FDT_LIVEUPDATE_NUM,
-  LUO_FDT_SESSION_COMPATIBLE,
-  LUO_FDT_SESSION_HEADER,
-  LUO_FDT_SESSION_NODE_NAME,
-  LUO_FDT_SIZE,
-  LUO_FILE_MAX,
-  LUO_FILE_PGCNT,
-  LUO_FILE_SER_SIZE,
-  LUO_SESSION_HEADER_SER_SIZE,
-  LUO_SESSION_MAX,
-  LUO_SESSION_PGCNT,
-  LUO_SESSION_SER_SIZE,
-  decodeFileSer,
-  decodeSessionSer,
-  encodeFileSer,
-  encodeSessionSer,
-  luoFdt,
-} from '../abi/luo-v1';
-import { getU64, putU64 } from '../abi/bytes';
+import { LIVEUPDATE_IOCTL_SIZES, LIVEUPDATE_SESSION_NAME_LENGTH, type LiveupdateIoctl } from '../abi/luo-v1';
 import { type ErrnoName, type KernelError, isErr, kerr } from '../lib/errno';
-import { FDT_ERRNO, decodeFdt, encodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
 import { utf8Decode, utf8Encode } from '../lib/utf8';
 import type { Kernel } from '../kernel';
-import { PG } from '../mm/page-flags';
 import type { OpenFile } from '../proc';
 import type { LiveupdateFileHandler } from './file-handler';
+import { FlbRegistry, liveupdateTestFlbs, liveupdateTestRegister, type LuoFlb } from './flb';
 import { MemfdLuoHandler, type MemfdPolicy } from './memfd-handler';
 import type { MemfdFormat } from './memfd/format';
 import { memfdFdt } from './memfd/fdt';
 import { memfdKarr } from './memfd/karr';
 import { memfdV1 } from './memfd/v1';
+import { memfdV2 } from './memfd/v2';
+import type { LuoStore } from './store';
+import { LuoSerBlocksStore } from './store-blocks';
+import { FdtArraysStore } from './store-fdt';
 import { type LuoFile, LuoSession, tokenHex } from './session';
 
-/** The memfd formats every simulated kernel is built with; the first is the default. */
+/** The memfd formats of the seed debate: every simulated kernel is built with them. */
 export const MEMFD_FORMATS: readonly MemfdFormat[] = [memfdV1, memfdFdt, memfdKarr];
+
+/** The formats a kernel of this profile registers: its own (7.2: memfd-v2) first, then the seed three. */
+function kernelMemfdFormats(k: Kernel): MemfdFormat[] {
+  const own = k.ctx.profile.luo.memfdFormat;
+  const first = [...MEMFD_FORMATS, memfdV2].find((f) => f.compatible === own) ?? memfdV1;
+  return [first, ...MEMFD_FORMATS.filter((f) => f !== first)];
+}
+
+/** The storage the booting kernel's profile hands LUO's state over in. */
+function createStore(k: Kernel): LuoStore {
+  return k.ctx.profile.luo.storage === 'luo_ser-blocks' ? new LuoSerBlocksStore(k) : new FdtArraysStore(k);
+}
 
 /** Simulator boot options (kernel command line): see the DOC above and memfd-handler.ts. */
 export interface LuoBootOptions {
@@ -101,11 +94,13 @@ function invalidSessionName(name: string): string | null {
   return null;
 }
 
-/** What luo_early_startup() took from the previous kernel's LUO FDT. */
+/** What luo_early_startup() took from the previous kernel's "LUO" entry. */
 export interface LuoIncoming {
   liveupdateNumber: bigint;
-  /** luo-session-header: the previous kernel's session block. */
-  headerPhys: number;
+  /** The storage that read it, holding the incoming sessions until the first open. */
+  store: LuoStore;
+  /** FLB state with the previous kernel's records (null: this release has no FLBs). */
+  flb: FlbRegistry | null;
 }
 
 export class Luo {
@@ -124,18 +119,36 @@ export class Luo {
   deserialized: 'no' | 'ok' | 'eio' = 'no';
   /** liveupdate-number this kernel publishes: the incoming one + 1 (1 after a cold boot). */
   liveupdateNumber = 1n;
-  /** The outgoing LUO FDT page and 16-page session block. */
-  fdtPhys = 0;
-  sessionBlockPhys = 0;
-  /** The previous kernel's session header, until deserialization frees it (0: none). */
-  private incomingHeaderPhys = 0;
+  /** The test FLBs of CONFIG_LIVEUPDATE_TEST, when the profile builds them. */
+  private testFlbs: LuoFlb[] = [];
   /**
    * Simulator fault injection (scenario op luo_fail_next_freeze; no kernel has it): the next
    * reboot() fails the freeze of the file with this token (null: the first file) with `errno`.
    */
   failNextFreeze: { errno: ErrnoName; token: bigint | null } | null = null;
 
-  private constructor(private readonly k: Kernel) {}
+  private constructor(
+    private readonly k: Kernel,
+    /** Where this release keeps what crosses the kexec (profile.luo.storage). */
+    readonly store: LuoStore,
+    /** FLB global state (profile.luo.flb), null in releases without it. */
+    readonly flb: FlbRegistry | null,
+  ) {}
+
+  /** The outgoing LUO FDT (6.19) or luo_ser (7.2). */
+  get fdtPhys(): number {
+    return this.store.outgoingPhys;
+  }
+
+  /** The outgoing session array (6.19) or the head of the session block chain (7.2). */
+  get sessionBlockPhys(): number {
+    return this.store.sessionsPhys;
+  }
+
+  /** The previous kernel's session records, until deserialization frees them (0: none). */
+  get incomingHeaderPhys(): number {
+    return this.store.incomingSessionsPhys;
+  }
 
   private get log() {
     return this.k.log;
@@ -153,54 +166,14 @@ export class Luo {
       if (enabled) k.log.warn('luo', 'Disabling liveupdate because KHO is disabled');
       return null;
     }
-    const r = Luo.readIncoming(k);
-    if (r === null || 'liveupdateNumber' in r) return r;
-    // liveupdate_early_init() → luo_restore_fail() is panic() in 6.19 (luo_internal.h).
+    const store = createStore(k);
+    const flb = k.ctx.profile.luo.flb ? new FlbRegistry(k) : null;
+    const r = store.readIncoming(flb);
+    if (r === null) return null;
+    if (typeof r === 'bigint') return { liveupdateNumber: r, store, flb };
+    // liveupdate_early_init() → luo_restore_fail() is panic() (luo_internal.h).
     k.panic(`The incoming tree failed to initialize properly [-${r.errno}], disabling live update`);
     return null;
-  }
-
-  /** luo_early_startup() + luo_session_setup_incoming(): the checks, with the kernel's pr_err lines. */
-  private static readIncoming(k: Kernel): LuoIncoming | null | KernelError {
-    const fail = (line: string, errno: ErrnoName = 'EINVAL'): KernelError => {
-      k.log.err('luo', line);
-      return kerr(errno, line);
-    };
-    const phys = k.khoIn?.retrieveSubtree(LUO_FDT_KHO_ENTRY_NAME) ?? kerr('ENOENT', 'not a KHO boot');
-    if (isErr(phys)) {
-      if (phys.errno === 'ENOENT') return null; // the previous kernel had no LUO: nothing to restore
-      return fail(`failed to retrieve FDT '${LUO_FDT_KHO_ENTRY_NAME}' from KHO: -${phys.errno}`, phys.errno);
-    }
-    if (phys < 0 || phys + LUO_FDT_SIZE > k.ctx.layout.maxPfn * PAGE_SIZE) {
-      // A real kernel would fault on phys_to_virt() of this address; the simulator stops here instead.
-      k.log.err('kho-lab', `the LUO FDT address ${hex(phys)} is outside RAM`);
-      return fail(
-        `FDT '${LUO_FDT_KHO_ENTRY_NAME}' is incompatible with '${LUO_FDT_COMPATIBLE}' [-${FDT_ERRNO.FDT_ERR_TRUNCATED}]`,
-      );
-    }
-    const d = decodeFdt(k.ram.read(phys, LUO_FDT_SIZE));
-    // fdt_node_check_compatible() on a blob that does not parse returns libfdt's error.
-    const compat = d.ok ? fdtCheckCompatible(d.root, LUO_FDT_COMPATIBLE) : -FDT_ERRNO[d.error];
-    if (!d.ok || compat !== 0)
-      return fail(`FDT '${LUO_FDT_KHO_ENTRY_NAME}' is incompatible with '${LUO_FDT_COMPATIBLE}' [${compat}]`);
-    const num = getProp(d.root, LUO_FDT_LIVEUPDATE_NUM);
-    // fdt_getprop() leaves the length at -FDT_ERR_NOTFOUND when the property is missing.
-    if (!num || num.length !== 8)
-      return fail(
-        `Unable to get live update number '${LUO_FDT_LIVEUPDATE_NUM}' [${num ? num.length : -FDT_ERRNO.FDT_ERR_NOTFOUND}]`,
-      );
-    const liveupdateNumber = readU64le(num)!;
-    k.log.info('luo', `Retrieved live update data, liveupdate number: ${liveupdateNumber}`);
-    const node = d.root.children.find((c) => c.name === LUO_FDT_SESSION_NODE_NAME);
-    if (!node) return fail(`Unable to get session node: [${LUO_FDT_SESSION_NODE_NAME}]`);
-    if (fdtCheckCompatible(node, LUO_FDT_SESSION_COMPATIBLE) !== 0)
-      return fail(`Session node incompatible [${LUO_FDT_SESSION_COMPATIBLE}]`);
-    const head = getProp(node, LUO_FDT_SESSION_HEADER);
-    if (!head || head.length !== 8)
-      return fail(
-        `Unable to get session header '${LUO_FDT_SESSION_HEADER}' [${head ? head.length : -FDT_ERRNO.FDT_ERR_NOTFOUND}]`,
-      );
-    return { liveupdateNumber, headerPhys: Number(readU64le(head)!) };
   }
 
   /**
@@ -209,23 +182,26 @@ export class Luo {
    */
   static init(k: Kernel, enabled: boolean, incoming: LuoIncoming | null, opts: LuoBootOptions = {}): Luo | null {
     if (!enabled || !k.khoOut || k.panicked !== null) return null;
-    const luo = new Luo(k);
-    if (incoming) {
-      luo.incomingHeaderPhys = incoming.headerPhys;
-      luo.liveupdateNumber = incoming.liveupdateNumber + 1n;
-    }
-    let format = opts.memfdFormat ?? MEMFD_FORMATS[0]!.compatible;
-    if (!MEMFD_FORMATS.some((f) => f.compatible === format)) {
+    const luo = new Luo(
+      k,
+      incoming?.store ?? createStore(k),
+      incoming?.flb ?? (k.ctx.profile.luo.flb ? new FlbRegistry(k) : null),
+    );
+    if (incoming) luo.liveupdateNumber = incoming.liveupdateNumber + 1n;
+    if (luo.flb && k.ctx.profile.luo.testFlbs) luo.testFlbs = liveupdateTestFlbs(k);
+    const formats = kernelMemfdFormats(k);
+    let format = opts.memfdFormat ?? formats[0]!.compatible;
+    if (!formats.some((f) => f.compatible === format)) {
       k.log.warn(
         'kho-lab',
-        `luo.memfd_format=${format}: no such format (${MEMFD_FORMATS.map((f) => f.compatible).join(', ')}); using ${MEMFD_FORMATS[0]!.compatible}`,
+        `luo.memfd_format=${format}: no such format (${formats.map((f) => f.compatible).join(', ')}); using ${formats[0]!.compatible}`,
       );
-      format = MEMFD_FORMATS[0]!.compatible;
+      format = formats[0]!.compatible;
     }
     luo.memfdPolicy.format = format;
     luo.memfdPolicy.keepHoles = opts.keepHoles ?? false;
     let e: KernelError | null = null;
-    for (const f of MEMFD_FORMATS) {
+    for (const f of formats) {
       // Simulator option `luo.disable_handler=…`: a kernel built without that handler.
       if (opts.disabledHandlers?.includes(f.compatible)) {
         k.log.info('kho-lab', `file handler ${f.compatible} not registered (luo.disable_handler)`);
@@ -233,32 +209,14 @@ export class Luo {
       }
       e ??= luo.registerFileHandler(new MemfdLuoHandler(k, f, luo.memfdPolicy));
     }
-    e ??= luo.setupOutgoing();
+    e ??= luo.store.setupOutgoing(luo.liveupdateNumber, luo.flb);
     if (e) {
-      k.log.err('luo', `failed to prepare LUO FDT: ${e.value}`);
+      k.log.err('luo', `failed to prepare ${luo.store.outgoingName}: ${e.value}`);
       k.log.err('kho-lab', `LUO is off: ${e.reason}`);
       return null;
     }
     k.log.info('kho-lab', `LUO: liveupdate-number ${luo.liveupdateNumber}; /dev/liveupdate registered`);
     return luo;
-  }
-
-  /** luo_fdt_setup() + luo_session_setup_outgoing(): the preserved FDT and session block, published as "LUO". */
-  private setupOutgoing(): KernelError | null {
-    const kho = this.k.khoOut!;
-    const fdt = kho.allocPreserve(LUO_FDT_SIZE, 'LUO FDT');
-    if (isErr(fdt)) return fdt;
-    const block = kho.allocPreserve(LUO_SESSION_PGCNT * PAGE_SIZE, 'LUO session block');
-    if (isErr(block)) return block;
-    this.fdtPhys = fdt;
-    this.sessionBlockPhys = block;
-    const enc = encodeFdt(luoFdt(this.liveupdateNumber, block), {
-      capacity: LUO_FDT_SIZE,
-      strings: 'sequential-write',
-    });
-    if (!enc.ok) return kerr('ENOMEM', enc.message);
-    this.k.ram.write(fdt, enc.bytes);
-    return kho.addSubtree(LUO_FDT_KHO_ENTRY_NAME, fdt);
   }
 
   /** liveupdate_register_file_handler(). */
@@ -267,6 +225,8 @@ export class Luo {
       return kerr('EBUSY', 'sessions exist: handlers register only while LUO is quiescent');
     if (this.handlers.has(h.compatible)) return kerr('EEXIST', `a handler for ${h.compatible} is registered`);
     this.handlers.set(h.compatible, h);
+    // CONFIG_LIVEUPDATE_TEST: liveupdate_register_file_handler() ends with liveupdate_test_register().
+    if (this.flb && this.testFlbs.length) liveupdateTestRegister(this.k, this.flb, this.testFlbs, h.compatible);
     return null;
   }
 
@@ -288,103 +248,9 @@ export class Luo {
     this.devOpen = false;
   }
 
-  /**
-   * luo_session_deserialize() + luo_file_deserialize() (kernel/liveupdate/luo_session.c): every
-   * session and file from RAM; the header block is then freed. A session that cannot be inserted
-   * fails the whole deserialization (every open is then EIO). A file whose compatible no handler
-   * claims ends that session's list there (-ENOENT): 6.19.0 ignores that, so the session stays
-   * without it and the files after it, while its count still includes them (the close warns); 7.0
-   * (profile.luo.fileDeserializeErrorsPropagate) returns the error — the sessions so far are
-   * leaked, the header is not freed, and every open is EIO.
-   */
+  /** luo_session_deserialize(): the storage's records become the incoming sessions (store-*.ts). */
   private deserialize(): KernelError | null {
-    const head = this.incomingHeaderPhys;
-    if (!head) return null;
-    const ram = this.k.ram;
-    const count = getU64(ram.read(head, LUO_SESSION_HEADER_SER_SIZE), 0);
-    if (!(count <= LUO_SESSION_MAX)) {
-      // The kernel would read past its 16-page block; the simulator stops.
-      this.log.err('kho-lab', `session header count ${count} exceeds the ${LUO_SESSION_MAX} the block holds`);
-      return kerr('EINVAL', `session header count ${count} exceeds ${LUO_SESSION_MAX}`);
-    }
-    for (let i = 0; i < count; i++) {
-      const ser = decodeSessionSer(
-        ram.read(head + LUO_SESSION_HEADER_SER_SIZE + i * LUO_SESSION_SER_SIZE, LUO_SESSION_SER_SIZE),
-      );
-      if (this.incoming.some((s) => s.name === ser.name)) {
-        this.log.warn('luo', `Failed to insert session [${ser.name}] -EEXIST`);
-        return kerr('EEXIST', `failed to insert session due to name conflict [${ser.name}]`);
-      }
-      const session = new LuoSession(ser.name, true);
-      this.incoming.push(session);
-      const e = this.deserializeFiles(session, ser.files, ser.count);
-      if (e && this.k.ctx.profile.luo.fileDeserializeErrorsPropagate) {
-        this.log.warn('luo', `Failed to deserialize files for session [${session.name}] -${e.errno}`);
-        return e;
-      }
-    }
-    this.restoreFree(head);
-    this.incomingHeaderPhys = 0;
-    this.log.info('kho-lab', `deserialized ${count} incoming session(s)`);
-    return null;
-  }
-
-  /**
-   * luo_file_deserialize() (kernel/liveupdate/luo_file.c): stops at the first file it cannot
-   * place, with -ENOENT; what the caller does with that is the release's (deserialize()).
-   */
-  private deserializeFiles(session: LuoSession, files: number, count: number): KernelError | null {
-    if (!files) {
-      if (count) this.k.warn('kernel/liveupdate/luo_file.c', 'luo_file_deserialize');
-      return null;
-    }
-    if (!(count <= LUO_FILE_MAX)) {
-      // The kernel would read past the 2-page array; the simulator takes what fits.
-      this.log.err(
-        'kho-lab',
-        `session [${session.name}]: file count ${count} exceeds the ${LUO_FILE_MAX} the array holds`,
-      );
-      count = LUO_FILE_MAX;
-    }
-    session.filesPhys = files;
-    session.lost = count;
-    const ram = this.k.ram;
-    for (let j = 0; j < count; j++) {
-      const f = decodeFileSer(ram.read(files + j * LUO_FILE_SER_SIZE, LUO_FILE_SER_SIZE));
-      const handler = this.handlers.get(f.compatible);
-      if (!handler) {
-        this.log.warn('luo', `No registered handler for compatible '${f.compatible}'`);
-        if (!this.k.ctx.profile.luo.fileDeserializeErrorsPropagate)
-          this.log.info(
-            'kho-lab',
-            `session [${session.name}]: token ${tokenHex(f.token)} and the ${count - j - 1} file(s) after it are missing; luo_session_deserialize() ignores the -ENOENT`,
-          );
-        return kerr('ENOENT', `no registered handler for compatible '${f.compatible}'`);
-      }
-      session.files.push({
-        token: f.token,
-        compatible: f.compatible,
-        handler,
-        args: { handler, retrieved: false, file: null, serializedData: f.data, privateData: null },
-      });
-      session.lost--;
-    }
-    return null;
-  }
-
-  /** kho_restore_free(): restore preserved memory of the previous kernel and free it. */
-  private restoreFree(phys: number): void {
-    const pfn = this.k.khoIn?.restoreFolio(phys, 'LUO (incoming)');
-    if (pfn === undefined || pfn === null) return;
-    this.k.buddy.freePages(pfn, this.k.pages.flags[pfn]! & PG.head ? this.k.pages.order[pfn]! : 0);
-  }
-
-  /** kho_unpreserve_free(): the reverse of kho_alloc_preserve. */
-  private unpreserveFree(phys: number): void {
-    const pfn = phys / PAGE_SIZE;
-    const order = this.k.pages.flags[pfn]! & PG.head ? this.k.pages.order[pfn]! : 0;
-    this.k.khoOut!.unpreserveFolio(pfn);
-    this.k.buddy.freePages(pfn, order);
+    return this.store.deserialize(this);
   }
 
   /**
@@ -412,8 +278,9 @@ export class Luo {
       if (bad) return kerr('EINVAL', bad);
     }
     name = sessionName(name);
-    if (this.outgoing.length >= LUO_SESSION_MAX)
-      return kerr('ENOMEM', `the session block holds at most ${LUO_SESSION_MAX} sessions`);
+    // luo_session_insert(): room in the storage first (6.19: ENOMEM past 819; 7.2: a new block).
+    const room = this.store.reserveSessions(this.outgoing.length + 1);
+    if (room) return room;
     if (this.outgoing.some((s) => s.name === name)) return kerr('EEXIST', `an outgoing session named "${name}" exists`);
     const s = new LuoSession(name, false);
     this.outgoing.push(s);
@@ -434,21 +301,14 @@ export class Luo {
   preserveFd(s: LuoSession, file: OpenFile | KernelError, token: bigint): KernelError | null {
     // No direction check in 6.19: an incoming session takes the file too (see the DOC above).
     if (s.fileByToken(token)) return kerr('EEXIST', `token ${tokenHex(token)} is already used in session "${s.name}"`);
-    if (s.files.length + s.lost >= LUO_FILE_MAX)
-      return kerr('ENOSPC', `session "${s.name}" holds ${LUO_FILE_MAX} files`);
-    if (isErr(file)) return file;
-    const kho = this.k.khoOut!;
-    if (!s.filesPhys) {
-      const phys = kho.allocPreserve(LUO_FILE_PGCNT * PAGE_SIZE, `LUO file array (${s.name})`);
-      if (isErr(phys)) return phys;
-      s.filesPhys = phys;
+    // Room for the record first (6.19: ENOSPC past 128, the array at the first file; 7.2: a block).
+    const room = this.store.reserveFile(s);
+    if (room) return room;
+    const dropArray = () => this.store.unreserveFile(s);
+    if (isErr(file)) {
+      dropArray();
+      return file;
     }
-    const dropArray = () => {
-      if (s.files.length === 0) {
-        this.unpreserveFree(s.filesPhys);
-        s.filesPhys = 0;
-      }
-    };
     const handler = [...this.handlers.values()].find((h) => h.canPreserve(file));
     if (!handler) {
       dropArray();
@@ -461,9 +321,16 @@ export class Luo {
       dropArray();
       return kerr('EBUSY', `this ${file.kind} file is already preserved (luo_preserved_files)`);
     }
+    // luo_flb_file_preserve(): the handler's FLBs count this file before the handler runs.
+    const flbErr = this.flb?.filePreserve(handler.compatible);
+    if (flbErr) {
+      dropArray();
+      return flbErr;
+    }
     const args = { handler, retrieved: false, file, serializedData: 0, privateData: null as unknown };
     const e = handler.preserve(args);
     if (e) {
+      this.flb?.fileUnpreserve(handler.compatible);
       dropArray();
       return e;
     }
@@ -541,11 +408,11 @@ export class Luo {
         return kerr('EBUSY', `${f.compatible} token ${tokenHex(f.token)} cannot finish yet`);
     for (const f of [...s.files].reverse()) {
       f.handler.finish(f.args);
+      this.flb?.fileFinish(f.handler.compatible);
       if (f.args.file?.kind === 'memfd') this.k.processes.putMemfd(f.args.file);
     }
     s.files.length = 0;
-    if (s.filesPhys) this.restoreFree(s.filesPhys);
-    s.filesPhys = 0;
+    this.store.dropFiles(s);
     s.finished = true;
     return null;
   }
@@ -559,9 +426,9 @@ export class Luo {
     if (!s.incoming) {
       for (const f of [...s.files].reverse()) this.unpreserveFile(f);
       s.files.length = 0;
-      if (s.filesPhys) this.unpreserveFree(s.filesPhys);
-      s.filesPhys = 0;
+      this.store.dropFiles(s);
       this.outgoing.splice(this.outgoing.indexOf(s), 1);
+      this.store.releaseSessions(this.outgoing.length);
       this.log.info('kho-lab', `session "${s.name}" closed before reboot: its files are no longer preserved`);
       return;
     }
@@ -584,6 +451,7 @@ export class Luo {
   private unpreserveFile(f: LuoFile): void {
     f.handler.unpreserve(f.args);
     if (f.args.file) this.preservedFiles.delete(f.handler.getId?.(f.args.file) ?? f.args.file);
+    this.flb?.fileUnpreserve(f.handler.compatible);
     if (f.args.file?.kind === 'memfd') this.k.processes.putMemfd(f.args.file);
   }
 
@@ -600,26 +468,10 @@ export class Luo {
       for (let j = i - 1; j >= 0; j--) for (const f of this.outgoing[j]!.files) this.unfreezeFile(this.outgoing[j]!, f);
       return e;
     }
-    const ram = this.k.ram;
-    const block = new Uint8Array(LUO_SESSION_PGCNT * PAGE_SIZE);
-    putU64(block, 0, this.outgoing.length);
-    this.outgoing.forEach((s, i) => {
-      if (s.filesPhys) {
-        const files = new Uint8Array(LUO_FILE_PGCNT * PAGE_SIZE);
-        s.files.forEach((f, j) =>
-          files.set(
-            encodeFileSer({ compatible: f.compatible, data: f.args.serializedData, token: f.token }),
-            j * LUO_FILE_SER_SIZE,
-          ),
-        );
-        ram.write(s.filesPhys, files);
-      }
-      block.set(
-        encodeSessionSer({ name: s.name, files: s.files.length ? s.filesPhys : 0, count: s.files.length }),
-        LUO_SESSION_HEADER_SER_SIZE + i * LUO_SESSION_SER_SIZE,
-      );
-    });
-    ram.write(this.sessionBlockPhys, block);
+    const w = this.store.serialize(this.outgoing);
+    if (w) return w;
+    // luo_flb_serialize(): the FLB records, written only now (before this their count is 0).
+    this.flb?.serialize();
     // liveupdate_reboot() (kernel/liveupdate/luo_core.c) calls kho_finalize() whether or not
     // userspace already did: a second "KHO finalized" line follows. Say so, as the simulator.
     // From 7.1 KHO is stateless: there is no kho_finalize() to call.

@@ -69,7 +69,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     if (!k.khoOut) return kerr('EOPNOTSUPP', 'KHO is disabled');
     const file = args.file as MemfdFile;
     const inode = file.inode;
-    const early = this.format.precheck?.(inode.size);
+    const early = this.format.precheck?.(inode.size, inode.seals);
     if (early) return early;
     inode.frozen = true;
     const priv: MemfdPrivate = { file, heads: new Float64Array(0), count: 0, state: null };
@@ -301,6 +301,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     khoIn.endBatch();
     this.freeSerialized(d);
     inode.size = d.size;
+    if (d.seals !== undefined) inode.seals = d.seals; // memfd-v2 carries the seals
     inode.refs = 1; // LUO's reference; RETRIEVE_FD installs the fd's
     args.file = { kind: 'memfd', inode, pos: d.pos };
     k.log.info(

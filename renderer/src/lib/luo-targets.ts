@@ -23,6 +23,8 @@ export interface LuoTarget {
 /** Every LUO record there is to read, outgoing first. */
 export function luoTargets(luo: LuoView | null, handedOver: number | null): LuoTarget[] {
   const t: LuoTarget[] = [];
+  // These records decode the 6.19 arrays; 7.2's luo_ser and block chains have inspectors of their own.
+  if (luo?.storage === 'luo_ser-blocks') return t;
   if (luo) {
     t.push({
       key: 'out:block',

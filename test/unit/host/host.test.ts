@@ -319,18 +319,7 @@ describe('Host scenarios', () => {
     expect(bad[0]!.message).toMatch(FAILING[name]!);
   });
 
-  /**
-   * The 7.x selftests past the 6.19 limits (819 sessions, 128 files) need 7.2's LUO storage
-   * (branch q-luo72); test/unit/luo/selftests7x.test.ts runs them once this build's 7.2 has it.
-   */
-  const NEED_72_STORAGE = new Set([
-    'luo-preserve-many-sessions',
-    'luo-preserve-many-files',
-    'luo-stress-sessions',
-    'luo-stress-files',
-  ]);
-
-  it.each(Object.keys(BUILTIN_SCENARIOS).filter((n) => !FAILING[n] && !NEED_72_STORAGE.has(n)))(
+  it.each(Object.keys(BUILTIN_SCENARIOS).filter((n) => !FAILING[n]))(
     'builtin %s runs and every step passes',
     async (name) => {
       const host = new Host();

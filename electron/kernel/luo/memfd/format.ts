@@ -73,6 +73,8 @@ export interface DecodedMemfd {
   meta: MetaBlock[];
   /** Bytes of metadata the format actually uses (the rest of its pages is slack). */
   usedBytes: number;
+  /** memfd-v2 and later: the F_SEAL_* bits the file had (retrieve gives them back). */
+  seals?: number;
 }
 
 /** What a format gets while a memfd is preserved: the pinned folios and a way to preserve each. */
@@ -91,7 +93,7 @@ export interface MemfdFormat {
   /** Where the format comes from, for labels: merged, a patch version, an RFC. */
   readonly origin: string;
   /** Checks the kernel made before pinning anything (v3: E2BIG beyond UINT_MAX pages). */
-  precheck?(size: number): KernelError | null;
+  precheck?(size: number, seals: number): KernelError | null;
   /**
    * Allocates and writes the metadata, preserving every folio through ctx at the point the
    * kernel does, and returns the u64 handed to LUO plus what unpreserve needs. On failure it
