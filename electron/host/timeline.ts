@@ -183,15 +183,24 @@ export class Timeline {
     this.evict();
   }
 
+  /**
+   * Every node of the tree, parents before children. Iterative: a scenario of thousands of steps
+   * is a path thousands of nodes deep.
+   */
+  private nodes(): StepNode[] {
+    const out: StepNode[] = [];
+    const stack: StepNode[] = [this.root];
+    while (stack.length) {
+      const n = stack.pop()!;
+      out.push(n);
+      for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i]!);
+    }
+    return out;
+  }
+
   /** Every node holding a checkpoint. */
   checkpoints(): StepNode[] {
-    const out: StepNode[] = [];
-    const walk = (n: StepNode) => {
-      if (n.checkpoint) out.push(n);
-      n.children.forEach(walk);
-    };
-    walk(this.root);
-    return out;
+    return this.nodes().filter((n) => n.checkpoint);
   }
 
   /** Host bytes the checkpoints hold. */
@@ -251,8 +260,7 @@ export class Timeline {
 
   private leaves(): StepNode[] {
     const out: StepNode[] = [];
-    const walk = (n: StepNode) => (n.children.length === 0 ? out.push(n) : n.children.forEach(walk));
-    walk(this.root);
+    for (const n of this.nodes()) if (n.children.length === 0) out.push(n);
     return out;
   }
 

@@ -98,6 +98,13 @@ export function radixPath(phys: number, order: number): { key: number; indices: 
 // ---------------------------------------------------------------------------------------------
 // Writing
 
+/** What the tree writes through to: physical memory, and the page allocator its nodes come from. */
+export interface RadixTreeMemory extends PhysWriter {
+  /** A page for a new node (its physical address), or null for -ENOMEM. */
+  alloc(): number | null;
+  free(phys: number): void;
+}
+
 /**
  * The outgoing kernel's tree (struct kho_radix_tree): every change is written through to RAM, so
  * the bytes are always what a kexec at that moment would hand over. A shadow of each node's
@@ -113,9 +120,7 @@ export class RadixTreeWriter {
   private lastLeaf = 0;
 
   private constructor(
-    private readonly mem: PhysWriter,
-    private readonly alloc: () => number | null,
-    private readonly free: (phys: number) => void,
+    private readonly mem: RadixTreeMemory,
     /** Physical address of the root node: the value of `preserved-memory-map`. */
     readonly root: number,
   ) {
@@ -128,10 +133,24 @@ export class RadixTreeWriter {
     alloc: () => number | null,
     free: (phys: number) => void = () => {},
   ): RadixTreeWriter | AbiError {
-    const root = alloc();
+    return RadixTreeWriter.createOn({
+      read: (phys, length) => mem.read(phys, length),
+      write: (phys, data) => mem.write(phys, data),
+      ...(mem.frame ? { frame: (phys: number) => mem.frame!(phys) } : {}),
+      alloc,
+      free,
+    });
+  }
+
+  /**
+   * The same, on a memory object of the caller's: a kernel passes one whose methods live on its
+   * prototype, so its state holds no closures (the timeline snapshots it).
+   */
+  static createOn(mem: RadixTreeMemory): RadixTreeWriter | AbiError {
+    const root = mem.alloc();
     if (root === null) return new AbiError('out-of-ram', 'no page for the radix tree root', 'ENOMEM');
     mem.write(root, new Uint8Array(PAGE_SIZE));
-    return new RadixTreeWriter(mem, alloc, free, root);
+    return new RadixTreeWriter(mem, root);
   }
 
   /** Every page of the tree: tables (levels 5 … 1) then leaves. */
@@ -157,14 +176,14 @@ export class RadixTreeWriter {
       let child = table[idx]!;
       if (child === 0) {
         if (!create) return null;
-        const page = this.alloc();
+        const page = this.mem.alloc();
         if (page === null) {
           // kho_radix_add_page(): free what this call allocated and clear the anchor entry.
           if (anchor) this.link(anchor.node, anchor.idx, 0);
           for (const p of fresh) {
             this.tables.delete(p);
             this.leaves.delete(p);
-            this.free(p);
+            this.mem.free(p);
           }
           return new AbiError('out-of-ram', `no page for a level-${level - 1} radix node`, 'ENOMEM');
         }

@@ -12,36 +12,64 @@
  * module gives it the kernel's page allocator and RAM, and speaks errno.
  */
 import { PAGE_SIZE } from '../../../shared/units';
-import { RadixTreeWriter, radixPath } from '../abi/kho-radix-tree';
+import { type RadixTreeMemory, RadixTreeWriter, radixPath } from '../abi/kho-radix-tree';
 import { isAbiError } from '../abi/abi-error';
 import { getU64 } from '../abi/bytes';
-import { ramReader } from '../abi/phys-reader';
 import { type KernelError, kerr } from '../lib/errno';
 import type { Kernel } from '../kernel';
 import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_UNMOVABLE } from '../mm/page-flags';
 
-export class RadixTracker {
-  readonly kind = 'radix' as const;
-  private tree: RadixTreeWriter | null = null;
-  private owner = 0;
+/**
+ * The tree's view of the kernel: RAM (bounds-checked as a PhysReader is) and get_zeroed_page()
+ * for its nodes. Methods, not closures, so a snapshot of the kernel copies plain data.
+ */
+class TreePages implements RadixTreeMemory {
+  constructor(
+    private readonly k: Kernel,
+    private readonly owner: number,
+  ) {}
 
-  constructor(private readonly k: Kernel) {}
+  private inRam(phys: number, length: number): boolean {
+    return Number.isSafeInteger(phys) && phys >= 0 && length >= 0 && phys + length <= this.k.ram.nrPages * PAGE_SIZE;
+  }
+
+  read(phys: number, length: number): Uint8Array | null {
+    return this.inRam(phys, length) ? this.k.ram.read(phys, length) : null;
+  }
+
+  write(phys: number, data: Uint8Array): void {
+    if (!this.inRam(phys, data.length))
+      throw new RangeError(`write of ${data.length} bytes at 0x${phys.toString(16)} is outside RAM`);
+    this.k.ram.write(phys, data);
+  }
+
+  frame(phys: number): Uint8Array {
+    return this.k.ram.structPage(phys / PAGE_SIZE);
+  }
 
   /** get_zeroed_page(GFP_KERNEL) for a tree node; null is the kernel's -ENOMEM. */
-  private alloc = (): number | null => {
+  alloc(): number | null {
     const pfn = this.k.buddy.allocPages(0, MIGRATE_UNMOVABLE, this.k.preferredNid, this.owner, false);
     if (pfn === ALLOC_FAILED) return null;
     this.k.ram.setIdentity(pfn, 1, 0);
     return pfn * PAGE_SIZE;
-  };
+  }
+
+  free(phys: number): void {
+    this.k.buddy.freePages(phys / PAGE_SIZE, 0);
+  }
+}
+
+export class RadixTracker {
+  readonly kind = 'radix' as const;
+  private tree: RadixTreeWriter | null = null;
+
+  constructor(private readonly k: Kernel) {}
 
   /** kho_init(): `tree->root = kzalloc(PAGE_SIZE)`; ENOMEM when no page is left. */
   init(): KernelError | null {
-    this.owner = this.k.owners.id('kho', 'KHO radix tree');
-    const t = RadixTreeWriter.create(ramReader(this.k.ram), this.alloc, (phys) =>
-      this.k.buddy.freePages(phys / PAGE_SIZE, 0),
-    );
+    const t = RadixTreeWriter.createOn(new TreePages(this.k, this.k.owners.id('kho', 'KHO radix tree')));
     if (isAbiError(t)) return kerr('ENOMEM', 'no page for the KHO radix tree root');
     this.tree = t;
     return null;

@@ -30,14 +30,18 @@ import { ramReader } from '../abi/phys-reader';
 import { type KernelError, isErr, kerr } from '../lib/errno';
 import type { Kernel } from '../kernel';
 
-/** struct liveupdate_flb_ops: what a subsystem does with its global state. */
+/**
+ * struct liveupdate_flb_ops: what a subsystem does with its global state. The kernel comes as an
+ * argument, never captured: the ops are shared code, and a kernel restored from a timeline
+ * checkpoint must log into its own log.
+ */
 export interface LiveupdateFlbOps {
   /** The u64 handed to the next kernel. */
-  preserve(flb: LuoFlb): bigint | KernelError;
-  unpreserve(flb: LuoFlb, data: bigint): void;
+  preserve(flb: LuoFlb, k: Kernel): bigint | KernelError;
+  unpreserve(flb: LuoFlb, data: bigint, k: Kernel): void;
   /** Rebuilds the object from `data` (obj is what liveupdate_flb_get_incoming() returns). */
-  retrieve(flb: LuoFlb, data: bigint): { obj: unknown } | KernelError;
-  finish(flb: LuoFlb, obj: unknown): void;
+  retrieve(flb: LuoFlb, data: bigint, k: Kernel): { obj: unknown } | KernelError;
+  finish(flb: LuoFlb, obj: unknown, k: Kernel): void;
 }
 
 /** struct liveupdate_flb with its luo_flb_private. */
@@ -115,7 +119,7 @@ export class FlbRegistry {
     const flbs = this.byHandler.get(handler) ?? [];
     for (const [i, flb] of flbs.entries()) {
       if (!flb.outgoing.count) {
-        const data = flb.ops.preserve(flb);
+        const data = flb.ops.preserve(flb, this.k);
         if (isErr(data)) {
           for (const done of flbs.slice(0, i).reverse()) this.unpreserveOne(done);
           return data;
@@ -129,7 +133,7 @@ export class FlbRegistry {
 
   private unpreserveOne(flb: LuoFlb): void {
     if (--flb.outgoing.count) return;
-    flb.ops.unpreserve(flb, flb.outgoing.data);
+    flb.ops.unpreserve(flb, flb.outgoing.data, this.k);
     flb.outgoing.data = 0n;
   }
 
@@ -151,7 +155,7 @@ export class FlbRegistry {
     if (!rec) return kerr('ENOENT', `the previous kernel handed over no FLB ${flb.compatible}`);
     inc.data = rec.data;
     inc.count = rec.count;
-    const r = flb.ops.retrieve(flb, rec.data);
+    const r = flb.ops.retrieve(flb, rec.data, this.k);
     if (isErr(r)) return r;
     inc.obj = r.obj;
     inc.retrieved = true;
@@ -179,7 +183,7 @@ export class FlbRegistry {
         this.k.warn('kernel/liveupdate/luo_flb.c', 'luo_flb_file_finish_one');
         continue;
       }
-      flb.ops.finish(flb, inc.obj);
+      flb.ops.finish(flb, inc.obj, this.k);
       inc.data = 0n;
       inc.obj = null;
       inc.finished = true;
@@ -200,34 +204,37 @@ export class FlbRegistry {
 const TEST_FLB_MAGIC_BASE = 0xfeedf00dcafebee0n;
 const TEST_NFLBS = 3;
 
-/** The test FLBs of CONFIG_LIVEUPDATE_TEST (test_flbs[]), with their log lines. */
-export function liveupdateTestFlbs(k: Kernel): LuoFlb[] {
-  const say = (flb: LuoFlb, what: string) => k.log.info('liveupdate test', `${flb.compatible}: ${what}`);
-  const magic = (flb: LuoFlb) => TEST_FLB_MAGIC_BASE + BigInt(flbs.indexOf(flb));
-  const ops: LiveupdateFlbOps = {
-    preserve: (flb) => {
-      say(flb, 'preserve was triggered');
-      return magic(flb);
-    },
-    unpreserve: (flb) => say(flb, 'unpreserve was triggered'),
-    retrieve: (flb, data) => {
-      if (data !== magic(flb)) {
-        k.log.err(
-          'liveupdate test',
-          `${flb.compatible}: ERROR - incorrect data handle: ${data.toString(16)}, expected ${magic(flb).toString(16)}`,
-        );
-        return kerr('EINVAL', `${flb.compatible}: incorrect data handle`);
-      }
-      say(flb, 'found flb data from the previous boot');
-      return { obj: data };
-    },
-    finish: (flb, obj) => {
-      if (obj === magic(flb)) say(flb, 'finish was triggered');
-      else k.log.err('liveupdate test', `${flb.compatible}: ERROR - finish called with invalid object`);
-    },
-  };
-  const flbs = Array.from({ length: TEST_NFLBS }, (_, i) => new LuoFlb(liveupdateTestFlbCompatible(i), ops));
-  return flbs;
+const say = (k: Kernel, flb: LuoFlb, what: string) => k.log.info('liveupdate test', `${flb.compatible}: ${what}`);
+/** TEST_FLB_MAGIC_BASE + i for test_flbs[i], whose compatible ends in its index. */
+const magic = (flb: LuoFlb) => TEST_FLB_MAGIC_BASE + BigInt(flb.compatible.slice(flb.compatible.lastIndexOf('v') + 1));
+
+/** lib/tests/liveupdate.c's flb ops: they log what was triggered and check the data handle. */
+const TEST_FLB_OPS: LiveupdateFlbOps = {
+  preserve: (flb, k) => {
+    say(k, flb, 'preserve was triggered');
+    return magic(flb);
+  },
+  unpreserve: (flb, _data, k) => say(k, flb, 'unpreserve was triggered'),
+  retrieve: (flb, data, k) => {
+    if (data !== magic(flb)) {
+      k.log.err(
+        'liveupdate test',
+        `${flb.compatible}: ERROR - incorrect data handle: ${data.toString(16)}, expected ${magic(flb).toString(16)}`,
+      );
+      return kerr('EINVAL', `${flb.compatible}: incorrect data handle`);
+    }
+    say(k, flb, 'found flb data from the previous boot');
+    return { obj: data };
+  },
+  finish: (flb, obj, k) => {
+    if (obj === magic(flb)) say(k, flb, 'finish was triggered');
+    else k.log.err('liveupdate test', `${flb.compatible}: ERROR - finish called with invalid object`);
+  },
+};
+
+/** The test FLBs of CONFIG_LIVEUPDATE_TEST (test_flbs[]). */
+export function liveupdateTestFlbs(): LuoFlb[] {
+  return Array.from({ length: TEST_NFLBS }, (_, i) => new LuoFlb(liveupdateTestFlbCompatible(i), TEST_FLB_OPS));
 }
 
 /**

@@ -188,7 +188,7 @@ export class Luo {
       incoming?.flb ?? (k.ctx.profile.luo.flb ? new FlbRegistry(k) : null),
     );
     if (incoming) luo.liveupdateNumber = incoming.liveupdateNumber + 1n;
-    if (luo.flb && k.ctx.profile.luo.testFlbs) luo.testFlbs = liveupdateTestFlbs(k);
+    if (luo.flb && k.ctx.profile.luo.testFlbs) luo.testFlbs = liveupdateTestFlbs();
     const formats = kernelMemfdFormats(k);
     let format = opts.memfdFormat ?? formats[0]!.compatible;
     if (!formats.some((f) => f.compatible === format)) {

@@ -49,7 +49,8 @@ export class LuoSerBlocksStore implements LuoStore {
   /** luo_session_global.incoming.block_set, until deserialization destroys it. */
   private incomingSessions: { set: KhoBlockSet; entries: Uint8Array[] } | null = null;
   /** Each session's luo_file_set.block_set. */
-  private readonly fileSets = new WeakMap<LuoSession, KhoBlockSet>();
+  /** Each session's file blocks (a Map, not a WeakMap: the timeline snapshots this state). */
+  private readonly fileSets = new Map<LuoSession, KhoBlockSet>();
 
   constructor(private readonly k: Kernel) {
     this.sessions = new KhoBlockSet(k, LUO_SESSION_SER.size, 'LUO session block');
@@ -155,6 +156,7 @@ export class LuoSerBlocksStore implements LuoStore {
   /** kho_block_set_destroy() of the session's file blocks (unpreserve_files, or finish when incoming). */
   dropFiles(s: LuoSession): void {
     this.fileSets.get(s)?.destroy();
+    this.fileSets.delete(s);
     s.filesPhys = 0;
   }
 
