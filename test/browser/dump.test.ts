@@ -18,7 +18,7 @@ import { Host } from '../../electron/host/host';
 import { bytesSource } from '../../electron/host/dump/source';
 import { SparseMemory } from '../../electron/kernel/abi/phys-reader';
 import { coreOfPages } from '../unit/dump/elf-build';
-import { simDump } from '../unit/dump/sim-dump';
+import { builtinScenario } from '../../electron/host/host';
 import { until } from '../until';
 import '../../renderer/src/app.css'; // the app's look, for the screenshots
 
@@ -36,6 +36,23 @@ async function realCore(): Promise<Uint8Array> {
   for (let off = 8; off + 8 + PAGE_SIZE <= raw.length; off += 8 + PAGE_SIZE)
     mem.write(Number(v.getBigUint64(off, true)), raw.slice(off + 8, off + 8 + PAGE_SIZE));
   return coreOfPages(mem);
+}
+
+/** KHO Lab's vmcore of builtin:test-kho on 256 MiB, right after kexec -e (boot, insmod, finalize, kexec_load, reboot). */
+async function simCore(): Promise<{ bytes: Uint8Array; blocks: number }> {
+  const s = builtinScenario('test-kho');
+  if (!s.ok) throw new Error(s.error.message);
+  const host = new Host();
+  const loaded = await host.loadScenario(
+    JSON.stringify({ ...s.value, machine: { ...s.value.machine, ram: '256M' } }),
+    'test',
+  );
+  if (!loaded.ok) throw new Error(loaded.error.message);
+  await host.goto(5);
+  const kho = await host.report();
+  const core = await host.vmcore(false);
+  if (!core.ok || !kho.ok) throw new Error('host refused');
+  return { bytes: core.value, blocks: kho.value.kho!.outgoing!.blocks.length };
 }
 
 /** The real Host as the UI's client, in this page; files the test "picks" are read from `files`. */
@@ -84,9 +101,9 @@ afterEach(() => {
 });
 
 async function openApp(files: Map<string, Uint8Array>) {
-  await page.viewport(1500, 900);
+  await page.viewport(1500, 1000);
   const target = document.createElement('div');
-  target.style.cssText = 'width: 1500px; height: 900px';
+  target.style.cssText = 'width: 1500px; height: 1000px';
   document.body.appendChild(target);
   cmp = mount(App, { target, props: { api: appApi(files) } });
   // A fresh session opens the New Machine dialog; the dump replaces whatever is shown.
@@ -139,7 +156,7 @@ describe('Open Memory Dump… on the real 7.2.13 handover', () => {
     await until(() => text('[data-testid="record-chain"]').includes('kho_radix_leaf'), 'the leaf');
     const hl = q('[data-testid="record-chain"] tr.hl')!;
     expect(hl.textContent).toMatch(/0x2c3e000 order 0 \(4 KiB\): set \(preserved\)/);
-    hl.scrollIntoView({ block: 'center' });
+    q('[data-testid="record-chain"]')!.scrollIntoView({ block: 'start' });
     await page.screenshot({ path: `${SHOTS}/dump-radix-path.png`, element: q('[data-testid="dump-inspector"]')! });
     // The page of the block is selected in the map.
     tab('Page');
@@ -187,16 +204,14 @@ describe('Open Memory Dump… on the real 7.2.13 handover', () => {
 
 describe('Open Memory Dump…: KHO Lab’s own export and bad files', () => {
   it('a vmcore of builtin:test-kho at kexec -e (kho-v1, found via VMCOREINFO): scratch and the chunk list', async () => {
-    const sim = await simDump();
+    const sim = await simCore();
     await openApp(new Map([['test-kho.vmcore', sim.bytes]]));
     pick('test-kho.vmcore', sim.bytes);
     await until(() => text('[data-testid="dump-bar"]').includes('"kho-v1"'), 'the kho-v1 dump');
     expect(text('[data-testid="dump-bar"]')).toContain('VMCOREINFO');
     tab('Tracker');
     await until(() => viewer()?.dataset.kind === 'kho-mem-chunk', 'the chunk list');
-    expect(text('[data-testid="dump-tracker-summary"]')).toContain(
-      `Chunk list: ${sim.incomingBlocks.length} preserved blocks`,
-    );
+    expect(text('[data-testid="dump-tracker-summary"]')).toContain(`Chunk list: ${sim.blocks} preserved blocks`);
     await page.screenshot({ path: `${SHOTS}/dump-sim-kho-v1.png` });
   });
 

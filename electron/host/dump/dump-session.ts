@@ -281,7 +281,7 @@ export class DumpSession {
   state(epoch: number): SessionState {
     const ranges = this.mem.ranges();
     return {
-      config: MachineConfigSchema.parse({}),
+      config: this.config(),
       booted: false,
       kernelRelease: this.release(),
       steps: [],
@@ -294,6 +294,13 @@ export class DumpSession {
       epoch,
       dump: this.info(),
     };
+  }
+
+  /** A config whose RAM is the dump's extent (the header shows it), where the schema accepts that size. */
+  private config() {
+    const MiB = 1 << 20;
+    const sized = MachineConfigSchema.safeParse({ ram: Math.ceil((this.maxPfn * PAGE_SIZE) / MiB) * MiB });
+    return sized.success ? sized.data : MachineConfigSchema.parse({});
   }
 
   /** The kernel that wrote the handover, as far as the dump says. */
