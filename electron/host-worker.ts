@@ -8,11 +8,22 @@
 import { parentPort } from 'node:worker_threads';
 import { serveApi } from '../shared/rpc-serve';
 import { Host } from './host/host';
+import { DumpError } from './host/dump/source';
+import { openDumpFile } from './dump-file';
 
 if (!parentPort) throw new Error('host-worker must run in a worker thread');
 // A long replay yields between steps (setImmediate lets a cancel message in), timed by performance.now().
 serveApi(
   parentPort,
   (onProgress) =>
-    new Host({ onProgress, now: () => performance.now(), yieldToEvents: () => new Promise((r) => setImmediate(r)) }),
+    new Host({
+      onProgress,
+      now: () => performance.now(),
+      yieldToEvents: () => new Promise((r) => setImmediate(r)),
+      // main names only paths its open dialog returned (ipc.ts refuses openDump from the window).
+      openDumpSource: (handle) => {
+        if (typeof handle !== 'string') throw new DumpError('the desktop host opens dumps by path');
+        return openDumpFile(handle);
+      },
+    }),
 );

@@ -11,7 +11,14 @@ import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import { z } from 'zod';
 import { fail, validateCall, type Result, type SimApi } from '../shared/api';
 import { dispatch } from '../shared/rpc';
-import { CALL_CHANNEL, SAVE_CHANNEL, type SaveTextOutcome, type SaveTextRequest } from '../shared/bridge';
+import {
+  CALL_CHANNEL,
+  OPEN_DUMP_CHANNEL,
+  SAVE_CHANNEL,
+  type SaveTextOutcome,
+  type SaveTextRequest,
+} from '../shared/bridge';
+import type { DumpView } from '../shared/views';
 
 export interface IpcOptions {
   ipcMain: IpcMain;
@@ -30,6 +37,9 @@ export async function handleCall(
     if (!opts.isTrustedSender(event)) {
       return fail('invalid-argument', `${String(method)}: refused, the call does not come from the KHO Lab window`);
     }
+    // Only main names a file to open (from its own dialog): the renderer asks through OPEN_DUMP_CHANNEL.
+    if (method === 'openDump')
+      return fail('invalid-argument', 'openDump: the window cannot name a file; use File → Open Memory Dump…');
     const v = validateCall(method, args);
     if (!v.ok) return v;
     // The original arguments go on: the host worker parses them again with the same schemas.
@@ -89,4 +99,33 @@ export async function handleSave(
 export function registerSave(opts: SaveIpcOptions): () => void {
   opts.ipcMain.handle(SAVE_CHANNEL, (event, ...args: unknown[]) => handleSave(opts, event, args));
   return () => opts.ipcMain.removeHandler(SAVE_CHANNEL);
+}
+
+export interface OpenDumpIpcOptions {
+  ipcMain: IpcMain;
+  isTrustedSender: (event: IpcMainInvokeEvent) => boolean;
+  /** Asks for the file in an open dialog and has the host open it (menu.ts openDumpDialog). */
+  open: () => Promise<Result<DumpView | null>>;
+}
+
+/** The renderer's "open a dump": no arguments cross, so no path can come from the window. */
+export async function handleOpenDump(
+  opts: OpenDumpIpcOptions,
+  event: IpcMainInvokeEvent,
+  args: unknown[],
+): Promise<Result<DumpView | null>> {
+  try {
+    if (!opts.isTrustedSender(event))
+      return fail('invalid-argument', 'openDumpDialog: refused, the call does not come from the KHO Lab window');
+    if (args.length !== 0) return fail('invalid-argument', `openDumpDialog: takes no arguments, got ${args.length}`);
+    return await opts.open();
+  } catch (e) {
+    return fail('internal', `openDumpDialog: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Registers the open-dump handler; returns a function that removes it. */
+export function registerOpenDump(opts: OpenDumpIpcOptions): () => void {
+  opts.ipcMain.handle(OPEN_DUMP_CHANNEL, (event, ...args: unknown[]) => handleOpenDump(opts, event, args));
+  return () => opts.ipcMain.removeHandler(OPEN_DUMP_CHANNEL);
 }

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { MENU_CHANNEL, PROGRESS_CHANNEL } from '../shared/bridge';
 import { registerAppProtocol, registerAppScheme } from './app-protocol';
 import { startHostClient } from './host-client';
-import { registerIpc, registerSave } from './ipc';
-import { installMenu, saveText, type MenuDeps } from './menu';
+import { registerIpc, registerOpenDump, registerSave } from './ipc';
+import { installMenu, openDumpDialog, saveText, type MenuDeps } from './menu';
 import { createMainWindow, isOwnFrame, secureSession } from './window';
 
 // main.cjs, preload.cjs and host-worker.cjs sit together in dist-electron/; the renderer in dist/,
@@ -58,6 +58,7 @@ function start(): void {
     };
     registerIpc({ ipcMain, api: host.client, isTrustedSender });
     registerSave({ ipcMain, isTrustedSender, save: (request) => saveText(menu, request) });
+    registerOpenDump({ ipcMain, isTrustedSender, open: () => openDumpDialog(menu) });
     installMenu(menu);
     openWindow();
     app.on('activate', () => {

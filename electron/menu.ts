@@ -21,6 +21,7 @@ import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result, type SimApi } from '../shared/api';
 import type { MenuAction, SaveTextOutcome, SaveTextRequest } from '../shared/bridge';
+import type { DumpView } from '../shared/views';
 
 export interface MenuDeps {
   api: SimApi;
@@ -197,6 +198,28 @@ export async function saveText(deps: MenuDeps, request: SaveTextRequest): Promis
   return ok({ saved: true, name: path.basename(file) });
 }
 
+/** ELF cores: QEMU's dump-guest-memory, /proc/vmcore, KHO Lab's own export. */
+const DUMP_FILTERS = [
+  { name: 'Memory dump (ELF core)', extensions: ['elf', 'vmcore', 'core', 'dump'] },
+  { name: 'All files', extensions: ['*'] },
+];
+
+/**
+ * File → Open Memory Dump… (through the renderer, which shows the outcome): the user picks an ELF
+ * core in a native dialog and the host opens it read-only, streamed from disk. The path comes from
+ * the dialog only. Null when the user cancels; a dump the host refuses is a failure naming why.
+ */
+export async function openDumpDialog(deps: MenuDeps): Promise<Result<DumpView | null>> {
+  let file: string | null;
+  try {
+    file = await openPath(deps, { title: 'Open Memory Dump', filters: DUMP_FILTERS, properties: ['openFile'] });
+  } catch (e) {
+    return fail('unavailable', `open dialog: ${message(e)}`);
+  }
+  if (!file) return ok(null);
+  return deps.api.openDump(file);
+}
+
 export function showAbout(deps: MenuDeps): Promise<void> {
   return guarded('About KHO Lab', async () => {
     const v = process.versions;
@@ -222,6 +245,8 @@ export function menuTemplate(deps: MenuDeps): MenuItemConstructorOptions[] {
       { label: 'Save Scenario…', accelerator: 'CmdOrCtrl+S', click: () => void saveScenario(deps) },
       { label: 'Export Report…', accelerator: 'CmdOrCtrl+E', click: () => void exportReport(deps) },
       { label: 'Export Memory as vmcore…', click: () => void exportVmcore(deps) },
+      { type: 'separator' },
+      { label: 'Open Memory Dump…', accelerator: 'CmdOrCtrl+Shift+O', click: () => deps.notify('open-dump') },
       { type: 'separator' },
       { role: 'quit' },
     ],

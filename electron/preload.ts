@@ -2,18 +2,20 @@
  * DOC: the preload
  *
  * Exposes window.khoLab: the SimApi, one function per method, each forwarded over CALL_CHANNEL,
- * plus onProgress and onMenu subscriptions and saveText (over SAVE_CHANNEL; main picks the path).
+ * plus onProgress and onMenu subscriptions, saveText (over SAVE_CHANNEL; main picks the path) and
+ * openDumpDialog (over OPEN_DUMP_CHANNEL; main picks the file).
  * Only these functions cross the context bridge — never ipcRenderer or an IPC event, which would
  * hand the page a way to reach main directly. Built as one self-contained CommonJS file: a
  * sandboxed preload can require nothing but 'electron'.
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import { SIM_METHODS, fail, type Result, type SimApi } from '../shared/api';
-import type { Progress } from '../shared/views';
+import type { DumpView, Progress } from '../shared/views';
 import {
   CALL_CHANNEL,
   MENU_CHANNEL,
   PROGRESS_CHANNEL,
+  OPEN_DUMP_CHANNEL,
   SAVE_CHANNEL,
   type KhoLabBridge,
   type MenuAction,
@@ -51,6 +53,10 @@ const bridge: KhoLabBridge = {
     ipcRenderer
       .invoke(SAVE_CHANNEL, request)
       .catch((e: unknown) => fail('unavailable', `saveText: ${e instanceof Error ? e.message : String(e)}`)),
+  openDumpDialog: (): Promise<Result<DumpView | null>> =>
+    ipcRenderer
+      .invoke(OPEN_DUMP_CHANNEL)
+      .catch((e: unknown) => fail('unavailable', `openDumpDialog: ${e instanceof Error ? e.message : String(e)}`)),
 };
 
 contextBridge.exposeInMainWorld('khoLab', bridge);

@@ -26,6 +26,24 @@ import type {
   TraceEvent,
 } from './views';
 import { type AnnotatedStruct, type LuoView, RECORD_KINDS, type RecordRequest, type UserspaceView } from './views';
+import type { DumpView } from './views';
+
+/**
+ * A memory dump to open: a file path (only main names one, from its open dialog; ipc.ts refuses
+ * openDump from the renderer) or, in the browser preview, a File the user picked (read in slices).
+ */
+export type DumpHandle = string | BlobLike;
+/** The part of a DOM Blob the preview host reads through (shared/ compiles without the DOM). */
+export interface BlobLike {
+  readonly size: number;
+  readonly name?: string;
+  slice(start: number, end: number): unknown;
+}
+const isBlobLike = (v: unknown): v is BlobLike =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as BlobLike).size === 'number' &&
+  typeof (v as BlobLike).slice === 'function';
 
 /** A Failure that also says whose it is. */
 export interface ApiError extends Failure {
@@ -108,6 +126,15 @@ export interface SimApi {
    * says per pair what crossed, or why it was refused or panicked.
    */
   matrix(request: MatrixRequest): Promise<Result<MatrixResult>>;
+  /**
+   * Opens a memory dump (an ELF core) as a read-only machine in place of the simulated one: the
+   * map, pages and records then come from the dump, and steps are refused until newMachine() or
+   * a scenario replaces it. A dump that is not an ELF core, is cut short or holds no handover is
+   * refused with a message saying which.
+   */
+  openDump(handle: DumpHandle): Promise<Result<DumpView>>;
+  /** The open dump's handover, or null when a simulated machine is shown. */
+  dump(): Promise<Result<DumpView | null>>;
 }
 
 export type SimMethod = keyof SimApi;
@@ -193,11 +220,26 @@ const SIM_ARGS = {
           .min(0)
           .max(1 << 20)
           .optional(),
+        level: z.number().int().min(0).max(5).optional(),
+        keyStart: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 53)
+          .optional(),
+        pathKey: z
+          .number()
+          .int()
+          .min(1)
+          .max(2 ** 53)
+          .optional(),
       })
       .strict(),
   ]),
   compareMemfd: z.tuple([MemfdCompareSpecSchema]),
   matrix: z.tuple([MatrixRequestSchema]),
+  openDump: z.tuple([z.union([z.string().min(1).max(4096), z.custom<BlobLike>(isBlobLike, 'a file path or a File')])]),
+  dump: z.tuple([]),
 } as const satisfies Record<SimMethod, z.ZodTuple>;
 
 export const SIM_METHODS = Object.keys(SIM_ARGS) as SimMethod[];

@@ -6,6 +6,7 @@
  * holds no Electron or Node code, so a type-only import pulls nothing into the renderer bundle.
  */
 import type { Result, SimClient } from './api';
+import type { DumpView } from './views';
 
 /** Renderer → main: `invoke(CALL_CHANNEL, method, args)` answers a Result. */
 export const CALL_CHANNEL = 'kholab:call';
@@ -15,14 +16,20 @@ export const PROGRESS_CHANNEL = 'kholab:progress';
 export const MENU_CHANNEL = 'kholab:menu';
 /** Renderer → main: `invoke(SAVE_CHANNEL, request)`; main asks where in a save dialog and answers a Result. */
 export const SAVE_CHANNEL = 'kholab:save';
+/**
+ * Renderer → main: `invoke(OPEN_DUMP_CHANNEL)`, no arguments; main asks which file in an open
+ * dialog, has the host open it, and answers a Result (null: the user cancelled).
+ */
+export const OPEN_DUMP_CHANNEL = 'kholab:open-dump';
 
 /**
  * 'new-machine': open the New Machine dialog.
  * 'state-changed': main changed the session (a scenario was opened); fetch state() again.
  * 'compare-memfd': open the memfd format comparison.
  * 'matrix': open the kernel compatibility matrix.
+ * 'open-dump': File → Open Memory Dump…; the renderer calls openDumpDialog() and shows the outcome.
  */
-export type MenuAction = 'new-machine' | 'state-changed' | 'compare-memfd' | 'matrix';
+export type MenuAction = 'new-machine' | 'state-changed' | 'compare-memfd' | 'matrix' | 'open-dump';
 
 /**
  * Text the renderer produced (a CSV or JSON export) for main to write. The renderer never names a
@@ -43,4 +50,6 @@ export type KhoLabBridge = SimClient & {
   onMenu(listener: (action: MenuAction) => void): () => void;
   /** Saves text where the user chooses in a native save dialog. */
   saveText(request: SaveTextRequest): Promise<Result<SaveTextOutcome>>;
+  /** Opens a memory dump the user picks in a native open dialog; null when they cancel. */
+  openDumpDialog(): Promise<Result<DumpView | null>>;
 };

@@ -167,6 +167,53 @@ export interface SessionState {
   panicked?: PanicInfo;
   /** Every branch of the timeline, the current one first; absent from hosts that keep none. */
   branches?: BranchInfo[];
+  /** Set while a memory dump is open instead of a simulated machine: read-only, no timeline. */
+  dump?: DumpInfo;
+}
+
+/** A memory dump opened as a read-only machine (File → Open Memory Dump…). */
+export interface DumpInfo {
+  /** The file's name (no directory). */
+  name: string;
+  fileBytes: number;
+  /** How the handover was found, in words ("a scan for a page-aligned KHO root FDT at 0x189000"). */
+  foundVia: string;
+  compatible: string;
+  /** The releases that write that compatible ("Linux 7.2–7.3"). */
+  releases: string;
+}
+
+/** What a dump's handover says, for the dump inspectors: the report `inspect` prints, and links into it. */
+export interface DumpView extends DumpInfo {
+  rootFdtPhys: number;
+  /** The sub-blobs the root names; `fdt` ones open in the FDT viewer, the others as records. */
+  subBlobs: Array<{
+    name: string;
+    phys: number | null;
+    size: number | null;
+    kind: 'fdt' | 'raw' | 'unreadable';
+    open?: RecordRequest;
+    error?: string;
+  }>;
+  tracker: {
+    kind: 'chunk-list' | 'radix-tree' | null;
+    /** The record the walk starts at: the radix root or the first chunk. */
+    root: RecordRequest | null;
+    count: number;
+    bytes: number;
+    metadataPages: number;
+    /** The first preserved blocks (at most a few thousand), for "click a block to see its path" (key: its radix key). */
+    blocks: Array<PreservedBlock & { key?: number }>;
+    error?: string;
+  };
+  /** luo_ser and its sessions with their files (7.2's LUO), when the handover has one. */
+  luo: {
+    ser: RecordRequest;
+    sessions: Array<{ name: string; files: Array<{ compatible: string; token: string; open?: RecordRequest }> }>;
+    error?: string;
+  } | null;
+  /** The report `npm run sim -- inspect` prints, line by line. */
+  text: string[];
 }
 
 export interface StepOutcome {
@@ -506,6 +553,14 @@ export const RECORD_KINDS = [
   'kho-array-page',
   'fdt',
   'kho-mem-chunk',
+  // 7.x (records-7x.ts): the radix tracker, kho_block chains and what LUO keeps in them.
+  'kho-radix-node',
+  'luo-ser',
+  'luo-session-blocks',
+  'luo-file-blocks',
+  'luo-flb-area',
+  'memfd-v2-ser',
+  'kexec-metadata',
 ] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
@@ -514,6 +569,11 @@ export interface RecordRequest {
   phys: number;
   /** Elements of an array without a count of its own (a luo_file_ser array: the session's count). */
   count?: number;
+  /** A radix tree node's level (5 = root … 1 tables, 0 = the leaf bitmap) and the lowest key under it. */
+  level?: number;
+  keyStart?: number;
+  /** The radix key of one preserved block: its entry or bit is highlighted, and links follow it. */
+  pathKey?: number;
 }
 
 /** One field of a packed structure, where it is in the bytes and what it says. */
@@ -535,6 +595,8 @@ export interface StructField {
   problem?: string;
   /** An FDT property's value: its path in the blob ("compatible", "luo-session/luo-session-header"), for a poke by name. */
   property?: string;
+  /** The field on the way to what the user picked (a radix entry or leaf word on a block's path). */
+  highlight?: boolean;
 }
 
 /** A run of fields that is neither the header nor an array element (an FDT's blocks). */

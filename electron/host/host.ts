@@ -7,7 +7,7 @@
  * the nearest checkpoint and replays the few steps after it, cancelably; an action taken while
  * stepped back starts a branch and keeps the old future.
  */
-import { type Result, type SimApi, asApi, fail, ok, validateCall } from '../../shared/api';
+import { type DumpHandle, type Result, type SimApi, asApi, fail, ok, validateCall } from '../../shared/api';
 import { type Command, type CommandInput, describeCommand } from '../../shared/commands';
 import { MachineConfigSchema, type MachineConfig, type MachineConfigInput } from '../../shared/machine-config';
 import { type Scenario, ScenarioSchema, describeIssues, parseScenario } from '../../shared/scenario';
@@ -27,7 +27,9 @@ import type {
   StepOutcome,
   TraceEvent,
 } from '../../shared/views';
-import type { AnnotatedStruct, LuoView, RecordRequest, UserspaceView } from '../../shared/views';
+import type { AnnotatedStruct, DumpView, LuoView, RecordRequest, UserspaceView } from '../../shared/views';
+import { DumpSession } from './dump/dump-session';
+import type { DumpSource } from './dump/source';
 import type { Machine } from '../kernel/machine';
 import { kernelProfile } from '../kernel/profile';
 import { type StepResult, applyCommand, refusal, stepFailed, stepFields } from './apply';
@@ -51,7 +53,16 @@ const KHO_LAB_VERSION = '0.1.0';
 
 export interface HostOptions extends Omit<TimelineOptions, 'onProgress'> {
   onProgress?: (p: Progress) => void;
+  /**
+   * Opens a dump handle for reading: a path in Electron's host worker (electron/dump-file.ts), a
+   * File in the browser preview. Without it openDump() answers 'unavailable'.
+   */
+  openDumpSource?: (handle: DumpHandle) => DumpSource & { close?: () => void };
 }
+
+/** What a step or an export answers while a dump is open. */
+const READ_ONLY =
+  'a memory dump is open, read-only: it has no timeline and no kernel to run (File → New Machine… or a scenario leaves it)';
 
 /** validateCall() as a guard: the refusal to return, or null when the arguments fit. */
 function refuse(method: Parameters<typeof validateCall>[0], args: unknown[]): Result<never> | null {
@@ -79,6 +90,8 @@ export class Host implements SimApi {
   private scenarioName = 'interactive';
   private scenarioDescription = '';
   private timeline: Timeline;
+  /** The memory dump shown instead of the machine, if one is open. */
+  private dumpSession: DumpSession | null = null;
 
   constructor(private readonly opts: HostOptions = {}) {
     this.timeline = this.newTimeline(MachineConfigSchema.parse({}), []);
@@ -120,7 +133,13 @@ export class Host implements SimApi {
     return ok(this.sessionState());
   }
 
+  private closeDump(): void {
+    this.dumpSession?.close();
+    this.dumpSession = null;
+  }
+
   private sessionState(): SessionState {
+    if (this.dumpSession) return this.dumpSession.state(this.timeline.epoch);
     const m = this.machine;
     const panicked = this.panic();
     return {
@@ -147,6 +166,7 @@ export class Host implements SimApi {
     name: string,
     description: string,
   ): Promise<Result<SessionState>> {
+    this.closeDump();
     this.scenarioName = name;
     this.scenarioDescription = description;
     this.timeline = this.newTimeline(config, steps);
@@ -162,6 +182,7 @@ export class Host implements SimApi {
   async run(command: CommandInput): Promise<Result<StepOutcome>> {
     const v = validateCall('run', [command]);
     if (!v.ok) return v;
+    if (this.dumpSession) return fail('invalid-argument', `run: ${READ_ONLY}`);
     const cmd = v.value.args[0] as Command; // parsed: defaults applied
     // A step the machine cannot take (after a panic, or a bad poke) never reaches the timeline.
     const refused = refusal(this.machine, cmd);
@@ -172,6 +193,7 @@ export class Host implements SimApi {
   }
 
   async goto(cursor: number): Promise<Result<SessionState>> {
+    if (this.dumpSession) return fail('invalid-argument', `goto: ${READ_ONLY}`);
     const n = this.stepCount;
     if (!Number.isInteger(cursor) || cursor < 0 || cursor > n)
       return fail('invalid-argument', `goto: step ${cursor} is outside the timeline (0..${n})`);
@@ -203,18 +225,21 @@ export class Host implements SimApi {
   async mapView(request: MapViewRequest): Promise<Result<MapView>> {
     const bad = refuse('mapView', [request]);
     if (bad) return bad;
+    if (this.dumpSession) return ok(this.dumpSession.mapView(request));
     return ok(mapView(this.machine, request));
   }
 
   async page(pfn: number): Promise<Result<PageInfo>> {
     const bad = refuse('page', [pfn]);
     if (bad) return bad;
+    if (this.dumpSession) return asApi(this.dumpSession.page(pfn));
     return asApi(pageInfo(this.machine, pfn));
   }
 
   async events(afterSeq: number, limit: number): Promise<Result<TraceEvent[]>> {
     const bad = refuse('events', [afterSeq, limit]);
     if (bad) return bad;
+    if (this.dumpSession) return ok([]);
     return ok(this.machine.log.since(afterSeq, limit));
   }
 
@@ -232,6 +257,7 @@ export class Host implements SimApi {
   }
 
   async scenario(): Promise<Result<Scenario>> {
+    if (this.dumpSession) return fail('invalid-argument', `scenario: ${READ_ONLY}`);
     return ok({
       name: this.scenarioName,
       description: this.scenarioDescription,
@@ -241,6 +267,7 @@ export class Host implements SimApi {
   }
 
   async report(): Promise<Result<Report>> {
+    if (this.dumpSession) return fail('invalid-argument', `report: ${READ_ONLY}`);
     const steps = this.applied();
     const kho = khoReport(this.machine);
     const panicked = this.panic();
@@ -266,6 +293,7 @@ export class Host implements SimApi {
   async readPhys(phys: number, length: number): Promise<Result<Uint8Array>> {
     const bad = refuse('readPhys', [phys, length]);
     if (bad) return bad;
+    if (this.dumpSession) return asApi(this.dumpSession.readPhys(phys, length));
     const end = this.machine.layout.maxPfn * 4096;
     if (phys + length > end)
       return fail('invalid-argument', `readPhys: [${phys}, ${phys + length}) is beyond the end of RAM (${end})`);
@@ -273,18 +301,21 @@ export class Host implements SimApi {
   }
 
   async kho(): Promise<Result<KhoView>> {
+    if (this.dumpSession) return ok(this.dumpSession.kho());
     return ok({ ...khoView(this.machine), jumpChain: jumpChain(this.machine) });
   }
 
   async fdt(phys: number): Promise<Result<FdtView>> {
     const bad = refuse('fdt', [phys]);
     if (bad) return bad;
+    if (this.dumpSession) return asApi(this.dumpSession.fdt(phys));
     return asApi(fdtView(this.machine, phys));
   }
 
   async vmcore(all: boolean): Promise<Result<Uint8Array>> {
     const bad = refuse('vmcore', [all]);
     if (bad) return bad;
+    if (this.dumpSession) return fail('invalid-argument', `vmcore: ${READ_ONLY}`);
     const bytes = vmcoreBytes(this.machine, { all, maxBytes: MAX_UI_VMCORE_BYTES }, this.cursor);
     return bytes.ok ? bytes : fail('invalid-argument', `vmcore: ${bytes.error.message}`);
   }
@@ -315,21 +346,52 @@ export class Host implements SimApi {
   async chunks(phys: number): Promise<Result<ChunkView[]>> {
     const bad = refuse('chunks', [phys]);
     if (bad) return bad;
+    if (this.dumpSession) return ok(this.dumpSession.chunks(phys));
     return ok(chunkViews(this.machine, phys));
   }
 
   async userspace(): Promise<Result<UserspaceView>> {
+    if (this.dumpSession) return ok({ running: false, processes: [] });
     return ok(userspaceView(this.machine));
   }
 
   async luo(): Promise<Result<LuoView | null>> {
+    if (this.dumpSession) return ok(null);
     return ok(luoView(this.machine));
   }
 
   async records(request: RecordRequest): Promise<Result<AnnotatedStruct>> {
     const v = validateCall('records', [request]);
     if (!v.ok) return v;
-    return asApi(recordView(this.machine, v.value.args[0] as RecordRequest));
+    const req = v.value.args[0] as RecordRequest;
+    if (this.dumpSession) return asApi(this.dumpSession.record(req));
+    return asApi(recordView(this.machine, req));
+  }
+
+  async openDump(handle: DumpHandle): Promise<Result<DumpView>> {
+    const v = validateCall('openDump', [handle]);
+    if (!v.ok) return v;
+    const open = this.opts.openDumpSource;
+    if (!open) return fail('unavailable', 'openDump: this host cannot read files (open the dump in the desktop app)');
+    const name = typeof handle === 'string' ? (handle.split(/[\\/]/).pop() ?? handle) : (handle.name ?? 'dump');
+    let session: DumpSession;
+    let src: (DumpSource & { close?: () => void }) | undefined;
+    try {
+      src = open(handle);
+      session = DumpSession.open(src, name);
+    } catch (e) {
+      // A hostile or broken file: say what is wrong with it, keep whatever was shown before.
+      src?.close?.();
+      return fail('invalid-argument', `${name}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    this.closeDump();
+    this.dumpSession = session;
+    this.timeline.epoch++;
+    return ok(session.view());
+  }
+
+  async dump(): Promise<Result<DumpView | null>> {
+    return ok(this.dumpSession?.view() ?? null);
   }
 
   async compareMemfd(spec: MemfdCompareSpecInput): Promise<Result<MemfdCompare>> {

@@ -9,6 +9,7 @@ import { createRpcClient, type RpcMessage } from '../../../shared/rpc';
 import type { Result, SimClient } from '../../../shared/api';
 import type { KhoLabBridge, MenuAction, SaveTextOutcome, SaveTextRequest } from '../../../shared/bridge';
 import { downloadText } from './save-file';
+import type { DumpView } from '../../../shared/views';
 
 export type { MenuAction };
 
@@ -26,6 +27,8 @@ export interface AppApi {
   transport: string;
   /** Saves an export: main's save dialog in Electron, a download in the browser (the default). */
   saveText?: (request: SaveTextRequest) => Promise<Result<SaveTextOutcome>>;
+  /** Electron only: main's open dialog picks a memory dump and the host opens it (null: cancelled). */
+  openDumpDialog?: () => Promise<Result<DumpView | null>>;
 }
 
 /** Starts the preview worker and wraps it in an RPC client; a dead worker fails pending calls. */
@@ -52,6 +55,7 @@ export function selectApi(): AppApi {
       onMenu: (cb) => bridge.onMenu(cb),
       transport: 'electron',
       saveText: (r) => bridge.saveText(r),
+      openDumpDialog: () => bridge.openDumpDialog(),
     };
   return { client: workerClient(), onMenu: () => () => {}, transport: 'preview worker', saveText: downloadText };
 }

@@ -84,6 +84,13 @@ const RECORD_LABELS: Record<RecordRequest['kind'], string> = {
   'kho-array-page': 'kho_array_page',
   fdt: 'FDT',
   'kho-mem-chunk': 'khoser_mem_chunk',
+  'kho-radix-node': 'kho_radix_node',
+  'luo-ser': 'luo_ser',
+  'luo-session-blocks': 'kho_block of luo_session_ser',
+  'luo-file-blocks': 'kho_block of luo_file_ser',
+  'luo-flb-area': 'luo_flb_header_ser',
+  'memfd-v2-ser': 'memfd_luo_ser (v2)',
+  'kexec-metadata': 'kho_kexec_metadata',
 };
 
 /** The target a record request opens: a known one at that address, or one made for it. */

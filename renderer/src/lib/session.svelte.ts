@@ -24,7 +24,7 @@ import type {
   TraceEvent,
 } from '../../../shared/views';
 import type { PokeInput } from '../../../shared/poke';
-import type { LuoView, UserspaceView } from '../../../shared/views';
+import type { DumpView, LuoView, UserspaceView } from '../../../shared/views';
 import { apiErrorLine, stepDetail, stepResultLine } from './format';
 
 /** The log keeps the newest lines only; older ones stay in the host and the report. */
@@ -72,6 +72,8 @@ export class Session {
   builtins = $state.raw<BuiltinScenario[] | null>(null);
   /** Name of the scenario loaded last (built-in), for the top bar. */
   scenarioName = $state<string | null>(null);
+  /** The memory dump shown instead of a machine (state.dump is set), with what its handover says. */
+  dump = $state.raw<DumpView | null>(null);
 
   #lastSeq = 0;
   #epoch = -1;
@@ -226,6 +228,23 @@ export class Session {
     return this.#call('matrix', () => this.client.matrix(request), 'running the compatibility matrix');
   }
 
+  /**
+   * Opens a memory dump through `open` (main's dialog in Electron, a picked File in the preview):
+   * a refusal (not an ELF core, no handover…) is a banner line and the session stays as it was;
+   * a cancelled dialog (null) changes nothing.
+   */
+  async openDump(open: () => Promise<Result<DumpView | null>>): Promise<Result<DumpView | null>> {
+    const r = await this.#call('open dump', open, 'opening memory dump');
+    if (r.ok && r.value) {
+      this.transcript = [];
+      this.selectedPfn = null;
+      this.page = null;
+      this.scenarioName = null;
+      await this.refresh();
+    }
+    return r;
+  }
+
   back = () => this.goto(this.cursor - 1);
   forward = () => this.goto(this.cursor + 1);
   runRemaining = () => this.goto(this.stepCount);
@@ -266,7 +285,7 @@ export class Session {
       if (!r.ok || r.value.length === 0) break;
       this.#appendEvents(r.value);
     }
-    await Promise.all([this.#refreshKho(), this.#refreshLuo()]);
+    await Promise.all([this.#refreshKho(), this.#refreshLuo(), this.#refreshDump(state)]);
     if (this.selectedPfn !== null) await this.select(this.selectedPfn < state.maxPfn ? this.selectedPfn : null);
   }
 
@@ -275,6 +294,16 @@ export class Session {
     const serial = ++this.#khoSerial;
     const r = await this.#call('kho', () => this.client.kho(), undefined, false);
     if (serial === this.#khoSerial) this.kho = r.ok ? r.value : null;
+  }
+
+  /** The dump's handover, fetched once per opened dump (its epoch). */
+  async #refreshDump(state: SessionState): Promise<void> {
+    if (!state.dump) {
+      this.dump = null;
+      return;
+    }
+    const r = await this.#call('dump', () => this.client.dump());
+    this.dump = r.ok ? r.value : null;
   }
 
   /** LUO and user space follow every state change like KHO does; a failure empties them, no banner. */

@@ -7,6 +7,8 @@
  */
 import { z } from 'zod';
 import { Host } from '../../../electron/host/host';
+import { DumpError, type DumpSource } from '../../../electron/host/dump/source';
+import type { DumpHandle } from '../../../shared/api';
 import type { RpcMessage } from '../../../shared/rpc';
 import { serveApi } from '../../../shared/rpc-serve';
 
@@ -19,6 +21,25 @@ interface WorkerScope {
 }
 const scope = globalThis as unknown as WorkerScope;
 
+/** FileReaderSync exists in dedicated workers only, so the DOM lib does not declare it. */
+type SyncReader = new () => { readAsArrayBuffer(blob: unknown): ArrayBuffer };
+
+/**
+ * A File the user picked, read slice by slice as the dump reader asks: a dump of several GiB is
+ * never in memory whole. A path cannot be opened here.
+ */
+function blobSource(handle: DumpHandle): DumpSource {
+  const Reader = (globalThis as unknown as { FileReaderSync?: SyncReader }).FileReaderSync;
+  if (typeof handle === 'string' || !Reader)
+    throw new DumpError('the browser preview opens only a file picked in the page (the desktop app opens paths)');
+  const reader = new Reader();
+  return {
+    size: handle.size,
+    read: (offset, length) =>
+      new Uint8Array(reader.readAsArrayBuffer(handle.slice(offset, Math.min(handle.size, offset + length)))),
+  };
+}
+
 serveApi(
   {
     on: (_event, listener) => scope.addEventListener('message', (e) => listener(e.data)),
@@ -26,5 +47,10 @@ serveApi(
   },
   // A long replay yields between steps so that a cancel message gets in.
   (onProgress) =>
-    new Host({ onProgress, now: () => performance.now(), yieldToEvents: () => new Promise((r) => setTimeout(r, 0)) }),
+    new Host({
+      onProgress,
+      now: () => performance.now(),
+      yieldToEvents: () => new Promise((r) => setTimeout(r, 0)),
+      openDumpSource: blobSource,
+    }),
 );

@@ -51,7 +51,9 @@ describe('bundle-electron: main and preload', () => {
     expect(exposeInMainWorld).toHaveBeenCalledTimes(1);
     const [name, api] = exposeInMainWorld.mock.calls[0]!;
     expect(name).toBe('khoLab');
-    expect(Object.keys(api).sort()).toEqual([...SIM_METHODS, 'onMenu', 'onProgress', 'saveText'].sort());
+    expect(Object.keys(api).sort()).toEqual(
+      [...SIM_METHODS, 'onMenu', 'onProgress', 'saveText', 'openDumpDialog'].sort(),
+    );
   });
 
   it('the require check refuses what the packaged app could not load', async () => {

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ipcMain, type IpcMainInvokeEvent } from 'electron';
-import { CALL_CHANNEL } from '../../../shared/bridge';
-import { registerIpc } from '../../../electron/ipc';
+import { CALL_CHANNEL, OPEN_DUMP_CHANNEL } from '../../../shared/bridge';
+import { registerIpc, registerOpenDump } from '../../../electron/ipc';
 import { APP_INDEX_URL } from '../../../electron/app-protocol';
 import { createMainWindow, isOwnFrame } from '../../../electron/window';
 import type { Result } from '../../../shared/api';
@@ -108,5 +108,26 @@ describe('the kholab:call handler', () => {
     registerIpc({ ipcMain, api: createFakeApi(), isTrustedSender: explode });
     const r = await fakeIpc.handlers.get(CALL_CHANNEL)!({}, 'state', []);
     expect(r).toEqual({ ok: false, error: { code: 'internal', message: 'state: sender check exploded' } });
+  });
+});
+
+describe('opening a memory dump from the window', () => {
+  it('kholab:call refuses openDump: the window never names a file', async () => {
+    const { api, call } = await setup();
+    refused(await call('openDump', ['/etc/shadow']), /cannot name a file; use File → Open Memory Dump/);
+    expect(api.calls).toEqual([]);
+  });
+
+  it('kholab:open-dump takes no arguments, only from our window, and answers what main opened', async () => {
+    const open = vi.fn(async (): Promise<Result<null>> => ({ ok: true, value: null }));
+    let trusted = true;
+    registerOpenDump({ ipcMain, isTrustedSender: () => trusted, open });
+    const handler = fakeIpc.handlers.get(OPEN_DUMP_CHANNEL)!;
+    const ev = {} as IpcMainInvokeEvent;
+    expect(await handler(ev)).toEqual({ ok: true, value: null });
+    refused((await handler(ev, '/etc/shadow')) as Result<unknown>, /takes no arguments/);
+    trusted = false;
+    refused((await handler(ev)) as Result<unknown>, /does not come from the KHO Lab window/);
+    expect(open).toHaveBeenCalledTimes(1);
   });
 });

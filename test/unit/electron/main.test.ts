@@ -60,7 +60,7 @@ describe('main', () => {
     const fakeSession = session.defaultSession as unknown as typeof Mock.session.defaultSession;
     expect(fakeSession.webRequest.onBeforeRequest).toHaveBeenCalled();
     expect(fakeSession.setPermissionRequestHandler).toHaveBeenCalled();
-    expect([...fakeIpc.handlers.keys()]).toEqual(['kholab:call', 'kholab:save']);
+    expect([...fakeIpc.handlers.keys()]).toEqual(['kholab:call', 'kholab:save', 'kholab:open-dump']);
     expect(Menu.setApplicationMenu).toHaveBeenCalled();
   });
 

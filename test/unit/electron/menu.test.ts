@@ -8,6 +8,7 @@ import {
   exportVmcore,
   installMenu,
   menuTemplate,
+  openDumpDialog,
   openScenario,
   saveScenario,
   showAbout,
@@ -55,6 +56,7 @@ describe('menuTemplate', () => {
       'Save Scenario…',
       'Export Report…',
       'Export Memory as vmcore…',
+      'Open Memory Dump…',
       'quit',
     ]);
     expect(labels(submenu(t[1]!))).toEqual([
@@ -276,5 +278,30 @@ describe('About KHO Lab', () => {
     expect(options.message).toBe('KHO Lab 0.1.0');
     expect(options.detail).toContain(`Node ${process.versions.node}`);
     expect(options.detail).toMatch(/Electron .*\nChromium .*\nNode /);
+  });
+});
+
+describe('Open Memory Dump…', () => {
+  it('the menu item asks the renderer, which opens the dialog through openDumpDialog (it shows the outcome)', () => {
+    const d = deps();
+    const item = submenu(menuTemplate(d)[0]!).find((i) => i.label === 'Open Memory Dump…')!;
+    (item.click as () => void)();
+    expect(d.notify).toHaveBeenCalledWith('open-dump');
+  });
+
+  it('openDumpDialog(): the path the dialog returns goes to the host; its refusal comes back as data', async () => {
+    chooseOpen('/dumps/guest.elf');
+    const d = deps();
+    const r = await openDumpDialog(d);
+    expect(d.api.calls).toEqual([['openDump', ['/dumps/guest.elf']]]);
+    expect(r.ok ? '' : r.error.message).toMatch(/guest\.elf: not an ELF core/);
+    expect(dialog.showErrorBox).not.toHaveBeenCalled();
+  });
+
+  it('openDumpDialog(): cancelled is ok(null), the host is not asked', async () => {
+    vi.mocked(dialog.showOpenDialog).mockResolvedValueOnce({ canceled: true, filePaths: [] });
+    const d = deps();
+    expect(await openDumpDialog(d)).toEqual({ ok: true, value: null });
+    expect(d.api.calls).toEqual([]);
   });
 });

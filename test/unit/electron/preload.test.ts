@@ -20,9 +20,11 @@ beforeEach(() => {
 });
 
 describe('the preload bridge', () => {
-  it('exposes window.khoLab with exactly the API methods plus onProgress, onMenu and saveText', () => {
+  it('exposes window.khoLab with exactly the API methods plus onProgress, onMenu, saveText and openDumpDialog', () => {
     expect(exposed.name).toBe('khoLab');
-    expect(Object.keys(exposed.api).sort()).toEqual([...SIM_METHODS, 'onMenu', 'onProgress', 'saveText'].sort());
+    expect(Object.keys(exposed.api).sort()).toEqual(
+      [...SIM_METHODS, 'onMenu', 'onProgress', 'saveText', 'openDumpDialog'].sort(),
+    );
     for (const value of Object.values(exposed.api)) expect(typeof value).toBe('function');
   });
 
