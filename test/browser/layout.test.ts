@@ -15,7 +15,7 @@ import '../../renderer/src/app.css';
 
 const SHOTS = '../../test-results/browser';
 
-async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+async function until(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
   const t0 = performance.now();
   while (!cond()) {
     if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
