@@ -56,6 +56,35 @@ async function appWith(name: string): Promise<void> {
   flushSync();
 }
 
+describe.each([
+  [1280, 720],
+  [1440, 900],
+])('first run at %i×%i', (w, h) => {
+  it('opens on a welcome offering test-kho first, then LUO, the compare view and a blank machine', async () => {
+    await page.viewport(w, h);
+    const host = new Host();
+    const api: AppApi = { client: hostClient(host), transport: 'test', onMenu: () => () => {} };
+    const target = document.createElement('div');
+    document.body.appendChild(target);
+    cmp = mount(App, { target, props: { api } });
+    await until(() => !!document.querySelector('[data-testid="welcome"]'), 'the welcome');
+    const welcome = document.querySelector<HTMLElement>('[data-testid="welcome"]')!;
+    const offers = [...welcome.querySelectorAll<HTMLElement>('button[data-builtin], button[data-action]')].map(
+      (b) => b.dataset.builtin ?? b.dataset.action,
+    );
+    expect(offers).toEqual(['test-kho', 'luo-kexec-simple', 'test-kho-forgot-one', 'compare', 'blank']);
+    expect(document.querySelector('dialog[open]')).toBeNull(); // not modal: the top bar stays usable
+    // It sits inside the map's pane, whole.
+    const a = welcome.getBoundingClientRect();
+    const c = document.querySelector('.centre')!.getBoundingClientRect();
+    expect(a.left >= c.left && a.right <= c.right && a.top >= c.top && a.bottom <= c.bottom).toBe(true);
+    await page.screenshot({ path: `${SHOTS}/ux-${w}x${h}-welcome.png` });
+    welcome.querySelector<HTMLButtonElement>('button[data-builtin="test-kho"]')!.click();
+    await until(() => document.querySelector('section.timeline .pos')?.textContent === '7/7', 'test-kho loaded');
+    expect(document.querySelector('[data-testid="welcome"]')).toBeNull();
+  });
+});
+
 describe('Scenarios menu', () => {
   it('groups the built-ins as memory, KHO, LUO, formats, and scrolls inside the window', async () => {
     await page.viewport(1280, 720);
