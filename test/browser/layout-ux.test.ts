@@ -2,7 +2,7 @@
  * Legibility on the real engine host at 1280×720: the Scenarios menu groups and scrolls, step
  * labels are never cut, the command transcript follows the timeline cursor.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
 import { page } from 'vitest/browser';
 import type { SimClient } from '../../shared/api';
@@ -32,6 +32,7 @@ afterEach(() => {
   if (cmp) unmount(cmp);
   cmp = null;
   document.body.innerHTML = '';
+  vi.restoreAllMocks();
 });
 
 const button = (text: string) =>
@@ -158,5 +159,57 @@ describe('Step labels and transcript', () => {
     );
     await until(() => visible(2), 'the transcript at step 2');
     await page.screenshot({ path: `${SHOTS}/ux-1280x720-luo-step2.png` });
+  });
+});
+
+describe('browser preview file actions', () => {
+  it('saves the scenario, the report, the vmcore and the KHO FDT as downloads, and opens a scenario file', async () => {
+    await page.viewport(1280, 720);
+    const downloads: Array<{ name: string; blob: Blob }> = [];
+    let last: Blob | null = null;
+    vi.spyOn(URL, 'createObjectURL').mockImplementation((b) => ((last = b as Blob), 'blob:test'));
+    vi.spyOn(URL, 'revokeObjectURL').mockImplementation(() => {});
+    vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      downloads.push({ name: this.download, blob: last! });
+    });
+    await appWith('test-kho');
+    // The header's drop-down menus are not clipped by the fixed-height bar.
+    button('Scenarios ▾').click();
+    flushSync();
+    const list = document.querySelector<HTMLElement>('[aria-label="Built-in scenarios"]')!;
+    const r = list.getBoundingClientRect();
+    expect(list.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2))).toBe(true);
+    button('Scenarios ▾').click();
+
+    const file = async (what: string) => {
+      button('File ▾').click();
+      flushSync();
+      document.querySelector<HTMLButtonElement>(`[data-file="${what}"]`)!.click();
+      await until(() => downloads.length > 0, `the ${what} download`);
+      return downloads.pop()!;
+    };
+    const scenario = await file('save');
+    expect(scenario.name).toBe('test-kho.json');
+    const saved = JSON.parse(await scenario.blob.text()) as { name: string; steps: unknown[] };
+    expect(saved.name).toBe('test-kho');
+    expect(saved.steps).toHaveLength(7);
+    const report = await file('report');
+    expect(report.name).toBe('test-kho-report.json');
+    expect(JSON.parse(await report.blob.text())).toMatchObject({ tool: 'kho-lab', scenario: 'test-kho' });
+    const vmcore = await file('vmcore');
+    expect(vmcore.name).toBe('test-kho-step7.vmcore');
+    expect([...new Uint8Array(await vmcore.blob.slice(0, 4).arrayBuffer())]).toEqual([0x7f, 0x45, 0x4c, 0x46]);
+    const dtb = await file('dtb');
+    expect(dtb.name).toBe('test-kho-kho-fdt-step7.dtb');
+    expect([...new Uint8Array(await dtb.blob.slice(0, 4).arrayBuffer())]).toEqual([0xd0, 0x0d, 0xfe, 0xed]);
+
+    // Open: the saved scenario, renamed, through the file input.
+    const input = document.querySelector<HTMLInputElement>('input[type="file"][aria-label="Scenario file to open"]')!;
+    const dt = new DataTransfer();
+    dt.items.add(new File([JSON.stringify({ ...saved, steps: saved.steps.slice(0, 2) })], 'mine.json'));
+    input.files = dt.files;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+    await until(() => document.querySelector('section.timeline .pos')?.textContent === '2/2', 'the opened scenario');
+    expect(document.querySelector('header')!.textContent).toContain('mine');
   });
 });

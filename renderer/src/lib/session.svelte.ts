@@ -158,8 +158,18 @@ export class Session {
   }
 
   /** Replaces the machine with a built-in scenario and runs all its steps (the cursor ends at the last). */
-  async loadBuiltin(name: string): Promise<Result<SessionState>> {
-    const r = await this.#call(`builtin:${name}`, () => this.client.loadBuiltin(name), `loading ${name}`);
+  loadBuiltin(name: string): Promise<Result<SessionState>> {
+    return this.#load(name, `builtin:${name}`, () => this.client.loadBuiltin(name));
+  }
+
+  /** Replaces the machine with a scenario file's text (the browser preview's File → Open). */
+  loadScenarioText(text: string, source: string): Promise<Result<SessionState>> {
+    const name = source.replace(/\.json$/i, '');
+    return this.#load(name, `open ${source}`, () => this.client.loadScenario(text, source));
+  }
+
+  async #load(name: string, context: string, fn: () => Promise<Result<SessionState>>): Promise<Result<SessionState>> {
+    const r = await this.#call(context, fn, `loading ${name}`);
     if (r.ok) {
       this.transcript = [];
       this.selectedPfn = null;
