@@ -99,6 +99,11 @@ describe.each([
           expect(overlaps(rects[i]![1], rects[j]![1]), `${rects[i]![0]} overlaps ${rects[j]![0]} at step ${c}`).toBe(
             false,
           );
+      if (c === 2) {
+        // insmod test_kho: the inspector names the kernel function it models.
+        const refs = [...document.querySelectorAll('[data-testid="kernel-ref"]')].map((e) => e.textContent!.trim());
+        expect(refs).toContain('kho_preserve_folio() — kernel/liveupdate/kexec_handover.c');
+      }
       await page.screenshot({ path: `${SHOTS}/ux-${w}x${h}-step${c}.png` });
     }
   });
