@@ -3,26 +3,35 @@
  *
  *   npm run sim -- list
  *   npm run sim -- run <file.json | builtin:NAME> [--ram SIZE] [--kernel RELEASE] [--seed N] [--json REPORT] [--export-fdt FILE]
- *                      [--export-vmcore FILE [--at STEP] [--vmcore-all]] [--quiet]
+ *                      [--export-vmcore FILE [--at STEP] [--dump-level N | --vmcore-all]] [--quiet]
  *   npm run sim -- fdt FILE [--dts]
  *   npm run sim -- compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N]
  *                                [--holes fill|keep] [--seed N] [--json FILE] [--csv FILE]
  *   npm run sim -- inspect DUMP [--json FILE]
+ *   npm run sim -- real [--kernel-image BZIMAGE] [--initrd FILE] [--kernel RELEASE] [--keep] SCENARIO
+ *   npm run sim -- fidelity --real DUMP [--kernel RELEASE] SCENARIO
+ *   npm run sim -- matrix [SCENARIO] [--json FILE]
  *
  * Runs a scenario on the same Host the app uses and prints the kernel log and a summary.
  * `fdt` reads any DTB (a real /sys/kernel/debug/kho/out/fdt too) and prints its tree with KHO's
  * properties decoded, or DTS as dtc prints it.
  * `--export-vmcore` writes RAM as an ELF vmcore (electron/host/vmcore.ts) at step STEP (1-based,
  * as the run prints them); by default right after the last `reboot` (kexec -e), before the next
- * kernel touches anything, or the final state when the scenario has no reboot.
+ * kernel touches anything, or the final state when the scenario has no reboot. `--dump-level N`
+ * filters pages as makedumpfile's -d does (default 25: zero, user and free pages left out);
+ * `--vmcore-all` is level 0.
  * `compare-memfd` preserves the described memfds in each memfd format (electron/host/compare.ts)
  * and prints the comparison table, each format's restore steps and where its metadata lies.
  * `inspect` opens an ELF memory dump (QEMU, kdump, --export-vmcore), finds the KHO handover in it
  * and decodes it down to LUO sessions, files, memfd folios and FLBs (electron/cli-inspect.ts).
+ * `real` boots a real kernel in QEMU and `fidelity` reads a real dump; both compare its handover
+ * with the simulated one of the same scenario (electron/cli-real.ts).
+ * `matrix` runs a scenario from every kernel release into every release and prints what crossed
+ * (electron/cli-matrix.ts).
  * Exit status: 0 when every step and check passed, 1 when one failed or the kernel panicked, 2 for
  * bad input (including a step whose input was refused, such as a poke outside RAM).
  */
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { describeIssues, parseScenario, type Scenario } from '../shared/scenario';
 import { CATEGORY_STYLES } from '../shared/palette';
 import { PAGE_SIZE, formatBytes, hex, parseSize } from '../shared/units';
@@ -30,10 +39,14 @@ import { type MemfdCompare, MemfdCompareSpecSchema, compareCsv, compareRows } fr
 import type { Report } from '../shared/views';
 import { KernelReleaseSchema } from '../shared/machine-config';
 import { Host, builtinScenario, withMachine } from './host/host';
+import { DEFAULT_DUMP_LEVEL, MAX_DUMP_LEVEL } from './host/vmcore';
+import { writeChunksAtomic } from './write-chunks';
 import { formatEvent } from './kernel/trace';
 import { decodeFdt } from './kernel/lib/fdt';
 import { describeFdt, fdtToDts } from './host/fdt-text';
 import { inspectCommand } from './cli-inspect';
+import { fidelityCommand, realCommand } from './cli-real';
+import { matrixCommand } from './cli-matrix';
 import { type Result, failure, ok } from '../shared/result';
 
 export const EXIT_OK = 0;
@@ -43,11 +56,14 @@ export const EXIT_BAD_INPUT = 2;
 const USAGE = `usage:
   kho-lab-sim list
   kho-lab-sim run <file.json | builtin:NAME> [--ram SIZE] [--kernel RELEASE] [--seed N] [--json REPORT] [--export-fdt FILE]
-                    [--export-vmcore FILE [--at STEP] [--vmcore-all]] [--quiet]
+                    [--export-vmcore FILE [--at STEP] [--dump-level N | --vmcore-all]] [--quiet]
   kho-lab-sim fdt FILE [--dts]
   kho-lab-sim compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N] [--holes fill|keep]
                             [--seed N] [--json FILE] [--csv FILE]
-  kho-lab-sim inspect DUMP [--json FILE]`;
+  kho-lab-sim inspect DUMP [--json FILE]
+  kho-lab-sim matrix [file.json | builtin:NAME] [--json FILE]
+  kho-lab-sim real [--realkernel DIR] [--kernel-image BZIMAGE] [--initrd FILE] [--kernel RELEASE] [--keep] [--json FILE] SCENARIO
+  kho-lab-sim fidelity --real DUMP [--kernel RELEASE] [--json FILE] SCENARIO`;
 
 export interface CliIo {
   out: (line: string) => void;
@@ -76,6 +92,7 @@ function parseArgs(argv: string[]): Result<Args> {
     '--export-fdt',
     '--export-vmcore',
     '--at',
+    '--dump-level',
     '--size',
     '--order',
     '--sparse',
@@ -134,7 +151,7 @@ function fdtCommand(file: string, io: CliIo, dts: boolean): Result<number> {
     `${file}: flattened devicetree v${h.version}, ${h.totalsize} bytes (struct ${h.sizeDtStruct}, strings ${h.sizeDtStrings}), boot cpu ${h.bootCpuidPhys}`,
   );
   for (const [addr, size] of fdt.memReserve) io.out(`/memreserve/ 0x${addr.toString(16)} 0x${size.toString(16)}`);
-  for (const line of describeFdt(fdt.root)) io.out(line);
+  for (const line of describeFdt(fdt.root, fdt.memReserve)) io.out(line);
   return ok(EXIT_OK);
 }
 
@@ -201,29 +218,21 @@ async function exportFdt(host: Host, path: string): Promise<Result<void>> {
   return writeAtomic(path, fdt.value.bytes, '--export-fdt');
 }
 
-/** Writes a stream of chunks atomically (temporary file, then rename); nothing half-written stays. */
-function writeChunksAtomic(path: string, chunks: Iterable<Uint8Array>, option: string): Result<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  let fd: number | null = null;
-  try {
-    fd = openSync(tmp, 'w');
-    for (const c of chunks) {
-      let done = 0;
-      while (done < c.length) done += writeSync(fd, c, done, c.length - done);
-    }
-    closeSync(fd);
-    fd = null;
-    renameSync(tmp, path);
-    return ok(undefined);
-  } catch (e) {
-    if (fd !== null) closeSync(fd);
-    rmSync(tmp, { force: true });
-    return failure(cannot(`${option}: cannot write ${path}`, e));
-  }
+/** `--dump-level N` (makedumpfile's -d, 0–31) or `--vmcore-all` (level 0); default DEFAULT_DUMP_LEVEL. */
+function dumpLevel(flags: Args['flags']): Result<number> {
+  const v = flags.get('--dump-level');
+  if (v !== undefined && flags.has('--vmcore-all')) return failure('--dump-level and --vmcore-all are exclusive');
+  if (flags.has('--vmcore-all')) return ok(0);
+  if (typeof v !== 'string') return ok(DEFAULT_DUMP_LEVEL);
+  if (!/^\d+$/.test(v) || Number(v) > MAX_DUMP_LEVEL)
+    return failure(
+      `--dump-level: "${v}" is not 0–${MAX_DUMP_LEVEL} (bits as makedumpfile -d: 1 zero, 2 cache, 4 private cache, 8 user, 16 free pages)`,
+    );
+  return ok(Number(v));
 }
 
 /**
- * `--export-vmcore FILE [--at STEP] [--vmcore-all]`: moves the timeline to the step (by default
+ * `--export-vmcore FILE [--at STEP] [--dump-level N | --vmcore-all]`: moves the timeline to the step (by default
  * just after the last kexec -e, else the end), writes the vmcore, and moves back to the end.
  */
 async function exportVmcore(
@@ -231,7 +240,7 @@ async function exportVmcore(
   scenario: Scenario,
   path: string,
   at: string | true | undefined,
-  all: boolean,
+  level: number,
 ): Promise<Result<string>> {
   const n = scenario.steps.length;
   let step: number;
@@ -249,12 +258,12 @@ async function exportVmcore(
   const moved = await host.goto(step);
   if (!moved.ok) return failure(`--at: ${moved.error.message}`);
   try {
-    const stream = host.vmcoreStream({ all });
+    const stream = host.vmcoreStream({ dumpLevel: level });
     if (!stream.ok) return failure(`--export-vmcore: ${stream.error.message}`);
     const written = writeChunksAtomic(path, stream.value.chunks, '--export-vmcore');
     if (!written.ok) return written;
     return ok(
-      `vmcore: ${path} — RAM after step ${step}, ${stream.value.pages} pages, ${formatBytes(stream.value.size)}`,
+      `vmcore: ${path} — RAM after step ${step}, dump level ${stream.value.dumpLevel}, ${stream.value.pages} pages, ${formatBytes(stream.value.size)}`,
     );
   } finally {
     await host.goto(n);
@@ -263,7 +272,8 @@ async function exportVmcore(
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'inspect') return inspectCommand(argv.slice(1), io);
-  const r = await runCommand(argv, io);
+  const command = argv[0] === 'real' ? realCommand : argv[0] === 'fidelity' ? fidelityCommand : null;
+  const r = command ? await command(argv.slice(1), io) : await runCommand(argv, io);
   if (r.ok) return r.value;
   io.err(r.error.message);
   return EXIT_BAD_INPUT;
@@ -286,12 +296,21 @@ async function runCommand(argv: string[], io: CliIo): Promise<Result<number>> {
     return fdtCommand(ref, io, flags.has('--dts'));
   }
   if (cmd === 'compare-memfd') return ref ? failure(USAGE) : compareCommand(flags, io);
+  if (cmd === 'matrix') {
+    const stray = [...flags.keys()].find((f) => f !== '--json');
+    if (stray) return failure(`${stray} does not go with matrix`);
+    if (rest.length) return failure(USAGE);
+    const json = flags.get('--json');
+    return matrixCommand(ref, typeof json === 'string' ? json : undefined, io, loadScenario, writeAtomic);
+  }
   const compareOnly = ['--size', '--order', '--sparse', '--files', '--holes', '--csv'].find((f) => flags.has(f));
   if (compareOnly) return failure(`${compareOnly} goes with compare-memfd`);
   if (cmd !== 'run' || !ref || rest.length || flags.has('--dts')) return failure(USAGE);
   const vmcoreOut = flags.get('--export-vmcore');
-  if (typeof vmcoreOut !== 'string' && (flags.has('--at') || flags.has('--vmcore-all')))
-    return failure('--at and --vmcore-all go with --export-vmcore FILE');
+  if (typeof vmcoreOut !== 'string' && (flags.has('--at') || flags.has('--vmcore-all') || flags.has('--dump-level')))
+    return failure('--at, --dump-level and --vmcore-all go with --export-vmcore FILE');
+  const level = dumpLevel(flags);
+  if (!level.ok) return level;
   const loadedScenario = loadScenario(ref);
   if (!loadedScenario.ok) return loadedScenario;
   const overrides: Record<string, unknown> = {};
@@ -336,7 +355,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<Result<number>> {
     if (!exported.ok) return exported;
   }
   if (typeof vmcoreOut === 'string') {
-    const line = await exportVmcore(host, scenario, vmcoreOut, flags.get('--at'), flags.has('--vmcore-all'));
+    const line = await exportVmcore(host, scenario, vmcoreOut, flags.get('--at'), level.value);
     if (!line.ok) return line;
     io.out(line.value);
   }

@@ -230,6 +230,7 @@ export function menuTemplate(deps: MenuDeps): MenuItemConstructorOptions[] {
     label: 'View',
     submenu: [
       { label: 'Compare memfd Formats…', click: () => deps.notify('compare-memfd') },
+      { label: 'Kernel Compatibility Matrix…', click: () => deps.notify('matrix') },
       { type: 'separator' },
       ...(deps.isDev ? [{ role: 'reload' } as const, { type: 'separator' } as const] : []),
       { role: 'zoomIn' },

@@ -9,6 +9,7 @@ import { type Failure, type Result as AnyResult, ok } from './result';
 import { CommandSchema, type CommandInput } from './commands';
 import { type MemfdCompare, MemfdCompareSpecSchema, type MemfdCompareSpecInput } from './compare';
 import { MachineConfigSchema, type MachineConfigInput } from './machine-config';
+import { type MatrixRequest, MatrixRequestSchema, type MatrixResult } from './matrix';
 import type { Scenario } from './scenario';
 import type {
   BuiltinScenario,
@@ -88,6 +89,12 @@ export interface SimApi {
    * session's machine is untouched) and reports what each cost, where it lies and what it hit.
    */
   compareMemfd(spec: MemfdCompareSpecInput): Promise<Result<MemfdCompare>>;
+  /**
+   * Runs a scenario (a built-in, by default the VMM memfd, or the session's own) from every kernel
+   * release into every release, each run on a machine of its own (the session is untouched), and
+   * says per pair what crossed, or why it was refused or panicked.
+   */
+  matrix(request: MatrixRequest): Promise<Result<MatrixResult>>;
 }
 
 export type SimMethod = keyof SimApi;
@@ -169,6 +176,7 @@ const SIM_ARGS = {
       .strict(),
   ]),
   compareMemfd: z.tuple([MemfdCompareSpecSchema]),
+  matrix: z.tuple([MatrixRequestSchema]),
 } as const satisfies Record<SimMethod, z.ZodTuple>;
 
 export const SIM_METHODS = Object.keys(SIM_ARGS) as SimMethod[];

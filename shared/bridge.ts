@@ -20,8 +20,9 @@ export const SAVE_CHANNEL = 'kholab:save';
  * 'new-machine': open the New Machine dialog.
  * 'state-changed': main changed the session (a scenario was opened); fetch state() again.
  * 'compare-memfd': open the memfd format comparison.
+ * 'matrix': open the kernel compatibility matrix.
  */
-export type MenuAction = 'new-machine' | 'state-changed' | 'compare-memfd';
+export type MenuAction = 'new-machine' | 'state-changed' | 'compare-memfd' | 'matrix';
 
 /**
  * Text the renderer produced (a CSV or JSON export) for main to write. The renderer never names a

@@ -9,7 +9,8 @@ import { MAX_PAGE_ORDER, formatBytes } from './units';
 
 const Name = z.string().min(1).max(64);
 const Process = Name.describe('name of a simulated process');
-const Fd = z.number().int().min(0).max(1023);
+/** A file descriptor: below fs.nr_open (1 << 20), the ceiling of any RLIMIT_NOFILE. */
+const Fd = z.number().int().min(0).max(1048575);
 const Order = z.number().int().min(0).max(MAX_PAGE_ORDER);
 /** A LUO token (u64): a number, or a hex string such as "0x1A" for values past 2^53. */
 const Token = z.union([
@@ -49,11 +50,13 @@ const ExpectErrno = z.enum([
   'EADDRNOTAVAIL',
   'EOPNOTSUPP',
   'EBADF',
+  'EMFILE',
   'EFBIG',
   'EPERM',
   'ESRCH',
   'E2BIG',
   'ENOTTY',
+  'EACCES',
 ]);
 
 const step = <O extends string, T extends z.ZodRawShape>(op: O, shape: T) =>
@@ -82,6 +85,22 @@ export const CommandSchema = z.discriminatedUnion('op', [
     order: Order.default(0),
   }),
   step('close', { process: Process, fd: Fd }),
+  /**
+   * setrlimit(RLIMIT_NOFILE, {soft, hard}) for the process (hard default: the larger of soft and
+   * the current hard limit), as the 7.x selftests' luo_ensure_nofile_limit() does before opening
+   * thousands of fds. The default is 1024 soft, 4096 hard.
+   */
+  step('setrlimit', {
+    process: Process,
+    resource: z.literal('RLIMIT_NOFILE'),
+    soft: z.number().int().min(0).max(1048576),
+    hard: z
+      .number()
+      .int()
+      .min(0)
+      .max(1 << 30)
+      .optional(),
+  }),
   step('alloc_pages', {
     tag: Name,
     order: Order.default(0),
@@ -103,8 +122,12 @@ export const CommandSchema = z.discriminatedUnion('op', [
   }),
   step('vmalloc', { name: Name, size: SizeSchema }),
   step('vfree', { name: Name }),
-  /** echo 1 > /sys/kernel/debug/kho/out/finalize (kho_finalize()). */
-  step('kho_finalize', {}),
+  /**
+   * echo 1 > /sys/kernel/debug/kho/out/finalize (kho_finalize()). With `ifExists`, the shell line
+   * `[ -e kho/out/finalize ] && echo 1 > kho/out/finalize`: skipped on kernels without the file
+   * (Linux 7.1+, stateless KHO), so one scenario runs on every release.
+   */
+  step('kho_finalize', { ifExists: z.boolean().optional() }),
   /**
    * kexec -s -l: load a kernel image of release `kernel` (default: the running kernel's) with this
    * command line (default: the running one's).
@@ -144,6 +167,17 @@ export const CommandSchema = z.discriminatedUnion('op', [
   /** ioctl(session_fd, LIVEUPDATE_SESSION_FINISH). */
   step('luo_finish', { process: Process, session_fd: Fd, ...IoctlSize }),
   /**
+   * ioctl(session_fd, LIVEUPDATE_SESSION_GET_NAME) (Linux 7.2+): the session's full name; with
+   * `name` the step is also a check that the kernel answered exactly that. `reserved` must be 0.
+   */
+  step('luo_get_name', {
+    process: Process,
+    session_fd: Fd,
+    name: SessionName.optional(),
+    reserved: z.number().int().min(0).max(0xffffffff).optional(),
+    ...IoctlSize,
+  }),
+  /**
    * Simulator fault injection (no kernel interface): the next liveupdate_reboot() finds the freeze
    * of the file with `token` (default: the first file it freezes) failing with `errno`. One shot.
    */
@@ -155,8 +189,12 @@ export const CommandSchema = z.discriminatedUnion('op', [
   step('save_checksums', { process: Process, fd: Fd, into_fd: Fd }),
   /** A check: the page checksums of memfd `fd` equal the ones stored in memfd `from_fd` by save_checksums. */
   step('expect_checksums', { process: Process, fd: Fd, from_fd: Fd }),
-  /** Reads the whole file and compares it with `text` (a check: the writer may be gone after a kexec). */
-  step('expect_content', { process: Process, fd: Fd, text: z.string().max(65536) }),
+  /**
+   * Reads the whole file and compares it with `text` (a check: the writer may be gone after a
+   * kexec). With `cstring` only the bytes before the first NUL count, as the selftests' strcmp()
+   * on the mapped page does (restore_and_verify_memfd()).
+   */
+  step('expect_content', { process: Process, fd: Fd, text: z.string().max(65536), cstring: z.boolean().optional() }),
   /**
    * Simulator fault injection (no kernel interface): write bytes into simulated RAM, either at a
    * physical address or into a property of a KHO sub-FDT (`fdt`: a sub-node of the root, or
@@ -221,6 +259,8 @@ export function describeCommand(c: Command): string {
     }
     case 'close':
       return `${c.process}: close(${c.fd})`;
+    case 'setrlimit':
+      return `${c.process}: setrlimit(${c.resource}, ${c.soft}${c.hard !== undefined ? `, ${c.hard}` : ''})`;
     case 'alloc_pages':
       return `alloc_pages(${c.gfp}, order ${c.order}) × ${c.count} [${c.tag}]`;
     case 'free_pages':
@@ -232,7 +272,7 @@ export function describeCommand(c: Command): string {
     case 'verify_memfd':
       return `${c.process}: verify fd ${c.fd}`;
     case 'kho_finalize':
-      return 'echo 1 > kho/out/finalize';
+      return c.ifExists ? '[ -e kho/out/finalize ] && echo 1 > kho/out/finalize' : 'echo 1 > kho/out/finalize';
     case 'luo_open':
       return `${c.process}: open("/dev/liveupdate")`;
     case 'luo_create_session':
@@ -245,6 +285,8 @@ export function describeCommand(c: Command): string {
       return `${c.process}: ioctl(${c.session_fd}, LIVEUPDATE_SESSION_RETRIEVE_FD, token ${tokenText(c.token)}${sz(c)})`;
     case 'luo_finish':
       return `${c.process}: ioctl(${c.session_fd}, LIVEUPDATE_SESSION_FINISH${sz(c)})`;
+    case 'luo_get_name':
+      return `${c.process}: ioctl(${c.session_fd}, LIVEUPDATE_SESSION_GET_NAME${c.name !== undefined ? ` = "${c.name}"` : ''}${sz(c)})`;
     case 'luo_fail_next_freeze':
       return `inject: next freeze${c.token !== undefined ? ` of token ${tokenText(c.token)}` : ''} fails with ${c.errno}`;
     case 'save_checksums':
@@ -252,7 +294,7 @@ export function describeCommand(c: Command): string {
     case 'expect_checksums':
       return `${c.process}: expect fd ${c.fd} page checksums = fd ${c.from_fd}`;
     case 'expect_content':
-      return `${c.process}: expect fd ${c.fd} = ${JSON.stringify(c.text.slice(0, 24))}`;
+      return `${c.process}: expect fd ${c.fd} ${c.cstring ? 'strcmp ' : ''}= ${JSON.stringify(c.text.slice(0, 24))}`;
     case 'kexec_load':
       return `kexec -s -l${c.kernel !== undefined ? ` vmlinuz-${c.kernel}` : ''}${c.cmdline !== undefined ? ` --append="${c.cmdline}"` : ' --reuse-cmdline'}`;
     case 'reboot':

@@ -53,7 +53,7 @@ const RamSizeSchema = SizeSchema.superRefine((n, ctx) => {
 });
 
 /** The kernel releases the simulator can boot (electron/kernel/profile.ts has one profile each). */
-export const KERNEL_RELEASES = ['6.19', '7.0'] as const;
+export const KERNEL_RELEASES = ['6.19', '7.0', '7.1', '7.2'] as const;
 export type KernelRelease = (typeof KERNEL_RELEASES)[number];
 /** The release a machine boots when nothing says otherwise. */
 export const DEFAULT_KERNEL: KernelRelease = '6.19';

@@ -22,6 +22,7 @@ export type Errno =
   | 'ENOSPC'
   | 'EOPNOTSUPP'
   | 'EADDRNOTAVAIL'
+  | 'EACCES'
   | 'E2BIG'
   | 'ENOTTY';
 
@@ -78,6 +79,45 @@ export interface StepInfo {
   panicked?: string;
   /** The step's input was refused before it touched the machine (a bad poke): bad input, not a kernel answer. */
   invalid?: true;
+  /** A failed check's culprit: the page it names (a folio test_kho could not restore) and what is there. */
+  failedAt?: FailedAt;
+}
+
+/**
+ * Where a failed check points: the block it names (first pfn and size in pages: the map paints
+ * it in the failure colour), the byte of the field it read when the culprit is a field, and what
+ * the check found there.
+ */
+export interface FailedAt {
+  pfn: number;
+  pages: number;
+  /** The physical address of the bad field (an FDT property, a record), when a field is to blame. */
+  phys?: number;
+  what: string;
+}
+
+/**
+ * One hop of the chain a booting kernel follows to its handover, read from RAM with that kernel's
+ * codecs: boot_params → setup_data → kho_data → root FDT and scratch array → tracker → blocks.
+ */
+export interface JumpHop {
+  /** What is read here, in kernel terms: `boot_params`, `setup_data`, `struct kho_data`, `khoser_mem_chunk`… */
+  label: string;
+  /** The structure itself (its first byte and size in bytes). */
+  phys: number;
+  size: number;
+  /** The field of an earlier hop that points here: `boot_params.hdr.setup_data`, `kho_data.fdt_addr`. */
+  via: string;
+  /** What the kernel finds there, decoded: `type 10 (SETUP_KEXEC_KHO), len 32`. */
+  detail: string;
+  /** What the map highlights for this hop: the structure's pages, or the areas or blocks it names. */
+  ranges: Array<{ phys: number; size: number }>;
+  /** Ranges beyond those listed (a long block list is cut short). */
+  moreRanges?: number;
+  /** An inspector that decodes it: the FDT viewer, the chunk list viewer. */
+  opens?: { kind: 'fdt' | 'chunks'; phys: number };
+  /** Why the chain stops here (a bad pointer, an unknown format). */
+  error?: string;
 }
 
 /** A kernel panic: the step whose kernel panicked and the reason it printed after "Kernel panic - not syncing: ". */
@@ -201,6 +241,20 @@ export interface KhoReport {
   incoming: (KhoHandoff & { blocks: PreservedBlock[] }) | null;
 }
 
+/**
+ * A KHO radix tree (Linux 7.1+ tracker) in walk order: each node with its level (5 = root … 1
+ * tables, 0 = leaf bitmap), the lowest radix key under it and, for a leaf, the blocks it marks.
+ */
+export interface RadixTreeView {
+  /** Physical address of the root node (`preserved-memory-map`). */
+  root: number;
+  nodes: Array<{ phys: number; level: number; keyStart: number; entries: number }>;
+  /** Preserved blocks in the tree. */
+  entries: number;
+  /** Where the walk stopped on a corrupt node, if it did. */
+  error?: string;
+}
+
 /** KHO as the running kernel sees it, and what is pending across a jump. */
 export interface KhoView {
   /** Kernels started since power-on (1 = the cold-booted one). */
@@ -222,6 +276,8 @@ export interface KhoView {
     bitmapPages: number;
     preservedPages: number;
     subtrees: Array<{ name: string; phys: number }>;
+    /** 7.1+: the radix tree, live (chunkPhys is then empty and bitmapPages counts its pages). */
+    radix?: RadixTreeView;
   } | null;
   incoming: {
     /** 0 when the handover was abandoned. */
@@ -229,8 +285,16 @@ export interface KhoView {
     scratchPhys: number;
     blocks: number;
     unrestoredBlocks: number;
+    /** The unrestored blocks themselves, in address order (first pfn and order of each). */
+    unrestored: Array<{ pfn: number; order: number }>;
     subtrees: Array<{ name: string; phys: number }>;
+    /** 7.1+: the radix tree as it was walked at early boot. */
+    radix?: RadixTreeView;
+    /** 7.1+: the previous kernel's kexec-metadata ("exec from"), when it had one. */
+    execFrom?: { release: string; count: number };
   } | null;
+  /** After kexec -e, before the next boot: the pointers the next kernel will follow, in order (empty otherwise). */
+  jumpChain?: JumpHop[];
   /** The loaded kexec image's segments, if any. */
   segments: Array<{ name: string; dest: number; size: number }>;
 }

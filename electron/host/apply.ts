@@ -8,8 +8,9 @@
  */
 import { type Command, tokenText } from '../../shared/commands';
 import { PAGE_SIZE, formatBytes } from '../../shared/units';
+import { PageCategory } from '../../shared/palette';
 import { type Failure, type Result, ok } from '../../shared/result';
-import type { Errno, StepInfo } from '../../shared/views';
+import type { Errno, FailedAt, StepInfo } from '../../shared/views';
 import { ALLOC_FAILED } from '../kernel/mm/buddy';
 import { MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, PG } from '../kernel/mm/page-flags';
 import { type KernelError, isErr, kerr } from '../kernel/lib/errno';
@@ -18,7 +19,8 @@ import type { Machine } from '../kernel/machine';
 import type { MemfdFile, Process } from '../kernel/proc';
 import type { ShmemInode } from '../kernel/mm/shmem';
 import type { LuoSession } from '../kernel/luo/session';
-import { utf8Encode } from '../kernel/lib/utf8';
+import { utf8Decode, utf8Encode } from '../kernel/lib/utf8';
+import { LIVEUPDATE_SESSION_GET_NAME_SIZE } from '../kernel/abi/luo-v1';
 import { kexecFileLoad } from '../kernel/kexec';
 import { testKhoInit } from '../kernel/modules/test-kho';
 import { applyPoke, planPoke, pokeWhere } from './poke';
@@ -42,25 +44,28 @@ export interface StepFailure extends Failure {
   panicked?: string;
   /** Bad input, refused before the machine was touched (a poke outside RAM, malformed hex…). */
   invalid?: true;
+  /** A failed check's culprit page. */
+  failedAt?: FailedAt;
 }
 
 export type StepResult = Result<StepDone, StepFailure>;
 
 /** The fields a StepInfo keeps of a step's result, in StepInfo's order. */
-export type StepFields = Pick<StepInfo, 'ok' | 'message' | 'errno' | 'returned' | 'panicked' | 'invalid'>;
+export type StepFields = Pick<StepInfo, 'ok' | 'message' | 'errno' | 'returned' | 'panicked' | 'invalid' | 'failedAt'>;
 
 export function stepFields(r: StepResult): StepFields {
   if (r.ok) {
     const { message, errno, returned } = r.value;
     return { ok: true, message, ...(errno ? { errno } : {}), ...(returned !== undefined ? { returned } : {}) };
   }
-  const { message, errno, panicked, invalid } = r.error;
+  const { message, errno, panicked, invalid, failedAt } = r.error;
   return {
     ok: false,
     message,
     ...(errno ? { errno } : {}),
     ...(panicked !== undefined ? { panicked } : {}),
     ...(invalid ? { invalid } : {}),
+    ...(failedAt ? { failedAt } : {}),
   };
 }
 
@@ -68,8 +73,9 @@ const done = (message: string, returned?: number): StepResult =>
   ok(returned === undefined ? { message } : { message, returned });
 export const stepFailed = (error: StepFailure): StepResult => ({ ok: false, error });
 const failed = (e: KernelError, op: string): StepResult =>
-  stepFailed({ errno: e.errno, message: `${op}: ${e.errno} (${e.reason})` });
-const checkFailed = (message: string): StepResult => stepFailed({ message });
+  stepFailed({ errno: e.errno, message: `${op}: ${e.errno} (${e.reason})`, ...(e.at ? { failedAt: e.at } : {}) });
+const checkFailed = (message: string, failedAt?: FailedAt): StepResult =>
+  stepFailed({ message, ...(failedAt ? { failedAt } : {}) });
 
 /**
  * Why `cmd` cannot run on this machine at all, or null: every step after a kernel panic is refused
@@ -94,13 +100,29 @@ export function applyCommand(machine: Machine, cmd: Command): StepResult {
   // A panic inside the step (a kexec'd kernel that finds bad handover data) fails it, whatever it expected.
   const panicked = machine.kernel?.panicked ?? null;
   if (panicked !== null) return stepFailed({ panicked, message: `${cmd.op}: Kernel panic - not syncing: ${panicked}` });
-  if (!cmd.expect) return raw;
+  if (!cmd.expect) return paintFailure(machine, raw);
   const { errno, message } = raw.ok ? raw.value : raw.error;
   if (errno === cmd.expect) return ok({ errno, message: `${message} — as expected` });
-  return stepFailed({
-    ...(errno ? { errno } : {}),
-    message: `expected ${cmd.expect}, got ${errno ?? 'success'}: ${message}`,
-  });
+  return paintFailure(
+    machine,
+    stepFailed({
+      ...(errno ? { errno } : {}),
+      message: `expected ${cmd.expect}, got ${errno ?? 'success'}: ${message}`,
+      ...(!raw.ok && raw.error.failedAt ? { failedAt: raw.error.failedAt } : {}),
+    }),
+  );
+}
+
+/**
+ * A failed step's culprit block turns the failure colour on the map: the page category is the
+ * map's state, set like every other category, and kept until the page's state changes again.
+ */
+function paintFailure(machine: Machine, r: StepResult): StepResult {
+  const at = r.ok ? undefined : r.error.failedAt;
+  const k = machine.kernel;
+  if (at && k && at.pfn >= 0 && at.pfn + at.pages <= machine.layout.maxPfn)
+    k.pages.categories.assign(at.pfn, at.pages, PageCategory.Corrupted);
+  return r;
 }
 
 function run(machine: Machine, cmd: Command): StepResult {
@@ -171,6 +193,11 @@ function run(machine: Machine, cmd: Command): StepResult {
         const e = k.processes.close(p, cmd.fd);
         return e ? failed(e, 'close') : done(`closed fd ${cmd.fd}`);
       });
+    case 'setrlimit':
+      return withProcess(k, cmd.process, 'setrlimit', (p) => {
+        const e = k.processes.setNofile(p, cmd.soft, cmd.hard);
+        return e ? failed(e, 'setrlimit') : done(`${p.name}: RLIMIT_NOFILE ${p.nofile.cur} (hard ${p.nofile.max})`);
+      });
     case 'alloc_pages':
       return allocTagged(k, cmd);
     case 'free_pages': {
@@ -205,10 +232,21 @@ function run(machine: Machine, cmd: Command): StepResult {
     }
     case 'kho_finalize': {
       if (!k.khoOut) return failed(kerr('EOPNOTSUPP', 'KHO is disabled (boot with kho=on)'), 'kho_finalize');
+      const tracker = k.khoOut.tracker;
+      if (tracker.kind === 'radix') {
+        // 7.1+: no kho/out/finalize. `echo 1 >` a name that is not there in a debugfs directory
+        // tries to create it; debugfs directories have no ->create, so open() fails with EACCES.
+        if (cmd.ifExists) return done('kho/out/finalize does not exist (stateless KHO): nothing to do');
+        return failed(
+          kerr(
+            'EACCES',
+            `sh: can't create /sys/kernel/debug/kho/out/finalize: Permission denied (Linux ${k.ctx.profile.name} has no finalize: KHO is stateless)`,
+          ),
+          'kho_finalize',
+        );
+      }
       const e = k.khoOut.finalize();
-      return e
-        ? failed(e, 'kho_finalize')
-        : done(`preserved-memory-map → ${k.khoOut.tracker.chunkPfns.length} chunk page(s)`);
+      return e ? failed(e, 'kho_finalize') : done(`preserved-memory-map → ${tracker.chunkPfns.length} chunk page(s)`);
     }
     case 'kexec_load': {
       const image = kexecFileLoad(k, cmd.cmdline ?? k.cmdline, cmd.initrd ?? machine.config.initrd, cmd.kernel);
@@ -222,7 +260,7 @@ function run(machine: Machine, cmd: Command): StepResult {
     }
     case 'insmod': {
       const r = testKhoInit(k, cmd.params);
-      return r.ok ? done(r.message) : checkFailed(r.message);
+      return r.ok ? done(r.message) : checkFailed(r.message, r.failedAt);
     }
     case 'verify_memfd':
       return withFile(k, cmd.process, cmd.fd, 'verify_memfd', (p, f) => verifyMemfd(k, p, f.inode));
@@ -232,6 +270,7 @@ function run(machine: Machine, cmd: Command): StepResult {
     case 'luo_preserve_fd':
     case 'luo_retrieve_fd':
     case 'luo_finish':
+    case 'luo_get_name':
       return runLuo(k, cmd);
     case 'luo_fail_next_freeze': {
       if (!k.luo) return failed(kerr('ENOENT', 'LUO is disabled: there is nothing to freeze'), 'luo_fail_next_freeze');
@@ -252,13 +291,17 @@ function run(machine: Machine, cmd: Command): StepResult {
       );
     case 'expect_content':
       return withFile(k, cmd.process, cmd.fd, 'expect_content', (_p, f) => {
-        const got = k.shmem.read(f.inode, 0, f.inode.size);
+        const all = k.shmem.read(f.inode, 0, f.inode.size);
+        const nul = cmd.cstring ? all.indexOf(0) : -1;
+        const got = nul < 0 ? all : all.subarray(0, nul);
         const want = utf8Encode(cmd.text);
         const same = got.length === want.length && got.every((b, i) => b === want[i]);
         if (same) return done(`fd ${cmd.fd}: ${got.length} bytes match`);
-        const first = got.findIndex((b, i) => b !== want[i]);
+        const found = got.findIndex((b, i) => b !== want[i]);
+        const first = found < 0 ? Math.min(got.length, want.length) : found;
         return checkFailed(
-          `fd ${cmd.fd}: ${got.length} bytes, expected ${want.length}; first difference at byte ${first < 0 ? Math.min(got.length, want.length) : first}`,
+          `fd ${cmd.fd}: ${got.length} bytes, expected ${want.length}; first difference at byte ${first}`,
+          memfdPageAt(f.inode, Math.floor(first / PAGE_SIZE), `fd ${cmd.fd} byte ${first} differs`),
         );
       });
     case 'expect_free': {
@@ -302,7 +345,13 @@ type LuoCommand = Extract<
   Command,
   {
     op:
-      'luo_open' | 'luo_create_session' | 'luo_retrieve_session' | 'luo_preserve_fd' | 'luo_retrieve_fd' | 'luo_finish';
+      | 'luo_open'
+      | 'luo_create_session'
+      | 'luo_retrieve_session'
+      | 'luo_preserve_fd'
+      | 'luo_retrieve_fd'
+      | 'luo_finish'
+      | 'luo_get_name';
   }
 >;
 
@@ -312,6 +361,14 @@ const IOCTL = {
   luo_preserve_fd: 'ioctl(LIVEUPDATE_SESSION_PRESERVE_FD)',
   luo_retrieve_fd: 'ioctl(LIVEUPDATE_SESSION_RETRIEVE_FD)',
   luo_finish: 'ioctl(LIVEUPDATE_SESSION_FINISH)',
+  luo_get_name: 'ioctl(LIVEUPDATE_SESSION_GET_NAME)',
+} as const;
+
+const SESSION_IOCTL = {
+  luo_preserve_fd: 'preserve_fd',
+  luo_retrieve_fd: 'retrieve_fd',
+  luo_finish: 'finish',
+  luo_get_name: 'get_name',
 } as const;
 
 /** /dev/liveupdate and its session fds, reported as a shell reports a refused call. */
@@ -363,13 +420,10 @@ function runLuo(k: Kernel, cmd: LuoCommand): StepResult {
       );
     if (sf.kind !== 'session')
       return failed(kerr('ENOTTY', `fd ${cmd.session_fd} is not a LUO session: its file has no such ioctl`), op);
-    const bad = luo.ioctlArgs(
-      cmd.op === 'luo_preserve_fd' ? 'preserve_fd' : cmd.op === 'luo_retrieve_fd' ? 'retrieve_fd' : 'finish',
-      cmd.size,
-      cmd.trailing,
-    );
-    if (bad) return failed(bad, op);
     const session: LuoSession = sf.session;
+    const ioctl = SESSION_IOCTL[cmd.op];
+    const bad = luo.sessionIoctlCheck(session, ioctl, cmd.size, cmd.trailing);
+    if (bad) return failed(bad, op);
     switch (cmd.op) {
       case 'luo_preserve_fd': {
         const e = luo.preserveFd(session, k.processes.file(p, cmd.fd), BigInt(cmd.token));
@@ -385,8 +439,25 @@ function runLuo(k: Kernel, cmd: LuoCommand): StepResult {
         const e = luo.finish(session);
         return e ? failed(e, op) : done(`session "${session.name}" finished`);
       }
+      case 'luo_get_name': {
+        const name = luo.getName(session, cmd.reserved ?? 0);
+        if (isErr(name)) return failed(name, op);
+        const got = returnedName(name, cmd.size);
+        if (cmd.name !== undefined && got !== cmd.name)
+          return checkFailed(`${op}: the kernel answered "${got}", expected "${cmd.name}"`);
+        return done(`session fd ${cmd.session_fd} is "${got}"`);
+      }
     }
   });
+}
+
+/**
+ * The name as userspace reads it back: luo_ucmd_respond() copies min(size, 72) bytes, so a short
+ * struct gets the name cut after `size - 8` bytes (the strscpy()'d name starts at byte 8).
+ */
+function returnedName(name: string, size = LIVEUPDATE_SESSION_GET_NAME_SIZE): string {
+  const bytes = utf8Encode(name).subarray(0, Math.max(0, Math.min(size, LIVEUPDATE_SESSION_GET_NAME_SIZE) - 8));
+  return utf8Decode(bytes);
 }
 
 function allocTagged(k: Kernel, cmd: Extract<Command, { op: 'alloc_pages' }>): StepResult {
@@ -456,7 +527,7 @@ function saveChecksums(k: Kernel, p: Process, src: MemfdFile, dst: MemfdFile, ds
   for (let off = 0; off < bytes.length; off += PAGE_SIZE) {
     const pfn = inode.pages.get(off / PAGE_SIZE);
     k.ram.write(pfn * PAGE_SIZE, bytes.subarray(off, Math.min(bytes.length, off + PAGE_SIZE)));
-    k.pages.flags[k.pages.compoundHead(pfn)]! |= PG.dirty;
+    k.pages.flags[k.pages.compoundHead(pfn)]! |= PG.dirty | PG.uptodate; // a write: shmem_write_end()
   }
   k.processes.remember(p, inode, 0, bytes.length);
   return done(
@@ -464,7 +535,14 @@ function saveChecksums(k: Kernel, p: Process, src: MemfdFile, dst: MemfdFile, ds
   );
 }
 
+/** A failed memfd check's culprit: the page at `index` of the file, when one is there (not a hole). */
+function memfdPageAt(inode: ShmemInode, index: number, what: string): FailedAt | undefined {
+  const pfn = inode.pages.get(index);
+  return pfn >= 0 ? { pfn, pages: 1, what } : undefined;
+}
+
 /** Compares the page checksums of `f` with the ones `state` holds (as save_checksums wrote them). */
+
 function expectChecksums(k: Kernel, f: MemfdFile, state: MemfdFile): StepResult {
   const stored = k.shmem.read(state.inode, 0, state.inode.size);
   const count = Math.floor(stored.length / 4);
@@ -482,6 +560,7 @@ function expectChecksums(k: Kernel, f: MemfdFile, state: MemfdFile): StepResult 
   if (mismatches)
     return checkFailed(
       `${memfdLabel(f.inode)}: ${mismatches} of ${pages} pages differ from the stored checksums: index ${bad.join(', ')}${mismatches > bad.length ? ', …' : ''}`,
+      memfdPageAt(f.inode, bad[0]!, `${memfdLabel(f.inode)} page ${bad[0]!}: checksum differs`),
     );
   return done(
     `${memfdLabel(f.inode)}: all ${pages} pages match the ${count} checksums read from memfd:${state.inode.name}`,

@@ -6,6 +6,7 @@
  */
 import type { CommandInput } from '../../shared/commands';
 import type { ScenarioInput } from '../../shared/scenario';
+import { BUILTIN_SCENARIOS_7X } from './builtins-7x';
 
 /** The selftests' stage 1: "hello kexec world" in a memfd, preserved in "test-session" as token 0x1A. */
 function helloPreserved(): CommandInput[] {
@@ -19,11 +20,14 @@ function helloPreserved(): CommandInput[] {
   ];
 }
 
-/** test_kho in the running kernel, then finalize, `kexec -s -l`, `kexec -e` and boot the next kernel. */
+/**
+ * test_kho in the running kernel, then finalize (where the release has it: 7.1+ is stateless),
+ * `kexec -s -l`, `kexec -e` and boot the next kernel.
+ */
 function kexecCycle(params: { forget?: number; chain?: boolean }): CommandInput[] {
   return [
     { op: 'insmod', module: 'test_kho', params },
-    { op: 'kho_finalize' },
+    { op: 'kho_finalize', ifExists: true },
     { op: 'kexec_load' },
     { op: 'reboot' },
     { op: 'boot' },
@@ -189,6 +193,34 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
       { op: 'expect_checksums', process: 'vmm', fd: 7, from_fd: 5 },
     ],
   },
+  'luo-vmm-memfd': {
+    name: 'luo-vmm-memfd',
+    description:
+      'A VMM keeps its guest across a kernel live update: 8 MiB of guest memory (random data) and a state memfd holding the checksum of each of its pages, both preserved in one session "vmm"; the next kernel retrieves both and checks the guest memory against the checksums. The default scenario of `matrix`: with `kexec_load` naming another release it shows what crosses between releases.',
+    machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on liveupdate=on' },
+    steps: [
+      { op: 'boot' },
+      { op: 'spawn', name: 'vmm' },
+      { op: 'memfd_create', process: 'vmm', name: 'guest-ram', size: '8M' }, // fd 3
+      { op: 'write', process: 'vmm', fd: 3, data: { random: true } },
+      { op: 'memfd_create', process: 'vmm', name: 'vmm-state' }, // fd 4
+      { op: 'save_checksums', process: 'vmm', fd: 3, into_fd: 4 },
+      { op: 'luo_open', process: 'vmm' }, // fd 5
+      { op: 'luo_create_session', process: 'vmm', fd: 5, name: 'vmm' }, // fd 6
+      { op: 'luo_preserve_fd', process: 'vmm', session_fd: 6, fd: 3, token: '0x100' },
+      { op: 'luo_preserve_fd', process: 'vmm', session_fd: 6, fd: 4, token: 1 },
+      { op: 'kexec_load' },
+      { op: 'reboot' },
+      { op: 'boot' },
+      { op: 'spawn', name: 'vmm' },
+      { op: 'luo_open', process: 'vmm' }, // fd 3
+      { op: 'luo_retrieve_session', process: 'vmm', fd: 3, name: 'vmm' }, // fd 4
+      { op: 'luo_retrieve_fd', process: 'vmm', session_fd: 4, token: '0x100' }, // fd 5
+      { op: 'luo_retrieve_fd', process: 'vmm', session_fd: 4, token: 1 }, // fd 6
+      { op: 'expect_checksums', process: 'vmm', fd: 5, from_fd: 6 },
+      { op: 'luo_finish', process: 'vmm', session_fd: 4 },
+    ],
+  },
   'luo-freeze-fails': {
     name: 'luo-freeze-fails',
     description:
@@ -282,4 +314,5 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
     machine: { ram: '2G', nodes: 2, seed: 5, cmdline: 'kho=on kho_scratch=200%' },
     steps: [{ op: 'boot' }, ...kexecCycle({}), ...kexecCycle({ chain: true }), { op: 'insmod', module: 'test_kho' }],
   },
+  ...BUILTIN_SCENARIOS_7X,
 };

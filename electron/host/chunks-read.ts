@@ -38,7 +38,8 @@ function withState(m: Machine, read: ChunkRead): ChunkReadNow {
 
 /** Chunk pages the running kernel's own finalize wrote are live data: RAM is the truth there. */
 function isOutgoingChunk(m: Machine, phys: number): boolean {
-  return m.kernel?.khoOut?.tracker.chunkPfns.includes(phys / PAGE_SIZE) ?? false;
+  const t = m.kernel?.khoOut?.tracker;
+  return t?.kind === 'bitmap-chunks' && t.chunkPfns.includes(phys / PAGE_SIZE);
 }
 
 /** The chunk list read at early boot when `phys` is the head the running kernel walked, else null. */

@@ -9,6 +9,11 @@
  * - describeFdt(): a tree listing that also decodes KHO's properties. They are native-endian
  *   u64s (include/linux/kho/abi/kexec_handover.h; kernel/liveupdate/kexec_handover.c:
  *   kho_add_subtree()), which dtc can only show as two byte-swapped cells.
+ *
+ * Both are bounded by the size of their input: a blob can make a printer repeat bytes it holds
+ * once (indentation per nesting level, one long property name shared by every property through
+ * the strings block), so each printer stops at OUTPUT_PER_INPUT_BYTE characters per byte of the
+ * tree's smallest encoding (fdtInputBytes()) and ends with a line saying so.
  */
 import { fdtWalk, readStringList, readU64le, type FdtMemReserve, type FdtNode } from '../kernel/lib/fdt';
 
@@ -68,26 +73,107 @@ function dtsValue(v: Uint8Array): string | null {
   }
 }
 
+/**
+ * Characters of text a printer may write per byte of input. Any tree the kernel will unflatten
+ * stays well under it unless it repeats long property names: the worst ordinary case is a node or
+ * an empty property at depth 62 (drivers/of/fdt.c's FDT_MAX_DEPTH - 2), 12 bytes of blob and
+ * about 130 characters of indentation (~11×); values print at most 4 characters per byte.
+ */
+export const OUTPUT_PER_INPUT_BYTE = 16;
+/** Room for the fixed text (header, `/dts-v1/;`) of a tiny tree. */
+const OUTPUT_SLACK = 4096;
+
+/**
+ * Bytes the tree needs at least as a blob: 12 per node plus its padded name, 12 per property plus
+ * its padded value, 16 per reservation, and each distinct property name once in the strings block
+ * unless it is the tail of another name (dtc and encodeFdt() may then share its bytes).
+ */
+export function fdtInputBytes(root: FdtNode, memReserve: readonly FdtMemReserve[] = []): number {
+  const pad4 = (n: number): number => (n + 3) & ~3;
+  const names = new Set<string>();
+  let bytes = 40 + 16 * (memReserve.length + 1) + 4;
+  for (const { kind, node } of fdtWalk(root)) {
+    if (kind === 'leave') continue;
+    bytes += 8 + pad4(node.name.length + 1);
+    for (const p of node.props) {
+      bytes += 12 + pad4(p.value.length);
+      names.add(p.name);
+    }
+  }
+  // Reversed and sorted, a name that is another's tail sorts right before a name it prefixes.
+  const reversed = [...names].map((n) => [...n].reverse().join('')).sort();
+  reversed.forEach((r, i) => {
+    if (!reversed[i + 1]?.startsWith(r)) bytes += r.length + 1;
+  });
+  return bytes;
+}
+
+/**
+ * Collects output up to `limit` characters in all: each piece costs its length plus `perPiece`
+ * (the newline a listing adds per line), and room is kept for the closing note.
+ */
+class BoundedText {
+  readonly parts: string[] = [];
+  private used = NOTE_ROOM;
+  truncated = false;
+  constructor(
+    readonly limit: number,
+    private readonly inputBytes: number,
+    private readonly perPiece: number,
+  ) {}
+  /** Adds `s` if it fits; false once the budget is spent. */
+  add(s: string): boolean {
+    if (this.truncated) return false;
+    if (this.used + s.length + this.perPiece > this.limit) {
+      this.truncated = true;
+      return false;
+    }
+    this.used += s.length + this.perPiece;
+    this.parts.push(s);
+    return true;
+  }
+  get note(): string {
+    return `output truncated at ${this.limit} characters (${OUTPUT_PER_INPUT_BYTE} per byte of the tree's ${this.inputBytes}-byte encoding)`;
+  }
+}
+const NOTE_ROOM = 160;
+
+function budgetFor(
+  root: FdtNode,
+  memReserve: readonly FdtMemReserve[],
+  limit: number | undefined,
+  perPiece: number,
+): BoundedText {
+  const input = fdtInputBytes(root, memReserve);
+  return new BoundedText(limit ?? input * OUTPUT_PER_INPUT_BYTE + OUTPUT_SLACK, input, perPiece);
+}
+
 const u64hex = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
 
-/** DTS source of the tree, byte for byte what `dtc -I dtb -O dts` prints for the same blob. */
-export function fdtToDts(root: FdtNode, memReserve: readonly FdtMemReserve[] = []): string {
-  const out = ['/dts-v1/;\n\n'];
-  for (const [addr, size] of memReserve) out.push(`/memreserve/\t${u64hex(addr)} ${u64hex(size)};\n`);
-  for (const { kind, node, depth } of fdtWalk(root)) {
+/**
+ * DTS source of the tree, byte for byte what `dtc -I dtb -O dts` prints for the same blob; past
+ * the output bound (or `limit` characters) it stops with a comment saying it was truncated.
+ */
+export function fdtToDts(root: FdtNode, memReserve: readonly FdtMemReserve[] = [], limit?: number): string {
+  const out = budgetFor(root, memReserve, limit, 0);
+  const emit = (s: string): boolean => out.add(s);
+  if (!emit('/dts-v1/;\n\n')) return `/* ${out.note} */\n`;
+  for (const [addr, size] of memReserve) if (!emit(`/memreserve/\t${u64hex(addr)} ${u64hex(size)};\n`)) break;
+  for (const { kind, node, depth } of out.truncated ? [] : fdtWalk(root)) {
     const tabs = '\t'.repeat(depth);
     if (kind === 'leave') {
-      out.push(`${tabs}};\n`);
+      if (!emit(`${tabs}};\n`)) break;
       continue;
     }
     // dtc separates every child from what precedes it with a blank line.
-    out.push(depth === 0 ? '/ {\n' : `\n${tabs}${node.name} {\n`);
+    if (!emit(depth === 0 ? '/ {\n' : `\n${tabs}${node.name} {\n`)) break;
     for (const p of node.props) {
       const v = dtsValue(p.value);
-      out.push(v === null ? `${tabs}\t${p.name};\n` : `${tabs}\t${p.name} = ${v};\n`);
+      if (!emit(v === null ? `${tabs}\t${p.name};\n` : `${tabs}\t${p.name} = ${v};\n`)) break;
     }
+    if (out.truncated) break;
   }
-  return out.join('');
+  return out.parts.join('') + (out.truncated ? `/* ${out.note} */\n` : '');
 }
 
 /**
@@ -128,17 +214,21 @@ export function describeValue(name: string, value: Uint8Array, isRoot: boolean):
   return dtsValue(value);
 }
 
-/** The tree as indented lines: `/`, `name/` per node, `prop = value` under it. */
-export function describeFdt(root: FdtNode): string[] {
-  const lines: string[] = [];
+/**
+ * The tree as indented lines: `/`, `name/` per node, `prop = value` under it; past the output
+ * bound (or `limit` characters) the last line says the listing was truncated.
+ */
+export function describeFdt(root: FdtNode, memReserve: readonly FdtMemReserve[] = [], limit?: number): string[] {
+  const out = budgetFor(root, memReserve, limit, 1);
   for (const { kind, node, depth } of fdtWalk(root)) {
     if (kind === 'leave') continue;
     const indent = '  '.repeat(depth);
-    lines.push(depth === 0 ? '/' : `${indent}${node.name}/`);
+    if (!out.add(depth === 0 ? '/' : `${indent}${node.name}/`)) break;
     for (const p of node.props) {
       const v = describeValue(p.name, p.value, depth === 0);
-      lines.push(v === null ? `${indent}  ${p.name} (empty)` : `${indent}  ${p.name} = ${v}`);
+      if (!out.add(v === null ? `${indent}  ${p.name} (empty)` : `${indent}  ${p.name} = ${v}`)) break;
     }
+    if (out.truncated) break;
   }
-  return lines;
+  return out.truncated ? [...out.parts, `… ${out.note}`] : out.parts;
 }

@@ -33,10 +33,13 @@ import { type StepResult, applyCommand, refusal, stepFailed, stepFields } from '
 import { BUILTIN_SCENARIOS } from './builtins';
 import { mapView, memorySummary, pageInfo } from './views';
 import { chunkViews, fdtView, khoReport, khoView } from './kho-views';
-import { type VmcoreOptions, planVmcore, vmcoreBytes, vmcoreChunks } from './vmcore';
+import { jumpChain } from './jump-chain';
+import { type VmcoreChunk, type VmcoreOptions, planVmcore, vmcoreBytes, vmcoreChunks } from './vmcore';
 import { luoView, userspaceView } from './luo-views';
 import { recordView } from './records';
 import { runMemfdCompare } from './compare';
+import { runMatrix } from './matrix';
+import { MATRIX_DEFAULT_SCENARIO, type MatrixRequest, type MatrixResult } from '../../shared/matrix';
 import type { MemfdCompare, MemfdCompareSpec, MemfdCompareSpecInput } from '../../shared/compare';
 
 /** The UI's vmcore crosses IPC as one array: refuse beyond this. */
@@ -253,7 +256,7 @@ export class Host implements SimApi {
   }
 
   async kho(): Promise<Result<KhoView>> {
-    return ok(khoView(this.machine));
+    return ok({ ...khoView(this.machine), jumpChain: jumpChain(this.machine) });
   }
 
   async fdt(phys: number): Promise<Result<FdtView>> {
@@ -273,11 +276,18 @@ export class Host implements SimApi {
    * The vmcore of the current state as a stream of chunks (for the CLI, which writes it to disk
    * without holding it whole): its size and the chunks, or why it is refused.
    */
-  vmcoreStream(opts: VmcoreOptions = {}): Result<{ size: number; pages: number; chunks: Iterable<Uint8Array> }> {
+  vmcoreStream(
+    opts: VmcoreOptions = {},
+  ): Result<{ size: number; pages: number; dumpLevel: number; chunks: Iterable<VmcoreChunk> }> {
     const planned = planVmcore(this.machine, opts, this.cursor);
     if (!planned.ok) return asApi(planned);
     const plan = planned.value;
-    return ok({ size: plan.size, pages: plan.pages, chunks: vmcoreChunks(this.machine, plan) });
+    return ok({
+      size: plan.size,
+      pages: plan.pages,
+      dumpLevel: plan.dumpLevel,
+      chunks: vmcoreChunks(this.machine, plan),
+    });
   }
 
   /** Steps on the timeline (applied or redo), for the CLI's --at. */
@@ -313,6 +323,26 @@ export class Host implements SimApi {
         this.opts.onProgress?.({ label, done, total }),
       ),
     );
+  }
+
+  async matrix(request: MatrixRequest): Promise<Result<MatrixResult>> {
+    const v = validateCall('matrix', [request]);
+    if (!v.ok) return v;
+    const req = v.value.args[0] as MatrixRequest;
+    let scenario: Scenario;
+    if (req.current) {
+      scenario = {
+        name: this.scenarioName,
+        description: this.scenarioDescription,
+        machine: this.config,
+        steps: this.commands,
+      };
+    } else {
+      const s = builtinScenario(req.builtin ?? MATRIX_DEFAULT_SCENARIO);
+      if (!s.ok) return s;
+      scenario = s.value;
+    }
+    return asApi(runMatrix(scenario, (label, done, total) => this.opts.onProgress?.({ label, done, total })));
   }
 }
 

@@ -35,6 +35,7 @@ import { FieldReader, MAX_RECORD_ELEMENTS } from './annotate';
 import { describeValue } from './fdt-text';
 import { type Result, failure, ok } from '../../shared/result';
 import { chunkPageRead } from './chunks-read';
+import { utf8Decode } from '../kernel/lib/utf8';
 
 /** The most of a blob read for one view (KHO's FDTs are a page or a few). */
 const MAX_FDT_BYTES = 64 * 1024;
@@ -90,8 +91,20 @@ function headerFields(bytes: Uint8Array, end: number): StructField[] {
   return r.fields;
 }
 
+/**
+ * True for a kho-v2+ root FDT, whose `preserved-memory-map` is a radix-tree root (Linux 7.1+),
+ * not a kho-v1 chunk list: the chunk record would decode a table page as garbage.
+ */
+function radixRoot(bytes: Uint8Array, layout: FdtLayout): boolean {
+  const c = layout.tokens.find((t) => t.tag === FDT_PROP && t.path === '/' && t.name === 'compatible');
+  if (!c || c.valueOffset === undefined) return false;
+  const v = utf8Decode(bytes.subarray(c.valueOffset, c.valueOffset + c.len!));
+  return /^kho-v([2-9]|\d\d)\0/.test(v);
+}
+
 function tokenFields(bytes: Uint8Array, layout: FdtLayout, end: number): StructField[] {
   const r = new FieldReader(bytes, 0, end);
+  const radix = radixRoot(bytes, layout);
   for (const t of layout.tokens.slice(0, MAX_FDT_TOKENS)) {
     r.seek(t.offset);
     const indent = '  '.repeat(t.depth);
@@ -102,7 +115,7 @@ function tokenFields(bytes: Uint8Array, layout: FdtLayout, end: number): StructF
       if (t.len! > 0) {
         const value = bytes.subarray(t.valueOffset!, t.valueOffset! + t.len!);
         const extra: Partial<StructField> = { property: propertyPath(t) };
-        const link = FDT_LINKS[t.name!];
+        const link = radix && t.name === 'preserved-memory-map' ? null : FDT_LINKS[t.name!];
         if (link !== undefined && t.len === 8) {
           const at = getU64(value, 0);
           if (Number.isFinite(at) && at > 0 && at < end) {

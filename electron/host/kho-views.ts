@@ -7,7 +7,16 @@
  */
 import { PageCategory } from '../../shared/palette';
 import { PAGE_SIZE } from '../../shared/units';
-import type { ChunkView, FdtView, KhoHandoff, KhoReport, KhoView, PreservedBlock } from '../../shared/views';
+import type {
+  ChunkView,
+  FdtView,
+  KhoHandoff,
+  KhoReport,
+  KhoView,
+  PreservedBlock,
+  RadixTreeView,
+} from '../../shared/views';
+import { incomingRadix, outgoingRadix } from './radix-view';
 import {
   KHO_SCRATCH_SIZE,
   PRESERVE_BITS,
@@ -29,9 +38,10 @@ import { type Result, ok } from '../../shared/result';
 
 const SCRATCH_LABELS = ['lowmem', 'global'];
 
+/** Sub-nodes and their blob address: `fdt` (kho-v1) or `preserved-data` (kho-v2+). */
 function subtrees(root: FdtNode | null): Array<{ name: string; phys: number }> {
   return (root?.children ?? []).map((c) => {
-    const v = getProp(c, PROP_SUB_FDT);
+    const v = getProp(c, PROP_SUB_FDT) ?? getProp(c, 'preserved-data');
     const phys = v && v.length === 8 ? readU64le(v) : null;
     return { name: c.name, phys: phys === null ? 0 : Number(phys) };
   });
@@ -56,22 +66,29 @@ export function khoView(m: Machine): KhoView {
     })),
     outgoing: out && {
       fdtPhys: out.fdtPhys,
-      finalized: out.finalized,
-      chunkPhys: out.tracker.chunkPfns.map((p) => p * PAGE_SIZE),
-      bitmapPages: out.tracker.bitmapPages,
+      // 7.1+ is stateless: what a jump hands over is always current.
+      finalized: out.tracker.kind === 'radix' || out.finalized,
+      chunkPhys: out.tracker.kind === 'radix' ? [] : out.tracker.chunkPfns.map((p) => p * PAGE_SIZE),
+      bitmapPages: out.tracker.kind === 'radix' ? out.tracker.metadataPages : out.tracker.bitmapPages,
       preservedPages: k!.pages.categories.counts[PageCategory.Preserved]!,
       subtrees: subtrees(outRoot && 'children' in outRoot ? outRoot : null),
+      ...radixField(outgoingRadix(m)),
     },
     incoming: inc && {
       fdtPhys: inc.fdtPhys,
       scratchPhys: inc.scratchPhys,
       blocks: inc.blockCount,
       unrestoredBlocks: inc.unrestoredCount(),
+      unrestored: inc.unrestored(),
       subtrees: subtrees(inc.fdt()),
+      ...radixField(incomingRadix(m)),
+      ...(inc.previousRelease ? { execFrom: { release: inc.previousRelease, count: inc.kexecCount } } : {}),
     },
     segments: (k?.kimage?.segments ?? []).map((s) => ({ name: s.name, dest: s.dest, size: s.size })),
   };
 }
+
+const radixField = (radix: RadixTreeView | null): { radix?: RadixTreeView } => (radix ? { radix } : {});
 
 /** The root FDT a pending kexec hands over, decoded from RAM as the next kernel will; null when it does not decode. */
 function handedOverRoot(m: Machine, phys: number): FdtNode | null {
@@ -122,10 +139,8 @@ export function khoReport(m: Machine): KhoReport | null {
       fdtSize: PAGE_SIZE,
       scratchPhys: seg?.dest ?? 0,
       scratchSize: seg ? out.scratch.length * KHO_SCRATCH_SIZE : 0,
-      finalized: out.finalized,
-      blocks: out.finalized
-        ? chunkListBlocks(m, out.tracker.chunkPfns[0] === undefined ? 0 : out.tracker.chunkPfns[0] * PAGE_SIZE)
-        : trackerBlocks(m, out.tracker),
+      finalized: out.tracker.kind === 'radix' || out.finalized,
+      blocks: outgoingBlocks(m, out.tracker, out.finalized),
     };
   }
   const incoming: KhoReport['incoming'] = inc && {
@@ -140,8 +155,25 @@ export function khoReport(m: Machine): KhoReport | null {
   return { generation: m.generation, pending, outgoing, incoming };
 }
 
+type Tracker = NonNullable<NonNullable<Machine['kernel']>['khoOut']>['tracker'];
+
+/**
+ * What the running kernel would hand over now: 7.1+ the radix tree in RAM; up to 7.0 the chunk
+ * list of the last finalize, or the tracker's bitmaps before any.
+ */
+function outgoingBlocks(m: Machine, tracker: Tracker, finalized: boolean): PreservedBlock[] {
+  if (tracker.kind === 'radix') {
+    const blocks: PreservedBlock[] = [];
+    outgoingRadix(m, blocks);
+    return blocks.sort((a, b) => a.phys - b.phys || a.order - b.order);
+  }
+  return finalized
+    ? chunkListBlocks(m, tracker.chunkPfns[0] === undefined ? 0 : tracker.chunkPfns[0] * PAGE_SIZE)
+    : trackerBlocks(m, tracker);
+}
+
 /** Blocks named by a serialized kho-v1 chunk list: bit b of a bitmap ⇒ physStart + b·(4096 << order). */
-function chunkListBlocks(m: Machine, firstChunk: number): PreservedBlock[] {
+export function chunkListBlocks(m: Machine, firstChunk: number): PreservedBlock[] {
   const blocks: PreservedBlock[] = [];
   for (const c of chunkViews(m, firstChunk)) {
     if (c.error) break;
@@ -164,10 +196,7 @@ function bitmapBlocks(bitmap: Uint8Array, physStart: number, order: number, out:
  * Blocks the tracker holds before a finalize serialized it: its index (private kernel state,
  * read here without changing it) names the bitmap pages, whose bits are read from RAM.
  */
-function trackerBlocks(
-  m: Machine,
-  tracker: NonNullable<NonNullable<Machine['kernel']>['khoOut']>['tracker'],
-): PreservedBlock[] {
+function trackerBlocks(m: Machine, tracker: Extract<Tracker, { kind: 'bitmap-chunks' }>): PreservedBlock[] {
   const blocks: PreservedBlock[] = [];
   const orders = tracker['orders'];
   for (const [order, bitmaps] of orders) {
@@ -203,7 +232,13 @@ export function fdtView(m: Machine, phys: number): Result<FdtView> {
   const d = decodeFdt(bytes);
   // A blob that does not decode is still a view: its bytes and libfdt's reason.
   if (!d.ok) return ok({ phys, bytes, u64s: [], dts: '', lines: [], error: d.message });
-  return ok({ phys, bytes, u64s: u64Props(d.root), dts: fdtToDts(d.root, d.memReserve), lines: describeFdt(d.root) });
+  return ok({
+    phys,
+    bytes,
+    u64s: u64Props(d.root),
+    dts: fdtToDts(d.root, d.memReserve),
+    lines: describeFdt(d.root, d.memReserve),
+  });
 }
 
 /**

@@ -12,6 +12,7 @@ import { memblockFlagNames } from '../kernel/mm/memblock';
 import { MIGRATETYPE_NAMES, PG, pageFlagNames } from '../kernel/mm/page-flags';
 import type { Machine } from '../kernel/machine';
 import { type Result, failure, ok } from '../../shared/result';
+import { jumpCategories } from './jump-chain';
 
 export function memorySummary(m: Machine): MemorySummary | null {
   const k = m.kernel;
@@ -33,7 +34,8 @@ export function memorySummary(m: Machine): MemorySummary | null {
 
 export function mapView(m: Machine, req: MapViewRequest): MapView {
   const cells = new Uint8Array(req.cells);
-  m.kernel?.pages.categories.fillView(cells, req.firstPfn, req.pagesPerCell);
+  // After kexec -e no kernel describes RAM: the map is what the next kernel will find.
+  (m.kernel?.pages.categories ?? jumpCategories(m))?.fillView(cells, req.firstPfn, req.pagesPerCell);
   return { firstPfn: req.firstPfn, pagesPerCell: req.pagesPerCell, cells };
 }
 
@@ -48,7 +50,7 @@ export function pageInfo(m: Machine, pfn: number): Result<PageInfo> {
       pfn,
       phys,
       nid: nidOfPfn(m.layout, pfn),
-      category: 0 as PageCategory,
+      category: (jumpCategories(m)?.pages[pfn] ?? 0) as PageCategory,
       flags: [],
       flagsValue: 0,
       order: 0,

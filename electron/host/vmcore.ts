@@ -12,12 +12,22 @@
  *                    insists on, and KHO's handoff as extra lines (see vmcoreInfo())
  *   page data, page-aligned, in address order
  *
- * What is exported: with a kernel running, every RAM page that is not free in its buddy
- * allocator (owner 0 and not reserved, a hole or NOINIT ⇒ free); with no kernel running (after
- * `kexec -e`, before the next boot) there is no buddy allocator to ask, so every RAM page whose
- * contents are not all-zero identity is exported — what the next kernel will find. `all`
- * exports every RAM page (refused above MAX_ALL_RAM_BYTES). Bulk data pages have their bytes
- * produced from their content identity, exactly as PhysicalMemory.page() produces them.
+ * What is exported follows makedumpfile's dump levels (makedumpfile(8) `-d`): a bit mask of page
+ * kinds to leave out — 1 zero pages, 2 page cache, 4 private page cache, 8 user data, 16 free
+ * pages. The default, DEFAULT_DUMP_LEVEL (1|8|16), keeps the page cache, which is where memfd (and
+ * so a VM's memory) lives; `--dump-level 0` (or `all`) exports every RAM page. Which kind a page
+ * is comes, as for makedumpfile, from the mem_map of the kernel that owned the memory:
+ *  - with a kernel running, its struct pages: free = in no one's hands (owner 0, not reserved, a
+ *    hole or NOINIT); page cache = shmem folios (memfd), which have a mapping and sit on the LRU;
+ *    the simulated kernel has no anonymous memory and no private page cache, so bits 4 and 8 leave
+ *    nothing out;
+ *  - after `kexec -e` no kernel runs: free = what the next kernel will free, i.e. every page the
+ *    pending handover does not keep (handover-pages.ts); bits 2, 4 and 8 leave nothing out, as no
+ *    mem_map tells those kinds apart any more.
+ * Zero pages the level keeps are written as holes (the file is sparse: seeked over, never
+ * written), and so are the pages between two runs merged to stay within ELF's 65,535 program
+ * headers. Bulk data pages have their bytes produced from their content identity, exactly as
+ * PhysicalMemory.page() produces them.
  *
  * The file is produced as a stream of chunks (vmcoreChunks), so the CLI writes a large export
  * without holding it whole; the UI assembles one Uint8Array (vmcoreBytes).
@@ -29,6 +39,7 @@ import { PG } from '../kernel/mm/page-flags';
 import { PhysicalMemory } from '../kernel/ram';
 import { kernelProfile } from '../kernel/profile';
 import { khoReport } from './kho-views';
+import { pendingHandoverPages } from './handover-pages';
 import { utf8Encode } from '../kernel/lib/utf8';
 import { type Result, failure, ok } from '../../shared/result';
 
@@ -42,14 +53,20 @@ const EM_X86_64 = 62;
 const DIRECT_MAP_BASE = 0xffff888000000000n;
 /** A plausible swapper_pg_dir (init_top_pgt) for a non-relocated x86_64 kernel. */
 const SWAPPER_PG_DIR = 0xffffffff82a0c000n;
-/** `all` refuses machines with more RAM than this. */
-const MAX_ALL_RAM_BYTES = 4 * 1024 ** 3;
 /** Pages per chunk of the stream (4 MiB). */
 const CHUNK_PAGES = 1024;
 
+/** makedumpfile's dump-level bits: the page kinds a dump leaves out. */
+export const DUMP_LEVEL = { zero: 1, cache: 2, cachePrivate: 4, user: 8, free: 16 } as const;
+/** Zero, user and free pages out; the page cache (memfd) kept. */
+export const DEFAULT_DUMP_LEVEL = DUMP_LEVEL.zero | DUMP_LEVEL.user | DUMP_LEVEL.free;
+export const MAX_DUMP_LEVEL = 31;
+
 export interface VmcoreOptions {
-  /** Every RAM page, not only the pages in use. */
+  /** Every RAM page (dump level 0); overrides `dumpLevel`. */
   all?: boolean;
+  /** The makedumpfile dump level, 0–31 (default DEFAULT_DUMP_LEVEL). */
+  dumpLevel?: number;
   /** Refuse when the file would be larger than this many bytes. */
   maxBytes?: number;
 }
@@ -59,6 +76,8 @@ interface VmcoreRun {
   startPfn: number;
   endPfn: number;
   offset: number;
+  /** Every page of the run carries data (no zero page kept, no gap merged in): no per-page test. */
+  dense: boolean;
 }
 
 export interface VmcorePlan {
@@ -66,13 +85,20 @@ export interface VmcorePlan {
   /** The VMCOREINFO text, as the note carries it. */
   info: string;
   runs: VmcoreRun[];
+  /** Pages the level keeps, holes included. */
   pages: number;
-  /** The file's size in bytes. */
+  /** The file's size in bytes (its holes included). */
   size: number;
   /** Where the note segment starts in the file. */
   noteOffset: number;
   dataOffset: number;
+  dumpLevel: number;
+  /** Whether a page inside a run carries data (false: a hole, read back as zeroes). */
+  hasData: (pfn: number) => boolean;
 }
+
+/** A piece of the file: bytes, or a hole of that many zero bytes (seek over it). */
+export type VmcoreChunk = Uint8Array | { hole: number };
 
 const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
 const hexNo0x = (v: bigint | number) => v.toString(16);
@@ -126,26 +152,74 @@ export function elfNote(name: string, type: number, desc: Uint8Array): Uint8Arra
   return b;
 }
 
-/** Runs of exported pages, in address order, within the machine's RAM ranges. */
-function exportedRuns(m: Machine, all: boolean): Array<[number, number]> {
-  const runs: Array<[number, number]> = [];
-  const k = m.kernel;
+/** Which pages the level keeps, and which of those carry data rather than zeroes. */
+function pageFilter(
+  m: Machine,
+  level: number,
+): { keep: (pfn: number) => boolean; hasData: (pfn: number) => boolean; candidates: Array<[number, number]> } {
   const identity = m.ram.identity;
-  // The pages stored as bytes (few): asking ram.kind() of every zero page would cost a map
-  // lookup per page of RAM. Read without changing anything.
+  // The pages stored as bytes (few): read without changing anything.
   const bytePages: ReadonlyMap<number, Uint8Array> = m.ram['bytes'];
-  const keep: (pfn: number) => boolean = all
-    ? () => true
-    : k
-      ? (pfn) => k.pages.owner[pfn] !== 0 || (k.pages.flags[pfn]! & (PG.reserved | PG.hole | PG.noinit)) !== 0
-      : (pfn) => identity[pfn] !== 0 || bytePages.has(pfn);
-  for (const [start, end] of m.layout.ram) {
-    const first = start / PAGE_SIZE;
-    const last = end / PAGE_SIZE;
-    if (all) {
-      runs.push([first, last]);
-      continue;
+  const isZero = (pfn: number): boolean => {
+    if (identity[pfn] !== 0) return false;
+    const b = bytePages.get(pfn);
+    return !b || b.every((x) => x === 0);
+  };
+  const k = m.kernel;
+  let isFree: (pfn: number) => boolean = () => false;
+  let isCache: (pfn: number) => boolean = () => false;
+  // Where kept pages can be at all: every RAM page, or only what the handover keeps.
+  let candidates: Array<[number, number]> = m.layout.ram.map(([s, e]) => [s / PAGE_SIZE, e / PAGE_SIZE]);
+  if (k) {
+    const { owner, flags } = k.pages;
+    isFree = (pfn) => owner[pfn] === 0 && (flags[pfn]! & (PG.reserved | PG.hole | PG.noinit)) === 0;
+    const memfd = new Uint8Array(k.owners.categoryOf.length);
+    for (let id = 0; id < memfd.length; id++) memfd[id] = k.owners.get(id)?.kind === 'memfd' ? 1 : 0;
+    isCache = (pfn) => memfd[owner[pfn]!] === 1;
+  } else if (m.entry) {
+    const handover = pendingHandoverPages(m);
+    if (handover && (level & DUMP_LEVEL.free) !== 0) {
+      // Everything outside the kept ranges is free: look only inside them.
+      candidates = intersect(candidates, handover.kept);
     }
+  }
+  const out = (pfn: number): boolean =>
+    ((level & DUMP_LEVEL.free) !== 0 && isFree(pfn)) || ((level & DUMP_LEVEL.cache) !== 0 && isCache(pfn));
+  const keep =
+    (level & DUMP_LEVEL.zero) !== 0 ? (pfn: number) => !out(pfn) && !isZero(pfn) : (pfn: number) => !out(pfn);
+  // A page between two runs merged for the header limit is in no candidate range: a hole.
+  const inCandidates = (pfn: number): boolean => {
+    let lo = 0;
+    let hi = candidates.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const [s, e] = candidates[mid]!;
+      if (pfn < s) hi = mid - 1;
+      else if (pfn >= e) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  };
+  return { keep, hasData: (pfn) => keep(pfn) && !isZero(pfn) && inCandidates(pfn), candidates };
+}
+
+/** The pages in both sorted, disjoint lists of ranges. */
+function intersect(a: Array<[number, number]>, b: Array<[number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    const s = Math.max(a[i]![0], b[j]![0]);
+    const e = Math.min(a[i]![1], b[j]![1]);
+    if (s < e) out.push([s, e]);
+    if (a[i]![1] < b[j]![1]) i++;
+    else j++;
+  }
+  return out;
+}
+
+/** Runs of kept pages, in address order, within the candidate ranges. */
+function keptRuns(candidates: Array<[number, number]>, keep: (pfn: number) => boolean): Array<[number, number]> {
+  const runs: Array<[number, number]> = [];
+  for (const [first, last] of candidates) {
     let pfn = first;
     while (pfn < last) {
       while (pfn < last && !keep(pfn)) pfn++;
@@ -158,28 +232,44 @@ function exportedRuns(m: Machine, all: boolean): Array<[number, number]> {
   return runs;
 }
 
+/** At most `max` runs: the smallest gaps are closed (their pages become holes). */
+function withinPhdrLimit(runs: Array<[number, number]>, max: number): Array<[number, number, merged?: true]> {
+  if (runs.length <= max) return runs;
+  const gaps = runs.slice(1).map((r, i) => ({ i, size: r[0] - runs[i]![1] }));
+  gaps.sort((a, b) => a.size - b.size || a.i - b.i);
+  const close = new Uint8Array(runs.length);
+  for (const g of gaps.slice(0, runs.length - max)) close[g.i] = 1;
+  const out: Array<[number, number, merged?: true]> = [];
+  for (let i = 0; i < runs.length; i++) {
+    if (i > 0 && close[i - 1]) {
+      out[out.length - 1]![1] = runs[i]![1];
+      out[out.length - 1]![2] = true;
+    } else out.push([runs[i]![0], runs[i]![1]]);
+  }
+  return out;
+}
+
+/** ELF's e_phnum is 16 bits and 0xffff means "see section 0": one PT_NOTE and this many PT_LOADs. */
+const MAX_LOADS = 0xfffe - 1;
+
 /** Decides what goes where, or says why the export is refused. */
 export function planVmcore(m: Machine, opts: VmcoreOptions = {}, step?: number): Result<VmcorePlan> {
-  const all = opts.all ?? false;
-  if (all) {
-    const ram = m.layout.ram.reduce((s, [a, b]) => s + (b - a), 0);
-    if (ram > MAX_ALL_RAM_BYTES) {
-      return failure(
-        `the machine has ${formatBytes(ram)} of RAM; exporting all of it is limited to ${formatBytes(MAX_ALL_RAM_BYTES)} (export the pages in use instead)`,
-      );
-    }
-  }
+  const level = opts.all ? 0 : (opts.dumpLevel ?? DEFAULT_DUMP_LEVEL);
+  if (!Number.isInteger(level) || level < 0 || level > MAX_DUMP_LEVEL)
+    return failure(
+      `dump level ${level} is not one of 0–${MAX_DUMP_LEVEL} (makedumpfile's -d bits: 1 zero, 2 cache, 4 private cache, 8 user, 16 free)`,
+    );
   const info = vmcoreInfo(m, step);
   const note = elfNote('VMCOREINFO', 0, utf8Encode(info));
-  const pageRuns = exportedRuns(m, all);
+  const filter = pageFilter(m, level);
+  const pageRuns = withinPhdrLimit(keptRuns(filter.candidates, filter.keep), MAX_LOADS);
   const noteOffset = ELF_HEADER_SIZE + PHDR_SIZE * (1 + pageRuns.length);
-  if (1 + pageRuns.length > 0xfffe)
-    return failure(`the export would need ${pageRuns.length} memory segments; ELF allows at most ${0xfffe - 1}`);
   const dataOffset = alignUp(noteOffset + note.length, PAGE_SIZE);
   let offset = dataOffset;
   let pages = 0;
-  const runs = pageRuns.map(([startPfn, endPfn]) => {
-    const r = { startPfn, endPfn, offset };
+  const zeroOut = (level & DUMP_LEVEL.zero) !== 0;
+  const runs = pageRuns.map(([startPfn, endPfn, merged]) => {
+    const r = { startPfn, endPfn, offset, dense: zeroOut && !merged };
     offset += (endPfn - startPfn) * PAGE_SIZE;
     pages += endPfn - startPfn;
     return r;
@@ -187,7 +277,17 @@ export function planVmcore(m: Machine, opts: VmcoreOptions = {}, step?: number):
   if (opts.maxBytes !== undefined && offset > opts.maxBytes) {
     return failure(`the vmcore would be ${formatBytes(offset)}; the limit here is ${formatBytes(opts.maxBytes)}`);
   }
-  return ok({ note, info, runs, pages, size: offset, noteOffset, dataOffset });
+  return ok({
+    note,
+    info,
+    runs,
+    pages,
+    size: offset,
+    noteOffset,
+    dataOffset,
+    dumpLevel: level,
+    hasData: filter.hasData,
+  });
 }
 
 /** ELF header, program headers and the note, padded to the first page of data. */
@@ -239,38 +339,42 @@ function vmcoreHead(plan: VmcorePlan): Uint8Array {
 }
 
 /**
- * The page data of every run, in file order, in chunks of at most CHUNK_PAGES pages. One buffer
- * is reused: a chunk is valid until the next one is asked for (write it or copy it first).
+ * The page data of every run, in file order: chunks of at most CHUNK_PAGES pages of data, and a
+ * hole for each stretch of pages without data. One buffer is reused: a chunk is valid until the
+ * next one is asked for (write it or copy it first).
  */
-function* vmcorePageChunks(m: Machine, plan: VmcorePlan): Generator<Uint8Array> {
+function* vmcorePageChunks(m: Machine, plan: VmcorePlan): Generator<VmcoreChunk> {
   const ram = m.ram;
   const identity = ram.identity;
   const buffer = new Uint8Array(CHUNK_PAGES * PAGE_SIZE);
   for (const r of plan.runs) {
-    for (let pfn = r.startPfn; pfn < r.endPfn; pfn += CHUNK_PAGES) {
-      const n = Math.min(CHUNK_PAGES, r.endPfn - pfn);
-      const chunk = buffer.subarray(0, n * PAGE_SIZE);
-      for (let i = 0; i < n; i++) {
-        const p = pfn + i;
-        const page = chunk.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
-        const kind = ram.kind(p);
+    const hasData = r.dense ? () => true : plan.hasData;
+    let pfn = r.startPfn;
+    while (pfn < r.endPfn) {
+      const holeStart = pfn;
+      while (pfn < r.endPfn && !hasData(pfn)) pfn++;
+      if (pfn > holeStart) yield { hole: (pfn - holeStart) * PAGE_SIZE };
+      let n = 0;
+      while (pfn < r.endPfn && n < CHUNK_PAGES && hasData(pfn)) {
+        const page = buffer.subarray(n * PAGE_SIZE, (n + 1) * PAGE_SIZE);
         // A stored page is copied; an identity page is produced in place, as ram.page() would.
-        if (kind === 'bytes') page.set(ram.page(p));
-        else if (kind === 'pattern') PhysicalMemory.expand(identity[p]!, page);
-        else page.fill(0);
+        if (ram.kind(pfn) === 'bytes') page.set(ram.page(pfn));
+        else PhysicalMemory.expand(identity[pfn]!, page);
+        n++;
+        pfn++;
       }
-      yield chunk;
+      if (n > 0) yield buffer.subarray(0, n * PAGE_SIZE);
     }
   }
 }
 
 /** The whole file as a stream: the head, then the page data (each chunk valid until the next). */
-export function* vmcoreChunks(m: Machine, plan: VmcorePlan): Generator<Uint8Array> {
+export function* vmcoreChunks(m: Machine, plan: VmcorePlan): Generator<VmcoreChunk> {
   yield vmcoreHead(plan);
   yield* vmcorePageChunks(m, plan);
 }
 
-/** The whole file in one array (for the UI; mind the size). */
+/** The whole file in one array (for the UI; mind the size). Holes stay zero. */
 export function vmcoreBytes(m: Machine, opts: VmcoreOptions = {}, step?: number): Result<Uint8Array> {
   const planned = planVmcore(m, opts, step);
   if (!planned.ok) return planned;
@@ -278,8 +382,10 @@ export function vmcoreBytes(m: Machine, opts: VmcoreOptions = {}, step?: number)
   const out = new Uint8Array(plan.size);
   let at = 0;
   for (const c of vmcoreChunks(m, plan)) {
-    out.set(c, at);
-    at += c.length;
+    if (c instanceof Uint8Array) {
+      out.set(c, at);
+      at += c.length;
+    } else at += c.hole;
   }
   return ok(out);
 }

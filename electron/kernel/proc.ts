@@ -12,10 +12,14 @@ import type { Kernel } from './kernel';
 import type { ShmemInode } from './mm/shmem';
 import type { LuoSession } from './luo/session';
 import { ZERO_CHECKSUM } from './ram';
+import { PG } from './mm/page-flags';
 import { PageValues } from './lib/page-values';
 
-/** RLIMIT_NOFILE's usual soft limit. */
-const NR_OPEN_DEFAULT = 1024;
+/** RLIMIT_NOFILE as init starts with it: INR_OPEN_CUR soft, INR_OPEN_MAX hard (include/uapi/linux/fs.h). */
+const INR_OPEN_CUR = 1024;
+const INR_OPEN_MAX = 4096;
+/** fs/file.c: sysctl_nr_open, the ceiling of any RLIMIT_NOFILE. */
+const NR_OPEN = 1024 * 1024;
 
 /**
  * An open file description (struct file): a memfd (with its f_pos), /dev/liveupdate, or a LUO
@@ -34,6 +38,8 @@ export class Process {
   readonly fds = new Map<number, OpenFile>();
   /** What the program wrote: inode → page index → checksum of that page after the write. */
   readonly written = new Map<ShmemInode, PageValues>();
+  /** RLIMIT_NOFILE: an fd must stay below `cur`. */
+  readonly nofile = { cur: INR_OPEN_CUR, max: INR_OPEN_MAX };
 
   constructor(
     readonly pid: number,
@@ -77,7 +83,8 @@ export class Processes {
   memfdCreate(p: Process, name: string): number | KernelError {
     if (name.length > 249) return kerr('EINVAL', 'memfd name longer than 249 bytes');
     const fd = p.lowestFreeFd();
-    if (fd >= NR_OPEN_DEFAULT) return kerr('EMFILE', `${p.name} has no free file descriptor`);
+    if (fd >= p.nofile.cur)
+      return kerr('EMFILE', `${p.name} has no free file descriptor below RLIMIT_NOFILE ${p.nofile.cur}`);
     const inode = this.k.shmem.create(name);
     inode.refs = 1;
     p.fds.set(fd, { kind: 'memfd', inode, pos: 0 });
@@ -87,10 +94,23 @@ export class Processes {
   /** fd_install() of an existing open file description in the lowest free fd. */
   install(p: Process, file: OpenFile): number | KernelError {
     const fd = p.lowestFreeFd();
-    if (fd >= NR_OPEN_DEFAULT) return kerr('EMFILE', `${p.name} has no free file descriptor`);
+    if (fd >= p.nofile.cur)
+      return kerr('EMFILE', `${p.name} has no free file descriptor below RLIMIT_NOFILE ${p.nofile.cur}`);
     if (file.kind === 'memfd') file.inode.refs++;
     p.fds.set(fd, file);
     return fd;
+  }
+
+  /**
+   * setrlimit(RLIMIT_NOFILE) (kernel/sys.c: do_prlimit()): soft above hard is EINVAL, a hard limit
+   * above sysctl_nr_open EPERM. The simulated programs run as root, so raising the hard limit is allowed.
+   */
+  setNofile(p: Process, soft: number, hard = Math.max(soft, p.nofile.max)): KernelError | null {
+    if (soft > hard) return kerr('EINVAL', `soft limit ${soft} is above the hard limit ${hard}`);
+    if (hard > NR_OPEN) return kerr('EPERM', `hard limit ${hard} is above fs.nr_open ${NR_OPEN}`);
+    p.nofile.cur = soft;
+    p.nofile.max = hard;
+    return null;
   }
 
   /** fput() of a memfd reference: at the last one the page cache goes. */
@@ -120,9 +140,13 @@ export class Processes {
     sums.truncate(Math.ceil(inode.size / PAGE_SIZE));
   }
 
-  /** The checksum of the file's page `index` as a read would see it (a hole reads as zeroes). */
+  /**
+   * The checksum of the file's page `index` as a read would see it: a hole, or a folio that is not
+   * uptodate (shmem_get_folio(SGP_READ) skips it), reads as zeroes.
+   */
   pageChecksum(inode: ShmemInode, index: number): number {
     const pfn = inode.pages.get(index);
-    return pfn < 0 ? ZERO_CHECKSUM : this.k.ram.checksum(pfn);
+    if (pfn < 0 || !(this.k.pages.flags[this.k.pages.compoundHead(pfn)]! & PG.uptodate)) return ZERO_CHECKSUM;
+    return this.k.ram.checksum(pfn);
   }
 }

@@ -8,26 +8,43 @@
  * kexec between two profiles plays out as it would between those kernels: the next kernel reads
  * RAM only, with its own codecs and rules.
  *
- * Both profiles here are era C: the `kho-v1` root FDT, the bitmap tracker serialized at
- * kho_finalize() (which may run again), PAGE_SIZE bitmaps, the KHOP stamp, the `luo-v1` FDT with
- * `luo-session-v2` and `memfd-v1`.
+ * 6.19 and 7.0 are era C: the `kho-v1` root FDT, the bitmap tracker serialized at kho_finalize()
+ * (which may run again), PAGE_SIZE bitmaps, the KHOP stamp, the `luo-v1` FDT with
+ * `luo-session-v2` and `memfd-v1`. 7.1 and 7.2 are stateless KHO: the radix tree kept in place,
+ * no finalize, `preserved-data` + `blob-size` sub-nodes and the `kexec-metadata` blob.
  */
 import type { KernelRelease } from '../../shared/machine-config';
 import { PAGE_SIZE } from '../../shared/units';
+import { KHO_FDT_FORMATS, type KhoFdtFormat } from './abi/kho-fdt';
+
+/** How a release's KHO tracks preserved memory and hands it over. */
+export interface KhoProfile {
+  /** The root FDT format: its compatible (a kernel refuses any other) and sub-node properties. */
+  readonly fdt: KhoFdtFormat;
+  /**
+   * 'bitmap-chunks': per-order bitmaps, serialized into a khoser_mem_chunk list by kho_finalize()
+   * (6.16–7.0). 'radix': the radix tree in pages, updated on every (un)preserve and walked in
+   * place by the next kernel (7.1+).
+   */
+  readonly tracker: 'bitmap-chunks' | 'radix';
+  /** Blocks per tracker bitmap ('bitmap-chunks' only). */
+  readonly preserveBits: number;
+  /**
+   * 'refreshable': kho_finalize() (debugfs kho/out/finalize, LUO's reboot path) serializes the
+   * tracker and may run again; the next kernel refuses a map of 0 (nobody finalized).
+   * 'none': no finalize step exists, the handover is always current.
+   */
+  readonly finalize: 'refreshable' | 'none';
+  /** kho_init() registers the `kexec-metadata` blob and the next kernel logs "exec from". */
+  readonly kexecMetadata: boolean;
+}
 
 export interface KernelProfile {
   /** The release name a scenario, the CLI and kexec_load use ("6.19"). */
   readonly name: KernelRelease;
   /** What `uname -r` prints. */
   readonly release: string;
-  /** The KHO era: C is kho-v1 with the bitmap tracker serialized at kho_finalize() (v6.18–v7.0). */
-  readonly khoEra: 'C';
-  /** The root FDT's compatible; a kernel refuses a handover with any other. */
-  readonly khoCompatible: string;
-  /** Blocks per tracker bitmap. */
-  readonly preserveBits: number;
-  /** The next kernel rejects a handover whose preserved-memory-map is 0 (nobody finalized). */
-  readonly requiresFinalize: boolean;
+  readonly kho: KhoProfile;
   /** LUO's rules. */
   readonly luo: {
     /**
@@ -36,8 +53,49 @@ export interface KernelProfile {
      * false: the error is ignored and the session is kept without that file and those after it.
      */
     readonly fileDeserializeErrorsPropagate: boolean;
+    /**
+     * kernel/liveupdate/luo_file.c: luo_retrieve_file() keeps the handler's retrieve() result in
+     * luo_file->retrieve_status, so a retrieve that failed is not tried again: every later
+     * RETRIEVE_FD of that token returns the stored error. false (6.19's `bool retrieved`): a failed
+     * retrieve leaves the file untouched and the next RETRIEVE_FD calls retrieve() again.
+     */
+    readonly retrieveStatusRemembered: boolean;
+    /**
+     * mm/memfd_luo.c: memfd_luo_preserve_folios() marks every folio dirty, zero-fills a folio that
+     * is not uptodate (fallocated, never written) and records DIRTY|UPTODATE for all. false: the
+     * flags are the folio's own at preserve time.
+     */
+    readonly memfdAlwaysDirtyUptodate: boolean;
+    /**
+     * kernel/liveupdate/luo_file.c: luo_preserve_file() inserts the file under the handler's
+     * get_id() (memfd: the inode) into the global luo_preserved_files xarray: the same file in a
+     * second session, or twice in one under another token, is EBUSY.
+     */
+    readonly preservedFilesUnique: boolean;
+    /**
+     * kernel/liveupdate/luo_session.c: luo_session_create() refuses an empty name and one with no
+     * NUL in its 64 bytes (EINVAL); false: strscpy() cuts it to 63 bytes and "" is a name.
+     */
+    readonly sessionNameValidation: boolean;
+    /** include/uapi/linux/liveupdate.h: LIVEUPDATE_SESSION_GET_NAME exists (session ioctl 0x43). */
+    readonly sessionGetName: boolean;
+    /**
+     * kernel/liveupdate/luo_session.c: luo_session_ioctl() checks the session's direction before
+     * the size (luo_ioctl_type_valid()): PRESERVE_FD only on outgoing sessions, RETRIEVE_FD and
+     * FINISH only on retrieved ones, else EINVAL; false: no direction check.
+     */
+    readonly sessionIoctlDirection: boolean;
   };
 }
+
+/** Era C KHO (kernel/liveupdate/kexec_handover.c at v6.19: kho_finalize(), kho_mem_serialize()). */
+const KHO_ERA_C: KhoProfile = {
+  fdt: KHO_FDT_FORMATS['kho-v1'],
+  tracker: 'bitmap-chunks',
+  preserveBits: PAGE_SIZE * 8,
+  finalize: 'refreshable',
+  kexecMetadata: false,
+};
 
 /**
  * Linux 6.19.0 as released: luo_session_deserialize() drops luo_file_deserialize()'s result.
@@ -46,37 +104,102 @@ export interface KernelProfile {
 export const LINUX_6_19: KernelProfile = {
   name: '6.19',
   release: '6.19.0-kholab',
-  khoEra: 'C',
-  khoCompatible: 'kho-v1',
-  preserveBits: PAGE_SIZE * 8,
-  requiresFinalize: true,
-  luo: { fileDeserializeErrorsPropagate: false },
+  kho: KHO_ERA_C,
+  luo: {
+    fileDeserializeErrorsPropagate: false,
+    retrieveStatusRemembered: false,
+    memfdAlwaysDirtyUptodate: false,
+    preservedFilesUnique: false,
+    sessionNameValidation: false,
+    sessionGetName: false,
+    sessionIoctlDirection: false,
+  },
 };
 
 /**
  * Linux 7.0: still era C and `kho-v1` (include/linux/kho/abi/kexec_handover.h first appears here,
- * with the same bytes). What 7.0 changed that the simulator models:
+ * with the same bytes). What 7.0 changed that the simulator models — three fixes merged through
+ * mm-hotfixes during 7.0-rc (Cc stable, so 6.19.y got them later; this 6.19 profile is 6.19.0):
  * - kernel/liveupdate/luo_session.c: luo_session_deserialize() propagates luo_file_deserialize()'s
  *   error ("Failed to deserialize files for session [%s] %pe"), the session already inserted is
  *   leaked, and every later open of /dev/liveupdate fails with EIO (the same fix went to 6.19.13).
+ * - kernel/liveupdate/luo_file.c: "liveupdate: luo_file: remember retrieve() status" — a failed
+ *   retrieve is stored in luo_file->retrieve_status and returned again, never retried.
+ * - mm/memfd_luo.c: "mm: memfd_luo: always make all folios uptodate" and "… always dirty all
+ *   folios" — every folio is preserved DIRTY|UPTODATE, non-uptodate ones zero-filled first.
  *
- * Not modelled, because the sources stored for this work do not pin the release that first
- * shipped them (7.0 or 7.1): the `luo-flb` node (FLB global state) in the LUO FDT, the
- * double-preservation EBUSY check, the remembered retrieve status, session-name validation, and
- * memfd's always-DIRTY|UPTODATE folios. The ABI headers' u64 field types in 7.0 do not change any
- * byte on x86_64.
+ * Not in 7.0 (the profile of the release that shipped each says so): the double-preservation EBUSY
+ * check ("liveupdate: prevent double management of files", merged for 7.1), session-name
+ * validation, LIVEUPDATE_SESSION_GET_NAME and the session-direction checks of the session ioctls
+ * (all three in the liveupdate-v7.2-rc1 pull). Also not modelled here: the `luo-flb` node (FLB
+ * global state) in the LUO FDT. The ABI headers' u64 field types in 7.0 do not change any byte on
+ * x86_64.
  */
 export const LINUX_7_0: KernelProfile = {
   ...LINUX_6_19,
   name: '7.0',
   release: '7.0.0-kholab',
-  luo: { fileDeserializeErrorsPropagate: true },
+  luo: {
+    ...LINUX_6_19.luo,
+    fileDeserializeErrorsPropagate: true,
+    retrieveStatusRemembered: true,
+    memfdAlwaysDirtyUptodate: true,
+  },
+};
+
+/**
+ * Linux 7.1: stateless KHO (kernel/liveupdate/kexec_handover.c, "Make KHO Stateless" and the
+ * blob-size series, both in the 7.1 merge window):
+ * - kho_init() allocates the radix-tree root (kzalloc, not preserved) and the root FDT
+ *   (kho_alloc_preserve), and writes `preserved-memory-map` = the root's physical address once;
+ *   kho_preserve_*() and kho_unpreserve_*() edit the tree (kho_radix_add_page/del_page);
+ * - no kho_finalize(), no debugfs kho/out/finalize; liveupdate_reboot() has nothing to finalize;
+ * - `kho-v3`: kho_add_subtree(name, blob, size) writes `preserved-data` and `blob-size`;
+ *   kho_retrieve_subtree(name, &phys, &size) refuses a node without a valid `blob-size`;
+ * - kho_init() registers `kexec-metadata` (kho_out_kexec_metadata()) and, after a KHO boot, logs
+ *   the previous kernel's "exec from: <release> (count N)" (kho_in_kexec_metadata()).
+ * `kho-v2` (radix tree without blob-size) existed only inside the merge window; no release wrote it.
+ * LUO: still the 7.0 `luo-v1` FDT (luo_ser, kho_block and `luo-v5` arrive in 7.2), plus the
+ * double-preservation EBUSY (kernel/liveupdate/luo_file.c: luo_preserve_file(), "prevent double
+ * management of files", in mm-stable for the 7.1 merge window).
+ */
+export const LINUX_7_1: KernelProfile = {
+  ...LINUX_7_0,
+  name: '7.1',
+  release: '7.1.0-kholab',
+  luo: { ...LINUX_7_0.luo, preservedFilesUnique: true },
+  kho: {
+    fdt: KHO_FDT_FORMATS['kho-v3'],
+    tracker: 'radix',
+    preserveBits: 0,
+    finalize: 'none',
+    kexecMetadata: true,
+  },
+};
+
+/**
+ * Linux 7.2: KHO as 7.1 with the `kho-v4` compatible (the bump for the kho_block ABI,
+ * include/linux/kho/abi/kexec_handover.h; the real 7.2.13 writes "kho-v4" although the header's
+ * DOC comment still says v3). The LUO fields are still 7.1's here: the 7.2 LUO (luo_ser in
+ * kho_block chains, `luo-v5`, FLB records, `memfd-v2`) is filled in by the q-luo72 work. LUO
+ * semantics from the liveupdate-v7.2-rc1 pull: session-name validation (luo_session.c:
+ * luo_session_create()), LIVEUPDATE_SESSION_GET_NAME (luo_session_get_name()) and the direction
+ * check of the session ioctls (luo_ioctl_type_valid()).
+ */
+export const LINUX_7_2: KernelProfile = {
+  ...LINUX_7_1,
+  name: '7.2',
+  release: '7.2.0-kholab',
+  kho: { ...LINUX_7_1.kho, fdt: KHO_FDT_FORMATS['kho-v4'] },
+  luo: { ...LINUX_7_1.luo, sessionNameValidation: true, sessionGetName: true, sessionIoctlDirection: true },
 };
 
 /** Every release the simulator can boot, by name. */
 export const KERNEL_PROFILES: Readonly<Record<KernelRelease, KernelProfile>> = {
   '6.19': LINUX_6_19,
   '7.0': LINUX_7_0,
+  '7.1': LINUX_7_1,
+  '7.2': LINUX_7_2,
 };
 
 export function kernelProfile(name: KernelRelease): KernelProfile {

@@ -17,6 +17,7 @@ import {
   FDT_ERRNO,
   FDT_NOP,
   FDT_PROP,
+  FDT_MAX_DEPTH,
   decodeFdt,
   encodeFdt,
   fdtCheckCompatible,
@@ -362,14 +363,20 @@ describe('round trips', () => {
     );
   });
 
-  it('a 100 000-deep tree encodes and decodes without recursion', () => {
+  it('a 100 000-deep tree encodes without recursion; decoding stops at FDT_MAX_DEPTH (unflatten_dt_nodes())', () => {
     const root = node('', [['compatible', fdtString('deep')]]);
     let tip = root;
     for (let i = 0; i < 100_000; i++) tip.children.push((tip = node('n', [['depth', fdtU32be(i)]])));
-    const bytes = encodeOk(root);
-    const d = decodeOk(bytes);
-    expect(hex(encodeOk(d.root))).toBe(hex(bytes));
-    expect(readU32be(getProp(findNode(d.root, '/n'.repeat(100_000))!, 'depth')!)).toBe(99_999);
+    const d = decodeFdt(encodeOk(root));
+    expect(d).toMatchObject({ ok: false, error: 'FDT_ERR_BADSTRUCTURE' });
+    // The deepest tree the kernel unflattens round-trips.
+    const shallow = node('', [['compatible', fdtString('deep')]]);
+    tip = shallow;
+    for (let i = 0; i < FDT_MAX_DEPTH - 2; i++) tip.children.push((tip = node('n', [['depth', fdtU32be(i)]])));
+    const bytes = encodeOk(shallow);
+    const ok = decodeOk(bytes);
+    expect(hex(encodeOk(ok.root))).toBe(hex(bytes));
+    expect(readU32be(getProp(findNode(ok.root, '/n'.repeat(FDT_MAX_DEPTH - 2))!, 'depth')!)).toBe(FDT_MAX_DEPTH - 3);
   });
 });
 

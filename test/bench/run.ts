@@ -4,7 +4,7 @@
  * file with esbuild first, so the engine runs as the app ships it (tsx's per-import getters would
  * otherwise tax every hot loop).
  */
-import { MachineConfigSchema } from '../../shared/machine-config';
+import { MachineConfigSchema, type KernelRelease } from '../../shared/machine-config';
 import { Host } from '../../electron/host/host';
 import { ALLOC_FAILED } from '../../electron/kernel/mm/buddy';
 import { MIGRATE_UNMOVABLE } from '../../electron/kernel/mm/page-flags';
@@ -12,7 +12,7 @@ import { Machine } from '../../electron/kernel/machine';
 import { kexecFileLoad } from '../../electron/kernel/kexec';
 import { BUILTIN_SCENARIOS } from '../../electron/host/builtins';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { CommandSchema, type CommandInput } from '../../shared/commands';
 import { MemfdCompareSpecSchema } from '../../shared/compare';
 import { GiB, PAGE_SIZE } from '../../shared/units';
@@ -23,8 +23,9 @@ import { tmpdir } from 'node:os';
 import { openDumpFile } from '../../electron/dump-file';
 import { openDump, inspectDump } from '../../electron/host/dump/inspect';
 import { findHandover } from '../../electron/host/dump/find-handover';
-import { bootRealKernel, whyNot } from '../realkernel/harness';
+import { bootRealKernel, whyNot } from '../../electron/real-kernel';
 import { join } from 'node:path';
+import { writeChunksAtomic } from '../../electron/write-chunks';
 import { radixTreeBench } from './abi-7x';
 
 interface Figure {
@@ -98,6 +99,73 @@ function liveUpdate(gib: number, order: number, ram: string, cmdline = 'kho=on l
     if (m.ram.identity[back.pages.get(i)] !== before[i]) throw new Error(`page ${i} differs after the live update`);
   lap('verify');
   return phases;
+}
+
+/**
+ * Issues 4 and 10: preserve 48 GiB of order-0 folios one by one on a 64 GiB machine running
+ * `kernel` (plus kho_finalize() where the release has it), then the next kernel's boot — the
+ * tracker walk (chunk list, or the radix tree from 7.1) — and the restore of every folio.
+ */
+function khoPreserve48(kernel: KernelRelease): void {
+  const GIB_PRESERVED = 48;
+  const m = new Machine(MachineConfigSchema.parse({ ram: '64G', nodes: 2, cmdline: 'kho=on', kernel }));
+  m.boot();
+  const k = m.kernel!;
+  const n = GIB_PRESERVED * 262144;
+  const folios = new Int32Array(n);
+  const owner = k.owners.id('kernel', 'bench folios');
+  for (let i = 0; i < n; i++) folios[i] = k.buddy.allocPages(0, MIGRATE_UNMOVABLE, i & 1, owner, true);
+  const stateless = k.ctx.profile.kho.finalize === 'none';
+  const metaBefore = k.khoOut!.tracker.metadataPages;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const e = k.khoOut!.preserveFolio(folios[i]!);
+    if (e) throw new Error(String(e));
+  }
+  if (!stateless) {
+    const e = k.khoOut!.finalize();
+    if (e) throw new Error(String(e));
+  }
+  const preserveMs = performance.now() - t0;
+  const what = stateless ? 'preserve (no finalize)' : 'preserve + finalize';
+  report({
+    name: `${kernel}: KHO ${what} ${GIB_PRESERVED} GiB of order-0 folios`,
+    value: +preserveMs.toFixed(0),
+    unit: 'ms',
+    target: '< 577 ms (Linux, LKML Apr 2025)',
+  });
+  report({ name: `${kernel}: KHO ${what} per folio`, value: +((preserveMs * 1e6) / n).toFixed(0), unit: 'ns' });
+  const metaPages = k.khoOut!.tracker.metadataPages - metaBefore;
+  report({
+    name: `${kernel}: KHO tracker metadata per GiB preserved (order 0)`,
+    value: +(metaPages / GIB_PRESERVED).toFixed(2),
+    unit: 'pages',
+    target: stateless
+      ? '8 leaves + tables ≈ 8.1 pages (kho_radix_add_page)'
+      : '8 bitmaps + ~1 chunk ≈ 9 pages (kexec_handover.c: kho_mem_serialize)',
+  });
+  const image = kexecFileLoad(k, k.cmdline, m.config.initrd);
+  if (!('segments' in image)) throw new Error(String(image));
+  k.kimage = image;
+  m.kexecReboot();
+  const t1 = performance.now();
+  m.boot();
+  const k2 = m.kernel!;
+  const walkMs = performance.now() - t1;
+  if (k2.khoIn!.blockCount < n) throw new Error(`the next kernel found ${k2.khoIn!.blockCount} blocks, not ${n}`);
+  for (let i = 0; i < n; i++)
+    if (k2.khoIn!.restoreFolio(folios[i]! * 4096, 'bench') === null) throw new Error('restore failed');
+  report({
+    name: `${kernel}: KHO next-kernel boot (${stateless ? 'radix walk' : 'chunk walk'}) + restore ${GIB_PRESERVED} GiB`,
+    value: +(performance.now() - t1).toFixed(0),
+    unit: 'ms',
+    target: '< 577 ms',
+  });
+  report({
+    name: `${kernel}: of which the next kernel's boot (tracker walk, memblock)`,
+    value: +walkMs.toFixed(0),
+    unit: 'ms',
+  });
 }
 
 /** Each section runs in a process of its own, so one section's machines never slow the next. */
@@ -202,56 +270,8 @@ const SECTIONS: Array<() => void | Promise<void>> = [
     await scen.loadBuiltin('boot');
     report({ name: 'builtin:boot scenario (1 GiB)', value: +(performance.now() - t1).toFixed(1), unit: 'ms' });
   },
-  async () => {
-    // 6. KHO: preserve + finalize 48 GiB of order-0 folios; the next kernel's deserialization + restore.
-    {
-      const GIB_PRESERVED = 48;
-      const m = new Machine(MachineConfigSchema.parse({ ram: '64G', nodes: 2, cmdline: 'kho=on' }));
-      m.boot();
-      const k = m.kernel!;
-      const n = GIB_PRESERVED * 262144;
-      const folios = new Int32Array(n);
-      const owner = k.owners.id('kernel', 'bench folios');
-      for (let i = 0; i < n; i++) folios[i] = k.buddy.allocPages(0, MIGRATE_UNMOVABLE, i & 1, owner, true);
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) {
-        const e = k.khoOut!.preserveFolio(folios[i]!);
-        if (e) throw new Error(String(e));
-      }
-      const e = k.khoOut!.finalize();
-      if (e) throw new Error(String(e));
-      const preserveMs = performance.now() - t0;
-      report({
-        name: `KHO preserve + finalize ${GIB_PRESERVED} GiB of order-0 folios`,
-        value: +preserveMs.toFixed(0),
-        unit: 'ms',
-        target: '< 577 ms (Linux, LKML Apr 2025)',
-      });
-      report({ name: 'KHO preserve + finalize per folio', value: +((preserveMs * 1e6) / n).toFixed(0), unit: 'ns' });
-      const metaPages = k.khoOut!.tracker.bitmapPages + k.khoOut!.tracker.chunkPfns.length;
-      report({
-        name: 'KHO tracker metadata per GiB preserved (order 0)',
-        value: +(metaPages / GIB_PRESERVED).toFixed(2),
-        unit: 'pages',
-        target: '8 bitmaps + ~1 chunk ≈ 9 pages (kexec_handover.c: kho_mem_serialize)',
-      });
-      const image = kexecFileLoad(k, k.cmdline, m.config.initrd);
-      if (!('segments' in image)) throw new Error(String(image));
-      k.kimage = image;
-      m.kexecReboot();
-      const t1 = performance.now();
-      m.boot();
-      const k2 = m.kernel!;
-      for (let i = 0; i < n; i++)
-        if (k2.khoIn!.restoreFolio(folios[i]! * 4096, 'bench') === null) throw new Error('restore failed');
-      report({
-        name: `KHO next-kernel boot (deserialize) + restore ${GIB_PRESERVED} GiB`,
-        value: +(performance.now() - t1).toFixed(0),
-        unit: 'ms',
-        target: '< 577 ms',
-      });
-    }
-  },
+  // 6. KHO: preserve (+ finalize on 6.19) 48 GiB of order-0 folios; the next kernel's walk + restore.
+  () => khoPreserve48('6.19'),
   async () => {
     // 7. A full test-kho cycle on a 16 GiB machine, and stepping back one phase.
     {
@@ -294,9 +314,8 @@ const SECTIONS: Array<() => void | Promise<void>> = [
         const ms = time(3, () => {
           const stream = h.vmcoreStream();
           if (!stream.ok) throw new Error(stream.error.message);
-          const fd = openSync(file, 'w');
-          for (const c of stream.value.chunks) for (let done = 0; done < c.length;) done += writeSync(fd, c, done);
-          closeSync(fd);
+          const written = writeChunksAtomic(file, stream.value.chunks, 'bench');
+          if (!written.ok) throw new Error(written.error.message);
         });
         const st = statSync(file);
         report({
@@ -384,7 +403,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
   async () => {
     // 12. Issue 11: opening a memory dump and finding the KHO handover in it (streamed, never read
     // whole): a 1 GiB ELF of test-kho's RAM at kexec -e (vmcore --all), and with BENCH_REALKERNEL=1
-    // the real 7.2 kernel's own dumps (one QEMU boot, test/realkernel/harness.ts).
+    // the real 7.2 kernel's own dumps (one QEMU boot, electron/real-kernel.ts).
     const timeDump = (label: string, path: string) => {
       const ms = time(3, () => {
         const f = openDumpFile(path);
@@ -413,9 +432,8 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       const file = join(dir, 'test-kho-all.vmcore');
       const stream = h.vmcoreStream({ all: true });
       if (!stream.ok) throw new Error(stream.error.message);
-      const fd = openSync(file, 'w');
-      for (const c of stream.value.chunks) for (let done = 0; done < c.length;) done += writeSync(fd, c, done);
-      closeSync(fd);
+      const written = writeChunksAtomic(file, stream.value.chunks, 'bench');
+      if (!written.ok) throw new Error(written.error.message);
       timeDump(`KHO Lab vmcore --all, ${(statSync(file).size / 2 ** 30).toFixed(1)} GiB`, file);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -442,6 +460,9 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       }
     }
   },
+  // Issue 10: the same on the stateless releases (radix tree, no finalize), beside 6.19's.
+  () => khoPreserve48('7.1'),
+  () => khoPreserve48('7.2'),
 ];
 
 const at = process.argv.indexOf('--section');

@@ -45,6 +45,7 @@ const KHO: KhoView = {
     scratchPhys: 0x3c7f0000,
     blocks: 25,
     unrestoredBlocks: 25,
+    unrestored: [],
     subtrees: [{ name: 'kho_test', phys: SUB }],
   },
   segments: [],

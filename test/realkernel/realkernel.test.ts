@@ -12,7 +12,7 @@ import { openDumpFile } from '../../electron/dump-file';
 import { type DumpReport, inspectDump } from '../../electron/host/dump/inspect';
 import { decodeKhoData } from '../../electron/kernel/abi/kho-v1';
 import { type FdtNode, decodeFdt } from '../../electron/kernel/lib/fdt';
-import { type RealRun, REALKERNEL, TESTS, bootRealKernel, whyNot } from './harness';
+import { type RealRun, REALKERNEL, TESTS, bootRealKernel, whyNot } from '../../electron/real-kernel';
 
 const skip = whyNot();
 if (skip) console.log(`realkernel: skipped — ${skip}`);

@@ -9,11 +9,10 @@
  * stamp (`union kho_page_info`). Writers and readers work on raw bytes only.
  */
 import { PAGE_SIZE } from '../../../shared/units';
-import { LINUX_6_19 } from '../profile';
 import { getU32, getU64, putU32, putU64 } from './bytes';
 import { SETUP_DATA_HDR_SIZE } from './setup-data';
 
-export const KHO_FDT_COMPATIBLE = LINUX_6_19.khoCompatible;
+export const KHO_FDT_COMPATIBLE = 'kho-v1';
 export const PROP_PRESERVED_MEMORY_MAP = 'preserved-memory-map';
 export const PROP_SUB_FDT = 'fdt';
 
@@ -21,7 +20,7 @@ export const PROP_SUB_FDT = 'fdt';
 export const KHO_PAGE_MAGIC = 0x4b484f50;
 
 /** PRESERVE_BITS from v6.18 on: one bitmap is one page, 32768 blocks of one order (struct kho_mem_phys_bits). */
-export const PRESERVE_BITS = LINUX_6_19.preserveBits;
+export const PRESERVE_BITS = PAGE_SIZE * 8;
 
 /** struct khoser_mem_chunk: 16-byte header, then 255 entries of 16 bytes (KHOSER_BITMAP_SIZE). */
 const CHUNK_HDR_SIZE = 16;

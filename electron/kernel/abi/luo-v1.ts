@@ -39,7 +39,16 @@ export const LIVEUPDATE_IOCTL_SIZES = {
   preserve_fd: 16, // u32 size; s32 fd; aligned u64 token
   retrieve_fd: 16,
   finish: 8, // u32 size; u32 reserved
+  /**
+   * 7.2: struct liveupdate_session_get_name is u32 size; u32 reserved; u8 name[64] (72 bytes), but
+   * luo_session_ioctl_ops[] declares its row with struct liveupdate_session_retrieve_fd / token
+   * (kernel/liveupdate/luo_session.c as stored): min size and known size 16, so bytes 16..size must
+   * be zero (E2BIG) and the name comes back through luo_ucmd_respond() all the same.
+   */
+  get_name: 16,
 } as const;
+/** sizeof(struct liveupdate_session_get_name): what luo_ucmd_respond() copies back at most. */
+export const LIVEUPDATE_SESSION_GET_NAME_SIZE = 72;
 export type LiveupdateIoctl = keyof typeof LIVEUPDATE_IOCTL_SIZES;
 
 export const LUO_SESSION_PGCNT = 16;

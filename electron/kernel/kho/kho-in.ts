@@ -1,37 +1,53 @@
 /**
- * DOC: Kexec HandOver, incoming side (Linux 6.19, kernel/liveupdate/kexec_handover.c: kho_populate,
- * kho_mem_deserialize, kho_restore_page)
+ * DOC: Kexec HandOver, incoming side (kernel/liveupdate/kexec_handover.c: kho_populate,
+ * kho_mem_deserialize (6.19, 7.0) / kho_mem_retrieve (7.1+), kho_restore_page)
  *
- * Everything here reads simulated RAM only. kho_populate() maps the FDT and the scratch array
- * whose addresses came in `kho_data`, checks the FDT header, the exact `kho-v1` compatible and a
- * non-zero `preserved-memory-map`, then adds the scratch areas to memblock, flags them
- * KHO_SCRATCH, reserves the array and turns on scratch-only allocation. Any failure logs
- * "disabling KHO revival" and the kernel boots as if cold. kho_mem_deserialize() walks the chunk
- * list and reserves every preserved block NOINIT, stamping its head page's private with the
- * KHOP magic and the order. The restore calls check that stamp: a page that was never preserved,
- * a tail page or a page restored before gets a WARN and NULL.
+ * Everything here reads simulated RAM only, with the codecs of the release this kernel is
+ * (profile.kho). kho_populate() maps the FDT and the scratch array whose addresses came in
+ * `kho_data`, checks the FDT header, this release's exact compatible and a non-zero
+ * `preserved-memory-map`, then adds the scratch areas to memblock, flags them KHO_SCRATCH,
+ * reserves the array and turns on scratch-only allocation. Any failure logs "disabling KHO
+ * revival" and the kernel boots as if cold. At kho_memory_init() the tracker is walked — the
+ * kho-v1 chunk list, or from 7.1 the radix tree in place — and every preserved block is reserved
+ * NOINIT, its head page's private stamped with the KHOP magic and the order. The restore calls
+ * check that stamp: a page that was never preserved, a tail page or a page restored before gets a
+ * WARN and NULL.
  */
 import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
 import { PageCategory } from '../../../shared/palette';
 import {
   KHO_VMALLOC_SIZE,
-  KHO_FDT_COMPATIBLE,
   KHO_PAGE_MAGIC,
   PROP_PRESERVED_MEMORY_MAP,
-  PROP_SUB_FDT,
   decodeChunk,
   decodeScratchArray,
   type KhoData,
   type ScratchArea,
 } from '../abi/kho-v1';
 import { getU16, getU32, getU64 } from '../abi/bytes';
-import { ERRNO, type KernelError, kerr } from '../lib/errno';
+import { ERRNO, type KernelError, isErr, kerr } from '../lib/errno';
 import { FDT_ERRNO, type FdtNode, decodeFdt, fdtCheckCompatible, getProp, readU64le } from '../lib/fdt';
 import type { Kernel } from '../kernel';
 import { PG } from '../mm/page-flags';
 import type { Zone } from '../mm/buddy';
 import type { VmArea } from '../mm/vmalloc';
 import { type Block, decompose } from './blocks';
+import { walkRadixTree } from '../abi/kho-radix-tree';
+import { ramReader } from '../abi/phys-reader';
+import { isAbiError } from '../abi/abi-error';
+import { KHO_METADATA_NODE_NAME, decodeKexecMetadata, execFromLine } from '../abi/kexec-metadata';
+
+/**
+ * One radix-tree node as kho_mem_retrieve() walked it: its address, level (5 root … 1 tables,
+ * 0 leaf), the lowest key under it and a copy of the page. Simulator bookkeeping like ChunkRead:
+ * the tree pages are not preserved and are reused once the walk is done.
+ */
+export interface RadixNodeRead {
+  phys: number;
+  level: number;
+  keyStart: number;
+  page: Uint8Array;
+}
 
 /** Bound on the chunk list walk: more chunks than RAM could hold bitmaps for means a loop. */
 const MAX_CHUNKS = 1 << 20;
@@ -56,6 +72,11 @@ export class KhoIn {
   private nrBlocks = 0;
   /** The chunk list as deserialize() read it, in walk order (see ChunkRead). */
   readonly chunksRead: ChunkRead[] = [];
+  /** The radix tree as deserialize() read it on 7.1+, in walk order (see RadixNodeRead). */
+  readonly radixRead: RadixNodeRead[] = [];
+  /** kho_in.kexec_count: what the previous kernel's kexec-metadata said (0 when none). */
+  kexecCount = 0;
+  previousRelease = '';
   private readonly ownerIds = new Map<string, number>();
   private lastOwner = '';
   private lastOwnerId = 0;
@@ -102,18 +123,25 @@ export class KhoIn {
       log.info('kho-lab', `the handover FDT does not parse: ${decoded.message}`);
       return give(-ERRNO.EINVAL, `setup: handover FDT (${hex(d.fdtAddr)}) is invalid: ${-FDT_ERRNO[decoded.error]}`);
     }
-    const compat = fdtCheckCompatible(decoded.root, KHO_FDT_COMPATIBLE);
+    const kho = k.ctx.profile.kho;
+    const compatible = kho.fdt.compatible;
+    const compat = fdtCheckCompatible(decoded.root, compatible);
     if (compat !== 0)
       return give(
         -ERRNO.EINVAL,
-        `setup: handover FDT (${hex(d.fdtAddr)}) is incompatible with '${KHO_FDT_COMPATIBLE}': ${compat}`,
+        `setup: handover FDT (${hex(d.fdtAddr)}) is incompatible with '${compatible}': ${compat}`,
       );
     // kho_get_mem_map_phys(): a missing or wrongly sized property logs; 0 (nobody finalized) does not.
     const map = getProp(decoded.root, PROP_PRESERVED_MEMORY_MAP);
     const mapPhys = map && map.length === 8 ? readU64le(map) : null;
     if (!mapPhys) {
-      if (mapPhys === null) log.err('KHO', 'failed to get preserved memory bitmaps');
-      else log.info('kho-lab', 'preserved-memory-map is 0: the previous kernel never ran kho_finalize()');
+      if (mapPhys === null)
+        log.err(
+          'KHO',
+          kho.tracker === 'radix' ? 'failed to get preserved memory map' : 'failed to get preserved memory bitmaps',
+        );
+      else if (kho.finalize === 'refreshable')
+        log.info('kho-lab', 'preserved-memory-map is 0: the previous kernel never ran kho_finalize()');
       return give(-ERRNO.ENOENT);
     }
     if (!Number.isFinite(d.scratchAddr) || d.scratchAddr + d.scratchSize > maxPhys) {
@@ -153,6 +181,7 @@ export class KhoIn {
    * handover is abandoned and the log says so.
    */
   deserialize(): KernelError | null {
+    if (this.k.ctx.profile.kho.tracker === 'radix') return this.retrieveRadix();
     const seen = new Set<number>();
     let phys = this.memMapPhys;
     while (phys) {
@@ -178,6 +207,72 @@ export class KhoIn {
     }
     this.k.log.info('kho-lab', `KHO restored memory map: ${this.nrBlocks} preserved blocks from ${seen.size} chunk(s)`);
     return null;
+  }
+
+  /**
+   * kho_mem_retrieve() (7.1+): kho_radix_walk_tree() over the tree at `preserved-memory-map`, read
+   * from RAM, with kho_preserved_memory_reserve() per block — memblock_reserve + NOINIT + the KHOP
+   * stamp — in walk order (higher orders first, then ascending address). The kernel checks nothing
+   * in the tree: a pointer outside RAM, a cycle or a bad key would fault or loop there; the codec
+   * refuses them and the handover is abandoned with what was reserved so far left reserved.
+   */
+  private retrieveRadix(): KernelError | null {
+    let runStart = -1;
+    let runEnd = -1;
+    const flush = () => {
+      if (runStart < 0) return;
+      this.k.memblock.reserve(runStart, runEnd - runStart);
+      this.k.memblock.markNoinit(runStart, runEnd - runStart);
+      runStart = -1;
+    };
+    const ram = ramReader(this.k.ram);
+    const sum = walkRadixTree(ram, this.memMapPhys, {
+      node: (phys, level, keyStart) =>
+        void this.radixRead.push({ phys, level, keyStart, page: this.k.ram.read(phys, PAGE_SIZE) }),
+      entry: (phys, order) => {
+        const size = 2 ** order * PAGE_SIZE;
+        if (!this.ramHas(phys, size)) return 1;
+        if (phys !== runEnd) {
+          flush();
+          runStart = phys;
+        }
+        runEnd = phys + size;
+        const pfn = phys / PAGE_SIZE;
+        this.k.pages.setPrivate(pfn, order, KHO_PAGE_MAGIC);
+        this.addBlock(pfn, order);
+      },
+    });
+    flush();
+    if (isAbiError(sum)) return this.abandon(`corrupt radix tree: ${sum.message}`);
+    if (sum.stoppedWith) {
+      const last = this.nrBlocks;
+      return this.abandon(`preserved block ${last} of the radix tree lies outside RAM`);
+    }
+    this.k.log.info(
+      'kho-lab',
+      `KHO walked the radix tree: ${this.nrBlocks} preserved blocks in ${sum.tablePages} table and ${sum.leafPages} leaf page(s)`,
+    );
+    return null;
+  }
+
+  /**
+   * kho_in_kexec_metadata() (7.1+, from kho_init()): the previous kernel's release and kexec
+   * count, logged as "exec from"; a blob that is too small or of another version only warns.
+   * Returns the count (0 when there is none), which kho_out_kexec_metadata() adds one to.
+   */
+  readKexecMetadata(): number {
+    const r = this.retrieveSubtreeSized(KHO_METADATA_NODE_NAME);
+    if (isErr(r)) return 0; // the previous kernel exported none: fine
+    const bytes = this.ramHas(r.phys, r.size) ? this.k.ram.read(r.phys, r.size) : new Uint8Array(0);
+    const m = decodeKexecMetadata(bytes);
+    if (isAbiError(m)) {
+      this.k.log.warn('KHO', (m.klog ?? m.message).replace(/^KHO: /, ''));
+      return 0;
+    }
+    this.kexecCount = m.kexecCount;
+    this.previousRelease = m.previousRelease;
+    this.k.log.info('KHO', execFromLine(m).replace(/^KHO: /, ''));
+    return m.kexecCount;
   }
 
   /**
@@ -256,21 +351,49 @@ export class KhoIn {
 
   /** Unrestored blocks (their stamp is still there). */
   unrestoredCount(): number {
-    let n = 0;
-    for (let i = 0; i < this.nrBlocks; i++) if (this.k.pages.privateHi(this.blockPfns[i]!) === KHO_PAGE_MAGIC) n++;
-    return n;
+    return this.unrestored().length;
   }
 
-  /** kho_retrieve_subtree(): the physical address in node `name`'s `fdt` property. */
+  /** The unrestored blocks, sorted by pfn: first pfn and order of each. */
+  unrestored(): Array<{ pfn: number; order: number }> {
+    const out: Array<{ pfn: number; order: number }> = [];
+    for (let i = 0; i < this.nrBlocks; i++) {
+      const pfn = this.blockPfns[i]!;
+      if (this.k.pages.privateHi(pfn) === KHO_PAGE_MAGIC) out.push({ pfn, order: this.blockOrders[i]! });
+    }
+    // The bitmaps are walked order by order; address order reads better.
+    return out.sort((a, b) => a.pfn - b.pfn);
+  }
+
+  /** kho_retrieve_subtree(name, &phys, NULL): the blob's physical address. */
   retrieveSubtree(name: string): number | KernelError {
+    const r = this.retrieveSubtreeSized(name);
+    return isErr(r) ? r : r.phys;
+  }
+
+  /**
+   * kho_retrieve_subtree(): the blob of node `name`: ENOENT without a KHO boot or such a node,
+   * EINVAL when its address property (`fdt`, or `preserved-data` from kho-v2) is not 8 bytes, and
+   * from kho-v3 when `blob-size` is missing or not 8 bytes ("broken KHO subnode"). Up to kho-v2
+   * the size is not handed over: it is the sub-FDT's totalsize.
+   */
+  retrieveSubtreeSized(name: string): { phys: number; size: number } | KernelError {
     const root = this.fdt();
     if (!root) return kerr('ENOENT', 'not a KHO boot');
     const node = root.children.find((c) => c.name === name);
     if (!node) return kerr('ENOENT', `no KHO subtree named ${name}`);
-    const v = getProp(node, PROP_SUB_FDT);
+    const f = this.k.ctx.profile.kho.fdt;
+    const v = getProp(node, f.subtreeProp);
     const phys = v && v.length === 8 ? readU64le(v) : null;
-    if (phys === null) return kerr('EINVAL', `subtree ${name} has no 8-byte fdt property`);
-    return Number(phys);
+    if (phys === null) return kerr('EINVAL', `subtree ${name} has no 8-byte ${f.subtreeProp} property`);
+    if (!f.sizeProp) return { phys: Number(phys), size: PAGE_SIZE };
+    const sz = getProp(node, f.sizeProp);
+    const size = sz && sz.length === 8 ? readU64le(sz) : null;
+    if (size === null) {
+      this.k.log.warn('KHO', `broken KHO subnode '${name}': missing or invalid blob-size property`);
+      return kerr('EINVAL', `subtree ${name} has no 8-byte ${f.sizeProp} property`);
+    }
+    return { phys: Number(phys), size: Number(size) };
   }
 
   /** kho_restore_page(): checks the stamp, clears it, hands the pages to `owner`. */

@@ -1,9 +1,12 @@
 /**
- * DOC: Kexec HandOver, outgoing side (Linux 6.19, kernel/liveupdate/kexec_handover.c)
+ * DOC: Kexec HandOver, outgoing side (kernel/liveupdate/kexec_handover.c, Linux 6.19 … 7.2)
  *
  * What a running kernel offers its subsystems: preserve folios, page ranges and vmalloc areas
- * (and undo that), allocate preserved memory, publish sub-FDTs by name in the root FDT, and
- * finalize — serialize the tracker and point `preserved-memory-map` at it, again whenever asked.
+ * (and undo that), allocate preserved memory, publish blobs by name in the root FDT, and — up to
+ * 7.0 — finalize: serialize the tracker and point `preserved-memory-map` at it, again whenever
+ * asked. From 7.1 (profile.kho.finalize 'none') the tracker is the radix tree, edited in place on
+ * every preserve, `preserved-memory-map` is written once at kho_init(), sub-nodes carry
+ * `preserved-data` and `blob-size`, and kho_init() registers `kexec-metadata`.
  * Preserving memory that overlaps a scratch area is refused with EINVAL and a warning only by
  * kernels built with CONFIG_KEXEC_HANDOVER_DEBUG (the machine option `khoDebug`,
  * kernel/liveupdate/kexec_handover_debug.c: kho_scratch_overlap()); without it, as distributions
@@ -12,14 +15,13 @@
  */
 import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
 import {
-  KHO_FDT_COMPATIBLE,
   KHO_VMALLOC_ALLOC,
   KHO_VMALLOC_SIZE,
   PROP_PRESERVED_MEMORY_MAP,
   PROP_SUB_FDT,
   type ScratchArea,
 } from '../abi/kho-v1';
-import { type KernelError, kerr } from '../lib/errno';
+import { type KernelError, isErr, kerr } from '../lib/errno';
 import { type FdtNode, decodeFdt, encodeFdt, fdtString, fdtU64le, getProp, readU64le } from '../lib/fdt';
 import type { Kernel } from '../kernel';
 import { ALLOC_FAILED } from '../mm/buddy';
@@ -28,9 +30,23 @@ import type { VmArea } from '../mm/vmalloc';
 import { getU16, getU64, putU16, putU32, putU64 } from '../abi/bytes';
 import { type Block, decompose } from './blocks';
 import { KhoTracker } from './tracker';
+import { RadixTracker } from './radix-tracker';
+import { encodeKhoFdt } from '../abi/kho-fdt';
+import { isAbiError } from '../abi/abi-error';
+import { KHO_KEXEC_METADATA, KHO_METADATA_NODE_NAME, encodeKexecMetadata } from '../abi/kexec-metadata';
+
+/** fdt_totalsize(): the big-endian u32 at offset 4 of an FDT header. */
+const fdtTotalsize = (b: Uint8Array): number => ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+
+/** A sub-node of a kho-v2+ root FDT, in the order it was added. */
+interface Subtree {
+  name: string;
+  phys: number;
+  size: number;
+}
 
 export class KhoOut {
-  readonly tracker: KhoTracker;
+  readonly tracker: KhoTracker | RadixTracker;
   /** pfn of the root FDT page (kho_out.fdt), itself preserved. */
   fdtPfn = -1;
   finalized = false;
@@ -40,27 +56,64 @@ export class KhoOut {
     /** The scratch areas this kernel hands on: its own (cold boot) or the ones it was given. */
     readonly scratch: ScratchArea[],
   ) {
-    this.tracker = new KhoTracker(k);
+    this.tracker = k.ctx.profile.kho.tracker === 'radix' ? new RadixTracker(k) : new KhoTracker(k);
+  }
+
+  private get format() {
+    return this.k.ctx.profile.kho.fdt;
   }
 
   get fdtPhys(): number {
     return this.fdtPfn * PAGE_SIZE;
   }
 
-  /** kho_init(): the root FDT page, allocated preserved, with compatible and an empty map. */
+  /**
+   * kho_init(): the root FDT page, allocated preserved. Up to 7.0 it says `kho-v1` with an empty
+   * map until kho_finalize(); from 7.1 the radix root is allocated first and the map points at
+   * it for good (kho_out_fdt_setup()), then kexec-metadata is read and written.
+   */
   init(): KernelError | null {
+    if (this.tracker.kind === 'radix') {
+      const e = this.tracker.init();
+      if (e) return e;
+    }
     const fdt = this.allocPreserve(PAGE_SIZE, 'KHO root FDT');
     if (typeof fdt !== 'number') return fdt;
     this.fdtPfn = fdt / PAGE_SIZE;
+    if (this.tracker.kind === 'radix') {
+      const e = this.writeSubtrees([], this.tracker.root);
+      if (e) return e;
+      return this.k.ctx.profile.kho.kexecMetadata ? this.kexecMetadataInit() : null;
+    }
     const root: FdtNode = {
       name: '',
       props: [
-        { name: 'compatible', value: fdtString(KHO_FDT_COMPATIBLE) },
+        { name: 'compatible', value: fdtString(this.format.compatible) },
         { name: PROP_PRESERVED_MEMORY_MAP, value: fdtU64le(0n) },
       ],
       children: [],
     };
     return this.writeFdt(root, true);
+  }
+
+  /**
+   * kho_kexec_metadata_init(): after a KHO boot, kho_in_kexec_metadata() reads the previous
+   * kernel's record; then kho_out_kexec_metadata() publishes this kernel's: its `uname -r` and
+   * the incoming count + 1 (1 after a cold boot). A failure fails kho_init().
+   */
+  private kexecMetadataInit(): KernelError | null {
+    const count = this.k.khoIn?.readKexecMetadata() ?? 0;
+    const e = this.kexecMetadataOut(count + 1);
+    if (e) this.k.log.warn('KHO', `failed to initialize kexec-metadata subtree: ${e.value}`);
+    return e;
+  }
+
+  /** kho_out_kexec_metadata(): the 73-byte record in preserved memory, published as a sub-tree. */
+  private kexecMetadataOut(kexecCount: number): KernelError | null {
+    const phys = this.allocPreserve(KHO_KEXEC_METADATA.size, 'kexec-metadata');
+    if (typeof phys !== 'number') return phys;
+    this.k.ram.write(phys, encodeKexecMetadata({ previousRelease: this.k.ctx.profile.release, kexecCount }));
+    return this.addSubtree(KHO_METADATA_NODE_NAME, phys, KHO_KEXEC_METADATA.size);
   }
 
   /** kho_scratch_overlap(): always false unless CONFIG_KEXEC_HANDOVER_DEBUG. */
@@ -307,8 +360,19 @@ export class KhoOut {
     return null;
   }
 
-  /** kho_add_subtree(): a node `name` whose `fdt` property is the sub-FDT's physical address. */
-  addSubtree(name: string, phys: number): KernelError | null {
+  /**
+   * kho_add_subtree(): a node `name` pointing at the blob at `phys`. kho-v1: the `fdt` property.
+   * kho-v3+: `preserved-data` and `blob-size` (`size`, or the FDT header's totalsize when the
+   * caller publishes an FDT and does not say, as the kernel's callers pass fdt_totalsize()).
+   */
+  addSubtree(name: string, phys: number, size?: number): KernelError | null {
+    if (this.tracker.kind === 'radix') {
+      const cur = this.readSubtrees();
+      if (isErr(cur)) return kerr('ENOMEM', cur.reason);
+      if (cur.list.some((c) => c.name === name)) return kerr('EEXIST', `a KHO subtree named ${name} exists`);
+      const bytes = size ?? fdtTotalsize(this.k.ram.read(phys + 4, 4));
+      return this.writeSubtrees([...cur.list, { name, phys, size: bytes }], cur.map);
+    }
     const root = this.readFdt();
     if (!('children' in root)) return kerr('ENOMEM', root.reason);
     if (root.children.some((c) => c.name === name)) return kerr('EEXIST', `a KHO subtree named ${name} exists`);
@@ -316,8 +380,17 @@ export class KhoOut {
     return this.writeFdt(root);
   }
 
-  /** kho_remove_subtree(): drops the node whose `fdt` property equals `phys`. */
+  /** kho_remove_subtree(): drops the node whose address property equals `phys`. */
   removeSubtree(phys: number): void {
+    if (this.tracker.kind === 'radix') {
+      const cur = this.readSubtrees();
+      if (!isErr(cur))
+        this.writeSubtrees(
+          cur.list.filter((c) => c.phys !== phys),
+          cur.map,
+        );
+      return;
+    }
     const root = this.readFdt();
     if (!('children' in root)) return;
     root.children = root.children.filter((c) => {
@@ -327,8 +400,41 @@ export class KhoOut {
     this.writeFdt(root);
   }
 
-  /** kho_finalize(): serialize the tracker, point preserved-memory-map at it; may run again. */
+  /**
+   * The kho-v2+ root FDT's map and sub-nodes as they are in RAM now (fdt_open_into() of the live
+   * page), oldest first.
+   */
+  private readSubtrees(): { map: number; list: Subtree[] } | KernelError {
+    const root = this.readFdt();
+    if (!('children' in root)) return root;
+    const u64 = (n: FdtNode, prop: string | null): number => {
+      const v = prop ? getProp(n, prop) : undefined;
+      const x = v && v.length === 8 ? readU64le(v) : null;
+      return x === null ? 0 : Number(x);
+    };
+    const f = this.format;
+    return {
+      map: u64(root, PROP_PRESERVED_MEMORY_MAP),
+      list: root.children
+        .map((c) => ({ name: c.name, phys: u64(c, f.subtreeProp), size: u64(c, f.sizeProp) }))
+        .reverse(),
+    };
+  }
+
+  /** Writes the kho-v2+ root FDT page as the kernel's libfdt calls leave it (abi/kho-fdt.ts). */
+  private writeSubtrees(list: Subtree[], map: number): KernelError | null {
+    const enc = encodeKhoFdt(this.format, { memoryMap: map, subtrees: list });
+    if (isAbiError(enc)) return kerr(enc.errno, enc.message);
+    const page = this.k.ram.structPage(this.fdtPfn);
+    page.fill(0);
+    page.set(enc);
+    return null;
+  }
+
+  /** kho_finalize(): serialize the tracker, point preserved-memory-map at it; may run again (up to 7.0). */
   finalize(): KernelError | null {
+    if (this.tracker.kind === 'radix')
+      return kerr('EOPNOTSUPP', `Linux ${this.k.ctx.profile.name} has no kho_finalize()`);
     const first = this.tracker.serialize();
     if (typeof first !== 'number') return first;
     const root = this.readFdt();

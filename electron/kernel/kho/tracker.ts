@@ -18,6 +18,7 @@ import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_UNMOVABLE } from '../mm/page-flags';
 
 export class KhoTracker {
+  readonly kind = 'bitmap-chunks' as const;
   /** order → bitmap index → pfn of the bitmap page (kho_mem_track.orders). */
   private readonly orders = new Map<number, Map<number, number>>();
   /** Pages of the chunk list the last finalize wrote. */
@@ -87,6 +88,11 @@ export class KhoTracker {
     let n = 0;
     for (const m of this.orders.values()) n += m.size;
     return n;
+  }
+
+  /** Pages of tracker metadata now: bitmaps plus the chunk list of the last finalize. */
+  get metadataPages(): number {
+    return this.bitmapPages + this.chunkPfns.length;
   }
 
   /**

@@ -5,6 +5,7 @@
  * buddy allocator) return a sentinel; everything else returns a KernelError value the caller must
  * check, mirroring ERR_PTR()/IS_ERR(). Nothing in the kernel throws for an expected failure.
  */
+import type { FailedAt } from '../../../shared/views';
 
 /** errno values of x86_64 Linux (include/uapi/asm-generic/errno-base.h and errno.h). */
 export const ERRNO = {
@@ -14,6 +15,7 @@ export const ERRNO = {
   EIO: 5,
   E2BIG: 7,
   EBADF: 9,
+  EACCES: 13,
   EMFILE: 24,
   EAGAIN: 11,
   ENOMEM: 12,
@@ -33,6 +35,8 @@ export class KernelError {
     readonly errno: ErrnoName,
     /** Why, in the words a kernel log line would use. */
     readonly reason: string,
+    /** The page or field the failure is about, when there is one (a folio that would not restore). */
+    readonly at?: FailedAt,
   ) {}
   /** -ENOMEM etc., the value a syscall returns. */
   get value(): number {
@@ -43,5 +47,6 @@ export class KernelError {
   }
 }
 
-export const kerr = (errno: ErrnoName, reason: string): KernelError => new KernelError(errno, reason);
+export const kerr = (errno: ErrnoName, reason: string, at?: FailedAt): KernelError =>
+  new KernelError(errno, reason, at);
 export const isErr = (v: unknown): v is KernelError => v instanceof KernelError;

@@ -576,8 +576,23 @@ const openPath = (w: Walk): string =>
         .map((n) => n.name)
         .join('/');
 
+/**
+ * How deep a node may nest: drivers/of/fdt.c: unflatten_dt_nodes() keeps its parents in
+ * nps[FDT_MAX_DEPTH] with FDT_MAX_DEPTH 64 and skips (WARN_ON_ONCE) any node at depth
+ * ≥ FDT_MAX_DEPTH - 1, the root being depth 0. libfdt itself (fdt_check_full()) only stops at
+ * INT_MAX; we refuse such a blob outright so that no reader or printer can be made to spend
+ * O(depth²) on indentation and paths.
+ */
+export const FDT_MAX_DEPTH = 64;
+
 /** FDT_BEGIN_NODE at `off`; returns the offset of the next token. */
 function beginNode(w: Walk, off: number): number | FdtError {
+  if (w.open.length >= FDT_MAX_DEPTH - 1)
+    return fail(
+      'FDT_ERR_BADSTRUCTURE',
+      `node ${at(off)} is nested ${w.open.length} deep, past the kernel's limit of ${FDT_MAX_DEPTH - 2} (FDT_MAX_DEPTH ${FDT_MAX_DEPTH} in drivers/of/fdt.c: unflatten_dt_nodes())`,
+      off,
+    );
   const nul = w.blob.nul(off + 4, w.end);
   if (nul < 0)
     return fail(

@@ -22,6 +22,11 @@ export interface LuoFileOpArgs {
   serializedData: number;
   /** Runtime-only state of the handler; never crosses the kexec. */
   privateData: unknown;
+  /**
+   * 7.0+ `retrieve_status` < 0: the error a failed retrieve returned, kept by LUO
+   * (profile.luo.retrieveStatusRemembered); 6.19 has no such field and leaves it unset.
+   */
+  retrieveError?: KernelError;
 }
 
 export interface LiveupdateFileHandler {
@@ -35,4 +40,6 @@ export interface LiveupdateFileHandler {
   retrieve(args: LuoFileOpArgs): KernelError | null;
   canFinish?(args: LuoFileOpArgs): boolean;
   finish(args: LuoFileOpArgs): void;
+  /** get_id() (7.1+): the key of the file in luo_preserved_files; without it, the file itself. */
+  getId?(file: OpenFile): unknown;
 }

@@ -13,12 +13,15 @@
  * /dev/liveupdate has one opener at a time (EBUSY). Its first open deserializes the incoming
  * sessions from RAM (a failure is EIO on every open), matching every file to a handler by exact
  * compatible; 6.19.0 ignores a file that matches none, and the files after it, leaving the
- * session retrievable without them. The session ioctls have no direction checks: PRESERVE_FD
- * works on an incoming session, RETRIEVE_FD and FINISH run on an outgoing one with what that
- * means for its records. At reboot luo_session_serialize() freezes every file, sessions in list
- * order; a failure rolls back (freezeSession()) and the reboot fails with its errno. Then the
- * records are written and KHO finalized (a failure there is EAGAIN). Every ioctl first checks its
- * argument struct's `size` (below the minimum EINVAL, non-zero bytes past the struct E2BIG).
+ * session retrievable without them. Before 7.2 the session ioctls have no direction checks:
+ * PRESERVE_FD works on an incoming session, RETRIEVE_FD and FINISH run on an outgoing one with
+ * what that means for its records. The semantics later releases changed are profile fields
+ * (profile.luo: the remembered retrieve status, double preservation, session-name validation,
+ * GET_NAME, the direction checks), read where the kernel function has them. At reboot
+ * luo_session_serialize() freezes every file, sessions in list order; a failure rolls back
+ * (freezeSession()) and the reboot fails with its errno. Then the records are written and KHO
+ * finalized (a failure there is EAGAIN). Every ioctl first checks its argument struct's `size`
+ * (below the minimum EINVAL, non-zero bytes past the struct E2BIG).
  *
  * Simulator-only knobs, no kernel has them, and their log lines say "kho-lab":
  * `luo.disable_handler=memfd-v1` boots a kernel built without that handler,
@@ -87,6 +90,17 @@ function sessionName(name: string): string {
   return end === b.length ? name : utf8Decode(b.subarray(0, end));
 }
 
+/** luo_session_create() (7.2): why strnlen(name, 64) of the 64-byte field is refused, or null. */
+function invalidSessionName(name: string): string | null {
+  const b = utf8Encode(name);
+  const nul = b.indexOf(0);
+  const len = Math.min(nul < 0 ? b.length : nul, LIVEUPDATE_SESSION_NAME_LENGTH);
+  if (len === 0) return 'the session name is empty';
+  if (len === LIVEUPDATE_SESSION_NAME_LENGTH)
+    return `the session name has no NUL within its ${LIVEUPDATE_SESSION_NAME_LENGTH} bytes`;
+  return null;
+}
+
 /** What luo_early_startup() took from the previous kernel's LUO FDT. */
 export interface LuoIncoming {
   liveupdateNumber: bigint;
@@ -99,6 +113,11 @@ export class Luo {
   readonly outgoing: LuoSession[] = [];
   readonly incoming: LuoSession[] = [];
   devOpen = false;
+  /**
+   * luo_preserved_files (7.1+, profile.luo.preservedFilesUnique): every outgoing preserved file
+   * under its handler's get_id(), so one file is preserved at most once in all sessions.
+   */
+  private readonly preservedFiles = new Set<unknown>();
   /** Which memfd format preserves new files, and whether holes are pinned (simulator options). */
   readonly memfdPolicy: MemfdPolicy = { format: MEMFD_FORMATS[0]!.compatible, keepHoles: false };
   /** luo_session_deserialize() ran: not yet, fine, or failed (every open is then EIO). */
@@ -382,10 +401,16 @@ export class Luo {
   }
 
   /**
-   * LIVEUPDATE_IOCTL_CREATE_SESSION → luo_session_create(): the name is whatever the 64-byte
-   * field holds, cut to 63 bytes by strscpy() — empty names are fine, long ones are truncated.
+   * LIVEUPDATE_IOCTL_CREATE_SESSION → luo_session_create(). 6.19–7.1: the name is whatever the
+   * 64-byte field holds, cut to 63 bytes by strscpy() — empty names are fine, long ones truncated.
+   * 7.2 (profile.luo.sessionNameValidation): strnlen(name, 64) of 0 or 64 — empty, or no NUL in
+   * the field — is EINVAL before anything is allocated.
    */
   createSession(name: string): LuoSession | KernelError {
+    if (this.k.ctx.profile.luo.sessionNameValidation) {
+      const bad = invalidSessionName(name);
+      if (bad) return kerr('EINVAL', bad);
+    }
     name = sessionName(name);
     if (this.outgoing.length >= LUO_SESSION_MAX)
       return kerr('ENOMEM', `the session block holds at most ${LUO_SESSION_MAX} sessions`);
@@ -429,12 +454,20 @@ export class Luo {
       dropArray();
       return kerr('ENOENT', `no file handler can preserve a ${file.kind} file`);
     }
+    // 7.1+: xa_insert() into luo_preserved_files refuses an id already there with -EBUSY.
+    const unique = this.k.ctx.profile.luo.preservedFilesUnique;
+    const id = handler.getId?.(file) ?? file;
+    if (unique && this.preservedFiles.has(id)) {
+      dropArray();
+      return kerr('EBUSY', `this ${file.kind} file is already preserved (luo_preserved_files)`);
+    }
     const args = { handler, retrieved: false, file, serializedData: 0, privateData: null as unknown };
     const e = handler.preserve(args);
     if (e) {
       dropArray();
       return e;
     }
+    if (unique) this.preservedFiles.add(id);
     if (file.kind === 'memfd') file.inode.refs++; // LUO co-owns the file
     s.files.push({ token, compatible: handler.compatible, handler, args });
     return null;
@@ -442,18 +475,58 @@ export class Luo {
 
   /**
    * LIVEUPDATE_SESSION_RETRIEVE_FD → luo_retrieve_file(): the file (the caller installs an fd); a
-   * second retrieve gives the same file. No direction check: on an outgoing session the handler's
-   * retrieve runs on this kernel's own records and fails (kho_restore_page() finds no stamp).
+   * second retrieve gives the same file. A failed retrieve is tried again by 6.19; 7.0+
+   * (profile.luo.retrieveStatusRemembered) keeps its error in retrieve_status and returns it from
+   * then on without calling the handler. No direction check before 7.2: on an outgoing session the
+   * handler's retrieve runs on this kernel's own records and fails (kho_restore_page() finds no stamp).
    */
   retrieveFd(s: LuoSession, token: bigint): OpenFile | KernelError {
     const f = s.fileByToken(token);
     if (!f) return kerr('ENOENT', `no file with token ${tokenHex(token)} in session "${s.name}"`);
+    if (f.args.retrieveError) return f.args.retrieveError;
     if (!f.args.retrieved) {
       const e = f.handler.retrieve(f.args);
-      if (e) return e;
+      if (e) {
+        if (this.k.ctx.profile.luo.retrieveStatusRemembered) f.args.retrieveError = e;
+        return e;
+      }
       f.args.retrieved = true;
     }
     return f.args.file!;
+  }
+
+  /**
+   * luo_session_ioctl()'s luo_ioctl_type_valid() (7.2, profile.luo.sessionIoctlDirection): which
+   * sessions an ioctl applies to — PRESERVE_FD outgoing only, RETRIEVE_FD and FINISH retrieved
+   * (incoming) only, GET_NAME both. Checked before the argument size; a mismatch is EINVAL.
+   */
+  private sessionIoctlAllowed(s: LuoSession, ioctl: LiveupdateIoctl): KernelError | null {
+    if (!this.k.ctx.profile.luo.sessionIoctlDirection || ioctl === 'get_name') return null;
+    const incoming = ioctl === 'retrieve_fd' || ioctl === 'finish';
+    if (incoming === s.retrieved) return null;
+    return kerr(
+      'EINVAL',
+      `session "${s.name}" is ${s.retrieved ? 'incoming' : 'outgoing'}: this ioctl applies to ${incoming ? 'retrieved' : 'outgoing'} sessions only`,
+    );
+  }
+
+  /**
+   * luo_session_ioctl() before it runs a session ioctl, in its order: a number past the release's
+   * table (GET_NAME before 7.2) is EINVAL, then the direction (7.2), then the argument size.
+   */
+  sessionIoctlCheck(s: LuoSession, ioctl: LiveupdateIoctl, size?: number, trailing?: number): KernelError | null {
+    if (ioctl === 'get_name' && !this.k.ctx.profile.luo.sessionGetName)
+      return kerr('EINVAL', 'no LIVEUPDATE_SESSION_GET_NAME in this release: luo_session_ioctl() rejects the number');
+    return this.sessionIoctlAllowed(s, ioctl) ?? this.ioctlArgs(ioctl, size, trailing);
+  }
+
+  /**
+   * LIVEUPDATE_SESSION_GET_NAME → luo_session_get_name() (7.2; sessionIoctlCheck() refuses it
+   * before): `reserved` must be 0 (EINVAL); the name, strscpy()'d into the 64-byte field.
+   */
+  getName(s: LuoSession, reserved: number): string | KernelError {
+    if (reserved !== 0) return kerr('EINVAL', `reserved is ${reserved}, must be 0`);
+    return sessionName(s.name);
   }
 
   /**
@@ -510,6 +583,7 @@ export class Luo {
 
   private unpreserveFile(f: LuoFile): void {
     f.handler.unpreserve(f.args);
+    if (f.args.file) this.preservedFiles.delete(f.handler.getId?.(f.args.file) ?? f.args.file);
     if (f.args.file?.kind === 'memfd') this.k.processes.putMemfd(f.args.file);
   }
 
@@ -548,6 +622,14 @@ export class Luo {
     ram.write(this.sessionBlockPhys, block);
     // liveupdate_reboot() (kernel/liveupdate/luo_core.c) calls kho_finalize() whether or not
     // userspace already did: a second "KHO finalized" line follows. Say so, as the simulator.
+    // From 7.1 KHO is stateless: there is no kho_finalize() to call.
+    if (this.k.ctx.profile.kho.finalize === 'none') {
+      this.log.info(
+        'kho-lab',
+        `serialized ${this.outgoing.length} session(s) for live update ${this.liveupdateNumber}`,
+      );
+      return null;
+    }
     if (this.k.khoOut!.finalized)
       this.log.info(
         'kho-lab',

@@ -120,7 +120,24 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const moved = this.migrateOutOfCma(file, folios);
     if (moved) return moved;
     for (let i = 0; i < folios.length; i++) this.k.pages.flags[folios.pfn[i]!]! |= PG.pinned;
+    if (this.k.ctx.profile.luo.memfdAlwaysDirtyUptodate) this.markDirtyUptodate(folios);
     return folios;
+  }
+
+  /**
+   * memfd_luo_preserve_folios() since 7.0: a flag saved at preserve can go stale (the folio is
+   * written later), so every folio is marked dirty, a non-uptodate one (fallocated, never written)
+   * is zero-filled and marked uptodate, and every record says DIRTY|UPTODATE.
+   */
+  private markDirtyUptodate(folios: FolioList): void {
+    const p = this.k.pages;
+    for (let i = 0; i < folios.length; i++) {
+      const head = folios.pfn[i]!;
+      if (!(p.flags[head]! & PG.uptodate))
+        this.k.ram.setIdentity(head, p.flags[head]! & PG.head ? 2 ** p.order[head]! : 1, 0);
+      p.flags[head]! |= PG.dirty | PG.uptodate;
+      folios.flags[i] = FOLIO_DIRTY | FOLIO_UPTODATE;
+    }
   }
 
   private unpin(priv: MemfdPrivate): void {
@@ -266,7 +283,11 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
         // Put what was restored and discard the rest, as the kernel does on a mid-way failure.
         k.shmem.release(inode);
         for (let j = i + 1; j < folios.length; j++) this.discardFolio(folios.pfn[j]!);
-        return kerr('EIO', `folio at pfn ${hex(folios.pfn[i]!)} (index ${folios.index[i]!}) could not be restored`);
+        return kerr('EIO', `folio at pfn ${hex(folios.pfn[i]!)} (index ${folios.index[i]!}) could not be restored`, {
+          pfn: folios.pfn[i]!,
+          pages: 1,
+          what: `memfd folio index ${folios.index[i]!}: kho_restore_folio failed`,
+        });
       }
       const n = p.flags[pfn]! & PG.head ? 2 ** p.order[pfn]! : 1;
       const flags = folios.flags[i]!;
@@ -296,9 +317,17 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       this.k.buddy.freePages(got, this.k.pages.flags[got]! & PG.head ? this.k.pages.order[got]! : 0);
   }
 
-  /** memfd_luo_finish(): nothing if retrieved; otherwise restore and drop every folio. */
+  /** memfd_luo_get_id() (7.1+): a memfd is one file per inode, whichever fd names it. */
+  getId(file: OpenFile): unknown {
+    return file.kind === 'memfd' ? file.inode : file;
+  }
+
+  /**
+   * memfd_luo_finish(): nothing if retrieved — or, 7.0+, if a retrieve failed (retrieve_status < 0:
+   * that failure already freed what it took); otherwise restore and drop every folio.
+   */
   finish(args: LuoFileOpArgs): void {
-    if (args.retrieved) return;
+    if (args.retrieved || args.retrieveError) return;
     const d = this.takeMetadata(args.serializedData);
     if (isErr(d)) {
       this.k.log.info('kho-lab', `memfd_luo_finish: ${d.reason}`);

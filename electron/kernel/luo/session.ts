@@ -1,5 +1,5 @@
 /**
- * DOC: LUO sessions and their files (Linux 6.19 kernel/liveupdate/luo_session.c, luo_file.c)
+ * DOC: LUO sessions and their files (kernel/liveupdate/luo_session.c, luo_file.c; 6.19 onwards)
  *
  * A session is a named set of preserved files, held by userspace as an fd. Outgoing sessions
  * were created in this kernel and are serialized at reboot; incoming ones were rebuilt from RAM

@@ -53,7 +53,7 @@ export class Shmem {
   }
 
   /** Allocates a folio for the hole at `index`: of `order` when the aligned range is a hole within `limitPages`. */
-  private addFolio(inode: ShmemInode, index: number, order: number, limitPages: number): number {
+  private addFolio(inode: ShmemInode, index: number, order: number, limitPages: number, uptodate = true): number {
     let o = order;
     while (o > 0) {
       const base = index - (index % (1 << o));
@@ -70,9 +70,11 @@ export class Shmem {
     if (pfn === ALLOC_FAILED) return ALLOC_FAILED;
     const base = index - (index % (1 << o));
     for (let i = 0; i < 1 << o; i++) inode.pages.set(base + i, pfn + i);
-    // A new shmem folio is zeroed, up to date and dirty, on the LRU, swap-backed.
+    // A new shmem folio is zeroed, up to date and dirty, on the LRU, swap-backed. One fallocate()
+    // adds is dirty but not uptodate (shmem_fallocate(): zeroed only when first used); the
+    // simulator gives it zeroes rather than the stale bytes a real one holds.
     this.k.ram.setIdentity(pfn, 1 << o, 0);
-    this.k.pages.flags[pfn]! |= PG.uptodate | PG.dirty | PG.lru | PG.swapbacked;
+    this.k.pages.flags[pfn]! |= (uptodate ? PG.uptodate : 0) | PG.dirty | PG.lru | PG.swapbacked;
     return pfn + (index - base);
   }
 
@@ -126,8 +128,11 @@ export class Shmem {
       const pageStart = index * PAGE_SIZE;
       const from = Math.max(offset, pageStart);
       const to = Math.min(end, pageStart + PAGE_SIZE);
+      const head = this.k.pages.compoundHead(pfn);
+      // shmem_write_end(): a folio that is not uptodate is zeroed around what was copied, then marked uptodate.
+      if (!(this.k.pages.flags[head]! & PG.uptodate)) this.k.ram.setIdentity(head, this.folioPages(head), 0);
       this.fillPage(pfn, from - pageStart, to - from, data, text, from - offset);
-      this.k.pages.flags[this.k.pages.compoundHead(pfn)]! |= PG.dirty;
+      this.k.pages.flags[head]! |= PG.dirty | PG.uptodate;
       written = to - offset;
       if ((index - firstIndex) % 65536 === 65535) this.k.progress('write', index - firstIndex + 1, total);
     }
@@ -164,6 +169,10 @@ export class Shmem {
     }
   }
 
+  private folioPages(head: number): number {
+    return this.k.pages.flags[head]! & PG.head ? 2 ** this.k.pages.order[head]! : 1;
+  }
+
   /** Reads like read(2): holes and the range past EOF read as nothing past size, zeroes in holes. */
   read(inode: ShmemInode, offset: number, length: number): Uint8Array {
     const end = Math.min(offset + length, inode.size);
@@ -174,7 +183,9 @@ export class Shmem {
       const pageOff = pos - index * PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - pageOff, end - pos);
       const pfn = inode.pages.get(index);
-      if (pfn >= 0) out.set(this.k.ram.read(pfn * PAGE_SIZE + pageOff, n), pos - offset);
+      // shmem_get_folio(SGP_READ) treats a folio that is not uptodate as a hole: zeroes.
+      if (pfn >= 0 && this.k.pages.flags[this.k.pages.compoundHead(pfn)]! & PG.uptodate)
+        out.set(this.k.ram.read(pfn * PAGE_SIZE + pageOff, n), pos - offset);
       pos += n;
     }
     return out;
@@ -209,14 +220,14 @@ export class Shmem {
       if (holeEnd > offset) this.removeRange(inode, offset, holeEnd);
       return null;
     }
-    return this.allocRange(inode, offset, length, order);
+    return this.allocRange(inode, offset, length, order, false);
   }
 
   /**
    * Folios for every hole in [offset, offset+length), all or nothing: fallocate's allocation, and
    * what shmem_get_folio() does for each hole when memfd_pin_folios() walks a frozen file.
    */
-  allocRange(inode: ShmemInode, offset: number, length: number, order = 0): KernelError | null {
+  allocRange(inode: ShmemInode, offset: number, length: number, order = 0, uptodate = true): KernelError | null {
     const end = offset + length;
     const err = this.checkSize(inode, Math.max(inode.size, end));
     if (err) return err;
@@ -224,7 +235,7 @@ export class Shmem {
     const limitPages = Math.ceil(Math.max(inode.size, end) / PAGE_SIZE);
     for (let index = Math.floor(offset / PAGE_SIZE); index < Math.ceil(end / PAGE_SIZE); index++) {
       if (inode.pages.get(index) >= 0) continue;
-      const pfn = this.addFolio(inode, index, order, limitPages);
+      const pfn = this.addFolio(inode, index, order, limitPages, uptodate);
       if (pfn === ALLOC_FAILED) {
         for (const i of added) this.dropFolio(inode, i);
         return kerr('ENOMEM', `fallocate of ${length} bytes on ${inode.name}: out of memory`);

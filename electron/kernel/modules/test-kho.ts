@@ -20,10 +20,20 @@ import { MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SIZE, hex } from '../../../shared/
 import { getU32, getU64, putU32, putU64 } from '../abi/bytes';
 import { type KernelError, isErr, kerr } from '../lib/errno';
 import { csumPartial } from '../lib/checksum';
-import { type FdtNode, decodeFdt, encodeFdt, fdtCheckCompatible, fdtString, getProp } from '../lib/fdt';
+import {
+  FDT_PROP,
+  type FdtNode,
+  decodeFdt,
+  decodeFdtLayout,
+  encodeFdt,
+  fdtCheckCompatible,
+  fdtString,
+  getProp,
+} from '../lib/fdt';
 import type { Kernel } from '../kernel';
 import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_UNMOVABLE, PG } from '../mm/page-flags';
+import type { FailedAt } from '../../../shared/views';
 
 const KHO_TEST_NAME = 'kho_test';
 export const KHO_TEST_COMPATIBLE = 'kho-test-v1';
@@ -39,6 +49,8 @@ export interface TestKhoParams {
 export interface TestKhoResult {
   ok: boolean;
   message: string;
+  /** On a failed restore, the folio the loop stopped at (kho_test_restore_data() breaks there). */
+  failedAt?: FailedAt;
 }
 
 interface Folio {
@@ -149,26 +161,33 @@ function save(k: Kernel, folios: Folio[], forget: number | undefined): KernelErr
 
 /** The restore path (kho_test_restore), reading only what the previous kernel left in RAM. */
 function restore(k: Kernel, fdtPhys: number, params: TestKhoParams): TestKhoResult {
+  let failedAt: FailedAt | undefined;
   const failed = (why: string): TestKhoResult => {
     k.log.err('test_kho', 'KHO restore failed');
     k.log.info('kho-lab', `test_kho: ${why}`);
-    return { ok: false, message: `KHO restore failed: ${why}` };
+    return { ok: false, message: `KHO restore failed: ${why}`, ...(failedAt ? { failedAt } : {}) };
   };
   const khoIn = k.khoIn!;
   // The sub-FDT is read in place (phys_to_virt) and never restored: its folio stays reserved.
   const head = k.ram.read(fdtPhys, 8);
   const total = new DataView(head.buffer, head.byteOffset).getUint32(4);
-  const d = decodeFdt(
-    k.ram.read(fdtPhys, Math.max(PAGE_SIZE, Math.min(total, k.ctx.layout.maxPfn * PAGE_SIZE - fdtPhys))),
-  );
-  if (!d.ok) return failed(`the kho_test FDT at ${hex(fdtPhys)} is invalid: ${d.message}`);
+  const blob = k.ram.read(fdtPhys, Math.max(PAGE_SIZE, Math.min(total, k.ctx.layout.maxPfn * PAGE_SIZE - fdtPhys)));
+  const d = decodeFdt(blob);
+  if (!d.ok) {
+    failedAt = { pfn: fdtPhys / PAGE_SIZE, pages: 1, what: `the kho_test FDT: ${d.message}` };
+    return failed(`the kho_test FDT at ${hex(fdtPhys)} is invalid: ${d.message}`);
+  }
+  /** A bad property of the sub-FDT as the failure's culprit: its value's address, read in place. */
+  const badProp = (path: string, name: string, what: string): void => {
+    const off = decodeFdtLayout(blob).tokens.find((t) => t.tag === FDT_PROP && t.path === path && t.name === name);
+    const phys = fdtPhys + (off?.valueOffset ?? 0);
+    failedAt = { pfn: Math.floor(phys / PAGE_SIZE), pages: 1, phys, what };
+  };
   const magic = getProp(d.root, 'magic');
-  if (
-    fdtCheckCompatible(d.root, KHO_TEST_COMPATIBLE) !== 0 ||
-    !magic ||
-    magic.length !== 4 ||
-    getU32(magic, 0) !== KHO_TEST_MAGIC
-  ) {
+  const badCompatible = fdtCheckCompatible(d.root, KHO_TEST_COMPATIBLE) !== 0;
+  if (badCompatible || !magic || magic.length !== 4 || getU32(magic, 0) !== KHO_TEST_MAGIC) {
+    if (badCompatible) badProp('/', 'compatible', `kho_test compatible is not "${KHO_TEST_COMPATIBLE}"`);
+    else badProp('/', 'magic', `kho_test magic is not ${hex(KHO_TEST_MAGIC, 8)}`);
     return failed('the kho_test FDT has the wrong compatible or magic');
   }
   const data = d.root.children.find((c) => c.name === 'data');
@@ -193,11 +212,21 @@ function restore(k: Kernel, fdtPhys: number, params: TestKhoParams): TestKhoResu
     const pfn = khoIn.restoreFolio(phys, 'test_kho folios');
     if (pfn === null) {
       stopped = `folio ${i} (order ${order}) at pfn ${hex(phys / PAGE_SIZE)}: kho_restore_folio failed; folios ${i}..${count - 1} left unrestored`;
+      failedAt = {
+        pfn: phys / PAGE_SIZE,
+        pages: 2 ** order,
+        what: `test_kho folio ${i} (order ${order}): kho_restore_folio failed`,
+      };
       break;
     }
     const got = k.pages.flags[pfn]! & PG.head ? k.pages.order[pfn]! : 0;
     if (got !== order) {
       stopped = `folio ${i} at pfn ${hex(pfn)}: order ${got}, expected ${order}; folios ${i + 1}..${count - 1} left unrestored`;
+      failedAt = {
+        pfn,
+        pages: 2 ** Math.max(got, order),
+        what: `test_kho folio ${i}: order ${got}, expected ${order}`,
+      };
       break;
     }
     sum = folioCsum(k, { pfn, order }, sum);
@@ -205,6 +234,8 @@ function restore(k: Kernel, fdtPhys: number, params: TestKhoParams): TestKhoResu
   }
   k.vmalloc.free(area);
   if (sum !== getU32(csum, 0)) {
+    if (!failedAt)
+      badProp('/data', 'csum', `kho_test data/csum ${hex(getU32(csum, 0), 8)}: the folios sum to ${hex(sum, 8)}`);
     if (!params.chain) for (const f of folios) k.buddy.freePages(f.pfn, f.order);
     return failed(
       `${stopped ? stopped + '; ' : ''}checksum ${hex(sum, 8)} differs from the saved ${hex(getU32(csum, 0), 8)}`,

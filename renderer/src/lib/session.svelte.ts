@@ -10,6 +10,8 @@ import type { ApiError, Result, SimClient } from '../../../shared/api';
 import type { CommandInput } from '../../../shared/commands';
 import type { MemfdCompare, MemfdCompareSpecInput } from '../../../shared/compare';
 import type { MachineConfigInput } from '../../../shared/machine-config';
+import type { MatrixRequest, MatrixResult } from '../../../shared/matrix';
+import type { Scenario } from '../../../shared/scenario';
 import type {
   BuiltinScenario,
   KhoView,
@@ -158,30 +160,46 @@ export class Session {
   }
 
   /** Replaces the machine with a built-in scenario and runs all its steps (the cursor ends at the last). */
-  loadBuiltin(name: string): Promise<Result<SessionState>> {
-    return this.#load(name, `builtin:${name}`, () => this.client.loadBuiltin(name));
+  async loadBuiltin(name: string): Promise<Result<SessionState>> {
+    const r = await this.#call(`builtin:${name}`, () => this.client.loadBuiltin(name), `loading ${name}`);
+    if (r.ok) await this.#loaded(r.value, name);
+    return r;
   }
 
   /** Replaces the machine with a scenario file's text (the browser preview's File → Open). */
-  loadScenarioText(text: string, source: string): Promise<Result<SessionState>> {
+  async loadScenarioText(text: string, source: string): Promise<Result<SessionState>> {
     const name = source.replace(/\.json$/i, '');
-    return this.#load(name, `open ${source}`, () => this.client.loadScenario(text, source));
+    const r = await this.#call(`open ${source}`, () => this.client.loadScenario(text, source), `loading ${name}`);
+    if (r.ok) await this.#loaded(r.value, name);
+    return r;
   }
 
-  async #load(name: string, context: string, fn: () => Promise<Result<SessionState>>): Promise<Result<SessionState>> {
-    const r = await this.#call(context, fn, `loading ${name}`);
-    if (r.ok) {
-      this.transcript = [];
-      this.selectedPfn = null;
-      this.page = null;
-      this.scenarioName = name;
-      // The transcript shows what the scenario ran, as if typed in order.
-      for (const step of r.value.steps.slice(0, r.value.cursor)) {
-        this.#record(step.command, step, step.ok, stepResultLine(step), step.ok ? null : stepDetail(step));
-      }
-      await this.#apply(r.value, true);
-    }
+  /**
+   * Replaces the machine with `scenario`, runs all its steps, then moves the timeline to `cursor`
+   * (the matrix opens a run just after the next kernel's boot).
+   */
+  async loadScenario(scenario: Scenario, cursor?: number): Promise<Result<SessionState>> {
+    const r = await this.#call(
+      scenario.name,
+      () => this.client.loadScenario(JSON.stringify(scenario), scenario.name),
+      `loading ${scenario.name}`,
+    );
+    if (!r.ok) return r;
+    await this.#loaded(r.value, scenario.name);
+    if (cursor !== undefined) await this.goto(cursor);
     return r;
+  }
+
+  async #loaded(state: SessionState, name: string): Promise<void> {
+    this.transcript = [];
+    this.selectedPfn = null;
+    this.page = null;
+    this.scenarioName = name;
+    // The transcript shows what the scenario ran, as if typed in order.
+    for (const step of state.steps.slice(0, state.cursor)) {
+      this.#record(step.command, step, step.ok, stepResultLine(step), step.ok ? null : stepDetail(step));
+    }
+    await this.#apply(state, true);
   }
 
   /**
@@ -190,6 +208,11 @@ export class Session {
    */
   compareMemfd(spec: MemfdCompareSpecInput, label = 'comparing memfd formats'): Promise<Result<MemfdCompare>> {
     return this.#call('compare-memfd', () => this.client.compareMemfd(spec), label);
+  }
+
+  /** Runs the compatibility matrix on machines of the host's own: this session's machine and timeline are untouched. */
+  matrix(request: MatrixRequest): Promise<Result<MatrixResult>> {
+    return this.#call('matrix', () => this.client.matrix(request), 'running the compatibility matrix');
   }
 
   back = () => this.goto(this.cursor - 1);

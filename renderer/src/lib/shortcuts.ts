@@ -19,6 +19,7 @@ export type ShortcutAction =
   | 'zoom-fit'
   | 'log-filter'
   | 'compare'
+  | 'matrix'
   | 'help'
   | 'close';
 
@@ -44,6 +45,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { keys: ['0'], label: '0', action: 'zoom-fit', description: 'Fit the whole machine' },
   { keys: ['/'], label: '/', action: 'log-filter', description: 'Filter the event log' },
   { keys: ['c', 'C'], label: 'C', action: 'compare', description: 'Compare the memfd formats…' },
+  { keys: ['k', 'K'], label: 'K', action: 'matrix', description: 'Kernel compatibility matrix…' },
   { keys: ['?'], label: '?', action: 'help', description: 'Show these shortcuts' },
   { keys: ['Escape'], label: 'Esc', action: 'close', description: 'Close a dialog or overlay' },
 ];

@@ -36,6 +36,7 @@ import {
   readChunkList,
   rebootInto,
   toHex,
+  chunkTracker,
 } from '../../unit/kho/helpers';
 
 describe('struct khoser_mem_chunk', () => {
@@ -86,7 +87,7 @@ describe('struct khoser_mem_chunk', () => {
     const { m, k } = bootKho();
     // 256 order-0 bitmaps need 256 × 128 MiB of address space; the tracker does not look at RAM.
     for (let i = 0; i < 256; i++) expect(k.khoOut!.tracker.mark(i * PRESERVE_BITS, 0, true)).toBeNull();
-    const first = k.khoOut!.tracker.serialize();
+    const first = chunkTracker(k).serialize();
     if (typeof first !== 'number') throw new Error(first.reason);
     const chunks = readChunkList(m, first);
     expect(chunks.map((c) => [c.chunk.order, c.chunk.entries.length])).toEqual([

@@ -59,6 +59,7 @@ describe('menuTemplate', () => {
     ]);
     expect(labels(submenu(t[1]!))).toEqual([
       'Compare memfd Formats…',
+      'Kernel Compatibility Matrix…',
       'zoomIn',
       'zoomOut',
       'resetZoom',
@@ -69,7 +70,7 @@ describe('menuTemplate', () => {
 
   it('offers Reload and DevTools only in development (not when packaged)', () => {
     const dev = labels(submenu(menuTemplate(deps({ isDev: true }))[1]!));
-    expect(dev.slice(0, 2)).toEqual(['Compare memfd Formats…', 'reload']);
+    expect(dev.slice(0, 3)).toEqual(['Compare memfd Formats…', 'Kernel Compatibility Matrix…', 'reload']);
     expect(dev.at(-1)).toBe('toggleDevTools');
     expect(labels(submenu(menuTemplate(deps())[1]!))).not.toContain('reload');
     expect(labels(submenu(menuTemplate(deps())[1]!))).not.toContain('toggleDevTools');
@@ -94,6 +95,16 @@ describe('menuTemplate', () => {
     const d = deps();
     item(menuTemplate(d), 'View', 'Compare memfd Formats…').click!(undefined as never, undefined, undefined as never);
     expect(d.notify).toHaveBeenCalledWith('compare-memfd');
+  });
+
+  it('View → Kernel Compatibility Matrix… asks the renderer to open the matrix', () => {
+    const d = deps();
+    item(menuTemplate(d), 'View', 'Kernel Compatibility Matrix…').click!(
+      undefined as never,
+      undefined,
+      undefined as never,
+    );
+    expect(d.notify).toHaveBeenCalledWith('matrix');
   });
 
   it('installMenu sets the built template as the application menu', () => {

@@ -12,7 +12,7 @@ import { Host } from '../../../electron/host/host';
 import { decodeChunk } from '../../../electron/kernel/abi/kho-v1';
 import { khoMemChunk } from '../../../electron/host/kho-records';
 import { chunkViews } from '../../../electron/host/kho-views';
-import { allocFolio, bootKho, handOver, hostMachine, okOf } from '../kho/helpers';
+import { allocFolio, bootKho, chunkTracker, handOver, hostMachine, okOf } from '../kho/helpers';
 
 /** test-kho: boot, insmod, finalize (3), kexec_load, kexec -e (5), boot (6), insmod (7). */
 const FINALIZED = 3;
@@ -105,7 +105,7 @@ describe('chunkViews() where kho_mem_deserialize() gave up', () => {
     const { m, k } = bootKho();
     expect(k.khoOut!.preserveFolio(allocFolio(k, 0))).toBeNull();
     expect(k.khoOut!.finalize()).toBeNull();
-    const head = k.khoOut!.tracker.chunkPfns[0]! * PAGE_SIZE;
+    const head = chunkTracker(k).chunkPfns[0]! * PAGE_SIZE;
     const bad = 0x1001;
     const next = new Uint8Array(8);
     new DataView(next.buffer).setUint32(0, bad, true);

@@ -3,7 +3,7 @@
  * scenario loading with precise error messages, built-in scenarios and determinism.
  */
 import { describe, expect, it } from 'vitest';
-import { Host } from '../../../electron/host/host';
+import { Host, builtinScenario } from '../../../electron/host/host';
 import { BUILTIN_SCENARIOS } from '../../../electron/host/builtins';
 import type { Result } from '../../../shared/api';
 import type { CommandInput } from '../../../shared/commands';
@@ -306,7 +306,18 @@ describe('Host scenarios', () => {
     expect(bad[0]!.message).toMatch(FAILING[name]!);
   });
 
-  it.each(Object.keys(BUILTIN_SCENARIOS).filter((n) => !FAILING[n]))(
+  /**
+   * The 7.x selftests past the 6.19 limits (819 sessions, 128 files) need 7.2's LUO storage
+   * (branch q-luo72); test/unit/luo/selftests7x.test.ts runs them once this build's 7.2 has it.
+   */
+  const NEED_72_STORAGE = new Set([
+    'luo-preserve-many-sessions',
+    'luo-preserve-many-files',
+    'luo-stress-sessions',
+    'luo-stress-files',
+  ]);
+
+  it.each(Object.keys(BUILTIN_SCENARIOS).filter((n) => !FAILING[n] && !NEED_72_STORAGE.has(n)))(
     'builtin %s runs and every step passes',
     async (name) => {
       const host = new Host();
@@ -315,7 +326,8 @@ describe('Host scenarios', () => {
       expect(report.steps.filter((s) => !s.ok)).toEqual([]);
       expect(report.ok).toBe(true);
       expect(report.scenario).toBe(name);
-      expect(state.cursor).toBe(BUILTIN_SCENARIOS[name]!.steps.length);
+      const expanded = await must(Promise.resolve(builtinScenario(name))); // repeats expanded
+      expect(state.cursor).toBe(expanded.steps.length);
       // The failure scenarios get their point across with `expect`.
       const expected = report.steps.filter((s) => s.command.expect);
       for (const s of expected) expect(s.errno).toBe(s.command.expect);

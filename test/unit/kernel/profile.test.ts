@@ -55,10 +55,10 @@ describe('kernel profiles', () => {
   it('an unknown release is refused in the machine config and in kexec_load, naming the releases', () => {
     const bad = MachineConfigSchema.safeParse({ kernel: '7.3' });
     expect(bad.success).toBe(false);
-    expect(bad.error!.issues[0]!.message).toBe('unknown kernel release "7.3"; the releases are 6.19, 7.0');
+    expect(bad.error!.issues[0]!.message).toBe('unknown kernel release "7.3"; the releases are 6.19, 7.0, 7.1, 7.2');
     const cmd = CommandSchema.safeParse({ op: 'kexec_load', kernel: '5.10' });
     expect(cmd.success).toBe(false);
-    expect(JSON.stringify(cmd.error!.issues)).toContain('the releases are 6.19, 7.0');
+    expect(JSON.stringify(cmd.error!.issues)).toContain('the releases are 6.19, 7.0, 7.1, 7.2');
   });
 });
 
@@ -66,6 +66,8 @@ describe('kexec_file_load() of another release', () => {
   for (const [from, to] of [
     ['6.19', '7.0'],
     ['7.0', '6.19'],
+    ['7.1', '7.1'],
+    ['7.2', '7.2'],
   ] as const) {
     it(`${from} → ${to}: the next kernel boots as ${to} and retrieves the memfd`, () => {
       const t = liveUpdate(from, { kernel: to });
@@ -77,6 +79,13 @@ describe('kexec_file_load() of another release', () => {
       expect(t.run({ op: 'expect_content', process: 'vmm', fd: 5, text: 'carried across releases' }).ok).toBe(true);
     });
   }
+
+  it('7.0 → 7.1: the root compatible kho-v1 is refused ("disabling KHO revival"), the session is gone', () => {
+    const t = liveUpdate('7.0', { kernel: '7.1' });
+    expect(t.log().some((l) => l.includes("is incompatible with 'kho-v3': 1"))).toBe(true);
+    t.ok({ op: 'luo_open', process: 'vmm' }); // 3
+    expect(t.run({ op: 'luo_retrieve_session', process: 'vmm', fd: 3, name: 'vm' }).errno).toBe('ENOENT');
+  });
 
   it('without a release, kexec_load loads the running kernel again', () => {
     const t = liveUpdate('7.0', {});

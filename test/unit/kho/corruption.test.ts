@@ -26,6 +26,7 @@ import {
   okOf,
   preservedMemoryMap,
   rebootInto,
+  chunkTracker,
 } from './helpers';
 
 /** An order-0 folio (first chunk, with the root FDT) and an order-3 folio (second chunk), finalized and loaded. */
@@ -37,7 +38,7 @@ function twoChunks(): { m: Machine; k: Kernel; a: number; b: number; firstChunk:
   expect(k.khoOut!.preserveFolio(b)).toBeNull();
   expect(k.khoOut!.finalize()).toBeNull();
   kexecLoad(m);
-  return { m, k, a, b, firstChunk: k.khoOut!.tracker.chunkPfns[0]! };
+  return { m, k, a, b, firstChunk: chunkTracker(k).chunkPfns[0]! };
 }
 
 /** Reboots after `corrupt`, checking that the boot neither throws nor fails. */

@@ -16,6 +16,14 @@ import { ALLOC_FAILED } from '../../../electron/kernel/mm/buddy';
 import { MIGRATE_UNMOVABLE } from '../../../electron/kernel/mm/page-flags';
 import { type Chunk, decodeChunk, PROP_PRESERVED_MEMORY_MAP } from '../../../electron/kernel/abi/kho-v1';
 import type { Host } from '../../../electron/host/host';
+import type { KhoTracker } from '../../../electron/kernel/kho/tracker';
+
+/** The running kernel's kho-v1 tracker (6.19, 7.0): bitmaps and the chunk list of the last finalize. */
+export function chunkTracker(k: Kernel): KhoTracker {
+  const t = k.khoOut!.tracker;
+  if (t.kind !== 'bitmap-chunks') throw new Error(`Linux ${k.ctx.profile.name} has no chunk tracker`);
+  return t;
+}
 
 /**
  * Explicit scratch sizes: the default 200% of a 256 MiB machine's reservations gives 10 MiB
@@ -58,7 +66,7 @@ export function rebootInto(m: Machine): Kernel {
 
 /** finalize (optional) → kexec_file_load → reboot → boot. */
 export function handOver(m: Machine, opts: { finalize?: boolean } = {}): Kernel {
-  if (opts.finalize !== false) {
+  if (opts.finalize !== false && m.kernel!.ctx.profile.kho.finalize === 'refreshable') {
     const e = m.kernel!.khoOut!.finalize();
     if (e) throw new Error(`kho_finalize failed: ${e.errno} ${e.reason}`);
   }

@@ -13,7 +13,16 @@ import { decodeBootParams, encodeBootParams } from '../../../electron/kernel/abi
 import { PG } from '../../../electron/kernel/mm/page-flags';
 import type { Kernel } from '../../../electron/kernel/kernel';
 import type { Machine } from '../../../electron/kernel/machine';
-import { allocFolio, bootKho, checksums, handOver, kexecLoad, logLines, pseudoRandomBytes } from './helpers';
+import {
+  allocFolio,
+  bootKho,
+  checksums,
+  chunkTracker,
+  handOver,
+  kexecLoad,
+  logLines,
+  pseudoRandomBytes,
+} from './helpers';
 
 interface FolioSpec {
   order: number;
@@ -71,9 +80,9 @@ describe('KHO round trip (property)', () => {
           const { m, k } = bootKho({ ram, seed });
           const folios = setUp(k, m, specs);
           const before = checksums(m, 0, m.layout.maxPfn);
-          const metadata = [...k.khoOut!.tracker.chunkPfns];
+          const metadata = [...chunkTracker(k).chunkPfns];
           const k2 = handOver(m);
-          metadata.push(...k.khoOut!.tracker.chunkPfns);
+          metadata.push(...chunkTracker(k).chunkPfns);
           const warnsBefore = logLines(m, 'warn').length;
 
           for (const f of folios.filter((x) => !x.preserve)) {
@@ -157,7 +166,7 @@ describe('KHO round trip (property)', () => {
     const a = allocFolio(k, 1);
     expect(k.khoOut!.preserveFolio(a)).toBeNull();
     expect(k.khoOut!.finalize()).toBeNull();
-    const oldChunks = [...k.khoOut!.tracker.chunkPfns];
+    const oldChunks = [...chunkTracker(k).chunkPfns];
     const b = allocFolio(k, 3);
     expect(k.khoOut!.preserveFolio(b)).toBeNull();
     expect(k.khoOut!.finalize()).toBeNull();

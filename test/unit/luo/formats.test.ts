@@ -88,7 +88,7 @@ describe.each(FORMATS)('%s', (format) => {
     const preserved = () => k.pages.categories.counts[PageCategory.Preserved]!;
     const before = preserved();
     // Bitmap pages stay allocated once a bit needed them, in the kernel too; count them as used.
-    const free = () => k.buddy.freePagesByType().reduce((a, b) => a + b, 0) + k.khoOut!.tracker.bitmapPages;
+    const free = () => k.buddy.freePagesByType().reduce((a, b) => a + b, 0) + k.khoOut!.tracker.metadataPages;
     const freeBefore = free();
     ok({ op: 'memfd_create', process: 'vmm', name: 'g', size: '2M' });
     ok({ op: 'fallocate', process: 'vmm', fd: 3, length: '2M' });

@@ -175,6 +175,7 @@ describe('KHO targets and the map span', () => {
       scratchPhys: 0,
       blocks: 1,
       unrestoredBlocks: 1,
+      unrestored: [{ pfn: 7, order: 0 }],
       subtrees: [{ name: 'kho_test', phys: 0x2000 }],
     },
   });
@@ -186,7 +187,9 @@ describe('KHO targets and the map span', () => {
     expect(pickFdtTarget(t, 'out:kho_test')?.phys).toBe(0x4000);
     expect(pickFdtTarget(t, 'gone')?.key).toBe('in:/');
     expect(
-      fdtTargets(kho({ incoming: { fdtPhys: 0, scratchPhys: 0, blocks: 0, unrestoredBlocks: 0, subtrees: [] } })),
+      fdtTargets(
+        kho({ incoming: { fdtPhys: 0, scratchPhys: 0, blocks: 0, unrestoredBlocks: 0, unrestored: [], subtrees: [] } }),
+      ),
     ).toEqual([]);
     // After kexec -e: the handed-over root and the sub-FDTs it names.
     const handed = fdtTargets(

@@ -97,6 +97,8 @@ describe('commands', () => {
     luo_preserve_fd: { op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: '0x1A' },
     luo_retrieve_fd: { op: 'luo_retrieve_fd', process: 'vmm', session_fd: 4, token: 26 },
     luo_finish: { op: 'luo_finish', process: 'vmm', session_fd: 4 },
+    luo_get_name: { op: 'luo_get_name', process: 'vmm', session_fd: 4, name: 's' },
+    setrlimit: { op: 'setrlimit', process: 'vmm', resource: 'RLIMIT_NOFILE', soft: 2032 },
     expect_content: { op: 'expect_content', process: 'vmm', fd: 5, text: 'hello kexec world' },
     luo_fail_next_freeze: { op: 'luo_fail_next_freeze', errno: 'EIO', token: 2 },
     save_checksums: { op: 'save_checksums', process: 'vmm', fd: 3, into_fd: 4 },
@@ -128,6 +130,8 @@ describe('commands', () => {
     luo_preserve_fd: 'vmm: ioctl(5, LIVEUPDATE_SESSION_PRESERVE_FD, fd 3, token 0x1a)',
     luo_retrieve_fd: 'vmm: ioctl(4, LIVEUPDATE_SESSION_RETRIEVE_FD, token 0x1a)',
     luo_finish: 'vmm: ioctl(4, LIVEUPDATE_SESSION_FINISH)',
+    luo_get_name: 'vmm: ioctl(4, LIVEUPDATE_SESSION_GET_NAME = "s")',
+    setrlimit: 'vmm: setrlimit(RLIMIT_NOFILE, 2032)',
     expect_content: 'vmm: expect fd 5 = "hello kexec world"',
     luo_fail_next_freeze: 'inject: next freeze of token 0x2 fails with EIO',
     save_checksums: 'vmm: page checksums of fd 3 → fd 4',
@@ -171,7 +175,9 @@ describe('commands', () => {
       punchHole: false,
     });
     expect(CommandSchema.safeParse({ op: 'alloc_pages', tag: 't', order: 11 }).success).toBe(false);
-    expect(CommandSchema.safeParse({ op: 'close', process: 'p', fd: 1024 }).success).toBe(false);
+    // fds reach fs.nr_open (1 << 20) once RLIMIT_NOFILE is raised
+    expect(CommandSchema.safeParse({ op: 'close', process: 'p', fd: 2031 }).success).toBe(true);
+    expect(CommandSchema.safeParse({ op: 'close', process: 'p', fd: 1048576 }).success).toBe(false);
     expect(CommandSchema.safeParse({ op: 'write', process: 'p', fd: 3, data: { fill: 256 } }).success).toBe(false);
     expect(CommandSchema.safeParse({ op: 'boot', expect: 'EWHAT' }).success).toBe(false);
   });

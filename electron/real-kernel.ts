@@ -1,9 +1,13 @@
 /**
- * Boots ../shared/realkernel (Linux 7.2.13 with KHO + LUO) in QEMU once, with its own driver
- * (tools/rkdrive.py): the kernel's selftests run in kernel 1, kexec, and run again in kernel 2,
- * while gdb breakpoints take ELF guest-memory dumps (QMP dump-guest-memory) at machine_kexec() in
- * kernel 1 and at kho_populate() in kernel 2. Everything lands in a temporary directory that
- * the caller removes. `whyNot()` says, in one line, why this machine cannot run it.
+ * DOC: a real kernel in QEMU
+ *
+ * Boots a real Linux with KHO and LUO (by default the 7.2.13 build of a `realkernel` directory:
+ * bzImage, System.map, initramfs with the kernel's selftests, tools/rkdrive.py) in QEMU once,
+ * with that directory's own driver: the chosen selftests run in kernel 1, kexec, and run again in
+ * kernel 2, while gdb breakpoints take ELF guest-memory dumps (QMP dump-guest-memory) at
+ * machine_kexec() in kernel 1 and at kho_populate() in kernel 2. Everything lands in a temporary
+ * directory that the caller removes. `whyNot()` says, in one line, what is missing and how to get
+ * it. Used by the real-kernel tests, `npm run bench` and `npm run sim -- real`.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
@@ -12,10 +16,29 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /**
- * Found at ../shared/realkernel beside the checkout (tests and `npm run bench` run from the
- * repository root); KHO_LAB_REALKERNEL points elsewhere.
+ * Where the real kernel is looked for: KHO_LAB_REALKERNEL, else a `realkernel` directory beside
+ * the checkout (tests, `npm run bench` and the CLI run from the repository root).
  */
 export const REALKERNEL = process.env.KHO_LAB_REALKERNEL ?? resolve(process.cwd(), '../shared/realkernel');
+
+/** What to boot; every field defaults to the realkernel directory's own files. */
+export interface RealKernelOptions {
+  dir?: string;
+  kernelImage?: string;
+  initrd?: string;
+  /** rkdrive's rktest= list: kho, luo_simple, luo_multi, liveupdate. */
+  tests?: string;
+}
+
+function resolved(o: RealKernelOptions): Required<RealKernelOptions> {
+  const dir = o.dir ?? REALKERNEL;
+  return {
+    dir,
+    kernelImage: o.kernelImage ?? join(dir, 'bzImage'),
+    initrd: o.initrd ?? join(dir, 'initramfs.cpio.gz'),
+    tests: o.tests ?? TESTS,
+  };
+}
 /** Two 1 GiB dumps plus room for the artefacts. */
 const NEEDED_BYTES = 2.2 * 1024 ** 3;
 const DRIVE_TIMEOUT_S = 150;
@@ -24,10 +47,16 @@ export const TESTS = 'kho,luo_simple,luo_multi';
 const has = (cmd: string): boolean => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
 const python = (): string => (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
-/** Null when the real-kernel run can go ahead, else the reason it is skipped. */
-export function whyNot(): string | null {
-  if (!existsSync(join(REALKERNEL, 'bzImage')) || !existsSync(join(REALKERNEL, 'tools/rkdrive.py')))
-    return `${REALKERNEL} is absent`;
+/** Null when the real-kernel run can go ahead, else what is missing and how to get it. */
+export function whyNot(opts: RealKernelOptions = {}): string | null {
+  const o = resolved(opts);
+  if (!existsSync(join(o.dir, 'tools/rkdrive.py')) || !existsSync(join(o.dir, 'System.map')))
+    return `${o.dir} is absent or incomplete (it needs tools/rkdrive.py and System.map; set KHO_LAB_REALKERNEL to the directory)`;
+  for (const [what, path] of [
+    ['kernel image', o.kernelImage],
+    ['initrd', o.initrd],
+  ] as const)
+    if (!existsSync(path)) return `the ${what} ${path} does not exist`;
   if (!has('qemu-system-x86_64')) return 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)';
   if (!has('gdb')) return 'gdb is not installed (apt-get install gdb)';
   if (!has(python())) return 'python3 is not installed';
@@ -62,24 +91,25 @@ export interface RealRun {
   remove(): void;
 }
 
-export async function bootRealKernel(): Promise<RealRun> {
+export async function bootRealKernel(opts: RealKernelOptions = {}): Promise<RealRun> {
+  const o = resolved(opts);
   const dir = mkdtempSync(join(tmpdir(), 'kho-lab-realkernel-'));
   const remove = () => rmSync(dir, { recursive: true, force: true });
   const out = join(dir, 'run');
   const args = [
-    join(REALKERNEL, 'tools/rkdrive.py'),
+    join(o.dir, 'tools/rkdrive.py'),
     '--kernel',
-    join(REALKERNEL, 'bzImage'),
+    o.kernelImage,
     '--initrd',
-    join(REALKERNEL, 'initramfs.cpio.gz'),
+    o.initrd,
     '--append',
-    `console=ttyS0 panic=-1 kho=on liveupdate=on rktest=${TESTS}`,
+    `console=ttyS0 panic=-1 kho=on liveupdate=on rktest=${o.tests}`,
     '--outdir',
     out,
     '--dump',
     'elf',
     '--sysmap',
-    join(REALKERNEL, 'System.map'),
+    join(o.dir, 'System.map'),
     '--bp',
     'machine_kexec:1:k1-machine_kexec',
     '--bp',

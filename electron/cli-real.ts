@@ -1,0 +1,195 @@
+/**
+ * DOC: `real` and `fidelity` — a real kernel's handover beside the simulated one
+ *
+ *   npm run sim -- real [--realkernel DIR] [--kernel-image BZIMAGE] [--initrd FILE] [--kernel RELEASE]
+ *                       [--keep] [--json FILE] SCENARIO
+ *   npm run sim -- fidelity --real DUMP [--kernel RELEASE] [--json FILE] SCENARIO
+ *
+ * SCENARIO is one the real kernel's selftest initramfs can run: test-kho (lib/test_kho.c),
+ * luo-kexec-simple or luo-multi-session (tools/testing/selftests/liveupdate/). `real` boots the
+ * kernel in QEMU (electron/real-kernel.ts; by default the one in the realkernel directory), runs
+ * the scenario's selftest across a real kexec and dumps guest memory at machine_kexec(); `fidelity`
+ * takes such a dump from a file. Both then run the same built-in scenario on the simulator (on a
+ * 1 GiB machine with `kho=on liveupdate=on`, as in QEMU; RELEASE defaults to the newest profile), export its memory at the same
+ * point, read both with the same dump reader and print the comparison (electron/host/fidelity.ts):
+ * every field that matches, differs by nature (addresses, random choices), or differs.
+ * Exit status: 0 when nothing differs, 1 when a field differs, 2 for bad input or a machine that
+ * cannot boot a real kernel (the message says what is missing and how to get it).
+ */
+import { writeFileSync } from 'node:fs';
+import type { KernelRelease } from '../shared/machine-config';
+import { type Result, failure, ok } from '../shared/result';
+import { openDumpFile } from './dump-file';
+import { type DumpReport, inspectDump } from './host/dump/inspect';
+import { DumpError, bytesSource } from './host/dump/source';
+import { compareHandovers, describeFidelity } from './host/fidelity';
+import { Host, builtinScenario, withMachine } from './host/host';
+import { KERNEL_PROFILES } from './kernel/profile';
+import { bootRealKernel, whyNot } from './real-kernel';
+
+/** What electron/real-kernel.ts boots with, less the console and the selftest selection. */
+const REAL_CMDLINE = 'kho=on liveupdate=on';
+
+/** The built-in scenarios whose selftest the real initramfs runs, and its rktest= name. */
+const REAL_TESTS: Readonly<Record<string, string>> = {
+  'test-kho': 'kho',
+  'luo-kexec-simple': 'luo_simple',
+  'luo-multi-session': 'luo_multi',
+};
+
+const USAGE = `usage: kho-lab-sim real [--realkernel DIR] [--kernel-image BZIMAGE] [--initrd FILE] [--kernel RELEASE] [--keep] [--json FILE] SCENARIO
+       kho-lab-sim fidelity --real DUMP [--kernel RELEASE] [--json FILE] SCENARIO
+SCENARIO: ${Object.keys(REAL_TESTS).join(', ')}`;
+
+type Io = { out: (l: string) => void; err: (l: string) => void };
+
+interface Args {
+  scenario: string;
+  options: Map<string, string | true>;
+}
+
+function parse(argv: string[], valued: readonly string[], flags: readonly string[]): Result<Args> {
+  const options = new Map<string, string | true>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) positional.push(a);
+    else if (flags.includes(a)) options.set(a, true);
+    else if (valued.includes(a)) {
+      const v = argv[++i];
+      if (v === undefined) return failure(`${a} needs a value`);
+      options.set(a, v);
+    } else return failure(`unknown option ${a}\n${USAGE}`);
+  }
+  if (positional.length !== 1) return failure(USAGE);
+  const scenario = positional[0]!.replace(/^builtin:/, '');
+  if (!(scenario in REAL_TESTS))
+    return failure(
+      `"${scenario}" has no counterpart in the real kernel's selftests; use one of ${Object.keys(REAL_TESTS).join(', ')}`,
+    );
+  const kernel = options.get('--kernel');
+  if (typeof kernel === 'string' && !(kernel in KERNEL_PROFILES))
+    return failure(
+      `--kernel: "${kernel}" is not a release KHO Lab models (${Object.keys(KERNEL_PROFILES).join(', ')})`,
+    );
+  return ok({ scenario, options });
+}
+
+/** The newest release the simulator models: the one a real 7.x kernel is compared with by default. */
+const newestRelease = (): KernelRelease =>
+  Object.keys(KERNEL_PROFILES)
+    .sort((a, b) => Number(a) - Number(b))
+    .at(-1) as KernelRelease;
+
+/** The scenario on the simulator, at the step after its `kexec -e`, read by the dump reader. */
+async function simulatedHandover(scenario: string, kernel: KernelRelease): Promise<Result<DumpReport>> {
+  const base = builtinScenario(scenario);
+  if (!base.ok) return base;
+  // The real run's machine: QEMU's 1 GiB and the command line rkdrive boots with.
+  const sized = withMachine(base.value, { ram: '1G', kernel, cmdline: REAL_CMDLINE });
+  if (!sized.ok) return sized;
+  const host = new Host();
+  const loaded = await host.loadScenario(JSON.stringify(sized.value), scenario);
+  if (!loaded.ok) return failure(`${scenario}: ${loaded.error.message}`);
+  const reboot = loaded.value.steps.findIndex((s) => s.command.op === 'reboot');
+  if (reboot < 0) return failure(`${scenario} has no kexec -e`);
+  if (!loaded.value.steps[reboot]!.ok) return failure(`${scenario} on ${kernel}: kexec -e failed`);
+  const moved = await host.goto(reboot + 1);
+  if (!moved.ok) return failure(moved.error.message);
+  const bytes = await host.vmcore(false);
+  if (!bytes.ok) return failure(bytes.error.message);
+  try {
+    return ok(inspectDump(bytesSource(bytes.value)));
+  } catch (e) {
+    if (e instanceof DumpError) return failure(`the simulated handover of ${scenario}: ${e.message}`);
+    throw e;
+  }
+}
+
+function readDump(path: string): Result<DumpReport> {
+  try {
+    const f = openDumpFile(path);
+    try {
+      return ok(inspectDump(f));
+    } finally {
+      f.close();
+    }
+  } catch (e) {
+    if (e instanceof DumpError) return failure(`${path}: ${e.message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code) return failure(`${path}: cannot read: ${code}`);
+    throw e;
+  }
+}
+
+async function report(real: DumpReport, args: Args, io: Io, header: string[]): Promise<Result<number>> {
+  const kernel = (args.options.get('--kernel') as KernelRelease | undefined) ?? newestRelease();
+  const t0 = performance.now();
+  const sim = await simulatedHandover(args.scenario, kernel);
+  if (!sim.ok) return sim;
+  const simMs = performance.now() - t0;
+  const rep = compareHandovers(real, sim.value);
+  for (const l of header) io.out(l);
+  io.out(
+    `KHO Lab: builtin:${args.scenario} on ${kernel}, simulated to kexec -e and read back in ${simMs.toFixed(0)} ms`,
+  );
+  io.out('');
+  for (const l of describeFidelity(rep)) io.out(l);
+  const json = args.options.get('--json');
+  if (typeof json === 'string') {
+    try {
+      writeFileSync(json, JSON.stringify({ scenario: args.scenario, kernel, ...rep }, null, 2));
+    } catch (e) {
+      return failure(`--json: cannot write ${json}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  return ok(rep.differs > 0 ? 1 : 0);
+}
+
+/** `fidelity --real DUMP SCENARIO`: a dump taken at machine_kexec() beside the simulated scenario. */
+export async function fidelityCommand(argv: string[], io: Io): Promise<Result<number>> {
+  const args = parse(argv, ['--real', '--kernel', '--json'], []);
+  if (!args.ok) return args;
+  const path = args.value.options.get('--real');
+  if (typeof path !== 'string') return failure(`fidelity needs --real DUMP\n${USAGE}`);
+  const real = readDump(path);
+  if (!real.ok) return real;
+  return report(real.value, args.value, io, [`real: ${path}`]);
+}
+
+/** `real SCENARIO`: boots the real kernel in QEMU, runs the scenario's selftest, compares. */
+export async function realCommand(argv: string[], io: Io): Promise<Result<number>> {
+  const args = parse(argv, ['--realkernel', '--kernel-image', '--initrd', '--kernel', '--json'], ['--keep']);
+  if (!args.ok) return args;
+  const o = args.value.options;
+  const opts = {
+    ...(typeof o.get('--realkernel') === 'string' ? { dir: o.get('--realkernel') as string } : {}),
+    ...(typeof o.get('--kernel-image') === 'string' ? { kernelImage: o.get('--kernel-image') as string } : {}),
+    ...(typeof o.get('--initrd') === 'string' ? { initrd: o.get('--initrd') as string } : {}),
+    tests: REAL_TESTS[args.value.scenario]!,
+  };
+  const missing = whyNot(opts);
+  if (missing) return failure(`cannot boot a real kernel here: ${missing}`);
+  io.err(`booting the real kernel in QEMU (rktest=${opts.tests}); under software emulation this takes a minute…`);
+  let run;
+  try {
+    run = await bootRealKernel(opts);
+  } catch (e) {
+    return failure(`the real kernel's run failed: ${(e as Error).message}`);
+  }
+  try {
+    const real = readDump(run.k1Dump);
+    if (!real.ok) return real;
+    const boot = run.timings;
+    return await report(real.value, args.value, io, [
+      `real: ${opts.kernelImage ?? 'the realkernel bzImage'}, QEMU run ${(run.wallMs / 1000).toFixed(1)} s (${Object.entries(
+        boot,
+      )
+        .map(([k, v]) => `${k} ${String(v)}`)
+        .join(', ')})`,
+      `real dumps: ${o.has('--keep') ? `${run.k1Dump} (at machine_kexec()), ${run.k2Dump} (at kho_populate())` : 'removed (--keep keeps them)'}`,
+    ]);
+  } finally {
+    if (!o.has('--keep')) run.remove();
+  }
+}
