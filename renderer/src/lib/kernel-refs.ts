@@ -31,6 +31,7 @@ const BY_OP: Partial<Record<CommandInput['op'], readonly KernelRef[]>> = {
   fallocate: [r('shmem_fallocate()', SHMEM)],
   write: [r('shmem_file_write_iter()', SHMEM), r('shmem_get_folio()', SHMEM)],
   close: [r('close_fd()', 'fs/file.c'), r('__fput()', 'fs/file_table.c')],
+  setrlimit: [r('do_prlimit()', 'kernel/sys.c')],
   alloc_pages: [r('alloc_pages()', 'mm/page_alloc.c')],
   free_pages: [r('__free_pages()', 'mm/page_alloc.c')],
   vmalloc: [r('vmalloc()', 'mm/vmalloc.c')],
@@ -45,6 +46,7 @@ const BY_OP: Partial<Record<CommandInput['op'], readonly KernelRef[]>> = {
   luo_preserve_fd: [r('luo_preserve_file()', LUO_FILE), r('memfd_luo_preserve()', MEMFD_LUO)],
   luo_retrieve_fd: [r('luo_retrieve_file()', LUO_FILE), r('memfd_luo_retrieve()', MEMFD_LUO)],
   luo_finish: [r('luo_session_finish()', LUO_SESSION), r('memfd_luo_finish()', MEMFD_LUO)],
+  luo_get_name: [r('luo_session_get_name()', LUO_SESSION)],
   luo_fail_next_freeze: [r('memfd_luo_freeze()', MEMFD_LUO)],
 };
 
