@@ -42,6 +42,8 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
+          // Whole-app tests run the engine in the page; on a shared, loaded machine they take a while.
+          testTimeout: 60_000,
           browser: {
             enabled: true,
             headless: true,

@@ -8,6 +8,17 @@ import { GiB, MiB, PAGE_SIZE, formatBytes, parseSize } from './units';
 const MIN_RAM = 64 * MiB;
 export const MAX_RAM = 256 * GiB;
 export const MAX_NODES = 4;
+const MAX_CPUS = 64;
+
+/** A whole count between `min` and `max`, refused in plain words ("NUMA nodes: 1 to 4, got 9"). */
+function countSchema(what: string, min: number, max: number) {
+  const range = `${what} must be a whole number from ${min} to ${max}`;
+  return z
+    .number({ error: (i) => (Number.isNaN(i.input) || i.input === undefined ? `${what}: enter a number` : range) })
+    .int({ error: (i) => `${range}, got ${String(i.input)}` })
+    .min(min, { error: (i) => `${range}, got ${String(i.input)}` })
+    .max(max, { error: (i) => `${range}, got ${String(i.input)}` });
+}
 
 /** A byte size written as a number or a memparse string; always resolves to a whole number of bytes. */
 export const SizeSchema = z
@@ -58,9 +69,9 @@ export const MachineConfigSchema = z
     /** Installed RAM. Above 3 GiB the firmware map leaves the 32-bit PCI hole at [3 GiB, 4 GiB). */
     ram: RamSizeSchema.default(1 * GiB),
     /** NUMA nodes; RAM is split between them in address order. */
-    nodes: z.number().int().min(1).max(MAX_NODES).default(1),
+    nodes: countSchema('NUMA nodes', 1, MAX_NODES).default(1),
     /** CPUs: sizes the percpu areas reserved at boot. */
-    cpus: z.number().int().min(1).max(64).default(2),
+    cpus: countSchema('CPUs', 1, MAX_CPUS).default(2),
     /** Seed of the machine's one random generator. */
     seed: z.number().int().min(0).max(0xffffffff).default(1),
     /** Kernel command line, e.g. "kho=on kho_scratch=200%". */

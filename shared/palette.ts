@@ -38,6 +38,11 @@ export interface CategoryStyle {
   readonly description: string;
 }
 
+/**
+ * Hues are spread so any two categories differ by at least ΔE 24 (CIE76): the free kinds stay dark,
+ * the kernel's own pages each get a hue of their own, KHO's story (scratch violet, preserved
+ * yellow, metadata pink, restored green, corrupted red) stays brightest.
+ */
 const styles: Array<[keyof typeof PageCategory, string, string, string]> = [
   [
     'Hole',
@@ -46,38 +51,38 @@ const styles: Array<[keyof typeof PageCategory, string, string, string]> = [
     'No RAM behind these page frames (e820 hole or reserved by firmware outside RAM).',
   ],
   ['FreeMovable', 'free · movable', '#2f5d3a', 'In the buddy allocator, pageblock migratetype MOVABLE.'],
-  ['FreeUnmovable', 'free · unmovable', '#3d4f6b', 'In the buddy allocator, pageblock migratetype UNMOVABLE.'],
+  ['FreeUnmovable', 'free · unmovable', '#2e4570', 'In the buddy allocator, pageblock migratetype UNMOVABLE.'],
   [
     'FreeCma',
     'free · CMA',
-    '#5a4a78',
+    '#5c2f57',
     'In the buddy allocator, pageblock migratetype CMA (only movable allocations land here).',
   ],
-  ['Scratch', 'KHO scratch', '#7a6bb8', 'Inside a KHO scratch area (free or in use).'],
+  ['Scratch', 'KHO scratch', '#8c6cf0', 'Inside a KHO scratch area (free or in use).'],
   [
     'Firmware',
     'firmware reserved',
-    '#6b6256',
+    '#74777f',
     'Reserved by the firmware memory map or the first 1 MiB that x86 always reserves.',
   ],
   [
     'MemblockReserved',
     'memblock reserved',
-    '#8c7a4e',
+    '#8b5a2b',
     'Reserved in memblock by an early allocation (per-node data, percpu, boot allocations).',
   ],
-  ['Memmap', 'memmap (struct page)', '#a8804a', 'The struct page array: 64 bytes for every 4 KiB page.'],
-  ['PageTables', 'page tables', '#b8934a', 'Kernel page tables (direct map and kernel mappings).'],
-  ['KernelImage', 'kernel image', '#c9a227', 'The kernel image: text, rodata, data and bss.'],
-  ['Initrd', 'initrd', '#d4b861', 'The initial ramdisk handed over by the boot loader.'],
-  ['KernelAlloc', 'kernel pages', '#d9773b', 'Pages the running kernel allocated (alloc_pages, folios, slab).'],
-  ['Vmalloc', 'vmalloc', '#3fa7a0', 'Order-0 pages backing a vmalloc area.'],
-  ['Memfd', 'memfd folios', '#4a9be0', 'Folios in a memfd (shmem) page cache.'],
+  ['Memmap', 'memmap (struct page)', '#a8a83c', 'The struct page array: 64 bytes for every 4 KiB page.'],
+  ['PageTables', 'page tables', '#c06080', 'Kernel page tables (direct map and kernel mappings).'],
+  ['KernelImage', 'kernel image', '#d9a520', 'The kernel image: text, rodata, data and bss.'],
+  ['Initrd', 'initrd', '#8fd3e8', 'The initial ramdisk handed over by the boot loader.'],
+  ['KernelAlloc', 'kernel pages', '#f07a30', 'Pages the running kernel allocated (alloc_pages, folios, slab).'],
+  ['Vmalloc', 'vmalloc', '#2fb8a8', 'Order-0 pages backing a vmalloc area.'],
+  ['Memfd', 'memfd folios', '#3f8ff0', 'Folios in a memfd (shmem) page cache.'],
   ['Restored', 'restored', '#6ccf6c', 'Preserved by the previous kernel and restored by this one.'],
   [
     'Leaked',
     'preserved, not restored',
-    '#f7f3c4',
+    '#fff7d0',
     'Preserved by the previous kernel but never restored: reserved until the next boot.',
   ],
   ['Preserved', 'preserved', '#e0e04a', 'Marked for preservation across kexec (KHO).'],

@@ -221,19 +221,30 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
     log.info('NUMA', `Node ${n.nid} ${memRange(n.startPfn * PAGE_SIZE, n.endPfn * PAGE_SIZE)}`);
 
   const params = parseCmdline(start.cmdline);
-  const unknown = [...params].filter(([p]) => !KNOWN_PARAMS.has(p)).map(([p, v]) => (v === true ? p : `${p}=${v}`));
-  if (unknown.length)
-    log.info('', `Unknown kernel command line parameters "${unknown.join(' ')}", will be passed to user space.`);
-  // kho= and liveupdate= are kstrtobool() early_params; both default off (a bare `kho` is an error).
+  // parse_early_param() (init/main.c: do_early_param()): an early_param handler that refuses its
+  // value gets "Malformed early option"; kho= and liveupdate= are kstrtobool() (a bare `kho`
+  // passes NULL, an error), both default off.
+  for (const name of ['kho', 'liveupdate'])
+    if (params.has(name) && kstrtobool(params.get(name)) === null) log.warn('', `Malformed early option '${name}'`);
   const khoEnabled = kstrtobool(params.get('kho')) ?? false;
   const luoEnabled = kstrtobool(params.get('liveupdate')) ?? false;
   let scratchSpec: ScratchSpec = DEFAULT_SCRATCH;
   const scratchParam = params.get('kho_scratch');
-  if (typeof scratchParam === 'string') {
-    const parsed = parseScratchParam(scratchParam);
-    if (isErr(parsed)) log.warn('', `Malformed early option 'kho_scratch' (${parsed.reason})`);
-    else scratchSpec = parsed;
+  if (scratchParam !== undefined) {
+    // kernel/liveupdate/kexec_handover.c: kho_parse_scratch_size() returns -EINVAL silently.
+    const parsed = typeof scratchParam === 'string' ? parseScratchParam(scratchParam) : null;
+    if (parsed === null || isErr(parsed)) {
+      log.warn('', `Malformed early option 'kho_scratch'`);
+      log.info('kho-lab', `kho_scratch=${scratchParam === true ? '' : scratchParam}: ${parsed?.reason ?? 'no value'}`);
+    } else scratchSpec = parsed;
   }
+  // print_unknown_bootoptions() (init/main.c), after parse_args(): what no __setup/early_param
+  // took. Dotted names are module parameters ("Unused module parameter"): never listed.
+  const unknown = [...params]
+    .filter(([p]) => !KNOWN_PARAMS.has(p) && !p.includes('.'))
+    .map(([p, v]) => (v === true ? p : `${p}=${v}`));
+  if (unknown.length)
+    log.info('', `Unknown kernel command line parameters "${unknown.join(' ')}", will be passed to user space.`);
 
   // parse_setup_data(): KHO's handoff, before any memblock allocation.
   if (start.setupData) k.khoIn = parseSetupData(k, start.setupData);

@@ -188,14 +188,39 @@ describe('MemoryMap', () => {
     expect(tip.textContent).toMatch(/phys 0x[0-9a-f]{16}/);
   });
 
-  it('lists every palette category in the legend, with its description as tooltip', () => {
-    const items = [...host.querySelectorAll('[aria-label="Legend"] li')];
-    expect(items.map((li) => li.getAttribute('data-category'))).toEqual(CATEGORY_STYLES.map((s) => s.key));
-    for (const s of CATEGORY_STYLES) {
-      const li = host.querySelector(`[data-category="${s.key}"]`)!;
-      expect(li.textContent).toContain(s.label);
-      expect(li.getAttribute('title')).toBe(s.description);
-    }
+  it('lists only the categories in view, with cell counts, and isolates one on click', async () => {
+    const items = () => [...host.querySelectorAll<HTMLElement>('[aria-label="Legend"] li[data-category]')];
+    const present = ['FreeMovable', 'Firmware', 'KernelImage', 'Memfd', 'KhoMetadata'];
+    expect(items().map((li) => li.dataset.category)).toEqual(present);
+    const req = fake.requests.at(-1)!;
+    const counts = items().map((li) => Number(li.querySelector('.count')!.textContent!.replace(/,/g, '')));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(req.cells);
+    expect(counts[present.indexOf('KhoMetadata')]).toBe(1);
+    const memfd = items().find((li) => li.dataset.category === 'Memfd')!;
+    expect(memfd.querySelector('button')!.title).toContain(CATEGORY_STYLES[PageCategory.Memfd]!.description);
+
+    // Isolate memfd: its cells keep their colour, every other category fades toward the background.
+    const c = canvasEl();
+    const at = (pfn: number) => {
+      const { x, y } = centreOf(pfn);
+      return pixelAt(c, x, y);
+    };
+    memfd.querySelector('button')!.click();
+    flushSync();
+    await frame();
+    await frame();
+    expect(c.dataset.isolated).toBe(String(PageCategory.Memfd));
+    expect(memfd.querySelector('button')!.getAttribute('aria-pressed')).toBe('true');
+    expect(at(5000)).toBe(PALETTE[PageCategory.Memfd]);
+    expect(at(0)).not.toBe(PALETTE[PageCategory.Firmware]);
+    expect(at(16384 + 100)).not.toBe(PALETTE[PageCategory.KernelImage]);
+    // Clicking it again shows every category.
+    memfd.querySelector('button')!.click();
+    flushSync();
+    await frame();
+    await frame();
+    expect(c.dataset.isolated).toBe('');
+    expect(at(0)).toBe(PALETTE[PageCategory.Firmware]);
   });
 
   it('coalesces a burst of zooms into few requests', async () => {

@@ -29,14 +29,19 @@ export function khoActions(
   const noKernel = state === null ? 'no machine' : 'no kernel is running';
   const out = kho?.outgoing ?? null;
   const loaded = (kho?.segments.length ?? 0) > 0;
+  /** KHO is off in the running kernel (no outgoing state): test_kho and a KHO kexec would do nothing. */
+  const khoOff = running && kho !== null && !out;
   const actions: Record<KhoAction, Availability> = {
-    insmod: running
-      ? yes(
-          kho?.incoming
-            ? 'test_kho: restore and verify what the previous kernel preserved'
-            : 'test_kho: preserve ~8 MiB of random folios and a kho_test sub-FDT',
-        )
-      : no(noKernel),
+    // lib/test_kho.c: kho_test_init() returns 0 at once when !kho_is_enabled().
+    insmod: khoOff
+      ? no('KHO is off (no kho=on on the command line): test_kho would load and do nothing')
+      : running
+        ? yes(
+            kho?.incoming
+              ? 'test_kho: restore and verify what the previous kernel preserved'
+              : 'test_kho: preserve ~8 MiB of random folios and a kho_test sub-FDT',
+          )
+        : no(noKernel),
     finalize: !running
       ? no(noKernel)
       : !out
@@ -44,7 +49,12 @@ export function khoActions(
         : out.finalized
           ? no('already finalized')
           : yes('serialize the preserved memory into the kho-v1 chunk list and the root FDT'),
-    kexecLoad: running ? yes('kexec_file_load the next kernel into scratch') : no(noKernel),
+    // kernel/kexec_file.c: kho_fill_kimage() adds no KHO segments when KHO is off.
+    kexecLoad: khoOff
+      ? no('KHO is off (no kho=on on the command line): the image would carry no handover')
+      : running
+        ? yes('kexec_file_load the next kernel into scratch')
+        : no(noKernel),
     reboot: !running
       ? no(noKernel)
       : !loaded

@@ -5,16 +5,14 @@
  * through a Uint32Array with the packed palette, then scaled onto the screen with nearest-neighbour
  * sampling so each cell becomes a crisp square. Big cells get a grid so single pages read as pages.
  */
-import { paletteRgba } from '../../../shared/palette';
 import type { MapView } from '../../../shared/views';
 import { cellRect, GRID_CELL_PX, layout, type Viewport } from './map-viewport';
-
-const PALETTE = paletteRgba();
+import { isolatedPalette } from './palette-legend';
 
 /** Writes `cells` (palette bytes) as packed RGBA into `out`; unknown bytes render as the hole colour. */
-function cellsToRgba(cells: Uint8Array, out: Uint32Array): void {
+function cellsToRgba(cells: Uint8Array, out: Uint32Array, palette: Uint32Array): void {
   const n = Math.min(cells.length, out.length);
-  for (let i = 0; i < n; i++) out[i] = PALETTE[cells[i]!] ?? PALETTE[0]!;
+  for (let i = 0; i < n; i++) out[i] = palette[cells[i]!] ?? palette[0]!;
   out.fill(0, n);
 }
 
@@ -29,7 +27,15 @@ export interface Highlight {
  */
 export class MapPainter {
   #bitmap: HTMLCanvasElement | OffscreenCanvas | null = null;
-  #view: { firstPfn: number; pagesPerCell: number; cols: number; rows: number } | null = null;
+  #view: { firstPfn: number; pagesPerCell: number; cols: number; rows: number; cells: Uint8Array } | null = null;
+  #palette: Uint32Array;
+  #background: string;
+
+  /** `background` (#rrggbb) is what faded categories fade toward while one is isolated. */
+  constructor(background: string) {
+    this.#background = background;
+    this.#palette = isolatedPalette(null, background);
+  }
 
   /** Stores a view whose rows are `cols` cells wide. */
   setView(view: MapView, cols: number): void {
@@ -38,13 +44,25 @@ export class MapPainter {
       this.#view = null;
       return;
     }
-    const bmp = this.#bitmapOf(cols, rows);
+    this.#view = { firstPfn: view.firstPfn, pagesPerCell: view.pagesPerCell, cols, rows, cells: view.cells };
+    this.#render();
+  }
+
+  /** Shows only `category` in its colour (null: all); the stored view is repainted at once. */
+  isolate(category: number | null): void {
+    this.#palette = isolatedPalette(category, this.#background);
+    this.#render();
+  }
+
+  #render(): void {
+    const v = this.#view;
+    if (!v) return;
+    const bmp = this.#bitmapOf(v.cols, v.rows);
     const ctx = bmp.getContext('2d') as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null;
     if (!ctx) return;
-    const img = ctx.createImageData(cols, rows);
-    cellsToRgba(view.cells, new Uint32Array(img.data.buffer));
+    const img = ctx.createImageData(v.cols, v.rows);
+    cellsToRgba(v.cells, new Uint32Array(img.data.buffer), this.#palette);
     ctx.putImageData(img, 0, 0);
-    this.#view = { firstPfn: view.firstPfn, pagesPerCell: view.pagesPerCell, cols, rows };
   }
 
   clear(): void {

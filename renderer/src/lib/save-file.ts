@@ -24,7 +24,24 @@ export function downloadName(request: Pick<SaveTextRequest, 'kind' | 'name'>): s
 
 export async function downloadText(request: SaveTextRequest): Promise<Result<SaveTextOutcome>> {
   const name = downloadName(request);
-  const url = URL.createObjectURL(new Blob([request.text], { type: `${MIME[request.kind]};charset=utf-8` }));
+  download(name, new Blob([request.text], { type: `${MIME[request.kind]};charset=utf-8` }));
+  return ok({ saved: true, name });
+}
+
+/** Offers binary data (a vmcore, a .dtb) as a download named `name` (kept to a plain file name). */
+export function downloadBytes(name: string, bytes: Uint8Array): string {
+  const plain =
+    name
+      .split(/[\\/]/)
+      .pop()!
+      .replace(/[^\w.-]+/g, '-')
+      .replace(/^[.-]+/, '') || 'kho-lab.bin';
+  download(plain, new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+  return plain;
+}
+
+function download(name: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
   try {
     const a = document.createElement('a');
     a.href = url;
@@ -37,5 +54,4 @@ export async function downloadText(request: SaveTextRequest): Promise<Result<Sav
     // The click starts the download synchronously; the URL is only needed until then.
     setTimeout(() => URL.revokeObjectURL(url), 0);
   }
-  return ok({ saved: true, name });
 }

@@ -187,6 +187,14 @@ export class Session {
     return r;
   }
 
+  /** Replaces the machine with a scenario file's text (the browser preview's File → Open). */
+  async loadScenarioText(text: string, source: string): Promise<Result<SessionState>> {
+    const name = source.replace(/\.json$/i, '');
+    const r = await this.#call(`open ${source}`, () => this.client.loadScenario(text, source), `loading ${name}`);
+    if (r.ok) await this.#loaded(r.value, name);
+    return r;
+  }
+
   /**
    * Replaces the machine with `scenario`, runs all its steps, then moves the timeline to `cursor`
    * (the matrix opens a run just after the next kernel's boot).

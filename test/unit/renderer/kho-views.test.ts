@@ -118,7 +118,14 @@ describe('KHO actions', () => {
   it('disables what does not apply, with the reason', () => {
     const off = khoActions(state(true), kho({}), false);
     expect(off.finalize).toEqual({ enabled: false, reason: 'KHO is off: boot with kho=on' });
-    expect(off.insmod.enabled).toBe(true);
+    // lib/test_kho.c kho_test_init() and kho_fill_kimage() do nothing with KHO off: disabled, saying why.
+    expect(off.insmod).toEqual({
+      enabled: false,
+      reason: 'KHO is off (no kho=on on the command line): test_kho would load and do nothing',
+    });
+    expect(off.kexecLoad.enabled).toBe(false);
+    expect(off.kexecLoad.reason).toMatch(/^KHO is off/);
+    expect(khoActions(state(true), kho({ outgoing: outgoing(false) }), false).insmod.enabled).toBe(true);
     expect(off.reboot.enabled).toBe(false);
     expect(off.bootNext.enabled).toBe(false);
     const on = khoActions(
