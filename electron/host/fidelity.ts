@@ -67,11 +67,16 @@ export function compareHandovers(real: DumpReport, sim: DumpReport): FidelityRep
   row('root', 'totalsize', real.fdt.totalsize, sim.fdt.totalsize);
   row('root', 'preserved-memory-map', hexOf(real.fdt.preservedMemoryMap), hexOf(sim.fdt.preservedMemoryMap), ADDRESS);
   row('root', 'FDT address', hex(real.fdt.phys), hex(sim.fdt.phys), ADDRESS);
+  const names = (r: DumpReport) => r.subBlobs.map((b) => b.name);
+  const sameSet = [...names(real)].sort().join() === [...names(sim)].sort().join();
   row(
     'root',
     'sub-nodes',
-    real.subBlobs.map((b) => b.name),
-    sim.subBlobs.map((b) => b.name),
+    names(real),
+    names(sim),
+    sameSet
+      ? 'newest first: the order is when each subsystem registered (a built-in test_kho registers at device_initcall, before LUO; KHO Lab insmods it after boot)'
+      : undefined,
   );
 
   for (const r of real.subBlobs) {

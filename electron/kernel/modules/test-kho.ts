@@ -151,7 +151,8 @@ function save(k: Kernel, folios: Folio[], forget: number | undefined): KernelErr
   };
   // kho_test_prepare_fdt(): a folio of get_order(nr_folios * sizeof(phys_addr_t) + PAGE_SIZE).
   const fdtSize = folios.length * 8 + PAGE_SIZE;
-  const enc = encodeFdt(fdt, { capacity: fdtSize });
+  // fdt_create() … fdt_finish(): libfdt's sequential-write layout, as the real blob shows.
+  const enc = encodeFdt(fdt, { strings: 'sequential-write', capacity: fdtSize });
   if (!enc.ok) return kerr('ENOMEM', enc.message);
   const fdtPhys = kho.allocPreserve(fdtSize, 'test_kho sub-FDT');
   if (isErr(fdtPhys)) return fdtPhys;

@@ -80,8 +80,10 @@ describe('bundle-electron: host worker', () => {
   const root = path.join(tmp, 'src');
   const out = path.join(tmp, 'worker');
   beforeAll(async () => {
-    mkdirSync(path.join(root, 'electron', 'host'), { recursive: true });
-    cpSync(path.join(ROOT, 'electron', 'host-worker.ts'), path.join(root, 'electron', 'host-worker.ts'));
+    mkdirSync(path.join(root, 'electron', 'host', 'dump'), { recursive: true });
+    // The worker itself and what it opens dumps with (main hands it paths from its dialog).
+    for (const f of ['host-worker.ts', 'dump-file.ts', 'host/dump/source.ts'])
+      cpSync(path.join(ROOT, 'electron', f), path.join(root, 'electron', f), { recursive: true });
     cpSync(path.join(ROOT, 'shared'), path.join(root, 'shared'), { recursive: true });
     cpSync(path.join(ROOT, 'tsconfig.base.json'), path.join(root, 'tsconfig.base.json'));
     const fakeApi = 'test/unit/electron/fixtures/fake-api.ts';
