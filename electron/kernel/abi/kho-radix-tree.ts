@@ -47,8 +47,6 @@ const KHO_ROOT_LEVEL = KHO_TREE_MAX_DEPTH - 1;
 /** Physical addresses above 52 bits do not exist on x86_64 or arm64 (MAX_PHYSMEM_BITS). */
 const PHYS_LIMIT = 2 ** 52;
 
-const NO_SHADOW = new Uint8Array(0);
-
 /** 2^n for n = 0 … 64, so the hot paths need no Math.pow. */
 const POW2 = Array.from({ length: 65 }, (_, n) => 2 ** n);
 
@@ -112,7 +110,8 @@ export interface RadixTreeMemory extends PhysWriter {
  */
 export class RadixTreeWriter {
   private readonly tables = new Map<number, Float64Array>();
-  private readonly leaves = new Map<number, Uint8Array>();
+  /** Leaf → its bytes, or null when the memory has live frames to write (no shadow copy kept). */
+  private readonly leaves = new Map<number, Uint8Array | null>();
   /** key >> 15 → leaf phys: most changes touch the leaf of the previous one. */
   private readonly leafOf = new Map<number, number>();
   private readonly byte = new Uint8Array(1);
@@ -189,7 +188,7 @@ export class RadixTreeWriter {
         }
         this.mem.write(page, new Uint8Array(PAGE_SIZE));
         // A leaf's shadow is only needed when bits cannot be flipped in the live frame.
-        if (level === 1) this.leaves.set(page, this.mem.frame ? NO_SHADOW : new Uint8Array(PAGE_SIZE));
+        if (level === 1) this.leaves.set(page, this.mem.frame ? null : new Uint8Array(PAGE_SIZE));
         else this.tables.set(page, new Float64Array(KHO_TABLE_ENTRIES));
         anchor ??= { node, idx };
         fresh.push(page);

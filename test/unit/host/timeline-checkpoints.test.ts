@@ -26,17 +26,9 @@ function tickingClock(): () => number {
 const fingerprint = async (h: Host) => (await must(h.report())).ramHash;
 
 describe('checkpoints: a step reached through a checkpoint equals the step replayed from power-on', () => {
-  /**
-   * KNOWN BUG, open: in luo-stress-files (7.2, 1,000+ files in kho_block chains) the fingerprint
-   * of step 1958 reached through a checkpoint differs from the replayed one, although a field-by-
-   * field walk of both machines finds no difference — a reference shared in one graph and copied
-   * in the other is the suspect. `it.fails` keeps the test running: it turns red once fixed.
-   */
-  const KNOWN_CHECKPOINT_BUG = new Set(['luo-stress-files']);
   for (const name of Object.keys(BUILTIN_SCENARIOS)) {
-    const test = KNOWN_CHECKPOINT_BUG.has(name) ? it.fails : it;
     // Not a performance limit: luo-vm replays a 17 GiB machine twice, slow on a loaded CI box.
-    test(`builtin ${name}: every step, restored from the checkpoint before it`, { timeout: 600_000 }, async () => {
+    it(`builtin ${name}: every step, restored from the checkpoint before it`, { timeout: 600_000 }, async () => {
       // The reference: no checkpoints at all, every step replayed from power-on in one pass.
       const plain = new Host({ checkpointBudget: 0 });
       const loaded = await must(plain.loadBuiltin(name));
