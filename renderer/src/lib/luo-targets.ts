@@ -23,8 +23,7 @@ export interface LuoTarget {
 /** Every LUO record there is to read, outgoing first. */
 export function luoTargets(luo: LuoView | null, handedOver: number | null): LuoTarget[] {
   const t: LuoTarget[] = [];
-  // These records decode the 6.19 arrays; 7.2's luo_ser and block chains have inspectors of their own.
-  if (luo?.storage === 'luo_ser-blocks') return t;
+  if (luo?.storage === 'luo_ser-blocks') return luoSerTargets(luo);
   if (luo) {
     t.push({
       key: 'out:block',
@@ -65,6 +64,43 @@ export function luoTargets(luo: LuoView | null, handedOver: number | null): LuoT
       req: { kind: 'luo-session-block', phys: handedOver },
     });
   }
+  return t;
+}
+
+/**
+ * 7.2 (kernel/liveupdate/luo_core.c, luo_session.c, luo_file.c): the outgoing luo_ser, the session
+ * kho_block chain it will point at (sessions_pa is written only at reboot, so the chain head comes
+ * from the session store) and each session's file chain; incoming, each retrieved session's file
+ * chain until FINISH frees it. The previous kernel's luo_ser is freed at early boot: not offered.
+ */
+function luoSerTargets(luo: LuoView): LuoTarget[] {
+  const t: LuoTarget[] = [];
+  if (luo.fdtPhys)
+    t.push({
+      key: 'out:luo_ser',
+      label: 'outgoing luo_ser',
+      side: 'outgoing',
+      req: { kind: 'luo-ser', phys: luo.fdtPhys },
+    });
+  if (luo.sessionBlockPhys)
+    t.push({
+      key: 'out:block',
+      label: 'outgoing session blocks',
+      side: 'outgoing',
+      req: { kind: 'luo-session-blocks', phys: luo.sessionBlockPhys },
+    });
+  for (const [side, sessions] of [
+    ['outgoing', luo.outgoing],
+    ['incoming', luo.incoming],
+  ] as const)
+    for (const s of sessions)
+      if (s.filesPhys)
+        t.push({
+          key: `${side === 'outgoing' ? 'out' : 'in'}:files:${s.name}`,
+          label: `${side} file blocks "${s.name}"`,
+          side,
+          req: { kind: 'luo-file-blocks', phys: s.filesPhys },
+        });
   return t;
 }
 
