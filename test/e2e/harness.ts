@@ -89,7 +89,8 @@ export async function openApp(): Promise<{ page: Page; problems: string[] }> {
 
 /** Opens the New machine dialog (unless already open), fills RAM and creates + boots. */
 export async function createAndBoot(page: Page, ram: string): Promise<void> {
-  if (!(await page.locator('dialog[open]').count())) await page.getByRole('button', { name: 'New machine…' }).click();
+  if (!(await page.locator('dialog[open]').count()))
+    await page.getByRole('button', { name: 'New machine…', exact: true }).click();
   await page.locator('#m-ram').fill(ram);
   await page.getByRole('button', { name: 'Create & boot' }).click();
   await page.waitForFunction(() => document.querySelector('header')?.textContent?.includes('running'), null, {
