@@ -26,7 +26,7 @@ import {
   memRange,
 } from '../../shared/units';
 import { PageCategory } from '../../shared/palette';
-import type { KernelRelease } from '../../shared/machine-config';
+import type { KernelRelease, KernelVariant } from '../../shared/machine-config';
 import type { E820Entry } from '../../shared/views';
 import { decodeBootParams, decodeCmdline } from './abi/boot-params';
 import { SETUP_KEXEC_KHO, decodeKhoData } from './abi/kho-v1';
@@ -146,6 +146,8 @@ export interface KexecEntry {
   bootParams: number;
   /** The release of the image kexec_load loaded: which kernel boots. */
   release: KernelRelease;
+  /** The patched build of that release, if the image was one. */
+  variant?: KernelVariant;
 }
 
 interface Start {

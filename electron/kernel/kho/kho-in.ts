@@ -109,9 +109,10 @@ export class KhoIn {
   /** kho_populate(). Returns null (and logs why) when the handover cannot be used. */
   static populate(k: Kernel, d: KhoData): KhoIn | null {
     const log = k.log;
+    // 6.19 ends with the errno; from 7.0 kho_populate() says only that it gave up.
     const give = (err: number, ...lines: string[]): null => {
       for (const l of lines) log.warn('KHO', l);
-      log.warn('KHO', `disabling KHO revival: ${err}`);
+      log.warn('KHO', k.ctx.profile.kho.populateLogsErrno ? `disabling KHO revival: ${err}` : 'disabling KHO revival');
       return null;
     };
     const EFAULT = -14;

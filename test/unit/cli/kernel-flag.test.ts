@@ -31,12 +31,12 @@ describe('kho-lab-sim run --kernel', () => {
   });
 
   it('an unknown release exits 2 naming the releases that exist', async () => {
-    const r = await cli('run', 'builtin:boot', '--kernel', '7.3');
+    const r = await cli('run', 'builtin:boot', '--kernel', '7.4');
     expect(r.code).toBe(EXIT_BAD_INPUT);
-    expect(r.err.join('\n')).toBe('--kernel: unknown kernel release "7.3"; the releases are 6.19, 7.0, 7.1, 7.2');
+    expect(r.err.join('\n')).toBe('--kernel: unknown kernel release "7.4"; the releases are 6.19, 7.0, 7.1, 7.2, 7.3');
     const s = await cli('run', scenarioFile('bad.json', { ...on70, machine: { kernel: '6.1' } }));
     expect(s.code).toBe(EXIT_BAD_INPUT);
-    expect(s.err.join('\n')).toContain('unknown kernel release "6.1"; the releases are 6.19, 7.0, 7.1, 7.2');
+    expect(s.err.join('\n')).toContain('unknown kernel release "6.1"; the releases are 6.19, 7.0, 7.1, 7.2, 7.3');
     const k = await cli(
       'run',
       scenarioFile('badkexec.json', {
@@ -46,6 +46,6 @@ describe('kho-lab-sim run --kernel', () => {
       }),
     );
     expect(k.code).toBe(EXIT_BAD_INPUT);
-    expect(k.err.join('\n')).toContain('unknown kernel release "8.0"; the releases are 6.19, 7.0, 7.1, 7.2');
+    expect(k.err.join('\n')).toContain('unknown kernel release "8.0"; the releases are 6.19, 7.0, 7.1, 7.2, 7.3');
   });
 });

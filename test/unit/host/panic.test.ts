@@ -209,7 +209,7 @@ describe('kho-lab-sim run: exit status', () => {
     );
     expect(r.code).toBe(EXIT_CHECK_FAILED);
     expect(r.out).toContain(
-      'KERNEL PANIC at step 8: Kernel panic - not syncing: The incoming tree failed to initialize properly [-EINVAL], disabling live update (1 later step refused)',
+      'KERNEL PANIC at step 8: Kernel panic - not syncing: The incoming tree failed to initialize properly [-22], disabling live update (1 later step refused)',
     );
   });
 

@@ -214,7 +214,8 @@ describe('live update across releases: kho_populate() refuses another compatible
       expect(k2.ctx.profile.name).toBe(to);
       const warns = logLines(m, 'warn');
       expect(warns.some((l) => l.includes(`is incompatible with '${compat}': 1`))).toBe(true);
-      expect(warns).toContain('disabling KHO revival: -22');
+      // 6.19 prints the errno; 7.x's kho_populate() (after its error-handling cleanup) does not.
+      expect(warns).toContain(to === '6.19' ? 'disabling KHO revival: -22' : 'disabling KHO revival');
       expect(k2.khoIn).toBeNull();
       expect(k2.pages.privateHi(pfn)).not.toBe(KHO_PAGE_MAGIC);
     },
