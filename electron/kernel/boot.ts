@@ -37,6 +37,7 @@ import { mix32 } from './lib/hash';
 import { Kernel, type KernelContext } from './kernel';
 import { KhoOut } from './kho/kho';
 import { KhoIn } from './kho/kho-in';
+import { khoExtendScratch } from './kho/extend-scratch';
 import { Luo } from './luo/luo';
 import {
   ARCH_LOW_ADDRESS_LIMIT,
@@ -361,6 +362,16 @@ function earlyAllocations(k: Kernel): boolean {
     log.info('', `NODE_DATA(${n.nid}) allocated ${memRange(nd, nd + NODE_DATA_SIZE)}`);
   }
 
+  // mm_core_init_early() (7.3): kho_memory_init_early() extends scratch before free_area_init().
+  if (k.khoIn && k.ctx.profile.kho.extendScratch && k.ctx.profile.kho.tracker === 'radix') {
+    for (const [from, to] of khoExtendScratch(k, k.khoIn.memMapPhys)) {
+      // Drawn as scratch: memory this kernel's early allocations may use (never CMA, never handed on).
+      const pb = PAGEBLOCK_NR_PAGES * PAGE_SIZE;
+      k.pages.pageblockScratch.fill(1, Math.ceil(from / pb), Math.floor(to / pb));
+    }
+  }
+  logNodeRanges(k);
+
   // sparse_init(): struct pages for each present section, allocated on its node. 6.19's
   // sparse_init_nid() logs the failure and leaves those sections without memory; the simulator
   // cannot run without a struct page per page, so it stops the machine there, in its own words.
@@ -412,6 +423,19 @@ function earlyAllocations(k: Kernel): boolean {
     if (!systemHash(k, label, scale)) return false;
   }
   return true;
+}
+
+/**
+ * free_area_init() (mm/mm_init.c): "Early memory node ranges", one line per memblock.memory region
+ * (for_each_mem_pfn_range()), so regions that differ only in their flags — KHO scratch after a KHO
+ * boot — show as separate ranges, as the real kernels print them.
+ */
+function logNodeRanges(k: Kernel): void {
+  k.log.info('', 'Early memory node ranges');
+  for (const r of k.memblock.memory.regions) {
+    const at = (v: number) => `0x${v.toString(16).padStart(16, '0')}`;
+    k.log.info('', `  node ${String(r.nid).padStart(3)}: [mem ${at(r.base)}-${at(r.base + r.size - 1)}]`);
+  }
 }
 
 /**

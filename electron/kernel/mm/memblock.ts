@@ -73,6 +73,7 @@ export class MemblockType {
    * replace each piece within the range (null drops it); neighbours merge again afterwards.
    */
   private isolate(base: number, size: number, inside: (piece: MemblockRegion) => MemblockRegion | null): void {
+    if (size <= 0) return; // memblock_isolate_range() of nothing touches nothing
     const end = base + size;
     const out: MemblockRegion[] = [];
     for (const r of this.regions) {

@@ -270,7 +270,7 @@ describe('a corrupt radix tree (kho_radix_walk_tree() checks nothing): never a h
 });
 
 describe('property: random preserve/unpreserve sequences survive a live update on every release', () => {
-  it.each(['6.19', '7.0', '7.1', '7.2'] as const)(
+  it.each(['6.19', '7.0', '7.1', '7.2', '7.3'] as const)(
     'Linux %s: exactly the blocks preserved at the jump come back, bytes intact',
     (kernel) => {
       fc.assert(
