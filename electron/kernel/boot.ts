@@ -229,7 +229,7 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   // passes NULL, an error), both default off.
   for (const name of ['kho', 'liveupdate'])
     if (params.has(name) && kstrtobool(params.get(name)) === null) log.warn('', `Malformed early option '${name}'`);
-  const khoEnabled = kstrtobool(params.get('kho')) ?? false;
+  let khoEnabled = kstrtobool(params.get('kho')) ?? false;
   const luoEnabled = kstrtobool(params.get('liveupdate')) ?? false;
   let scratchSpec: ScratchSpec = DEFAULT_SCRATCH;
   const scratchParam = params.get('kho_scratch');
@@ -273,7 +273,13 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   // A machine too small for its early allocations panics, as the kernel does; the panicked kernel stays.
   if (!earlyAllocations(k)) return k;
 
-  // kho_memory_init(), from mm_core_init().
+  // kho_memory_init(), from mm_core_init(). 7.3: a kdump kernel (is_kdump_kernel(): the crash
+  // kernel's `elfcorehdr=`) turns KHO off before it reserves or retrieves anything.
+  if (khoEnabled && k.ctx.profile.kho.offInKdump && params.has('elfcorehdr')) {
+    log.info('KHO', 'disabled in the kdump kernel');
+    khoEnabled = false;
+    k.khoIn = null;
+  }
   if (k.khoIn) {
     releaseScratch(k, k.khoIn.scratch);
     k.khoIn.deserialize();
