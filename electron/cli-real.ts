@@ -10,9 +10,13 @@
  * kernel in QEMU (electron/real-kernel.ts; by default the one in the realkernel directory), runs
  * the scenario's selftest across a real kexec and dumps guest memory at machine_kexec(); `fidelity`
  * takes such a dump from a file. Both then run the same built-in scenario on the simulator (on a
- * 1 GiB machine with `kho=on liveupdate=on`, as in QEMU; RELEASE defaults to the newest profile), export its memory at the same
- * point, read both with the same dump reader and print the comparison (electron/host/fidelity.ts):
- * every field that matches, differs by nature (addresses, random choices), or differs.
+ * 1 GiB machine with `kho=on liveupdate=on`, as in QEMU; RELEASE defaults to the release the dump's
+ * kexec-metadata names, else the newest profile), export its memory at the same point, read both
+ * with the same dump reader and print the comparison (electron/host/fidelity.ts), scoped to what
+ * the scenario's selftest left in the real handover: every field that matches, differs by nature
+ * (addresses, random choices, the other selftests of the real run), or differs (and why).
+ * The realkernel folder ships the real 7.2.13 handover of a full LUO run, cut to its preserved
+ * pages: runs/artefacts/decoded/k1-machine_kexec.preserved.elf (`fidelity --real` takes it).
  * Exit status: 0 when nothing differs, 1 when a field differs, 2 for bad input or a machine that
  * cannot boot a real kernel (the message says what is missing and how to get it).
  */
@@ -24,8 +28,13 @@ import { type DumpReport, inspectDump } from './host/dump/inspect';
 import { DumpError, bytesSource } from './host/dump/source';
 import { compareHandovers, describeFidelity } from './host/fidelity';
 import { Host, builtinScenario, withMachine } from './host/host';
+import { AbiError } from './kernel/abi/abi-error';
 import { KERNEL_PROFILES } from './kernel/profile';
-import { bootRealKernel, whyNot } from './real-kernel';
+import { REALKERNEL, bootRealKernel, whyNot } from './real-kernel';
+import { join } from 'node:path';
+
+/** The real 7.2.13 handover the realkernel folder ships: the full LUO run's preserved pages at machine_kexec(). */
+export const SHIPPED_REAL_HANDOVER = join(REALKERNEL, 'runs/artefacts/decoded/k1-machine_kexec.preserved.elf');
 
 /** What electron/real-kernel.ts boots with, less the console and the selftest selection. */
 const REAL_CMDLINE = 'kho=on liveupdate=on';
@@ -122,13 +131,21 @@ function readDump(path: string): Result<DumpReport> {
   }
 }
 
+/** The release whose kexec-metadata the real handover carries ("7.2.13" → 7.2), when KHO Lab models it. */
+function releaseOfDump(real: DumpReport): KernelRelease | undefined {
+  const md = real.decoded7x?.kexecMetadata;
+  if (!md || md instanceof AbiError) return undefined;
+  const r = md.previousRelease.split('.').slice(0, 2).join('.');
+  return r in KERNEL_PROFILES ? (r as KernelRelease) : undefined;
+}
+
 async function report(real: DumpReport, args: Args, io: Io, header: string[]): Promise<Result<number>> {
-  const kernel = (args.options.get('--kernel') as KernelRelease | undefined) ?? newestRelease();
+  const kernel = (args.options.get('--kernel') as KernelRelease | undefined) ?? releaseOfDump(real) ?? newestRelease();
   const t0 = performance.now();
   const sim = await simulatedHandover(args.scenario, kernel);
   if (!sim.ok) return sim;
   const simMs = performance.now() - t0;
-  const rep = compareHandovers(real, sim.value);
+  const rep = compareHandovers(real, sim.value, { selftest: REAL_TESTS[args.scenario]!, scenario: args.scenario });
   for (const l of header) io.out(l);
   io.out(
     `KHO Lab: builtin:${args.scenario} on ${kernel}, simulated to kexec -e and read back in ${simMs.toFixed(0)} ms`,
@@ -151,7 +168,10 @@ export async function fidelityCommand(argv: string[], io: Io): Promise<Result<nu
   const args = parse(argv, ['--real', '--kernel', '--json'], []);
   if (!args.ok) return args;
   const path = args.value.options.get('--real');
-  if (typeof path !== 'string') return failure(`fidelity needs --real DUMP\n${USAGE}`);
+  if (typeof path !== 'string')
+    return failure(
+      `fidelity needs --real DUMP (the realkernel folder ships one: ${SHIPPED_REAL_HANDOVER}, the real 7.2.13 handover at machine_kexec())\n${USAGE}`,
+    );
   const real = readDump(path);
   if (!real.ok) return real;
   return report(real.value, args.value, io, [`real: ${path}`]);

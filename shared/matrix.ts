@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { Command } from './commands';
 import type { KernelRelease } from './machine-config';
 import { type Result, failure, ok } from './result';
+import { type RealCheck, realMark } from './real-evidence';
 import type { Scenario } from './scenario';
 import { formatBytes } from './units';
 
@@ -59,6 +60,29 @@ export interface MatrixCell {
   step: number | null;
   /** Where to open this cell's run: the timeline cursor just after the next kernel's boot. */
   openAt: number;
+  /** The next kernel's KHO, LUO and test_kho lines, its warnings and its panic, as the console prints them. */
+  log: string[];
+  /** Real runs of this pair of releases beside the cell (shared/real-evidence.ts); empty when none ran. */
+  real: RealCheck[];
+}
+
+/**
+ * A real run in which one kernel carried a patch that bumps a compatible: not a cell of the grid
+ * (no release writes that format), so a row of its own under it, with the scenario that
+ * reproduces it on the simulator — the matrix scenario with that kernel's variant named.
+ */
+export interface MatrixVariantRow {
+  from: string;
+  to: string;
+  fromVariant?: string;
+  toVariant?: string;
+  /** How the scenario names the patched kernels: `machine {…}` and `kexec_load {…}`. */
+  reproduce: string;
+  /** The simulated run, when this build can run it. */
+  cell: MatrixCell | null;
+  /** Why it cannot (a release or variant this build does not model). */
+  unavailable?: string;
+  real: RealCheck;
 }
 
 export interface MatrixResult {
@@ -68,6 +92,10 @@ export interface MatrixResult {
   releases: KernelRelease[];
   /** Row-major: cells[i * releases.length + j] ran from releases[i] into releases[j]. */
   cells: MatrixCell[];
+  /** The real runs with a patched kernel, each beside its simulated run. */
+  variants: MatrixVariantRow[];
+  /** Real runs of releases this build does not model, one line each. */
+  realElsewhere: string[];
   elapsedMs: number;
 }
 
@@ -133,9 +161,10 @@ export function carriedText(c: MatrixCarried): string {
   return parts.join(', ');
 }
 
-/** The cell as the table shows it: the outcome and its few words. */
+/** The cell as the table shows it: the outcome, its few words, and whether a real run confirmed it. */
 export function cellText(c: MatrixCell): string {
-  return c.short ? `${c.outcome}: ${c.short}` : c.outcome;
+  const mark = realMark(c.real);
+  return `${c.short ? `${c.outcome}: ${c.short}` : c.outcome}${mark ? ` ${mark}` : ''}`;
 }
 
 /** The cell as the notes under the table give it: the full reason, and the step it comes from. */
@@ -172,3 +201,9 @@ export function matrixRows(m: MatrixResult): string[][] {
   ]);
   return [head, ...rows];
 }
+
+/** What a cell's real-run mark means (CLI and UI legend). */
+export const REAL_LEGEND: readonly (readonly [string, string])[] = [
+  ['✓real', 'real Linux kernels did the same across a real kexec in QEMU, printing the lines shown'],
+  ['✗REAL', 'a real run of these kernels disagrees with the simulator: a bug to report'],
+];

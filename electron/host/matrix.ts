@@ -13,12 +13,15 @@ import {
   type MatrixCarried,
   type MatrixCell,
   type MatrixResult,
+  type MatrixVariantRow,
   carriedShort,
   carriedText,
   planCell,
 } from '../../shared/matrix';
-import type { Command } from '../../shared/commands';
-import type { KernelRelease } from '../../shared/machine-config';
+import { type RealHop, checkHop, hopLabel, isVariantHop, realHops } from '../../shared/real-evidence';
+import { type Command, CommandSchema } from '../../shared/commands';
+import { type KernelRelease, MachineConfigSchema } from '../../shared/machine-config';
+import { describeIssues } from '../../shared/scenario';
 import { type Result, failure, ok } from '../../shared/result';
 import type { Scenario } from '../../shared/scenario';
 import { PAGE_SIZE } from '../../shared/units';
@@ -75,6 +78,18 @@ function apply(m: Machine, cmd: Command, index: number): StepResult {
 
 const line = (e: KernelEvent) => (e.subsys ? `${e.subsys}: ${e.msg}` : e.msg);
 
+/** The subsystems whose lines a real run's evidence quotes. */
+const EVIDENCE_SUBSYS = new Set(['KHO', 'luo', 'test_kho']);
+const MAX_LOG_LINES = 60;
+
+/** The next kernel's lines a real log can be held against: KHO, LUO, test_kho, warnings, the panic. */
+function nextKernelLog(events: readonly KernelEvent[]): string[] {
+  return events
+    .filter((e) => EVIDENCE_SUBSYS.has(e.subsys) || e.level === 'warn' || e.level === 'err')
+    .slice(0, MAX_LOG_LINES)
+    .map(line);
+}
+
 /** The size of the memfd a check step looked at (it passed, so the fd is a memfd of that process). */
 function checkedBytes(m: Machine, cmd: Command): number {
   if (cmd.op !== 'expect_content' && cmd.op !== 'verify_memfd' && cmd.op !== 'expect_checksums') return 0;
@@ -89,13 +104,22 @@ function checkedBytes(m: Machine, cmd: Command): number {
 export function runCell(plan: CellPlan, from: KernelRelease, to: KernelRelease): MatrixCell {
   const { scenario, reboot, boot } = plan;
   const m = new Machine(scenario.machine);
-  const cell = (c: Omit<MatrixCell, 'from' | 'to' | 'openAt'>): MatrixCell => ({ from, to, openAt: boot + 1, ...c });
+  let bootSeq: number | null = null;
+  const cell = (c: Omit<MatrixCell, 'from' | 'to' | 'openAt' | 'log' | 'real'>): MatrixCell => ({
+    from,
+    to,
+    openAt: boot + 1,
+    ...c,
+    log: bootSeq === null ? [] : nextKernelLog(m.log.events.slice(bootSeq)),
+    real: [],
+  });
   let wrote: string | null = null;
   let bootLines: string[] = [];
   const carried: MatrixCarried = { sessions: [], files: 0, bytesVerified: 0, khoBlocks: 0 };
   for (const [i, cmd] of scenario.steps.entries()) {
     if (i === boot) wrote = handedOverCompatible(m);
     const firstSeq = m.log.lastSeq;
+    if (i === boot) bootSeq = firstSeq;
     const r = apply(m, cmd, i);
     const panicked = r.ok ? undefined : r.error.panicked;
     if (panicked !== undefined) {
@@ -165,8 +189,36 @@ export function runCell(plan: CellPlan, from: KernelRelease, to: KernelRelease):
 }
 
 /**
- * Runs `scenario` from every release into every release, rows = from, columns = to. A scenario
- * with no kexec to cross is refused before anything runs.
+ * The variant row's plan: the matrix scenario with the patched kernel named — kernel 1 in
+ * `machine`, the kexec'd kernel in the `kexec_load`s before the jump — validated by this build's
+ * schemas, so a release or variant it does not model fails with the schema's own words.
+ */
+export function planVariant(base: Scenario, h: RealHop): { reproduce: string; plan: Result<CellPlan> } {
+  const machine = { kernel: h.from, ...(h.fromVariant ? { variant: h.fromVariant } : {}) };
+  const load = { kernel: h.to, ...(h.toVariant ? { variant: h.toVariant } : {}) };
+  const reproduce = `machine ${JSON.stringify(machine)}, kexec_load ${JSON.stringify(load)}`;
+  const cell = planCell(base, h.from as KernelRelease, h.to as KernelRelease);
+  if (!cell.ok) return { reproduce, plan: cell };
+  const { scenario, reboot } = cell.value;
+  const m = MachineConfigSchema.safeParse({ ...scenario.machine, ...machine });
+  if (!m.success) return { reproduce, plan: failure(describeIssues('machine', m.error)) };
+  const steps: Command[] = [];
+  for (const [i, s] of scenario.steps.entries()) {
+    if (i >= reboot || s.op !== 'kexec_load') {
+      steps.push(s);
+      continue;
+    }
+    const c = CommandSchema.safeParse({ ...s, ...load });
+    if (!c.success) return { reproduce, plan: failure(describeIssues(`step ${i + 1} kexec_load`, c.error)) };
+    steps.push(c.data);
+  }
+  return { reproduce, plan: ok({ ...cell.value, scenario: { ...scenario, machine: m.data, steps } }) };
+}
+
+/**
+ * Runs `scenario` from every release into every release, rows = from, columns = to, and puts
+ * each real run (shared/real-evidence.ts) beside its cell, or — a patched kernel — in a variant
+ * row of its own. A scenario with no kexec to cross is refused before anything runs.
  */
 export function runMatrix(
   scenario: Scenario,
@@ -176,16 +228,41 @@ export function runMatrix(
   const releases = matrixReleases();
   const probe = planCell(scenario, releases[0]!, releases[0]!);
   if (!probe.ok) return failure(`matrix: ${probe.error.message}`);
+  const hops = realHops();
+  const variantHops = hops.filter(isVariantHop);
   const cells: MatrixCell[] = [];
-  const total = releases.length ** 2;
+  const total = releases.length ** 2 + variantHops.length;
   for (const from of releases) {
     for (const to of releases) {
       onProgress?.(`matrix: ${from} → ${to}`, cells.length, total);
       const plan = planCell(scenario, from, to);
       if (!plan.ok) return failure(`matrix: ${plan.error.message}`);
-      cells.push(runCell(plan.value, from, to));
+      const c = runCell(plan.value, from, to);
+      c.real = hops
+        .filter((h) => !isVariantHop(h) && h.from === from && h.to === to)
+        .map((h) => checkHop(h, scenario.name, c));
+      cells.push(c);
     }
   }
+  const variants: MatrixVariantRow[] = variantHops.map((h, i) => {
+    onProgress?.(`matrix: ${hopLabel(h)}`, releases.length ** 2 + i, total);
+    const { reproduce, plan } = planVariant(scenario, h);
+    const names = { from: h.from, to: h.to, ...(h.fromVariant ? { fromVariant: h.fromVariant } : {}) };
+    const row = { ...names, ...(h.toVariant ? { toVariant: h.toVariant } : {}), reproduce };
+    if (!plan.ok) {
+      const unavailable = `this build cannot run it: ${plan.error.message.split('\n').join('; ')}`;
+      return { ...row, cell: null, unavailable, real: checkHop(h, scenario.name, { unavailable }) };
+    }
+    const c = runCell(plan.value, h.from as KernelRelease, h.to as KernelRelease);
+    return { ...row, cell: c, real: checkHop(h, scenario.name, c) };
+  });
+  const known = new Set<string>(releases);
+  const realElsewhere = hops
+    .filter((h) => !isVariantHop(h) && !(known.has(h.from) && known.has(h.to)))
+    .map(
+      (h) =>
+        `${hopLabel(h)} (${h.run.log}): ${h.run.outcome} — ${[...new Set([h.from, h.to])].filter((r) => !known.has(r)).join(', ')} is not a release this build models`,
+    );
   onProgress?.('matrix', total, total);
-  return ok({ scenario, releases, cells, elapsedMs: Date.now() - started });
+  return ok({ scenario, releases, cells, variants, realElsewhere, elapsedMs: Date.now() - started });
 }

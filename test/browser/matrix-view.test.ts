@@ -77,6 +77,48 @@ describe('MatrixDialog', () => {
     expect(document.querySelector('[data-testid="matrix-detail"]')!.textContent).toMatch(/→/);
     await page.screenshot({ path: `${SHOTS}/matrix-view.png`, element: dialog()!.querySelector('.frame')! });
 
+    // Real evidence (shared/real-evidence.ts): the real 7.2.13 → 7.2.13 runs confirm 7.2 → 7.2.
+    const confirmed = cells().filter((c) => c.dataset.real === '✓real');
+    expect(confirmed.map((c) => `${c.dataset.from}→${c.dataset.to}`)).toContain('7.2→7.2');
+    expect(cells().some((c) => c.dataset.real === '✗REAL')).toBe(false);
+    const seven = confirmed.find((c) => c.dataset.from === '7.2' && c.dataset.to === '7.2')!;
+    expect(seven.querySelector('[data-testid="real-badge"]')!.textContent).toBe('✓real');
+    expect(dialog()!.querySelector('ul.legend')!.textContent).toMatch(/✓real\s+real Linux kernels did the same/);
+    seven.dispatchEvent(new MouseEvent('mouseenter'));
+    await until(() => document.querySelector('[data-testid="matrix-side-by-side"]') !== null, 'the real lines');
+    const side = document.querySelector<HTMLTableElement>('[data-testid="matrix-side-by-side"]')!;
+    const rows = [...side.tBodies[0]!.rows].map((r) => [...r.cells].map((td) => td.textContent!.trim()));
+    expect(rows).toContainEqual(['KHO: found kexec handover data.', 'KHO: found kexec handover data.']);
+    expect(rows).toContainEqual([
+      'luo: Retrieved live update data, liveupdate number: 1',
+      'luo: Retrieved live update data, liveupdate number: 1',
+    ]);
+    expect(rows.find((r) => r[0] === 'KHO: exec from: 7.2.13 (count 1)')![1]).toMatch(
+      /^KHO: exec from: 7\.2\.\S+ \(count 1\)$/,
+    );
+    expect(document.querySelector('[data-testid="matrix-evidence"] summary')!.textContent).toMatch(
+      /✓ agrees\s+real 7\.2\.13 → 7\.2\.13: carried\s+realkernel\/logs\/all\.console\.log/,
+    );
+    // The patched-kernel runs are rows of their own, with the scenario that reproduces them.
+    const variants = [...document.querySelectorAll<HTMLTableRowElement>('[data-testid="matrix-variant"]')];
+    expect(variants.map((r) => r.cells[0]!.textContent)).toEqual([
+      '7.2 → 7.3[kho-v5]',
+      '7.3[kho-v5] → 7.2',
+      '7.2 → 7.3[luo-v6]',
+      '7.3[luo-v6] → 7.2',
+    ]);
+    expect(variants[0]!.textContent).toContain('kexec_load {"kernel":"7.3","variant":"kho-v5"}');
+    await page.screenshot({ path: `${SHOTS}/matrix-evidence.png`, element: dialog()!.querySelector('.frame')! });
+    variants[2]!.dispatchEvent(new MouseEvent('mouseenter'));
+    await until(
+      () =>
+        /luo: LUO state is incompatible with 'luo-v6'/.test(
+          document.querySelector('[data-testid="matrix-detail"]')?.textContent ?? '',
+        ),
+      'the variant row details',
+    );
+    await page.screenshot({ path: `${SHOTS}/matrix-variant.png`, element: dialog()!.querySelector('.frame')! });
+
     // The last row's first cell: from the newest release into the oldest.
     const from = RELEASES.at(-1)!;
     const to = RELEASES[0]!;

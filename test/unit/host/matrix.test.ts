@@ -198,7 +198,9 @@ describe('kho-lab-sim matrix', () => {
     for (const n of names)
       expect(r.out.some((l) => l.startsWith(`${n} `) && /carried|refused|panic/.test(l))).toBe(true);
     expect(r.out.some((l) => /^ {2}refused {2}/.test(l))).toBe(true);
-    expect(r.out.filter((l) => / → .*: (carried|refused|panic|lost|failed)/.test(l))).toHaveLength(names.length ** 2);
+    expect(r.out.filter((l) => /^[\d.]+ → [\d.]+: (carried|refused|panic|lost|failed)/.test(l))).toHaveLength(
+      names.length ** 2,
+    );
     const m = JSON.parse(readFileSync(json, 'utf8')) as MatrixResult;
     expect(m.cells).toHaveLength(names.length ** 2);
     expect(m.scenario.name).toBe(MATRIX_DEFAULT_SCENARIO);
