@@ -29,7 +29,7 @@ export type PageBytesRequest = z.infer<typeof PageBytesRequestSchema>;
 export interface PageBaseBytes {
   /** Steps applied in that state (0: power-on). */
   step: number;
-  /** What that state is, in words: `after step 6 (kexec -e), the RAM the previous kernel handed over`. */
+  /** What that state is, in words: `step 6 (kexec -e): the RAM the previous kernel handed over`. */
   label: string;
   bytes: Uint8Array;
   changed: number;

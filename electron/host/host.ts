@@ -456,10 +456,10 @@ export class Host implements SimApi {
     const then = pageBytes(this.timeline.machineAt(at), pfn);
     const label =
       at === 0
-        ? 'at power-on'
+        ? 'power-on'
         : base === 'generation' && this.timeline.steps()[at - 1]?.command.op === 'reboot'
-          ? `after step ${at} (kexec -e): the RAM the previous kernel handed over`
-          : `after step ${at} (${this.timeline.steps()[at - 1]?.label ?? '?'})`;
+          ? `step ${at} (kexec -e): the RAM the previous kernel handed over`
+          : `step ${at} (${this.timeline.steps()[at - 1]?.label ?? '?'})`;
     return ok({ ...view, base: { step: at, label, bytes: then, changed: changedBytes(bytes, then) } });
   }
 

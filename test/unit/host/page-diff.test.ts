@@ -106,7 +106,7 @@ describe('pageBytes', () => {
     expect(now.bases.generation).toBe(d.beforeStep);
     const gen = okOf(await host.pageBytes({ pfn, base: 'generation' }));
     expect(gen.base!.changed).toBe(0);
-    expect(gen.base!.label).toMatch(/kexec -e/);
+    expect(gen.base!.label).toMatch(/^step \d+ \(kexec -e\): the RAM the previous kernel handed over$/);
     // The cursor's machine is untouched by building the earlier one.
     expect(okOf(await host.state()).cursor).toBe(st.cursor);
     const power = okOf(await host.pageBytes({ pfn, base: 0 }));
