@@ -11,6 +11,7 @@ import { type MemfdCompare, MemfdCompareSpecSchema, type MemfdCompareSpecInput }
 import { MachineConfigSchema, type MachineConfigInput } from './machine-config';
 import { type MatrixRequest, MatrixRequestSchema, type MatrixResult } from './matrix';
 import type { Scenario } from './scenario';
+import { type GenerationDiff, type PageBytesRequest, PageBytesRequestSchema, type PageBytesView } from './page-diff';
 import type {
   BuiltinScenario,
   ChunkView,
@@ -135,6 +136,13 @@ export interface SimApi {
   openDump(handle: DumpHandle): Promise<Result<DumpView>>;
   /** The open dump's handover, or null when a simulated machine is shown. */
   dump(): Promise<Result<DumpView | null>>;
+  /**
+   * One page's 4096 bytes at the cursor, the records decoded on it, and with `base` the same page
+   * at an earlier state (the step before, the RAM of the last kexec -e, or a step by index).
+   */
+  pageBytes(request: PageBytesRequest): Promise<Result<PageBytesView>>;
+  /** Every block the last kexec handed over beside what the kernel at the cursor made of it. */
+  generationDiff(): Promise<Result<GenerationDiff>>;
 }
 
 export type SimMethod = keyof SimApi;
@@ -240,6 +248,8 @@ const SIM_ARGS = {
   matrix: z.tuple([MatrixRequestSchema]),
   openDump: z.tuple([z.union([z.string().min(1).max(4096), z.custom<BlobLike>(isBlobLike, 'a file path or a File')])]),
   dump: z.tuple([]),
+  pageBytes: z.tuple([PageBytesRequestSchema]),
+  generationDiff: z.tuple([]),
 } as const satisfies Record<SimMethod, z.ZodTuple>;
 
 export const SIM_METHODS = Object.keys(SIM_ARGS) as SimMethod[];

@@ -248,6 +248,12 @@ export interface PageInfo {
   refcount: number;
   /** page->private, as a hex string (it is a 64-bit value). */
   private: string;
+  /**
+   * private holds union kho_page_info with the KHOP magic: the next kernel stamped the block's head
+   * with its order when it read the tracker (kernel/liveupdate/kexec_handover.c: deserialize_bitmap()
+   * on 6.19, kho_preserved_memory_reserve() on 7.1+), and no kho_restore_*() cleared it yet.
+   */
+  privateKho?: { order: number };
   migratetype: MigrateType | null;
   owner: string;
   /** The memblock region covering the page: its reserved region if any, else its memory region. */

@@ -47,9 +47,13 @@ function merge(ranges: PfnRanges): PfnRanges {
 
 /**
  * The pages a kexec'd kernel will keep, read from RAM: null when no jump is pending or the boot
- * parameters carry no KHO handover (the next kernel then keeps only its own segments).
+ * parameters carry no KHO handover (the next kernel then keeps only its own segments). `onBlock`
+ * sees every preserved block the tracker names (the generation diff lists them).
  */
-export function pendingHandoverPages(m: Machine): HandoverPages | null {
+export function pendingHandoverPages(
+  m: Machine,
+  onBlock?: (phys: number, order: number) => void,
+): HandoverPages | null {
   if (!m.entry) return null;
   const kho = entryKhoData(m, m.entry.bootParams);
   if (!kho) return null;
@@ -63,6 +67,7 @@ export function pendingHandoverPages(m: Machine): HandoverPages | null {
   let blocks = 0;
   const addBlock = (phys: number, order: number): void => {
     blocks++;
+    onBlock?.(phys, order);
     addBytes(phys, PAGE_SIZE * 2 ** order);
   };
   const done = (error?: string): HandoverPages => ({ kept: merge(ranges), blocks, ...(error ? { error } : {}) });

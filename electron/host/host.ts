@@ -45,6 +45,10 @@ import { runMatrix } from './matrix';
 import { MATRIX_DEFAULT_SCENARIO, type MatrixRequest, type MatrixResult } from '../../shared/matrix';
 import type { MemfdCompare, MemfdCompareSpec, MemfdCompareSpecInput } from '../../shared/compare';
 import { type MoveResult, Timeline, type TimelineOptions } from './timeline';
+import type { GenerationDiff, PageBytesRequest, PageBytesView } from '../../shared/page-diff';
+import { changedBytes, generationDiff, generationStep, pageBytes, releaseAt } from './page-diff';
+import { type RecordIndex, recordIndex, recordsOnPage } from './page-records';
+import { hex } from '../../shared/units';
 
 /** The UI's vmcore crosses IPC as one array: refuse beyond this. */
 const MAX_UI_VMCORE_BYTES = 1024 ** 3;
@@ -92,6 +96,8 @@ export class Host implements SimApi {
   private timeline: Timeline;
   /** The memory dump shown instead of the machine, if one is open. */
   private dumpSession: DumpSession | null = null;
+  /** The records decoded at the cursor's state, for the page inspector's overlay (page-records.ts). */
+  private records_: { timeline: Timeline; node: number; index: RecordIndex } | null = null;
 
   constructor(private readonly opts: HostOptions = {}) {
     this.timeline = this.newTimeline(MachineConfigSchema.parse({}), []);
@@ -392,6 +398,81 @@ export class Host implements SimApi {
 
   async dump(): Promise<Result<DumpView | null>> {
     return ok(this.dumpSession?.view() ?? null);
+  }
+
+  /** The record index of the machine at the cursor, built once per state. */
+  private recordIndex(): RecordIndex {
+    const t = this.timeline;
+    const c = this.records_;
+    if (c && c.timeline === t && c.node === t.cursor.id) return c.index;
+    const index = recordIndex(this.machine);
+    this.records_ = { timeline: t, node: t.cursor.id, index };
+    return index;
+  }
+
+  async pageBytes(request: PageBytesRequest): Promise<Result<PageBytesView>> {
+    const v = validateCall('pageBytes', [request]);
+    if (!v.ok) return v;
+    const { pfn, base } = v.value.args[0] as PageBytesRequest;
+    const maxPfn = this.dumpSession ? this.dumpSession.maxPfn : this.machine.layout.maxPfn;
+    if (pfn >= maxPfn)
+      return fail('invalid-argument', `pageBytes: pfn ${hex(pfn)} is beyond the end of RAM (max_pfn ${hex(maxPfn)})`);
+    if (this.dumpSession) {
+      if (base !== undefined) return fail('invalid-argument', `pageBytes: ${READ_ONLY}`);
+      const bytes = this.dumpSession.readPhys(pfn * 4096, 4096);
+      if (!bytes.ok) return asApi(bytes);
+      return ok({
+        pfn,
+        phys: pfn * 4096,
+        step: 0,
+        bytes: bytes.value,
+        records: [],
+        bases: { step: null, generation: null },
+      });
+    }
+    const steps = this.applied();
+    const cursor = this.cursor;
+    const bases = { step: cursor > 0 ? cursor - 1 : null, generation: generationStep(steps, cursor) };
+    const bytes = pageBytes(this.machine, pfn);
+    const view: PageBytesView = {
+      pfn,
+      phys: pfn * 4096,
+      step: cursor,
+      bytes,
+      records: recordsOnPage(this.recordIndex(), pfn),
+      bases,
+    };
+    if (base === undefined) return ok(view);
+    const at = base === 'step' ? bases.step : base === 'generation' ? bases.generation : base;
+    if (at === null)
+      return fail(
+        'invalid-argument',
+        base === 'step'
+          ? 'pageBytes: at power-on there is no step before'
+          : `pageBytes: no kexec -e at or before step ${cursor}: there is no earlier kernel`,
+      );
+    if (at > this.stepCount)
+      return fail('invalid-argument', `pageBytes: step ${at} is outside the timeline (0..${this.stepCount})`);
+    const then = pageBytes(this.timeline.machineAt(at), pfn);
+    const label =
+      at === 0
+        ? 'power-on'
+        : base === 'generation' && this.timeline.steps()[at - 1]?.command.op === 'reboot'
+          ? `step ${at} (kexec -e): the RAM the previous kernel handed over`
+          : `step ${at} (${this.timeline.steps()[at - 1]?.label ?? '?'})`;
+    return ok({ ...view, base: { step: at, label, bytes: then, changed: changedBytes(bytes, then) } });
+  }
+
+  async generationDiff(): Promise<Result<GenerationDiff>> {
+    if (this.dumpSession) return fail('invalid-argument', `generationDiff: ${READ_ONLY}`);
+    const steps = this.applied();
+    const cursor = this.cursor;
+    const jump = steps.findLast((s) => s.command.op === 'reboot' && s.ok && s.index <= cursor);
+    if (!jump) return fail('invalid-argument', `generationDiff: no kexec -e at or before step ${cursor}`);
+    const before = this.timeline.machineAt(jump.index);
+    const from = releaseAt(steps, jump.index, this.config.kernel);
+    const r = generationDiff(before, this.machine, jump.index, cursor, steps, from);
+    return r.ok ? r : fail('invalid-argument', `generationDiff: ${r.error.message}`);
   }
 
   async compareMemfd(spec: MemfdCompareSpecInput): Promise<Result<MemfdCompare>> {

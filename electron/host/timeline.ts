@@ -337,6 +337,30 @@ export class Timeline {
     }
   }
 
+  /** Machines built by machineAt(), by node id: a node's state never changes, so they stay valid. */
+  private readonly side = new Map<number, Machine>();
+
+  /**
+   * The machine as it was after step `depth` of the current branch, built beside the live one
+   * from the nearest checkpoint (the live machine and the cursor are untouched). The last two are
+   * kept: the page inspector asks for the same earlier state page after page. Read it, never step it.
+   */
+  machineAt(depth: number): Machine {
+    const target = depth === 0 ? this.root : this.path()[depth - 1]!;
+    if (target === this.cursor) return this.machine;
+    const cached = this.side.get(target.id);
+    if (cached) return cached;
+    let from: StepNode = target;
+    while (!from.checkpoint && from !== this.root) from = from.parent!;
+    const m = from.checkpoint ? this.snapshotter.restore(from.checkpoint) : new Machine(this.config);
+    const todo: StepNode[] = [];
+    for (let n: StepNode = target; n !== from; n = n.parent!) todo.push(n);
+    for (const n of todo.reverse()) this.applyStep(m, n.command!, n.depth);
+    if (this.side.size >= 2) this.side.delete(this.side.keys().next().value!);
+    this.side.set(target.id, m);
+    return m;
+  }
+
   /** Runs every unrun step of the current branch (a freshly loaded scenario). */
   runAll(): Promise<MoveResult> {
     return this.goto(this.tip.depth);

@@ -13,6 +13,7 @@ import { MIGRATETYPE_NAMES, PG, pageFlagNames } from '../kernel/mm/page-flags';
 import type { Machine } from '../kernel/machine';
 import { type Result, failure, ok } from '../../shared/result';
 import { jumpCategories } from './jump-chain';
+import { KHO_PAGE_MAGIC } from '../kernel/abi/kho-v1';
 
 export function memorySummary(m: Machine): MemorySummary | null {
   const k = m.kernel;
@@ -83,6 +84,7 @@ export function pageInfo(m: Machine, pfn: number): Result<PageInfo> {
     compoundHead: isCompound ? p.compoundHead(pfn) : null,
     refcount: p.refcount[pfn]!,
     private: '0x' + p.getPrivate(pfn).toString(16),
+    ...(p.privateHi(pfn) === KHO_PAGE_MAGIC ? { privateKho: { order: p.privateLo(pfn) } } : {}),
     migratetype: hole ? null : (MIGRATETYPE_NAMES[p.migratetype(pfn)] as MigrateType),
     owner: p.owner[pfn] === 0 ? (flags & PG.buddy || !hole ? 'buddy allocator (free)' : '—') : `${owner?.name ?? '?'}`,
     memblock: region

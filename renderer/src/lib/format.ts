@@ -47,6 +47,9 @@ export function stepDetail(s: StepInfo): string | null {
   return s.message && s.message !== line ? s.message : null;
 }
 
+/** KHO_PAGE_MAGIC, the high half of page->private on a preserved head page (union kho_page_info). */
+const KHO_PAGE_MAGIC_TEXT = 0x4b484f50;
+
 export interface DumpLine {
   key: string;
   value: string;
@@ -58,16 +61,22 @@ export interface DumpLine {
 export function pageDump(p: PageInfo): DumpLine[] {
   const cat = CATEGORY_STYLES[p.category];
   return [
-    { key: 'pfn', value: `${p.pfn}`, note: hex(p.pfn) },
+    { key: 'pfn', value: hex(p.pfn), note: String(p.pfn) },
     { key: 'phys', value: hex(p.phys, 16) },
     { key: 'nid', value: String(p.nid) },
     { key: 'flags', value: hex(p.flagsValue), note: p.flags.length ? p.flags.join('|') : '(none)' },
     { key: 'order', value: String(p.order) },
     p.compoundHead === null
       ? { key: 'compound_head', value: '(none)' }
-      : { key: 'compound_head', value: `pfn ${p.compoundHead}`, note: hex(p.compoundHead * 4096, 16) },
+      : { key: 'compound_head', value: `pfn ${hex(p.compoundHead)}`, note: hex(p.compoundHead * 4096, 16) },
     { key: '_refcount', value: String(p.refcount) },
-    { key: 'private', value: p.private },
+    p.privateKho
+      ? {
+          key: 'private',
+          value: p.private,
+          note: `KHOP magic ${hex(KHO_PAGE_MAGIC_TEXT)} ("KHOP"), order ${p.privateKho.order}: preserved, not yet restored`,
+        }
+      : { key: 'private', value: p.private },
     { key: 'migratetype', value: p.migratetype ?? '(none)' },
     { key: 'owner', value: p.owner || '(none)' },
     { key: 'memblock', value: p.memblock ?? '(not reserved)' },

@@ -88,9 +88,36 @@ describe('text formats', () => {
     });
     const map = Object.fromEntries(lines.map((l) => [l.key, l]));
     expect(map.phys!.value).toBe('0x0000000001234000');
+    // pfns in hex, the decimal beside; private decoded when it carries the KHOP stamp.
+    expect(map.pfn!.value).toBe('0x1234');
+    expect(map.pfn!.note).toBe('4660');
+    expect(map.private!.note).toBeUndefined();
     expect(map.flags!.note).toBe('PG_uptodate|PG_lru');
     expect(map._refcount!.value).toBe('2');
     expect(map.category!.value).toBe('memfd folios');
+  });
+
+  it('decodes a KHOP stamp in private (kho_preserved_memory_reserve(): magic and order)', () => {
+    const stamped = Object.fromEntries(
+      pageDump({
+        pfn: 0x38c00,
+        phys: 0x38c00000,
+        nid: 0,
+        category: PageCategory.Preserved,
+        flags: ['PG_reserved'],
+        flagsValue: 0x1,
+        order: 0,
+        compoundHead: null,
+        refcount: 0,
+        private: '0x4b484f5000000003',
+        privateKho: { order: 3 },
+        migratetype: 'MOVABLE',
+        owner: '—',
+        memblock: null,
+        content: { kind: 'pattern', checksum: 'deadbeef' },
+      }).map((l) => [l.key, l]),
+    );
+    expect(stamped.private!.note).toBe('KHOP magic 0x4b484f50 ("KHOP"), order 3: preserved, not yet restored');
   });
 });
 
@@ -132,11 +159,31 @@ describe('machine form', () => {
 });
 
 describe('address input', () => {
-  it('reads pfns and physical addresses', () => {
-    expect(parseAddress('4096')).toEqual({ ok: true, value: 4096 });
-    expect(parseAddress('0x1000')).toEqual({ ok: true, value: 0x1000 });
-    expect(parseAddress('0x0000000100000000')).toEqual({ ok: true, value: 0x100000 });
-    expect(parseAddress('phys 0x200000')).toEqual({ ok: true, value: 0x200 });
-    expect(parseAddress('what')).toEqual({ ok: false, error: { message: 'not a pfn or address: what' } });
+  it('reads 0x… as a physical address, pfn:N (decimal or hex) and a bare number as a pfn', () => {
+    expect(parseAddress('4096')).toEqual({ ok: true, value: { pfn: 4096 } });
+    expect(parseAddress('0x1000')).toEqual({ ok: true, value: { pfn: 1, phys: 0x1000 } });
+    expect(parseAddress('0x0000000100000fff')).toEqual({ ok: true, value: { pfn: 0x100000, phys: 0x100000fff } });
+    expect(parseAddress('phys 0x200000')).toEqual({ ok: true, value: { pfn: 0x200, phys: 0x200000 } });
+    expect(parseAddress('pfn:42')).toEqual({ ok: true, value: { pfn: 42 } });
+    expect(parseAddress(' PFN:0x2A ')).toEqual({ ok: true, value: { pfn: 42 } });
+    expect(parseAddress('pfn 0x38c0e')).toEqual({ ok: true, value: { pfn: 0x38c0e } });
+  });
+
+  it('says what is wrong with bad input', () => {
+    expect(parseAddress('what')).toEqual({
+      ok: false,
+      error: { message: '"what" is neither a pfn (1234, pfn:0x4d2) or a physical address (0x4d2000)' },
+    });
+    expect(parseAddress('')).toMatchObject({ ok: false, error: { message: /^enter a pfn/ } });
+    expect(parseAddress('pfn:')).toMatchObject({ ok: false, error: { message: /needs a number/ } });
+    expect(parseAddress('pfn:12z')).toMatchObject({
+      ok: false,
+      error: { message: 'pfn "12z" is not a number (decimal, or hex with 0x)' },
+    });
+    expect(parseAddress('0xfoo')).toMatchObject({
+      ok: false,
+      error: { message: 'physical address "0xfoo" is not a hex number' },
+    });
+    expect(parseAddress('0xffffffffffffffffff')).toMatchObject({ ok: false, error: { message: /too large/ } });
   });
 });
