@@ -363,7 +363,10 @@ describe('App opens the comparison', () => {
     closeCompare();
     expect(compareOpen()).toBe(false);
 
-    button('Compare formats…')!.click();
+    // From the header's Menu.
+    button('Menu ▾')!.click();
+    flushSync();
+    document.querySelector<HTMLButtonElement>('[data-menu="compare"]')!.click();
     flushSync();
     expect(compareOpen()).toBe(true);
     closeCompare();

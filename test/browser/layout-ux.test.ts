@@ -182,7 +182,7 @@ describe('browser preview file actions', () => {
     button('Scenarios ▾').click();
 
     const file = async (what: string) => {
-      button('File ▾').click();
+      button('Menu ▾').click();
       flushSync();
       document.querySelector<HTMLButtonElement>(`[data-file="${what}"]`)!.click();
       await until(() => downloads.length > 0, `the ${what} download`);

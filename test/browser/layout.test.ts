@@ -1,8 +1,9 @@
 /**
- * The whole window at 1280×720 and 1440×900 on the real engine host: no panel box overlaps
- * another, the header keeps one fixed height, the inspector keeps its minimum height, at every
- * phase of test-kho (boot, insmod, finalize, kexec -l, kexec -e, next kernel). Screenshots go to
- * test-results/browser/ux-<size>-<phase>.png.
+ * The whole window at 1280×720 and 1440×900 on the real engine host, at every step of test-kho and
+ * luo-kexec-simple: no panel box overlaps another (header, timeline column, map, workload controls,
+ * command transcript, inspector, dmesg), the transcript sits below the workload controls, the header
+ * keeps one fixed height, the inspector keeps its minimum height, a panel that overflows scrolls.
+ * Screenshots of the last step of every phase go to test-results/browser/ux-<size>-<scenario>-*.png.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
@@ -10,18 +11,13 @@ import { page } from 'vitest/browser';
 import type { SimClient } from '../../shared/api';
 import App from '../../renderer/src/App.svelte';
 import type { AppApi } from '../../renderer/src/lib/api';
+import { phaseGroups, stepPhases } from '../../renderer/src/lib/phases';
 import { Host } from '../../electron/host/host';
+import { until as poll } from '../until';
 import '../../renderer/src/app.css';
 
 const SHOTS = '../../test-results/browser';
-
-async function until(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (cond: () => boolean, what: string) => poll(cond, what, { timeoutMs: 60_000 });
 
 function hostClient(host: Host): SimClient {
   return new Proxy(host as unknown as SimClient, {
@@ -34,7 +30,7 @@ function hostClient(host: Host): SimClient {
 }
 
 /** The panels that tile the window; none may overlap another. */
-const PANELS = ['header', 'aside.left', '.centre', '.workload', '.inspector', '.bottom'];
+const PANELS = ['header', 'aside.left', '.centre', '.workload', '.transcript-pane', '.inspector', '.bottom'];
 
 function rect(sel: string): DOMRect {
   const el = document.querySelector(sel);
@@ -67,44 +63,59 @@ describe.each([
   [1280, 720],
   [1440, 900],
 ])('layout at %i×%i', (w, h) => {
-  it('tiles header and panels without overlap at every phase of test-kho', async () => {
-    await page.viewport(w, h);
-    const host = new Host();
-    const api: AppApi = { client: hostClient(host), transport: 'test', onMenu: () => () => {} };
-    const loaded = await host.loadBuiltin('test-kho');
-    expect(loaded.ok).toBe(true);
-    const total = loaded.ok ? loaded.value.steps.length : 0;
-    await host.goto(0);
-    const target = document.createElement('div');
-    document.body.appendChild(target);
-    cmp = mount(App, { target, props: { api } });
-    await until(() => document.querySelector('header dl') !== null, 'the header');
-    const pos = () => document.querySelector('section.timeline .pos')?.textContent;
-    for (let c = 0; c <= total; c++) {
-      if (c > 0) document.querySelector<HTMLButtonElement>('button[aria-label="Step forward"]')!.click();
-      await until(() => pos() === `${c}/${total}`, `step ${c}`);
-      await until(() => !document.querySelector('[role="progressbar"]'), 'idle');
-      await new Promise((r) => setTimeout(r, 250));
-      flushSync();
-      const rects = PANELS.map((s) => [s, rect(s)] as const);
-      for (const [s, r] of rects) {
-        expect(r.right, `${s} inside the window`).toBeLessThanOrEqual(w + 1);
-        expect(r.bottom, `${s} inside the window`).toBeLessThanOrEqual(h + 1);
+  it.each(['test-kho', 'luo-kexec-simple'])(
+    'tiles header and panels without overlap at every step of %s',
+    async (name) => {
+      await page.viewport(w, h);
+      const host = new Host();
+      const api: AppApi = { client: hostClient(host), transport: 'test', onMenu: () => () => {} };
+      const loaded = await host.loadBuiltin(name);
+      if (!loaded.ok) throw new Error(loaded.error.message);
+      const steps = loaded.value.steps;
+      const total = steps.length;
+      // The last step of every phase gets a screenshot.
+      const shots = new Map(phaseGroups(stepPhases(steps)).map((g) => [g.last + 1, g.phase]));
+      shots.set(0, 'boot');
+      await host.goto(0);
+      const target = document.createElement('div');
+      document.body.appendChild(target);
+      cmp = mount(App, { target, props: { api } });
+      await until(() => document.querySelector('header dl') !== null, 'the header');
+      const pos = () => document.querySelector('section.timeline .pos')?.textContent;
+      for (let c = 0; c <= total; c++) {
+        if (c > 0) document.querySelector<HTMLButtonElement>('button[aria-label="Step forward"]')!.click();
+        await until(() => pos() === `${c}/${total}`, `step ${c}`);
+        await until(() => !document.querySelector('[role="progressbar"]'), 'idle');
+        await new Promise((r) => setTimeout(r, 150));
+        flushSync();
+        const rects = PANELS.map((s) => [s, rect(s)] as const);
+        for (const [s, r] of rects) {
+          expect(r.right, `${s} inside the window`).toBeLessThanOrEqual(w + 1);
+          expect(r.bottom, `${s} inside the window`).toBeLessThanOrEqual(h + 1);
+          expect(r.height, `${s} has room`).toBeGreaterThan(20);
+        }
+        for (const s of PANELS) expect(spills(s), `${s} spills its content at step ${c}`).toBe(false);
+        expect(rect('header').height, 'the header keeps its height').toBe(34);
+        expect(rect('.inspector').height, 'the inspector keeps its minimum height').toBeGreaterThanOrEqual(259);
+        // The transcript is below the workload controls, as wide as they are, and shows a few lines.
+        const [wl, tr] = [rect('.workload'), rect('.transcript-pane')];
+        expect(tr.top, 'the transcript below the workload').toBeGreaterThanOrEqual(wl.bottom - 1);
+        expect(Math.abs(tr.width - wl.width), 'the transcript as wide as the workload').toBeLessThanOrEqual(1);
+        expect(tr.height, 'the transcript shows a few lines').toBeGreaterThanOrEqual(64);
+        for (let i = 0; i < rects.length; i++)
+          for (let j = i + 1; j < rects.length; j++)
+            expect(overlaps(rects[i]![1], rects[j]![1]), `${rects[i]![0]} overlaps ${rects[j]![0]} at step ${c}`).toBe(
+              false,
+            );
+        if (name === 'test-kho' && c === 2) {
+          // insmod test_kho: the inspector names the kernel function it models.
+          const refs = [...document.querySelectorAll('[data-testid="kernel-ref"]')].map((e) => e.textContent!.trim());
+          expect(refs).toContain('kho_preserve_folio() — kernel/liveupdate/kexec_handover.c');
+        }
+        const phase = shots.get(c);
+        if (phase) await page.screenshot({ path: `${SHOTS}/ux-${w}x${h}-${name}-${c}-${phase}.png` });
       }
-      for (const s of PANELS) expect(spills(s), `${s} spills its content at step ${c}`).toBe(false);
-      expect(rect('header').height, 'the header keeps its height').toBe(34);
-      expect(rect('.inspector').height, 'the inspector keeps its minimum height').toBeGreaterThanOrEqual(259);
-      for (let i = 0; i < rects.length; i++)
-        for (let j = i + 1; j < rects.length; j++)
-          expect(overlaps(rects[i]![1], rects[j]![1]), `${rects[i]![0]} overlaps ${rects[j]![0]} at step ${c}`).toBe(
-            false,
-          );
-      if (c === 2) {
-        // insmod test_kho: the inspector names the kernel function it models.
-        const refs = [...document.querySelectorAll('[data-testid="kernel-ref"]')].map((e) => e.textContent!.trim());
-        expect(refs).toContain('kho_preserve_folio() — kernel/liveupdate/kexec_handover.c');
-      }
-      await page.screenshot({ path: `${SHOTS}/ux-${w}x${h}-step${c}.png` });
-    }
-  });
+    },
+    120_000,
+  );
 });

@@ -112,7 +112,11 @@ describe('kernel panic in the UI', () => {
     const button = (text: string) =>
       [...document.querySelectorAll('button')].find((b) => b.textContent?.trim() === text);
     expect(button('Boot')?.disabled).toBe(true);
-    expect(button('memfd')?.disabled).toBe(true);
+    button('Menu ▾')!.click();
+    flushSync();
+    expect(document.querySelector<HTMLButtonElement>('[data-menu="memfd"]')?.disabled).toBe(true); // the header's memfd
+    button('Menu ▾')!.click();
+    flushSync();
     expect(button('Create')?.disabled).toBe(true); // the workload panel's memfd
     expect(button('kexec -e')?.title).toBe('the kernel panicked: step back or create a new machine');
     // Stepping back stays possible.

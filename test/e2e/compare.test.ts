@@ -60,7 +60,8 @@ describe('Compare memfd formats in the browser preview', () => {
       await page.keyboard.press('Escape');
       await page.waitForSelector('dialog[open]', { state: 'detached' });
     }
-    await page.getByRole('button', { name: 'Compare formats…' }).click();
+    await page.getByRole('button', { name: 'Menu ▾' }).click();
+    await page.getByRole('menuitem', { name: /Compare formats…/ }).click();
     await expect.poll(() => dialog(page).isVisible()).toBe(true);
 
     // 2 GiB of 4 KiB folios: 524,288 entries, twice what one order-10 FDT folio holds.

@@ -84,3 +84,10 @@ export function pageDump(p: PageInfo): DumpLine[] {
     { key: 'category', value: cat?.label ?? String(p.category) },
   ];
 }
+
+/** `s` at most `max` characters: a longer one keeps its start and end around an ellipsis. */
+export function elideMiddle(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const tail = Math.floor((max - 1) / 2);
+  return `${s.slice(0, max - 1 - tail)}…${s.slice(s.length - tail)}`;
+}
