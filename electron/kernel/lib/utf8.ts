@@ -16,25 +16,33 @@ export function utf8Encode(s: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/**
+ * Decodes UTF-8 as a reader of untrusted memory must: a malformed sequence (a stray continuation
+ * byte, a truncated or overlong sequence, a surrogate, a code point past U+10FFFF) becomes U+FFFD
+ * and decoding goes on at the next byte, as TextDecoder does without `fatal`. Scribbled RAM read as
+ * a name must print as replacement characters, never throw.
+ */
 export function utf8Decode(b: Uint8Array): string {
   let s = '';
   for (let i = 0; i < b.length;) {
     const c = b[i]!;
-    let cp: number;
-    if (c < 0x80) {
-      cp = c;
-      i += 1;
-    } else if (c >> 5 === 6) {
-      cp = ((c & 31) << 6) | (b[i + 1]! & 63);
-      i += 2;
-    } else if (c >> 4 === 14) {
-      cp = ((c & 15) << 12) | ((b[i + 1]! & 63) << 6) | (b[i + 2]! & 63);
-      i += 3;
-    } else {
-      cp = ((c & 7) << 18) | ((b[i + 1]! & 63) << 12) | ((b[i + 2]! & 63) << 6) | (b[i + 3]! & 63);
-      i += 4;
+    const [len, min] =
+      c < 0x80 ? [1, 0] : c >> 5 === 6 ? [2, 0x80] : c >> 4 === 14 ? [3, 0x800] : c >> 3 === 30 ? [4, 0x10000] : [0, 0];
+    let cp = len === 1 ? c : c & (0x7f >> len);
+    let ok = len > 0 && i + len <= b.length;
+    for (let k = 1; ok && k < len; k++) {
+      const cc = b[i + k]!;
+      if (cc >> 6 !== 2) ok = false;
+      else cp = (cp << 6) | (cc & 63);
     }
-    s += String.fromCodePoint(cp);
+    if (ok && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) ok = false;
+    if (ok) {
+      s += String.fromCodePoint(cp);
+      i += len;
+    } else {
+      s += '\ufffd';
+      i += 1;
+    }
   }
   return s;
 }

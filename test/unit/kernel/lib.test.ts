@@ -149,6 +149,23 @@ describe('Rng, hashing, UTF-8, errno', () => {
     );
   });
 
+  it('property: utf8Decode reads scribbled memory without throwing (U+FFFD where TextDecoder puts one)', () => {
+    // A freed luo_ser reused by the buddy allocator was decoded as a session name: 0xf7 0xbf 0xbf 0xbf
+    // (past U+10FFFF) threw RangeError from String.fromCodePoint.
+    expect(utf8Decode(Uint8Array.of(0x41, 0xf7, 0xbf, 0xbf, 0xbf, 0x42))).toMatch(/^A\ufffd+B$/);
+    expect(utf8Decode(Uint8Array.of(0xed, 0xa0, 0x80))).not.toMatch(/[\ud800-\udfff]/);
+    expect(utf8Decode(Uint8Array.of(0xc0, 0x80))).toBe('\ufffd\ufffd');
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        const s = utf8Decode(bytes);
+        const ref = new TextDecoder().decode(bytes);
+        // Same text wherever the input is well formed; one or more U+FFFD wherever it is not.
+        expect(s.replace(/\ufffd+/g, '\ufffd')).toBe(ref.replace(/\ufffd+/g, '\ufffd'));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('kernel errors carry the negative errno value and are recognised by isErr', () => {
     const e = kerr('ENOMEM', 'out of memory');
     expect(e).toBeInstanceOf(KernelError);
