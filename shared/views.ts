@@ -567,6 +567,8 @@ export const RECORD_KINDS = [
   'luo-flb-area',
   'memfd-v2-ser',
   'kexec-metadata',
+  // x86 boot: a setup_data node (SETUP_KEXEC_KHO carries struct kho_data), setup-data-record.ts.
+  'setup-data',
 ] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 

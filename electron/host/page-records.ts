@@ -12,6 +12,7 @@
 import { PAGE_SIZE } from '../../shared/units';
 import type { AnnotatedStruct, RecordRequest, StructField } from '../../shared/views';
 import type { Machine } from '../kernel/machine';
+import { decodeBootParams } from '../kernel/abi/boot-params';
 import { PG } from '../kernel/mm/page-flags';
 import { khoView } from './kho-views';
 import { luoView } from './luo-views';
@@ -35,6 +36,9 @@ function roots(m: Machine): RecordRequest[] {
   const kho = khoView(m);
   for (const phys of [kho.outgoing?.fdtPhys, kho.incoming?.fdtPhys, kho.entryFdtPhys])
     if (phys) out.push({ kind: 'fdt', phys });
+  // After kexec -e: boot_params.hdr.setup_data → the SETUP_KEXEC_KHO node and its kho_data.
+  const bp = m.entry ? decodeBootParams(m.ram.read(m.entry.bootParams, PAGE_SIZE)) : null;
+  if (bp && typeof bp !== 'string' && bp.setupData) out.push({ kind: 'setup-data', phys: bp.setupData });
   // Read at early boot, then freed: the chunk list and radix tree the next kernel walked.
   const inc = m.kernel?.khoIn;
   if (inc?.chunksRead[0]) out.push({ kind: 'kho-mem-chunk', phys: inc.chunksRead[0].phys });

@@ -13,6 +13,7 @@ import { luoFileArray, luoSessionBlock } from './luo-views';
 import { khoArrayPage, khoVmallocChunk, memfdFdtRecord, memfdFolioArray, memfdLuoSer } from './memfd-records';
 import { DECODERS_7X, type Ram7x, link7xFdt } from './records-7x';
 import { PAGE_SIZE } from '../../shared/units';
+import { setupDataRecord } from './setup-data-record';
 
 /** The machine's RAM as the 7.x decoders read it (they also read dumps). */
 const ram7x = (m: Machine): Ram7x => {
@@ -40,6 +41,7 @@ const DECODERS: Record<RecordKind, (m: Machine, req: RecordRequest) => Result<An
   'luo-flb-area': (m, r) => DECODERS_7X['luo-flb-area'](ram7x(m), r),
   'memfd-v2-ser': (m, r) => DECODERS_7X['memfd-v2-ser'](ram7x(m), r),
   'kexec-metadata': (m, r) => DECODERS_7X['kexec-metadata'](ram7x(m), r),
+  'setup-data': (m, r) => setupDataRecord(m, r.phys),
 };
 
 /** The record decoded from RAM, or why it cannot be read. */

@@ -98,7 +98,7 @@ async function checkFailure(steps: StepInfo[], failing: number, at: FailedAt): P
   expect(Number(link.dataset.phys)).toBe(at.phys ?? at.pfn * PAGE_SIZE);
   const before = redPixels();
   link.click();
-  await until(() => document.body.textContent!.includes(`pfn_to_page(${at.pfn})`), 'the culprit page selected');
+  await until(() => document.body.textContent!.includes(`pfn_to_page(${hex(at.pfn)})`), 'the culprit page selected');
   // Zoomed onto it: the failed block now covers more of the map, in the failure colour.
   await poll(() => redPixels() > Math.max(before, 50), 'the failed block painted red, zoomed', { between: frame });
   const zoomedRed = redPixels();

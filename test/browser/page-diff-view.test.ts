@@ -115,10 +115,11 @@ describe('the diff view on test-kho', () => {
     await until(() => /bytes changed since step/.test(text('[data-testid="diff-summary"]')), 'its changed bytes');
   }, 120_000);
 
-  it('luo-kexec-simple: the memfd folio and the LUO records restored, none overwritten', async () => {
+  it('luo-kexec-simple (opened with G): the memfd folio and the LUO records restored, none overwritten', async () => {
     const host = await runBuiltin('luo-kexec-simple');
     close = await mountApp(host, 1280, 720);
-    await openFromHandover();
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: 'g', bubbles: true }));
+    await until(() => rows().length > 0, 'the diff rows');
     expect(count('restored')).toBeGreaterThan(0);
     expect(count('overwritten')).toBe(0);
   }, 120_000);

@@ -78,7 +78,7 @@ describe('KHO Lab in the browser preview', () => {
     expect(await page.locator('[role="tooltip"]').textContent()).toContain('memfd folios');
     await expect
       .poll(() => page.getByTestId('page-dump').textContent(), { timeout: 10_000 })
-      .toContain(`/* ${hovered} */`);
+      .toContain(`/* ${Number(hovered)} */`); // the pfn in hex, its decimal beside it
     expect(await page.getByTestId('page-dump').textContent()).toContain('memfd folios');
     const dump = (await page.getByTestId('page-dump').textContent())!;
     expect(dump).toMatch(/phys\s*0x[0-9a-f]{16}/);

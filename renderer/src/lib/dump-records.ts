@@ -26,6 +26,7 @@ const SHORT: Record<RecordRequest['kind'], string> = {
   'luo-flb-area': 'FLB area',
   'memfd-v2-ser': 'memfd-v2',
   'kexec-metadata': 'kexec-metadata',
+  'setup-data': 'setup_data',
 };
 
 /** A breadcrumb: `radix L5`, `leaf`, `session block 0x23d7000`. */

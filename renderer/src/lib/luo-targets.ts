@@ -127,6 +127,7 @@ const RECORD_LABELS: Record<RecordRequest['kind'], string> = {
   'luo-flb-area': 'luo_flb_header_ser',
   'memfd-v2-ser': 'memfd_luo_ser (v2)',
   'kexec-metadata': 'kho_kexec_metadata',
+  'setup-data': 'setup_data',
 };
 
 /** The target a record request opens: a known one at that address, or one made for it. */

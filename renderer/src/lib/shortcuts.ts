@@ -20,6 +20,7 @@ export type ShortcutAction =
   | 'log-filter'
   | 'compare'
   | 'matrix'
+  | 'generation-diff'
   | 'help'
   | 'close';
 
@@ -46,6 +47,12 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { keys: ['/'], label: '/', action: 'log-filter', description: 'Filter the event log' },
   { keys: ['c', 'C'], label: 'C', action: 'compare', description: 'Compare the memfd formats…' },
   { keys: ['k', 'K'], label: 'K', action: 'matrix', description: 'Kernel compatibility matrix…' },
+  {
+    keys: ['g', 'G'],
+    label: 'G',
+    action: 'generation-diff',
+    description: 'Kernel N beside kernel N+1: each handed-over block restored, leaked or overwritten',
+  },
   { keys: ['?'], label: '?', action: 'help', description: 'Show these shortcuts' },
   { keys: ['Escape'], label: 'Esc', action: 'close', description: 'Close a dialog or overlay' },
 ];

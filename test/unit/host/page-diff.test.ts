@@ -121,6 +121,22 @@ describe('pageBytes', () => {
     expect(v.records.map((r) => r.kind)).toContain('fdt');
   });
 
+  it('at kexec -e the setup_data page shows setup_data (SETUP_KEXEC_KHO) + kho_data (parse_setup_data())', async () => {
+    const host = await loaded('test-kho');
+    const steps = okOf(await host.state()).steps;
+    okOf(await host.goto(steps.find((s) => s.command.op === 'reboot')!.index));
+    const setup = okOf(await host.kho()).jumpChain!.find((h) => h.label === 'setup_data')!;
+    const v = okOf(await host.pageBytes({ pfn: Math.floor(setup.phys / PAGE_SIZE) }));
+    const rec = v.records.find((r) => r.kind === 'setup-data')!;
+    expect(rec.title).toBe('setup_data (SETUP_KEXEC_KHO) + kho_data');
+    expect(rec.header!.fields.map((f) => `${f.name}=${f.value}`)).toContain('type=10 (SETUP_KEXEC_KHO)');
+    const fdt = rec.sections![0]!.fields.find((f) => f.name === 'fdt_addr')!;
+    expect(fdt.opens).toEqual({ kind: 'fdt', phys: okOf(await host.kho()).entryFdtPhys });
+    // The root FDT it names is in the index too: the walk followed fdt_addr.
+    const root = okOf(await host.pageBytes({ pfn: fdt.phys! / PAGE_SIZE }));
+    expect(root.records.map((r) => r.kind)).toContain('fdt');
+  });
+
   it('refuses a pfn past RAM, a step outside the timeline, and an earlier kernel before any kexec', async () => {
     const host = await loaded('test-kho');
     const st = okOf(await host.state());
