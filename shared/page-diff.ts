@@ -50,7 +50,8 @@ export interface PageBytesView {
 }
 
 /** What the next kernel made of one block the previous kernel handed over. */
-export type BlockFate = 'restored' | 'leaked' | 'overwritten';
+/** `freed`: restored, then freed by its owner (its bytes may since have been reused). */
+export type BlockFate = 'restored' | 'freed' | 'leaked' | 'overwritten';
 
 export interface GenerationBlock {
   pfn: number;

@@ -8,8 +8,10 @@
  *    (its KhoIn block list: kernel/liveupdate/kexec_handover.c, kho_mem_deserialize() on 6.19 /
  *    kho_mem_retrieve() on 7.1+; when it took no handover, the tracker read from the RAM of the
  *    jump), beside what that kernel made of it: restored (kho_restore_folio()/kho_restore_pages()
- *    cleared the KHOP stamp, and the bytes are those handed over), leaked (the stamp is still
- *    there: reserved, nobody owns it), or overwritten (the bytes differ, whoever wrote them).
+ *    cleared the KHOP stamp, and the bytes are those handed over), restored and since freed by
+ *    its owner (LUO frees what it has read; the allocator may reuse the bytes, no loss), leaked
+ *    (the stamp is still there: reserved, nobody owns it), or overwritten (the bytes differ,
+ *    whoever wrote them).
  *
  * Contents are compared as RAM holds them: two bulk pages by their content identity, a page
  * holding bytes by a checksum of its bytes — the same one shown for the block, so "restored"
@@ -82,7 +84,7 @@ function blockSums(before: Machine, after: Machine, pfn: number, pages: number):
  * The block's head page now, in kernel terms. With the stamp gone in a kernel that took the
  * handover, a kho_restore_*() call took the block: a free page then was restored and freed again.
  */
-function stateNow(m: Machine, pfn: number, tookHandover: boolean): { stamped: boolean; text: string } {
+function stateNow(m: Machine, pfn: number, tookHandover: boolean): { stamped: boolean; freed: boolean; text: string } {
   const k = m.kernel!;
   const p = k.pages;
   const flags = p.flags[pfn]!;
@@ -95,7 +97,7 @@ function stateNow(m: Machine, pfn: number, tookHandover: boolean): { stamped: bo
   else if (flags & PG.kho_restored) text = `restored, owner ${owner ?? '(none)'}`;
   else if (owner) text = `in use by ${owner}`;
   else text = 'reserved, nobody owns it';
-  return { stamped, text };
+  return { stamped, freed: free && tookHandover && !stamped, text };
 }
 
 /** The blocks the previous kernel handed over, as the next kernel read them (see the DOC). */
@@ -107,9 +109,13 @@ function handedOver(before: Machine, now: Machine): Array<{ pfn: number; order: 
   return out;
 }
 
-function fateOf(changedPages: number, stamped: boolean, tookHandover: boolean): BlockFate {
-  if (changedPages > 0) return 'overwritten';
-  return stamped || !tookHandover ? 'leaked' : 'restored';
+/**
+ * A block its owner restored and then gave back (test_kho and LUO free what they have read) is no
+ * loss: once the buddy allocator reuses its bytes they differ, and that is `freed`, not overwritten.
+ */
+function fateOf(changedPages: number, st: { stamped: boolean; freed: boolean }, tookHandover: boolean): BlockFate {
+  if (changedPages > 0) return st.freed ? 'freed' : 'overwritten';
+  return st.stamped || !tookHandover ? 'leaked' : 'restored';
 }
 
 /**
@@ -129,15 +135,20 @@ export function generationDiff(
   if (!now.kernel)
     return failure('no kernel has read the handover yet: step forward to the next kernel’s boot to compare');
   const tookHandover = !!now.kernel.khoIn;
-  const counts: Record<BlockFate, number> = { restored: 0, leaked: 0, overwritten: 0 };
+  const counts: Record<BlockFate, number> = { restored: 0, freed: 0, leaked: 0, overwritten: 0 };
   const blocks: GenerationBlock[] = [];
   let pages = 0;
   const covered: Array<[number, number]> = [];
+  const failedAt = steps.slice(beforeStep, afterStep).flatMap((s) => (s.failedAt ? [s.failedAt] : []));
+  const checkFailed = failedAt.length > 0;
   const add = (pfn: number, order: number, notPreserved: boolean) => {
     const n = 2 ** order;
     const sums = blockSums(before, now, pfn, n);
     const st = stateNow(now, pfn, tookHandover && !notPreserved);
-    const fate = fateOf(sums.changedPages, st.stamped, tookHandover && !notPreserved);
+    // Two snapshots cannot tell bytes changed before the restore from bytes reused after the free;
+    // the kernel's own checks can. In a generation where a restore check failed (test_kho's
+    // checksum covers all its folios at once), a changed block counts as overwritten.
+    const fate = fateOf(sums.changedPages, { ...st, freed: st.freed && !checkFailed }, tookHandover && !notPreserved);
     counts[fate]++;
     if (blocks.length >= MAX_LISTED) return;
     pages += n;
@@ -161,15 +172,14 @@ export function generationDiff(
     covered.push([b.pfn, b.pfn + 2 ** b.order]);
   }
   // A failed restore that names a block the tracker never listed (test_kho forget=N).
-  for (const s of steps.slice(beforeStep, afterStep)) {
-    const at = s.failedAt;
-    if (!at || covered.some(([lo, hi]) => at.pfn < hi && at.pfn + at.pages > lo)) continue;
+  for (const at of failedAt) {
+    if (covered.some(([lo, hi]) => at.pfn < hi && at.pfn + at.pages > lo)) continue;
     const order = Math.max(0, Math.round(Math.log2(at.pages)));
     add(at.pfn, order, true);
     covered.push([at.pfn, at.pfn + at.pages]);
   }
   blocks.sort((a, b) => a.pfn - b.pfn);
-  const total = counts.restored + counts.leaked + counts.overwritten;
+  const total = counts.restored + counts.freed + counts.leaked + counts.overwritten;
   return ok({
     beforeStep,
     afterStep,
