@@ -237,6 +237,7 @@ const SIM_ARGS = {
           .min(1)
           .max(2 ** 53)
           .optional(),
+        readAtBoot: z.boolean().optional(),
       })
       .strict(),
   ]),

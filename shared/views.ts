@@ -321,6 +321,8 @@ export interface RadixTreeView {
   nodes: Array<{ phys: number; level: number; keyStart: number; entries: number }>;
   /** Preserved blocks in the tree. */
   entries: number;
+  /** The first preserved blocks in walk order (higher orders first), each with its radix key. */
+  blocks: Array<PreservedBlock & { key: number }>;
   /** Where the walk stopped on a corrupt node, if it did. */
   error?: string;
 }
@@ -574,6 +576,8 @@ export interface RecordRequest {
   keyStart?: number;
   /** The radix key of one preserved block: its entry or bit is highlighted, and links follow it. */
   pathKey?: number;
+  /** A node of the incoming radix tree: decoded from the copy read at early boot, not from RAM now. */
+  readAtBoot?: boolean;
 }
 
 /** One field of a packed structure, where it is in the bytes and what it says. */
