@@ -16,6 +16,8 @@ export interface DebugfsFile {
   dts?: string;
   /** What dtc prints when it cannot read the bytes (a truncated blob: "EOF before reading N bytes"). */
   dtcError?: string;
+  /** The file's size when `bytes` holds only its first part (a blob over 1 MiB). */
+  clipped?: number;
   /** Physical address the blob wrapper points at, when the file is a blob. */
   phys?: number;
   /** The kernel's quirk behind what this file shows, with its source. */

@@ -41,27 +41,46 @@ const RO = '-r--------';
 const RW = '-rw-------';
 const KEXEC_METADATA = 'kexec-metadata';
 const FDT_HEADER_SIZE = 40;
+/** At most this much of a blob is read for the view: a corrupt blob-size must not make us read gigabytes. */
+const MAX_READ = 1 << 20;
 const SRC = 'kernel/liveupdate/kexec_handover.c';
 
 const text = (s: string) => utf8Encode(s);
 const be32 = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset + off, 4).getUint32(0);
 
-/** Bytes at [phys, phys+size) clipped to RAM (a wrapper pointing past the end reads short). */
-function readRam(m: Machine, phys: number, size: number): Uint8Array {
+/**
+ * Bytes at [phys, phys+size) clipped to RAM (a wrapper pointing past the end reads short) and to
+ * MAX_READ (the file's size is then in `clipped`).
+ */
+function readRam(m: Machine, phys: number, size: number): { bytes: Uint8Array; clipped?: number } {
   const end = m.layout.maxPfn * PAGE_SIZE;
-  if (!Number.isSafeInteger(phys) || phys < 0 || phys >= end || size <= 0) return new Uint8Array(0);
-  return m.ram.read(phys, Math.min(size, end - phys));
+  if (!Number.isSafeInteger(phys) || phys < 0 || phys >= end || !(size > 0)) return { bytes: new Uint8Array(0) };
+  const bytes = m.ram.read(phys, Math.min(size, end - phys, MAX_READ));
+  return size > MAX_READ ? { bytes, clipped: size } : { bytes };
 }
 
 /** The FDT header's totalsize at `phys`, or 0 when no FDT starts there. */
 function totalsizeAt(m: Machine, phys: number): number {
-  const h = readRam(m, phys, FDT_HEADER_SIZE);
+  const h = readRam(m, phys, FDT_HEADER_SIZE).bytes;
   return h.length === FDT_HEADER_SIZE && be32(h, 0) === FDT_MAGIC ? be32(h, 4) : 0;
 }
 
 /** A blob file: its bytes, and dtc's view of them when they start like an FDT. */
-function blobFile(path: string, phys: number, bytes: Uint8Array, quirk?: string): DebugfsFile {
-  const f: DebugfsFile = { path, mode: RO, bytes, kind: 'binary', phys, ...(quirk ? { quirk } : {}) };
+function blobFile(
+  path: string,
+  phys: number,
+  { bytes, clipped }: { bytes: Uint8Array; clipped?: number },
+  quirk?: string,
+): DebugfsFile {
+  const f: DebugfsFile = {
+    path,
+    mode: RO,
+    bytes,
+    kind: 'binary',
+    phys,
+    ...(clipped ? { clipped } : {}),
+    ...(quirk ? { quirk } : {}),
+  };
   if (bytes.length < 8 || be32(bytes, 0) !== FDT_MAGIC) return f;
   f.kind = 'fdt';
   const total = be32(bytes, 4);

@@ -146,3 +146,22 @@ describe('debugfs kho/ on 6.19 and 7.1', () => {
     expect(totalsize(fdt.bytes)).toBeGreaterThan(233);
   });
 });
+
+describe('debugfs kho/ with a corrupt handover', () => {
+  it('kho_in_debugfs_init() trusts blob-size: a 1 TiB kexec-metadata file is listed at that size and read only in part', async () => {
+    const { v } = await debugfsAfter({
+      machine: { ...MACHINE, kernel: '7.2', cmdline: 'kho=on' },
+      steps: [
+        { op: 'boot' },
+        { op: 'kexec_load' },
+        { op: 'reboot' },
+        { op: 'poke', fdt: 'root', property: 'kexec-metadata/blob-size', u64: '0x10000000000' },
+        { op: 'boot' },
+      ],
+    });
+    const meta = file(v, 'kho/in/sub_fdts/kexec-metadata');
+    expect(meta.clipped).toBe(2 ** 40);
+    expect(meta.bytes.length).toBeLessThanOrEqual(1 << 20);
+    expect(file(v, 'kho/in/fdt').dts).toContain('blob-size = <0x00 0x10000>;');
+  });
+});
