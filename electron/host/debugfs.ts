@@ -33,6 +33,7 @@ import { encodeKhoFdt } from '../kernel/abi/kho-fdt';
 import { isAbiError } from '../kernel/abi/abi-error';
 import { FDT_MAGIC, type FdtNode, decodeFdt, getProp, readU64le } from '../kernel/lib/fdt';
 import type { Machine } from '../kernel/machine';
+import type { KhoProfile } from '../kernel/profile';
 import { utf8Encode } from '../kernel/lib/utf8';
 import { fdtToDts } from './fdt-text';
 import { pageInfo } from './views';
@@ -66,7 +67,7 @@ function totalsizeAt(m: Machine, phys: number): number {
 }
 
 /** A blob file: its bytes, and dtc's view of them when they start like an FDT. */
-function blobFile(
+export function blobFile(
   path: string,
   phys: number,
   { bytes, clipped }: { bytes: Uint8Array; clipped?: number },
@@ -106,12 +107,11 @@ function u64(node: FdtNode, prop: string | null): number | null {
  * fdt_totalsize() of the root FDT as kho_init() left it, just before it added `out/fdt`: the
  * release's sequential-write root, plus `kexec-metadata` where kho_init() adds it first.
  */
-function outFdtSizeAtInit(m: Machine, root: FdtNode): number {
-  const profile = m.kernel!.ctx.profile;
-  const format = profile.kho.fdt;
+export function outFdtSizeAtInit(kho: KhoProfile, root: FdtNode): number {
+  const format = kho.fdt;
   const meta = root.children.find((c) => c.name === KEXEC_METADATA);
   const subtrees =
-    profile.kho.kexecMetadata && meta
+    kho.kexecMetadata && meta
       ? [
           {
             name: KEXEC_METADATA,
@@ -183,7 +183,7 @@ export function debugfsView(m: Machine): DebugfsView {
   const root = out.readFdt();
   const outRoot = 'children' in root ? root : null;
   if (!inc && outRoot) {
-    const size = outFdtSizeAtInit(m, outRoot);
+    const size = outFdtSizeAtInit(profile.kho, outRoot);
     const total = totalsizeAt(m, out.fdtPhys);
     const quirk =
       total > size
