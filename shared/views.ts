@@ -338,6 +338,8 @@ export interface KhoView {
   entryFdtPhys: number | null;
   /** After `kexec -e`: the sub-FDTs that root FDT names (absent or empty: none). */
   entrySubtrees?: Array<{ name: string; phys: number }>;
+  /** After `kexec -e` of a 7.1+ handover: the radix tree the next kernel will walk, as RAM holds it. */
+  entryRadix?: RadixTreeView;
   /** The scratch areas this kernel would hand on (its own, or the ones it was given). */
   scratch: Array<{ label: string; addr: number; size: number }>;
   outgoing: {

@@ -14,6 +14,8 @@ import { type Result, failure, ok } from '../../shared/result';
 import { encodeRadixKey, walkRadixTree } from '../kernel/abi/kho-radix-tree';
 import { type PhysReader, SparseMemory, ramReader } from '../kernel/abi/phys-reader';
 import { isAbiError } from '../kernel/abi/abi-error';
+import { KHO_FDT_FORMATS, type KhoFdtCompatible } from '../kernel/abi/kho-fdt';
+import { type FdtNode, getProp, readString, readU64le } from '../kernel/lib/fdt';
 import type { Machine } from '../kernel/machine';
 import { pageStateNow } from './chunks-read';
 import { radixNodeRecord } from './records-7x';
@@ -48,6 +50,20 @@ export function outgoingRadix(m: Machine, blocks?: PreservedBlock[]): RadixTreeV
   const t = m.kernel?.khoOut?.tracker;
   if (!t || t.kind !== 'radix' || !t.root) return null;
   return walk(ramReader(m.ram), t.root, blocks);
+}
+
+/**
+ * After `kexec -e` (no kernel runs): the tree the next kernel will walk, from RAM, when the
+ * handed-over root FDT (`root`) speaks a radix-tree format (kho-v2+); null otherwise.
+ */
+export function pendingRadix(m: Machine, root: FdtNode | null): RadixTreeView | null {
+  const compat = root && getProp(root, 'compatible');
+  const name = compat ? readString(compat) : null;
+  const format = name && Object.hasOwn(KHO_FDT_FORMATS, name) ? KHO_FDT_FORMATS[name as KhoFdtCompatible] : null;
+  if (format?.tracker !== 'radix-tree') return null;
+  const map = readU64le(getProp(root!, 'preserved-memory-map') ?? new Uint8Array(0));
+  if (!map || map >= BigInt(m.layout.maxPfn * PAGE_SIZE)) return null;
+  return walk(ramReader(m.ram), Number(map));
 }
 
 /** The tree pages the running kernel read at early boot, as it read them (null if it read none). */

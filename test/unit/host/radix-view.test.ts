@@ -73,4 +73,18 @@ describe('radix-view: the Tracker tab’s trees (kho_radix_walk_tree())', () => 
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.message).toMatch(/read no radix node at 0x1000/);
   });
+
+  it('after kexec -e: the tree the handed-over FDT names, walked from RAM as the next kernel will (entryRadix)', async () => {
+    const s = builtinScenario('luo-kexec-simple');
+    if (!s.ok) throw new Error(s.error.message);
+    const reboot = s.value.steps!.findIndex((st) => 'op' in st && st.op === 'reboot');
+    const before = await (await host72(reboot)).kho();
+    const after = await (await host72(reboot + 1)).kho();
+    if (!before.ok || !after.ok) throw new Error('kho view refused');
+    expect(after.value.running).toBe(false);
+    expect(before.value.entryRadix).toBeUndefined();
+    const pending = after.value.entryRadix!;
+    expect(pending.root).toBe(before.value.outgoing!.radix!.root);
+    expect(pending.entries).toBe(before.value.outgoing!.radix!.entries);
+  });
 });
