@@ -117,6 +117,21 @@ describe('Tracker tab, 7.2: the radix tree (kho_radix_walk_tree())', () => {
   });
 });
 
+describe('Tracker tab, 7.2, after kexec -e', () => {
+  it('no kernel runs: the tree the handed-over FDT names, from RAM, as the next kernel will walk it', async () => {
+    const s = builtinScenario('luo-kexec-simple');
+    if (!s.ok) throw new Error(s.error.message);
+    const reboot = s.value.steps!.findIndex((st) => 'op' in st && st.op === 'reboot');
+    const host = await hostAt('luo-kexec-simple', '7.2', reboot + 1);
+    await mountTracker(host);
+    await until(() => !!q('[data-testid="radix-tracker"]'), 'the radix tracker');
+    const heads = [...document.querySelectorAll<HTMLButtonElement>('[data-testid="radix-tracker"] .head')];
+    expect(heads.map((h) => h.textContent!.trim())).toEqual(['handed over (the next kernel will walk it)']);
+    await until(() => q('[data-testid="struct-viewer"]')?.dataset.kind === 'kho-radix-node', 'the root node');
+    expect(text('[data-testid="struct-viewer"]')).toContain('as in RAM');
+  });
+});
+
 describe('Tracker tab, 6.19: the chunk list (kho_mem_serialize())', () => {
   it('test-kho after kho_finalize: the chunk viewer, not a radix tree', async () => {
     const host = await hostAt('test-kho', '6.19', 3);
