@@ -3,7 +3,7 @@
  *
  *   npm run sim -- list
  *   npm run sim -- run <file.json | builtin:NAME> [--ram SIZE] [--kernel RELEASE] [--seed N] [--json REPORT] [--export-fdt FILE]
- *                      [--export-vmcore FILE [--at STEP] [--dump-level N | --vmcore-all]] [--quiet]
+ *                      [--debugfs DIR] [--export-vmcore FILE [--at STEP] [--dump-level N | --vmcore-all]] [--quiet]
  *   npm run sim -- fdt FILE [--dts]
  *   npm run sim -- compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N]
  *                                [--holes fill|keep] [--seed N] [--json FILE] [--csv FILE]
@@ -31,7 +31,8 @@
  * Exit status: 0 when every step and check passed, 1 when one failed or the kernel panicked, 2 for
  * bad input (including a step whose input was refused, such as a poke outside RAM).
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describeIssues, parseScenario, type Scenario } from '../shared/scenario';
 import { CATEGORY_STYLES } from '../shared/palette';
 import { PAGE_SIZE, formatBytes, hex, parseSize } from '../shared/units';
@@ -56,7 +57,7 @@ export const EXIT_BAD_INPUT = 2;
 const USAGE = `usage:
   kho-lab-sim list
   kho-lab-sim run <file.json | builtin:NAME> [--ram SIZE] [--kernel RELEASE] [--seed N] [--json REPORT] [--export-fdt FILE]
-                    [--export-vmcore FILE [--at STEP] [--dump-level N | --vmcore-all]] [--quiet]
+                    [--debugfs DIR] [--export-vmcore FILE [--at STEP] [--dump-level N | --vmcore-all]] [--quiet]
   kho-lab-sim fdt FILE [--dts]
   kho-lab-sim compare-memfd --size SIZE [--order 0|9|mixed] [--sparse FRACTION] [--files N] [--holes fill|keep]
                             [--seed N] [--json FILE] [--csv FILE]
@@ -90,6 +91,7 @@ function parseArgs(argv: string[]): Result<Args> {
     '--seed',
     '--json',
     '--export-fdt',
+    '--debugfs',
     '--export-vmcore',
     '--at',
     '--dump-level',
@@ -216,6 +218,23 @@ async function exportFdt(host: Host, path: string): Promise<Result<void>> {
   if (fdt.value.error)
     return failure(`--export-fdt: the FDT at 0x${phys.toString(16)} does not decode: ${fdt.value.error}`);
   return writeAtomic(path, fdt.value.bytes, '--export-fdt');
+}
+
+/**
+ * `--debugfs DIR`: /sys/kernel/debug/kho of the final step as files under DIR (DIR/kho/out/fdt…),
+ * each holding what a read() of it returns — so `dtc` can be run on them as on a real machine.
+ */
+async function exportDebugfs(host: Host, dir: string): Promise<Result<void>> {
+  const v = await host.debugfs();
+  if (!v.ok) throw new Error(v.error.message);
+  if (!v.value.present) return failure(`--debugfs: ${v.value.note ?? 'no kho/ directory'}`);
+  try {
+    for (const d of v.value.dirs) mkdirSync(join(dir, d), { recursive: true });
+    for (const f of v.value.files) writeFileSync(join(dir, f.path), f.bytes);
+    return ok(undefined);
+  } catch (e) {
+    return failure(cannot(`--debugfs: cannot write into ${dir}`, e));
+  }
 }
 
 /** `--dump-level N` (makedumpfile's -d, 0–31) or `--vmcore-all` (level 0); default DEFAULT_DUMP_LEVEL. */
@@ -353,6 +372,11 @@ async function runCommand(argv: string[], io: CliIo): Promise<Result<number>> {
   if (typeof fdtOut === 'string') {
     const exported = await exportFdt(host, fdtOut);
     if (!exported.ok) return exported;
+  }
+  const debugfsOut = flags.get('--debugfs');
+  if (typeof debugfsOut === 'string') {
+    const written = await exportDebugfs(host, debugfsOut);
+    if (!written.ok) return written;
   }
   if (typeof vmcoreOut === 'string') {
     const line = await exportVmcore(host, scenario, vmcoreOut, flags.get('--at'), level.value);

@@ -28,6 +28,7 @@ import type {
 } from './views';
 import { type AnnotatedStruct, type LuoView, RECORD_KINDS, type RecordRequest, type UserspaceView } from './views';
 import type { DumpView } from './views';
+import type { DebugfsView } from './debugfs-view';
 
 /**
  * A memory dump to open: a file path (only main names one, from its open dialog; ipc.ts refuses
@@ -114,6 +115,8 @@ export interface SimApi {
   userspace(): Promise<Result<UserspaceView>>;
   /** LUO of the running kernel: sessions, files, handlers, record addresses; null when LUO is off. */
   luo(): Promise<Result<LuoView | null>>;
+  /** /sys/kernel/debug/kho of the running kernel: each file with what a read() returns. */
+  debugfs(): Promise<Result<DebugfsView>>;
   /** A record (LUO session block, luo_file_ser array…) decoded field by field from RAM. */
   records(request: RecordRequest): Promise<Result<AnnotatedStruct>>;
   /**
@@ -213,6 +216,7 @@ const SIM_ARGS = {
   vmcore: z.tuple([z.boolean()]),
   userspace: z.tuple([]),
   luo: z.tuple([]),
+  debugfs: z.tuple([]),
   records: z.tuple([
     z
       .object({
@@ -241,6 +245,7 @@ const SIM_ARGS = {
           .min(1)
           .max(2 ** 53)
           .optional(),
+        readAtBoot: z.boolean().optional(),
       })
       .strict(),
   ]),

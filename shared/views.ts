@@ -327,6 +327,8 @@ export interface RadixTreeView {
   nodes: Array<{ phys: number; level: number; keyStart: number; entries: number }>;
   /** Preserved blocks in the tree. */
   entries: number;
+  /** The first preserved blocks in walk order (higher orders first), each with its radix key. */
+  blocks: Array<PreservedBlock & { key: number }>;
   /** Where the walk stopped on a corrupt node, if it did. */
   error?: string;
 }
@@ -342,6 +344,8 @@ export interface KhoView {
   entryFdtPhys: number | null;
   /** After `kexec -e`: the sub-FDTs that root FDT names (absent or empty: none). */
   entrySubtrees?: Array<{ name: string; phys: number }>;
+  /** After `kexec -e` of a 7.1+ handover: the radix tree the next kernel will walk, as RAM holds it. */
+  entryRadix?: RadixTreeView;
   /** The scratch areas this kernel would hand on (its own, or the ones it was given). */
   scratch: Array<{ label: string; addr: number; size: number }>;
   outgoing: {
@@ -582,6 +586,8 @@ export interface RecordRequest {
   keyStart?: number;
   /** The radix key of one preserved block: its entry or bit is highlighted, and links follow it. */
   pathKey?: number;
+  /** A node of the incoming radix tree: decoded from the copy read at early boot, not from RAM now. */
+  readAtBoot?: boolean;
 }
 
 /** One field of a packed structure, where it is in the bytes and what it says. */

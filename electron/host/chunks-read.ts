@@ -31,9 +31,16 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** A page read at early boot (a chunk, a radix node): is it still reserved, does RAM still hold it? */
+export function pageStateNow(m: Machine, phys: number, page: Uint8Array): ReadAtBoot {
+  return {
+    released: !stillReserved(m, phys / PAGE_SIZE),
+    overwritten: !sameBytes(page, m.ram.read(phys, PAGE_SIZE)),
+  };
+}
+
 function withState(m: Machine, read: ChunkRead): ChunkReadNow {
-  const released = !stillReserved(m, read.phys / PAGE_SIZE);
-  return { read, state: { released, overwritten: !sameBytes(read.page, m.ram.read(read.phys, PAGE_SIZE)) } };
+  return { read, state: pageStateNow(m, read.phys, read.page) };
 }
 
 /** Chunk pages the running kernel's own finalize wrote are live data: RAM is the truth there. */

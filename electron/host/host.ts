@@ -40,6 +40,8 @@ import { jumpChain } from './jump-chain';
 import { type VmcoreChunk, type VmcoreOptions, planVmcore, vmcoreBytes, vmcoreChunks } from './vmcore';
 import { luoView, userspaceView } from './luo-views';
 import { recordView } from './records';
+import { debugfsView } from './debugfs';
+import type { DebugfsView } from '../../shared/debugfs-view';
 import { runMemfdCompare } from './compare';
 import { runMatrix } from './matrix';
 import { MATRIX_DEFAULT_SCENARIO, type MatrixRequest, type MatrixResult } from '../../shared/matrix';
@@ -364,6 +366,12 @@ export class Host implements SimApi {
   async luo(): Promise<Result<LuoView | null>> {
     if (this.dumpSession) return ok(null);
     return ok(luoView(this.machine));
+  }
+
+  async debugfs(): Promise<Result<DebugfsView>> {
+    if (this.dumpSession)
+      return ok({ present: false, release: null, dirs: [], files: [], note: 'A memory dump has no debugfs.' });
+    return ok(debugfsView(this.machine));
   }
 
   async records(request: RecordRequest): Promise<Result<AnnotatedStruct>> {

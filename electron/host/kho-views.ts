@@ -16,7 +16,7 @@ import type {
   PreservedBlock,
   RadixTreeView,
 } from '../../shared/views';
-import { incomingRadix, outgoingRadix } from './radix-view';
+import { incomingRadix, outgoingRadix, pendingRadix } from './radix-view';
 import {
   KHO_SCRATCH_SIZE,
   PRESERVE_BITS,
@@ -53,12 +53,15 @@ export function khoView(m: Machine): KhoView {
   const inc = k?.khoIn ?? null;
   const outRoot = out ? out.readFdt() : null;
   const entryFdtPhys = m.entry ? handoffFdt(m, m.entry.bootParams) : null;
+  const entryRoot = entryFdtPhys === null ? null : handedOverRoot(m, entryFdtPhys);
+  const entryRadix = k ? null : pendingRadix(m, entryRoot);
   return {
     generation: m.generation,
     running: k !== null,
     entry: m.entry?.bootParams ?? null,
     entryFdtPhys,
-    entrySubtrees: entryFdtPhys === null ? [] : subtrees(handedOverRoot(m, entryFdtPhys)),
+    entrySubtrees: subtrees(entryRoot),
+    ...(entryRadix ? { entryRadix } : {}),
     scratch: (out?.scratch ?? inc?.scratch ?? []).map((a, i) => ({
       label: SCRATCH_LABELS[i] ?? `node ${i - 2}`,
       addr: a.addr,

@@ -14,6 +14,7 @@ import { khoArrayPage, khoVmallocChunk, memfdFdtRecord, memfdFolioArray, memfdLu
 import { DECODERS_7X, type Ram7x, link7xFdt } from './records-7x';
 import { PAGE_SIZE } from '../../shared/units';
 import { setupDataRecord } from './setup-data-record';
+import { radixNodeAtBoot } from './radix-view';
 
 /** The machine's RAM as the 7.x decoders read it (they also read dumps). */
 const ram7x = (m: Machine): Ram7x => {
@@ -34,7 +35,7 @@ const DECODERS: Record<RecordKind, (m: Machine, req: RecordRequest) => Result<An
     return rec.ok ? { ok: true, value: link7xFdt(rec.value) } : rec;
   },
   'kho-mem-chunk': (m, r) => khoMemChunk(m, r.phys),
-  'kho-radix-node': (m, r) => DECODERS_7X['kho-radix-node'](ram7x(m), r),
+  'kho-radix-node': (m, r) => (r.readAtBoot ? radixNodeAtBoot(m, r) : DECODERS_7X['kho-radix-node'](ram7x(m), r)),
   'luo-ser': (m, r) => DECODERS_7X['luo-ser'](ram7x(m), r),
   'luo-session-blocks': (m, r) => DECODERS_7X['luo-session-blocks'](ram7x(m), r),
   'luo-file-blocks': (m, r) => DECODERS_7X['luo-file-blocks'](ram7x(m), r),

@@ -117,7 +117,7 @@ describe('the jump chain at kexec -e', () => {
     await until(() => hopRows().length === hops.length, 'the hops again');
     hop('khoser_mem_chunk list').querySelector<HTMLButtonElement>('.link')!.click();
     await until(
-      () => document.querySelector('#tab-chunks')?.getAttribute('aria-selected') === 'true',
+      () => document.querySelector('#tab-tracker')?.getAttribute('aria-selected') === 'true',
       'the Chunks tab',
     );
     await until(() => document.body.textContent!.includes('num_elms'), 'the chunk list decoded');

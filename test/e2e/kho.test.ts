@@ -103,7 +103,7 @@ describe('KHO in the browser preview', () => {
     await stepForward(page, 3, 7);
     expect(await currentPhase(page)).toBe('finalize · kernel 1');
     expect(await pixelsOf(page, PageCategory.KhoMetadata)).toBeGreaterThan(0);
-    await tab(page, 'Chunks');
+    await tab(page, 'Tracker');
     const chunkRows = page.locator('[data-testid="chunk-list"] tbody tr[data-chunk]');
     await expect.poll(() => chunkRows.count(), { timeout: 10_000 }).toBe(10);
     await expect

@@ -56,17 +56,25 @@ export function stepRefs(command: CommandInput): readonly KernelRef[] {
 }
 
 /** The kernel structure each inspector view shows. */
-export const VIEW_REFS: Record<'page' | 'handover' | 'fdt' | 'chunks' | 'luo', readonly KernelRef[]> = {
+export const VIEW_REFS: Record<'page' | 'handover' | 'fdt' | 'tracker' | 'luo' | 'debugfs', readonly KernelRef[]> = {
   page: [r('struct page', 'include/linux/mm_types.h')],
   handover: [
     r('struct kho_out / kho_in', KHO),
     r('struct kho_data (setup_data)', 'arch/x86/include/uapi/asm/setup_data.h'),
   ],
   fdt: [r('KHO root FDT', 'include/linux/kho/abi/kexec_handover.h'), r('kho_add_subtree()', KHO)],
-  chunks: [r('struct khoser_mem_chunk', KHO), r('kho_mem_deserialize()', KHO)],
+  tracker: [
+    r('struct khoser_mem_chunk', KHO),
+    r('struct kho_radix_node', 'include/linux/kho/abi/kexec_handover.h'),
+    r('kho_radix_walk_tree()', KHO),
+  ],
   luo: [
     r('struct luo_session_ser / luo_file_ser', 'include/linux/kho/abi/luo.h'),
     r('luo_session_deserialize()', LUO_SESSION),
+  ],
+  debugfs: [
+    r('kho_out_debugfs_init() / kho_in_debugfs_init()', 'kernel/liveupdate/kexec_handover_debugfs.c'),
+    r('kho_init()', KHO),
   ],
 };
 

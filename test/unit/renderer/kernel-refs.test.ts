@@ -25,6 +25,6 @@ describe('kernel references', () => {
 
   it('every inspector view names the structure it shows', () => {
     for (const [view, refs] of Object.entries(VIEW_REFS)) expect(refs.length, view).toBeGreaterThan(0);
-    expect(VIEW_REFS.chunks.map((r) => r.symbol)).toContain('struct khoser_mem_chunk');
+    expect(VIEW_REFS.tracker.map((r) => r.symbol)).toContain('struct khoser_mem_chunk');
   });
 });
