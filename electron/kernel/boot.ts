@@ -6,6 +6,7 @@
  * its handoff (kho_populate: scratch-only allocation from here on) → boot reservations (the
  * first 1 MiB, the kernel image, the initrd, the boot parameters) → early allocations from
  * memblock, top-down (direct-map page tables, the swiotlb bounce buffer above 4 GiB, NODE_DATA,
+ * — on 7.3 after kho_extend_scratch() widened scratch, and "Early memory node ranges" printed —
  * the sparse memmap one 128 MiB section at a time, percpu areas, the dentry and inode hash
  * tables), each written to as the kernel fills it → kho_memory_init (a cold boot reserves
  * scratch; a KHO boot turns scratch into CMA and reserves every preserved block) → memmap init
