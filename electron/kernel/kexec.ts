@@ -17,7 +17,8 @@ import type { KernelRelease, KernelVariant } from '../../shared/machine-config';
 import { MiB, PAGE_SIZE, formatBytes, hex } from '../../shared/units';
 import { encodeBootParams, encodeCmdline, BOOT_PARAMS_SIZE } from './abi/boot-params';
 import { encodeKhoSetupData, encodeScratchArray, type ScratchArea } from './abi/kho-v1';
-import { KERNEL_SECTIONS } from './boot';
+import { kernelImageSize } from './boot';
+import { kernelProfile } from './profile';
 import { type KernelError, kerr } from './lib/errno';
 import { mix32 } from './lib/hash';
 import type { Kernel } from './kernel';
@@ -96,7 +97,7 @@ export function kexecFileLoad(
 ): KexecImage | KernelError {
   const release = image.release ?? k.ctx.profile.name;
   const variant = image.variant ?? (image.release ? undefined : k.ctx.profile.variant);
-  const kernelSize = KERNEL_SECTIONS.reduce((s, [, n]) => s + n, 0);
+  const kernelSize = kernelImageSize(kernelProfile(release, variant).image);
   const cmd = encodeCmdline(cmdline);
   const cmdPadded = Math.ceil(cmd.length / 16) * 16;
   const scratch: ScratchArea[] | null = k.khoOut ? k.khoOut.scratch : null;

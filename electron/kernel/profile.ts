@@ -56,11 +56,48 @@ export interface KhoProfile {
 
 export type LuoStorage = 'fdt-arrays' | 'luo_ser-blocks';
 
+/**
+ * The kernel image as the boot log's "Memory:" line counts it (kernel code, rwdata, rodata, init,
+ * bss, KiB) and what arch/x86/kernel/setup.c reserves for it with memblock_reserve_kern():
+ * `_text` … `__end_of_kernel_reserve` (the sections and their alignment gaps) plus the brk area.
+ * Those bytes feed KHO's scratch sizing (scratch_size_update()), so a smaller kernel gets smaller
+ * default scratch areas.
+ */
+export interface KernelImage {
+  readonly codeK: number;
+  readonly rwdataK: number;
+  readonly rodataK: number;
+  readonly initK: number;
+  readonly bssK: number;
+  /** __end_of_kernel_reserve - _text, bytes. */
+  readonly reserve: number;
+  /** _brk_end - _brk_start at reserve_brk(), bytes. */
+  readonly brk: number;
+}
+
+/**
+ * Linux 7.2.13 as realkernel/ built it (tinyconfig + the KHO/LUO fragment): "Memory: … (4472K
+ * kernel code, 1154K rwdata, 1116K rodata, 756K init, 372K bss …)", `_text` at 0x1000000 and the
+ * brk reservation at 0x1b1f000 (0x8000 bytes, memblock=debug). 6.19 … 7.1 were not built; they
+ * borrow this image.
+ */
+const IMAGE_7_2: KernelImage = {
+  codeK: 4472,
+  rwdataK: 1154,
+  rodataK: 1116,
+  initK: 756,
+  bssK: 372,
+  reserve: 0xb1f000,
+  brk: 0x8000,
+};
+
 export interface KernelProfile {
   /** The release name a scenario, the CLI and kexec_load use ("6.19"). */
   readonly name: KernelRelease;
   /** What `uname -r` prints. */
   readonly release: string;
+  /** The image kexec loads and the boot reserves. */
+  readonly image: KernelImage;
   readonly kho: KhoProfile;
   /** LUO's rules. */
   readonly luo: {
@@ -146,6 +183,7 @@ const KHO_ERA_C: KhoProfile = {
 export const LINUX_6_19: KernelProfile = {
   name: '6.19',
   release: '6.19.0-kholab',
+  image: IMAGE_7_2,
   kho: KHO_ERA_C,
   luo: {
     fileDeserializeErrorsPropagate: false,
@@ -272,6 +310,9 @@ export const LINUX_7_2: KernelProfile = {
  * - kernel/liveupdate/kexec_handover.c: kho_memory_init_early() (called from mm_core_init_early())
  *   runs kho_extend_scratch() on a KHO boot (`extendScratch`);
  * - kho_memory_init(): "KHO: disabled in the kdump kernel" when is_kdump_kernel() (`offInKdump`).
+ * - its image is about 2 MiB smaller (`image`), so scratch_size_update() sizes smaller default
+ *   scratch areas: 1 GiB guest, 7.2.13 lowmem 0x5000000 + node 0x0f000000, 7.3.4 lowmem 0x4c00000
+ *   + node 0xe400000 (test/unit/kho/scratch-sizes-73.test.ts reproduces both sizes).
  * Changed in 7.3 and left out:
  * - scratch_size_update()/scratch_size_node() subtract memblock_reserved_hugetlb_size(), and
  *   mm/memblock.c retries a hugetlb allocation that overlaps scratch: the simulator has no hugetlb
@@ -286,6 +327,8 @@ export const LINUX_7_3: KernelProfile = {
   ...LINUX_7_2,
   name: '7.3',
   release: '7.3.0-kholab',
+  // The real 7.3.4, built as 7.2.13 was: 2448K kernel code, 1120K rodata; brk at 0x1916000.
+  image: { ...LINUX_7_2.image, codeK: 2448, rodataK: 1120, reserve: 0x916000 },
   kho: { ...LINUX_7_2.kho, extendScratch: true, offInKdump: true },
 };
 

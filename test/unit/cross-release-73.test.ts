@@ -16,6 +16,7 @@ import {
 } from '../../shared/machine-config';
 import { applyCommand, stepFields } from '../../electron/host/apply';
 import { Machine } from '../../electron/kernel/machine';
+import { Host } from '../../electron/host/host';
 import { KERNEL_PROFILES } from '../../electron/kernel/profile';
 
 type Kernel = { kernel: KernelRelease; variant?: KernelVariant };
@@ -205,5 +206,19 @@ describe('realkernel/7.3/variants: a compatible the next kernel does not know', 
     expect(r.ok).toBe(false);
     expect(r.errno).toBe('EINVAL');
     expect(r.message).toContain('kernel variant luo-v6 patches 7.2 and 7.3, not 7.1');
+  });
+
+  it('the header names the variant as uname -r does, before boot and after a kexec into one', async () => {
+    const host = new Host();
+    const made = await host.newMachine({ kernel: '7.3', variant: 'luo-v6', ram: '256M', cmdline: 'kho=on' });
+    expect(made.ok && made.value.kernelRelease).toBe('7.3.0-kholab+luo-v6');
+    for (const op of [
+      { op: 'boot' },
+      { op: 'kexec_load', kernel: '7.3', variant: 'kho-v5' },
+      { op: 'reboot' },
+    ] as const)
+      expect((await host.run(op)).ok).toBe(true);
+    const state = await host.state();
+    expect(state.ok && state.value.kernelRelease).toBe('7.3.0-kholab+kho-v5');
   });
 });
