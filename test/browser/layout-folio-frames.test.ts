@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
 import { page } from 'vitest/browser';
+import type { MapViewRequest } from '../../shared/views';
 import MemoryMap from '../../renderer/src/components/MemoryMap.svelte';
 import { frameLabel, frameRect, walkFolios, type FolioFrame } from '../../renderer/src/lib/folio-frames';
 import { FRAME_COLOR } from '../../renderer/src/lib/map-painter';
@@ -77,7 +78,7 @@ describe('folio frames', () => {
     const map = mount(MemoryMap, {
       target,
       props: {
-        api: { mapView: (r) => host.mapView(r), page: (p) => host.page(p) },
+        api: { mapView: (r: MapViewRequest) => host.mapView(r), page: (p: number) => host.page(p) },
         maxPfn,
         revision: 1,
         selectedPfn: null,
