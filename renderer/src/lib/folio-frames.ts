@@ -21,9 +21,9 @@ export interface FolioFrame {
 }
 
 /** Frames are drawn when a page is at least this wide: below it the frame would hide the page. */
-export const FRAME_CELL_PX = 10;
+const FRAME_CELL_PX = 10;
 /** Most page views one walk asks for (a full map at FRAME_CELL_PX holds a few thousand pages). */
-export const FRAME_WALK_LIMIT = 6000;
+const FRAME_WALK_LIMIT = 6000;
 
 /** Whether `v` is a zoom at which folio frames are drawn: one page per cell, cells wide enough. */
 export function showsFrames(v: Viewport): boolean {
