@@ -103,6 +103,14 @@ describe('folio frames', () => {
     // The right edge too: the frame closes around exactly 2^order pages.
     expect(pixel(Math.round(r.x) + Math.round(r.w) - 2.5, r.y + r.h / 2)).toBe(FRAME_COLOR);
     expect(framePixels()).toBeGreaterThan(100);
+    // Pointing at a tail page names its folio.
+    const box = canvas().getBoundingClientRect();
+    const at = { clientX: box.left + r.x + r.w * 0.75, clientY: box.top + r.y + r.h / 2 };
+    canvas().dispatchEvent(new PointerEvent('pointermove', { ...at, bubbles: true }));
+    await until(() => !!document.querySelector('[role="tooltip"]'), 'the tooltip');
+    expect(document.querySelector('[role="tooltip"]')!.textContent).toContain(
+      `folio order 4 · head pfn 0x${folio.head.toString(16)}`,
+    );
     await page.screenshot({ path: `${SHOTS}/map-folio-frames.png`, element: target });
 
     // Zoomed out to many pages per cell, no frames.
