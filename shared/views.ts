@@ -603,6 +603,8 @@ export interface StructField {
   value: string;
   /** The value is a physical address (the UI selects its page). */
   phys?: number;
+  /** The value only leads to `phys` (a pfn, a folio descriptor): the UI shows the value, then the address as a link. */
+  physBeside?: true;
   /** The value names another record the viewer can open. */
   opens?: RecordRequest;
   /** What is wrong with the value (a count past the limit, an address beyond RAM). */

@@ -29,7 +29,9 @@ import {
 } from '../kernel/abi/memfd-fdt';
 import {
   MEMFD_LUO_FH_COMPATIBLE,
+  MEMFD_LUO_FOLIO_DIRTY,
   MEMFD_LUO_FOLIO_SER_SIZE,
+  MEMFD_LUO_FOLIO_UPTODATE,
   MEMFD_LUO_SER_SIZE,
   folioSerFlags,
   folioSerPfn,
@@ -40,6 +42,18 @@ import { FieldReader, MAX_RECORD_ELEMENTS } from './annotate';
 import { type Result, failure, ok } from '../../shared/result';
 
 const ramEnd = (m: Machine): number => m.layout.maxPfn * PAGE_SIZE;
+/**
+ * memfd_luo_folio_ser.flags by name (include/linux/kho/abi/memfd.h; set by mm/memfd_luo.c:
+ * memfd_luo_preserve_folios(), read back by memfd_luo_retrieve_folios()).
+ */
+export function folioFlagNames(f: number): string {
+  const names = [
+    f & MEMFD_LUO_FOLIO_DIRTY ? 'MEMFD_LUO_FOLIO_DIRTY' : '',
+    f & MEMFD_LUO_FOLIO_UPTODATE ? 'MEMFD_LUO_FOLIO_UPTODATE' : '',
+    f & ~(MEMFD_LUO_FOLIO_DIRTY | MEMFD_LUO_FOLIO_UPTODATE) ? hex(f & ~3) : '',
+  ].filter(Boolean);
+  return names.join(' | ') || '0';
+}
 const flagNames = (f: number): string =>
   [f & 1 ? 'DIRTY' : '', f & 2 ? 'UPTODATE' : '', f & ~3 ? hex(f & ~3) : ''].filter(Boolean).join('|') || '0';
 
@@ -116,19 +130,22 @@ export function memfdFolioArray(m: Machine, phys: number): Result<AnnotatedStruc
   const elements: StructField[][] = [];
   for (let i = 0; i < Math.min(count, MAX_RECORD_ELEMENTS); i++) {
     const off = i * MEMFD_LUO_FOLIO_SER_SIZE;
-    const r = new FieldReader(bytes, off, ramEnd(m));
     const pfn = folioSerPfn(bytes, off);
-    const flags = folioSerFlags(bytes, off);
     const at = pfn * PAGE_SIZE;
-    r.field(
-      'pfn:52 | flags:12',
-      8,
-      'u64',
-      `pfn ${hex(pfn)} · ${flagNames(flags)}`,
-      at < ramEnd(m) ? { phys: at } : { problem: 'pfn beyond the end of RAM' },
+    // pfn:52 is bits 0..51 (bytes 0..6), flags:12 bits 52..63 (bytes 6..7): byte 6 holds both.
+    const p = new FieldReader(bytes, off, ramEnd(m));
+    p.field(
+      'pfn',
+      7,
+      'u64 :52',
+      hex(pfn),
+      at < ramEnd(m) ? { phys: at, physBeside: true } : { problem: 'pfn beyond the end of RAM' },
     );
+    const f = new FieldReader(bytes, off + 6, ramEnd(m));
+    f.field('flags', 2, 'u64 :12', folioFlagNames(folioSerFlags(bytes, off)));
+    const r = new FieldReader(bytes, off + 8, ramEnd(m));
     r.u64('index');
-    elements.push(r.fields);
+    elements.push([...p.fields, ...f.fields, ...r.fields]);
   }
   return ok({
     kind: 'memfd-folio-array',
@@ -201,7 +218,9 @@ export function memfdFdtRecord(m: Machine, phys: number): Result<AnnotatedStruct
         8,
         'u64',
         f.pfn === 0 && f.flags === 0 ? '0 (skip)' : `pfn ${hex(f.pfn)} · ${flagNames(f.flags)}`,
-        f.pfn * PAGE_SIZE < ramEnd(m) ? { phys: f.pfn * PAGE_SIZE } : { problem: 'pfn beyond the end of RAM' },
+        f.pfn * PAGE_SIZE < ramEnd(m)
+          ? { phys: f.pfn * PAGE_SIZE, physBeside: true }
+          : { problem: 'pfn beyond the end of RAM' },
       );
       e.u64('index');
       elements.push(e.fields);
@@ -253,7 +272,7 @@ export function khoArrayPage(m: Machine, phys: number): Result<AnnotatedStruct> 
       8,
       'u64',
       isValue ? `value: pfn ${hex(pfn)} · ${flagNames(desc & 0x7ff)}` : `pointer ${hex(v)}`,
-      isValue && pfn * PAGE_SIZE < ramEnd(m) ? { phys: pfn * PAGE_SIZE } : {},
+      isValue && pfn * PAGE_SIZE < ramEnd(m) ? { phys: pfn * PAGE_SIZE, physBeside: true } : {},
     );
     elements.push(e.fields);
   }

@@ -32,6 +32,9 @@ function hostClient(host: Host): SimClient {
 /** The panels that tile the window; none may overlap another. */
 const PANELS = ['header', 'aside.left', '.centre', '.workload', '.transcript-pane', '.inspector', '.bottom'];
 
+const button = (text: string) =>
+  [...document.querySelectorAll<HTMLButtonElement>('button')].find((b) => b.textContent?.trim() === text);
+
 function rect(sel: string): DOMRect {
   const el = document.querySelector(sel);
   if (!el) throw new Error(`no ${sel}`);
@@ -69,19 +72,25 @@ describe.each([
       await page.viewport(w, h);
       const host = new Host();
       const api: AppApi = { client: hostClient(host), transport: 'test', onMenu: () => () => {} };
-      const loaded = await host.loadBuiltin(name);
-      if (!loaded.ok) throw new Error(loaded.error.message);
-      const steps = loaded.value.steps;
-      const total = steps.length;
-      // The last step of every phase gets a screenshot.
-      const shots = new Map(phaseGroups(stepPhases(steps)).map((g) => [g.last + 1, g.phase]));
-      shots.set(0, 'boot');
-      await host.goto(0);
       const target = document.createElement('div');
       document.body.appendChild(target);
       cmp = mount(App, { target, props: { api } });
-      await until(() => document.querySelector('header dl') !== null, 'the header');
+      // Loaded through the Scenarios menu, as a user does: the transcript holds every command.
+      await until(() => !!button('Scenarios ▾'), 'the menu button');
+      if (document.querySelector('dialog[open]')) button('Cancel')!.click();
+      button('Scenarios ▾')!.click();
+      await until(() => !!document.querySelector(`[data-scenario="${name}"]`), 'the list');
+      document.querySelector<HTMLButtonElement>(`[data-scenario="${name}"]`)!.click();
       const pos = () => document.querySelector('section.timeline .pos')?.textContent;
+      await until(() => /^([1-9]\d*)\/\1$/.test(pos() ?? ''), 'the run');
+      const state = await host.state();
+      if (!state.ok) throw new Error(state.error.message);
+      const steps = state.value.steps;
+      const total = steps.length;
+      // The last step of every phase gets a screenshot.
+      const shots = new Map<number, string>(phaseGroups(stepPhases(steps)).map((g) => [g.last + 1, g.phase]));
+      shots.set(0, 'power-on');
+      document.querySelector<HTMLButtonElement>('section.timeline .steps button.step')!.click();
       for (let c = 0; c <= total; c++) {
         if (c > 0) document.querySelector<HTMLButtonElement>('button[aria-label="Step forward"]')!.click();
         await until(() => pos() === `${c}/${total}`, `step ${c}`);

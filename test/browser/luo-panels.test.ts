@@ -21,6 +21,7 @@ import type {
 import LuoInspector from '../../renderer/src/components/LuoInspector.svelte';
 import StructViewer from '../../renderer/src/components/StructViewer.svelte';
 import UserspacePanel from '../../renderer/src/components/UserspacePanel.svelte';
+import Transcript from '../../renderer/src/components/Transcript.svelte';
 import WorkloadPanel from '../../renderer/src/components/WorkloadPanel.svelte';
 import { Session } from '../../renderer/src/lib/session.svelte';
 import { buildFdt, khoRoot, str, u64le } from './fixtures/fdt-builder';
@@ -535,6 +536,8 @@ describe('WorkloadPanel LUO form', () => {
     session.luo = OUT_LUO;
     session.userspace = US;
     cmp = mount(WorkloadPanel, { target: host(480), props: { session } });
+    // The results go to the transcript below the panel.
+    const transcript = mount(Transcript, { target: host(480), props: { session } });
     await settle();
     const form = document.querySelector<HTMLFormElement>('form[aria-label="LUO actions"]')!;
     const op = form.querySelector<HTMLSelectElement>('select[aria-label="LUO operation"]')!;
@@ -588,5 +591,6 @@ describe('WorkloadPanel LUO form', () => {
     session.state = state(2);
     flushSync();
     expect(lines().map((l) => l.classList.contains('undone'))).toEqual([false, true]);
+    unmount(transcript);
   });
 });

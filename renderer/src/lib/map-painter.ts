@@ -6,6 +6,7 @@
  * sampling so each cell becomes a crisp square. Big cells get a grid so single pages read as pages.
  */
 import type { MapView } from '../../../shared/views';
+import { frameLabel, frameRect, type FolioFrame } from './folio-frames';
 import { cellRect, GRID_CELL_PX, layout, type Viewport } from './map-viewport';
 import { isolatedPalette } from './palette-legend';
 
@@ -15,6 +16,12 @@ function cellsToRgba(cells: Uint8Array, out: Uint32Array, palette: Uint32Array):
   for (let i = 0; i < n; i++) out[i] = palette[cells[i]!] ?? palette[0]!;
   out.fill(0, n);
 }
+
+/** Folio frames: near-white, so they read on every category colour; free blocks a dim grey. */
+export const FRAME_COLOR = '#f4f1de';
+const FREE_FRAME_COLOR = '#9aa3b2';
+const FRAME_FONT_PX = 10;
+const FRAME_FONT = "'JetBrains Mono', 'DejaVu Sans Mono', monospace";
 
 export interface Highlight {
   pfn: number;
@@ -75,8 +82,17 @@ export class MapPainter {
     return this.#view !== null && this.#view.pagesPerCell === l.pagesPerCell && this.#view.cols === l.cols;
   }
 
-  /** Paints the stored view, the grid and highlights onto `ctx`, whose transform maps CSS pixels. */
-  paint(ctx: CanvasRenderingContext2D, v: Viewport, highlights: Highlight[], background: string): void {
+  /**
+   * Paints the stored view, the grid, folio frames (single-page zoom) and highlights onto `ctx`,
+   * whose transform maps CSS pixels.
+   */
+  paint(
+    ctx: CanvasRenderingContext2D,
+    v: Viewport,
+    highlights: Highlight[],
+    background: string,
+    frames: readonly FolioFrame[] = [],
+  ): void {
     const l = layout(v);
     ctx.save();
     ctx.fillStyle = background;
@@ -97,6 +113,7 @@ export class MapPainter {
       ctx.fillRect(0, (lastRow + 1 - v.topRow) * l.rowPx, v.width, v.height);
     }
     if (l.cellPx >= GRID_CELL_PX) this.#grid(ctx, v);
+    for (const f of frames) this.#frame(ctx, v, f);
     for (const h of highlights) this.#outline(ctx, v, h);
     ctx.restore();
   }
@@ -119,6 +136,38 @@ export class MapPainter {
       ctx.lineTo(v.width, y);
     }
     ctx.stroke();
+  }
+
+  /**
+   * A folio's frame, inset so two neighbours' frames stay apart, and its order in a dark tag at
+   * the top left when it fits; a free buddy block's frame is dashed and dimmer.
+   */
+  #frame(ctx: CanvasRenderingContext2D, v: Viewport, f: FolioFrame): void {
+    const r = frameRect(v, f);
+    if (r.y + r.h < 0 || r.y > v.height) return;
+    ctx.save();
+    // A light line on a dark one reads on every category colour; pixel-aligned, so it stays crisp.
+    const [x, y, w, h] = [Math.round(r.x) + 2.5, Math.round(r.y) + 2.5, Math.round(r.w) - 5, Math.round(r.h) - 5];
+    ctx.setLineDash(f.free ? [4, 3] : []);
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = 'rgba(8, 10, 14, 0.9)';
+    ctx.strokeRect(x, y, w, h);
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = f.free ? FREE_FRAME_COLOR : FRAME_COLOR;
+    ctx.strokeRect(x, y, w, h);
+    ctx.font = `${FRAME_FONT_PX}px ${FRAME_FONT}`;
+    const label = frameLabel(f, r.w - 4, ctx.measureText('0').width);
+    // A folio taller than the map scrolled past its head keeps its tag at the top edge.
+    const ty = Math.max(y, 2.5);
+    if (label && y + h - ty >= FRAME_FONT_PX + 6) {
+      const tag = ctx.measureText(label).width + 6;
+      ctx.fillStyle = 'rgba(8, 10, 14, 0.85)';
+      ctx.fillRect(x + 1.5, ty + 1.5, tag, FRAME_FONT_PX + 4);
+      ctx.fillStyle = f.free ? FREE_FRAME_COLOR : FRAME_COLOR;
+      ctx.textBaseline = 'top';
+      ctx.fillText(label, x + 4.5, ty + 3.5);
+    }
+    ctx.restore();
   }
 
   #outline(ctx: CanvasRenderingContext2D, v: Viewport, h: Highlight): void {

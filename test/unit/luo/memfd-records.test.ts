@@ -7,6 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../../shared/units';
 import type { AnnotatedStruct, RecordRequest } from '../../../shared/views';
 import { recordView } from '../../../electron/host/records';
+import { folioFlagNames } from '../../../electron/host/memfd-records';
+import { applyCommand, stepFields } from '../../../electron/host/apply';
+import { Machine } from '../../../electron/kernel/machine';
+import { CommandSchema, type CommandInput } from '../../../shared/commands';
+import { MachineConfigSchema } from '../../../shared/machine-config';
 import { LUO_CMDLINE, luoMachine } from './helpers';
 
 function preserved(format: string) {
@@ -40,8 +45,51 @@ describe('memfd records in the struct viewer', () => {
     expect(chunk.array?.count).toBe(1);
     const page = view(chunk.array!.elements[0]![0]!.opens!);
     expect(page.array?.count).toBe(3);
-    expect(page.array!.elements.map((e) => e[1]!.value)).toEqual(['0', '512', '1024']);
-    expect(page.array!.elements[0]![0]!.value).toMatch(/^pfn 0x[0-9a-f]+ · DIRTY\|UPTODATE$/);
+    expect(page.array!.elements.map((e) => e.map((f) => f.name))[0]).toEqual(['pfn', 'flags', 'index']);
+    expect(page.array!.elements.map((e) => e[2]!.value)).toEqual(['0', '512', '1024']);
+    // pfn in hex with its address as the page link; the flags by their MEMFD_LUO_FOLIO_* names.
+    const [pfn, flags] = page.array!.elements[0]!;
+    expect(pfn!.value).toMatch(/^0x[0-9a-f]+$/);
+    expect(pfn!.phys).toBe(parseInt(pfn!.value, 16) * PAGE_SIZE);
+    expect(pfn!.physBeside).toBe(true);
+    expect([pfn!.offset, pfn!.size, flags!.offset, flags!.size]).toEqual([0, 7, 6, 2]);
+    expect(flags!.value).toBe('MEMFD_LUO_FOLIO_DIRTY | MEMFD_LUO_FOLIO_UPTODATE');
+  });
+
+  it('folioFlagNames(): memfd_luo_preserve_folios() flags by name, unknown bits in hex, none as 0', () => {
+    expect(folioFlagNames(0)).toBe('0');
+    expect(folioFlagNames(1)).toBe('MEMFD_LUO_FOLIO_DIRTY');
+    expect(folioFlagNames(2)).toBe('MEMFD_LUO_FOLIO_UPTODATE');
+    expect(folioFlagNames(0x803)).toBe('MEMFD_LUO_FOLIO_DIRTY | MEMFD_LUO_FOLIO_UPTODATE | 0x800');
+  });
+
+  it('memfd-v2 (7.2): memfd_luo_ser → chunk → the same folio records, pfn and MEMFD_LUO_FOLIO_* flags decoded', () => {
+    const m = new Machine(MachineConfigSchema.parse({ ram: '256M', seed: 1, cmdline: LUO_CMDLINE, kernel: '7.2' }));
+    const ok = (c: CommandInput) => {
+      const r = stepFields(applyCommand(m, CommandSchema.parse(c)));
+      if (!r.ok) throw new Error(`${c.op}: ${r.message}`);
+    };
+    ok({ op: 'boot' });
+    ok({ op: 'spawn', name: 'vmm' });
+    ok({ op: 'memfd_create', process: 'vmm', name: 'guest' });
+    ok({ op: 'write', process: 'vmm', fd: 3, data: { text: 'hello' } });
+    ok({ op: 'luo_open', process: 'vmm' });
+    ok({ op: 'luo_create_session', process: 'vmm', fd: 4, name: 's' });
+    ok({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: 1 });
+    const view = (req: RecordRequest): AnnotatedStruct => {
+      const r = recordView(m, req);
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value;
+    };
+    const ser = view({ kind: 'memfd-v2-ser', phys: m.kernel!.luo!.outgoing[0]!.files[0]!.args.serializedData });
+    const chunk = view(ser.header!.fields.find((f) => f.name === 'folios.first')!.opens!);
+    const page = view(chunk.array!.elements[0]![0]!.opens!);
+    expect(page.array?.count).toBe(1);
+    const [pfn, flags, index] = page.array!.elements[0]!;
+    expect(pfn!.phys).toBe(parseInt(pfn!.value, 16) * PAGE_SIZE);
+    expect(pfn!.physBeside).toBe(true);
+    expect(flags!.value).toBe('MEMFD_LUO_FOLIO_DIRTY | MEMFD_LUO_FOLIO_UPTODATE');
+    expect(index!.value).toBe('0');
   });
 
   it('memfd-fdt-v1: the FDT shows pos and size where they sit, and one foliodesc per folio', () => {
