@@ -34,7 +34,9 @@ async function afterInsmod(): Promise<{ host: Host; maxPfn: number; folio: Folio
   if (!r.ok) throw new Error(r.error.message);
   const st = await host.goto(2);
   if (!st.ok) throw new Error(st.error.message);
-  const frames = await walkFolios((p) => host.page(p), 0x38000, 0x40000, 0x8000);
+  // Where test_kho's folios land depends on the boot layout: walk all of RAM (free buddy blocks
+  // of order 10 are one step each).
+  const frames = await walkFolios((p) => host.page(p), 0, st.value.maxPfn, st.value.maxPfn);
   const folio = frames.find((f) => !f.free && f.order === 4);
   if (!folio) throw new Error('no order-4 folio');
   return { host, maxPfn: st.value.maxPfn, folio };

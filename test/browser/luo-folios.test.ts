@@ -133,7 +133,10 @@ describe('LUO folio records', () => {
       const pfn = Number(link.dataset.phys) / PAGE_SIZE;
       link.click();
       document.querySelector<HTMLButtonElement>('#tab-page')!.click();
-      await until(() => document.body.textContent!.includes(`pfn_to_page(${pfn})`), 'the folio selected');
+      await until(
+        () => document.body.textContent!.includes(`pfn_to_page(0x${pfn.toString(16)})`),
+        'the folio selected',
+      );
     },
   );
 });
