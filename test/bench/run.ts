@@ -27,6 +27,7 @@ import { bootRealKernel, whyNot } from '../../electron/real-kernel';
 import { join } from 'node:path';
 import { writeChunksAtomic } from '../../electron/write-chunks';
 import { radixTreeBench } from './abi-7x';
+import { pageMap } from '../../electron/host/page-map';
 
 interface Figure {
   name: string;
@@ -182,7 +183,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
 
     // 2. Host memory for page state.
     const k = machine.kernel!;
-    const pageState = k.pages.byteLength + k.buddy.zones.reduce((s, z) => s + z.byteLength, 0);
+    const pageState = k.pages.byteLength + pageMap(k).byteLength + k.buddy.zones.reduce((s, z) => s + z.byteLength, 0);
     report({
       name: 'page state per simulated 4 KiB page',
       value: +(pageState / machine.layout.maxPfn).toFixed(2),
@@ -197,7 +198,8 @@ const SECTIONS: Array<() => void | Promise<void>> = [
 
     // 3. Map view: 1,000 × 1,000 cells over the 64 GiB machine.
     const cells = new Uint8Array(1_000_000);
-    const aligned = time(20, () => k.pages.categories.fillView(cells, 0, 16));
+    const map = pageMap(k);
+    const aligned = time(20, () => map.fillView(cells, 0, 16));
     report({
       name: 'map view 1000×1000 cells, 16 pages/cell (64 GiB)',
       value: +aligned.toFixed(2),
@@ -205,7 +207,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       target: '< 16 ms',
     });
     const perCell = Math.ceil(machine.layout.maxPfn / cells.length);
-    const unaligned = time(20, () => k.pages.categories.fillView(cells, 0, perCell));
+    const unaligned = time(20, () => map.fillView(cells, 0, perCell));
     report({
       name: `map view 1000×1000 cells, ${perCell} pages/cell (whole machine)`,
       value: +unaligned.toFixed(2),

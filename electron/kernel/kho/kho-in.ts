@@ -14,7 +14,7 @@
  * WARN and NULL.
  */
 import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
-import { PageCategory } from '../../../shared/palette';
+import { PageState } from '../mm/page-trace';
 import {
   KHO_VMALLOC_SIZE,
   KHO_PAGE_MAGIC,
@@ -341,12 +341,12 @@ export class KhoIn {
       const pfn = this.blockPfns[i]!;
       if (this.k.pages.privateHi(pfn) !== KHO_PAGE_MAGIC) continue;
       if (pfn !== end) {
-        if (start >= 0) this.k.pages.categories.assign(start, end - start, PageCategory.Leaked);
+        if (start >= 0) this.k.pages.trace.record(start, end - start, PageState.KhoUnrestored);
         start = pfn;
       }
       end = pfn + 2 ** this.blockOrders[i]!;
     }
-    if (start >= 0) this.k.pages.categories.assign(start, end - start, PageCategory.Leaked);
+    if (start >= 0) this.k.pages.trace.record(start, end - start, PageState.KhoUnrestored);
   }
 
   /** Unrestored blocks (their stamp is still there). */
@@ -431,7 +431,7 @@ export class KhoIn {
       p.refcount[pfn] = 1;
       p.owner.fill(ownerId, pfn, pfn + n);
     }
-    if (!this.batching) p.categories.assign(pfn, n, PageCategory.Restored);
+    if (!this.batching) p.trace.record(pfn, n, PageState.KhoRestored);
     else if (pfn === this.runEnd) this.runEnd += n;
     else if (pfn + n === this.runStart) this.runStart = pfn;
     else {
@@ -464,7 +464,7 @@ export class KhoIn {
 
   private paintRun(): void {
     if (this.runEnd > this.runStart)
-      this.k.pages.categories.assign(this.runStart, this.runEnd - this.runStart, PageCategory.Restored);
+      this.k.pages.trace.record(this.runStart, this.runEnd - this.runStart, PageState.KhoRestored);
     this.runStart = this.runEnd = 0;
   }
 

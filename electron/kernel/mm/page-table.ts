@@ -10,13 +10,13 @@
  *   owner     u32  who holds the page: an id in the kernel's owner registry (0 = nobody)
  *   private   u64  page->private, stored sparsely per pageblock since few pages use it
  *
- * plus the migratetype of each 2 MiB pageblock and the category map the UI draws. Like the
- * kernel's memmap, the table belongs to one kernel: the next kernel builds its own.
+ * plus the migratetype of each 2 MiB pageblock, and the trace of page-state changes the host
+ * draws the memory map from (page-trace.ts). Like the kernel's memmap, the table belongs to one
+ * kernel: the next kernel builds its own.
  */
 import { PAGEBLOCK_ORDER } from '../../../shared/units';
-import { CategoryMap } from './category-map';
-import { PageCategory } from '../../../shared/palette';
-import { MIGRATE_CMA, MIGRATE_MOVABLE, PG, type Migratetype } from './page-flags';
+import { FREE_SCRATCH, PageState, PageTrace } from './page-trace';
+import { MIGRATE_MOVABLE, PG, type Migratetype } from './page-flags';
 
 const PRIVATE_CHUNK_SHIFT = PAGEBLOCK_ORDER;
 
@@ -26,9 +26,10 @@ export class PageTable {
   readonly refcount: Uint16Array;
   readonly owner: Uint32Array;
   readonly pageblockMigratetype: Uint8Array;
-  /** Pageblocks inside a KHO scratch area (drawn as scratch while free). */
+  /** Pageblocks inside a KHO scratch area (traced as scratch while free). */
   readonly pageblockScratch: Uint8Array;
-  readonly categories: CategoryMap;
+  /** Page-state changes, for the host's memory map. */
+  readonly trace = new PageTrace();
   /** page->private: [lo, hi] u32 pairs, one chunk of 2 × 512 words per pageblock that uses it. */
   private readonly privateChunks = new Map<number, Uint32Array>();
 
@@ -41,7 +42,6 @@ export class PageTable {
     // memmap_init() starts every pageblock as MIGRATE_MOVABLE; unmovable allocations steal later.
     this.pageblockMigratetype = new Uint8Array(nrPageblocks).fill(MIGRATE_MOVABLE);
     this.pageblockScratch = new Uint8Array(nrPageblocks);
-    this.categories = new CategoryMap(nrPages);
   }
 
   /** Host bytes used for page state, for the "bytes per simulated page" figure. */
@@ -55,7 +55,7 @@ export class PageTable {
       this.owner.byteLength +
       this.pageblockMigratetype.byteLength +
       this.pageblockScratch.byteLength +
-      this.categories.byteLength +
+      this.trace.byteLength +
       priv
     );
   }
@@ -70,27 +70,20 @@ export class PageTable {
     return pfn - (pfn & ((1 << this.order[pfn]!) - 1));
   }
 
-  /** What a free page is drawn as: its pageblock's migratetype, or scratch. */
-  freeCategory(pfn: number): PageCategory {
+  /** The free state a free page is traced with: FREE_SCRATCH in scratch, else its pageblock's migratetype. */
+  freeState(pfn: number): number {
     const pb = pfn >>> PAGEBLOCK_ORDER;
-    if (this.pageblockScratch[pb]) return PageCategory.Scratch;
-    const mt = this.pageblockMigratetype[pb];
-    return mt === MIGRATE_MOVABLE
-      ? PageCategory.FreeMovable
-      : mt === MIGRATE_CMA
-        ? PageCategory.FreeCma
-        : PageCategory.FreeUnmovable;
+    return this.pageblockScratch[pb] ? FREE_SCRATCH : this.pageblockMigratetype[pb]!;
   }
 
-  /** Draws [pfn, pfn+count) as free pages, pageblock by pageblock. */
-  paintFree(pfn: number, count: number): void {
+  /** Traces [pfn, pfn+count) as free pages, one event per run of pageblocks in the same free state. */
+  traceFree(pfn: number, count: number): void {
     const end = pfn + count;
     while (pfn < end) {
-      // One assign per run of pageblocks drawn alike.
-      const cat = this.freeCategory(pfn);
+      const state = this.freeState(pfn);
       let next = Math.min(end, ((pfn >>> PAGEBLOCK_ORDER) + 1) << PAGEBLOCK_ORDER);
-      while (next < end && this.freeCategory(next) === cat) next = Math.min(end, next + (1 << PAGEBLOCK_ORDER));
-      this.categories.assign(pfn, next - pfn, cat);
+      while (next < end && this.freeState(next) === state) next = Math.min(end, next + (1 << PAGEBLOCK_ORDER));
+      this.trace.record(pfn, next - pfn, PageState.Free, state);
       pfn = next;
     }
   }

@@ -3,10 +3,11 @@
  *
  * One byte per page frame saying what the memory map shows for it (shared/palette.ts), with a
  * pyramid of summary levels (each entry the maximum of 16 below it) so that a view of millions of
- * pages reads a few bytes per cell. Every change to a page's state ends in assign(), which keeps
- * the per-category page counts and the pyramid current.
+ * pages reads a few bytes per cell. The host keeps one per kernel, fed from the kernel's
+ * page-state trace (page-map.ts); every change ends in assign(), which keeps the per-category page
+ * counts and the pyramid current.
  */
-import { PAGE_CATEGORY_COUNT } from '../../../shared/palette';
+import { PAGE_CATEGORY_COUNT } from '../../shared/palette';
 
 export const SUMMARY_SHIFT = 4;
 const FANOUT = 1 << SUMMARY_SHIFT;

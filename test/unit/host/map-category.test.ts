@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CategoryMap, SUMMARY_SHIFT } from '../../../electron/kernel/mm/category-map';
+import { CategoryMap, SUMMARY_SHIFT } from '../../../electron/host/category-map';
 import { PAGE_CATEGORY_COUNT } from '../../../shared/palette';
 
 const FANOUT = 1 << SUMMARY_SHIFT;
