@@ -34,7 +34,12 @@ interface Figure {
   value: number;
   unit: string;
   target?: string;
+  /** The same operation on Linux, in `unit`, where a measurement exists: the table shows value / linux. */
+  linux?: number;
 }
+
+/** LKML, Apr 2025 (KHO v5 review): 48 GiB preserved, reserve + serialize, single thread. */
+const LINUX_PRESERVE_48G_MS = 577;
 const figures: Figure[] = [];
 
 function report(f: Figure): void {
@@ -60,8 +65,17 @@ function time(runs: number, fn: () => void, setup: () => void = () => {}): numbe
 const config64 = MachineConfigSchema.parse({ ram: '64G', nodes: 4 });
 
 /** Issue 4: runs one live update of a `gib` GiB memfd written in folios of `order` on a `ram` machine; phase times in ms. */
-function liveUpdate(gib: number, order: number, ram: string, cmdline = 'kho=on liveupdate=on'): Record<string, number> {
-  const m = new Machine(MachineConfigSchema.parse({ ram, cmdline }));
+function liveUpdate(
+  gib: number,
+  order: number,
+  ram: string | number,
+  cmdline = 'kho=on liveupdate=on',
+): Record<string, number> {
+  // A size in bytes goes past the machine dialog's limit: the config is then built by hand.
+  const m =
+    typeof ram === 'number'
+      ? new Machine({ ...MachineConfigSchema.parse({ ram: '256G', cmdline }), ram })
+      : new Machine(MachineConfigSchema.parse({ ram, cmdline }));
   const run = (c: CommandInput): number | undefined => {
     const r = applyCommand(m, CommandSchema.parse(c));
     if (!r.ok) throw new Error(`${c.op}: ${r.error.message}`);
@@ -134,6 +148,7 @@ function khoPreserve48(kernel: KernelRelease): void {
     value: +preserveMs.toFixed(0),
     unit: 'ms',
     target: '< 577 ms (Linux, LKML Apr 2025)',
+    linux: LINUX_PRESERVE_48G_MS,
   });
   report({ name: `${kernel}: KHO ${what} per folio`, value: +((preserveMs * 1e6) / n).toFixed(0), unit: 'ns' });
   const metaPages = k.khoOut!.tracker.metadataPages - metaBefore;
@@ -189,6 +204,12 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       value: +(pageState / machine.layout.maxPfn).toFixed(2),
       unit: 'bytes',
       target: '≤ 12 bytes',
+    });
+    report({
+      name: 'host memory per simulated GiB after boot (array buffers, 64 GiB machine)',
+      value: +(process.memoryUsage().arrayBuffers / 2 ** 20 / 64).toFixed(1),
+      unit: 'MiB',
+      target: '< 2 MiB (1 TiB in < 2 GiB)',
     });
     report({
       name: 'RAM contents per simulated 4 KiB page (identity pages)',
@@ -391,7 +412,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
         name: `live update of a 48 GiB memfd of ${what} folios, end to end`,
         value: +total.toFixed(0),
         unit: 'ms',
-        target: '< 1500 ms',
+        target: order === 0 ? '< 1500 ms' : '< 500 ms',
       });
       for (const [phase, ms] of Object.entries(phases))
         report({ name: `  ${phase}`, value: +ms.toFixed(0), unit: `ms (${((100 * ms) / total).toFixed(0)}%)` });
@@ -434,6 +455,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
           name: 'host memory for a 1 TiB machine (array buffers)',
           value: Math.round(process.memoryUsage().arrayBuffers / 2 ** 20),
           unit: 'MiB',
+          target: '< 2048 MiB',
         });
       } catch (e) {
         report({
@@ -442,6 +464,34 @@ const SECTIONS: Array<() => void | Promise<void>> = [
           unit: '',
         });
       }
+    }
+  },
+  async () => {
+    // 11b. Issue 13's 1 TiB live update (BENCH_TIB=1): a 768 GiB memfd of 2 MiB folios, in a process of its own.
+    if (!process.env.BENCH_TIB) return;
+    const t0 = performance.now();
+    try {
+      const phases = liveUpdate(768, 9, 1024 * GiB);
+      report({
+        name: 'live update of a 768 GiB memfd of 2 MiB folios on 1 TiB, end to end',
+        value: +(performance.now() - t0).toFixed(0),
+        unit: 'ms',
+        target: '< 10000 ms',
+      });
+      for (const [phase, ms] of Object.entries(phases))
+        report({ name: `  ${phase}`, value: +ms.toFixed(0), unit: 'ms' });
+      report({
+        name: 'host memory after the 1 TiB live update (array buffers)',
+        value: Math.round(process.memoryUsage().arrayBuffers / 2 ** 20),
+        unit: 'MiB',
+        target: '< 2048 MiB',
+      });
+    } catch (e) {
+      report({
+        name: `1 TiB live update failed after ${(performance.now() - t0).toFixed(0)} ms: ${(e as Error).message}`,
+        value: 0,
+        unit: '',
+      });
     }
   },
   async () => {
@@ -523,6 +573,9 @@ if (at >= 0) {
     for (const line of r.stdout.split('\n')) if (line.startsWith('{')) report(JSON.parse(line) as Figure);
   }
   console.log('');
-  console.log('figure'.padEnd(62) + 'value'.padStart(12) + '  target');
-  for (const f of figures) console.log(f.name.padEnd(62) + `${f.value} ${f.unit}`.padStart(12) + `  ${f.target ?? ''}`);
+  console.log('figure'.padEnd(62) + 'value'.padStart(12) + '  ' + '× Linux'.padEnd(9) + 'target');
+  for (const f of figures) {
+    const ratio = f.linux ? `${(f.value / f.linux).toFixed(2)}×` : '';
+    console.log(f.name.padEnd(62) + `${f.value} ${f.unit}`.padStart(12) + '  ' + ratio.padEnd(9) + (f.target ?? ''));
+  }
 }

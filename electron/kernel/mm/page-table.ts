@@ -16,9 +16,8 @@
  */
 import { PAGEBLOCK_ORDER } from '../../../shared/units';
 import { FREE_SCRATCH, PageState, PageTrace } from './page-trace';
+import { PagePrivate } from './page-private';
 import { MIGRATE_MOVABLE, PG, type Migratetype } from './page-flags';
-
-const PRIVATE_CHUNK_SHIFT = PAGEBLOCK_ORDER;
 
 export class PageTable {
   readonly flags: Uint16Array;
@@ -30,8 +29,8 @@ export class PageTable {
   readonly pageblockScratch: Uint8Array;
   /** Page-state changes, for the host's memory map. */
   readonly trace = new PageTrace();
-  /** page->private: [lo, hi] u32 pairs, one chunk of 2 × 512 words per pageblock that uses it. */
-  private readonly privateChunks = new Map<number, Uint32Array>();
+  /** page->private, per pageblock that uses it (page-private.ts). */
+  private readonly priv = new PagePrivate();
 
   constructor(readonly nrPages: number) {
     this.flags = new Uint16Array(nrPages);
@@ -46,8 +45,6 @@ export class PageTable {
 
   /** Host bytes used for page state, for the "bytes per simulated page" figure. */
   get byteLength(): number {
-    let priv = 0;
-    for (const c of this.privateChunks.values()) priv += c.byteLength;
     return (
       this.flags.byteLength +
       this.order.byteLength +
@@ -56,7 +53,7 @@ export class PageTable {
       this.pageblockMigratetype.byteLength +
       this.pageblockScratch.byteLength +
       this.trace.byteLength +
-      priv
+      this.priv.byteLength
     );
   }
 
@@ -89,48 +86,31 @@ export class PageTable {
   }
 
   getPrivate(pfn: number): bigint {
-    const chunk = this.privateChunk(pfn);
-    if (!chunk) return 0n;
-    const i = (pfn & ((1 << PRIVATE_CHUNK_SHIFT) - 1)) * 2;
-    return (BigInt(chunk[i + 1]!) << 32n) | BigInt(chunk[i]!);
+    return (BigInt(this.priv.hi(pfn)) << 32n) | BigInt(this.priv.lo(pfn));
   }
 
   /** Sets page->private as two 32-bit halves (lo, hi), as KHO writes its order and magic. */
   setPrivate(pfn: number, lo: number, hi: number): void {
-    const key = pfn >>> PRIVATE_CHUNK_SHIFT;
-    let chunk = key === this.lastPrivateKey ? this.lastPrivateChunk : this.privateChunks.get(key);
-    if (!chunk) {
-      if (lo === 0 && hi === 0) return;
-      chunk = new Uint32Array(2 << PRIVATE_CHUNK_SHIFT);
-      this.privateChunks.set(key, chunk);
-    }
-    this.lastPrivateKey = key;
-    this.lastPrivateChunk = chunk;
-    const i = (pfn & ((1 << PRIVATE_CHUNK_SHIFT) - 1)) * 2;
-    chunk[i] = lo >>> 0;
-    chunk[i + 1] = hi >>> 0;
+    this.priv.set(pfn, lo, hi);
   }
 
-  /** The chunk setPrivate() used last: stamps come in address order, many per pageblock. */
-  private lastPrivateKey = -1;
-  private lastPrivateChunk: Uint32Array | undefined;
+  /** setPrivate(pfn + i << order, lo, hi) for i in [0, count): KHO's stamps on a run of blocks. */
+  setPrivateBlocks(pfn: number, count: number, order: number, lo: number, hi: number): void {
+    this.priv.setBlocks(pfn, count, order, lo, hi);
+  }
 
-  /** The private chunk of pfn's pageblock, remembering the last one: callers walk in address order. */
-  private privateChunk(pfn: number): Uint32Array | undefined {
-    const key = pfn >>> PRIVATE_CHUNK_SHIFT;
-    if (key !== this.lastPrivateKey) {
-      this.lastPrivateKey = key;
-      this.lastPrivateChunk = this.privateChunks.get(key);
-    }
-    return this.lastPrivateChunk;
+  /**
+   * kho_restore_page()'s check and clear in one look-up: when page->private is KHO's stamp
+   * (`magic` high, an order up to `maxOrder` low), clears it and returns the order, else -1.
+   */
+  takeStamp(pfn: number, magic: number, maxOrder: number): number {
+    return this.priv.take(pfn, magic, maxOrder);
   }
 
   privateLo(pfn: number): number {
-    const chunk = this.privateChunk(pfn);
-    return chunk ? chunk[(pfn & ((1 << PRIVATE_CHUNK_SHIFT) - 1)) * 2]! : 0;
+    return this.priv.lo(pfn);
   }
   privateHi(pfn: number): number {
-    const chunk = this.privateChunk(pfn);
-    return chunk ? chunk[(pfn & ((1 << PRIVATE_CHUNK_SHIFT) - 1)) * 2 + 1]! : 0;
+    return this.priv.hi(pfn);
   }
 }
