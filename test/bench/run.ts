@@ -293,6 +293,12 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       unit: 'ms',
       target: '< 500 ms',
     });
+    // The page-state trace the host draws the map from grows with changes that cannot merge.
+    report({
+      name: '  page-state trace after it (events; host bytes)',
+      value: fk.pages.trace.length,
+      unit: `events; ${(fk.pages.trace.byteLength / 2 ** 20).toFixed(1)} MiB`,
+    });
   },
   async () => {
     // 5. A whole scenario through the host, for context.
