@@ -443,7 +443,8 @@ export class KhoIn {
   private restorePage(phys: number, isFolio: boolean, owner: string): number | null {
     const pfn = Math.floor(phys / PAGE_SIZE);
     const p = this.k.pages;
-    if (!this.ramHas(pfn * PAGE_SIZE, PAGE_SIZE) || p.flags[pfn]! & PG.hole) return null;
+    // ramHas(pfn * PAGE_SIZE, PAGE_SIZE) as a bound on the pfn (NaN and ±Infinity fail it too).
+    if (!(pfn >= 0 && pfn < this.k.ctx.layout.maxPfn) || p.flags[pfn]! & PG.hole) return null;
     // Checks the stamp and clears it (page->private = 0) in one look-up.
     const order = p.takeStamp(pfn, KHO_PAGE_MAGIC, MAX_PAGE_ORDER);
     if (order < 0) {
