@@ -5,8 +5,10 @@
  * host turns them into map categories here, when a view asks — never while the kernel runs, so a
  * replay of a hundred steps paints nothing until the UI looks. One CategoryMap per kernel
  * generation, kept beside it (not in it: timeline snapshots copy kernel state only). A kernel
- * restored from a checkpoint is a new object, and its map is rebuilt from its whole trace.
+ * restored from a checkpoint is a new object: its map is a copy of the one kept beside the
+ * checkpoint (rememberMap / recallMap), or else rebuilt from its whole trace.
  */
+import type { Machine } from '../kernel/machine';
 import { PageCategory } from '../../shared/palette';
 import type { Kernel } from '../kernel/kernel';
 import { MIGRATE_CMA, MIGRATE_MOVABLE } from '../kernel/mm/page-flags';
@@ -63,6 +65,9 @@ interface Tracked {
 
 const maps = new WeakMap<PageTable, Tracked>();
 
+/** Pending events past which the map is rewritten and recounted once instead of kept current per event. */
+const BULK_EVENTS = 256;
+
 /** The category map of kernel `k`, brought up to date with its trace. */
 export function pageMap(k: Kernel): CategoryMap {
   const pages = k.pages;
@@ -82,6 +87,9 @@ export function pageMap(k: Kernel): CategoryMap {
       break;
     }
   const map = t.map;
+  // Many events at once (a kernel restored from a checkpoint, a long replay): write the pages
+  // first and recount once, rather than keep the pyramid current event by event.
+  const bulk = trace.length - from > BULK_EVENTS;
   for (let i = from; i < trace.length; i++) {
     const at = i * EVENT_WORDS;
     const code = ev[at + 2]!;
@@ -92,10 +100,32 @@ export function pageMap(k: Kernel): CategoryMap {
       const id = eventArg(code);
       cat = t.ownerCats[id] ?? (t.ownerCats[id] = ownerCategory(k.owners, id));
     } else cat = STATE_CATEGORY[state]!;
-    map.assign(ev[at]!, ev[at + 1]!, cat);
+    if (bulk) map.fillRaw(ev[at]!, ev[at + 1]!, cat);
+    else map.assign(ev[at]!, ev[at + 1]!, cat);
   }
+  if (bulk) map.recount();
   t.applied = trace.length;
   const keep = Math.min(LOOKBACK, trace.length);
   t.tail = ev.slice((trace.length - keep) * EVENT_WORDS, trace.length * EVENT_WORDS);
   return map;
+}
+
+/** Maps kept beside timeline checkpoints, by snapshot. */
+const atCheckpoint = new WeakMap<object, Tracked>();
+
+/** Keeps a copy of the map of `m`'s kernel, brought up to date, beside checkpoint `snap` of `m`. */
+export function rememberMap(snap: object, m: Machine): void {
+  const k = m.kernel;
+  if (!k) return;
+  pageMap(k);
+  const t = maps.get(k.pages)!;
+  atCheckpoint.set(snap, { map: t.map.clone(), applied: t.applied, tail: t.tail.slice(), ownerCats: [] });
+}
+
+/** Gives `m`, just restored from checkpoint `snap`, a copy of the map kept beside it. */
+export function recallMap(snap: object, m: Machine): void {
+  const k = m.kernel;
+  const t = atCheckpoint.get(snap);
+  if (!k || !t) return;
+  maps.set(k.pages, { map: t.map.clone(), applied: t.applied, tail: t.tail.slice(), ownerCats: [] });
 }

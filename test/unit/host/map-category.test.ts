@@ -73,6 +73,29 @@ describe('CategoryMap', () => {
     );
   });
 
+  it('property: fillRaw() then recount() (a map rebuilt from a whole trace) equals the same changes assigned one by one', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 1, max: 6000 })
+          .chain((size) => fc.tuple(fc.constant(size), fc.array(assignArb(size), { maxLength: 40 }))),
+        ([size, ops]) => {
+          const one = new CategoryMap(size);
+          const bulk = new CategoryMap(size);
+          for (const o of ops) {
+            one.assign(o.pfn, Math.min(o.count, size - o.pfn), o.c);
+            bulk.fillRaw(o.pfn, Math.min(o.count, size - o.pfn), o.c);
+          }
+          bulk.recount();
+          expect(Array.from(bulk.pages)).toEqual(Array.from(one.pages));
+          expect(Array.from(bulk.counts)).toEqual(Array.from(one.counts));
+          expect(bulk.levels.map((l) => Array.from(l))).toEqual(one.levels.map((l) => Array.from(l)));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it('lowering the only high page in a cell lowers every summary above it (single-page path)', () => {
     const m = new CategoryMap(FANOUT ** 3);
     m.assign(100, 1, 17);
