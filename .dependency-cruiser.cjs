@@ -13,7 +13,7 @@
  */
 
 /** shared/ modules the kernel may import by value: constants and pure helpers, no zod. */
-const KERNEL_SHARED_VALUES = ['shared/units\\.ts$', 'shared/palette\\.ts$'];
+const KERNEL_SHARED_VALUES = ['shared/units\\.ts$'];
 /** shared/ modules the kernel may import as types only (their values are zod schemas). */
 const KERNEL_SHARED_TYPES = ['shared/views\\.ts$', 'shared/machine-config\\.ts$', 'shared/commands\\.ts$'];
 
@@ -47,6 +47,15 @@ module.exports = {
       severity: 'error',
       from: { path: '^electron/kernel/' },
       to: { path: ours, pathNot: ['^electron/kernel/', ...KERNEL_SHARED_VALUES, ...KERNEL_SHARED_TYPES] },
+    },
+    {
+      name: 'kernel-does-not-paint',
+      comment:
+        'The kernel reports page-state changes as range events (mm/page-trace.ts); the host owns the map ' +
+        'and its palette. Nothing in electron/kernel knows a colour or a map category.',
+      severity: 'error',
+      from: { path: '^electron/kernel/' },
+      to: { path: ['^shared/palette\\.ts$', '^renderer/', '^electron/host/category-map\\.ts$'] },
     },
     {
       name: 'kernel-shared-types-only',

@@ -8,7 +8,7 @@
  */
 import { type Command, tokenText } from '../../shared/commands';
 import { PAGE_SIZE, formatBytes } from '../../shared/units';
-import { PageCategory } from '../../shared/palette';
+import { PageState } from '../kernel/mm/page-trace';
 import { type Failure, type Result, ok } from '../../shared/result';
 import type { Errno, FailedAt, StepInfo } from '../../shared/views';
 import { ALLOC_FAILED } from '../kernel/mm/buddy';
@@ -122,7 +122,7 @@ function paintFailure(machine: Machine, r: StepResult): StepResult {
   const at = r.ok ? undefined : r.error.failedAt;
   const k = machine.kernel;
   if (at && k && at.pfn >= 0 && at.pfn + at.pages <= machine.layout.maxPfn)
-    k.pages.categories.assign(at.pfn, at.pages, PageCategory.Corrupted);
+    k.pages.trace.record(at.pfn, at.pages, PageState.Corrupted);
   return r;
 }
 

@@ -36,7 +36,7 @@ import { KHO_TREE_MAX_DEPTH, walkRadixTree } from '../kernel/abi/kho-radix-tree'
 import { ramReader } from '../kernel/abi/phys-reader';
 import { decodeFdt, getProp, readString, readU64le } from '../kernel/lib/fdt';
 import type { Machine } from '../kernel/machine';
-import { CategoryMap } from '../kernel/mm/category-map';
+import { CategoryMap } from './category-map';
 import { readFdtBlob } from './kho-records';
 import { chunkListBlocks, chunkViews } from './kho-views';
 

@@ -33,6 +33,7 @@ import { type FdtNode, decodeFdt, fdtWalk, getProp, readU64le } from '../kernel/
 import type { Machine } from '../kernel/machine';
 import { describeFdt, fdtToDts } from './fdt-text';
 import { readFdtBlob } from './kho-records';
+import { pageMap } from './page-map';
 import { type ChunkReadNow, chunkListRead } from './chunks-read';
 import { type Result, ok } from '../../shared/result';
 
@@ -73,7 +74,7 @@ export function khoView(m: Machine): KhoView {
       finalized: out.tracker.kind === 'radix' || out.finalized,
       chunkPhys: out.tracker.kind === 'radix' ? [] : out.tracker.chunkPfns.map((p) => p * PAGE_SIZE),
       bitmapPages: out.tracker.kind === 'radix' ? out.tracker.metadataPages : out.tracker.bitmapPages,
-      preservedPages: k!.pages.categories.counts[PageCategory.Preserved]!,
+      preservedPages: pageMap(k!).counts[PageCategory.Preserved]!,
       subtrees: subtrees(outRoot && 'children' in outRoot ? outRoot : null),
       ...radixField(outgoingRadix(m)),
     },

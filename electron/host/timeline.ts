@@ -19,6 +19,7 @@ import type { MachineConfig } from '../../shared/machine-config';
 import type { BranchInfo, Progress, StepInfo } from '../../shared/views';
 import { Machine, ProgressRelay } from '../kernel/machine';
 import { type Snapshot, SnapshotError, Snapshotter, snapshotBytes } from './timeline-snapshot';
+import { recallMap, rememberMap } from './page-map';
 
 export interface TimelineOptions {
   onProgress?: (p: Progress) => void;
@@ -173,6 +174,7 @@ export class Timeline {
     const t0 = this.clock();
     try {
       node.checkpoint = this.snapshotter.take(this.machine);
+      rememberMap(node.checkpoint, this.machine);
       this.lastTakeMs = this.clock() - t0;
     } catch (e) {
       if (!(e instanceof SnapshotError)) throw e;
@@ -300,7 +302,9 @@ export class Timeline {
     if (!ahead || from!.depth > this.cursor.depth) {
       const cp = from!.checkpoint;
       // The machine at the cursor is dropped: the restore reuses its buffers.
-      this.machine = this.attach(cp ? this.snapshotter.restore(cp, this.machine) : new Machine(this.config));
+      const restored = cp ? this.snapshotter.restore(cp, this.machine) : new Machine(this.config);
+      if (cp) recallMap(cp, restored);
+      this.machine = this.attach(restored);
       this.cursor = from!;
     }
     const todo: StepNode[] = [];

@@ -14,6 +14,7 @@ import type { Machine } from '../kernel/machine';
 import { type Result, failure, ok } from '../../shared/result';
 import { jumpCategories } from './jump-chain';
 import { KHO_PAGE_MAGIC } from '../kernel/abi/kho-v1';
+import { pageMap } from './page-map';
 
 export function memorySummary(m: Machine): MemorySummary | null {
   const k = m.kernel;
@@ -24,7 +25,7 @@ export function memorySummary(m: Machine): MemorySummary | null {
     managedPages: k.buddy.managedPages,
     freePages: { UNMOVABLE: unmovable, MOVABLE: movable, CMA: cma },
     freeBlocksByOrder: k.buddy.freeBlocksByOrder(),
-    categoryPages: Array.from(k.pages.categories.counts),
+    categoryPages: Array.from(pageMap(k).counts),
     memblock: {
       memoryRegions: k.memblock.memory.regions.length,
       reservedRegions: k.memblock.reserved.regions.length,
@@ -36,7 +37,7 @@ export function memorySummary(m: Machine): MemorySummary | null {
 export function mapView(m: Machine, req: MapViewRequest): MapView {
   const cells = new Uint8Array(req.cells);
   // After kexec -e no kernel describes RAM: the map is what the next kernel will find.
-  (m.kernel?.pages.categories ?? jumpCategories(m))?.fillView(cells, req.firstPfn, req.pagesPerCell);
+  (m.kernel ? pageMap(m.kernel) : jumpCategories(m))?.fillView(cells, req.firstPfn, req.pagesPerCell);
   return { firstPfn: req.firstPfn, pagesPerCell: req.pagesPerCell, cells };
 }
 
@@ -77,7 +78,7 @@ export function pageInfo(m: Machine, pfn: number): Result<PageInfo> {
     pfn,
     phys,
     nid: nidOfPfn(m.layout, pfn),
-    category: p.categories.pages[pfn] as PageCategory,
+    category: pageMap(k).pages[pfn] as PageCategory,
     flags: pageFlagNames(flags),
     flagsValue: flags,
     order: p.order[pfn]!,

@@ -173,7 +173,7 @@ function pageFilter(
   if (k) {
     const { owner, flags } = k.pages;
     isFree = (pfn) => owner[pfn] === 0 && (flags[pfn]! & (PG.reserved | PG.hole | PG.noinit)) === 0;
-    const memfd = new Uint8Array(k.owners.categoryOf.length);
+    const memfd = new Uint8Array(k.owners.count);
     for (let id = 0; id < memfd.length; id++) memfd[id] = k.owners.get(id)?.kind === 'memfd' ? 1 : 0;
     isCache = (pfn) => memfd[owner[pfn]!] === 1;
   } else if (m.entry) {

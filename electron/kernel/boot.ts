@@ -26,7 +26,7 @@ import {
   hex,
   memRange,
 } from '../../shared/units';
-import { PageCategory } from '../../shared/palette';
+import { PageState } from './mm/page-trace';
 import type { KernelRelease, KernelVariant } from '../../shared/machine-config';
 import type { E820Entry } from '../../shared/views';
 import { decodeBootParams, decodeCmdline } from './abi/boot-params';
@@ -594,19 +594,23 @@ function scribble(k: Kernel): void {
 function memmapInit(k: Kernel): void {
   const { pages, memblock: mb, ctx } = k;
   const { layout } = ctx;
-  const cats = pages.categories;
-  // Start with everything a hole; memory regions are then initialised.
-  pages.flags.fill(PG.reserved | PG.hole); // the category map starts out all Hole
+  // Everything outside memory regions is a hole. The table is fresh (all zero): pages of RAM
+  // already read as clean, and writing only the gaps spares a pass over every struct page.
+  let gapStart = 0;
+  for (const r of mb.memory.regions) {
+    pages.flags.fill(PG.reserved | PG.hole, gapStart, Math.min(layout.maxPfn, r.base / PAGE_SIZE));
+    gapStart = Math.max(gapStart, (r.base + r.size) / PAGE_SIZE);
+  }
+  pages.flags.fill(PG.reserved | PG.hole, gapStart, layout.maxPfn);
   for (const e of k.e820) {
     if (e.type === 'usable' || e.start >= layout.maxPfn * PAGE_SIZE) continue;
     const id = k.owners.id('firmware', e.type === 'ACPI data' ? 'ACPI tables' : 'e820 reserved');
     const lo = Math.floor(e.start / PAGE_SIZE);
     const hi = Math.min(layout.maxPfn, Math.ceil(e.end / PAGE_SIZE));
     pages.owner.fill(id, lo, hi);
-    cats.assign(lo, hi - lo, PageCategory.Firmware);
+    pages.trace.record(lo, hi - lo, PageState.Owned, id);
   }
-  // Pages of RAM start clean; free ones keep refcount 0 for __free_pages_core().
-  for (const r of mb.memory.regions) pages.flags.fill(0, r.base / PAGE_SIZE, (r.base + r.size) / PAGE_SIZE);
+  // Pages of RAM start clean (zero flags); free ones keep refcount 0 for __free_pages_core().
   for (const r of mb.reserved.regions) {
     const lo = r.base / PAGE_SIZE;
     const hi = Math.min(layout.maxPfn, (r.base + r.size) / PAGE_SIZE);
@@ -623,8 +627,8 @@ function memmapInit(k: Kernel): void {
       const owner = pages.owner[pfn]!;
       let end = pfn + 1;
       while (end < hi && pages.owner[end] === owner) end++;
-      const cat = owner ? k.owners.categoryOf[owner]! : PageCategory.MemblockReserved;
-      cats.assign(pfn, end - pfn, cat);
+      if (owner) pages.trace.record(pfn, end - pfn, PageState.Owned, owner);
+      else pages.trace.record(pfn, end - pfn, PageState.Reserved);
       pfn = end;
     }
   }
@@ -651,7 +655,7 @@ function memblockFreeAll(k: Kernel): void {
 
 /** __free_pages_memory(): [pfn, end) to the buddy allocator in the largest aligned blocks. */
 function freeRangeToBuddy(k: Kernel, pfn: number, end: number): void {
-  k.pages.paintFree(pfn, end - pfn);
+  k.pages.traceFree(pfn, end - pfn);
   while (pfn < end) {
     let order = Math.min(MAX_PAGE_ORDER, pfn === 0 ? MAX_PAGE_ORDER : 31 - Math.clz32(pfn & -pfn));
     while (pfn + (1 << order) > end) order--;

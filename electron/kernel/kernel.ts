@@ -12,6 +12,7 @@ import { BuddyAllocator, Zone } from './mm/buddy';
 import { Memblock } from './mm/memblock';
 import { OwnerRegistry } from './mm/owners';
 import { PageTable } from './mm/page-table';
+import { PageState } from './mm/page-trace';
 import { Shmem } from './mm/shmem';
 import { type VmArea, Vmalloc } from './mm/vmalloc';
 import type { MachineLayout } from './layout';
@@ -100,8 +101,8 @@ export class Kernel {
       const owner = p.owner[i]!;
       let end = i + 1;
       while (end < pfn + n && p.owner[end] === owner) end++;
-      if (owner === 0) p.paintFree(i, end - i);
-      else p.categories.assign(i, end - i, this.owners.categoryOf[owner]!);
+      if (owner === 0) p.traceFree(i, end - i);
+      else p.trace.record(i, end - i, PageState.Owned, owner);
       i = end;
     }
   }

@@ -27,14 +27,28 @@ import { bootRealKernel, whyNot } from '../../electron/real-kernel';
 import { join } from 'node:path';
 import { writeChunksAtomic } from '../../electron/write-chunks';
 import { radixTreeBench } from './abi-7x';
+import { pageMap } from '../../electron/host/page-map';
 
 interface Figure {
   name: string;
   value: number;
   unit: string;
   target?: string;
+  /** The same operation on Linux, in `unit`, where a measurement exists: the table shows value / linux. */
+  linux?: number;
 }
+
+/** LKML, Apr 2025 (KHO v5 review): 48 GiB preserved, reserve + serialize, single thread. */
+const LINUX_PRESERVE_48G_MS = 577;
 const figures: Figure[] = [];
+// BENCH_CPU=1: time by this process's CPU time instead of the wall clock, for a machine shared
+// with other work (where wall times swing several-fold). GC threads count too.
+if (process.env.BENCH_CPU) {
+  performance.now = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+}
 
 function report(f: Figure): void {
   figures.push(f);
@@ -59,8 +73,17 @@ function time(runs: number, fn: () => void, setup: () => void = () => {}): numbe
 const config64 = MachineConfigSchema.parse({ ram: '64G', nodes: 4 });
 
 /** Issue 4: runs one live update of a `gib` GiB memfd written in folios of `order` on a `ram` machine; phase times in ms. */
-function liveUpdate(gib: number, order: number, ram: string, cmdline = 'kho=on liveupdate=on'): Record<string, number> {
-  const m = new Machine(MachineConfigSchema.parse({ ram, cmdline }));
+function liveUpdate(
+  gib: number,
+  order: number,
+  ram: string | number,
+  cmdline = 'kho=on liveupdate=on',
+): Record<string, number> {
+  // A size in bytes goes past the machine dialog's limit: the config is then built by hand.
+  const m =
+    typeof ram === 'number'
+      ? new Machine({ ...MachineConfigSchema.parse({ ram: '256G', cmdline }), ram })
+      : new Machine(MachineConfigSchema.parse({ ram, cmdline }));
   const run = (c: CommandInput): number | undefined => {
     const r = applyCommand(m, CommandSchema.parse(c));
     if (!r.ok) throw new Error(`${c.op}: ${r.error.message}`);
@@ -133,6 +156,7 @@ function khoPreserve48(kernel: KernelRelease): void {
     value: +preserveMs.toFixed(0),
     unit: 'ms',
     target: '< 577 ms (Linux, LKML Apr 2025)',
+    linux: LINUX_PRESERVE_48G_MS,
   });
   report({ name: `${kernel}: KHO ${what} per folio`, value: +((preserveMs * 1e6) / n).toFixed(0), unit: 'ns' });
   const metaPages = k.khoOut!.tracker.metadataPages - metaBefore;
@@ -182,12 +206,18 @@ const SECTIONS: Array<() => void | Promise<void>> = [
 
     // 2. Host memory for page state.
     const k = machine.kernel!;
-    const pageState = k.pages.byteLength + k.buddy.zones.reduce((s, z) => s + z.byteLength, 0);
+    const pageState = k.pages.byteLength + pageMap(k).byteLength + k.buddy.zones.reduce((s, z) => s + z.byteLength, 0);
     report({
       name: 'page state per simulated 4 KiB page',
       value: +(pageState / machine.layout.maxPfn).toFixed(2),
       unit: 'bytes',
       target: '≤ 12 bytes',
+    });
+    report({
+      name: 'host memory per simulated GiB after boot (array buffers, 64 GiB machine)',
+      value: +(process.memoryUsage().arrayBuffers / 2 ** 20 / 64).toFixed(1),
+      unit: 'MiB',
+      target: '< 2 MiB (1 TiB in < 2 GiB)',
     });
     report({
       name: 'RAM contents per simulated 4 KiB page (identity pages)',
@@ -197,7 +227,8 @@ const SECTIONS: Array<() => void | Promise<void>> = [
 
     // 3. Map view: 1,000 × 1,000 cells over the 64 GiB machine.
     const cells = new Uint8Array(1_000_000);
-    const aligned = time(20, () => k.pages.categories.fillView(cells, 0, 16));
+    const map = pageMap(k);
+    const aligned = time(20, () => map.fillView(cells, 0, 16));
     report({
       name: 'map view 1000×1000 cells, 16 pages/cell (64 GiB)',
       value: +aligned.toFixed(2),
@@ -205,7 +236,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       target: '< 16 ms',
     });
     const perCell = Math.ceil(machine.layout.maxPfn / cells.length);
-    const unaligned = time(20, () => k.pages.categories.fillView(cells, 0, perCell));
+    const unaligned = time(20, () => map.fillView(cells, 0, perCell));
     report({
       name: `map view 1000×1000 cells, ${perCell} pages/cell (whole machine)`,
       value: +unaligned.toFixed(2),
@@ -261,6 +292,12 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       value: +allocMs.toFixed(1),
       unit: 'ms',
       target: '< 500 ms',
+    });
+    // The page-state trace the host draws the map from grows with changes that cannot merge.
+    report({
+      name: '  page-state trace after it (events; host bytes)',
+      value: fk.pages.trace.length,
+      unit: `events; ${(fk.pages.trace.byteLength / 2 ** 20).toFixed(1)} MiB`,
     });
   },
   async () => {
@@ -389,7 +426,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
         name: `live update of a 48 GiB memfd of ${what} folios, end to end`,
         value: +total.toFixed(0),
         unit: 'ms',
-        target: '< 1500 ms',
+        target: order === 0 ? '< 1500 ms' : '< 500 ms',
       });
       for (const [phase, ms] of Object.entries(phases))
         report({ name: `  ${phase}`, value: +ms.toFixed(0), unit: `ms (${((100 * ms) / total).toFixed(0)}%)` });
@@ -432,6 +469,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
           name: 'host memory for a 1 TiB machine (array buffers)',
           value: Math.round(process.memoryUsage().arrayBuffers / 2 ** 20),
           unit: 'MiB',
+          target: '< 2048 MiB',
         });
       } catch (e) {
         report({
@@ -440,6 +478,34 @@ const SECTIONS: Array<() => void | Promise<void>> = [
           unit: '',
         });
       }
+    }
+  },
+  async () => {
+    // 11b. Issue 13's 1 TiB live update (BENCH_TIB=1): a 768 GiB memfd of 2 MiB folios, in a process of its own.
+    if (!process.env.BENCH_TIB) return;
+    const t0 = performance.now();
+    try {
+      const phases = liveUpdate(768, 9, 1024 * GiB);
+      report({
+        name: 'live update of a 768 GiB memfd of 2 MiB folios on 1 TiB, end to end',
+        value: +(performance.now() - t0).toFixed(0),
+        unit: 'ms',
+        target: '< 10000 ms',
+      });
+      for (const [phase, ms] of Object.entries(phases))
+        report({ name: `  ${phase}`, value: +ms.toFixed(0), unit: 'ms' });
+      report({
+        name: 'host memory after the 1 TiB live update (array buffers)',
+        value: Math.round(process.memoryUsage().arrayBuffers / 2 ** 20),
+        unit: 'MiB',
+        target: '< 2048 MiB',
+      });
+    } catch (e) {
+      report({
+        name: `1 TiB live update failed after ${(performance.now() - t0).toFixed(0)} ms: ${(e as Error).message}`,
+        value: 0,
+        unit: '',
+      });
     }
   },
   async () => {
@@ -521,6 +587,9 @@ if (at >= 0) {
     for (const line of r.stdout.split('\n')) if (line.startsWith('{')) report(JSON.parse(line) as Figure);
   }
   console.log('');
-  console.log('figure'.padEnd(62) + 'value'.padStart(12) + '  target');
-  for (const f of figures) console.log(f.name.padEnd(62) + `${f.value} ${f.unit}`.padStart(12) + `  ${f.target ?? ''}`);
+  console.log('figure'.padEnd(62) + 'value'.padStart(12) + '  ' + '× Linux'.padEnd(9) + 'target');
+  for (const f of figures) {
+    const ratio = f.linux ? `${(f.value / f.linux).toFixed(2)}×` : '';
+    console.log(f.name.padEnd(62) + `${f.value} ${f.unit}`.padStart(12) + '  ' + ratio.padEnd(9) + (f.target ?? ''));
+  }
 }

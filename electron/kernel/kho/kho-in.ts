@@ -14,7 +14,7 @@
  * WARN and NULL.
  */
 import { MAX_PAGE_ORDER, PAGE_SIZE, hex } from '../../../shared/units';
-import { PageCategory } from '../../../shared/palette';
+import { PageState } from '../mm/page-trace';
 import {
   KHO_VMALLOC_SIZE,
   KHO_PAGE_MAGIC,
@@ -49,6 +49,9 @@ export interface RadixNodeRead {
   page: Uint8Array;
 }
 
+/** Numbers per run of preserved blocks in KhoIn.blockRuns. */
+const RUN_WORDS = 3;
+
 /** Bound on the chunk list walk: more chunks than RAM could hold bitmaps for means a loop. */
 const MAX_CHUNKS = 1 << 20;
 
@@ -67,8 +70,9 @@ export interface ChunkRead {
 export class KhoIn {
   /** Blocks the chunk list named, in walk order (pfn, order): the new kernel's record, rebuilt from RAM. */
   /** Typed columns, grown by doubling: a 48 GiB memfd of 4 KiB folios is 12.6 million blocks. */
-  private blockPfns = new Float64Array(1024);
-  private blockOrders = new Uint8Array(1024);
+  /** As runs of adjacent blocks of one order: first pfn, block count, order (RUN_WORDS numbers each). */
+  private blockRuns = new Float64Array(RUN_WORDS * 64);
+  private nrRuns = 0;
   private nrBlocks = 0;
   /** The chunk list as deserialize() read it, in walk order (see ChunkRead). */
   readonly chunksRead: ChunkRead[] = [];
@@ -95,7 +99,11 @@ export class KhoIn {
   ) {}
 
   get blocks(): Block[] {
-    return Array.from({ length: this.nrBlocks }, (_, i) => ({ pfn: this.blockPfns[i]!, order: this.blockOrders[i]! }));
+    const out: Block[] = [];
+    const r = this.blockRuns;
+    for (let i = 0; i < this.nrRuns * RUN_WORDS; i += RUN_WORDS)
+      for (let j = 0; j < r[i + 1]!; j++) out.push({ pfn: r[i]! + j * 2 ** r[i + 2]!, order: r[i + 2]! });
+    return out;
   }
 
   get blockCount(): number {
@@ -226,6 +234,14 @@ export class KhoIn {
       this.k.memblock.markNoinit(runStart, runEnd - runStart);
       runStart = -1;
     };
+    // Blocks of one order side by side are stamped and recorded as one batch.
+    let batchPhys = 0;
+    let batchCount = 0;
+    let batchOrder = -1;
+    const commit = () => {
+      if (batchCount) this.reserveBlocks(batchPhys, batchCount, batchOrder);
+      batchCount = 0;
+    };
     const ram = ramReader(this.k.ram);
     const sum = walkRadixTree(ram, this.memMapPhys, {
       node: (phys, level, keyStart) =>
@@ -238,11 +254,15 @@ export class KhoIn {
           runStart = phys;
         }
         runEnd = phys + size;
-        const pfn = phys / PAGE_SIZE;
-        this.k.pages.setPrivate(pfn, order, KHO_PAGE_MAGIC);
-        this.addBlock(pfn, order);
+        if (order !== batchOrder || phys !== batchPhys + batchCount * size) {
+          commit();
+          batchPhys = phys;
+          batchOrder = order;
+        }
+        batchCount++;
       },
     });
+    commit();
     flush();
     if (isAbiError(sum)) return this.abandon(`corrupt radix tree: ${sum.message}`);
     if (sum.stoppedWith) {
@@ -292,39 +312,62 @@ export class KhoIn {
     };
     // One range check for the whole bitmap when it lies inside RAM (the usual case), else per block.
     const wholeInRam = this.ramHas(physStart, bitmap.length * 8 * size);
-    for (let byte = 0; byte < bitmap.length; byte++) {
-      const v = bitmap[byte]!;
-      if (v === 0) continue;
-      for (let bit = 0; bit < 8; bit++) {
-        if (!(v & (1 << bit))) continue;
-        const phys = physStart + (byte * 8 + bit) * size;
-        if (!wholeInRam && !this.ramHas(phys, size))
-          return this.abandon(`preserved block ${hex(phys)} order ${order} is outside RAM`);
-        if (phys !== runEnd) {
-          flush();
-          runStart = phys;
-        }
-        runEnd = phys + size;
-        const pfn = phys / PAGE_SIZE;
-        this.k.pages.setPrivate(pfn, order, KHO_PAGE_MAGIC);
-        this.addBlock(pfn, order);
+    // Word at a time: zero bytes are skipped whole, and each run of set bits is stamped and
+    // recorded as one batch (a fully preserved range of order-0 folios is one run per bitmap).
+    const nbits = bitmap.length * 8;
+    let b = 0;
+    while (b < nbits) {
+      const v = bitmap[b >>> 3]! >>> (b & 7);
+      if (v === 0) {
+        b = ((b >>> 3) + 1) << 3;
+        continue;
       }
+      b += 31 - Math.clz32(v & -v); // the first set bit
+      let e = b + 1;
+      while (e < nbits) {
+        if ((e & 7) === 0 && bitmap[e >>> 3] === 0xff) e += 8;
+        else if (bitmap[e >>> 3]! & (1 << (e & 7))) e++;
+        else break;
+      }
+      const count = e - b;
+      const phys = physStart + b * size;
+      if (!wholeInRam)
+        for (let i = 0; i < count; i++)
+          if (!this.ramHas(phys + i * size, size)) {
+            if (i > 0) this.reserveBlocks(phys, i, order);
+            return this.abandon(`preserved block ${hex(phys + i * size)} order ${order} is outside RAM`);
+          }
+      if (phys !== runEnd) {
+        flush();
+        runStart = phys;
+      }
+      runEnd = phys + count * size;
+      this.reserveBlocks(phys, count, order);
+      b = e;
     }
     flush();
     return null;
   }
 
-  private addBlock(pfn: number, order: number): void {
-    if (this.nrBlocks === this.blockPfns.length) {
-      const pfns = new Float64Array(this.nrBlocks * 2);
-      pfns.set(this.blockPfns);
-      const orders = new Uint8Array(this.nrBlocks * 2);
-      orders.set(this.blockOrders);
-      this.blockPfns = pfns;
-      this.blockOrders = orders;
+  /** The KHOP stamps and block records of `count` adjacent blocks of `order` from `phys`. */
+  private reserveBlocks(phys: number, count: number, order: number): void {
+    const pfn = phys / PAGE_SIZE;
+    this.k.pages.setPrivateBlocks(pfn, count, order, order, KHO_PAGE_MAGIC);
+    this.nrBlocks += count;
+    const r = this.blockRuns;
+    const last = (this.nrRuns - 1) * RUN_WORDS;
+    if (this.nrRuns > 0 && r[last + 2] === order && r[last]! + r[last + 1]! * 2 ** order === pfn) {
+      r[last + 1]! += count;
+      return;
     }
-    this.blockPfns[this.nrBlocks] = pfn;
-    this.blockOrders[this.nrBlocks++] = order;
+    if ((this.nrRuns + 1) * RUN_WORDS > r.length) {
+      this.blockRuns = new Float64Array(r.length * 2);
+      this.blockRuns.set(r);
+    }
+    const at = this.nrRuns++ * RUN_WORDS;
+    this.blockRuns[at] = pfn;
+    this.blockRuns[at + 1] = count;
+    this.blockRuns[at + 2] = order;
   }
 
   private abandon(why: string): KernelError {
@@ -338,16 +381,19 @@ export class KhoIn {
     // One assign per run of adjacent blocks: deserialization reports them in address order.
     let start = -1;
     let end = -1;
-    for (let i = 0; i < this.nrBlocks; i++) {
-      const pfn = this.blockPfns[i]!;
-      if (this.k.pages.privateHi(pfn) !== KHO_PAGE_MAGIC) continue;
-      if (pfn !== end) {
-        if (start >= 0) this.k.pages.categories.assign(start, end - start, PageCategory.Leaked);
-        start = pfn;
+    const r = this.blockRuns;
+    for (let i = 0; i < this.nrRuns * RUN_WORDS; i += RUN_WORDS) {
+      const n = 2 ** r[i + 2]!;
+      for (let j = 0, pfn = r[i]!; j < r[i + 1]!; j++, pfn += n) {
+        if (this.k.pages.privateHi(pfn) !== KHO_PAGE_MAGIC) continue;
+        if (pfn !== end) {
+          if (start >= 0) this.k.pages.trace.record(start, end - start, PageState.KhoUnrestored);
+          start = pfn;
+        }
+        end = pfn + n;
       }
-      end = pfn + 2 ** this.blockOrders[i]!;
     }
-    if (start >= 0) this.k.pages.categories.assign(start, end - start, PageCategory.Leaked);
+    if (start >= 0) this.k.pages.trace.record(start, end - start, PageState.KhoUnrestored);
   }
 
   /** Unrestored blocks (their stamp is still there). */
@@ -358,10 +404,7 @@ export class KhoIn {
   /** The unrestored blocks, sorted by pfn: first pfn and order of each. */
   unrestored(): Array<{ pfn: number; order: number }> {
     const out: Array<{ pfn: number; order: number }> = [];
-    for (let i = 0; i < this.nrBlocks; i++) {
-      const pfn = this.blockPfns[i]!;
-      if (this.k.pages.privateHi(pfn) === KHO_PAGE_MAGIC) out.push({ pfn, order: this.blockOrders[i]! });
-    }
+    for (const b of this.blocks) if (this.k.pages.privateHi(b.pfn) === KHO_PAGE_MAGIC) out.push(b);
     // The bitmaps are walked order by order; address order reads better.
     return out.sort((a, b) => a.pfn - b.pfn);
   }
@@ -401,9 +444,11 @@ export class KhoIn {
   private restorePage(phys: number, isFolio: boolean, owner: string): number | null {
     const pfn = Math.floor(phys / PAGE_SIZE);
     const p = this.k.pages;
-    if (!this.ramHas(pfn * PAGE_SIZE, PAGE_SIZE) || p.flags[pfn]! & PG.hole) return null;
-    const order = p.privateLo(pfn);
-    if (p.privateHi(pfn) !== KHO_PAGE_MAGIC || order > MAX_PAGE_ORDER) {
+    // ramHas(pfn * PAGE_SIZE, PAGE_SIZE) as a bound on the pfn (NaN and ±Infinity fail it too).
+    if (!(pfn >= 0 && pfn < this.k.ctx.layout.maxPfn) || p.flags[pfn]! & PG.hole) return null;
+    // Checks the stamp and clears it (page->private = 0) in one look-up.
+    const order = p.takeStamp(pfn, KHO_PAGE_MAGIC, MAX_PAGE_ORDER);
+    if (order < 0) {
       this.k.warnOnce('kernel/liveupdate/kexec_handover.c', 'kho_restore_page');
       this.k.log.info(
         'kho-lab',
@@ -411,7 +456,6 @@ export class KhoIn {
       );
       return null;
     }
-    p.setPrivate(pfn, 0, 0);
     const n = 2 ** order;
     // Restores come in long runs for one owner (a memfd's folios): skip the map for a repeat.
     let ownerId = owner === this.lastOwner ? this.lastOwnerId : this.ownerIds.get(owner);
@@ -432,7 +476,7 @@ export class KhoIn {
       p.refcount[pfn] = 1;
       p.owner.fill(ownerId, pfn, pfn + n);
     }
-    if (!this.batching) p.categories.assign(pfn, n, PageCategory.Restored);
+    if (!this.batching) p.trace.record(pfn, n, PageState.KhoRestored);
     else if (pfn === this.runEnd) this.runEnd += n;
     else if (pfn + n === this.runStart) this.runStart = pfn;
     else {
@@ -465,7 +509,7 @@ export class KhoIn {
 
   private paintRun(): void {
     if (this.runEnd > this.runStart)
-      this.k.pages.categories.assign(this.runStart, this.runEnd - this.runStart, PageCategory.Restored);
+      this.k.pages.trace.record(this.runStart, this.runEnd - this.runStart, PageState.KhoRestored);
     this.runStart = this.runEnd = 0;
   }
 

@@ -26,6 +26,7 @@ import { type FdtNode, decodeFdt, encodeFdt, fdtString, fdtU64le, getProp, readU
 import type { Kernel } from '../kernel';
 import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_UNMOVABLE, PG } from '../mm/page-flags';
+import { PageState } from '../mm/page-trace';
 import type { VmArea } from '../mm/vmalloc';
 import { getU16, getU64, putU16, putU32, putU64 } from '../abi/bytes';
 import { type Block, decompose } from './blocks';
@@ -141,7 +142,7 @@ export class KhoOut {
   /** Paints the deferred run; anything that unpaints or frees preserved pages calls this first. */
   flushPaint(): void {
     if (this.paintEnd > this.paintStart)
-      this.k.pages.categories.assign(this.paintStart, this.paintEnd - this.paintStart, 16 /* PageCategory.Preserved */);
+      this.k.pages.trace.record(this.paintStart, this.paintEnd - this.paintStart, PageState.KhoPreserved);
     this.paintStart = this.paintEnd = 0;
   }
 
@@ -172,7 +173,7 @@ export class KhoOut {
       return;
     }
     this.flushPaint();
-    if (preserved) p.categories.assign(pfn, nr, 16 /* PageCategory.Preserved */);
+    if (preserved) p.trace.record(pfn, nr, PageState.KhoPreserved);
     else this.k.repaintOwned(pfn, nr);
   }
 

@@ -39,11 +39,14 @@ export class KhoTracker {
     return pfn;
   }
 
-  /** The bitmap last written, to skip the lookups on runs of preservations (the common case). */
-  private last: { order: number; index: number; bytes: Uint8Array } = {
-    order: -1,
-    index: -1,
-    bytes: new Uint8Array(0),
+  /**
+   * The two bitmaps last written (most recent first), to skip the lookups on runs of
+   * preservations — the common case, also when folios alternate between two nodes' memory.
+   */
+  private readonly last = {
+    order: [-1, -1],
+    index: [-1, -1],
+    bytes: [new Uint8Array(0), new Uint8Array(0)] as Uint8Array[],
   };
 
   /** Sets (or clears) the bit of block (pfn, order); allocates its bitmap page on first use. */
@@ -53,26 +56,39 @@ export class KhoTracker {
     const index = (block / PRESERVE_BITS) | 0;
     const bit = block & (PRESERVE_BITS - 1);
     const last = this.last;
-    if (last.order === order && last.index === index) {
-      if (on) last.bytes[bit >> 3]! |= 1 << (bit & 7);
-      else last.bytes[bit >> 3]! &= ~(1 << (bit & 7));
-      return null;
+    let bytes: Uint8Array;
+    if (last.order[0] === order && last.index[0] === index) bytes = last.bytes[0]!;
+    else if (last.order[1] === order && last.index[1] === index) {
+      bytes = last.bytes[1]!;
+      this.remember(order, index, bytes);
+    } else {
+      let bitmaps = this.orders.get(order);
+      if (!bitmaps) this.orders.set(order, (bitmaps = new Map()));
+      let page = bitmaps.get(index);
+      if (page === undefined) {
+        if (!on) return kerr('ENOENT', `block pfn ${pfn} order ${order} was never preserved`);
+        page = this.metadataPage('KHO tracker bitmaps');
+        if (page === ALLOC_FAILED) return kerr('ENOMEM', 'no memory for a tracker bitmap');
+        bitmaps.set(index, page);
+      }
+      bytes = this.k.ram.structPage(page);
+      this.remember(order, index, bytes);
     }
-    let bitmaps = this.orders.get(order);
-    if (!bitmaps) this.orders.set(order, (bitmaps = new Map()));
-    let page = bitmaps.get(index);
-    if (page === undefined) {
-      if (!on) return kerr('ENOENT', `block pfn ${pfn} order ${order} was never preserved`);
-      page = this.metadataPage('KHO tracker bitmaps');
-      if (page === ALLOC_FAILED) return kerr('ENOMEM', 'no memory for a tracker bitmap');
-      bitmaps.set(index, page);
-    }
-    const bytes = this.k.ram.structPage(page);
-    this.last = { order, index, bytes };
     const mask = 1 << (bit & 7);
     if (on) bytes[bit >> 3]! |= mask;
     else bytes[bit >> 3]! &= ~mask;
     return null;
+  }
+
+  /** Makes (order, index) the most recent of the two remembered bitmaps. */
+  private remember(order: number, index: number, bytes: Uint8Array): void {
+    const { order: o, index: i, bytes: b } = this.last;
+    o[1] = o[0]!;
+    i[1] = i[0]!;
+    b[1] = b[0]!;
+    o[0] = order;
+    i[0] = index;
+    b[0] = bytes;
   }
 
   isMarked(pfn: number, order: number): boolean {

@@ -24,6 +24,7 @@ import { HierarchicalBitset } from '../lib/bitset';
 import { OwnerRegistry } from './owners';
 import { MIGRATE_CMA, MIGRATE_MOVABLE, MIGRATE_TYPES, MIGRATE_UNMOVABLE, PG, type Migratetype } from './page-flags';
 import type { PageTable } from './page-table';
+import { PageState } from './page-trace';
 
 /** fallbacks[] of mm/page_alloc.c, without RECLAIMABLE. */
 const FALLBACKS: Record<Migratetype, Migratetype[]> = {
@@ -128,7 +129,7 @@ export class BuddyAllocator {
       order++;
     }
     this.addToFreeList(zone, pfn, order, mt);
-    if (retyped) this.pages.paintFree(pfn, 1 << order);
+    if (retyped) this.pages.traceFree(pfn, 1 << order);
   }
 
   /** Marks [pfn, pfn + 2^order) free in struct page and draws it so. */
@@ -139,7 +140,7 @@ export class BuddyAllocator {
       p.flags[pfn] = 0;
       p.refcount[pfn] = 0;
       p.owner[pfn] = 0;
-      p.categories.assign(pfn, 1, p.freeCategory(pfn));
+      p.trace.record(pfn, 1, PageState.Free, p.freeState(pfn));
       return;
     }
     const n = 1 << order;
@@ -147,7 +148,7 @@ export class BuddyAllocator {
     p.order.fill(0, pfn, pfn + n);
     p.refcount.fill(0, pfn, pfn + n);
     p.owner.fill(0, pfn, pfn + n);
-    p.paintFree(pfn, n);
+    p.traceFree(pfn, n);
   }
 
   /**
@@ -244,7 +245,7 @@ export class BuddyAllocator {
         const o = this.pages.order[p]!;
         this.delFromFreeList(zone, p, o, old);
         this.addToFreeList(zone, p, o, mt);
-        this.pages.paintFree(p, 1 << o);
+        this.pages.traceFree(p, 1 << o);
         p += 1 << o;
       } else p++;
     }
@@ -278,7 +279,7 @@ export class BuddyAllocator {
           for (let p = pfn; p < pfn + (1 << o); p += PAGEBLOCK_NR_PAGES)
             this.pages.pageblockMigratetype[p >>> PAGEBLOCK_ORDER] = startMt;
           this.addToFreeList(zone, pfn, o, startMt);
-          this.pages.paintFree(pfn, 1 << o);
+          this.pages.traceFree(pfn, 1 << o);
         } else if (this.freePagesInPageblock(pfn) >= PAGEBLOCK_NR_PAGES / 2) {
           this.setPageblockType(pfn, startMt);
         } else continue;
@@ -332,7 +333,7 @@ export class BuddyAllocator {
       p.order[pfn] = 0;
       p.refcount[pfn] = 1;
       p.owner[pfn] = ownerId;
-      p.categories.assign(pfn, 1, this.owners.categoryOf[ownerId]!);
+      p.trace.record(pfn, 1, PageState.Owned, ownerId);
       return;
     }
     const n = 1 << order;
@@ -342,7 +343,7 @@ export class BuddyAllocator {
     p.refcount.fill(0, pfn, pfn + n);
     p.refcount[pfn] = 1;
     p.owner.fill(ownerId, pfn, pfn + n);
-    p.categories.assign(pfn, n, this.owners.categoryOf[ownerId]!);
+    p.trace.record(pfn, n, PageState.Owned, ownerId);
   }
 
   /** Free pages summed over zones, per migratetype. */

@@ -10,15 +10,14 @@
  *   owner     u32  who holds the page: an id in the kernel's owner registry (0 = nobody)
  *   private   u64  page->private, stored sparsely per pageblock since few pages use it
  *
- * plus the migratetype of each 2 MiB pageblock and the category map the UI draws. Like the
- * kernel's memmap, the table belongs to one kernel: the next kernel builds its own.
+ * plus the migratetype of each 2 MiB pageblock, and the trace of page-state changes the host
+ * draws the memory map from (page-trace.ts). Like the kernel's memmap, the table belongs to one
+ * kernel: the next kernel builds its own.
  */
 import { PAGEBLOCK_ORDER } from '../../../shared/units';
-import { CategoryMap } from './category-map';
-import { PageCategory } from '../../../shared/palette';
-import { MIGRATE_CMA, MIGRATE_MOVABLE, PG, type Migratetype } from './page-flags';
-
-const PRIVATE_CHUNK_SHIFT = PAGEBLOCK_ORDER;
+import { FREE_SCRATCH, PageState, PageTrace } from './page-trace';
+import { PagePrivate } from './page-private';
+import { MIGRATE_MOVABLE, PG, type Migratetype } from './page-flags';
 
 export class PageTable {
   readonly flags: Uint16Array;
@@ -26,11 +25,12 @@ export class PageTable {
   readonly refcount: Uint16Array;
   readonly owner: Uint32Array;
   readonly pageblockMigratetype: Uint8Array;
-  /** Pageblocks inside a KHO scratch area (drawn as scratch while free). */
+  /** Pageblocks inside a KHO scratch area (traced as scratch while free). */
   readonly pageblockScratch: Uint8Array;
-  readonly categories: CategoryMap;
-  /** page->private: [lo, hi] u32 pairs, one chunk of 2 × 512 words per pageblock that uses it. */
-  private readonly privateChunks = new Map<number, Uint32Array>();
+  /** Page-state changes, for the host's memory map. */
+  readonly trace = new PageTrace();
+  /** page->private, per pageblock that uses it (page-private.ts). */
+  private readonly priv = new PagePrivate();
 
   constructor(readonly nrPages: number) {
     this.flags = new Uint16Array(nrPages);
@@ -41,13 +41,10 @@ export class PageTable {
     // memmap_init() starts every pageblock as MIGRATE_MOVABLE; unmovable allocations steal later.
     this.pageblockMigratetype = new Uint8Array(nrPageblocks).fill(MIGRATE_MOVABLE);
     this.pageblockScratch = new Uint8Array(nrPageblocks);
-    this.categories = new CategoryMap(nrPages);
   }
 
   /** Host bytes used for page state, for the "bytes per simulated page" figure. */
   get byteLength(): number {
-    let priv = 0;
-    for (const c of this.privateChunks.values()) priv += c.byteLength;
     return (
       this.flags.byteLength +
       this.order.byteLength +
@@ -55,8 +52,8 @@ export class PageTable {
       this.owner.byteLength +
       this.pageblockMigratetype.byteLength +
       this.pageblockScratch.byteLength +
-      this.categories.byteLength +
-      priv
+      this.trace.byteLength +
+      this.priv.byteLength
     );
   }
 
@@ -70,74 +67,50 @@ export class PageTable {
     return pfn - (pfn & ((1 << this.order[pfn]!) - 1));
   }
 
-  /** What a free page is drawn as: its pageblock's migratetype, or scratch. */
-  freeCategory(pfn: number): PageCategory {
+  /** The free state a free page is traced with: FREE_SCRATCH in scratch, else its pageblock's migratetype. */
+  freeState(pfn: number): number {
     const pb = pfn >>> PAGEBLOCK_ORDER;
-    if (this.pageblockScratch[pb]) return PageCategory.Scratch;
-    const mt = this.pageblockMigratetype[pb];
-    return mt === MIGRATE_MOVABLE
-      ? PageCategory.FreeMovable
-      : mt === MIGRATE_CMA
-        ? PageCategory.FreeCma
-        : PageCategory.FreeUnmovable;
+    return this.pageblockScratch[pb] ? FREE_SCRATCH : this.pageblockMigratetype[pb]!;
   }
 
-  /** Draws [pfn, pfn+count) as free pages, pageblock by pageblock. */
-  paintFree(pfn: number, count: number): void {
+  /** Traces [pfn, pfn+count) as free pages, one event per run of pageblocks in the same free state. */
+  traceFree(pfn: number, count: number): void {
     const end = pfn + count;
     while (pfn < end) {
-      // One assign per run of pageblocks drawn alike.
-      const cat = this.freeCategory(pfn);
+      const state = this.freeState(pfn);
       let next = Math.min(end, ((pfn >>> PAGEBLOCK_ORDER) + 1) << PAGEBLOCK_ORDER);
-      while (next < end && this.freeCategory(next) === cat) next = Math.min(end, next + (1 << PAGEBLOCK_ORDER));
-      this.categories.assign(pfn, next - pfn, cat);
+      while (next < end && this.freeState(next) === state) next = Math.min(end, next + (1 << PAGEBLOCK_ORDER));
+      this.trace.record(pfn, next - pfn, PageState.Free, state);
       pfn = next;
     }
   }
 
   getPrivate(pfn: number): bigint {
-    const chunk = this.privateChunk(pfn);
-    if (!chunk) return 0n;
-    const i = (pfn & ((1 << PRIVATE_CHUNK_SHIFT) - 1)) * 2;
-    return (BigInt(chunk[i + 1]!) << 32n) | BigInt(chunk[i]!);
+    return (BigInt(this.priv.hi(pfn)) << 32n) | BigInt(this.priv.lo(pfn));
   }
 
   /** Sets page->private as two 32-bit halves (lo, hi), as KHO writes its order and magic. */
   setPrivate(pfn: number, lo: number, hi: number): void {
-    const key = pfn >>> PRIVATE_CHUNK_SHIFT;
-    let chunk = key === this.lastPrivateKey ? this.lastPrivateChunk : this.privateChunks.get(key);
-    if (!chunk) {
-      if (lo === 0 && hi === 0) return;
-      chunk = new Uint32Array(2 << PRIVATE_CHUNK_SHIFT);
-      this.privateChunks.set(key, chunk);
-    }
-    this.lastPrivateKey = key;
-    this.lastPrivateChunk = chunk;
-    const i = (pfn & ((1 << PRIVATE_CHUNK_SHIFT) - 1)) * 2;
-    chunk[i] = lo >>> 0;
-    chunk[i + 1] = hi >>> 0;
+    this.priv.set(pfn, lo, hi);
   }
 
-  /** The chunk setPrivate() used last: stamps come in address order, many per pageblock. */
-  private lastPrivateKey = -1;
-  private lastPrivateChunk: Uint32Array | undefined;
+  /** setPrivate(pfn + i << order, lo, hi) for i in [0, count): KHO's stamps on a run of blocks. */
+  setPrivateBlocks(pfn: number, count: number, order: number, lo: number, hi: number): void {
+    this.priv.setBlocks(pfn, count, order, lo, hi);
+  }
 
-  /** The private chunk of pfn's pageblock, remembering the last one: callers walk in address order. */
-  private privateChunk(pfn: number): Uint32Array | undefined {
-    const key = pfn >>> PRIVATE_CHUNK_SHIFT;
-    if (key !== this.lastPrivateKey) {
-      this.lastPrivateKey = key;
-      this.lastPrivateChunk = this.privateChunks.get(key);
-    }
-    return this.lastPrivateChunk;
+  /**
+   * kho_restore_page()'s check and clear in one look-up: when page->private is KHO's stamp
+   * (`magic` high, an order up to `maxOrder` low), clears it and returns the order, else -1.
+   */
+  takeStamp(pfn: number, magic: number, maxOrder: number): number {
+    return this.priv.take(pfn, magic, maxOrder);
   }
 
   privateLo(pfn: number): number {
-    const chunk = this.privateChunk(pfn);
-    return chunk ? chunk[(pfn & ((1 << PRIVATE_CHUNK_SHIFT) - 1)) * 2]! : 0;
+    return this.priv.lo(pfn);
   }
   privateHi(pfn: number): number {
-    const chunk = this.privateChunk(pfn);
-    return chunk ? chunk[(pfn & ((1 << PRIVATE_CHUNK_SHIFT) - 1)) * 2 + 1]! : 0;
+    return this.priv.hi(pfn);
   }
 }

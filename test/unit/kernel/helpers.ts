@@ -8,6 +8,7 @@ import { Hasher } from '../../../electron/kernel/lib/hash';
 import { Machine } from '../../../electron/kernel/machine';
 import type { Kernel } from '../../../electron/kernel/kernel';
 import { MIGRATE_TYPES, PG, type Migratetype } from '../../../electron/kernel/mm/page-flags';
+import { EVENT_WORDS } from '../../../electron/kernel/mm/page-trace';
 
 export interface Booted {
   machine: Machine;
@@ -130,7 +131,7 @@ export function buddySnapshot(kernel: Kernel): string {
     .words(p.refcount)
     .words(p.owner)
     .words(p.pageblockMigratetype)
-    .words(p.categories.pages);
+    .words(p.trace.events.subarray(0, p.trace.length * EVENT_WORDS));
   const zones = kernel.buddy.zones.map((z) => ({
     nrFree: Array.from(z.nrFree),
     freePages: Array.from(z.freePages),

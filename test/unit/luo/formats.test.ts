@@ -17,6 +17,7 @@ import type { MemfdFile } from '../../../electron/kernel/proc';
 import { MEMFD_FORMATS } from '../../../electron/kernel/luo/luo';
 import { metaPages } from '../../../electron/kernel/luo/memfd/format';
 import { MEMFD_FDT_MAX_FOLIOS } from '../../../electron/kernel/abi/memfd-fdt';
+import { pageMap } from '../../../electron/host/page-map';
 import { LUO_CMDLINE, luoMachine } from './helpers';
 
 const FORMATS = MEMFD_FORMATS.map((f) => f.compatible);
@@ -85,7 +86,7 @@ describe.each(FORMATS)('%s', (format) => {
   it('unpreserve (closing the session) leaves no metadata or preservation behind', () => {
     const { m, ok } = luoMachine(`${LUO_CMDLINE} luo.memfd_format=${format}`);
     const k = m.kernel!;
-    const preserved = () => k.pages.categories.counts[PageCategory.Preserved]!;
+    const preserved = () => pageMap(k).counts[PageCategory.Preserved]!;
     const before = preserved();
     // Bitmap pages stay allocated once a bit needed them, in the kernel too; count them as used.
     const free = () => k.buddy.freePagesByType().reduce((a, b) => a + b, 0) + k.khoOut!.tracker.metadataPages;

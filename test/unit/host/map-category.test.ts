@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CategoryMap, SUMMARY_SHIFT } from '../../../electron/kernel/mm/category-map';
+import { CategoryMap, SUMMARY_SHIFT } from '../../../electron/host/category-map';
 import { PAGE_CATEGORY_COUNT } from '../../../shared/palette';
 
 const FANOUT = 1 << SUMMARY_SHIFT;
@@ -70,6 +70,29 @@ describe('CategoryMap', () => {
         expect(pyramidProblems(m)).toEqual([]);
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('property: fillRaw() then recount() (a map rebuilt from a whole trace) equals the same changes assigned one by one', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 1, max: 6000 })
+          .chain((size) => fc.tuple(fc.constant(size), fc.array(assignArb(size), { maxLength: 40 }))),
+        ([size, ops]) => {
+          const one = new CategoryMap(size);
+          const bulk = new CategoryMap(size);
+          for (const o of ops) {
+            one.assign(o.pfn, Math.min(o.count, size - o.pfn), o.c);
+            bulk.fillRaw(o.pfn, Math.min(o.count, size - o.pfn), o.c);
+          }
+          bulk.recount();
+          expect(Array.from(bulk.pages)).toEqual(Array.from(one.pages));
+          expect(Array.from(bulk.counts)).toEqual(Array.from(one.counts));
+          expect(bulk.levels.map((l) => Array.from(l))).toEqual(one.levels.map((l) => Array.from(l)));
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 

@@ -3,10 +3,11 @@
  *
  * One byte per page frame saying what the memory map shows for it (shared/palette.ts), with a
  * pyramid of summary levels (each entry the maximum of 16 below it) so that a view of millions of
- * pages reads a few bytes per cell. Every change to a page's state ends in assign(), which keeps
- * the per-category page counts and the pyramid current.
+ * pages reads a few bytes per cell. The host keeps one per kernel, fed from the kernel's
+ * page-state trace (page-map.ts); every change ends in assign(), which keeps the per-category page
+ * counts and the pyramid current.
  */
-import { PAGE_CATEGORY_COUNT } from '../../../shared/palette';
+import { PAGE_CATEGORY_COUNT } from '../../shared/palette';
 
 export const SUMMARY_SHIFT = 4;
 const FANOUT = 1 << SUMMARY_SHIFT;
@@ -32,6 +33,15 @@ export class CategoryMap {
     return this.pages.byteLength + this.levels.reduce((s, l) => s + l.byteLength, 0);
   }
 
+  /** A copy that shares nothing with this map. */
+  clone(): CategoryMap {
+    const c = new CategoryMap(this.size);
+    c.pages.set(this.pages);
+    this.levels.forEach((l, i) => c.levels[i]!.set(l));
+    c.counts.set(this.counts);
+    return c;
+  }
+
   /** Sets `count` pages from `pfn` to category `c`. */
   assign(pfn: number, count: number, c: number): void {
     const pages = this.pages;
@@ -45,6 +55,23 @@ export class CategoryMap {
     this.counts[c]! += count;
     pages.fill(c, pfn, end);
     this.refreshSummaries(pfn, end);
+  }
+
+  /**
+   * Sets pages without keeping counts or pyramid current: for a batch of many changes (a map
+   * rebuilt from a whole trace), followed by one recount().
+   */
+  fillRaw(pfn: number, count: number, c: number): void {
+    this.pages.fill(c, pfn, pfn + count);
+  }
+
+  /** Recomputes the counts and the pyramid from the page bytes, after fillRaw(). */
+  recount(): void {
+    const pages = this.pages;
+    const hist = new Float64Array(PAGE_CATEGORY_COUNT);
+    for (let i = 0; i < pages.length; i++) hist[pages[i]!]!++;
+    this.counts.set(hist);
+    this.refreshSummaries(0, this.size);
   }
 
   /** assign() for one page: only the pyramid path above it can change. */

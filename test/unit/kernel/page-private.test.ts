@@ -1,0 +1,93 @@
+/**
+ * page->private in its two shapes (electron/kernel/mm/page-private.ts): whatever mix of single
+ * writes, batched stamps (kho_preserved_memory_reserve() on a run of blocks) and stamp takes
+ * (kho_restore_page()), every read equals that of a plain array of [lo, hi] per page.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { PagePrivate } from '../../../electron/kernel/mm/page-private';
+
+const PAGES = 4 * 512;
+const MAGIC = 0x4b484f50;
+
+type Op =
+  | { kind: 'set'; pfn: number; lo: number; hi: number }
+  | { kind: 'blocks'; pfn: number; count: number; order: number; lo: number; hi: number }
+  | { kind: 'take'; pfn: number; maxOrder: number };
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    kind: fc.constant('set' as const),
+    pfn: fc.integer({ min: 0, max: PAGES - 1 }),
+    lo: fc.constantFrom(0, 1, 3),
+    hi: fc.constantFrom(0, MAGIC, 7),
+  }),
+  fc
+    .record({
+      kind: fc.constant('blocks' as const),
+      order: fc.constantFrom(0, 0, 1, 9),
+      first: fc.integer({ min: 0, max: 3 }),
+      count: fc.integer({ min: 1, max: 1100 }),
+      lo: fc.constantFrom(0, 2),
+      hi: fc.constantFrom(0, MAGIC),
+      at: fc.constantFrom(0, 5),
+    })
+    .map(({ order, first, count, lo, hi, at }) => {
+      const pfn = (((first * 512) >> order) << order) + (at << order);
+      const max = Math.floor((PAGES - pfn) >> order);
+      return { kind: 'blocks' as const, pfn, count: Math.max(1, Math.min(count, max)), order, lo, hi };
+    }),
+  fc.record({
+    kind: fc.constant('take' as const),
+    pfn: fc.integer({ min: 0, max: PAGES - 1 }),
+    maxOrder: fc.constantFrom(0, 2, 10),
+  }),
+);
+
+describe('PagePrivate', () => {
+  it('reads like a dense [lo, hi] array under set, setBlocks and take (kho_restore_page)', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const p = new PagePrivate();
+        const ref = new Uint32Array(PAGES * 2);
+        for (const o of ops) {
+          if (o.kind === 'set') {
+            p.set(o.pfn, o.lo, o.hi);
+            ref[o.pfn * 2] = o.lo;
+            ref[o.pfn * 2 + 1] = o.hi;
+          } else if (o.kind === 'blocks') {
+            p.setBlocks(o.pfn, o.count, o.order, o.lo, o.hi);
+            for (let j = 0; j < o.count; j++) {
+              ref[(o.pfn + (j << o.order)) * 2] = o.lo;
+              ref[(o.pfn + (j << o.order)) * 2 + 1] = o.hi;
+            }
+          } else {
+            const lo = ref[o.pfn * 2]!;
+            const ok = ref[o.pfn * 2 + 1] === MAGIC && lo <= o.maxOrder;
+            expect(p.take(o.pfn, MAGIC, o.maxOrder)).toBe(ok ? lo : -1);
+            if (ok) ref[o.pfn * 2] = ref[o.pfn * 2 + 1] = 0;
+          }
+        }
+        for (let pfn = 0; pfn < PAGES; pfn++) {
+          if (p.lo(pfn) !== ref[pfn * 2] || p.hi(pfn) !== ref[pfn * 2 + 1])
+            throw new Error(
+              `pfn ${pfn}: [${p.lo(pfn)}, ${p.hi(pfn)}], expected [${ref[pfn * 2]}, ${ref[pfn * 2 + 1]}]`,
+            );
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a whole pageblock of order-0 stamps costs 72 bytes, not 4 KiB, until a page leaves the pattern', () => {
+    const p = new PagePrivate();
+    p.setBlocks(512, 512, 0, 0, MAGIC);
+    expect(p.byteLength).toBe(72);
+    for (let pfn = 512; pfn < 1024; pfn++) expect(p.take(pfn, MAGIC, 10)).toBe(0);
+    expect(p.byteLength).toBe(72);
+    expect(p.take(600, MAGIC, 10)).toBe(-1); // restored twice: no stamp left
+    p.set(700, 5, 5);
+    expect(p.byteLength).toBe(4096);
+    expect([p.lo(700), p.hi(700), p.hi(701)]).toEqual([5, 5, 0]);
+  });
+});
