@@ -471,7 +471,11 @@ function earlyAllocations(k: Kernel): boolean {
   if (pcpu === null) return false;
   for (let u = 0; u * unit < group; u++) {
     const used = u < config.cpus ? PERCPU_UNIT_SIZE : 0;
-    if (used < unit) mb.free(pcpu + u * unit + used, unit - used);
+    if (used >= unit) continue;
+    // pcpu_fc_free(): the unused tail goes back to memblock, and to nobody.
+    const tail = pcpu + u * unit + used;
+    mb.free(tail, unit - used);
+    k.pages.owner.fill(0, tail / PAGE_SIZE, (tail + unit - used) / PAGE_SIZE);
   }
   log.info(
     'percpu',
