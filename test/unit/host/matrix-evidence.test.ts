@@ -9,9 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { builtinScenario } from '../../../electron/host/host';
-import { matrixReleases, planVariant, runCell } from '../../../electron/host/matrix';
+import { matrixReleases, runCell } from '../../../electron/host/matrix';
 import type { MatrixResult } from '../../../shared/matrix';
-import { planCell } from '../../../shared/matrix';
+import { planCell, planVariant } from '../../../shared/matrix';
 import type { KernelRelease } from '../../../shared/machine-config';
 import {
   REAL_RUNS,
