@@ -9,13 +9,15 @@
  * panicked, or accepted it and still lost something.
  *
  * The host runs the cells (electron/host/matrix.ts); this module holds the types, the plan of one
- * cell (also used by the UI to open a cell's run in the main view) and the table as text.
+ * cell (also used by the UI to open a cell's run in the main view) and the table as text. Real runs
+ * of the same kernels stand beside the cells (shared/real-evidence.ts): a cell they confirm is
+ * marked, and a run with a patched kernel is a variant row with the scenario that reproduces it.
  */
 import { z } from 'zod';
 import { type Command, CommandSchema } from './commands';
 import { type KernelRelease, MachineConfigSchema } from './machine-config';
 import { type Result, failure, ok } from './result';
-import { type RealCheck, realMark } from './real-evidence';
+import { type RealCheck, hopReleases, realMark } from './real-evidence';
 import { type Scenario, describeIssues } from './scenario';
 import { formatBytes } from './units';
 
@@ -171,7 +173,8 @@ export function planVariant(base: Scenario, h: VariantKernels): { reproduce: str
     if (!c.success) return { reproduce, plan: failure(describeIssues(`step ${i + 1} kexec_load`, c.error)) };
     steps.push(c.data);
   }
-  return { reproduce, plan: ok({ ...cell.value, scenario: { ...scenario, machine: m.data, steps } }) };
+  const name = `${base.name} ${hopReleases(h)}`;
+  return { reproduce, plan: ok({ ...cell.value, scenario: { ...scenario, name, machine: m.data, steps } }) };
 }
 
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
