@@ -4,7 +4,7 @@
  * command models.
  */
 import { z } from 'zod';
-import { KernelReleaseSchema, SizeSchema } from './machine-config';
+import { KernelReleaseSchema, KernelVariantSchema, SizeSchema } from './machine-config';
 import { MAX_PAGE_ORDER, formatBytes } from './units';
 
 const Name = z.string().min(1).max(64);
@@ -130,12 +130,14 @@ export const CommandSchema = z.discriminatedUnion('op', [
   step('kho_finalize', { ifExists: z.boolean().optional() }),
   /**
    * kexec -s -l: load a kernel image of release `kernel` (default: the running kernel's) with this
-   * command line (default: the running one's).
+   * command line (default: the running one's); `variant` loads a patched build of that release
+   * (machine-config.ts: KERNEL_VARIANTS).
    */
   step('kexec_load', {
     cmdline: z.string().max(2047).optional(),
     initrd: SizeSchema.optional(),
     kernel: KernelReleaseSchema.optional(),
+    variant: KernelVariantSchema.optional(),
   }),
   /** kexec -e: jump into the loaded kernel; then `boot` starts it. */
   step('reboot', {}),

@@ -53,7 +53,7 @@ const RamSizeSchema = SizeSchema.superRefine((n, ctx) => {
 });
 
 /** The kernel releases the simulator can boot (electron/kernel/profile.ts has one profile each). */
-export const KERNEL_RELEASES = ['6.19', '7.0', '7.1', '7.2'] as const;
+export const KERNEL_RELEASES = ['6.19', '7.0', '7.1', '7.2', '7.3'] as const;
 export type KernelRelease = (typeof KERNEL_RELEASES)[number];
 /** The release a machine boots when nothing says otherwise. */
 export const DEFAULT_KERNEL: KernelRelease = '6.19';
@@ -62,10 +62,36 @@ export const KernelReleaseSchema = z.enum(KERNEL_RELEASES, {
   error: (i) => `unknown kernel release ${JSON.stringify(i.input)}; the releases are ${KERNEL_RELEASES.join(', ')}`,
 });
 
+/**
+ * Kernels built with a one-line patch that bumps one format's compatible, as the real
+ * `realkernel/7.3/variants/*.patch` do: `kho-v5` (KHO_FDT_COMPATIBLE) and `luo-v6`
+ * (LUO_ABI_COMPATIBLE). Each applies to a release that writes the version it bumps (kho-v4,
+ * luo-v5: 7.2 and 7.3); electron/kernel/profile.ts builds the patched profile.
+ */
+export const KERNEL_VARIANTS = ['kho-v5', 'luo-v6'] as const;
+export type KernelVariant = (typeof KERNEL_VARIANTS)[number];
+/** The releases whose formats each variant bumps. */
+export const VARIANT_RELEASES: Readonly<Record<KernelVariant, readonly KernelRelease[]>> = {
+  'kho-v5': ['7.2', '7.3'],
+  'luo-v6': ['7.2', '7.3'],
+};
+
+export const KernelVariantSchema = z.enum(KERNEL_VARIANTS, {
+  error: (i) => `unknown kernel variant ${JSON.stringify(i.input)}; the variants are ${KERNEL_VARIANTS.join(', ')}`,
+});
+
+/** Why `variant` cannot patch `release`, or null when it can. */
+export function variantMismatch(release: KernelRelease, variant: KernelVariant | undefined): string | null {
+  if (variant === undefined || VARIANT_RELEASES[variant].includes(release)) return null;
+  return `kernel variant ${variant} patches ${VARIANT_RELEASES[variant].join(' and ')}, not ${release}`;
+}
+
 export const MachineConfigSchema = z
   .object({
     /** The kernel release the machine cold-boots (a kexec_load may name another). */
     kernel: KernelReleaseSchema.default(DEFAULT_KERNEL),
+    /** A patched build of that release (KERNEL_VARIANTS); none by default. */
+    variant: KernelVariantSchema.optional(),
     /** Installed RAM. Above 3 GiB the firmware map leaves the 32-bit PCI hole at [3 GiB, 4 GiB). */
     ram: RamSizeSchema.default(1 * GiB),
     /** NUMA nodes; RAM is split between them in address order. */
@@ -91,6 +117,8 @@ export const MachineConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    const mismatch = variantMismatch(c.kernel, c.variant);
+    if (mismatch) ctx.addIssue({ code: 'custom', path: ['variant'], message: mismatch });
     const perNode = c.ram / c.nodes;
     if (perNode < 32 * MiB) {
       ctx.addIssue({

@@ -14,6 +14,7 @@ import type { Errno, FailedAt, StepInfo } from '../../shared/views';
 import { ALLOC_FAILED } from '../kernel/mm/buddy';
 import { MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, PG } from '../kernel/mm/page-flags';
 import { type KernelError, isErr, kerr } from '../kernel/lib/errno';
+import { variantMismatch } from '../../shared/machine-config';
 import type { Kernel } from '../kernel/kernel';
 import type { Machine } from '../kernel/machine';
 import type { MemfdFile, Process } from '../kernel/proc';
@@ -249,7 +250,13 @@ function run(machine: Machine, cmd: Command): StepResult {
       return e ? failed(e, 'kho_finalize') : done(`preserved-memory-map → ${tracker.chunkPfns.length} chunk page(s)`);
     }
     case 'kexec_load': {
-      const image = kexecFileLoad(k, cmd.cmdline ?? k.cmdline, cmd.initrd ?? machine.config.initrd, cmd.kernel);
+      // A variant for a release it does not patch: the image does not exist (kexec_file_load's -EINVAL).
+      const mismatch = variantMismatch(cmd.kernel ?? k.ctx.profile.name, cmd.variant);
+      if (mismatch) return failed(kerr('EINVAL', mismatch), 'kexec_file_load');
+      const image = kexecFileLoad(k, cmd.cmdline ?? k.cmdline, cmd.initrd ?? machine.config.initrd, {
+        release: cmd.kernel,
+        variant: cmd.variant,
+      });
       if (isErr(image)) return failed(image, 'kexec_file_load');
       k.kimage = image;
       return done(`${image.segments.length} segments loaded; boot parameters at 0x${image.bootParams.toString(16)}`);

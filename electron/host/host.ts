@@ -150,7 +150,10 @@ export class Host implements SimApi {
       ...(panicked ? { panicked } : {}),
       config: this.config,
       booted: m.kernel !== null,
-      kernelRelease: (m.kernel?.ctx.profile ?? kernelProfile(m.entry?.release ?? m.config.kernel)).release,
+      kernelRelease: (
+        m.kernel?.ctx.profile ??
+        (m.entry ? kernelProfile(m.entry.release, m.entry.variant) : kernelProfile(m.config.kernel, m.config.variant))
+      ).release,
       steps: this.timeline.steps(),
       cursor: this.cursor,
       maxPfn: m.layout.maxPfn,

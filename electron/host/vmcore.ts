@@ -111,7 +111,7 @@ const hexNo0x = (v: bigint | number) => v.toString(16);
  */
 function vmcoreInfo(m: Machine, step?: number): string {
   const lines = [
-    `OSRELEASE=${(m.kernel?.ctx.profile ?? kernelProfile(m.config.kernel)).release}`,
+    `OSRELEASE=${(m.kernel?.ctx.profile ?? kernelProfile(m.config.kernel, m.config.variant)).release}`,
     `BUILD-ID=${'0'.repeat(40)}`,
     `PAGESIZE=${PAGE_SIZE}`,
     `SYMBOL(swapper_pg_dir)=${hexNo0x(SWAPPER_PG_DIR)}`,

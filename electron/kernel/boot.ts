@@ -6,6 +6,7 @@
  * its handoff (kho_populate: scratch-only allocation from here on) → boot reservations (the
  * first 1 MiB, the kernel image, the initrd, the boot parameters) → early allocations from
  * memblock, top-down (direct-map page tables, the swiotlb bounce buffer above 4 GiB, NODE_DATA,
+ * — on 7.3 after kho_extend_scratch() widened scratch, and "Early memory node ranges" printed —
  * the sparse memmap one 128 MiB section at a time, percpu areas, the dentry and inode hash
  * tables), each written to as the kernel fills it → kho_memory_init (a cold boot reserves
  * scratch; a KHO boot turns scratch into CMA and reserves every preserved block) → memmap init
@@ -26,7 +27,7 @@ import {
   memRange,
 } from '../../shared/units';
 import { PageCategory } from '../../shared/palette';
-import type { KernelRelease } from '../../shared/machine-config';
+import type { KernelRelease, KernelVariant } from '../../shared/machine-config';
 import type { E820Entry } from '../../shared/views';
 import { decodeBootParams, decodeCmdline } from './abi/boot-params';
 import { SETUP_KEXEC_KHO, decodeKhoData } from './abi/kho-v1';
@@ -37,13 +38,16 @@ import { mix32 } from './lib/hash';
 import { Kernel, type KernelContext } from './kernel';
 import { KhoOut } from './kho/kho';
 import { KhoIn } from './kho/kho-in';
+import { khoExtendScratch } from './kho/extend-scratch';
 import { Luo } from './luo/luo';
+import type { KernelImage } from './profile';
 import {
   ARCH_LOW_ADDRESS_LIMIT,
   DEFAULT_SCRATCH,
   type ScratchSpec,
   parseScratchParam,
   scratchSizes,
+  scratchSizeNode,
   CMA_MIN_ALIGNMENT_BYTES,
 } from './kho/scratch';
 import type { ScratchArea } from './abi/kho-v1';
@@ -55,13 +59,24 @@ import { MIGRATE_CMA, PG } from './mm/page-flags';
 
 /** CONFIG_PHYSICAL_START: where the decompressed kernel runs. */
 export const KERNEL_PHYS_START = 16 * MiB;
-/** The image's sections (a distribution-sized vmlinux). */
-export const KERNEL_SECTIONS: ReadonlyArray<readonly [string, number]> = [
-  ['text', 12 * MiB],
-  ['rodata', 4 * MiB],
-  ['data', 2 * MiB],
-  ['bss', 2 * MiB],
-];
+/**
+ * The image's reservations in address order, each with the owner the page inspector names: the
+ * sections of the profile's image, the alignment gaps up to __end_of_kernel_reserve, then brk.
+ */
+export function kernelSections(image: KernelImage): Array<readonly [string, number]> {
+  const sections: Array<readonly [string, number]> = [
+    ['text', image.codeK * KiB],
+    ['rodata', image.rodataK * KiB],
+    ['data', image.rwdataK * KiB],
+    ['init', image.initK * KiB],
+    ['bss', image.bssK * KiB],
+  ];
+  const used = sections.reduce((s, [, n]) => s + n, 0);
+  return [...sections, ['alignment gaps', Math.max(0, image.reserve - used)], ['brk', image.brk]];
+}
+
+/** Bytes the image takes from _text: what kexec loads and memblock_reserve_kern() reserves. */
+export const kernelImageSize = (image: KernelImage): number => kernelSections(image).reduce((s, [, n]) => s + n, 0);
 /** SECTION_SIZE_BITS = 27 on x86_64: the memmap is populated 128 MiB of RAM at a time. */
 const SECTION_PAGES = (128 * MiB) / PAGE_SIZE;
 const STRUCT_PAGE_SIZE = 64;
@@ -69,15 +84,40 @@ const STRUCT_PAGE_SIZE = 64;
 const NODE_DATA_SIZE = 160 * KiB;
 /** The percpu first chunk per CPU (static + reserved + dynamic). */
 const PERCPU_UNIT_SIZE = 192 * KiB;
+/** pcpu_embed_first_chunk() allocates its units in PMD_SIZE atoms. */
+const PERCPU_ATOM_SIZE = 2 * MiB;
+
+/**
+ * mm/percpu.c: pcpu_build_alloc_info(): the most units per atom (upa) that divides the atom into
+ * page-aligned units, wastes at most a third of the CPUs' worth and takes no more atoms than a
+ * smaller upa would; the unit is atom / upa (2 CPUs: 1 MiB, the real runs' u1048576).
+ */
+function percpuUnitSize(cpus: number): number {
+  let best = 1;
+  let lastAllocs = Infinity;
+  for (let upa = Math.floor(PERCPU_ATOM_SIZE / PERCPU_UNIT_SIZE); upa >= 1; upa--) {
+    if (PERCPU_ATOM_SIZE % upa || (PERCPU_ATOM_SIZE / upa) % PAGE_SIZE) continue;
+    const allocs = Math.ceil(cpus / upa);
+    if (allocs * upa - cpus > Math.floor(cpus / 3)) continue;
+    if (allocs > lastAllocs) break;
+    lastAllocs = allocs;
+    best = upa;
+  }
+  return PERCPU_ATOM_SIZE / best;
+}
 const SWIOTLB_SIZE = 64 * MiB;
 
 const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
 /** A boolean boot parameter's "no". */
 const OFF = /^(off|n|no|0|false)$/i;
 
-/** memblock_reserve() plus the owner the page inspector shows. */
-function reserveOwned(k: Kernel, base: number, size: number, kind: OwnerKind, name: string): void {
-  k.memblock.reserve(base, size);
+/**
+ * memblock_reserve() plus the owner the page inspector shows; `kern` is memblock_reserve_kern(),
+ * which arch/x86/kernel/setup.c uses (since 6.16) for the kernel image, the initrd and setup_data,
+ * so KHO's scratch sizing counts them.
+ */
+function reserveOwned(k: Kernel, base: number, size: number, kind: OwnerKind, name: string, kern = false): void {
+  k.memblock.reserve(base, size, kern ? MEMBLOCK.RSRV_KERN : MEMBLOCK.NONE);
   k.pages.owner.fill(k.owners.id(kind, name), Math.floor(base / PAGE_SIZE), Math.ceil((base + size) / PAGE_SIZE));
 }
 
@@ -146,6 +186,8 @@ export interface KexecEntry {
   bootParams: number;
   /** The release of the image kexec_load loaded: which kernel boots. */
   release: KernelRelease;
+  /** The patched build of that release, if the image was one. */
+  variant?: KernelVariant;
 }
 
 interface Start {
@@ -161,7 +203,9 @@ interface Start {
 /** A cold boot's start: the machine configuration and where a boot loader puts things. */
 function coldStart(ctx: KernelContext): Start {
   const lowRam = ctx.layout.ram.filter(([, end]) => end <= FOUR_GIB);
-  const initrdEnd = Math.floor(Math.min(lowRam[lowRam.length - 1]![1], 2 * GiB) / (2 * MiB)) * 2 * MiB;
+  // QEMU's loader (hw/i386/x86-common.c: x86_load_linux()) puts the initrd page-aligned at the top
+  // of RAM below 4 GiB, as the real runs show (1 GiB: RAMDISK [mem 0x3f5b0000-0x3ffdffff]).
+  const initrdEnd = Math.floor(lowRam[lowRam.length - 1]![1] / PAGE_SIZE) * PAGE_SIZE;
   return {
     cmdline: ctx.config.cmdline,
     e820: ctx.layout.e820,
@@ -226,7 +270,7 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   // passes NULL, an error), both default off.
   for (const name of ['kho', 'liveupdate'])
     if (params.has(name) && kstrtobool(params.get(name)) === null) log.warn('', `Malformed early option '${name}'`);
-  const khoEnabled = kstrtobool(params.get('kho')) ?? false;
+  let khoEnabled = kstrtobool(params.get('kho')) ?? false;
   const luoEnabled = kstrtobool(params.get('liveupdate')) ?? false;
   let scratchSpec: ScratchSpec = DEFAULT_SCRATCH;
   const scratchParam = params.get('kho_scratch');
@@ -252,8 +296,8 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   // Fixed reservations: x86 keeps the first 1 MiB; the loader placed the kernel and initrd.
   reserveOwned(k, 0, 1 * MiB, 'firmware', 'first 1 MiB (real mode, BIOS data)');
   let at = start.kernelAt;
-  for (const [section, size] of KERNEL_SECTIONS) {
-    reserveOwned(k, at, size, 'kernel-image', `kernel ${section}`);
+  for (const [section, size] of kernelSections(ctx.profile.image)) {
+    reserveOwned(k, at, size, 'kernel-image', `kernel ${section}`, true);
     if (!entry) fillBootMemory(k, at, size, `kernel ${section}`);
     at += size;
   }
@@ -261,16 +305,23 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
     const [base, size] = start.initrd;
     if (!entry && base < at)
       return kerr('ENOMEM', `boot failed: no room for an initrd of ${formatBytes(size)} above the kernel`);
-    reserveOwned(k, base, size, 'initrd', 'initrd');
+    reserveOwned(k, base, size, 'initrd', 'initrd', true);
     if (!entry) fillBootMemory(k, base, size, 'initrd');
     log.info('', `RAMDISK: ${memRange(base, base + size)}`);
   }
-  if (start.params) reserveOwned(k, start.params[0], start.params[1], 'firmware', 'boot parameters and setup_data');
+  if (start.params)
+    reserveOwned(k, start.params[0], start.params[1], 'firmware', 'boot parameters and setup_data', true);
 
   // A machine too small for its early allocations panics, as the kernel does; the panicked kernel stays.
   if (!earlyAllocations(k)) return k;
 
-  // kho_memory_init(), from mm_core_init().
+  // kho_memory_init(), from mm_core_init(). 7.3: a kdump kernel (is_kdump_kernel(): the crash
+  // kernel's `elfcorehdr=`) turns KHO off before it reserves or retrieves anything.
+  if (khoEnabled && k.ctx.profile.kho.offInKdump && params.has('elfcorehdr')) {
+    log.info('KHO', 'disabled in the kdump kernel');
+    khoEnabled = false;
+    k.khoIn = null;
+  }
   if (k.khoIn) {
     releaseScratch(k, k.khoIn.scratch);
     k.khoIn.deserialize();
@@ -325,6 +376,9 @@ function earlyAllocations(k: Kernel): boolean {
   // (arch/x86/mm/init.c: alloc_low_pages() panics when memblock has none).
   const pgtPages =
     1 + Math.ceil((layout.maxPfn * PAGE_SIZE) / (512 * GiB)) + Math.ceil((layout.maxPfn * PAGE_SIZE) / GiB);
+  // memory_map_top_down() maps the topmost free 2 MiB block first (found, then given back), so
+  // alloc_low_pages() can only take pages below its end (max_pfn_mapped).
+  const probe = mb.findInRange(2 * MiB, 2 * MiB, 1 * MiB, Infinity, NUMA_NO_NODE);
   const pgt = bootAlloc(
     k,
     pgtPages * PAGE_SIZE,
@@ -332,6 +386,7 @@ function earlyAllocations(k: Kernel): boolean {
     'pgtable',
     'direct map page tables',
     'alloc_low_pages: can not alloc memory',
+    probe >= 0 ? { end: probe + 2 * MiB } : {},
   );
   if (pgt === null) return false;
 
@@ -359,6 +414,16 @@ function earlyAllocations(k: Kernel): boolean {
     log.info('', `NODE_DATA(${n.nid}) allocated ${memRange(nd, nd + NODE_DATA_SIZE)}`);
   }
 
+  // mm_core_init_early() (7.3): kho_memory_init_early() extends scratch before free_area_init().
+  if (k.khoIn && k.ctx.profile.kho.extendScratch && k.ctx.profile.kho.tracker === 'radix') {
+    for (const [from, to] of khoExtendScratch(k, k.khoIn.memMapPhys)) {
+      // Drawn as scratch: memory this kernel's early allocations may use (never CMA, never handed on).
+      const pb = PAGEBLOCK_NR_PAGES * PAGE_SIZE;
+      k.pages.pageblockScratch.fill(1, Math.ceil(from / pb), Math.floor(to / pb));
+    }
+  }
+  logNodeRanges(k);
+
   // sparse_init(): struct pages for each present section, allocated on its node. 6.19's
   // sparse_init_nid() logs the failure and leaves those sections without memory; the simulator
   // cannot run without a struct page per page, so it stops the machine there, in its own words.
@@ -374,9 +439,11 @@ function earlyAllocations(k: Kernel): boolean {
           0,
         );
       if (present === 0) continue;
-      const size = alignUp(present * STRUCT_PAGE_SIZE, PAGE_SIZE);
+      // mm/sparse-vmemmap.c: __populate_section_memmap() maps the whole section's struct pages,
+      // one 2 MiB PMD block (vmemmap_populate_hugepages()), however few of its pages are present.
+      const size = SECTION_PAGES * STRUCT_PAGE_SIZE;
       const memmapName = `memmap (struct page), node ${n.nid}`;
-      const m = bootAlloc(k, size, size >= 2 * MiB ? 2 * MiB : PAGE_SIZE, 'memmap', memmapName, null, { nid: n.nid });
+      const m = bootAlloc(k, size, 2 * MiB, 'memmap', memmapName, null, { nid: n.nid });
       if (m === null) {
         log.err('', `sparse_init_nid: node[${n.nid}] memory map backing failed. Some memory will not be available.`);
         k.panic(`kho-lab: the simulator needs a memory map for every section (6.19 boots on without node ${n.nid}'s)`);
@@ -388,19 +455,27 @@ function earlyAllocations(k: Kernel): boolean {
   }
 
   // arch/x86/kernel/setup_percpu.c: setup_per_cpu_areas() panics when no first chunk fits.
+  // mm/percpu.c: pcpu_embed_first_chunk() takes whole units in 2 MiB atoms (x86's PMD_SIZE) and
+  // gives back what each unit does not use; the unit size comes from pcpu_build_alloc_info().
+  const unit = percpuUnitSize(config.cpus);
+  const group = alignUp(config.cpus * unit, PERCPU_ATOM_SIZE);
   const pcpu = bootAlloc(
     k,
-    config.cpus * PERCPU_UNIT_SIZE,
-    PAGE_SIZE,
+    group,
+    PERCPU_ATOM_SIZE,
     'memblock',
     'percpu first chunk',
     `cannot initialize percpu area (err=-${ERRNO.ENOMEM})`,
     { nid: 0 },
   );
   if (pcpu === null) return false;
+  for (let u = 0; u * unit < group; u++) {
+    const used = u < config.cpus ? PERCPU_UNIT_SIZE : 0;
+    if (used < unit) mb.free(pcpu + u * unit + used, unit - used);
+  }
   log.info(
     'percpu',
-    `Embedded ${PERCPU_UNIT_SIZE / PAGE_SIZE} pages/cpu s${PERCPU_UNIT_SIZE} r8192 d${PERCPU_UNIT_SIZE / 2} u${PERCPU_UNIT_SIZE}`,
+    `Embedded ${PERCPU_UNIT_SIZE / PAGE_SIZE} pages/cpu s${PERCPU_UNIT_SIZE} r8192 d${PERCPU_UNIT_SIZE / 2} u${unit}`,
   );
 
   for (const [label, scale] of [
@@ -410,6 +485,19 @@ function earlyAllocations(k: Kernel): boolean {
     if (!systemHash(k, label, scale)) return false;
   }
   return true;
+}
+
+/**
+ * free_area_init() (mm/mm_init.c): "Early memory node ranges", one line per memblock.memory region
+ * (for_each_mem_pfn_range()), so regions that differ only in their flags — KHO scratch after a KHO
+ * boot — show as separate ranges, as the real kernels print them.
+ */
+function logNodeRanges(k: Kernel): void {
+  k.log.info('', 'Early memory node ranges');
+  for (const r of k.memblock.memory.regions) {
+    const at = (v: number) => `0x${v.toString(16).padStart(16, '0')}`;
+    k.log.info('', `  node ${String(r.nid).padStart(3)}: [mem ${at(r.base)}-${at(r.base + r.size - 1)}]`);
+  }
 }
 
 /**
@@ -441,8 +529,10 @@ function reserveScratch(k: Kernel, spec: ScratchSpec): ScratchArea[] | null {
   };
   if (!take(sizes.lowmem, ARCH_LOW_ADDRESS_LIMIT, NUMA_NO_NODE, false, 'lowmem')) return fail('lowmem scratch buffer');
   if (!take(sizes.global, Infinity, NUMA_NO_NODE, false, 'global')) return fail('global scratch buffer');
-  for (const [i, nid] of nids.entries())
-    if (!take(sizes.nodes[i]!, Infinity, nid, true, `node ${nid}`)) return fail(`nid ${nid} scratch buffer`);
+  // scratch_size_node() runs in the loop, after the areas above were taken: they count too.
+  for (const nid of nids)
+    if (!take(scratchSizeNode(spec, mb, nid), Infinity, nid, true, `node ${nid}`))
+      return fail(`nid ${nid} scratch buffer`);
   const owner = k.owners.id('kho', 'KHO scratch array');
   k.pages.owner.fill(owner, arrayAt / PAGE_SIZE, arrayAt / PAGE_SIZE + 1);
   k.ram.setIdentity(arrayAt / PAGE_SIZE, 1, 0);
@@ -573,10 +663,10 @@ function freeRangeToBuddy(k: Kernel, pfn: number, end: number): void {
 function logMemory(k: Kernel, ramBytes: number): void {
   const kb = (b: number) => `${Math.round(b / KiB)}K`;
   const free = k.buddy.managedPages * PAGE_SIZE;
-  const section = (name: string) => KERNEL_SECTIONS.find(([s]) => s === name)![1];
+  const i = k.ctx.profile.image;
   k.log.info(
     'Memory',
-    `${kb(free)}/${kb(ramBytes)} available (${kb(section('text'))} kernel code, ${kb(section('data'))} rwdata, ` +
-      `${kb(section('rodata'))} rodata, ${kb(section('bss'))} bss, ${kb(ramBytes - free)} reserved, 0K cma-reserved)`,
+    `${kb(free)}/${kb(ramBytes)} available (${i.codeK}K kernel code, ${i.rwdataK}K rwdata, ${i.rodataK}K rodata, ` +
+      `${i.initK}K init, ${i.bssK}K bss, ${kb(ramBytes - free)} reserved, 0K cma-reserved)`,
   );
 }

@@ -52,4 +52,5 @@ export const KNOWN_PARAMS = new Set([
   'rw',
   'memblock',
   'numa',
+  'elfcorehdr',
 ]);

@@ -13,11 +13,12 @@
  * The jump (machine_kexec) copies every segment to its destination and leaves RAM otherwise as
  * it is; the only thing the next kernel is told is where its boot parameters are.
  */
-import type { KernelRelease } from '../../shared/machine-config';
+import type { KernelRelease, KernelVariant } from '../../shared/machine-config';
 import { MiB, PAGE_SIZE, formatBytes, hex } from '../../shared/units';
 import { encodeBootParams, encodeCmdline, BOOT_PARAMS_SIZE } from './abi/boot-params';
 import { encodeKhoSetupData, encodeScratchArray, type ScratchArea } from './abi/kho-v1';
-import { KERNEL_SECTIONS } from './boot';
+import { kernelImageSize } from './boot';
+import { kernelProfile } from './profile';
 import { type KernelError, kerr } from './lib/errno';
 import { mix32 } from './lib/hash';
 import type { Kernel } from './kernel';
@@ -38,6 +39,8 @@ export interface KexecImage {
   cmdline: string;
   /** The kernel release this image is: the profile the next kernel boots with. */
   release: KernelRelease;
+  /** A patched build of that release (profile.ts: kernelProfile()). */
+  variant?: KernelVariant;
 }
 
 /** The purgatory: the small program that checks segment digests before jumping. */
@@ -82,16 +85,19 @@ function place(wants: Want[], ranges: Array<[number, number]>): Array<[Want, num
 }
 
 /**
- * kexec_file_load() of a bzImage of `release` (default: the running kernel's) with `cmdline` and an
- * initrd of `initrdSize`.
+ * kexec_file_load() of a bzImage of `image.release` (default: the running kernel's, variant
+ * included) or its patched `image.variant` (the caller checked it fits: variantMismatch()), with
+ * `cmdline` and an initrd of `initrdSize`.
  */
 export function kexecFileLoad(
   k: Kernel,
   cmdline: string,
   initrdSize: number,
-  release: KernelRelease = k.ctx.profile.name,
+  image: { release?: KernelRelease; variant?: KernelVariant } = {},
 ): KexecImage | KernelError {
-  const kernelSize = KERNEL_SECTIONS.reduce((s, [, n]) => s + n, 0);
+  const release = image.release ?? k.ctx.profile.name;
+  const variant = image.variant ?? (image.release ? undefined : k.ctx.profile.variant);
+  const kernelSize = kernelImageSize(kernelProfile(release, variant).image);
   const cmd = encodeCmdline(cmdline);
   const cmdPadded = Math.ceil(cmd.length / 16) * 16;
   const scratch: ScratchArea[] | null = k.khoOut ? k.khoOut.scratch : null;
@@ -167,7 +173,7 @@ export function kexecFileLoad(
       'kho-lab',
       `kexec handover: root FDT at ${hex(k.khoOut.fdtPhys)}, scratch array of ${scratch!.length} areas at ${hex(at('KHO scratch array'))}`,
     );
-  return { segments, bootParams: paramsAt, cmdline, release };
+  return { segments, bootParams: paramsAt, cmdline, release, ...(variant ? { variant } : {}) };
 }
 
 /** machine_kexec(): the segments land at their destinations; everything else in RAM stays. */

@@ -73,7 +73,9 @@ export class Machine {
         ram: this.ram,
         rng: this.rng,
         log: this.log,
-        profile: kernelProfile(entry?.release ?? this.config.kernel),
+        profile: entry
+          ? kernelProfile(entry.release, entry.variant)
+          : kernelProfile(this.config.kernel, this.config.variant),
         progress: this.progress,
       },
       entry ?? undefined,
@@ -100,7 +102,7 @@ export class Machine {
     if (e) return e;
     this.log.info('', 'kexec_core: Starting new kernel');
     writeSegments(k, k.kimage);
-    this.entry = { bootParams: k.kimage.bootParams, release: k.kimage.release };
+    this.entry = { bootParams: k.kimage.bootParams, release: k.kimage.release, variant: k.kimage.variant };
     this.kernel = null;
     return null;
   }

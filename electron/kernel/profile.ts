@@ -11,9 +11,10 @@
  * 6.19 and 7.0 are era C: the `kho-v1` root FDT, the bitmap tracker serialized at kho_finalize()
  * (which may run again), PAGE_SIZE bitmaps, the KHOP stamp, the `luo-v1` FDT with
  * `luo-session-v2` and `memfd-v1`. 7.1 and 7.2 are stateless KHO: the radix tree kept in place,
- * no finalize, `preserved-data` + `blob-size` sub-nodes and the `kexec-metadata` blob.
+ * no finalize, `preserved-data` + `blob-size` sub-nodes and the `kexec-metadata` blob. 7.2 adds
+ * kho_block, `kho-v4` and LUO's `luo-v5`; 7.3 keeps every format and changes early boot only.
  */
-import type { KernelRelease } from '../../shared/machine-config';
+import type { KernelRelease, KernelVariant } from '../../shared/machine-config';
 import { PAGE_SIZE } from '../../shared/units';
 import { KHO_FDT_FORMATS, type KhoFdtFormat } from './abi/kho-fdt';
 
@@ -37,15 +38,66 @@ export interface KhoProfile {
   readonly finalize: 'refreshable' | 'none';
   /** kho_init() registers the `kexec-metadata` blob and the next kernel logs "exec from". */
   readonly kexecMetadata: boolean;
+  /**
+   * kernel/liveupdate/kexec_handover.c: kho_populate() ends a refused handover with "disabling KHO
+   * revival: %d" (the errno, 6.19) or, after "kho: cleanup error handling in kho_populate()"
+   * (7.0 merge window), with "disabling KHO revival" alone.
+   */
+  readonly populateLogsErrno: boolean;
+  /**
+   * kernel/liveupdate/kexec_handover.c (7.3): kho_memory_init_early() → kho_extend_scratch(): on a
+   * KHO boot every 1 GiB block (KHO_SCRATCH_EXT_BLKSIZE) holding no preserved page and no radix
+   * node is marked MEMBLOCK_KHO_SCRATCH, and so is the tail up to the end of DRAM.
+   */
+  readonly extendScratch: boolean;
+  /** kho_memory_init() (7.3): is_kdump_kernel() (`elfcorehdr=` given) turns KHO off. */
+  readonly offInKdump: boolean;
 }
 
 export type LuoStorage = 'fdt-arrays' | 'luo_ser-blocks';
+
+/**
+ * The kernel image as the boot log's "Memory:" line counts it (kernel code, rwdata, rodata, init,
+ * bss, KiB) and what arch/x86/kernel/setup.c reserves for it with memblock_reserve_kern():
+ * `_text` … `__end_of_kernel_reserve` (the sections and their alignment gaps) plus the brk area.
+ * Those bytes feed KHO's scratch sizing (scratch_size_update()), so a smaller kernel gets smaller
+ * default scratch areas.
+ */
+export interface KernelImage {
+  readonly codeK: number;
+  readonly rwdataK: number;
+  readonly rodataK: number;
+  readonly initK: number;
+  readonly bssK: number;
+  /** __end_of_kernel_reserve - _text, bytes. */
+  readonly reserve: number;
+  /** _brk_end - _brk_start at reserve_brk(), bytes. */
+  readonly brk: number;
+}
+
+/**
+ * Linux 7.2.13 as realkernel/ built it (tinyconfig + the KHO/LUO fragment): "Memory: … (4472K
+ * kernel code, 1154K rwdata, 1116K rodata, 756K init, 372K bss …)", `_text` at 0x1000000 and the
+ * brk reservation at 0x1b1f000 (0x8000 bytes, memblock=debug). 6.19 … 7.1 were not built; they
+ * borrow this image.
+ */
+const IMAGE_7_2: KernelImage = {
+  codeK: 4472,
+  rwdataK: 1154,
+  rodataK: 1116,
+  initK: 756,
+  bssK: 372,
+  reserve: 0xb1f000,
+  brk: 0x8000,
+};
 
 export interface KernelProfile {
   /** The release name a scenario, the CLI and kexec_load use ("6.19"). */
   readonly name: KernelRelease;
   /** What `uname -r` prints. */
   readonly release: string;
+  /** The image kexec loads and the boot reserves. */
+  readonly image: KernelImage;
   readonly kho: KhoProfile;
   /** LUO's rules. */
   readonly luo: {
@@ -102,7 +154,14 @@ export interface KernelProfile {
     readonly testFlbs: boolean;
     /** The memfd format new preservations use unless `luo.memfd_format=` says otherwise. */
     readonly memfdFormat: string;
+    /**
+     * include/linux/kho/abi/luo.h: LUO_ABI_COMPATIBLE, what luo_state_setup() writes into
+     * luo_ser and luo_early_startup() insists on ('luo_ser-blocks' storage only).
+     */
+    readonly abiCompatible: string;
   };
+  /** The patched build this profile is (KERNEL_VARIANTS), if any. */
+  readonly variant?: KernelVariant;
 }
 
 /** Era C KHO (kernel/liveupdate/kexec_handover.c at v6.19: kho_finalize(), kho_mem_serialize()). */
@@ -112,6 +171,9 @@ const KHO_ERA_C: KhoProfile = {
   preserveBits: PAGE_SIZE * 8,
   finalize: 'refreshable',
   kexecMetadata: false,
+  populateLogsErrno: true,
+  extendScratch: false,
+  offInKdump: false,
 };
 
 /**
@@ -121,6 +183,7 @@ const KHO_ERA_C: KhoProfile = {
 export const LINUX_6_19: KernelProfile = {
   name: '6.19',
   release: '6.19.0-kholab',
+  image: IMAGE_7_2,
   kho: KHO_ERA_C,
   luo: {
     fileDeserializeErrorsPropagate: false,
@@ -134,6 +197,7 @@ export const LINUX_6_19: KernelProfile = {
     flb: false,
     testFlbs: false,
     memfdFormat: 'memfd-v1',
+    abiCompatible: 'luo-v1',
   },
 };
 
@@ -149,6 +213,11 @@ export const LINUX_6_19: KernelProfile = {
  * - mm/memfd_luo.c: "mm: memfd_luo: always make all folios uptodate" and "… always dirty all
  *   folios" — every folio is preserved DIRTY|UPTODATE, non-uptodate ones zero-filled first.
  *
+ * - kernel/liveupdate/kexec_handover.c: kho_populate() says "disabling KHO revival" without the
+ *   errno ("kho: cleanup error handling in kho_populate()", queued in mm-nonmm for the 7.0 merge
+ *   window; that it made 7.0 rather than 7.1 is our reading of the mm tree, the 7.1+ sources
+ *   certainly have it).
+ *
  * Not in 7.0 (the profile of the release that shipped each says so): the double-preservation EBUSY
  * check ("liveupdate: prevent double management of files", merged for 7.1), session-name
  * validation, LIVEUPDATE_SESSION_GET_NAME and the session-direction checks of the session ioctls
@@ -160,6 +229,7 @@ export const LINUX_7_0: KernelProfile = {
   ...LINUX_6_19,
   name: '7.0',
   release: '7.0.0-kholab',
+  kho: { ...LINUX_6_19.kho, populateLogsErrno: false },
   luo: {
     ...LINUX_6_19.luo,
     fileDeserializeErrorsPropagate: true,
@@ -190,6 +260,7 @@ export const LINUX_7_1: KernelProfile = {
   release: '7.1.0-kholab',
   luo: { ...LINUX_7_0.luo, preservedFilesUnique: true },
   kho: {
+    ...LINUX_7_0.kho,
     fdt: KHO_FDT_FORMATS['kho-v3'],
     tracker: 'radix',
     preserveBits: 0,
@@ -224,7 +295,41 @@ export const LINUX_7_2: KernelProfile = {
     flb: true,
     testFlbs: true,
     memfdFormat: 'memfd-v2',
+    abiCompatible: 'luo-v5',
   },
+};
+
+/**
+ * Linux 7.3 (the real 7.3.4 of realkernel/7.3 runs against 7.2.13 both ways): every wire format is
+ * 7.2's — `kho-v4`, `luo-v5`, `memfd-v2`, kexec-metadata v1, the test FLBs — and the ABI headers
+ * are byte-identical but for include/linux/kho/abi/kexec_handover.h, where the enum
+ * KHO_ORDER_0_LOG2 (52) became KHO_RADIX_KEY_WIDTH (53): kho_encode_radix_key() computes
+ * 1 << (64 - (PAGE_SHIFT + order)) | phys >> (PAGE_SHIFT + order), the same key as 7.2's
+ * 1 << (52 - order) | …, so the tree codec (abi/kho-radix-tree.ts) serves both. What 7.3 changed
+ * in behaviour, and the simulator models:
+ * - kernel/liveupdate/kexec_handover.c: kho_memory_init_early() (called from mm_core_init_early())
+ *   runs kho_extend_scratch() on a KHO boot (`extendScratch`);
+ * - kho_memory_init(): "KHO: disabled in the kdump kernel" when is_kdump_kernel() (`offInKdump`).
+ * - its image is about 2 MiB smaller (`image`), so scratch_size_update() sizes smaller default
+ *   scratch areas: 1 GiB guest, 7.2.13 lowmem 0x5000000 + node 0x0f000000, 7.3.4 lowmem 0x4c00000
+ *   + node 0xe400000 (test/unit/kho/scratch-sizes-73.test.ts reproduces both sizes).
+ * Changed in 7.3 and left out:
+ * - scratch_size_update()/scratch_size_node() subtract memblock_reserved_hugetlb_size(), and
+ *   mm/memblock.c retries a hugetlb allocation that overlaps scratch: the simulator has no hugetlb
+ *   boot reservations (hugepages=), so the subtraction is always 0 here;
+ * - the radix tree's nodes come from memblock_alloc() before slab is up and its API is key-based
+ *   (kho_radix_add_key()/del_key(), struct kho_radix_walk_cb): the same pages and bytes;
+ * - kho_scratch_overlap() moved into kexec_handover.c with its WARN gated by
+ *   CONFIG_KEXEC_HANDOVER_DEBUG (as `khoDebug` already is), kexec_handover_debug.c is gone;
+ * - luo_session.c lost a redundant INIT_LIST_HEAD; the selftests take only `-s N`.
+ */
+export const LINUX_7_3: KernelProfile = {
+  ...LINUX_7_2,
+  name: '7.3',
+  release: '7.3.0-kholab',
+  // The real 7.3.4, built as 7.2.13 was: 2448K kernel code, 1120K rodata; brk at 0x1916000.
+  image: { ...LINUX_7_2.image, codeK: 2448, rodataK: 1120, reserve: 0x916000 },
+  kho: { ...LINUX_7_2.kho, extendScratch: true, offInKdump: true },
 };
 
 /** Every release the simulator can boot, by name. */
@@ -233,8 +338,24 @@ export const KERNEL_PROFILES: Readonly<Record<KernelRelease, KernelProfile>> = {
   '7.0': LINUX_7_0,
   '7.1': LINUX_7_1,
   '7.2': LINUX_7_2,
+  '7.3': LINUX_7_3,
 };
 
-export function kernelProfile(name: KernelRelease): KernelProfile {
-  return KERNEL_PROFILES[name];
+/**
+ * A release as a one-line patch leaves it (realkernel/7.3/variants/): `kho-v5` bumps
+ * KHO_FDT_COMPATIBLE in include/linux/kho/abi/kexec_handover.h, `luo-v6` bumps LUO_ABI_COMPATIBLE in
+ * include/linux/kho/abi/luo.h; the kernel then writes and accepts only the new string. uname -r
+ * carries the variant (`7.3.0-kholab+kho-v5`) so the header and the banner show it.
+ */
+function patched(base: KernelProfile, variant: KernelVariant): KernelProfile {
+  const release = `${base.release}+${variant}`;
+  if (variant === 'kho-v5')
+    return { ...base, release, variant, kho: { ...base.kho, fdt: { ...base.kho.fdt, compatible: 'kho-v5' } } };
+  return { ...base, release, variant, luo: { ...base.luo, abiCompatible: 'luo-v6' } };
+}
+
+/** The profile of `name`, patched as `variant` says (callers validated it: variantMismatch()). */
+export function kernelProfile(name: KernelRelease, variant?: KernelVariant): KernelProfile {
+  const base = KERNEL_PROFILES[name];
+  return variant ? patched(base, variant) : base;
 }

@@ -48,8 +48,10 @@ async function simCore(): Promise<{ bytes: Uint8Array; blocks: number }> {
     'test',
   );
   if (!loaded.ok) throw new Error(loaded.error.message);
-  await host.goto(5);
+  // The preserved blocks as kexec_load left them finalized (step 4), the vmcore right after kexec -e.
+  await host.goto(4);
   const kho = await host.report();
+  await host.goto(5);
   const core = await host.vmcore(false);
   if (!core.ok || !kho.ok) throw new Error('host refused');
   return { bytes: core.value, blocks: kho.value.kho!.outgoing!.blocks.length };

@@ -22,7 +22,7 @@ import { Host } from '../../electron/host/host';
 import { Luo } from '../../electron/kernel/luo/luo';
 import '../../renderer/src/app.css'; // the app's look, for the screenshots
 
-const REASON = 'The incoming tree failed to initialize properly [-EINVAL], disabling live update';
+const REASON = 'The incoming tree failed to initialize properly [-22], disabling live update';
 const SHOTS = '../../test-results/browser';
 
 const tick = () => new Promise((r) => setTimeout(r, 0));

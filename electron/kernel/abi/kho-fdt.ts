@@ -44,7 +44,8 @@ import { AbiError, hex } from './abi-error';
 export type KhoFdtCompatible = 'kho-v1' | 'kho-v2' | 'kho-v3' | 'kho-v4';
 
 export interface KhoFdtFormat {
-  readonly compatible: KhoFdtCompatible;
+  /** A KhoFdtCompatible, or a patched kernel's bump of one (profile.ts: kernelProfile()). */
+  readonly compatible: string;
   /** The first Linux release that wrote it ('7.1-merge-window' when none did). */
   readonly firstRelease: string;
   /** What `preserved-memory-map` points at. */

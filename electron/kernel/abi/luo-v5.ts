@@ -21,6 +21,7 @@
  * (liveupdate_reboot()); before that, sessions_pa is 0. First shipped in 7.2 (v7.2-rc1); the
  * intermediate luo-v2 … luo-v4 lived only in patch series as far as we can tell.
  */
+import { ERRNO, type ErrnoName } from '../lib/errno';
 import { utf8Encode } from '../lib/utf8';
 import { AbiError, hex } from './abi-error';
 import { getU64, putU64 } from './bytes';
@@ -42,8 +43,8 @@ export const LUO_SESSION_SER = { name: 0, files: 64, count: 72, size: 80 } as co
 export const LIVEUPDATE_HNDL_COMPAT_LENGTH = 48;
 export const LUO_FILE_SER = { compatible: 0, data: 48, token: 56, size: 64 } as const;
 /** What liveupdate_early_init() hands luo_restore_fail() (a panic) when luo_early_startup() fails. */
-export const luoRestoreFailMessage = (errno: string): string =>
-  `The incoming tree failed to initialize properly [-${errno}], disabling live update`;
+export const luoRestoreFailMessage = (errno: ErrnoName): string =>
+  `The incoming tree failed to initialize properly [-${ERRNO[errno]}], disabling live update`;
 
 export interface LuoSer {
   compatible: string;
@@ -61,8 +62,11 @@ export function encodeLuoSer(s: Omit<LuoSer, 'compatible'> & { compatible?: stri
   return b;
 }
 
-/** luo_early_startup()'s checks of the blob kho_retrieve_subtree() returned. */
-export function decodeLuoSer(blob: Uint8Array): LuoSer | AbiError {
+/**
+ * luo_early_startup()'s checks of the blob kho_retrieve_subtree() returned, by a kernel whose
+ * LUO_ABI_COMPATIBLE is `own` (a patched kernel's differs).
+ */
+export function decodeLuoSer(blob: Uint8Array, own: string = LUO_ABI_COMPATIBLE): LuoSer | AbiError {
   if (blob.length < LUO_SER.size) {
     return new AbiError(
       'bad-size',
@@ -74,7 +78,7 @@ export function decodeLuoSer(blob: Uint8Array): LuoSer | AbiError {
   }
   // strncmp(compatible, LUO_ABI_COMPATIBLE, LUO_ABI_COMPAT_LEN): equal up to the first NUL within 8 bytes.
   const want = new Uint8Array(LUO_ABI_COMPAT_LEN);
-  want.set(utf8Encode(LUO_ABI_COMPATIBLE));
+  want.set(utf8Encode(own).subarray(0, LUO_ABI_COMPAT_LEN));
   const got = blob.subarray(0, LUO_ABI_COMPAT_LEN);
   let same = true;
   for (let i = 0; i < LUO_ABI_COMPAT_LEN; i++) {
@@ -85,10 +89,10 @@ export function decodeLuoSer(blob: Uint8Array): LuoSer | AbiError {
   if (!same) {
     return new AbiError(
       'incompatible',
-      `LUO blob says "${compatible}", this kernel reads "${LUO_ABI_COMPATIBLE}"`,
+      `LUO blob says "${compatible}", this kernel reads "${own}"`,
       'EINVAL',
       undefined,
-      `luo: LUO state is incompatible with '${LUO_ABI_COMPATIBLE}'`,
+      `luo: LUO state is incompatible with '${own}'`,
     );
   }
   const ser = {

@@ -7,7 +7,7 @@
  * `kho_data`, checks the FDT header, this release's exact compatible and a non-zero
  * `preserved-memory-map`, then adds the scratch areas to memblock, flags them KHO_SCRATCH,
  * reserves the array and turns on scratch-only allocation. Any failure logs "disabling KHO
- * revival" and the kernel boots as if cold. At kho_memory_init() the tracker is walked — the
+ * revival" (6.19 adds the errno) and the kernel boots as if cold. At kho_memory_init() the tracker is walked — the
  * kho-v1 chunk list, or from 7.1 the radix tree in place — and every preserved block is reserved
  * NOINIT, its head page's private stamped with the KHOP magic and the order. The restore calls
  * check that stamp: a page that was never preserved, a tail page or a page restored before gets a
@@ -109,9 +109,10 @@ export class KhoIn {
   /** kho_populate(). Returns null (and logs why) when the handover cannot be used. */
   static populate(k: Kernel, d: KhoData): KhoIn | null {
     const log = k.log;
+    // 6.19 ends with the errno; from 7.0 kho_populate() says only that it gave up.
     const give = (err: number, ...lines: string[]): null => {
       for (const l of lines) log.warn('KHO', l);
-      log.warn('KHO', `disabling KHO revival: ${err}`);
+      log.warn('KHO', k.ctx.profile.kho.populateLogsErrno ? `disabling KHO revival: ${err}` : 'disabling KHO revival');
       return null;
     };
     const EFAULT = -14;

@@ -37,7 +37,11 @@ export function parseScratchParam(value: string): ScratchSpec | KernelError {
 
 const roundUp = (n: number) => Math.ceil(n / CMA_MIN_ALIGNMENT_BYTES) * CMA_MIN_ALIGNMENT_BYTES;
 
-/** scratch_size_update() + scratch_size_node(): [lowmem, global, per node...]. */
+/**
+ * scratch_size_update() + scratch_size_node(): [lowmem, global, per node...], each node's as of
+ * now. kho_reserve_scratch() asks scratch_size_node() only after it took the lowmem and global
+ * areas (RSRV_KERN too), so the reservation asks scratchSizeNode() at that point.
+ */
 export function scratchSizes(
   spec: ScratchSpec,
   mb: Memblock,
@@ -50,4 +54,9 @@ export function scratchSizes(
     return { lowmem, global, nodes };
   }
   return { lowmem: roundUp(spec.lowmem), global: roundUp(spec.global), nodes: nids.map(() => roundUp(spec.pernode)) };
+}
+
+/** scratch_size_node(): the scratch area of node `nid`, from what is reserved now. */
+export function scratchSizeNode(spec: ScratchSpec, mb: Memblock, nid: number): number {
+  return scratchSizes(spec, mb, [nid]).nodes[0]!;
 }

@@ -33,6 +33,7 @@
  * and `failNextFreeze` (scenario op luo_fail_next_freeze) makes one freeze fail, for the rollback.
  */
 import { LIVEUPDATE_IOCTL_SIZES, LIVEUPDATE_SESSION_NAME_LENGTH, type LiveupdateIoctl } from '../abi/luo-v1';
+import { luoRestoreFailMessage } from '../abi/luo-v5';
 import { type ErrnoName, type KernelError, isErr, kerr } from '../lib/errno';
 import { utf8Decode, utf8Encode } from '../lib/utf8';
 import type { Kernel } from '../kernel';
@@ -171,8 +172,8 @@ export class Luo {
     const r = store.readIncoming(flb);
     if (r === null) return null;
     if (typeof r === 'bigint') return { liveupdateNumber: r, store, flb };
-    // liveupdate_early_init() → luo_restore_fail() is panic() (luo_internal.h).
-    k.panic(`The incoming tree failed to initialize properly [-${r.errno}], disabling live update`);
+    // liveupdate_early_init() → luo_restore_fail() is panic() (luo_internal.h), with the errno as a number.
+    k.panic(luoRestoreFailMessage(r.errno));
     return null;
   }
 

@@ -86,7 +86,7 @@ export class LuoSerBlocksStore implements LuoStore {
       k.log.err('kho-lab', `the LUO state address ${hex(phys)} is outside RAM (a real kernel would fault here)`);
       return kerr('EINVAL', `luo_ser at ${hex(phys)} is outside RAM`);
     }
-    const ser = decodeLuoSer(blob);
+    const ser = decodeLuoSer(blob, k.ctx.profile.luo.abiCompatible);
     if (ser instanceof AbiError) {
       if (ser.klog) k.log.err('luo', ser.klog.replace(/^luo: /, ''));
       return kerr(ser.errno, ser.message);
@@ -118,7 +118,15 @@ export class LuoSerBlocksStore implements LuoStore {
       }
       flbsPa = f;
     }
-    this.k.ram.write(pa, encodeLuoSer({ liveupdateNum: Number(liveupdateNumber), sessionsPa: 0, flbsPa }));
+    this.k.ram.write(
+      pa,
+      encodeLuoSer({
+        compatible: this.k.ctx.profile.luo.abiCompatible,
+        liveupdateNum: Number(liveupdateNumber),
+        sessionsPa: 0,
+        flbsPa,
+      }),
+    );
     const e = kho.addSubtree(LUO_KHO_ENTRY_NAME, pa, LUO_SER.size);
     if (e) {
       khoUnpreserveFree(this.k, pa);

@@ -73,6 +73,7 @@ export class MemblockType {
    * replace each piece within the range (null drops it); neighbours merge again afterwards.
    */
   private isolate(base: number, size: number, inside: (piece: MemblockRegion) => MemblockRegion | null): void {
+    if (size <= 0) return; // memblock_isolate_range() of nothing touches nothing
     const end = base + size;
     const out: MemblockRegion[] = [];
     for (const r of this.regions) {
@@ -238,12 +239,16 @@ export class Memblock {
     return found;
   }
 
-  /** memblock_reserved_kern_size(): bytes reserved with RSRV_KERN below `limit` on node `nid`. */
+  /**
+   * memblock_reserved_kern_size(): bytes reserved with RSRV_KERN below `limit` on node `nid`. A
+   * reservation made before NUMA init (the kernel image, the initrd) belongs to the node of its
+   * memory, as x86's numa_init() sets it on memblock.reserved too.
+   */
   reservedKernSize(limit: number, nid: number): number {
     let total = 0;
     for (const r of this.reserved.regions) {
       if (!(r.flags & MEMBLOCK.RSRV_KERN)) continue;
-      if (nid !== NUMA_NO_NODE && r.nid !== nid) continue;
+      if (nid !== NUMA_NO_NODE && (r.nid === NUMA_NO_NODE ? this.nidOf(r.base) : r.nid) !== nid) continue;
       total += Math.max(0, Math.min(r.base + r.size, limit) - r.base);
     }
     return total;

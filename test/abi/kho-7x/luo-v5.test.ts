@@ -88,7 +88,7 @@ describe('struct luo_ser (luo_state_setup / luo_early_startup)', () => {
     const s = decodeLuoSer(new Uint8Array(24));
     expect(isAbiError(s) && s.klog).toBe('luo: LUO state is too small (24 < 32)');
     expect(luoRestoreFailMessage('EINVAL')).toBe(
-      'The incoming tree failed to initialize properly [-EINVAL], disabling live update',
+      'The incoming tree failed to initialize properly [-22], disabling live update',
     );
   });
 });

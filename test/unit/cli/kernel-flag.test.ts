@@ -31,12 +31,12 @@ describe('kho-lab-sim run --kernel', () => {
   });
 
   it('an unknown release exits 2 naming the releases that exist', async () => {
-    const r = await cli('run', 'builtin:boot', '--kernel', '7.3');
+    const r = await cli('run', 'builtin:boot', '--kernel', '7.4');
     expect(r.code).toBe(EXIT_BAD_INPUT);
-    expect(r.err.join('\n')).toBe('--kernel: unknown kernel release "7.3"; the releases are 6.19, 7.0, 7.1, 7.2');
+    expect(r.err.join('\n')).toBe('--kernel: unknown kernel release "7.4"; the releases are 6.19, 7.0, 7.1, 7.2, 7.3');
     const s = await cli('run', scenarioFile('bad.json', { ...on70, machine: { kernel: '6.1' } }));
     expect(s.code).toBe(EXIT_BAD_INPUT);
-    expect(s.err.join('\n')).toContain('unknown kernel release "6.1"; the releases are 6.19, 7.0, 7.1, 7.2');
+    expect(s.err.join('\n')).toContain('unknown kernel release "6.1"; the releases are 6.19, 7.0, 7.1, 7.2, 7.3');
     const k = await cli(
       'run',
       scenarioFile('badkexec.json', {
@@ -46,6 +46,25 @@ describe('kho-lab-sim run --kernel', () => {
       }),
     );
     expect(k.code).toBe(EXIT_BAD_INPUT);
-    expect(k.err.join('\n')).toContain('unknown kernel release "8.0"; the releases are 6.19, 7.0, 7.1, 7.2');
+    expect(k.err.join('\n')).toContain('unknown kernel release "8.0"; the releases are 6.19, 7.0, 7.1, 7.2, 7.3');
+  });
+
+  it('a kernel variant (a patched build) shows in the banner; an unknown one exits 2 naming the variants', async () => {
+    const v = { name: 'v', machine: { ram: '256M', kernel: '7.3', variant: 'kho-v5' }, steps: [{ op: 'boot' }] };
+    const ok = await cli('run', scenarioFile('variant.json', v));
+    expect(ok.code).toBe(EXIT_OK);
+    expect(version(ok.out)).toMatch(/Linux version 7\.3\.0-kholab\+kho-v5 /);
+    const bad = await cli(
+      'run',
+      scenarioFile('badvariant.json', { ...v, machine: { kernel: '7.3', variant: 'kho-v9' } }),
+    );
+    expect(bad.code).toBe(EXIT_BAD_INPUT);
+    expect(bad.err.join('\n')).toContain('unknown kernel variant "kho-v9"; the variants are kho-v5, luo-v6');
+    const step = await cli(
+      'run',
+      scenarioFile('badvariantstep.json', { ...v, steps: [{ op: 'boot' }, { op: 'kexec_load', variant: 'luo-v7' }] }),
+    );
+    expect(step.code).toBe(EXIT_BAD_INPUT);
+    expect(step.err.join('\n')).toContain('unknown kernel variant "luo-v7"; the variants are kho-v5, luo-v6');
   });
 });

@@ -129,9 +129,10 @@ describe('panic(): a machine state', () => {
 });
 
 describe('setup_per_cpu_areas(): a kernel too small for its early allocations panics', () => {
-  // A KHO boot allocates only from scratch until memblock is done: 1 MiB of global scratch cannot
-  // hold 64 CPUs' percpu first chunk (12 MiB), so the kexec'd kernel panics where 6.19 does.
-  const SMALL = { ram: '256M', seed: 1, cpus: 64, cmdline: 'kho=on kho_scratch=40M,1M,1M liveupdate=off' };
+  // A KHO boot allocates only from scratch until memblock is done: what the kexec segments leave of
+  // 30 MiB of lowmem scratch cannot hold 64 CPUs' percpu first chunk (8 atoms, 16 MiB), so the
+  // kexec'd kernel panics where 6.19 does.
+  const SMALL = { ram: '256M', seed: 1, cpus: 64, cmdline: 'kho=on kho_scratch=30M,1M,1M liveupdate=off' };
   const PANIC = 'cannot initialize percpu area (err=-12)';
 
   it("fails the boot step with the caller's panic text, refuses later steps, keeps the map viewable", async () => {
@@ -209,7 +210,7 @@ describe('kho-lab-sim run: exit status', () => {
     );
     expect(r.code).toBe(EXIT_CHECK_FAILED);
     expect(r.out).toContain(
-      'KERNEL PANIC at step 8: Kernel panic - not syncing: The incoming tree failed to initialize properly [-EINVAL], disabling live update (1 later step refused)',
+      'KERNEL PANIC at step 8: Kernel panic - not syncing: The incoming tree failed to initialize properly [-22], disabling live update (1 later step refused)',
     );
   });
 

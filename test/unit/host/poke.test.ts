@@ -138,12 +138,12 @@ describe('poke into a KHO FDT as the next kernel finds it (kho_populate → kho_
     const boot = t.run({ op: 'boot' });
     expect(boot).toMatchObject({
       ok: false,
-      panicked: 'The incoming tree failed to initialize properly [-EINVAL], disabling live update',
+      panicked: 'The incoming tree failed to initialize properly [-22], disabling live update',
     });
     const errs = t.m.log.events.filter((e) => e.level === 'err').map((e) => e.msg);
     expect(errs).toContain("FDT 'LUO' is incompatible with 'luo-v1' [1]");
     expect(errs.at(-1)).toBe(
-      'Kernel panic - not syncing: The incoming tree failed to initialize properly [-EINVAL], disabling live update',
+      'Kernel panic - not syncing: The incoming tree failed to initialize properly [-22], disabling live update',
     );
     expect(t.m.kernel!.panicked).not.toBeNull(); // the machine keeps the panicked kernel
     expect(t.run({ op: 'spawn', name: 'x' }).message).toMatch(/^spawn: refused: the kernel panicked: /);

@@ -214,7 +214,8 @@ describe('live update across releases: kho_populate() refuses another compatible
       expect(k2.ctx.profile.name).toBe(to);
       const warns = logLines(m, 'warn');
       expect(warns.some((l) => l.includes(`is incompatible with '${compat}': 1`))).toBe(true);
-      expect(warns).toContain('disabling KHO revival: -22');
+      // 6.19 prints the errno; 7.x's kho_populate() (after its error-handling cleanup) does not.
+      expect(warns).toContain(to === '6.19' ? 'disabling KHO revival: -22' : 'disabling KHO revival');
       expect(k2.khoIn).toBeNull();
       expect(k2.pages.privateHi(pfn)).not.toBe(KHO_PAGE_MAGIC);
     },
@@ -269,7 +270,7 @@ describe('a corrupt radix tree (kho_radix_walk_tree() checks nothing): never a h
 });
 
 describe('property: random preserve/unpreserve sequences survive a live update on every release', () => {
-  it.each(['6.19', '7.0', '7.1', '7.2'] as const)(
+  it.each(['6.19', '7.0', '7.1', '7.2', '7.3'] as const)(
     'Linux %s: exactly the blocks preserved at the jump come back, bytes intact',
     (kernel) => {
       fc.assert(

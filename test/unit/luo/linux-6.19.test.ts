@@ -87,7 +87,7 @@ function writeLuoFdt(m: Machine, phys: number, root: FdtNode): void {
 
 describe('luo_restore_fail(): a bad incoming LUO FDT panics the next kernel (luo_core.c luo_early_startup, luo_session.c luo_session_setup_incoming)', () => {
   const PANIC =
-    'Kernel panic - not syncing: The incoming tree failed to initialize properly [-EINVAL], disabling live update';
+    'Kernel panic - not syncing: The incoming tree failed to initialize properly [-22], disabling live update';
   const cases: Array<[string, (root: FdtNode) => void, string]> = [
     [
       'a compatible other than luo-v1',
@@ -130,9 +130,9 @@ describe('luo_restore_fail(): a bad incoming LUO FDT panics the next kernel (luo
       // boot hands back the panicked kernel: the boot step fails with the panic (electron/host/apply.ts)
       expect(t.r).toMatchObject({
         ok: false,
-        panicked: 'The incoming tree failed to initialize properly [-EINVAL], disabling live update',
+        panicked: 'The incoming tree failed to initialize properly [-22], disabling live update',
       });
-      expect(t.k2!.panicked).toBe('The incoming tree failed to initialize properly [-EINVAL], disabling live update');
+      expect(t.k2!.panicked).toBe('The incoming tree failed to initialize properly [-22], disabling live update');
       expect(logLines(t.m, 'err', t.since)).toContain(line);
       expect(logLines(t.m, 'err', t.since)).toContain(PANIC);
       expect(t.k2!.luo).toBeNull();

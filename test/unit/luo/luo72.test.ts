@@ -18,7 +18,7 @@ import { PG } from '../../../electron/kernel/mm/page-flags';
 import { logLines } from '../kho/helpers';
 import { machine72, memfdFile, session } from './luo72-helpers';
 
-const PANIC = 'The incoming tree failed to initialize properly [-EINVAL], disabling live update';
+const PANIC = 'The incoming tree failed to initialize properly [-22], disabling live update';
 
 /** The selftest's stage 1 on 7.2: "hello kexec world" in memfd fd 3, session "s" (fd 5) holding it as token 0x1a. */
 function hello72() {
