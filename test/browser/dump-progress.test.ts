@@ -18,12 +18,12 @@ import '../../renderer/src/app.css'; // the app's look, for the screenshots
 
 const SHOTS = '../../test-results/browser';
 
-/** KHO Lab's vmcore of builtin:test-kho on 128 MiB at kexec -e: 32 chunks of reading. */
+/** KHO Lab's vmcore of builtin:test-kho on 256 MiB at kexec -e: 64 chunks of reading. */
 async function vmcore(): Promise<Uint8Array> {
   const s = builtinScenario('test-kho');
   if (!s.ok) throw new Error(s.error.message);
   const host = new Host();
-  const r = await host.loadScenario(JSON.stringify({ ...s.value, machine: { ...s.value.machine, ram: '128M' } }), 't');
+  const r = await host.loadScenario(JSON.stringify({ ...s.value, machine: { ...s.value.machine, ram: '256M' } }), 't');
   if (!r.ok) throw new Error(r.error.message);
   await host.goto(r.value.steps.findIndex((x) => x.command.op === 'reboot') + 1);
   const core = await host.vmcore(true);

@@ -9,13 +9,13 @@ import type { Progress } from '../../../shared/views';
 import { Host, builtinScenario } from '../../../electron/host/host';
 import { bytesSource } from '../../../electron/host/dump/source';
 
-/** KHO Lab's own vmcore of test-kho on a 64 MiB machine at kexec -e: a real-shaped dump of a few chunks. */
+/** KHO Lab's own vmcore of test-kho on a 256 MiB machine at kexec -e: a real-shaped dump of a few chunks. */
 async function vmcore(): Promise<Uint8Array> {
   const s = builtinScenario('test-kho');
   if (!s.ok) throw new Error(s.error.message);
   const host = new Host();
   const loaded = await host.loadScenario(
-    JSON.stringify({ ...s.value, machine: { ...s.value.machine, ram: '64M' } }),
+    JSON.stringify({ ...s.value, machine: { ...s.value.machine, ram: '256M' } }),
     't',
   );
   if (!loaded.ok) throw new Error(loaded.error.message);
