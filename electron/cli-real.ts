@@ -2,8 +2,12 @@
  * DOC: `real` and `fidelity` — a real kernel's handover beside the simulated one
  *
  *   npm run sim -- real [--realkernel DIR] [--kernel-image BZIMAGE] [--initrd FILE] [--kernel RELEASE]
- *                       [--keep] [--json FILE] SCENARIO
- *   npm run sim -- fidelity --real DUMP [--kernel RELEASE] [--json FILE] SCENARIO
+ *                       [--keep] [--open] [--json FILE] SCENARIO
+ *   npm run sim -- fidelity --real DUMP [--kernel RELEASE] [--json FILE] [--open DIR] SCENARIO
+ *
+ * `--open` keeps the real dump, writes the simulated one (KHO Lab's vmcore at the same point)
+ * beside it (`real`: in the run's directory; `fidelity`: in DIR) and prints both paths and the
+ * commands that open them.
  *
  * SCENARIO is one the real kernel's selftest initramfs can run: test-kho (lib/test_kho.c),
  * luo-kexec-simple or luo-multi-session (tools/testing/selftests/liveupdate/). `real` boots the
@@ -20,7 +24,7 @@
  * Exit status: 0 when nothing differs, 1 when a field differs, 2 for bad input or a machine that
  * cannot boot a real kernel (the message says what is missing and how to get it).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { KernelRelease } from '../shared/machine-config';
 import { type Result, failure, ok } from '../shared/result';
 import { openDumpFile } from './dump-file';
@@ -46,8 +50,8 @@ const REAL_TESTS: Readonly<Record<string, string>> = {
   'luo-multi-session': 'luo_multi',
 };
 
-const USAGE = `usage: kho-lab-sim real [--realkernel DIR] [--kernel-image BZIMAGE] [--initrd FILE] [--kernel RELEASE] [--keep] [--json FILE] SCENARIO
-       kho-lab-sim fidelity --real DUMP [--kernel RELEASE] [--json FILE] SCENARIO
+const USAGE = `usage: kho-lab-sim real [--realkernel DIR] [--kernel-image BZIMAGE] [--initrd FILE] [--kernel RELEASE] [--keep] [--open] [--json FILE] SCENARIO
+       kho-lab-sim fidelity --real DUMP [--kernel RELEASE] [--json FILE] [--open DIR] SCENARIO
 SCENARIO: ${Object.keys(REAL_TESTS).join(', ')}`;
 
 type Io = { out: (l: string) => void; err: (l: string) => void };
@@ -91,7 +95,10 @@ const newestRelease = (): KernelRelease =>
     .at(-1) as KernelRelease;
 
 /** The scenario on the simulator, at the step after its `kexec -e`, read by the dump reader. */
-async function simulatedHandover(scenario: string, kernel: KernelRelease): Promise<Result<DumpReport>> {
+async function simulatedHandover(
+  scenario: string,
+  kernel: KernelRelease,
+): Promise<Result<{ report: DumpReport; vmcore: Uint8Array }>> {
   const base = builtinScenario(scenario);
   if (!base.ok) return base;
   // The real run's machine: QEMU's 1 GiB and the command line rkdrive boots with.
@@ -108,7 +115,7 @@ async function simulatedHandover(scenario: string, kernel: KernelRelease): Promi
   const bytes = await host.vmcore(false);
   if (!bytes.ok) return failure(bytes.error.message);
   try {
-    return ok(inspectDump(bytesSource(bytes.value)));
+    return ok({ report: inspectDump(bytesSource(bytes.value)), vmcore: bytes.value });
   } catch (e) {
     if (e instanceof DumpError) return failure(`the simulated handover of ${scenario}: ${e.message}`);
     throw e;
@@ -139,13 +146,64 @@ function releaseOfDump(real: DumpReport): KernelRelease | undefined {
   return r in KERNEL_PROFILES ? (r as KernelRelease) : undefined;
 }
 
-async function report(real: DumpReport, args: Args, io: Io, header: string[]): Promise<Result<number>> {
+/** Where `--open` writes the simulated vmcore: beside the real dump it is opened with. */
+interface OpenWith {
+  realDump: string;
+  dir: string;
+}
+
+/** The desktop app's binary, as `npm start` finds it (build/start.mjs), or null when it is not installed. */
+function electronBinary(): string | null {
+  if (process.env.ELECTRON_PATH) return existsSync(process.env.ELECTRON_PATH) ? process.env.ELECTRON_PATH : null;
+  const pkg = join(process.cwd(), 'node_modules', 'electron');
+  const txt = join(pkg, 'path.txt');
+  const bin = join(pkg, 'dist', existsSync(txt) ? readFileSync(txt, 'utf8').trim() : 'electron');
+  return existsSync(bin) ? bin : null;
+}
+
+/**
+ * `--open`: the simulated handover written as a vmcore beside the real dump, and how to open the
+ * two. The app opens one dump at a time (File → Open Memory Dump…) and has no view of two dumps
+ * side by side yet, so this prints the files and the commands rather than starting it.
+ */
+function openLines(sim: Uint8Array, scenario: string, kernel: KernelRelease, at: OpenWith): Result<string[]> {
+  const simPath = join(at.dir, `kho-lab-${scenario}-${kernel}.vmcore`);
+  try {
+    writeFileSync(simPath, sim);
+  } catch (e) {
+    return failure(`--open: cannot write ${simPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const app = electronBinary();
+  return ok([
+    '',
+    'the two handovers, to open side by side:',
+    `  real:      ${at.realDump}`,
+    `  simulated: ${simPath}`,
+    app
+      ? 'open each in its own KHO Lab window: `npm start`, then File → Open Memory Dump… (the app has no two-dump view yet)'
+      : "the desktop app cannot start here (Electron's binary is not installed); read them with:",
+    `  npm run sim -- inspect ${at.realDump}`,
+    `  npm run sim -- inspect ${simPath}`,
+    `  npm run sim -- fidelity --real ${at.realDump} --kernel ${kernel} ${scenario}`,
+  ]);
+}
+
+async function report(
+  real: DumpReport,
+  args: Args,
+  io: Io,
+  header: string[],
+  open?: OpenWith,
+): Promise<Result<number>> {
   const kernel = (args.options.get('--kernel') as KernelRelease | undefined) ?? releaseOfDump(real) ?? newestRelease();
   const t0 = performance.now();
   const sim = await simulatedHandover(args.scenario, kernel);
   if (!sim.ok) return sim;
   const simMs = performance.now() - t0;
-  const rep = compareHandovers(real, sim.value, { selftest: REAL_TESTS[args.scenario]!, scenario: args.scenario });
+  const rep = compareHandovers(real, sim.value.report, {
+    selftest: REAL_TESTS[args.scenario]!,
+    scenario: args.scenario,
+  });
   for (const l of header) io.out(l);
   io.out(
     `KHO Lab: builtin:${args.scenario} on ${kernel}, simulated to kexec -e and read back in ${simMs.toFixed(0)} ms`,
@@ -160,12 +218,17 @@ async function report(real: DumpReport, args: Args, io: Io, header: string[]): P
       return failure(`--json: cannot write ${json}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
+  if (open) {
+    const lines = openLines(sim.value.vmcore, args.scenario, kernel, open);
+    if (!lines.ok) return lines;
+    for (const l of lines.value) io.out(l);
+  }
   return ok(rep.differs > 0 ? 1 : 0);
 }
 
 /** `fidelity --real DUMP SCENARIO`: a dump taken at machine_kexec() beside the simulated scenario. */
 export async function fidelityCommand(argv: string[], io: Io): Promise<Result<number>> {
-  const args = parse(argv, ['--real', '--kernel', '--json'], []);
+  const args = parse(argv, ['--real', '--kernel', '--json', '--open'], []);
   if (!args.ok) return args;
   const path = args.value.options.get('--real');
   if (typeof path !== 'string')
@@ -174,12 +237,19 @@ export async function fidelityCommand(argv: string[], io: Io): Promise<Result<nu
     );
   const real = readDump(path);
   if (!real.ok) return real;
-  return report(real.value, args.value, io, [`real: ${path}`]);
+  const dir = args.value.options.get('--open');
+  return report(
+    real.value,
+    args.value,
+    io,
+    [`real: ${path}`],
+    typeof dir === 'string' ? { realDump: path, dir } : undefined,
+  );
 }
 
 /** `real SCENARIO`: boots the real kernel in QEMU, runs the scenario's selftest, compares. */
 export async function realCommand(argv: string[], io: Io): Promise<Result<number>> {
-  const args = parse(argv, ['--realkernel', '--kernel-image', '--initrd', '--kernel', '--json'], ['--keep']);
+  const args = parse(argv, ['--realkernel', '--kernel-image', '--initrd', '--kernel', '--json'], ['--keep', '--open']);
   if (!args.ok) return args;
   const o = args.value.options;
   const opts = {
@@ -201,15 +271,21 @@ export async function realCommand(argv: string[], io: Io): Promise<Result<number
     const real = readDump(run.k1Dump);
     if (!real.ok) return real;
     const boot = run.timings;
-    return await report(real.value, args.value, io, [
-      `real: ${opts.kernelImage ?? 'the realkernel bzImage'}, QEMU run ${(run.wallMs / 1000).toFixed(1)} s (${Object.entries(
-        boot,
-      )
-        .map(([k, v]) => `${k} ${String(v)}`)
-        .join(', ')})`,
-      `real dumps: ${o.has('--keep') ? `${run.k1Dump} (at machine_kexec()), ${run.k2Dump} (at kho_populate())` : 'removed (--keep keeps them)'}`,
-    ]);
+    return await report(
+      real.value,
+      args.value,
+      io,
+      [
+        `real: ${opts.kernelImage ?? 'the realkernel bzImage'}, QEMU run ${(run.wallMs / 1000).toFixed(1)} s (${Object.entries(
+          boot,
+        )
+          .map(([k, v]) => `${k} ${String(v)}`)
+          .join(', ')})`,
+        `real dumps: ${o.has('--keep') || o.has('--open') ? `${run.k1Dump} (at machine_kexec()), ${run.k2Dump} (at kho_populate())` : 'removed (--keep keeps them)'}`,
+      ],
+      o.has('--open') ? { realDump: run.k1Dump, dir: run.dir } : undefined,
+    );
   } finally {
-    if (!o.has('--keep')) run.remove();
+    if (!o.has('--keep') && !o.has('--open')) run.remove();
   }
 }

@@ -63,8 +63,8 @@ const USAGE = `usage:
                             [--seed N] [--json FILE] [--csv FILE]
   kho-lab-sim inspect DUMP [--json FILE]
   kho-lab-sim matrix [file.json | builtin:NAME] [--json FILE]
-  kho-lab-sim real [--realkernel DIR] [--kernel-image BZIMAGE] [--initrd FILE] [--kernel RELEASE] [--keep] [--json FILE] SCENARIO
-  kho-lab-sim fidelity --real DUMP [--kernel RELEASE] [--json FILE] SCENARIO`;
+  kho-lab-sim real [--realkernel DIR] [--kernel-image BZIMAGE] [--initrd FILE] [--kernel RELEASE] [--keep] [--open] [--json FILE] SCENARIO
+  kho-lab-sim fidelity --real DUMP [--kernel RELEASE] [--json FILE] [--open DIR] SCENARIO`;
 
 export interface CliIo {
   out: (line: string) => void;

@@ -9,14 +9,16 @@
  * panicked, or accepted it and still lost something.
  *
  * The host runs the cells (electron/host/matrix.ts); this module holds the types, the plan of one
- * cell (also used by the UI to open a cell's run in the main view) and the table as text.
+ * cell (also used by the UI to open a cell's run in the main view) and the table as text. Real runs
+ * of the same kernels stand beside the cells (shared/real-evidence.ts): a cell they confirm is
+ * marked, and a run with a patched kernel is a variant row with the scenario that reproduces it.
  */
 import { z } from 'zod';
-import type { Command } from './commands';
-import type { KernelRelease } from './machine-config';
+import { type Command, CommandSchema } from './commands';
+import { type KernelRelease, MachineConfigSchema } from './machine-config';
 import { type Result, failure, ok } from './result';
-import { type RealCheck, realMark } from './real-evidence';
-import type { Scenario } from './scenario';
+import { type RealCheck, hopReleases, realMark } from './real-evidence';
+import { type Scenario, describeIssues } from './scenario';
 import { formatBytes } from './units';
 
 /**
@@ -71,11 +73,7 @@ export interface MatrixCell {
  * (no release writes that format), so a row of its own under it, with the scenario that
  * reproduces it on the simulator — the matrix scenario with that kernel's variant named.
  */
-export interface MatrixVariantRow {
-  from: string;
-  to: string;
-  fromVariant?: string;
-  toVariant?: string;
+export interface MatrixVariantRow extends VariantKernels {
   /** How the scenario names the patched kernels: `machine {…}` and `kexec_load {…}`. */
   reproduce: string;
   /** The simulated run, when this build can run it. */
@@ -141,6 +139,42 @@ export function planCell(base: Scenario, from: KernelRelease, to: KernelRelease)
     reboot,
     boot,
   });
+}
+
+/** The two kernels of a variant row: releases, and the patch each carries. */
+export interface VariantKernels {
+  from: string;
+  to: string;
+  fromVariant?: string;
+  toVariant?: string;
+}
+
+/**
+ * The variant row's plan: the matrix scenario with the patched kernel named — kernel 1 in
+ * `machine`, the kexec'd kernel in the `kexec_load`s before the jump — validated by this build's
+ * schemas, so a release or variant it does not model fails with the schema's own words.
+ */
+export function planVariant(base: Scenario, h: VariantKernels): { reproduce: string; plan: Result<CellPlan> } {
+  const machine = { kernel: h.from, ...(h.fromVariant ? { variant: h.fromVariant } : {}) };
+  const load = { kernel: h.to, ...(h.toVariant ? { variant: h.toVariant } : {}) };
+  const reproduce = `machine ${JSON.stringify(machine)}, kexec_load ${JSON.stringify(load)}`;
+  const cell = planCell(base, h.from as KernelRelease, h.to as KernelRelease);
+  if (!cell.ok) return { reproduce, plan: cell };
+  const { scenario, reboot } = cell.value;
+  const m = MachineConfigSchema.safeParse({ ...scenario.machine, ...machine });
+  if (!m.success) return { reproduce, plan: failure(describeIssues('machine', m.error)) };
+  const steps: Command[] = [];
+  for (const [i, s] of scenario.steps.entries()) {
+    if (i >= reboot || s.op !== 'kexec_load') {
+      steps.push(s);
+      continue;
+    }
+    const c = CommandSchema.safeParse({ ...s, ...load });
+    if (!c.success) return { reproduce, plan: failure(describeIssues(`step ${i + 1} kexec_load`, c.error)) };
+    steps.push(c.data);
+  }
+  const name = `${base.name} ${hopReleases(h)}`;
+  return { reproduce, plan: ok({ ...cell.value, scenario: { ...scenario, name, machine: m.data, steps } }) };
 }
 
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;

@@ -134,6 +134,9 @@ export function lineKey(text: string): string {
     .trim();
 }
 
+/** The real next kernel panicked in LUO (liveupdate_early_init()): only a scenario with LUO state can do the same. */
+const luoPanic = (h: RealHop): boolean => h.run.lines.some((l) => l.kernel === h.hop + 1 && l.text.startsWith('luo:'));
+
 /** The lines that count kexecs: a chain's later kexecs count on from the first. */
 const COUNTER = /liveupdate number: \d+|\(count \d+\)/;
 
@@ -168,7 +171,9 @@ export function checkHop(
       ? `${scenario} stands for none of the real runs' selftests (${Object.keys(SCENARIO_SELFTEST).join(', ')} do)`
       : !h.run.tests.split(',').includes(selftest)
         ? `this run did not run ${selftest}, which ${scenario} stands for`
-        : undefined;
+        : h.run.outcome === 'panic' && luoPanic(h) && !selftest.startsWith('luo_')
+          ? `the real kernel panicked on the LUO state, which ${scenario} does not hand over`
+          : undefined;
   const compared = unchecked === undefined;
   const keys = (ran?.log ?? []).map((l) => [lineKey(l), l] as const);
   const pairs = h.run.lines

@@ -265,7 +265,7 @@ export interface Progress {
   label: string;
   done: number;
   total: number;
-  /** SimApi.cancel() stops this operation (a replay) at the next step. */
+  /** SimApi.cancel() stops this operation (a replay at the next step, reading a dump at the next chunk). */
   cancelable?: boolean;
 }
 

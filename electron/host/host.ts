@@ -29,6 +29,8 @@ import type {
 } from '../../shared/views';
 import type { AnnotatedStruct, DumpView, LuoView, RecordRequest, UserspaceView } from '../../shared/views';
 import { DumpSession } from './dump/dump-session';
+import { type ScanHits, scanMemoryAsync } from './dump/find-handover';
+import { openDump as openElfDump } from './dump/inspect';
 import type { DumpSource } from './dump/source';
 import type { Machine } from '../kernel/machine';
 import { kernelProfile } from '../kernel/profile';
@@ -100,6 +102,8 @@ export class Host implements SimApi {
   private dumpSession: DumpSession | null = null;
   /** The records decoded at the cursor's state, for the page inspector's overlay (page-records.ts). */
   private records_: { timeline: Timeline; node: number; index: RecordIndex } | null = null;
+  /** Set by cancel() while openDump() scans a dump; the scan stops at its next chunk. */
+  private dumpCancel: boolean | null = null;
 
   constructor(private readonly opts: HostOptions = {}) {
     this.timeline = this.newTimeline(MachineConfigSchema.parse({}), []);
@@ -220,7 +224,9 @@ export class Host implements SimApi {
   }
 
   async cancel(): Promise<Result<boolean>> {
-    return ok(this.timeline.cancel());
+    const opening = this.dumpCancel === false;
+    if (opening) this.dumpCancel = true;
+    return ok(this.timeline.cancel() || opening);
   }
 
   /** The timeline's checkpoints: how many and the host memory they hold (for the bench and tests). */
@@ -395,16 +401,45 @@ export class Host implements SimApi {
     let src: (DumpSource & { close?: () => void }) | undefined;
     try {
       src = open(handle);
-      session = DumpSession.open(src, name);
+      const hits = await this.scanDump(src, name);
+      if (hits === 'cancelled') {
+        src.close?.();
+        return fail('cancelled', `opening ${name}: cancelled; the view is as it was`);
+      }
+      session = DumpSession.open(src, name, hits);
     } catch (e) {
       // A hostile or broken file: say what is wrong with it, keep whatever was shown before.
       src?.close?.();
       return fail('invalid-argument', `${name}: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.dumpCancel = null;
     }
     this.closeDump();
     this.dumpSession = session;
     this.timeline.epoch++;
     return ok(session.view());
+  }
+
+  /**
+   * Reads the whole dump once, looking for the handover (dump/find-handover.ts), with progress
+   * and between chunks a turn of the event loop, so a multi-GiB dump shows how far it got and
+   * cancel() stops it.
+   */
+  private scanDump(src: DumpSource, name: string): Promise<ScanHits | 'cancelled'> {
+    this.dumpCancel = false;
+    const { mem } = openElfDump(src);
+    const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
+    return scanMemoryAsync(mem, {
+      onProgress: (done, total) =>
+        this.opts.onProgress?.({
+          label: `reading ${name}: ${mib(done)} of ${mib(total)}`,
+          done,
+          total,
+          cancelable: true,
+        }),
+      yieldToEvents: this.opts.yieldToEvents ?? (() => Promise.resolve()),
+      cancelled: () => this.dumpCancel === true,
+    });
   }
 
   async dump(): Promise<Result<DumpView | null>> {

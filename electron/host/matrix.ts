@@ -17,11 +17,11 @@ import {
   carriedShort,
   carriedText,
   planCell,
+  planVariant,
 } from '../../shared/matrix';
-import { type RealHop, checkHop, hopLabel, isVariantHop, realHops } from '../../shared/real-evidence';
-import { type Command, CommandSchema } from '../../shared/commands';
-import { type KernelRelease, MachineConfigSchema } from '../../shared/machine-config';
-import { describeIssues } from '../../shared/scenario';
+import { checkHop, hopLabel, isVariantHop, realHops } from '../../shared/real-evidence';
+import type { Command } from '../../shared/commands';
+import type { KernelRelease } from '../../shared/machine-config';
 import { type Result, failure, ok } from '../../shared/result';
 import type { Scenario } from '../../shared/scenario';
 import { PAGE_SIZE } from '../../shared/units';
@@ -186,33 +186,6 @@ export function runCell(plan: CellPlan, from: KernelRelease, to: KernelRelease):
     wrote,
     step: null,
   });
-}
-
-/**
- * The variant row's plan: the matrix scenario with the patched kernel named — kernel 1 in
- * `machine`, the kexec'd kernel in the `kexec_load`s before the jump — validated by this build's
- * schemas, so a release or variant it does not model fails with the schema's own words.
- */
-export function planVariant(base: Scenario, h: RealHop): { reproduce: string; plan: Result<CellPlan> } {
-  const machine = { kernel: h.from, ...(h.fromVariant ? { variant: h.fromVariant } : {}) };
-  const load = { kernel: h.to, ...(h.toVariant ? { variant: h.toVariant } : {}) };
-  const reproduce = `machine ${JSON.stringify(machine)}, kexec_load ${JSON.stringify(load)}`;
-  const cell = planCell(base, h.from as KernelRelease, h.to as KernelRelease);
-  if (!cell.ok) return { reproduce, plan: cell };
-  const { scenario, reboot } = cell.value;
-  const m = MachineConfigSchema.safeParse({ ...scenario.machine, ...machine });
-  if (!m.success) return { reproduce, plan: failure(describeIssues('machine', m.error)) };
-  const steps: Command[] = [];
-  for (const [i, s] of scenario.steps.entries()) {
-    if (i >= reboot || s.op !== 'kexec_load') {
-      steps.push(s);
-      continue;
-    }
-    const c = CommandSchema.safeParse({ ...s, ...load });
-    if (!c.success) return { reproduce, plan: failure(describeIssues(`step ${i + 1} kexec_load`, c.error)) };
-    steps.push(c.data);
-  }
-  return { reproduce, plan: ok({ ...cell.value, scenario: { ...scenario, machine: m.data, steps } }) };
 }
 
 /**

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SHIPPED_REAL_HANDOVER, fidelityCommand } from '../../electron/cli-real';
+import { openDumpFile } from '../../electron/dump-file';
+import { inspectDump } from '../../electron/host/dump/inspect';
 import type { FidelityReport } from '../../electron/host/fidelity';
 
 const skip = existsSync(SHIPPED_REAL_HANDOVER) ? null : `${SHIPPED_REAL_HANDOVER} is absent`;
@@ -85,6 +87,27 @@ describe.skipIf(skip !== null)(
         'LUO session multi-test-files-2 file 0x2002 / memfd size',
         'LUO session multi-test-files-2 file 0x3003 / memfd size',
       ]);
+    });
+
+    it('--open DIR: the simulated vmcore is written beside, and the commands that open both are printed', async () => {
+      const out: string[] = [];
+      const r = await fidelityCommand(['--real', SHIPPED_REAL_HANDOVER, '--open', dir, 'test-kho'], {
+        out: (l) => out.push(l),
+        err: () => {},
+      });
+      expect(r.ok && r.value).toBe(0);
+      const sim = join(dir, 'kho-lab-test-kho-7.2.vmcore');
+      expect(out).toContain(`  simulated: ${sim}`);
+      expect(out).toContain(`  real:      ${SHIPPED_REAL_HANDOVER}`);
+      expect(out).toContain(`  npm run sim -- inspect ${sim}`);
+      expect(out).toContain(`  npm run sim -- fidelity --real ${SHIPPED_REAL_HANDOVER} --kernel 7.2 test-kho`);
+      // What was written is a dump the reader opens: the simulated kho-v4 handover.
+      const f = openDumpFile(sim);
+      try {
+        expect(inspectDump(f).fdt.compatible).toBe('kho-v4');
+      } finally {
+        f.close();
+      }
     });
 
     it("test-kho: nothing differs; the LUO sessions are the other selftests' (exit 0)", async () => {

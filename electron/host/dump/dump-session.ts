@@ -34,6 +34,7 @@ import { chunkViews, fdtView } from '../kho-views';
 import { recordView } from '../records';
 import { describeDump } from './describe';
 import { type DumpReport, inspectDump, openDump } from './inspect';
+import type { ScanHits } from './find-handover';
 import type { PhysMemory } from './phys-mem';
 import type { DumpSource } from './source';
 
@@ -95,8 +96,8 @@ export class DumpSession {
   }
 
   /** Opens and decodes a dump; throws DumpError (a message for a person) when it cannot. */
-  static open(src: DumpSource & { close?: () => void }, name: string): DumpSession {
-    const report = inspectDump(src);
+  static open(src: DumpSource & { close?: () => void }, name: string, hits?: ScanHits): DumpSession {
+    const report = inspectDump(src, 0, hits);
     return new DumpSession(src, name, report, openDump(src).mem);
   }
 

@@ -92,45 +92,72 @@ const PAGEBLOCK_MASK = (2 << 20) - 1;
 const KHO_NODE_TAG = new Float64Array(new Uint32Array([SETUP_KEXEC_KHO, KHO_DATA_SIZE]).buffer)[0]!;
 
 export function scanMemory(mem: PhysMemory): ScanHits {
-  const hits: ScanHits = { bootParams: [], setupData: [], fdtPages: [], scratchPages: [] };
-  mem.scan((phys, raw) => {
-    const bytes = raw.byteOffset % 8 === 0 ? raw : raw.slice();
-    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
-    for (let p = 0; p + PAGE_SIZE <= bytes.length; p += PAGE_SIZE) {
-      if (words[p >>> 2] === FDT_MAGIC_LE && hits.fdtPages.length < MAX_HITS) hits.fdtPages.push(phys + p);
-      // "HdrS" at 0x202 (boot_params.hdr.header).
-      if (
-        bytes[p + 0x202] === 0x48 &&
-        bytes[p + 0x203] === 0x64 &&
-        bytes[p + 0x204] === 0x72 &&
-        bytes[p + 0x205] === 0x53 &&
-        hits.bootParams.length < MAX_HITS
-      ) {
-        hits.bootParams.push(phys + p);
-      }
-      const w = p >>> 2;
-      if (
-        (words[w]! & PAGEBLOCK_MASK) === 0 &&
-        (words[w]! | words[w + 1]!) !== 0 &&
-        hits.scratchPages.length < MAX_HITS &&
-        zeroFrom(words, w + STAGED_SCRATCH_MAX / 4, w + PAGE_SIZE / 4)
-      ) {
-        hits.scratchPages.push(phys + p);
-      }
-    }
-    // struct setup_data { u64 next; u32 type; u32 len; } + kho_data, 8-byte aligned; the node must
-    // fit in this chunk (a node straddling two chunks is missed).
-    const quads = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 3);
-    const last = quads.length - (SETUP_DATA_HDR_SIZE + KHO_DATA_SIZE) / 8 + 1;
-    for (
-      let j = quads.indexOf(KHO_NODE_TAG, 1);
-      j >= 1 && j <= last && hits.setupData.length < MAX_HITS;
-      j = quads.indexOf(KHO_NODE_TAG, j + 1)
-    ) {
-      hits.setupData.push(phys + (j - 1) * 8);
-    }
-  });
+  const hits = emptyHits();
+  mem.scan((phys, raw) => scanChunk(hits, phys, raw));
   return hits;
+}
+
+/** What a cancelable scan needs from its host: progress, a turn of the event loop, the cancel flag. */
+export interface ScanControl {
+  onProgress: (done: number, total: number) => void;
+  yieldToEvents: () => Promise<void>;
+  cancelled: () => boolean;
+}
+
+/** scanMemory(), yielding between chunks so a cancel can arrive: the hits, or 'cancelled'. */
+export async function scanMemoryAsync(mem: PhysMemory, ctl: ScanControl): Promise<ScanHits | 'cancelled'> {
+  const hits = emptyHits();
+  const total = mem.scanBytes;
+  let done = 0;
+  for (const c of mem.chunks()) {
+    scanChunk(hits, c.phys, c.bytes);
+    done += c.bytes.length;
+    ctl.onProgress(done, total);
+    await ctl.yieldToEvents();
+    if (ctl.cancelled()) return 'cancelled';
+  }
+  return hits;
+}
+
+const emptyHits = (): ScanHits => ({ bootParams: [], setupData: [], fdtPages: [], scratchPages: [] });
+
+/** One chunk of the scan: page-aligned candidates and setup_data nodes in `raw` at `phys`. */
+function scanChunk(hits: ScanHits, phys: number, raw: Uint8Array): void {
+  const bytes = raw.byteOffset % 8 === 0 ? raw : raw.slice();
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
+  for (let p = 0; p + PAGE_SIZE <= bytes.length; p += PAGE_SIZE) {
+    if (words[p >>> 2] === FDT_MAGIC_LE && hits.fdtPages.length < MAX_HITS) hits.fdtPages.push(phys + p);
+    // "HdrS" at 0x202 (boot_params.hdr.header).
+    if (
+      bytes[p + 0x202] === 0x48 &&
+      bytes[p + 0x203] === 0x64 &&
+      bytes[p + 0x204] === 0x72 &&
+      bytes[p + 0x205] === 0x53 &&
+      hits.bootParams.length < MAX_HITS
+    ) {
+      hits.bootParams.push(phys + p);
+    }
+    const w = p >>> 2;
+    if (
+      (words[w]! & PAGEBLOCK_MASK) === 0 &&
+      (words[w]! | words[w + 1]!) !== 0 &&
+      hits.scratchPages.length < MAX_HITS &&
+      zeroFrom(words, w + STAGED_SCRATCH_MAX / 4, w + PAGE_SIZE / 4)
+    ) {
+      hits.scratchPages.push(phys + p);
+    }
+  }
+  // struct setup_data { u64 next; u32 type; u32 len; } + kho_data, 8-byte aligned; the node must
+  // fit in this chunk (a node straddling two chunks is missed).
+  const quads = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 3);
+  const last = quads.length - (SETUP_DATA_HDR_SIZE + KHO_DATA_SIZE) / 8 + 1;
+  for (
+    let j = quads.indexOf(KHO_NODE_TAG, 1);
+    j >= 1 && j <= last && hits.setupData.length < MAX_HITS;
+    j = quads.indexOf(KHO_NODE_TAG, j + 1)
+  ) {
+    hits.setupData.push(phys + (j - 1) * 8);
+  }
 }
 
 function zeroFrom(words: Uint32Array, from: number, to: number): boolean {

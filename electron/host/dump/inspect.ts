@@ -208,10 +208,11 @@ function subBlobReport(
 }
 
 /** Decodes the handover of a dump; `pick` chooses among the handovers found (0 = most trusted). */
-export function inspectDump(src: DumpSource, pick = 0): DumpReport {
+/** `hits`: a scan already made (Host.openDump() scans with progress and cancel), else one is made here. */
+export function inspectDump(src: DumpSource, pick = 0, scanned?: ScanHits): DumpReport {
   const opened = openDump(src);
   const { core, mem, vmcoreinfo } = opened;
-  const hits = scanMemory(mem);
+  const hits = scanned ?? scanMemory(mem);
   const found = findHandover(mem, vmcoreinfo, hits);
   if (found.length === 0) {
     throw new DumpError(

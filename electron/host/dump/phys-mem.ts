@@ -141,9 +141,9 @@ export class PhysMemory {
 
   /**
    * Every page-aligned stretch of the dump's file-backed memory, `chunkBytes` at a time, in
-   * address order: `visit(phys, bytes)` sees each byte once. The buffer is reused between calls.
+   * address order: each byte once. A generator, so a caller may stop or pause between chunks.
    */
-  scan(visit: (phys: number, bytes: Uint8Array) => void, chunkBytes = 4 << 20): void {
+  *chunks(chunkBytes = 4 << 20): Generator<{ phys: number; bytes: Uint8Array }> {
     for (const s of this.segments) {
       // Start at the first page boundary of the segment; partial pages hold no page-aligned structure.
       const first = Math.ceil(s.paddr / PAGE_SIZE) * PAGE_SIZE;
@@ -153,8 +153,21 @@ export class PhysMemory {
         const bytes = this.src.read(s.offset + (at - s.paddr), n);
         this.bytesRead += bytes.length;
         if (bytes.length !== n) throw new DumpError(`truncated dump: ${hex(at)} is not in the file`);
-        visit(at, bytes);
+        yield { phys: at, bytes };
       }
     }
+  }
+
+  /** The bytes chunks() reads: the progress total of a scan. */
+  get scanBytes(): number {
+    return this.segments.reduce(
+      (n, s) => n + Math.max(0, s.paddr + s.filesz - Math.ceil(s.paddr / PAGE_SIZE) * PAGE_SIZE),
+      0,
+    );
+  }
+
+  /** chunks(), visited in one go. */
+  scan(visit: (phys: number, bytes: Uint8Array) => void, chunkBytes = 4 << 20): void {
+    for (const c of this.chunks(chunkBytes)) visit(c.phys, c.bytes);
   }
 }

@@ -7,7 +7,14 @@
  * cell's scenario — the first kernel and the kexec_load image set as the cell ran them — into the
  * main view, at the step after the next kernel's boot.
  */
-import { MATRIX_DEFAULT_SCENARIO, type MatrixCell, type MatrixResult, planCell } from '../../../shared/matrix';
+import {
+  MATRIX_DEFAULT_SCENARIO,
+  type MatrixCell,
+  type MatrixResult,
+  type MatrixVariantRow,
+  planCell,
+  planVariant,
+} from '../../../shared/matrix';
 import type { Session } from './session.svelte';
 
 /** The scenario choice that means "the scenario loaded in the main view". */
@@ -50,6 +57,19 @@ export class MatrixModel {
       return false;
     }
     const r = await this.session.loadScenario(plan.value.scenario, cell.openAt);
+    return r.ok;
+  }
+
+  /** Loads a variant row's run (the patched kernel named in the scenario), just after the next kernel's boot. */
+  async openVariant(v: MatrixVariantRow): Promise<boolean> {
+    const m = this.result;
+    if (!m || this.running || !v.cell) return false;
+    const { plan } = planVariant(m.scenario, v);
+    if (!plan.ok) {
+      this.session.reportError('matrix', plan.error.message);
+      return false;
+    }
+    const r = await this.session.loadScenario(plan.value.scenario, v.cell.openAt);
     return r.ok;
   }
 }

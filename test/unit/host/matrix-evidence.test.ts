@@ -9,9 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { builtinScenario } from '../../../electron/host/host';
-import { matrixReleases, planVariant, runCell } from '../../../electron/host/matrix';
+import { matrixReleases, runCell } from '../../../electron/host/matrix';
 import type { MatrixResult } from '../../../shared/matrix';
-import { planCell } from '../../../shared/matrix';
+import { planCell, planVariant } from '../../../shared/matrix';
 import type { KernelRelease } from '../../../shared/machine-config';
 import {
   REAL_RUNS,
@@ -123,6 +123,13 @@ describe('checkHop: what counts as agreeing', () => {
       /did not run luo_simple/,
     );
     expect(realMark([other])).toBe('');
+    // A panic in LUO's restore is no evidence for a scenario that hands no LUO state over.
+    const real = variantHops.find((h) => h.toVariant === 'luo-v6')!;
+    const luo6 = realHops([{ ...real.run, tests: 'kho,luo_simple' }])[0]!;
+    expect(checkHop(luo6, 'test-kho', { outcome: 'carried', log: [] }).unchecked).toMatch(
+      /panicked on the LUO state, which test-kho does not hand over/,
+    );
+    expect(checkHop(luo6, 'luo-kexec-simple', { outcome: 'carried', log: [] }).compared).toBe(true);
   });
 
   it('a chain: the second kexec counts 2, so only the first kexec must match the counting lines', () => {
