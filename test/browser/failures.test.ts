@@ -7,10 +7,9 @@
  * failure colour; the Handover tab lists the unrestored blocks one by one, each a link.
  * Screenshots go to test-results/browser/failure-*.png.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { flushSync, mount, unmount } from 'svelte';
+import { describe, expect, it } from 'vitest';
+import { flushSync } from 'svelte';
 import { page } from 'vitest/browser';
-import type { SimClient } from '../../shared/api';
 import type { CommandInput } from '../../shared/commands';
 import { CATEGORY_STYLES, PageCategory, paletteRgba } from '../../shared/palette';
 import { PAGE_SIZE, hex } from '../../shared/units';
@@ -20,37 +19,16 @@ import type { AppApi, MenuAction } from '../../renderer/src/lib/api';
 import { BUILTIN_SCENARIOS } from '../../electron/host/builtins';
 import { Host } from '../../electron/host/host';
 import { until as poll } from '../until';
+import { frame, hostClient, okOf, untilWithin, useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css'; // the app's look, for the screenshots
 
 const SHOTS = '../../test-results/browser';
 const RED = paletteRgba()[PageCategory.Corrupted]!;
 const CORRUPTED = CATEGORY_STYLES[PageCategory.Corrupted]!;
-const frame = () => new Promise<void>((r) => requestAnimationFrame(() => r()));
 
-const until = (cond: () => boolean, what: string) => poll(cond, what, { timeoutMs: 30_000 });
+const until = untilWithin(30_000);
 
-/** The real Host as the UI's client (in this page, not in a worker). */
-function hostClient(host: Host): SimClient {
-  return new Proxy(host as unknown as SimClient, {
-    get(target, name: string) {
-      if (name === 'onProgress') return () => () => {};
-      const v = (target as unknown as Record<string, unknown>)[name];
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
-
-function okOf<T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }): T {
-  if (!r.ok) throw new Error(r.error.message);
-  return r.value;
-}
-
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-});
+const mount = useMounted();
 
 /** Mounts the app on `host` at 1500×900 and waits for the failure badge and a drawn map. */
 async function mountApp(host: Host): Promise<void> {
@@ -64,7 +42,7 @@ async function mountApp(host: Host): Promise<void> {
   const target = document.createElement('div');
   target.style.cssText = 'width: 1500px; height: 900px';
   document.body.appendChild(target);
-  cmp = mount(App, { target, props: { api } });
+  mount(App, { target, props: { api } });
   await until(() => document.querySelector('[data-testid="failure-badge"]') !== null, 'the failure badge');
   await until(() => document.querySelector('canvas[data-drawn]:not([data-drawn="0"])') !== null, 'the map');
   flushSync();

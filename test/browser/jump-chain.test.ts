@@ -7,38 +7,21 @@
  * Screenshots go to test-results/browser/jump-*.png.
  */
 import type { CommandInput } from '../../shared/commands';
-import { afterEach, describe, expect, it } from 'vitest';
-import { flushSync, mount, unmount } from 'svelte';
+import { describe, expect, it } from 'vitest';
+import { flushSync } from 'svelte';
 import { page } from 'vitest/browser';
-import type { SimClient } from '../../shared/api';
 import { PageCategory, paletteRgba } from '../../shared/palette';
 import { PAGE_SIZE } from '../../shared/units';
 import App from '../../renderer/src/App.svelte';
 import type { AppApi, MenuAction } from '../../renderer/src/lib/api';
 import { BUILTIN_SCENARIOS } from '../../electron/host/builtins';
 import { Host } from '../../electron/host/host';
-import { until as poll } from '../until';
+import { frame, hostClient, okOf, untilWithin, useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css'; // the app's look, for the screenshots
 
 const SHOTS = '../../test-results/browser';
 const PALETTE = paletteRgba();
-const frame = () => new Promise<void>((r) => requestAnimationFrame(() => r()));
-const until = (cond: () => boolean, what: string) => poll(cond, what, { timeoutMs: 30_000, between: frame });
-
-function hostClient(host: Host): SimClient {
-  return new Proxy(host as unknown as SimClient, {
-    get(target, name: string) {
-      if (name === 'onProgress') return () => () => {};
-      const v = (target as unknown as Record<string, unknown>)[name];
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
-
-function okOf<T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }): T {
-  if (!r.ok) throw new Error(r.error.message);
-  return r.value;
-}
+const until = untilWithin(30_000, frame);
 
 /** Pixels of the map canvas in category `c`'s colour. */
 function pixels(c: PageCategory): number {
@@ -53,12 +36,7 @@ const hopRows = () => [...document.querySelectorAll<HTMLElement>('[data-testid="
 const hop = (label: string) => hopRows().find((r) => r.querySelector('.name')?.textContent?.trim() === label)!;
 const selection = () => document.querySelector('.tabs .sel')?.textContent?.trim() ?? '';
 
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-});
+const mount = useMounted();
 
 describe('the jump chain at kexec -e', () => {
   it('test-kho: kho_populate() hops listed, each zooms and selects on the map, FDT and chunk list open', async () => {
@@ -79,7 +57,7 @@ describe('the jump chain at kexec -e', () => {
     const target = document.createElement('div');
     target.style.cssText = 'width: 1500px; height: 900px';
     document.body.appendChild(target);
-    cmp = mount(App, { target, props: { api } });
+    mount(App, { target, props: { api } });
     await until(() => document.querySelector('canvas[data-drawn]:not([data-drawn="0"])') !== null, 'the map');
     flushSync();
 

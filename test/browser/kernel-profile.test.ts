@@ -3,10 +3,9 @@
  * top bar's `uname -r`, which follows the running kernel across a kexec into another release.
  * Screenshots go to test-results/browser/kernel-*.png.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { flushSync, mount, unmount } from 'svelte';
+import { describe, expect, it } from 'vitest';
+import { flushSync } from 'svelte';
 import { page } from 'vitest/browser';
-import type { SimClient } from '../../shared/api';
 import { KERNEL_RELEASES } from '../../shared/machine-config';
 import App from '../../renderer/src/App.svelte';
 import MachineDialog from '../../renderer/src/components/MachineDialog.svelte';
@@ -14,33 +13,18 @@ import type { AppApi } from '../../renderer/src/lib/api';
 import { DEFAULT_FORM } from '../../renderer/src/lib/machine-form';
 import { Host } from '../../electron/host/host';
 import { until } from '../until';
+import { hostClient, useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css'; // the app's look, for the screenshots
 
 const SHOTS = '../../test-results/browser';
 
-/** The real Host as the UI's client (in this page, not in a worker). */
-function hostClient(host: Host): SimClient {
-  return new Proxy(host as unknown as SimClient, {
-    get(target, name: string) {
-      if (name === 'onProgress') return () => () => {};
-      const v = (target as unknown as Record<string, unknown>)[name];
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
-
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-});
+const mount = useMounted();
 
 describe('MachineDialog kernel selector', () => {
   it('lists every release, starts on 6.19, and creates the machine with the chosen one', async () => {
     await page.viewport(700, 600);
     const created: unknown[] = [];
-    cmp = mount(MachineDialog, {
+    mount(MachineDialog, {
       target: document.body,
       props: { initial: { ...DEFAULT_FORM }, oncreate: (c: unknown) => created.push(c), onclose: () => {} },
     });
@@ -75,7 +59,7 @@ describe('TopBar kernel release', () => {
       'test',
     );
     expect(loaded.ok).toBe(true);
-    cmp = mount(App, { target, props: { api } });
+    mount(App, { target, props: { api } });
     const release = () => document.querySelector('[data-testid="kernel-release"]')?.textContent?.trim() ?? '';
     await until(() => release() === '6.19.0-kholab\u00a0#2', 'the 6.19 kernel in the header');
     await page.screenshot({ path: `${SHOTS}/kernel-topbar.png`, element: document.querySelector('header')! });

@@ -4,37 +4,21 @@
  * and its Menu, a keyboard-accessible menu button holding the file and tool actions.
  * Screenshots: test-results/browser/header-<width>.png, header-menu.png.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { flushSync, mount, unmount } from 'svelte';
+import { describe, expect, it } from 'vitest';
+import { flushSync } from 'svelte';
 import { page, userEvent } from 'vitest/browser';
-import type { SimClient } from '../../shared/api';
 import App from '../../renderer/src/App.svelte';
 import type { AppApi } from '../../renderer/src/lib/api';
 import { elideMiddle } from '../../renderer/src/lib/format';
 import { menuMove } from '../../renderer/src/lib/menu-nav';
 import { Host } from '../../electron/host/host';
-import { until as poll } from '../until';
+import { hostClient, untilWithin, useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css';
 
 const SHOTS = '../../test-results/browser';
-const until = (cond: () => boolean, what: string) => poll(cond, what, { timeoutMs: 60_000 });
+const until = untilWithin(60_000);
 
-function hostClient(host: Host): SimClient {
-  return new Proxy(host as unknown as SimClient, {
-    get(target, name: string) {
-      if (name === 'onProgress') return () => () => {};
-      const v = (target as unknown as Record<string, unknown>)[name];
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
-
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-});
+const mount = useMounted();
 
 const button = (text: string) =>
   [...document.querySelectorAll<HTMLButtonElement>('button')].find((b) => b.textContent?.trim() === text);
@@ -46,7 +30,7 @@ async function appWithFile(text: string, file: string): Promise<void> {
   const api: AppApi = { client: hostClient(host), transport: 'test', onMenu: () => () => {} };
   const target = document.createElement('div');
   document.body.appendChild(target);
-  cmp = mount(App, { target, props: { api } });
+  mount(App, { target, props: { api } });
   await until(() => !!button('Menu ▾'), 'the menu button');
   if (document.querySelector('dialog[open]')) button('Cancel')!.click();
   const input = document.querySelector<HTMLInputElement>('input[aria-label="Scenario file to open"]')!;

@@ -2,38 +2,21 @@
  * Legibility on the real engine host at 1280×720: the Scenarios menu groups and scrolls, step
  * labels are never cut, the command transcript follows the timeline cursor.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { flushSync, mount, unmount } from 'svelte';
+import { describe, expect, it, vi } from 'vitest';
+import { flushSync } from 'svelte';
 import { page } from 'vitest/browser';
-import type { SimClient } from '../../shared/api';
 import App from '../../renderer/src/App.svelte';
 import ScenarioMenu from '../../renderer/src/components/ScenarioMenu.svelte';
 import type { AppApi } from '../../renderer/src/lib/api';
 import { SCENARIO_GROUPS, scenarioGroup } from '../../renderer/src/lib/scenario-groups';
 import { Host } from '../../electron/host/host';
-import { until as poll } from '../until';
+import { hostClient, untilWithin, useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css';
 
 const SHOTS = '../../test-results/browser';
-const until = (cond: () => boolean, what: string) => poll(cond, what, { timeoutMs: 60_000 });
+const until = untilWithin(60_000);
 
-function hostClient(host: Host): SimClient {
-  return new Proxy(host as unknown as SimClient, {
-    get(target, name: string) {
-      if (name === 'onProgress') return () => () => {};
-      const v = (target as unknown as Record<string, unknown>)[name];
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
-
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-  vi.restoreAllMocks();
-});
+const mount = useMounted(() => vi.restoreAllMocks());
 
 const button = (text: string) =>
   [...document.querySelectorAll<HTMLButtonElement>('button')].find((b) => b.textContent?.trim() === text)!;
@@ -44,7 +27,7 @@ async function appWith(name: string): Promise<void> {
   const api: AppApi = { client: hostClient(host), transport: 'test', onMenu: () => () => {} };
   const target = document.createElement('div');
   document.body.appendChild(target);
-  cmp = mount(App, { target, props: { api } });
+  mount(App, { target, props: { api } });
   await until(() => !!button('Scenarios ▾'), 'the menu button');
   if (document.querySelector('dialog[open]')) button('Cancel').click();
   button('Scenarios ▾').click();
@@ -67,7 +50,7 @@ describe.each([
     const api: AppApi = { client: hostClient(host), transport: 'test', onMenu: () => () => {} };
     const target = document.createElement('div');
     document.body.appendChild(target);
-    cmp = mount(App, { target, props: { api } });
+    mount(App, { target, props: { api } });
     await until(() => !!document.querySelector('[data-testid="welcome"]'), 'the welcome');
     const welcome = document.querySelector<HTMLElement>('[data-testid="welcome"]')!;
     const offers = [...welcome.querySelectorAll<HTMLElement>('button[data-builtin], button[data-action]')].map(
@@ -94,7 +77,7 @@ describe('Scenarios menu', () => {
     const target = document.createElement('div');
     target.style.cssText = 'position: absolute; right: 10px; top: 4px';
     document.body.appendChild(target);
-    cmp = mount(ScenarioMenu, {
+    mount(ScenarioMenu, {
       target,
       props: { scenarios: list.value, disabled: false, current: 'test-kho', onopen: () => {}, onload: () => {} },
     });

@@ -5,29 +5,18 @@
  * keeps one fixed height, the inspector keeps its minimum height, a panel that overflows scrolls.
  * Screenshots of the last step of every phase go to test-results/browser/ux-<size>-<scenario>-*.png.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { flushSync, mount, unmount } from 'svelte';
+import { describe, expect, it } from 'vitest';
+import { flushSync } from 'svelte';
 import { page } from 'vitest/browser';
-import type { SimClient } from '../../shared/api';
 import App from '../../renderer/src/App.svelte';
 import type { AppApi } from '../../renderer/src/lib/api';
 import { phaseGroups, stepPhases } from '../../renderer/src/lib/phases';
 import { Host } from '../../electron/host/host';
-import { until as poll } from '../until';
+import { hostClient, untilWithin, useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css';
 
 const SHOTS = '../../test-results/browser';
-const until = (cond: () => boolean, what: string) => poll(cond, what, { timeoutMs: 60_000 });
-
-function hostClient(host: Host): SimClient {
-  return new Proxy(host as unknown as SimClient, {
-    get(target, name: string) {
-      if (name === 'onProgress') return () => () => {};
-      const v = (target as unknown as Record<string, unknown>)[name];
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
+const until = untilWithin(60_000);
 
 /** The panels that tile the window; none may overlap another. */
 const PANELS = ['header', 'aside.left', '.centre', '.workload', '.transcript-pane', '.inspector', '.bottom'];
@@ -55,12 +44,7 @@ function overlaps(a: DOMRect, b: DOMRect): boolean {
   return a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
 }
 
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-});
+const mount = useMounted();
 
 describe.each([
   [1280, 720],
@@ -74,7 +58,7 @@ describe.each([
       const api: AppApi = { client: hostClient(host), transport: 'test', onMenu: () => () => {} };
       const target = document.createElement('div');
       document.body.appendChild(target);
-      cmp = mount(App, { target, props: { api } });
+      mount(App, { target, props: { api } });
       // Loaded through the Scenarios menu, as a user does: the transcript holds every command.
       await until(() => !!button('Scenarios ▾'), 'the menu button');
       if (document.querySelector('dialog[open]')) button('Cancel')!.click();

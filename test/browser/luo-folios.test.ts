@@ -4,38 +4,22 @@
  * as the next kernel finds them at boot, each record shows `pfn` in hex, `flags` by their MEMFD_LUO_FOLIO_* names, and the physical
  * address as a secondary link that selects the page. Screenshots: test-results/browser/luo-folios-*.png.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { flushSync, mount, unmount } from 'svelte';
+import { describe, expect, it } from 'vitest';
+import { flushSync } from 'svelte';
 import { page } from 'vitest/browser';
-import type { SimClient } from '../../shared/api';
 import type { CommandInput } from '../../shared/commands';
 import type { KernelRelease } from '../../shared/machine-config';
 import { PAGE_SIZE } from '../../shared/units';
 import App from '../../renderer/src/App.svelte';
 import type { AppApi } from '../../renderer/src/lib/api';
 import { Host } from '../../electron/host/host';
-import { until as poll } from '../until';
+import { hostClient, untilWithin, useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css';
 
 const SHOTS = '../../test-results/browser';
-const until = (cond: () => boolean, what: string) => poll(cond, what, { timeoutMs: 15_000 });
+const until = untilWithin(15_000);
 
-function hostClient(host: Host): SimClient {
-  return new Proxy(host as unknown as SimClient, {
-    get(target, name: string) {
-      if (name === 'onProgress') return () => () => {};
-      const v = (target as unknown as Record<string, unknown>)[name];
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
-
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-});
+const mount = useMounted();
 
 const STEPS: CommandInput[] = [
   { op: 'boot' },
@@ -84,7 +68,7 @@ describe('LUO folio records', () => {
       const api: AppApi = { client: hostClient(host), transport: 'test', onMenu: () => () => {} };
       const target = document.createElement('div');
       document.body.appendChild(target);
-      cmp = mount(App, { target, props: { api } });
+      mount(App, { target, props: { api } });
       await until(() => !!document.querySelector('#tab-luo'), 'the inspector');
       document.querySelector<HTMLButtonElement>('#tab-luo')!.click();
       await until(

@@ -3,15 +3,14 @@
  * releases coloured by outcome, and a click that opens the cell's run in the main view just after
  * the next kernel's boot. Screenshots go to test-results/browser/matrix-*.png.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { mount, unmount } from 'svelte';
+import { describe, expect, it } from 'vitest';
 import { page } from 'vitest/browser';
-import type { SimClient } from '../../shared/api';
 import App from '../../renderer/src/App.svelte';
 import type { AppApi } from '../../renderer/src/lib/api';
 import { Host } from '../../electron/host/host';
 import { KERNEL_PROFILES } from '../../electron/kernel/profile';
 import { until } from '../until';
+import { hostClient, useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css'; // the app's look, for the screenshots
 
 const SHOTS = '../../test-results/browser';
@@ -19,23 +18,7 @@ const RELEASES = Object.values(KERNEL_PROFILES).map((p) => p.name);
 /** Runs of 1 GiB machines: far longer than `until`'s default wait on a busy machine. */
 const LONG = { timeoutMs: 300_000 };
 
-/** The real Host as the UI's client (in this page, not in a worker). */
-function hostClient(host: Host): SimClient {
-  return new Proxy(host as unknown as SimClient, {
-    get(target, name: string) {
-      if (name === 'onProgress') return () => () => {};
-      const v = (target as unknown as Record<string, unknown>)[name];
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
-
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-});
+const mount = useMounted();
 
 const cells = () => [...document.querySelectorAll<HTMLButtonElement>('[data-testid="matrix-cell"]')];
 const dialog = () => document.querySelector<HTMLDialogElement>('[data-testid="matrix-dialog"]');
@@ -47,7 +30,7 @@ async function mountApp(host: Host): Promise<void> {
   const target = document.createElement('div');
   target.style.cssText = 'width: 1280px; height: 720px';
   document.body.appendChild(target);
-  cmp = mount(App, { target, props: { api } });
+  mount(App, { target, props: { api } });
 }
 
 /** Opens the matrix with its key, picks a scenario and runs it until every cell is there. */

@@ -8,10 +8,9 @@
  * (kernel/liveupdate/luo_core.c), with luo_restore_fail()'s text for the poked compatible, so
  * the test does not depend on the engine's own check.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { flushSync, mount, unmount } from 'svelte';
+import { describe, expect, it, vi } from 'vitest';
+import { flushSync } from 'svelte';
 import { page } from 'vitest/browser';
-import type { SimClient } from '../../shared/api';
 import type { CommandInput } from '../../shared/commands';
 import { pokeFdt } from '../../shared/poke';
 import App from '../../renderer/src/App.svelte';
@@ -20,6 +19,7 @@ import type { AppApi, MenuAction } from '../../renderer/src/lib/api';
 import { DEFAULT_FORM } from '../../renderer/src/lib/machine-form';
 import { Host } from '../../electron/host/host';
 import { Luo } from '../../electron/kernel/luo/luo';
+import { hostClient, useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css'; // the app's look, for the screenshots
 
 const REASON = 'The incoming tree failed to initialize properly [-22], disabling live update';
@@ -34,24 +34,7 @@ async function until(cond: () => boolean, what: string, ms = 10_000): Promise<vo
   }
 }
 
-/** The real Host as the UI's client (in this page, not in a worker). */
-function hostClient(host: Host): SimClient {
-  return new Proxy(host as unknown as SimClient, {
-    get(target, name: string) {
-      if (name === 'onProgress') return () => () => {};
-      const v = (target as unknown as Record<string, unknown>)[name];
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
-
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-  vi.restoreAllMocks();
-});
+const mount = useMounted(() => vi.restoreAllMocks());
 
 describe('kernel panic in the UI', () => {
   it('shows the KERNEL PANIC badge, the tinted map, the Timeline tag, and disables the actions', async () => {
@@ -90,7 +73,7 @@ describe('kernel panic in the UI', () => {
     );
     expect(state.ok && state.value.panicked).toEqual({ step: 6, reason: REASON });
 
-    cmp = mount(App, { target, props: { api } });
+    mount(App, { target, props: { api } });
     await until(() => document.querySelector('[data-testid="panic-badge"]') !== null, 'the panic badge');
     await until(() => document.querySelector('canvas[data-drawn]:not([data-drawn="0"])') !== null, 'the map');
     flushSync();
@@ -138,7 +121,7 @@ describe('MachineDialog: CONFIG_KEXEC_HANDOVER_DEBUG and liveupdate=on', () => {
   it('offers a KHO debug checkbox (off by default) and says that LUO needs liveupdate=on', async () => {
     await page.viewport(700, 560);
     const created: unknown[] = [];
-    cmp = mount(MachineDialog, {
+    mount(MachineDialog, {
       target: document.body,
       props: { initial: { ...DEFAULT_FORM }, oncreate: (c: unknown) => created.push(c), onclose: () => {} },
     });

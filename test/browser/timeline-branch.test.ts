@@ -4,15 +4,15 @@
  * old future and Switch brings it back. Also the Cancel button of a cancelable replay.
  * Screenshots: test-results/browser/timeline-branch*.png.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { flushSync, mount, unmount } from 'svelte';
+import { describe, expect, it } from 'vitest';
+import { flushSync } from 'svelte';
 import { page } from 'vitest/browser';
-import type { SimClient } from '../../shared/api';
 import type { Progress } from '../../shared/views';
 import App from '../../renderer/src/App.svelte';
 import ProgressBar from '../../renderer/src/components/ProgressBar.svelte';
 import type { AppApi } from '../../renderer/src/lib/api';
 import { Host } from '../../electron/host/host';
+import { hostClient, useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css'; // the app's look, for the screenshots
 
 const SHOTS = '../../test-results/browser';
@@ -25,23 +25,7 @@ async function until(cond: () => boolean, what: string, ms = 20_000): Promise<vo
   }
 }
 
-/** The real Host as the UI's client (in this page, not in a worker). */
-function hostClient(host: Host): SimClient {
-  return new Proxy(host as unknown as SimClient, {
-    get(target, name: string) {
-      if (name === 'onProgress') return () => () => {};
-      const v = (target as unknown as Record<string, unknown>)[name];
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
-
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-});
+const mount = useMounted();
 
 const cursorText = () => document.querySelector('section.timeline .pos')?.textContent ?? '';
 const stepLabels = () =>
@@ -58,7 +42,7 @@ describe('Timeline branches in the UI', () => {
     const target = document.createElement('div');
     target.style.cssText = 'width: 1440px; height: 900px';
     document.body.appendChild(target);
-    cmp = mount(App, { target, props: { api } });
+    mount(App, { target, props: { api } });
     await until(() => cursorText() === `${n}/${n}`, 'the loaded timeline');
     expect(document.querySelector('[data-testid="timeline-branches"]')).toBeNull(); // one branch: no list
 
@@ -109,7 +93,7 @@ describe('Timeline branches in the UI', () => {
     const target = document.createElement('div');
     target.style.cssText = 'position: relative; width: 900px; height: 120px';
     document.body.appendChild(target);
-    cmp = mount(ProgressBar, {
+    mount(ProgressBar, {
       target,
       props: { busy: 'rewinding', progress, delayMs: 0, top: 0, oncancel: () => cancels++ },
     });
