@@ -5,13 +5,14 @@
  * boot: in/ and no out/fdt, in/sub_fdts/LUO labelled as memory the kernel freed. 6.19: out/finalize.
  * Screenshots: test-results/browser/debugfs-out-fdt.png, debugfs-in-luo.png.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { flushSync, mount, unmount } from 'svelte';
+import { describe, expect, it } from 'vitest';
+import { flushSync } from 'svelte';
 import { page } from 'vitest/browser';
 import type { SimApi } from '../../shared/api';
 import { Host, builtinScenario } from '../../electron/host/host';
 import Inspector from '../../renderer/src/components/Inspector.svelte';
 import { until } from '../until';
+import { useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css'; // the app's look, for the screenshots
 
 const SHOTS = '../../test-results/browser';
@@ -20,12 +21,7 @@ const text = (sel: string) => q(sel)?.textContent?.replace(/\s+/g, ' ').trim() ?
 const files = () =>
   [...document.querySelectorAll<HTMLElement>('[data-testid="debugfs-files"] tbody tr')].map((r) => r.dataset.path);
 
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-});
+const mount = useMounted();
 
 async function mountDebugfs(name: string, kernel: string, at?: number): Promise<HTMLElement> {
   const s = builtinScenario(name);
@@ -37,7 +33,7 @@ async function mountDebugfs(name: string, kernel: string, at?: number): Promise<
   await page.viewport(1280, 900);
   const target = document.body.appendChild(document.createElement('div'));
   target.style.cssText = 'width: 560px; height: 860px';
-  cmp = mount(Inspector, {
+  mount(Inspector, {
     target,
     props: {
       api: host as unknown as Pick<SimApi, 'fdt' | 'chunks' | 'records' | 'pageBytes' | 'debugfs'>,

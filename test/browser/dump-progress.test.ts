@@ -4,8 +4,7 @@
  * view as it was and no error banner. The host here reads slowly on purpose (each chunk waits),
  * so the line is there long enough to see. Screenshot: test-results/browser/dump-progress.png.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { mount, unmount } from 'svelte';
+import { describe, expect, it } from 'vitest';
 import { page } from 'vitest/browser';
 import type { DumpHandle, SimClient } from '../../shared/api';
 import type { Progress } from '../../shared/views';
@@ -14,6 +13,7 @@ import type { AppApi } from '../../renderer/src/lib/api';
 import { Host, builtinScenario } from '../../electron/host/host';
 import { bytesSource } from '../../electron/host/dump/source';
 import { until } from '../until';
+import { useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css'; // the app's look, for the screenshots
 
 const SHOTS = '../../test-results/browser';
@@ -53,12 +53,7 @@ function appApi(bytes: Uint8Array): { api: AppApi; host: Host } {
   return { api: { client, transport: 'test', onMenu: () => () => {} }, host };
 }
 
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-});
+const mount = useMounted();
 
 const bar = () => document.querySelector<HTMLElement>('[role="progressbar"]');
 
@@ -70,7 +65,7 @@ describe('Open Memory Dump…: the progress line while the dump is read', () => 
     const target = document.createElement('div');
     target.style.cssText = 'width: 1280px; height: 720px';
     document.body.appendChild(target);
-    cmp = mount(App, { target, props: { api } });
+    mount(App, { target, props: { api } });
     await until(() => !!document.querySelector('[data-testid="dump-file-input"]'), 'the app');
     document.querySelector<HTMLDialogElement>('dialog')?.close();
 

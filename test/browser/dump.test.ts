@@ -7,8 +7,7 @@
  * memfd-v2); a file that is not a dump is an error banner. Screenshots go to
  * test-results/browser/dump-*.png.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { mount, unmount } from 'svelte';
+import { describe, expect, it } from 'vitest';
 import { page, server } from 'vitest/browser';
 import type { DumpHandle, SimClient } from '../../shared/api';
 import { PAGE_SIZE } from '../../shared/units';
@@ -20,6 +19,7 @@ import { SparseMemory } from '../../electron/kernel/abi/phys-reader';
 import { coreOfPages } from '../unit/dump/elf-build';
 import { builtinScenario } from '../../electron/host/host';
 import { until } from '../until';
+import { useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css'; // the app's look, for the screenshots
 
 const SHOTS = '../../test-results/browser';
@@ -95,19 +95,14 @@ const viewer = () => q('[data-testid="record-chain"] [data-testid="struct-viewer
 const crumbs = () =>
   [...document.querySelectorAll('[data-testid="record-chain"] .crumb')].map((b) => b.textContent!.trim());
 
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-});
+const mount = useMounted();
 
 async function openApp(files: Map<string, Uint8Array>) {
   await page.viewport(1500, 1000);
   const target = document.createElement('div');
   target.style.cssText = 'width: 1500px; height: 1000px';
   document.body.appendChild(target);
-  cmp = mount(App, { target, props: { api: appApi(files) } });
+  mount(App, { target, props: { api: appApi(files) } });
   // A fresh session opens the New Machine dialog; the dump replaces whatever is shown.
   await until(() => !!q('[data-testid="dump-file-input"]'), 'the app');
   q<HTMLDialogElement>('dialog')?.close();

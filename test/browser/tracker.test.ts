@@ -6,13 +6,14 @@
  * tree as kho_mem_retrieve() read it at early boot. 6.19 (builtin test-kho): the chunk list.
  * Screenshots: test-results/browser/tracker-radix.png, tracker-radix-incoming.png, tracker-chunks.png.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { flushSync, mount, unmount } from 'svelte';
+import { describe, expect, it } from 'vitest';
+import { flushSync } from 'svelte';
 import { page } from 'vitest/browser';
 import type { SimApi } from '../../shared/api';
 import { Host, builtinScenario } from '../../electron/host/host';
 import Inspector from '../../renderer/src/components/Inspector.svelte';
 import { until } from '../until';
+import { useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css'; // the app's look, for the screenshots
 
 const SHOTS = '../../test-results/browser';
@@ -22,12 +23,7 @@ const crumbs = () =>
   [...document.querySelectorAll('[data-testid="record-chain"] .crumb')].map((b) => b.textContent!.trim());
 const settle = () => until(() => (flushSync(), true), 'a flush', { between: () => Promise.resolve() });
 
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-});
+const mount = useMounted();
 
 async function hostAt(name: string, kernel: string, at?: number): Promise<Host> {
   const s = builtinScenario(name);
@@ -47,7 +43,7 @@ async function mountTracker(host: Host): Promise<{ target: HTMLElement; selected
   await page.viewport(1280, 900);
   const target = document.body.appendChild(document.createElement('div'));
   target.style.cssText = 'width: 560px; height: 860px';
-  cmp = mount(Inspector, {
+  mount(Inspector, {
     target,
     props: {
       api: host as unknown as Pick<SimApi, 'fdt' | 'chunks' | 'records' | 'pageBytes' | 'debugfs'>,
