@@ -4,8 +4,8 @@
  * page views (compound head and order); zoomed out, no frame. Screenshot:
  * test-results/browser/map-folio-frames.png.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { flushSync, mount, unmount } from 'svelte';
+import { describe, expect, it } from 'vitest';
+import { flushSync } from 'svelte';
 import { page } from 'vitest/browser';
 import type { MapViewRequest } from '../../shared/views';
 import MemoryMap from '../../renderer/src/components/MemoryMap.svelte';
@@ -13,19 +13,13 @@ import { frameLabel, frameRect, walkFolios, type FolioFrame } from '../../render
 import { FRAME_COLOR } from '../../renderer/src/lib/map-painter';
 import type { Viewport } from '../../renderer/src/lib/map-viewport';
 import { Host } from '../../electron/host/host';
-import { until as poll } from '../until';
+import { frame, untilWithin, useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css';
 
 const SHOTS = '../../test-results/browser';
-const frame = () => new Promise<void>((r) => requestAnimationFrame(() => r()));
-const until = (cond: () => boolean, what: string) => poll(cond, what, { timeoutMs: 30_000, between: frame });
+const until = untilWithin(30_000, frame);
 
-let cmp: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (cmp) unmount(cmp);
-  cmp = null;
-  document.body.innerHTML = '';
-});
+const mount = useMounted();
 
 /** test-kho after insmod: RAM holds test_kho's preserved folios of orders 0..10. */
 async function afterInsmod(): Promise<{ host: Host; maxPfn: number; folio: FolioFrame }> {
@@ -87,7 +81,6 @@ describe('folio frames', () => {
         onselect: () => {},
       },
     }) as { showRange: (a: number, b: number) => void; viewport: () => Viewport | null; zoomOut: (n?: number) => void };
-    cmp = map;
     const canvas = () => document.querySelector<HTMLCanvasElement>('canvas')!;
     await until(() => Number(canvas().dataset.drawn) > 0, 'the first paint');
     map.showRange(folio.head - 48, folio.head + 64);

@@ -10,7 +10,7 @@ import { CATEGORY_STYLES, PageCategory, paletteRgba } from '../../shared/palette
 import type { MapView, MapViewRequest } from '../../shared/views';
 import MemoryMap from '../../renderer/src/components/MemoryMap.svelte';
 import * as V from '../../renderer/src/lib/map-viewport';
-import { until as poll } from '../until';
+import { frame, untilWithin } from './fixtures/harness';
 
 const MAX_PFN = 65536; // 256 MiB
 const PALETTE = paletteRgba();
@@ -45,10 +45,8 @@ function fakeApi(cats: Uint8Array) {
   };
 }
 
-const frame = () => new Promise<void>((r) => requestAnimationFrame(() => r()));
-
 /** Polls once a frame: the map paints in requestAnimationFrame. */
-const until = (cond: () => boolean, what: string) => poll(cond, what, { between: frame });
+const until = untilWithin(10_000, frame);
 
 /** The packed RGBA of the canvas pixel at CSS position (x, y). */
 function pixelAt(canvas: HTMLCanvasElement, x: number, y: number): number {
