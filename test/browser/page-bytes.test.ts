@@ -5,18 +5,14 @@
  * the bytes section: hex rows, the struct overlay from the record decoders, the byte diff against
  * one kernel earlier. Screenshots go to test-results/browser/page-*.png.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { flushSync } from 'svelte';
 import { page } from 'vitest/browser';
 import { PAGE_SIZE } from '../../shared/units';
-import { goTo, mountApp, okOf, runBuiltin, selectedHead, until } from './fixtures/app-host';
+import { goTo, okOf, runBuiltin, selectedHead, until, useApp } from './fixtures/app-host';
 
 const SHOTS = '../../test-results/browser';
-let close: (() => void) | null = null;
-afterEach(() => {
-  close?.();
-  close = null;
-});
+const mountApp = useApp();
 
 const q = <T extends Element = HTMLElement>(sel: string) => document.querySelector<T>(sel);
 const text = (sel: string) => q(sel)?.textContent?.replace(/\s+/g, ' ').trim() ?? '';
@@ -34,7 +30,7 @@ describe('page inspector: go to, hex pfns, private', () => {
   it('goto parser: 0x… is a physical address, pfn:N a pfn (decimal or hex), bad input named', async () => {
     const host = await runBuiltin('test-kho');
     const st = okOf(await host.state());
-    close = await mountApp(host, 1280, 720);
+    await mountApp(host, 1280, 720);
 
     goTo('0x38c0e123');
     await until(() => selectedHead().includes('pfn_to_page(0x38c0e)'), 'phys 0x38c0e123 → pfn 0x38c0e');
@@ -61,7 +57,7 @@ describe('page inspector: go to, hex pfns, private', () => {
   it("private decoded: a leaked block's head carries the KHOP magic and its order (deserialize_bitmap())", async () => {
     const host = await runBuiltin('test-kho-forgot-one');
     const leaked = okOf(await host.generationDiff()).blocks.find((b) => b.fate === 'leaked' && b.order > 0)!;
-    close = await mountApp(host, 1280, 720);
+    await mountApp(host, 1280, 720);
     goTo(`pfn:0x${leaked.pfn.toString(16)}`);
     await until(() => dumpValue('private').includes('KHOP'), 'private decoded');
     expect(dumpValue('private')).toBe(
@@ -74,7 +70,7 @@ describe('page inspector: bytes', () => {
   it('hex rows, the root FDT overlay (fdt record decoder) and window buttons', async () => {
     const host = await runBuiltin('test-kho');
     const fdt = okOf(await host.kho()).incoming!.fdtPhys;
-    close = await mountApp(host, 1440, 900);
+    await mountApp(host, 1440, 900);
     goTo(`0x${fdt.toString(16)}`);
     await until(() => document.querySelectorAll('[data-testid="hex-rows"] .row').length === 32, 'the hex rows');
     const first = q('[data-testid="hex-rows"] .row')!;
@@ -96,7 +92,7 @@ describe('page inspector: bytes', () => {
     const d = okOf(await host.generationDiff());
     const restored = d.blocks.find((b) => b.fate === 'restored')!;
     const forgotten = d.blocks.find((b) => b.notPreserved)!;
-    close = await mountApp(host, 1280, 720);
+    await mountApp(host, 1280, 720);
 
     goTo(`pfn:${restored.pfn}`);
     await until(() => baseButton('one kernel earlier')?.disabled === false, 'the bases');

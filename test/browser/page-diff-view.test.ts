@@ -5,17 +5,13 @@
  * checksums, and a click opens the block's page in the page inspector with the byte diff against
  * the previous kernel. Screenshots go to test-results/browser/diff-view-*.png.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { flushSync } from 'svelte';
 import { page } from 'vitest/browser';
-import { goTo, mountApp, okOf, runBuiltin, selectedHead, until } from './fixtures/app-host';
+import { goTo, okOf, runBuiltin, selectedHead, until, useApp } from './fixtures/app-host';
 
 const SHOTS = '../../test-results/browser';
-let close: (() => void) | null = null;
-afterEach(() => {
-  close?.();
-  close = null;
-});
+const mountApp = useApp();
 
 const q = <T extends Element = HTMLElement>(sel: string) => document.querySelector<T>(sel);
 const text = (sel: string) => q(sel)?.textContent?.replace(/\s+/g, ' ').trim() ?? '';
@@ -39,7 +35,7 @@ describe('the diff view on test-kho', () => {
     async (w, h) => {
       const host = await runBuiltin('test-kho');
       const d = okOf(await host.generationDiff());
-      close = await mountApp(host, w, h);
+      await mountApp(host, w, h);
       await openFromHandover();
 
       expect(count('restored')).toBe(d.counts.restored);
@@ -87,7 +83,7 @@ describe('the diff view on test-kho', () => {
 
   it('7.2 (radix tree): the same story, read with the kho-v3 codecs', async () => {
     const host = await runBuiltin('test-kho', '7.2');
-    close = await mountApp(host, 1280, 720);
+    await mountApp(host, 1280, 720);
     await openFromHandover();
     expect(count('restored')).toBeGreaterThan(10);
     expect(count('overwritten')).toBe(0);
@@ -99,7 +95,7 @@ describe('the diff view on test-kho', () => {
     const host = await runBuiltin('test-kho-forgot-one');
     const d = okOf(await host.generationDiff());
     const forgotten = d.blocks.find((b) => b.notPreserved)!;
-    close = await mountApp(host, 1280, 720);
+    await mountApp(host, 1280, 720);
     await openFromHandover();
     expect(count('overwritten')).toBe(1);
     expect(count('leaked')).toBe(d.counts.leaked);
@@ -117,7 +113,7 @@ describe('the diff view on test-kho', () => {
 
   it('luo-kexec-simple (opened with G): the memfd folio and the LUO records restored, none overwritten', async () => {
     const host = await runBuiltin('luo-kexec-simple');
-    close = await mountApp(host, 1280, 720);
+    await mountApp(host, 1280, 720);
     window.dispatchEvent(new KeyboardEvent('keydown', { key: 'g', bubbles: true }));
     await until(() => rows().length > 0, 'the diff rows');
     expect(count('restored')).toBeGreaterThan(0);
@@ -128,7 +124,7 @@ describe('the diff view on test-kho', () => {
     const host = await runBuiltin('test-kho');
     const st = okOf(await host.state());
     okOf(await host.goto(st.steps.findIndex((s) => s.command.op === 'reboot') + 1));
-    close = await mountApp(host, 1280, 720);
+    await mountApp(host, 1280, 720);
     goTo('pfn:1');
     await until(() => q('[data-testid="page-bytes"]') !== null, 'the bytes section');
     await until(() => q('[data-testid="page-bytes"] .gen') !== null, 'the generation diff button');
