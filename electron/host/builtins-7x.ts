@@ -32,7 +32,12 @@ const create = (name: string, expect?: 'EINVAL' | 'EBUSY'): CommandInput => ({
 });
 
 /** create_and_preserve_memfd(session_fd, token, data): the memfd gets fd `fd` and is closed after. */
-function createAndPreserveMemfd(sessionFd: number, fd: number, token: number | string, data: string): CommandInput[] {
+export function createAndPreserveMemfd(
+  sessionFd: number,
+  fd: number,
+  token: number | string,
+  data: string,
+): CommandInput[] {
   return [
     { op: 'memfd_create', process: P, name: 'test_mfd', size: '4K' },
     { op: 'write', process: P, fd, data: { text: data } },
@@ -42,7 +47,7 @@ function createAndPreserveMemfd(sessionFd: number, fd: number, token: number | s
 }
 
 /** restore_and_verify_memfd(session_fd, token, expected) into fd `fd`, then the caller's close(). */
-function restoreAndVerifyMemfd(
+export function restoreAndVerifyMemfd(
   sessionFd: number,
   fd: number,
   token: number | string,
@@ -59,7 +64,7 @@ function restoreAndVerifyMemfd(
  * luo_test() stage 1 up to create_state_file(): /dev/liveupdate is fd 3, the state session fd 4
  * (kept open), its memfd holding "2" preserved under `token`.
  */
-function stage1Start(stateSession: string, token: number): CommandInput[] {
+export function stage1Start(stateSession: string, token: number): CommandInput[] {
   return [
     { op: 'boot' },
     { op: 'spawn', name: P },
@@ -71,7 +76,7 @@ function stage1Start(stateSession: string, token: number): CommandInput[] {
 }
 
 /** close(luo_fd), daemonize_and_wait(), then init.c: kexec_file_load, reboot(RB_KEXEC) and the next kernel's boot. */
-const kexec: CommandInput[] = [
+export const kexec: CommandInput[] = [
   { op: 'close', process: P, fd: 3 },
   { op: 'kexec_load' },
   { op: 'reboot' },
@@ -79,7 +84,7 @@ const kexec: CommandInput[] = [
 ];
 
 /** luo_test() stage 2 up to restore_and_read_stage(): the state session is fd 4 and says 2. */
-function stage2Start(stateSession: string, token: number): CommandInput[] {
+export function stage2Start(stateSession: string, token: number): CommandInput[] {
   return [
     { op: 'spawn', name: P },
     { op: 'luo_open', process: P }, // fd 3
@@ -89,7 +94,7 @@ function stage2Start(stateSession: string, token: number): CommandInput[] {
 }
 
 /** Stage 2's end: FINISH and close the state session. */
-const stage2End: CommandInput[] = [
+export const stage2End: CommandInput[] = [
   { op: 'luo_finish', process: P, session_fd: 4 },
   { op: 'close', process: P, fd: 4 },
 ];

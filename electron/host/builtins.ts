@@ -6,7 +6,15 @@
  */
 import type { CommandInput } from '../../shared/commands';
 import type { ScenarioInput } from '../../shared/scenario';
-import { BUILTIN_SCENARIOS_7X } from './builtins-7x';
+import {
+  BUILTIN_SCENARIOS_7X,
+  createAndPreserveMemfd,
+  kexec,
+  restoreAndVerifyMemfd,
+  stage1Start,
+  stage2Start,
+  stage2End,
+} from './builtins-7x';
 
 /** The selftests' stage 1: "hello kexec world" in a memfd, preserved in "test-session" as token 0x1A. */
 function helloPreserved(): CommandInput[] {
@@ -100,66 +108,66 @@ export const BUILTIN_SCENARIOS: Record<string, ScenarioInput> = {
     machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on' },
     steps: [{ op: 'boot' }, ...kexecCycle({ forget: 3 }), { op: 'insmod', module: 'test_kho' }],
   },
+  /**
+   * tools/testing/selftests/liveupdate/luo_kexec_simple.c, both stages as luo_test() runs them
+   * (luo_test_utils.c): stage 1 is create_state_file() ("kexec_simple_state", token 999, "2"),
+   * then run_stage_1(): "test-session" with a one-page memfd holding "hello kexec world" (0x1A,
+   * create_and_preserve_memfd()); stage 2 is restore_and_read_stage(), then run_stage_2():
+   * retrieve, restore_and_verify_memfd(), finish the test session, then the state session.
+   */
   'luo-kexec-simple': {
     name: 'luo-kexec-simple',
     description:
-      'The selftest luo_kexec_simple: a memfd holding "hello kexec world" preserved in session "test-session" with token 0x1A (memfd-v1), a kexec, then retrieved, compared and finished.',
+      'The selftest luo_kexec_simple: the state session "kexec_simple_state" (memfd "2", token 999), then a one-page memfd holding "hello kexec world" preserved in session "test-session" with token 0x1A; a kexec, then both retrieved, the stage and the data compared, and both sessions finished.',
     machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on liveupdate=on' },
     steps: [
-      { op: 'boot' },
-      ...helloPreserved(),
-      { op: 'kexec_load' },
-      { op: 'reboot' },
-      { op: 'boot' },
-      { op: 'spawn', name: 'luo-test' },
-      { op: 'luo_open', process: 'luo-test' },
-      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'test-session' },
-      { op: 'luo_retrieve_fd', process: 'luo-test', session_fd: 4, token: '0x1A' },
-      { op: 'expect_content', process: 'luo-test', fd: 5, text: 'hello kexec world' },
-      { op: 'luo_finish', process: 'luo-test', session_fd: 4 },
+      ...stage1Start('kexec_simple_state', 999), // /dev/liveupdate fd 3, state session fd 4
+      { op: 'luo_create_session', process: 'luo-test', fd: 3, name: 'test-session' }, // fd 5
+      ...createAndPreserveMemfd(5, 6, '0x1A', 'hello kexec world'),
+      ...kexec,
+      ...stage2Start('kexec_simple_state', 999),
+      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'test-session' }, // fd 5
+      ...restoreAndVerifyMemfd(5, 6, '0x1A', 'hello kexec world'),
+      { op: 'luo_finish', process: 'luo-test', session_fd: 5 },
+      { op: 'close', process: 'luo-test', fd: 5 },
+      ...stage2End,
     ],
   },
+  /**
+   * tools/testing/selftests/liveupdate/luo_multi_session.c, both stages as luo_test() runs them:
+   * create_state_file() ("kexec_multi_state", token 998), then run_stage_1(): two empty sessions,
+   * "multi-test-files-1" with one one-page memfd (0x1001), "multi-test-files-2" with two (0x2002,
+   * 0x3003); run_stage_2(): restore_and_read_stage(), the four sessions retrieved, the three
+   * memfds verified, the four finished in order, the state session last.
+   */
   'luo-multi-session': {
     name: 'luo-multi-session',
     description:
-      'The selftest luo_multi_session: two empty sessions, one session with one memfd (token 0x1001), one with two (0x2002, 0x3003); after a kexec all four are retrieved, the contents compared, and every session finished, the empty ones included.',
+      'The selftest luo_multi_session: the state session "kexec_multi_state" (memfd "2", token 998), two empty sessions, one session with one one-page memfd (token 0x1001), one with two (0x2002, 0x3003); after a kexec all five are retrieved, the contents compared, and every session finished, the empty ones included.',
     machine: { ram: '1G', nodes: 1, seed: 1, cmdline: 'kho=on liveupdate=on' },
     steps: [
-      { op: 'boot' },
-      { op: 'spawn', name: 'luo-test' },
-      { op: 'luo_open', process: 'luo-test' }, // fd 3
-      { op: 'luo_create_session', process: 'luo-test', fd: 3, name: 'multi-test-empty-1' }, // fd 4
-      { op: 'luo_create_session', process: 'luo-test', fd: 3, name: 'multi-test-empty-2' }, // fd 5
-      { op: 'luo_create_session', process: 'luo-test', fd: 3, name: 'multi-test-files-1' }, // fd 6
-      { op: 'luo_create_session', process: 'luo-test', fd: 3, name: 'multi-test-files-2' }, // fd 7
-      { op: 'memfd_create', process: 'luo-test', name: 'file-1' }, // fd 8
-      { op: 'write', process: 'luo-test', fd: 8, data: { text: 'session 1, file 1' } },
-      { op: 'luo_preserve_fd', process: 'luo-test', session_fd: 6, fd: 8, token: '0x1001' },
-      { op: 'memfd_create', process: 'luo-test', name: 'file-2' }, // fd 9
-      { op: 'write', process: 'luo-test', fd: 9, data: { text: 'session 2, file 1' } },
-      { op: 'luo_preserve_fd', process: 'luo-test', session_fd: 7, fd: 9, token: '0x2002' },
-      { op: 'memfd_create', process: 'luo-test', name: 'file-3' }, // fd 10
-      { op: 'write', process: 'luo-test', fd: 10, data: { text: 'session 2, file 2' } },
-      { op: 'luo_preserve_fd', process: 'luo-test', session_fd: 7, fd: 10, token: '0x3003' },
-      { op: 'kexec_load' },
-      { op: 'reboot' },
-      { op: 'boot' },
-      { op: 'spawn', name: 'luo-test' },
-      { op: 'luo_open', process: 'luo-test' }, // fd 3
-      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'multi-test-empty-1' }, // fd 4
-      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'multi-test-empty-2' }, // fd 5
-      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'multi-test-files-1' }, // fd 6
-      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'multi-test-files-2' }, // fd 7
-      { op: 'luo_retrieve_fd', process: 'luo-test', session_fd: 6, token: '0x1001' }, // fd 8
-      { op: 'luo_retrieve_fd', process: 'luo-test', session_fd: 7, token: '0x2002' }, // fd 9
-      { op: 'luo_retrieve_fd', process: 'luo-test', session_fd: 7, token: '0x3003' }, // fd 10
-      { op: 'expect_content', process: 'luo-test', fd: 8, text: 'session 1, file 1' },
-      { op: 'expect_content', process: 'luo-test', fd: 9, text: 'session 2, file 1' },
-      { op: 'expect_content', process: 'luo-test', fd: 10, text: 'session 2, file 2' },
-      { op: 'luo_finish', process: 'luo-test', session_fd: 4 },
-      { op: 'luo_finish', process: 'luo-test', session_fd: 5 },
-      { op: 'luo_finish', process: 'luo-test', session_fd: 6 },
-      { op: 'luo_finish', process: 'luo-test', session_fd: 7 },
+      ...stage1Start('kexec_multi_state', 998), // /dev/liveupdate fd 3, state session fd 4
+      { op: 'luo_create_session', process: 'luo-test', fd: 3, name: 'multi-test-empty-1' }, // fd 5
+      { op: 'luo_create_session', process: 'luo-test', fd: 3, name: 'multi-test-empty-2' }, // fd 6
+      { op: 'luo_create_session', process: 'luo-test', fd: 3, name: 'multi-test-files-1' }, // fd 7
+      ...createAndPreserveMemfd(7, 8, '0x1001', 'Data for session files 1'),
+      { op: 'luo_create_session', process: 'luo-test', fd: 3, name: 'multi-test-files-2' }, // fd 8
+      ...createAndPreserveMemfd(8, 9, '0x2002', 'First file for session files 2'),
+      ...createAndPreserveMemfd(8, 9, '0x3003', 'Second file for session files 2'),
+      ...kexec,
+      ...stage2Start('kexec_multi_state', 998),
+      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'multi-test-empty-1' }, // fd 5
+      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'multi-test-empty-2' }, // fd 6
+      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'multi-test-files-1' }, // fd 7
+      { op: 'luo_retrieve_session', process: 'luo-test', fd: 3, name: 'multi-test-files-2' }, // fd 8
+      ...restoreAndVerifyMemfd(7, 9, '0x1001', 'Data for session files 1'),
+      ...restoreAndVerifyMemfd(8, 9, '0x2002', 'First file for session files 2'),
+      ...restoreAndVerifyMemfd(8, 9, '0x3003', 'Second file for session files 2'),
+      ...[5, 6, 7, 8].flatMap((fd): CommandInput[] => [
+        { op: 'luo_finish', process: 'luo-test', session_fd: fd },
+        { op: 'close', process: 'luo-test', fd },
+      ]),
+      ...stage2End,
     ],
   },
   'luo-vm': {

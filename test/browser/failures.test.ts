@@ -151,8 +151,9 @@ describe('a failed check in the UI', () => {
     const reboot = s.steps.findIndex((c) => c.op === 'reboot');
     okOf(await host.newMachine(s.machine!));
     for (const c of (s.steps as CommandInput[]).slice(0, reboot)) okOf(await host.run(c));
-    // The memfd's folio array: luo_file_ser.data → memfd_luo_ser → kho_vmalloc chunk → array page.
-    const file = okOf(await host.luo())!.outgoing[0]!.files[0]!;
+    // The "hello kexec world" memfd's folio array (session "test-session", after the selftest's state
+    // session): luo_file_ser.data → memfd_luo_ser → kho_vmalloc chunk → array page.
+    const file = okOf(await host.luo())!.outgoing.find((x) => x.name === 'test-session')!.files[0]!;
     let rec = okOf(await host.records({ kind: 'memfd-luo-ser', phys: file.data }));
     while (rec.kind !== 'memfd-folio-array') {
       const next = [...(rec.header?.fields ?? []), ...(rec.array?.elements.flat() ?? [])].find((f) => f.opens)!;

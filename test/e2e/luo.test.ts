@@ -73,24 +73,27 @@ describe('LUO in the browser preview', () => {
     const total = stepCount(name);
     await loadBuiltin(page, name);
 
-    // Before the kexec: the memfd is frozen and preserved under 0x1a; LUO's records are still zero.
-    const preserved = stepIndex(name, 'kexec_load') - 1;
+    // Before the kexec, just after PRESERVE_FD of 0x1a (create_and_preserve_memfd(), before its
+    // close()): the one-page memfd is frozen and preserved; LUO's records are still zero.
+    const steps = BUILTIN_SCENARIOS[name]!.steps;
+    const preserved = steps.findIndex((s) => s.op === 'luo_preserve_fd' && s.token === '0x1A') + 1;
     await goto(page, preserved, total);
     await tab(page, 'User space');
     await expect
-      .poll(() => fd(page, 'luo-test', 3))
-      .toMatch(/3 → \/memfd:test-memfd \(deleted\).*17 B.*frozen.*preserved in "test-session" token 0x1a/);
-    expect(await fd(page, 'luo-test', 4)).toContain('/dev/liveupdate');
+      .poll(() => fd(page, 'luo-test', 6))
+      .toMatch(/6 → \/memfd:test_mfd \(deleted\).*4 KiB.*frozen.*preserved in "test-session" token 0x1a/);
+    expect(await fd(page, 'luo-test', 3)).toContain('/dev/liveupdate');
+    expect(await fd(page, 'luo-test', 4)).toMatch(/anon_inode:\[luo_session\] kexec_simple_state/);
     expect(await fd(page, 'luo-test', 5)).toMatch(
       /anon_inode:\[luo_session\] test-session.*outgoing session · preserving · 1 file/,
     );
     expect(await text(page, 'luo-outgoing')).toMatch(
-      /"test-session" preserving · luo-test fd 5 0x1a memfd-v1 → luo-test fd 3/,
+      /"test-session" preserving · luo-test fd 5 0x1a memfd-v1 → luo-test fd 6/,
     );
     await tab(page, 'LUO');
     const state = () => text(page, 'luo-state');
     await expect.poll(state).toMatch(/liveupdate-number 1 \(cold start for LUO\)/);
-    expect(await state()).toMatch(/\/dev\/liveupdate open by luo-test\[1000\] fd 4/);
+    expect(await state()).toMatch(/\/dev\/liveupdate open by luo-test\[1000\] fd 3/);
     expect(await state()).toContain('memfd-v1');
     const viewer = () => text(page, 'struct-viewer');
     await expect.poll(viewer).toContain('luo_session_header_ser + luo_session_ser[0]');
@@ -102,14 +105,16 @@ describe('LUO in the browser preview', () => {
 
     // kexec -e: no kernel; the session block the next kernel will read, found from the boot parameters.
     await goto(page, stepIndex(name, 'reboot'), total);
-    await expect.poll(viewer, { timeout: 20_000 }).toContain('luo_session_header_ser + luo_session_ser[1]');
+    await expect.poll(viewer, { timeout: 20_000 }).toContain('luo_session_header_ser + luo_session_ser[2]');
     expect(await page.getByRole('tab', { name: 'handed-over session block' }).getAttribute('aria-selected')).toBe(
       'true',
     );
     const array = () => rows(page, 'struct-array');
-    expect(await array()).toMatch(/0 \+0x8 "test-session" 0x[0-9a-f]+ open ↗ 1 file/);
+    // The selftest's state session first, then "test-session".
+    expect(await array()).toMatch(/0 \+0x8 "kexec_simple_state" 0x[0-9a-f]+ open ↗ 1 file/);
+    expect(await array()).toMatch(/1 \+0x[0-9a-f]+ "test-session" 0x[0-9a-f]+ open ↗ 1 file/);
     expect(await text(page, 'struct-hex')).toContain('74657374 2d736573'); // "test-ses"
-    await page.getByTestId('struct-array').getByRole('button', { name: 'open ↗' }).click();
+    await page.getByTestId('struct-array').getByRole('button', { name: 'open ↗' }).nth(1).click();
     await expect.poll(viewer).toContain('luo_file_ser[1]');
     expect(await array()).toMatch(/0 \+0x0 "memfd-v1" 0x[0-9a-f]+ open ↗ 0x1a/);
     // Hovering the token lights its 8 bytes in the hex.
@@ -117,10 +122,11 @@ describe('LUO in the browser preview', () => {
     await expect.poll(() => page.locator('[data-testid="struct-hex"] .b.active').count()).toBe(8);
     await shot(page, 2, 'handed-over');
     await page.getByTestId('luo-inspector').screenshot({ path: join(SHOTS, 'luo-02-handed-over-inspector.png') });
-    // The file's data is memfd-v1's memfd_luo_ser: pos, size 17, one folio, the array's kho_vmalloc.
+    // The file's data is memfd-v1's memfd_luo_ser: pos, size 4096 (the selftest's ftruncate() to a
+    // page), one folio, the array's kho_vmalloc.
     await page.getByTestId('struct-array').getByRole('button', { name: 'open ↗' }).click();
     await expect.poll(viewer).toContain('memfd_luo_ser (memfd-v1, Linux 6.19)');
-    expect(await text(page, 'luo-inspector')).toMatch(/size\s*u64\s*17 bytes/);
+    expect(await text(page, 'luo-inspector')).toMatch(/size\s*u64\s*4,?096 bytes/);
     await page.getByTestId('luo-inspector').screenshot({ path: join(SHOTS, 'luo-02b-memfd-luo-ser.png') });
     await tab(page, 'User space');
     expect(await text(page, 'userspace')).toContain('No kernel is running');
@@ -130,7 +136,7 @@ describe('LUO in the browser preview', () => {
     await expect.poll(() => text(page, 'userspace-luo')).toMatch(/liveupdate-number\s*2/);
     await tab(page, 'LUO');
     await expect.poll(state).toMatch(/deserialize not yet/);
-    await expect.poll(viewer).toContain('luo_session_ser[1]');
+    await expect.poll(viewer).toContain('luo_session_ser[2]');
     expect(await page.getByRole('tab', { name: 'incoming session block' }).getAttribute('aria-selected')).toBe('true');
     await shot(page, 3, 'next-kernel');
 
@@ -148,12 +154,15 @@ describe('LUO in the browser preview', () => {
       .toMatch(/"test-session" deserialized · no fd 0x1a memfd-v1 not retrieved/);
     await shot(page, 4, 'deserialized');
 
-    // The end: retrieved, compared and finished.
-    await goto(page, total, total);
+    // Retrieved and compared (restore_and_verify_memfd(), before its close()), then finished.
+    const compared = steps.findLastIndex((s) => s.op === 'expect_content') + 1;
+    await goto(page, compared, total);
+    await expect.poll(() => fd(page, 'luo-test', 6)).toMatch(/6 → \/memfd: \(deleted\).*4 KiB/);
+    const finished = steps.findIndex((s, i) => i >= compared && s.op === 'luo_finish') + 1;
+    await goto(page, finished, total);
     await expect
       .poll(() => text(page, 'luo-incoming'))
-      .toMatch(/"test-session" finished · luo-test fd 4 no files left/);
-    expect(await fd(page, 'luo-test', 5)).toMatch(/5 → \/memfd: \(deleted\).*17 B/);
+      .toMatch(/"test-session" finished · luo-test fd 5 no files left/);
     await shot(page, 5, 'finished');
 
     expect(problems).toEqual([]);

@@ -229,14 +229,17 @@ describe('builtin:luo-kexec-simple', () => {
     return okOf(await host.report());
   }
 
-  it('passes every step, reads back "hello kexec world" and finishes', async () => {
+  it('passes every step, reads back the stage "2" and "hello kexec world", and finishes both sessions', async () => {
     const r = await run();
     expect(r.ok).toBe(true);
     expect(r.steps.every((s) => s.ok)).toBe(true);
-    const content = r.steps.find((s) => s.command.op === 'expect_content')!;
-    expect(content.message).toBe('fd 5: 17 bytes match');
-    expect(r.steps.find((s) => s.command.op === 'luo_retrieve_fd')!.returned).toBe(5);
-    expect(r.events.map((e) => e.msg)).toContain('deserialized 1 incoming session(s)');
+    // restore_and_read_stage() then restore_and_verify_memfd(): strcmp() stops at the page's first NUL.
+    const content = r.steps.filter((s) => s.command.op === 'expect_content').map((s) => s.message);
+    expect(content).toEqual(['fd 5: 1 bytes match', 'fd 6: 17 bytes match']);
+    const retrieved = r.steps.filter((s) => s.command.op === 'luo_retrieve_fd').map((s) => s.returned);
+    expect(retrieved).toEqual([5, 6]);
+    expect(r.steps.filter((s) => s.command.op === 'luo_finish')).toHaveLength(2);
+    expect(r.events.map((e) => e.msg)).toContain('deserialized 2 incoming session(s)');
   });
 
   it('is deterministic: the same ramHash twice', async () => {

@@ -27,7 +27,7 @@ describe('builtin:luo-kexec-simple --kernel 7.2', () => {
     expect(r.out.join('\n')).toContain('scenario luo-kexec-simple: PASS');
   });
 
-  it('liveupdate_reboot(): the LUO blob decodes as luo-v5 with the session and its memfd-v2 file in blocks', () => {
+  it('liveupdate_reboot(): the LUO blob decodes as luo-v5 with the state and test sessions and their memfd-v2 files in blocks', () => {
     const sc = BUILTIN_SCENARIOS['luo-kexec-simple']!;
     const m = new Machine(MachineConfigSchema.parse({ ...sc.machine, kernel: '7.2' }));
     const steps = sc.steps!.map((s) => CommandSchema.parse(s));
@@ -40,9 +40,15 @@ describe('builtin:luo-kexec-simple --kernel 7.2', () => {
       const d = decodeLuoV5(ramReader(m.ram), luoPa, LUO_SER.size);
       if ('code' in d) throw new Error(d.message);
       expect([d.compatible, d.liveupdateNum]).toEqual(['luo-v5', 1]);
-      expect(d.sessionBlocks).toEqual([{ pa: d.sessionsPa, next: 0, count: 1 }]);
-      expect(d.sessions.map((s) => [s.name, s.fileCount, s.fileBlocks.length])).toEqual([['test-session', 1, 1]]);
-      expect(d.sessions[0]!.files.map((f) => [f.compatible, f.token])).toEqual([['memfd-v2', 0x1an]]);
+      expect(d.sessionBlocks).toEqual([{ pa: d.sessionsPa, next: 0, count: 2 }]);
+      expect(d.sessions.map((s) => [s.name, s.fileCount, s.fileBlocks.length])).toEqual([
+        ['kexec_simple_state', 1, 1],
+        ['test-session', 1, 1],
+      ]);
+      expect(d.sessions.map((s) => s.files.map((f) => [f.compatible, f.token]))).toEqual([
+        [['memfd-v2', 999n]],
+        [['memfd-v2', 0x1an]],
+      ]);
     }
     expect(luoPa).not.toBe(0);
   });
