@@ -38,7 +38,9 @@ import { CATEGORY_STYLES } from '../shared/palette';
 import { PAGE_SIZE, formatBytes, hex, parseSize } from '../shared/units';
 import { type MemfdCompare, MemfdCompareSpecSchema, compareCsv, compareRows } from '../shared/compare';
 import type { Report } from '../shared/views';
-import { KernelReleaseSchema } from '../shared/machine-config';
+import { CliMachineConfigSchema, KernelReleaseSchema, capacityProblem } from '../shared/machine-config';
+import { machineLayout } from './kernel/layout';
+import { totalmem } from 'node:os';
 import { Host, builtinScenario, withMachine } from './host/host';
 import { DEFAULT_DUMP_LEVEL, MAX_DUMP_LEVEL } from './host/vmcore';
 import { writeChunksAtomic } from './write-chunks';
@@ -71,6 +73,8 @@ export interface CliIo {
   err: (line: string) => void;
   /** Progress lines go here (stderr when it is a terminal). */
   progress?: (text: string) => void;
+  /** The host's memory in bytes (os.totalmem() when absent): a machine that needs more is refused. */
+  hostMemory?: number;
 }
 
 /**
@@ -349,14 +353,16 @@ async function runCommand(argv: string[], io: CliIo): Promise<Result<number>> {
     if (!r.success) return failure(`--kernel: ${r.error.issues[0]!.message}`);
     overrides.kernel = r.data;
   }
-  const merged = withMachine(loadedScenario.value, overrides);
+  const merged = withMachine(loadedScenario.value, overrides, CliMachineConfigSchema);
   if (!merged.ok) return merged;
   const scenario = merged.value;
+  const tooBig = capacityProblem(scenario.machine, machineLayout(scenario.machine).maxPfn, io.hostMemory ?? totalmem());
+  if (tooBig) return failure(tooBig);
 
   const host = new Host({
     onProgress: (p) => io.progress?.(`${p.label}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%`),
   });
-  const loaded = await host.loadScenario(JSON.stringify(scenario), ref);
+  const loaded = await host.loadParsed(scenario);
   if (!loaded.ok) return failure(loaded.error.message);
   const report = await host.report();
   if (!report.ok) throw new Error(report.error.message);

@@ -267,6 +267,11 @@ export class Host implements SimApi {
     return this.start(s.machine, s.steps, s.name, s.description);
   }
 
+  /** Runs a scenario validated already (the CLI's, whose machine may pass the dialog's limit). */
+  async loadParsed(s: Scenario): Promise<Result<SessionState>> {
+    return this.start(s.machine, s.steps, s.name, s.description);
+  }
+
   async loadBuiltin(name: string): Promise<Result<SessionState>> {
     const s = builtinScenario(name);
     if (!s.ok) return s;
@@ -565,9 +570,13 @@ export function builtinScenario(name: string): Result<Scenario> {
   return ok(parsed.data);
 }
 
-/** A scenario with overrides, for the CLI's --ram and --seed. */
-export function withMachine(s: Scenario, overrides: Partial<MachineConfigInput>): Result<Scenario> {
-  const parsed = MachineConfigSchema.safeParse({ ...s.machine, ...overrides });
+/** A scenario with overrides, for the CLI's --ram and --seed (`schema`: the CLI's allows more RAM). */
+export function withMachine(
+  s: Scenario,
+  overrides: Partial<MachineConfigInput>,
+  schema = MachineConfigSchema,
+): Result<Scenario> {
+  const parsed = schema.safeParse({ ...s.machine, ...overrides });
   if (!parsed.success) return fail('invalid-argument', describeIssues('machine', parsed.error));
   return ok({ ...s, machine: parsed.data });
 }

@@ -65,9 +65,6 @@ interface Tracked {
 
 const maps = new WeakMap<PageTable, Tracked>();
 
-/** Pending events past which the map is rewritten and recounted once instead of kept current per event. */
-const BULK_EVENTS = 256;
-
 /** The category map of kernel `k`, brought up to date with its trace. */
 export function pageMap(k: Kernel): CategoryMap {
   const pages = k.pages;
@@ -87,9 +84,6 @@ export function pageMap(k: Kernel): CategoryMap {
       break;
     }
   const map = t.map;
-  // Many events at once (a kernel restored from a checkpoint, a long replay): write the pages
-  // first and recount once, rather than keep the pyramid current event by event.
-  const bulk = trace.length - from > BULK_EVENTS;
   for (let i = from; i < trace.length; i++) {
     const at = i * EVENT_WORDS;
     const code = ev[at + 2]!;
@@ -100,10 +94,8 @@ export function pageMap(k: Kernel): CategoryMap {
       const id = eventArg(code);
       cat = t.ownerCats[id] ?? (t.ownerCats[id] = ownerCategory(k.owners, id));
     } else cat = STATE_CATEGORY[state]!;
-    if (bulk) map.fillRaw(ev[at]!, ev[at + 1]!, cat);
-    else map.assign(ev[at]!, ev[at + 1]!, cat);
+    map.assign(ev[at]!, ev[at + 1]!, cat);
   }
-  if (bulk) map.recount();
   t.applied = trace.length;
   const keep = Math.min(LOOKBACK, trace.length);
   t.tail = ev.slice((trace.length - keep) * EVENT_WORDS, trace.length * EVENT_WORDS);

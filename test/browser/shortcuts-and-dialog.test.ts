@@ -51,10 +51,10 @@ describe('MachineDialog', () => {
     });
     flushSync();
     const ram = document.querySelector<HTMLInputElement>('#m-ram')!;
-    ram.value = '300G';
+    ram.value = '5T';
     ram.dispatchEvent(new Event('input', { bubbles: true }));
     flushSync();
-    expect(document.querySelector('#m-ram-err')!.textContent).toMatch(/above the maximum of 256 GiB/);
+    expect(document.querySelector('#m-ram-err')!.textContent).toMatch(/RAM size 5 TiB is above the maximum of 4 TiB/);
     expect(ram.getAttribute('aria-invalid')).toBe('true');
     const create = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Create')!;
     expect(create.disabled).toBe(true);

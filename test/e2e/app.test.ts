@@ -97,8 +97,10 @@ describe('KHO Lab in the browser preview', () => {
 
     // The machine dialog refuses RAM above the maximum, with the schema's message.
     await page.keyboard.press('n');
-    await page.locator('#m-ram').fill('512G');
-    await expect(page.locator('#m-ram-err').textContent()).resolves.toMatch(/above the maximum of 256 GiB/);
+    await page.locator('#m-ram').fill('5T');
+    await expect(page.locator('#m-ram-err').textContent()).resolves.toMatch(
+      /RAM size 5 TiB is above the maximum of 4 TiB/,
+    );
     expect(await page.getByRole('button', { name: 'Create & boot' }).isDisabled()).toBe(true);
     await page.screenshot({ path: join(SHOTS, '04-machine-dialog-error.png') });
     await page.keyboard.press('Escape');

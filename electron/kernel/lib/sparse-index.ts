@@ -9,14 +9,14 @@ const CHUNK = 1 << CHUNK_SHIFT;
 const MASK = CHUNK - 1;
 
 export class SparseIndex {
-  /** chunk number → pfn + 1 per slot (0 = hole), then the chunk's count of pages in slot CHUNK. */
-  private readonly chunks = new Map<number, Int32Array>();
+  /** chunk number → pfn + 1 per slot (0 = hole; u32, so pfns up to 2^32 - 2), then the chunk's count of pages in slot CHUNK. */
+  private readonly chunks = new Map<number, Uint32Array>();
   private count = 0;
   /** The chunk used last: the page cache is filled and read in index order. */
   private lastKey = -1;
-  private lastChunk: Int32Array | undefined;
+  private lastChunk: Uint32Array | undefined;
 
-  private chunk(key: number): Int32Array | undefined {
+  private chunk(key: number): Uint32Array | undefined {
     if (key === this.lastKey) return this.lastChunk;
     const c = this.chunks.get(key);
     if (c) {
@@ -39,7 +39,7 @@ export class SparseIndex {
     const key = Math.floor(index / CHUNK);
     let c = this.chunk(key);
     if (!c) {
-      c = new Int32Array(CHUNK + 1);
+      c = new Uint32Array(CHUNK + 1);
       this.chunks.set(key, c);
     }
     if (c[index & MASK] === 0) {

@@ -1,13 +1,12 @@
 /**
- * The category map the memory view draws from: per-category counts, the max-pyramid of summary
- * levels, and fillView/maxOver, all checked against brute force over the page bytes.
+ * The category map the memory view draws from, stored per pageblock: per-category counts, the
+ * lazily rebuilt pyramid, and fillView/maxOver, all checked against brute force over a plain
+ * byte-per-page model fed the same assigns.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CategoryMap, SUMMARY_SHIFT } from '../../../electron/host/category-map';
+import { BLOCK_PAGES, CategoryMap } from '../../../electron/host/category-map';
 import { PAGE_CATEGORY_COUNT } from '../../../shared/palette';
-
-const FANOUT = 1 << SUMMARY_SHIFT;
 
 function histogram(pages: Uint8Array): number[] {
   const h = new Array<number>(PAGE_CATEGORY_COUNT).fill(0);
@@ -15,128 +14,147 @@ function histogram(pages: Uint8Array): number[] {
   return h;
 }
 
-function pyramidProblems(m: CategoryMap): string[] {
-  const out: string[] = [];
-  let below: Uint8Array = m.pages;
-  m.levels.forEach((level, k) => {
-    if (level.length !== Math.ceil(below.length / FANOUT))
-      out.push(`level ${k} has ${level.length} entries for ${below.length} below`);
-    for (let e = 0; e < level.length; e++) {
-      let max = 0;
-      for (let j = e * FANOUT; j < Math.min(below.length, (e + 1) * FANOUT); j++) max = Math.max(max, below[j]!);
-      if (level[e] !== max) out.push(`level ${k}[${e}] = ${level[e]}, children max ${max}`);
-    }
-    below = level;
-  });
-  if (m.levels.length && m.levels[m.levels.length - 1]!.length !== 1) out.push('the top level is not a single entry');
-  return out;
-}
-
-function bruteMax(m: CategoryMap, from: number, count: number): number {
+function bruteMax(pages: Uint8Array, from: number, count: number): number {
   let max = 0;
-  for (let p = from; p < Math.min(m.size, from + count); p++) max = Math.max(max, m.pages[p]!);
+  for (let p = from; p < Math.min(pages.length, from + count); p++) max = Math.max(max, pages[p]!);
   return max;
 }
 
 const assignArb = (size: number) =>
   fc.record({
-    pfn: fc.nat(size - 1),
-    count: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: size })),
+    pfn: fc.oneof(
+      fc.nat(size - 1),
+      fc.nat(Math.floor((size - 1) / BLOCK_PAGES)).map((b) => b * BLOCK_PAGES),
+    ),
+    count: fc.oneof(
+      fc.constant(1),
+      fc.integer({ min: 1, max: 40 }),
+      fc.constantFrom(BLOCK_PAGES, 2 * BLOCK_PAGES),
+      fc.integer({ min: 1, max: size }),
+    ),
     c: fc.nat(PAGE_CATEGORY_COUNT - 1),
   });
 
-/** A map of random size with random assigns applied. */
+interface Mapped {
+  m: CategoryMap;
+  /** The same assigns on one byte per page. */
+  model: Uint8Array;
+}
+
+/** A map of random size with random assigns applied, beside its byte-per-page model. */
 const mapArb = fc
-  .integer({ min: 1, max: 6000 })
+  .integer({ min: 1, max: 40 * BLOCK_PAGES })
   .chain((size) => fc.tuple(fc.constant(size), fc.array(assignArb(size), { maxLength: 40 })))
-  .map(([size, ops]) => {
+  .map(([size, ops]): Mapped => {
     const m = new CategoryMap(size);
-    for (const o of ops) m.assign(o.pfn, Math.min(o.count, size - o.pfn), o.c);
-    return m;
+    const model = new Uint8Array(size);
+    for (const o of ops) {
+      m.assign(o.pfn, o.count, o.c);
+      model.fill(o.c, o.pfn, Math.min(size, o.pfn + o.count));
+    }
+    return { m, model };
   });
 
 describe('CategoryMap', () => {
-  it('starts all Hole (category 0) with counts[0] = size', () => {
+  it('starts all Hole (category 0) with counts[0] = size and no mixed block', () => {
     const m = new CategoryMap(1000);
-    expect(Array.from(m.counts)).toEqual(histogram(m.pages));
     expect(m.counts[0]).toBe(1000);
-    expect(pyramidProblems(m)).toEqual([]);
+    expect(Array.from(m.toBytes())).toEqual(new Array(1000).fill(0));
+    expect(m.mixedBlocks).toBe(0);
   });
 
-  it('property: after random assigns the counts equal a histogram of pages and each pyramid entry is the max of its children', () => {
+  it('property: after random assigns the pages and counts equal the byte-per-page model', () => {
     fc.assert(
-      fc.property(mapArb, (m) => {
-        expect(Array.from(m.counts)).toEqual(histogram(m.pages));
-        expect(pyramidProblems(m)).toEqual([]);
+      fc.property(mapArb, ({ m, model }) => {
+        expect(Array.from(m.toBytes())).toEqual(Array.from(model));
+        expect(Array.from(m.counts)).toEqual(histogram(model));
+        const pfn = model.length >> 1;
+        expect(m.at(pfn)).toBe(model[pfn]);
       }),
       { numRuns: 200 },
     );
   });
 
-  it('property: fillRaw() then recount() (a map rebuilt from a whole trace) equals the same changes assigned one by one', () => {
-    fc.assert(
-      fc.property(
-        fc
-          .integer({ min: 1, max: 6000 })
-          .chain((size) => fc.tuple(fc.constant(size), fc.array(assignArb(size), { maxLength: 40 }))),
-        ([size, ops]) => {
-          const one = new CategoryMap(size);
-          const bulk = new CategoryMap(size);
-          for (const o of ops) {
-            one.assign(o.pfn, Math.min(o.count, size - o.pfn), o.c);
-            bulk.fillRaw(o.pfn, Math.min(o.count, size - o.pfn), o.c);
-          }
-          bulk.recount();
-          expect(Array.from(bulk.pages)).toEqual(Array.from(one.pages));
-          expect(Array.from(bulk.counts)).toEqual(Array.from(one.counts));
-          expect(bulk.levels.map((l) => Array.from(l))).toEqual(one.levels.map((l) => Array.from(l)));
-        },
-      ),
-      { numRuns: 100 },
-    );
+  it('a block made uniform again gives its slot back; a clone shares nothing', () => {
+    const m = new CategoryMap(4 * BLOCK_PAGES);
+    m.assign(10, 1, 17);
+    m.assign(BLOCK_PAGES + 3, 5, 4);
+    expect(m.mixedBlocks).toBe(2);
+    const c = m.clone();
+    m.assign(10, 1, 0);
+    m.assign(BLOCK_PAGES, BLOCK_PAGES, 1);
+    expect(m.mixedBlocks).toBe(0);
+    expect(m.maxOver(0, 4 * BLOCK_PAGES)).toBe(1);
+    expect(c.mixedBlocks).toBe(2);
+    expect(c.at(10)).toBe(17);
+    expect(c.maxOver(0, 4 * BLOCK_PAGES)).toBe(17);
   });
 
-  it('lowering the only high page in a cell lowers every summary above it (single-page path)', () => {
-    const m = new CategoryMap(FANOUT ** 3);
+  it('lowering the only high page lowers every view over it (the pyramid is rebuilt on read)', () => {
+    const m = new CategoryMap(16 ** 3 * BLOCK_PAGES);
     m.assign(100, 1, 17);
     m.assign(101, 1, 5);
-    expect(m.levels.map((l) => Math.max(...l))).toEqual([17, 17, 17]);
+    const whole = new Uint8Array(1);
+    m.fillView(whole, 0, m.size);
+    expect(whole[0]).toBe(17);
     m.assign(100, 1, 1);
-    expect(m.levels.map((l) => Math.max(...l))).toEqual([5, 5, 5]);
-    expect(pyramidProblems(m)).toEqual([]);
+    m.fillView(whole, 0, m.size);
+    expect(whole[0]).toBe(5);
+    expect(m.maxOver(0, m.size)).toBe(5);
+  });
+
+  it('a 4 TiB map (2^30 pages) costs a few bytes per block, not one byte per page', () => {
+    const pages = 2 ** 30;
+    const m = new CategoryMap(pages);
+    m.assign(0, pages, 1);
+    m.assign(256, 3 * 2 ** 20, 13); // 12 GiB of memfd from an unaligned start
+    m.assign(2 ** 29 + 7, 1, 17); // one metadata page
+    expect(m.mixedBlocks).toBe(3);
+    expect(m.byteLength).toBeLessThan(16 * 2 ** 20);
+    expect(m.counts[13]).toBe(3 * 2 ** 20);
+    const cells = new Uint8Array(4);
+    m.fillView(cells, 0, pages / 4);
+    expect(Array.from(cells)).toEqual([13, 1, 17, 1]);
+    m.fillView(cells, 2 ** 29 + 4, 1);
+    expect(Array.from(cells)).toEqual([1, 1, 1, 17]);
   });
 
   it('property: fillView equals a brute-force max per cell, including unaligned and past-the-end cells', () => {
     fc.assert(
       fc.property(
-        mapArb.chain((m) =>
+        mapArb.chain((mm) =>
           fc.tuple(
-            fc.constant(m),
+            fc.constant(mm),
             fc.oneof(
-              fc.nat(m.size + 50),
-              fc.nat(Math.ceil(m.size / 256)).map((i) => i * 256),
+              fc.nat(mm.m.size + 50),
+              fc.nat(Math.ceil(mm.m.size / 256)).map((i) => i * 256),
+              fc.nat(Math.ceil(mm.m.size / BLOCK_PAGES)).map((i) => i * BLOCK_PAGES),
             ),
-            fc.oneof(fc.integer({ min: 1, max: 300 }), fc.constantFrom(16, 256, 4096)),
+            fc.oneof(fc.integer({ min: 1, max: 300 }), fc.constantFrom(1, 2, 16, 64, 256, 512, 1024, 8192)),
             fc.integer({ min: 1, max: 64 }),
           ),
         ),
-        ([m, firstPfn, pagesPerCell, cells]) => {
+        ([{ m, model }, firstPfn, pagesPerCell, cells]) => {
           const out = new Uint8Array(cells).fill(0xee);
           m.fillView(out, firstPfn, pagesPerCell);
-          const want = Array.from({ length: cells }, (_, i) => bruteMax(m, firstPfn + i * pagesPerCell, pagesPerCell));
+          const want = Array.from({ length: cells }, (_, i) =>
+            bruteMax(model, firstPfn + i * pagesPerCell, pagesPerCell),
+          );
           expect(Array.from(out)).toEqual(want);
         },
       ),
-      { numRuns: 200 },
+      { numRuns: 300 },
     );
   });
 
   it('property: maxOver equals a brute-force max over any range', () => {
     fc.assert(
       fc.property(
-        mapArb.chain((m) => fc.tuple(fc.constant(m), fc.nat(m.size - 1), fc.integer({ min: 1, max: m.size + 20 }))),
-        ([m, from, count]) => {
-          expect(m.maxOver(from, count)).toBe(bruteMax(m, from, count));
+        mapArb.chain((mm) =>
+          fc.tuple(fc.constant(mm), fc.nat(mm.m.size - 1), fc.integer({ min: 1, max: mm.m.size + 20 })),
+        ),
+        ([{ m, model }, from, count]) => {
+          expect(m.maxOver(from, count)).toBe(bruteMax(model, from, count));
         },
       ),
       { numRuns: 200 },

@@ -75,7 +75,7 @@ describe('map equivalence: the host map from the trace equals the per-page model
         }
         const map = pageMap(k);
         const want = referenceMap(k, failed);
-        expect(firstDifference(map.pages, want, k), `${name} step ${i}`).toBe('');
+        expect(firstDifference(map.toBytes(), want, k), `${name} step ${i}`).toBe('');
         checked++;
       }
       expect(checked).toBeGreaterThan(0);

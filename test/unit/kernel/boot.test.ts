@@ -159,9 +159,10 @@ describe('machine config schema', () => {
     return r.success ? '' : describeIssues('machine', r.error);
   };
 
-  it('accepts page multiples from 64 MiB to 256 GiB', () => {
+  it('accepts page multiples from 64 MiB to 4 TiB', () => {
     expect(MachineConfigSchema.parse({ ram: '65M' }).ram).toBe(65 * MiB);
     expect(MachineConfigSchema.parse({ ram: '256G' }).ram).toBe(256 * GiB);
+    expect(MachineConfigSchema.parse({ ram: '4T' }).ram).toBe(4096 * GiB);
     expect(MachineConfigSchema.parse({ ram: '64G' }).ram).toBe(64 * GiB);
     expect(MachineConfigSchema.parse({ ram: 64 * MiB + PAGE_SIZE }).ram).toBe(64 * MiB + PAGE_SIZE);
     expect(MachineConfigSchema.parse({})).toMatchObject({ ram: GiB, nodes: 1, seed: 1, initrd: 8 * MiB });
@@ -170,7 +171,8 @@ describe('machine config schema', () => {
   it('refuses sizes that are not page multiples, too small, too large, or not sizes, with clear messages', () => {
     expect(message({ ram: 64 * MiB + 1 })).toMatch(/machine: ram: .*not a multiple of the 4 KiB page size/);
     expect(message({ ram: '63M' })).toMatch(/machine: ram: RAM size 63 MiB is below the minimum of 64 MiB/);
-    expect(message({ ram: '257G' })).toMatch(/machine: ram: RAM size 257 GiB is above the maximum of 256 GiB/);
+    expect(message({ ram: '5T' })).toMatch(/machine: ram: RAM size 5 TiB is above the maximum of 4 TiB/);
+    expect(message({ ram: '4097G' })).toMatch(/RAM size 4097 GiB is above the maximum of 4 TiB/);
     expect(message({ ram: '3X' })).toMatch(/machine: ram: expected a size such as 4096, "64M" or "4G", got "3X"/);
     expect(message({ ram: -4096 })).toMatch(/machine: ram: expected a size/);
   });
