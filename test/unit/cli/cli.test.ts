@@ -84,7 +84,7 @@ describe('kho-lab-sim', () => {
     [['run', 'builtin:boot', '--frobnicate'], /unknown option --frobnicate/],
     [['run', 'builtin:boot', '--ram', '3X'], /--ram: "3X" is not a size/],
     [['run', 'builtin:boot', '--ram', '63M'], /machine: ram: RAM size 63 MiB is below the minimum of 64 MiB/],
-    [['run', 'builtin:boot', '--ram', '257G'], /above the maximum/],
+    [['run', 'builtin:boot', '--ram', '17T'], /RAM size 17 TiB is above the maximum of 16 TiB/],
     [['run', 'builtin:boot', '--seed', '-1'], /--seed: "-1" is not a non-negative integer/],
     [['run', 'builtin:boot', '--seed'], /--seed needs a value/],
     [['run', 'builtin:boot', '--ram', '64M', '--json', '/nonexistent/dir/r.json'], /--json: cannot write/],

@@ -1,0 +1,81 @@
+/**
+ * Big machines (issue 13): the dialog and scenarios stop at 4 TiB, the CLI at 16 TiB where the
+ * host has the memory, and a machine whose pfns would not fit 32 bits is refused, saying why.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  CliMachineConfigSchema,
+  HOST_BYTES_PER_GIB,
+  MAX_PFNS,
+  MachineConfigSchema,
+  capacityProblem,
+  hostMemoryFor,
+} from '../../shared/machine-config';
+import { GiB, TiB } from '../../shared/units';
+import { machineLayout } from '../../electron/kernel/layout';
+import { EXIT_BAD_INPUT, main } from '../../electron/cli';
+import { describeIssues } from '../../shared/scenario';
+
+async function cli(hostMemory: number, ...argv: string[]) {
+  const err: string[] = [];
+  const code = await main(argv, { out: () => {}, err: (l) => err.push(l), hostMemory });
+  return { code, err: err.join('\n') };
+}
+
+const ramError = (schema: typeof MachineConfigSchema, ram: string) => {
+  const r = schema.safeParse({ ram });
+  return r.success ? '' : describeIssues('machine', r.error);
+};
+
+describe('machine sizes', () => {
+  it('the dialog and scenarios accept 4 TiB and refuse 5 TiB with the limit in words', () => {
+    expect(MachineConfigSchema.parse({ ram: '4T' }).ram).toBe(4 * TiB);
+    expect(ramError(MachineConfigSchema, '5T')).toMatch(/RAM size 5 TiB is above the maximum of 4 TiB/);
+  });
+
+  it('the CLI schema accepts 16 TiB and refuses 17 TiB', () => {
+    expect(CliMachineConfigSchema.parse({ ram: '16T' }).ram).toBe(16 * TiB);
+    expect(ramError(CliMachineConfigSchema, '17T')).toMatch(/RAM size 17 TiB is above the maximum of 16 TiB/);
+  });
+
+  it('host memory grows with RAM by HOST_BYTES_PER_GIB', () => {
+    expect(hostMemoryFor(2 * TiB) - hostMemoryFor(1 * TiB)).toBeCloseTo(1024 * HOST_BYTES_PER_GIB, -1);
+  });
+
+  it('capacityProblem names the memory a machine needs and the memory the host has', () => {
+    const c = CliMachineConfigSchema.parse({ ram: '8T' });
+    expect(capacityProblem(c, machineLayout(c).maxPfn, 1000 * TiB)).toBeNull();
+    expect(capacityProblem(c, machineLayout(c).maxPfn, 16 * GiB)).toMatch(
+      /a 8 TiB machine needs about 2\d\.\d GiB of host memory \(3\.6 MiB per GiB simulated\); this host has 16 GiB/,
+    );
+  });
+
+  it('16 TiB ends past pfn 2^32 (the PCI hole moves 1 GiB above 4 GiB): refused as beyond 32-bit pfns', () => {
+    const c = CliMachineConfigSchema.parse({ ram: '16T' });
+    const maxPfn = machineLayout(c).maxPfn;
+    expect(maxPfn).toBe(2 ** 32 + 2 ** 18);
+    expect(maxPfn).toBeGreaterThan(MAX_PFNS);
+    expect(capacityProblem(c, maxPfn, 1000 * TiB)).toMatch(/ends at pfn 0x100040000 .* 32-bit/);
+    // The largest machine that fits: its last pfn + 1 still fits a u32.
+    const edge = CliMachineConfigSchema.parse({ ram: 16 * TiB - 2 * GiB });
+    expect(capacityProblem(edge, machineLayout(edge).maxPfn, 1000 * TiB)).toBeNull();
+  });
+
+  it('sim run --ram 8T on a 16 GiB host exits 2 naming both figures, before booting anything', async () => {
+    const r = await cli(16 * GiB, 'run', 'builtin:boot', '--ram', '8T', '--quiet');
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.err).toMatch(/8 TiB machine needs about .* of host memory .*; this host has 16 GiB/);
+  });
+
+  it('sim run --ram 16T exits 2: its pfns would not fit 32 bits', async () => {
+    const r = await cli(1000 * TiB, 'run', 'builtin:boot', '--ram', '16T', '--quiet');
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.err).toMatch(/beyond the 0xffffffff page frames/);
+  });
+
+  it('sim run --ram 17T exits 2: above the CLI maximum of 16 TiB', async () => {
+    const r = await cli(1000 * TiB, 'run', 'builtin:boot', '--ram', '17T', '--quiet');
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.err).toMatch(/RAM size 17 TiB is above the maximum of 16 TiB/);
+  });
+});
