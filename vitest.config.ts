@@ -14,9 +14,24 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+/**
+ * 1 TiB and 4 TiB machines (test/slow): minutes and gigabytes each, so only when KHO_LAB_SLOW is
+ * set — CI runs them once, alone, after the other projects (.ci/run).
+ */
+const slow = {
+  test: {
+    name: 'slow',
+    environment: 'node',
+    include: ['test/slow/**/*.test.ts'],
+    testTimeout: 1_200_000,
+    fileParallelism: false,
+  },
+};
+
 export default defineConfig({
   test: {
     projects: [
+      ...(process.env.KHO_LAB_SLOW ? [slow] : []),
       {
         test: {
           name: 'unit',

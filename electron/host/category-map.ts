@@ -113,6 +113,25 @@ export class CategoryMap {
     return out;
   }
 
+  /** The map as runs of one category, [first pfn, page count, category], in pfn order. */
+  *runs(): Generator<[number, number, number]> {
+    let start = 0;
+    let cat = -1;
+    for (let b = 0; b < this.blocks; b++) {
+      const first = b * BLOCK_PAGES;
+      const len = this.blockLen(b);
+      const s = this.slot[b]!;
+      for (let i = 0; i < (s < 0 ? 1 : len); i++) {
+        const c = s < 0 ? this.blockMax[b]! : this.pool[s * SLOT_BYTES + i]!;
+        if (c === cat) continue;
+        if (cat >= 0) yield [start, first + i - start, cat];
+        start = first + i;
+        cat = c;
+      }
+    }
+    if (cat >= 0) yield [start, this.size - start, cat];
+  }
+
   /** Sets `count` pages from `pfn` to category `c` (pages past the end of the map are ignored). */
   assign(pfn: number, count: number, c: number): void {
     const end = Math.min(pfn + count, this.size);

@@ -28,6 +28,7 @@ import { join } from 'node:path';
 import { writeChunksAtomic } from '../../electron/write-chunks';
 import { radixTreeBench } from './abi-7x';
 import { pageMap } from '../../electron/host/page-map';
+import { MAP_BENCH_SIZES, mapViewBench } from './map-views';
 
 interface Figure {
   name: string;
@@ -571,6 +572,8 @@ const SECTIONS: Array<() => void | Promise<void>> = [
   // Issue 10: the same on the stateless releases (radix tree, no finalize), beside 6.19's.
   () => khoPreserve48('7.1'),
   () => khoPreserve48('7.2'),
+  // Issue 13 item 4: map view requests at every zoom, 1 GiB to 4 TiB, one machine per process.
+  ...MAP_BENCH_SIZES.map((ram) => () => mapViewBench(report, ram)),
 ];
 
 const at = process.argv.indexOf('--section');

@@ -75,6 +75,26 @@ describe('CategoryMap', () => {
     );
   });
 
+  it('property: runs() replayed into a fresh map give the same pages, and neighbours differ', () => {
+    fc.assert(
+      fc.property(mapArb, ({ m, model }) => {
+        const again = new CategoryMap(m.size);
+        let prev = -1;
+        let end = 0;
+        for (const [pfn, count, c] of m.runs()) {
+          expect(pfn).toBe(end);
+          expect(c).not.toBe(prev);
+          again.assign(pfn, count, c);
+          prev = c;
+          end = pfn + count;
+        }
+        expect(end).toBe(m.size);
+        expect(Array.from(again.toBytes())).toEqual(Array.from(model));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('a block made uniform again gives its slot back; a clone shares nothing', () => {
     const m = new CategoryMap(4 * BLOCK_PAGES);
     m.assign(10, 1, 17);
