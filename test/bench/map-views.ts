@@ -4,8 +4,11 @@
  * 1 GiB, 2 MiB and single-page zoom on a 1600 × 900 canvas, laid out as the renderer lays it out
  * (renderer/src/lib/map-viewport.ts), and the first request after boot, which builds the map from
  * the kernel's page-state trace. Machines boot only. A machine this host cannot hold is skipped,
- * saying why; one needing more than 24 GiB runs only with BENCH_TIB=1.
+ * saying why; one needing more than 24 GiB runs only with BENCH_TIB=1. Then the renderer's frame
+ * times while zooming, from a Chromium run (mapFramesBench()).
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { MachineConfigSchema, capacityProblem, hostMemoryFor } from '../../shared/machine-config';
 import { GiB, MiB, PAGE_SIZE, TiB, formatBytes } from '../../shared/units';
@@ -88,3 +91,26 @@ export function mapViewBench(report: (f: Figure) => void, ram: number): void {
 
 /** The machine sizes the bench shows. */
 export const MAP_BENCH_SIZES = [1 * GiB, 1 * TiB, 4 * TiB];
+
+/**
+ * Renderer frame times while zooming (median and p95 interval between animation frames) over a
+ * 4 TiB and a 1 GiB map, from the zoom sweep of test/browser/map-scale.test.ts run in Chromium.
+ */
+export function mapFramesBench(report: (f: Figure) => void): void {
+  const out = 'test-results/browser/map-frames.json';
+  rmSync(out, { force: true });
+  const r = spawnSync(
+    'npx',
+    ['vitest', 'run', '--project', 'browser', 'test/browser/map-scale.test.ts', '-t', 'zoom sweeps'],
+    { encoding: 'utf8', stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  if (r.status !== 0 || !existsSync(out)) {
+    console.error(`bench: map frame times skipped — the browser run failed (exit ${r.status})`);
+    return;
+  }
+  const results = JSON.parse(readFileSync(out, 'utf8')) as Record<string, { medianMs: number; p95Ms: number }>;
+  for (const [size, s] of Object.entries(results)) {
+    report({ name: `map frames while zooming, ${size}: median`, value: s.medianMs, unit: 'ms', target: '≤ 16.7 ms' });
+    report({ name: `map frames while zooming, ${size}: p95`, value: s.p95Ms, unit: 'ms' });
+  }
+}

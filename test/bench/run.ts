@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { writeChunksAtomic } from '../../electron/write-chunks';
 import { radixTreeBench } from './abi-7x';
 import { pageMap } from '../../electron/host/page-map';
-import { MAP_BENCH_SIZES, mapViewBench } from './map-views';
+import { MAP_BENCH_SIZES, mapFramesBench, mapViewBench } from './map-views';
 
 interface Figure {
   name: string;
@@ -574,6 +574,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
   () => khoPreserve48('7.2'),
   // Issue 13 item 4: map view requests at every zoom, 1 GiB to 4 TiB, one machine per process.
   ...MAP_BENCH_SIZES.map((ram) => () => mapViewBench(report, ram)),
+  () => mapFramesBench(report),
 ];
 
 const at = process.argv.indexOf('--section');
