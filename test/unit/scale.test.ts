@@ -1,6 +1,7 @@
 /**
  * Big machines (issue 13): the dialog and scenarios stop at 4 TiB, the CLI at 16 TiB where the
- * host has the memory, and a machine whose pfns would not fit 32 bits is refused, saying why.
+ * host has the memory, and a machine whose pfns would not fit the simulator's pfn stores (31 bits
+ * while vmalloc keeps them in an Int32Array) is refused, saying why.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -43,34 +44,35 @@ describe('machine sizes', () => {
   });
 
   it('capacityProblem names the memory a machine needs and the memory the host has', () => {
-    const c = CliMachineConfigSchema.parse({ ram: '8T' });
+    const c = CliMachineConfigSchema.parse({ ram: '6T' });
     expect(capacityProblem(c, machineLayout(c).maxPfn, 1000 * TiB)).toBeNull();
     expect(capacityProblem(c, machineLayout(c).maxPfn, 16 * GiB)).toMatch(
-      /a 8 TiB machine needs about 2\d\.\d GiB of host memory \(3\.6 MiB per GiB simulated\); this host has 16 GiB/,
+      /a 6 TiB machine needs about 2\d\.\d GiB of host memory \(3\.6 MiB per GiB simulated\); this host has 16 GiB/,
     );
   });
 
-  it('16 TiB ends past pfn 2^32 (the PCI hole moves 1 GiB above 4 GiB): refused as beyond 32-bit pfns', () => {
-    const c = CliMachineConfigSchema.parse({ ram: '16T' });
+  it('8 TiB ends past pfn 2^31 (the PCI hole moves 1 GiB above 4 GiB): refused while vmalloc keeps 31-bit pfns', () => {
+    const c = CliMachineConfigSchema.parse({ ram: '8T' });
     const maxPfn = machineLayout(c).maxPfn;
-    expect(maxPfn).toBe(2 ** 32 + 2 ** 18);
+    expect(maxPfn).toBe(2 ** 31 + 2 ** 18);
     expect(maxPfn).toBeGreaterThan(MAX_PFNS);
-    expect(capacityProblem(c, maxPfn, 1000 * TiB)).toMatch(/ends at pfn 0x100040000 .* 32-bit/);
-    // The largest machine that fits: its last pfn + 1 still fits a u32.
-    const edge = CliMachineConfigSchema.parse({ ram: 16 * TiB - 2 * GiB });
-    expect(capacityProblem(edge, machineLayout(edge).maxPfn, 1000 * TiB)).toBeNull();
+    expect(capacityProblem(c, maxPfn, 1000 * TiB)).toMatch(/ends at pfn 0x80040000 .*vmalloc keeps pfns in 31 bits/);
+    // The largest machine that fits ends exactly at the limit.
+    const edge = CliMachineConfigSchema.parse({ ram: 8 * TiB - 1 * GiB });
+    expect(machineLayout(edge).maxPfn).toBe(MAX_PFNS);
+    expect(capacityProblem(edge, MAX_PFNS, 1000 * TiB)).toBeNull();
   });
 
-  it('sim run --ram 8T on a 16 GiB host exits 2 naming both figures, before booting anything', async () => {
-    const r = await cli(16 * GiB, 'run', 'builtin:boot', '--ram', '8T', '--quiet');
+  it('sim run --ram 6T on a 16 GiB host exits 2 naming both figures, before booting anything', async () => {
+    const r = await cli(16 * GiB, 'run', 'builtin:boot', '--ram', '6T', '--quiet');
     expect(r.code).toBe(EXIT_BAD_INPUT);
-    expect(r.err).toMatch(/8 TiB machine needs about .* of host memory .*; this host has 16 GiB/);
+    expect(r.err).toMatch(/6 TiB machine needs about .* of host memory .*; this host has 16 GiB/);
   });
 
-  it('sim run --ram 16T exits 2: its pfns would not fit 32 bits', async () => {
+  it('sim run --ram 16T exits 2: its pfns would not fit', async () => {
     const r = await cli(1000 * TiB, 'run', 'builtin:boot', '--ram', '16T', '--quiet');
     expect(r.code).toBe(EXIT_BAD_INPUT);
-    expect(r.err).toMatch(/beyond the 0xffffffff page frames/);
+    expect(r.err).toMatch(/ends at pfn 0x100040000 .* beyond the 0x80000000 page frames/);
   });
 
   it('sim run --ram 17T exits 2: above the CLI maximum of 16 TiB', async () => {
