@@ -102,6 +102,8 @@ interface FrameStats {
   medianMs: number;
   p95Ms: number;
   maxMs: number;
+  /** The p95 of as many frames with nothing to do: what the loaded machine alone costs. */
+  idleP95Ms: number;
   requests: number;
   paints: number;
 }
@@ -129,6 +131,14 @@ async function sweep(map: CategoryMap): Promise<FrameStats> {
     last = now;
   }
   await until(() => canvas.dataset.loading === 'false', 'the last view');
+  const idle: number[] = [];
+  last = await new Promise<number>((r) => requestAnimationFrame(r));
+  for (let i = 0; i < actions.length; i++) {
+    const now = await new Promise<number>((r) => requestAnimationFrame(r));
+    idle.push(now - last);
+    last = now;
+  }
+  idle.sort((a, b) => a - b);
   const sorted = [...intervals].sort((a, b) => a - b);
   return {
     frames: intervals.length,
@@ -136,6 +146,7 @@ async function sweep(map: CategoryMap): Promise<FrameStats> {
     medianMs: +sorted[Math.floor(sorted.length / 2)]!.toFixed(1),
     p95Ms: +sorted[Math.floor(sorted.length * 0.95)]!.toFixed(1),
     maxMs: +sorted.at(-1)!.toFixed(1),
+    idleP95Ms: +idle[Math.floor(idle.length * 0.95)]!.toFixed(1),
     requests: fake.requests(),
     paints: drawn() - before,
   };
