@@ -23,7 +23,7 @@ const slow = {
     name: 'slow',
     environment: 'node',
     include: ['test/slow/**/*.test.ts'],
-    testTimeout: 1_200_000,
+    testTimeout: 1_800_000,
     fileParallelism: false,
   },
 };
