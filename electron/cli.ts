@@ -38,8 +38,7 @@ import { CATEGORY_STYLES } from '../shared/palette';
 import { PAGE_SIZE, formatBytes, hex, parseSize } from '../shared/units';
 import { type MemfdCompare, MemfdCompareSpecSchema, compareCsv, compareRows } from '../shared/compare';
 import type { Report } from '../shared/views';
-import { CliMachineConfigSchema, KernelReleaseSchema, capacityProblem } from '../shared/machine-config';
-import { machineLayout } from './kernel/layout';
+import { CliMachineConfigSchema, KernelReleaseSchema } from '../shared/machine-config';
 import { totalmem } from 'node:os';
 import { Host, builtinScenario, withMachine } from './host/host';
 import { DEFAULT_DUMP_LEVEL, MAX_DUMP_LEVEL } from './host/vmcore';
@@ -356,10 +355,9 @@ async function runCommand(argv: string[], io: CliIo): Promise<Result<number>> {
   const merged = withMachine(loadedScenario.value, overrides, CliMachineConfigSchema);
   if (!merged.ok) return merged;
   const scenario = merged.value;
-  const tooBig = capacityProblem(scenario.machine, machineLayout(scenario.machine).maxPfn, io.hostMemory ?? totalmem());
-  if (tooBig) return failure(tooBig);
 
   const host = new Host({
+    hostMemory: io.hostMemory ?? totalmem(),
     onProgress: (p) => io.progress?.(`${p.label}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%`),
   });
   const loaded = await host.loadParsed(scenario);

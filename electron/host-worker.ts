@@ -5,6 +5,7 @@
  * RpcRequest/RpcResponse messages (host-client.ts), served by the same loop as the renderer's
  * preview worker (shared/rpc-serve.ts), so a long step never blocks main's event loop.
  */
+import { totalmem } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { serveApi } from '../shared/rpc-serve';
 import { Host } from './host/host';
@@ -18,6 +19,7 @@ serveApi(
   (onProgress) =>
     new Host({
       onProgress,
+      hostMemory: totalmem(),
       now: () => performance.now(),
       yieldToEvents: () => new Promise((r) => setImmediate(r)),
       // main names only paths its open dialog returned (ipc.ts refuses openDump from the window).

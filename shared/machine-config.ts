@@ -9,7 +9,7 @@ const MIN_RAM = 64 * MiB;
 /** The largest machine of the dialog and of scenario files. */
 export const MAX_RAM = 4 * TiB;
 /** The CLI's `--ram` goes further, where the host has the memory (hostMemoryFor()). */
-export const CLI_MAX_RAM = 16 * TiB;
+const CLI_MAX_RAM = 16 * TiB;
 export const MAX_NODES = 4;
 const MAX_CPUS = 64;
 

@@ -9,7 +9,13 @@
  */
 import { type DumpHandle, type Result, type SimApi, asApi, fail, ok, validateCall } from '../../shared/api';
 import { type Command, type CommandInput, describeCommand } from '../../shared/commands';
-import { MachineConfigSchema, type MachineConfig, type MachineConfigInput } from '../../shared/machine-config';
+import {
+  MachineConfigSchema,
+  type MachineConfig,
+  type MachineConfigInput,
+  capacityProblem,
+} from '../../shared/machine-config';
+import { machineLayout } from '../kernel/layout';
 import { type Scenario, ScenarioSchema, describeIssues, parseScenario } from '../../shared/scenario';
 import type {
   BuiltinScenario,
@@ -66,6 +72,11 @@ export interface HostOptions extends Omit<TimelineOptions, 'onProgress'> {
    * File in the browser preview. Without it openDump() answers 'unavailable'.
    */
   openDumpSource?: (handle: DumpHandle) => DumpSource & { close?: () => void };
+  /**
+   * The host's memory in bytes: a machine that needs more (capacityProblem()) is refused before
+   * it is built. Absent in the browser preview, which cannot tell.
+   */
+  hostMemory?: number;
 }
 
 /** What a step or an export answers while a dump is open. */
@@ -181,6 +192,9 @@ export class Host implements SimApi {
     name: string,
     description: string,
   ): Promise<Result<SessionState>> {
+    const host = this.opts.hostMemory;
+    const tooBig = host === undefined ? null : capacityProblem(config, machineLayout(config).maxPfn, host);
+    if (tooBig) return fail('invalid-argument', tooBig);
     this.closeDump();
     this.scenarioName = name;
     this.scenarioDescription = description;

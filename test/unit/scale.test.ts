@@ -15,6 +15,7 @@ import {
 import { GiB, TiB } from '../../shared/units';
 import { machineLayout } from '../../electron/kernel/layout';
 import { EXIT_BAD_INPUT, main } from '../../electron/cli';
+import { Host } from '../../electron/host/host';
 import { describeIssues } from '../../shared/scenario';
 
 async function cli(hostMemory: number, ...argv: string[]) {
@@ -79,5 +80,14 @@ describe('machine sizes', () => {
     const r = await cli(1000 * TiB, 'run', 'builtin:boot', '--ram', '17T', '--quiet');
     expect(r.code).toBe(EXIT_BAD_INPUT);
     expect(r.err).toMatch(/RAM size 17 TiB is above the maximum of 16 TiB/);
+  });
+
+  it('the desktop Host, told the host memory, refuses a 4 TiB machine on an 8 GiB host before building it', async () => {
+    const host = new Host({ hostMemory: 8 * GiB });
+    const r = await host.newMachine({ ram: '4T' });
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(r.error.message).toMatch(/a 4 TiB machine needs about 1\d\.\d GiB of host memory .* this host has 8 GiB/);
+    expect((await host.newMachine({ ram: '1G' })).ok).toBe(true);
   });
 });
