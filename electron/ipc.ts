@@ -38,8 +38,8 @@ export async function handleCall(
       return fail('invalid-argument', `${String(method)}: refused, the call does not come from the KHO Lab window`);
     }
     // Only main names a file to open (from its own dialog): the renderer asks through OPEN_DUMP_CHANNEL.
-    if (method === 'openDump')
-      return fail('invalid-argument', 'openDump: the window cannot name a file; use File → Open Memory Dump…');
+    if (method === 'openDump' || method === 'compareWithDump')
+      return fail('invalid-argument', `${method}: the window cannot name a file; use File → Open Memory Dump…`);
     const v = validateCall(method, args);
     if (!v.ok) return v;
     // The original arguments go on: the host worker parses them again with the same schemas.
