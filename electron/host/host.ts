@@ -63,7 +63,7 @@ import {
 } from '../../shared/side-by-side';
 import type { KernelRelease } from '../../shared/machine-config';
 import { bytesSource } from './dump/source';
-import { scenarioOfSimDump, sideBySide, simulationChoice } from './dump/side-by-side';
+import { releaseOfDump, scenarioOfSimDump, sideBySide, simulationChoice } from './dump/side-by-side';
 
 /** The UI's vmcore crosses IPC as one array: refuse beyond this. */
 const MAX_UI_VMCORE_BYTES = 1024 ** 3;
@@ -604,7 +604,7 @@ export class Host implements SimApi {
       return fail('invalid-argument', `${name}: ${e instanceof Error ? e.message : String(e)}`);
     }
     const sc = scenario ?? scenarioOfSimDump(sim.report);
-    const view = sideBySide(real, sim, sc, kernel ?? sim.report.format.releases);
+    const view = sideBySide(real, sim, sc, kernel ?? releaseOfDump(sim.report).release ?? sim.report.format.releases);
     this.closeSide();
     this.side = { sim, view };
     return ok(view);

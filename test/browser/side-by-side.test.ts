@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { page } from 'vitest/browser';
-import type { DumpHandle, SimClient } from '../../shared/api';
-import type { SideBySideView } from '../../shared/side-by-side';
+import { type DumpHandle, type Result, type SimClient, fail, ok } from '../../shared/api';
+import type { SideBySideView, SimulationChoice } from '../../shared/side-by-side';
 import SideBySide from '../../renderer/src/components/SideBySide.svelte';
 import { Host } from '../../electron/host/host';
 import { bytesSource } from '../../electron/host/dump/source';
@@ -105,10 +105,12 @@ describe('Compare with simulation: the real 7.2.13 dump beside builtin:luo-kexec
     const real = view.real.structures.find((s) => s.key === 'root-fdt')!;
     const canvas = map('real');
     const rect = canvas.getBoundingClientRect();
-    const g = overviewGrid(Math.max(view.real.maxPfn, view.sim.maxPfn), 1, 1);
-    void g;
     const cols = Number(canvas.width) / (window.devicePixelRatio || 1);
-    const grid = { ...overviewGrid(Math.max(view.real.maxPfn, view.sim.maxPfn), rect.width, 132) };
+    const grid = overviewGrid(
+      Math.max(view.real.maxPfn, view.sim.maxPfn),
+      rect.width,
+      Math.max(72, Math.min(150, Math.round(h / 6))),
+    );
     expect(grid.cols * grid.cell).toBeCloseTo(cols, 0);
     const i = cellOf(grid, real.ranges[0]![0]);
     canvas.dispatchEvent(
@@ -119,6 +121,52 @@ describe('Compare with simulation: the real 7.2.13 dump beside builtin:luo-kexec
       }),
     );
     await until(() => map('sim').dataset.hovered === 'root-fdt', 'the hover on the simulated side');
+  });
+
+  it('while the simulation runs: the progress bar, Cancel; a cancel says nothing was compared', async () => {
+    let answer: ((r: Result<SideBySideView>) => void) | null = null;
+    const choice: SimulationChoice = {
+      scenarios: [
+        { name: 'luo-multi-session', selftest: 'luo_multi', carried: true, why: 'the handover holds its sessions' },
+      ],
+      preselect: 'luo-multi-session',
+      release: '7.2',
+      releaseWhy: 'kexec-metadata names "7.2.13"',
+    };
+    const api = {
+      simulationChoice: async () => ok(choice),
+      sideBySide: async () => ok(null),
+      sideMapView: async () => fail('invalid-argument', 'not used'),
+      compareWithSimulation: () => new Promise<Result<SideBySideView>>((r) => (answer = r)),
+      cancel: async () => {
+        answer?.(fail('cancelled', 'simulating luo-multi-session: cancelled'));
+        return ok(true);
+      },
+    };
+    const progress = {
+      label: 'simulating luo-multi-session on 7.2: step 3 of 12',
+      done: 3,
+      total: 12,
+      cancelable: true,
+    };
+    await page.viewport(1280, 720);
+    mount(SideBySide, { target: document.body, props: { api, progress, onclose: () => {} } });
+    await until(() => !!q<HTMLButtonElement>('[data-testid="side-run"]') && !!choice, 'the form');
+    await until(
+      () => q<HTMLSelectElement>('[data-testid="side-scenario"]')!.value === 'luo-multi-session',
+      'preselected',
+    );
+    q<HTMLButtonElement>('[data-testid="side-run"]')!.click();
+    await until(() => !!q('[data-testid="side-by-side"] [role="progressbar"]'), 'the progress bar');
+    expect(q('[role="progressbar"]')!.getAttribute('aria-valuenow')).toBe('25');
+    expect(q<HTMLButtonElement>('[data-testid="side-by-side"] .close')!.disabled).toBe(true);
+    q<HTMLButtonElement>('[data-testid="side-cancel"]')!.click();
+    await until(() => text('[data-testid="side-by-side"] .error').startsWith('Cancelled'), 'the cancel message');
+    expect(text('[data-testid="side-by-side"] .error')).toBe(
+      'Cancelled: the simulation stopped; nothing was compared.',
+    );
+    expect(q('[data-testid="side-run"]')).not.toBeNull();
+    expect(q('[role="progressbar"]')).toBeNull();
   });
 
   it('a scenario the dump does not carry says so in the list', async () => {

@@ -4,8 +4,8 @@
  * full LUO run at machine_kexec(), cut to its preserved pages), the dump inspector's "Compare with
  * simulation…" offers the selftests that handover carries and its release, runs
  * builtin:luo-kexec-simple on the simulated 7.2 in the preview worker, and shows both memories and
- * the fidelity report. Screenshots: test-results/e2e/real-vs-sim.png (1600×900) and
- * real-vs-sim-1280x720.png. Any console or page error fails.
+ * the fidelity report. Screenshots: test-results/e2e/real-vs-sim.png (1600×900),
+ * real-vs-sim-1280x720.png, and the dump alone, real-dump-1280x720.png. Any console or page error fails.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +26,11 @@ describe.skipIf(skip !== null)('the shipped real dump beside the simulation', ()
     await page.getByTestId('dump-file-input').setInputFiles(SHIPPED_REAL_HANDOVER);
     await page.getByTestId('dump-bar').waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('dump-bar').textContent()).toContain('k1-machine_kexec.preserved.elf');
+    // The real dump alone, with the inspector's way to the comparison, at the smallest supported window.
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await expect.poll(() => page.getByTestId('dump-compare-sim').isVisible()).toBe(true);
+    await page.screenshot({ path: join(SHOTS, 'real-dump-1280x720.png') });
+    await page.setViewportSize({ width: 1600, height: 900 });
 
     await page.getByTestId('dump-compare-sim').click();
     const side = page.getByTestId('side-by-side');

@@ -46,7 +46,15 @@ function carries(r: DumpReport, selftest: string): string | null {
 /** The release the dump's kexec-metadata names ("7.2.13" → 7.2), when KHO Lab models it. */
 export function releaseOfDump(r: DumpReport): { release: KernelRelease | null; why: string } {
   const md = r.decoded7x?.kexecMetadata;
-  if (!md) return { release: null, why: 'the handover has no kexec-metadata sub-blob (a release before 7.1)' };
+  if (!md) {
+    // Without kexec-metadata, the oldest modelled release that writes the root's compatible.
+    const v = (s: string) => s.split('.').reduce((n, x) => n * 1000 + Number(x), 0);
+    const [lo, hi = lo] = (r.format.releases.match(/\d+\.\d+/g) ?? []).map(v);
+    const first = lo === undefined ? undefined : KERNEL_RELEASES.find((k) => v(k) >= lo && v(k) <= hi!);
+    return first
+      ? { release: first, why: `no kexec-metadata; "${r.fdt.compatible}" is written by ${r.format.releases}` }
+      : { release: null, why: 'the handover has no kexec-metadata sub-blob to name its release' };
+  }
   if (isAbiError(md)) return { release: null, why: `its kexec-metadata does not decode: ${md.message}` };
   const rel = md.previousRelease.split('.').slice(0, 2).join('.');
   return (KERNEL_RELEASES as readonly string[]).includes(rel)

@@ -162,6 +162,15 @@ describe.skipIf(skip !== null)('compareWithSimulation: what a dump allows, and c
     expect(c.release).toBe('7.2');
   });
 
+  it('a 6.19 handover (kho-v1, no kexec-metadata): the release is the oldest modelled one writing its compatible', async () => {
+    const sim = value(await new Host().simulateAtKexec('test-kho', '6.19'));
+    const h = host({ v1: sim });
+    value(await h.openDump('mem:v1'));
+    const c = value(await h.simulationChoice());
+    expect(c).toMatchObject({ release: '6.19', preselect: 'test-kho' });
+    expect(c.releaseWhy).toMatch(/^no kexec-metadata; "kho-v1" is written by Linux 6\.16–7\.0$/);
+  });
+
   it('cancel() stops the simulation at its next step: a cancelled answer and no comparison', async () => {
     let clock = 0;
     const h = host({}, { now: () => (clock += 1000), yieldToEvents: () => new Promise((r) => setImmediate(r)) });
