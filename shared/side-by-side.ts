@@ -81,18 +81,30 @@ export interface SideMachine {
   name: string;
   release: string;
   maxPfn: number;
+  /**
+   * Where the map of this side may end: past its largest memory segment and every structure. A
+   * QEMU dump's last PT_LOAD is the BIOS ROM below 4 GiB, which would leave a 1 GiB machine's RAM
+   * in the first quarter of its map.
+   */
+  extentPfn: number;
   structures: SideStructure[];
 }
 
 export type FidelityVerdict = 'match' | 'nature' | 'differs';
 
-export interface SideRow {
+/** One field of the fidelity report (electron/host/fidelity.ts compareHandovers()). */
+export interface FidelityRow {
+  /** Where in the handover: "root", "sub-node LUO", "LUO session test-session", … */
   where: string;
   field: string;
   real: string;
   sim: string;
   verdict: FidelityVerdict;
+  /** Why a `nature` difference is expected, or what a `differs` row comes from. */
   why?: string;
+}
+
+export interface SideRow extends FidelityRow {
   /** The structure the row is about (SideStructure.key), if it has pages. */
   key?: string;
 }

@@ -107,7 +107,7 @@ describe('Compare with simulation: the real 7.2.13 dump beside builtin:luo-kexec
     const rect = canvas.getBoundingClientRect();
     const cols = Number(canvas.width) / (window.devicePixelRatio || 1);
     const grid = overviewGrid(
-      Math.max(view.real.maxPfn, view.sim.maxPfn),
+      Math.max(view.real.extentPfn, view.sim.extentPfn),
       rect.width,
       Math.max(72, Math.min(150, Math.round(h / 6))),
     );

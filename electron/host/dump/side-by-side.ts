@@ -205,7 +205,13 @@ export interface SideInput {
 }
 
 function sideMachine(s: SideInput, release: string): SideMachine {
-  return { name: s.name, release, maxPfn: s.maxPfn, structures: dumpStructures(s.report) };
+  const structures = dumpStructures(s.report);
+  const largest = s.report.dump.segments.reduce((a, b) => (b.memsz > a.memsz ? b : a), { paddr: 0, memsz: 0 });
+  const ends = [
+    pfnOf(largest.paddr + largest.memsz - 1) + 1,
+    ...structures.flatMap((x) => x.ranges.map(([a, n]) => a + n)),
+  ];
+  return { name: s.name, release, maxPfn: s.maxPfn, extentPfn: Math.min(s.maxPfn, Math.max(...ends)), structures };
 }
 
 /** The release string a handover's kexec-metadata carries, else its format's releases. */

@@ -14,6 +14,7 @@ import { openDumpFile } from '../../../electron/dump-file';
 import { Host } from '../../../electron/host/host';
 import { bytesSource } from '../../../electron/host/dump/source';
 import { rowKey } from '../../../electron/host/dump/side-by-side';
+import { appArgs, openLaunch, parseLaunchArgs } from '../../../electron/launch-args';
 import type { FidelityReport } from '../../../electron/host/fidelity';
 import type { SideBySideView } from '../../../shared/side-by-side';
 import { PageCategory } from '../../../shared/palette';
@@ -108,6 +109,11 @@ describe.skipIf(skip !== null)('the shipped real 7.2.13 handover beside the simu
     const folio = (m: SideBySideView['real']) => m.structures.find((s) => s.key === 'folio:test-session:0x1a:0')!;
     expect(folio(view.real).ranges).toEqual([[0x1777, 1]]);
     expect(folio(view.sim).ranges[0]![0]).not.toBe(0x1777);
+    // The maps end after the RAM and structures each side holds.
+    for (const m of [view.real, view.sim]) {
+      expect(m.extentPfn).toBeLessThanOrEqual(m.maxPfn);
+      for (const st of m.structures) for (const [a, n] of st.ranges) expect(a + n).toBeLessThanOrEqual(m.extentPfn);
+    }
     // Sessions of the other selftests exist on the real side only.
     expect(keys(view.real).has('session:multi-test-files-2')).toBe(true);
     expect(keys(view.sim).has('session:multi-test-files-2')).toBe(false);
@@ -186,6 +192,31 @@ describe.skipIf(skip !== null)('compareWithSimulation: what a dump allows, and c
     expect(value(await h.compareWithSimulation({ scenario: 'luo-multi-session', kernel: '7.2' })).counts.differs).toBe(
       0,
     );
+  });
+
+  it("the command `fidelity --open` prints opens both side by side: npm start -- --real … --sim … through main's parser", async () => {
+    const out: string[] = [];
+    const r = await fidelityCommand(['--real', SHIPPED_REAL_HANDOVER, '--open', dir, 'luo-multi-session'], {
+      out: (l) => out.push(l),
+      err: () => {},
+    });
+    expect(r).toEqual({ ok: true, value: 0 });
+    const line = out.find((l) => l.trim().startsWith('npm start -- '))!;
+    const args = appArgs(['electron', '/app', ...line.trim().slice('npm start -- '.length).split(' ')], true);
+    const req = parseLaunchArgs(args);
+    expect(req).toEqual({
+      ok: true,
+      value: { real: SHIPPED_REAL_HANDOVER, sim: join(dir, 'kho-lab-luo-multi-session-7.2.vmcore') },
+    });
+    const h = host();
+    const opened = value(await openLaunch(h, req.ok ? req.value! : (null as never)));
+    expect(opened).toMatchObject({ compare: 'sim-dump', dump: { compatible: 'kho-v4' } });
+    expect(value(await h.sideBySide())).toMatchObject({
+      scenario: 'luo-multi-session',
+      kernel: '7.2',
+      sim: { release: '7.2.0-kholab' },
+      counts: { differs: 0 },
+    });
   });
 
   it('compareWithDump: a KHO Lab vmcore file as the simulated side, its scenario read from its sessions', async () => {
