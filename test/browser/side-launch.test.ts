@@ -100,5 +100,13 @@ describe('the app opened from its command line', () => {
     await until(() => !!q('[data-testid="dump-bar"]'), 'the dump');
     await until(() => document.body.textContent!.includes('--sim /x/sim.vmcore: not an ELF core'), 'the banner');
     expect(q('[data-testid="side-by-side"]')).toBeNull();
+    // With the dump open, the app menu offers the comparison.
+    [...document.querySelectorAll<HTMLButtonElement>('button')]
+      .find((b) => b.textContent?.trim() === 'Menu ▾')!
+      .click();
+    await until(() => !!q('[data-menu="compare-sim"]'), 'the menu item');
+    q<HTMLButtonElement>('[data-menu="compare-sim"]')!.click();
+    await until(() => !!q('[data-testid="side-by-side"]'), 'the side-by-side view');
+    await until(() => q<HTMLSelectElement>('[data-testid="side-scenario"]')?.value === 'test-kho', 'the preselection');
   });
 });

@@ -42,7 +42,16 @@ async function startMain(): Promise<Mock.BrowserWindow> {
   return FakeWindow.instances[0]!;
 }
 
+// main reads its command line: each test starts it as `electron APP` with no arguments of its own.
+const argv = process.argv;
+afterAll(() => {
+  process.argv = argv;
+  delete (process as { defaultApp?: boolean }).defaultApp;
+});
+
 beforeEach(() => {
+  process.argv = ['/usr/bin/electron', '/app'];
+  (process as { defaultApp?: boolean }).defaultApp = true;
   vi.clearAllMocks();
   fakeApp.removeAllListeners();
   fakeApp.singleInstance = true;
@@ -159,18 +168,13 @@ describe('main: the command line (npm start -- --real DUMP [--sim SIMDUMP | --sc
   const sim = path.join(dir, 'sim.vmcore');
   writeFileSync(real, 'x');
   writeFileSync(sim, 'y');
-  const argv = process.argv;
-  afterAll(() => {
-    process.argv = argv;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Starts main as `electron APP ...args` (npm start) and asks what the command line opened. */
   async function launch(...args: string[]) {
     fakeIpc.handlers.clear();
     FakeWindow.instances.length = 0;
     process.argv = ['/usr/bin/electron', '/app', ...args];
-    (process as { defaultApp?: boolean }).defaultApp = true;
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
       const win = await startMain();
@@ -181,7 +185,6 @@ describe('main: the command line (npm start -- --real DUMP [--sim SIMDUMP | --sc
       return { first, again, stderr: err.mock.calls.map((c) => String(c[0])), win };
     } finally {
       err.mockRestore();
-      delete (process as { defaultApp?: boolean }).defaultApp;
     }
   }
 
