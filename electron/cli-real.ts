@@ -26,13 +26,14 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { KernelRelease } from '../shared/machine-config';
+import { REAL_SELFTESTS } from '../shared/side-by-side';
 import { type Result, failure, ok } from '../shared/result';
 import { openDumpFile } from './dump-file';
 import { type DumpReport, inspectDump } from './host/dump/inspect';
 import { DumpError, bytesSource } from './host/dump/source';
 import { compareHandovers, describeFidelity } from './host/fidelity';
-import { Host, builtinScenario, withMachine } from './host/host';
-import { AbiError } from './kernel/abi/abi-error';
+import { Host } from './host/host';
+import { releaseOfDump } from './host/dump/side-by-side';
 import { KERNEL_PROFILES } from './kernel/profile';
 import { REALKERNEL, bootRealKernel, whyNot } from './real-kernel';
 import { join } from 'node:path';
@@ -40,15 +41,8 @@ import { join } from 'node:path';
 /** The real 7.2.13 handover the realkernel folder ships: the full LUO run's preserved pages at machine_kexec(). */
 export const SHIPPED_REAL_HANDOVER = join(REALKERNEL, 'runs/artefacts/decoded/k1-machine_kexec.preserved.elf');
 
-/** What electron/real-kernel.ts boots with, less the console and the selftest selection. */
-const REAL_CMDLINE = 'kho=on liveupdate=on';
-
 /** The built-in scenarios whose selftest the real initramfs runs, and its rktest= name. */
-const REAL_TESTS: Readonly<Record<string, string>> = {
-  'test-kho': 'kho',
-  'luo-kexec-simple': 'luo_simple',
-  'luo-multi-session': 'luo_multi',
-};
+const REAL_TESTS: Readonly<Record<string, string>> = REAL_SELFTESTS;
 
 const USAGE = `usage: kho-lab-sim real [--realkernel DIR] [--kernel-image BZIMAGE] [--initrd FILE] [--kernel RELEASE] [--keep] [--open] [--json FILE] SCENARIO
        kho-lab-sim fidelity --real DUMP [--kernel RELEASE] [--json FILE] [--open DIR] SCENARIO
@@ -99,20 +93,7 @@ async function simulatedHandover(
   scenario: string,
   kernel: KernelRelease,
 ): Promise<Result<{ report: DumpReport; vmcore: Uint8Array }>> {
-  const base = builtinScenario(scenario);
-  if (!base.ok) return base;
-  // The real run's machine: QEMU's 1 GiB and the command line rkdrive boots with.
-  const sized = withMachine(base.value, { ram: '1G', kernel, cmdline: REAL_CMDLINE });
-  if (!sized.ok) return sized;
-  const host = new Host();
-  const loaded = await host.loadScenario(JSON.stringify(sized.value), scenario);
-  if (!loaded.ok) return failure(`${scenario}: ${loaded.error.message}`);
-  const reboot = loaded.value.steps.findIndex((s) => s.command.op === 'reboot');
-  if (reboot < 0) return failure(`${scenario} has no kexec -e`);
-  if (!loaded.value.steps[reboot]!.ok) return failure(`${scenario} on ${kernel}: kexec -e failed`);
-  const moved = await host.goto(reboot + 1);
-  if (!moved.ok) return failure(moved.error.message);
-  const bytes = await host.vmcore(false);
+  const bytes = await new Host().simulateAtKexec(scenario, kernel);
   if (!bytes.ok) return failure(bytes.error.message);
   try {
     return ok({ report: inspectDump(bytesSource(bytes.value)), vmcore: bytes.value });
@@ -138,14 +119,6 @@ function readDump(path: string): Result<DumpReport> {
   }
 }
 
-/** The release whose kexec-metadata the real handover carries ("7.2.13" → 7.2), when KHO Lab models it. */
-function releaseOfDump(real: DumpReport): KernelRelease | undefined {
-  const md = real.decoded7x?.kexecMetadata;
-  if (!md || md instanceof AbiError) return undefined;
-  const r = md.previousRelease.split('.').slice(0, 2).join('.');
-  return r in KERNEL_PROFILES ? (r as KernelRelease) : undefined;
-}
-
 /** Where `--open` writes the simulated vmcore: beside the real dump it is opened with. */
 interface OpenWith {
   realDump: string;
@@ -162,9 +135,9 @@ function electronBinary(): string | null {
 }
 
 /**
- * `--open`: the simulated handover written as a vmcore beside the real dump, and how to open the
- * two. The app opens one dump at a time (File → Open Memory Dump…) and has no view of two dumps
- * side by side yet, so this prints the files and the commands rather than starting it.
+ * `--open`: the simulated handover written as a vmcore beside the real dump, and the command that
+ * opens the two side by side in the app (electron/launch-args.ts), or, where the desktop app cannot
+ * start, the commands that read them.
  */
 function openLines(sim: Uint8Array, scenario: string, kernel: KernelRelease, at: OpenWith): Result<string[]> {
   const simPath = join(at.dir, `kho-lab-${scenario}-${kernel}.vmcore`);
@@ -173,20 +146,22 @@ function openLines(sim: Uint8Array, scenario: string, kernel: KernelRelease, at:
   } catch (e) {
     return failure(`--open: cannot write ${simPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const app = electronBinary();
+  const lines = ['', 'the two handovers:', `  real:      ${at.realDump}`, `  simulated: ${simPath}`];
+  const open = `  npm start -- --real ${shellQuote(at.realDump)} --sim ${shellQuote(simPath)}`;
+  if (electronBinary()) return ok([...lines, 'open them side by side in KHO Lab:', open]);
   return ok([
-    '',
-    'the two handovers, to open side by side:',
-    `  real:      ${at.realDump}`,
-    `  simulated: ${simPath}`,
-    app
-      ? 'open each in its own KHO Lab window: `npm start`, then File → Open Memory Dump… (the app has no two-dump view yet)'
-      : "the desktop app cannot start here (Electron's binary is not installed); read them with:",
-    `  npm run sim -- inspect ${at.realDump}`,
-    `  npm run sim -- inspect ${simPath}`,
-    `  npm run sim -- fidelity --real ${at.realDump} --kernel ${kernel} ${scenario}`,
+    ...lines,
+    "the desktop app cannot start here (Electron's binary is not installed); where it can, open them side by side with:",
+    open,
+    'or read them with:',
+    `  npm run sim -- inspect ${shellQuote(at.realDump)}`,
+    `  npm run sim -- inspect ${shellQuote(simPath)}`,
+    `  npm run sim -- fidelity --real ${shellQuote(at.realDump)} --kernel ${kernel} ${scenario}`,
   ]);
 }
+
+/** A path as one shell word. */
+const shellQuote = (p: string): string => (/^[\w./:@%+=,-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`);
 
 async function report(
   real: DumpReport,
@@ -195,7 +170,8 @@ async function report(
   header: string[],
   open?: OpenWith,
 ): Promise<Result<number>> {
-  const kernel = (args.options.get('--kernel') as KernelRelease | undefined) ?? releaseOfDump(real) ?? newestRelease();
+  const kernel =
+    (args.options.get('--kernel') as KernelRelease | undefined) ?? releaseOfDump(real).release ?? newestRelease();
   const t0 = performance.now();
   const sim = await simulatedHandover(args.scenario, kernel);
   if (!sim.ok) return sim;

@@ -13,6 +13,8 @@ import { fail, validateCall, type Result, type SimApi } from '../shared/api';
 import { dispatch } from '../shared/rpc';
 import {
   CALL_CHANNEL,
+  LAUNCH_CHANNEL,
+  type LaunchOpened,
   OPEN_DUMP_CHANNEL,
   SAVE_CHANNEL,
   type SaveTextOutcome,
@@ -38,8 +40,8 @@ export async function handleCall(
       return fail('invalid-argument', `${String(method)}: refused, the call does not come from the KHO Lab window`);
     }
     // Only main names a file to open (from its own dialog): the renderer asks through OPEN_DUMP_CHANNEL.
-    if (method === 'openDump')
-      return fail('invalid-argument', 'openDump: the window cannot name a file; use File → Open Memory Dump…');
+    if (method === 'openDump' || method === 'compareWithDump')
+      return fail('invalid-argument', `${method}: the window cannot name a file; use File → Open Memory Dump…`);
     const v = validateCall(method, args);
     if (!v.ok) return v;
     // The original arguments go on: the host worker parses them again with the same schemas.
@@ -101,31 +103,51 @@ export function registerSave(opts: SaveIpcOptions): () => void {
   return () => opts.ipcMain.removeHandler(SAVE_CHANNEL);
 }
 
-export interface OpenDumpIpcOptions {
+export interface NoArgIpcOptions<T> {
   ipcMain: IpcMain;
   isTrustedSender: (event: IpcMainInvokeEvent) => boolean;
-  /** Asks for the file in an open dialog and has the host open it (menu.ts openDumpDialog). */
-  open: () => Promise<Result<DumpView | null>>;
+  /** What main does for the window: its own dialog, or its own command line; nothing comes from the window. */
+  open: () => Promise<Result<T>>;
+}
+/** File → Open Memory Dump…: main's open dialog picks the file and the host opens it (menu.ts openDumpDialog). */
+export type OpenDumpIpcOptions = NoArgIpcOptions<DumpView | null>;
+
+/** A call that takes no arguments, so no path can come from the window: only from our window, then main acts. */
+async function handleNoArgs<T>(
+  name: string,
+  opts: NoArgIpcOptions<T>,
+  event: IpcMainInvokeEvent,
+  args: unknown[],
+): Promise<Result<T>> {
+  try {
+    if (!opts.isTrustedSender(event))
+      return fail('invalid-argument', `${name}: refused, the call does not come from the KHO Lab window`);
+    if (args.length !== 0) return fail('invalid-argument', `${name}: takes no arguments, got ${args.length}`);
+    return await opts.open();
+  } catch (e) {
+    return fail('internal', `${name}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** The renderer's "open a dump": no arguments cross, so no path can come from the window. */
-export async function handleOpenDump(
+export function handleOpenDump(
   opts: OpenDumpIpcOptions,
   event: IpcMainInvokeEvent,
   args: unknown[],
 ): Promise<Result<DumpView | null>> {
-  try {
-    if (!opts.isTrustedSender(event))
-      return fail('invalid-argument', 'openDumpDialog: refused, the call does not come from the KHO Lab window');
-    if (args.length !== 0) return fail('invalid-argument', `openDumpDialog: takes no arguments, got ${args.length}`);
-    return await opts.open();
-  } catch (e) {
-    return fail('internal', `openDumpDialog: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  return handleNoArgs('openDumpDialog', opts, event, args);
 }
 
 /** Registers the open-dump handler; returns a function that removes it. */
 export function registerOpenDump(opts: OpenDumpIpcOptions): () => void {
   opts.ipcMain.handle(OPEN_DUMP_CHANNEL, (event, ...args: unknown[]) => handleOpenDump(opts, event, args));
   return () => opts.ipcMain.removeHandler(OPEN_DUMP_CHANNEL);
+}
+
+/** Registers the start-up handler (what main's command line opens, electron/launch-args.ts); returns its remover. */
+export function registerLaunch(opts: NoArgIpcOptions<LaunchOpened | null>): () => void {
+  opts.ipcMain.handle(LAUNCH_CHANNEL, (event, ...args: unknown[]) =>
+    handleNoArgs('openFromCommandLine', opts, event, args),
+  );
+  return () => opts.ipcMain.removeHandler(LAUNCH_CHANNEL);
 }

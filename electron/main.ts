@@ -4,12 +4,13 @@
  * Glue only: starts the engine host in a worker thread, opens the window, wires the IPC channel,
  * the progress stream and the menu. No simulation logic lives here.
  */
-import { BrowserWindow, app, ipcMain, protocol, session, type IpcMainInvokeEvent } from 'electron';
+import { BrowserWindow, app, dialog, ipcMain, protocol, session, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { MENU_CHANNEL, PROGRESS_CHANNEL } from '../shared/bridge';
 import { registerAppProtocol, registerAppScheme } from './app-protocol';
 import { startHostClient } from './host-client';
-import { registerIpc, registerOpenDump, registerSave } from './ipc';
+import { registerIpc, registerLaunch, registerOpenDump, registerSave } from './ipc';
+import { appArgs, openLaunch, parseLaunchArgs } from './launch-args';
 import { installMenu, openDumpDialog, saveText, type MenuDeps } from './menu';
 import { createMainWindow, isOwnFrame, secureSession } from './window';
 
@@ -22,6 +23,10 @@ const paths = {
 };
 
 function start(): void {
+  // `npm start -- --real DUMP [--sim SIMDUMP | --scenario NAME]`: checked here, opened when the window asks.
+  const launch = parseLaunchArgs(appArgs(process.argv, !!process.defaultApp));
+  if (!launch.ok) console.error(`KHO Lab: ${launch.error.message}`);
+  let pending = launch.ok ? launch.value : null;
   const host = startHostClient({ script: paths.worker });
   let win: BrowserWindow | null = null;
 
@@ -59,8 +64,18 @@ function start(): void {
     registerIpc({ ipcMain, api: host.client, isTrustedSender });
     registerSave({ ipcMain, isTrustedSender, save: (request) => saveText(menu, request) });
     registerOpenDump({ ipcMain, isTrustedSender, open: () => openDumpDialog(menu) });
+    registerLaunch({
+      ipcMain,
+      isTrustedSender,
+      open: async () => {
+        const req = pending;
+        pending = null;
+        return req ? openLaunch(host.client, req) : { ok: true, value: null };
+      },
+    });
     installMenu(menu);
     openWindow();
+    if (!launch.ok) dialog.showErrorBox('KHO Lab: bad command line', launch.error.message);
     app.on('activate', () => {
       if (!win) openWindow();
     });

@@ -247,6 +247,7 @@ export function menuTemplate(deps: MenuDeps): MenuItemConstructorOptions[] {
       { label: 'Export Memory as vmcore…', click: () => void exportVmcore(deps) },
       { type: 'separator' },
       { label: 'Open Memory Dump…', accelerator: 'CmdOrCtrl+Shift+O', click: () => deps.notify('open-dump') },
+      { label: 'Compare Dump with Simulation…', click: () => deps.notify('compare-sim') },
       { type: 'separator' },
       { role: 'quit' },
     ],

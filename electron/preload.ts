@@ -3,7 +3,8 @@
  *
  * Exposes window.khoLab: the SimApi, one function per method, each forwarded over CALL_CHANNEL,
  * plus onProgress and onMenu subscriptions, saveText (over SAVE_CHANNEL; main picks the path) and
- * openDumpDialog (over OPEN_DUMP_CHANNEL; main picks the file).
+ * openDumpDialog (over OPEN_DUMP_CHANNEL; main picks the file) and openFromCommandLine
+ * (over LAUNCH_CHANNEL; what main's command line names).
  * Only these functions cross the context bridge — never ipcRenderer or an IPC event, which would
  * hand the page a way to reach main directly. Built as one self-contained CommonJS file: a
  * sandboxed preload can require nothing but 'electron'.
@@ -13,6 +14,8 @@ import { SIM_METHODS, fail, type Result, type SimApi } from '../shared/api';
 import type { DumpView, Progress } from '../shared/views';
 import {
   CALL_CHANNEL,
+  LAUNCH_CHANNEL,
+  type LaunchOpened,
   MENU_CHANNEL,
   PROGRESS_CHANNEL,
   OPEN_DUMP_CHANNEL,
@@ -57,6 +60,10 @@ const bridge: KhoLabBridge = {
     ipcRenderer
       .invoke(OPEN_DUMP_CHANNEL)
       .catch((e: unknown) => fail('unavailable', `openDumpDialog: ${e instanceof Error ? e.message : String(e)}`)),
+  openFromCommandLine: (): Promise<Result<LaunchOpened | null>> =>
+    ipcRenderer
+      .invoke(LAUNCH_CHANNEL)
+      .catch((e: unknown) => fail('unavailable', `openFromCommandLine: ${e instanceof Error ? e.message : String(e)}`)),
 };
 
 contextBridge.exposeInMainWorld('khoLab', bridge);

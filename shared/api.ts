@@ -29,6 +29,14 @@ import type {
 import { type AnnotatedStruct, type LuoView, RECORD_KINDS, type RecordRequest, type UserspaceView } from './views';
 import type { DumpView } from './views';
 import type { DebugfsView } from './debugfs-view';
+import {
+  type Side,
+  type SideBySideRequest,
+  SideBySideRequestSchema,
+  type SideBySideView,
+  SideSchema,
+  type SimulationChoice,
+} from './side-by-side';
 
 /**
  * A memory dump to open: a file path (only main names one, from its open dialog; ipc.ts refuses
@@ -146,15 +154,46 @@ export interface SimApi {
   pageBytes(request: PageBytesRequest): Promise<Result<PageBytesView>>;
   /** Every block the last kexec handed over beside what the kernel at the cursor made of it. */
   generationDiff(): Promise<Result<GenerationDiff>>;
+  /** With a dump open: the built-in scenarios it can be compared with, the one it suggests and its release. */
+  simulationChoice(): Promise<Result<SimulationChoice>>;
+  /**
+   * Runs a built-in scenario on QEMU's machine of the real runs (1 GiB, `kho=on liveupdate=on`) to
+   * its kexec -e, on a timeline of its own (cancelable, with progress), reads its memory with the
+   * dump reader and shows it beside the open dump: both machines' structures and the fidelity report.
+   */
+  compareWithSimulation(request: SideBySideRequest): Promise<Result<SideBySideView>>;
+  /** As compareWithSimulation, with a KHO Lab vmcore file as the simulated side (a path only main names). */
+  compareWithDump(handle: DumpHandle): Promise<Result<SideBySideView>>;
+  /** The comparison shown beside the open dump, if any. */
+  sideBySide(): Promise<Result<SideBySideView | null>>;
+  /** The map of one side of the comparison: 'real' is the open dump, 'sim' the simulated side. */
+  sideMapView(side: Side, request: MapViewRequest): Promise<Result<MapView>>;
 }
 
 export type SimMethod = keyof SimApi;
+
+const DumpHandleSchema = z.union([
+  z.string().min(1).max(4096),
+  z.custom<BlobLike>(isBlobLike, 'a file path or a File'),
+]);
 
 const Pfn = z
   .number()
   .int()
   .min(0)
   .max(2 ** 40);
+
+const MapViewRequestSchema = z
+  .object({
+    firstPfn: Pfn,
+    pagesPerCell: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 30),
+    cells: z.number().int().min(1).max(4_194_304),
+  })
+  .strict();
 
 /** Argument schemas, one tuple per method: main validates with these before the host sees a call. */
 const SIM_ARGS = {
@@ -170,19 +209,7 @@ const SIM_ARGS = {
   ]),
   cancel: z.tuple([]),
   state: z.tuple([]),
-  mapView: z.tuple([
-    z
-      .object({
-        firstPfn: Pfn,
-        pagesPerCell: z
-          .number()
-          .int()
-          .min(1)
-          .max(2 ** 30),
-        cells: z.number().int().min(1).max(4_194_304),
-      })
-      .strict(),
-  ]),
+  mapView: z.tuple([MapViewRequestSchema]),
   page: z.tuple([Pfn]),
   events: z.tuple([z.number().int().min(0), z.number().int().min(1).max(100_000)]),
   loadScenario: z.tuple([z.string().max(64 * 1024 * 1024), z.string().min(1).max(4096)]),
@@ -251,10 +278,15 @@ const SIM_ARGS = {
   ]),
   compareMemfd: z.tuple([MemfdCompareSpecSchema]),
   matrix: z.tuple([MatrixRequestSchema]),
-  openDump: z.tuple([z.union([z.string().min(1).max(4096), z.custom<BlobLike>(isBlobLike, 'a file path or a File')])]),
+  openDump: z.tuple([DumpHandleSchema]),
   dump: z.tuple([]),
   pageBytes: z.tuple([PageBytesRequestSchema]),
   generationDiff: z.tuple([]),
+  simulationChoice: z.tuple([]),
+  compareWithSimulation: z.tuple([SideBySideRequestSchema]),
+  compareWithDump: z.tuple([DumpHandleSchema]),
+  sideBySide: z.tuple([]),
+  sideMapView: z.tuple([SideSchema, MapViewRequestSchema]),
 } as const satisfies Record<SimMethod, z.ZodTuple>;
 
 export const SIM_METHODS = Object.keys(SIM_ARGS) as SimMethod[];

@@ -6,6 +6,7 @@
  * holds no Electron or Node code, so a type-only import pulls nothing into the renderer bundle.
  */
 import type { Result, SimClient } from './api';
+import type { RealScenario } from './side-by-side';
 import type { DumpView } from './views';
 
 /** Renderer → main: `invoke(CALL_CHANNEL, method, args)` answers a Result. */
@@ -21,6 +22,21 @@ export const SAVE_CHANNEL = 'kholab:save';
  * dialog, has the host open it, and answers a Result (null: the user cancelled).
  */
 export const OPEN_DUMP_CHANNEL = 'kholab:open-dump';
+/**
+ * Renderer → main: `invoke(LAUNCH_CHANNEL)`, no arguments, once at start-up; main opens what its
+ * command line names (`--real DUMP [--sim SIMDUMP | --scenario NAME]`, electron/launch-args.ts)
+ * and answers what it opened, or null when the command line named nothing (or was refused).
+ */
+export const LAUNCH_CHANNEL = 'kholab:open-launch';
+
+/** What the command line opened: the real dump, and what to show beside it. */
+export interface LaunchOpened {
+  dump: DumpView;
+  /** 'sim-dump': the host already holds the comparison (--sim); a scenario: run it beside the dump. */
+  compare: 'sim-dump' | { scenario: RealScenario } | null;
+  /** The --sim file could not be read: why (the real dump is open). */
+  warning?: string;
+}
 
 /**
  * 'new-machine': open the New Machine dialog.
@@ -28,8 +44,9 @@ export const OPEN_DUMP_CHANNEL = 'kholab:open-dump';
  * 'compare-memfd': open the memfd format comparison.
  * 'matrix': open the kernel compatibility matrix.
  * 'open-dump': File → Open Memory Dump…; the renderer calls openDumpDialog() and shows the outcome.
+ * 'compare-sim': File → Compare Dump with Simulation…; the open dump beside a simulated scenario.
  */
-export type MenuAction = 'new-machine' | 'state-changed' | 'compare-memfd' | 'matrix' | 'open-dump';
+export type MenuAction = 'new-machine' | 'state-changed' | 'compare-memfd' | 'matrix' | 'open-dump' | 'compare-sim';
 
 /**
  * Text the renderer produced (a CSV or JSON export) for main to write. The renderer never names a
@@ -52,4 +69,6 @@ export type KhoLabBridge = SimClient & {
   saveText(request: SaveTextRequest): Promise<Result<SaveTextOutcome>>;
   /** Opens a memory dump the user picks in a native open dialog; null when they cancel. */
   openDumpDialog(): Promise<Result<DumpView | null>>;
+  /** What the app's command line opened (first call only; null afterwards or when it named nothing). */
+  openFromCommandLine(): Promise<Result<LaunchOpened | null>>;
 };

@@ -16,24 +16,14 @@
  * a scope, the real handover is cut to what that selftest leaves in it (SELFTEST_MARKS): the
  * others' sub-nodes and sessions are listed as there by nature, naming the selftest that made them.
  */
+import type { FidelityRow, FidelityVerdict } from '../../shared/side-by-side';
 import { hex } from '../../shared/units';
 import { AbiError } from '../kernel/abi/abi-error';
 import type { DumpReport } from './dump/inspect';
 import type { DecodedFlbArea } from '../kernel/abi/luo-flb';
 import type { LuoReport, MemfdReport } from './dump/sub-blobs-7x';
 
-export type FidelityVerdict = 'match' | 'nature' | 'differs';
-
-export interface FidelityRow {
-  /** Where in the handover: "root", "sub-node LUO", "LUO session test-session", … */
-  where: string;
-  field: string;
-  real: string;
-  sim: string;
-  verdict: FidelityVerdict;
-  /** Why a `nature` difference is expected, or what a `differs` row comes from. */
-  why?: string;
-}
+export type { FidelityRow, FidelityVerdict };
 
 /**
  * What each real selftest leaves in the handover: lib/test_kho.c its `kho_test` sub-FDT;

@@ -59,6 +59,17 @@ import type { GenerationDiff, PageBytesRequest, PageBytesView } from '../../shar
 import { changedBytes, generationDiff, generationStep, pageBytes, releaseAt } from './page-diff';
 import { type RecordIndex, recordIndex, recordsOnPage } from './page-records';
 import { hex } from '../../shared/units';
+import {
+  REAL_MACHINE,
+  type RealScenario,
+  type Side,
+  type SideBySideRequest,
+  type SideBySideView,
+  type SimulationChoice,
+} from '../../shared/side-by-side';
+import type { KernelRelease } from '../../shared/machine-config';
+import { bytesSource } from './dump/source';
+import { releaseOfDump, scenarioOfSimDump, sideBySide, simulationChoice } from './dump/side-by-side';
 
 /** The UI's vmcore crosses IPC as one array: refuse beyond this. */
 const MAX_UI_VMCORE_BYTES = 1024 ** 3;
@@ -115,6 +126,10 @@ export class Host implements SimApi {
   private records_: { timeline: Timeline; node: number; index: RecordIndex } | null = null;
   /** Set by cancel() while openDump() scans a dump; the scan stops at its next chunk. */
   private dumpCancel: boolean | null = null;
+  /** The simulated side shown beside the open dump (compareWithSimulation / compareWithDump). */
+  private side: { sim: DumpSession; view: SideBySideView } | null = null;
+  /** The simulation running for compareWithSimulation(), which cancel() stops. */
+  private simTimeline: Timeline | null = null;
 
   constructor(private readonly opts: HostOptions = {}) {
     this.timeline = this.newTimeline(MachineConfigSchema.parse({}), []);
@@ -157,8 +172,14 @@ export class Host implements SimApi {
   }
 
   private closeDump(): void {
+    this.closeSide();
     this.dumpSession?.close();
     this.dumpSession = null;
+  }
+
+  private closeSide(): void {
+    this.side?.sim.close();
+    this.side = null;
   }
 
   private sessionState(): SessionState {
@@ -240,7 +261,8 @@ export class Host implements SimApi {
   async cancel(): Promise<Result<boolean>> {
     const opening = this.dumpCancel === false;
     if (opening) this.dumpCancel = true;
-    return ok(this.timeline.cancel() || opening);
+    const simulating = this.simTimeline?.cancel() ?? false;
+    return ok(this.timeline.cancel() || opening || simulating);
   }
 
   /** The timeline's checkpoints: how many and the host memory they hold (for the bench and tests). */
@@ -415,7 +437,7 @@ export class Host implements SimApi {
     if (!v.ok) return v;
     const open = this.opts.openDumpSource;
     if (!open) return fail('unavailable', 'openDump: this host cannot read files (open the dump in the desktop app)');
-    const name = typeof handle === 'string' ? (handle.split(/[\\/]/).pop() ?? handle) : (handle.name ?? 'dump');
+    const name = handleName(handle);
     let session: DumpSession;
     let src: (DumpSource & { close?: () => void }) | undefined;
     try {
@@ -550,6 +572,107 @@ export class Host implements SimApi {
     );
   }
 
+  async simulationChoice(): Promise<Result<SimulationChoice>> {
+    if (!this.dumpSession)
+      return fail('invalid-argument', 'simulationChoice: open a memory dump first (File → Open Memory Dump…)');
+    return ok(simulationChoice(this.dumpSession.report));
+  }
+
+  async compareWithSimulation(request: SideBySideRequest): Promise<Result<SideBySideView>> {
+    const v = validateCall('compareWithSimulation', [request]);
+    if (!v.ok) return v;
+    const { scenario, kernel } = v.value.args[0] as SideBySideRequest;
+    const real = this.dumpSession;
+    if (!real)
+      return fail('invalid-argument', 'compareWithSimulation: open a memory dump first (File → Open Memory Dump…)');
+    const bytes = await this.simulateAtKexec(scenario, kernel);
+    if (!bytes.ok) return bytes;
+    if (this.dumpSession !== real) return fail('cancelled', 'compareWithSimulation: the dump was closed meanwhile');
+    return this.showBeside(bytesSource(bytes.value), `builtin:${scenario} on ${kernel} (simulated)`, scenario, kernel);
+  }
+
+  async compareWithDump(handle: DumpHandle): Promise<Result<SideBySideView>> {
+    const v = validateCall('compareWithDump', [handle]);
+    if (!v.ok) return v;
+    const open = this.opts.openDumpSource;
+    if (!open) return fail('unavailable', 'compareWithDump: this host cannot read files');
+    if (!this.dumpSession) return fail('invalid-argument', 'compareWithDump: open the real dump first');
+    let src: (DumpSource & { close?: () => void }) | undefined;
+    try {
+      src = open(handle);
+    } catch (e) {
+      return fail('invalid-argument', `compareWithDump: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const name = handleName(handle);
+    return this.showBeside(src, name, null, null);
+  }
+
+  /** Reads `src` as the simulated side and compares the open dump with it. */
+  private showBeside(
+    src: DumpSource & { close?: () => void },
+    name: string,
+    scenario: RealScenario | null,
+    kernel: KernelRelease | null,
+  ): Result<SideBySideView> {
+    const real = this.dumpSession!;
+    let sim: DumpSession;
+    try {
+      sim = DumpSession.open(src, name);
+    } catch (e) {
+      src.close?.();
+      return fail('invalid-argument', `${name}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const sc = scenario ?? scenarioOfSimDump(sim.report);
+    const view = sideBySide(real, sim, sc, kernel ?? releaseOfDump(sim.report).release ?? sim.report.format.releases);
+    this.closeSide();
+    this.side = { sim, view };
+    return ok(view);
+  }
+
+  async sideBySide(): Promise<Result<SideBySideView | null>> {
+    return ok(this.side?.view ?? null);
+  }
+
+  async sideMapView(side: Side, request: MapViewRequest): Promise<Result<MapView>> {
+    const bad = refuse('sideMapView', [side, request]);
+    if (bad) return bad;
+    const s = side === 'real' ? this.dumpSession : this.side?.sim;
+    if (!s) return fail('invalid-argument', `sideMapView: no ${side === 'real' ? 'dump' : 'simulated side'} is open`);
+    return ok(s.mapView(request));
+  }
+
+  /**
+   * The vmcore of built-in `scenario` on the machine of the real kernel's runs (REAL_MACHINE, in
+   * release `kernel`) just after its `kexec -e`: the state a dump at machine_kexec() shows. Runs
+   * on a timeline of its own (the session's is untouched), with progress, cancelably.
+   */
+  async simulateAtKexec(scenario: string, kernel: KernelRelease): Promise<Result<Uint8Array>> {
+    const base = builtinScenario(scenario);
+    if (!base.ok) return base;
+    const sized = withMachine(base.value, { ...REAL_MACHINE, kernel });
+    if (!sized.ok) return sized;
+    const reboot = sized.value.steps.findIndex((c) => c.op === 'reboot');
+    if (reboot < 0) return fail('invalid-argument', `${scenario} has no kexec -e`);
+    const onProgress = this.opts.onProgress;
+    const t = new Timeline(sized.value.machine, sized.value.steps.slice(0, reboot + 1), applyStep, {
+      ...this.opts,
+      onProgress: (p) =>
+        onProgress?.({ ...p, label: `simulating ${scenario} on ${kernel}: ${p.label}`, cancelable: true }),
+    });
+    this.simTimeline = t;
+    let moved: MoveResult;
+    try {
+      moved = await t.runAll();
+    } finally {
+      this.simTimeline = null;
+    }
+    if (moved === 'cancelled') return fail('cancelled', `simulating ${scenario}: cancelled`);
+    const jump = t.steps()[reboot];
+    if (!jump?.ok) return fail('invalid-argument', `${scenario} on ${kernel}: kexec -e failed (${jump?.label ?? '?'})`);
+    const bytes = vmcoreBytes(t.machine, { all: false, maxBytes: MAX_UI_VMCORE_BYTES }, t.cursor.depth);
+    return bytes.ok ? bytes : fail('invalid-argument', `${scenario}: ${bytes.error.message}`);
+  }
+
   async matrix(request: MatrixRequest): Promise<Result<MatrixResult>> {
     const v = validateCall('matrix', [request]);
     if (!v.ok) return v;
@@ -570,6 +693,10 @@ export class Host implements SimApi {
     return asApi(runMatrix(scenario, (label, done, total) => this.opts.onProgress?.({ label, done, total })));
   }
 }
+
+/** A dump handle's name for messages: the file's name without its directory. */
+const handleName = (handle: DumpHandle): string =>
+  typeof handle === 'string' ? (handle.split(/[\\/]/).pop() ?? handle) : (handle.name ?? 'dump');
 
 /** A built-in scenario by name, validated like a file. */
 export function builtinScenario(name: string): Result<Scenario> {

@@ -8,35 +8,19 @@
  * test-results/browser/dump-*.png.
  */
 import { describe, expect, it } from 'vitest';
-import { page, server } from 'vitest/browser';
+import { page } from 'vitest/browser';
 import type { DumpHandle, SimClient } from '../../shared/api';
-import { PAGE_SIZE } from '../../shared/units';
 import App from '../../renderer/src/App.svelte';
 import type { AppApi } from '../../renderer/src/lib/api';
 import { Host } from '../../electron/host/host';
 import { bytesSource } from '../../electron/host/dump/source';
-import { SparseMemory } from '../../electron/kernel/abi/phys-reader';
-import { coreOfPages } from '../unit/dump/elf-build';
+import { realCore } from './dump-real-core';
 import { builtinScenario } from '../../electron/host/host';
 import { until } from '../until';
 import { useMounted } from './fixtures/harness';
 import '../../renderer/src/app.css'; // the app's look, for the screenshots
 
 const SHOTS = '../../test-results/browser';
-
-/** The fixture's KHOPAGES file (gzip of "KHOPAGES" then [u64 phys, 4096 bytes]…) as an ELF core. */
-async function realCore(): Promise<Uint8Array> {
-  const b64 = await server.commands.readFile('test/abi/fixtures/realkernel-7.2/k1-machine_kexec.pages.gz', 'base64');
-  const gz = new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))]);
-  const raw = new Uint8Array(
-    await new Response(gz.stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer(),
-  );
-  const mem = new SparseMemory(1 << 30, true);
-  const v = new DataView(raw.buffer);
-  for (let off = 8; off + 8 + PAGE_SIZE <= raw.length; off += 8 + PAGE_SIZE)
-    mem.write(Number(v.getBigUint64(off, true)), raw.slice(off + 8, off + 8 + PAGE_SIZE));
-  return coreOfPages(mem);
-}
 
 /** KHO Lab's vmcore of builtin:test-kho on 256 MiB, right after kexec -e (boot, insmod, finalize, kexec_load, reboot). */
 async function simCore(): Promise<{ bytes: Uint8Array; blocks: number }> {

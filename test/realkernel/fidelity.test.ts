@@ -91,7 +91,7 @@ describe.skipIf(skip !== null)(
       expect(verdicts(rep, 'differs')).toEqual([]);
     });
 
-    it('--open DIR: the simulated vmcore is written beside, and the commands that open both are printed', async () => {
+    it('--open DIR: the simulated vmcore is written beside, and `npm start -- --real … --sim …` opens both side by side', async () => {
       const out: string[] = [];
       const r = await fidelityCommand(['--real', SHIPPED_REAL_HANDOVER, '--open', dir, 'test-kho'], {
         out: (l) => out.push(l),
@@ -101,6 +101,8 @@ describe.skipIf(skip !== null)(
       const sim = join(dir, 'kho-lab-test-kho-7.2.vmcore');
       expect(out).toContain(`  simulated: ${sim}`);
       expect(out).toContain(`  real:      ${SHIPPED_REAL_HANDOVER}`);
+      // The app opens the two side by side from its command line (electron/launch-args.ts).
+      expect(out).toContain(`  npm start -- --real ${SHIPPED_REAL_HANDOVER} --sim ${sim}`);
       expect(out).toContain(`  npm run sim -- inspect ${sim}`);
       expect(out).toContain(`  npm run sim -- fidelity --real ${SHIPPED_REAL_HANDOVER} --kernel 7.2 test-kho`);
       // What was written is a dump the reader opens: the simulated kho-v4 handover.

@@ -7,7 +7,7 @@
  */
 import { createRpcClient, type RpcMessage } from '../../../shared/rpc';
 import type { Result, SimClient } from '../../../shared/api';
-import type { KhoLabBridge, MenuAction, SaveTextOutcome, SaveTextRequest } from '../../../shared/bridge';
+import type { KhoLabBridge, LaunchOpened, MenuAction, SaveTextOutcome, SaveTextRequest } from '../../../shared/bridge';
 import { downloadText } from './save-file';
 import type { DumpView } from '../../../shared/views';
 
@@ -29,6 +29,8 @@ export interface AppApi {
   saveText?: (request: SaveTextRequest) => Promise<Result<SaveTextOutcome>>;
   /** Electron only: main's open dialog picks a memory dump and the host opens it (null: cancelled). */
   openDumpDialog?: () => Promise<Result<DumpView | null>>;
+  /** Electron only: what the app's command line opened (`--real DUMP [--sim … | --scenario …]`), once. */
+  openFromCommandLine?: () => Promise<Result<LaunchOpened | null>>;
 }
 
 /** Starts the preview worker and wraps it in an RPC client; a dead worker fails pending calls. */
@@ -56,6 +58,7 @@ export function selectApi(): AppApi {
       transport: 'electron',
       saveText: (r) => bridge.saveText(r),
       openDumpDialog: () => bridge.openDumpDialog(),
+      openFromCommandLine: () => bridge.openFromCommandLine(),
     };
   return { client: workerClient(), onMenu: () => () => {}, transport: 'preview worker', saveText: downloadText };
 }

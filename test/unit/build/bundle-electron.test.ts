@@ -52,7 +52,7 @@ describe('bundle-electron: main and preload', () => {
     const [name, api] = exposeInMainWorld.mock.calls[0]!;
     expect(name).toBe('khoLab');
     expect(Object.keys(api).sort()).toEqual(
-      [...SIM_METHODS, 'onMenu', 'onProgress', 'saveText', 'openDumpDialog'].sort(),
+      [...SIM_METHODS, 'onMenu', 'onProgress', 'saveText', 'openDumpDialog', 'openFromCommandLine'].sort(),
     );
   });
 

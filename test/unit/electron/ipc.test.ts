@@ -115,6 +115,7 @@ describe('opening a memory dump from the window', () => {
   it('kholab:call refuses openDump: the window never names a file', async () => {
     const { api, call } = await setup();
     refused(await call('openDump', ['/etc/shadow']), /cannot name a file; use File → Open Memory Dump/);
+    refused(await call('compareWithDump', ['/etc/shadow']), /compareWithDump: the window cannot name a file/);
     expect(api.calls).toEqual([]);
   });
 

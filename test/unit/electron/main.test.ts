@@ -1,5 +1,8 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Result } from '../../../shared/api';
 import { BrowserWindow, Menu, app, dialog, ipcMain, protocol, session } from 'electron';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createFakeApi } from './fixtures/fake-api';
 import type * as Mock from './fixtures/electron-mock';
@@ -11,13 +14,16 @@ const host = vi.hoisted(() => ({
   progress: new Set<(p: unknown) => void>(),
   close: null as unknown as ReturnType<typeof vi.fn>,
   script: '',
+  calls: [] as Array<[string, unknown[]]>,
 }));
 vi.mock('../../../electron/host-client', () => ({
   startHostClient: (opts: { script: string }) => {
     host.script = opts.script;
     host.close = vi.fn(async () => {});
+    const fake = createFakeApi({ onProgress: (p) => host.progress.forEach((l) => l(p)) });
+    host.calls = fake.calls;
     const client = {
-      ...createFakeApi({ onProgress: (p) => host.progress.forEach((l) => l(p)) }),
+      ...fake,
       onProgress: (l: (p: unknown) => void) => (host.progress.add(l), () => host.progress.delete(l)),
     };
     return { client, close: host.close };
@@ -36,7 +42,16 @@ async function startMain(): Promise<Mock.BrowserWindow> {
   return FakeWindow.instances[0]!;
 }
 
+// main reads its command line: each test starts it as `electron APP` with no arguments of its own.
+const argv = process.argv;
+afterAll(() => {
+  process.argv = argv;
+  delete (process as { defaultApp?: boolean }).defaultApp;
+});
+
 beforeEach(() => {
+  process.argv = ['/usr/bin/electron', '/app'];
+  (process as { defaultApp?: boolean }).defaultApp = true;
   vi.clearAllMocks();
   fakeApp.removeAllListeners();
   fakeApp.singleInstance = true;
@@ -60,7 +75,12 @@ describe('main', () => {
     const fakeSession = session.defaultSession as unknown as typeof Mock.session.defaultSession;
     expect(fakeSession.webRequest.onBeforeRequest).toHaveBeenCalled();
     expect(fakeSession.setPermissionRequestHandler).toHaveBeenCalled();
-    expect([...fakeIpc.handlers.keys()]).toEqual(['kholab:call', 'kholab:save', 'kholab:open-dump']);
+    expect([...fakeIpc.handlers.keys()]).toEqual([
+      'kholab:call',
+      'kholab:save',
+      'kholab:open-dump',
+      'kholab:open-launch',
+    ]);
     expect(Menu.setApplicationMenu).toHaveBeenCalled();
   });
 
@@ -139,5 +159,71 @@ describe('main', () => {
     expect(fakeApp.quit).toHaveBeenCalled();
     expect(host.script).toBe('');
     expect(FakeWindow.instances).toHaveLength(0);
+  });
+});
+
+describe('main: the command line (npm start -- --real DUMP [--sim SIMDUMP | --scenario NAME])', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kho-lab-argv-'));
+  const real = path.join(dir, 'real.elf');
+  const sim = path.join(dir, 'sim.vmcore');
+  writeFileSync(real, 'x');
+  writeFileSync(sim, 'y');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Starts main as `electron APP ...args` (npm start) and asks what the command line opened. */
+  async function launch(...args: string[]) {
+    fakeIpc.handlers.clear();
+    FakeWindow.instances.length = 0;
+    process.argv = ['/usr/bin/electron', '/app', ...args];
+    const err = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const win = await startMain();
+      await win.loadURL.mock.results[0]!.value;
+      const open = fakeIpc.handlers.get('kholab:open-launch')!;
+      const first = (await open({ senderFrame: win.webContents.mainFrame })) as Result<unknown>;
+      const again = (await open({ senderFrame: win.webContents.mainFrame })) as Result<unknown>;
+      return { first, again, stderr: err.mock.calls.map((c) => String(c[0])), win };
+    } finally {
+      err.mockRestore();
+    }
+  }
+
+  it('--real and --sim: main opens the real dump, then the vmcore beside it, once', async () => {
+    const { first, again } = await launch('--real', real, '--sim', sim);
+    expect(host.calls).toEqual([['openDump', [real]]]);
+    // The fake refuses every dump: the refusal names the flag and the file.
+    expect(first).toMatchObject({
+      ok: false,
+      error: { message: expect.stringMatching(/^--real .*real\.elf: .*not an ELF core/) },
+    });
+    expect(again).toEqual({ ok: true, value: null });
+    expect(dialog.showErrorBox).not.toHaveBeenCalled();
+  });
+
+  it('an unknown flag: an error dialog and a line on stderr, the window opens as usual, nothing is opened', async () => {
+    const { first, stderr } = await launch('--real', real, '--frobnicate');
+    expect(dialog.showErrorBox).toHaveBeenCalledWith(
+      'KHO Lab: bad command line',
+      expect.stringMatching(/^unknown option --frobnicate/),
+    );
+    expect(stderr[0]).toMatch(/^KHO Lab: unknown option --frobnicate/);
+    expect(first).toEqual({ ok: true, value: null });
+    expect(host.calls).toEqual([]);
+  });
+
+  it('a missing path or a directory is refused by main before the host sees it', async () => {
+    const missing = await launch('--real', path.join(dir, 'nope.elf'));
+    expect(vi.mocked(dialog.showErrorBox).mock.calls[0]![1]).toBe(`--real ${path.join(dir, 'nope.elf')}: no such file`);
+    expect(missing.first).toEqual({ ok: true, value: null });
+    vi.mocked(dialog.showErrorBox).mockClear();
+    await launch('--real', real, '--sim', dir);
+    expect(vi.mocked(dialog.showErrorBox).mock.calls[0]![1]).toBe(`--sim ${dir}: not a regular file`);
+    expect(host.calls).toEqual([]);
+  });
+
+  it('no arguments: nothing to open, no dialog', async () => {
+    const { first } = await launch();
+    expect(first).toEqual({ ok: true, value: null });
+    expect(dialog.showErrorBox).not.toHaveBeenCalled();
   });
 });

@@ -57,6 +57,7 @@ describe('menuTemplate', () => {
       'Export Report…',
       'Export Memory as vmcore…',
       'Open Memory Dump…',
+      'Compare Dump with Simulation…',
       'quit',
     ]);
     expect(labels(submenu(t[1]!))).toEqual([
@@ -287,6 +288,13 @@ describe('Open Memory Dump…', () => {
     const item = submenu(menuTemplate(d)[0]!).find((i) => i.label === 'Open Memory Dump…')!;
     (item.click as () => void)();
     expect(d.notify).toHaveBeenCalledWith('open-dump');
+  });
+
+  it('Compare Dump with Simulation… asks the renderer to show the open dump beside a simulated scenario', () => {
+    const d = deps();
+    const item = submenu(menuTemplate(d)[0]!).find((i) => i.label === 'Compare Dump with Simulation…')!;
+    (item.click as () => void)();
+    expect(d.notify).toHaveBeenCalledWith('compare-sim');
   });
 
   it('openDumpDialog(): the path the dialog returns goes to the host; its refusal comes back as data', async () => {

@@ -20,10 +20,10 @@ beforeEach(() => {
 });
 
 describe('the preload bridge', () => {
-  it('exposes window.khoLab with exactly the API methods plus onProgress, onMenu, saveText and openDumpDialog', () => {
+  it('exposes window.khoLab with exactly the API methods plus onProgress, onMenu, saveText, openDumpDialog and openFromCommandLine', () => {
     expect(exposed.name).toBe('khoLab');
     expect(Object.keys(exposed.api).sort()).toEqual(
-      [...SIM_METHODS, 'onMenu', 'onProgress', 'saveText', 'openDumpDialog'].sort(),
+      [...SIM_METHODS, 'onMenu', 'onProgress', 'saveText', 'openDumpDialog', 'openFromCommandLine'].sort(),
     );
     for (const value of Object.values(exposed.api)) expect(typeof value).toBe('function');
   });
