@@ -393,14 +393,14 @@ function isBuiltin(proto: object): boolean {
 }
 
 /** A rough size of one frozen object with its key and value arrays. */
-const OBJECT_BYTES = 96;
+export const SNAPSHOT_OBJECT_BYTES = 96;
 
 /** Host bytes the snapshots hold: each shared block counted once, plus their objects. */
 export function snapshotBytes(snaps: Iterable<Snapshot<object>>): number {
   const blocks = new Set<Uint8Array>();
   let bytes = 0;
   for (const s of snaps) {
-    bytes += s.objects * OBJECT_BYTES;
+    bytes += s.objects * SNAPSHOT_OBJECT_BYTES;
     for (const b of s.buffers)
       for (const block of b.blocks)
         if (block && !blocks.has(block)) {
