@@ -164,10 +164,20 @@ export class Timeline {
     return true;
   }
 
+  /**
+   * Applies `node`'s command to `m`, then lets the page-state trace compact itself: at a step
+   * boundary, so a step replayed lands on the same trace as the step first taken.
+   */
+  private step(m: Machine, node: StepNode): StepInfo {
+    const info = this.applyStep(m, node.command!, node.depth);
+    m.kernel?.pages.trace.maybeCompact();
+    return info;
+  }
+
   /** Applies `node` (a child of the cursor) to the live machine and moves the cursor to it. */
   private applyNode(node: StepNode): StepInfo {
     const t0 = this.clock();
-    node.info = this.applyStep(this.machine, node.command!, node.depth);
+    node.info = this.step(this.machine, node);
     node.cost = this.clock() - t0;
     this.cursor = node;
     this.sinceCheckpoint += node.cost;
@@ -413,7 +423,7 @@ export class Timeline {
     const m = from.checkpoint ? this.snapshotter.restore(from.checkpoint, old) : new Machine(this.config);
     const todo: StepNode[] = [];
     for (let n: StepNode = target; n !== from; n = n.parent!) todo.push(n);
-    for (const n of todo.reverse()) this.applyStep(m, n.command!, n.depth);
+    for (const n of todo.reverse()) this.step(m, n);
     this.side = { id: target.id, machine: m };
     return m;
   }
