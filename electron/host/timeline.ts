@@ -82,8 +82,11 @@ export class Timeline {
   checkpointsOff: string | null = null;
   /** Replay cost since the machine was last restored or checkpointed, ms. */
   private sinceCheckpoint = 0;
-  /** What a restore costs on this machine, ms: the last one measured (a take's cost until then). */
+  /** What a restore costs on this machine, ms: measured ones smoothed (half a take's cost until then). */
   private restoreMs = 0;
+  private restores = 0;
+  /** The clock when applyNode() last finished: a replay times each step from the end of the last. */
+  private lastEnd = 0;
   /** Host bytes per shared buffer block held by the checkpoints, with how many checkpoints hold it. */
   private readonly held = new Map<Uint8Array, number>();
   private heldBytes = 0;
@@ -174,9 +177,6 @@ export class Timeline {
     return info;
   }
 
-  /** The clock when applyNode() last finished: a replay times each step from the end of the last. */
-  private lastEnd = 0;
-
   /**
    * Applies `node` (a child of the cursor) to the live machine and moves the cursor to it. A
    * replay passes `t0`, the end of the step before, so a step's cost includes the replay's own
@@ -226,15 +226,14 @@ export class Timeline {
     this.evict();
   }
 
-  private restores = 0;
-
   /** Restores checkpoint `cp` in place of the live machine (whose buffers it reuses), timing it. */
   private restore(cp: Snapshot<Machine>): Machine {
     const t0 = this.clock();
     const m = this.snapshotter.restore(cp, this.machine);
     recallMap(cp, m);
-    this.restoreMs = this.clock() - t0;
-    this.restores++;
+    const ms = this.clock() - t0;
+    // Smoothed: one restore slowed by a garbage collection should not crowd the checkpoints.
+    this.restoreMs = this.restores++ === 0 ? ms : (this.restoreMs + ms) / 2;
     return m;
   }
 
