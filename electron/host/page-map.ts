@@ -61,6 +61,8 @@ interface Tracked {
   tail: Float64Array;
   /** Category per owner id, filled as owners appear (an owner's kind never changes). */
   ownerCats: number[];
+  /** The trace's generation when last read: a compaction rewrote the log, which is then read whole. */
+  generation: number;
 }
 
 const maps = new WeakMap<PageTable, Tracked>();
@@ -70,7 +72,7 @@ export function pageMap(k: Kernel): CategoryMap {
   const pages = k.pages;
   let t = maps.get(pages);
   if (!t) {
-    t = { map: new CategoryMap(pages.nrPages), applied: 0, tail: new Float64Array(0), ownerCats: [] };
+    t = { map: new CategoryMap(pages.nrPages), applied: 0, tail: new Float64Array(0), ownerCats: [], generation: 0 };
     maps.set(pages, t);
   }
   const trace = pages.trace;
@@ -78,11 +80,13 @@ export function pageMap(k: Kernel): CategoryMap {
   // Re-apply from the first of the last events read that has changed since, then everything new.
   const tailFrom = t.applied - t.tail.length / EVENT_WORDS;
   let from = t.applied;
-  for (let i = 0; i < t.tail.length; i++)
-    if (t.tail[i] !== ev[tailFrom * EVENT_WORDS + i]) {
-      from = tailFrom + Math.floor(i / EVENT_WORDS);
-      break;
-    }
+  if (t.generation !== trace.generation) from = 0;
+  else
+    for (let i = 0; i < t.tail.length; i++)
+      if (t.tail[i] !== ev[tailFrom * EVENT_WORDS + i]) {
+        from = tailFrom + Math.floor(i / EVENT_WORDS);
+        break;
+      }
   const map = t.map;
   for (let i = from; i < trace.length; i++) {
     const at = i * EVENT_WORDS;
@@ -97,6 +101,7 @@ export function pageMap(k: Kernel): CategoryMap {
     map.assign(ev[at]!, ev[at + 1]!, cat);
   }
   t.applied = trace.length;
+  t.generation = trace.generation;
   const keep = Math.min(LOOKBACK, trace.length);
   t.tail = ev.slice((trace.length - keep) * EVENT_WORDS, trace.length * EVENT_WORDS);
   return map;
@@ -111,7 +116,7 @@ export function rememberMap(snap: object, m: Machine): void {
   if (!k) return;
   pageMap(k);
   const t = maps.get(k.pages)!;
-  atCheckpoint.set(snap, { map: t.map.clone(), applied: t.applied, tail: t.tail.slice(), ownerCats: [] });
+  atCheckpoint.set(snap, { ...t, map: t.map.clone(), tail: t.tail.slice(), ownerCats: [] });
 }
 
 /** Gives `m`, just restored from checkpoint `snap`, a copy of the map kept beside it. */
@@ -119,5 +124,5 @@ export function recallMap(snap: object, m: Machine): void {
   const k = m.kernel;
   const t = atCheckpoint.get(snap);
   if (!k || !t) return;
-  maps.set(k.pages, { map: t.map.clone(), applied: t.applied, tail: t.tail.slice(), ownerCats: [] });
+  maps.set(k.pages, { ...t, map: t.map.clone(), tail: t.tail.slice(), ownerCats: [] });
 }

@@ -217,8 +217,9 @@ export class Snapshotter {
   take<T extends object>(root: T): Snapshot<T> {
     const memo = new Map<object, unknown>();
     const buffers: FrozenBuffer[] = [];
-    const path: string[] = [];
-    const where = () => path.join('.') || '(root)';
+    // Keys down to the value being frozen, formatted only for an error message.
+    const path: unknown[] = [];
+    const where = () => path.map(String).join('.') || '(root)';
 
     const freeze = (v: unknown): unknown => {
       if (typeof v === 'function') throw new SnapshotError(`the state holds a function at ${where()}`);
@@ -238,7 +239,7 @@ export class Snapshotter {
         out = new FrozenArray(items);
         memo.set(v, out);
         for (let i = 0; i < v.length; i++) {
-          path.push(String(i));
+          path.push(i);
           items[i] = freeze(v[i]);
           path.pop();
         }
@@ -248,7 +249,7 @@ export class Snapshotter {
         out = new FrozenMap(keys, values);
         memo.set(v, out);
         for (const [k, x] of v) {
-          path.push(`get(${String(k)})`);
+          path.push(k);
           keys.push(freeze(k));
           values.push(freeze(x));
           path.pop();
@@ -335,19 +336,44 @@ export class Snapshotter {
       const f = v as FrozenObject;
       const o = Object.create(f.proto) as Record<string, unknown>;
       memo.set(v, o);
-      // defineProperty, not assignment: a setter on the prototype must not run for an own field.
-      for (let i = 0; i < f.keys.length; i++)
-        Object.defineProperty(o, f.keys[i]!, {
-          value: thaw(f.values[i]),
-          writable: true,
-          enumerable: true,
-          configurable: true,
-        });
+      // Assignment is what a constructor does and is fast; but where the prototype has a setter
+      // (or a read-only property) of that name, assigning would not make an own field.
+      const guarded = guardedKeys(f.proto);
+      for (let i = 0; i < f.keys.length; i++) {
+        const key = f.keys[i]!;
+        if (!guarded.has(key)) o[key] = thaw(f.values[i]);
+        else
+          Object.defineProperty(o, key, {
+            value: thaw(f.values[i]),
+            writable: true,
+            enumerable: true,
+            configurable: true,
+          });
+      }
       if (f.frozen) Object.freeze(o);
       return o;
     };
     return thaw(snap.root) as T;
   }
+}
+
+const guardCache = new WeakMap<object, ReadonlySet<string>>();
+const NO_KEYS: ReadonlySet<string> = new Set();
+
+/** Names on `proto`'s chain that an assignment would not define as an own data field. */
+function guardedKeys(proto: object | null): ReadonlySet<string> {
+  if (proto === null) return NO_KEYS;
+  let keys = guardCache.get(proto);
+  if (keys) return keys;
+  const out = new Set<string>();
+  for (let p: object | null = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null)
+    for (const [name, d] of Object.entries(Object.getOwnPropertyDescriptors(p)))
+      if (d.get || d.set || d.writable === false) out.add(name);
+  // Object.prototype's own accessor (__proto__) would swallow an assignment too.
+  out.add('__proto__');
+  keys = out;
+  guardCache.set(proto, keys);
+  return keys;
 }
 
 /** Every ArrayBuffer reachable from `root`, by size. */
@@ -393,14 +419,14 @@ function isBuiltin(proto: object): boolean {
 }
 
 /** A rough size of one frozen object with its key and value arrays. */
-const OBJECT_BYTES = 96;
+export const SNAPSHOT_OBJECT_BYTES = 96;
 
 /** Host bytes the snapshots hold: each shared block counted once, plus their objects. */
 export function snapshotBytes(snaps: Iterable<Snapshot<object>>): number {
   const blocks = new Set<Uint8Array>();
   let bytes = 0;
   for (const s of snaps) {
-    bytes += s.objects * OBJECT_BYTES;
+    bytes += s.objects * SNAPSHOT_OBJECT_BYTES;
     for (const b of s.buffers)
       for (const block of b.blocks)
         if (block && !blocks.has(block)) {

@@ -9,16 +9,20 @@
  * Going to a step restores the nearest checkpoint at or before it (timeline-snapshot.ts) and
  * replays the few steps after it; the machine is deterministic, so the replay lands on the same
  * state as one from power-on (the fingerprint tests prove it on every built-in). Checkpoints are
- * taken where replaying would otherwise cost more than a few tens of milliseconds, within a memory
- * budget. A replay yields to the event loop between steps (so a cancel can arrive) and stops at
- * the next step boundary once cancel() is called.
+ * placed by replay cost, not by step count: one is taken as soon as the work since the last one
+ * (the measured time of the steps) reaches a bound, and that bound leaves room for what a restore
+ * costs on this machine, so that going to any step costs a restore plus at most ~50 ms of replay.
+ * A single step dearer than the bound gets a checkpoint right after it. The checkpoints live
+ * within a memory budget (the cheapest spans are merged first when it is exceeded). A replay
+ * yields to the event loop every few tens of milliseconds (so a cancel can arrive, with a progress
+ * report) and stops at the next step boundary once cancel() is called.
  */
 import type { Command } from '../../shared/commands';
 import { describeCommand } from '../../shared/commands';
 import type { MachineConfig } from '../../shared/machine-config';
 import type { BranchInfo, Progress, StepInfo } from '../../shared/views';
 import { Machine, ProgressRelay } from '../kernel/machine';
-import { type Snapshot, SnapshotError, Snapshotter, snapshotBytes } from './timeline-snapshot';
+import { SNAPSHOT_OBJECT_BYTES, type Snapshot, SnapshotError, Snapshotter } from './timeline-snapshot';
 import { recallMap, rememberMap } from './page-map';
 
 export interface TimelineOptions {
@@ -29,13 +33,17 @@ export interface TimelineOptions {
   now?: () => number;
   /** Host memory the checkpoints may hold, bytes. */
   checkpointBudget?: number;
-  /** Replay cost, ms, after which the next step is checkpointed. */
+  /** Replay cost, ms, after which the next step is checkpointed (fixed: the default adapts to restore cost). */
   checkpointEveryMs?: number;
 }
 
 export const DEFAULT_CHECKPOINT_BUDGET = 1024 ** 3;
-const DEFAULT_CHECKPOINT_EVERY_MS = 40;
-/** Yield to the event loop after this much replay. */
+/** What one move (a restore plus its replay) should cost at most, ms. */
+const MOVE_TARGET_MS = 90;
+/** Replay between checkpoints, ms: at most this much, and never less than the floor. */
+const MAX_REPLAY_MS = 50;
+const MIN_REPLAY_MS = 20;
+/** Yield to the event loop (and report progress) after this much replay. */
 const YIELD_EVERY_MS = 30;
 
 export interface StepNode {
@@ -74,8 +82,14 @@ export class Timeline {
   checkpointsOff: string | null = null;
   /** Replay cost since the machine was last restored or checkpointed, ms. */
   private sinceCheckpoint = 0;
-  /** What the last checkpoint cost to take, ms. */
-  private lastTakeMs = 0;
+  /** What a restore costs on this machine, ms: measured ones smoothed (half a take's cost until then). */
+  private restoreMs = 0;
+  private restores = 0;
+  /** The clock when applyNode() last finished: a replay times each step from the end of the last. */
+  private lastEnd = 0;
+  /** Host bytes per shared buffer block held by the checkpoints, with how many checkpoints hold it. */
+  private readonly held = new Map<Uint8Array, number>();
+  private heldBytes = 0;
   /** Where the cursor was on each branch when the user left it, by tip id. */
   private readonly leftAt = new Map<number, StepNode>();
   private cancelRequested = false;
@@ -153,18 +167,45 @@ export class Timeline {
     return true;
   }
 
-  /** Applies `node` (a child of the cursor) to the live machine and moves the cursor to it. */
-  private applyNode(node: StepNode): StepInfo {
-    const t0 = this.clock();
-    node.info = this.applyStep(this.machine, node.command!, node.depth);
-    node.cost = this.clock() - t0;
+  /**
+   * Applies `node`'s command to `m`, then lets the page-state trace compact itself: at a step
+   * boundary, so a step replayed lands on the same trace as the step first taken.
+   */
+  private step(m: Machine, node: StepNode): StepInfo {
+    const info = this.applyStep(m, node.command!, node.depth);
+    m.kernel?.pages.trace.maybeCompact();
+    return info;
+  }
+
+  /**
+   * Applies `node` (a child of the cursor) to the live machine and moves the cursor to it. A
+   * replay passes `t0`, the end of the step before, so a step's cost includes the replay's own
+   * overhead and a step costs one clock reading (the bench's CPU clock is a system call).
+   */
+  private applyNode(node: StepNode, t0 = this.clock()): StepInfo {
+    const firstRun = node.info === null;
+    node.info = this.step(this.machine, node);
+    this.lastEnd = this.clock();
+    node.cost = this.lastEnd - t0;
     this.cursor = node;
     this.sinceCheckpoint += node.cost;
-    // Checkpoint once replaying from the last one would cost more than the threshold, and twice
-    // what a checkpoint costs to take: checkpoints then add at most half to a replay.
-    const every = Math.max(this.opts.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS, 2 * this.lastTakeMs);
-    if (this.sinceCheckpoint >= every) this.checkpoint(node);
+    // Only where a step is first run: the spans of steps already taken were bounded then, and a
+    // take in the middle of a move back would make the user wait for it.
+    if (firstRun && this.sinceCheckpoint >= this.replayBound()) {
+      this.checkpoint(node);
+      this.lastEnd = this.clock();
+    }
     return node.info;
+  }
+
+  /**
+   * How much replay may separate two checkpoints, ms: what is left of a move's target once the
+   * restore is paid, within [MIN_REPLAY_MS, MAX_REPLAY_MS] (a 17 GiB machine restores in tens of
+   * ms, a 1 GiB one in a few).
+   */
+  replayBound(): number {
+    if (this.opts.checkpointEveryMs !== undefined) return this.opts.checkpointEveryMs;
+    return Math.min(MAX_REPLAY_MS, Math.max(MIN_REPLAY_MS, MOVE_TARGET_MS - this.restoreMs));
   }
 
   /** Takes a checkpoint of the live machine at `node` (the cursor), evicting old ones over budget. */
@@ -175,14 +216,45 @@ export class Timeline {
     try {
       node.checkpoint = this.snapshotter.take(this.machine);
       rememberMap(node.checkpoint, this.machine);
-      this.lastTakeMs = this.clock() - t0;
+      // Until a restore is measured, a take stands in for it: the same walk, but a take also
+      // compares every block, and measured restores cost about half of it.
+      if (this.restores === 0) this.restoreMs = (this.clock() - t0) / 2;
     } catch (e) {
       if (!(e instanceof SnapshotError)) throw e;
       this.checkpointsOff = e.message;
       return;
     }
+    this.hold(node.checkpoint, 1);
     this.sinceCheckpoint = 0;
     this.evict();
+  }
+
+  /** Restores checkpoint `cp` in place of the live machine (whose buffers it reuses), timing it. */
+  private restore(cp: Snapshot<Machine>): Machine {
+    const t0 = this.clock();
+    const m = this.snapshotter.restore(cp, this.machine);
+    recallMap(cp, m);
+    const ms = this.clock() - t0;
+    // Smoothed: one restore slowed by a garbage collection should not crowd the checkpoints.
+    this.restoreMs = this.restores++ === 0 ? ms : (this.restoreMs + ms) / 2;
+    return m;
+  }
+
+  /** Counts a checkpoint's blocks in (+1) or out (-1) of the bytes held. */
+  private hold(snap: Snapshot<Machine>, by: 1 | -1): void {
+    this.heldBytes += by * snap.objects * SNAPSHOT_OBJECT_BYTES;
+    for (const b of snap.buffers)
+      for (const block of b.blocks) {
+        if (!block) continue;
+        const n = (this.held.get(block) ?? 0) + by;
+        if (n === 0) {
+          this.held.delete(block);
+          this.heldBytes -= block.byteLength;
+        } else {
+          if (n === 1 && by === 1) this.heldBytes += block.byteLength;
+          this.held.set(block, n);
+        }
+      }
   }
 
   /**
@@ -205,9 +277,9 @@ export class Timeline {
     return this.nodes().filter((n) => n.checkpoint);
   }
 
-  /** Host bytes the checkpoints hold. */
+  /** Host bytes the checkpoints hold (kept as they come and go; snapshotBytes() counts the same). */
   checkpointBytes(): number {
-    return snapshotBytes(this.checkpoints().map((n) => n.checkpoint!));
+    return this.heldBytes;
   }
 
   /**
@@ -216,8 +288,9 @@ export class Timeline {
    */
   private evict(): void {
     const budget = this.opts.checkpointBudget ?? DEFAULT_CHECKPOINT_BUDGET;
+    if (this.heldBytes <= budget) return;
     const onPath = new Set(this.path());
-    while (this.checkpointBytes() > budget) {
+    while (this.heldBytes > budget) {
       const all = this.checkpoints().filter((n) => n !== this.root);
       if (all.length === 0) return;
       const span = (n: StepNode) => {
@@ -226,6 +299,7 @@ export class Timeline {
         return (onPath.has(n) ? 1e12 : 0) + cost;
       };
       const victim = all.reduce((a, b) => (span(b) < span(a) ? b : a));
+      this.hold(victim.checkpoint!, -1);
       victim.checkpoint = null;
     }
   }
@@ -302,9 +376,7 @@ export class Timeline {
     if (!ahead || from!.depth > this.cursor.depth) {
       const cp = from!.checkpoint;
       // The machine at the cursor is dropped: the restore reuses its buffers.
-      const restored = cp ? this.snapshotter.restore(cp, this.machine) : new Machine(this.config);
-      if (cp) recallMap(cp, restored);
-      this.machine = this.attach(restored);
+      this.machine = this.attach(cp ? this.restore(cp) : new Machine(this.config));
       this.cursor = from!;
     }
     const todo: StepNode[] = [];
@@ -319,20 +391,24 @@ export class Timeline {
     this.cancelRequested = false;
     try {
       let lastYield = this.clock();
+      this.lastEnd = lastYield;
       for (let i = 0; i < nodes.length; i++) {
-        if (nodes.length > 1)
+        // Progress at the start and then with each yield: a report per step would cost more than
+        // the step itself in a replay of thousands of small ones (each is a message to the UI).
+        const due = i === 0 || this.lastEnd - lastYield >= YIELD_EVERY_MS;
+        if (due && nodes.length > 1)
           this.opts.onProgress?.({
             label: `replaying step ${nodes[i]!.depth}`,
             done: i,
             total: nodes.length,
             cancelable: true,
           });
-        if (this.opts.yieldToEvents && this.clock() - lastYield >= YIELD_EVERY_MS) {
-          await this.opts.yieldToEvents();
-          lastYield = this.clock();
+        if (due && i > 0) {
+          await this.opts.yieldToEvents?.();
+          lastYield = this.lastEnd = this.clock();
         }
         if (this.cancelRequested) return 'cancelled';
-        this.applyNode(nodes[i]!);
+        this.applyNode(nodes[i]!, this.lastEnd);
       }
       return 'done';
     } finally {
@@ -361,7 +437,7 @@ export class Timeline {
     const m = from.checkpoint ? this.snapshotter.restore(from.checkpoint, old) : new Machine(this.config);
     const todo: StepNode[] = [];
     for (let n: StepNode = target; n !== from; n = n.parent!) todo.push(n);
-    for (const n of todo.reverse()) this.applyStep(m, n.command!, n.depth);
+    for (const n of todo.reverse()) this.step(m, n);
     this.side = { id: target.id, machine: m };
     return m;
   }

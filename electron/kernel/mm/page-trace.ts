@@ -13,6 +13,14 @@
  * allocated side by side cost one event); a new event inside such an event is dropped; and a new
  * event over exactly the last one's range replaces it. Only the last LOOKBACK events ever change,
  * so a reader that re-reads them sees every change.
+ *
+ * The log is also kept bounded under churn (a million order-0 allocations and frees at scattered
+ * pfns merge into nothing): when it would grow, it is compacted instead — rewritten as the pages'
+ * current states, one event per run of pages in the same state, in pfn order (a page no event
+ * ever covered stays uncovered). Its size is then proportional to how fragmented the memory is,
+ * not to how long the kernel has run. A compaction bumps `generation`: a reader that sees a new
+ * generation re-reads the log from the start, which covers every page that ever changed, so
+ * whatever it had built is brought up to date.
  */
 
 /** What a range of pages became. */
@@ -40,6 +48,9 @@ export const FREE_SCRATCH = 7;
 /** Events a new one may merge into, counted from the end. */
 export const LOOKBACK = 4;
 
+/** Events below which the log is never compacted (small logs just grow). */
+export const COMPACT_MIN_EVENTS = 4096;
+
 /** Numbers per event: first pfn, page count, code (state + 8 × arg). */
 export const EVENT_WORDS = 3;
 const STATE_BITS = 8;
@@ -56,6 +67,10 @@ export class PageTrace {
   /** EVENT_WORDS numbers per event; only the first `length` events are meaningful. */
   events = new Float64Array(EVENT_WORDS * 256);
   length = 0;
+  /** Compactions so far: a reader keeping a position in the log starts over when this changes. */
+  generation = 0;
+  /** The length after the last compaction or attempt: the next waits for the log to double. */
+  settled = 0;
 
   /** Records that pages [pfn, pfn + count) became `state` (with `arg`, see PageState). */
   record(pfn: number, count: number, state: PageState, arg = 0): void {
@@ -95,7 +110,96 @@ export class PageTrace {
     this.length = n + 1;
   }
 
+  /**
+   * Compacts the log if it has at least doubled since last time (and is not small): the
+   * timeline calls it after every step, so the cost is amortised over the events recorded.
+   */
+  maybeCompact(): void {
+    if (this.length < COMPACT_MIN_EVENTS || this.length < 2 * this.settled) return;
+    this.compact();
+  }
+
+  /**
+   * Rewrites the log as the current state of every page it covers — one event per run of pages
+   * whose last event has the same code, in pfn order — if that at least halves it (fragmented
+   * memory may need more runs than the layered log has events). O(n log n) in events, never in
+   * pages.
+   */
+  compact(): void {
+    const n = this.length;
+    const e = this.events;
+    // Elementary segments between consecutive distinct event edges.
+    const edges = new Float64Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      edges[2 * i] = e[i * EVENT_WORDS]!;
+      edges[2 * i + 1] = e[i * EVENT_WORDS]! + e[i * EVENT_WORDS + 1]!;
+    }
+    edges.sort();
+    let m = 0;
+    for (let i = 0; i < edges.length; i++) if (m === 0 || edges[i] !== edges[m - 1]) edges[m++] = edges[i]!;
+    const segs = Math.max(0, m - 1);
+    // The newest event covering each segment wins: walk events newest first and give each the
+    // segments no newer event took; `next` skips taken segments (union-find with path halving).
+    const code = new Float64Array(segs).fill(-1);
+    const next = new Int32Array(segs + 1);
+    for (let i = 0; i <= segs; i++) next[i] = i;
+    for (let i = n - 1; i >= 0; i--) {
+      const lo = e[i * EVENT_WORDS]!;
+      const last = lowerBound(edges, m, lo + e[i * EVENT_WORDS + 1]!);
+      for (let s = find(next, lowerBound(edges, m, lo)); s < last; s = find(next, s)) {
+        code[s] = e[i * EVENT_WORDS + 2]!;
+        next[s] = s + 1;
+      }
+    }
+    // Runs of equal code over adjacent segments become one event each.
+    const limit = n >> 1;
+    const runs = new Float64Array(Math.max(256, 2 * limit) * EVENT_WORDS);
+    let out = 0;
+    for (let s = 0; s < segs; s++) {
+      const c = code[s]!;
+      if (c < 0) continue;
+      const prev = (out - 1) * EVENT_WORDS;
+      if (out > 0 && runs[prev + 2] === c && runs[prev]! + runs[prev + 1]! === edges[s]) {
+        runs[prev + 1]! += edges[s + 1]! - edges[s]!;
+        continue;
+      }
+      if (out === limit) {
+        this.settled = n; // no gain: keep the layered log, and wait for it to double
+        return;
+      }
+      runs[out * EVENT_WORDS] = edges[s]!;
+      runs[out * EVENT_WORDS + 1] = edges[s + 1]! - edges[s]!;
+      runs[out * EVENT_WORDS + 2] = c;
+      out++;
+    }
+    this.events = runs;
+    this.length = out;
+    this.settled = out;
+    this.generation++;
+  }
+
   get byteLength(): number {
     return this.events.byteLength;
   }
+}
+
+/** The representative of `x`: the first segment at or after it not yet taken. */
+function find(next: Int32Array, x: number): number {
+  while (next[x] !== x) {
+    next[x] = next[next[x]!]!;
+    x = next[x]!;
+  }
+  return x;
+}
+
+/** The first index in sorted `a[0..n)` whose value is ≥ `x`. */
+function lowerBound(a: Float64Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

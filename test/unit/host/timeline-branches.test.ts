@@ -101,8 +101,11 @@ describe('Timeline.cancel()', () => {
   it('stops a replay at the next step: goto answers cancelled and the cursor is where it stopped', async () => {
     let host: Host | null = null;
     const seen: Progress[] = [];
+    // A clock where each reading is 40 ms on: the replay reports (and yields) before every step.
+    let t = 0;
     const h = await loaded({
       checkpointBudget: 0,
+      now: () => (t += 40),
       onProgress: (p) => {
         seen.push(p);
         if (p.cancelable && p.done === 2) void host?.cancel();
@@ -126,8 +129,10 @@ describe('Timeline.cancel()', () => {
 
   it('a cancelled load keeps the unrun steps as pending redo history', async () => {
     let host: Host | null = null;
+    let t = 0;
     const h = new Host({
       checkpointBudget: 0,
+      now: () => (t += 40), // every step is due a progress report
       onProgress: (p) => void (p.cancelable && p.done === 1 && host?.cancel()),
     });
     host = h;

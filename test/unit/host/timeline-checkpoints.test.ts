@@ -8,6 +8,8 @@ import { Host } from '../../../electron/host/host';
 import { BUILTIN_SCENARIOS } from '../../../electron/host/builtins';
 import { Snapshotter, snapshotBytes } from '../../../electron/host/timeline-snapshot';
 import { Machine } from '../../../electron/kernel/machine';
+import type { Kernel } from '../../../electron/kernel/kernel';
+import { pageMap } from '../../../electron/host/page-map';
 import { MachineConfigSchema } from '../../../shared/machine-config';
 import type { Result } from '../../../shared/api';
 
@@ -59,6 +61,43 @@ describe('checkpoints: a step reached through a checkpoint equals the step repla
       expect(await fingerprint(host)).toBe(expected.get(n));
     });
   }
+});
+
+describe('checkpoints across a page-trace compaction (electron/kernel/mm/page-trace.ts)', () => {
+  it('alloc_pages()/__free_pages() churn that compacts the trace: every step through a checkpoint equals the replay, and the map follows', async () => {
+    const scenario = JSON.stringify({
+      name: 'churn',
+      machine: { ram: '128M', seed: 3 },
+      steps: [
+        { op: 'boot' },
+        { op: 'alloc_pages', tag: 'a', order: 0, count: 1 << 24, expect: 'ENOMEM' },
+        { op: 'free_pages', tag: 'a', every: 2 }, // thousands of one-page events
+        { op: 'free_pages', tag: 'a' }, // and back to a few runs: the next boundary compacts
+        { op: 'alloc_pages', tag: 'b', order: 0, count: 4096 },
+        { op: 'free_pages', tag: 'b', every: 3 },
+      ],
+    });
+    const plain = new Host({ checkpointBudget: 0 });
+    const n = (await must(plain.loadScenario(scenario, 'churn.json'))).steps.length;
+    const expected: string[] = [];
+    for (let k = 0; k <= n; k++) {
+      await must(plain.goto(k));
+      expected.push(await fingerprint(plain));
+    }
+    const host = new Host({ now: tickingClock(), checkpointEveryMs: 2 });
+    await must(host.loadScenario(scenario, 'churn.json'));
+    const k = (host as unknown as { timeline: { machine: Machine } }).timeline.machine.kernel!;
+    expect(k.pages.trace.generation).toBeGreaterThan(0);
+    for (let at = n; at >= 0; at--) {
+      await must(host.goto(at));
+      expect(await fingerprint(host), `step ${at}`).toBe(expected[at]);
+      const m = (host as unknown as { timeline: { machine: Machine } }).timeline.machine;
+      if (!m.kernel) continue;
+      // The map kept across compactions and restores equals one read afresh from the trace.
+      const fresh = pageMap({ ...m.kernel, pages: Object.create(m.kernel.pages) as typeof m.kernel.pages } as Kernel);
+      expect(pageMap(m.kernel).pages, `map at step ${at}`).toEqual(fresh.pages);
+    }
+  });
 });
 
 describe('Machine.fingerprint() covers all kernel state (lib/state-hash.ts)', () => {
