@@ -150,9 +150,9 @@ describe('trace compaction under churn, at step boundaries: buddy allocator allo
       generations = k.pages.trace.generation - generations;
       expect(generations).toBeGreaterThan(0);
       expect(peak).toBeLessThan(2 * 2 ** 20);
-      const got = pageMap(k).pages;
+      const got = pageMap(k).toBytes();
       const fromModel = { ...k, pages: { ...k.pages, nrPages: k.pages.nrPages, trace: model.asTrace() } } as Kernel;
-      const want = pageMap(fromModel).pages;
+      const want = pageMap(fromModel).toBytes();
       expect(firstDifference(got, want)).toBe('');
       expect(firstDifference(statesOf(k.pages.trace, k.pages.nrPages), model.code)).toBe('');
     },
