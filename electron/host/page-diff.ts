@@ -56,8 +56,8 @@ function pageSum(m: Machine, pfn: number): number {
   const ram = m.ram;
   if (ram.kind(pfn) !== 'bytes') return ram.checksum(pfn);
   const bytes = ram.page(pfn);
-  PhysicalMemory.expand(ram.identity[pfn]!, scratch);
-  return changedBytes(bytes, scratch) === 0 ? mix32(ram.identity[pfn]! ^ 0x5bd1e995) : fnv1a(bytes);
+  PhysicalMemory.expand(ram.identity.get(pfn), scratch);
+  return changedBytes(bytes, scratch) === 0 ? mix32(ram.identity.get(pfn) ^ 0x5bd1e995) : fnv1a(bytes);
 }
 
 interface BlockSums {
@@ -87,9 +87,9 @@ function blockSums(before: Machine, after: Machine, pfn: number, pages: number):
 function stateNow(m: Machine, pfn: number, tookHandover: boolean): { stamped: boolean; freed: boolean; text: string } {
   const k = m.kernel!;
   const p = k.pages;
-  const flags = p.flags[pfn]!;
+  const flags = p.flags.get(pfn);
   const stamped = p.privateHi(pfn) === KHO_PAGE_MAGIC;
-  const owner = p.owner[pfn] ? (k.owners.get(p.owner[pfn]!)?.name ?? '?') : null;
+  const owner = p.owner.get(pfn) ? (k.owners.get(p.owner.get(pfn))?.name ?? '?') : null;
   const free = (flags & PG.buddy) !== 0 || (!owner && !(flags & (PG.reserved | PG.noinit)));
   let text: string;
   if (stamped) text = `still reserved (KHOP stamp, order ${p.privateLo(pfn)}), nobody owns it`;

@@ -74,7 +74,7 @@ export class Shmem {
     // adds is dirty but not uptodate (shmem_fallocate(): zeroed only when first used); the
     // simulator gives it zeroes rather than the stale bytes a real one holds.
     this.k.ram.setIdentity(pfn, 1 << o, 0);
-    this.k.pages.flags[pfn]! |= (uptodate ? PG.uptodate : 0) | PG.dirty | PG.lru | PG.swapbacked;
+    this.k.pages.flags.or(pfn, (uptodate ? PG.uptodate : 0) | PG.dirty | PG.lru | PG.swapbacked);
     return pfn + (index - base);
   }
 
@@ -87,11 +87,11 @@ export class Shmem {
     const pfn = inode.pages.get(index);
     if (pfn < 0) return false;
     const head = this.k.pages.compoundHead(pfn);
-    const order = this.k.pages.order[head]!;
+    const order = this.k.pages.order.get(head);
     const base = index - (pfn - head);
     for (let i = 0; i < 1 << order; i++) inode.pages.delete(base + i);
-    if (this.k.pages.flags[head]! & PG.pinned) return true;
-    this.k.pages.refcount[head] = 1;
+    if (this.k.pages.flags.get(head) & PG.pinned) return true;
+    this.k.pages.refcount.set(head, 1);
     const bad = this.k.buddy.freePages(head, order);
     if (bad) this.k.log.err('BUG', bad);
     return false;
@@ -130,9 +130,9 @@ export class Shmem {
       const to = Math.min(end, pageStart + PAGE_SIZE);
       const head = this.k.pages.compoundHead(pfn);
       // shmem_write_end(): a folio that is not uptodate is zeroed around what was copied, then marked uptodate.
-      if (!(this.k.pages.flags[head]! & PG.uptodate)) this.k.ram.setIdentity(head, this.folioPages(head), 0);
+      if (!(this.k.pages.flags.get(head) & PG.uptodate)) this.k.ram.setIdentity(head, this.folioPages(head), 0);
       this.fillPage(pfn, from - pageStart, to - from, data, text, from - offset);
-      this.k.pages.flags[head]! |= PG.dirty | PG.uptodate;
+      this.k.pages.flags.or(head, PG.dirty | PG.uptodate);
       written = to - offset;
       if ((index - firstIndex) % 65536 === 65535) this.k.progress('write', index - firstIndex + 1, total);
     }
@@ -170,7 +170,7 @@ export class Shmem {
   }
 
   private folioPages(head: number): number {
-    return this.k.pages.flags[head]! & PG.head ? 2 ** this.k.pages.order[head]! : 1;
+    return this.k.pages.flags.get(head) & PG.head ? 2 ** this.k.pages.order.get(head) : 1;
   }
 
   /** Reads like read(2): holes and the range past EOF read as nothing past size, zeroes in holes. */
@@ -184,7 +184,7 @@ export class Shmem {
       const n = Math.min(PAGE_SIZE - pageOff, end - pos);
       const pfn = inode.pages.get(index);
       // shmem_get_folio(SGP_READ) treats a folio that is not uptodate as a hole: zeroes.
-      if (pfn >= 0 && this.k.pages.flags[this.k.pages.compoundHead(pfn)]! & PG.uptodate)
+      if (pfn >= 0 && this.k.pages.flags.get(this.k.pages.compoundHead(pfn)) & PG.uptodate)
         out.set(this.k.ram.read(pfn * PAGE_SIZE + pageOff, n), pos - offset);
       pos += n;
     }
@@ -256,7 +256,7 @@ export class Shmem {
       const pfn = inode.pages.get(index);
       if (pfn < 0) continue;
       const head = this.k.pages.compoundHead(pfn);
-      const span = 1 << this.k.pages.order[head]!;
+      const span = 1 << this.k.pages.order.get(head);
       const base = index - (pfn - head);
       const wholeInside = base * PAGE_SIZE >= start && (base + span) * PAGE_SIZE <= end;
       if (wholeInside) this.dropFolio(inode, index);
@@ -275,7 +275,7 @@ export class Shmem {
     let pinned = 0;
     inode.pages.scan(0, Number.MAX_SAFE_INTEGER, (index, pfn) => {
       const head = this.k.pages.compoundHead(pfn);
-      const span = this.k.pages.flags[head]! & PG.head ? 2 ** this.k.pages.order[head]! : 1;
+      const span = this.k.pages.flags.get(head) & PG.head ? 2 ** this.k.pages.order.get(head) : 1;
       if (this.dropFolio(inode, index)) pinned++;
       return head + span - pfn;
     });

@@ -220,7 +220,7 @@ function restore(k: Kernel, fdtPhys: number, params: TestKhoParams): TestKhoResu
       };
       break;
     }
-    const got = k.pages.flags[pfn]! & PG.head ? k.pages.order[pfn]! : 0;
+    const got = k.pages.flags.get(pfn) & PG.head ? k.pages.order.get(pfn) : 0;
     if (got !== order) {
       stopped = `folio ${i} at pfn ${hex(pfn)}: order ${got}, expected ${order}; folios ${i + 1}..${count - 1} left unrestored`;
       failedAt = {
