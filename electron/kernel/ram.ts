@@ -11,7 +11,8 @@
  */
 import { PAGE_SIZE } from '../../shared/units';
 import { Hasher, fnv1a, mix32 } from './lib/hash';
-import { PageStore } from './mm/page-store';
+import type { Rng } from './lib/rng';
+import { CHUNK_PAGES, CHUNK_SHIFT, PageStore } from './mm/page-store';
 
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 /** The checksum of a page of zeroes (a hole in a file reads as one). */
@@ -74,6 +75,24 @@ export class PhysicalMemory {
     // Drop stored bytes in the range, walking whichever is smaller: the range or the byte pages.
     if (count <= this.bytes.size) for (let i = pfn; i < pfn + count; i++) this.dropBytes(i);
     else for (const key of [...this.bytes.keys()]) if (key >= pfn && key < pfn + count) this.dropBytes(key);
+  }
+
+  /**
+   * Bulk random contents for [pfn, pfn + count) (a memfd written with random data, test_kho's
+   * folios): one draw from `rng` per pageblock-aligned piece, whose page i then holds identity
+   * seed + i — expand() mixes the identity, so neighbours still differ in every byte. The piece
+   * costs the store a few bytes instead of 4 per page. Seeds stay in [1, 2^32 - 512] so no
+   * identity of a piece is 0 (zeroes) or wraps.
+   */
+  randomize(pfn: number, count: number, rng: Rng): void {
+    const end = pfn + count;
+    while (pfn < end) {
+      const stop = Math.min(end, ((pfn >>> CHUNK_SHIFT) + 1) * CHUNK_PAGES);
+      const seed = (rng.u32() % (0x1_0000_0000 - CHUNK_PAGES)) + 1;
+      this.identity.fillLinear(seed, pfn, stop);
+      this.dropRange(pfn, stop - pfn);
+      pfn = stop;
+    }
   }
 
   /** One frame's identity, as a bulk writer sets it (one random identity per page). */

@@ -115,23 +115,24 @@ export class PageStore {
   }
 
   /**
-   * The first index in (i, end) whose value differs from page i's, or `end`: walks runs of
-   * equal values a chunk at a time where chunks are uniform.
+   * The first index in (i, end) whose value differs from page i's, else the first integer past
+   * i at or above `end`: walks runs of equal values a chunk at a time where chunks are uniform.
    */
   runEnd(i: number, end: number): number {
     const v = this.get(i);
+    end = Math.ceil(end); // as `for (j = i + 1; j < end && same; j++)` would stop
     let j = i + 1;
     while (j < end) {
       const c = j >>> CHUNK_SHIFT;
       const s = this.slot[c]!;
-      const chunkEnd = Math.min(end, (c + 1) << CHUNK_SHIFT);
+      const chunkEnd = Math.min(end, (c + 1) * CHUNK_PAGES);
       if (s === 0 && this.rest[c] === v && ((j & MASK) !== 0 || this.head[c] === v)) {
         j = chunkEnd;
         continue;
       }
       for (; j < chunkEnd; j++) if (this.get(j) !== v) return j;
     }
-    return Math.min(j, end);
+    return j;
   }
 
   /** Host bytes held: the per-chunk descriptors and the slab. */
@@ -193,7 +194,7 @@ export class PageStore {
     let v = (value & this.valueMask) >>> 0;
     for (let i = from; i < to;) {
       const c = i >>> CHUNK_SHIFT;
-      const chunkStart = c << CHUNK_SHIFT;
+      const chunkStart = c * CHUNK_PAGES;
       const stop = Math.min(to, chunkStart + CHUNK_PAGES);
       if (i === chunkStart && stop === chunkStart + CHUNK_PAGES) {
         // The whole chunk: one value (or one seed) whatever was there before.
@@ -257,15 +258,23 @@ export class PageStore {
     this.slot[c] = 0;
   }
 
-  /** A dense chunk whose pages 1..511 agree goes back to uniform. */
+  /** A dense chunk whose pages 1..511 agree goes back to uniform; one of seed + i, to linear. */
   private tryCompact(c: number): void {
     const base = (this.slot[c]! - 1) * CHUNK_PAGES;
     const slab = this.slab;
-    const v = slab[base + 1]!;
-    for (let o = 2; o < CHUNK_PAGES; o++) if (slab[base + o] !== v) return;
     const head = slab[base]!;
+    const v = slab[base + 1]!;
+    let o = 2;
+    while (o < CHUNK_PAGES && slab[base + o] === v) o++;
+    if (o === CHUNK_PAGES) {
+      this.release(c);
+      this.rest[c] = v;
+      this.head[c] = head;
+      return;
+    }
+    for (o = 1; o < CHUNK_PAGES; o++) if (slab[base + o] !== ((head + o) & this.valueMask) >>> 0) return;
     this.release(c);
-    this.rest[c] = v;
-    this.head[c] = head;
+    this.slot[c] = LINEAR;
+    this.rest[c] = head;
   }
 }
