@@ -41,7 +41,7 @@ function newSlab(width: PageStoreWidth, length: number): Slab {
 }
 
 export class PageStore {
-  /** Per chunk: 0 uniform, LINEAR, or 1 + the chunk's slot in the slab. */
+  /** Per chunk: 0 uniform, LINEAR, or 1 + where the chunk's 512 values start in the slab. */
   private readonly slot: Int32Array;
   /** Per chunk: the value of pages 1..511 (uniform), or of page 0 (linear). */
   private readonly rest: Uint32Array;
@@ -72,12 +72,22 @@ export class PageStore {
   get(i: number): number {
     const c = i >>> CHUNK_SHIFT;
     const s = this.slot[c]!;
-    if (s > 0) return this.slab[(s - 1) * CHUNK_PAGES + (i & MASK)]!;
+    if (s > 0) return this.slab[s - 1 + (i & MASK)]!;
     if (s === 0) return (i & MASK) === 0 ? this.head[c]! : this.rest[c]!;
     return ((this.rest[c]! + (i & MASK)) & this.valueMask) >>> 0;
   }
 
   set(i: number, value: number): void {
+    const c = i >>> CHUNK_SHIFT;
+    const s = this.slot[c]!;
+    // The hot path, small enough to inline: a page of a dense chunk.
+    if (s > 0 && i >>> 0 === i) {
+      this.slab[s - 1 + (i & MASK)] = value; // the slab's element type truncates as the width does
+      if ((i & MASK) === MASK) this.tryCompact(c);
+    } else this.setSlow(i, value);
+  }
+
+  private setSlow(i: number, value: number): void {
     // As a typed array ignores it: a write outside [0, length) or at a fractional index.
     if (i >>> 0 !== i || i >= this.length) return;
     const v = (value & this.valueMask) >>> 0;
@@ -87,20 +97,24 @@ export class PageStore {
     if (s === 0) {
       if (o === 0) return void (this.head[c] = v);
       if (v === this.rest[c]) return;
-    } else if (s === LINEAR && v === (this.rest[c]! + o) >>> 0) return;
+    } else if (s === LINEAR && v === ((this.rest[c]! + o) & this.valueMask) >>> 0) return;
     if (s <= 0) s = this.densify(c);
-    this.slab[(s - 1) * CHUNK_PAGES + o] = v;
+    this.slab[s - 1 + o] = v;
     if (o === MASK) this.tryCompact(c);
   }
 
   /** set(i, get(i) | bits). */
   or(i: number, bits: number): void {
-    this.set(i, this.get(i) | bits);
+    const s = this.slot[i >>> CHUNK_SHIFT]!;
+    if (s > 0 && i >>> 0 === i && (i & MASK) !== MASK) this.slab[s - 1 + (i & MASK)]! |= bits;
+    else this.set(i, this.get(i) | bits);
   }
 
   /** set(i, get(i) & ~bits). */
   clear(i: number, bits: number): void {
-    this.set(i, this.get(i) & ~bits);
+    const s = this.slot[i >>> CHUNK_SHIFT]!;
+    if (s > 0 && i >>> 0 === i && (i & MASK) !== MASK) this.slab[s - 1 + (i & MASK)]! &= ~bits;
+    else this.set(i, this.get(i) & ~bits);
   }
 
   /** TypedArray.fill(): pages [from, to) take `value`; whole chunks become uniform. */
@@ -166,7 +180,7 @@ export class PageStore {
       const s = this.slot[c]!;
       const n = Math.min(CHUNK_PAGES, this.length - c * CHUNK_PAGES);
       if (s > 0) {
-        const vals = this.slab.subarray((s - 1) * CHUNK_PAGES, (s - 1) * CHUNK_PAGES + n);
+        const vals = this.slab.subarray(s - 1, s - 1 + n);
         let o = 2;
         while (o < n && vals[o] === vals[1]) o++;
         if (o < n) {
@@ -212,7 +226,7 @@ export class PageStore {
         this.rest[c] = v; // every page but the head
       } else {
         const s = this.slot[c]! > 0 ? this.slot[c]! : this.densify(c);
-        const base = (s - 1) * CHUNK_PAGES - chunkStart;
+        const base = s - 1 - chunkStart;
         this.slab.fill(v, base + i, base + stop);
         if (stop === chunkStart + CHUNK_PAGES) this.tryCompact(c);
       }
@@ -241,8 +255,8 @@ export class PageStore {
       this.slab.fill(rest, base, base + CHUNK_PAGES);
       this.slab[base] = this.head[c]!;
     }
-    this.slot[c] = slot + 1;
-    return slot + 1;
+    this.slot[c] = base + 1;
+    return base + 1;
   }
 
   /** Frees chunk c's slot, if it has one. */
@@ -254,13 +268,13 @@ export class PageStore {
       grown.set(this.free);
       this.free = grown;
     }
-    this.free[this.nrFree++] = s - 1;
+    this.free[this.nrFree++] = (s - 1) / CHUNK_PAGES;
     this.slot[c] = 0;
   }
 
   /** A dense chunk whose pages 1..511 agree goes back to uniform; one of seed + i, to linear. */
   private tryCompact(c: number): void {
-    const base = (this.slot[c]! - 1) * CHUNK_PAGES;
+    const base = this.slot[c]! - 1;
     const slab = this.slab;
     const head = slab[base]!;
     const v = slab[base + 1]!;
