@@ -63,6 +63,17 @@ describe('HierarchicalBitset', () => {
   });
 });
 
+/** One set or delete on the index and on the reference Map. */
+function applyOp(s: SparseIndex, ref: Map<number, number>, kind: 'set' | 'delete', i: number, pfn: number): void {
+  if (kind === 'set') {
+    s.set(i, pfn);
+    ref.set(i, pfn);
+  } else {
+    s.delete(i);
+    ref.delete(i);
+  }
+}
+
 describe('SparseIndex', () => {
   it('property: full chunks of consecutive frames (run chunks) read, change and delete as a Map', () => {
     // Runs of consecutive frames filling whole chunks, then point changes inside them.
@@ -78,15 +89,7 @@ describe('SparseIndex', () => {
             s.set(i, pfn + i - chunk * 512);
             ref.set(i, pfn + i - chunk * 512);
           }
-        for (const [kind, i, pfn] of ops) {
-          if (kind === 'set') {
-            s.set(i, pfn);
-            ref.set(i, pfn);
-          } else {
-            s.delete(i);
-            ref.delete(i);
-          }
-        }
+        for (const [kind, i, pfn] of ops) applyOp(s, ref, kind, i, pfn);
         expect(s.size).toBe(ref.size);
         expect([...s.entries()]).toEqual([...ref.entries()].sort((x, y) => x[0] - y[0]));
         const scanned: Array<[number, number]> = [];
@@ -111,13 +114,7 @@ describe('SparseIndex', () => {
         const s = new SparseIndex();
         const ref = new Map<number, number>();
         for (const [kind, i, pfn] of ops) {
-          if (kind === 'set') {
-            s.set(i, pfn);
-            ref.set(i, pfn);
-          } else {
-            s.delete(i);
-            ref.delete(i);
-          }
+          applyOp(s, ref, kind, i, pfn);
           expect(s.get(i)).toBe(ref.get(i) ?? -1);
           expect(s.size).toBe(ref.size);
         }
