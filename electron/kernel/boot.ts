@@ -581,8 +581,13 @@ function scribble(k: Kernel): void {
   // Runs where owner and flags are both constant, a pageblock at a time where they are uniform;
   // adjacent free runs are overwritten as one.
   let freeFrom = -1;
+  // Each field's current run end, kept until passed, so each run is walked once.
+  let ownerEnd = 0;
+  let flagsEnd = 0;
   for (let pfn = 0; pfn < n;) {
-    const end = Math.min(owner.runEnd(pfn, n), flags.runEnd(pfn, n));
+    if (pfn >= ownerEnd) ownerEnd = owner.runEnd(pfn, n);
+    if (pfn >= flagsEnd) flagsEnd = flags.runEnd(pfn, n);
+    const end = Math.min(ownerEnd, flagsEnd);
     const free = owner.get(pfn) === 0 && !(flags.get(pfn) & (PG.hole | PG.reserved | PG.noinit));
     if (free && freeFrom < 0) freeFrom = pfn;
     if (!free && freeFrom >= 0) {
