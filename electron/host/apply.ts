@@ -534,7 +534,7 @@ function saveChecksums(k: Kernel, p: Process, src: MemfdFile, dst: MemfdFile, ds
   for (let off = 0; off < bytes.length; off += PAGE_SIZE) {
     const pfn = inode.pages.get(off / PAGE_SIZE);
     k.ram.write(pfn * PAGE_SIZE, bytes.subarray(off, Math.min(bytes.length, off + PAGE_SIZE)));
-    k.pages.flags[k.pages.compoundHead(pfn)]! |= PG.dirty | PG.uptodate; // a write: shmem_write_end()
+    k.pages.flags.or(k.pages.compoundHead(pfn), PG.dirty | PG.uptodate); // a write: shmem_write_end()
   }
   k.processes.remember(p, inode, 0, bytes.length);
   return done(

@@ -22,8 +22,8 @@ export interface ChunkReadNow {
 /** The page is still as memblock left it: reserved (or NOINIT), owned by nobody, not in the buddy. */
 function stillReserved(m: Machine, pfn: number): boolean {
   const p = m.kernel!.pages;
-  const flags = p.flags[pfn]!;
-  return (flags & (PG.reserved | PG.noinit)) !== 0 && (flags & PG.buddy) === 0 && p.owner[pfn] === 0;
+  const flags = p.flags.get(pfn);
+  return (flags & (PG.reserved | PG.noinit)) !== 0 && (flags & PG.buddy) === 0 && p.owner.get(pfn) === 0;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

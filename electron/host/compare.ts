@@ -164,7 +164,7 @@ export function runMemfdCompare(
       usedBytes += d.usedBytes;
       for (let i = 0; i < d.folios.length; i++) {
         const pfn = d.folios.pfn[i]!;
-        track(pfn, k.pages.flags[pfn]! & PG.head ? k.pages.order[pfn]! : 0);
+        track(pfn, k.pages.flags.get(pfn) & PG.head ? k.pages.order.get(pfn) : 0);
       }
     }
     // Pieces of a vmalloc'd array are preserved as order-0 pages, everything else as folios.

@@ -56,8 +56,8 @@ function pageSum(m: Machine, pfn: number): number {
   const ram = m.ram;
   if (ram.kind(pfn) !== 'bytes') return ram.checksum(pfn);
   const bytes = ram.page(pfn);
-  PhysicalMemory.expand(ram.identity[pfn]!, scratch);
-  return changedBytes(bytes, scratch) === 0 ? identitySum(ram.identity[pfn]!) : fnv1a(bytes);
+  PhysicalMemory.expand(ram.identity.get(pfn), scratch);
+  return changedBytes(bytes, scratch) === 0 ? identitySum(ram.identity.get(pfn)) : fnv1a(bytes);
 }
 
 interface BlockSums {
@@ -75,8 +75,8 @@ function blockSums(before: Machine, after: Machine, pfn: number, pages: number):
   for (let p = pfn; p < pfn + pages; p++) {
     // A bulk page sums as its identity (PhysicalMemory.checksum()), inline: a 16 GiB memfd is
     // millions of them. Only pages holding bytes take the byte path.
-    const x = ra.kind(p) === 'bytes' ? pageSum(before, p) : identitySum(ra.identity[p]!);
-    const y = rb.kind(p) === 'bytes' ? pageSum(after, p) : identitySum(rb.identity[p]!);
+    const x = ra.kind(p) === 'bytes' ? pageSum(before, p) : identitySum(ra.identity.get(p));
+    const y = rb.kind(p) === 'bytes' ? pageSum(after, p) : identitySum(rb.identity.get(p));
     a = mix32(a ^ x);
     b = mix32(b ^ y);
     if (x !== y) changedPages++;
@@ -90,7 +90,7 @@ function anyPageDiffers(before: Machine, after: Machine, pfn: number, pages: num
   const rb = after.ram;
   for (let p = pfn; p < pfn + pages; p++) {
     const bulk = ra.kind(p) !== 'bytes' && rb.kind(p) !== 'bytes';
-    if (bulk ? ra.identity[p] !== rb.identity[p] : pageSum(before, p) !== pageSum(after, p)) return true;
+    if (bulk ? ra.identity.get(p) !== rb.identity.get(p) : pageSum(before, p) !== pageSum(after, p)) return true;
   }
   return false;
 }
@@ -107,9 +107,9 @@ function identitySum(id: number): number {
 function stateNow(m: Machine, pfn: number, tookHandover: boolean): { stamped: boolean; freed: boolean; text: string } {
   const k = m.kernel!;
   const p = k.pages;
-  const flags = p.flags[pfn]!;
+  const flags = p.flags.get(pfn);
   const stamped = p.privateHi(pfn) === KHO_PAGE_MAGIC;
-  const owner = p.owner[pfn] ? (k.owners.get(p.owner[pfn]!)?.name ?? '?') : null;
+  const owner = p.owner.get(pfn) ? (k.owners.get(p.owner.get(pfn))?.name ?? '?') : null;
   const free = (flags & PG.buddy) !== 0 || (!owner && !(flags & (PG.reserved | PG.noinit)));
   let text: string;
   if (stamped) text = `still reserved (KHOP stamp, order ${p.privateLo(pfn)}), nobody owns it`;

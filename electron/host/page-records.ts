@@ -83,8 +83,8 @@ function holdsData(m: Machine, phys: number): boolean {
   const p = m.kernel?.pages;
   const pfn = Math.floor(phys / PAGE_SIZE);
   if (!p || pfn >= m.layout.maxPfn) return !!p || pfn < m.layout.maxPfn;
-  const flags = p.flags[pfn]!;
-  return !(flags & PG.buddy) && (p.owner[pfn] !== 0 || (flags & (PG.reserved | PG.noinit)) !== 0);
+  const flags = p.flags.get(pfn);
+  return !(flags & PG.buddy) && (p.owner.get(pfn) !== 0 || (flags & (PG.reserved | PG.noinit)) !== 0);
 }
 
 /** recordView(), with a decoder that throws on hostile bytes taken as no record. */

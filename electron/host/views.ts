@@ -67,12 +67,13 @@ export function pageInfo(m: Machine, pfn: number): Result<PageInfo> {
   }
   const p = k.pages;
   // kho_preserved is kept on a folio's head; a tail shows it as its head does.
-  const flags = p.flags[pfn]! | (p.flags[pfn]! & PG.tail ? p.flags[p.compoundHead(pfn)]! & PG.kho_preserved : 0);
+  const flags =
+    p.flags.get(pfn) | (p.flags.get(pfn) & PG.tail ? p.flags.get(p.compoundHead(pfn)) & PG.kho_preserved : 0);
   const isCompound = (flags & (PG.head | PG.tail)) !== 0;
   const reserved = k.memblock.reserved.find(phys);
   const memory = k.memblock.memory.find(phys);
   const region = reserved ?? memory;
-  const owner = k.owners.get(p.owner[pfn]!);
+  const owner = k.owners.get(p.owner.get(pfn));
   const hole = (flags & PG.hole) !== 0;
   return ok({
     pfn,
@@ -81,13 +82,14 @@ export function pageInfo(m: Machine, pfn: number): Result<PageInfo> {
     category: pageMap(k).at(pfn) as PageCategory,
     flags: pageFlagNames(flags),
     flagsValue: flags,
-    order: p.order[pfn]!,
+    order: p.order.get(pfn),
     compoundHead: isCompound ? p.compoundHead(pfn) : null,
-    refcount: p.refcount[pfn]!,
+    refcount: p.refcount.get(pfn),
     private: '0x' + p.getPrivate(pfn).toString(16),
     ...(p.privateHi(pfn) === KHO_PAGE_MAGIC ? { privateKho: { order: p.privateLo(pfn) } } : {}),
     migratetype: hole ? null : (MIGRATETYPE_NAMES[p.migratetype(pfn)] as MigrateType),
-    owner: p.owner[pfn] === 0 ? (flags & PG.buddy || !hole ? 'buddy allocator (free)' : '—') : `${owner?.name ?? '?'}`,
+    owner:
+      p.owner.get(pfn) === 0 ? (flags & PG.buddy || !hole ? 'buddy allocator (free)' : '—') : `${owner?.name ?? '?'}`,
     memblock: region
       ? `${reserved ? 'reserved' : 'memory'} ${memRange(region.base, region.base + region.size)} nid ${region.nid} flags ${memblockFlagNames(region.flags).join('|')}`
       : null,

@@ -161,7 +161,7 @@ function pageFilter(
   // The pages stored as bytes (few): read without changing anything.
   const bytePages: ReadonlyMap<number, Uint8Array> = m.ram['bytes'];
   const isZero = (pfn: number): boolean => {
-    if (identity[pfn] !== 0) return false;
+    if (identity.get(pfn) !== 0) return false;
     const b = bytePages.get(pfn);
     return !b || b.every((x) => x === 0);
   };
@@ -172,10 +172,10 @@ function pageFilter(
   let candidates: Array<[number, number]> = m.layout.ram.map(([s, e]) => [s / PAGE_SIZE, e / PAGE_SIZE]);
   if (k) {
     const { owner, flags } = k.pages;
-    isFree = (pfn) => owner[pfn] === 0 && (flags[pfn]! & (PG.reserved | PG.hole | PG.noinit)) === 0;
+    isFree = (pfn) => owner.get(pfn) === 0 && (flags.get(pfn) & (PG.reserved | PG.hole | PG.noinit)) === 0;
     const memfd = new Uint8Array(k.owners.count);
     for (let id = 0; id < memfd.length; id++) memfd[id] = k.owners.get(id)?.kind === 'memfd' ? 1 : 0;
-    isCache = (pfn) => memfd[owner[pfn]!] === 1;
+    isCache = (pfn) => memfd[owner.get(pfn)] === 1;
   } else if (m.entry) {
     const handover = pendingHandoverPages(m);
     if (handover && (level & DUMP_LEVEL.free) !== 0) {
@@ -359,7 +359,7 @@ function* vmcorePageChunks(m: Machine, plan: VmcorePlan): Generator<VmcoreChunk>
         const page = buffer.subarray(n * PAGE_SIZE, (n + 1) * PAGE_SIZE);
         // A stored page is copied; an identity page is produced in place, as ram.page() would.
         if (ram.kind(pfn) === 'bytes') page.set(ram.page(pfn));
-        else PhysicalMemory.expand(identity[pfn]!, page);
+        else PhysicalMemory.expand(identity.get(pfn), page);
         n++;
         pfn++;
       }

@@ -578,16 +578,25 @@ function scribble(k: Kernel): void {
   const poison = mix32(0x5c81bb1e ^ k.ctx.generation) | 1;
   const { owner, flags } = k.pages;
   const n = k.ctx.layout.maxPfn;
+  // Runs where owner and flags are both constant, a pageblock at a time where they are uniform;
+  // adjacent free runs are overwritten as one.
+  let freeFrom = -1;
+  // Each field's current run end, kept until passed, so each run is walked once.
+  let ownerEnd = 0;
+  let flagsEnd = 0;
   for (let pfn = 0; pfn < n;) {
-    if (owner[pfn] !== 0 || flags[pfn]! & (PG.hole | PG.reserved | PG.noinit)) {
-      pfn++;
-      continue;
+    if (pfn >= ownerEnd) ownerEnd = owner.runEnd(pfn, n);
+    if (pfn >= flagsEnd) flagsEnd = flags.runEnd(pfn, n);
+    const end = Math.min(ownerEnd, flagsEnd);
+    const free = owner.get(pfn) === 0 && !(flags.get(pfn) & (PG.hole | PG.reserved | PG.noinit));
+    if (free && freeFrom < 0) freeFrom = pfn;
+    if (!free && freeFrom >= 0) {
+      k.ram.setIdentity(freeFrom, pfn - freeFrom, poison);
+      freeFrom = -1;
     }
-    let end = pfn + 1;
-    while (end < n && owner[end] === 0 && !(flags[end]! & (PG.hole | PG.reserved | PG.noinit))) end++;
-    k.ram.setIdentity(pfn, end - pfn, poison);
     pfn = end;
   }
+  if (freeFrom >= 0) k.ram.setIdentity(freeFrom, n - freeFrom, poison);
   k.log.info('kho-lab', 'scribble: every free page overwritten');
 }
 
@@ -628,9 +637,8 @@ function memmapInit(k: Kernel): void {
     }
     // Draw by owner, in runs of the same owner.
     for (let pfn = lo; pfn < hi;) {
-      const owner = pages.owner[pfn]!;
-      let end = pfn + 1;
-      while (end < hi && pages.owner[end] === owner) end++;
+      const owner = pages.owner.get(pfn);
+      const end = pages.owner.runEnd(pfn, hi);
       if (owner) pages.trace.record(pfn, end - pfn, PageState.Owned, owner);
       else pages.trace.record(pfn, end - pfn, PageState.Reserved);
       pfn = end;

@@ -98,9 +98,8 @@ export class Kernel {
   repaintOwned(pfn: number, n: number): void {
     const p = this.pages;
     for (let i = pfn; i < pfn + n;) {
-      const owner = p.owner[i]!;
-      let end = i + 1;
-      while (end < pfn + n && p.owner[end] === owner) end++;
+      const owner = p.owner.get(i);
+      const end = p.owner.runEnd(i, pfn + n);
       if (owner === 0) p.traceFree(i, end - i);
       else p.trace.record(i, end - i, PageState.Owned, owner);
       i = end;

@@ -149,7 +149,7 @@ export class Processes {
    */
   pageChecksum(inode: ShmemInode, index: number): number {
     const pfn = inode.pages.get(index);
-    if (pfn < 0 || !(this.k.pages.flags[this.k.pages.compoundHead(pfn)]! & PG.uptodate)) return ZERO_CHECKSUM;
+    if (pfn < 0 || !(this.k.pages.flags.get(this.k.pages.compoundHead(pfn)) & PG.uptodate)) return ZERO_CHECKSUM;
     return this.k.ram.checksum(pfn);
   }
 }

@@ -4,11 +4,15 @@
  * What is in each page frame. It belongs to the machine, not to a kernel: it is the one thing
  * that survives a kexec. Pages that hold structures (FDTs, tracker chunks, records) keep their
  * real 4096 bytes. Bulk data pages (memfd contents, test data) keep a 32-bit content identity
- * instead; their bytes are produced from it on demand, so a 64 GiB machine needs 4 bytes per
- * page of host memory, not 4 KiB. Identity 0 means all zeroes (what firmware leaves in RAM).
+ * instead; their bytes are produced from it on demand. Identities live in a chunked store
+ * (mm/page-store.ts): a pageblock of zeroes, or of bulk contents drawn from one seed (page i of
+ * the run holds identity seed + i, randomize()), costs a few bytes, not 4 per page. Identity 0
+ * means all zeroes (what firmware leaves in RAM).
  */
 import { PAGE_SIZE } from '../../shared/units';
 import { Hasher, fnv1a, mix32 } from './lib/hash';
+import type { Rng } from './lib/rng';
+import { CHUNK_PAGES, CHUNK_SHIFT, PageStore } from './mm/page-store';
 
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 /** The checksum of a page of zeroes (a hole in a file reads as one). */
@@ -18,13 +22,13 @@ export type ContentKind = 'zero' | 'pattern' | 'bytes';
 
 export class PhysicalMemory {
   /** Content identity per page frame; ignored where `bytes` holds the page. */
-  readonly identity: Uint32Array;
+  readonly identity: PageStore;
   private readonly bytes = new Map<number, Uint8Array>();
   /** One bit per frame: set when `bytes` holds it, so bulk writers skip the map for the rest. */
   private readonly byteBits: Uint32Array;
 
   constructor(readonly nrPages: number) {
-    this.identity = new Uint32Array(nrPages);
+    this.identity = new PageStore(nrPages, 32);
     this.byteBits = new Uint32Array(Math.ceil(nrPages / 32));
   }
 
@@ -56,21 +60,44 @@ export class PhysicalMemory {
 
   kind(pfn: number): ContentKind {
     if (this.hasBytes(pfn)) return 'bytes';
-    return this.identity[pfn] === 0 ? 'zero' : 'pattern';
+    return this.identity.get(pfn) === 0 ? 'zero' : 'pattern';
   }
 
   /** Gives `count` frames from `pfn` a content identity (0 = zeroes), dropping stored bytes. */
   setIdentity(pfn: number, count: number, identity: number): void {
     this.identity.fill(identity >>> 0, pfn, pfn + count);
+    this.dropRange(pfn, count);
+  }
+
+  /** Drops stored bytes in [pfn, pfn + count). */
+  private dropRange(pfn: number, count: number): void {
     if (this.bytes.size === 0) return;
     // Drop stored bytes in the range, walking whichever is smaller: the range or the byte pages.
     if (count <= this.bytes.size) for (let i = pfn; i < pfn + count; i++) this.dropBytes(i);
     else for (const key of [...this.bytes.keys()]) if (key >= pfn && key < pfn + count) this.dropBytes(key);
   }
 
+  /**
+   * Bulk random contents for [pfn, pfn + count) (a memfd written with random data, test_kho's
+   * folios): one draw from `rng` per pageblock-aligned piece, whose page i then holds identity
+   * seed + i — expand() mixes the identity, so neighbours still differ in every byte. The piece
+   * costs the store a few bytes instead of 4 per page. Seeds stay in [1, 2^32 - 512] so no
+   * identity of a piece is 0 (zeroes) or wraps.
+   */
+  randomize(pfn: number, count: number, rng: Rng): void {
+    const end = pfn + count;
+    while (pfn < end) {
+      const stop = Math.min(end, ((pfn >>> CHUNK_SHIFT) + 1) * CHUNK_PAGES);
+      const seed = (rng.u32() % (0x1_0000_0000 - CHUNK_PAGES)) + 1;
+      this.identity.fillLinear(seed, pfn, stop);
+      this.dropRange(pfn, stop - pfn);
+      pfn = stop;
+    }
+  }
+
   /** One frame's identity, as a bulk writer sets it (one random identity per page). */
   setPageIdentity(pfn: number, identity: number): void {
-    this.identity[pfn] = identity >>> 0;
+    this.identity.set(pfn, identity >>> 0);
     this.dropBytes(pfn);
   }
 
@@ -79,7 +106,7 @@ export class PhysicalMemory {
     const stored = this.hasBytes(pfn) ? this.bytes.get(pfn) : undefined;
     if (stored) return stored;
     const out = new Uint8Array(PAGE_SIZE);
-    PhysicalMemory.expand(this.identity[pfn]!, out);
+    PhysicalMemory.expand(this.identity.get(pfn), out);
     return out;
   }
 
@@ -135,7 +162,7 @@ export class PhysicalMemory {
   checksum(pfn: number): number {
     const stored = this.hasBytes(pfn) ? this.bytes.get(pfn) : undefined;
     if (stored) return fnv1a(stored);
-    const id = this.identity[pfn]!;
+    const id = this.identity.get(pfn);
     return id === 0 ? ZERO_CHECKSUM : mix32(id ^ 0x5bd1e995);
   }
 
@@ -145,11 +172,11 @@ export class PhysicalMemory {
    * changes the fingerprint.
    */
   hash(h = new Hasher()): Hasher {
-    h.words(this.identity);
+    this.identity.stateHash(h);
     const scratch = new Uint8Array(PAGE_SIZE);
     for (const pfn of [...this.bytes.keys()].sort((a, b) => a - b)) {
       const page = this.bytes.get(pfn)!;
-      PhysicalMemory.expand(this.identity[pfn]!, scratch);
+      PhysicalMemory.expand(this.identity.get(pfn), scratch);
       if (!equalBytes(page, scratch)) h.words([pfn]).bytes(page);
     }
     return h;

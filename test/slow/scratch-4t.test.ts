@@ -32,7 +32,7 @@ describe('KHO scratch at 4 TiB', () => {
       const scratch = k.khoIn!.scratch;
       expect(scratch.reduce((s, a) => s + a.size, 0)).toBeGreaterThan(4 * 64 * GiB);
       const outside = k.memblock.reserved.regions.filter((r) => {
-        const owner = k.owners.get(k.pages.owner[r.base / 4096]!);
+        const owner = k.owners.get(k.pages.owner.get(r.base / 4096));
         return owner?.kind === 'memmap' && !scratch.some((s) => r.base >= s.addr && r.base + r.size <= s.addr + s.size);
       });
       expect(outside).toEqual([]);

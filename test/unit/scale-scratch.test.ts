@@ -38,7 +38,7 @@ function memmapRanges(m: Machine): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (const r of k.memblock.reserved.regions) {
     const pfn = r.base / 4096;
-    const owner = k.owners.get(k.pages.owner[pfn]!);
+    const owner = k.owners.get(k.pages.owner.get(pfn));
     if (owner?.kind === 'memmap') out.push([r.base, r.base + r.size]);
   }
   return out;

@@ -22,7 +22,7 @@ import { type KernelError, isErr, kerr } from '../lib/errno';
 import type { Kernel } from '../kernel';
 import { PG } from '../mm/page-flags';
 
-const folioOrder = (k: Kernel, pfn: number): number => (k.pages.flags[pfn]! & PG.head ? k.pages.order[pfn]! : 0);
+const folioOrder = (k: Kernel, pfn: number): number => (k.pages.flags.get(pfn) & PG.head ? k.pages.order.get(pfn) : 0);
 
 /** kho_unpreserve_free() (kernel/liveupdate/kexec_handover.c): the reverse of kho_alloc_preserve(). */
 export function khoUnpreserveFree(k: Kernel, phys: number): void {

@@ -445,7 +445,7 @@ export class KhoIn {
     const pfn = Math.floor(phys / PAGE_SIZE);
     const p = this.k.pages;
     // ramHas(pfn * PAGE_SIZE, PAGE_SIZE) as a bound on the pfn (NaN and ±Infinity fail it too).
-    if (!(pfn >= 0 && pfn < this.k.ctx.layout.maxPfn) || p.flags[pfn]! & PG.hole) return null;
+    if (!(pfn >= 0 && pfn < this.k.ctx.layout.maxPfn) || p.flags.get(pfn) & PG.hole) return null;
     // Checks the stamp and clears it (page->private = 0) in one look-up.
     const order = p.takeStamp(pfn, KHO_PAGE_MAGIC, MAX_PAGE_ORDER);
     if (order < 0) {
@@ -463,17 +463,17 @@ export class KhoIn {
     this.lastOwner = owner;
     this.lastOwnerId = ownerId;
     if (n === 1) {
-      p.flags[pfn] = PG.kho_restored;
-      p.order[pfn] = 0;
-      p.refcount[pfn] = 1;
-      p.owner[pfn] = ownerId;
+      p.flags.set(pfn, PG.kho_restored);
+      p.order.set(pfn, 0);
+      p.refcount.set(pfn, 1);
+      p.owner.set(pfn, ownerId);
     } else {
       const compound = isFolio;
       p.flags.fill(compound ? PG.tail | PG.kho_restored : PG.kho_restored, pfn, pfn + n);
-      p.flags[pfn] = (compound ? PG.head : 0) | PG.kho_restored;
+      p.flags.set(pfn, (compound ? PG.head : 0) | PG.kho_restored);
       p.order.fill(isFolio ? order : 0, pfn, pfn + n);
       p.refcount.fill(isFolio ? 0 : 1, pfn, pfn + n);
-      p.refcount[pfn] = 1;
+      p.refcount.set(pfn, 1);
       p.owner.fill(ownerId, pfn, pfn + n);
     }
     if (!this.batching) p.trace.record(pfn, n, PageState.KhoRestored);

@@ -153,12 +153,12 @@ export class KhoOut {
   private markPages(pfn: number, nr: number, preserved: boolean, deferPaint = false, folio = false): void {
     const p = this.k.pages;
     if (nr === 1 || folio) {
-      if (preserved) p.flags[pfn]! |= PG.kho_preserved;
-      else p.flags[pfn]! &= ~PG.kho_preserved;
+      if (preserved) p.flags.or(pfn, PG.kho_preserved);
+      else p.flags.clear(pfn, PG.kho_preserved);
     } else {
       for (let i = pfn; i < pfn + nr; i++) {
-        if (preserved) p.flags[i]! |= PG.kho_preserved;
-        else p.flags[i]! &= ~PG.kho_preserved;
+        if (preserved) p.flags.or(i, PG.kho_preserved);
+        else p.flags.clear(i, PG.kho_preserved);
       }
     }
     if (preserved && deferPaint) {
@@ -183,9 +183,9 @@ export class KhoOut {
    */
   preserveFolio(pfn: number, deferPaint = false): KernelError | null {
     const p = this.k.pages;
-    if (p.owner[pfn] === 0 || p.flags[pfn]! & PG.tail)
+    if (p.owner.get(pfn) === 0 || p.flags.get(pfn) & PG.tail)
       return kerr('EINVAL', `pfn ${hex(pfn)} is not the head of an allocated folio`);
-    const order = p.flags[pfn]! & PG.head ? p.order[pfn]! : 0;
+    const order = p.flags.get(pfn) & PG.head ? p.order.get(pfn) : 0;
     const refused = this.refuseScratch(pfn, 2 ** order, 'folio');
     if (refused) return refused;
     const e = this.tracker.mark(pfn, order, true);
@@ -195,7 +195,7 @@ export class KhoOut {
   }
 
   unpreserveFolio(pfn: number): void {
-    const order = this.k.pages.flags[pfn]! & PG.head ? this.k.pages.order[pfn]! : 0;
+    const order = this.k.pages.flags.get(pfn) & PG.head ? this.k.pages.order.get(pfn) : 0;
     // __kho_unpreserve_order() clears the bit whether or not it was set; only the simulator remarks on it.
     if (this.tracker.mark(pfn, order, false))
       this.k.log.info('kho-lab', `unpreserve of pfn ${hex(pfn)} order ${order}, which was not preserved`);

@@ -2,14 +2,21 @@
  * DOC: sparse index
  *
  * A map from a file's page index to a pfn, like the page cache's xarray: chunks of 512 slots
- * allocated only where the file has pages, so a huge sparse file costs little.
+ * allocated only where the file has pages, so a huge sparse file costs little. A full chunk whose
+ * slots map to consecutive frames (a 2 MiB folio, or 512 order-0 folios allocated in a row) is
+ * kept as its first frame only, so a file of large folios costs bytes per folio, not per page.
  */
 const CHUNK_SHIFT = 9;
 const CHUNK = 1 << CHUNK_SHIFT;
 const MASK = CHUNK - 1;
+/** Length of a run chunk: [pfn + 1 of slot 0, CHUNK]; slot i maps to that pfn + i. */
+const RUN = 2;
 
 export class SparseIndex {
-  /** chunk number → pfn + 1 per slot (0 = hole; u32, so pfns up to 2^32 - 2), then the chunk's count of pages in slot CHUNK. */
+  /**
+   * chunk number → pfn + 1 per slot (0 = hole; u32, so pfns up to 2^32 - 2), then the chunk's count of pages in slot CHUNK;
+   * or a run chunk (RUN words).
+   */
   private readonly chunks = new Map<number, Uint32Array>();
   private count = 0;
   /** The chunk used last: the page cache is filled and read in index order. */
@@ -32,7 +39,28 @@ export class SparseIndex {
 
   get(index: number): number {
     const c = this.chunk(Math.floor(index / CHUNK));
-    return c ? c[index & MASK]! - 1 : -1;
+    if (!c) return -1;
+    return c.length === RUN ? c[0]! - 1 + (index & MASK) : c[index & MASK]! - 1;
+  }
+
+  /** A run chunk as a full one, to change a slot. */
+  private unrun(key: number, c: Uint32Array): Uint32Array {
+    const d = new Uint32Array(CHUNK + 1);
+    for (let i = 0; i < CHUNK; i++) d[i] = c[0]! + i;
+    d[CHUNK] = CHUNK;
+    this.chunks.set(key, d);
+    if (key === this.lastKey) this.lastChunk = d;
+    return d;
+  }
+
+  /** A chunk that just became full turns into a run chunk when its frames are consecutive. */
+  private tryRun(key: number, c: Uint32Array): void {
+    for (let i = 1; i < CHUNK; i++) if (c[i] !== c[0]! + i) return;
+    const r = new Uint32Array(RUN);
+    r[0] = c[0]!;
+    r[1] = CHUNK;
+    this.chunks.set(key, r);
+    if (key === this.lastKey) this.lastChunk = r;
   }
 
   set(index: number, pfn: number): void {
@@ -41,17 +69,21 @@ export class SparseIndex {
     if (!c) {
       c = new Uint32Array(CHUNK + 1);
       this.chunks.set(key, c);
+    } else if (c.length === RUN) {
+      if (c[0]! + (index & MASK) === pfn + 1) return;
+      c = this.unrun(key, c);
     }
-    if (c[index & MASK] === 0) {
-      this.count++;
-      c[CHUNK]!++;
-    }
+    const was = c[index & MASK];
     c[index & MASK] = pfn + 1;
+    if (was !== 0) return;
+    this.count++;
+    if (++c[CHUNK]! === CHUNK) this.tryRun(key, c);
   }
 
   delete(index: number): void {
     const key = Math.floor(index / CHUNK);
-    const c = this.chunk(key);
+    let c = this.chunk(key);
+    if (c?.length === RUN) c = this.unrun(key, c);
     if (!c || c[index & MASK] === 0) return;
     c[index & MASK] = 0;
     this.count--;
@@ -75,7 +107,7 @@ export class SparseIndex {
       let index = Math.max(next, k * CHUNK);
       const end = Math.min(to, (k + 1) * CHUNK);
       while (index < end) {
-        const v = c[index - k * CHUNK]!;
+        const v = c.length === RUN ? c[0]! + index - k * CHUNK : c[index - k * CHUNK]!;
         if (v === 0) index++;
         else {
           next = index + Math.max(1, visit(index, v - 1));
@@ -92,7 +124,8 @@ export class SparseIndex {
       const c = this.chunks.get(k)!;
       for (let i = 0; i < CHUNK; i++) {
         const index = k * CHUNK + i;
-        if (c[i] !== 0 && index >= from && index < to) yield [index, c[i]! - 1];
+        const v = c.length === RUN ? c[0]! + i : c[i]!;
+        if (v !== 0 && index >= from && index < to) yield [index, v - 1];
       }
     }
   }

@@ -119,7 +119,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const folios = this.collectFolios(file);
     const moved = this.migrateOutOfCma(file, folios);
     if (moved) return moved;
-    for (let i = 0; i < folios.length; i++) this.k.pages.flags[folios.pfn[i]!]! |= PG.pinned;
+    for (let i = 0; i < folios.length; i++) this.k.pages.flags.or(folios.pfn[i]!, PG.pinned);
     if (this.k.ctx.profile.luo.memfdAlwaysDirtyUptodate) this.markDirtyUptodate(folios);
     return folios;
   }
@@ -133,15 +133,15 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const p = this.k.pages;
     for (let i = 0; i < folios.length; i++) {
       const head = folios.pfn[i]!;
-      if (!(p.flags[head]! & PG.uptodate))
-        this.k.ram.setIdentity(head, p.flags[head]! & PG.head ? 2 ** p.order[head]! : 1, 0);
-      p.flags[head]! |= PG.dirty | PG.uptodate;
+      if (!(p.flags.get(head) & PG.uptodate))
+        this.k.ram.setIdentity(head, p.flags.get(head) & PG.head ? 2 ** p.order.get(head) : 1, 0);
+      p.flags.or(head, PG.dirty | PG.uptodate);
       folios.flags[i] = FOLIO_DIRTY | FOLIO_UPTODATE;
     }
   }
 
   private unpin(priv: MemfdPrivate): void {
-    for (let i = 0; i < priv.count; i++) this.k.pages.flags[priv.heads[i]!]! &= ~PG.pinned;
+    for (let i = 0; i < priv.count; i++) this.k.pages.flags.clear(priv.heads[i]!, PG.pinned);
     priv.file.inode.frozen = false;
   }
 
@@ -158,17 +158,17 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     for (let f = 0; f < folios.length; f++) {
       const old = folios.pfn[f]!;
       if (p.pageblockMigratetype[old >>> PAGEBLOCK_ORDER] !== MIGRATE_CMA) continue;
-      const order = p.flags[old]! & PG.head ? p.order[old]! : 0;
+      const order = p.flags.get(old) & PG.head ? p.order.get(old) : 0;
       const n = 2 ** order;
       const pfn = k.buddy.allocPages(order, MIGRATE_UNMOVABLE, k.preferredNid, inode.ownerId, order > 0);
       if (pfn === ALLOC_FAILED) return kerr('ENOMEM', `no memory to migrate folio ${hex(old)} out of CMA`);
       const index = folios.index[f]!;
       for (let i = 0; i < n; i++) {
         if (k.ram.kind(old + i) === 'bytes') k.ram.write((pfn + i) * PAGE_SIZE, k.ram.page(old + i));
-        else k.ram.setPageIdentity(pfn + i, k.ram.identity[old + i]!);
+        else k.ram.setPageIdentity(pfn + i, k.ram.identity.get(old + i));
         inode.pages.set(index + i, pfn + i);
       }
-      p.flags[pfn]! |= p.flags[old]! & (PG.uptodate | PG.dirty | PG.lru | PG.swapbacked);
+      p.flags.or(pfn, p.flags.get(old) & (PG.uptodate | PG.dirty | PG.lru | PG.swapbacked));
       const bad = k.buddy.freePages(old, order);
       if (bad) k.log.err('BUG', bad);
       folios.pfn[f] = pfn;
@@ -188,9 +188,9 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const out = new FolioList(Math.max(1, Math.min(file.inode.nrPages, 1 << 22)));
     file.inode.pages.scan(0, Math.ceil(file.inode.size / PAGE_SIZE), (index, pfn) => {
       const head = p.compoundHead(pfn);
-      const f = p.flags[head]!;
+      const f = p.flags.get(head);
       out.push(head, index - (pfn - head), (f & PG.dirty ? FOLIO_DIRTY : 0) | (f & PG.uptodate ? FOLIO_UPTODATE : 0));
-      return head + 2 ** (f & PG.head ? p.order[head]! : 0) - pfn;
+      return head + 2 ** (f & PG.head ? p.order.get(head) : 0) - pfn;
     });
     return out;
   }
@@ -289,12 +289,14 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
           what: `memfd folio index ${folios.index[i]!}: kho_restore_folio failed`,
         });
       }
-      const n = p.flags[pfn]! & PG.head ? 2 ** p.order[pfn]! : 1;
+      const n = p.flags.get(pfn) & PG.head ? 2 ** p.order.get(pfn) : 1;
       const flags = folios.flags[i]!;
-      if (n === 1) p.owner[pfn] = inode.ownerId;
+      if (n === 1) p.owner.set(pfn, inode.ownerId);
       else p.owner.fill(inode.ownerId, pfn, pfn + n);
-      p.flags[pfn]! |=
-        PG.lru | PG.swapbacked | (flags & FOLIO_UPTODATE ? PG.uptodate : 0) | (flags & FOLIO_DIRTY ? PG.dirty : 0);
+      p.flags.or(
+        pfn,
+        PG.lru | PG.swapbacked | (flags & FOLIO_UPTODATE ? PG.uptodate : 0) | (flags & FOLIO_DIRTY ? PG.dirty : 0),
+      );
       const index = folios.index[i]!;
       for (let j = 0; j < n; j++) inode.pages.set(index + j, pfn + j);
     }
@@ -315,7 +317,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     if (!pfn) return; // memfd_luo_discard_folios() skips pfn 0 too
     const got = this.k.khoIn?.restoreFolio(pfn * PAGE_SIZE, 'memfd_luo folios (discarded)');
     if (got !== undefined && got !== null)
-      this.k.buddy.freePages(got, this.k.pages.flags[got]! & PG.head ? this.k.pages.order[got]! : 0);
+      this.k.buddy.freePages(got, this.k.pages.flags.get(got) & PG.head ? this.k.pages.order.get(got) : 0);
   }
 
   /** memfd_luo_get_id() (7.1+): a memfd is one file per inode, whichever fd names it. */

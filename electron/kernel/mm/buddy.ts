@@ -88,19 +88,19 @@ export class BuddyAllocator {
   }
 
   isFreeHead(pfn: number, order: number): boolean {
-    return (this.pages.flags[pfn]! & PG.buddy) !== 0 && this.pages.order[pfn] === order;
+    return (this.pages.flags.get(pfn) & PG.buddy) !== 0 && this.pages.order.get(pfn) === order;
   }
 
   private addToFreeList(zone: Zone, pfn: number, order: number, mt: Migratetype): void {
-    this.pages.flags[pfn] = PG.buddy;
-    this.pages.order[pfn] = order;
+    this.pages.flags.set(pfn, PG.buddy);
+    this.pages.order.set(pfn, order);
     zone.freeArea[order]![mt]!.set((pfn - zone.startPfn) >>> order);
     zone.nrFree[order * MIGRATE_TYPES + mt]!++;
     zone.freePages[mt]! += 1 << order;
   }
 
   private delFromFreeList(zone: Zone, pfn: number, order: number, mt: Migratetype): void {
-    this.pages.flags[pfn]! &= ~PG.buddy;
+    this.pages.flags.clear(pfn, PG.buddy);
     zone.freeArea[order]![mt]!.clear((pfn - zone.startPfn) >>> order);
     zone.nrFree[order * MIGRATE_TYPES + mt]!--;
     zone.freePages[mt]! -= 1 << order;
@@ -137,9 +137,9 @@ export class BuddyAllocator {
     const p = this.pages;
     if (order === 0) {
       // The common case, without the call overhead of fill().
-      p.flags[pfn] = 0;
-      p.refcount[pfn] = 0;
-      p.owner[pfn] = 0;
+      p.flags.set(pfn, 0);
+      p.refcount.set(pfn, 0);
+      p.owner.set(pfn, 0);
       p.trace.record(pfn, 1, PageState.Free, p.freeState(pfn));
       return;
     }
@@ -170,12 +170,12 @@ export class BuddyAllocator {
     const p = this.pages;
     if (!zone) return `pfn ${pfn} is not in any zone`;
     if (pfn & ((1 << order) - 1)) return `pfn ${pfn} is not aligned to order ${order}`;
-    const flags = p.flags[pfn]!;
-    if (flags & PG.buddy || p.owner[pfn] === 0) return `Bad page state: pfn ${pfn} is already free`;
+    const flags = p.flags.get(pfn);
+    if (flags & PG.buddy || p.owner.get(pfn) === 0) return `Bad page state: pfn ${pfn} is already free`;
     if (flags & (PG.reserved | PG.hole)) return `Bad page state: pfn ${pfn} is reserved`;
     if (flags & PG.tail) return `Bad page state: pfn ${pfn} is a tail page`;
-    if (p.order[pfn] !== order)
-      return `Bad page state: pfn ${pfn} was allocated at order ${p.order[pfn]}, freed at order ${order}`;
+    if (p.order.get(pfn) !== order)
+      return `Bad page state: pfn ${pfn} was allocated at order ${p.order.get(pfn)}, freed at order ${order}`;
     this.resetFreedPages(pfn, order);
     this.freeOne(zone, pfn, order);
     return null;
@@ -241,8 +241,8 @@ export class BuddyAllocator {
     this.pages.pageblockMigratetype[start >>> PAGEBLOCK_ORDER] = mt;
     if (!zone) return;
     for (let p = start; p < start + PAGEBLOCK_NR_PAGES;) {
-      if (this.pages.flags[p]! & PG.buddy && zone.contains(p)) {
-        const o = this.pages.order[p]!;
+      if (this.pages.flags.get(p) & PG.buddy && zone.contains(p)) {
+        const o = this.pages.order.get(p);
         this.delFromFreeList(zone, p, o, old);
         this.addToFreeList(zone, p, o, mt);
         this.pages.traceFree(p, 1 << o);
@@ -255,9 +255,9 @@ export class BuddyAllocator {
     const start = pfn & ~(PAGEBLOCK_NR_PAGES - 1);
     let free = 0;
     for (let p = start; p < start + PAGEBLOCK_NR_PAGES;) {
-      if (this.pages.flags[p]! & PG.buddy) {
-        free += 1 << this.pages.order[p]!;
-        p += 1 << this.pages.order[p]!;
+      if (this.pages.flags.get(p) & PG.buddy) {
+        free += 1 << this.pages.order.get(p);
+        p += 1 << this.pages.order.get(p);
       } else p++;
     }
     return free;
@@ -329,19 +329,19 @@ export class BuddyAllocator {
   private prepNewPage(pfn: number, order: number, ownerId: number, compound: boolean): void {
     const p = this.pages;
     if (order === 0) {
-      p.flags[pfn] = 0;
-      p.order[pfn] = 0;
-      p.refcount[pfn] = 1;
-      p.owner[pfn] = ownerId;
+      p.flags.set(pfn, 0);
+      p.order.set(pfn, 0);
+      p.refcount.set(pfn, 1);
+      p.owner.set(pfn, ownerId);
       p.trace.record(pfn, 1, PageState.Owned, ownerId);
       return;
     }
     const n = 1 << order;
     p.flags.fill(compound ? PG.tail : 0, pfn, pfn + n);
-    p.flags[pfn] = compound ? PG.head : 0;
+    p.flags.set(pfn, compound ? PG.head : 0);
     p.order.fill(order, pfn, pfn + n);
     p.refcount.fill(0, pfn, pfn + n);
-    p.refcount[pfn] = 1;
+    p.refcount.set(pfn, 1);
     p.owner.fill(ownerId, pfn, pfn + n);
     p.trace.record(pfn, n, PageState.Owned, ownerId);
   }

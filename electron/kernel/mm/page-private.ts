@@ -8,7 +8,7 @@
  *   dense    2 × 512 words: [lo, hi] per page;
  *   uniform  2 + 16 words: every page holds [lo, hi] except those whose bit is set in a 512-bit
  *            mask, which hold 0 — a pageblock of order-0 folios, stamped by the next kernel and
- *            then restored one by one, costs 72 bytes instead of 4 KiB.
+ *            then restored one by one, or a 2 MiB folio's one stamp, costs 72 bytes, not 4 KiB.
  *
  * A write that fits neither turns a uniform chunk dense. The shapes are an encoding only: every
  * read gives the same value whichever shape holds it.
@@ -85,7 +85,12 @@ export class PagePrivate {
     const i = pfn & MASK;
     if (!c) {
       if (lo === 0 && hi === 0) return;
-      c = this.put(key, new Uint32Array(DENSE_WORDS));
+      // One page of a pageblock (KHO's stamp on a 2 MiB folio): uniform, every other page masked.
+      const u = this.put(key, new Uint32Array(UNIFORM_WORDS).fill(0xffff_ffff));
+      u[0] = lo;
+      u[1] = hi;
+      u[2 + (i >>> 5)]! &= ~(1 << (i & 31));
+      return;
     } else if (c.length === UNIFORM_WORDS) {
       const w = 2 + (i >>> 5);
       if (lo === 0 && hi === 0) return void (c[w]! |= 1 << (i & 31));

@@ -1,8 +1,9 @@
 /**
  * DOC: struct page table
  *
- * The kernel's memmap (an array of struct page indexed by pfn), kept as parallel typed arrays so
- * a 64 GiB machine costs a few bytes per page rather than an object per page:
+ * The kernel's memmap (an array of struct page indexed by pfn), kept as parallel per-page fields,
+ * each a chunked store (page-store.ts) so that a uniform pageblock — free, one folio of order ≥ 9,
+ * one boot reservation — costs a few bytes, and only pageblocks whose pages differ hold 512 values:
  *
  *   flags     u16  PG_ bits (page-flags.ts)
  *   order     u8   order of the compound page / buddy block / allocation the page belongs to
@@ -17,13 +18,14 @@
 import { PAGEBLOCK_ORDER } from '../../../shared/units';
 import { FREE_SCRATCH, PageState, PageTrace } from './page-trace';
 import { PagePrivate } from './page-private';
+import { PageStore } from './page-store';
 import { MIGRATE_MOVABLE, PG, type Migratetype } from './page-flags';
 
 export class PageTable {
-  readonly flags: Uint16Array;
-  readonly order: Uint8Array;
-  readonly refcount: Uint16Array;
-  readonly owner: Uint32Array;
+  readonly flags: PageStore;
+  readonly order: PageStore;
+  readonly refcount: PageStore;
+  readonly owner: PageStore;
   readonly pageblockMigratetype: Uint8Array;
   /** Pageblocks inside a KHO scratch area (traced as scratch while free). */
   readonly pageblockScratch: Uint8Array;
@@ -33,10 +35,10 @@ export class PageTable {
   private readonly priv = new PagePrivate();
 
   constructor(readonly nrPages: number) {
-    this.flags = new Uint16Array(nrPages);
-    this.order = new Uint8Array(nrPages);
-    this.refcount = new Uint16Array(nrPages);
-    this.owner = new Uint32Array(nrPages);
+    this.flags = new PageStore(nrPages, 16);
+    this.order = new PageStore(nrPages, 8);
+    this.refcount = new PageStore(nrPages, 16);
+    this.owner = new PageStore(nrPages, 32);
     const nrPageblocks = Math.ceil(nrPages / (1 << PAGEBLOCK_ORDER));
     // memmap_init() starts every pageblock as MIGRATE_MOVABLE; unmovable allocations steal later.
     this.pageblockMigratetype = new Uint8Array(nrPageblocks).fill(MIGRATE_MOVABLE);
@@ -63,8 +65,8 @@ export class PageTable {
 
   /** The head of the compound page or block containing pfn (tails are naturally aligned to it). */
   compoundHead(pfn: number): number {
-    if (!(this.flags[pfn]! & PG.tail)) return pfn;
-    return pfn - (pfn & ((1 << this.order[pfn]!) - 1));
+    if (!(this.flags.get(pfn) & PG.tail)) return pfn;
+    return pfn - (pfn & ((1 << this.order.get(pfn)) - 1));
   }
 
   /** The free state a free page is traced with: FREE_SCRATCH in scratch, else its pageblock's migratetype. */

@@ -6,6 +6,10 @@
  * larger order when the aligned range fits, as shmem's huge= option does), fallocate()
  * preallocates, FALLOC_FL_PUNCH_HOLE and ftruncate() drop folios. Folios are movable
  * (GFP_HIGHUSER_MOVABLE). Partially punched or truncated large folios are zeroed, not split.
+ *
+ * Random data fills whole pages in runs of consecutive frames: one draw from the machine's
+ * generator per pageblock-aligned piece of a run (PhysicalMemory.randomize()), not one per page,
+ * so a 2 MiB folio — or 512 order-0 folios allocated in a row — costs one seed.
  */
 import type { WriteData } from '../../../shared/commands';
 import { PAGE_SIZE } from '../../../shared/units';
@@ -74,7 +78,7 @@ export class Shmem {
     // adds is dirty but not uptodate (shmem_fallocate(): zeroed only when first used); the
     // simulator gives it zeroes rather than the stale bytes a real one holds.
     this.k.ram.setIdentity(pfn, 1 << o, 0);
-    this.k.pages.flags[pfn]! |= (uptodate ? PG.uptodate : 0) | PG.dirty | PG.lru | PG.swapbacked;
+    this.k.pages.flags.or(pfn, (uptodate ? PG.uptodate : 0) | PG.dirty | PG.lru | PG.swapbacked);
     return pfn + (index - base);
   }
 
@@ -87,11 +91,11 @@ export class Shmem {
     const pfn = inode.pages.get(index);
     if (pfn < 0) return false;
     const head = this.k.pages.compoundHead(pfn);
-    const order = this.k.pages.order[head]!;
+    const order = this.k.pages.order.get(head);
     const base = index - (pfn - head);
     for (let i = 0; i < 1 << order; i++) inode.pages.delete(base + i);
-    if (this.k.pages.flags[head]! & PG.pinned) return true;
-    this.k.pages.refcount[head] = 1;
+    if (this.k.pages.flags.get(head) & PG.pinned) return true;
+    this.k.pages.refcount.set(head, 1);
     const bad = this.k.buddy.freePages(head, order);
     if (bad) this.k.log.err('BUG', bad);
     return false;
@@ -121,6 +125,13 @@ export class Shmem {
     const lastIndex = Math.ceil(end / PAGE_SIZE);
     const total = lastIndex - firstIndex;
     let written = 0;
+    // Whole pages of random data waiting for their contents: frames [runPfn, runPfn + runLen).
+    let runPfn = -1;
+    let runLen = 0;
+    const flushRun = (): void => {
+      if (runLen > 0) this.k.ram.randomize(runPfn, runLen, this.k.rng);
+      runLen = 0;
+    };
     for (let index = firstIndex; index < lastIndex; index++) {
       let pfn = inode.pages.get(index);
       if (pfn < 0) pfn = this.addFolio(inode, index, order, limitPages);
@@ -130,12 +141,22 @@ export class Shmem {
       const to = Math.min(end, pageStart + PAGE_SIZE);
       const head = this.k.pages.compoundHead(pfn);
       // shmem_write_end(): a folio that is not uptodate is zeroed around what was copied, then marked uptodate.
-      if (!(this.k.pages.flags[head]! & PG.uptodate)) this.k.ram.setIdentity(head, this.folioPages(head), 0);
-      this.fillPage(pfn, from - pageStart, to - from, data, text, from - offset);
-      this.k.pages.flags[head]! |= PG.dirty | PG.uptodate;
+      if (!(this.k.pages.flags.get(head) & PG.uptodate)) this.k.ram.setIdentity(head, this.folioPages(head), 0);
+      if ('random' in data && to - from === PAGE_SIZE) {
+        if (runLen === 0 || pfn !== runPfn + runLen) {
+          flushRun();
+          runPfn = pfn;
+        }
+        runLen++;
+      } else {
+        flushRun();
+        this.fillPage(pfn, from - pageStart, to - from, data, text, from - offset);
+      }
+      this.k.pages.flags.or(head, PG.dirty | PG.uptodate);
       written = to - offset;
       if ((index - firstIndex) % 65536 === 65535) this.k.progress('write', index - firstIndex + 1, total);
     }
+    flushRun();
     if (written > 0) inode.size = Math.max(inode.size, offset + written);
     if (written === 0 && length > 0) return kerr('ENOMEM', `no memory for the page cache of ${inode.name}`);
     return written;
@@ -153,12 +174,10 @@ export class Shmem {
     const ram = this.k.ram;
     const whole = off === 0 && len === PAGE_SIZE;
     if ('random' in data) {
-      if (whole) ram.setPageIdentity(pfn, this.k.rng.u32() | 1);
-      else {
-        const bytes = new Uint8Array(len);
-        for (let i = 0; i < len; i++) bytes[i] = this.k.rng.u32() & 0xff;
-        ram.write(pfn * PAGE_SIZE + off, bytes);
-      }
+      // Part of a page (whole pages go to PhysicalMemory.randomize() in runs).
+      const bytes = new Uint8Array(len);
+      for (let i = 0; i < len; i++) bytes[i] = this.k.rng.u32() & 0xff;
+      ram.write(pfn * PAGE_SIZE + off, bytes);
     } else if ('fill' in data) {
       if (whole && data.fill === 0) ram.setPageIdentity(pfn, 0);
       else ram.write(pfn * PAGE_SIZE + off, new Uint8Array(len).fill(data.fill));
@@ -170,7 +189,7 @@ export class Shmem {
   }
 
   private folioPages(head: number): number {
-    return this.k.pages.flags[head]! & PG.head ? 2 ** this.k.pages.order[head]! : 1;
+    return this.k.pages.flags.get(head) & PG.head ? 2 ** this.k.pages.order.get(head) : 1;
   }
 
   /** Reads like read(2): holes and the range past EOF read as nothing past size, zeroes in holes. */
@@ -184,7 +203,7 @@ export class Shmem {
       const n = Math.min(PAGE_SIZE - pageOff, end - pos);
       const pfn = inode.pages.get(index);
       // shmem_get_folio(SGP_READ) treats a folio that is not uptodate as a hole: zeroes.
-      if (pfn >= 0 && this.k.pages.flags[this.k.pages.compoundHead(pfn)]! & PG.uptodate)
+      if (pfn >= 0 && this.k.pages.flags.get(this.k.pages.compoundHead(pfn)) & PG.uptodate)
         out.set(this.k.ram.read(pfn * PAGE_SIZE + pageOff, n), pos - offset);
       pos += n;
     }
@@ -256,7 +275,7 @@ export class Shmem {
       const pfn = inode.pages.get(index);
       if (pfn < 0) continue;
       const head = this.k.pages.compoundHead(pfn);
-      const span = 1 << this.k.pages.order[head]!;
+      const span = 1 << this.k.pages.order.get(head);
       const base = index - (pfn - head);
       const wholeInside = base * PAGE_SIZE >= start && (base + span) * PAGE_SIZE <= end;
       if (wholeInside) this.dropFolio(inode, index);
@@ -275,7 +294,7 @@ export class Shmem {
     let pinned = 0;
     inode.pages.scan(0, Number.MAX_SAFE_INTEGER, (index, pfn) => {
       const head = this.k.pages.compoundHead(pfn);
-      const span = this.k.pages.flags[head]! & PG.head ? 2 ** this.k.pages.order[head]! : 1;
+      const span = this.k.pages.flags.get(head) & PG.head ? 2 ** this.k.pages.order.get(head) : 1;
       if (this.dropFolio(inode, index)) pinned++;
       return head + span - pfn;
     });

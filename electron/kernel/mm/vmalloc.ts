@@ -62,7 +62,7 @@ export class Vmalloc {
   /** Maps existing pages (restored after a kexec) at a fresh vmalloc address. */
   map(name: string, pfns: readonly number[]): VmArea {
     const ownerId = this.k.owners.id('vmalloc', `vmalloc:${name}`);
-    for (const pfn of pfns) this.k.pages.owner[pfn] = ownerId;
+    for (const pfn of pfns) this.k.pages.owner.set(pfn, ownerId);
     const area = new VmArea(name, this.nextOffset, pfns.length * PAGE_SIZE, Int32Array.from(pfns), ownerId);
     this.nextOffset += (pfns.length + 1) * PAGE_SIZE;
     return area;

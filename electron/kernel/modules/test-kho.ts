@@ -102,7 +102,7 @@ function allocFolios(k: Kernel, maxMem: number): Folio[] | KernelError {
     const order = Math.min(k.rng.int(0, NR_PAGE_ORDERS - 1), 31 - Math.clz32(left));
     const pfn = k.buddy.allocPages(order, MIGRATE_UNMOVABLE, k.preferredNid, owner(k), true);
     if (pfn === ALLOC_FAILED) return kerr('ENOMEM', `folio_alloc of order ${order} failed`);
-    for (let i = 0; i < 2 ** order; i++) k.ram.setPageIdentity(pfn + i, k.rng.u32() | 1);
+    k.ram.randomize(pfn, 2 ** order, k.rng);
     folios.push({ pfn, order });
     left -= 2 ** order;
   }
@@ -220,7 +220,7 @@ function restore(k: Kernel, fdtPhys: number, params: TestKhoParams): TestKhoResu
       };
       break;
     }
-    const got = k.pages.flags[pfn]! & PG.head ? k.pages.order[pfn]! : 0;
+    const got = k.pages.flags.get(pfn) & PG.head ? k.pages.order.get(pfn) : 0;
     if (got !== order) {
       stopped = `folio ${i} at pfn ${hex(pfn)}: order ${got}, expected ${order}; folios ${i + 1}..${count - 1} left unrestored`;
       failedAt = {

@@ -235,7 +235,7 @@ describe('page->private KHOP stamp after a KHO boot', () => {
     expect([k2.pages.privateLo(f9), k2.pages.privateHi(f9)]).toEqual([9, 0x4b484f50]);
     for (let i = 1; i < 512; i++) if (k2.pages.getPrivate(f9 + i) !== 0n) expect.fail(`tail page ${i} is stamped`);
     // the struct pages are NOINIT, not PG_reserved
-    expect(k2.pages.flags[f9]! & PG.noinit).toBeTruthy();
+    expect(k2.pages.flags.get(f9) & PG.noinit).toBeTruthy();
     expect(k2.khoIn!.restoreFolio(f9 * PAGE_SIZE, 't')).toBe(f9);
     expect(k2.pages.getPrivate(f9)).toBe(0n);
   });

@@ -93,7 +93,7 @@ describe('the LUO sub-FDT in RAM after a KHO boot', () => {
     expect(fdtCheckCompatible(s, 'luo-session-v2')).toBe(0);
     const head = Number(readU64le(getProp(s, 'luo-session-header')!));
     expect(head).toBe(k.luo!.sessionBlockPhys);
-    expect(k.pages.order[head / PAGE_SIZE]).toBe(4);
+    expect(k.pages.order.get(head / PAGE_SIZE)).toBe(4);
     expect(k.khoOut!.tracker.isMarked(head / PAGE_SIZE, 4)).toBe(true);
     expect(k.khoOut!.tracker.isMarked(phys / PAGE_SIZE, 0)).toBe(true);
   });

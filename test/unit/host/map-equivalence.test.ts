@@ -25,9 +25,9 @@ function referenceMap(k: Kernel, failed: ReadonlySet<number>): Uint8Array {
   const unrestored = new Uint8Array(p.nrPages);
   for (const b of k.khoIn?.unrestored() ?? []) unrestored.fill(1, b.pfn, b.pfn + 2 ** b.order);
   for (let pfn = 0; pfn < p.nrPages; pfn++) {
-    const flags = p.flags[pfn]!;
-    const head = flags & PG.tail ? p.flags[p.compoundHead(pfn)]! : flags;
-    const owner = p.owner[pfn]!;
+    const flags = p.flags.get(pfn);
+    const head = flags & PG.tail ? p.flags.get(p.compoundHead(pfn)) : flags;
+    const owner = p.owner.get(pfn);
     let c: number;
     if (failed.has(pfn)) c = PageCategory.Corrupted;
     else if (owner !== 0 && (flags | head) & PG.kho_preserved) c = PageCategory.Preserved;
@@ -45,7 +45,7 @@ function referenceMap(k: Kernel, failed: ReadonlySet<number>): Uint8Array {
 function firstDifference(got: Uint8Array, want: Uint8Array, k: Kernel): string {
   for (let i = 0; i < want.length; i++)
     if (got[i] !== want[i])
-      return `pfn ${i}: map ${got[i]}, model ${want[i]} (flags ${k.pages.flags[i]}, owner ${k.pages.owner[i]})`;
+      return `pfn ${i}: map ${got[i]}, model ${want[i]} (flags ${k.pages.flags.get(i)}, owner ${k.pages.owner.get(i)})`;
   return '';
 }
 

@@ -59,8 +59,8 @@ describe('records on a page (recordIndex from the roots, following opens)', () =
     const m = machineAt('test-kho', '6.19', false);
     const chunk = m.kernel!.khoIn!.chunksRead[0]!.phys / PAGE_SIZE;
     // Free: no owner, not reserved (memblock_free_all() released it).
-    expect(m.kernel!.pages.owner[chunk]).toBe(0);
-    expect(m.kernel!.pages.flags[chunk]! & (PG.reserved | PG.noinit)).toBe(0);
+    expect(m.kernel!.pages.owner.get(chunk)).toBe(0);
+    expect(m.kernel!.pages.flags.get(chunk) & (PG.reserved | PG.noinit)).toBe(0);
     expect(recordsOnPage(recordIndex(m), chunk)).toEqual([]);
     // The incoming root FDT is still there, and decoded on its page.
     const root = m.kernel!.khoIn!.fdtPhys / PAGE_SIZE;

@@ -86,7 +86,7 @@ describe.each(MACHINES)('cold boot of $ram with $nodes node(s)', ({ ram, nodes }
     expect(covers(mb.reserved, 16 * MiB, 16 * MiB + imageSize)).toBe(true);
     const initrdOwner = k.owners.id('initrd', 'initrd');
     const initrdPfns: number[] = [];
-    k.pages.owner.forEach((o, pfn) => o === initrdOwner && initrdPfns.push(pfn));
+    k.pages.owner.toArray().forEach((o, pfn) => o === initrdOwner && initrdPfns.push(pfn));
     expect(initrdPfns.length).toBe(machine.config.initrd / PAGE_SIZE);
     const first = initrdPfns[0]!;
     const last = initrdPfns[initrdPfns.length - 1]!;
@@ -124,7 +124,7 @@ describe.each(MACHINES)('cold boot of $ram with $nodes node(s)', ({ ram, nodes }
     }
     expect(bad).toEqual([]);
     for (let pfn = 0; pfn < nrPages && bad.length < 5; pfn++) {
-      const f = k.pages.flags[pfn]!;
+      const f = k.pages.flags.get(pfn);
       if (!mem[pfn] && !(f & PG.hole)) bad.push(`pfn ${pfn} has no RAM but is not PG_hole`);
       if (mem[pfn] && rsv[pfn] && !(f & PG.reserved)) bad.push(`reserved pfn ${pfn} is not PG_reserved`);
       if (mem[pfn] && f & PG.hole) bad.push(`RAM pfn ${pfn} is PG_hole`);

@@ -95,11 +95,11 @@ describe('buddy allocator after boot', () => {
                 if (pfn % (1 << o.order) !== 0) bad.push(`pfn ${pfn} not aligned to order ${o.order}`);
                 if (allocated.has(pfn)) bad.push(`pfn ${pfn} handed out twice`);
                 if (totalFree(k) !== before - (1 << o.order)) bad.push(`free count did not drop by ${1 << o.order}`);
-                if (k.pages.owner[pfn] !== owner || k.pages.refcount[pfn] !== 1)
+                if (k.pages.owner.get(pfn) !== owner || k.pages.refcount.get(pfn) !== 1)
                   bad.push(`pfn ${pfn}: owner/refcount not set`);
-                if ((k.pages.flags[pfn]! & (PG.head | PG.buddy)) !== (head ? PG.head : 0))
+                if ((k.pages.flags.get(pfn) & (PG.head | PG.buddy)) !== (head ? PG.head : 0))
                   bad.push(`pfn ${pfn}: head flags wrong`);
-                if (head && !(k.pages.flags[pfn + (1 << o.order) - 1]! & PG.tail))
+                if (head && !(k.pages.flags.get(pfn + (1 << o.order) - 1) & PG.tail))
                   bad.push(`pfn ${pfn}: last page is not PG_tail`);
                 allocated.set(pfn, o.order);
               }
@@ -185,7 +185,7 @@ describe('buddy allocator after boot', () => {
     const single = k.buddy.allocPages(0, MIGRATE_UNMOVABLE, 0, owner, false);
     expect(k.buddy.freePages(single, 0)).toBeNull();
     const reservedPfn = (16 << 20) / 4096; // the kernel image
-    expect(k.pages.flags[reservedPfn]! & PG.reserved).toBe(PG.reserved);
+    expect(k.pages.flags.get(reservedPfn) & PG.reserved).toBe(PG.reserved);
     const bad: Array<[string, number, number, RegExp]> = [
       ['double free', single, 0, /already free/],
       ['wrong order', folio, 1, /allocated at order 2, freed at order 1/],

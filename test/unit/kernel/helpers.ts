@@ -40,7 +40,8 @@ export function walkFreeBlocks(kernel: Kernel): FreeBlock[] {
   const { flags, order } = kernel.pages;
   for (const z of kernel.buddy.zones) {
     for (let pfn = z.startPfn; pfn < z.endPfn; pfn++) {
-      if (flags[pfn]! & PG.buddy) out.push({ pfn, order: order[pfn]!, mt: kernel.pages.migratetype(pfn), nid: z.nid });
+      if (flags.get(pfn) & PG.buddy)
+        out.push({ pfn, order: order.get(pfn), mt: kernel.pages.migratetype(pfn), nid: z.nid });
     }
   }
   return out;
@@ -126,10 +127,10 @@ export function managedMask(kernel: Kernel): Uint8Array {
 export function buddySnapshot(kernel: Kernel): string {
   const p = kernel.pages;
   const h = new Hasher()
-    .words(p.flags)
-    .words(p.order)
-    .words(p.refcount)
-    .words(p.owner)
+    .words(p.flags.toArray())
+    .words(p.order.toArray())
+    .words(p.refcount.toArray())
+    .words(p.owner.toArray())
     .words(p.pageblockMigratetype)
     .words(p.trace.events.subarray(0, p.trace.length * EVENT_WORDS));
   const zones = kernel.buddy.zones.map((z) => ({

@@ -63,7 +63,46 @@ describe('HierarchicalBitset', () => {
   });
 });
 
+/** One set or delete on the index and on the reference Map. */
+function applyOp(s: SparseIndex, ref: Map<number, number>, kind: 'set' | 'delete', i: number, pfn: number): void {
+  if (kind === 'set') {
+    s.set(i, pfn);
+    ref.set(i, pfn);
+  } else {
+    s.delete(i);
+    ref.delete(i);
+  }
+}
+
 describe('SparseIndex', () => {
+  it('property: full chunks of consecutive frames (run chunks) read, change and delete as a Map', () => {
+    // Runs of consecutive frames filling whole chunks, then point changes inside them.
+    const run = fc.tuple(fc.nat(4), fc.nat(1_000_000), fc.boolean());
+    const op = fc.tuple(fc.constantFrom('set' as const, 'delete' as const), fc.nat(5 * 512 - 1), fc.nat(2_000_000));
+    fc.assert(
+      fc.property(fc.array(run, { maxLength: 4 }), fc.array(op, { maxLength: 20 }), (runs, ops) => {
+        const s = new SparseIndex();
+        const ref = new Map<number, number>();
+        for (const [chunk, pfn, reverse] of runs)
+          for (let j = 0; j < 512; j++) {
+            const i = chunk * 512 + (reverse ? 511 - j : j);
+            s.set(i, pfn + i - chunk * 512);
+            ref.set(i, pfn + i - chunk * 512);
+          }
+        for (const [kind, i, pfn] of ops) applyOp(s, ref, kind, i, pfn);
+        expect(s.size).toBe(ref.size);
+        expect([...s.entries()]).toEqual([...ref.entries()].sort((x, y) => x[0] - y[0]));
+        const scanned: Array<[number, number]> = [];
+        s.scan(0, 5 * 512, (i, pfn) => (scanned.push([i, pfn]), 1));
+        expect(scanned).toEqual([...ref.entries()].sort((x, y) => x[0] - y[0]));
+        let bad = -1;
+        for (let i = 0; i < 5 * 512 && bad < 0; i++) if (s.get(i) !== (ref.get(i) ?? -1)) bad = i;
+        expect(bad).toBe(-1);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('property: get/set/delete/size/entries agree with a Map', () => {
     const index = fc.oneof(fc.nat(2000), fc.integer({ min: 0, max: 2 ** 40 }));
     const op = fc.oneof(
@@ -75,13 +114,7 @@ describe('SparseIndex', () => {
         const s = new SparseIndex();
         const ref = new Map<number, number>();
         for (const [kind, i, pfn] of ops) {
-          if (kind === 'set') {
-            s.set(i, pfn);
-            ref.set(i, pfn);
-          } else {
-            s.delete(i);
-            ref.delete(i);
-          }
+          applyOp(s, ref, kind, i, pfn);
           expect(s.get(i)).toBe(ref.get(i) ?? -1);
           expect(s.size).toBe(ref.size);
         }

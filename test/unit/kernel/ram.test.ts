@@ -111,7 +111,7 @@ describe('Machine fingerprint', () => {
     machine.ram.write(123_456, new Uint8Array([1]));
     const f1 = machine.fingerprint();
     expect(f1).not.toBe(f0);
-    kernel.pages.flags[5000]! ^= 1 << 5;
+    kernel.pages.flags.set(5000, kernel.pages.flags.get(5000) ^ (1 << 5));
     expect(machine.fingerprint()).not.toBe(f1);
   });
 });

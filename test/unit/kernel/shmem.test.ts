@@ -29,7 +29,7 @@ function folios(k: Kernel, inode: ShmemInode): Map<number, number> {
   const out = new Map<number, number>();
   for (const [, pfn] of inode.pages.entries()) {
     const head = k.pages.compoundHead(pfn);
-    out.set(head, k.pages.order[head]!);
+    out.set(head, k.pages.order.get(head));
   }
   return out;
 }
@@ -154,7 +154,7 @@ describe('memfd contents', () => {
         expect(byteDiff(k.shmem.read(f, 0, 2 * SPACE), model.subarray(0, size))).toBe('');
         // Every page-cache entry points into a live memfd folio.
         const stray = [...f.pages.entries()].filter(
-          ([, pfn]) => k.pages.owner[pfn] !== f.ownerId || k.pages.flags[k.pages.compoundHead(pfn)]! & PG.buddy,
+          ([, pfn]) => k.pages.owner.get(pfn) !== f.ownerId || k.pages.flags.get(k.pages.compoundHead(pfn)) & PG.buddy,
         );
         expect(stray).toEqual([]);
         k.shmem.release(f);
@@ -258,8 +258,8 @@ describe('memfd page accounting', () => {
     expect(fs.filter(([, o]) => o === 0).length).toBe(3); // the tail past 4 MiB does not fit a 2 MiB folio
     for (const [head, order] of fs.filter(([, o]) => o === 9)) {
       expect(head % 512).toBe(0);
-      expect(k.pages.flags[head]! & PG.head).toBe(PG.head);
-      for (let p = head + 1; p < head + (1 << order); p++) expect(k.pages.flags[p]! & PG.tail).toBe(PG.tail);
+      expect(k.pages.flags.get(head) & PG.head).toBe(PG.head);
+      for (let p = head + 1; p < head + (1 << order); p++) expect(k.pages.flags.get(p) & PG.tail).toBe(PG.tail);
       expect(k.pages.compoundHead(head + 300)).toBe(head);
     }
     // the file index → pfn mapping is linear within a folio

@@ -96,8 +96,8 @@ describe('corrupt serialized chunk list', () => {
     // the first test_kho folio head by pfn
     const owner = k.owners.id('kernel', 'test_kho folios');
     let pfn = 0;
-    while (k.pages.owner[pfn] !== owner) pfn++;
-    const order = k.pages.flags[pfn]! & PG.head ? k.pages.order[pfn]! : 0;
+    while (k.pages.owner.get(pfn) !== owner) pfn++;
+    const order = k.pages.flags.get(pfn) & PG.head ? k.pages.order.get(pfn) : 0;
     const at = findBitmapBit(m, preservedMemoryMap(m, k.khoOut!.fdtPhys), pfn, order);
     const page = m.ram.structPage(at.bitmap / PAGE_SIZE);
     expect(page[at.byte]! & (1 << at.bit)).toBeTruthy();
@@ -126,8 +126,8 @@ describe('root FDT checks: "disabling KHO revival", boot as if cold', () => {
     expect(k2.khoIn).toBeNull();
     // preserved memory is not protected: a free page with no stamp, not NOINIT
     expect(k2.pages.getPrivate(preserved)).toBe(0n);
-    expect(k2.pages.flags[preserved]! & (PG.noinit | PG.reserved)).toBe(0);
-    expect(k2.pages.owner[preserved]).toBe(0);
+    expect(k2.pages.flags.get(preserved) & (PG.noinit | PG.reserved)).toBe(0);
+    expect(k2.pages.owner.get(preserved)).toBe(0);
     // KHO itself is on again with fresh scratch, as on a cold boot
     expect(k2.khoOut).not.toBeNull();
   };

@@ -86,12 +86,12 @@ describe('lib/test_kho.c: kho_test_prepare_fdt() / kho_test_restore_data()', () 
   it('the sub-FDT is a folio of order get_order(nr*8 + PAGE_SIZE); the next kernel never restores it: it stays reserved', () => {
     const { k, k2, fdtPhys, nr } = savedAndHandedOver();
     const order = Math.ceil(Math.log2((nr * 8 + PAGE_SIZE) / PAGE_SIZE));
-    expect(k.pages.order[fdtPhys / PAGE_SIZE]).toBe(order);
+    expect(k.pages.order.get(fdtPhys / PAGE_SIZE)).toBe(order);
     expect(testKhoInit(k2, {}).ok).toBe(true);
     const pfn = fdtPhys / PAGE_SIZE;
     expect(k2.khoIn!.blocks.some((b) => b.pfn === pfn && b.order === order)).toBe(true);
     expect(k2.pages.privateHi(pfn)).toBe(KHO_PAGE_MAGIC); // stamped, never restored
-    expect(k2.pages.owner[pfn]).toBe(0);
+    expect(k2.pages.owner.get(pfn)).toBe(0);
   });
 
   it('csum is csum_partial() chained over the folios: recomputed from RAM, it matches', () => {
@@ -143,8 +143,8 @@ describe('kho_restore_vmalloc(): unknown flags dropped, restored chunk by chunk 
     const since = m.log.lastSeq;
     expect(k2.khoIn!.restoreVmalloc(desc, 'v')).toBeNull();
     expect(logLines(m, 'info', since).some((l) => /100 page\(s\) restored before it stay restored/.test(l))).toBe(true);
-    expect(k2.pages.flags[pfns[0]!]! & PG.kho_restored).not.toBe(0);
-    expect(k2.pages.flags[pfns[99]!]! & PG.kho_restored).not.toBe(0);
+    expect(k2.pages.flags.get(pfns[0]!) & PG.kho_restored).not.toBe(0);
+    expect(k2.pages.flags.get(pfns[99]!) & PG.kho_restored).not.toBe(0);
     expect(k2.pages.privateHi(pfns[100]!)).toBe(KHO_PAGE_MAGIC); // never reached
   });
 });

@@ -61,11 +61,11 @@ function setUp(k: Kernel, m: Machine, specs: FolioSpec[]): Placed[] {
 function expectRestoredFolio(k2: Kernel, f: Placed): void {
   const n = 2 ** f.order;
   const { flags, refcount, order } = k2.pages;
-  expect(flags[f.pfn]! & PG.head ? 'head' : 'not head').toBe(f.order > 0 ? 'head' : 'not head');
-  expect(refcount[f.pfn]).toBe(1);
-  expect(order[f.pfn]).toBe(f.order);
+  expect(flags.get(f.pfn) & PG.head ? 'head' : 'not head').toBe(f.order > 0 ? 'head' : 'not head');
+  expect(refcount.get(f.pfn)).toBe(1);
+  expect(order.get(f.pfn)).toBe(f.order);
   let badTail = -1;
-  for (let i = 1; i < n; i++) if (!(flags[f.pfn + i]! & PG.tail) || refcount[f.pfn + i] !== 0) badTail = i;
+  for (let i = 1; i < n; i++) if (!(flags.get(f.pfn + i) & PG.tail) || refcount.get(f.pfn + i) !== 0) badTail = i;
   expect(badTail).toBe(-1);
 }
 
@@ -108,11 +108,11 @@ describe('KHO round trip (property)', () => {
           const { owner, flags } = k2.pages;
           let kept = -1;
           for (let pfn = 0; pfn < m.layout.maxPfn; pfn++) {
-            const free = owner[pfn] === 0 && !(flags[pfn]! & (PG.hole | PG.reserved | PG.noinit));
+            const free = owner.get(pfn) === 0 && !(flags.get(pfn) & (PG.hole | PG.reserved | PG.noinit));
             if (free && m.ram.checksum(pfn) === before[pfn]) kept = pfn;
           }
           expect(kept).toBe(-1);
-          for (const pfn of metadata) expect(owner[pfn]).toBe(0);
+          for (const pfn of metadata) expect(owner.get(pfn)).toBe(0);
         },
       ),
       { numRuns: 24 },
@@ -170,7 +170,7 @@ describe('KHO round trip (property)', () => {
     const b = allocFolio(k, 3);
     expect(k.khoOut!.preserveFolio(b)).toBeNull();
     expect(k.khoOut!.finalize()).toBeNull();
-    for (const pfn of oldChunks) expect(k.pages.owner[pfn]).toBe(0); // freed
+    for (const pfn of oldChunks) expect(k.pages.owner.get(pfn)).toBe(0); // freed
     const k2 = handOver(m, { finalize: false });
     expect(k2.khoIn!.restoreFolio(a * PAGE_SIZE, 't')).toBe(a);
     expect(k2.khoIn!.restoreFolio(b * PAGE_SIZE, 't')).toBe(b);
@@ -193,8 +193,8 @@ describe('KHO round trip (property)', () => {
       const { m, k2, base, sums } = setup();
       expect(k2.khoIn!.restorePages((base + 3) * PAGE_SIZE, 13, 't')).toBe(base + 3);
       for (let i = 3; i < 16; i++) {
-        expect(k2.pages.refcount[base + i]).toBe(1);
-        expect(k2.pages.flags[base + i]! & (PG.head | PG.tail)).toBe(0);
+        expect(k2.pages.refcount.get(base + i)).toBe(1);
+        expect(k2.pages.flags.get(base + i) & (PG.head | PG.tail)).toBe(0);
       }
       expect(checksums(m, base + 3, 13)).toEqual(sums);
       expect(k2.khoIn!.restorePages((base + 3) * PAGE_SIZE, 13, 't')).toBeNull(); // twice
@@ -213,9 +213,9 @@ describe('KHO round trip (property)', () => {
     it('a folio restore of a pages block sees only its own block', () => {
       const { k2, base } = setup();
       expect(k2.khoIn!.restoreFolio((base + 8) * PAGE_SIZE, 't')).toBe(base + 8);
-      expect(k2.pages.order[base + 8]).toBe(3);
+      expect(k2.pages.order.get(base + 8)).toBe(3);
       expect(k2.khoIn!.restoreFolio((base + 3) * PAGE_SIZE, 't')).toBe(base + 3);
-      expect(k2.pages.order[base + 3]).toBe(0);
+      expect(k2.pages.order.get(base + 3)).toBe(0);
     });
   });
 });
@@ -237,7 +237,7 @@ describe('the next kernel learns the memory map from boot_params in RAM', () => 
     const k = m.kernel!;
     expect(k.memblock.memory.regions.at(-1)!.base + k.memblock.memory.regions.at(-1)!.size).toBe(last.end);
     const cut = last.end / PAGE_SIZE;
-    expect(k.pages.flags[cut]! & PG.hole).not.toBe(0);
-    expect(k.pages.flags[cut - 1]! & PG.hole).toBe(0);
+    expect(k.pages.flags.get(cut) & PG.hole).not.toBe(0);
+    expect(k.pages.flags.get(cut - 1) & PG.hole).toBe(0);
   });
 });

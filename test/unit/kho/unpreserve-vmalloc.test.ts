@@ -29,9 +29,9 @@ describe('kho_unpreserve_vmalloc', () => {
     k.khoOut!.unpreserveVmalloc(desc);
     for (const pfn of [area.pfns[0]!, area.pfns[599]!, first, second])
       expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(false);
-    expect(k.pages.owner[first]).toBe(0); // chunk pages are free again
-    expect(k.pages.owner[second]).toBe(0);
-    expect(k.pages.owner[area.pfns[0]!]).toBe(area.ownerId); // data pages stay allocated
-    expect(k.pages.flags[area.pfns[0]!]! & PG.kho_preserved).toBe(0);
+    expect(k.pages.owner.get(first)).toBe(0); // chunk pages are free again
+    expect(k.pages.owner.get(second)).toBe(0);
+    expect(k.pages.owner.get(area.pfns[0]!)).toBe(area.ownerId); // data pages stay allocated
+    expect(k.pages.flags.get(area.pfns[0]!) & PG.kho_preserved).toBe(0);
   });
 });

@@ -191,7 +191,7 @@ describe('shmem_fallocate(): a frozen mapping (SHMEM_F_MAPPING_FROZEN) refuses e
     expect(Array.from({ length: 16 }, (_, i) => file.inode.pages.get(i))).toEqual(pfns);
     for (const pfn of pfns) {
       expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true);
-      expect(k.pages.refcount[pfn]).toBeGreaterThan(0);
+      expect(k.pages.refcount.get(pfn)).toBeGreaterThan(0);
     }
     t.ok({ op: 'verify_memfd', process: 'vmm', fd: 3 });
     t.ok({ op: 'close', process: 'vmm', fd: 5 }); // unpreserve: shmem_freeze(inode, false)
@@ -270,15 +270,15 @@ describe('luo_session_serialize() / luo_file_unfreeze_one(): rollback after a fa
       logLines(t.m, 'info', since).some((l) => /unpreserve skipped .* stay pinned and preserved, leaked/.test(l)),
     ).toBe(true);
     expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true);
-    expect(k.pages.flags[pfn]! & PG.pinned).not.toBe(0);
+    expect(k.pages.flags.get(pfn) & PG.pinned).not.toBe(0);
     expect(f1.inode.frozen).toBe(true);
     // the process closes its own fd too: the page cache goes, the pinned folio does not
     const memfdFd = [...k.processes.byName.get('vmm')!.fds].find(
       ([, f]) => f.kind === 'memfd' && f.inode === f1.inode,
     )![0];
     t.ok({ op: 'close', process: 'vmm', fd: memfdFd });
-    expect(k.pages.flags[pfn]! & PG.pinned).not.toBe(0);
-    expect(k.pages.refcount[pfn]).toBeGreaterThan(0);
+    expect(k.pages.flags.get(pfn) & PG.pinned).not.toBe(0);
+    expect(k.pages.refcount.get(pfn)).toBeGreaterThan(0);
     expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true);
   });
 });
@@ -317,7 +317,7 @@ describe('no guards the kernel lacks (luo_session.c, luo_file.c, luo_core.c as o
     expect(r.errno).toBeUndefined();
     expect(k.luo!.outgoing[0]!.files).toHaveLength(0);
     expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true); // never unpreserved
-    expect(k.pages.flags[pfn]! & PG.pinned).not.toBe(0); // never unpinned
+    expect(k.pages.flags.get(pfn) & PG.pinned).not.toBe(0); // never unpinned
     expect(logLines(t.m, 'warn').some((l) => l.includes('kho_restore_page'))).toBe(true);
     // the kexec goes through with the session empty
     t.ok({ op: 'kexec_load' });

@@ -68,7 +68,7 @@ describe('/dev/liveupdate and the errno table (luo_core.c: luo_open(); luo_sessi
     const inode = (k.processes.get('vmm') as { fds: Map<number, MemfdFile> }).fds.get(3)!.inode;
     expect(inode.nrPages).toBe(16); // holes filled
     for (const [, pfn] of inode.pages.entries()) {
-      expect(k.pages.flags[pfn]! & PG.pinned).not.toBe(0);
+      expect(k.pages.flags.get(pfn) & PG.pinned).not.toBe(0);
       expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(true);
     }
     expect(run({ op: 'ftruncate', process: 'vmm', fd: 3, size: '128K' }).errno).toBe('EPERM');
@@ -89,7 +89,7 @@ describe('/dev/liveupdate and the errno table (luo_core.c: luo_open(); luo_sessi
     ok({ op: 'close', process: 'vmm', fd: 5 });
     expect(k.luo!.outgoing).toHaveLength(0);
     expect(k.khoOut!.tracker.isMarked(pfn, 0)).toBe(false);
-    expect(k.pages.flags[pfn]! & (PG.pinned | PG.kho_preserved)).toBe(0);
+    expect(k.pages.flags.get(pfn) & (PG.pinned | PG.kho_preserved)).toBe(0);
     expect(inode.frozen).toBe(false);
     expect(inode.refs).toBe(1);
     expect(run({ op: 'expect_content', process: 'vmm', fd: 3, text: 'hello' }).ok).toBe(true);

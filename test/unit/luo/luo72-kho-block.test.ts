@@ -13,7 +13,7 @@ import { PG } from '../../../electron/kernel/mm/page-flags';
 import { machine72 } from './luo72-helpers';
 
 const preserved = (t: ReturnType<typeof machine72>, pa: number) =>
-  (t.k().pages.flags[pa / PAGE_SIZE]! & PG.kho_preserved) !== 0;
+  (t.k().pages.flags.get(pa / PAGE_SIZE) & PG.kho_preserved) !== 0;
 const nextOf = (t: ReturnType<typeof machine72>, pa: number) => getU64(t.m.ram.read(pa, 8), 0);
 
 describe('KhoBlockSet (kho_block.c)', () => {
@@ -58,7 +58,7 @@ describe('KhoBlockSet (kho_block.c)', () => {
     set.destroy();
     expect(set.headPa).toBe(0);
     expect(blocks.map((pa) => preserved(t, pa))).toEqual([false, false, false, false]);
-    expect(t.k().pages.owner[blocks[0]! / PAGE_SIZE]).toBe(0);
+    expect(t.k().pages.owner.get(blocks[0]! / PAGE_SIZE)).toBe(0);
   });
 
   it('kho_block_add(): KHO_MAX_BLOCKS blocks and not one more (-ENOSPC); the grow that failed gives back its blocks', () => {

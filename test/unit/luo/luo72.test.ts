@@ -43,7 +43,7 @@ describe('luo_state_setup() (luo_core.c): a raw luo_ser as KHO entry "LUO", no L
     const luo = t.k().luo!;
     expect(luo.store.storage).toBe('luo_ser-blocks');
     expect(luo.fdtPhys % PAGE_SIZE).toBe(0);
-    expect(t.k().pages.flags[luo.fdtPhys / PAGE_SIZE]! & PG.kho_preserved).not.toBe(0);
+    expect(t.k().pages.flags.get(luo.fdtPhys / PAGE_SIZE) & PG.kho_preserved).not.toBe(0);
     const ser = luoSer(t.m, luo.fdtPhys);
     expect(ser).toMatchObject({ compatible: 'luo-v5', liveupdateNum: 1, sessionsPa: 0 });
     const flbs = decodeFlbArea(ramReader(t.m.ram), ser.flbsPa);
@@ -103,7 +103,7 @@ describe('luo_state_setup() (luo_core.c): a raw luo_ser as KHO entry "LUO", no L
     expect(logLines(t.m, 'info', since)).toContain('Retrieved live update data, liveupdate number: 1');
     const k2 = t.k();
     // luo_early_startup(): kho_restore_free(luo_ser); the session chain is restored, freed at deserialize.
-    expect(k2.pages.flags[pa / PAGE_SIZE]! & PG.kho_restored).toBe(0);
+    expect(k2.pages.flags.get(pa / PAGE_SIZE) & PG.kho_restored).toBe(0);
     expect(luoSer(t.m, k2.luo!.fdtPhys).liveupdateNum).toBe(2);
     expect(k2.luo!.incomingHeaderPhys).toBe(head);
     t.ok({ op: 'luo_open', process: 'vmm' }); // 3
@@ -160,10 +160,10 @@ describe('no fixed limits on 7.2 (luo_session_insert / luo_preserve_file grow kh
     const last = session(k, 's51');
     const second = getU64(t.m.ram.read(head, 8), 0);
     expect(second).not.toBe(0);
-    expect(k.pages.flags[second / PAGE_SIZE]! & PG.kho_preserved).not.toBe(0);
+    expect(k.pages.flags.get(second / PAGE_SIZE) & PG.kho_preserved).not.toBe(0);
     luo.closeSession(last);
     expect(getU64(t.m.ram.read(head, 8), 0)).toBe(0);
-    expect(k.pages.flags[second / PAGE_SIZE]! & PG.kho_preserved).toBe(0);
+    expect(k.pages.flags.get(second / PAGE_SIZE) & PG.kho_preserved).toBe(0);
   });
 });
 

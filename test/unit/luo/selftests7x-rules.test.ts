@@ -242,7 +242,7 @@ describe('memfd_luo_preserve_folios(): every folio DIRTY|UPTODATE, non-uptodate 
     t.ok({ op: 'memfd_create', process: 'vmm', name: 'm' }); // 5
     t.ok({ op: 'write', process: 'vmm', fd: 5, data: { fill: 0xab }, length: 4096 });
     const pfn = memfdOf(t.m, 5).inode.pages.get(0);
-    t.m.kernel!.pages.flags[pfn]! &= ~(PG.uptodate | PG.dirty);
+    t.m.kernel!.pages.flags.clear(pfn, PG.uptodate | PG.dirty);
     t.ok({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 4, fd: 5, token: 1 });
     // memfd_pin_folios() may have migrated it out of CMA (KHO scratch): the pinned folio is the one preserved.
     const preserved = memfdOf(t.m, 5).inode.pages.get(0);
@@ -255,7 +255,7 @@ describe('memfd_luo_preserve_folios(): every folio DIRTY|UPTODATE, non-uptodate 
 
   it('7.0: the stale folio is zeroed and marked uptodate and dirty; its record says DIRTY|UPTODATE', () => {
     const { t, pfn, recordFlags } = staleFolio('7.0');
-    const flags = t.m.kernel!.pages.flags[pfn]!;
+    const flags = t.m.kernel!.pages.flags.get(pfn);
     expect(flags & PG.uptodate).not.toBe(0);
     expect(flags & PG.dirty).not.toBe(0);
     expect(t.m.ram.read(pfn * 4096, 4096).every((b) => b === 0)).toBe(true);
@@ -265,7 +265,7 @@ describe('memfd_luo_preserve_folios(): every folio DIRTY|UPTODATE, non-uptodate 
   it("6.19: the folio's own flags go into the record (neither DIRTY nor UPTODATE) and its bytes stay", () => {
     const { t, pfn, recordFlags } = staleFolio('6.19');
     expect(recordFlags).toBe(0);
-    expect(t.m.kernel!.pages.flags[pfn]! & PG.uptodate).toBe(0);
+    expect(t.m.kernel!.pages.flags.get(pfn) & PG.uptodate).toBe(0);
     expect(t.m.ram.read(pfn * 4096, 1)[0]).toBe(0xab);
   });
 });
@@ -277,12 +277,12 @@ describe('shmem_fallocate(): fallocated folios are dirty but not uptodate until 
     ok({ op: 'fallocate', process: 'vmm', fd: 4, length: '8K' });
     const inode = memfdOf(m, 4).inode;
     const [a, b] = [inode.pages.get(0), inode.pages.get(1)];
-    expect(m.kernel!.pages.flags[a]! & PG.uptodate).toBe(0);
-    expect(m.kernel!.pages.flags[a]! & PG.dirty).not.toBe(0);
+    expect(m.kernel!.pages.flags.get(a) & PG.uptodate).toBe(0);
+    expect(m.kernel!.pages.flags.get(a) & PG.dirty).not.toBe(0);
     m.ram.write(b * 4096, new Uint8Array([7, 7, 7])); // stale bytes in a real fallocated folio
     expect(m.kernel!.shmem.read(inode, 4096, 3)).toEqual(new Uint8Array(3));
     ok({ op: 'write', process: 'vmm', fd: 4, offset: '4K', data: { text: 'x' } });
-    expect(m.kernel!.pages.flags[b]! & PG.uptodate).not.toBe(0);
+    expect(m.kernel!.pages.flags.get(b) & PG.uptodate).not.toBe(0);
     expect([...m.kernel!.shmem.read(inode, 4096, 3)]).toEqual([0x78, 0, 0]);
     expect(run({ op: 'expect_content', process: 'vmm', fd: 4, text: 'x', cstring: true }).ok).toBe(false); // page 0 reads as NUL first
   });

@@ -223,7 +223,7 @@ describe('what a vmcore exports', () => {
     const k = m.kernel!;
     let kept = 0;
     for (const pfn of ramPfns(m)) {
-      const free = k.pages.owner[pfn] === 0 && !(k.pages.flags[pfn]! & (PG.reserved | PG.hole | PG.noinit));
+      const free = k.pages.owner.get(pfn) === 0 && !(k.pages.flags.get(pfn) & (PG.reserved | PG.hole | PG.noinit));
       const zero = isZero(m, pfn);
       expect(got.has(pfn), `pfn ${pfn} free=${free} zero=${zero}`).toBe(!free && !zero);
       if (!free && !zero) kept++;
