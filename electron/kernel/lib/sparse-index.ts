@@ -49,6 +49,27 @@ export class SparseIndex {
     c[index & MASK] = pfn + 1;
   }
 
+  /** set(index + i, pfn + i) for every i in [0, n), a chunk at a time. */
+  setRange(index: number, pfn: number, n: number): void {
+    const end = index + n;
+    while (index < end) {
+      const key = Math.floor(index / CHUNK);
+      let c = this.chunk(key);
+      if (!c) {
+        c = new Int32Array(CHUNK + 1);
+        this.chunks.set(key, c);
+      }
+      const stop = Math.min(end, (key + 1) * CHUNK);
+      let added = 0;
+      for (let slot = index - key * CHUNK; index < stop; index++, slot++, pfn++) {
+        if (c[slot] === 0) added++;
+        c[slot] = pfn + 1;
+      }
+      this.count += added;
+      c[CHUNK]! += added;
+    }
+  }
+
   delete(index: number): void {
     const key = Math.floor(index / CHUNK);
     const c = this.chunk(key);

@@ -21,6 +21,8 @@ import type { Kernel } from '../kernel';
 import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_CMA, MIGRATE_UNMOVABLE, PG } from '../mm/page-flags';
 import type { MemfdFile, OpenFile } from '../proc';
+import type { ShmemInode } from '../mm/shmem';
+import { changeFlagsRange, setOwnerRange } from '../kho/page-ranges';
 import type { LiveupdateFileHandler, LuoFileOpArgs } from './file-handler';
 import {
   type DecodedMemfd,
@@ -91,6 +93,11 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
         const e = k.khoOut!.preserveFolio(folios.pfn[i]!, true);
         if (!e) preserved = i + 1;
         return e;
+      },
+      preserveFolios: (i, count) => {
+        const r = k.khoOut!.preserveFolios(folios.pfn[i]!, count, true);
+        preserved = i + r.done;
+        return r;
       },
     });
     k.khoOut.flushPaint();
@@ -272,31 +279,43 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     if (isErr(d)) return d;
     const inode = k.shmem.create('');
     const { folios } = d;
-    const p = k.pages;
     const khoIn = k.khoIn!;
     khoIn.beginBatch();
-    for (let i = 0; i < folios.length; i++) {
-      if (!folios.pfn[i]) continue; // memfd_luo_retrieve_folios(): a record with pfn 0 holds nothing
-      const pfn = khoIn.restoreFolio(folios.pfn[i]! * PAGE_SIZE, 'memfd_luo folios');
-      if (pfn === null) {
+    for (let i = 0; i < folios.length;) {
+      const head = folios.pfn[i]!;
+      if (!head) {
+        i++; // memfd_luo_retrieve_folios(): a record with pfn 0 holds nothing
+        continue;
+      }
+      // Records of folios side by side (the next pfn at the next index) are restored as one run:
+      // the kho_restore_folio() calls they stand for, in order (only the last can be a large folio).
+      let run = 1;
+      while (
+        i + run < folios.length &&
+        folios.pfn[i + run] === head + run &&
+        folios.index[i + run] === folios.index[i]! + run
+      )
+        run++;
+      const got = khoIn.restoreFolios(head * PAGE_SIZE, run, 'memfd_luo folios');
+      if (got > 1) this.installOrder0(inode, folios, i, got - 1);
+      if (got > 0) this.installFolio(inode, folios, i + got - 1);
+      if (got < run) {
+        const bad = i + got;
         khoIn.endBatch();
         // Put what was restored and discard the rest, as the kernel does on a mid-way failure.
         k.shmem.release(inode);
-        for (let j = i + 1; j < folios.length; j++) this.discardFolio(folios.pfn[j]!);
-        return kerr('EIO', `folio at pfn ${hex(folios.pfn[i]!)} (index ${folios.index[i]!}) could not be restored`, {
-          pfn: folios.pfn[i]!,
-          pages: 1,
-          what: `memfd folio index ${folios.index[i]!}: kho_restore_folio failed`,
-        });
+        for (let j = bad + 1; j < folios.length; j++) this.discardFolio(folios.pfn[j]!);
+        return kerr(
+          'EIO',
+          `folio at pfn ${hex(folios.pfn[bad]!)} (index ${folios.index[bad]!}) could not be restored`,
+          {
+            pfn: folios.pfn[bad]!,
+            pages: 1,
+            what: `memfd folio index ${folios.index[bad]!}: kho_restore_folio failed`,
+          },
+        );
       }
-      const n = p.flags[pfn]! & PG.head ? 2 ** p.order[pfn]! : 1;
-      const flags = folios.flags[i]!;
-      if (n === 1) p.owner[pfn] = inode.ownerId;
-      else p.owner.fill(inode.ownerId, pfn, pfn + n);
-      p.flags[pfn]! |=
-        PG.lru | PG.swapbacked | (flags & FOLIO_UPTODATE ? PG.uptodate : 0) | (flags & FOLIO_DIRTY ? PG.dirty : 0);
-      const index = folios.index[i]!;
-      for (let j = 0; j < n; j++) inode.pages.set(index + j, pfn + j);
+      i += run;
     }
     khoIn.endBatch();
     this.freeSerialized(d);
@@ -309,6 +328,40 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       `memfd_luo: retrieved ino ${inode.ino} from ${this.compatible}: ${d.size} bytes in ${d.folios.length} folios`,
     );
     return null;
+  }
+
+  /** The page flags a restored folio gets from its record (memfd_luo_retrieve_folios()). */
+  private static recordFlags(flags: number): number {
+    return PG.lru | PG.swapbacked | (flags & FOLIO_UPTODATE ? PG.uptodate : 0) | (flags & FOLIO_DIRTY ? PG.dirty : 0);
+  }
+
+  /** Puts restored folio `i` (any order) into the new file's page cache. */
+  private installFolio(inode: ShmemInode, folios: FolioList, i: number): void {
+    const p = this.k.pages;
+    const pfn = folios.pfn[i]!;
+    const n = p.flags[pfn]! & PG.head ? 2 ** p.order[pfn]! : 1;
+    if (n === 1) p.owner[pfn] = inode.ownerId;
+    else p.owner.fill(inode.ownerId, pfn, pfn + n);
+    p.flags[pfn]! |= MemfdLuoHandler.recordFlags(folios.flags[i]!);
+    if (n === 1) inode.pages.set(folios.index[i]!, pfn);
+    else inode.pages.setRange(folios.index[i]!, pfn, n);
+  }
+
+  /**
+   * installFolio() of the `count` restored order-0 folios from record `from`, whose pfns and
+   * indices both follow on: owner, flags and page cache set a range at a time.
+   */
+  private installOrder0(inode: ShmemInode, folios: FolioList, from: number, count: number): void {
+    const p = this.k.pages;
+    const pfn = folios.pfn[from]!;
+    setOwnerRange(p, pfn, count, inode.ownerId);
+    for (let i = from; i < from + count;) {
+      let same = 1;
+      while (same < from + count - i && folios.flags[i + same] === folios.flags[i]) same++;
+      changeFlagsRange(p, folios.pfn[i]!, same, MemfdLuoHandler.recordFlags(folios.flags[i]!), true);
+      i += same;
+    }
+    inode.pages.setRange(folios.index[from]!, pfn, count);
   }
 
   private discardFolio(pfn: number): void {

@@ -85,6 +85,11 @@ export interface PreserveContext {
   folios: FolioList;
   /** kho_preserve_folio() of folios[i]; the handler unwinds whatever was preserved if serialize fails. */
   preserveFolio(i: number): KernelError | null;
+  /**
+   * preserveFolio() of folios[i], … folios[i + count - 1], whose pfns follow on, as that many calls:
+   * how many were preserved, and the first failure's error.
+   */
+  preserveFolios(i: number, count: number): { done: number; error: KernelError | null };
 }
 
 export interface MemfdFormat {

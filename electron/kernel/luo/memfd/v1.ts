@@ -90,18 +90,23 @@ export function vmallocRecordFormat(layout: MemfdSerLayout): MemfdFormat {
         state.area = area;
         for (const pfn of area.pfns) k.ram.structPage(pfn).fill(0);
         let page = k.ram.structPage(area.pfns[0]!);
-        for (let i = 0; i < folios.length; i++) {
-          const e = ctx.preserveFolio(i);
-          if (e) return fail(e);
-          if (i % RECORDS_PER_PAGE === 0) page = k.ram.structPage(area.pfns[i / RECORDS_PER_PAGE]!);
-          // The folio flags are numbered as MEMFD_LUO_FOLIO_DIRTY and _UPTODATE are.
-          writeFolioSer(
-            page,
-            (i % RECORDS_PER_PAGE) * MEMFD_LUO_FOLIO_SER_SIZE,
-            folios.pfn[i]!,
-            folios.flags[i]!,
-            folios.index[i]!,
-          );
+        for (let i = 0; i < folios.length;) {
+          // Folios side by side are preserved as one run of kho_preserve_folio() calls.
+          let run = 1;
+          while (i + run < folios.length && folios.pfn[i + run] === folios.pfn[i]! + run) run++;
+          const r = ctx.preserveFolios(i, run);
+          for (const end = i + r.done; i < end; i++) {
+            if (i % RECORDS_PER_PAGE === 0) page = k.ram.structPage(area.pfns[i / RECORDS_PER_PAGE]!);
+            // The folio flags are numbered as MEMFD_LUO_FOLIO_DIRTY and _UPTODATE are.
+            writeFolioSer(
+              page,
+              (i % RECORDS_PER_PAGE) * MEMFD_LUO_FOLIO_SER_SIZE,
+              folios.pfn[i]!,
+              folios.flags[i]!,
+              folios.index[i]!,
+            );
+          }
+          if (r.error) return fail(r.error);
         }
         const desc = kho.preserveVmalloc(area);
         if (isErr(desc)) return fail(desc);
