@@ -652,11 +652,21 @@ function memmapInit(k: Kernel, owners: BootOwners): void {
       pages.flags.fill(noinit ? PG.noinit : PG.reserved, a, b);
       if (!noinit) pages.refcount.fill(1, a, b);
     }
-    // Draw by owner, in runs of the same owner (from the owners' ranges, not page by page).
-    owners.runs(lo, hi, (from, to, owner) => {
+    // Draw by owner, in runs of the same owner: from the owners' ranges, not page by page (a
+    // region that does not end on a page boundary keeps the page-by-page walk, which rounds so).
+    const draw = (from: number, to: number, owner: number): void => {
       if (owner) pages.trace.record(from, to - from, PageState.Owned, owner);
       else pages.trace.record(from, to - from, PageState.Reserved);
-    });
+    };
+    if (Number.isInteger(lo) && Number.isInteger(hi)) owners.runs(lo, hi, draw);
+    else
+      for (let pfn = lo; pfn < hi;) {
+        const owner = pages.owner[pfn]!;
+        let end = pfn + 1;
+        while (end < hi && pages.owner[end] === owner) end++;
+        draw(pfn, end, owner);
+        pfn = end;
+      }
   }
 }
 
