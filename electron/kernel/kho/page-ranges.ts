@@ -59,23 +59,3 @@ export function order0StampRun(p: PageTable, pfn: number, max: number, magic: nu
   while (i < max && !(flags[pfn + i]! & PG.hole) && p.privateHi(pfn + i) === magic && p.privateLo(pfn + i) === 0) i++;
   return i;
 }
-
-/**
- * Runs of equal owner over [lo, hi) in address order: `visit(start, end, owner)` per maximal run.
- * The owner column is read by range where it is uniform.
- */
-export function forEachOwnerRun(
-  p: PageTable,
-  lo: number,
-  hi: number,
-  visit: (start: number, end: number, owner: number) => void,
-): void {
-  const owner = p.owner;
-  for (let pfn = lo; pfn < hi;) {
-    const id = owner[pfn]!;
-    let end = pfn + 1;
-    while (end < hi && owner[end] === id) end++;
-    visit(pfn, end, id);
-    pfn = end;
-  }
-}
