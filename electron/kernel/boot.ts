@@ -40,6 +40,7 @@ import { KhoOut } from './kho/kho';
 import { KhoIn } from './kho/kho-in';
 import { khoExtendScratch } from './kho/extend-scratch';
 import { Luo } from './luo/luo';
+import { BootOwners } from './boot-owners';
 import type { KernelImage } from './profile';
 import {
   ARCH_LOW_ADDRESS_LIMIT,
@@ -116,9 +117,17 @@ const OFF = /^(off|n|no|0|false)$/i;
  * which arch/x86/kernel/setup.c uses (since 6.16) for the kernel image, the initrd and setup_data,
  * so KHO's scratch sizing counts them.
  */
-function reserveOwned(k: Kernel, base: number, size: number, kind: OwnerKind, name: string, kern = false): void {
+function reserveOwned(
+  k: Kernel,
+  owners: BootOwners,
+  base: number,
+  size: number,
+  kind: OwnerKind,
+  name: string,
+  kern = false,
+): void {
   k.memblock.reserve(base, size, kern ? MEMBLOCK.RSRV_KERN : MEMBLOCK.NONE);
-  k.pages.owner.fill(k.owners.id(kind, name), Math.floor(base / PAGE_SIZE), Math.ceil((base + size) / PAGE_SIZE));
+  owners.set(Math.floor(base / PAGE_SIZE), Math.ceil((base + size) / PAGE_SIZE), k.owners.id(kind, name));
 }
 
 /** What the kernel writes into memory it takes at boot: distinct per owner and kernel generation. */
@@ -136,6 +145,7 @@ function fillBootMemory(k: Kernel, base: number, size: number, name: string): vo
  */
 function bootAlloc(
   k: Kernel,
+  owners: BootOwners,
   size: number,
   align: number,
   kind: OwnerKind,
@@ -148,7 +158,7 @@ function bootAlloc(
     if (panic !== null) k.panic(panic);
     return null;
   }
-  k.pages.owner.fill(k.owners.id(kind, name), base / PAGE_SIZE, (base + size) / PAGE_SIZE);
+  owners.set(base / PAGE_SIZE, (base + size) / PAGE_SIZE, k.owners.id(kind, name));
   fillBootMemory(k, base, size, name);
   return base;
 }
@@ -158,13 +168,14 @@ function bootAlloc(
  * rounded to a power of two; when that does not fit it halves the table down to one page, then
  * panics. False when it panicked.
  */
-function systemHash(k: Kernel, label: string, scale: number): boolean {
+function systemHash(k: Kernel, owners: BootOwners, label: string, scale: number): boolean {
   const ramPages = k.ctx.layout.nodes.reduce((s, n) => s + n.presentPages, 0);
   let entries = 2 ** Math.ceil(Math.log2(Math.max(1, (ramPages * PAGE_SIZE) / 2 ** scale)));
   for (;;) {
     const last = entries * 8 <= PAGE_SIZE || entries === 1;
     const base = bootAlloc(
       k,
+      owners,
       entries * 8,
       PAGE_SIZE,
       'memblock',
@@ -232,14 +243,22 @@ function kexecStart(k: Kernel, entry: KexecEntry): Start | KernelError {
 }
 
 /** parse_setup_data(): the first SETUP_KEXEC_KHO node hands its kho_data to kho_populate(). */
-function parseSetupData(k: Kernel, first: number): KhoIn | null {
+function parseSetupData(k: Kernel, owners: BootOwners, first: number): KhoIn | null {
   const node = findSetupData((p, n) => k.ram.read(p, n), first, SETUP_KEXEC_KHO, k.ctx.layout.maxPfn * PAGE_SIZE);
-  return node ? KhoIn.populate(k, decodeKhoData(k.ram.read(node.phys, node.len))) : null;
+  const khoIn = node ? KhoIn.populate(k, decodeKhoData(k.ram.read(node.phys, node.len))) : null;
+  if (khoIn)
+    owners.set(
+      khoIn.scratchPhys / PAGE_SIZE,
+      Math.ceil((khoIn.scratchPhys + khoIn.scratchSize) / PAGE_SIZE),
+      k.owners.id('kho', 'KHO scratch array (incoming)'),
+    );
+  return khoIn;
 }
 
 /** Boots a kernel: cold from the machine configuration, or after kexec from the RAM at `entry`. */
 export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | KernelError {
   const k = new Kernel(ctx);
+  const owners = new BootOwners(k.pages);
   const { log, layout, config } = ctx;
   const mb = k.memblock;
   log.clock = 0;
@@ -291,13 +310,13 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
     log.info('', `Unknown kernel command line parameters "${unknown.join(' ')}", will be passed to user space.`);
 
   // parse_setup_data(): KHO's handoff, before any memblock allocation.
-  if (start.setupData) k.khoIn = parseSetupData(k, start.setupData);
+  if (start.setupData) k.khoIn = parseSetupData(k, owners, start.setupData);
 
   // Fixed reservations: x86 keeps the first 1 MiB; the loader placed the kernel and initrd.
-  reserveOwned(k, 0, 1 * MiB, 'firmware', 'first 1 MiB (real mode, BIOS data)');
+  reserveOwned(k, owners, 0, 1 * MiB, 'firmware', 'first 1 MiB (real mode, BIOS data)');
   let at = start.kernelAt;
   for (const [section, size] of kernelSections(ctx.profile.image)) {
-    reserveOwned(k, at, size, 'kernel-image', `kernel ${section}`, true);
+    reserveOwned(k, owners, at, size, 'kernel-image', `kernel ${section}`, true);
     if (!entry) fillBootMemory(k, at, size, `kernel ${section}`);
     at += size;
   }
@@ -305,15 +324,15 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
     const [base, size] = start.initrd;
     if (!entry && base < at)
       return kerr('ENOMEM', `boot failed: no room for an initrd of ${formatBytes(size)} above the kernel`);
-    reserveOwned(k, base, size, 'initrd', 'initrd', true);
+    reserveOwned(k, owners, base, size, 'initrd', 'initrd', true);
     if (!entry) fillBootMemory(k, base, size, 'initrd');
     log.info('', `RAMDISK: ${memRange(base, base + size)}`);
   }
   if (start.params)
-    reserveOwned(k, start.params[0], start.params[1], 'firmware', 'boot parameters and setup_data', true);
+    reserveOwned(k, owners, start.params[0], start.params[1], 'firmware', 'boot parameters and setup_data', true);
 
   // A machine too small for its early allocations panics, as the kernel does; the panicked kernel stays.
-  if (!earlyAllocations(k)) return k;
+  if (!earlyAllocations(k, owners)) return k;
 
   // kho_memory_init(), from mm_core_init(). 7.3: a kdump kernel (is_kdump_kernel(): the crash
   // kernel's `elfcorehdr=`) turns KHO off before it reserves or retrieves anything.
@@ -326,12 +345,12 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
     releaseScratch(k, k.khoIn.scratch);
     k.khoIn.deserialize();
   } else if (khoEnabled) {
-    const areas = reserveScratch(k, scratchSpec);
+    const areas = reserveScratch(k, owners, scratchSpec);
     if (areas) k.khoOut = new KhoOut(k, areas);
   }
   log.advance(0.01);
 
-  memmapInit(k);
+  memmapInit(k, owners);
   memblockFreeAll(k);
   k.khoIn?.paintUnrestored();
 
@@ -369,7 +388,7 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
  * The early memblock allocations every boot makes (in scratch only, on a KHO boot). One that does
  * not fit panics the kernel with its caller's text; false then.
  */
-function earlyAllocations(k: Kernel): boolean {
+function earlyAllocations(k: Kernel, owners: BootOwners): boolean {
   const { log, layout, config } = k.ctx;
   const mb = k.memblock;
   // init_mem_mapping(): the direct map with 2 MiB pages needs one PMD page per GiB
@@ -381,6 +400,7 @@ function earlyAllocations(k: Kernel): boolean {
   const probe = mb.findInRange(2 * MiB, 2 * MiB, 1 * MiB, Infinity, NUMA_NO_NODE);
   const pgt = bootAlloc(
     k,
+    owners,
     pgtPages * PAGE_SIZE,
     PAGE_SIZE,
     'pgtable',
@@ -394,7 +414,9 @@ function earlyAllocations(k: Kernel): boolean {
   // kernel warns and boots without them (kernel/dma/swiotlb.c: swiotlb_memblock_alloc(); it first
   // retries with halves down to IO_TLB_MIN_SLABS, which the simulator skips).
   if (layout.maxPfn * PAGE_SIZE > FOUR_GIB) {
-    const tlb = bootAlloc(k, SWIOTLB_SIZE, PAGE_SIZE, 'memblock', 'swiotlb bounce buffer', null, { end: FOUR_GIB });
+    const tlb = bootAlloc(k, owners, SWIOTLB_SIZE, PAGE_SIZE, 'memblock', 'swiotlb bounce buffer', null, {
+      end: FOUR_GIB,
+    });
     if (tlb === null) log.warn('', `swiotlb_memblock_alloc: Failed to allocate ${SWIOTLB_SIZE} bytes tlb structure`);
     else log.info('software IO TLB', `mapped ${memRange(tlb, tlb + SWIOTLB_SIZE)} (64MB)`);
   }
@@ -403,6 +425,7 @@ function earlyAllocations(k: Kernel): boolean {
   for (const n of layout.nodes) {
     const nd = bootAlloc(
       k,
+      owners,
       NODE_DATA_SIZE,
       PAGE_SIZE,
       'memblock',
@@ -443,7 +466,7 @@ function earlyAllocations(k: Kernel): boolean {
       // one 2 MiB PMD block (vmemmap_populate_hugepages()), however few of its pages are present.
       const size = SECTION_PAGES * STRUCT_PAGE_SIZE;
       const memmapName = `memmap (struct page), node ${n.nid}`;
-      const m = bootAlloc(k, size, 2 * MiB, 'memmap', memmapName, null, { nid: n.nid });
+      const m = bootAlloc(k, owners, size, 2 * MiB, 'memmap', memmapName, null, { nid: n.nid });
       if (m === null) {
         log.err('', `sparse_init_nid: node[${n.nid}] memory map backing failed. Some memory will not be available.`);
         k.panic(`kho-lab: the simulator needs a memory map for every section (6.19 boots on without node ${n.nid}'s)`);
@@ -461,6 +484,7 @@ function earlyAllocations(k: Kernel): boolean {
   const group = alignUp(config.cpus * unit, PERCPU_ATOM_SIZE);
   const pcpu = bootAlloc(
     k,
+    owners,
     group,
     PERCPU_ATOM_SIZE,
     'memblock',
@@ -475,7 +499,7 @@ function earlyAllocations(k: Kernel): boolean {
     // pcpu_fc_free(): the unused tail goes back to memblock, and to nobody.
     const tail = pcpu + u * unit + used;
     mb.free(tail, unit - used);
-    k.pages.owner.fill(0, tail / PAGE_SIZE, (tail + unit - used) / PAGE_SIZE);
+    owners.set(tail / PAGE_SIZE, (tail + unit - used) / PAGE_SIZE, 0);
   }
   log.info(
     'percpu',
@@ -486,7 +510,7 @@ function earlyAllocations(k: Kernel): boolean {
     ['Dentry cache', 13],
     ['Inode-cache', 14],
   ] as const) {
-    if (!systemHash(k, label, scale)) return false;
+    if (!systemHash(k, owners, label, scale)) return false;
   }
   return true;
 }
@@ -509,7 +533,7 @@ function logNodeRanges(k: Kernel): void {
  * area and one per node, sized from the reservations so far. A failure frees what was taken and
  * disables KHO, as the kernel does.
  */
-function reserveScratch(k: Kernel, spec: ScratchSpec): ScratchArea[] | null {
+function reserveScratch(k: Kernel, owners: BootOwners, spec: ScratchSpec): ScratchArea[] | null {
   const mb = k.memblock;
   const nids = k.ctx.layout.nodes.filter((n) => n.presentPages > 0).map((n) => n.nid);
   const sizes = scratchSizes(spec, mb, nids);
@@ -538,7 +562,7 @@ function reserveScratch(k: Kernel, spec: ScratchSpec): ScratchArea[] | null {
     if (!take(scratchSizeNode(spec, mb, nid), Infinity, nid, true, `node ${nid}`))
       return fail(`nid ${nid} scratch buffer`);
   const owner = k.owners.id('kho', 'KHO scratch array');
-  k.pages.owner.fill(owner, arrayAt / PAGE_SIZE, arrayAt / PAGE_SIZE + 1);
+  owners.set(arrayAt / PAGE_SIZE, arrayAt / PAGE_SIZE + 1, owner);
   k.ram.setIdentity(arrayAt / PAGE_SIZE, 1, 0);
   return areas;
 }
@@ -573,30 +597,23 @@ function scratchToCma(k: Kernel, areas: readonly ScratchArea[]): void {
 /**
  * The simulator's scribble (on by default): once the kernel is up it overwrites every free page,
  * as a busy kernel eventually would, so a forgotten preservation always shows as corruption.
+ * The free pages are the buddy allocator's free blocks, written a block at a time.
  */
 function scribble(k: Kernel): void {
   const poison = mix32(0x5c81bb1e ^ k.ctx.generation) | 1;
-  const { owner, flags } = k.pages;
-  const n = k.ctx.layout.maxPfn;
-  // Runs where owner and flags are both constant, a pageblock at a time where they are uniform;
-  // adjacent free runs are overwritten as one.
-  let freeFrom = -1;
-  // Each field's current run end, kept until passed, so each run is walked once.
-  let ownerEnd = 0;
-  let flagsEnd = 0;
-  for (let pfn = 0; pfn < n;) {
-    if (pfn >= ownerEnd) ownerEnd = owner.runEnd(pfn, n);
-    if (pfn >= flagsEnd) flagsEnd = flags.runEnd(pfn, n);
-    const end = Math.min(ownerEnd, flagsEnd);
-    const free = owner.get(pfn) === 0 && !(flags.get(pfn) & (PG.hole | PG.reserved | PG.noinit));
-    if (free && freeFrom < 0) freeFrom = pfn;
-    if (!free && freeFrom >= 0) {
-      k.ram.setIdentity(freeFrom, pfn - freeFrom, poison);
-      freeFrom = -1;
-    }
-    pfn = end;
+  const blocks: Array<[number, number]> = [];
+  for (const zone of k.buddy.zones)
+    for (let order = 0; order <= MAX_PAGE_ORDER; order++)
+      for (const list of zone.freeArea[order]!)
+        list.forEachSet((i) => blocks.push([zone.startPfn + i * 2 ** order, 2 ** order]));
+  // Blocks side by side are one write.
+  blocks.sort((a, b) => a[0] - b[0]);
+  for (let i = 0; i < blocks.length;) {
+    const [pfn] = blocks[i]!;
+    let end = pfn;
+    while (i < blocks.length && blocks[i]![0] === end) end += blocks[i++]![1];
+    k.ram.setIdentity(pfn, end - pfn, poison);
   }
-  if (freeFrom >= 0) k.ram.setIdentity(freeFrom, n - freeFrom, poison);
   k.log.info('kho-lab', 'scribble: every free page overwritten');
 }
 
@@ -604,7 +621,7 @@ function scribble(k: Kernel): void {
  * memmap_init() + reserve_bootmem_region(): every struct page starts initialised; pages without
  * RAM are holes, reserved ranges get PG_reserved (NOINIT ranges keep an uninitialised page).
  */
-function memmapInit(k: Kernel): void {
+function memmapInit(k: Kernel, owners: BootOwners): void {
   const { pages, memblock: mb, ctx } = k;
   const { layout } = ctx;
   // Everything outside memory regions is a hole. The table is fresh (all zero): pages of RAM
@@ -620,7 +637,7 @@ function memmapInit(k: Kernel): void {
     const id = k.owners.id('firmware', e.type === 'ACPI data' ? 'ACPI tables' : 'e820 reserved');
     const lo = Math.floor(e.start / PAGE_SIZE);
     const hi = Math.min(layout.maxPfn, Math.ceil(e.end / PAGE_SIZE));
-    pages.owner.fill(id, lo, hi);
+    owners.set(lo, hi, id);
     pages.trace.record(lo, hi - lo, PageState.Owned, id);
   }
   // Pages of RAM start clean (zero flags); free ones keep refcount 0 for __free_pages_core().
@@ -635,14 +652,20 @@ function memmapInit(k: Kernel): void {
       pages.flags.fill(noinit ? PG.noinit : PG.reserved, a, b);
       if (!noinit) pages.refcount.fill(1, a, b);
     }
-    // Draw by owner, in runs of the same owner.
-    for (let pfn = lo; pfn < hi;) {
-      const owner = pages.owner.get(pfn);
-      const end = pages.owner.runEnd(pfn, hi);
-      if (owner) pages.trace.record(pfn, end - pfn, PageState.Owned, owner);
-      else pages.trace.record(pfn, end - pfn, PageState.Reserved);
-      pfn = end;
-    }
+    // Draw by owner, in runs of the same owner: from the owners' ranges, not page by page (a
+    // region that does not end on a page boundary keeps the page-by-page walk, which rounds so).
+    const draw = (from: number, to: number, owner: number): void => {
+      if (owner) pages.trace.record(from, to - from, PageState.Owned, owner);
+      else pages.trace.record(from, to - from, PageState.Reserved);
+    };
+    if (Number.isInteger(lo) && Number.isInteger(hi)) owners.runs(lo, hi, draw);
+    else
+      for (let pfn = lo; pfn < hi;) {
+        const owner = pages.owner.get(pfn);
+        const end = pages.owner.runEnd(pfn, hi);
+        draw(pfn, end, owner);
+        pfn = end;
+      }
   }
 }
 

@@ -32,6 +32,7 @@ import { PAGE_SIZE } from '../../../shared/units';
 import { AbiError, hex } from './abi-error';
 import { getU64, putU64 } from './bytes';
 import type { PhysReader, PhysWriter } from './phys-reader';
+import { setBitRange } from '../lib/bitset';
 
 /** KHO_ORDER_0_LOG2 = 64 - PAGE_SHIFT: the key bit of an order-0 block. */
 const KHO_ORDER_0_LOG2 = 52;
@@ -234,6 +235,43 @@ export class RadixTreeWriter {
     return 0;
   }
 
+  /**
+   * kho_radix_add_page() of the `count` blocks of `order` from `phys` (phys, phys + 2^order pages,
+   * …), whose keys follow on: a leaf at a time, each leaf's bits set as one range. Returns how
+   * many were added before the first failure and that failure (nothing of the failing block
+   * changed), as that many calls would.
+   */
+  addRange(phys: number, order: number, count: number): { done: number; error: AbiError | null } {
+    const key = encodeRadixKey(phys, order);
+    const size = POW2[12 + order]!;
+    if (key === null || !(phys + (count - 1) * size < PHYS_LIMIT)) {
+      // Not a run of blocks this codec can key: block by block, so the error names the first bad one.
+      for (let i = 0; i < count; i++) {
+        const r = this.add(phys + i * size, order);
+        if (r !== 0) return { done: i, error: r };
+      }
+      return { done: count, error: null };
+    }
+    let done = 0;
+    while (done < count) {
+      const k = key + done;
+      const bit = radixBitmapIndex(k);
+      const n = Math.min(count - done, KHO_BITMAP_BITS - bit);
+      const leaf = this.leafFor(k, true);
+      if (leaf instanceof AbiError) return { done, error: leaf };
+      const live = this.mem.frame?.(leaf!);
+      if (live) setBitRange(live, bit, bit + n);
+      else {
+        const bytes = this.leaves.get(leaf!)!;
+        setBitRange(bytes, bit, bit + n);
+        const from = bit >>> 3;
+        this.mem.write(leaf! + from, bytes.subarray(from, ((bit + n - 1) >>> 3) + 1));
+      }
+      done += n;
+    }
+    return { done, error: null };
+  }
+
   /** kho_radix_del_page(): false when the path does not exist (the kernel WARNs and returns). */
   del(phys: number, order: number): boolean {
     const key = encodeRadixKey(phys, order);
@@ -251,6 +289,12 @@ export class RadixTreeWriter {
 export interface RadixWalkVisitor {
   /** Each preserved block in walk order; a non-zero return stops the walk, as the kernel's callback does. */
   entry?(phys: number, order: number): number | void;
+  /**
+   * Instead of entry(): each run of `count` blocks of `order` side by side from `phys` (set bits
+   * next to each other in a leaf), in walk order, found a word at a time. A non-zero return stops
+   * the walk; the run's blocks count as walked.
+   */
+  run?(phys: number, order: number, count: number): number | void;
   /**
    * Each tree page before its children: level 5 (root) … 1 for tables, 0 for leaves, with the
    * lowest key under it (a leaf's keys are keyStart + bit). For inspectors.
@@ -333,6 +377,31 @@ export function walkRadixTree(
     // Every key of a leaf above 2^15 has the same order bit, so its blocks are base + bit × size.
     const first = start >= KHO_BITMAP_BITS ? decodeRadixKey(start) : null;
     const size = first ? 2 ** (12 + first.order) : 0;
+    if (first && visitor.run) {
+      // Every key of the leaf has the first's order bit; only an address past 2^52 is refused.
+      const limit = Math.max(0, Math.ceil((PHYS_LIMIT - first.phys) / size));
+      let r: number | AbiError = 0;
+      forEachBitRun(words, (from, to) => {
+        const upto = Math.min(to, limit);
+        if (upto > from) {
+          sum.entries += upto - from;
+          r = visitor.run!(first.phys + from * size, first.order, upto - from) || 0;
+          if (r) return r;
+        }
+        if (upto < to) {
+          r = new AbiError(
+            'bad-key',
+            `leaf ${hex(phys)} bit ${Math.max(from, limit)} gives key ${hex(start + Math.max(from, limit))}, which is no (phys, order)`,
+            'EINVAL',
+            phys,
+            undefined,
+            false,
+          );
+          return 1;
+        }
+      });
+      return r;
+    }
     for (let w = 0; w < words.length; w++) {
       let bits = words[w]!;
       while (bits !== 0) {
@@ -359,7 +428,7 @@ export function walkRadixTree(
             false,
           );
         sum.entries++;
-        const r = visitor.entry?.(bphys, border);
+        const r = visitor.run ? visitor.run(bphys, border, 1) : visitor.entry?.(bphys, border);
         if (r) return r;
       }
     }
@@ -404,6 +473,38 @@ export function walkRadixTree(
   if (r instanceof AbiError) return r;
   sum.stoppedWith = r;
   return sum;
+}
+
+/** Lowest set bit of a 32-bit word (32 for 0). */
+const ctz32 = (x: number): number => (x === 0 ? 32 : 31 - Math.clz32(x & -x));
+
+/**
+ * Each run of set bits [from, to) of a bitmap of 32-bit words, ascending, a word at a time (runs
+ * may cross words); a non-zero return from `visit` stops the walk.
+ */
+export function forEachBitRun(words: Uint32Array, visit: (from: number, to: number) => number | void): void {
+  let runStart = -1;
+  for (let w = 0; w < words.length; w++) {
+    let bits = words[w]!;
+    if (runStart >= 0) {
+      if (bits === 0xffffffff) continue;
+      const zero = ctz32(~bits);
+      if (visit(runStart, w * 32 + zero)) return;
+      runStart = -1;
+      bits &= -1 << zero;
+    }
+    while (bits !== 0) {
+      const b = ctz32(bits);
+      const len = ctz32(~(bits >>> b));
+      if (b + len >= 32) {
+        runStart = w * 32 + b;
+        break;
+      }
+      if (visit(w * 32 + b, w * 32 + b + len)) return;
+      bits &= -1 << (b + len);
+    }
+  }
+  if (runStart >= 0) visit(runStart, words.length * 32);
 }
 
 /** True when table entry i is 0 (both halves zero), without building a number. */

@@ -32,6 +32,7 @@ import { PG } from '../mm/page-flags';
 import type { Zone } from '../mm/buddy';
 import type { VmArea } from '../mm/vmalloc';
 import { type Block, decompose } from './blocks';
+import { order0StampRun, setPageRange } from './page-ranges';
 import { walkRadixTree } from '../abi/kho-radix-tree';
 import { ramReader } from '../abi/phys-reader';
 import { isAbiError } from '../abi/abi-error';
@@ -94,6 +95,7 @@ export class KhoIn {
     /** 0 once the handover was abandoned (is_kho_boot() is then false). */
     public fdtPhys: number,
     readonly scratchPhys: number,
+    readonly scratchSize: number,
     readonly scratch: ScratchArea[],
     readonly memMapPhys: number,
   ) {}
@@ -166,15 +168,11 @@ export class KhoIn {
       k.memblock.add(a.addr, a.size, k.memblock.nidOf(a.addr));
       k.memblock.markScratch(a.addr, a.size);
     }
+    // The array's pages are the caller's to give an owner (boot keeps boot-time owners as ranges).
     k.memblock.reserve(d.scratchAddr, d.scratchSize);
-    k.pages.owner.fill(
-      k.owners.id('kho', 'KHO scratch array (incoming)'),
-      d.scratchAddr / PAGE_SIZE,
-      Math.ceil((d.scratchAddr + d.scratchSize) / PAGE_SIZE),
-    );
     k.memblock.scratchOnly = true;
     log.info('KHO', 'found kexec handover data.');
-    return new KhoIn(k, d.fdtAddr, d.scratchAddr, scratch, Number(mapPhys));
+    return new KhoIn(k, d.fdtAddr, d.scratchAddr, d.scratchSize, scratch, Number(mapPhys));
   }
 
   /** The incoming root FDT, from RAM. */
@@ -246,20 +244,26 @@ export class KhoIn {
     const sum = walkRadixTree(ram, this.memMapPhys, {
       node: (phys, level, keyStart) =>
         void this.radixRead.push({ phys, level, keyStart, page: this.k.ram.read(phys, PAGE_SIZE) }),
-      entry: (phys, order) => {
+      // Runs of blocks side by side, a leaf word at a time; the blocks in RAM are taken up to the
+      // first that is not, where the walk stops.
+      run: (phys, order, count) => {
         const size = 2 ** order * PAGE_SIZE;
-        if (!this.ramHas(phys, size)) return 1;
-        if (phys !== runEnd) {
-          flush();
-          runStart = phys;
+        const maxPhys = this.k.ctx.layout.maxPfn * PAGE_SIZE;
+        const inRam = phys >= 0 ? Math.min(count, Math.max(0, Math.floor((maxPhys - phys) / size))) : 0;
+        if (inRam > 0) {
+          if (phys !== runEnd) {
+            flush();
+            runStart = phys;
+          }
+          runEnd = phys + inRam * size;
+          if (order !== batchOrder || phys !== batchPhys + batchCount * size) {
+            commit();
+            batchPhys = phys;
+            batchOrder = order;
+          }
+          batchCount += inRam;
         }
-        runEnd = phys + size;
-        if (order !== batchOrder || phys !== batchPhys + batchCount * size) {
-          commit();
-          batchPhys = phys;
-          batchOrder = order;
-        }
-        batchCount++;
+        return inRam < count ? 1 : 0;
       },
     });
     commit();
@@ -376,22 +380,21 @@ export class KhoIn {
     return kerr('EINVAL', why);
   }
 
-  /** Draws preserved blocks nobody has restored yet (after memmap init). */
+  /**
+   * Draws the preserved blocks, after memmap init. Nothing can have restored a block yet, so every
+   * block the walk reserved still has its stamp: each run of adjacent blocks is drawn whole.
+   */
   paintUnrestored(): void {
-    // One assign per run of adjacent blocks: deserialization reports them in address order.
     let start = -1;
     let end = -1;
     const r = this.blockRuns;
     for (let i = 0; i < this.nrRuns * RUN_WORDS; i += RUN_WORDS) {
-      const n = 2 ** r[i + 2]!;
-      for (let j = 0, pfn = r[i]!; j < r[i + 1]!; j++, pfn += n) {
-        if (this.k.pages.privateHi(pfn) !== KHO_PAGE_MAGIC) continue;
-        if (pfn !== end) {
-          if (start >= 0) this.k.pages.trace.record(start, end - start, PageState.KhoUnrestored);
-          start = pfn;
-        }
-        end = pfn + n;
+      const pfn = r[i]!;
+      if (pfn !== end) {
+        if (start >= 0) this.k.pages.trace.record(start, end - start, PageState.KhoUnrestored);
+        start = pfn;
       }
+      end = pfn + r[i + 1]! * 2 ** r[i + 2]!;
     }
     if (start >= 0) this.k.pages.trace.record(start, end - start, PageState.KhoUnrestored);
   }
@@ -440,6 +443,16 @@ export class KhoIn {
     return { phys: Number(phys), size: Number(size) };
   }
 
+  /** The owner id of `owner`: restores come in long runs for one owner, so a repeat skips the map. */
+  private ownerId(owner: string): number {
+    if (owner === this.lastOwner) return this.lastOwnerId;
+    let id = this.ownerIds.get(owner);
+    if (id === undefined) this.ownerIds.set(owner, (id = this.k.owners.id('kho', owner)));
+    this.lastOwner = owner;
+    this.lastOwnerId = id;
+    return id;
+  }
+
   /** kho_restore_page(): checks the stamp, clears it, hands the pages to `owner`. */
   private restorePage(phys: number, isFolio: boolean, owner: string): number | null {
     const pfn = Math.floor(phys / PAGE_SIZE);
@@ -457,11 +470,7 @@ export class KhoIn {
       return null;
     }
     const n = 2 ** order;
-    // Restores come in long runs for one owner (a memfd's folios): skip the map for a repeat.
-    let ownerId = owner === this.lastOwner ? this.lastOwnerId : this.ownerIds.get(owner);
-    if (ownerId === undefined) this.ownerIds.set(owner, (ownerId = this.k.owners.id('kho', owner)));
-    this.lastOwner = owner;
-    this.lastOwnerId = ownerId;
+    const ownerId = this.ownerId(owner);
     if (n === 1) {
       p.flags.set(pfn, PG.kho_restored);
       p.order.set(pfn, 0);
@@ -476,14 +485,7 @@ export class KhoIn {
       p.refcount.set(pfn, 1);
       p.owner.fill(ownerId, pfn, pfn + n);
     }
-    if (!this.batching) p.trace.record(pfn, n, PageState.KhoRestored);
-    else if (pfn === this.runEnd) this.runEnd += n;
-    else if (pfn + n === this.runStart) this.runStart = pfn;
-    else {
-      this.paintRun();
-      this.runStart = pfn;
-      this.runEnd = pfn + n;
-    }
+    this.paintRestored(pfn, n);
     const last = this.lastZone;
     const zone = last && pfn >= last.startPfn && pfn < last.endPfn ? last : this.k.buddy.zoneOf(pfn);
     if (zone) {
@@ -491,6 +493,43 @@ export class KhoIn {
       this.lastZone = zone;
     }
     return pfn;
+  }
+
+  /**
+   * kho_restore_page() of `n` order-0 blocks from `pfn` whose stamps order0StampRun() found: the
+   * same fields as n calls leave, set a range at a time.
+   */
+  private restoreOrder0Run(pfn: number, n: number, owner: string): void {
+    const p = this.k.pages;
+    p.setPrivateBlocks(pfn, n, 0, 0, 0);
+    setPageRange(p, pfn, n, { flags: PG.kho_restored, order: 0, refcount: 1, owner: this.ownerId(owner) });
+    this.paintRestored(pfn, n);
+    // adjust_managed_page_count() per block: each page counts in its own zone.
+    const end = pfn + n;
+    while (pfn < end) {
+      const last = this.lastZone;
+      const zone = last && pfn >= last.startPfn && pfn < last.endPfn ? last : this.k.buddy.zoneOf(pfn);
+      if (!zone) {
+        pfn++;
+        continue;
+      }
+      const upto = Math.min(end, zone.endPfn);
+      zone.managedPages += upto - pfn;
+      this.lastZone = zone;
+      pfn = upto;
+    }
+  }
+
+  /** Restored pages for the map: merged into runs between beginBatch() and endBatch(). */
+  private paintRestored(pfn: number, n: number): void {
+    if (!this.batching) this.k.pages.trace.record(pfn, n, PageState.KhoRestored);
+    else if (pfn === this.runEnd) this.runEnd += n;
+    else if (pfn + n === this.runStart) this.runStart = pfn;
+    else {
+      this.paintRun();
+      this.runStart = pfn;
+      this.runEnd = pfn + n;
+    }
   }
 
   /**
@@ -516,6 +555,32 @@ export class KhoIn {
   /** kho_restore_folio(): the folio's head pfn, or null. */
   restoreFolio(phys: number, owner: string): number | null {
     return this.restorePage(phys, true, owner);
+  }
+
+  /**
+   * kho_restore_folio() of the `count` blocks at pfn, pfn + 1, … from `phys` (page-aligned), in
+   * that order, as that many calls: returns how many were restored before the first that failed
+   * (which warned as it would). Runs of order-0 stamps are restored a run at a time; anything else
+   * (a larger folio, a missing stamp) goes through kho_restore_page() alone, so the outcome is the
+   * calls' own: after a larger folio the next pfn is its tail, which fails.
+   */
+  restoreFolios(phys: number, count: number, owner: string): number {
+    const pfn = phys / PAGE_SIZE;
+    if (!Number.isInteger(pfn) || pfn < 0 || pfn + count > this.k.ctx.layout.maxPfn) {
+      for (let i = 0; i < count; i++) if (this.restorePage(phys + i * PAGE_SIZE, true, owner) === null) return i;
+      return count;
+    }
+    const p = this.k.pages;
+    let i = 0;
+    while (i < count) {
+      const run = order0StampRun(p, pfn + i, count - i, KHO_PAGE_MAGIC);
+      if (run > 0) {
+        this.restoreOrder0Run(pfn + i, run, owner);
+        i += run;
+      } else if (this.restorePage((pfn + i) * PAGE_SIZE, true, owner) === null) return i;
+      else i++;
+    }
+    return count;
   }
 
   /** kho_restore_pages(): the same decomposition as preserve; stops at the first failing block. */

@@ -32,6 +32,7 @@ import { getU16, getU64, putU16, putU32, putU64 } from '../abi/bytes';
 import { type Block, decompose } from './blocks';
 import { KhoTracker } from './tracker';
 import { RadixTracker } from './radix-tracker';
+import { changeFlagsRange, order0FolioRun } from './page-ranges';
 import { encodeKhoFdt } from '../abi/kho-fdt';
 import { isAbiError } from '../abi/abi-error';
 import { KHO_KEXEC_METADATA, KHO_METADATA_NODE_NAME, encodeKexecMetadata } from '../abi/kexec-metadata';
@@ -155,12 +156,7 @@ export class KhoOut {
     if (nr === 1 || folio) {
       if (preserved) p.flags.or(pfn, PG.kho_preserved);
       else p.flags.clear(pfn, PG.kho_preserved);
-    } else {
-      for (let i = pfn; i < pfn + nr; i++) {
-        if (preserved) p.flags.or(i, PG.kho_preserved);
-        else p.flags.clear(i, PG.kho_preserved);
-      }
-    }
+    } else changeFlagsRange(p, pfn, nr, PG.kho_preserved, preserved);
     if (preserved && deferPaint) {
       // Folios preserved one after another mostly sit side by side: one repaint per run.
       if (pfn === this.paintEnd) this.paintEnd += nr;
@@ -192,6 +188,32 @@ export class KhoOut {
     if (e) return e;
     this.markPages(pfn, 2 ** order, true, deferPaint, true);
     return null;
+  }
+
+  /**
+   * kho_preserve_folio() of the `count` folios at pfn, pfn + 1, … in that order, as that many
+   * calls: how many were preserved before the first failure, and its error. Order-0 folios side by
+   * side are marked in the tracker and in struct page a run at a time; anything else (a large
+   * folio, a page the checks refuse, a run touching scratch under CONFIG_KEXEC_HANDOVER_DEBUG)
+   * goes through preserveFolio() alone, so the outcome is the calls' own.
+   */
+  preserveFolios(pfn: number, count: number, deferPaint = false): { done: number; error: KernelError | null } {
+    let done = 0;
+    while (done < count) {
+      const at = pfn + done;
+      const run = order0FolioRun(this.k.pages, at, count - done);
+      if (run > 1 && !this.scratchOverlap(at, run)) {
+        const r = this.tracker.markRange(at, run, 0);
+        if (r.done > 0) this.markPages(at, r.done, true, deferPaint);
+        done += r.done;
+        if (r.error) return { done, error: r.error };
+        continue;
+      }
+      const e = this.preserveFolio(at, deferPaint);
+      if (e) return { done, error: e };
+      done++;
+    }
+    return { done, error: null };
   }
 
   unpreserveFolio(pfn: number): void {

@@ -99,6 +99,16 @@ export class RadixTracker {
     return kerr('ENOENT', `block pfn ${pfn} order ${order} has no path in the radix tree`);
   }
 
+  /** kho_radix_add_page() of the `count` blocks of `order` from `pfn`, a leaf at a time (see RadixTreeWriter.addRange). */
+  markRange(pfn: number, count: number, order: number): { done: number; error: KernelError | null } {
+    if (!this.tree) {
+      this.k.warnOnce('kernel/liveupdate/kexec_handover.c', 'kho_radix_add_page');
+      return { done: 0, error: kerr('EINVAL', 'the KHO radix tree has no root') };
+    }
+    const r = this.tree.addRange(pfn * PAGE_SIZE, order, count);
+    return { done: r.done, error: r.error ? kerr(r.error.errno, r.error.message) : null };
+  }
+
   /** The leaf bit of (pfn, order), read from RAM along the block's path. */
   isMarked(pfn: number, order: number): boolean {
     const path = radixPath(pfn * PAGE_SIZE, order);

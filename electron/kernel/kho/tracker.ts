@@ -16,6 +16,7 @@ import { type KernelError, kerr } from '../lib/errno';
 import type { Kernel } from '../kernel';
 import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_UNMOVABLE } from '../mm/page-flags';
+import { setBitRange } from '../lib/bitset';
 
 export class KhoTracker {
   readonly kind = 'bitmap-chunks' as const;
@@ -78,6 +79,33 @@ export class KhoTracker {
     if (on) bytes[bit >> 3]! |= mask;
     else bytes[bit >> 3]! &= ~mask;
     return null;
+  }
+
+  /**
+   * __kho_preserve_order() of the `count` blocks of `order` from `pfn` (pfn, pfn + 2^order, …), a
+   * bitmap at a time: the bits of each bitmap are set as one range. Returns how many were marked
+   * before a bitmap page could not be allocated (ENOMEM), as that many calls would.
+   */
+  markRange(pfn: number, count: number, order: number): { done: number; error: KernelError | null } {
+    const first = pfn >>> order;
+    let done = 0;
+    while (done < count) {
+      const block = first + done;
+      const index = (block / PRESERVE_BITS) | 0;
+      const bit = block & (PRESERVE_BITS - 1);
+      const n = Math.min(count - done, PRESERVE_BITS - bit);
+      let bitmaps = this.orders.get(order);
+      if (!bitmaps) this.orders.set(order, (bitmaps = new Map()));
+      let page = bitmaps.get(index);
+      if (page === undefined) {
+        page = this.metadataPage('KHO tracker bitmaps');
+        if (page === ALLOC_FAILED) return { done, error: kerr('ENOMEM', 'no memory for a tracker bitmap') };
+        bitmaps.set(index, page);
+      }
+      setBitRange(this.k.ram.structPage(page), bit, bit + n);
+      done += n;
+    }
+    return { done, error: null };
   }
 
   /** Makes (order, index) the most recent of the two remembered bitmaps. */

@@ -68,10 +68,41 @@ export class HierarchicalBitset {
     return idx;
   }
 
+  /** Calls `visit` with every set bit, ascending; the summary level skips empty stretches. */
+  forEachSet(visit: (i: number) => void): void {
+    const bits = this.levels[0]!;
+    const summary = this.levels[1];
+    for (let w = 0; w < bits.length; w++) {
+      // A zero summary word means 32 words with no bit set.
+      if (summary && (w & 31) === 0 && summary[w >>> 5] === 0) {
+        w += 31;
+        continue;
+      }
+      for (let word = bits[w]!; word !== 0; word &= word - 1) visit((w << 5) | (31 - Math.clz32(word & -word)));
+    }
+  }
+
   clone(): HierarchicalBitset {
     const c = Object.create(HierarchicalBitset.prototype) as HierarchicalBitset;
     (c as { size: number }).size = this.size;
     (c as unknown as { levels: Uint32Array[] }).levels = this.levels.map((l) => l.slice());
     return c;
   }
+}
+
+/**
+ * Sets bits [from, to) of a little-endian byte bitmap (bit i = bit i%8 of byte i/8, as the
+ * kernel's bitmaps read on a little-endian machine): whole bytes at once between the edges.
+ */
+export function setBitRange(bytes: Uint8Array, from: number, to: number): void {
+  while (from < to && from & 7) {
+    bytes[from >>> 3]! |= 1 << (from & 7);
+    from++;
+  }
+  const whole = to - ((to - from) & 7);
+  if (whole > from) {
+    bytes.fill(0xff, from >>> 3, whole >>> 3);
+    from = whole;
+  }
+  for (; from < to; from++) bytes[from >>> 3]! |= 1 << (from & 7);
 }

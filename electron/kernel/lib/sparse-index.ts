@@ -80,6 +80,39 @@ export class SparseIndex {
     if (++c[CHUNK]! === CHUNK) this.tryRun(key, c);
   }
 
+  /** set(index + i, pfn + i) for every i in [0, n), a chunk at a time. */
+  setRange(index: number, pfn: number, n: number): void {
+    const end = index + n;
+    while (index < end) {
+      const key = Math.floor(index / CHUNK);
+      const stop = Math.min(end, (key + 1) * CHUNK);
+      let c = this.chunk(key);
+      // A whole chunk of consecutive frames is a run chunk, whatever it held.
+      if (index === key * CHUNK && stop - index === CHUNK) {
+        this.count += CHUNK - (c ? (c.length === RUN ? CHUNK : c[CHUNK]!) : 0);
+        const r = new Uint32Array(RUN);
+        r[0] = pfn + 1;
+        r[1] = CHUNK;
+        this.chunks.set(key, r);
+        if (key === this.lastKey) this.lastChunk = r;
+        index = stop;
+        pfn += CHUNK;
+        continue;
+      }
+      if (!c) {
+        c = new Uint32Array(CHUNK + 1);
+        this.chunks.set(key, c);
+      } else if (c.length === RUN) c = this.unrun(key, c);
+      let added = 0;
+      for (let slot = index - key * CHUNK; index < stop; index++, slot++, pfn++) {
+        if (c[slot] === 0) added++;
+        c[slot] = pfn + 1;
+      }
+      this.count += added;
+      if ((c[CHUNK]! += added) === CHUNK) this.tryRun(key, c);
+    }
+  }
+
   delete(index: number): void {
     const key = Math.floor(index / CHUNK);
     let c = this.chunk(key);

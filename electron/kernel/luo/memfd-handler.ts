@@ -21,6 +21,8 @@ import type { Kernel } from '../kernel';
 import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_CMA, MIGRATE_UNMOVABLE, PG } from '../mm/page-flags';
 import type { MemfdFile, OpenFile } from '../proc';
+import type { ShmemInode } from '../mm/shmem';
+import { changeFlagsRange, setOwnerRange } from '../kho/page-ranges';
 import type { LiveupdateFileHandler, LuoFileOpArgs } from './file-handler';
 import {
   type DecodedMemfd,
@@ -34,9 +36,8 @@ import {
 /** What preserve keeps for unpreserve (never crosses the kexec). */
 interface MemfdPrivate {
   file: MemfdFile;
-  /** Heads of the pinned folios. */
-  heads: Float64Array;
-  count: number;
+  /** The pinned folios. */
+  folios: FolioList;
   state: unknown;
 }
 
@@ -72,17 +73,20 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const early = this.format.precheck?.(inode.size, inode.seals);
     if (early) return early;
     inode.frozen = true;
-    const priv: MemfdPrivate = { file, heads: new Float64Array(0), count: 0, state: null };
+    const priv: MemfdPrivate = { file, folios: new FolioList(1), state: null };
     let preserved = 0;
     const unwind = (e: KernelError): KernelError => {
-      for (let i = preserved - 1; i >= 0; i--) k.khoOut!.unpreserveFolio(priv.heads[i]!);
+      if (preserved) {
+        const heads = priv.folios.pfn;
+        for (let i = preserved - 1; i >= 0; i--) k.khoOut!.unpreserveFolio(heads[i]!);
+      }
       this.unpin(priv);
       return e;
     };
-    const folios = this.pin(file);
-    if (isErr(folios)) return unwind(folios);
-    priv.heads = folios.pfn;
-    priv.count = folios.length;
+    const pinned = this.pin(file);
+    if (isErr(pinned)) return unwind(pinned);
+    const folios = pinned;
+    priv.folios = folios;
     const r = this.format.serialize({
       k,
       file,
@@ -91,6 +95,11 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
         const e = k.khoOut!.preserveFolio(folios.pfn[i]!, true);
         if (!e) preserved = i + 1;
         return e;
+      },
+      preserveFolios: (i, pfn, count) => {
+        const r = k.khoOut!.preserveFolios(pfn, count, true);
+        preserved = i + r.done;
+        return r;
       },
     });
     k.khoOut.flushPaint();
@@ -116,12 +125,10 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       const filled = this.k.shmem.allocRange(inode, 0, inode.size);
       if (filled) return filled;
     }
-    const folios = this.collectFolios(file);
-    const moved = this.migrateOutOfCma(file, folios);
-    if (moved) return moved;
-    for (let i = 0; i < folios.length; i++) this.k.pages.flags.or(folios.pfn[i]!, PG.pinned);
-    if (this.k.ctx.profile.luo.memfdAlwaysDirtyUptodate) this.markDirtyUptodate(folios);
-    return folios;
+    const folios = this.migrateOutOfCma(file, this.collectFolios(file));
+    if (isErr(folios)) return folios;
+    this.setPinned(folios, true);
+    return this.k.ctx.profile.luo.memfdAlwaysDirtyUptodate ? this.markDirtyUptodate(folios) : folios;
   }
 
   /**
@@ -129,19 +136,30 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
    * written later), so every folio is marked dirty, a non-uptodate one (fallocated, never written)
    * is zero-filled and marked uptodate, and every record says DIRTY|UPTODATE.
    */
-  private markDirtyUptodate(folios: FolioList): void {
+  private markDirtyUptodate(folios: FolioList): FolioList {
     const p = this.k.pages;
-    for (let i = 0; i < folios.length; i++) {
-      const head = folios.pfn[i]!;
-      if (!(p.flags.get(head) & PG.uptodate))
-        this.k.ram.setIdentity(head, p.flags.get(head) & PG.head ? 2 ** p.order.get(head) : 1, 0);
-      p.flags.or(head, PG.dirty | PG.uptodate);
-      folios.flags[i] = FOLIO_DIRTY | FOLIO_UPTODATE;
+    const out = new FolioList(folios.nrRuns);
+    for (let r = 0; r < folios.nrRuns; r++) {
+      const first = folios.runPfnAt(r);
+      const count = folios.runCountAt(r);
+      for (let head = first; head < first + count; head++) {
+        if (!(p.flags.get(head) & PG.uptodate))
+          this.k.ram.setIdentity(head, p.flags.get(head) & PG.head ? 2 ** p.order.get(head) : 1, 0);
+        p.flags.or(head, PG.dirty | PG.uptodate);
+      }
+      out.pushRun(first, folios.runIndexAt(r), count, FOLIO_DIRTY | FOLIO_UPTODATE);
     }
+    return out;
+  }
+
+  /** PG_pinned on (or off) every folio's head: folio i of a run has its head at the run's pfn + i. */
+  private setPinned(folios: FolioList, on: boolean): void {
+    for (let r = 0; r < folios.nrRuns; r++)
+      changeFlagsRange(this.k.pages, folios.runPfnAt(r), folios.runCountAt(r), PG.pinned, on);
   }
 
   private unpin(priv: MemfdPrivate): void {
-    for (let i = 0; i < priv.count; i++) this.k.pages.flags.clear(priv.heads[i]!, PG.pinned);
+    this.setPinned(priv.folios, false);
     priv.file.inode.frozen = false;
   }
 
@@ -150,42 +168,65 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
    * cold boot) is migrated to a new folio outside CMA before it is pinned, so nothing preserved
    * lies in scratch. The target is taken as an unmovable allocation, which never falls back to CMA.
    */
-  private migrateOutOfCma(file: MemfdFile, folios: FolioList): KernelError | null {
+  private migrateOutOfCma(file: MemfdFile, folios: FolioList): FolioList | KernelError {
     const k = this.k;
     const p = k.pages;
     const inode = file.inode;
+    const inCma = (pfn: number): boolean => p.pageblockMigratetype[pfn >>> PAGEBLOCK_ORDER] === MIGRATE_CMA;
     let moved = 0;
-    for (let f = 0; f < folios.length; f++) {
-      const old = folios.pfn[f]!;
-      if (p.pageblockMigratetype[old >>> PAGEBLOCK_ORDER] !== MIGRATE_CMA) continue;
-      const order = p.flags.get(old) & PG.head ? p.order.get(old) : 0;
-      const n = 2 ** order;
-      const pfn = k.buddy.allocPages(order, MIGRATE_UNMOVABLE, k.preferredNid, inode.ownerId, order > 0);
-      if (pfn === ALLOC_FAILED) return kerr('ENOMEM', `no memory to migrate folio ${hex(old)} out of CMA`);
-      const index = folios.index[f]!;
-      for (let i = 0; i < n; i++) {
-        if (k.ram.kind(old + i) === 'bytes') k.ram.write((pfn + i) * PAGE_SIZE, k.ram.page(old + i));
-        else k.ram.setPageIdentity(pfn + i, k.ram.identity.get(old + i));
-        inode.pages.set(index + i, pfn + i);
+    let out: FolioList | null = null;
+    for (let r = 0; r < folios.nrRuns; r++) {
+      const first = folios.runPfnAt(r);
+      const count = folios.runCountAt(r);
+      const flags = folios.runFlagsAt(r);
+      // The heads of a run lie in a few pageblocks: a run clear of CMA stays as it is.
+      let touches = false;
+      for (let pb = first >>> PAGEBLOCK_ORDER; pb <= (first + count - 1) >>> PAGEBLOCK_ORDER; pb++)
+        if (inCma(pb << PAGEBLOCK_ORDER)) touches = true;
+      if (!touches) {
+        out?.pushRun(first, folios.runIndexAt(r), count, flags);
+        continue;
       }
-      p.flags.or(pfn, p.flags.get(old) & (PG.uptodate | PG.dirty | PG.lru | PG.swapbacked));
-      const bad = k.buddy.freePages(old, order);
-      if (bad) k.log.err('BUG', bad);
-      folios.pfn[f] = pfn;
-      moved++;
+      if (!out) {
+        out = new FolioList(folios.nrRuns);
+        for (let q = 0; q < r; q++)
+          out.pushRun(folios.runPfnAt(q), folios.runIndexAt(q), folios.runCountAt(q), folios.runFlagsAt(q));
+      }
+      for (let j = 0; j < count; j++) {
+        const old = first + j;
+        const index = folios.runIndexAt(r) + j;
+        if (!inCma(old)) {
+          out.push(old, index, flags);
+          continue;
+        }
+        const order = p.flags.get(old) & PG.head ? p.order.get(old) : 0;
+        const n = 2 ** order;
+        const pfn = k.buddy.allocPages(order, MIGRATE_UNMOVABLE, k.preferredNid, inode.ownerId, order > 0);
+        if (pfn === ALLOC_FAILED) return kerr('ENOMEM', `no memory to migrate folio ${hex(old)} out of CMA`);
+        for (let i = 0; i < n; i++) {
+          if (k.ram.kind(old + i) === 'bytes') k.ram.write((pfn + i) * PAGE_SIZE, k.ram.page(old + i));
+          else k.ram.setPageIdentity(pfn + i, k.ram.identity.get(old + i));
+          inode.pages.set(index + i, pfn + i);
+        }
+        p.flags.or(pfn, p.flags.get(old) & (PG.uptodate | PG.dirty | PG.lru | PG.swapbacked));
+        const bad = k.buddy.freePages(old, order);
+        if (bad) k.log.err('BUG', bad);
+        out.push(pfn, index, flags);
+        moved++;
+      }
     }
     if (moved)
       k.log.info(
         'kho-lab',
         `memfd_pin_folios: migrated ${moved} folio(s) of ino ${inode.ino} out of CMA before pinning`,
       );
-    return null;
+    return out ?? folios;
   }
 
   /** Every folio of the page cache once, in index order, with its head pfn and first index. */
   private collectFolios(file: MemfdFile): FolioList {
     const p = this.k.pages;
-    const out = new FolioList(Math.max(1, Math.min(file.inode.nrPages, 1 << 22)));
+    const out = new FolioList();
     file.inode.pages.scan(0, Math.ceil(file.inode.size / PAGE_SIZE), (index, pfn) => {
       const head = p.compoundHead(pfn);
       const f = p.flags.get(head);
@@ -204,12 +245,13 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     if (!args.serializedData && this.k.warnOnce('mm/memfd_luo.c', 'memfd_luo_unpreserve')) {
       this.k.log.info(
         'kho-lab',
-        `memfd ino ${priv.file.inode.ino}: unpreserve skipped (serialized_data is 0): ${priv.count} folio(s) stay pinned and preserved, leaked`,
+        `memfd ino ${priv.file.inode.ino}: unpreserve skipped (serialized_data is 0): ${priv.folios.length} folio(s) stay pinned and preserved, leaked`,
       );
       return;
     }
     this.format.unserialize(this.k, args.serializedData, priv.state);
-    for (let i = priv.count - 1; i >= 0; i--) this.k.khoOut!.unpreserveFolio(priv.heads[i]!);
+    const heads = priv.folios.pfn;
+    for (let i = priv.folios.length - 1; i >= 0; i--) this.k.khoOut!.unpreserveFolio(heads[i]!);
     this.unpin(priv);
   }
 
@@ -272,33 +314,39 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     if (isErr(d)) return d;
     const inode = k.shmem.create('');
     const { folios } = d;
-    const p = k.pages;
     const khoIn = k.khoIn!;
     khoIn.beginBatch();
-    for (let i = 0; i < folios.length; i++) {
-      if (!folios.pfn[i]) continue; // memfd_luo_retrieve_folios(): a record with pfn 0 holds nothing
-      const pfn = khoIn.restoreFolio(folios.pfn[i]! * PAGE_SIZE, 'memfd_luo folios');
-      if (pfn === null) {
+    // A run of records side by side (the next pfn at the next index) is the kho_restore_folio()
+    // calls it stands for, in order, made as one (only its last folio can be a large one).
+    for (let r = 0, i = 0; r < folios.nrRuns; r++) {
+      let pfn = folios.runPfnAt(r);
+      let index = folios.runIndexAt(r);
+      let count = folios.runCountAt(r);
+      const flags = folios.runFlagsAt(r);
+      if (!pfn) {
+        // memfd_luo_retrieve_folios(): a record with pfn 0 holds nothing
+        pfn++;
+        index++;
+        count--;
+        i++;
+      }
+      const got = count > 0 ? khoIn.restoreFolios(pfn * PAGE_SIZE, count, 'memfd_luo folios') : 0;
+      if (got > 1) this.installOrder0(inode, pfn, index, got - 1, flags);
+      if (got > 0) this.installFolio(inode, pfn + got - 1, index + got - 1, flags);
+      if (got < count) {
+        const bad = i + got;
         khoIn.endBatch();
         // Put what was restored and discard the rest, as the kernel does on a mid-way failure.
         k.shmem.release(inode);
-        for (let j = i + 1; j < folios.length; j++) this.discardFolio(folios.pfn[j]!);
-        return kerr('EIO', `folio at pfn ${hex(folios.pfn[i]!)} (index ${folios.index[i]!}) could not be restored`, {
-          pfn: folios.pfn[i]!,
+        const heads = folios.pfn;
+        for (let j = bad + 1; j < folios.length; j++) this.discardFolio(heads[j]!);
+        return kerr('EIO', `folio at pfn ${hex(pfn + got)} (index ${index + got}) could not be restored`, {
+          pfn: pfn + got,
           pages: 1,
-          what: `memfd folio index ${folios.index[i]!}: kho_restore_folio failed`,
+          what: `memfd folio index ${index + got}: kho_restore_folio failed`,
         });
       }
-      const n = p.flags.get(pfn) & PG.head ? 2 ** p.order.get(pfn) : 1;
-      const flags = folios.flags[i]!;
-      if (n === 1) p.owner.set(pfn, inode.ownerId);
-      else p.owner.fill(inode.ownerId, pfn, pfn + n);
-      p.flags.or(
-        pfn,
-        PG.lru | PG.swapbacked | (flags & FOLIO_UPTODATE ? PG.uptodate : 0) | (flags & FOLIO_DIRTY ? PG.dirty : 0),
-      );
-      const index = folios.index[i]!;
-      for (let j = 0; j < n; j++) inode.pages.set(index + j, pfn + j);
+      i += count;
     }
     khoIn.endBatch();
     this.freeSerialized(d);
@@ -311,6 +359,33 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       `memfd_luo: retrieved ino ${inode.ino} from ${this.compatible}: ${d.size} bytes in ${d.folios.length} folios`,
     );
     return null;
+  }
+
+  /** The page flags a restored folio gets from its record (memfd_luo_retrieve_folios()). */
+  private static recordFlags(flags: number): number {
+    return PG.lru | PG.swapbacked | (flags & FOLIO_UPTODATE ? PG.uptodate : 0) | (flags & FOLIO_DIRTY ? PG.dirty : 0);
+  }
+
+  /** Puts the restored folio at `pfn` (any order) into the new file's page cache at `index`. */
+  private installFolio(inode: ShmemInode, pfn: number, index: number, flags: number): void {
+    const p = this.k.pages;
+    const n = p.flags.get(pfn) & PG.head ? 2 ** p.order.get(pfn) : 1;
+    if (n === 1) p.owner.set(pfn, inode.ownerId);
+    else p.owner.fill(inode.ownerId, pfn, pfn + n);
+    p.flags.or(pfn, MemfdLuoHandler.recordFlags(flags));
+    if (n === 1) inode.pages.set(index, pfn);
+    else inode.pages.setRange(index, pfn, n);
+  }
+
+  /**
+   * installFolio() of the `count` restored order-0 folios from `pfn` at `index` on: owner, flags
+   * and page cache set a range at a time.
+   */
+  private installOrder0(inode: ShmemInode, pfn: number, index: number, count: number, flags: number): void {
+    const p = this.k.pages;
+    setOwnerRange(p, pfn, count, inode.ownerId);
+    changeFlagsRange(p, pfn, count, MemfdLuoHandler.recordFlags(flags), true);
+    inode.pages.setRange(index, pfn, count);
   }
 
   private discardFolio(pfn: number): void {
@@ -338,7 +413,8 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       if (!isErr(decoded)) this.freeSerialized(decoded); // `goto out`: the serialized data is freed anyway
       return;
     }
-    for (let i = 0; i < d.folios.length; i++) this.discardFolio(d.folios.pfn[i]!);
+    const heads = d.folios.pfn;
+    for (let i = 0; i < d.folios.length; i++) this.discardFolio(heads[i]!);
     this.freeSerialized(d);
   }
 }

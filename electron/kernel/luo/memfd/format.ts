@@ -18,38 +18,113 @@ import type { MemfdFile } from '../../proc';
 export const FOLIO_DIRTY = 1 << 0;
 export const FOLIO_UPTODATE = 1 << 1;
 
-/**
- * The folios of a preserved memfd: head pfn, first page index in the file and flags, in index
- * order. Columns of typed arrays rather than an object per folio: a 48 GiB memfd has 12.6
- * million of them.
- */
-export class FolioList {
+/** The columns of a FolioList, one entry per folio. */
+export interface FolioColumns {
   pfn: Float64Array;
   index: Float64Array;
   flags: Uint8Array;
-  length = 0;
+}
 
+/**
+ * The folios of a preserved memfd: head pfn, first page index in the file and flags, in index
+ * order. A 48 GiB memfd has 12.6 million of them, mostly order-0 folios side by side, so the list
+ * is kept as runs of folios that follow on — pfn + 1 at index + 1 with the same flags — and costs
+ * a few numbers per run. Only the list is compressed: a run says nothing about folio orders (a
+ * large folio can end one). `pfn`, `index` and `flags` give the per-folio columns, built on first
+ * use; they are read-only (the list changes only by push()).
+ */
+export class FolioList {
+  /** Per run: first pfn, first index, folio count, flags. */
+  private runPfn: Float64Array;
+  private runIndex: Float64Array;
+  private runCount: Float64Array;
+  private runFlags: Uint8Array;
+  nrRuns = 0;
+  length = 0;
+  private columns: FolioColumns | null = null;
+
+  /** `capacity`: the folios expected (a hint; runs start small and grow). */
   constructor(capacity = 16) {
-    this.pfn = new Float64Array(capacity);
-    this.index = new Float64Array(capacity);
-    this.flags = new Uint8Array(capacity);
+    const runs = Math.max(1, Math.min(capacity, 1024));
+    this.runPfn = new Float64Array(runs);
+    this.runIndex = new Float64Array(runs);
+    this.runCount = new Float64Array(runs);
+    this.runFlags = new Uint8Array(runs);
   }
 
   push(pfn: number, index: number, flags: number): void {
-    if (this.length === this.pfn.length) {
+    this.pushRun(pfn, index, 1, flags);
+  }
+
+  /** push() of the `count` folios (pfn + i, index + i, flags). */
+  pushRun(pfn: number, index: number, count: number, flags: number): void {
+    if (count <= 0) return;
+    this.columns = null;
+    this.length += count;
+    const r = this.nrRuns - 1;
+    if (r >= 0 && this.runFlags[r] === flags) {
+      const n = this.runCount[r]!;
+      if (this.runPfn[r]! + n === pfn && this.runIndex[r]! + n === index) {
+        this.runCount[r] = n + count;
+        return;
+      }
+    }
+    if (this.nrRuns === this.runPfn.length) {
       const grow = <T extends Float64Array | Uint8Array>(a: T): T => {
         const b = new (a.constructor as new (n: number) => T)(a.length * 2);
         b.set(a);
         return b;
       };
-      this.pfn = grow(this.pfn);
-      this.index = grow(this.index);
-      this.flags = grow(this.flags);
+      this.runPfn = grow(this.runPfn);
+      this.runIndex = grow(this.runIndex);
+      this.runCount = grow(this.runCount);
+      this.runFlags = grow(this.runFlags);
     }
-    this.pfn[this.length] = pfn;
-    this.index[this.length] = index;
-    this.flags[this.length] = flags;
-    this.length++;
+    this.runPfn[this.nrRuns] = pfn;
+    this.runIndex[this.nrRuns] = index;
+    this.runCount[this.nrRuns] = count;
+    this.runFlags[this.nrRuns] = flags;
+    this.nrRuns++;
+  }
+
+  /** Run r: its first folio's pfn and index, how many folios, their flags. */
+  runPfnAt(r: number): number {
+    return this.runPfn[r]!;
+  }
+  runIndexAt(r: number): number {
+    return this.runIndex[r]!;
+  }
+  runCountAt(r: number): number {
+    return this.runCount[r]!;
+  }
+  runFlagsAt(r: number): number {
+    return this.runFlags[r]!;
+  }
+
+  private column(): FolioColumns {
+    if (this.columns) return this.columns;
+    const c: FolioColumns = {
+      pfn: new Float64Array(this.length),
+      index: new Float64Array(this.length),
+      flags: new Uint8Array(this.length),
+    };
+    for (let r = 0, i = 0; r < this.nrRuns; r++)
+      for (let j = 0; j < this.runCount[r]!; j++, i++) {
+        c.pfn[i] = this.runPfn[r]! + j;
+        c.index[i] = this.runIndex[r]! + j;
+        c.flags[i] = this.runFlags[r]!;
+      }
+    return (this.columns = c);
+  }
+
+  get pfn(): Float64Array {
+    return this.column().pfn;
+  }
+  get index(): Float64Array {
+    return this.column().index;
+  }
+  get flags(): Uint8Array {
+    return this.column().flags;
   }
 }
 
@@ -85,6 +160,11 @@ export interface PreserveContext {
   folios: FolioList;
   /** kho_preserve_folio() of folios[i]; the handler unwinds whatever was preserved if serialize fails. */
   preserveFolio(i: number): KernelError | null;
+  /**
+   * preserveFolio() of folios[i], … folios[i + count - 1], whose pfns follow on from `pfn`, as that
+   * many calls: how many were preserved, and the first failure's error.
+   */
+  preserveFolios(i: number, pfn: number, count: number): { done: number; error: KernelError | null };
 }
 
 export interface MemfdFormat {

@@ -90,18 +90,18 @@ export function vmallocRecordFormat(layout: MemfdSerLayout): MemfdFormat {
         state.area = area;
         for (const pfn of area.pfns) k.ram.structPage(pfn).fill(0);
         let page = k.ram.structPage(area.pfns[0]!);
-        for (let i = 0; i < folios.length; i++) {
-          const e = ctx.preserveFolio(i);
-          if (e) return fail(e);
-          if (i % RECORDS_PER_PAGE === 0) page = k.ram.structPage(area.pfns[i / RECORDS_PER_PAGE]!);
-          // The folio flags are numbered as MEMFD_LUO_FOLIO_DIRTY and _UPTODATE are.
-          writeFolioSer(
-            page,
-            (i % RECORDS_PER_PAGE) * MEMFD_LUO_FOLIO_SER_SIZE,
-            folios.pfn[i]!,
-            folios.flags[i]!,
-            folios.index[i]!,
-          );
+        // A run of folios side by side is one run of kho_preserve_folio() calls, then its records.
+        for (let r = 0, i = 0; r < folios.nrRuns; r++) {
+          const pfn = folios.runPfnAt(r);
+          const index = folios.runIndexAt(r);
+          const flags = folios.runFlagsAt(r);
+          const res = ctx.preserveFolios(i, pfn, folios.runCountAt(r));
+          for (let j = 0; j < res.done; j++, i++) {
+            if (i % RECORDS_PER_PAGE === 0) page = k.ram.structPage(area.pfns[i / RECORDS_PER_PAGE]!);
+            // The folio flags are numbered as MEMFD_LUO_FOLIO_DIRTY and _UPTODATE are.
+            writeFolioSer(page, (i % RECORDS_PER_PAGE) * MEMFD_LUO_FOLIO_SER_SIZE, pfn + j, flags, index + j);
+          }
+          if (res.error) return fail(res.error);
         }
         const desc = kho.preserveVmalloc(area);
         if (isErr(desc)) return fail(desc);
@@ -147,7 +147,7 @@ export function vmallocRecordFormat(layout: MemfdSerLayout): MemfdFormat {
         for (const pfn of walk.chunks)
           meta.push({ pfn, order: 0, as: 'pages', what: 'kho_vmalloc chunk', errno: 'EINVAL' });
         for (let pg = 0; pg * RECORDS_PER_PAGE < ser.nrFolios; pg++) {
-          const bytes = ram.read(pages[pg]! * PAGE_SIZE, PAGE_SIZE);
+          const bytes = ram.page(pages[pg]!); // read only, not kept: no copy
           for (let i = 0; i < RECORDS_PER_PAGE && pg * RECORDS_PER_PAGE + i < ser.nrFolios; i++) {
             const off = i * MEMFD_LUO_FOLIO_SER_SIZE;
             folios.push(
