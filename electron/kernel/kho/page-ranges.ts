@@ -34,7 +34,7 @@ export function setOwnerRange(p: PageTable, pfn: number, n: number, owner: numbe
 export function changeFlagsRange(p: PageTable, pfn: number, n: number, bits: number, on: boolean): void {
   // A run of pages with equal flags is one fill, so a uniform pageblock stays uniform.
   const flags = p.flags;
-  for (let i = pfn, end = pfn + n; i < end; ) {
+  for (let i = pfn, end = pfn + n; i < end;) {
     const next = flags.runEnd(i, end);
     const was = flags.get(i);
     flags.fill(on ? was | bits : was & ~bits, i, next);
@@ -64,6 +64,7 @@ export function order0StampRun(p: PageTable, pfn: number, max: number, magic: nu
   const flags = p.flags;
   magic >>>= 0;
   let i = 0;
-  while (i < max && !(flags.get(pfn + i) & PG.hole) && p.privateHi(pfn + i) === magic && p.privateLo(pfn + i) === 0) i++;
+  while (i < max && !(flags.get(pfn + i) & PG.hole) && p.privateHi(pfn + i) === magic && p.privateLo(pfn + i) === 0)
+    i++;
   return i;
 }
