@@ -174,13 +174,12 @@ export function hostMemoryFor(ram: number): number {
 
 /**
  * Most page frames a machine may span (its max pfn). Every pfn must fit the narrowest store that
- * holds one: vmalloc areas keep theirs in an Int32Array (electron/kernel/mm/vmalloc.ts), so 2^31
- * today — 8 TiB less the 1 GiB the PCI hole moves up. Once that is a Uint32Array the limit is
- * 2^32 - 1: the page cache keeps pfn + 1 in a Uint32Array (electron/kernel/lib/sparse-index.ts),
- * RAM's per-page bitmaps index words by `pfn >>> 5`, and Node 20's typed arrays end at 2^32
- * elements.
+ * holds one: the page cache keeps pfn + 1 in a Uint32Array (electron/kernel/lib/sparse-index.ts),
+ * vmalloc areas keep pfns in one (electron/kernel/mm/vmalloc.ts), RAM's per-page bitmaps index
+ * words by `pfn >>> 5`, and Node 20's typed arrays end at 2^32 elements: 2^32 - 1, so the largest
+ * machine is 16 TiB less the 1 GiB the PCI hole moves RAM up.
  */
-export const MAX_PFNS = 2 ** 31;
+export const MAX_PFNS = 2 ** 32 - 1;
 
 /**
  * Why this host cannot simulate `config` (RAM spanning `maxPfn` page frames, PCI hole included)
@@ -190,7 +189,7 @@ export function capacityProblem(config: MachineConfig, maxPfn: number, hostBytes
   if (maxPfn > MAX_PFNS)
     return (
       `RAM size ${formatBytes(config.ram)} ends at pfn ${hex(maxPfn)} (RAM above 3 GiB moves past the PCI hole), ` +
-      `beyond the ${hex(MAX_PFNS)} page frames the simulator can number (vmalloc keeps pfns in 31 bits)`
+      `beyond the ${hex(MAX_PFNS)} page frames the simulator can number (pfns are kept in 32 bits)`
     );
   const need = hostMemoryFor(config.ram);
   if (need > hostBytes)

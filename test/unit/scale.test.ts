@@ -1,7 +1,7 @@
 /**
  * Big machines (issue 13): the dialog and scenarios stop at 4 TiB, the CLI at 16 TiB where the
- * host has the memory, and a machine whose pfns would not fit the simulator's pfn stores (31 bits
- * while vmalloc keeps them in an Int32Array) is refused, saying why.
+ * host has the memory, and a machine whose pfns would not fit the simulator's 32-bit pfn stores is
+ * refused, saying why.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -52,16 +52,20 @@ describe('machine sizes', () => {
     );
   });
 
-  it('8 TiB ends past pfn 2^31 (the PCI hole moves 1 GiB above 4 GiB): refused while vmalloc keeps 31-bit pfns', () => {
+  it('8 TiB ends past pfn 2^31 (the PCI hole moves 1 GiB above 4 GiB) and fits the 32-bit pfn stores', () => {
     const c = CliMachineConfigSchema.parse({ ram: '8T' });
     const maxPfn = machineLayout(c).maxPfn;
     expect(maxPfn).toBe(2 ** 31 + 2 ** 18);
-    expect(maxPfn).toBeGreaterThan(MAX_PFNS);
-    expect(capacityProblem(c, maxPfn, 1000 * TiB)).toMatch(/ends at pfn 0x80040000 .*vmalloc keeps pfns in 31 bits/);
-    // The largest machine that fits ends exactly at the limit.
-    const edge = CliMachineConfigSchema.parse({ ram: 8 * TiB - 1 * GiB });
-    expect(machineLayout(edge).maxPfn).toBe(MAX_PFNS);
-    expect(capacityProblem(edge, MAX_PFNS, 1000 * TiB)).toBeNull();
+    expect(capacityProblem(c, maxPfn, 1000 * TiB)).toBeNull();
+  });
+
+  it('16 TiB less 1 GiB ends at pfn 2^32, one past the 32-bit pfn stores; 16 TiB less 2 GiB fits', () => {
+    const over = CliMachineConfigSchema.parse({ ram: 16 * TiB - 1 * GiB });
+    expect(machineLayout(over).maxPfn).toBe(2 ** 32);
+    expect(capacityProblem(over, 2 ** 32, 1000 * TiB)).toMatch(/ends at pfn 0x100000000 .*pfns are kept in 32 bits/);
+    const edge = CliMachineConfigSchema.parse({ ram: 16 * TiB - 2 * GiB });
+    expect(machineLayout(edge).maxPfn).toBeLessThanOrEqual(MAX_PFNS);
+    expect(capacityProblem(edge, machineLayout(edge).maxPfn, 1000 * TiB)).toBeNull();
   });
 
   it('sim run --ram 6T on a 16 GiB host exits 2 naming both figures, before booting anything', async () => {
@@ -73,7 +77,7 @@ describe('machine sizes', () => {
   it('sim run --ram 16T exits 2: its pfns would not fit', async () => {
     const r = await cli(1000 * TiB, 'run', 'builtin:boot', '--ram', '16T', '--quiet');
     expect(r.code).toBe(EXIT_BAD_INPUT);
-    expect(r.err).toMatch(/ends at pfn 0x100040000 .* beyond the 0x80000000 page frames/);
+    expect(r.err).toMatch(/ends at pfn 0x100040000 .* beyond the 0xffffffff page frames/);
   });
 
   it('sim run --ram 17T exits 2: above the CLI maximum of 16 TiB', async () => {

@@ -132,7 +132,7 @@ export class Shmem {
       if (runLen > 0) this.k.ram.randomize(runPfn, runLen, this.k.rng);
       runLen = 0;
     };
-    for (let index = firstIndex; index < lastIndex; index++) {
+    for (let index = firstIndex; index < lastIndex;) {
       let pfn = inode.pages.get(index);
       if (pfn < 0) pfn = this.addFolio(inode, index, order, limitPages);
       if (pfn === ALLOC_FAILED) break;
@@ -142,19 +142,28 @@ export class Shmem {
       const head = this.k.pages.compoundHead(pfn);
       // shmem_write_end(): a folio that is not uptodate is zeroed around what was copied, then marked uptodate.
       if (!(this.k.pages.flags.get(head) & PG.uptodate)) this.k.ram.setIdentity(head, this.folioPages(head), 0);
+      // Whole pages of random data: the rest of this folio's whole pages join the run at once (the
+      // page cache maps a folio's indices to its consecutive frames), so a 2 MiB folio is one pass.
+      let pages = 1;
       if ('random' in data && to - from === PAGE_SIZE) {
+        const folioEnd = index + this.folioPages(head) - (pfn - head);
+        const wholeEnd = Math.floor(end / PAGE_SIZE);
+        pages = Math.max(1, Math.min(folioEnd, wholeEnd) - index);
         if (runLen === 0 || pfn !== runPfn + runLen) {
           flushRun();
           runPfn = pfn;
         }
-        runLen++;
+        runLen += pages;
       } else {
         flushRun();
         this.fillPage(pfn, from - pageStart, to - from, data, text, from - offset);
       }
       this.k.pages.flags.or(head, PG.dirty | PG.uptodate);
-      written = to - offset;
-      if ((index - firstIndex) % 65536 === 65535) this.k.progress('write', index - firstIndex + 1, total);
+      written = Math.min(end, (index + pages) * PAGE_SIZE) - offset;
+      const before = index - firstIndex;
+      index += pages;
+      if (Math.floor(before / 65536) !== Math.floor((index - firstIndex) / 65536))
+        this.k.progress('write', index - firstIndex, total);
     }
     flushRun();
     if (written > 0) inode.size = Math.max(inode.size, offset + written);

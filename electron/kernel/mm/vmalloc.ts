@@ -21,7 +21,7 @@ export class VmArea {
     /** Offset of the area from VMALLOC_START. */
     readonly offset: number,
     readonly size: number,
-    readonly pfns: Int32Array,
+    readonly pfns: Uint32Array,
     readonly ownerId: number,
   ) {}
 
@@ -40,7 +40,7 @@ export class Vmalloc {
     if (size <= 0) return kerr('EINVAL', 'vmalloc size must be positive');
     const nrPages = Math.ceil(size / PAGE_SIZE);
     const ownerId = this.k.owners.id('vmalloc', `vmalloc:${name}`);
-    const pfns = new Int32Array(nrPages);
+    const pfns = new Uint32Array(nrPages);
     for (let i = 0; i < nrPages; i++) {
       const pfn = this.k.buddy.allocPages(0, MIGRATE_UNMOVABLE, this.k.preferredNid, ownerId, false);
       if (pfn === ALLOC_FAILED) {
@@ -63,7 +63,7 @@ export class Vmalloc {
   map(name: string, pfns: readonly number[]): VmArea {
     const ownerId = this.k.owners.id('vmalloc', `vmalloc:${name}`);
     for (const pfn of pfns) this.k.pages.owner.set(pfn, ownerId);
-    const area = new VmArea(name, this.nextOffset, pfns.length * PAGE_SIZE, Int32Array.from(pfns), ownerId);
+    const area = new VmArea(name, this.nextOffset, pfns.length * PAGE_SIZE, Uint32Array.from(pfns), ownerId);
     this.nextOffset += (pfns.length + 1) * PAGE_SIZE;
     return area;
   }
