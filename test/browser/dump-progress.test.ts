@@ -78,6 +78,8 @@ describe('Open Memory Dump…: the progress line while the dump is read', () => 
     await until(() => /reading big\.vmcore: \d+ MiB of \d+ MiB/.test(bar()?.textContent ?? ''), 'the progress line');
     const cancel = [...bar()!.querySelectorAll('button')].find((b) => b.textContent?.trim() === 'Cancel');
     expect(cancel).toBeTruthy();
+    // The button names what it cancels (the dump read, not a replay).
+    expect(cancel!.title).toMatch(/^Cancel: reading big\.vmcore/);
     await page.screenshot({ path: `${SHOTS}/dump-progress.png` });
     cancel!.click();
     await until(() => bar() === null, 'the line to go when cancelled');
