@@ -103,6 +103,41 @@ describe('SparseIndex', () => {
     );
   });
 
+  it('property: setRange() over run chunks, partial chunks and holes agrees with set() one index at a time', () => {
+    // Ranges start anywhere in 4 chunks and may cover a whole chunk (it becomes a run chunk) or
+    // cut into one (a run chunk becomes a full one again); point sets and deletes mix in.
+    const op = fc.oneof(
+      fc.tuple(
+        fc.constant('range' as const),
+        fc.nat(4 * 512 - 1),
+        fc.nat(1_000_000),
+        fc.integer({ min: 1, max: 1100 }),
+      ),
+      fc.tuple(
+        fc.constantFrom('set' as const, 'delete' as const),
+        fc.nat(4 * 512 - 1),
+        fc.nat(2_000_000),
+        fc.constant(1),
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
+        const s = new SparseIndex();
+        const ref = new Map<number, number>();
+        for (const [kind, i, pfn, n] of ops) {
+          if (kind !== 'range') applyOp(s, ref, kind, i, pfn);
+          else {
+            s.setRange(i, pfn, n);
+            for (let j = 0; j < n; j++) ref.set(i + j, pfn + j);
+          }
+          expect(s.size).toBe(ref.size);
+        }
+        expect([...s.entries()]).toEqual([...ref.entries()].sort((x, y) => x[0] - y[0]));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('property: get/set/delete/size/entries agree with a Map', () => {
     const index = fc.oneof(fc.nat(2000), fc.integer({ min: 0, max: 2 ** 40 }));
     const op = fc.oneof(
