@@ -521,25 +521,28 @@ function verifyMemfd(k: Kernel, p: Process, inode: Parameters<Kernel['processes'
  */
 function saveChecksums(k: Kernel, p: Process, src: MemfdFile, dst: MemfdFile, dstFd: number): StepResult {
   const pages = Math.ceil(src.inode.size / PAGE_SIZE);
-  const bytes = new Uint8Array(pages * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < pages; i++) view.setUint32(i * 4, k.processes.pageChecksum(src.inode, i) >>> 0, true);
+  const length = pages * 4;
   const inode = dst.inode;
-  if (inode.size !== bytes.length) {
-    const e = k.shmem.truncate(inode, bytes.length);
+  if (inode.size !== length) {
+    const e = k.shmem.truncate(inode, length);
     if (e) return failed(e, 'save_checksums');
   }
-  const e = k.shmem.fallocate(inode, 0, bytes.length, false);
+  const e = k.shmem.fallocate(inode, 0, length, false);
   if (e) return failed(e, 'save_checksums');
-  for (let off = 0; off < bytes.length; off += PAGE_SIZE) {
-    const pfn = inode.pages.get(off / PAGE_SIZE);
-    k.ram.write(pfn * PAGE_SIZE, bytes.subarray(off, Math.min(bytes.length, off + PAGE_SIZE)));
+  // A page of checksums at a time: never the whole file in host memory.
+  const sums = new Uint32Array(PAGE_SIZE / 4);
+  const page = new Uint8Array(PAGE_SIZE);
+  const view = new DataView(page.buffer);
+  for (let first = 0; first < pages; first += sums.length) {
+    const n = Math.min(sums.length, pages - first);
+    k.processes.pageChecksums(src.inode, first, n, sums);
+    for (let i = 0; i < n; i++) view.setUint32(i * 4, sums[i]!, true);
+    const pfn = inode.pages.get(first / sums.length);
+    k.ram.write(pfn * PAGE_SIZE, page.subarray(0, n * 4));
     k.pages.flags.or(k.pages.compoundHead(pfn), PG.dirty | PG.uptodate); // a write: shmem_write_end()
   }
-  k.processes.remember(p, inode, 0, bytes.length);
-  return done(
-    `checksums of ${pages} pages of ${memfdLabel(src.inode)} stored in fd ${dstFd} (${formatBytes(bytes.length)})`,
-  );
+  k.processes.remember(p, inode, 0, length);
+  return done(`checksums of ${pages} pages of ${memfdLabel(src.inode)} stored in fd ${dstFd} (${formatBytes(length)})`);
 }
 
 /** A failed memfd check's culprit: the page at `index` of the file, when one is there (not a hole). */
@@ -551,18 +554,24 @@ function memfdPageAt(inode: ShmemInode, index: number, what: string): FailedAt |
 /** Compares the page checksums of `f` with the ones `state` holds (as save_checksums wrote them). */
 
 function expectChecksums(k: Kernel, f: MemfdFile, state: MemfdFile): StepResult {
-  const stored = k.shmem.read(state.inode, 0, state.inode.size);
-  const count = Math.floor(stored.length / 4);
+  const count = Math.floor(state.inode.size / 4);
   const pages = Math.ceil(f.inode.size / PAGE_SIZE);
   if (count !== pages)
     return checkFailed(`${memfdLabel(f.inode)} has ${pages} pages; the state holds ${count} checksums`);
-  const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
   const bad: number[] = [];
   let mismatches = 0;
-  for (let i = 0; i < pages; i++) {
-    if (k.processes.pageChecksum(f.inode, i) >>> 0 === view.getUint32(i * 4, true)) continue;
-    mismatches++;
-    if (bad.length < 8) bad.push(i);
+  // A page of the state file at a time: never the whole file in host memory.
+  const sums = new Uint32Array(PAGE_SIZE / 4);
+  for (let first = 0; first < pages; first += sums.length) {
+    const n = Math.min(sums.length, pages - first);
+    const stored = k.shmem.read(state.inode, first * 4, n * 4);
+    const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
+    k.processes.pageChecksums(f.inode, first, n, sums);
+    for (let i = 0; i < n; i++) {
+      if (sums[i] === view.getUint32(i * 4, true)) continue;
+      mismatches++;
+      if (bad.length < 8) bad.push(first + i);
+    }
   }
   if (mismatches)
     return checkFailed(

@@ -14,7 +14,7 @@ import type { LuoSession } from './luo/session';
 import { ZERO_CHECKSUM } from './ram';
 import { PG } from './mm/page-flags';
 import { F_SEAL } from './abi/memfd-v2';
-import { PageValues } from './lib/page-values';
+import { SUMS_CHUNK, WrittenSums, identityChecksum } from './mm/written-sums';
 
 /** RLIMIT_NOFILE as init starts with it: INR_OPEN_CUR soft, INR_OPEN_MAX hard (include/uapi/linux/fs.h). */
 const INR_OPEN_CUR = 1024;
@@ -38,7 +38,7 @@ export interface MemfdFile {
 export class Process {
   readonly fds = new Map<number, OpenFile>();
   /** What the program wrote: inode → page index → checksum of that page after the write. */
-  readonly written = new Map<ShmemInode, PageValues>();
+  readonly written = new Map<ShmemInode, WrittenSums>();
   /** RLIMIT_NOFILE: an fd must stay below `cur`. */
   readonly nofile = { cur: INR_OPEN_CUR, max: INR_OPEN_MAX };
 
@@ -136,11 +136,57 @@ export class Processes {
   /** Records the checksums of pages [first, last) of the file as the program now expects them. */
   remember(p: Process, inode: ShmemInode, offset: number, length: number): void {
     let sums = p.written.get(inode);
-    if (!sums) p.written.set(inode, (sums = new PageValues()));
+    if (!sums) p.written.set(inode, (sums = new WrittenSums()));
     const first = Math.floor(offset / PAGE_SIZE);
     const last = Math.ceil((offset + length) / PAGE_SIZE);
-    for (let i = first; i < last; i++) sums.set(i, this.pageChecksum(inode, i));
+    for (let i = first; i < last;) {
+      // A whole chunk of bulk contents from one seed is remembered as that seed.
+      const key = i / SUMS_CHUNK;
+      const seed = Number.isInteger(key) && i + SUMS_CHUNK <= last ? this.bulkSeed(inode, i, SUMS_CHUNK) : -1;
+      if (seed >= 0) {
+        sums.setIdentityChunk(key, seed);
+        i += SUMS_CHUNK;
+        continue;
+      }
+      const stop = Math.min(last, (Math.floor(key) + 1) * SUMS_CHUNK);
+      for (; i < stop; i++) sums.set(i, this.pageChecksum(inode, i));
+    }
     sums.truncate(Math.ceil(inode.size / PAGE_SIZE));
+  }
+
+  /**
+   * pageChecksum() of pages [index, index + n) of the file into out[0, n): runs of bulk contents
+   * from one seed (a 2 MiB folio of random data) are summed from the seed, without a look-up per page.
+   */
+  pageChecksums(inode: ShmemInode, index: number, n: number, out: Uint32Array): void {
+    for (let i = index; i < index + n;) {
+      const stop = Math.min(index + n, (Math.floor(i / SUMS_CHUNK) + 1) * SUMS_CHUNK);
+      const seed = this.bulkSeed(inode, i, stop - i);
+      if (seed >= 0) for (let k = i; k < stop; k++) out[k - index] = identityChecksum((seed + k - i) >>> 0);
+      else for (let k = i; k < stop; k++) out[k - index] = this.pageChecksum(inode, k);
+      i = stop;
+    }
+  }
+
+  /**
+   * The seed s when pages [index, index + n) of the file read as bulk contents s + k, each page's
+   * checksum then identityChecksum(s + k): consecutive frames of uptodate folios, no stored bytes,
+   * identities from one seed. Else -1.
+   */
+  private bulkSeed(inode: ShmemInode, index: number, n: number): number {
+    const { pages, ram } = this.k;
+    if (!inode.pages.isRun(index, n)) return -1;
+    const pfn = inode.pages.get(index);
+    for (let f = pfn; f < pfn + n;) {
+      const head = pages.compoundHead(f);
+      const flags = pages.flags.get(head);
+      if (!(flags & PG.uptodate)) return -1;
+      f = head + (flags & PG.head ? 2 ** pages.order.get(head) : 1);
+    }
+    const seed = ram.identity.linearSeed(pfn, n);
+    if (seed < 0) return -1;
+    for (let f = pfn; f < pfn + n; f++) if (ram.kind(f) === 'bytes') return -1;
+    return seed;
   }
 
   /**

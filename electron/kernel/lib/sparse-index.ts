@@ -113,6 +113,25 @@ export class SparseIndex {
     }
   }
 
+  /** Whether slots [index, index + n) map to consecutive frames (none a hole): a chunk at a time where chunks are runs. */
+  isRun(index: number, n: number): boolean {
+    const pfn = this.get(index);
+    if (pfn < 0) return false;
+    for (let i = index; i < index + n;) {
+      const key = Math.floor(i / CHUNK);
+      const c = this.chunk(key);
+      if (!c) return false;
+      const stop = Math.min(index + n, (key + 1) * CHUNK);
+      if (c.length === RUN) {
+        if (c[0]! - 1 + (i - key * CHUNK) !== pfn + (i - index)) return false;
+        i = stop;
+        continue;
+      }
+      for (; i < stop; i++) if (c[i - key * CHUNK] !== pfn + (i - index) + 1) return false;
+    }
+    return true;
+  }
+
   delete(index: number): void {
     const key = Math.floor(index / CHUNK);
     let c = this.chunk(key);

@@ -149,6 +149,32 @@ export class PageStore {
     return j;
   }
 
+  /**
+   * The seed s for which page i + k reads s + k for every k in [0, n) (a run of bulk contents),
+   * else -1: a chunk at a time where chunks are linear.
+   */
+  linearSeed(i: number, n: number): number {
+    if (n <= 0 || i < 0 || i + n > this.length) return -1;
+    const seed = this.get(i);
+    for (let j = i; j < i + n;) {
+      const c = j >>> CHUNK_SHIFT;
+      const stop = Math.min(i + n, (c + 1) * CHUNK_PAGES);
+      if (
+        this.slot[c] === LINEAR &&
+        ((this.rest[c]! + (j & MASK)) & this.valueMask) >>> 0 === this.expect(seed, j - i)
+      ) {
+        j = stop;
+        continue;
+      }
+      for (; j < stop; j++) if (this.get(j) !== this.expect(seed, j - i)) return -1;
+    }
+    return seed;
+  }
+
+  private expect(seed: number, k: number): number {
+    return ((seed + k) & this.valueMask) >>> 0;
+  }
+
   /** Host bytes held: the per-chunk descriptors and the slab. */
   get byteLength(): number {
     return (
@@ -220,8 +246,8 @@ export class PageStore {
         for (let j = i; j < stop; j++) this.set(j, (v + (j - i)) & this.valueMask);
       } else if (this.slot[c] === 0 && this.rest[c] === v && (i !== chunkStart || this.head[c] === v)) {
         // Already holds it.
-      } else if (this.slot[c] === 0 && this.rest[c] === v) {
-        this.head[c] = v; // only the head differed (i is the chunk's first page)
+      } else if (this.slot[c] === 0 && (this.rest[c] === v || stop === chunkStart + 1)) {
+        this.head[c] = v; // only the head changes: it differed (i is the chunk's first page), or is all there is
       } else if (this.slot[c] === 0 && i === chunkStart + 1 && stop === chunkStart + CHUNK_PAGES) {
         this.rest[c] = v; // every page but the head
       } else {
