@@ -9,28 +9,34 @@
 const CHUNK_SHIFT = 9;
 const CHUNK = 1 << CHUNK_SHIFT;
 const MASK = CHUNK - 1;
-/** Length of a run chunk: [pfn + 1 of slot 0, CHUNK]; slot i maps to that pfn + i. */
-const RUN = 2;
+
+/**
+ * A chunk: pfn + 1 per slot (0 = hole; u32, so pfns up to 2^32 - 2), then its count of pages in
+ * slot CHUNK; or, for a full chunk of consecutive frames, just the pfn of slot 0 (a plain number,
+ * no typed array: a few bytes per 2 MiB folio).
+ */
+type Chunk = Uint32Array | number;
 
 export class SparseIndex {
-  /**
-   * chunk number → pfn + 1 per slot (0 = hole; u32, so pfns up to 2^32 - 2), then the chunk's count of pages in slot CHUNK;
-   * or a run chunk (RUN words).
-   */
-  private readonly chunks = new Map<number, Uint32Array>();
+  private readonly chunks = new Map<number, Chunk>();
   private count = 0;
   /** The chunk used last: the page cache is filled and read in index order. */
   private lastKey = -1;
-  private lastChunk: Uint32Array | undefined;
+  private lastChunk: Chunk | undefined;
 
-  private chunk(key: number): Uint32Array | undefined {
+  private chunk(key: number): Chunk | undefined {
     if (key === this.lastKey) return this.lastChunk;
     const c = this.chunks.get(key);
-    if (c) {
+    if (c !== undefined) {
       this.lastKey = key;
       this.lastChunk = c;
     }
     return c;
+  }
+
+  private put(key: number, c: Chunk): void {
+    this.chunks.set(key, c);
+    if (key === this.lastKey) this.lastChunk = c;
   }
 
   get size(): number {
@@ -39,38 +45,33 @@ export class SparseIndex {
 
   get(index: number): number {
     const c = this.chunk(Math.floor(index / CHUNK));
-    if (!c) return -1;
-    return c.length === RUN ? c[0]! - 1 + (index & MASK) : c[index & MASK]! - 1;
+    if (c === undefined) return -1;
+    return typeof c === 'number' ? c + (index & MASK) : c[index & MASK]! - 1;
   }
 
   /** A run chunk as a full one, to change a slot. */
-  private unrun(key: number, c: Uint32Array): Uint32Array {
+  private unrun(key: number, pfn: number): Uint32Array {
     const d = new Uint32Array(CHUNK + 1);
-    for (let i = 0; i < CHUNK; i++) d[i] = c[0]! + i;
+    for (let i = 0; i < CHUNK; i++) d[i] = pfn + i + 1;
     d[CHUNK] = CHUNK;
-    this.chunks.set(key, d);
-    if (key === this.lastKey) this.lastChunk = d;
+    this.put(key, d);
     return d;
   }
 
   /** A chunk that just became full turns into a run chunk when its frames are consecutive. */
   private tryRun(key: number, c: Uint32Array): void {
     for (let i = 1; i < CHUNK; i++) if (c[i] !== c[0]! + i) return;
-    const r = new Uint32Array(RUN);
-    r[0] = c[0]!;
-    r[1] = CHUNK;
-    this.chunks.set(key, r);
-    if (key === this.lastKey) this.lastChunk = r;
+    this.put(key, c[0]! - 1);
   }
 
   set(index: number, pfn: number): void {
     const key = Math.floor(index / CHUNK);
     let c = this.chunk(key);
-    if (!c) {
+    if (c === undefined) {
       c = new Uint32Array(CHUNK + 1);
-      this.chunks.set(key, c);
-    } else if (c.length === RUN) {
-      if (c[0]! + (index & MASK) === pfn + 1) return;
+      this.put(key, c);
+    } else if (typeof c === 'number') {
+      if (c + (index & MASK) === pfn) return;
       c = this.unrun(key, c);
     }
     const was = c[index & MASK];
@@ -89,20 +90,16 @@ export class SparseIndex {
       let c = this.chunk(key);
       // A whole chunk of consecutive frames is a run chunk, whatever it held.
       if (index === key * CHUNK && stop - index === CHUNK) {
-        this.count += CHUNK - (c ? (c.length === RUN ? CHUNK : c[CHUNK]!) : 0);
-        const r = new Uint32Array(RUN);
-        r[0] = pfn + 1;
-        r[1] = CHUNK;
-        this.chunks.set(key, r);
-        if (key === this.lastKey) this.lastChunk = r;
+        this.count += CHUNK - (c === undefined ? 0 : typeof c === 'number' ? CHUNK : c[CHUNK]!);
+        this.put(key, pfn);
         index = stop;
         pfn += CHUNK;
         continue;
       }
-      if (!c) {
+      if (c === undefined) {
         c = new Uint32Array(CHUNK + 1);
-        this.chunks.set(key, c);
-      } else if (c.length === RUN) c = this.unrun(key, c);
+        this.put(key, c);
+      } else if (typeof c === 'number') c = this.unrun(key, c);
       let added = 0;
       for (let slot = index - key * CHUNK; index < stop; index++, slot++, pfn++) {
         if (c[slot] === 0) added++;
@@ -120,10 +117,10 @@ export class SparseIndex {
     for (let i = index; i < index + n;) {
       const key = Math.floor(i / CHUNK);
       const c = this.chunk(key);
-      if (!c) return false;
+      if (c === undefined) return false;
       const stop = Math.min(index + n, (key + 1) * CHUNK);
-      if (c.length === RUN) {
-        if (c[0]! - 1 + (i - key * CHUNK) !== pfn + (i - index)) return false;
+      if (typeof c === 'number') {
+        if (c + (i - key * CHUNK) !== pfn + (i - index)) return false;
         i = stop;
         continue;
       }
@@ -135,14 +132,21 @@ export class SparseIndex {
   delete(index: number): void {
     const key = Math.floor(index / CHUNK);
     let c = this.chunk(key);
-    if (c?.length === RUN) c = this.unrun(key, c);
-    if (!c || c[index & MASK] === 0) return;
+    if (typeof c === 'number') c = this.unrun(key, c);
+    if (c === undefined || c[index & MASK] === 0) return;
     c[index & MASK] = 0;
     this.count--;
     if (--c[CHUNK]! === 0) {
       this.chunks.delete(key);
       if (key === this.lastKey) this.lastKey = -1;
     }
+  }
+
+  /** Host bytes held by the chunks (a run chunk counted as one number). */
+  get byteLength(): number {
+    let n = 0;
+    for (const c of this.chunks.values()) n += typeof c === 'number' ? 8 : c.byteLength;
+    return n;
   }
 
   /**
@@ -155,11 +159,11 @@ export class SparseIndex {
     let next = from;
     for (const k of keys) {
       const c = this.chunks.get(k);
-      if (!c) continue; // the visitor may delete chunks as it goes
+      if (c === undefined) continue; // the visitor may delete chunks as it goes
       let index = Math.max(next, k * CHUNK);
       const end = Math.min(to, (k + 1) * CHUNK);
       while (index < end) {
-        const v = c.length === RUN ? c[0]! + index - k * CHUNK : c[index - k * CHUNK]!;
+        const v = typeof c === 'number' ? c + 1 + index - k * CHUNK : c[index - k * CHUNK]!;
         if (v === 0) index++;
         else {
           next = index + Math.max(1, visit(index, v - 1));
@@ -176,7 +180,7 @@ export class SparseIndex {
       const c = this.chunks.get(k)!;
       for (let i = 0; i < CHUNK; i++) {
         const index = k * CHUNK + i;
-        const v = c.length === RUN ? c[0]! + i : c[i]!;
+        const v = typeof c === 'number' ? c + 1 + i : c[i]!;
         if (v !== 0 && index >= from && index < to) yield [index, v - 1];
       }
     }

@@ -7,7 +7,7 @@
  * takes the smallest block that fits and splits the rest back onto the lists (expand()).
  *
  * Fidelity notes:
- * - Free lists are kept as hierarchical bitmaps and hand out the highest-addressed block of an
+ * - Free lists are kept as sparse bitmaps (lib/bitset.ts) and hand out the highest-addressed block of an
  *   order first. Linux keeps LIFO lists; since memblock_free_all() frees memory bottom-up, its
  *   lists also start with the highest blocks, and split blocks are used from the bottom up, as
  *   here. After much churn the exact blocks chosen can differ; splitting, merging, fallback and
@@ -20,7 +20,7 @@
  *   watermarks are not modelled: an allocation fails (ENOMEM) only when no block fits.
  */
 import { MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } from '../../../shared/units';
-import { HierarchicalBitset } from '../lib/bitset';
+import { SparseBitset } from '../lib/bitset';
 import { OwnerRegistry } from './owners';
 import { MIGRATE_CMA, MIGRATE_MOVABLE, MIGRATE_TYPES, MIGRATE_UNMOVABLE, PG, type Migratetype } from './page-flags';
 import type { PageTable } from './page-table';
@@ -44,7 +44,7 @@ export const ALLOC_FAILED = -1;
 
 export class Zone {
   /** freeArea[order][mt]: bit i set ⇔ the block at startPfn + (i << order) is free at that order. */
-  readonly freeArea: HierarchicalBitset[][];
+  readonly freeArea: SparseBitset[][];
   /** nr_free: free blocks per order and migratetype. */
   readonly nrFree: Int32Array = new Int32Array(NR_PAGE_ORDERS * MIGRATE_TYPES);
   /** Free pages per migratetype. */
@@ -58,7 +58,7 @@ export class Zone {
   ) {
     const span = endPfn - startPfn;
     this.freeArea = Array.from({ length: NR_PAGE_ORDERS }, (_, o) =>
-      Array.from({ length: MIGRATE_TYPES }, () => new HierarchicalBitset(Math.max(1, Math.ceil(span / (1 << o))))),
+      Array.from({ length: MIGRATE_TYPES }, () => new SparseBitset(Math.max(1, Math.ceil(span / (1 << o))))),
     );
   }
 
