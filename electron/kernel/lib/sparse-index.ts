@@ -26,11 +26,10 @@ export class SparseIndex {
 
   private chunk(key: number): Chunk | undefined {
     if (key === this.lastKey) return this.lastChunk;
+    // A miss is cached too: a hole filled page by page is looked up 512 times in a row.
     const c = this.chunks.get(key);
-    if (c !== undefined) {
-      this.lastKey = key;
-      this.lastChunk = c;
-    }
+    this.lastKey = key;
+    this.lastChunk = c;
     return c;
   }
 
@@ -127,6 +126,19 @@ export class SparseIndex {
       for (; i < stop; i++) if (c[i - key * CHUNK] !== pfn + (i - index) + 1) return false;
     }
     return true;
+  }
+
+  /** Whether any slot of [from, to) maps to a frame: a chunk at a time (a hole check before a large folio). */
+  present(from: number, to: number): boolean {
+    for (let i = from; i < to;) {
+      const key = Math.floor(i / CHUNK);
+      const c = this.chunk(key);
+      const stop = Math.min(to, (key + 1) * CHUNK);
+      if (typeof c === 'number') return true;
+      if (c) for (let j = i; j < stop; j++) if (c[j - key * CHUNK] !== 0) return true;
+      i = stop;
+    }
+    return false;
   }
 
   delete(index: number): void {

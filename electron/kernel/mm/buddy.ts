@@ -197,6 +197,7 @@ export class BuddyAllocator {
   private takeSmallest(zone: Zone, order: number, types: readonly Migratetype[]): number {
     for (let o = order; o <= MAX_PAGE_ORDER; o++) {
       for (const mt of types) {
+        if (zone.nrFree[o * MIGRATE_TYPES + mt] === 0) continue; // an empty list, without a bitmap look-up
         const idx = zone.freeArea[o]![mt]!.last();
         if (idx < 0) continue;
         const pfn = zone.startPfn + idx * (1 << o);

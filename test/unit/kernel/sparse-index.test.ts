@@ -1,0 +1,61 @@
+/**
+ * The page cache index's range queries (electron/kernel/lib/sparse-index.ts): isRun() and
+ * present() answer as a walk over every slot of a plain map would, whatever mix of set, setRange
+ * and delete made the chunks (full, partial or run chunks).
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { SparseIndex } from '../../../electron/kernel/lib/sparse-index';
+
+const SLOTS = 3 * 512;
+const slot = fc.oneof(fc.integer({ min: 0, max: SLOTS - 1 }), fc.constantFrom(0, 1, 511, 512, 1023, 1024));
+type Op = { kind: 'set' | 'delete'; i: number; pfn: number } | { kind: 'range'; i: number; pfn: number; n: number };
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    kind: fc.constantFrom('set' as const, 'delete' as const),
+    i: slot,
+    pfn: fc.integer({ min: 0, max: 4000 }),
+  }),
+  fc.record({
+    kind: fc.constant('range' as const),
+    i: fc.constantFrom(0, 3, 512, 1024),
+    pfn: fc.integer({ min: 0, max: 4000 }),
+    n: fc.constantFrom(1, 509, 512, 1024),
+  }),
+);
+
+describe('SparseIndex range queries', () => {
+  it('isRun() and present() equal a per-slot walk of a plain map', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 30 }), fc.array(fc.tuple(slot, slot), { maxLength: 10 }), (ops, ranges) => {
+        const s = new SparseIndex();
+        const ref = new Map<number, number>();
+        for (const o of ops) {
+          if (o.kind === 'range') {
+            const n = Math.min(o.n, SLOTS - o.i);
+            s.setRange(o.i, o.pfn, n);
+            for (let k = 0; k < n; k++) ref.set(o.i + k, o.pfn + k);
+          } else if (o.kind === 'set') {
+            s.set(o.i, o.pfn);
+            ref.set(o.i, o.pfn);
+          } else {
+            s.delete(o.i);
+            ref.delete(o.i);
+          }
+        }
+        for (const [a, b] of ranges) {
+          const [from, to] = [Math.min(a, b), Math.max(a, b) + 1];
+          let present = false;
+          let run = ref.has(from);
+          for (let i = from; i < to; i++) {
+            if (ref.has(i)) present = true;
+            if (ref.get(i) !== (ref.get(from) ?? NaN) + (i - from)) run = false;
+          }
+          expect(s.present(from, to), `present ${from}..${to}`).toBe(present);
+          expect(s.isRun(from, to - from), `isRun ${from}..${to}`).toBe(run);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
