@@ -135,7 +135,15 @@ function fillBootMemory(k: Kernel, base: number, size: number, name: string): vo
   let h = mix32(k.ctx.generation * 0x9e3779b1);
   for (let i = 0; i < name.length; i++) h = mix32(h ^ name.charCodeAt(i));
   const pfn = base / PAGE_SIZE;
-  for (let i = 0; i < Math.ceil(size / PAGE_SIZE); i++) k.ram.setPageIdentity(pfn + i, mix32(h + i) | 1);
+  const n = Math.ceil(size / PAGE_SIZE);
+  if (!Number.isInteger(pfn)) {
+    // Not page-aligned (a kernel section of an odd size): page by page, as it always was.
+    for (let i = 0; i < n; i++) k.ram.setPageIdentity(pfn + i, mix32(h + i) | 1);
+    return;
+  }
+  // Page i holds mix32(h + i) | 1: the store keeps that as one seed per pageblock.
+  k.ram.setIdentity(pfn, n, 0);
+  k.ram.identity.fillHashed(h, pfn, pfn + n);
 }
 
 /**

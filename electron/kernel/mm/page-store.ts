@@ -8,6 +8,8 @@
  *   uniform  every page holds `rest`, except page 0 which holds `head`: a free range, a boot
  *            reservation, or a folio of order ≥ 9 (head flags vs PG_tail, head refcount vs 0);
  *   linear   page i holds `rest + i`: a run of bulk contents derived from one seed (ram.ts);
+ *   hashed   page i holds `mix32(rest + i) | 1`: what boot.ts writes into memory the kernel
+ *            takes at boot (the memmap: 64 GiB of it on a 4 TiB machine);
  *   dense    a slot of 512 values in the slab, for chunks whose pages differ.
  *
  * The slab is one typed array that grows by doubling, with a stack of freed slots, so a
@@ -21,13 +23,22 @@
  * element width would give after the same writes (test/unit/kernel/page-store.test.ts).
  */
 import { PAGEBLOCK_ORDER } from '../../../shared/units';
-import type { Hasher } from '../lib/hash';
+import { type Hasher, mix32 } from '../lib/hash';
 
 export const CHUNK_SHIFT = PAGEBLOCK_ORDER;
 export const CHUNK_PAGES = 1 << CHUNK_SHIFT;
 const MASK = CHUNK_PAGES - 1;
 /** slot[] value of a linear chunk; 0 is uniform, n > 0 is dense in slab slot n - 1. */
 const LINEAR = -1;
+/** slot[] value of a hashed chunk. */
+const HASHED = -2;
+
+/** How write() derives page i of a range from its value v. */
+const enum Fill {
+  Same, // v
+  Linear, // v + i
+  Hashed, // mix32(v + i) | 1
+}
 
 /** The element width of a store, as the typed array it replaces. */
 export type PageStoreWidth = 8 | 16 | 32;
@@ -41,7 +52,7 @@ function newSlab(width: PageStoreWidth, length: number): Slab {
 }
 
 export class PageStore {
-  /** Per chunk: 0 uniform, LINEAR, or 1 + where the chunk's 512 values start in the slab. */
+  /** Per chunk: 0 uniform, LINEAR, HASHED, or 1 + where the chunk's 512 values start in the slab. */
   private readonly slot: Int32Array;
   /** Per chunk: the value of pages 1..511 (uniform), or of page 0 (linear). */
   private readonly rest: Uint32Array;
@@ -74,7 +85,12 @@ export class PageStore {
     const s = this.slot[c]!;
     if (s > 0) return this.slab[s - 1 + (i & MASK)]!;
     if (s === 0) return (i & MASK) === 0 ? this.head[c]! : this.rest[c]!;
-    return ((this.rest[c]! + (i & MASK)) & this.valueMask) >>> 0;
+    return this.derived(s, this.rest[c]!, i & MASK);
+  }
+
+  /** Page o of a linear or hashed chunk whose seed is `rest`. */
+  private derived(s: number, rest: number, o: number): number {
+    return ((s === LINEAR ? rest + o : mix32(rest + o) | 1) & this.valueMask) >>> 0;
   }
 
   set(i: number, value: number): void {
@@ -97,7 +113,7 @@ export class PageStore {
     if (s === 0) {
       if (o === 0) return void (this.head[c] = v);
       if (v === this.rest[c]) return;
-    } else if (s === LINEAR && v === ((this.rest[c]! + o) & this.valueMask) >>> 0) return;
+    } else if (s < 0 && v === this.derived(s, this.rest[c]!, o)) return;
     if (s <= 0) s = this.densify(c);
     this.slab[s - 1 + o] = v;
     if (o === MASK) this.tryCompact(c);
@@ -119,13 +135,18 @@ export class PageStore {
 
   /** TypedArray.fill(): pages [from, to) take `value`; whole chunks become uniform. */
   fill(value: number, from = 0, to = this.length): this {
-    this.write(value, false, from, to);
+    this.write(value, Fill.Same, from, to);
     return this;
   }
 
   /** Pages [from, to) take value + (i - from): a run of contents derived from one seed. */
   fillLinear(value: number, from: number, to: number): void {
-    this.write(value, true, from, to);
+    this.write(value, Fill.Linear, from, to);
+  }
+
+  /** Pages [from, to) take mix32(value + (i - from)) | 1: memory a booting kernel fills (boot.ts). */
+  fillHashed(value: number, from: number, to: number): void {
+    this.write(value, Fill.Hashed, from, to);
   }
 
   /**
@@ -201,12 +222,16 @@ export class PageStore {
    */
   stateHash(h: Hasher): void {
     const words = [0, 0, 0];
+    const scratch = new Uint32Array(CHUNK_PAGES);
     const chunks = this.slot.length;
     for (let c = 0; c < chunks; c++) {
       const s = this.slot[c]!;
       const n = Math.min(CHUNK_PAGES, this.length - c * CHUNK_PAGES);
-      if (s > 0) {
-        const vals = this.slab.subarray(s - 1, s - 1 + n);
+      if (s > 0 || s === HASHED) {
+        // A hashed chunk hashes as the dense one holding its values.
+        let vals: Slab = scratch;
+        if (s > 0) vals = this.slab.subarray(s - 1, s - 1 + n);
+        else for (let o = 0; o < n; o++) scratch[o] = this.derived(s, this.rest[c]!, o);
         let o = 2;
         while (o < n && vals[o] === vals[1]) o++;
         if (o < n) {
@@ -228,10 +253,11 @@ export class PageStore {
     }
   }
 
-  private write(value: number, linear: boolean, from: number, to: number): void {
+  private write(value: number, how: Fill, from: number, to: number): void {
     from = Math.max(0, Math.trunc(from));
     to = Math.min(this.length, Math.trunc(to));
-    let v = (value & this.valueMask) >>> 0;
+    // A hashed fill's seed is a u32 whatever the width; the values are cut to it.
+    let v = how === Fill.Hashed ? value >>> 0 : (value & this.valueMask) >>> 0;
     for (let i = from; i < to;) {
       const c = i >>> CHUNK_SHIFT;
       const chunkStart = c * CHUNK_PAGES;
@@ -239,11 +265,12 @@ export class PageStore {
       if (i === chunkStart && stop === chunkStart + CHUNK_PAGES) {
         // The whole chunk: one value (or one seed) whatever was there before.
         this.release(c);
-        this.slot[c] = linear ? LINEAR : 0;
+        this.slot[c] = how === Fill.Same ? 0 : how === Fill.Linear ? LINEAR : HASHED;
         this.rest[c] = v;
         this.head[c] = v;
-      } else if (linear) {
-        for (let j = i; j < stop; j++) this.set(j, (v + (j - i)) & this.valueMask);
+      } else if (how !== Fill.Same) {
+        const s = how === Fill.Linear ? LINEAR : HASHED;
+        for (let j = i; j < stop; j++) this.set(j, this.derived(s, v, j - i));
       } else if (this.slot[c] === 0 && this.rest[c] === v && (i !== chunkStart || this.head[c] === v)) {
         // Already holds it.
       } else if (this.slot[c] === 0 && (this.rest[c] === v || stop === chunkStart + 1)) {
@@ -256,7 +283,8 @@ export class PageStore {
         this.slab.fill(v, base + i, base + stop);
         if (stop === chunkStart + CHUNK_PAGES) this.tryCompact(c);
       }
-      if (linear) v = (v + (stop - i)) & this.valueMask;
+      if (how === Fill.Linear) v = (v + (stop - i)) & this.valueMask;
+      else if (how === Fill.Hashed) v = (v + (stop - i)) >>> 0;
       i = stop;
     }
   }
@@ -276,7 +304,7 @@ export class PageStore {
     const base = slot * CHUNK_PAGES;
     const s = this.slot[c]!;
     const rest = this.rest[c]!;
-    if (s === LINEAR) for (let o = 0; o < CHUNK_PAGES; o++) this.slab[base + o] = (rest + o) & this.valueMask;
+    if (s < 0) for (let o = 0; o < CHUNK_PAGES; o++) this.slab[base + o] = this.derived(s, rest, o);
     else {
       this.slab.fill(rest, base, base + CHUNK_PAGES);
       this.slab[base] = this.head[c]!;

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CHUNK_PAGES, PageStore, type PageStoreWidth } from '../../../electron/kernel/mm/page-store';
+import { Hasher, mix32 } from '../../../electron/kernel/lib/hash';
 
 const PAGES = 5 * CHUNK_PAGES - 7; // a partial last chunk, as a machine's memmap may end
 
@@ -14,7 +15,7 @@ type Op =
   | { kind: 'set'; i: number; v: number }
   | { kind: 'or' | 'clear'; i: number; v: number }
   | { kind: 'fill'; from: number; to: number; v: number }
-  | { kind: 'linear'; from: number; to: number; v: number };
+  | { kind: 'linear' | 'hashed'; from: number; to: number; v: number };
 
 /** Positions near chunk edges, where the shapes change. */
 const index = fc.oneof(
@@ -32,6 +33,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constantFrom('set' as const, 'or' as const, 'clear' as const), i: index, v: value }),
   { weight: 2, arbitrary: fc.tuple(range, value).map(([r, v]) => ({ kind: 'fill' as const, ...r, v })) },
   fc.tuple(range, value).map(([r, v]) => ({ kind: 'linear' as const, ...r, v })),
+  fc.tuple(range, value).map(([r, v]) => ({ kind: 'hashed' as const, ...r, v })),
 );
 
 const ARRAYS = { 8: Uint8Array, 16: Uint16Array, 32: Uint32Array } as const;
@@ -57,6 +59,10 @@ function apply(store: PageStore, ref: Uint8Array | Uint16Array | Uint32Array, o:
     case 'linear':
       store.fillLinear(o.v, o.from, o.to);
       for (let i = o.from; i < o.to; i++) ref[i] = o.v + (i - o.from);
+      return;
+    case 'hashed':
+      store.fillHashed(o.v, o.from, o.to);
+      for (let i = o.from; i < o.to; i++) ref[i] = mix32(o.v + (i - o.from)) | 1;
   }
 }
 
@@ -113,6 +119,19 @@ describe('PageStore equals a plain typed array', () => {
     for (let i = 0; i < CHUNK_PAGES; i++) s.set(i, 42);
     expect(s.denseChunks).toBe(0);
     expect(s.get(256)).toBe(42);
+  });
+
+  it('a hashed fill (boot memory) costs no slab slot and hashes as the same values written page by page', () => {
+    const a = new PageStore(3 * CHUNK_PAGES, 32);
+    const b = new PageStore(3 * CHUNK_PAGES, 32);
+    a.fillHashed(0xffff_fff0, 5, 3 * CHUNK_PAGES);
+    for (let i = 5; i < 3 * CHUNK_PAGES; i++) b.set(i, mix32(0xffff_fff0 + i - 5) | 1);
+    expect(a.denseChunks).toBe(1); // the partial first chunk only
+    expect(a.toArray()).toEqual(b.toArray());
+    const [ha, hb] = [new Hasher(), new Hasher()];
+    a.stateHash(ha);
+    b.stateHash(hb);
+    expect(ha.digest()).toBe(hb.digest());
   });
 
   it('a linear fill (one seed per chunk) stays compact and reads seed + index', () => {
