@@ -3,8 +3,10 @@
  *
  * Few pages use page->private, and those that do come in long runs: KHO's KHOP stamp (order in the
  * low half, magic in the high half) on every preserved block. So the value is kept per pageblock
- * of 512 pages, in one of two shapes:
+ * of 512 pages, in one of three shapes:
  *
+ *   head     only page 0 holds a value, kept in per-pageblock typed arrays: a 2 MiB folio's one
+ *            stamp costs 9 bytes and no object (a 4 TiB machine carries 1.5 million of them);
  *   dense    2 × 512 words: [lo, hi] per page;
  *   uniform  2 + 16 words: every page holds [lo, hi] except those whose bit is set in a 512-bit
  *            mask, which hold 0 — a pageblock of order-0 folios, stamped by the next kernel and
@@ -24,12 +26,23 @@ const UNIFORM_WORDS = 2 + PAGES / 32;
 
 export class PagePrivate {
   private readonly chunks = new Map<number, Uint32Array>();
+  /** Per pageblock without a chunk: 1 when page 0 holds [headLo, headHi] (every other page 0). */
+  private readonly headSet: Uint8Array;
+  private readonly headLo: Uint32Array;
+  private readonly headHi: Uint32Array;
+
+  constructor(nrPages: number) {
+    const n = Math.ceil(nrPages / PAGES);
+    this.headSet = new Uint8Array(n);
+    this.headLo = new Uint32Array(n);
+    this.headHi = new Uint32Array(n);
+  }
   /** The chunk used last (a look-up cache: callers walk in address order). */
   private lastPrivateKey = -1;
   private lastPrivateChunk: Uint32Array | undefined;
 
   get byteLength(): number {
-    let n = 0;
+    let n = this.headSet.byteLength + this.headLo.byteLength + this.headHi.byteLength;
     for (const c of this.chunks.values()) n += c.byteLength;
     return n;
   }
@@ -52,7 +65,7 @@ export class PagePrivate {
 
   lo(pfn: number): number {
     const c = this.chunk(pfn);
-    if (!c) return 0;
+    if (!c) return (pfn & MASK) === 0 && this.headSet[pfn >>> SHIFT] ? this.headLo[pfn >>> SHIFT]! : 0;
     const i = pfn & MASK;
     if (c.length === DENSE_WORDS) return c[i * 2]!;
     return c[2 + (i >>> 5)]! & (1 << (i & 31)) ? 0 : c[0]!;
@@ -60,7 +73,7 @@ export class PagePrivate {
 
   hi(pfn: number): number {
     const c = this.chunk(pfn);
-    if (!c) return 0;
+    if (!c) return (pfn & MASK) === 0 && this.headSet[pfn >>> SHIFT] ? this.headHi[pfn >>> SHIFT]! : 0;
     const i = pfn & MASK;
     if (c.length === DENSE_WORDS) return c[i * 2 + 1]!;
     return c[2 + (i >>> 5)]! & (1 << (i & 31)) ? 0 : c[1]!;
@@ -83,13 +96,21 @@ export class PagePrivate {
     const key = pfn >>> SHIFT;
     let c = this.chunk(pfn);
     const i = pfn & MASK;
+    if (!c && i === 0) {
+      // Page 0 of a pageblock without a chunk (KHO's stamp on a 2 MiB folio): the head shape.
+      this.headSet[key] = lo !== 0 || hi !== 0 ? 1 : 0;
+      this.headLo[key] = lo;
+      this.headHi[key] = hi;
+      return;
+    }
     if (!c) {
       if (lo === 0 && hi === 0) return;
-      // One page of a pageblock (KHO's stamp on a 2 MiB folio): uniform, every other page masked.
+      // One page of a pageblock: uniform, every other page masked (page 0 keeps its head value).
       const u = this.put(key, new Uint32Array(UNIFORM_WORDS).fill(0xffff_ffff));
       u[0] = lo;
       u[1] = hi;
       u[2 + (i >>> 5)]! &= ~(1 << (i & 31));
+      if (this.headSet[key]) this.fromHead(key, u);
       return;
     } else if (c.length === UNIFORM_WORDS) {
       const w = 2 + (i >>> 5);
@@ -99,6 +120,21 @@ export class PagePrivate {
     }
     c[i * 2] = lo;
     c[i * 2 + 1] = hi;
+  }
+
+  /**
+   * Page 0's head value moves into chunk u, which holds [lo, hi] for the pages its mask leaves
+   * unmasked: a dense chunk when the head value differs from u's.
+   */
+  private fromHead(key: number, u: Uint32Array): void {
+    const [lo, hi] = [this.headLo[key]!, this.headHi[key]!];
+    this.headSet[key] = 0;
+    if (lo === u[0] && hi === u[1]) u[2]! &= ~1;
+    else {
+      const d = this.densify(key, u);
+      d[0] = lo;
+      d[1] = hi;
+    }
   }
 
   /** set(pfn + j << order, lo, hi) for j in [0, count), a pageblock at a time. */
@@ -115,6 +151,7 @@ export class PagePrivate {
         const u = this.put(key, new Uint32Array(UNIFORM_WORDS));
         u[0] = lo;
         u[1] = hi;
+        this.headSet[key] = 0;
         pfn = stop;
         continue;
       }
@@ -128,8 +165,15 @@ export class PagePrivate {
    */
   take(pfn: number, magic: number, maxOrder: number): number {
     const c = this.chunk(pfn);
-    if (!c) return -1;
     const i = pfn & MASK;
+    if (!c) {
+      const key = pfn >>> SHIFT;
+      if (i !== 0 || !this.headSet[key] || this.headHi[key] !== magic >>> 0 || this.headLo[key]! > maxOrder) return -1;
+      const order = this.headLo[key]!;
+      this.headSet[key] = 0;
+      this.headLo[key] = this.headHi[key] = 0;
+      return order;
+    }
     if (c.length === DENSE_WORDS) {
       const order = c[i * 2]!;
       if (c[i * 2 + 1] !== magic >>> 0 || order > maxOrder) return -1;

@@ -32,13 +32,14 @@ export class PageTable {
   /** Page-state changes, for the host's memory map. */
   readonly trace = new PageTrace();
   /** page->private, per pageblock that uses it (page-private.ts). */
-  private readonly priv = new PagePrivate();
+  private readonly priv: PagePrivate;
 
   constructor(readonly nrPages: number) {
     this.flags = new PageStore(nrPages, 16);
     this.order = new PageStore(nrPages, 8);
     this.refcount = new PageStore(nrPages, 16);
     this.owner = new PageStore(nrPages, 32);
+    this.priv = new PagePrivate(nrPages);
     const nrPageblocks = Math.ceil(nrPages / (1 << PAGEBLOCK_ORDER));
     // memmap_init() starts every pageblock as MIGRATE_MOVABLE; unmovable allocations steal later.
     this.pageblockMigratetype = new Uint8Array(nrPageblocks).fill(MIGRATE_MOVABLE);

@@ -48,7 +48,7 @@ describe('PagePrivate', () => {
   it('reads like a dense [lo, hi] array under set, setBlocks and take (kho_restore_page)', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
-        const p = new PagePrivate();
+        const p = new PagePrivate(PAGES);
         const ref = new Uint32Array(PAGES * 2);
         for (const o of ops) {
           if (o.kind === 'set') {
@@ -80,14 +80,28 @@ describe('PagePrivate', () => {
   });
 
   it('a whole pageblock of order-0 stamps costs 72 bytes, not 4 KiB, until a page leaves the pattern', () => {
-    const p = new PagePrivate();
+    const p = new PagePrivate(PAGES);
+    const tables = p.byteLength;
     p.setBlocks(512, 512, 0, 0, MAGIC);
-    expect(p.byteLength).toBe(72);
+    expect(p.byteLength - tables).toBe(72);
     for (let pfn = 512; pfn < 1024; pfn++) expect(p.take(pfn, MAGIC, 10)).toBe(0);
-    expect(p.byteLength).toBe(72);
+    expect(p.byteLength - tables).toBe(72);
     expect(p.take(600, MAGIC, 10)).toBe(-1); // restored twice: no stamp left
     p.set(700, 5, 5);
-    expect(p.byteLength).toBe(4096);
+    expect(p.byteLength - tables).toBe(4096);
     expect([p.lo(700), p.hi(700), p.hi(701)]).toEqual([5, 5, 0]);
+  });
+
+  it('kho_preserved_memory_reserve() on 2 MiB folios: one stamp per pageblock head costs no chunk', () => {
+    const p = new PagePrivate(PAGES);
+    const tables = p.byteLength;
+    p.setBlocks(0, 4, 9, 9, MAGIC);
+    expect(p.byteLength).toBe(tables);
+    expect([p.lo(512), p.hi(512), p.hi(513), p.lo(1023)]).toEqual([9, MAGIC, 0, 0]);
+    expect(p.take(512, MAGIC, 8)).toBe(-1); // order 9 above maxOrder: kept
+    expect(p.take(512, MAGIC, 10)).toBe(9);
+    expect([p.lo(512), p.hi(512)]).toEqual([0, 0]);
+    p.set(1030, 1, 1); // another page of a head-stamped pageblock: a chunk, the head kept
+    expect([p.lo(1024), p.hi(1024), p.lo(1030)]).toEqual([9, MAGIC, 1]);
   });
 });
