@@ -6,19 +6,24 @@
  * slots map to consecutive frames (a 2 MiB folio, or 512 order-0 folios allocated in a row) is
  * kept as its first frame only, so a file of large folios costs bytes per folio, not per page.
  */
+import { ChunkValues } from './chunk-values';
+import type { Hasher } from './hash';
+
 const CHUNK_SHIFT = 9;
 const CHUNK = 1 << CHUNK_SHIFT;
 const MASK = CHUNK - 1;
 
 /**
  * A chunk: pfn + 1 per slot (0 = hole; u32, so pfns up to 2^32 - 2), then its count of pages in
- * slot CHUNK; or, for a full chunk of consecutive frames, just the pfn of slot 0 (a plain number,
- * no typed array: a few bytes per 2 MiB folio).
+ * slot CHUNK; or, for a full chunk of consecutive frames, just the pfn of slot 0.
  */
 type Chunk = Uint32Array | number;
 
 export class SparseIndex {
-  private readonly chunks = new Map<number, Chunk>();
+  /** Partial chunks. */
+  private readonly chunks = new Map<number, Uint32Array>();
+  /** Run chunks: the pfn of slot 0, by chunk number (a number per 2 MiB folio, no object). */
+  private readonly runs = new ChunkValues();
   private count = 0;
   /** The chunk used last: the page cache is filled and read in index order. */
   private lastKey = -1;
@@ -27,15 +32,40 @@ export class SparseIndex {
   private chunk(key: number): Chunk | undefined {
     if (key === this.lastKey) return this.lastChunk;
     // A miss is cached too: a hole filled page by page is looked up 512 times in a row.
-    const c = this.chunks.get(key);
+    const c = this.chunkAt(key);
     this.lastKey = key;
     this.lastChunk = c;
     return c;
   }
 
   private put(key: number, c: Chunk): void {
-    this.chunks.set(key, c);
+    if (typeof c === 'number') {
+      this.runs.set(key, c);
+      this.chunks.delete(key);
+    } else {
+      this.runs.delete(key);
+      this.chunks.set(key, c);
+    }
     if (key === this.lastKey) this.lastChunk = c;
+  }
+
+  /** Forgets chunk `key` (its last page went). */
+  private drop(key: number): void {
+    this.runs.delete(key);
+    this.chunks.delete(key);
+    if (key === this.lastKey) this.lastKey = -1;
+  }
+
+  /** The chunk numbers that hold pages of [from, to), ascending. */
+  private keysIn(from: number, to: number): number[] {
+    const keys = this.runs.keys(Math.floor(from / CHUNK), Math.ceil(to / CHUNK));
+    for (const k of this.chunks.keys()) if ((k + 1) * CHUNK > from && k * CHUNK < to) keys.push(k);
+    return keys.sort((a, b) => a - b);
+  }
+
+  private chunkAt(key: number): Chunk | undefined {
+    const r = this.runs.get(key);
+    return r >= 0 ? r : this.chunks.get(key);
   }
 
   get size(): number {
@@ -148,16 +178,13 @@ export class SparseIndex {
     if (c === undefined || c[index & MASK] === 0) return;
     c[index & MASK] = 0;
     this.count--;
-    if (--c[CHUNK]! === 0) {
-      this.chunks.delete(key);
-      if (key === this.lastKey) this.lastKey = -1;
-    }
+    if (--c[CHUNK]! === 0) this.drop(key);
   }
 
   /** Host bytes held by the chunks (a run chunk counted as one number). */
   get byteLength(): number {
-    let n = 0;
-    for (const c of this.chunks.values()) n += typeof c === 'number' ? 8 : c.byteLength;
+    let n = this.runs.byteLength;
+    for (const c of this.chunks.values()) n += c.byteLength;
     return n;
   }
 
@@ -167,10 +194,9 @@ export class SparseIndex {
    * folio at once.
    */
   scan(from: number, to: number, visit: (index: number, pfn: number) => number): void {
-    const keys = [...this.chunks.keys()].filter((k) => (k + 1) * CHUNK > from && k * CHUNK < to).sort((a, b) => a - b);
     let next = from;
-    for (const k of keys) {
-      const c = this.chunks.get(k);
+    for (const k of this.keysIn(from, to)) {
+      const c = this.chunkAt(k);
       if (c === undefined) continue; // the visitor may delete chunks as it goes
       let index = Math.max(next, k * CHUNK);
       const end = Math.min(to, (k + 1) * CHUNK);
@@ -185,11 +211,23 @@ export class SparseIndex {
     }
   }
 
+  /**
+   * The machine fingerprint's view (lib/state-hash.ts): the chunks in index order, not where they
+   * are kept nor how far the runs array has grown.
+   */
+  stateHash(h: Hasher): void {
+    h.words([this.count]);
+    for (const k of this.keysIn(0, Infinity)) {
+      const c = this.chunkAt(k)!;
+      if (typeof c === 'number') h.words([k, 1, c]);
+      else h.words([k, 0]).words(c);
+    }
+  }
+
   /** [index, pfn] pairs in index order. */
   *entries(from = 0, to = Number.MAX_SAFE_INTEGER): Generator<[number, number]> {
-    const keys = [...this.chunks.keys()].filter((k) => (k + 1) * CHUNK > from && k * CHUNK < to).sort((a, b) => a - b);
-    for (const k of keys) {
-      const c = this.chunks.get(k)!;
+    for (const k of this.keysIn(from, to)) {
+      const c = this.chunkAt(k)!;
       for (let i = 0; i < CHUNK; i++) {
         const index = k * CHUNK + i;
         const v = typeof c === 'number' ? c + 1 + i : c[i]!;

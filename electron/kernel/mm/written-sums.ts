@@ -12,6 +12,7 @@
  * The shapes are an encoding only: get() and entries() give what a map of every page's checksum
  * would (test/unit/mm/written-sums.test.ts).
  */
+import { ChunkValues } from '../lib/chunk-values';
 import { mix32 } from '../lib/hash';
 import { ZERO_CHECKSUM } from '../ram';
 
@@ -28,7 +29,7 @@ export function identityChecksum(id: number): number {
 
 export class WrittenSums {
   /** chunk → seed: page i of the chunk summed as identityChecksum(seed + i). */
-  private readonly identity = new Map<number, number>();
+  private readonly identity = new ChunkValues();
   /** chunk → SUMS_CHUNK sums, then MASK_WORDS words of which pages are remembered. */
   private readonly dense = new Map<number, Uint32Array>();
   private count = 0;
@@ -41,7 +42,7 @@ export class WrittenSums {
     const key = Math.floor(index / SUMS_CHUNK);
     const o = index - key * SUMS_CHUNK;
     const seed = this.identity.get(key);
-    if (seed !== undefined) return identityChecksum((seed + o) >>> 0);
+    if (seed >= 0) return identityChecksum((seed + o) >>> 0);
     const d = this.dense.get(key);
     return d && d[SUMS_CHUNK + (o >>> 5)]! & (1 << (o & 31)) ? d[o]! : undefined;
   }
@@ -52,7 +53,7 @@ export class WrittenSums {
     if (d) return d;
     d = new Uint32Array(SUMS_CHUNK + MASK_WORDS);
     const seed = this.identity.get(key);
-    if (seed !== undefined) {
+    if (seed >= 0) {
       for (let o = 0; o < SUMS_CHUNK; o++) d[o] = identityChecksum((seed + o) >>> 0);
       d.fill(0xffff_ffff, SUMS_CHUNK);
       this.identity.delete(key);
@@ -81,7 +82,7 @@ export class WrittenSums {
   }
 
   private chunkCount(key: number): number {
-    if (this.identity.has(key)) return SUMS_CHUNK;
+    if (this.identity.get(key) >= 0) return SUMS_CHUNK;
     const d = this.dense.get(key);
     let n = 0;
     if (d) for (let w = 0; w < MASK_WORDS; w++) n += popcount(d[SUMS_CHUNK + w]!);
@@ -115,7 +116,7 @@ export class WrittenSums {
       const seed = this.identity.get(key);
       const d = this.dense.get(key);
       for (let o = 0; o < SUMS_CHUNK; o++) {
-        if (seed !== undefined) yield [key * SUMS_CHUNK + o, identityChecksum((seed + o) >>> 0)];
+        if (seed >= 0) yield [key * SUMS_CHUNK + o, identityChecksum((seed + o) >>> 0)];
         else if (d![SUMS_CHUNK + (o >>> 5)]! & (1 << (o & 31))) yield [key * SUMS_CHUNK + o, d![o]!];
       }
     }

@@ -58,4 +58,18 @@ describe('SparseIndex range queries', () => {
       { numRuns: 300 },
     );
   });
+
+  it('a run chunk far into a sparse file (past 32 TiB) reads, scans and unruns as one near the start', () => {
+    const far = 2 ** 33; // chunk 2^24: kept in the map, not the runs array
+    const s = new SparseIndex();
+    s.setRange(far, 1000, 512);
+    s.setRange(0, 5000, 512);
+    expect([s.get(far + 7), s.get(7), s.size, s.isRun(far, 512)]).toEqual([1007, 5007, 1024, true]);
+    const seen: number[] = [];
+    s.scan(0, Infinity, (i, pfn) => (seen.push(i, pfn), 512));
+    expect(seen).toEqual([0, 5000, far, 1000]);
+    s.delete(far + 3);
+    s.delete(3);
+    expect([s.get(far + 3), s.get(far + 4), s.get(3), s.get(4), s.size]).toEqual([-1, 1004, -1, 5004, 1022]);
+  });
 });

@@ -77,7 +77,7 @@ describe('WrittenSums', () => {
       for (const [i, sum] of sums.entries())
         expect(sum, `fd ${fd} page ${i}`).toBe(kernel.processes.pageChecksum(inode, i));
     }
-    const huge = p.written.get((p.fds.get(3) as MemfdFile).inode)! as unknown as { identity: Map<number, number> };
-    expect([...huge.identity.keys()].sort()).toEqual([1, 2, 3]); // chunk 0 holds the text
+    const huge = p.written.get((p.fds.get(3) as MemfdFile).inode)! as unknown as { identity: { keys(): number[] } };
+    expect(huge.identity.keys()).toEqual([1, 2, 3]); // chunk 0 holds the text
   });
 });
