@@ -25,11 +25,20 @@ export class SparseIndex {
   /** Run chunks: the pfn of slot 0, by chunk number (a number per 2 MiB folio, no object). */
   private readonly runs = new ChunkValues();
   private count = 0;
+  /**
+   * A chunk being filled in order from slot 0 with consecutive frames (a 2 MiB folio's pages
+   * added one by one): slots [0, growLen) map to growPfn + slot, with no array until the run
+   * breaks (then it becomes a partial chunk) or fills the chunk (then it is a run chunk).
+   */
+  private growKey = -1;
+  private growPfn = 0;
+  private growLen = 0;
   /** The chunk used last: the page cache is filled and read in index order. */
   private lastKey = -1;
   private lastChunk: Chunk | undefined;
 
   private chunk(key: number): Chunk | undefined {
+    if (key === this.growKey) this.flushGrow();
     if (key === this.lastKey) return this.lastChunk;
     // A miss is cached too: a hole filled page by page is looked up 512 times in a row.
     const c = this.chunkAt(key);
@@ -56,14 +65,27 @@ export class SparseIndex {
     if (key === this.lastKey) this.lastKey = -1;
   }
 
+  /** The growing chunk as a partial one. */
+  private flushGrow(): void {
+    const key = this.growKey;
+    if (key < 0) return;
+    this.growKey = -1;
+    const d = new Uint32Array(CHUNK + 1);
+    for (let i = 0; i < this.growLen; i++) d[i] = this.growPfn + i + 1;
+    d[CHUNK] = this.growLen;
+    this.put(key, d);
+  }
+
   /** The chunk numbers that hold pages of [from, to), ascending. */
   private keysIn(from: number, to: number): number[] {
+    this.flushGrow();
     const keys = this.runs.keys(Math.floor(from / CHUNK), Math.ceil(to / CHUNK));
     for (const k of this.chunks.keys()) if ((k + 1) * CHUNK > from && k * CHUNK < to) keys.push(k);
     return keys.sort((a, b) => a - b);
   }
 
   private chunkAt(key: number): Chunk | undefined {
+    if (key === this.growKey) this.flushGrow();
     const r = this.runs.get(key);
     return r >= 0 ? r : this.chunks.get(key);
   }
@@ -73,7 +95,9 @@ export class SparseIndex {
   }
 
   get(index: number): number {
-    const c = this.chunk(Math.floor(index / CHUNK));
+    const key = Math.floor(index / CHUNK);
+    if (key === this.growKey) return (index & MASK) < this.growLen ? this.growPfn + (index & MASK) : -1;
+    const c = this.chunk(key);
     if (c === undefined) return -1;
     return typeof c === 'number' ? c + (index & MASK) : c[index & MASK]! - 1;
   }
@@ -95,6 +119,21 @@ export class SparseIndex {
 
   set(index: number, pfn: number): void {
     const key = Math.floor(index / CHUNK);
+    const o = index & MASK;
+    if (key === this.growKey && o === this.growLen && pfn === this.growPfn + o) {
+      this.count++;
+      if (++this.growLen === CHUNK) {
+        this.growKey = -1;
+        this.put(key, this.growPfn);
+      }
+      return;
+    }
+    if (o === 0 && key !== this.growKey && this.chunkAt(key) === undefined) {
+      this.flushGrow();
+      [this.growKey, this.growPfn, this.growLen] = [key, pfn, 1];
+      this.count++;
+      return;
+    }
     let c = this.chunk(key);
     if (c === undefined) {
       c = new Uint32Array(CHUNK + 1);
