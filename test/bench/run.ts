@@ -735,6 +735,7 @@ const SECTIONS: Array<() => void | Promise<void>> = [
     for (const [phase, ms] of phases) report({ name: `  ${phase}`, value: +ms.toFixed(0), unit: 'ms' });
     const mem = process.memoryUsage();
     for (const [what, bytes] of [
+      ['peak RSS', process.resourceUsage().maxRSS * 1024],
       ['RSS', mem.rss],
       ['array buffers', mem.arrayBuffers],
       ['JS heap', mem.heapUsed],
