@@ -118,6 +118,20 @@ export class PhysicalMemory {
     return this.materialize(pfn);
   }
 
+  /**
+   * structPage() of a frame the caller zeroes whole (a vzalloc'd or vcalloc'd structure): the
+   * same bytes and state as structPage(pfn).fill(0), without producing the identity's bytes
+   * first. The identity stays as it was.
+   */
+  zeroedStructPage(pfn: number): Uint8Array {
+    const stored = this.hasBytes(pfn) ? this.bytes.get(pfn) : undefined;
+    if (stored) return stored.fill(0);
+    const page = new Uint8Array(PAGE_SIZE);
+    this.bytes.set(pfn, page);
+    this.byteBits[pfn >>> 5]! |= 1 << (pfn & 31);
+    return page;
+  }
+
   /** Turns a frame into a byte page so that part of it can be written. */
   private materialize(pfn: number): Uint8Array {
     let page = this.hasBytes(pfn) ? this.bytes.get(pfn) : undefined;

@@ -70,6 +70,23 @@ describe('PhysicalMemory', () => {
     expect(ram.checksum(0)).toBe(ZERO_CHECKSUM);
   });
 
+  it('zeroedStructPage() leaves the bytes and fingerprint structPage().fill(0) leaves, byte page or identity page', () => {
+    const a = new PhysicalMemory(NR);
+    const b = new PhysicalMemory(NR);
+    for (const m of [a, b]) {
+      m.setIdentity(0, NR, 0x1234);
+      m.write(2 * PAGE_SIZE + 100, new Uint8Array([1, 2, 3]));
+    }
+    for (const pfn of [1, 2, 5]) {
+      a.structPage(pfn).fill(0);
+      expect(b.zeroedStructPage(pfn)).toEqual(new Uint8Array(PAGE_SIZE));
+    }
+    expect(b.hash().digest()).toBe(a.hash().digest());
+    expect(b.page(5)).toEqual(new Uint8Array(PAGE_SIZE));
+    expect(b.kind(5)).toBe('bytes');
+    expect(b.identity.get(5)).toBe(a.identity.get(5));
+  });
+
   it('checksums are equal for equal content written the same way and differ for different content', () => {
     const a = new PhysicalMemory(4);
     const b = new PhysicalMemory(4);

@@ -12,6 +12,14 @@ import { RadixTreeWriter, forEachBitRun, walkRadixTree } from '../../../electron
 import { BootOwners } from '../../../electron/kernel/boot-owners';
 import { PageTable } from '../../../electron/kernel/mm/page-table';
 import { FolioList } from '../../../electron/kernel/luo/memfd/format';
+import {
+  folioSerFlags,
+  folioSerPfn,
+  readFolioSerRun,
+  writeFolioSer,
+  writeFolioSerRun,
+} from '../../../electron/kernel/abi/memfd-v1';
+import { getU64, putU32 } from '../../../electron/kernel/abi/bytes';
 import { MIGRATE_UNMOVABLE } from '../../../electron/kernel/mm/page-flags';
 import { allocFolio, bootKho, handOver } from './helpers';
 
@@ -248,5 +256,54 @@ describe('memfd_luo: the folio list as runs', () => {
     expect(list.nrRuns).toBeLessThan(1000);
     const got = Array.from({ length: list.length }, (_, i) => [list.pfn[i]!, list.index[i]!, list.flags[i]!]);
     expect(got).toEqual(want);
+  });
+
+  it('FolioList: thousands of runs past a one-run hint, in chunks, give every folio back in order', () => {
+    const list = new FolioList(1);
+    const want: number[][] = [];
+    for (let i = 0; i < 3 * 4096 + 17; i++) {
+      // Every third folio breaks the run: 2 side by side, then a jump.
+      const pfn = 2 ** 33 + i * 5 + (i % 3 === 2 ? 1 : 0);
+      const index = i * 5;
+      list.pushRun(pfn, index, i % 3 === 0 ? 2 : 1, i & 1 ? 3 : 1);
+      for (let j = 0; j < (i % 3 === 0 ? 2 : 1); j++) want.push([pfn + j, index + j, i & 1 ? 3 : 1]);
+    }
+    expect(list.length).toBe(want.length);
+    expect(list.nrRuns).toBe(3 * 4096 + 17);
+    const got = Array.from({ length: list.length }, (_, i) => [list.pfn[i]!, list.index[i]!, list.flags[i]!]);
+    expect(got).toEqual(want);
+  });
+});
+
+describe('memfd_luo_folio_ser a run at a time (memfd_luo_preserve_folios, memfd_luo_retrieve_folios)', () => {
+  it('writeFolioSerRun() writes the bytes per-record writeFolioSer() calls write, at any offset', () => {
+    for (const [pfn, index, flags, count, off] of [
+      [0x1234, 7, 3, 200, 0],
+      [2 ** 40 - 3, 2 ** 33 - 2, 0xfff, 9, 48],
+      [5, 0, 1, 1, 4080],
+    ] as const) {
+      const want = new Uint8Array(PAGE_SIZE + 8).fill(0xa5);
+      const got = want.slice();
+      for (let j = 0; j < count; j++) writeFolioSer(want, off + 16 * j, pfn + j, flags, index + j);
+      writeFolioSerRun(got, off, pfn, flags, index, count);
+      expect(got).toEqual(want);
+      // An unaligned view takes the byte path and still agrees.
+      const odd = new Uint8Array(new ArrayBuffer(PAGE_SIZE + 9), 1, PAGE_SIZE + 8).fill(0xa5);
+      writeFolioSerRun(odd, off, pfn, flags, index, count);
+      expect(odd).toEqual(want);
+    }
+  });
+
+  it('readFolioSerRun() reads what folioSerPfn(), getU64() and folioSerFlags() read, a NaN index beyond 2^53 included', () => {
+    const r = rng(11);
+    const b = new Uint8Array(PAGE_SIZE);
+    for (let i = 0; i < b.length; i++) b[i] = Math.floor(r() * 256);
+    putU32(b, 16 * 3 + 12, 0x20_0000); // record 3: index >= 2^53
+    const want: number[][] = [];
+    for (let j = 0; j < 256; j++) want.push([folioSerPfn(b, 16 * j), getU64(b, 16 * j + 8), folioSerFlags(b, 16 * j)]);
+    const got: number[][] = [];
+    readFolioSerRun(b, 0, 256, { push: (pfn, index, flags) => got.push([pfn, index, flags]) });
+    expect(got).toEqual(want);
+    expect(Number.isNaN(got[3]![1])).toBe(true);
   });
 });
