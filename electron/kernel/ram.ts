@@ -101,6 +101,28 @@ export class PhysicalMemory {
     this.dropBytes(pfn);
   }
 
+  /**
+   * Copies frames [src, src + n) to [dst, dst + n) (ranges apart): what a page-by-page copy
+   * leaves — write() of a byte page's bytes, setPageIdentity() of an identity — with a run of
+   * identities that follow on (seed + i, randomize()) given in one fillLinear().
+   */
+  copyPages(dst: number, src: number, n: number): void {
+    for (let i = 0; i < n;) {
+      const stored = this.hasBytes(src + i) ? this.bytes.get(src + i) : undefined;
+      if (stored) {
+        this.write((dst + i) * PAGE_SIZE, stored);
+        i++;
+        continue;
+      }
+      const id = this.identity.get(src + i);
+      let j = i + 1;
+      while (j < n && !this.hasBytes(src + j) && this.identity.get(src + j) === (id + j - i) >>> 0) j++;
+      this.identity.fillLinear(id, dst + i, dst + j);
+      this.dropRange(dst + i, j - i);
+      i = j;
+    }
+  }
+
   /** The frame's bytes (a copy for identity pages, the live array for byte pages: do not keep it). */
   page(pfn: number): Uint8Array {
     const stored = this.hasBytes(pfn) ? this.bytes.get(pfn) : undefined;

@@ -96,33 +96,50 @@ export function writeFolioSerRun(
 }
 
 /**
- * The `count` records from `off` on, handed to `sink` as (pfn, index, flags) in order — what
- * folioSerPfn(), getU64() and folioSerFlags() read, a word at a time.
+ * The `count` records from `off` on, in order, handed to `sink` as runs: `n` records that follow
+ * on — pfn + 1 at index + 1, equal flags — are one pushRun(pfn, index, n, flags). Each record reads
+ * as folioSerPfn(), getU64() (NaN past 2^53) and folioSerFlags() read it; this reads a word at a time.
  */
 export function readFolioSerRun(
   b: Uint8Array,
   off: number,
   count: number,
-  sink: { push(pfn: number, index: number, flags: number): void },
+  sink: { pushRun(pfn: number, index: number, n: number, flags: number): void },
 ): void {
   const w = recordWords(b, off, count);
-  if (!w) {
-    for (let j = 0; j < count; j++) {
-      const o = off + j * MEMFD_LUO_FOLIO_SER_SIZE;
-      sink.push(folioSerPfn(b, o), getU64(b, o + 8), folioSerFlags(b, o));
-    }
-    return;
-  }
   const pfnHiMask = (1 << (PFN_BITS - 32)) - 1;
-  for (let j = 0, o = 0; j < count; j++, o += 4) {
-    const hi = w[o + 1]!;
-    const indexHi = w[o + 3]!;
-    sink.push(
-      (hi & pfnHiMask) * 0x1_0000_0000 + w[o]!,
-      indexHi >= 0x20_0000 ? Number.NaN : indexHi * 0x1_0000_0000 + w[o + 2]!,
-      hi >>> (PFN_BITS - 32),
-    );
+  let runPfn = 0;
+  let runIndex = 0;
+  let runFlags = -1;
+  let n = 0;
+  for (let j = 0; j < count; j++) {
+    let pfn: number;
+    let index: number;
+    let flags: number;
+    if (w) {
+      const o = j * 4;
+      const hi = w[o + 1]!;
+      const indexHi = w[o + 3]!;
+      pfn = (hi & pfnHiMask) * 0x1_0000_0000 + w[o]!;
+      index = indexHi >= 0x20_0000 ? Number.NaN : indexHi * 0x1_0000_0000 + w[o + 2]!;
+      flags = hi >>> (PFN_BITS - 32);
+    } else {
+      const o = off + j * MEMFD_LUO_FOLIO_SER_SIZE;
+      pfn = folioSerPfn(b, o);
+      index = getU64(b, o + 8);
+      flags = folioSerFlags(b, o);
+    }
+    if (n > 0 && flags === runFlags && pfn === runPfn + n && index === runIndex + n) {
+      n++;
+      continue;
+    }
+    if (n > 0) sink.pushRun(runPfn, runIndex, n, runFlags);
+    runPfn = pfn;
+    runIndex = index;
+    runFlags = flags;
+    n = 1;
   }
+  if (n > 0) sink.pushRun(runPfn, runIndex, n, runFlags);
 }
 
 const putFolioSer = (b: Uint8Array, off: number, f: MemfdLuoFolioSer): void =>

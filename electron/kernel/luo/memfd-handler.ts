@@ -175,6 +175,9 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const inCma = (pfn: number): boolean => p.pageblockMigratetype[pfn >>> PAGEBLOCK_ORDER] === MIGRATE_CMA;
     let moved = 0;
     let out: FolioList | null = null;
+    // The contents and page-cache slots of migrated folios, copied a run at a time: nothing
+    // between a folio's migration and the flush reads them (allocations take no CMA page).
+    const copies = new PendingCopies(k, inode);
     for (let r = 0; r < folios.nrRuns; r++) {
       const first = folios.runPfnAt(r);
       const count = folios.runCountAt(r);
@@ -202,12 +205,11 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
         const order = p.flags.get(old) & PG.head ? p.order.get(old) : 0;
         const n = 2 ** order;
         const pfn = k.buddy.allocPages(order, MIGRATE_UNMOVABLE, k.preferredNid, inode.ownerId, order > 0);
-        if (pfn === ALLOC_FAILED) return kerr('ENOMEM', `no memory to migrate folio ${hex(old)} out of CMA`);
-        for (let i = 0; i < n; i++) {
-          if (k.ram.kind(old + i) === 'bytes') k.ram.write((pfn + i) * PAGE_SIZE, k.ram.page(old + i));
-          else k.ram.setPageIdentity(pfn + i, k.ram.identity.get(old + i));
-          inode.pages.set(index + i, pfn + i);
+        if (pfn === ALLOC_FAILED) {
+          copies.flush();
+          return kerr('ENOMEM', `no memory to migrate folio ${hex(old)} out of CMA`);
         }
+        copies.add(pfn, old, index, n);
         p.flags.or(pfn, p.flags.get(old) & (PG.uptodate | PG.dirty | PG.lru | PG.swapbacked));
         const bad = k.buddy.freePages(old, order);
         if (bad) k.log.err('BUG', bad);
@@ -215,6 +217,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
         moved++;
       }
     }
+    copies.flush();
     if (moved)
       k.log.info(
         'kho-lab',
@@ -227,12 +230,28 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
   private collectFolios(file: MemfdFile): FolioList {
     const p = this.k.pages;
     const out = new FolioList();
+    // The run being gathered, pushed when the next folio does not follow on.
+    let runPfn = 0;
+    let runIndex = 0;
+    let runFlags = -1;
+    let n = 0;
     file.inode.pages.scan(0, Math.ceil(file.inode.size / PAGE_SIZE), (index, pfn) => {
-      const head = p.compoundHead(pfn);
-      const f = p.flags.get(head);
-      out.push(head, index - (pfn - head), (f & PG.dirty ? FOLIO_DIRTY : 0) | (f & PG.uptodate ? FOLIO_UPTODATE : 0));
+      let f = p.flags.get(pfn);
+      const head = f & PG.tail ? p.compoundHead(pfn) : pfn;
+      if (head !== pfn) f = p.flags.get(head);
+      const first = index - (pfn - head);
+      const flags = (f & PG.dirty ? FOLIO_DIRTY : 0) | (f & PG.uptodate ? FOLIO_UPTODATE : 0);
+      if (n > 0 && flags === runFlags && head === runPfn + n && first === runIndex + n) n++;
+      else {
+        out.pushRun(runPfn, runIndex, n, runFlags);
+        runPfn = head;
+        runIndex = first;
+        runFlags = flags;
+        n = 1;
+      }
       return head + 2 ** (f & PG.head ? p.order.get(head) : 0) - pfn;
     });
+    out.pushRun(runPfn, runIndex, n, runFlags);
     return out;
   }
 
@@ -279,13 +298,20 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     if (isErr(d)) return d;
     const restored: Array<[number, number]> = [];
     let failed: KernelError | null = null;
-    for (const b of d.meta.slice(1)) {
-      const pfn = this.restoreBlock(khoIn, b);
-      if (pfn === null) {
-        failed = kerr(b.errno, `${b.what} at ${hex(b.pfn * PAGE_SIZE)} could not be restored`);
-        break;
+    const meta = d.meta;
+    for (let m = 1; m < meta.length && !failed;) {
+      const b = meta[m]!;
+      // Single pages side by side (a vmalloc'd array's) are one run of kho_restore_pages() calls.
+      let n = 1;
+      if (b.as === 'pages' && b.order === 0) while (m + n < meta.length && samePageRun(b, meta[m + n]!, n)) n++;
+      const got =
+        n > 1 ? khoIn.restorePagesRun(b.pfn * PAGE_SIZE, n, b.what) : this.restoreBlock(khoIn, b) === null ? 0 : 1;
+      for (let j = 0; j < got; j++) restored.push([b.pfn + j, b.as === 'folio' ? b.order : 0]);
+      if (got < n) {
+        const bad = meta[m + got]!;
+        failed = kerr(bad.errno, `${bad.what} at ${hex(bad.pfn * PAGE_SIZE)} could not be restored`);
       }
-      restored.push([pfn, b.as === 'folio' ? b.order : 0]);
+      m += n;
     }
     for (const [pfn, order] of restored) k.buddy.freePages(pfn, order);
     return failed ?? d;
@@ -416,5 +442,53 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const heads = d.folios.pfn;
     for (let i = 0; i < d.folios.length; i++) this.discardFolio(heads[i]!);
     this.freeSerialized(d);
+  }
+}
+
+/** Whether `next` is the single page `n` pages on from `first`, restored and failing the same way. */
+function samePageRun(first: MetaBlock, next: MetaBlock, n: number): boolean {
+  return (
+    next.as === 'pages' &&
+    next.order === 0 &&
+    next.pfn === first.pfn + n &&
+    next.what === first.what &&
+    next.errno === first.errno
+  );
+}
+
+/**
+ * The copies memfd_pin_folios()'s migration makes — folio contents to the new pfns, the page cache
+ * pointed at them — gathered into runs (old pfn + i → new pfn + i at index + i) and made a run at
+ * a time: a ram.copyPages() and a setRange() instead of a write per page.
+ */
+class PendingCopies {
+  private dst = 0;
+  private src = 0;
+  private index = 0;
+  private n = 0;
+
+  constructor(
+    private readonly k: Kernel,
+    private readonly inode: ShmemInode,
+  ) {}
+
+  add(dst: number, src: number, index: number, n: number): void {
+    if (this.n > 0 && dst === this.dst + this.n && src === this.src + this.n && index === this.index + this.n) {
+      this.n += n;
+      return;
+    }
+    this.flush();
+    this.dst = dst;
+    this.src = src;
+    this.index = index;
+    this.n = n;
+  }
+
+  flush(): void {
+    if (this.n === 0) return;
+    this.k.ram.copyPages(this.dst, this.src, this.n);
+    if (this.n === 1) this.inode.pages.set(this.index, this.dst);
+    else this.inode.pages.setRange(this.index, this.dst, this.n);
+    this.n = 0;
   }
 }

@@ -87,6 +87,26 @@ describe('PhysicalMemory', () => {
     expect(b.identity.get(5)).toBe(a.identity.get(5));
   });
 
+  it('copyPages() leaves what per-page copies leave: bytes for byte pages, identities (runs of seed + i) for the rest', () => {
+    const setup = () => {
+      const m = new PhysicalMemory(2048);
+      m.identity.fillLinear(0xfffffff0, 0, 600); // wraps past 2^32
+      m.setPageIdentity(100, 7);
+      m.write(200 * PAGE_SIZE + 9, new Uint8Array([4, 5]));
+      m.write(1300 * PAGE_SIZE, new Uint8Array([1])); // a byte page in the target
+      return m;
+    };
+    const a = setup();
+    const b = setup();
+    for (let i = 0; i < 600; i++) {
+      if (a.kind(i) === 'bytes') a.write((1024 + i) * PAGE_SIZE, a.page(i));
+      else a.setPageIdentity(1024 + i, a.identity.get(i));
+    }
+    b.copyPages(1024, 0, 600);
+    expect(b.hash().digest()).toBe(a.hash().digest());
+    for (let i = 1024; i < 2048; i++) expect(b.checksum(i)).toBe(a.checksum(i));
+  });
+
   it('checksums are equal for equal content written the same way and differ for different content', () => {
     const a = new PhysicalMemory(4);
     const b = new PhysicalMemory(4);

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../../shared/units';
 import { Hasher } from '../../../electron/kernel/lib/hash';
+import { hashState } from '../../../electron/kernel/lib/state-hash';
 import type { Kernel } from '../../../electron/kernel/kernel';
 import { setBitRange } from '../../../electron/kernel/lib/bitset';
 import { RadixTreeWriter, forEachBitRun, walkRadixTree } from '../../../electron/kernel/abi/kho-radix-tree';
@@ -211,6 +212,37 @@ describe.each(['6.19', '7.2'] as const)('Linux %s: order-0 folios a run at a tim
   });
 });
 
+describe.each(['6.19', '7.2'] as const)('Linux %s: single pages a run at a time', (kernel) => {
+  it('kho_restore_pages(): restorePagesRun() equals per-page restorePages() calls, a failure part-way included', () => {
+    const run = (ranged: boolean) => {
+      const { m, k } = bootKho({ kernel });
+      const pages = order0Folios(k, 100);
+      for (const pfn of pages) expect(k.khoOut!.preservePages(pfn, 1)).toBeNull();
+      const k2 = handOver(m, { finalize: true });
+      const [p0, n0] = runsOf(pages)[0]!;
+      // A page restored beforehand makes the run stop there.
+      expect(k2.khoIn!.restorePages((p0 + 5) * PAGE_SIZE, 1, 'early')).toBe(p0 + 5);
+      const results: number[] = [];
+      for (const [pfn, count] of runsOf(pages)) {
+        if (ranged) results.push(k2.khoIn!.restorePagesRun(pfn * PAGE_SIZE, count, 'test'));
+        else {
+          let i = 0;
+          while (i < count && k2.khoIn!.restorePages((pfn + i) * PAGE_SIZE, 1, 'test') !== null) i++;
+          results.push(i);
+        }
+      }
+      const warns = m.log.events.filter((e) => e.msg.includes('kho_restore_page')).length;
+      return { results, digest: stateDigest(k2), warns, n0 };
+    };
+    const a = run(false);
+    const b = run(true);
+    expect(a.results[0]).toBe(5);
+    expect(b.results).toEqual(a.results);
+    expect(b.warns).toBe(a.warns);
+    expect(b.digest).toBe(a.digest);
+  });
+});
+
 describe('memmap_init() reads boot owners as ranges', () => {
   it('BootOwners.runs() finds the runs a page-by-page owner scan finds, later ranges winning', () => {
     const r = rng(5);
@@ -272,6 +304,12 @@ describe('memfd_luo: the folio list as runs', () => {
     expect(list.nrRuns).toBe(3 * 4096 + 17);
     const got = Array.from({ length: list.length }, (_, i) => [list.pfn[i]!, list.index[i]!, list.flags[i]!]);
     expect(got).toEqual(want);
+    // The fingerprint sees the runs, not the chunks: a list built from another hint hashes the same.
+    const again = new FolioList(5000);
+    for (const [pfn, index, flags] of want) again.push(pfn!, index!, flags!);
+    expect(hashState(again, new Hasher()).digest()).toBe(hashState(list, new Hasher()).digest());
+    again.push(1, 1, 1);
+    expect(hashState(again, new Hasher()).digest()).not.toBe(hashState(list, new Hasher()).digest());
   });
 });
 
@@ -294,7 +332,7 @@ describe('memfd_luo_folio_ser a run at a time (memfd_luo_preserve_folios, memfd_
     }
   });
 
-  it('readFolioSerRun() reads what folioSerPfn(), getU64() and folioSerFlags() read, a NaN index beyond 2^53 included', () => {
+  it('readFolioSerRun() reads what folioSerPfn(), getU64() and folioSerFlags() read, as runs, a NaN index beyond 2^53 included', () => {
     const r = rng(11);
     const b = new Uint8Array(PAGE_SIZE);
     for (let i = 0; i < b.length; i++) b[i] = Math.floor(r() * 256);
@@ -302,8 +340,21 @@ describe('memfd_luo_folio_ser a run at a time (memfd_luo_preserve_folios, memfd_
     const want: number[][] = [];
     for (let j = 0; j < 256; j++) want.push([folioSerPfn(b, 16 * j), getU64(b, 16 * j + 8), folioSerFlags(b, 16 * j)]);
     const got: number[][] = [];
-    readFolioSerRun(b, 0, 256, { push: (pfn, index, flags) => got.push([pfn, index, flags]) });
+    // Records 10..19 follow on from record 10: they come as one run.
+    for (let j = 10; j < 20; j++) {
+      writeFolioSer(b, 16 * j, 0x5_0000_0000 + j, 2, 2 ** 40 + j);
+      want[j] = [folioSerPfn(b, 16 * j), getU64(b, 16 * j + 8), folioSerFlags(b, 16 * j)];
+    }
+    const runs: number[] = [];
+    readFolioSerRun(b, 0, 256, {
+      pushRun: (pfn, index, n, flags) => {
+        runs.push(n);
+        for (let j = 0; j < n; j++) got.push([pfn + j, index + j, flags]);
+      },
+    });
     expect(got).toEqual(want);
     expect(Number.isNaN(got[3]![1])).toBe(true);
+    expect(runs).toContain(10);
+    expect(runs.length).toBeLessThanOrEqual(256 - 9);
   });
 });

@@ -10,6 +10,7 @@
  * same thing — and none of them can learn more than the bytes say.
  */
 import type { KernelError } from '../../lib/errno';
+import type { Hasher } from '../../lib/hash';
 import type { Kernel } from '../../kernel';
 import type { PhysicalMemory } from '../../ram';
 import type { MemfdFile } from '../../proc';
@@ -127,6 +128,23 @@ export class FolioList {
   }
   runFlagsAt(r: number): number {
     return this.word(r, 3);
+  }
+
+  /**
+   * The machine fingerprint's view (lib/state-hash.ts): the runs, not the chunks holding them, so
+   * that equal lists hash equal whatever capacity hint they started from.
+   */
+  stateHash(h: Hasher): void {
+    const run = new Float64Array(RUN_WORDS);
+    const words = new Uint32Array(run.buffer);
+    h.words([this.nrRuns, this.length]);
+    for (let r = 0; r < this.nrRuns; r++) {
+      run[0] = this.runPfnAt(r);
+      run[1] = this.runIndexAt(r);
+      run[2] = this.runCountAt(r);
+      run[3] = this.runFlagsAt(r);
+      h.words(words);
+    }
   }
 
   private column(): FolioColumns {

@@ -141,7 +141,8 @@ export function vmallocRecordFormat(layout: MemfdSerLayout): MemfdFormat {
       if (ser.nrFolios > 0) {
         const walk = walkKhoVmalloc(ram, ser.folios);
         if (typeof walk === 'string') return kerr('EINVAL', `kho_restore_vmalloc of the folio array: ${walk}`);
-        const pages = walk.pieces.flatMap((p) => Array.from({ length: 2 ** walk.order }, (_, j) => p + j));
+        const pages: number[] = [];
+        for (const p of walk.pieces) for (let j = 0; j < 2 ** walk.order; j++) pages.push(p + j);
         if (pages.length * RECORDS_PER_PAGE < ser.nrFolios)
           return kerr('EINVAL', `the folio array holds fewer than ${ser.nrFolios} records`);
         for (const pfn of pages)
@@ -149,7 +150,10 @@ export function vmallocRecordFormat(layout: MemfdSerLayout): MemfdFormat {
         for (const pfn of walk.chunks)
           meta.push({ pfn, order: 0, as: 'pages', what: 'kho_vmalloc chunk', errno: 'EINVAL' });
         const known = MEMFD_LUO_FOLIO_DIRTY | MEMFD_LUO_FOLIO_UPTODATE;
-        const sink = { push: (pfn: number, index: number, flags: number) => folios.push(pfn, index, flags & known) };
+        const sink = {
+          pushRun: (pfn: number, index: number, n: number, flags: number) =>
+            folios.pushRun(pfn, index, n, flags & known),
+        };
         for (let pg = 0; pg * RECORDS_PER_PAGE < ser.nrFolios; pg++) {
           const bytes = ram.page(pages[pg]!); // read only, not kept: no copy
           readFolioSerRun(bytes, 0, Math.min(RECORDS_PER_PAGE, ser.nrFolios - pg * RECORDS_PER_PAGE), sink);
