@@ -142,11 +142,17 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     for (let r = 0; r < folios.nrRuns; r++) {
       const first = folios.runPfnAt(r);
       const count = folios.runCountAt(r);
-      for (let head = first; head < first + count; head++) {
-        if (!(p.flags.get(head) & PG.uptodate))
-          this.k.ram.setIdentity(head, p.flags.get(head) & PG.head ? 2 ** p.order.get(head) : 1, 0);
-        p.flags.or(head, PG.dirty | PG.uptodate);
+      // Heads with equal flags side by side are judged once: order-0 ones are zeroed as one range.
+      for (let head = first, end = first + count; head < end;) {
+        const next = p.flags.runEnd(head, end);
+        const f = p.flags.get(head);
+        if (!(f & PG.uptodate)) {
+          if (f & PG.head) for (let h = head; h < next; h++) this.k.ram.setIdentity(h, 2 ** p.order.get(h), 0);
+          else this.k.ram.setIdentity(head, next - head, 0);
+        }
+        head = next;
       }
+      changeFlagsRange(p, first, count, PG.dirty | PG.uptodate, true);
       out.pushRun(first, folios.runIndexAt(r), count, FOLIO_DIRTY | FOLIO_UPTODATE);
     }
     return out;
