@@ -125,7 +125,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       const filled = this.k.shmem.allocRange(inode, 0, inode.size);
       if (filled) return filled;
     }
-    const folios = this.migrateOutOfCma(file, this.collectFolios(file));
+    const folios = this.collectPinnable(file);
     if (isErr(folios)) return folios;
     this.setPinned(folios, true);
     return this.k.ctx.profile.luo.memfdAlwaysDirtyUptodate ? this.markDirtyUptodate(folios) : folios;
@@ -170,94 +170,64 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
   }
 
   /**
-   * The FOLL_LONGTERM part of memfd_pin_folios(): a folio in a CMA pageblock (KHO scratch, on a
-   * cold boot) is migrated to a new folio outside CMA before it is pinned, so nothing preserved
-   * lies in scratch. The target is taken as an unmovable allocation, which never falls back to CMA.
+   * Every folio of the page cache once, in index order (head pfn, first index, flags), with the
+   * FOLL_LONGTERM part of memfd_pin_folios() done on the way: a folio in a CMA pageblock (KHO
+   * scratch, on a cold boot) is migrated to a new folio outside CMA before it is pinned, so nothing
+   * preserved lies in scratch. The target is an unmovable allocation, which never falls back to
+   * CMA. Folios migrate in index order, the first failed allocation ending the walk with ENOMEM.
    */
-  private migrateOutOfCma(file: MemfdFile, folios: FolioList): FolioList | KernelError {
+  private collectPinnable(file: MemfdFile): FolioList | KernelError {
     const k = this.k;
     const p = k.pages;
     const inode = file.inode;
-    const inCma = (pfn: number): boolean => p.pageblockMigratetype[pfn >>> PAGEBLOCK_ORDER] === MIGRATE_CMA;
-    let moved = 0;
-    let out: FolioList | null = null;
-    // The contents and page-cache slots of migrated folios, copied a run at a time: nothing
-    // between a folio's migration and the flush reads them (allocations take no CMA page).
-    const copies = new PendingCopies(k, inode);
-    for (let r = 0; r < folios.nrRuns; r++) {
-      const first = folios.runPfnAt(r);
-      const count = folios.runCountAt(r);
-      const flags = folios.runFlagsAt(r);
-      // The heads of a run lie in a few pageblocks: a run clear of CMA stays as it is.
-      let touches = false;
-      for (let pb = first >>> PAGEBLOCK_ORDER; pb <= (first + count - 1) >>> PAGEBLOCK_ORDER; pb++)
-        if (inCma(pb << PAGEBLOCK_ORDER)) touches = true;
-      if (!touches) {
-        out?.pushRun(first, folios.runIndexAt(r), count, flags);
-        continue;
-      }
-      if (!out) {
-        out = new FolioList(folios.nrRuns);
-        for (let q = 0; q < r; q++)
-          out.pushRun(folios.runPfnAt(q), folios.runIndexAt(q), folios.runCountAt(q), folios.runFlagsAt(q));
-      }
-      for (let j = 0; j < count; j++) {
-        const old = first + j;
-        const index = folios.runIndexAt(r) + j;
-        if (!inCma(old)) {
-          out.push(old, index, flags);
-          continue;
-        }
-        const order = p.flags.get(old) & PG.head ? p.order.get(old) : 0;
-        const n = 2 ** order;
-        const pfn = k.buddy.allocPages(order, MIGRATE_UNMOVABLE, k.preferredNid, inode.ownerId, order > 0);
-        if (pfn === ALLOC_FAILED) {
-          copies.flush();
-          return kerr('ENOMEM', `no memory to migrate folio ${hex(old)} out of CMA`);
-        }
-        copies.add(pfn, old, index, n);
-        p.flags.or(pfn, p.flags.get(old) & (PG.uptodate | PG.dirty | PG.lru | PG.swapbacked));
-        const bad = k.buddy.freePages(old, order);
-        if (bad) k.log.err('BUG', bad);
-        out.push(pfn, index, flags);
-        moved++;
-      }
-    }
-    copies.flush();
-    if (moved)
-      k.log.info(
-        'kho-lab',
-        `memfd_pin_folios: migrated ${moved} folio(s) of ino ${inode.ino} out of CMA before pinning`,
-      );
-    return out ?? folios;
-  }
-
-  /** Every folio of the page cache once, in index order, with its head pfn and first index. */
-  private collectFolios(file: MemfdFile): FolioList {
-    const p = this.k.pages;
     const out = new FolioList();
+    const copies = new PendingCopies(k, inode);
+    const end = Math.ceil(inode.size / PAGE_SIZE);
+    let failed: KernelError | null = null;
+    let moved = 0;
     // The run being gathered, pushed when the next folio does not follow on.
     let runPfn = 0;
     let runIndex = 0;
     let runFlags = -1;
     let n = 0;
-    file.inode.pages.scan(0, Math.ceil(file.inode.size / PAGE_SIZE), (index, pfn) => {
+    inode.pages.scan(0, end, (index, pfn) => {
       let f = p.flags.get(pfn);
       const head = f & PG.tail ? p.compoundHead(pfn) : pfn;
       if (head !== pfn) f = p.flags.get(head);
       const first = index - (pfn - head);
+      const order = f & PG.head ? p.order.get(head) : 0;
+      let at = head;
+      if (p.pageblockMigratetype[head >>> PAGEBLOCK_ORDER] === MIGRATE_CMA) {
+        at = k.buddy.allocPages(order, MIGRATE_UNMOVABLE, k.preferredNid, inode.ownerId, order > 0);
+        if (at === ALLOC_FAILED) {
+          failed = kerr('ENOMEM', `no memory to migrate folio ${hex(head)} out of CMA`);
+          return end - index; // ends the walk
+        }
+        copies.add(at, head, first, 2 ** order);
+        p.flags.or(at, f & (PG.uptodate | PG.dirty | PG.lru | PG.swapbacked));
+        const bad = k.buddy.freePages(head, order);
+        if (bad) k.log.err('BUG', bad);
+        moved++;
+      }
       const flags = (f & PG.dirty ? FOLIO_DIRTY : 0) | (f & PG.uptodate ? FOLIO_UPTODATE : 0);
-      if (n > 0 && flags === runFlags && head === runPfn + n && first === runIndex + n) n++;
+      if (n > 0 && flags === runFlags && at === runPfn + n && first === runIndex + n) n++;
       else {
         out.pushRun(runPfn, runIndex, n, runFlags);
-        runPfn = head;
+        runPfn = at;
         runIndex = first;
         runFlags = flags;
         n = 1;
       }
-      return head + 2 ** (f & PG.head ? p.order.get(head) : 0) - pfn;
+      return head + 2 ** order - pfn;
     });
+    copies.finish();
+    if (failed) return failed;
     out.pushRun(runPfn, runIndex, n, runFlags);
+    if (moved)
+      k.log.info(
+        'kho-lab',
+        `memfd_pin_folios: migrated ${moved} folio(s) of ino ${inode.ino} out of CMA before pinning`,
+      );
     return out;
   }
 
@@ -465,13 +435,16 @@ function samePageRun(first: MetaBlock, next: MetaBlock, n: number): boolean {
 /**
  * The copies memfd_pin_folios()'s migration makes — folio contents to the new pfns, the page cache
  * pointed at them — gathered into runs (old pfn + i → new pfn + i at index + i) and made a run at
- * a time: a ram.copyPages() and a setRange() instead of a write per page.
+ * a time: a ram.copyPages() as each run ends, and a setRange() per run once the walk over the page
+ * cache is done (finish()), so the walk never sees its own changes.
  */
 class PendingCopies {
   private dst = 0;
   private src = 0;
   private index = 0;
   private n = 0;
+  /** The page-cache slots to point at the new folios: runs of (new pfn, index). */
+  private readonly slots = new FolioList();
 
   constructor(
     private readonly k: Kernel,
@@ -490,11 +463,20 @@ class PendingCopies {
     this.n = n;
   }
 
-  flush(): void {
+  private flush(): void {
     if (this.n === 0) return;
     this.k.ram.copyPages(this.dst, this.src, this.n);
-    if (this.n === 1) this.inode.pages.set(this.index, this.dst);
-    else this.inode.pages.setRange(this.index, this.dst, this.n);
+    this.slots.pushRun(this.dst, this.index, this.n, 0);
     this.n = 0;
+  }
+
+  /** The last copies, then every slot, in index order. */
+  finish(): void {
+    this.flush();
+    for (let r = 0; r < this.slots.nrRuns; r++) {
+      const count = this.slots.runCountAt(r);
+      if (count === 1) this.inode.pages.set(this.slots.runIndexAt(r), this.slots.runPfnAt(r));
+      else this.inode.pages.setRange(this.slots.runIndexAt(r), this.slots.runPfnAt(r), count);
+    }
   }
 }

@@ -42,4 +42,31 @@ describe('memfd_pin_folios(): folios in CMA migrate before they are pinned', () 
       true,
     );
   });
+
+  it('ENOMEM part-way: the folios migrated before the failure stay migrated, contents intact, nothing pinned', () => {
+    const { m, run, ok } = luoMachine('kho=on liveupdate=on', '1G');
+    ok({ op: 'memfd_create', process: 'vmm', name: 'guest' });
+    ok({ op: 'write', process: 'vmm', fd: 3, data: { random: true }, length: 700 * 2 ** 20 });
+    const k = m.kernel!;
+    const inode = (k.processes.byName.get('vmm')!.fds.get(3) as MemfdFile).inode;
+    const nrPages = (700 * 2 ** 20) / PAGE_SIZE;
+    const inCma = (pfn: number) => k.pages.pageblockMigratetype[pfn >>> 9] === MIGRATE_CMA;
+    const before = Array.from({ length: nrPages }, (_, i) => inode.pages.get(i));
+    const sums = before.map((pfn) => k.ram.checksum(pfn));
+    ok({ op: 'luo_open', process: 'vmm' });
+    ok({ op: 'luo_create_session', process: 'vmm', fd: 4, name: 'vm' });
+    const r = run({ op: 'luo_preserve_fd', process: 'vmm', session_fd: 5, fd: 3, token: 1 });
+    expect(r.ok).toBe(false);
+    expect(r.message).toMatch(/ENOMEM \(no memory to migrate folio 0x[0-9a-f]+ out of CMA\)/);
+    const failedAt = Number.parseInt(/folio (0x[0-9a-f]+)/.exec(r.message!)![1]!, 16);
+    const after = Array.from({ length: nrPages }, (_, i) => inode.pages.get(i));
+    expect(after.map((pfn) => k.ram.checksum(pfn))).toEqual(sums);
+    const cut = before.indexOf(failedAt);
+    expect(cut).toBeGreaterThan(0);
+    // Before the failing folio every CMA folio moved; from it on, nothing did.
+    expect(after.slice(0, cut).filter(inCma)).toEqual([]);
+    expect(after.slice(cut)).toEqual(before.slice(cut));
+    expect(after.some((pfn) => k.pages.flags.get(pfn) & PG.pinned)).toBe(false);
+    expect(inode.frozen).toBe(false);
+  });
 });
