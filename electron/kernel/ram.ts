@@ -15,6 +15,8 @@ import type { Rng } from './lib/rng';
 import { CHUNK_PAGES, CHUNK_SHIFT, PageStore } from './mm/page-store';
 
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+/** Pages per shared buffer of zeroedStructPages(). */
+const SLAB_PAGES = 256;
 /** The checksum of a page of zeroes (a hole in a file reads as one). */
 export const ZERO_CHECKSUM = fnv1a(ZERO_PAGE);
 
@@ -141,17 +143,31 @@ export class PhysicalMemory {
   }
 
   /**
-   * structPage() of a frame the caller zeroes whole (a vzalloc'd or vcalloc'd structure): the
-   * same bytes and state as structPage(pfn).fill(0), without producing the identity's bytes
-   * first. The identity stays as it was.
+   * structPage(pfn).fill(0) of every frame of `pfns` (a vcalloc'd array): the same bytes and
+   * state (the identities stay as they were), without producing any identity's bytes first. New
+   * byte pages are carved from shared buffers of up to SLAB_PAGES pages — one host allocation per
+   * slab, not per page, which at tens of thousands of record pages is most of the cost. A slab's
+   * memory goes back once all its pages have left the byte map.
    */
-  zeroedStructPage(pfn: number): Uint8Array {
-    const stored = this.hasBytes(pfn) ? this.bytes.get(pfn) : undefined;
-    if (stored) return stored.fill(0);
-    const page = new Uint8Array(PAGE_SIZE);
-    this.bytes.set(pfn, page);
-    this.byteBits[pfn >>> 5]! |= 1 << (pfn & 31);
-    return page;
+  zeroedStructPages(pfns: ArrayLike<number>): void {
+    let slab: ArrayBuffer | null = null;
+    let used = 0;
+    let left = 0;
+    for (let i = 0; i < pfns.length; i++) {
+      const pfn = pfns[i]!;
+      if (this.hasBytes(pfn)) {
+        this.bytes.get(pfn)!.fill(0);
+        continue;
+      }
+      if (!slab || used === left) {
+        left = 0;
+        for (let j = i; j < pfns.length && left < SLAB_PAGES; j++) if (!this.hasBytes(pfns[j]!)) left++;
+        slab = new ArrayBuffer(left * PAGE_SIZE);
+        used = 0;
+      }
+      this.bytes.set(pfn, new Uint8Array(slab, used++ * PAGE_SIZE, PAGE_SIZE));
+      this.byteBits[pfn >>> 5]! |= 1 << (pfn & 31);
+    }
   }
 
   /** Turns a frame into a byte page so that part of it can be written. */

@@ -70,7 +70,7 @@ describe('PhysicalMemory', () => {
     expect(ram.checksum(0)).toBe(ZERO_CHECKSUM);
   });
 
-  it('zeroedStructPage() leaves the bytes and fingerprint structPage().fill(0) leaves, byte page or identity page', () => {
+  it('zeroedStructPages() leaves the bytes and fingerprint structPage().fill(0) leaves, byte page or identity page', () => {
     const a = new PhysicalMemory(NR);
     const b = new PhysicalMemory(NR);
     for (const m of [a, b]) {
@@ -79,12 +79,36 @@ describe('PhysicalMemory', () => {
     }
     for (const pfn of [1, 2, 5]) {
       a.structPage(pfn).fill(0);
-      expect(b.zeroedStructPage(pfn)).toEqual(new Uint8Array(PAGE_SIZE));
+      b.zeroedStructPages([pfn]);
+      expect(b.page(pfn)).toEqual(new Uint8Array(PAGE_SIZE));
     }
     expect(b.hash().digest()).toBe(a.hash().digest());
     expect(b.page(5)).toEqual(new Uint8Array(PAGE_SIZE));
     expect(b.kind(5)).toBe('bytes');
     expect(b.identity.get(5)).toBe(a.identity.get(5));
+  });
+
+  it('zeroedStructPages() (vcalloc) of many pages equals structPage().fill(0) of each; pages sharing a buffer stay apart', () => {
+    const setup = () => {
+      const m = new PhysicalMemory(1024);
+      m.setIdentity(0, 1024, 0x77);
+      m.write(300 * PAGE_SIZE + 5, new Uint8Array([9, 9])); // already a byte page
+      return m;
+    };
+    const pfns = Array.from({ length: 600 }, (_, i) => 1000 - i); // more than one slab
+    const a = setup();
+    const b = setup();
+    for (const pfn of pfns) a.structPage(pfn).fill(0);
+    b.zeroedStructPages(pfns);
+    expect(b.hash().digest()).toBe(a.hash().digest());
+    b.structPage(700)[4095] = 1;
+    b.structPage(701)[0] = 2;
+    expect(b.page(699)).toEqual(new Uint8Array(PAGE_SIZE));
+    expect(b.page(700)[4095]).toBe(1);
+    expect(b.page(701)[0]).toBe(2);
+    expect(b.page(702)).toEqual(new Uint8Array(PAGE_SIZE));
+    b.setIdentity(701, 1, 5); // leaving the byte map does not disturb a neighbour
+    expect(b.page(700)[4095]).toBe(1);
   });
 
   it('copyPages() leaves what per-page copies leave: bytes for byte pages, identities (runs of seed + i) for the rest', () => {

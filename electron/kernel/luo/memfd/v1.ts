@@ -87,7 +87,7 @@ export function vmallocRecordFormat(layout: MemfdSerLayout): MemfdFormat {
         );
         if (isErr(area)) return fail(area);
         state.area = area;
-        for (const pfn of area.pfns) k.ram.zeroedStructPage(pfn); // vcalloc()
+        k.ram.zeroedStructPages(area.pfns); // vcalloc()
         // A run of folios side by side is one run of kho_preserve_folio() calls, then its records
         // (the folio flags are numbered as MEMFD_LUO_FOLIO_DIRTY and _UPTODATE are).
         for (let r = 0, i = 0; r < folios.nrRuns; r++) {
