@@ -333,8 +333,11 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
         i++;
       }
       const got = count > 0 ? khoIn.restoreFolios(pfn * PAGE_SIZE, count, 'memfd_luo folios') : 0;
-      if (got > 1) this.installOrder0(inode, pfn, index, got - 1, flags);
-      if (got > 0) this.installFolio(inode, pfn + got - 1, index + got - 1, flags);
+      // Only the last folio restored can be a large one; when it is not, the run is installed whole.
+      const lastLarge = got > 0 && (k.pages.flags.get(pfn + got - 1) & PG.head) !== 0;
+      const order0 = lastLarge ? got - 1 : got;
+      if (order0 > 0) this.installOrder0(inode, pfn, index, order0, flags);
+      if (lastLarge) this.installFolio(inode, pfn + got - 1, index + got - 1, flags);
       if (got < count) {
         const bad = i + got;
         khoIn.endBatch();
