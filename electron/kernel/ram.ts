@@ -15,6 +15,8 @@ import type { Rng } from './lib/rng';
 import { CHUNK_PAGES, CHUNK_SHIFT, PageStore } from './mm/page-store';
 
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+/** Pages per shared buffer of zeroedStructPages(). */
+const SLAB_PAGES = 256;
 /** The checksum of a page of zeroes (a hole in a file reads as one). */
 export const ZERO_CHECKSUM = fnv1a(ZERO_PAGE);
 
@@ -101,6 +103,28 @@ export class PhysicalMemory {
     this.dropBytes(pfn);
   }
 
+  /**
+   * Copies frames [src, src + n) to [dst, dst + n) (ranges apart): what a page-by-page copy
+   * leaves — write() of a byte page's bytes, setPageIdentity() of an identity — with a run of
+   * identities that follow on (seed + i, randomize()) given in one fillLinear().
+   */
+  copyPages(dst: number, src: number, n: number): void {
+    for (let i = 0; i < n;) {
+      const stored = this.hasBytes(src + i) ? this.bytes.get(src + i) : undefined;
+      if (stored) {
+        this.write((dst + i) * PAGE_SIZE, stored);
+        i++;
+        continue;
+      }
+      const id = this.identity.get(src + i);
+      let j = i + 1;
+      while (j < n && !this.hasBytes(src + j) && this.identity.get(src + j) === (id + j - i) >>> 0) j++;
+      this.identity.fillLinear(id, dst + i, dst + j);
+      this.dropRange(dst + i, j - i);
+      i = j;
+    }
+  }
+
   /** The frame's bytes (a copy for identity pages, the live array for byte pages: do not keep it). */
   page(pfn: number): Uint8Array {
     const stored = this.hasBytes(pfn) ? this.bytes.get(pfn) : undefined;
@@ -116,6 +140,34 @@ export class PhysicalMemory {
    */
   structPage(pfn: number): Uint8Array {
     return this.materialize(pfn);
+  }
+
+  /**
+   * structPage(pfn).fill(0) of every frame of `pfns` (a vcalloc'd array): the same bytes and
+   * state (the identities stay as they were), without producing any identity's bytes first. New
+   * byte pages are carved from shared buffers of up to SLAB_PAGES pages — one host allocation per
+   * slab, not per page, which at tens of thousands of record pages is most of the cost. A slab's
+   * memory goes back once all its pages have left the byte map.
+   */
+  zeroedStructPages(pfns: ArrayLike<number>): void {
+    let slab: ArrayBuffer | null = null;
+    let used = 0;
+    let left = 0;
+    for (let i = 0; i < pfns.length; i++) {
+      const pfn = pfns[i]!;
+      if (this.hasBytes(pfn)) {
+        this.bytes.get(pfn)!.fill(0);
+        continue;
+      }
+      if (!slab || used === left) {
+        left = 0;
+        for (let j = i; j < pfns.length && left < SLAB_PAGES; j++) if (!this.hasBytes(pfns[j]!)) left++;
+        slab = new ArrayBuffer(left * PAGE_SIZE);
+        used = 0;
+      }
+      this.bytes.set(pfn, new Uint8Array(slab, used++ * PAGE_SIZE, PAGE_SIZE));
+      this.byteBits[pfn >>> 5]! |= 1 << (pfn & 31);
+    }
   }
 
   /** Turns a frame into a byte page so that part of it can be written. */

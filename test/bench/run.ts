@@ -465,7 +465,9 @@ const SECTIONS: Array<() => void | Promise<void>> = [
       [9, '2 MiB'],
     ] as const) {
       const phases = liveUpdate(48, order, '64G');
-      const total = Object.values(phases).reduce((a, b) => a + b, 0);
+      // The live update is preserve, reboot, the next kernel's boot and retrieve; verify is the
+      // bench's own check that every page came back, reported apart.
+      const total = Object.entries(phases).reduce((a, [phase, ms]) => (phase === 'verify' ? a : a + ms), 0);
       report({
         name: `live update of a 48 GiB memfd of ${what} folios, end to end`,
         value: +total.toFixed(0),
@@ -473,7 +475,11 @@ const SECTIONS: Array<() => void | Promise<void>> = [
         target: order === 0 ? '< 1500 ms' : '< 500 ms',
       });
       for (const [phase, ms] of Object.entries(phases))
-        report({ name: `  ${phase}`, value: +ms.toFixed(0), unit: `ms (${((100 * ms) / total).toFixed(0)}%)` });
+        report({
+          name: `  ${phase === 'verify' ? 'verify (not in the total)' : phase}`,
+          value: +ms.toFixed(0),
+          unit: phase === 'verify' ? 'ms' : `ms (${((100 * ms) / total).toFixed(0)}%)`,
+        });
     }
   },
   async () => {

@@ -57,6 +57,91 @@ export function writeFolioSer(b: Uint8Array, off: number, pfn: number, flags: nu
   putU64(b, off + 8, index);
 }
 
+/** Whether typed arrays are little-endian here, so a record's words can be read and written as u32s. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** The records from `off` on as u32 words, when the host's order is the format's (else null). */
+function recordWords(b: Uint8Array, off: number, count: number): Uint32Array | null {
+  if (!LITTLE_ENDIAN || (b.byteOffset + off) % 4 !== 0) return null;
+  return new Uint32Array(b.buffer, b.byteOffset + off, count * (MEMFD_LUO_FOLIO_SER_SIZE / 4));
+}
+
+/**
+ * writeFolioSer() of `count` records from `off` on, record j holding (pfn + j, flags, index + j):
+ * the same bytes, written a word at a time.
+ */
+export function writeFolioSerRun(
+  b: Uint8Array,
+  off: number,
+  pfn: number,
+  flags: number,
+  index: number,
+  count: number,
+): void {
+  const w = recordWords(b, off, count);
+  if (!w) {
+    for (let j = 0; j < count; j++) writeFolioSer(b, off + j * MEMFD_LUO_FOLIO_SER_SIZE, pfn + j, flags, index + j);
+    return;
+  }
+  const flagBits = (flags & FLAGS_MASK) << (PFN_BITS - 32);
+  const pfnHiMask = (1 << (PFN_BITS - 32)) - 1;
+  for (let j = 0, o = 0; j < count; j++, o += 4) {
+    const p = pfn + j;
+    const x = index + j;
+    w[o] = p >>> 0;
+    w[o + 1] = (Math.floor(p / 0x1_0000_0000) & pfnHiMask) | flagBits;
+    w[o + 2] = x >>> 0;
+    w[o + 3] = Math.floor(x / 0x1_0000_0000);
+  }
+}
+
+/**
+ * The `count` records from `off` on, in order, handed to `sink` as runs: `n` records that follow
+ * on — pfn + 1 at index + 1, equal flags — are one pushRun(pfn, index, n, flags). Each record reads
+ * as folioSerPfn(), getU64() (NaN past 2^53) and folioSerFlags() read it; this reads a word at a time.
+ */
+export function readFolioSerRun(
+  b: Uint8Array,
+  off: number,
+  count: number,
+  sink: { pushRun(pfn: number, index: number, n: number, flags: number): void },
+): void {
+  const w = recordWords(b, off, count);
+  const pfnHiMask = (1 << (PFN_BITS - 32)) - 1;
+  let runPfn = 0;
+  let runIndex = 0;
+  let runFlags = -1;
+  let n = 0;
+  for (let j = 0; j < count; j++) {
+    let pfn: number;
+    let index: number;
+    let flags: number;
+    if (w) {
+      const o = j * 4;
+      const hi = w[o + 1]!;
+      const indexHi = w[o + 3]!;
+      pfn = (hi & pfnHiMask) * 0x1_0000_0000 + w[o]!;
+      index = indexHi >= 0x20_0000 ? Number.NaN : indexHi * 0x1_0000_0000 + w[o + 2]!;
+      flags = hi >>> (PFN_BITS - 32);
+    } else {
+      const o = off + j * MEMFD_LUO_FOLIO_SER_SIZE;
+      pfn = folioSerPfn(b, o);
+      index = getU64(b, o + 8);
+      flags = folioSerFlags(b, o);
+    }
+    if (n > 0 && flags === runFlags && pfn === runPfn + n && index === runIndex + n) {
+      n++;
+      continue;
+    }
+    if (n > 0) sink.pushRun(runPfn, runIndex, n, runFlags);
+    runPfn = pfn;
+    runIndex = index;
+    runFlags = flags;
+    n = 1;
+  }
+  if (n > 0) sink.pushRun(runPfn, runIndex, n, runFlags);
+}
+
 const putFolioSer = (b: Uint8Array, off: number, f: MemfdLuoFolioSer): void =>
   writeFolioSer(b, off, f.pfn, f.flags, f.index);
 

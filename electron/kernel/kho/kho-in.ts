@@ -565,9 +565,22 @@ export class KhoIn {
    * calls' own: after a larger folio the next pfn is its tail, which fails.
    */
   restoreFolios(phys: number, count: number, owner: string): number {
+    return this.restoreRun(phys, count, owner, true);
+  }
+
+  /**
+   * kho_restore_pages(phys + i * PAGE_SIZE, 1) for i in [0, count), in order, as that many calls
+   * (a vmalloc area's order-0 pages): how many were restored before the first that failed.
+   */
+  restorePagesRun(phys: number, count: number, owner: string): number {
+    return this.restoreRun(phys, count, owner, false);
+  }
+
+  /** restorePage() of `count` single pages from `phys`, runs of order-0 stamps a range at a time. */
+  private restoreRun(phys: number, count: number, owner: string, isFolio: boolean): number {
     const pfn = phys / PAGE_SIZE;
     if (!Number.isInteger(pfn) || pfn < 0 || pfn + count > this.k.ctx.layout.maxPfn) {
-      for (let i = 0; i < count; i++) if (this.restorePage(phys + i * PAGE_SIZE, true, owner) === null) return i;
+      for (let i = 0; i < count; i++) if (this.restorePage(phys + i * PAGE_SIZE, isFolio, owner) === null) return i;
       return count;
     }
     const p = this.k.pages;
@@ -577,7 +590,7 @@ export class KhoIn {
       if (run > 0) {
         this.restoreOrder0Run(pfn + i, run, owner);
         i += run;
-      } else if (this.restorePage((pfn + i) * PAGE_SIZE, true, owner) === null) return i;
+      } else if (this.restorePage((pfn + i) * PAGE_SIZE, isFolio, owner) === null) return i;
       else i++;
     }
     return count;

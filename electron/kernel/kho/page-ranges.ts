@@ -37,7 +37,10 @@ export function changeFlagsRange(p: PageTable, pfn: number, n: number, bits: num
   for (let i = pfn, end = pfn + n; i < end;) {
     const next = flags.runEnd(i, end);
     const was = flags.get(i);
-    flags.fill(on ? was | bits : was & ~bits, i, next);
+    // One page (a large folio's head) is a set(): the store keeps a uniform folio's head apart
+    // without turning its pageblock dense, which a one-page fill() would.
+    if (next - i === 1) flags.set(i, on ? was | bits : was & ~bits);
+    else flags.fill(on ? was | bits : was & ~bits, i, next);
     i = next;
   }
 }

@@ -125,7 +125,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
       const filled = this.k.shmem.allocRange(inode, 0, inode.size);
       if (filled) return filled;
     }
-    const folios = this.migrateOutOfCma(file, this.collectFolios(file));
+    const folios = this.collectPinnable(file);
     if (isErr(folios)) return folios;
     this.setPinned(folios, true);
     return this.k.ctx.profile.luo.memfdAlwaysDirtyUptodate ? this.markDirtyUptodate(folios) : folios;
@@ -142,11 +142,17 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     for (let r = 0; r < folios.nrRuns; r++) {
       const first = folios.runPfnAt(r);
       const count = folios.runCountAt(r);
-      for (let head = first; head < first + count; head++) {
-        if (!(p.flags.get(head) & PG.uptodate))
-          this.k.ram.setIdentity(head, p.flags.get(head) & PG.head ? 2 ** p.order.get(head) : 1, 0);
-        p.flags.or(head, PG.dirty | PG.uptodate);
+      // Heads with equal flags side by side are judged once: order-0 ones are zeroed as one range.
+      for (let head = first, end = first + count; head < end;) {
+        const next = p.flags.runEnd(head, end);
+        const f = p.flags.get(head);
+        if (!(f & PG.uptodate)) {
+          if (f & PG.head) for (let h = head; h < next; h++) this.k.ram.setIdentity(h, 2 ** p.order.get(h), 0);
+          else this.k.ram.setIdentity(head, next - head, 0);
+        }
+        head = next;
       }
+      changeFlagsRange(p, first, count, PG.dirty | PG.uptodate, true);
       out.pushRun(first, folios.runIndexAt(r), count, FOLIO_DIRTY | FOLIO_UPTODATE);
     }
     return out;
@@ -164,75 +170,64 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
   }
 
   /**
-   * The FOLL_LONGTERM part of memfd_pin_folios(): a folio in a CMA pageblock (KHO scratch, on a
-   * cold boot) is migrated to a new folio outside CMA before it is pinned, so nothing preserved
-   * lies in scratch. The target is taken as an unmovable allocation, which never falls back to CMA.
+   * Every folio of the page cache once, in index order (head pfn, first index, flags), with the
+   * FOLL_LONGTERM part of memfd_pin_folios() done on the way: a folio in a CMA pageblock (KHO
+   * scratch, on a cold boot) is migrated to a new folio outside CMA before it is pinned, so nothing
+   * preserved lies in scratch. The target is an unmovable allocation, which never falls back to
+   * CMA. Folios migrate in index order, the first failed allocation ending the walk with ENOMEM.
    */
-  private migrateOutOfCma(file: MemfdFile, folios: FolioList): FolioList | KernelError {
+  private collectPinnable(file: MemfdFile): FolioList | KernelError {
     const k = this.k;
     const p = k.pages;
     const inode = file.inode;
-    const inCma = (pfn: number): boolean => p.pageblockMigratetype[pfn >>> PAGEBLOCK_ORDER] === MIGRATE_CMA;
+    const out = new FolioList();
+    const copies = new PendingCopies(k, inode);
+    const end = Math.ceil(inode.size / PAGE_SIZE);
+    let failed: KernelError | null = null;
     let moved = 0;
-    let out: FolioList | null = null;
-    for (let r = 0; r < folios.nrRuns; r++) {
-      const first = folios.runPfnAt(r);
-      const count = folios.runCountAt(r);
-      const flags = folios.runFlagsAt(r);
-      // The heads of a run lie in a few pageblocks: a run clear of CMA stays as it is.
-      let touches = false;
-      for (let pb = first >>> PAGEBLOCK_ORDER; pb <= (first + count - 1) >>> PAGEBLOCK_ORDER; pb++)
-        if (inCma(pb << PAGEBLOCK_ORDER)) touches = true;
-      if (!touches) {
-        out?.pushRun(first, folios.runIndexAt(r), count, flags);
-        continue;
-      }
-      if (!out) {
-        out = new FolioList(folios.nrRuns);
-        for (let q = 0; q < r; q++)
-          out.pushRun(folios.runPfnAt(q), folios.runIndexAt(q), folios.runCountAt(q), folios.runFlagsAt(q));
-      }
-      for (let j = 0; j < count; j++) {
-        const old = first + j;
-        const index = folios.runIndexAt(r) + j;
-        if (!inCma(old)) {
-          out.push(old, index, flags);
-          continue;
+    // The run being gathered, pushed when the next folio does not follow on.
+    let runPfn = 0;
+    let runIndex = 0;
+    let runFlags = -1;
+    let n = 0;
+    inode.pages.scan(0, end, (index, pfn) => {
+      let f = p.flags.get(pfn);
+      const head = f & PG.tail ? p.compoundHead(pfn) : pfn;
+      if (head !== pfn) f = p.flags.get(head);
+      const first = index - (pfn - head);
+      const order = f & PG.head ? p.order.get(head) : 0;
+      let at = head;
+      if (p.pageblockMigratetype[head >>> PAGEBLOCK_ORDER] === MIGRATE_CMA) {
+        at = k.buddy.allocPages(order, MIGRATE_UNMOVABLE, k.preferredNid, inode.ownerId, order > 0);
+        if (at === ALLOC_FAILED) {
+          failed = kerr('ENOMEM', `no memory to migrate folio ${hex(head)} out of CMA`);
+          return end - index; // ends the walk
         }
-        const order = p.flags.get(old) & PG.head ? p.order.get(old) : 0;
-        const n = 2 ** order;
-        const pfn = k.buddy.allocPages(order, MIGRATE_UNMOVABLE, k.preferredNid, inode.ownerId, order > 0);
-        if (pfn === ALLOC_FAILED) return kerr('ENOMEM', `no memory to migrate folio ${hex(old)} out of CMA`);
-        for (let i = 0; i < n; i++) {
-          if (k.ram.kind(old + i) === 'bytes') k.ram.write((pfn + i) * PAGE_SIZE, k.ram.page(old + i));
-          else k.ram.setPageIdentity(pfn + i, k.ram.identity.get(old + i));
-          inode.pages.set(index + i, pfn + i);
-        }
-        p.flags.or(pfn, p.flags.get(old) & (PG.uptodate | PG.dirty | PG.lru | PG.swapbacked));
-        const bad = k.buddy.freePages(old, order);
+        copies.add(at, head, first, 2 ** order);
+        p.flags.or(at, f & (PG.uptodate | PG.dirty | PG.lru | PG.swapbacked));
+        const bad = k.buddy.freePages(head, order);
         if (bad) k.log.err('BUG', bad);
-        out.push(pfn, index, flags);
         moved++;
       }
-    }
+      const flags = (f & PG.dirty ? FOLIO_DIRTY : 0) | (f & PG.uptodate ? FOLIO_UPTODATE : 0);
+      if (n > 0 && flags === runFlags && at === runPfn + n && first === runIndex + n) n++;
+      else {
+        out.pushRun(runPfn, runIndex, n, runFlags);
+        runPfn = at;
+        runIndex = first;
+        runFlags = flags;
+        n = 1;
+      }
+      return head + 2 ** order - pfn;
+    });
+    copies.finish();
+    if (failed) return failed;
+    out.pushRun(runPfn, runIndex, n, runFlags);
     if (moved)
       k.log.info(
         'kho-lab',
         `memfd_pin_folios: migrated ${moved} folio(s) of ino ${inode.ino} out of CMA before pinning`,
       );
-    return out ?? folios;
-  }
-
-  /** Every folio of the page cache once, in index order, with its head pfn and first index. */
-  private collectFolios(file: MemfdFile): FolioList {
-    const p = this.k.pages;
-    const out = new FolioList();
-    file.inode.pages.scan(0, Math.ceil(file.inode.size / PAGE_SIZE), (index, pfn) => {
-      const head = p.compoundHead(pfn);
-      const f = p.flags.get(head);
-      out.push(head, index - (pfn - head), (f & PG.dirty ? FOLIO_DIRTY : 0) | (f & PG.uptodate ? FOLIO_UPTODATE : 0));
-      return head + 2 ** (f & PG.head ? p.order.get(head) : 0) - pfn;
-    });
     return out;
   }
 
@@ -279,13 +274,20 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     if (isErr(d)) return d;
     const restored: Array<[number, number]> = [];
     let failed: KernelError | null = null;
-    for (const b of d.meta.slice(1)) {
-      const pfn = this.restoreBlock(khoIn, b);
-      if (pfn === null) {
-        failed = kerr(b.errno, `${b.what} at ${hex(b.pfn * PAGE_SIZE)} could not be restored`);
-        break;
+    const meta = d.meta;
+    for (let m = 1; m < meta.length && !failed;) {
+      const b = meta[m]!;
+      // Single pages side by side (a vmalloc'd array's) are one run of kho_restore_pages() calls.
+      let n = 1;
+      if (b.as === 'pages' && b.order === 0) while (m + n < meta.length && samePageRun(b, meta[m + n]!, n)) n++;
+      const got =
+        n > 1 ? khoIn.restorePagesRun(b.pfn * PAGE_SIZE, n, b.what) : this.restoreBlock(khoIn, b) === null ? 0 : 1;
+      for (let j = 0; j < got; j++) restored.push([b.pfn + j, b.as === 'folio' ? b.order : 0]);
+      if (got < n) {
+        const bad = meta[m + got]!;
+        failed = kerr(bad.errno, `${bad.what} at ${hex(bad.pfn * PAGE_SIZE)} could not be restored`);
       }
-      restored.push([pfn, b.as === 'folio' ? b.order : 0]);
+      m += n;
     }
     for (const [pfn, order] of restored) k.buddy.freePages(pfn, order);
     return failed ?? d;
@@ -331,8 +333,11 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
         i++;
       }
       const got = count > 0 ? khoIn.restoreFolios(pfn * PAGE_SIZE, count, 'memfd_luo folios') : 0;
-      if (got > 1) this.installOrder0(inode, pfn, index, got - 1, flags);
-      if (got > 0) this.installFolio(inode, pfn + got - 1, index + got - 1, flags);
+      // Only the last folio restored can be a large one; when it is not, the run is installed whole.
+      const lastLarge = got > 0 && (k.pages.flags.get(pfn + got - 1) & PG.head) !== 0;
+      const order0 = lastLarge ? got - 1 : got;
+      if (order0 > 0) this.installOrder0(inode, pfn, index, order0, flags);
+      if (lastLarge) this.installFolio(inode, pfn + got - 1, index + got - 1, flags);
       if (got < count) {
         const bad = i + got;
         khoIn.endBatch();
@@ -416,5 +421,65 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     const heads = d.folios.pfn;
     for (let i = 0; i < d.folios.length; i++) this.discardFolio(heads[i]!);
     this.freeSerialized(d);
+  }
+}
+
+/** Whether `next` is the single page `n` pages on from `first`, restored and failing the same way. */
+function samePageRun(first: MetaBlock, next: MetaBlock, n: number): boolean {
+  return (
+    next.as === 'pages' &&
+    next.order === 0 &&
+    next.pfn === first.pfn + n &&
+    next.what === first.what &&
+    next.errno === first.errno
+  );
+}
+
+/**
+ * The copies memfd_pin_folios()'s migration makes — folio contents to the new pfns, the page cache
+ * pointed at them — gathered into runs (old pfn + i → new pfn + i at index + i) and made a run at
+ * a time: a ram.copyPages() as each run ends, and a setRange() per run once the walk over the page
+ * cache is done (finish()), so the walk never sees its own changes.
+ */
+class PendingCopies {
+  private dst = 0;
+  private src = 0;
+  private index = 0;
+  private n = 0;
+  /** The page-cache slots to point at the new folios: runs of (new pfn, index). */
+  private readonly slots = new FolioList();
+
+  constructor(
+    private readonly k: Kernel,
+    private readonly inode: ShmemInode,
+  ) {}
+
+  add(dst: number, src: number, index: number, n: number): void {
+    if (this.n > 0 && dst === this.dst + this.n && src === this.src + this.n && index === this.index + this.n) {
+      this.n += n;
+      return;
+    }
+    this.flush();
+    this.dst = dst;
+    this.src = src;
+    this.index = index;
+    this.n = n;
+  }
+
+  private flush(): void {
+    if (this.n === 0) return;
+    this.k.ram.copyPages(this.dst, this.src, this.n);
+    this.slots.pushRun(this.dst, this.index, this.n, 0);
+    this.n = 0;
+  }
+
+  /** The last copies, then every slot, in index order. */
+  finish(): void {
+    this.flush();
+    for (let r = 0; r < this.slots.nrRuns; r++) {
+      const count = this.slots.runCountAt(r);
+      if (count === 1) this.inode.pages.set(this.slots.runIndexAt(r), this.slots.runPfnAt(r));
+      else this.inode.pages.setRange(this.slots.runIndexAt(r), this.slots.runPfnAt(r), count);
+    }
   }
 }

@@ -70,6 +70,67 @@ describe('PhysicalMemory', () => {
     expect(ram.checksum(0)).toBe(ZERO_CHECKSUM);
   });
 
+  it('zeroedStructPages() leaves the bytes and fingerprint structPage().fill(0) leaves, byte page or identity page', () => {
+    const a = new PhysicalMemory(NR);
+    const b = new PhysicalMemory(NR);
+    for (const m of [a, b]) {
+      m.setIdentity(0, NR, 0x1234);
+      m.write(2 * PAGE_SIZE + 100, new Uint8Array([1, 2, 3]));
+    }
+    for (const pfn of [1, 2, 5]) {
+      a.structPage(pfn).fill(0);
+      b.zeroedStructPages([pfn]);
+      expect(b.page(pfn)).toEqual(new Uint8Array(PAGE_SIZE));
+    }
+    expect(b.hash().digest()).toBe(a.hash().digest());
+    expect(b.page(5)).toEqual(new Uint8Array(PAGE_SIZE));
+    expect(b.kind(5)).toBe('bytes');
+    expect(b.identity.get(5)).toBe(a.identity.get(5));
+  });
+
+  it('zeroedStructPages() (vcalloc) of many pages equals structPage().fill(0) of each; pages sharing a buffer stay apart', () => {
+    const setup = () => {
+      const m = new PhysicalMemory(1024);
+      m.setIdentity(0, 1024, 0x77);
+      m.write(300 * PAGE_SIZE + 5, new Uint8Array([9, 9])); // already a byte page
+      return m;
+    };
+    const pfns = Array.from({ length: 600 }, (_, i) => 1000 - i); // more than one slab
+    const a = setup();
+    const b = setup();
+    for (const pfn of pfns) a.structPage(pfn).fill(0);
+    b.zeroedStructPages(pfns);
+    expect(b.hash().digest()).toBe(a.hash().digest());
+    b.structPage(700)[4095] = 1;
+    b.structPage(701)[0] = 2;
+    expect(b.page(699)).toEqual(new Uint8Array(PAGE_SIZE));
+    expect(b.page(700)[4095]).toBe(1);
+    expect(b.page(701)[0]).toBe(2);
+    expect(b.page(702)).toEqual(new Uint8Array(PAGE_SIZE));
+    b.setIdentity(701, 1, 5); // leaving the byte map does not disturb a neighbour
+    expect(b.page(700)[4095]).toBe(1);
+  });
+
+  it('copyPages() leaves what per-page copies leave: bytes for byte pages, identities (runs of seed + i) for the rest', () => {
+    const setup = () => {
+      const m = new PhysicalMemory(2048);
+      m.identity.fillLinear(0xfffffff0, 0, 600); // wraps past 2^32
+      m.setPageIdentity(100, 7);
+      m.write(200 * PAGE_SIZE + 9, new Uint8Array([4, 5]));
+      m.write(1300 * PAGE_SIZE, new Uint8Array([1])); // a byte page in the target
+      return m;
+    };
+    const a = setup();
+    const b = setup();
+    for (let i = 0; i < 600; i++) {
+      if (a.kind(i) === 'bytes') a.write((1024 + i) * PAGE_SIZE, a.page(i));
+      else a.setPageIdentity(1024 + i, a.identity.get(i));
+    }
+    b.copyPages(1024, 0, 600);
+    expect(b.hash().digest()).toBe(a.hash().digest());
+    for (let i = 1024; i < 2048; i++) expect(b.checksum(i)).toBe(a.checksum(i));
+  });
+
   it('checksums are equal for equal content written the same way and differ for different content', () => {
     const a = new PhysicalMemory(4);
     const b = new PhysicalMemory(4);

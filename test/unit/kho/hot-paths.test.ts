@@ -6,12 +6,21 @@
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../../shared/units';
 import { Hasher } from '../../../electron/kernel/lib/hash';
+import { hashState } from '../../../electron/kernel/lib/state-hash';
 import type { Kernel } from '../../../electron/kernel/kernel';
 import { setBitRange } from '../../../electron/kernel/lib/bitset';
 import { RadixTreeWriter, forEachBitRun, walkRadixTree } from '../../../electron/kernel/abi/kho-radix-tree';
 import { BootOwners } from '../../../electron/kernel/boot-owners';
 import { PageTable } from '../../../electron/kernel/mm/page-table';
 import { FolioList } from '../../../electron/kernel/luo/memfd/format';
+import {
+  folioSerFlags,
+  folioSerPfn,
+  readFolioSerRun,
+  writeFolioSer,
+  writeFolioSerRun,
+} from '../../../electron/kernel/abi/memfd-v1';
+import { getU64, putU32 } from '../../../electron/kernel/abi/bytes';
 import { MIGRATE_UNMOVABLE } from '../../../electron/kernel/mm/page-flags';
 import { allocFolio, bootKho, handOver } from './helpers';
 
@@ -203,6 +212,37 @@ describe.each(['6.19', '7.2'] as const)('Linux %s: order-0 folios a run at a tim
   });
 });
 
+describe.each(['6.19', '7.2'] as const)('Linux %s: single pages a run at a time', (kernel) => {
+  it('kho_restore_pages(): restorePagesRun() equals per-page restorePages() calls, a failure part-way included', () => {
+    const run = (ranged: boolean) => {
+      const { m, k } = bootKho({ kernel });
+      const pages = order0Folios(k, 100);
+      for (const pfn of pages) expect(k.khoOut!.preservePages(pfn, 1)).toBeNull();
+      const k2 = handOver(m, { finalize: true });
+      const [p0, n0] = runsOf(pages)[0]!;
+      // A page restored beforehand makes the run stop there.
+      expect(k2.khoIn!.restorePages((p0 + 5) * PAGE_SIZE, 1, 'early')).toBe(p0 + 5);
+      const results: number[] = [];
+      for (const [pfn, count] of runsOf(pages)) {
+        if (ranged) results.push(k2.khoIn!.restorePagesRun(pfn * PAGE_SIZE, count, 'test'));
+        else {
+          let i = 0;
+          while (i < count && k2.khoIn!.restorePages((pfn + i) * PAGE_SIZE, 1, 'test') !== null) i++;
+          results.push(i);
+        }
+      }
+      const warns = m.log.events.filter((e) => e.msg.includes('kho_restore_page')).length;
+      return { results, digest: stateDigest(k2), warns, n0 };
+    };
+    const a = run(false);
+    const b = run(true);
+    expect(a.results[0]).toBe(5);
+    expect(b.results).toEqual(a.results);
+    expect(b.warns).toBe(a.warns);
+    expect(b.digest).toBe(a.digest);
+  });
+});
+
 describe('memmap_init() reads boot owners as ranges', () => {
   it('BootOwners.runs() finds the runs a page-by-page owner scan finds, later ranges winning', () => {
     const r = rng(5);
@@ -248,5 +288,73 @@ describe('memfd_luo: the folio list as runs', () => {
     expect(list.nrRuns).toBeLessThan(1000);
     const got = Array.from({ length: list.length }, (_, i) => [list.pfn[i]!, list.index[i]!, list.flags[i]!]);
     expect(got).toEqual(want);
+  });
+
+  it('FolioList: thousands of runs past a one-run hint, in chunks, give every folio back in order', () => {
+    const list = new FolioList(1);
+    const want: number[][] = [];
+    for (let i = 0; i < 3 * 4096 + 17; i++) {
+      // Every third folio breaks the run: 2 side by side, then a jump.
+      const pfn = 2 ** 33 + i * 5 + (i % 3 === 2 ? 1 : 0);
+      const index = i * 5;
+      list.pushRun(pfn, index, i % 3 === 0 ? 2 : 1, i & 1 ? 3 : 1);
+      for (let j = 0; j < (i % 3 === 0 ? 2 : 1); j++) want.push([pfn + j, index + j, i & 1 ? 3 : 1]);
+    }
+    expect(list.length).toBe(want.length);
+    expect(list.nrRuns).toBe(3 * 4096 + 17);
+    const got = Array.from({ length: list.length }, (_, i) => [list.pfn[i]!, list.index[i]!, list.flags[i]!]);
+    expect(got).toEqual(want);
+    // The fingerprint sees the runs, not the chunks: a list built from another hint hashes the same.
+    const again = new FolioList(5000);
+    for (const [pfn, index, flags] of want) again.push(pfn!, index!, flags!);
+    expect(hashState(again, new Hasher()).digest()).toBe(hashState(list, new Hasher()).digest());
+    again.push(1, 1, 1);
+    expect(hashState(again, new Hasher()).digest()).not.toBe(hashState(list, new Hasher()).digest());
+  });
+});
+
+describe('memfd_luo_folio_ser a run at a time (memfd_luo_preserve_folios, memfd_luo_retrieve_folios)', () => {
+  it('writeFolioSerRun() writes the bytes per-record writeFolioSer() calls write, at any offset', () => {
+    for (const [pfn, index, flags, count, off] of [
+      [0x1234, 7, 3, 200, 0],
+      [2 ** 40 - 3, 2 ** 33 - 2, 0xfff, 9, 48],
+      [5, 0, 1, 1, 4080],
+    ] as const) {
+      const want = new Uint8Array(PAGE_SIZE + 8).fill(0xa5);
+      const got = want.slice();
+      for (let j = 0; j < count; j++) writeFolioSer(want, off + 16 * j, pfn + j, flags, index + j);
+      writeFolioSerRun(got, off, pfn, flags, index, count);
+      expect(got).toEqual(want);
+      // An unaligned view takes the byte path and still agrees.
+      const odd = new Uint8Array(new ArrayBuffer(PAGE_SIZE + 9), 1, PAGE_SIZE + 8).fill(0xa5);
+      writeFolioSerRun(odd, off, pfn, flags, index, count);
+      expect(odd).toEqual(want);
+    }
+  });
+
+  it('readFolioSerRun() reads what folioSerPfn(), getU64() and folioSerFlags() read, as runs, a NaN index beyond 2^53 included', () => {
+    const r = rng(11);
+    const b = new Uint8Array(PAGE_SIZE);
+    for (let i = 0; i < b.length; i++) b[i] = Math.floor(r() * 256);
+    putU32(b, 16 * 3 + 12, 0x20_0000); // record 3: index >= 2^53
+    const want: number[][] = [];
+    for (let j = 0; j < 256; j++) want.push([folioSerPfn(b, 16 * j), getU64(b, 16 * j + 8), folioSerFlags(b, 16 * j)]);
+    const got: number[][] = [];
+    // Records 10..19 follow on from record 10: they come as one run.
+    for (let j = 10; j < 20; j++) {
+      writeFolioSer(b, 16 * j, 0x5_0000_0000 + j, 2, 2 ** 40 + j);
+      want[j] = [folioSerPfn(b, 16 * j), getU64(b, 16 * j + 8), folioSerFlags(b, 16 * j)];
+    }
+    const runs: number[] = [];
+    readFolioSerRun(b, 0, 256, {
+      pushRun: (pfn, index, n, flags) => {
+        runs.push(n);
+        for (let j = 0; j < n; j++) got.push([pfn + j, index + j, flags]);
+      },
+    });
+    expect(got).toEqual(want);
+    expect(Number.isNaN(got[3]![1])).toBe(true);
+    expect(runs).toContain(10);
+    expect(runs.length).toBeLessThanOrEqual(256 - 9);
   });
 });

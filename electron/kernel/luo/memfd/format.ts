@@ -10,6 +10,7 @@
  * same thing — and none of them can learn more than the bytes say.
  */
 import type { KernelError } from '../../lib/errno';
+import type { Hasher } from '../../lib/hash';
 import type { Kernel } from '../../kernel';
 import type { PhysicalMemory } from '../../ram';
 import type { MemfdFile } from '../../proc';
@@ -25,6 +26,11 @@ export interface FolioColumns {
   flags: Uint8Array;
 }
 
+/** Runs per chunk of a FolioList, and the numbers kept per run (pfn, index, count, flags). */
+const RUN_CHUNK_SHIFT = 12;
+const RUN_CHUNK = 1 << RUN_CHUNK_SHIFT;
+const RUN_WORDS = 4;
+
 /**
  * The folios of a preserved memfd: head pfn, first page index in the file and flags, in index
  * order. A 48 GiB memfd has 12.6 million of them, mostly order-0 folios side by side, so the list
@@ -32,24 +38,25 @@ export interface FolioColumns {
  * a few numbers per run. Only the list is compressed: a run says nothing about folio orders (a
  * large folio can end one). `pfn`, `index` and `flags` give the per-folio columns, built on first
  * use; they are read-only (the list changes only by push()).
+ *
+ * Runs sit in fixed chunks of 4096 that are never copied: a list of a million runs grows without
+ * the doubling copies (fresh memory the host must fault in, the dominant cost at that size).
  */
 export class FolioList {
-  /** Per run: first pfn, first index, folio count, flags. */
-  private runPfn: Float64Array;
-  private runIndex: Float64Array;
-  private runCount: Float64Array;
-  private runFlags: Uint8Array;
+  /** Per run, RUN_WORDS numbers: first pfn, first index, folio count, flags. */
+  private readonly chunks: Float64Array[] = [];
+  /** The last chunk, and how many runs it holds. */
+  private tail: Float64Array;
+  private tailRuns = 0;
   nrRuns = 0;
   length = 0;
   private columns: FolioColumns | null = null;
 
   /** `capacity`: the folios expected (a hint; runs start small and grow). */
   constructor(capacity = 16) {
-    const runs = Math.max(1, Math.min(capacity, 1024));
-    this.runPfn = new Float64Array(runs);
-    this.runIndex = new Float64Array(runs);
-    this.runCount = new Float64Array(runs);
-    this.runFlags = new Uint8Array(runs);
+    // A small list stays small: the first chunk holds the hint's runs until it fills up.
+    this.tail = new Float64Array(Math.max(1, Math.min(capacity, RUN_CHUNK)) * RUN_WORDS);
+    this.chunks.push(this.tail);
   }
 
   push(pfn: number, index: number, flags: number): void {
@@ -61,44 +68,83 @@ export class FolioList {
     if (count <= 0) return;
     this.columns = null;
     this.length += count;
-    const r = this.nrRuns - 1;
-    if (r >= 0 && this.runFlags[r] === flags) {
-      const n = this.runCount[r]!;
-      if (this.runPfn[r]! + n === pfn && this.runIndex[r]! + n === index) {
-        this.runCount[r] = n + count;
+    // The last run is the tail chunk's last, unless the tail chunk is new and still empty.
+    const t = this.tail;
+    const o = (this.tailRuns - 1) * RUN_WORDS;
+    if (o >= 0) {
+      const n = t[o + 2]!;
+      if (t[o + 3] === flags && t[o]! + n === pfn && t[o + 1]! + n === index) {
+        t[o + 2] = n + count;
         return;
       }
-    }
-    if (this.nrRuns === this.runPfn.length) {
-      const grow = <T extends Float64Array | Uint8Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.runPfn = grow(this.runPfn);
-      this.runIndex = grow(this.runIndex);
-      this.runCount = grow(this.runCount);
-      this.runFlags = grow(this.runFlags);
-    }
-    this.runPfn[this.nrRuns] = pfn;
-    this.runIndex[this.nrRuns] = index;
-    this.runCount[this.nrRuns] = count;
-    this.runFlags[this.nrRuns] = flags;
+    } else if (this.nrRuns > 0 && this.extends(this.nrRuns - 1, pfn, index, count, flags)) return;
+    if (this.tailRuns * RUN_WORDS === t.length) this.growTail();
+    const w = this.tailRuns * RUN_WORDS;
+    const c = this.tail;
+    c[w] = pfn;
+    c[w + 1] = index;
+    c[w + 2] = count;
+    c[w + 3] = flags;
+    this.tailRuns++;
     this.nrRuns++;
+  }
+
+  /** Adds the folios to run r if they follow on from it. */
+  private extends(r: number, pfn: number, index: number, count: number, flags: number): boolean {
+    const c = this.chunks[r >>> RUN_CHUNK_SHIFT]!;
+    const o = (r & (RUN_CHUNK - 1)) * RUN_WORDS;
+    const n = c[o + 2]!;
+    if (c[o + 3] !== flags || c[o]! + n !== pfn || c[o + 1]! + n !== index) return false;
+    c[o + 2] = n + count;
+    return true;
+  }
+
+  /** A full tail: the first chunk (sized by the hint) doubles up to a whole chunk, then new chunks follow. */
+  private growTail(): void {
+    if (this.chunks.length === 1 && this.tail.length < RUN_CHUNK * RUN_WORDS) {
+      const wide = new Float64Array(Math.min(this.tail.length * 2, RUN_CHUNK * RUN_WORDS));
+      wide.set(this.tail);
+      this.chunks[0] = this.tail = wide;
+      return;
+    }
+    this.tail = new Float64Array(RUN_CHUNK * RUN_WORDS);
+    this.chunks.push(this.tail);
+    this.tailRuns = 0;
+  }
+
+  private word(r: number, w: number): number {
+    return this.chunks[r >>> RUN_CHUNK_SHIFT]![(r & (RUN_CHUNK - 1)) * RUN_WORDS + w]!;
   }
 
   /** Run r: its first folio's pfn and index, how many folios, their flags. */
   runPfnAt(r: number): number {
-    return this.runPfn[r]!;
+    return this.word(r, 0);
   }
   runIndexAt(r: number): number {
-    return this.runIndex[r]!;
+    return this.word(r, 1);
   }
   runCountAt(r: number): number {
-    return this.runCount[r]!;
+    return this.word(r, 2);
   }
   runFlagsAt(r: number): number {
-    return this.runFlags[r]!;
+    return this.word(r, 3);
+  }
+
+  /**
+   * The machine fingerprint's view (lib/state-hash.ts): the runs, not the chunks holding them, so
+   * that equal lists hash equal whatever capacity hint they started from.
+   */
+  stateHash(h: Hasher): void {
+    const run = new Float64Array(RUN_WORDS);
+    const words = new Uint32Array(run.buffer);
+    h.words([this.nrRuns, this.length]);
+    for (let r = 0; r < this.nrRuns; r++) {
+      run[0] = this.runPfnAt(r);
+      run[1] = this.runIndexAt(r);
+      run[2] = this.runCountAt(r);
+      run[3] = this.runFlagsAt(r);
+      h.words(words);
+    }
   }
 
   private column(): FolioColumns {
@@ -108,12 +154,17 @@ export class FolioList {
       index: new Float64Array(this.length),
       flags: new Uint8Array(this.length),
     };
-    for (let r = 0, i = 0; r < this.nrRuns; r++)
-      for (let j = 0; j < this.runCount[r]!; j++, i++) {
-        c.pfn[i] = this.runPfn[r]! + j;
-        c.index[i] = this.runIndex[r]! + j;
-        c.flags[i] = this.runFlags[r]!;
+    for (let r = 0, i = 0; r < this.nrRuns; r++) {
+      const pfn = this.runPfnAt(r);
+      const index = this.runIndexAt(r);
+      const count = this.runCountAt(r);
+      const flags = this.runFlagsAt(r);
+      for (let j = 0; j < count; j++, i++) {
+        c.pfn[i] = pfn + j;
+        c.index[i] = index + j;
+        c.flags[i] = flags;
       }
+    }
     return (this.columns = c);
   }
 

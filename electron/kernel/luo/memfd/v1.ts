@@ -17,11 +17,10 @@ import {
   MEMFD_LUO_SER_SIZE,
   decodeMemfdSer,
   encodeMemfdSer,
-  folioSerFlags,
-  folioSerPfn,
-  writeFolioSer,
+  readFolioSerRun,
+  writeFolioSerRun,
 } from '../../abi/memfd-v1';
-import { getU64, putU64 } from '../../abi/bytes';
+import { putU64 } from '../../abi/bytes';
 import { type KernelError, isErr, kerr } from '../../lib/errno';
 import type { Kernel } from '../../kernel';
 import { walkKhoVmalloc } from '../../kho/vmalloc-walk';
@@ -88,18 +87,21 @@ export function vmallocRecordFormat(layout: MemfdSerLayout): MemfdFormat {
         );
         if (isErr(area)) return fail(area);
         state.area = area;
-        for (const pfn of area.pfns) k.ram.structPage(pfn).fill(0);
-        let page = k.ram.structPage(area.pfns[0]!);
-        // A run of folios side by side is one run of kho_preserve_folio() calls, then its records.
+        k.ram.zeroedStructPages(area.pfns); // vcalloc()
+        // A run of folios side by side is one run of kho_preserve_folio() calls, then its records
+        // (the folio flags are numbered as MEMFD_LUO_FOLIO_DIRTY and _UPTODATE are).
         for (let r = 0, i = 0; r < folios.nrRuns; r++) {
           const pfn = folios.runPfnAt(r);
           const index = folios.runIndexAt(r);
           const flags = folios.runFlagsAt(r);
           const res = ctx.preserveFolios(i, pfn, folios.runCountAt(r));
-          for (let j = 0; j < res.done; j++, i++) {
-            if (i % RECORDS_PER_PAGE === 0) page = k.ram.structPage(area.pfns[i / RECORDS_PER_PAGE]!);
-            // The folio flags are numbered as MEMFD_LUO_FOLIO_DIRTY and _UPTODATE are.
-            writeFolioSer(page, (i % RECORDS_PER_PAGE) * MEMFD_LUO_FOLIO_SER_SIZE, pfn + j, flags, index + j);
+          for (let j = 0; j < res.done;) {
+            const slot = i % RECORDS_PER_PAGE;
+            const n = Math.min(res.done - j, RECORDS_PER_PAGE - slot);
+            const page = k.ram.structPage(area.pfns[(i - slot) / RECORDS_PER_PAGE]!);
+            writeFolioSerRun(page, slot * MEMFD_LUO_FOLIO_SER_SIZE, pfn + j, flags, index + j, n);
+            i += n;
+            j += n;
           }
           if (res.error) return fail(res.error);
         }
@@ -139,23 +141,22 @@ export function vmallocRecordFormat(layout: MemfdSerLayout): MemfdFormat {
       if (ser.nrFolios > 0) {
         const walk = walkKhoVmalloc(ram, ser.folios);
         if (typeof walk === 'string') return kerr('EINVAL', `kho_restore_vmalloc of the folio array: ${walk}`);
-        const pages = walk.pieces.flatMap((p) => Array.from({ length: 2 ** walk.order }, (_, j) => p + j));
+        const pages: number[] = [];
+        for (const p of walk.pieces) for (let j = 0; j < 2 ** walk.order; j++) pages.push(p + j);
         if (pages.length * RECORDS_PER_PAGE < ser.nrFolios)
           return kerr('EINVAL', `the folio array holds fewer than ${ser.nrFolios} records`);
         for (const pfn of pages)
           meta.push({ pfn, order: 0, as: 'pages', what: 'memfd_luo folio array', errno: 'EINVAL' });
         for (const pfn of walk.chunks)
           meta.push({ pfn, order: 0, as: 'pages', what: 'kho_vmalloc chunk', errno: 'EINVAL' });
+        const known = MEMFD_LUO_FOLIO_DIRTY | MEMFD_LUO_FOLIO_UPTODATE;
+        const sink = {
+          pushRun: (pfn: number, index: number, n: number, flags: number) =>
+            folios.pushRun(pfn, index, n, flags & known),
+        };
         for (let pg = 0; pg * RECORDS_PER_PAGE < ser.nrFolios; pg++) {
           const bytes = ram.page(pages[pg]!); // read only, not kept: no copy
-          for (let i = 0; i < RECORDS_PER_PAGE && pg * RECORDS_PER_PAGE + i < ser.nrFolios; i++) {
-            const off = i * MEMFD_LUO_FOLIO_SER_SIZE;
-            folios.push(
-              folioSerPfn(bytes, off),
-              getU64(bytes, off + 8),
-              folioSerFlags(bytes, off) & (MEMFD_LUO_FOLIO_DIRTY | MEMFD_LUO_FOLIO_UPTODATE),
-            );
-          }
+          readFolioSerRun(bytes, 0, Math.min(RECORDS_PER_PAGE, ser.nrFolios - pg * RECORDS_PER_PAGE), sink);
         }
       }
       // The ser, the records, and each chunk's next pointer and piece addresses.
