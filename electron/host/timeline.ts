@@ -11,8 +11,10 @@
  * state as one from power-on (the fingerprint tests prove it on every built-in). Checkpoints are
  * placed by replay cost, not by step count: one is taken as soon as the work since the last one
  * (the measured time of the steps) reaches a bound, and that bound leaves room for what a restore
- * costs on this machine, so that going to any step costs a restore plus at most ~50 ms of replay.
- * A single step dearer than the bound gets a checkpoint right after it. The checkpoints live
+ * costs on this machine, so that going to any step costs a restore plus at most ~40 ms of replay.
+ * A single step dearer than the bound gets a checkpoint right after it, and so does a kexec -e
+ * (no kernel runs until the next boot: the checkpoint is little more than RAM, and the next
+ * kernel's steps then never restore the previous kernel's objects). The checkpoints live
  * within a memory budget (the cheapest spans are merged first when it is exceeded). A replay
  * yields to the event loop every few tens of milliseconds (so a cancel can arrive, with a progress
  * report) and stops at the next step boundary once cancel() is called.
@@ -39,9 +41,9 @@ export interface TimelineOptions {
 
 export const DEFAULT_CHECKPOINT_BUDGET = 1024 ** 3;
 /** What one move (a restore plus its replay) should cost at most, ms. */
-const MOVE_TARGET_MS = 90;
+const MOVE_TARGET_MS = 80;
 /** Replay between checkpoints, ms: at most this much, and never less than the floor. */
-const MAX_REPLAY_MS = 50;
+const MAX_REPLAY_MS = 40;
 const MIN_REPLAY_MS = 20;
 /** Yield to the event loop (and report progress) after this much replay. */
 const YIELD_EVERY_MS = 30;
@@ -191,7 +193,11 @@ export class Timeline {
     this.sinceCheckpoint += node.cost;
     // Only where a step is first run: the spans of steps already taken were bounded then, and a
     // take in the middle of a move back would make the user wait for it.
-    if (firstRun && this.sinceCheckpoint >= this.replayBound()) {
+    // Between kexec -e and the next boot no kernel runs: a checkpoint there holds RAM and little
+    // else, costs little to take and restore, and spares the next kernel's moves a restore of the
+    // old one (whose objects the jump dropped, so its buffers could not be reused).
+    const kernelGone = this.machine.kernel === null && node.parent?.checkpoint === null;
+    if (firstRun && (this.sinceCheckpoint >= this.replayBound() || kernelGone)) {
       this.checkpoint(node);
       this.lastEnd = this.clock();
     }
