@@ -26,6 +26,7 @@ import type { BranchInfo, Progress, StepInfo } from '../../shared/views';
 import { Machine, ProgressRelay } from '../kernel/machine';
 import { SNAPSHOT_OBJECT_BYTES, type Snapshot, SnapshotError, Snapshotter } from './timeline-snapshot';
 import { recallMap, rememberMap } from './page-map';
+import { changedSince, markTrace, rangesOverlap } from '../kernel/mm/page-trace';
 
 export interface TimelineOptions {
   onProgress?: (p: Progress) => void;
@@ -59,6 +60,8 @@ export interface StepNode {
   /** What applying the step cost, ms. */
   cost: number;
   checkpoint: Snapshot<Machine> | null;
+  /** Pages whose state the step changed (page-trace.ts: changedSince()), from its first run. */
+  changed: Float64Array | null;
 }
 
 /** Applies one command to the machine as step `index` (1-based). */
@@ -124,6 +127,7 @@ export class Timeline {
       children: [],
       cost: 0,
       checkpoint: null,
+      changed: null,
     };
     parent?.children.push(n);
     return n;
@@ -174,9 +178,24 @@ export class Timeline {
    * boundary, so a step replayed lands on the same trace as the step first taken.
    */
   private step(m: Machine, node: StepNode): StepInfo {
+    const mark = node.changed ? null : m.kernel ? markTrace(m.kernel.pages.trace) : null;
     const info = this.applyStep(m, node.command!, node.depth);
+    node.changed ??= changedSince(mark, m.kernel?.pages.trace ?? null);
     m.kernel?.pages.trace.maybeCompact();
     return info;
+  }
+
+  /**
+   * The last step of the current branch in (`after`, `upTo`] that changed the state of a page of
+   * [pfn, pfn + pages) — allocated, freed, reserved, preserved or restored it — or null.
+   */
+  lastChange(after: number, upTo: number, pfn: number, pages: number): number | null {
+    const path = this.path();
+    for (let d = Math.min(upTo, path.length); d > after; d--) {
+      const changed = path[d - 1]!.changed;
+      if (changed && rangesOverlap(changed, pfn, pages)) return d;
+    }
+    return null;
   }
 
   /**
