@@ -11,7 +11,7 @@
  * state as one from power-on (the fingerprint tests prove it on every built-in). Checkpoints are
  * placed by replay cost, not by step count: one is taken as soon as the work since the last one
  * (the measured time of the steps) reaches a bound, and that bound leaves room for what a restore
- * costs on this machine, so that going to any step costs a restore plus at most ~40 ms of replay.
+ * costs on this machine, so that going to any step costs a restore plus at most ~30 ms of replay.
  * A single step dearer than the bound gets a checkpoint right after it, and so does a kexec -e
  * (no kernel runs until the next boot: the checkpoint is little more than RAM, and the next
  * kernel's steps then never restore the previous kernel's objects). The checkpoints live
@@ -42,9 +42,9 @@ export interface TimelineOptions {
 
 export const DEFAULT_CHECKPOINT_BUDGET = 1024 ** 3;
 /** What one move (a restore plus its replay) should cost at most, ms. */
-const MOVE_TARGET_MS = 80;
+const MOVE_TARGET_MS = 70;
 /** Replay between checkpoints, ms: at most this much, and never less than the floor. */
-const MAX_REPLAY_MS = 40;
+const MAX_REPLAY_MS = 30;
 const MIN_REPLAY_MS = 20;
 /** Yield to the event loop (and report progress) after this much replay. */
 const YIELD_EVERY_MS = 30;
