@@ -66,6 +66,12 @@ export interface GenerationBlock {
   state: string;
   /** The tracker does not name it: a block a restore asked for (a failed check's culprit) that was never preserved. */
   notPreserved?: true;
+  /**
+   * The step that decided its fate: the last one after the jump that changed the state of one of
+   * its pages (the next kernel's boot reserved or restored it, a retrieve restored it, a free gave
+   * it back, an allocation reused it), with that step's label; absent when no step did.
+   */
+  decidedAt?: { step: number; label: string };
 }
 
 export interface GenerationDiff {

@@ -100,6 +100,29 @@ function limitOf(reason: string, errno: string): string | null {
   return null;
 }
 
+/** Generous room for what the three formats allocate besides the files (at most ~1 % of them). */
+function metadataRoom(resident: number): number {
+  return Math.ceil(resident / 32) + 256 * 2 ** 20;
+}
+
+/** Bytes the booted kernel has free outside CMA (KHO scratch). */
+function outsideCma(m: Machine): number {
+  const [unmovable, movable] = m.kernel!.buddy.freePagesByType();
+  return (unmovable + movable) * PAGE_SIZE;
+}
+
+function bootCompareMachine(
+  ram: number,
+  seed: number,
+  onProgress?: (label: string, done: number, total: number) => void,
+): Result<Machine> {
+  const m = new Machine(MachineConfigSchema.parse({ ram, seed, cmdline: 'kho=on liveupdate=on' }));
+  if (onProgress) m.onProgress = onProgress;
+  const booted = m.boot();
+  if (booted) return failure(`the compare machine did not boot: ${booted.errno} (${booted.reason})`, booted.errno);
+  return ok(m);
+}
+
 export function runMemfdCompare(
   spec: MemfdCompareSpec,
   onProgress?: (label: string, done: number, total: number) => void,
@@ -109,16 +132,23 @@ export function runMemfdCompare(
   const plans = Array.from({ length: spec.files }, () => planFile(spec, rng));
   const populated = plans.reduce((s, p) => s + p.pages, 0);
   const resident = (spec.holes === 'fill' ? (spec.size / PAGE_SIZE) * spec.files : populated) * PAGE_SIZE;
-  // Room for the kernel, its memmap and KHO scratch (CMA, which a pinned folio must leave) beside the files.
-  const ram = Math.max(GiB, Math.ceil((resident * 1.1 + 2 * GiB) / GiB) * GiB);
-  if (ram > MAX_RAM)
-    return failure(
-      `these files need a ${formatBytes(ram)} machine, more than the ${formatBytes(MAX_RAM)} the simulator models`,
-    );
-  const m = new Machine(MachineConfigSchema.parse({ ram, seed: spec.seed, cmdline: 'kho=on liveupdate=on' }));
-  if (onProgress) m.onProgress = onProgress;
-  const booted = m.boot();
-  if (booted) return failure(`the compare machine did not boot: ${booted.errno} (${booted.reason})`, booted.errno);
+  // Room for the kernel, its memmap and KHO scratch beside the files: first a guess, then what the
+  // booted kernel leaves outside scratch. Scratch is CMA, which a pinned folio must leave
+  // (memfd_pin_folios() migrates it out): the files and the formats' metadata must fit in the rest.
+  let ram = Math.max(GiB, Math.ceil((resident * 1.1 + 2 * GiB) / GiB) * GiB);
+  let m: Machine | null = null;
+  for (let attempt = 0; attempt < 2 && !m; attempt++) {
+    if (ram > MAX_RAM)
+      return failure(
+        `these files need a ${formatBytes(ram)} machine, more than the ${formatBytes(MAX_RAM)} the simulator models`,
+      );
+    const booted = bootCompareMachine(ram, spec.seed, onProgress);
+    if (!booted.ok) return booted;
+    const short = resident + metadataRoom(resident) - outsideCma(booted.value);
+    if (short <= 0 || attempt === 1) m = booted.value;
+    else ram += Math.ceil(short / GiB) * GiB;
+  }
+  if (!m) return failure('the compare machine did not boot');
   const k = m.kernel!;
   const luo = k.luo;
   if (!luo) return failure('LUO did not start on the compare machine');

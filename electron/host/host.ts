@@ -558,7 +558,9 @@ export class Host implements SimApi {
     if (!jump) return fail('invalid-argument', `generationDiff: no kexec -e at or before step ${cursor}`);
     const before = this.timeline.machineAt(jump.index);
     const from = releaseAt(steps, jump.index, this.config.kernel);
-    const r = generationDiff(before, this.machine, jump.index, cursor, steps, from);
+    const r = generationDiff(before, this.machine, jump.index, cursor, steps, from, (pfn, pages) =>
+      this.timeline.lastChange(jump.index, cursor, pfn, pages),
+    );
     return r.ok ? r : fail('invalid-argument', `generationDiff: ${r.error.message}`);
   }
 

@@ -138,10 +138,14 @@ function fateOf(changedPages: number, st: { stamped: boolean; freed: boolean }, 
   return st.stamped || !tookHandover ? 'leaked' : 'restored';
 }
 
+/** The last step in (beforeStep, afterStep] that changed a page of [pfn, pfn + pages) (Timeline.lastChange()). */
+export type LastChange = (pfn: number, pages: number) => number | null;
+
 /**
  * Every block handed over at the jump after step `beforeStep` (machine `before`), beside what the
  * kernel at step `afterStep` (machine `now`) made of it; `steps` are the steps in effect, whose
- * failed checks may name blocks that were never preserved.
+ * failed checks may name blocks that were never preserved. `lastChange` says which step decided
+ * each listed block's fate.
  */
 export function generationDiff(
   before: Machine,
@@ -150,6 +154,7 @@ export function generationDiff(
   afterStep: number,
   steps: readonly StepInfo[],
   fromRelease: string,
+  lastChange?: LastChange,
 ): Result<GenerationDiff> {
   if (!before.entry) return failure(`step ${beforeStep} is not a kexec -e: no handover to compare`);
   if (!now.kernel)
@@ -176,6 +181,7 @@ export function generationDiff(
     counts[fate]++;
     if (blocks.length >= MAX_LISTED) return;
     pages += n;
+    const decided = lastChange?.(pfn, n) ?? null;
     blocks.push({
       pfn,
       order,
@@ -188,6 +194,9 @@ export function generationDiff(
         (tookHandover ? st.text : `${st.text}; the next kernel did not take the handover`) +
         (sums.changedPages ? `; ${sums.changedPages} of ${n} page(s) differ` : ''),
       ...(notPreserved ? { notPreserved: true as const } : {}),
+      ...(decided !== null && steps[decided - 1]
+        ? { decidedAt: { step: decided, label: steps[decided - 1]!.label } }
+        : {}),
     });
   };
   const list = handedOver(before, now).sort((a, b) => a.pfn - b.pfn);

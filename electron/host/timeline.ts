@@ -11,8 +11,10 @@
  * state as one from power-on (the fingerprint tests prove it on every built-in). Checkpoints are
  * placed by replay cost, not by step count: one is taken as soon as the work since the last one
  * (the measured time of the steps) reaches a bound, and that bound leaves room for what a restore
- * costs on this machine, so that going to any step costs a restore plus at most ~50 ms of replay.
- * A single step dearer than the bound gets a checkpoint right after it. The checkpoints live
+ * costs on this machine, so that going to any step costs a restore plus at most ~30 ms of replay.
+ * A single step dearer than the bound gets a checkpoint right after it, and so does a kexec -e
+ * (no kernel runs until the next boot: the checkpoint is little more than RAM, and the next
+ * kernel's steps then never restore the previous kernel's objects). The checkpoints live
  * within a memory budget (the cheapest spans are merged first when it is exceeded). A replay
  * yields to the event loop every few tens of milliseconds (so a cancel can arrive, with a progress
  * report) and stops at the next step boundary once cancel() is called.
@@ -24,6 +26,7 @@ import type { BranchInfo, Progress, StepInfo } from '../../shared/views';
 import { Machine, ProgressRelay } from '../kernel/machine';
 import { SNAPSHOT_OBJECT_BYTES, type Snapshot, SnapshotError, Snapshotter } from './timeline-snapshot';
 import { recallMap, rememberMap } from './page-map';
+import { changedSince, markTrace, rangesOverlap } from '../kernel/mm/page-trace';
 
 export interface TimelineOptions {
   onProgress?: (p: Progress) => void;
@@ -39,9 +42,9 @@ export interface TimelineOptions {
 
 export const DEFAULT_CHECKPOINT_BUDGET = 1024 ** 3;
 /** What one move (a restore plus its replay) should cost at most, ms. */
-const MOVE_TARGET_MS = 90;
+const MOVE_TARGET_MS = 70;
 /** Replay between checkpoints, ms: at most this much, and never less than the floor. */
-const MAX_REPLAY_MS = 50;
+const MAX_REPLAY_MS = 30;
 const MIN_REPLAY_MS = 20;
 /** Yield to the event loop (and report progress) after this much replay. */
 const YIELD_EVERY_MS = 30;
@@ -57,6 +60,8 @@ export interface StepNode {
   /** What applying the step cost, ms. */
   cost: number;
   checkpoint: Snapshot<Machine> | null;
+  /** Pages whose state the step changed (page-trace.ts: changedSince()), from its first run. */
+  changed: Float64Array | null;
 }
 
 /** Applies one command to the machine as step `index` (1-based). */
@@ -122,6 +127,7 @@ export class Timeline {
       children: [],
       cost: 0,
       checkpoint: null,
+      changed: null,
     };
     parent?.children.push(n);
     return n;
@@ -172,9 +178,24 @@ export class Timeline {
    * boundary, so a step replayed lands on the same trace as the step first taken.
    */
   private step(m: Machine, node: StepNode): StepInfo {
+    const mark = node.changed ? null : m.kernel ? markTrace(m.kernel.pages.trace) : null;
     const info = this.applyStep(m, node.command!, node.depth);
+    node.changed ??= changedSince(mark, m.kernel?.pages.trace ?? null);
     m.kernel?.pages.trace.maybeCompact();
     return info;
+  }
+
+  /**
+   * The last step of the current branch in (`after`, `upTo`] that changed the state of a page of
+   * [pfn, pfn + pages) — allocated, freed, reserved, preserved or restored it — or null.
+   */
+  lastChange(after: number, upTo: number, pfn: number, pages: number): number | null {
+    const path = this.path();
+    for (let d = Math.min(upTo, path.length); d > after; d--) {
+      const changed = path[d - 1]!.changed;
+      if (changed && rangesOverlap(changed, pfn, pages)) return d;
+    }
+    return null;
   }
 
   /**
@@ -191,7 +212,11 @@ export class Timeline {
     this.sinceCheckpoint += node.cost;
     // Only where a step is first run: the spans of steps already taken were bounded then, and a
     // take in the middle of a move back would make the user wait for it.
-    if (firstRun && this.sinceCheckpoint >= this.replayBound()) {
+    // Between kexec -e and the next boot no kernel runs: a checkpoint there holds RAM and little
+    // else, costs little to take and restore, and spares the next kernel's moves a restore of the
+    // old one (whose objects the jump dropped, so its buffers could not be reused).
+    const kernelGone = this.machine.kernel === null && node.parent?.checkpoint === null;
+    if (firstRun && (this.sinceCheckpoint >= this.replayBound() || kernelGone)) {
       this.checkpoint(node);
       this.lastEnd = this.clock();
     }

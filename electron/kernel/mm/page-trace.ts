@@ -203,3 +203,74 @@ function lowerBound(a: Float64Array, n: number, x: number): number {
   }
   return lo;
 }
+
+/** Where a log stood before a step: its length and a copy of the events record() may still change. */
+export interface TraceMark {
+  readonly trace: PageTrace;
+  readonly length: number;
+  /** The last LOOKBACK events (EVENT_WORDS numbers each), from event `length - tail.length / EVENT_WORDS`. */
+  readonly tail: Float64Array;
+}
+
+export function markTrace(trace: PageTrace): TraceMark {
+  const from = Math.max(0, trace.length - LOOKBACK) * EVENT_WORDS;
+  return { trace, length: trace.length, tail: trace.events.slice(from, trace.length * EVENT_WORDS) };
+}
+
+/**
+ * The pages whose state changed since `mark` (null: before any kernel ran), as sorted, disjoint
+ * [first, end) pairs: the events recorded since, and of an event merged into since, only the part
+ * it grew by. A log other than the marked one (a kernel booted since) counts whole. Read before the
+ * log is compacted (compaction rewrites it, it changes no page).
+ */
+export function changedSince(mark: TraceMark | null, now: PageTrace | null): Float64Array {
+  if (!now) return new Float64Array(0);
+  const e = now.events;
+  const ranges: number[] = [];
+  let from = 0;
+  if (mark && mark.trace === now) {
+    from = mark.length;
+    const first = mark.length - mark.tail.length / EVENT_WORDS;
+    for (let j = first; j < mark.length; j++) {
+      const at = j * EVENT_WORDS;
+      const old = (j - first) * EVENT_WORDS;
+      const [lo0, hi0, code0] = [mark.tail[old]!, mark.tail[old]! + mark.tail[old + 1]!, mark.tail[old + 2]!];
+      const [lo, hi] = [e[at]!, e[at]! + e[at + 1]!];
+      if (e[at + 2] !== code0) ranges.push(lo, hi);
+      else {
+        // A merge only widens an event: the pages it gained lie on either side of the old range.
+        if (lo < lo0) ranges.push(lo, lo0);
+        if (hi > hi0) ranges.push(hi0, hi);
+      }
+    }
+  }
+  for (let j = from; j < now.length; j++)
+    ranges.push(e[j * EVENT_WORDS]!, e[j * EVENT_WORDS]! + e[j * EVENT_WORDS + 1]!);
+  return mergeRanges(ranges);
+}
+
+/** [first, end) pairs sorted by first, overlapping or touching ones merged. */
+function mergeRanges(pairs: number[]): Float64Array {
+  const order = Array.from({ length: pairs.length / 2 }, (_, i) => i).sort((a, b) => pairs[2 * a]! - pairs[2 * b]!);
+  const out: number[] = [];
+  for (const i of order) {
+    const lo = pairs[2 * i]!;
+    const hi = pairs[2 * i + 1]!;
+    if (out.length && lo <= out[out.length - 1]!) out[out.length - 1] = Math.max(out[out.length - 1]!, hi);
+    else out.push(lo, hi);
+  }
+  return Float64Array.from(out);
+}
+
+/** Whether sorted, disjoint [first, end) pairs `ranges` overlap [pfn, pfn + pages). */
+export function rangesOverlap(ranges: Float64Array, pfn: number, pages: number): boolean {
+  // The last pair starting before the block's end is the only one that can reach into it.
+  let lo = 0;
+  let hi = ranges.length / 2;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ranges[2 * mid]! < pfn + pages) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 && ranges[2 * (lo - 1) + 1]! > pfn;
+}

@@ -22,6 +22,8 @@ import { MIGRATE_MOVABLE, PG } from './page-flags';
 
 /** MAX_LFS_FILESIZE on 64-bit, capped to what a double counts exactly. */
 const MAX_FILE_SIZE = 2 ** 52;
+/** Ranges from this many pages on are checked for holes with one walk of the page cache. */
+const HOLE_WALK_PAGES = 4096;
 /** memfd seals that freeze the size (F_SEAL_SHRINK | F_SEAL_GROW). */
 const F_SEAL_SHRINK = 0x0002;
 const F_SEAL_GROW = 0x0004;
@@ -56,13 +58,23 @@ export class Shmem {
     return new ShmemInode(ino, name, this.k.owners.id('memfd', `memfd:${name} (ino ${ino})`));
   }
 
-  /** Allocates a folio for the hole at `index`: of `order` when the aligned range is a hole within `limitPages`. */
-  private addFolio(inode: ShmemInode, index: number, order: number, limitPages: number, uptodate = true): number {
+  /**
+   * Allocates a folio for the hole at `index`: of `order` when the aligned range is a hole within
+   * `limitPages`. `holes`: the caller knows the aligned range holds no page, and it is not looked up.
+   */
+  private addFolio(
+    inode: ShmemInode,
+    index: number,
+    order: number,
+    limitPages: number,
+    uptodate = true,
+    holes = false,
+  ): number {
     let o = order;
     while (o > 0) {
       const base = index - (index % (1 << o));
       let fits = base + (1 << o) <= limitPages;
-      for (let i = base; fits && i < base + (1 << o); i++) if (inode.pages.get(i) >= 0) fits = false;
+      for (let i = base; fits && !holes && i < base + (1 << o); i++) if (inode.pages.get(i) >= 0) fits = false;
       if (fits) break;
       o = 0;
     }
@@ -73,7 +85,7 @@ export class Shmem {
     }
     if (pfn === ALLOC_FAILED) return ALLOC_FAILED;
     const base = index - (index % (1 << o));
-    for (let i = 0; i < 1 << o; i++) inode.pages.set(base + i, pfn + i);
+    inode.pages.setRange(base, pfn, 1 << o);
     // A new shmem folio is zeroed, up to date and dirty, on the LRU, swap-backed. One fallocate()
     // adds is dirty but not uptodate (shmem_fallocate(): zeroed only when first used); the
     // simulator gives it zeroes rather than the stale bytes a real one holds.
@@ -261,14 +273,31 @@ export class Shmem {
     if (err) return err;
     const added: number[] = [];
     const limitPages = Math.ceil(Math.max(inode.size, end) / PAGE_SIZE);
-    for (let index = Math.floor(offset / PAGE_SIZE); index < Math.ceil(end / PAGE_SIZE); index++) {
-      if (inode.pages.get(index) >= 0) continue;
-      const pfn = this.addFolio(inode, index, order, limitPages, uptodate);
+    const first = Math.floor(offset / PAGE_SIZE);
+    const last = Math.ceil(end / PAGE_SIZE);
+    // A large range that was all holes, folio alignment included, needs no lookup per page: the
+    // pages this call adds are stepped over. One walk of the index says so; small ranges just look.
+    const reach = 1 << order;
+    let holes = last - first >= HOLE_WALK_PAGES;
+    if (holes)
+      inode.pages.scan(Math.max(0, first - reach), last + reach, () => {
+        holes = false;
+        return Number.MAX_SAFE_INTEGER;
+      });
+    for (let index = first; index < last;) {
+      if (!holes && inode.pages.get(index) >= 0) {
+        index++;
+        continue;
+      }
+      const pfn = this.addFolio(inode, index, order, limitPages, uptodate, holes);
       if (pfn === ALLOC_FAILED) {
         for (const i of added) this.dropFolio(inode, i);
         return kerr('ENOMEM', `fallocate of ${length} bytes on ${inode.name}: out of memory`);
       }
       added.push(index);
+      // On past the new folio: its pages are no holes (a large folio is one lookup, not 512).
+      const head = this.k.pages.compoundHead(pfn);
+      index += this.folioPages(head) - (pfn - head);
     }
     inode.size = Math.max(inode.size, end);
     return null;

@@ -86,6 +86,33 @@ describe('generation diff (kho_mem_deserialize() / kho_radix_walk_tree() blocks 
     expect(d1.counts.overwritten).toBe(1);
   });
 
+  it('links each block to the step that decided its fate: test_kho_init() restores at insmod, kho_mem_deserialize() reserves the leaked sub-FDT at boot', async () => {
+    const host = await loaded('test-kho');
+    const steps = okOf(await host.state()).steps;
+    const d = okOf(await host.generationDiff());
+    const insmod = steps.findLast((s) => s.command.op === 'insmod')!.index;
+    const boot = steps.findLast((s) => s.command.op === 'boot')!.index;
+    for (const b of d.blocks) {
+      const at = b.fate === 'restored' ? insmod : boot;
+      expect(b.decidedAt, `${b.fate} block at pfn ${b.pfn}`).toEqual({ step: at, label: steps[at - 1]!.label });
+    }
+    // Before the insmod nothing has restored the folios: the boot that reserved them decided so far.
+    await host.goto(boot);
+    const early = okOf(await host.generationDiff());
+    expect(new Set(early.blocks.map((b) => b.decidedAt?.step))).toEqual(new Set([boot]));
+  });
+
+  it('luo-vm: the guest memfd folios are decided by their LIVEUPDATE_SESSION_RETRIEVE_FD, the state memfd by its own', async () => {
+    const host = await loaded('luo-vm');
+    const steps = okOf(await host.state()).steps;
+    const retrieves = steps.filter((s) => s.label.includes('RETRIEVE_FD')).map((s) => s.index);
+    expect(retrieves).toHaveLength(2);
+    const d = okOf(await host.generationDiff());
+    const by = new Map<number, number>();
+    for (const b of d.blocks) by.set(b.decidedAt!.step, (by.get(b.decidedAt!.step) ?? 0) + 1);
+    expect([...by.keys()].sort((a, b) => a - b)).toEqual(retrieves);
+  });
+
   it('refuses before any kexec and at the jump itself, saying why', async () => {
     const host = await loaded('test-kho');
     const steps = okOf(await host.state()).steps;

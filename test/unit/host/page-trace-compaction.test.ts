@@ -10,7 +10,14 @@ import { ALLOC_FAILED } from '../../../electron/kernel/mm/buddy';
 import type { Kernel } from '../../../electron/kernel/kernel';
 import { Machine } from '../../../electron/kernel/machine';
 import { MIGRATE_UNMOVABLE } from '../../../electron/kernel/mm/page-flags';
-import { EVENT_WORDS, PageState, PageTrace } from '../../../electron/kernel/mm/page-trace';
+import {
+  EVENT_WORDS,
+  PageState,
+  PageTrace,
+  changedSince,
+  markTrace,
+  rangesOverlap,
+} from '../../../electron/kernel/mm/page-trace';
 import { Rng } from '../../../electron/kernel/lib/rng';
 import { MachineConfigSchema } from '../../../shared/machine-config';
 
@@ -157,4 +164,36 @@ describe('trace compaction under churn, at step boundaries: buddy allocator allo
       expect(firstDifference(statesOf(k.pages.trace, k.pages.nrPages), model.code)).toBe('');
     },
   );
+});
+
+describe('changedSince(): the pages a step changed, from the trace (mm_page_alloc/mm_page_free as ranges)', () => {
+  it('counts new events whole, and of an event merged into only the pages it grew by', () => {
+    const t = new PageTrace();
+    t.record(100, 10, PageState.Owned, 7);
+    t.record(500, 4, PageState.Free, 0);
+    const mark = markTrace(t);
+    t.record(110, 5, PageState.Owned, 7); // merges into [100, 110): grows it by [110, 115)
+    t.record(503, 2, PageState.Owned, 9); // new, overlapping the free range
+    t.record(90, 2, PageState.Reserved);
+    expect([...changedSince(mark, t)]).toEqual([90, 92, 110, 115, 503, 505]);
+    // A state replaced over exactly the last event's range: the whole range changed.
+    const m2 = markTrace(t);
+    t.record(90, 2, PageState.KhoPreserved);
+    expect([...changedSince(m2, t)]).toEqual([90, 92]);
+    // Nothing recorded: nothing changed; no mark (no kernel before): the whole log.
+    expect([...changedSince(markTrace(t), t)]).toEqual([]);
+    expect([...changedSince(null, t)]).toEqual([90, 92, 100, 115, 500, 505]);
+    expect([...changedSince(mark, null)]).toEqual([]);
+  });
+
+  it('rangesOverlap() finds a block touching any pair, and none beside them', () => {
+    const r = Float64Array.from([10, 20, 40, 41]);
+    expect(rangesOverlap(r, 0, 10)).toBe(false);
+    expect(rangesOverlap(r, 0, 11)).toBe(true);
+    expect(rangesOverlap(r, 19, 1)).toBe(true);
+    expect(rangesOverlap(r, 20, 20)).toBe(false);
+    expect(rangesOverlap(r, 20, 21)).toBe(true);
+    expect(rangesOverlap(r, 41, 100)).toBe(false);
+    expect(rangesOverlap(new Float64Array(0), 0, 1)).toBe(false);
+  });
 });

@@ -8,6 +8,7 @@ import { Host } from '../../../electron/host/host';
 import { BUILTIN_SCENARIOS } from '../../../electron/host/builtins';
 import { Snapshotter, snapshotBytes } from '../../../electron/host/timeline-snapshot';
 import { Machine } from '../../../electron/kernel/machine';
+import type { Timeline } from '../../../electron/host/timeline';
 import type { Kernel } from '../../../electron/kernel/kernel';
 import { pageMap } from '../../../electron/host/page-map';
 import { MachineConfigSchema } from '../../../shared/machine-config';
@@ -61,6 +62,23 @@ describe('checkpoints: a step reached through a checkpoint equals the step repla
       expect(await fingerprint(host)).toBe(expected.get(n));
     });
   }
+});
+
+describe('a checkpoint right after kexec -e (kernel/kexec_core.c: machine_kexec(), no kernel runs)', () => {
+  it('luo-vmm-memfd: the step of the jump is checkpointed whatever the replay bound, and a move back to the next boot restores it', async () => {
+    // A bound no span reaches: only power-on and the jump are checkpointed.
+    const host = new Host({ now: tickingClock(), checkpointEveryMs: 1e9 });
+    const loaded = await must(host.loadBuiltin('luo-vmm-memfd'));
+    const jump = loaded.steps.findIndex((s) => s.command.op === 'reboot') + 1;
+    const timeline = (host as unknown as { timeline: Timeline }).timeline;
+    expect(timeline.checkpoints().map((n) => n.depth)).toEqual([0, jump]);
+    // Stepping back to the next kernel's boot restores the kernel-less machine and boots it again.
+    const plain = new Host({ checkpointBudget: 0 });
+    await must(plain.loadBuiltin('luo-vmm-memfd'));
+    await must(plain.goto(jump + 1));
+    await must(host.goto(jump + 1));
+    expect(await fingerprint(host)).toBe(await fingerprint(plain));
+  });
 });
 
 describe('checkpoints across a page-trace compaction (electron/kernel/mm/page-trace.ts)', () => {

@@ -272,6 +272,31 @@ describe('memfd page accounting', () => {
     expect(g.nrPages).toBe(256);
   });
 
+  it('shmem_fallocate() of a large range: order-9 folios where the aligned range is a hole, order 0 beside a page already there', () => {
+    const { kernel: k } = bootMachine('128M');
+    const f = file(k);
+    // One page at index 1030 (inside the third 2 MiB of the file) before the large fallocate.
+    expect(k.shmem.fallocate(f, 1030 * PAGE_SIZE, PAGE_SIZE, false, 0)).toBeNull();
+    const lone = f.pages.get(1030);
+    expect(k.shmem.fallocate(f, 0, 32 * MiB, false, 9)).toBeNull();
+    expect(f.nrPages).toBe(8192);
+    expect(f.pages.get(1030)).toBe(lone); // kept, not replaced
+    const fs = folios(k, f);
+    // 16 aligned 2 MiB ranges, one of them (indices 1024..1535) already holding a page: 15 large folios.
+    expect([...fs.values()].filter((o) => o === 9).length).toBe(15);
+    expect([...fs.values()].filter((o) => o === 0).length).toBe(512);
+    // Every index maps into a folio whose own index range covers it, each frame once.
+    const frames = new Set<number>();
+    for (let i = 0; i < 8192; i++) {
+      const pfn = f.pages.get(i);
+      expect(pfn).toBeGreaterThanOrEqual(0);
+      frames.add(pfn);
+      const head = k.pages.compoundHead(pfn);
+      expect(f.pages.get(i - (pfn - head))).toBe(head);
+    }
+    expect(frames.size).toBe(8192);
+  });
+
   it('a write larger than free memory is short and ends in ENOMEM only when nothing was written', () => {
     const { kernel: k } = bootMachine('64M');
     const f = file(k);
