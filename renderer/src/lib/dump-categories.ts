@@ -20,24 +20,16 @@ export const DUMP_CATEGORIES: readonly DumpCategory[] = [
   {
     cat: PageCategory.KhoMetadata,
     label: 'handover metadata',
-    what: 'the root FDT, its sub-blobs, the tracker pages, LUO’s blocks and records',
+    what: 'root FDT, sub-blobs, tracker pages, LUO blocks and records',
   },
-  {
-    cat: PageCategory.Preserved,
-    label: 'preserved',
-    what: 'a block the tracker preserves (a memfd folio, a test folio)',
-  },
-  { cat: PageCategory.Scratch, label: 'scratch', what: 'a KHO scratch area the next kernel boots in' },
+  { cat: PageCategory.Preserved, label: 'preserved', what: 'a block the tracker preserves' },
+  { cat: PageCategory.Scratch, label: 'scratch', what: 'a KHO scratch area of the handover' },
   {
     cat: PageCategory.FreeUnmovable,
     label: 'other RAM in the dump',
-    what: 'RAM the handover says nothing about: free, or the old kernel’s own, lost at the jump',
+    what: 'the handover says nothing about it (free, or the old kernel’s)',
   },
-  {
-    cat: PageCategory.Hole,
-    label: 'not in the dump',
-    what: 'no PT_LOAD covers it: no RAM there (a firmware hole), or a page the dump left out',
-  },
+  { cat: PageCategory.Hole, label: 'not in the dump', what: 'no PT_LOAD covers it' },
 ];
 
 /** The map legend's entries as a dump names them. */
