@@ -24,13 +24,13 @@
  * Exit status: 0 when nothing differs, 1 when a field differs, 2 for bad input or a machine that
  * cannot boot a real kernel (the message says what is missing and how to get it).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import type { KernelRelease } from '../shared/machine-config';
 import { REAL_SELFTESTS } from '../shared/side-by-side';
 import { type Result, failure, ok } from '../shared/result';
 import { openDumpFile } from './dump-file';
 import { type DumpReport, inspectDump } from './host/dump/inspect';
-import { DumpError, bytesSource } from './host/dump/source';
+import { DumpError, type SparseDump } from './host/dump/source';
 import { compareHandovers, describeFidelity } from './host/fidelity';
 import { Host } from './host/host';
 import { releaseOfDump } from './host/dump/side-by-side';
@@ -92,11 +92,11 @@ const newestRelease = (): KernelRelease =>
 async function simulatedHandover(
   scenario: string,
   kernel: KernelRelease,
-): Promise<Result<{ report: DumpReport; vmcore: Uint8Array }>> {
+): Promise<Result<{ report: DumpReport; vmcore: SparseDump }>> {
   const bytes = await new Host().simulateAtKexec(scenario, kernel);
   if (!bytes.ok) return failure(bytes.error.message);
   try {
-    return ok({ report: inspectDump(bytesSource(bytes.value)), vmcore: bytes.value });
+    return ok({ report: inspectDump(bytes.value), vmcore: bytes.value });
   } catch (e) {
     if (e instanceof DumpError) return failure(`the simulated handover of ${scenario}: ${e.message}`);
     throw e;
@@ -139,10 +139,10 @@ function electronBinary(): string | null {
  * opens the two side by side in the app (electron/launch-args.ts), or, where the desktop app cannot
  * start, the commands that read them.
  */
-function openLines(sim: Uint8Array, scenario: string, kernel: KernelRelease, at: OpenWith): Result<string[]> {
+function openLines(sim: SparseDump, scenario: string, kernel: KernelRelease, at: OpenWith): Result<string[]> {
   const simPath = join(at.dir, `kho-lab-${scenario}-${kernel}.vmcore`);
   try {
-    writeFileSync(simPath, sim);
+    writeSparse(simPath, sim);
   } catch (e) {
     return failure(`--open: cannot write ${simPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -158,6 +158,17 @@ function openLines(sim: Uint8Array, scenario: string, kernel: KernelRelease, at:
     `  npm run sim -- inspect ${shellQuote(simPath)}`,
     `  npm run sim -- fidelity --real ${shellQuote(at.realDump)} --kernel ${kernel} ${scenario}`,
   ]);
+}
+
+/** `dump` as a sparse file: its data written where it lies, the holes left unwritten. */
+function writeSparse(path: string, dump: SparseDump): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (const p of dump.pieces) writeSync(fd, p.bytes, 0, p.bytes.length, p.offset);
+    ftruncateSync(fd, dump.size);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A path as one shell word. */

@@ -87,6 +87,8 @@ export interface SideMachine {
    * in the first quarter of its map.
    */
   extentPfn: number;
+  /** RAM the dump holds (its segments less x86's firmware windows; see DumpInfo.ramBytes). */
+  ramBytes: number;
   structures: SideStructure[];
 }
 

@@ -176,6 +176,10 @@ export interface DumpInfo {
   /** The file's name (no directory). */
   name: string;
   fileBytes: number;
+  /** RAM the dump holds: its segments less x86's firmware windows (QEMU's dump includes the BIOS ROM). */
+  ramBytes: number;
+  /** Physical address space the dump spans, from 0 to its highest segment's end. */
+  extentBytes: number;
   /** How the handover was found, in words ("a scan for a page-aligned KHO root FDT at 0x189000"). */
   foundVia: string;
   compatible: string;

@@ -295,6 +295,7 @@ export class CategoryMap {
       this.fillWholeBlocks(out, fullCells, firstPfn / BLOCK_PAGES, pagesPerCell / BLOCK_PAGES);
     else if (BLOCK_PAGES % pagesPerCell === 0 && firstPfn % pagesPerCell === 0)
       this.fillInsideBlocks(out, fullCells, firstPfn, pagesPerCell);
+    else if (pagesPerCell < BLOCK_PAGES) this.fillSmallCells(out, fullCells, firstPfn, pagesPerCell);
     else
       for (let cell = 0; cell < fullCells; cell++)
         out[cell] = this.maxOver(firstPfn + cell * pagesPerCell, pagesPerCell);
@@ -336,6 +337,27 @@ export class CategoryMap {
       const base = s * SLOT_BYTES + sub;
       for (let off = (pfn - b * BLOCK_PAGES) / span; cell < upto; cell++, off += n)
         out[cell] = n === 1 ? this.pool[base + off]! : maxOf(this.pool, base + off, n);
+    }
+  }
+
+  /**
+   * Cells of fewer pages than a block, at any alignment (a whole machine of a few GiB over a
+   * million cells): the cells that lie inside one uniform block are filled at once; only those
+   * that straddle two blocks or lie in a mixed one are read page range by page range.
+   */
+  private fillSmallCells(out: Uint8Array, cells: number, firstPfn: number, per: number): void {
+    for (let cell = 0; cell < cells;) {
+      const pfn = firstPfn + cell * per;
+      const b = Math.floor(pfn / BLOCK_PAGES);
+      if (this.slot[b]! < 0) {
+        const inside = Math.min(cells - cell, Math.floor(((b + 1) * BLOCK_PAGES - pfn) / per));
+        if (inside > 0) {
+          out.fill(this.blockMax[b]!, cell, cell + inside);
+          cell += inside;
+          continue;
+        }
+      }
+      out[cell++] = this.maxOver(pfn, per);
     }
   }
 

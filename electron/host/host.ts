@@ -68,7 +68,7 @@ import {
   type SimulationChoice,
 } from '../../shared/side-by-side';
 import type { KernelRelease } from '../../shared/machine-config';
-import { bytesSource } from './dump/source';
+import { type SparseDump, sparseSource } from './dump/source';
 import { releaseOfDump, scenarioOfSimDump, sideBySide, simulationChoice } from './dump/side-by-side';
 
 /** The UI's vmcore crosses IPC as one array: refuse beyond this. */
@@ -590,7 +590,7 @@ export class Host implements SimApi {
     const bytes = await this.simulateAtKexec(scenario, kernel);
     if (!bytes.ok) return bytes;
     if (this.dumpSession !== real) return fail('cancelled', 'compareWithSimulation: the dump was closed meanwhile');
-    return this.showBeside(bytesSource(bytes.value), `builtin:${scenario} on ${kernel} (simulated)`, scenario, kernel);
+    return this.showBeside(bytes.value, `builtin:${scenario} on ${kernel} (simulated)`, scenario, kernel);
   }
 
   async compareWithDump(handle: DumpHandle): Promise<Result<SideBySideView>> {
@@ -645,10 +645,11 @@ export class Host implements SimApi {
 
   /**
    * The vmcore of built-in `scenario` on the machine of the real kernel's runs (REAL_MACHINE, in
-   * release `kernel`) just after its `kexec -e`: the state a dump at machine_kexec() shows. Runs
-   * on a timeline of its own (the session's is untouched), with progress, cancelably.
+   * release `kernel`) just after its `kexec -e`: the state a dump at machine_kexec() shows, every
+   * RAM page of it (dump level 0). Runs on a timeline of its own (the session's is untouched), with
+   * progress, cancelably.
    */
-  async simulateAtKexec(scenario: string, kernel: KernelRelease): Promise<Result<Uint8Array>> {
+  async simulateAtKexec(scenario: string, kernel: KernelRelease): Promise<Result<SparseDump>> {
     const base = builtinScenario(scenario);
     if (!base.ok) return base;
     const sized = withMachine(base.value, { ...REAL_MACHINE, kernel });
@@ -671,8 +672,15 @@ export class Host implements SimApi {
     if (moved === 'cancelled') return fail('cancelled', `simulating ${scenario}: cancelled`);
     const jump = t.steps()[reboot];
     if (!jump?.ok) return fail('invalid-argument', `${scenario} on ${kernel}: kexec -e failed (${jump?.label ?? '?'})`);
-    const bytes = vmcoreBytes(t.machine, { all: false, maxBytes: MAX_UI_VMCORE_BYTES }, t.cursor.depth);
-    return bytes.ok ? bytes : fail('invalid-argument', `${scenario}: ${bytes.error.message}`);
+    // Every RAM page, as QEMU's dump-guest-memory writes the real side: free RAM is in the dump on
+    // both sides. Zero pages are holes, so only what the pages hold costs memory.
+    const plan = planVmcore(t.machine, { all: true }, t.cursor.depth);
+    if (!plan.ok) return fail('invalid-argument', `${scenario}: ${plan.error.message}`);
+    try {
+      return ok(sparseSource(vmcoreChunks(t.machine, plan.value), MAX_UI_VMCORE_BYTES));
+    } catch (e) {
+      return fail('invalid-argument', `${scenario}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   async matrix(request: MatrixRequest): Promise<Result<MatrixResult>> {

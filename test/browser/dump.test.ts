@@ -14,7 +14,7 @@ import App from '../../renderer/src/App.svelte';
 import type { AppApi } from '../../renderer/src/lib/api';
 import { Host } from '../../electron/host/host';
 import { bytesSource } from '../../electron/host/dump/source';
-import { realCore } from './dump-real-core';
+import { qemuCore, realCore } from './dump-real-core';
 import { builtinScenario } from '../../electron/host/host';
 import { until } from '../until';
 import { useMounted } from './fixtures/harness';
@@ -93,6 +93,26 @@ async function openApp(files: Map<string, Uint8Array>) {
 }
 
 describe('Open Memory Dump… on the real 7.2.13 handover', () => {
+  it("QEMU's dump of a 1 GiB guest: the header says 1 GiB of RAM, not the 4 GiB its BIOS ROM stretches the dump to", async () => {
+    const core = await qemuCore();
+    await openApp(new Map([['qemu-1g.elf', core]]));
+    pick('qemu-1g.elf', core);
+    await until(() => !!q('[data-testid="dump-bar"]'), 'the dump bar');
+    expect(text('[data-testid="machine-ram"]')).toBe('1 GiB');
+    expect(q('[data-testid="machine-ram"]')!.parentElement!.title).toMatch(/spans 4 GiB of physical addresses$/);
+    expect(text('[data-testid="dump-ram"]')).toBe('· 1 GiB of RAM (spans 4 GiB) · read-only ·');
+    // The dump bar is one line.
+    const bar = q('[data-testid="dump-bar"]')!;
+    expect(bar.getBoundingClientRect().height).toBeLessThan(30);
+    // The map's legend names the colours as the dump reader paints them, not as a kernel's page state.
+    await until(() => !!q('[data-category="FreeUnmovable"]'), 'the map legend');
+    expect(text('[data-category="FreeUnmovable"] .label')).toBe('other RAM in the dump');
+    expect(text('[data-category="Hole"] .label')).toBe('not in the dump');
+    // The welcome to a fresh session does not cover the dump.
+    expect(q('[data-testid="welcome"]')).toBeNull();
+    await page.screenshot({ path: `${SHOTS}/dump-qemu-1g.png` });
+  });
+
   it('opens read-only: dump bar, handover map, timeline and workload disabled with the reason, the root FDT annotated', async () => {
     const core = await realCore();
     await openApp(new Map([['k1-machine_kexec.elf', core]]));
@@ -102,7 +122,7 @@ describe('Open Memory Dump… on the real 7.2.13 handover', () => {
     expect(text('[data-testid="dump-bar"]')).toContain('"kho-v4" (Linux 7.2–7.3)');
     expect(text('[data-testid="timeline-disabled"]')).toContain('No timeline');
     expect(text('[data-testid="workload-disabled"]')).toContain('the dump is read-only');
-    expect(text('[data-testid="dump-legend"]')).toContain('handoff metadata');
+    expect(text('[data-testid="dump-legend"]')).toContain('handover metadata');
     await until(() => viewer()?.dataset.kind === 'fdt', 'the root FDT record');
     expect(text('[data-testid="dump-subblobs"]')).toMatch(/LUO.*kho_test.*kexec-metadata/);
     await until(

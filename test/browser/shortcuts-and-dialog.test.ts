@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
+import { page } from 'vitest/browser';
 import MachineDialog from '../../renderer/src/components/MachineDialog.svelte';
+import ShortcutHelp from '../../renderer/src/components/ShortcutHelp.svelte';
+import '../../renderer/src/app.css';
 import { DEFAULT_FORM } from '../../renderer/src/lib/machine-form';
 import { matchShortcut, SHORTCUTS } from '../../renderer/src/lib/shortcuts';
 import { until } from '../until';
@@ -28,6 +31,28 @@ describe('shortcuts', () => {
     expect(key('Escape', input)).toBe('close');
     // Every action has exactly one entry in the help table.
     expect(new Set(SHORTCUTS.map((s) => s.action)).size).toBe(SHORTCUTS.length);
+  });
+});
+
+describe('ShortcutHelp (the "?" overlay, in the Modal frame)', () => {
+  it('lists every shortcut; Escape, Close and a click on the backdrop close it, a click inside does not', async () => {
+    await page.viewport(1280, 720);
+    let closed = 0;
+    const cmp = mount(ShortcutHelp, { target: document.body, props: { onclose: () => closed++ } });
+    flushSync();
+    const dialog = document.querySelector<HTMLDialogElement>('dialog[open][data-testid="shortcut-help"]')!;
+    expect(dialog.querySelector('#keys-title')!.textContent).toBe('Keyboard shortcuts');
+    expect(dialog.querySelectorAll('tbody tr')).toHaveLength(SHORTCUTS.length + 2);
+    await page.screenshot({ path: '../../test-results/browser/shortcut-help-1280x720.png' });
+    dialog.querySelector('table')!.click();
+    expect(closed).toBe(0);
+    dialog.click();
+    expect(closed).toBe(1);
+    dialog.dispatchEvent(new Event('cancel', { cancelable: true }));
+    expect(closed).toBe(2);
+    dialog.querySelector<HTMLButtonElement>('button.close')!.click();
+    expect(closed).toBe(3);
+    unmount(cmp);
   });
 });
 

@@ -101,6 +101,11 @@ export class DumpSession {
     return new DumpSession(src, name, report, openDump(src).mem);
   }
 
+  /** RAM the dump holds (PhysMemory.ramBytes). */
+  get ramBytes(): number {
+    return this.mem.ramBytes;
+  }
+
   close(): void {
     this.src.close?.();
   }
@@ -234,6 +239,8 @@ export class DumpSession {
     return {
       name: this.name,
       fileBytes: r.dump.fileBytes,
+      ramBytes: this.ramBytes,
+      extentBytes: this.maxPfn * PAGE_SIZE,
       foundVia: via ?? r.handover.via,
       compatible: r.fdt.compatible,
       releases: r.format.releases,
@@ -297,10 +304,10 @@ export class DumpSession {
     };
   }
 
-  /** A config whose RAM is the dump's extent (the header shows it), where the schema accepts that size. */
+  /** A config whose RAM is what the dump holds (rounded up to MiB), where the schema accepts that size. */
   private config() {
     const MiB = 1 << 20;
-    const sized = MachineConfigSchema.safeParse({ ram: Math.ceil((this.maxPfn * PAGE_SIZE) / MiB) * MiB });
+    const sized = MachineConfigSchema.safeParse({ ram: Math.ceil(this.mem.ramBytes / MiB) * MiB });
     return sized.success ? sized.data : MachineConfigSchema.parse({});
   }
 

@@ -23,6 +23,12 @@ export interface PhysRange {
   end: number;
 }
 
+/** x86's physical ranges that hold firmware, never System RAM: [start, end). */
+const FIRMWARE_WINDOWS: ReadonlyArray<readonly [number, number]> = [
+  [0xa0000, 0x100000],
+  [0xff000000, 0x100000000],
+];
+
 export class PhysMemory {
   /** The PT_LOADs in physical address order. */
   readonly segments: readonly LoadSegment[];
@@ -52,6 +58,21 @@ export class PhysMemory {
   /** Bytes of physical memory the dump describes. */
   get totalBytes(): number {
     return this.segments.reduce((n, s) => n + s.memsz, 0);
+  }
+
+  /**
+   * Bytes of RAM the dump holds: its ranges less x86's firmware windows, where no System RAM lies
+   * (arch/x86/kernel/e820.c reserves them): the legacy VGA and option-ROM area [0xa0000, 1 MiB)
+   * and the flash below 4 GiB [0xff000000, 4 GiB), where the BIOS ROM QEMU's dump-guest-memory
+   * includes sits (its 256 KiB at 0xfffc0000 stretch a 1 GiB guest's dump to a 4 GiB extent).
+   */
+  get ramBytes(): number {
+    let n = 0;
+    for (const r of this.ranges()) {
+      n += r.end - r.start;
+      for (const [a, b] of FIRMWARE_WINDOWS) n -= Math.max(0, Math.min(b, r.end) - Math.max(a, r.start));
+    }
+    return n;
   }
 
   private segmentAt(phys: number): LoadSegment | undefined {
@@ -141,7 +162,7 @@ export class PhysMemory {
 
   /**
    * Every page-aligned stretch of the dump's file-backed memory, `chunkBytes` at a time, in
-   * address order: each byte once. A generator, so a caller may stop or pause between chunks.
+   * address order: each byte once, but for the holes a source knows of. A generator, so a caller may stop or pause between chunks.
    */
   *chunks(chunkBytes = 4 << 20): Generator<{ phys: number; bytes: Uint8Array }> {
     for (const s of this.segments) {
@@ -150,6 +171,8 @@ export class PhysMemory {
       const end = s.paddr + s.filesz;
       for (let at = first; at < end; at += chunkBytes) {
         const n = Math.min(chunkBytes, end - at);
+        // Zeroes hold no structure: a sparse source's holes are not read at all.
+        if (this.src.isHole?.(s.offset + (at - s.paddr), n)) continue;
         const bytes = this.src.read(s.offset + (at - s.paddr), n);
         this.bytesRead += bytes.length;
         if (bytes.length !== n) throw new DumpError(`truncated dump: ${hex(at)} is not in the file`);

@@ -202,6 +202,7 @@ export interface SideInput {
   name: string;
   report: DumpReport;
   maxPfn: number;
+  ramBytes: number;
 }
 
 function sideMachine(s: SideInput, release: string): SideMachine {
@@ -211,7 +212,14 @@ function sideMachine(s: SideInput, release: string): SideMachine {
     pfnOf(largest.paddr + largest.memsz - 1) + 1,
     ...structures.flatMap((x) => x.ranges.map(([a, n]) => a + n)),
   ];
-  return { name: s.name, release, maxPfn: s.maxPfn, extentPfn: Math.min(s.maxPfn, Math.max(...ends)), structures };
+  return {
+    name: s.name,
+    release,
+    maxPfn: s.maxPfn,
+    extentPfn: Math.min(s.maxPfn, Math.max(...ends)),
+    ramBytes: s.ramBytes,
+    structures,
+  };
 }
 
 /** The release string a handover's kexec-metadata carries, else its format's releases. */

@@ -7,8 +7,8 @@
 import type { ApiError } from '../../../shared/api';
 import { CommandSchema, describeCommand, type CommandInput } from '../../../shared/commands';
 import { CATEGORY_STYLES } from '../../../shared/palette';
-import { hex } from '../../../shared/units';
-import type { PageInfo, StepInfo, TraceEvent } from '../../../shared/views';
+import { formatBytes, hex } from '../../../shared/units';
+import type { DumpInfo, PageInfo, StepInfo, TraceEvent } from '../../../shared/views';
 
 /** `[    0.123456] memblock: msg`, as printk stamps a line. */
 export function dmesgLine(e: TraceEvent): string {
@@ -90,4 +90,23 @@ export function elideMiddle(s: string, max: number): string {
   if (s.length <= max) return s;
   const tail = Math.floor((max - 1) / 2);
   return `${s.slice(0, max - 1 - tail)}…${s.slice(s.length - tail)}`;
+}
+
+/**
+ * RAM a dump holds, as a person sizes a machine: a whole guest's RAM (QEMU's `-m 1G` less the VGA
+ * window and firmware's reservations) rounded up to the MiB reads "1 GiB"; a dump cut to a few
+ * pages is said exactly.
+ */
+export function ramText(bytes: number): string {
+  const MiB = 2 ** 20;
+  return formatBytes(bytes >= 64 * MiB ? Math.ceil(bytes / MiB) * MiB : bytes);
+}
+
+/** A dump's RAM (ramText) and its extent, the latter only when larger (QEMU's dump holds the BIOS ROM just below 4 GiB). */
+export function dumpRam(d: DumpInfo): { ram: string; extent: string | null } {
+  const MiB = 2 ** 20;
+  return {
+    ram: ramText(d.ramBytes),
+    extent: d.extentBytes > Math.ceil(d.ramBytes / MiB) * MiB ? formatBytes(d.extentBytes) : null,
+  };
 }

@@ -12,7 +12,9 @@ import type { AnnotatedStruct, RecordRequest, StructField } from '../../../share
 import { Host } from '../../../electron/host/host';
 import { bytesSource } from '../../../electron/host/dump/source';
 import { dumpPages } from '../../abi/kho-7x/fixtures';
-import { coreOfPages } from './elf-build';
+import { PT_LOAD } from '../../../electron/host/dump/elf-core';
+import { PAGE_SIZE } from '../../../shared/units';
+import { core, coreOfPages } from './elf-build';
 import { simDump } from './sim-dump';
 
 const REAL = coreOfPages(dumpPages('realkernel-7.2/k1-machine_kexec.pages.gz'));
@@ -77,6 +79,29 @@ describe('Host.openDump on the real 7.2.13 handover', () => {
     const run = await host.run({ op: 'boot' });
     expect(run.ok ? 'ran' : run.error.message).toMatch(/memory dump is open, read-only/);
     expect((await host.goto(0)).ok).toBe(false);
+  });
+
+  it("a QEMU dump's BIOS ROM below 4 GiB: the state's RAM is what the segments hold, the extent said apart", async () => {
+    const mem = dumpPages('realkernel-7.2/k1-machine_kexec.pages.gz');
+    const pages = mem.framePhys();
+    // QEMU's dump-guest-memory includes pc.bios, a ROM at [0xfffc0000, 4 GiB), and the legacy ROMs under 1 MiB.
+    const rom = [
+      { type: PT_LOAD, paddr: 0xc0000, data: new Uint8Array(0), memsz: 0x40000 },
+      { type: PT_LOAD, paddr: 0xfffc0000, data: new Uint8Array(0), memsz: 0x40000 },
+    ];
+    const host = hostWith({
+      qemu: core([
+        ...rom.slice(0, 1),
+        ...pages.map((paddr) => ({ type: PT_LOAD, paddr, data: mem.read(paddr, PAGE_SIZE)! })),
+        ...rom.slice(1),
+      ]),
+    });
+    const v = await host.openDump('qemu');
+    if (!v.ok) throw new Error(v.error.message);
+    const st = await host.state();
+    if (!st.ok) throw new Error(st.error.message);
+    expect(st.value.dump).toMatchObject({ ramBytes: pages.length * PAGE_SIZE, extentBytes: 4 * 2 ** 30 });
+    expect(st.value.config.ram).not.toBe(4 * 2 ** 30);
   });
 
   it('the map paints what the handover says: root FDT and radix nodes as KHO metadata, blocks preserved, the rest of the cut other RAM, uncaptured pages holes', async () => {

@@ -6,8 +6,10 @@ import {
   apiErrorLine,
   commandLabel,
   dmesgLine,
+  dumpRam,
   errnoLine,
   pageDump,
+  ramText,
   stepDetail,
   stepResultLine,
 } from '../../../renderer/src/lib/format';
@@ -185,5 +187,26 @@ describe('address input', () => {
       error: { message: 'physical address "0xfoo" is not a hex number' },
     });
     expect(parseAddress('0xffffffffffffffffff')).toMatchObject({ ok: false, error: { message: /too large/ } });
+  });
+});
+
+describe("a dump's RAM in the header (dumpRam, ramText)", () => {
+  const info = (ramBytes: number, extentBytes: number) => ({
+    name: 'x',
+    fileBytes: 0,
+    foundVia: '',
+    compatible: 'kho-v4',
+    releases: '',
+    ramBytes,
+    extentBytes,
+  });
+  it("QEMU's 1 GiB guest (less the VGA window), its BIOS ROM stretching the extent to 4 GiB: 1 GiB of RAM over 4 GiB", () => {
+    expect(dumpRam(info(2 ** 30 - 0x20000, 4 * 2 ** 30))).toEqual({ ram: '1 GiB', extent: '4 GiB' });
+  });
+  it('a whole-RAM dump spans no more than its RAM: no extent said', () => {
+    expect(dumpRam(info(2 ** 30 - 0x80000, 2 ** 30))).toEqual({ ram: '1 GiB', extent: null });
+  });
+  it('a dump cut to its handover pages is said exactly', () => {
+    expect(ramText(2112 * 4096)).toBe('8.3 MiB');
   });
 });
