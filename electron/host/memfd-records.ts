@@ -68,6 +68,14 @@ function inRam(m: Machine, kind: string, phys: number, len: number): string | nu
   return phys % 8 === 0 && phys + len <= ramEnd(m) ? null : `${kind}: ${hex(phys)} is not inside RAM`;
 }
 
+/** The `struct kho_vmalloc folios` member both memfd formats end with (include/linux/kho/abi/kexec_handover.h). */
+export function folioVmallocFields(r: FieldReader): void {
+  r.phys('folios.first', (p) => ({ kind: 'kho-vmalloc-chunk', phys: p }));
+  r.uint('folios.total_pages', 4);
+  r.uint('folios.flags', 2, (v) => `${hex(v)}${v & 1 ? ' VMALLOC_ALLOC' : ''}${v & 2 ? ' HUGE_VMAP' : ''}`);
+  r.uint('folios.order', 2);
+}
+
 export function memfdLuoSer(m: Machine, phys: number): Result<AnnotatedStruct> {
   const bad = inRam(m, 'memfd-luo-ser', phys, MEMFD_LUO_SER_SIZE);
   if (bad) return failure(bad);
@@ -76,10 +84,7 @@ export function memfdLuoSer(m: Machine, phys: number): Result<AnnotatedStruct> {
   r.u64('pos', { unit: 'bytes' });
   r.u64('size', { unit: 'bytes' });
   const n = r.u64('nr_folios');
-  r.phys('folios.first', (p) => ({ kind: 'kho-vmalloc-chunk', phys: p }));
-  r.uint('folios.total_pages', 4);
-  r.uint('folios.flags', 2, (v) => `${hex(v)}${v & 1 ? ' VMALLOC_ALLOC' : ''}${v & 2 ? ' HUGE_VMAP' : ''}`);
-  r.uint('folios.order', 2);
+  folioVmallocFields(r);
   return ok({
     kind: 'memfd-luo-ser',
     title: 'memfd_luo_ser (memfd-v1, Linux 6.19)',

@@ -32,7 +32,7 @@ import {
 import { F_SEAL, MEMFD_LUO_FH_COMPATIBLE_V2, MEMFD_LUO_SER_V2 } from '../kernel/abi/memfd-v2';
 import type { PhysReader } from '../kernel/abi/phys-reader';
 import { FieldReader, MAX_RECORD_ELEMENTS } from './annotate';
-import { memfdDataRecord } from './memfd-records';
+import { folioVmallocFields, memfdDataRecord } from './memfd-records';
 
 /** RAM as these decoders see it: a reader and one past its last byte. */
 export interface Ram7x {
@@ -319,10 +319,7 @@ export function memfdV2Record(ram: Ram7x, req: RecordRequest): Result<AnnotatedS
   const flags = r.uint('flags', 4, hex);
   if (flags !== 0) r.fields.at(-1)!.problem = 'no flags are defined: memfd_luo_retrieve() refuses non-zero';
   const n = r.u64('nr_folios');
-  r.phys('folios.first', (p) => ({ kind: 'kho-vmalloc-chunk', phys: p }));
-  r.uint('folios.total_pages', 4);
-  r.uint('folios.flags', 2, (v) => `${hex(v)}${v & 1 ? ' VMALLOC_ALLOC' : ''}${v & 2 ? ' HUGE_VMAP' : ''}`);
-  r.uint('folios.order', 2);
+  folioVmallocFields(r);
   return ok({
     kind: 'memfd-v2-ser',
     title: 'memfd_luo_ser (memfd-v2)',

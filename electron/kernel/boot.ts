@@ -52,7 +52,7 @@ import {
   CMA_MIN_ALIGNMENT_BYTES,
 } from './kho/scratch';
 import type { ScratchArea } from './abi/kho-v1';
-import { FOUR_GIB } from './mm/e820';
+import { FOUR_GIB, e820LogLines } from './mm/e820';
 import { usableRam } from './layout';
 import { MEMBLOCK, NUMA_NO_NODE } from './mm/memblock';
 import type { OwnerKind } from './mm/owners';
@@ -276,7 +276,7 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   log.info('', `Linux version ${ctx.profile.release} (kho-lab@sim) #${ctx.generation} SMP PREEMPT_DYNAMIC`);
   log.info('', `Command line: ${start.cmdline}`);
   log.info('', 'BIOS-provided physical RAM map:');
-  for (const e of start.e820) log.info('BIOS-e820', `${memRange(e.start, e.end)} ${e.type}`);
+  for (const line of e820LogLines(start.e820, ctx.profile.e820Print)) log.info('BIOS-e820', line);
 
   // e820__memblock_setup(): usable RAM as the map this kernel was handed says (after kexec, the
   // boot_params copy in RAM); NUMA: split at the node boundaries the firmware's tables describe.
@@ -361,6 +361,9 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
   memmapInit(k, owners);
   memblockFreeAll(k);
   k.khoIn?.paintUnrestored();
+  // mm_core_init() → mem_init_print_info(), before any initcall: a cold boot's KHO scratch is still
+  // memblock-reserved here (kho_init() frees it as CMA later), so it counts as reserved.
+  logMemory(k, layout.nodes.reduce((s, n) => s + n.presentPages, 0) * PAGE_SIZE);
 
   // liveupdate_early_init() (early_initcall): a bad incoming LUO tree panics here.
   const luoIn = Luo.earlyStartup(k, khoEnabled && (k.khoIn !== null || k.khoOut !== null), luoEnabled);
@@ -386,8 +389,6 @@ export function bootKernel(ctx: KernelContext, entry?: KexecEntry): Kernel | Ker
     keepHoles: keepHoles === true || (typeof keepHoles === 'string' && !OFF.test(keepHoles)),
   });
   if (k.khoIn && config.scribble) scribble(k);
-  const ramBytes = layout.nodes.reduce((s, n) => s + n.presentPages, 0) * PAGE_SIZE;
-  logMemory(k, ramBytes);
   k.booted = true;
   return k;
 }

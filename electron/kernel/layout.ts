@@ -8,7 +8,7 @@
 import type { MachineConfig } from '../../shared/machine-config';
 import { MAX_PAGE_ORDER, PAGE_SIZE } from '../../shared/units';
 import type { E820Entry, NodeInfo } from '../../shared/views';
-import { buildE820, e820End } from './mm/e820';
+import { BIOS_PAGE_END, buildE820, e820End } from './mm/e820';
 
 const NODE_ALIGN_PAGES = 1 << MAX_PAGE_ORDER;
 
@@ -20,12 +20,15 @@ export interface MachineLayout {
   nodes: NodeInfo[];
 }
 
-/** The usable RAM of an e820 map as page-aligned [start, end) ranges (memblock_trim_memory()). */
+/**
+ * The usable RAM of an e820 map as page-aligned [start, end) ranges (memblock_trim_memory()), less
+ * the BIOS page trim_bios_range() takes.
+ */
 export function usableRam(e820: readonly E820Entry[]): Array<[number, number]> {
   return e820
     .filter((e) => e.type === 'usable')
     .map((e): [number, number] => [
-      Math.ceil(e.start / PAGE_SIZE) * PAGE_SIZE,
+      Math.max(BIOS_PAGE_END, Math.ceil(e.start / PAGE_SIZE) * PAGE_SIZE),
       Math.floor(e.end / PAGE_SIZE) * PAGE_SIZE,
     ])
     .filter(([a, b]) => b > a);

@@ -160,6 +160,12 @@ export interface KernelProfile {
      */
     readonly abiCompatible: string;
   };
+  /**
+   * arch/x86/kernel/e820.c: e820__print_table(). 'types': "usable" / "reserved" after one space.
+   * 'labelled-gaps' (the x86-boot-2026-02-09 pull, 7.0 merge window): "System RAM" / "device
+   * reserved" after two spaces, and a `[gap …]` line for every hole between two entries.
+   */
+  readonly e820Print: 'types' | 'labelled-gaps';
   /** The patched build this profile is (KERNEL_VARIANTS), if any. */
   readonly variant?: KernelVariant;
 }
@@ -185,6 +191,7 @@ export const LINUX_6_19: KernelProfile = {
   release: '6.19.0-kholab',
   image: IMAGE_7_2,
   kho: KHO_ERA_C,
+  e820Print: 'types',
   luo: {
     fileDeserializeErrorsPropagate: false,
     retrieveStatusRemembered: false,
@@ -213,6 +220,10 @@ export const LINUX_6_19: KernelProfile = {
  * - mm/memfd_luo.c: "mm: memfd_luo: always make all folios uptodate" and "… always dirty all
  *   folios" — every folio is preserved DIRTY|UPTODATE, non-uptodate ones zero-filled first.
  *
+ * - arch/x86/kernel/e820.c (the x86-boot-2026-02-09 pull): the boot log's e820 table names RAM
+ *   "System RAM" and reserved ranges "device reserved", and lists the gaps between entries (the
+ *   real 7.2.13 prints exactly this).
+ *
  * - kernel/liveupdate/kexec_handover.c: kho_populate() says "disabling KHO revival" without the
  *   errno ("kho: cleanup error handling in kho_populate()", queued in mm-nonmm for the 7.0 merge
  *   window; that it made 7.0 rather than 7.1 is our reading of the mm tree, the 7.1+ sources
@@ -230,6 +241,7 @@ export const LINUX_7_0: KernelProfile = {
   name: '7.0',
   release: '7.0.0-kholab',
   kho: { ...LINUX_6_19.kho, populateLogsErrno: false },
+  e820Print: 'labelled-gaps',
   luo: {
     ...LINUX_6_19.luo,
     fileDeserializeErrorsPropagate: true,

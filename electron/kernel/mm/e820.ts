@@ -7,7 +7,7 @@
  * (3 GiB here), the rest of RAM from 4 GiB up. Pages that are not usable RAM become holes.
  */
 import type { E820Entry } from '../../../shared/views';
-import { GiB, KiB, MiB } from '../../../shared/units';
+import { GiB, KiB, MiB, PAGE_SIZE, hex, memRange } from '../../../shared/units';
 
 /** Where low RAM stops when the machine has more RAM than fits below the PCI hole. */
 const LOWMEM_LIMIT = 3 * GiB;
@@ -35,3 +35,34 @@ export function buildE820(ram: number): E820Entry[] {
 export function e820End(map: readonly E820Entry[]): number {
   return Math.max(...map.filter((e) => e.type !== 'reserved').map((e) => e.end));
 }
+
+/** e820_print_type()'s label of one entry type, as the release prints it. */
+const LABELLED: Record<E820Entry['type'], string> = {
+  usable: 'System RAM',
+  reserved: 'device reserved',
+  'ACPI data': 'ACPI data',
+};
+
+/**
+ * The boot log's "BIOS-e820:" lines (arch/x86/kernel/e820.c: e820__print_table()), each without its
+ * prefix. `labelled-gaps` (7.0+) also prints the hole between two entries that do not touch.
+ */
+export function e820LogLines(map: readonly E820Entry[], style: 'types' | 'labelled-gaps'): string[] {
+  if (style === 'types') return map.map((e) => `${memRange(e.start, e.end)} ${e.type}`);
+  const lines: string[] = [];
+  let end = 0;
+  for (const e of map) {
+    if (e.start > end) lines.push(`[gap ${hex(end, 16)}-${hex(e.start - 1, 16)}]`);
+    lines.push(`${memRange(e.start, e.end)}  ${LABELLED[e.type]}`);
+    end = e.end;
+  }
+  return lines;
+}
+
+/**
+ * arch/x86/kernel/setup.c: trim_bios_range() makes the first page reserved in the e820 table the
+ * kernel works from ("BIOS-owned, not kernel RAM") before e820__memblock_setup(), so memblock's
+ * RAM, the node ranges and the "Memory:" total start at 0x1000. The table kexec hands on keeps it
+ * usable; every boot trims it again.
+ */
+export const BIOS_PAGE_END = PAGE_SIZE;

@@ -47,10 +47,17 @@ describe.each(MACHINES)('cold boot of $ram with $nodes node(s)', ({ ram, nodes }
   const nrPages = layout.maxPfn;
   const ramBytes = MachineConfigSchema.parse({ ram }).ram;
 
-  it('memblock.memory is the e820 usable RAM, trimmed to pages, split at node boundaries', () => {
+  it('memblock.memory is the e820 usable RAM, trimmed to pages, split at node boundaries, without page 0 (trim_bios_range)', () => {
     const usable = buildE820(ramBytes)
       .filter((e) => e.type === 'usable')
-      .map((e) => [Math.ceil(e.start / PAGE_SIZE) * PAGE_SIZE, Math.floor(e.end / PAGE_SIZE) * PAGE_SIZE] as const);
+      .map(
+        (e) =>
+          [
+            Math.max(PAGE_SIZE, Math.ceil(e.start / PAGE_SIZE) * PAGE_SIZE),
+            Math.floor(e.end / PAGE_SIZE) * PAGE_SIZE,
+          ] as const,
+      );
+    expect(mb.memory.overlaps(0, PAGE_SIZE)).toBe(false);
     const want: Array<{ base: number; size: number; nid: number; flags: number }> = [];
     for (const [s, e] of usable) {
       for (const n of layout.nodes) {
