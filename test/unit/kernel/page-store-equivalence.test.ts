@@ -3,7 +3,9 @@
  * every built-in scenario, at about eight steps of each, struct page state (flags, order,
  * refcount, owner, pageblock migratetypes) and every page's RAM checksum equal what the per-page
  * typed arrays gave before the change — digests recorded from main at abfa7ee in the golden file,
- * computed the same way, page by page.
+ * computed the same way, page by page. Re-recorded since for two intended changes only: one seed per
+ * pageblock of bulk random contents (RAM), and pfn 0 leaving memblock's RAM (trim_bios_range(): page
+ * state only, every RAM digest stayed).
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
