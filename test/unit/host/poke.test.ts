@@ -82,13 +82,15 @@ describe('poke at a physical address', () => {
     expect([...t.m.ram.read(0x100008, 8)]).toEqual([8, 7, 6, 5, 4, 3, 2, 1]);
   });
 
-  it('refuses a poke outside RAM: past the end, in the legacy hole, or straddling the end', () => {
+  it('refuses a poke outside RAM: past the end, in the legacy hole, in the BIOS page, or straddling the end', () => {
     const t = machine();
     t.run({ op: 'boot' });
     expect(refused(t, { op: 'poke', phys: '0x10000000', hex: '00' }).message).toMatch(
-      /^poke 0x10000000: \[0x10000000, 0x10000001\) is not in RAM: the machine's usable RAM is \[0x0, 0x9f000\), \[0x100000, 0xffe0000\)$/,
+      /^poke 0x10000000: \[0x10000000, 0x10000001\) is not in RAM: the machine's usable RAM is \[0x1000, 0x9f000\), \[0x100000, 0xffe0000\)$/,
     );
     expect(refused(t, { op: 'poke', phys: '0xa0000', hex: '00' }).message).toMatch(/is not in RAM/);
+    // Page 0 is the BIOS's: arch/x86/kernel/setup.c: trim_bios_range() keeps it out of memblock.
+    expect(refused(t, { op: 'poke', phys: '0x0', hex: '00' }).message).toMatch(/is not in RAM/);
     expect(refused(t, { op: 'poke', phys: '0xffdffff', hex: '0000' }).message).toMatch(
       /\[0xffdffff, 0xffe0001\) is not in RAM/,
     );
