@@ -170,6 +170,19 @@ export class PhysicalMemory {
     }
   }
 
+  /**
+   * setIdentity(pfn, 1, 0) then structPage(pfn) — the same bytes and state — with the page's
+   * bytes carved from `slab` rather than allocated (and zero-filled) on their own: for a writer
+   * that links zeroed pages one at a time (the KHO array's folio_alloc(__GFP_ZERO)).
+   */
+  zeroedStructPage(pfn: number, slab: ZeroedPageSlab): Uint8Array {
+    this.setIdentity(pfn, 1, 0);
+    const page = slab.take();
+    this.bytes.set(pfn, page);
+    this.byteBits[pfn >>> 5]! |= 1 << (pfn & 31);
+    return page;
+  }
+
   /** Turns a frame into a byte page so that part of it can be written. */
   private materialize(pfn: number): Uint8Array {
     let page = this.hasBytes(pfn) ? this.bytes.get(pfn) : undefined;
@@ -245,6 +258,27 @@ export class PhysicalMemory {
 
   get byteLength(): number {
     return this.identity.byteLength + this.byteBits.byteLength + this.bytes.size * PAGE_SIZE;
+  }
+}
+
+/**
+ * Zeroed 4 KiB pages carved from shared buffers, for zeroedStructPage(). Buffers double from one
+ * page up to SLAB_PAGES, so a short array holds little spare memory and a long one costs one host
+ * allocation per SLAB_PAGES pages. A buffer's memory goes back once all its pages have left the
+ * byte map. Hold one only while writing (it is not kernel state).
+ */
+export class ZeroedPageSlab {
+  private buf: ArrayBuffer | null = null;
+  private used = 0;
+  private size = 0;
+
+  take(): Uint8Array {
+    if (!this.buf || this.used === this.size) {
+      this.size = Math.min(SLAB_PAGES, this.size * 2 || 1);
+      this.buf = new ArrayBuffer(this.size * PAGE_SIZE);
+      this.used = 0;
+    }
+    return new Uint8Array(this.buf, this.used++ * PAGE_SIZE, PAGE_SIZE);
   }
 }
 

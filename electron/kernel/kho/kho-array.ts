@@ -19,18 +19,21 @@ import {
   kaStartpos,
   khoArrayValid,
 } from '../abi/kho-array';
-import { getU32, getU64, putU64 } from '../abi/bytes';
+import { getU64, putU64 } from '../abi/bytes';
 import { type KernelError, kerr } from '../lib/errno';
 import type { Kernel } from '../kernel';
 import { ALLOC_FAILED } from '../mm/buddy';
 import { MIGRATE_UNMOVABLE } from '../mm/page-flags';
-import type { PhysicalMemory } from '../ram';
+import { type PhysicalMemory, ZeroedPageSlab } from '../ram';
 
 export class KhoArrayWriter {
   /** The array's pages in list order (pfns). */
   readonly pages: number[] = [];
   private pos = 0;
   private curStart = -1;
+  /** The last page's live bytes in RAM, carved from `slab` (zeroedStructPage()). */
+  private cur: Uint8Array | null = null;
+  private readonly slab = new ZeroedPageSlab();
 
   constructor(
     private readonly k: Kernel,
@@ -46,13 +49,11 @@ export class KhoArrayWriter {
 
   /** ka_iter_setentry(): stores a raw u64 entry (a ka_mk_value() or an 8-byte-aligned pointer). */
   setentry(entry: number): KernelError | null {
-    const last = this.pages[this.pages.length - 1];
-    if (last === undefined || this.pos - this.curStart >= KA_PAGE_NR_ENTRIES) {
+    if (!this.cur || this.pos - this.curStart >= KA_PAGE_NR_ENTRIES) {
       const e = this.extend();
       if (e) return e;
     }
-    const page = this.k.ram.structPage(this.pages[this.pages.length - 1]!);
-    putU64(page, KA_PAGE_HEADER_SIZE + 8 * (this.pos - this.curStart), entry);
+    putU64(this.cur!, KA_PAGE_HEADER_SIZE + 8 * (this.pos - this.curStart), entry);
     return null;
   }
 
@@ -60,11 +61,11 @@ export class KhoArrayWriter {
     const k = this.k;
     const pfn = k.buddy.allocPages(0, MIGRATE_UNMOVABLE, k.preferredNid, k.owners.id('kho', this.owner), false);
     if (pfn === ALLOC_FAILED) return kerr('ENOMEM', 'no page for the KHO array');
-    k.ram.setIdentity(pfn, 1, 0);
+    const page = k.ram.zeroedStructPage(pfn, this.slab);
     this.curStart = kaStartpos(this.pos);
-    putU64(k.ram.structPage(pfn), 8, this.curStart);
-    const prev = this.pages[this.pages.length - 1];
-    if (prev !== undefined) putU64(k.ram.structPage(prev), 0, pfn * PAGE_SIZE);
+    putU64(page, 8, this.curStart);
+    if (this.cur) putU64(this.cur, 0, pfn * PAGE_SIZE);
+    this.cur = page;
     this.pages.push(pfn);
     return null;
   }
@@ -121,14 +122,15 @@ export function readKhoArray(ram: PhysicalMemory, descBytes: Uint8Array): KhoArr
       return kerr('ENOMEM', `KHO array page at ${hex(phys)} is not a page of RAM`);
     if (seen.has(phys)) return kerr('ENOMEM', `KHO array page list loops back to ${hex(phys)}`);
     seen.add(phys);
-    const page = ram.read(phys, PAGE_SIZE);
+    // Read in place (no copy of the page), a u32 word at a time (the host is little-endian, as the kernel).
+    const page = ram.page(phys / PAGE_SIZE);
+    const words = new Uint32Array(page.buffer, page.byteOffset, PAGE_SIZE / 4);
     const startpos = getU64(page, 8);
     if (!Number.isFinite(startpos)) return kerr('ENOMEM', `KHO array page at ${hex(phys)} has startpos beyond 2^53`);
     out.pages.push({ pfn: phys / PAGE_SIZE, startpos });
-    for (let i = 0; i < KA_PAGE_NR_ENTRIES; i++) {
-      const off = KA_PAGE_HEADER_SIZE + 8 * i;
-      const lo = getU32(page, off);
-      const hi = getU32(page, off + 4);
+    for (let i = 0, w = KA_PAGE_HEADER_SIZE / 4; i < KA_PAGE_NR_ENTRIES; i++, w += 2) {
+      const lo = words[w]!;
+      const hi = words[w + 1]!;
       if (lo === 0 && hi === 0) continue;
       out.positions.push(startpos + i);
       out.lo.push(lo);
