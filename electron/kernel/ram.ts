@@ -145,29 +145,21 @@ export class PhysicalMemory {
   /**
    * structPage(pfn).fill(0) of every frame of `pfns` (a vcalloc'd array): the same bytes and
    * state (the identities stay as they were), without producing any identity's bytes first. New
-   * byte pages are carved from shared buffers of up to SLAB_PAGES pages — one host allocation per
-   * slab, not per page, which at tens of thousands of record pages is most of the cost. A slab's
-   * memory goes back once all its pages have left the byte map.
+   * byte pages are carved from a ZeroedPageSlab — one host allocation per slab, not per page,
+   * which at tens of thousands of record pages is most of the cost.
    */
   zeroedStructPages(pfns: ArrayLike<number>): void {
-    let slab: ArrayBuffer | null = null;
-    let used = 0;
-    let left = 0;
+    const slab = new ZeroedPageSlab();
     for (let i = 0; i < pfns.length; i++) {
       const pfn = pfns[i]!;
-      if (this.hasBytes(pfn)) {
-        this.bytes.get(pfn)!.fill(0);
-        continue;
-      }
-      if (!slab || used === left) {
-        left = 0;
-        for (let j = i; j < pfns.length && left < SLAB_PAGES; j++) if (!this.hasBytes(pfns[j]!)) left++;
-        slab = new ArrayBuffer(left * PAGE_SIZE);
-        used = 0;
-      }
-      this.bytes.set(pfn, new Uint8Array(slab, used++ * PAGE_SIZE, PAGE_SIZE));
-      this.byteBits[pfn >>> 5]! |= 1 << (pfn & 31);
+      if (this.hasBytes(pfn)) this.bytes.get(pfn)!.fill(0);
+      else this.keepBytes(pfn, slab.take());
     }
+  }
+
+  private keepBytes(pfn: number, page: Uint8Array): void {
+    this.bytes.set(pfn, page);
+    this.byteBits[pfn >>> 5]! |= 1 << (pfn & 31);
   }
 
   /**
@@ -178,8 +170,7 @@ export class PhysicalMemory {
   zeroedStructPage(pfn: number, slab: ZeroedPageSlab): Uint8Array {
     this.setIdentity(pfn, 1, 0);
     const page = slab.take();
-    this.bytes.set(pfn, page);
-    this.byteBits[pfn >>> 5]! |= 1 << (pfn & 31);
+    this.keepBytes(pfn, page);
     return page;
   }
 
@@ -188,8 +179,7 @@ export class PhysicalMemory {
     let page = this.hasBytes(pfn) ? this.bytes.get(pfn) : undefined;
     if (!page) {
       page = this.page(pfn);
-      this.bytes.set(pfn, page);
-      this.byteBits[pfn >>> 5]! |= 1 << (pfn & 31);
+      this.keepBytes(pfn, page);
     }
     return page;
   }
@@ -262,7 +252,7 @@ export class PhysicalMemory {
 }
 
 /**
- * Zeroed 4 KiB pages carved from shared buffers, for zeroedStructPage(). Buffers double from one
+ * Zeroed 4 KiB pages carved from shared buffers, for zeroedStructPage(s)(). Buffers double from one
  * page up to SLAB_PAGES, so a short array holds little spare memory and a long one costs one host
  * allocation per SLAB_PAGES pages. A buffer's memory goes back once all its pages have left the
  * byte map. Hold one only while writing (it is not kernel state).
