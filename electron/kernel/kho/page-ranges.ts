@@ -65,9 +65,13 @@ export function order0FolioRun(p: PageTable, pfn: number, max: number): number {
  */
 export function order0StampRun(p: PageTable, pfn: number, max: number, magic: number): number {
   const flags = p.flags;
-  magic >>>= 0;
-  let i = 0;
-  while (i < max && !(flags.get(pfn + i) & PG.hole) && p.privateHi(pfn + i) === magic && p.privateLo(pfn + i) === 0)
-    i++;
-  return i;
+  const end = pfn + max;
+  let i = pfn;
+  // The hole flag is judged once per run of equal flags, the stamps a pageblock at a time.
+  while (i < end && !(flags.get(i) & PG.hole)) {
+    const next = flags.runEnd(i, end);
+    i += p.privateRun(i, next - i, 0, magic);
+    if (i < next) break;
+  }
+  return i - pfn;
 }

@@ -190,8 +190,28 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     let runIndex = 0;
     let runFlags = -1;
     let n = 0;
-    inode.pages.scan(0, end, (index, pfn) => {
+    const push = (at: number, first: number, m: number, flags: number): void => {
+      if (n > 0 && flags === runFlags && at === runPfn + n && first === runIndex + n) n += m;
+      else {
+        out.pushRun(runPfn, runIndex, n, runFlags);
+        runPfn = at;
+        runIndex = first;
+        runFlags = flags;
+        n = m;
+      }
+    };
+    const recordFlags = (f: number): number =>
+      (f & PG.dirty ? FOLIO_DIRTY : 0) | (f & PG.uptodate ? FOLIO_UPTODATE : 0);
+    inode.pages.scanRuns(0, end, (index, pfn, count) => {
       let f = p.flags.get(pfn);
+      const block = pfn >>> PAGEBLOCK_ORDER;
+      if (!(f & (PG.head | PG.tail)) && p.pageblockMigratetype[block] !== MIGRATE_CMA) {
+        // Order-0 folios side by side with equal flags in one pageblock outside CMA: nothing to
+        // migrate, so they are taken as one (equal flags rule out a head or tail among them).
+        const m = p.flags.runEnd(pfn, Math.min(pfn + count, (block + 1) << PAGEBLOCK_ORDER)) - pfn;
+        push(pfn, index, m, recordFlags(f));
+        return m;
+      }
       const head = f & PG.tail ? p.compoundHead(pfn) : pfn;
       if (head !== pfn) f = p.flags.get(head);
       const first = index - (pfn - head);
@@ -209,15 +229,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
         if (bad) k.log.err('BUG', bad);
         moved++;
       }
-      const flags = (f & PG.dirty ? FOLIO_DIRTY : 0) | (f & PG.uptodate ? FOLIO_UPTODATE : 0);
-      if (n > 0 && flags === runFlags && at === runPfn + n && first === runIndex + n) n++;
-      else {
-        out.pushRun(runPfn, runIndex, n, runFlags);
-        runPfn = at;
-        runIndex = first;
-        runFlags = flags;
-        n = 1;
-      }
+      push(at, first, 1, recordFlags(f));
       return head + 2 ** order - pfn;
     });
     copies.finish();
