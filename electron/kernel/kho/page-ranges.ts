@@ -19,6 +19,14 @@ export interface PageFields {
 
 /** Every page of [pfn, pfn + n) gets `f` (a run of order-0 pages in the same state). */
 export function setPageRange(p: PageTable, pfn: number, n: number, f: PageFields): void {
+  if (n === 1) {
+    // One page (a folio between two others' pages): set() is the store's cheap path.
+    p.flags.set(pfn, f.flags);
+    p.order.set(pfn, f.order);
+    p.refcount.set(pfn, f.refcount);
+    p.owner.set(pfn, f.owner);
+    return;
+  }
   p.flags.fill(f.flags, pfn, pfn + n);
   p.order.fill(f.order, pfn, pfn + n);
   p.refcount.fill(f.refcount, pfn, pfn + n);

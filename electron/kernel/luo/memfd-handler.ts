@@ -449,14 +449,15 @@ function samePageRun(first: MetaBlock, next: MetaBlock, n: number): boolean {
 
 /**
  * The copies memfd_pin_folios()'s migration makes — folio contents to the new pfns, the page cache
- * pointed at them — gathered into runs (old pfn + i → new pfn + i at index + i) and made a run at
- * a time: a ram.copyPages() as each run ends, and a setRange() per run once the walk over the page
- * cache is done (finish()), so the walk never sees its own changes.
+ * pointed at them — gathered into runs and made a run at a time: a ram.copyPages() as each run of
+ * old pfn + i → new pfn + i ends (whatever the indices: a file whose folios alternate between CMA
+ * and other memory migrates every other index into one run), and the page-cache slots, gathered
+ * into runs of (new pfn + i, index + i), set once the walk over the page cache is done (finish()),
+ * so the walk never sees its own changes.
  */
 class PendingCopies {
   private dst = 0;
   private src = 0;
-  private index = 0;
   private n = 0;
   /** The page-cache slots to point at the new folios: runs of (new pfn, index). */
   private readonly slots = new FolioList();
@@ -467,21 +468,20 @@ class PendingCopies {
   ) {}
 
   add(dst: number, src: number, index: number, n: number): void {
-    if (this.n > 0 && dst === this.dst + this.n && src === this.src + this.n && index === this.index + this.n) {
+    this.slots.pushRun(dst, index, n, 0);
+    if (this.n > 0 && dst === this.dst + this.n && src === this.src + this.n) {
       this.n += n;
       return;
     }
     this.flush();
     this.dst = dst;
     this.src = src;
-    this.index = index;
     this.n = n;
   }
 
   private flush(): void {
     if (this.n === 0) return;
     this.k.ram.copyPages(this.dst, this.src, this.n);
-    this.slots.pushRun(this.dst, this.index, this.n, 0);
     this.n = 0;
   }
 
