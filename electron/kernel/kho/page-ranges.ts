@@ -35,7 +35,8 @@ export function setPageRange(p: PageTable, pfn: number, n: number, f: PageFields
 
 /** Every page of [pfn, pfn + n) is held by `owner`. */
 export function setOwnerRange(p: PageTable, pfn: number, n: number, owner: number): void {
-  p.owner.fill(owner, pfn, pfn + n);
+  if (n === 1) p.owner.set(pfn, owner);
+  else p.owner.fill(owner, pfn, pfn + n);
 }
 
 /** Sets (on) or clears `bits` in the flags of every page of [pfn, pfn + n). */
