@@ -19,6 +19,14 @@ export interface PageFields {
 
 /** Every page of [pfn, pfn + n) gets `f` (a run of order-0 pages in the same state). */
 export function setPageRange(p: PageTable, pfn: number, n: number, f: PageFields): void {
+  if (n === 1) {
+    // One page (a folio between two others' pages): set() is the store's cheap path.
+    p.flags.set(pfn, f.flags);
+    p.order.set(pfn, f.order);
+    p.refcount.set(pfn, f.refcount);
+    p.owner.set(pfn, f.owner);
+    return;
+  }
   p.flags.fill(f.flags, pfn, pfn + n);
   p.order.fill(f.order, pfn, pfn + n);
   p.refcount.fill(f.refcount, pfn, pfn + n);
@@ -27,7 +35,8 @@ export function setPageRange(p: PageTable, pfn: number, n: number, f: PageFields
 
 /** Every page of [pfn, pfn + n) is held by `owner`. */
 export function setOwnerRange(p: PageTable, pfn: number, n: number, owner: number): void {
-  p.owner.fill(owner, pfn, pfn + n);
+  if (n === 1) p.owner.set(pfn, owner);
+  else p.owner.fill(owner, pfn, pfn + n);
 }
 
 /** Sets (on) or clears `bits` in the flags of every page of [pfn, pfn + n). */
@@ -65,9 +74,13 @@ export function order0FolioRun(p: PageTable, pfn: number, max: number): number {
  */
 export function order0StampRun(p: PageTable, pfn: number, max: number, magic: number): number {
   const flags = p.flags;
-  magic >>>= 0;
-  let i = 0;
-  while (i < max && !(flags.get(pfn + i) & PG.hole) && p.privateHi(pfn + i) === magic && p.privateLo(pfn + i) === 0)
-    i++;
-  return i;
+  const end = pfn + max;
+  let i = pfn;
+  // The hole flag is judged once per run of equal flags, the stamps a pageblock at a time.
+  while (i < end && !(flags.get(i) & PG.hole)) {
+    const next = flags.runEnd(i, end);
+    i += p.privateRun(i, next - i, 0, magic);
+    if (i < next) break;
+  }
+  return i - pfn;
 }

@@ -251,6 +251,46 @@ export class SparseIndex {
   }
 
   /**
+   * scan() by runs: visits each stretch of present slots of [from, to) that map to consecutive
+   * frames within one chunk as (index, pfn, n), so a walk over order-0 folios takes a chunk in one
+   * call. `visit` returns how many indices to move on (≥ 1): fewer than n visits the rest of the
+   * run next (as read before its first visit), more steps over whole folios beyond it.
+   */
+  scanRuns(from: number, to: number, visit: (index: number, pfn: number, n: number) => number): void {
+    let next = from;
+    for (const k of this.keysIn(from, to)) {
+      const c = this.chunkAt(k);
+      if (c === undefined) continue; // the visitor may delete chunks as it goes
+      const base = k * CHUNK;
+      let index = Math.max(next, base);
+      const end = Math.min(to, base + CHUNK);
+      while (index < end) {
+        let pfn: number;
+        let stop = end;
+        if (typeof c === 'number') pfn = c + index - base;
+        else {
+          const v = c[index - base]!;
+          if (v === 0) {
+            index++;
+            continue;
+          }
+          pfn = v - 1;
+          stop = index + 1;
+          while (stop < end && c[stop - base] === v + (stop - index)) stop++;
+        }
+        // The rest of a run partly visited is visited as read, without reading the slots again.
+        for (;;) {
+          next = index + Math.max(1, visit(index, pfn, stop - index));
+          if (next >= stop) break;
+          pfn += next - index;
+          index = next;
+        }
+        index = next;
+      }
+    }
+  }
+
+  /**
    * The machine fingerprint's view (lib/state-hash.ts): the chunks in index order, not where they
    * are kept nor how far the runs array has grown.
    */

@@ -190,8 +190,28 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
     let runIndex = 0;
     let runFlags = -1;
     let n = 0;
-    inode.pages.scan(0, end, (index, pfn) => {
+    const push = (at: number, first: number, m: number, flags: number): void => {
+      if (n > 0 && flags === runFlags && at === runPfn + n && first === runIndex + n) n += m;
+      else {
+        out.pushRun(runPfn, runIndex, n, runFlags);
+        runPfn = at;
+        runIndex = first;
+        runFlags = flags;
+        n = m;
+      }
+    };
+    const recordFlags = (f: number): number =>
+      (f & PG.dirty ? FOLIO_DIRTY : 0) | (f & PG.uptodate ? FOLIO_UPTODATE : 0);
+    inode.pages.scanRuns(0, end, (index, pfn, count) => {
       let f = p.flags.get(pfn);
+      const block = pfn >>> PAGEBLOCK_ORDER;
+      if (!(f & (PG.head | PG.tail)) && p.pageblockMigratetype[block] !== MIGRATE_CMA) {
+        // Order-0 folios side by side with equal flags in one pageblock outside CMA: nothing to
+        // migrate, so they are taken as one (equal flags rule out a head or tail among them).
+        const m = p.flags.runEnd(pfn, Math.min(pfn + count, (block + 1) << PAGEBLOCK_ORDER)) - pfn;
+        push(pfn, index, m, recordFlags(f));
+        return m;
+      }
       const head = f & PG.tail ? p.compoundHead(pfn) : pfn;
       if (head !== pfn) f = p.flags.get(head);
       const first = index - (pfn - head);
@@ -209,15 +229,7 @@ export class MemfdLuoHandler implements LiveupdateFileHandler {
         if (bad) k.log.err('BUG', bad);
         moved++;
       }
-      const flags = (f & PG.dirty ? FOLIO_DIRTY : 0) | (f & PG.uptodate ? FOLIO_UPTODATE : 0);
-      if (n > 0 && flags === runFlags && at === runPfn + n && first === runIndex + n) n++;
-      else {
-        out.pushRun(runPfn, runIndex, n, runFlags);
-        runPfn = at;
-        runIndex = first;
-        runFlags = flags;
-        n = 1;
-      }
+      push(at, first, 1, recordFlags(f));
       return head + 2 ** order - pfn;
     });
     copies.finish();
@@ -437,14 +449,15 @@ function samePageRun(first: MetaBlock, next: MetaBlock, n: number): boolean {
 
 /**
  * The copies memfd_pin_folios()'s migration makes — folio contents to the new pfns, the page cache
- * pointed at them — gathered into runs (old pfn + i → new pfn + i at index + i) and made a run at
- * a time: a ram.copyPages() as each run ends, and a setRange() per run once the walk over the page
- * cache is done (finish()), so the walk never sees its own changes.
+ * pointed at them — gathered into runs and made a run at a time: a ram.copyPages() as each run of
+ * old pfn + i → new pfn + i ends (whatever the indices: a file whose folios alternate between CMA
+ * and other memory migrates every other index into one run), and the page-cache slots, gathered
+ * into runs of (new pfn + i, index + i), set once the walk over the page cache is done (finish()),
+ * so the walk never sees its own changes.
  */
 class PendingCopies {
   private dst = 0;
   private src = 0;
-  private index = 0;
   private n = 0;
   /** The page-cache slots to point at the new folios: runs of (new pfn, index). */
   private readonly slots = new FolioList();
@@ -455,21 +468,20 @@ class PendingCopies {
   ) {}
 
   add(dst: number, src: number, index: number, n: number): void {
-    if (this.n > 0 && dst === this.dst + this.n && src === this.src + this.n && index === this.index + this.n) {
+    this.slots.pushRun(dst, index, n, 0);
+    if (this.n > 0 && dst === this.dst + this.n && src === this.src + this.n) {
       this.n += n;
       return;
     }
     this.flush();
     this.dst = dst;
     this.src = src;
-    this.index = index;
     this.n = n;
   }
 
   private flush(): void {
     if (this.n === 0) return;
     this.k.ram.copyPages(this.dst, this.src, this.n);
-    this.slots.pushRun(this.dst, this.index, this.n, 0);
     this.n = 0;
   }
 

@@ -160,6 +160,36 @@ export class PagePrivate {
   }
 
   /**
+   * How many pages from `pfn` (at most `max`) hold [lo, hi] in a row: a uniform pageblock holding
+   * it is answered from its mask 32 pages at a time (the next kernel's KHO stamps on order-0
+   * folios, checked before they are restored), anything else page by page.
+   */
+  run(pfn: number, max: number, lo: number, hi: number): number {
+    lo >>>= 0;
+    hi >>>= 0;
+    const end = pfn + max;
+    let i = pfn;
+    while (i < end) {
+      const stop = Math.min(end, ((i >>> SHIFT) + 1) << SHIFT);
+      const c = this.chunk(i);
+      if (c && c.length === UNIFORM_WORDS && c[0] === lo && c[1] === hi) {
+        // Unmasked pages hold [lo, hi]: the run ends at the first masked one.
+        while (i < stop) {
+          const o = i & MASK;
+          const bits = c[2 + (o >>> 5)]! >>> (o & 31);
+          if (bits === 0) i += 32 - (o & 31);
+          else return Math.min(stop, i + 31 - Math.clz32(bits & -bits)) - pfn;
+        }
+        i = Math.min(i, stop);
+      } else {
+        while (i < stop && this.lo(i) === lo && this.hi(i) === hi) i++;
+        if (i < stop) break;
+      }
+    }
+    return Math.min(i, end) - pfn;
+  }
+
+  /**
    * When page->private holds `magic` in its high half and an order of at most `maxOrder` in its
    * low half, clears it and returns the order; else returns -1 and leaves it as it was.
    */

@@ -110,6 +110,11 @@ export class PageTable {
     return this.priv.take(pfn, magic, maxOrder);
   }
 
+  /** How many pages from `pfn` (at most `max`) have page->private [lo, hi] in a row (KHO stamp checks). */
+  privateRun(pfn: number, max: number, lo: number, hi: number): number {
+    return this.priv.run(pfn, max, lo, hi);
+  }
+
   privateLo(pfn: number): number {
     return this.priv.lo(pfn);
   }

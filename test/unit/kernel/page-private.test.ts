@@ -45,9 +45,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 );
 
 describe('PagePrivate', () => {
-  it('reads like a dense [lo, hi] array under set, setBlocks and take (kho_restore_page)', () => {
+  it('reads like a dense [lo, hi] array under set, setBlocks and take (kho_restore_page), run() included', () => {
+    const start = fc.oneof(fc.integer({ min: 0, max: PAGES - 1 }), fc.constantFrom(0, 5, 31, 512, 1000));
+    const runs = fc.array(fc.tuple(start, fc.constantFrom(1, 33, 512, 1100, PAGES)), { maxLength: 6 });
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+      fc.property(fc.array(op, { maxLength: 60 }), runs, (ops, runs) => {
         const p = new PagePrivate(PAGES);
         const ref = new Uint32Array(PAGES * 2);
         for (const o of ops) {
@@ -67,6 +69,13 @@ describe('PagePrivate', () => {
             expect(p.take(o.pfn, MAGIC, o.maxOrder)).toBe(ok ? lo : -1);
             if (ok) ref[o.pfn * 2] = ref[o.pfn * 2 + 1] = 0;
           }
+        }
+        for (const [from, max] of runs) {
+          // kho_restore_page()'s stamp check on a run of order-0 blocks, as one query.
+          const n = Math.min(max, PAGES - from);
+          let want = 0;
+          while (want < n && ref[(from + want) * 2] === 0 && ref[(from + want) * 2 + 1] === MAGIC) want++;
+          expect(p.run(from, n, 0, MAGIC), `run ${from} +${n}`).toBe(want);
         }
         for (let pfn = 0; pfn < PAGES; pfn++) {
           if (p.lo(pfn) !== ref[pfn * 2] || p.hi(pfn) !== ref[pfn * 2 + 1])

@@ -26,7 +26,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 );
 
 describe('SparseIndex range queries', () => {
-  it('get(), size, isRun() and present() equal a plain map, whatever mix of writes made the chunks', () => {
+  it('get(), size, isRun(), present() and scanRuns() equal a plain map, whatever mix of writes made the chunks', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 30 }), fc.array(fc.tuple(slot, slot), { maxLength: 10 }), (ops, ranges) => {
         const s = new SparseIndex();
@@ -58,6 +58,19 @@ describe('SparseIndex range queries', () => {
           }
           expect(s.present(from, to), `present ${from}..${to}`).toBe(present);
           expect(s.isRun(from, to - from), `isRun ${from}..${to}`).toBe(run);
+          // scanRuns() visits what scan() does, a run of consecutive frames at a time (or part of
+          // one: a visitor taking at most 3 gets the rest of the run next).
+          const slots: number[] = [];
+          s.scan(from, to, (i, pfn) => (slots.push(i, pfn), 1));
+          for (const most of [Infinity, 3]) {
+            const byRuns: number[] = [];
+            s.scanRuns(from, to, (i, pfn, n) => {
+              const took = Math.min(n, most);
+              for (let k = 0; k < took; k++) byRuns.push(i + k, pfn + k);
+              return took;
+            });
+            expect(byRuns, `scanRuns ${from}..${to} taking ${most}`).toEqual(slots);
+          }
         }
       }),
       { numRuns: 300 },
