@@ -11,10 +11,10 @@ import { type KernelError, kerr } from './lib/errno';
 import type { Kernel } from './kernel';
 import type { ShmemInode } from './mm/shmem';
 import type { LuoSession } from './luo/session';
-import { ZERO_CHECKSUM } from './ram';
+import { ZERO_CHECKSUM, identityChecksum } from './ram';
 import { PG } from './mm/page-flags';
 import { F_SEAL } from './abi/memfd-v2';
-import { SUMS_CHUNK, WrittenSums, identityChecksum } from './mm/written-sums';
+import { SUMS_CHUNK, WrittenSums } from './mm/written-sums';
 
 /** RLIMIT_NOFILE as init starts with it: INR_OPEN_CUR soft, INR_OPEN_MAX hard (include/uapi/linux/fs.h). */
 const INR_OPEN_CUR = 1024;

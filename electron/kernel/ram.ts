@@ -20,6 +20,11 @@ const SLAB_PAGES = 256;
 /** The checksum of a page of zeroes (a hole in a file reads as one). */
 export const ZERO_CHECKSUM = fnv1a(ZERO_PAGE);
 
+/** checksum() of a frame that holds content identity `id` and no stored bytes. */
+export function identityChecksum(id: number): number {
+  return id === 0 ? ZERO_CHECKSUM : mix32(id ^ 0x5bd1e995);
+}
+
 export type ContentKind = 'zero' | 'pattern' | 'bytes';
 
 export class PhysicalMemory {
@@ -217,8 +222,7 @@ export class PhysicalMemory {
   checksum(pfn: number): number {
     const stored = this.hasBytes(pfn) ? this.bytes.get(pfn) : undefined;
     if (stored) return fnv1a(stored);
-    const id = this.identity.get(pfn);
-    return id === 0 ? ZERO_CHECKSUM : mix32(id ^ 0x5bd1e995);
+    return identityChecksum(this.identity.get(pfn));
   }
 
   /**

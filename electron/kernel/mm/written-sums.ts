@@ -13,19 +13,10 @@
  * would (test/unit/mm/written-sums.test.ts).
  */
 import { ChunkValues } from '../lib/chunk-values';
-import { mix32 } from '../lib/hash';
-import { ZERO_CHECKSUM } from '../ram';
+import { identityChecksum } from '../ram';
 
 export const SUMS_CHUNK = 512;
 const MASK_WORDS = SUMS_CHUNK / 32;
-
-/**
- * PhysicalMemory.checksum() of a frame that holds identity `id` and no stored bytes (ram.ts): what
- * the program saw when it wrote bulk contents.
- */
-export function identityChecksum(id: number): number {
-  return id === 0 ? ZERO_CHECKSUM : mix32(id ^ 0x5bd1e995);
-}
 
 export class WrittenSums {
   /** chunk → seed: page i of the chunk summed as identityChecksum(seed + i). */

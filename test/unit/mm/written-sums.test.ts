@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { CommandSchema, type CommandInput } from '../../../shared/commands';
 import { applyCommand } from '../../../electron/host/apply';
 import type { MemfdFile } from '../../../electron/kernel/proc';
-import { SUMS_CHUNK, WrittenSums, identityChecksum } from '../../../electron/kernel/mm/written-sums';
+import { SUMS_CHUNK, WrittenSums } from '../../../electron/kernel/mm/written-sums';
+import { identityChecksum } from '../../../electron/kernel/ram';
 import { bootMachine } from '../kernel/helpers';
 
 type Op =
